@@ -1,0 +1,17 @@
+# Convenience recipes; the README's test command is plain `cargo test --locked`.
+
+# Run the test suite (unit + integration).
+test:
+    cargo test --locked
+
+# Lints: rustfmt check and clippy with warnings denied.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --locked --all-targets -- -D warnings
+
+# Format the code.
+fmt:
+    cargo fmt --all
+
+# What CI runs (`.ci/run` calls the same steps).
+ci: lint test

@@ -1,0 +1,409 @@
+//! `csa run`: create a session, start its supervisor detached (or run it in the foreground
+//! with `--no-daemon`), print the session ID.
+//!
+//! **Liveness invariant** (contract §1): from the moment the ID is printed, `lock` is held
+//! by a live csa process. `run` creates `lock` and takes the exclusive lock itself *before*
+//! starting the supervisor, and hands the locked descriptor to it: a `flock` lock belongs to
+//! the open file description, which the supervisor inherits, so the lock never passes
+//! through a free state. When `run` exits, the supervisor's copy keeps it held. No
+//! handshake is needed, and `run` does not wait for the supervisor beyond its `exec`.
+
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, IsTerminal as _, Read as _, Write as _};
+use std::os::fd::AsRawFd as _;
+use std::os::unix::ffi::OsStrExt as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::SystemTime;
+
+use anyhow::{Context as _, Result};
+use ulid::Ulid;
+
+use crate::cli::RunArgs;
+use crate::directive;
+use crate::exit::{CSA_ERROR, Failure, USAGE};
+use crate::record::{self, SessionRecord, StdinSource};
+use crate::session::{self, SessionDir, StateRoot};
+use crate::supervise;
+use crate::sys;
+use crate::tail;
+use crate::tool::{self, Job};
+
+/// The largest prompt accepted on standard input (bytes): 10 MiB.
+pub const MAX_STDIN_PROMPT: u64 = 10 * 1024 * 1024;
+
+/// Runs `csa run`. Returns 0 once the job is started (daemon mode), or the job's exit code
+/// with `--no-daemon`. Errors: 127/126 when the program cannot be run (before any session
+/// is created), 2 for a bad prompt, 125 when csa itself fails.
+pub fn exec(args: &RunArgs) -> Result<u8> {
+    let cwd = job_cwd(args.cd.as_deref())?;
+    let mut job = plan_job(args)?;
+    if args.stdin {
+        if job.stdin != StdinSource::Null {
+            return Err(Failure::new(
+                USAGE,
+                "--stdin cannot be used when the prompt itself goes to the job on standard input",
+            )
+            .into());
+        }
+        job.stdin = StdinSource::Inherit;
+    }
+    let path_var = args
+        .env
+        .iter()
+        .rev()
+        .find(|(key, _)| key == "PATH")
+        .map(|(_, value)| OsString::from(value))
+        .or_else(|| std::env::var_os("PATH"));
+    tool::check_executable(&job.argv[0], &cwd, path_var.as_deref())?;
+
+    let root = StateRoot::from_env()?;
+    let session = create_session_dir(&root)?;
+    let prepared = prepare(args, &job, &session, &cwd).inspect_err(|_| {
+        let _ = fs::remove_dir_all(&session.path);
+    })?;
+    if args.no_daemon {
+        run_foreground(args, &job, &session, &cwd, prepared)
+    } else {
+        start_daemon(args, &job, &session, &cwd, prepared)
+    }
+}
+
+/// The job's working directory: `--cd` (made absolute) or the current one.
+fn job_cwd(cd: Option<&Path>) -> Result<PathBuf> {
+    let current = std::env::current_dir().context("cannot find the current directory")?;
+    let Some(dir) = cd else { return Ok(current) };
+    let dir = current.join(dir);
+    if !dir.is_dir() {
+        return Err(Failure::new(
+            CSA_ERROR,
+            format!("cannot use --cd: not a directory ({})", dir.display()),
+        )
+        .into());
+    }
+    Ok(dir)
+}
+
+/// Turns PROMPT, `-- PROGRAM ARGS…` or a prompt on standard input into a job.
+fn plan_job(args: &RunArgs) -> Result<Job> {
+    if !args.program.is_empty() {
+        return Ok(tool::job_for_program(args.program.clone()));
+    }
+    if let Some(prompt) = &args.prompt {
+        return tool::job_for_prompt(&args.tool, prompt.as_bytes().to_vec(), false);
+    }
+    if args.stdin {
+        return Err(Failure::new(
+            USAGE,
+            "--stdin needs PROMPT or `-- PROGRAM`: without them standard input is the prompt",
+        )
+        .into());
+    }
+    let stdin = io::stdin();
+    if stdin.is_terminal() {
+        return Err(Failure::new(
+            USAGE,
+            "no prompt: give PROMPT, `-- PROGRAM ARGS…`, or pipe the prompt on standard input",
+        )
+        .into());
+    }
+    let mut prompt = Vec::new();
+    stdin
+        .lock()
+        .take(MAX_STDIN_PROMPT + 1)
+        .read_to_end(&mut prompt)
+        .context("cannot read the prompt from standard input")?;
+    if prompt.is_empty() {
+        return Err(Failure::new(USAGE, "the prompt on standard input is empty").into());
+    }
+    if prompt.len() as u64 > MAX_STDIN_PROMPT {
+        return Err(
+            Failure::new(USAGE, "the prompt on standard input is larger than 10 MiB").into(),
+        );
+    }
+    tool::job_for_prompt(&args.tool, prompt, true)
+}
+
+/// Creates a new, empty session directory (mode 0700) under a fresh ULID.
+fn create_session_dir(root: &StateRoot) -> Result<SessionDir> {
+    root.create_sessions_dir()?;
+    for _ in 0..16 {
+        let id = Ulid::generate();
+        let session = root.session(id);
+        match session.create() {
+            Ok(()) => return Ok(session),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(err) => {
+                return Err(err).with_context(|| {
+                    format!(
+                        "cannot create the session directory {}",
+                        session.path.display()
+                    )
+                });
+            }
+        }
+    }
+    Err(anyhow::anyhow!(
+        "cannot create a session directory: every new ID was taken ({})",
+        root.sessions_dir().display()
+    ))
+}
+
+/// What [`prepare`] leaves open for starting the job.
+struct Prepared {
+    /// `lock`, exclusively locked by this process.
+    lock: File,
+    /// `stdout.log`, opened for append.
+    stdout: File,
+    /// `stderr.log`, opened for append.
+    stderr: File,
+}
+
+/// Writes `session.toml` and `prompt.txt`, creates and locks `lock`, and creates the spool
+/// files. All files are mode 0600.
+fn prepare(args: &RunArgs, job: &Job, session: &SessionDir, cwd: &Path) -> Result<Prepared> {
+    let record = SessionRecord {
+        id: session.id_string(),
+        argv: job
+            .argv
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+        tool: job.tool.clone(),
+        cwd: cwd.to_string_lossy().into_owned(),
+        name: args.name.clone(),
+        timeout_ms: args
+            .timeout
+            .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+        created_at: record::timestamp(SystemTime::now()),
+        csa_version: env!("CARGO_PKG_VERSION").to_owned(),
+        stdin: job.stdin,
+    };
+    record::write_atomic(&session.path, session::SESSION_TOML, &record, false)?;
+    if let Some(prompt) = &job.prompt_file {
+        record::write_bytes_atomic(&session.path, session::PROMPT_TXT, prompt, false)?;
+    }
+    let create = |name: &str| {
+        let path = session.file(name);
+        OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("cannot create {}", path.display()))
+    };
+    let lock = create(session::LOCK)?;
+    lock.try_lock().map_err(|err| {
+        anyhow::anyhow!(
+            "cannot lock {}: {err}",
+            session.file(session::LOCK).display()
+        )
+    })?;
+    Ok(Prepared {
+        lock,
+        stdout: create(session::STDOUT_LOG)?,
+        stderr: create(session::STDERR_LOG)?,
+    })
+}
+
+/// The job's standard input for `source`.
+fn job_stdin(source: StdinSource, session: &SessionDir) -> Result<Stdio> {
+    Ok(match source {
+        StdinSource::Null => Stdio::null(),
+        StdinSource::Inherit => Stdio::inherit(),
+        StdinSource::Prompt => {
+            let path = session.file(session::PROMPT_TXT);
+            Stdio::from(
+                File::open(&path).with_context(|| format!("cannot read {}", path.display()))?,
+            )
+        }
+    })
+}
+
+/// Starts the supervisor detached and prints the session ID.
+fn start_daemon(
+    args: &RunArgs,
+    job: &Job,
+    session: &SessionDir,
+    cwd: &Path,
+    prepared: Prepared,
+) -> Result<u8> {
+    let started = spawn_supervisor(args, job, session, cwd, prepared).inspect_err(|_| {
+        let _ = fs::remove_dir_all(&session.path);
+    })?;
+    announce(args, session, started)?;
+    Ok(0)
+}
+
+/// Re-executes this binary as `csa __supervise` in a new session, with the spool files as
+/// stdout/stderr and the locked `lock` descriptor inherited, then records `daemon.pid`.
+/// Returns the supervisor's PID.
+fn spawn_supervisor(
+    args: &RunArgs,
+    job: &Job,
+    session: &SessionDir,
+    cwd: &Path,
+    prepared: Prepared,
+) -> Result<u32> {
+    let exe = std::env::current_exe().context("cannot find the csa executable")?;
+    sys::set_close_on_exec(&prepared.lock, false).context("cannot pass the session lock on")?;
+    let mut command = Command::new(&exe);
+    command
+        .arg("__supervise")
+        .arg("--session-id")
+        .arg(session.id_string())
+        .arg("--session-dir")
+        .arg(&session.path)
+        .arg("--lock-fd")
+        .arg(prepared.lock.as_raw_fd().to_string());
+    if let Some(timeout) = args.timeout {
+        command
+            .arg("--timeout-ms")
+            .arg(timeout.as_millis().to_string());
+    }
+    let stdin_from = match job.stdin {
+        StdinSource::Null => "null",
+        StdinSource::Inherit => "inherit",
+        StdinSource::Prompt => "prompt",
+    };
+    command
+        .arg("--stdin-from")
+        .arg(stdin_from)
+        .arg("--")
+        .args(&job.argv);
+    command
+        .current_dir(cwd)
+        .envs(args.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("CSA_SESSION_ID", session.id_string())
+        .env("CSA_SESSION_DIR", &session.path)
+        .stdin(if job.stdin == StdinSource::Inherit {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
+        .stdout(prepared.stdout)
+        .stderr(prepared.stderr);
+    sys::start_in_new_session(&mut command);
+    let child = command
+        .spawn()
+        .with_context(|| format!("cannot start the supervisor {}", exe.display()))?;
+    drop(prepared.lock);
+    let pid = child.id();
+    if let Err(err) = write_daemon_pid(session, pid) {
+        if let Some(pid) = rustix::process::Pid::from_raw(i32::try_from(pid).unwrap_or(-1)) {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+        return Err(err);
+    }
+    Ok(pid)
+}
+
+/// Writes `daemon.pid`: `"<pid> <starttime>\n"`, the start time being field 22 of
+/// `/proc/<pid>/stat`.
+fn write_daemon_pid(session: &SessionDir, pid: u32) -> Result<()> {
+    let raw = i32::try_from(pid).context("PID out of range")?;
+    let start = sys::ProcStat::read(raw)
+        .with_context(|| format!("cannot read the start time of process {pid}"))?
+        .start_time;
+    record::write_bytes_atomic(
+        &session.path,
+        session::DAEMON_PID,
+        format!("{pid} {start}\n").as_bytes(),
+        false,
+    )?;
+    Ok(())
+}
+
+/// Prints the ID (or the JSON object) on stdout and `CSA:SESSION_STARTED` on stderr.
+fn announce(args: &RunArgs, session: &SessionDir, pid: u32) -> Result<()> {
+    let id = session.id_string();
+    let line = if args.json {
+        serde_json::json!({ "id": id, "pid": pid, "dir": session.path.to_string_lossy() })
+            .to_string()
+    } else {
+        id.clone()
+    };
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "{line}")
+        .and_then(|()| stdout.flush())
+        .with_context(|| {
+            format!("cannot print the session ID on stdout; the job runs anyway ({id})")
+        })?;
+    directive::emit(
+        "SESSION_STARTED",
+        &[
+            ("id", &id),
+            ("pid", &pid.to_string()),
+            ("dir", &session.path.to_string_lossy()),
+            ("wait_cmd", &format!("csa session wait --session {id}")),
+            ("attach_cmd", &format!("csa session attach --session {id}")),
+            ("kill_cmd", &format!("csa session kill --session {id}")),
+        ],
+    );
+    Ok(())
+}
+
+/// `--no-daemon`: supervise the job in this process, copying its output to the terminal as
+/// it reaches the spool files, and return its exit code.
+fn run_foreground(
+    args: &RunArgs,
+    job: &Job,
+    session: &SessionDir,
+    cwd: &Path,
+    prepared: Prepared,
+) -> Result<u8> {
+    let no_terminal =
+        !(io::stdin().is_terminal() || io::stdout().is_terminal() || io::stderr().is_terminal());
+    if no_terminal {
+        // Lead a process group of our own, so `session kill` reaches exactly this job.
+        let _ = rustix::process::setpgid(None, None);
+    }
+    let pid = std::process::id();
+    write_daemon_pid(session, pid)?;
+    announce(args, session, pid)?;
+    supervise::survive_termination_signals();
+
+    let mut command = Command::new(&job.argv[0]);
+    command
+        .args(&job.argv[1..])
+        .current_dir(cwd)
+        .envs(args.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("CSA_SESSION_ID", session.id_string())
+        .env("CSA_SESSION_DIR", &session.path)
+        .stdin(job_stdin(job.stdin, session)?)
+        .stdout(prepared.stdout)
+        .stderr(prepared.stderr);
+    let readers = (
+        File::open(session.file(session::STDOUT_LOG))?,
+        File::open(session.file(session::STDERR_LOG))?,
+    );
+    let finished = Arc::new(AtomicBool::new(false));
+    let follower = {
+        let finished = Arc::clone(&finished);
+        std::thread::spawn(move || {
+            let (mut out, mut err) = (io::stdout(), io::stderr());
+            let mut sources = [
+                tail::Follow {
+                    file: readers.0,
+                    sink: &mut out,
+                },
+                tail::Follow {
+                    file: readers.1,
+                    sink: &mut err,
+                },
+            ];
+            let _ = tail::follow(&mut sources, &|| finished.load(Ordering::SeqCst));
+        })
+    };
+    let timeout = args.timeout;
+    let result = supervise::run_job(session, command, timeout);
+    finished.store(true, Ordering::SeqCst);
+    let _ = follower.join();
+    record::write_atomic(&session.path, session::RESULT_TOML, &result, true)?;
+    drop(prepared.lock);
+    Ok(result.exit_code)
+}

@@ -1,0 +1,81 @@
+//! Exit codes of csa, as listed in the contract (§2, §3), and the error type that carries one.
+
+use std::fmt;
+
+/// The job or command succeeded.
+pub const SUCCESS: u8 = 0;
+/// `session wait` on a session whose supervisor vanished without a result (`status = "lost"`).
+pub const LOST: u8 = 1;
+/// Usage error (bad flags or arguments), as clap reports it.
+pub const USAGE: u8 = 2;
+/// The job was stopped by `--timeout`, or a dead session's result could not be
+/// reconstructed — the same code as timeout(1).
+pub const TIMEOUT: u8 = 124;
+/// csa itself failed: unknown or ambiguous session ID, I/O error, malformed state file.
+pub const CSA_ERROR: u8 = 125;
+/// The program exists but is not executable, as POSIX shells report.
+pub const NOT_EXECUTABLE: u8 = 126;
+/// The program was not found, as POSIX shells report.
+pub const NOT_FOUND: u8 = 127;
+
+/// The exit code of a job ended by signal `signal`: 128 + signal number, as POSIX shells
+/// report it. Signal numbers above 127 are clamped to 255.
+pub fn from_signal(signal: i32) -> u8 {
+    u8::try_from(128 + signal.clamp(0, 127)).unwrap_or(u8::MAX)
+}
+
+/// An error that must end csa with a specific exit code (see the constants above).
+///
+/// Errors without a `Failure` in their chain end csa with [`CSA_ERROR`].
+#[derive(Debug)]
+pub struct Failure {
+    /// The exit code csa ends with.
+    pub code: u8,
+    /// One line, without the leading `csa: `.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure with exit code `code` and a one-line message.
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// The exit code for `err`: the code of the first [`Failure`] in its chain, else
+/// [`CSA_ERROR`].
+pub fn code_of(err: &anyhow::Error) -> u8 {
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<Failure>())
+        .map_or(CSA_ERROR, |failure| failure.code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_codes_follow_posix_shells() {
+        assert_eq!(from_signal(9), 137);
+        assert_eq!(from_signal(15), 143);
+        assert_eq!(from_signal(200), 255);
+    }
+
+    #[test]
+    fn failure_code_survives_context() {
+        let err = anyhow::Error::new(Failure::new(NOT_FOUND, "nope")).context("running");
+        assert_eq!(code_of(&err), NOT_FOUND);
+        assert_eq!(code_of(&anyhow::anyhow!("plain")), CSA_ERROR);
+    }
+}

@@ -1,0 +1,142 @@
+//! Is a session's supervisor alive, and how did its job end? Liveness is judged only from
+//! the session's `lock` (contract §1): the supervisor holds an exclusive advisory lock on
+//! it for its whole life, so a lock that can be taken means the supervisor is gone. A
+//! session whose supervisor is gone without a result is reconstructed as `lost`.
+
+use std::fs::{File, TryLockError};
+use std::io;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context as _, Result};
+
+use crate::exit::{self, Failure};
+use crate::record::{self, ResultRecord, SessionRecord, Status};
+use crate::session::{self, SessionDir};
+
+/// The reason recorded in a reconstructed `lost` result.
+pub const LOST_REASON: &str = "supervisor vanished without a result";
+
+/// Opens the session's lock file, or `None` when it does not exist.
+fn open_lock(session: &SessionDir) -> Result<Option<File>> {
+    let path = session.file(session::LOCK);
+    match record::open_no_follow(&path) {
+        Ok(file) => Ok(Some(file)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err).with_context(|| format!("cannot open {}", path.display())),
+    }
+}
+
+#[allow(dead_code, reason = "used by list, kill and attach")]
+/// True while the session's supervisor holds its lock. Never blocks; never changes a live
+/// session.
+pub fn supervisor_alive(session: &SessionDir) -> Result<bool> {
+    let Some(lock) = open_lock(session)? else {
+        return Ok(false);
+    };
+    match lock.try_lock_shared() {
+        Ok(()) => Ok(false),
+        Err(TryLockError::WouldBlock) => Ok(true),
+        Err(TryLockError::Error(err)) => Err(err).with_context(|| {
+            format!(
+                "cannot check the lock {}",
+                session.file(session::LOCK).display()
+            )
+        }),
+    }
+}
+
+/// Blocks until the supervisor is gone (its lock can be taken) or `cap` has passed.
+/// Returns true when the supervisor is gone. Event-driven: a thread blocks in `flock`, so
+/// the return follows the supervisor's exit at once, with no polling.
+pub fn wait_for_supervisor(session: &SessionDir, cap: Option<Duration>) -> Result<bool> {
+    let Some(lock) = open_lock(session)? else {
+        return Ok(true);
+    };
+    let path = session.file(session::LOCK);
+    match lock.try_lock_shared() {
+        Ok(()) => return Ok(true),
+        Err(TryLockError::WouldBlock) => {}
+        Err(TryLockError::Error(err)) => {
+            return Err(err).with_context(|| format!("cannot check the lock {}", path.display()));
+        }
+    }
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(lock.lock_shared());
+        // Keep the shared lock until the process ends or the receiver is gone.
+    });
+    let outcome = match cap {
+        Some(cap) => rx.recv_timeout(cap),
+        None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+    };
+    match outcome {
+        Ok(Ok(())) => Ok(true),
+        Ok(Err(err)) => {
+            Err(err).with_context(|| format!("cannot wait on the lock {}", path.display()))
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => Ok(false),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(anyhow::anyhow!(
+            "lock waiter ended unexpectedly ({})",
+            path.display()
+        )),
+    }
+}
+
+/// The result of a session whose supervisor is gone: `result.toml`, or — when there is none
+/// — a synthetic `lost` result written now without clobbering a result that appears
+/// meanwhile.
+///
+/// Call only after the supervisor is known to be gone. Errors: a malformed `result.toml`,
+/// or (exit 124) a lost result that cannot be written: the session is dead and its result
+/// cannot be reconstructed.
+pub fn final_result(session: &SessionDir) -> Result<ResultRecord> {
+    let path = session.file(session::RESULT_TOML);
+    if let Some(result) = record::read::<ResultRecord>(&path)? {
+        return Ok(result);
+    }
+    let lost = lost_result(session);
+    let written =
+        record::write_atomic(&session.path, session::RESULT_TOML, &lost, true).map_err(|err| {
+            Failure::new(
+                exit::TIMEOUT,
+                format!(
+                    "the session is dead and its result cannot be recorded: {err:#} ({})",
+                    session.id_string()
+                ),
+            )
+        })?;
+    if written {
+        return Ok(lost);
+    }
+    // Someone else recorded a result first; theirs stands.
+    record::read::<ResultRecord>(&path)?
+        .with_context(|| format!("result vanished ({})", path.display()))
+}
+
+/// A synthetic `lost` result: started when the session was created, finished now.
+pub fn lost_result(session: &SessionDir) -> ResultRecord {
+    let now = SystemTime::now();
+    let created = record::read::<SessionRecord>(&session.file(session::SESSION_TOML))
+        .ok()
+        .flatten()
+        .and_then(|s| record::parse_timestamp(&s.created_at))
+        .or_else(|| {
+            std::fs::metadata(&session.path)
+                .and_then(|m| m.modified())
+                .ok()
+        })
+        .unwrap_or(now);
+    ResultRecord {
+        id: session.id_string(),
+        status: Status::Lost,
+        exit_code: exit::LOST,
+        signal: None,
+        started_at: record::timestamp(created),
+        finished_at: record::timestamp(now),
+        duration_ms: record::millis_between(created, now),
+        synthetic: true,
+        reason: Some(LOST_REASON.to_owned()),
+    }
+}

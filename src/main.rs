@@ -1,0 +1,30 @@
+//! `csa`: run long jobs in the background and wait for, follow and stop them.
+//!
+//! `main` only parses the command line, dispatches, and turns the outcome into an exit
+//! code. It is the one place where errors are printed.
+
+mod cli;
+mod cmd;
+mod directive;
+mod exit;
+mod liveness;
+mod record;
+mod session;
+mod supervise;
+mod sys;
+mod tail;
+mod tool;
+
+use clap::Parser as _;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    match cmd::dispatch(cli.command) {
+        Ok(code) => std::process::ExitCode::from(code),
+        Err(err) => {
+            let message = format!("{err:#}").replace('\n', " ");
+            eprintln!("csa: {message}");
+            std::process::ExitCode::from(exit::code_of(&err))
+        }
+    }
+}

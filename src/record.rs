@@ -1,0 +1,272 @@
+//! The TOML records of a session directory (contract §1) and how they are written:
+//! atomically (temporary file in the same directory, then rename) and, for `result.toml`,
+//! exactly once (the rename never replaces an existing file).
+
+use std::fs;
+use std::io::{self, Read as _, Write as _};
+use std::path::Path;
+use std::time::SystemTime;
+
+use anyhow::{Context as _, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::exit::{CSA_ERROR, Failure};
+
+/// The largest state file csa reads (bytes); anything larger is malformed.
+pub const MAX_RECORD_BYTES: u64 = 1 << 20;
+
+/// Where a job's standard input comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum StdinSource {
+    /// `/dev/null` (the default).
+    Null,
+    /// csa's own standard input, passed through (`--stdin`).
+    Inherit,
+    /// The session's `prompt.txt` (prompts over 100 KiB, or tools with `stdin = true`).
+    Prompt,
+}
+
+/// `session.toml`: what a session runs. Written by `run` before the job starts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// The session ID (26 upper-case characters).
+    pub id: String,
+    /// What is executed; arguments that are not UTF-8 are stored lossily.
+    pub argv: Vec<String>,
+    /// The tool name (`sh` by default).
+    pub tool: String,
+    /// The job's working directory.
+    pub cwd: String,
+    /// The user's label, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The time limit in milliseconds, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// When the session was created (RFC 3339, UTC, milliseconds).
+    pub created_at: String,
+    /// The csa version that created the session.
+    pub csa_version: String,
+    /// Where the job's standard input comes from.
+    #[serde(default = "default_stdin")]
+    pub stdin: StdinSource,
+}
+
+fn default_stdin() -> StdinSource {
+    StdinSource::Null
+}
+
+/// How a job ended (`status` in `result.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Exited 0.
+    Success,
+    /// Exited non-zero, or could not be started (126/127).
+    Failure,
+    /// Ended by a signal (including `session kill`).
+    Signal,
+    /// `--timeout` expired (exit code 124).
+    Timeout,
+    /// The supervisor disappeared without writing a result (exit code 1, synthetic).
+    Lost,
+}
+
+impl Status {
+    /// The lower-case name used in files and directives.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::Signal => "signal",
+            Self::Timeout => "timeout",
+            Self::Lost => "lost",
+        }
+    }
+}
+
+/// `result.toml`: how the job ended. Written exactly once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultRecord {
+    /// The session ID.
+    pub id: String,
+    /// How the job ended.
+    pub status: Status,
+    /// 0..=255; 128 + N when ended by signal N (as POSIX shells report).
+    pub exit_code: u8,
+    /// The signal number, only when ended by a signal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+    /// When the job started (RFC 3339, UTC, milliseconds).
+    pub started_at: String,
+    /// When the job ended (RFC 3339, UTC, milliseconds).
+    pub finished_at: String,
+    /// `finished_at - started_at` in milliseconds.
+    pub duration_ms: u64,
+    /// True when csa wrote the result on the supervisor's behalf.
+    #[serde(default)]
+    pub synthetic: bool,
+    /// Human-readable detail, e.g. "timed out after 30 s".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Formats a time as RFC 3339 in UTC with milliseconds, e.g. `2026-11-21T10:00:00.123Z`.
+pub fn timestamp(time: SystemTime) -> String {
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
+/// Parses an RFC 3339 timestamp written by [`timestamp`].
+pub fn parse_timestamp(text: &str) -> Option<SystemTime> {
+    humantime::parse_rfc3339_weak(text).ok()
+}
+
+/// Milliseconds from `start` to `end`, 0 if `end` is earlier.
+pub fn millis_between(start: SystemTime, end: SystemTime) -> u64 {
+    end.duration_since(start)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Reads and parses a TOML record of at most [`MAX_RECORD_BYTES`].
+///
+/// Returns `Ok(None)` when the file does not exist. Errors (exit 125) when it cannot be
+/// read, is too large, or is not a valid record; the message names the path. Symbolic
+/// links are not followed.
+pub fn read<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+    let file = match open_no_follow(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let mut text = String::new();
+    file.take(MAX_RECORD_BYTES + 1)
+        .read_to_string(&mut text)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if text.len() as u64 > MAX_RECORD_BYTES {
+        return Err(malformed(path, "larger than 1 MiB"));
+    }
+    toml::from_str(&text)
+        .map(Some)
+        .map_err(|err| malformed(path, err.message()))
+}
+
+fn malformed(path: &Path, why: &str) -> anyhow::Error {
+    Failure::new(
+        CSA_ERROR,
+        format!("malformed state file: {why} ({})", path.display()),
+    )
+    .into()
+}
+
+/// Opens a file for reading without following a symbolic link at its last component.
+pub fn open_no_follow(path: &Path) -> io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits().cast_signed())
+        .open(path)
+}
+
+/// Serializes `record` as TOML and writes it to `dir/name` atomically (temporary file in
+/// `dir` with mode 0600, then rename).
+///
+/// With `exactly_once`, the file is fsynced, the rename never replaces an existing file
+/// (`renameat2(RENAME_NOREPLACE)`), and the directory is fsynced; `Ok(false)` means the file
+/// already existed and nothing was written. Otherwise an existing file is replaced.
+pub fn write_atomic<T: Serialize>(
+    dir: &Path,
+    name: &str,
+    record: &T,
+    exactly_once: bool,
+) -> Result<bool> {
+    let text = toml::to_string(record).context("cannot serialize a record")?;
+    write_bytes_atomic(dir, name, text.as_bytes(), exactly_once)
+}
+
+/// Writes `bytes` to `dir/name` atomically; see [`write_atomic`].
+pub fn write_bytes_atomic(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    exactly_once: bool,
+) -> Result<bool> {
+    let target = dir.join(name);
+    let mut temp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    temp.write_all(bytes)
+        .with_context(|| format!("cannot write {}", target.display()))?;
+    if !exactly_once {
+        temp.persist(&target)
+            .map_err(|err| err.error)
+            .with_context(|| format!("cannot write {}", target.display()))?;
+        return Ok(true);
+    }
+    temp.as_file()
+        .sync_all()
+        .with_context(|| format!("cannot write {}", target.display()))?;
+    match temp.persist_noclobber(&target) {
+        Ok(_) => {
+            if let Ok(handle) = fs::File::open(dir) {
+                let _ = handle.sync_all();
+            }
+            Ok(true)
+        }
+        Err(err) if err.error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(err) => Err(err.error).with_context(|| format!("cannot write {}", target.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> ResultRecord {
+        ResultRecord {
+            id: "01JD0000000000000000000000".into(),
+            status: Status::Signal,
+            exit_code: 143,
+            signal: Some(15),
+            started_at: "2026-11-21T10:00:00.123Z".into(),
+            finished_at: "2026-11-21T10:00:01.456Z".into(),
+            duration_ms: 1333,
+            synthetic: false,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn result_is_written_exactly_once() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(write_atomic(dir.path(), "result.toml", &sample(), true).unwrap());
+        let mut other = sample();
+        other.status = Status::Lost;
+        assert!(!write_atomic(dir.path(), "result.toml", &other, true).unwrap());
+        let back: ResultRecord = read(&dir.path().join("result.toml")).unwrap().unwrap();
+        assert_eq!(back, sample());
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "temporary file left behind");
+    }
+
+    #[test]
+    fn malformed_and_missing_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("result.toml");
+        assert!(read::<ResultRecord>(&path).unwrap().is_none());
+        fs::write(&path, "status = \"succ").unwrap();
+        assert!(read::<ResultRecord>(&path).is_err());
+        fs::write(&path, "").unwrap();
+        assert!(read::<ResultRecord>(&path).is_err());
+    }
+
+    #[test]
+    fn timestamps_round_trip() {
+        let now = SystemTime::now();
+        let text = timestamp(now);
+        assert!(text.ends_with('Z'));
+        let back = parse_timestamp(&text).unwrap();
+        assert!(millis_between(back, now) < 2);
+    }
+}

@@ -1,0 +1,172 @@
+//! The one module that makes raw system calls csa's safe dependencies do not wrap:
+//! starting a process in a new session, adopting an inherited descriptor, closing inherited
+//! descriptors, and reading process identity from `/proc`.
+#![allow(unsafe_code)]
+
+use std::fs;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd as _, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt as _;
+use std::process::Command;
+
+use rustix::io::FdFlags;
+
+/// Makes `command` call `setsid()` in the child before `exec`, so the child is the leader
+/// of a new session and of a new process group whose ID is its PID, with no controlling
+/// terminal.
+///
+/// Because `Command::spawn` returns only after the child has exec'd, the child's PID is
+/// already its process group ID when `spawn` returns.
+pub fn start_in_new_session(command: &mut Command) {
+    // SAFETY: the closure runs between fork and exec in the child; it only makes the
+    // async-signal-safe `setsid` system call and allocates nothing.
+    unsafe {
+        command.pre_exec(|| rustix::process::setsid().map(drop).map_err(io::Error::from));
+    }
+}
+
+/// Takes ownership of descriptor `fd`, inherited from the parent process.
+///
+/// Errors when `fd` is not open. The caller must not use `fd` through any other handle.
+pub fn adopt_inherited_fd(fd: RawFd) -> io::Result<OwnedFd> {
+    if fd < 0 {
+        return Err(io::Error::from_raw_os_error(
+            rustix::io::Errno::BADF.raw_os_error(),
+        ));
+    }
+    // Check that it is open before claiming ownership.
+    fs::symlink_metadata(format!("/proc/self/fd/{fd}"))?;
+    // SAFETY: `fd` is open (checked above), was inherited across exec, and nothing else in
+    // this process refers to it: the supervisor adopts it once, at start-up.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Closes every descriptor above 2 except `keep`, so that pipes inherited from the caller
+/// (a CI runner, `$(…)`) are never held open by a daemon.
+pub fn close_inherited_fds(keep: RawFd) {
+    let open: Vec<RawFd> = match fs::read_dir("/proc/self/fd") {
+        Ok(entries) => entries
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+            .collect(),
+        Err(_) => (3..1024).collect(),
+    };
+    for fd in open {
+        if fd <= 2 || fd == keep {
+            continue;
+        }
+        // SAFETY: the borrow lives only for the `fcntl` call; an fd that is not open (the
+        // directory handle used above, closed by now) makes it fail with EBADF.
+        let still_open = rustix::io::fcntl_getfd(unsafe { BorrowedFd::borrow_raw(fd) }).is_ok();
+        if still_open {
+            // SAFETY: at start-up the supervisor owns no descriptor above 2 other than
+            // `keep`; every other open one was inherited and is referenced by no Rust handle.
+            unsafe { rustix::io::close(fd) };
+        }
+    }
+}
+
+/// Sets or clears the close-on-exec flag of `fd`.
+pub fn set_close_on_exec(fd: impl AsFd, close_on_exec: bool) -> io::Result<()> {
+    let flags = if close_on_exec {
+        FdFlags::CLOEXEC
+    } else {
+        FdFlags::empty()
+    };
+    rustix::io::fcntl_setfd(fd, flags).map_err(io::Error::from)
+}
+
+/// True when the calling process is the leader of its session (its session ID is its PID).
+pub fn is_session_leader() -> bool {
+    let me = rustix::process::getpid();
+    rustix::process::getsid(None).is_ok_and(|sid| sid == me)
+}
+
+/// The fields of `/proc/<pid>/stat` csa uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcStat {
+    /// Field 3: the state letter (`R`, `S`, `Z` for a zombie, …).
+    pub state: char,
+    /// Field 4: the parent's PID.
+    pub ppid: i32,
+    /// Field 5: the process group ID.
+    pub pgrp: i32,
+    /// Field 6: the session ID.
+    pub session: i32,
+    /// Field 22: the start time in clock ticks since boot.
+    pub start_time: u64,
+}
+
+impl ProcStat {
+    /// Reads `/proc/<pid>/stat`. Errors when the process does not exist.
+    pub fn read(pid: i32) -> io::Result<Self> {
+        let text = fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        Self::parse(&text).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("unparsable /proc/{pid}/stat"),
+            )
+        })
+    }
+
+    /// Parses the text of a `/proc/<pid>/stat` file. The command name (field 2) may contain
+    /// spaces and parentheses, so fields are counted from its last `)`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let rest = &text[text.rfind(')')? + 1..];
+        let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
+        // `fields[0]` is field 3 of the file.
+        let field = |n: usize| fields.get(n - 3).copied();
+        Some(Self {
+            state: field(3)?.chars().next()?,
+            ppid: field(4)?.parse().ok()?,
+            pgrp: field(5)?.parse().ok()?,
+            session: field(6)?.parse().ok()?,
+            start_time: field(22)?.parse().ok()?,
+        })
+    }
+
+    /// True for a zombie (`Z`) or dead (`X`) process: it has exited and is only waiting to
+    /// be reaped, so it is not alive.
+    pub fn is_exited(&self) -> bool {
+        matches!(self.state, 'Z' | 'X')
+    }
+}
+
+/// The live (not exited) members of process group `pgid`, found by scanning `/proc`.
+///
+/// A process that exits during the scan may or may not be listed; callers that need the
+/// group empty scan again.
+pub fn group_members(pgid: i32) -> Vec<(i32, ProcStat)> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| Some((pid, ProcStat::read(pid).ok()?)))
+        .filter(|(_, stat)| stat.pgrp == pgid && !stat.is_exited())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ProcStat;
+
+    #[test]
+    fn parses_stat_with_tricky_names() {
+        let text =
+            "1234 (a) b (c)) S 1 1234 1234 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 98765 1000 10";
+        let stat = ProcStat::parse(text).unwrap();
+        assert_eq!(stat.state, 'S');
+        assert_eq!((stat.ppid, stat.pgrp, stat.session), (1, 1234, 1234));
+        assert_eq!(stat.start_time, 98765);
+    }
+
+    #[test]
+    fn reads_own_stat() {
+        let me = i32::try_from(std::process::id()).unwrap();
+        let stat = ProcStat::read(me).unwrap();
+        assert!(!stat.is_exited());
+        assert!(stat.start_time > 0);
+    }
+}
