@@ -333,6 +333,13 @@ fn announce(args: &RunArgs, session: &SessionDir, pid: u32) -> Result<()> {
         .with_context(|| {
             format!("cannot print the session ID on stdout; the job runs anyway ({id})")
         })?;
+    announce_directive(session, pid);
+    Ok(())
+}
+
+/// Prints `CSA:SESSION_STARTED` on stderr.
+fn announce_directive(session: &SessionDir, pid: u32) {
+    let id = session.id_string();
     directive::emit(
         "SESSION_STARTED",
         &[
@@ -344,7 +351,6 @@ fn announce(args: &RunArgs, session: &SessionDir, pid: u32) -> Result<()> {
             ("kill_cmd", &format!("csa session kill --session {id}")),
         ],
     );
-    Ok(())
 }
 
 /// `--no-daemon`: supervise the job in this process, copying its output to the terminal as
@@ -364,7 +370,8 @@ fn run_foreground(
     }
     let pid = std::process::id();
     write_daemon_pid(session, pid)?;
-    announce(args, session, pid)?;
+    // Standard output belongs to the job here; the ID is in the directive on stderr.
+    announce_directive(session, pid);
     supervise::survive_termination_signals();
 
     let mut command = Command::new(&job.argv[0]);

@@ -1,0 +1,6 @@
+//! csa's integration tests: one test binary (faster to build) driving the real `csa`
+//! binary with a temporary state root per test.
+
+mod support;
+
+mod run_wait;

@@ -1,0 +1,449 @@
+//! `csa run` + `csa session wait`: the core round trip on real processes.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::support::{Csa, HANG, assert_success, directive, is_ulid, output_within, wait_for};
+
+fn code(out: &std::process::Output) -> i32 {
+    out.status.code().expect("exit code")
+}
+
+#[test]
+fn run_prints_exactly_one_ulid_line_and_a_directive() {
+    let csa = Csa::new();
+    let out = csa.output(&["run", "exit 0"]);
+    assert_success(&out, "csa run");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "stdout: {stdout:?}");
+    assert!(stdout.ends_with('\n'));
+    let id = stdout.trim_end();
+    assert!(is_ulid(id), "not a ULID: {id:?}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let line = directive(&stderr, "SESSION_STARTED").expect("SESSION_STARTED directive");
+    assert!(line.contains(&format!("id={id} ")), "{line}");
+    assert!(
+        line.contains(&format!("wait_cmd=\"csa session wait --session {id}\"")),
+        "{line}"
+    );
+    assert!(
+        line.contains(" pid=") && line.contains(" dir=") && line.contains(" kill_cmd="),
+        "{line}"
+    );
+    assert_eq!(code(&csa.wait(id)), 0);
+}
+
+#[test]
+fn wait_returns_the_exit_code_and_stdout() {
+    let csa = Csa::new();
+    let id = csa.run("echo out; echo to-stderr >&2; exit 3");
+    let out = csa.wait(&id);
+    assert_eq!(code(&out), 3);
+    assert_eq!(out.stdout, b"out\n");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let line = directive(&stderr, "SESSION_WAIT_COMPLETED").expect("completed directive");
+    assert!(
+        line.contains("status=failure") && line.contains("exit=3"),
+        "{line}"
+    );
+    assert!(line.contains("synthetic=false"), "{line}");
+    assert!(!stderr.contains("to-stderr"), "wait prints only stdout.log");
+    let result = csa.result(&id).unwrap();
+    assert_eq!(result["status"].as_str(), Some("failure"));
+    assert_eq!(result["exit_code"].as_integer(), Some(3));
+    assert_eq!(result["synthetic"].as_bool(), Some(false));
+    assert_eq!(
+        std::fs::read(csa.session_dir(&id).join("stderr.log")).unwrap(),
+        b"to-stderr\n"
+    );
+}
+
+#[test]
+fn job_killed_by_a_signal_exits_128_plus_n() {
+    let csa = Csa::new();
+    for (signal, number) in [("TERM", 15), ("KILL", 9)] {
+        let id = csa.run(&format!("kill -{signal} $$"));
+        let out = csa.wait(&id);
+        assert_eq!(code(&out), 128 + number);
+        let result = csa.result(&id).unwrap();
+        assert_eq!(result["status"].as_str(), Some("signal"));
+        assert_eq!(result["signal"].as_integer(), Some(i64::from(number)));
+    }
+}
+
+#[test]
+fn run_returns_at_once_without_holding_the_callers_pipes() {
+    let csa = Csa::new();
+    // `$(csa run …)` and a caller with an extra pipe on fd 3: both read to EOF, which only
+    // comes if the daemon closed every inherited copy of the pipe.
+    let script = format!("exec 3>&1; {} run 'sleep 30'", env!("CARGO_BIN_EXE_csa"));
+    let mut command = Command::new("sh");
+    command
+        .args(["-c", &script])
+        .env("CSA_STATE_DIR", csa.state.path())
+        .stdin(Stdio::null());
+    // A daemon holding the pipe would keep this open for 30 s.
+    let out = output_within(&mut command, Duration::from_secs(20));
+    assert_success(&out, "csa run");
+    let id = String::from_utf8(out.stdout).unwrap().trim_end().to_owned();
+    assert!(is_ulid(&id));
+    assert!(csa.result(&id).is_none(), "job still running");
+    csa.kill_group(&id);
+}
+
+#[test]
+fn output_comes_back_byte_exact() {
+    let csa = Csa::new();
+    let id = csa.run(r"printf 'no newline\000\001\377end'");
+    let out = csa.wait(&id);
+    assert_eq!(code(&out), 0);
+    assert_eq!(out.stdout, b"no newline\x00\x01\xffend");
+}
+
+#[test]
+fn wait_streams_a_100_mb_output() {
+    let csa = Csa::new();
+    let id = csa.run("head -c 100000000 /dev/zero | tr '\\0' x");
+    let script = format!(
+        "{} session wait --until-done --session {id} | wc -c",
+        env!("CARGO_BIN_EXE_csa")
+    );
+    let out = output_within(
+        Command::new("sh")
+            .args(["-c", &script])
+            .env("CSA_STATE_DIR", csa.state.path()),
+        HANG * 2,
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "100000000");
+}
+
+#[test]
+fn prompt_from_standard_input() {
+    let csa = Csa::new();
+    let mut command = csa.cmd();
+    command
+        .arg("run")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"echo from-pipe; exit 5\n").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_success(&out, "csa run with a piped prompt");
+    let id = String::from_utf8(out.stdout).unwrap().trim_end().to_owned();
+    let waited = csa.wait(&id);
+    assert_eq!(code(&waited), 5);
+    assert_eq!(waited.stdout, b"from-pipe\n");
+    assert_eq!(
+        std::fs::read(csa.session_dir(&id).join("prompt.txt")).unwrap(),
+        b"echo from-pipe; exit 5\n"
+    );
+}
+
+#[test]
+fn empty_prompt_on_stdin_is_a_usage_error() {
+    let csa = Csa::new();
+    let out = csa.output(&["run"]);
+    assert_eq!(code(&out), 2);
+    assert!(csa.session_ids().is_empty());
+}
+
+#[test]
+fn program_runs_without_a_shell() {
+    let csa = Csa::new();
+    let id = csa.run_args(&["--", "printf", "%s|", "a b", "$HOME", "c"]);
+    let out = csa.wait(&id);
+    assert_eq!(out.stdout, b"a b|$HOME|c|");
+    let session = std::fs::read_to_string(csa.session_dir(&id).join("session.toml")).unwrap();
+    assert!(
+        session.contains(r#"argv = ["printf", "%s|", "a b", "$HOME", "c"]"#),
+        "{session}"
+    );
+}
+
+#[test]
+fn cd_env_and_session_variables_reach_the_job() {
+    let csa = Csa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let id = csa.run_args(&[
+        "--cd",
+        dir.path().to_str().unwrap(),
+        "--env",
+        "GREETING=hello world",
+        "--name",
+        "vars",
+        r#"pwd; echo "$GREETING"; echo "$CSA_SESSION_ID"; echo "$CSA_SESSION_DIR""#,
+    ]);
+    let out = csa.wait(&id);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    let real_dir = dir.path().canonicalize().unwrap();
+    assert_eq!(
+        std::path::Path::new(lines[0]).canonicalize().unwrap(),
+        real_dir
+    );
+    assert_eq!(lines[1], "hello world");
+    assert_eq!(lines[2], id);
+    assert_eq!(lines[3], csa.session_dir(&id).to_str().unwrap());
+}
+
+#[test]
+fn job_stdin_is_dev_null_unless_asked() {
+    let csa = Csa::new();
+    // `cat` would block forever on an inherited pipe that never closes.
+    let mut command = csa.cmd();
+    command
+        .args(["run", "cat; echo done"])
+        .stdin(Stdio::piped());
+    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+    let keep_open = child.stdin.take();
+    let out = child.wait_with_output().unwrap();
+    let id = String::from_utf8(out.stdout).unwrap().trim_end().to_owned();
+    assert_eq!(csa.wait(&id).stdout, b"done\n");
+    drop(keep_open);
+}
+
+#[test]
+fn stdin_flag_passes_input_through() {
+    let csa = Csa::new();
+    let mut command = csa.cmd();
+    command
+        .args(["run", "--stdin", "tr a-z A-Z"])
+        .stdin(Stdio::piped());
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(b"shout\n").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let id = String::from_utf8(out.stdout).unwrap().trim_end().to_owned();
+    assert_eq!(csa.wait(&id).stdout, b"SHOUT\n");
+}
+
+#[test]
+fn missing_or_non_executable_program_fails_before_a_session_exists() {
+    let csa = Csa::new();
+    let out = csa.output(&["run", "--", "csa-no-such-program"]);
+    assert_eq!(code(&out), 127);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("csa: ") && stderr.contains("csa-no-such-program"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("not-executable.sh");
+    std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = csa.output(&["run", "--", script.to_str().unwrap()]);
+    assert_eq!(code(&out), 126);
+    let out = csa.output(&["run", "--", dir.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 126);
+    assert!(csa.session_ids().is_empty(), "a session was left behind");
+}
+
+#[test]
+fn ids_resolve_by_prefix_and_in_any_case() {
+    let csa = Csa::new();
+    let id = csa.run("exit 7");
+    assert_eq!(code(&csa.wait(&id.to_lowercase())), 7);
+    assert_eq!(code(&csa.wait(&id[..8])), 7);
+    assert_eq!(code(&csa.wait(&id[..8].to_lowercase())), 7);
+}
+
+#[test]
+fn unknown_and_ambiguous_ids_are_errors_naming_them() {
+    let csa = Csa::new();
+    let first = csa.run("true");
+    let second = csa.run("true");
+    let out = csa.output(&["session", "wait", "--session", "7ZZZZZZZZZZZZZZZZZZZZZZZZZ"]);
+    assert_eq!(code(&out), 125);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("7ZZZZZZZZZZZZZZZZZZZZZZZZZ"));
+    // Both IDs were made in the same second or so: find their common prefix.
+    let common = first
+        .bytes()
+        .zip(second.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    if common >= 4 {
+        let prefix = &first[..common];
+        let out = csa.output(&["session", "wait", "--session", prefix]);
+        assert_eq!(code(&out), 125);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("ambiguous") && stderr.contains(&first) && stderr.contains(&second),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn hostile_ids_are_rejected_before_any_path_is_built() {
+    let csa = Csa::new();
+    let long = "0".repeat(10_000);
+    for bad in [
+        "../x",
+        "a/b",
+        "",
+        "..",
+        "/",
+        "01J",
+        "ILOU0000",
+        "01JD 4K",
+        long.as_str(),
+    ] {
+        let out = csa.output(&["session", "wait", "--session", bad]);
+        let status = code(&out);
+        assert!(status == 125 || status == 2, "{bad:.20?} gave {status}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "one-line error for {bad:.20?}: {stderr}"
+        );
+        assert!(
+            stderr.len() < 400,
+            "error echoes too much: {}",
+            stderr.len()
+        );
+    }
+}
+
+#[test]
+fn killed_supervisor_is_reported_lost_quickly() {
+    let csa = Csa::new();
+    let id = csa.run("sleep 30");
+    let supervisor = csa.supervisor_pid(&id);
+    Command::new("kill")
+        .args(["-KILL", &supervisor.to_string()])
+        .status()
+        .unwrap();
+    let out = csa.wait(&id);
+    assert_eq!(code(&out), 1);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = directive(&stderr, "SESSION_WAIT_COMPLETED").unwrap();
+    assert!(
+        line.contains("status=lost") && line.contains("synthetic=true"),
+        "{line}"
+    );
+    let result = csa.result(&id).unwrap();
+    assert_eq!(result["status"].as_str(), Some("lost"));
+    assert_eq!(result["exit_code"].as_integer(), Some(1));
+    assert_eq!(result["synthetic"].as_bool(), Some(true));
+    csa.kill_group(&id);
+}
+
+#[test]
+fn concurrent_waiters_all_get_the_exit_code() {
+    let csa = Csa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let gate = dir.path().join("go");
+    let id = csa.run(&format!(
+        "while [ ! -e '{}' ]; do sleep 0.05; done; exit 42",
+        gate.display()
+    ));
+    let waiters: Vec<_> = (0..20)
+        .map(|_| {
+            let mut command = csa.cmd();
+            command
+                .args(["session", "wait", "--until-done", "--session", &id])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            command.spawn().unwrap()
+        })
+        .collect();
+    std::fs::write(&gate, "").unwrap();
+    for mut waiter in waiters {
+        let status = waiter.wait().unwrap();
+        assert_eq!(status.code(), Some(42));
+    }
+}
+
+#[test]
+fn wait_at_the_cap_reports_a_healthy_running_session() {
+    let csa = Csa::new();
+    let id = csa.run("sleep 30");
+    let out = output_within(
+        csa.cmd()
+            .args(["session", "wait", "--session", &id])
+            .env("CSA_TEST_WAIT_CAP_MS", "300"),
+        HANG,
+    );
+    assert_eq!(code(&out), 0);
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let warm = directive(&stderr, "SESSION_WAIT_KV_WARM").expect("KV_WARM directive");
+    assert!(
+        warm.contains("status=alive") && warm.contains(&format!("id={id}")),
+        "{warm}"
+    );
+    let hint = directive(&stderr, "CALLER_HINT").expect("CALLER_HINT directive");
+    assert!(hint.contains("action=retry_wait"), "{hint}");
+    csa.kill_group(&id);
+}
+
+#[test]
+fn no_daemon_runs_in_the_foreground_and_records_the_session() {
+    let csa = Csa::new();
+    let out = csa.output(&["run", "--no-daemon", "echo hi; echo err >&2; exit 4"]);
+    assert_eq!(code(&out), 4);
+    assert_eq!(out.stdout, b"hi\n");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("err\n"), "{stderr}");
+    let started = directive(&stderr, "SESSION_STARTED").expect("directive");
+    let id = started
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix("id="))
+        .unwrap();
+    let result = csa.result(id).unwrap();
+    assert_eq!(result["exit_code"].as_integer(), Some(4));
+    assert_eq!(code(&csa.wait(id)), 4);
+}
+
+#[test]
+fn files_are_private() {
+    use std::os::unix::fs::MetadataExt as _;
+    let csa = Csa::new();
+    let id = csa.run("echo x");
+    csa.wait(&id);
+    let dir = csa.session_dir(&id);
+    assert_eq!(std::fs::metadata(&dir).unwrap().mode() & 0o777, 0o700);
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let entry = entry.unwrap();
+        let mode = entry.metadata().unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{:?}", entry.file_name());
+    }
+    let pid_file = std::fs::read_to_string(dir.join("daemon.pid")).unwrap();
+    let fields: Vec<&str> = pid_file.trim_end().split(' ').collect();
+    assert_eq!(fields.len(), 2, "{pid_file:?}");
+    assert!(
+        fields.iter().all(|f| f.parse::<u64>().is_ok()),
+        "{pid_file:?}"
+    );
+}
+
+#[test]
+fn wait_works_from_any_directory() {
+    let csa = Csa::new();
+    let id = csa.run("echo anywhere");
+    let out = output_within(
+        csa.cmd()
+            .args(["session", "wait", "--session", &id])
+            .current_dir("/"),
+        HANG,
+    );
+    assert_eq!(out.stdout, b"anywhere\n");
+    wait_for(Duration::from_secs(5), "result", || {
+        csa.result(&id).is_some()
+    });
+}

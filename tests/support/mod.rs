@@ -1,0 +1,197 @@
+//! Test helpers: a `csa` command builder with a private state root, and deadline polling
+//! (never fixed sleeps).
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The longest any single csa invocation may take in a test before it counts as hung.
+pub const HANG: Duration = Duration::from_secs(60);
+
+/// A private csa installation: its own state root, removed when dropped.
+pub struct Csa {
+    pub state: tempfile::TempDir,
+}
+
+impl Csa {
+    pub fn new() -> Self {
+        Self {
+            state: tempfile::tempdir().expect("temporary state root"),
+        }
+    }
+
+    /// `csa` with `CSA_STATE_DIR` set and standard input from /dev/null.
+    pub fn cmd(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_csa"));
+        command
+            .env("CSA_STATE_DIR", self.state.path())
+            .env("RUST_BACKTRACE", "1")
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Runs `csa ARGS…` to completion (failing the test if it takes longer than [`HANG`]).
+    pub fn output(&self, args: &[&str]) -> Output {
+        output_within(self.cmd().args(args), HANG)
+    }
+
+    /// `csa run SCRIPT`: asserts success and returns the session ID.
+    pub fn run(&self, script: &str) -> String {
+        self.run_args(&[script])
+    }
+
+    /// `csa run ARGS…`: asserts success and returns the session ID.
+    pub fn run_args(&self, args: &[&str]) -> String {
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        let out = self.output(&all);
+        assert_success(&out, "csa run");
+        let stdout = String::from_utf8(out.stdout).expect("utf-8 ID");
+        stdout.trim_end().to_owned()
+    }
+
+    /// `csa session wait --session ID --until-done`.
+    pub fn wait(&self, id: &str) -> Output {
+        self.output(&["session", "wait", "--session", id, "--until-done"])
+    }
+
+    pub fn sessions_dir(&self) -> PathBuf {
+        self.state.path().join("sessions")
+    }
+
+    pub fn session_dir(&self, id: &str) -> PathBuf {
+        self.sessions_dir().join(id)
+    }
+
+    /// The session IDs on disk.
+    pub fn session_ids(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.sessions_dir()) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// `result.toml` parsed as a TOML table, if present.
+    pub fn result(&self, id: &str) -> Option<toml::Table> {
+        let text = std::fs::read_to_string(self.session_dir(id).join("result.toml")).ok()?;
+        Some(text.parse().expect("result.toml parses"))
+    }
+
+    /// The supervisor PID from `daemon.pid`.
+    pub fn supervisor_pid(&self, id: &str) -> i32 {
+        let text = std::fs::read_to_string(self.session_dir(id).join("daemon.pid")).unwrap();
+        text.split_whitespace().next().unwrap().parse().unwrap()
+    }
+
+    /// SIGKILLs the session's whole process group (test clean-up).
+    pub fn kill_group(&self, id: &str) {
+        let pid = self.supervisor_pid(id);
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .status();
+    }
+}
+
+impl Drop for Csa {
+    fn drop(&mut self) {
+        // Leave no job of this test running.
+        for id in self.session_ids() {
+            if self.result(&id).is_none() && self.session_dir(&id).join("daemon.pid").exists() {
+                self.kill_group(&id);
+            }
+        }
+    }
+}
+
+/// Runs `command` to completion with piped stdout/stderr; panics if it takes longer than
+/// `limit` (a hang), killing it first.
+pub fn output_within(command: &mut Command, limit: Duration) -> Output {
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = command.spawn().expect("spawn csa");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let watchdog = std::thread::spawn(move || {
+        if rx.recv_timeout(limit).is_err() {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            return true;
+        }
+        false
+    });
+    let out = child.wait_with_output().expect("wait for csa");
+    let _ = tx.send(());
+    let hung = watchdog.join().unwrap();
+    assert!(!hung, "command hung for {limit:?}: {command:?}");
+    assert_no_panic(&out);
+    out
+}
+
+/// Fails the test if csa panicked.
+pub fn assert_no_panic(out: &Output) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked at"), "csa panicked: {stderr}");
+}
+
+pub fn assert_success(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed: {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Polls `condition` until it holds, failing the test after `limit`.
+pub fn wait_for(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    let mut pause = Duration::from_millis(1);
+    while !condition() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// True while process `pid` exists and is not a zombie.
+pub fn process_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .next();
+            !matches!(state, Some("Z" | "X"))
+        }
+        Err(_) => false,
+    }
+}
+
+/// A line of stderr that starts with `CSA:<name>`.
+pub fn directive<'a>(stderr: &'a str, name: &str) -> Option<&'a str> {
+    let prefix = format!("CSA:{name} ");
+    stderr.lines().find(|line| line.starts_with(&prefix))
+}
+
+/// True for 26 upper-case Crockford base32 characters.
+pub fn is_ulid(text: &str) -> bool {
+    text.len() == 26
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b.is_ascii_uppercase() && !b"ILOU".contains(&b)))
+}
+
+pub fn exists(path: &Path) -> bool {
+    path.exists()
+}
