@@ -112,7 +112,7 @@ impl Drop for Csa {
 /// `limit` (a hang), killing it first.
 pub fn output_within(command: &mut Command, limit: Duration) -> Output {
     command.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = command.spawn().expect("spawn csa");
+    let child = command.spawn().expect("spawn csa");
     let pid = child.id();
     let (tx, rx) = std::sync::mpsc::channel();
     let watchdog = std::thread::spawn(move || {
