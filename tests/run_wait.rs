@@ -447,3 +447,44 @@ fn wait_works_from_any_directory() {
         csa.result(&id).is_some()
     });
 }
+
+#[test]
+fn json_output_names_id_pid_and_dir() {
+    let csa = Csa::new();
+    let out = csa.output(&["run", "--json", "exit 0"]);
+    assert_success(&out, "csa run --json");
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let id = value["id"].as_str().unwrap();
+    assert!(is_ulid(id));
+    assert!(value["pid"].as_u64().unwrap() > 1);
+    assert_eq!(
+        value["dir"].as_str().unwrap(),
+        csa.session_dir(id).to_str().unwrap()
+    );
+    assert_eq!(code(&csa.wait(id)), 0);
+}
+
+#[test]
+fn the_hidden_supervisor_entry_is_refused_when_typed() {
+    let csa = Csa::new();
+    let id = csa.run("sleep 30");
+    let dir = csa.session_dir(&id);
+    for fd in ["0", "1", "3", "99"] {
+        let out = csa.output(&[
+            "__supervise",
+            "--session-id",
+            &id,
+            "--session-dir",
+            dir.to_str().unwrap(),
+            "--lock-fd",
+            fd,
+            "--",
+            "touch",
+            "/tmp/csa-must-not-run",
+        ]);
+        assert_eq!(code(&out), 125, "fd {fd}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("refusing"));
+    }
+    assert!(csa.result(&id).is_none(), "the live session was disturbed");
+    csa.kill_group(&id);
+}
