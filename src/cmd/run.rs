@@ -16,8 +16,6 @@ use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 use anyhow::{Context as _, Result};
@@ -28,10 +26,10 @@ use crate::directive;
 use crate::exit::{CSA_ERROR, Failure, USAGE};
 use crate::record::{self, SessionRecord, StdinSource};
 use crate::session::{self, SessionDir, StateRoot};
-use crate::supervise;
 use crate::sys;
-use crate::tail;
 use crate::tool::{self, Job};
+
+mod foreground;
 
 /// The largest prompt accepted on standard input (bytes): 10 MiB.
 pub const MAX_STDIN_PROMPT: u64 = 10 * 1024 * 1024;
@@ -67,7 +65,7 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
         let _ = fs::remove_dir_all(&session.path);
     })?;
     if args.no_daemon {
-        run_foreground(args, &job, &session, &cwd, prepared)
+        foreground::run(args, &job, &session, &cwd, prepared)
     } else {
         start_daemon(args, &job, &session, &cwd, prepared)
     }
@@ -154,13 +152,13 @@ fn create_session_dir(root: &StateRoot) -> Result<SessionDir> {
 }
 
 /// What [`prepare`] leaves open for starting the job.
-struct Prepared {
+pub(super) struct Prepared {
     /// `lock`, exclusively locked by this process.
-    lock: File,
+    pub(super) lock: File,
     /// `stdout.log`, opened for append.
-    stdout: File,
+    pub(super) stdout: File,
     /// `stderr.log`, opened for append.
-    stderr: File,
+    pub(super) stderr: File,
 }
 
 /// Writes `session.toml` and `prompt.txt`, creates and locks `lock`, and creates the spool
@@ -211,7 +209,7 @@ fn prepare(args: &RunArgs, job: &Job, session: &SessionDir, cwd: &Path) -> Resul
 }
 
 /// The job's standard input for `source`.
-fn job_stdin(source: StdinSource, session: &SessionDir) -> Result<Stdio> {
+pub(super) fn job_stdin(source: StdinSource, session: &SessionDir) -> Result<Stdio> {
     Ok(match source {
         StdinSource::Null => Stdio::null(),
         StdinSource::Inherit => Stdio::inherit(),
@@ -275,11 +273,8 @@ fn spawn_supervisor(
         .arg(stdin_from)
         .arg("--")
         .args(&job.argv);
+    set_job_environment(&mut command, args, session, cwd);
     command
-        .current_dir(cwd)
-        .envs(args.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("CSA_SESSION_ID", session.id_string())
-        .env("CSA_SESSION_DIR", &session.path)
         .stdin(if job.stdin == StdinSource::Inherit {
             Stdio::inherit()
         } else {
@@ -304,7 +299,7 @@ fn spawn_supervisor(
 
 /// Writes `daemon.pid`: `"<pid> <starttime>\n"`, the start time being field 22 of
 /// `/proc/<pid>/stat`.
-fn write_daemon_pid(session: &SessionDir, pid: u32) -> Result<()> {
+pub(super) fn write_daemon_pid(session: &SessionDir, pid: u32) -> Result<()> {
     let raw = i32::try_from(pid).context("PID out of range")?;
     let start = sys::ProcStat::read(raw)
         .with_context(|| format!("cannot read the start time of process {pid}"))?
@@ -337,8 +332,23 @@ fn announce(args: &RunArgs, session: &SessionDir, pid: u32) -> Result<()> {
     Ok(())
 }
 
+/// Gives `command` the job's working directory and environment: csa's own, the `--env`
+/// pairs, `CSA_SESSION_ID` and `CSA_SESSION_DIR`.
+pub(super) fn set_job_environment(
+    command: &mut Command,
+    args: &RunArgs,
+    session: &SessionDir,
+    cwd: &Path,
+) {
+    command
+        .current_dir(cwd)
+        .envs(args.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("CSA_SESSION_ID", session.id_string())
+        .env("CSA_SESSION_DIR", &session.path);
+}
+
 /// Prints `CSA:SESSION_STARTED` on stderr.
-fn announce_directive(session: &SessionDir, pid: u32) {
+pub(super) fn announce_directive(session: &SessionDir, pid: u32) {
     let id = session.id_string();
     directive::emit(
         "SESSION_STARTED",
@@ -351,66 +361,4 @@ fn announce_directive(session: &SessionDir, pid: u32) {
             ("kill_cmd", &format!("csa session kill --session {id}")),
         ],
     );
-}
-
-/// `--no-daemon`: supervise the job in this process, copying its output to the terminal as
-/// it reaches the spool files, and return its exit code.
-fn run_foreground(
-    args: &RunArgs,
-    job: &Job,
-    session: &SessionDir,
-    cwd: &Path,
-    prepared: Prepared,
-) -> Result<u8> {
-    let no_terminal =
-        !(io::stdin().is_terminal() || io::stdout().is_terminal() || io::stderr().is_terminal());
-    if no_terminal {
-        // Lead a process group of our own, so `session kill` reaches exactly this job.
-        let _ = rustix::process::setpgid(None, None);
-    }
-    let pid = std::process::id();
-    write_daemon_pid(session, pid)?;
-    // Standard output belongs to the job here; the ID is in the directive on stderr.
-    announce_directive(session, pid);
-    supervise::survive_termination_signals();
-
-    let mut command = Command::new(&job.argv[0]);
-    command
-        .args(&job.argv[1..])
-        .current_dir(cwd)
-        .envs(args.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("CSA_SESSION_ID", session.id_string())
-        .env("CSA_SESSION_DIR", &session.path)
-        .stdin(job_stdin(job.stdin, session)?)
-        .stdout(prepared.stdout)
-        .stderr(prepared.stderr);
-    let readers = (
-        File::open(session.file(session::STDOUT_LOG))?,
-        File::open(session.file(session::STDERR_LOG))?,
-    );
-    let finished = Arc::new(AtomicBool::new(false));
-    let follower = {
-        let finished = Arc::clone(&finished);
-        std::thread::spawn(move || {
-            let (mut out, mut err) = (io::stdout(), io::stderr());
-            let mut sources = [
-                tail::Follow {
-                    file: readers.0,
-                    sink: &mut out,
-                },
-                tail::Follow {
-                    file: readers.1,
-                    sink: &mut err,
-                },
-            ];
-            let _ = tail::follow(&mut sources, &|| finished.load(Ordering::SeqCst));
-        })
-    };
-    let timeout = args.timeout;
-    let result = supervise::run_job(session, command, timeout);
-    finished.store(true, Ordering::SeqCst);
-    let _ = follower.join();
-    record::write_atomic(&session.path, session::RESULT_TOML, &result, true)?;
-    drop(prepared.lock);
-    Ok(result.exit_code)
 }

@@ -1,0 +1,78 @@
+//! `csa run --no-daemon`: the job runs under this process, which acts as its supervisor,
+//! and its output is copied to the terminal as it reaches the spool files.
+
+use std::fs::File;
+use std::io::{self, IsTerminal as _};
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Result;
+
+use super::{Prepared, announce_directive, job_stdin, set_job_environment, write_daemon_pid};
+use crate::cli::RunArgs;
+use crate::record;
+use crate::session::{self, SessionDir};
+use crate::supervise;
+use crate::tail;
+use crate::tool::Job;
+
+/// `--no-daemon`: supervise the job in this process, copying its output to the terminal as
+/// it reaches the spool files, and return its exit code.
+pub(super) fn run(
+    args: &RunArgs,
+    job: &Job,
+    session: &SessionDir,
+    cwd: &Path,
+    prepared: Prepared,
+) -> Result<u8> {
+    let no_terminal =
+        !(io::stdin().is_terminal() || io::stdout().is_terminal() || io::stderr().is_terminal());
+    if no_terminal {
+        // Lead a process group of our own, so `session kill` reaches exactly this job.
+        let _ = rustix::process::setpgid(None, None);
+    }
+    let pid = std::process::id();
+    write_daemon_pid(session, pid)?;
+    // Standard output belongs to the job here; the ID is in the directive on stderr.
+    announce_directive(session, pid);
+    supervise::survive_termination_signals();
+
+    let mut command = Command::new(&job.argv[0]);
+    command.args(&job.argv[1..]);
+    set_job_environment(&mut command, args, session, cwd);
+    command
+        .stdin(job_stdin(job.stdin, session)?)
+        .stdout(prepared.stdout)
+        .stderr(prepared.stderr);
+    let readers = (
+        File::open(session.file(session::STDOUT_LOG))?,
+        File::open(session.file(session::STDERR_LOG))?,
+    );
+    let finished = Arc::new(AtomicBool::new(false));
+    let follower = {
+        let finished = Arc::clone(&finished);
+        std::thread::spawn(move || {
+            let (mut out, mut err) = (io::stdout(), io::stderr());
+            let mut sources = [
+                tail::Follow {
+                    file: readers.0,
+                    sink: &mut out,
+                },
+                tail::Follow {
+                    file: readers.1,
+                    sink: &mut err,
+                },
+            ];
+            let _ = tail::follow(&mut sources, &|| finished.load(Ordering::SeqCst));
+        })
+    };
+    let timeout = args.timeout;
+    let result = supervise::run_job(session, command, timeout);
+    finished.store(true, Ordering::SeqCst);
+    let _ = follower.join();
+    record::write_atomic(&session.path, session::RESULT_TOML, &result, true)?;
+    drop(prepared.lock);
+    Ok(result.exit_code)
+}
