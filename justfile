@@ -15,3 +15,9 @@ fmt:
 
 # What CI runs (`.ci/run` calls the same steps).
 ci: lint test
+
+# Benchmarks against setsid/nohup, task-spooler, nq and pueue (not part of `ci`):
+# installs the peers if missing, builds --release, writes target/bench/report.md.
+# `just bench --quick` for a short run.
+bench *ARGS:
+    bench/run.sh {{ARGS}}

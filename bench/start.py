@@ -1,0 +1,94 @@
+"""Start latency (`hyperfine -N`) and 200 jobs submitted back to back."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import time
+
+from lib import CSA, Sample, Sandbox, hyperfine, log, ms, ratio
+
+
+def start_commands(sb: Sandbox) -> dict[str, str]:
+    """Label → command line that starts `true` in the background and returns."""
+    commands = {
+        "csa run true": f"{CSA} run true",
+        "csa run -- true": f"{CSA} run -- true",
+        "setsid -f true": "setsid -f true",
+        "nohup (sh -c)": "sh -c 'nohup true >/dev/null 2>&1 &'",
+        "tsp true": "tsp true",
+        "nq true": "nq true",
+    }
+    if sb.has_pueue:
+        commands["pueue add -- true"] = shlex.join(sb.pueue("add", "--", "true"))
+    return commands
+
+
+def start_latency(quick: bool, report) -> None:
+    runs, warmup = (40, 5) if quick else (300, 20)
+    with Sandbox("start") as sb:
+        commands = start_commands(sb)
+        log(f"start latency: hyperfine -N, {runs} runs × {len(commands)} commands")
+        samples = hyperfine(commands, sb.env, runs, warmup, sb.dir / "start.json")
+    csa = samples["csa run true"].median
+    rows = []
+    for label, sample in samples.items():
+        rows.append(
+            f"| `{label}` | {ms(sample.median)} | {ms(sample.min)} | {ms(sample.pct(90))} "
+            f"| {ratio(csa, sample.median)} |"
+        )
+    report.section(
+        "Start latency",
+        f"`hyperfine -N --warmup {warmup} --runs {runs}`, all commands in one invocation; "
+        "each starts `true` in the background and returns. Peers' servers (`tsp`, `pueued`) "
+        "were already running.",
+        "| command | median ms | min ms | p90 ms | csa run true ÷ this |\n"
+        "|---|---:|---:|---:|---:|\n" + "\n".join(rows),
+        "Command lines:\n\n```\n"
+        + "\n".join(redact(sb, c) for c in commands.values())
+        + "\n```",
+    )
+    report.target(
+        "start: csa ≤ 1.0× tsp",
+        csa <= samples["tsp true"].median,
+        f"{ratio(csa, samples['tsp true'].median)}",
+    )
+    report.target(
+        "start: csa ≤ 1.3× setsid -f true",
+        csa <= 1.3 * samples["setsid -f true"].median,
+        f"{ratio(csa, samples['setsid -f true'].median)}",
+    )
+    report.data["start"] = {k: v.times for k, v in samples.items()}
+
+
+def redact(sb: Sandbox, text: str) -> str:
+    """Command lines as a reader would type them: no temporary paths."""
+    return text.replace(str(CSA), "csa").replace(str(sb.dir), "$SANDBOX")
+
+
+def back_to_back(quick: bool, report) -> None:
+    jobs = 50 if quick else 200
+    rounds = 1 if quick else 3
+    with Sandbox("b2b") as sb:
+        commands = {k: v for k, v in start_commands(sb).items() if k != "csa run -- true"}
+        samples = {label: Sample(label) for label in commands}
+        log(f"back to back: {jobs} jobs × {rounds} rounds × {len(commands)} commands")
+        for _ in range(rounds):
+            for label, command in commands.items():
+                script = f"for i in $(seq {jobs}); do {command} >/dev/null 2>&1; done"
+                start = time.perf_counter()
+                sb.run(["bash", "-c", script], stdout=subprocess.DEVNULL)
+                samples[label].times.append(time.perf_counter() - start)
+    csa = samples["csa run true"].median
+    rows = [
+        f"| `{label}` | {ms(s.median)} | {ms(s.median / jobs)} | {ratio(csa, s.median)} |"
+        for label, s in samples.items()
+    ]
+    report.section(
+        f"{jobs} jobs submitted back to back",
+        f"`bash -c 'for i in $(seq {jobs}); do CMD >/dev/null 2>&1; done'`, median of "
+        f"{rounds} rounds; the loop's own fork/exec cost is in every row.",
+        "| command | total ms | per job ms | csa ÷ this |\n|---|---:|---:|---:|\n"
+        + "\n".join(rows),
+    )
+    report.data["back_to_back"] = {k: v.times for k, v in samples.items()}
