@@ -16,6 +16,12 @@ fmt:
 # What CI runs (`.ci/run` calls the same steps).
 ci: lint test
 
+# The release binary, target/release/csa: glibc linked statically and no PIE, which cuts
+# start-up time and the memory of every supervisor (BENCHMARKS.md). On other platforms use
+# `cargo build --release`.
+release:
+    cargo rustc --release --locked --bin csa -- -C target-feature=+crt-static -C relocation-model=static
+
 # Benchmarks against setsid/nohup, task-spooler, nq and pueue (not part of `ci`):
 # installs the peers if missing, builds --release, writes target/bench/report.md.
 # `just bench --quick` for a short run.

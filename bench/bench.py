@@ -83,7 +83,8 @@ def machine() -> str:
         f"- machine: {os.cpu_count()} × {cpu}, {mem_kib / 1048576:.0f} GiB RAM, "
         f"{platform.system()} {platform.release()}, {first_line(['sh', '-c', '. /etc/os-release; echo $PRETTY_NAME'])}",
         f"- load average at the start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
-        f"- csa: {first_line([str(CSA), '--version'])} (commit {commit}, release profile)",
+        f"- csa: {first_line([str(CSA), '--version'])} (commit {commit}, release profile, "
+        f"{'statically' if b'statically linked' in subprocess.run(['file', '-b', str(CSA)], capture_output=True).stdout else 'dynamically'} linked)",
         f"- task-spooler {dpkg('task-spooler')} (`tsp`), nq {dpkg('nq')}, "
         f"{first_line([str(PUEUE), '--version'])}, {first_line(['hyperfine', '--version'])}",
         f"- Python {platform.python_version()}",

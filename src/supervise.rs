@@ -113,6 +113,9 @@ pub fn run_job(
             return result;
         }
     };
+    // The supervisor lives as long as its job: give back what start-up used.
+    drop(command);
+    sys::release_free_heap();
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let timed_out = Arc::new(AtomicBool::new(false));
     let enforcer = timeout.map(|limit| {
