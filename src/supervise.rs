@@ -15,15 +15,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, Result};
+use rustix::process::{Pid, Signal};
 use ulid::Ulid;
 
 use crate::cli::SuperviseArgs;
 use crate::exit::{self, CSA_ERROR, Failure};
 use crate::record::{self, ResultRecord, Status, StdinSource};
 use crate::session::{self, SessionDir};
+use crate::stop::Scope;
 use crate::sys;
 
 /// How long a job has to exit after SIGTERM before it gets SIGKILL (`--timeout`).
@@ -165,8 +167,10 @@ pub fn run_job(
     }
 }
 
-/// Waits for the job to end or `limit` to pass; on timeout, SIGTERM to the process group,
-/// then after [`TIMEOUT_GRACE`] SIGKILL to every member but the supervisor itself.
+/// Waits for the job to end or `limit` to pass. On timeout: SIGTERM to the job's processes
+/// (see [`Scope::of_current_process`]); then, until [`TIMEOUT_GRACE`] has passed, waits for
+/// every one of them to exit — background children included; then SIGKILLs whatever is
+/// left, except the supervisor itself, which must survive to record the result.
 fn enforce_timeout(
     limit: Duration,
     done: &mpsc::Receiver<()>,
@@ -177,22 +181,21 @@ fn enforce_timeout(
         return;
     }
     timed_out.store(true, Ordering::SeqCst);
-    let group = rustix::process::getpgrp();
-    let _ = rustix::process::kill_process_group(group, rustix::process::Signal::TERM);
-    if done.recv_timeout(TIMEOUT_GRACE) != Err(mpsc::RecvTimeoutError::Timeout) {
+    let scope = Scope::of_current_process();
+    let me = rustix::process::getpid().as_raw_nonzero().get();
+    let except = matches!(scope, Scope::Group(_)).then_some(me);
+    let _ = scope.signal(Signal::TERM, None);
+    let deadline = Instant::now() + TIMEOUT_GRACE;
+    // The job itself first: until it is reaped its PID cannot be reused.
+    let reaped = done.recv_timeout(TIMEOUT_GRACE) != Err(mpsc::RecvTimeoutError::Timeout);
+    if reaped && scope.wait_until_empty(except, deadline.saturating_duration_since(Instant::now()))
+    {
         return;
     }
-    let me = rustix::process::getpid().as_raw_nonzero().get();
-    if let Some(pid) = rustix::process::Pid::from_raw(job_pid) {
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    if !reaped && let Some(pid) = Pid::from_raw(job_pid) {
+        let _ = rustix::process::kill_process(pid, Signal::KILL);
     }
-    let others = sys::group_members(group.as_raw_nonzero().get())
-        .into_iter()
-        .filter(|(pid, _)| *pid != me)
-        .filter_map(|(pid, _)| rustix::process::Pid::from_raw(pid));
-    for pid in others {
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-    }
+    scope.kill_all(except, TIMEOUT_GRACE);
 }
 
 fn finished(
