@@ -247,3 +247,57 @@ fn bad_signal_names_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(csa.result(&id).is_none());
 }
+
+#[test]
+fn a_job_orphaned_by_a_killed_supervisor_is_stopped() {
+    let csa = Csa::new();
+    let (id, pgid) = run_ready(&csa, "echo ready; sleep 1000");
+    let status = Command::new("kill")
+        .args(["-KILL", &pgid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_for(HANG, "the supervisor to die", || {
+        !group_members(pgid).contains(&pgid)
+    });
+    assert!(
+        !group_members(pgid).is_empty(),
+        "the job outlives its supervisor"
+    );
+    let out = kill(&csa, &id, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("still running"), "{}", stderr(&out));
+    assert!(group_members(pgid).is_empty());
+    assert_eq!(csa.result(&id).unwrap()["status"].as_str(), Some("lost"));
+}
+
+#[test]
+fn a_lost_session_with_an_unverifiable_daemon_pid_is_refused() {
+    let csa = Csa::new();
+    let (id, pgid) = run_ready(&csa, "echo ready; sleep 1000");
+    let status = Command::new("kill")
+        .args(["-KILL", &pgid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_for(HANG, "the supervisor to die", || {
+        !group_members(pgid).contains(&pgid)
+    });
+    let path = csa.session_dir(&id).join("daemon.pid");
+    let real = std::fs::read_to_string(&path).unwrap();
+    let bystander = Bystander::start();
+    let start = stat(bystander.pid()).unwrap().3;
+    for bad in [
+        "garbage\n".to_owned(),
+        format!("{} {}\n", bystander.pid(), start + 1),
+    ] {
+        std::fs::write(&path, &bad).unwrap();
+        let out = kill(&csa, &id, &[]);
+        assert_eq!(out.status.code(), Some(125), "{bad:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("refusing"), "{}", stderr(&out));
+    }
+    std::fs::write(&path, real).unwrap();
+    assert_eq!(csa.result(&id).unwrap()["status"].as_str(), Some("lost"));
+    assert_eq!(kill(&csa, &id, &[]).status.code(), Some(0));
+    assert!(group_members(pgid).is_empty());
+}

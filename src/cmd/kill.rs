@@ -53,20 +53,25 @@ pub fn exec(args: &KillArgs) -> Result<u8> {
             Ok((found, scope)) => return stop_running(&session, found, scope, args),
             // The session may have ended meanwhile; if not, refuse.
             Err(why) if liveness::supervisor_alive(&session)? => {
-                return Err(Failure::new(
-                    CSA_ERROR,
-                    format!(
-                        "refusing to signal session {}: {why}; nothing was signalled ({})",
-                        session.id_string(),
-                        session.file(session::DAEMON_PID).display()
-                    ),
-                )
-                .into());
+                return Err(refusal(&session, &why));
             }
             Err(_) => {}
         }
     }
-    stop_finished(&session, identity.ok(), args)
+    stop_finished(&session, identity, args)
+}
+
+/// The error of a refused kill: nothing was signalled.
+fn refusal(session: &SessionDir, why: &str) -> anyhow::Error {
+    Failure::new(
+        CSA_ERROR,
+        format!(
+            "refusing to signal session {}: {why}; nothing was signalled ({})",
+            session.id_string(),
+            session.file(session::DAEMON_PID).display()
+        ),
+    )
+    .into()
 }
 
 /// Reads and parses `daemon.pid`. The error says what is wrong with it.
@@ -174,9 +179,40 @@ fn stop_running(
 
 /// A session whose supervisor is gone: reconstructs its result if needed, and stops what is
 /// left of its process group, when those processes provably belong to it.
-fn stop_finished(session: &SessionDir, found: Option<Identity>, args: &KillArgs) -> Result<u8> {
+///
+/// A `lost` session (the supervisor vanished without a result) may still have running
+/// processes: when `daemon.pid` cannot identify its group — malformed, or its PID now
+/// belongs to another process — kill refuses rather than report it finished.
+fn stop_finished(
+    session: &SessionDir,
+    identity: Result<Identity, String>,
+    args: &KillArgs,
+) -> Result<u8> {
     let id = session.id_string();
     let result = liveness::final_result(session)?;
+    let lost = result.status == Status::Lost;
+    let found = match identity {
+        Ok(found) => Some(found),
+        Err(why) if lost => {
+            return Err(refusal(
+                session,
+                &format!("the supervisor vanished without a result and {why}"),
+            ));
+        }
+        Err(_) => None,
+    };
+    if let Some(found) = found.filter(|_| lost)
+        && ProcStat::read(found.pid)
+            .is_ok_and(|stat| !stat.is_exited() && stat.start_time != found.start_time)
+    {
+        return Err(refusal(
+            session,
+            &format!(
+                "the supervisor vanished without a result and its PID {} now belongs to another process",
+                found.pid
+            ),
+        ));
+    }
     let strays = found.map(leftovers).unwrap_or_default();
     let Some(found) = found.filter(|_| !strays.is_empty()) else {
         eprintln!(
