@@ -92,9 +92,9 @@ pub fn survive_termination_signals() {
     }
 }
 
-/// Spawns `command` in the caller's process group, reaps it,
-/// enforces `timeout` (SIGTERM to the group, [`TIMEOUT_GRACE`], then SIGKILL to every other
-/// member), and returns the result to record. Never fails: a job that cannot be started is
+/// Spawns `command` in the caller's process group, reaps it, enforces `timeout` (SIGTERM
+/// to the job's processes, up to [`TIMEOUT_GRACE`] for all of them to exit, then SIGKILL to
+/// every one left but the supervisor; see `enforce_timeout`), and returns the result to record. Never fails: a job that cannot be started is
 /// recorded as `failure` with exit code 127 or 126 and the reason.
 pub fn run_job(
     session: &SessionDir,
