@@ -78,16 +78,15 @@ fn refused() -> Failure {
     )
 }
 
-/// Installs handlers for SIGTERM, SIGINT and SIGHUP so that the supervisor, which shares
-/// its process group with the job, survives them long enough to reap the job and record its
-/// true result. The handlers are reset to the default in the job by `exec`.
+/// Installs handlers for SIGTERM, SIGINT and SIGHUP (contract §4) — and for SIGQUIT,
+/// SIGUSR1, SIGUSR2 and SIGALRM, which `session kill --signal` may send to the group — so
+/// that the supervisor, which shares its process group with the job, survives them long
+/// enough to reap the job and record its true result. The handlers are reset to the
+/// default in the job by `exec`.
 pub fn survive_termination_signals() {
+    use signal_hook::consts::{SIGALRM, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
     let seen = Arc::new(AtomicBool::new(false));
-    for signal in [
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGHUP,
-    ] {
+    for signal in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM] {
         let _ = signal_hook::flag::register(signal, Arc::clone(&seen));
     }
 }

@@ -88,13 +88,24 @@ fn grace_zero_kills_at_once() {
 #[test]
 fn another_signal_can_be_sent_first() {
     let csa = Csa::new();
-    let (id, _) = run_ready(&csa, "trap 'exit 42' INT; echo ready; sleep 1000 & wait");
-    let out = kill(&csa, &id, &["--signal", "SIGINT"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("sent SIGINT"), "{}", stderr(&out));
-    let result = csa.result(&id).unwrap();
-    assert_eq!(result["exit_code"].as_integer(), Some(42));
-    assert_eq!(result["synthetic"].as_bool(), Some(false));
+    for (given, name) in [("SIGINT", "SIGINT"), ("usr1", "SIGUSR1"), ("3", "SIGQUIT")] {
+        let trapped = name.trim_start_matches("SIG");
+        let (id, _) = run_ready(
+            &csa,
+            &format!("trap 'exit 42' {trapped}; echo ready; while :; do sleep 0.1; done"),
+        );
+        let out = kill(&csa, &id, &["--signal", given]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("sent {name}")),
+            "{}",
+            stderr(&out)
+        );
+        // The supervisor survived the signal and recorded the job's own exit.
+        let result = csa.result(&id).unwrap();
+        assert_eq!(result["exit_code"].as_integer(), Some(42), "{name}");
+        assert_eq!(result["synthetic"].as_bool(), Some(false));
+    }
 }
 
 #[test]
