@@ -13,6 +13,7 @@ mod session;
 mod supervise;
 mod sys;
 mod tail;
+mod term;
 mod tool;
 
 use clap::Parser as _;
