@@ -2,5 +2,9 @@
 //! binary with a temporary state root per test.
 
 mod support;
+mod support_everyday;
 
+mod clean;
+mod list;
 mod run_wait;
+mod tools;
