@@ -14,8 +14,8 @@ use ulid::Ulid;
 
 use super::view::{self, ListEntry, RUNNING, ResultView};
 use crate::cli::ListArgs;
-use crate::record::{ResultRecord, SessionRecord, StdinSource};
-use crate::session::{SessionDir, StateRoot};
+use crate::record::{self, ResultRecord, SessionRecord, StdinSource};
+use crate::session::{self, SessionDir, StateRoot};
 use crate::term::{self, Colour};
 
 /// One listed session.
@@ -56,13 +56,13 @@ pub fn exec(args: &ListArgs) -> Result<u8> {
         if !args.status.is_empty() && !args.status.iter().any(|s| s == row.status()) {
             continue;
         }
-        let record = match view::session_record(&row.session) {
-            Ok(record) => Some(record),
-            Err(err) => {
-                warn_unless_removed(&row.session, &err);
-                None
-            }
-        };
+        // A missing session.toml (a session still being set up) just leaves the column
+        // empty; a malformed one is worth a warning.
+        let path = row.session.file(session::SESSION_TOML);
+        let record = record::read::<SessionRecord>(&path).unwrap_or_else(|err| {
+            warn_unless_removed(&row.session, &err);
+            None
+        });
         rows.push(Row { record, ..row });
     }
     let written = if args.json {
