@@ -34,8 +34,10 @@ pub fn fake_session(csa: &Csa, ago: Duration, script: &str, with_pid_file: bool)
     std::fs::write(dir.join("stderr.log"), "").unwrap();
     std::fs::write(dir.join("lock"), "").unwrap();
     if with_pid_file {
-        // PID 1 is never a supervisor; liveness comes from the lock alone.
-        std::fs::write(dir.join("daemon.pid"), "1 1\n").unwrap();
+        // A PID above any pid_max: liveness comes from the lock alone, and a clean-up that
+        // signals this "process group" reaches nothing (never use 1: `kill -- -1` signals
+        // every process).
+        std::fs::write(dir.join("daemon.pid"), "2147483647 1\n").unwrap();
     }
     Fake { id, dir }
 }
