@@ -78,8 +78,9 @@ pub fn exec(args: &ListArgs) -> Result<u8> {
     }
 }
 
-/// The session IDs in the store, newest first. Entries that are not canonical ULIDs
-/// (temporary files, anything else) are ignored; a missing store is empty.
+/// The session IDs in the store, newest first. Entries that are not directories named by
+/// a canonical ULID (temporary files, symbolic links, anything else) are ignored; a missing
+/// store is empty.
 pub fn session_ids(root: &StateRoot) -> Result<Vec<Ulid>> {
     let dir = root.sessions_dir();
     let entries = match fs::read_dir(&dir) {
@@ -92,6 +93,8 @@ pub fn session_ids(root: &StateRoot) -> Result<Vec<Ulid>> {
     };
     let mut ids: Vec<Ulid> = entries
         .flatten()
+        // Only real directories: a symbolic link in the store is not a session.
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
         .filter_map(|entry| {
             let name = entry.file_name();
             let name = name.to_str()?;
