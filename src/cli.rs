@@ -8,7 +8,13 @@ use clap::{Args, Parser, Subcommand};
 
 /// Run long jobs in the background; wait for, follow and stop them.
 #[derive(Debug, Parser)]
-#[command(name = "csa", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "csa",
+    version,
+    propagate_version = true,
+    max_term_width = 100,
+    after_help = ROOT_EXAMPLES
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -32,6 +38,12 @@ pub enum Command {
     #[command(name = "__supervise", hide = true)]
     Supervise(SuperviseArgs),
 }
+
+const ROOT_EXAMPLES: &str = "\
+Examples:
+  SID=$(csa run 'make test') && csa session wait --session \"$SID\"
+  csa run --tool claude 'find why tests/list.rs is flaky'
+  csa session list";
 
 const RUN_EXAMPLES: &str = "\
 Examples:
