@@ -20,7 +20,7 @@ use anyhow::{Context as _, Result};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{PROMPT_PLACEHOLDER, Source, ToolDef, builtin};
+use super::{DIRECT_TOOL, PROMPT_PLACEHOLDER, Source, ToolDef, builtin};
 use crate::exit::{CSA_ERROR, Failure};
 
 /// The largest configuration file csa reads (bytes).
@@ -110,6 +110,10 @@ fn apply(tools: &mut Vec<ToolDef>, path: &Path, text: &str) -> Result<()> {
                 .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         {
             let why = format!("tool name `{name}` must be letters, digits, `-`, `_` or `.`");
+            return Err(malformed(path, text, at, &why));
+        }
+        if name == DIRECT_TOOL {
+            let why = format!("tool name `{name}` is reserved for `csa run -- PROGRAM`");
             return Err(malformed(path, text, at, &why));
         }
         let index = tools
@@ -235,5 +239,6 @@ mod tests {
         let no_prompt = error("[tools.a]\nargv = [\"a\"]\n");
         assert!(no_prompt.contains("{prompt}"), "{no_prompt}");
         assert!(error("[tools.\"a b\"]\nargv = [\"{prompt}\"]\n").contains("tool name"));
+        assert!(error("[tools.exec]\nargv = [\"{prompt}\"]\n").contains("reserved"));
     }
 }
