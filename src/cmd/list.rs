@@ -14,6 +14,7 @@ use ulid::Ulid;
 
 use super::view::{self, ListEntry, RUNNING, ResultView};
 use crate::cli::ListArgs;
+use crate::liveness::{self, Observed};
 use crate::record::{self, ResultRecord, SessionRecord, StdinSource};
 use crate::session::{self, SessionDir, StateRoot};
 use crate::term::{self, Colour};
@@ -41,8 +42,15 @@ pub fn exec(args: &ListArgs) -> Result<u8> {
             break;
         }
         let session = root.session(id);
-        let result = match view::look(&session) {
-            Ok(result) => result,
+        let result = match liveness::observe(&session) {
+            Ok(Observed::Running) => None,
+            Ok(Observed::Finished(result)) => Some(result),
+            // Reconstructed and recorded as `wait` does; a store that cannot be written
+            // (someone else's, read-only) still lists the session as lost.
+            Ok(Observed::Gone) => Some(
+                liveness::final_result(&session)
+                    .unwrap_or_else(|_| liveness::lost_result(&session)),
+            ),
             Err(err) => {
                 warn_unless_removed(&session, &err);
                 continue;
