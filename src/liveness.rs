@@ -166,3 +166,51 @@ pub fn synthetic_result(
         reason: Some(reason),
     }
 }
+
+/// How long a session directory without `daemon.pid` counts as still being set up by
+/// `csa run` (which writes `daemon.pid` before it prints the ID). A look at such a session
+/// within this window never reconstructs it as `lost`.
+pub const START_GRACE: Duration = Duration::from_secs(60);
+
+/// What a look at a session finds, without blocking and without changing it.
+#[derive(Debug, Clone)]
+pub enum Observed {
+    /// The supervisor holds the lock (or `csa run` is still setting the session up).
+    Running,
+    /// The job ended and `result.toml` says how.
+    Finished(ResultRecord),
+    /// The supervisor is gone and there is no result: [`final_result`] reconstructs it as
+    /// `lost`.
+    Gone,
+}
+
+/// Looks at a session: its `result.toml` if present, else whether its supervisor is alive.
+/// Reads at most `result.toml`, the lock and `daemon.pid`'s existence; never blocks.
+///
+/// Errors: a malformed `result.toml`, or a lock that cannot be checked.
+pub fn observe(session: &SessionDir) -> Result<Observed> {
+    let path = session.file(session::RESULT_TOML);
+    if let Some(result) = record::read::<ResultRecord>(&path)? {
+        return Ok(Observed::Finished(result));
+    }
+    if supervisor_alive(session)? || starting(session) {
+        return Ok(Observed::Running);
+    }
+    // The supervisor may have written its result just before it let go of the lock.
+    Ok(match record::read::<ResultRecord>(&path)? {
+        Some(result) => Observed::Finished(result),
+        None => Observed::Gone,
+    })
+}
+
+/// True while `csa run` may still be setting the session up: no `daemon.pid` yet and the
+/// session (by the time in its ULID) is younger than [`START_GRACE`].
+fn starting(session: &SessionDir) -> bool {
+    if session.file(session::DAEMON_PID).exists() {
+        return false;
+    }
+    // A creation time in the future (the clock went back) also counts as young.
+    SystemTime::now()
+        .duration_since(session.id.datetime())
+        .map_or(true, |age| age < START_GRACE)
+}

@@ -14,6 +14,7 @@ mod stop;
 mod supervise;
 mod sys;
 mod tail;
+mod term;
 mod tool;
 
 use clap::Parser as _;

@@ -3,8 +3,12 @@
 
 mod procs;
 mod support;
+mod support_everyday;
 
 mod attach;
+mod clean;
 mod kill;
+mod list;
 mod run_wait;
 mod timeout;
+mod tools;

@@ -11,7 +11,7 @@ use anyhow::{Context as _, Result};
 use signal_hook::consts::SIGINT;
 
 use crate::cli::AttachArgs;
-use crate::liveness;
+use crate::liveness::{self, Observed};
 use crate::session::{self, StateRoot};
 use crate::tail::{self, Check, Follow, Outcome};
 
@@ -43,9 +43,10 @@ pub fn exec(args: &AttachArgs) -> Result<u8> {
         if detach.load(Ordering::SeqCst) {
             return Ok(Check::Stop);
         }
-        match liveness::supervisor_alive(&session) {
-            Ok(true) => Ok(Check::Running),
-            Ok(false) => Ok(Check::Finished),
+        // A session still being set up by `csa run` counts as running.
+        match liveness::observe(&session) {
+            Ok(Observed::Running) => Ok(Check::Running),
+            Ok(Observed::Finished(_) | Observed::Gone) => Ok(Check::Finished),
             Err(err) => Err(io::Error::other(format!("{err:#}"))),
         }
     };

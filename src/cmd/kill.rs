@@ -24,7 +24,7 @@ use rustix::process::Signal;
 
 use crate::cli::KillArgs;
 use crate::exit::{self, CSA_ERROR, Failure};
-use crate::liveness;
+use crate::liveness::{self, Observed};
 use crate::record::{self, ResultRecord, Status};
 use crate::session::{self, SessionDir, StateRoot};
 use crate::stop::{Scope, signal_name};
@@ -48,11 +48,14 @@ struct Identity {
 pub fn exec(args: &KillArgs) -> Result<u8> {
     let session = StateRoot::from_env()?.resolve(&args.session)?;
     let identity = read_identity(&session);
-    if liveness::supervisor_alive(&session)? {
+    // A session still being set up by `csa run` (no `daemon.pid` yet) counts as running.
+    let running =
+        || Ok::<_, anyhow::Error>(matches!(liveness::observe(&session)?, Observed::Running));
+    if running()? {
         match identity.clone().and_then(|found| verify(&session, found)) {
             Ok((found, scope)) => return stop_running(&session, found, scope, args),
             // The session may have ended meanwhile; if not, refuse.
-            Err(why) if liveness::supervisor_alive(&session)? => {
+            Err(why) if running()? => {
                 return Err(refusal(&session, &why));
             }
             Err(_) => {}
