@@ -16,7 +16,6 @@ use std::io::{self, Write};
 use std::mem::MaybeUninit;
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::thread;
 use std::time::Duration;
 
 use rustix::event::{PollFd, PollFlags, Timespec};
@@ -25,7 +24,8 @@ use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
 use crate::record;
 
 /// With inotify, the longest the follower blocks without looking at the files: bounds the
-/// delay of a line on file systems that report no changes. Less than a second.
+/// delay of a line on file systems that report no changes. Less than a second (it is
+/// passed to `poll` as nanoseconds).
 pub const SAFETY_NET: Duration = Duration::from_millis(250);
 /// Adaptive poll (no inotify): the shortest pause between two looks at idle files.
 const MIN_PAUSE: Duration = Duration::from_millis(1);
@@ -145,42 +145,50 @@ impl Waker {
     /// Returns when there may be something new to copy. `busy` says the last pass copied
     /// something. Errors with `BrokenPipe` when `reader` reports that its reader is gone.
     fn wait(&mut self, busy: bool, reader: Option<BorrowedFd<'_>>) -> io::Result<()> {
-        match self {
-            Self::Inotify(fd) => {
-                if busy {
-                    // Events queued during the copy are consumed below; look again first.
-                    drain_events(fd);
-                    return Ok(());
-                }
-                let timeout = Timespec {
-                    tv_sec: 0,
-                    tv_nsec: i64::from(SAFETY_NET.subsec_nanos()),
+        let (inotify, pause) = match self {
+            Self::Inotify(fd) => (Some(&*fd), SAFETY_NET),
+            Self::Poll(pause) => {
+                let current = *pause;
+                *pause = if busy {
+                    MIN_PAUSE
+                } else {
+                    (current * 2).min(MAX_PAUSE)
                 };
-                let mut fds = vec![PollFd::new(fd, PollFlags::IN)];
-                if let Some(reader) = reader {
-                    fds.push(PollFd::from_borrowed_fd(reader, PollFlags::empty()));
-                }
-                match rustix::event::poll(&mut fds, Some(&timeout)) {
-                    Ok(_) | Err(rustix::io::Errno::INTR) => {}
-                    Err(err) => return Err(err.into()),
-                }
-                let reader_gone = fds
-                    .get(1)
-                    .is_some_and(|p| p.revents().intersects(PollFlags::ERR | PollFlags::HUP));
-                drop(fds);
-                if reader_gone {
-                    return Err(io::ErrorKind::BrokenPipe.into());
-                }
+                (None, current)
+            }
+        };
+        if busy {
+            // Events queued during the copy only say "look again": look at once.
+            if let Some(fd) = inotify {
                 drain_events(fd);
             }
-            Self::Poll(pause) => {
-                if busy {
-                    *pause = MIN_PAUSE;
-                } else {
-                    thread::sleep(*pause);
-                    *pause = (*pause * 2).min(MAX_PAUSE);
-                }
-            }
+            return Ok(());
+        }
+        let mut fds = Vec::with_capacity(2);
+        if let Some(fd) = inotify {
+            fds.push(PollFd::new(fd, PollFlags::IN));
+        }
+        if let Some(reader) = reader {
+            fds.push(PollFd::from_borrowed_fd(reader, PollFlags::empty()));
+        }
+        let timeout = Timespec {
+            tv_sec: 0,
+            tv_nsec: i64::from(pause.subsec_nanos()),
+        };
+        match rustix::event::poll(&mut fds, Some(&timeout)) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(err) => return Err(err.into()),
+        }
+        let reader_gone = reader.is_some()
+            && fds
+                .last()
+                .is_some_and(|p| p.revents().intersects(PollFlags::ERR | PollFlags::HUP));
+        drop(fds);
+        if reader_gone {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
+        if let Some(fd) = inotify {
+            drain_events(fd);
         }
         Ok(())
     }
