@@ -3,8 +3,8 @@
 
 use std::process::{Command, Output, Stdio};
 
-use crate::procs::{group_members, stat, wait_for_output};
-use crate::support::{Csa, HANG, wait_for};
+use crate::procs::{stat, wait_for_output};
+use crate::support::{Csa, HANG, group_members, wait_for};
 
 fn kill(csa: &Csa, id: &str, extra: &[&str]) -> Output {
     let mut args = vec!["session", "kill", "--session", id];

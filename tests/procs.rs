@@ -1,5 +1,5 @@
-//! Process helpers for the attach, kill and timeout tests: process groups seen through
-//! `/proc`, a `csa` child read line by line with deadlines, and sending signals.
+//! Process helpers for the attach, kill and timeout tests: process identity from `/proc`, a
+//! `csa` child read line by line with deadlines, and sending signals.
 
 #![allow(dead_code)]
 
@@ -21,16 +21,6 @@ pub fn stat(pid: i32) -> Option<(char, i32, i32, u64)> {
         fields[3].parse().ok()?,
         fields[19].parse().ok()?,
     ))
-}
-
-/// The live (not zombie) members of process group `pgid`.
-pub fn group_members(pgid: i32) -> Vec<i32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|&pid| matches!(stat(pid), Some((state, pgrp, _, _)) if pgrp == pgid && !matches!(state, 'Z' | 'X')))
-        .collect()
 }
 
 /// Sends `signal` (a name such as `INT`) to process `pid` with kill(1).

@@ -1,8 +1,7 @@
 //! `csa run --timeout`: the supervisor stops the job when the time is up, in daemon mode and
 //! with `--no-daemon`.
 
-use crate::procs::group_members;
-use crate::support::{Csa, HANG, output_within, wait_for};
+use crate::support::{Csa, HANG, group_members, output_within, wait_for};
 
 /// Checks a `timeout` result: status, exit code 124, the reason naming the limit, and a
 /// duration showing the job was stopped early (its `sleep` would have lasted 30 s or more).
