@@ -310,6 +310,28 @@ pub struct SuperviseArgs {
     pub argv: Vec<OsString>,
 }
 
+/// The supervisor's command line alone (`csa __supervise …`), parsed without building the
+/// whole CLI: the supervisor lives as long as its job, and the memory it dirties while
+/// parsing stays counted against every running session (BENCHMARKS.md, "Memory").
+#[derive(Debug, Parser)]
+#[command(name = "__supervise")]
+struct SuperviseCli {
+    #[command(flatten)]
+    args: SuperviseArgs,
+}
+
+/// Parses csa's command line (exits with usage errors, as clap does). When the first
+/// argument is `__supervise`, only the supervisor's arguments are parsed.
+pub fn parse() -> Command {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|arg| arg == "__supervise")
+    {
+        return Command::Supervise(SuperviseCli::parse_from(std::env::args_os().skip(1)).args);
+    }
+    Cli::parse().command
+}
+
 /// Parses `KEY=VALUE` for `--env`; the key must be non-empty and free of `=` and NUL.
 fn parse_env_pair(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {

@@ -17,11 +17,8 @@ mod tail;
 mod term;
 mod tool;
 
-use clap::Parser as _;
-
 fn main() -> std::process::ExitCode {
-    let cli = cli::Cli::parse();
-    match cmd::dispatch(cli.command) {
+    match cmd::dispatch(cli::parse()) {
         Ok(code) => std::process::ExitCode::from(code),
         Err(err) => {
             let message = format!("{err:#}").replace('\n', " ");
