@@ -24,9 +24,10 @@ use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
 use crate::record;
 
 /// With inotify, the longest the follower blocks without looking at the files: bounds the
-/// delay of a line on file systems that report no changes. Less than a second (it is
-/// passed to `poll` as nanoseconds).
-pub const SAFETY_NET: Duration = Duration::from_millis(250);
+/// delay of a line on file systems that report no changes. Each look costs a few system
+/// calls; at one a second an idle `attach` uses about 4 ms of CPU a minute (BENCHMARKS.md,
+/// "Idle cost"; at 250 ms it was about 16 ms).
+pub const SAFETY_NET: Duration = Duration::from_secs(1);
 /// Adaptive poll (no inotify): the shortest pause between two looks at idle files.
 const MIN_PAUSE: Duration = Duration::from_millis(1);
 /// Adaptive poll (no inotify): the longest pause; bounds the delay of a new line.
@@ -172,7 +173,7 @@ impl Waker {
             fds.push(PollFd::from_borrowed_fd(reader, PollFlags::empty()));
         }
         let timeout = Timespec {
-            tv_sec: 0,
+            tv_sec: i64::try_from(pause.as_secs()).unwrap_or(i64::MAX),
             tv_nsec: i64::from(pause.subsec_nanos()),
         };
         match rustix::event::poll(&mut fds, Some(&timeout)) {
