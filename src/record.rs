@@ -139,7 +139,10 @@ pub fn read<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
     };
-    let mut text = String::new();
+    // Room for a typical record up front: read through `Take`, an empty `String` is filled
+    // by growing reads of 32, 32, 64, 128… bytes, five system calls for a 300-byte file
+    // (`session list` reads two records per session; BENCHMARKS.md, "Listing").
+    let mut text = String::with_capacity(4096);
     file.take(MAX_RECORD_BYTES + 1)
         .read_to_string(&mut text)
         .with_context(|| format!("cannot read {}", path.display()))?;
