@@ -133,7 +133,9 @@ def attach(quick: bool, report) -> None:
                 if job is not None:
                     job.wait()
                 rss[tool] = max(rss[tool], peak.stop())
-                ok[tool] &= exact(out, big, size, digest)
+                if not exact(out, big, size, digest):
+                    ok[tool] = False
+                    log(f"  {tool}: output not byte-exact ({os.path.getsize(out)} bytes, want {size})")
                 out.unlink()
     alone = walls["alone"].median
     rows = [

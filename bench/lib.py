@@ -297,6 +297,6 @@ def hyperfine(
     argv += ["--export-json", str(json_path), "--style", "none"]
     for label, command in commands.items():
         argv += ["-n", label, command]
-    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     data = json.loads(json_path.read_text())
     return {r["command"]: Sample(r["command"], r["times"]) for r in data["results"]}
