@@ -2,5 +2,7 @@
 //! binary with a temporary state root per test.
 
 mod support;
+mod support_faults;
 
+mod faults;
 mod run_wait;

@@ -1,0 +1,312 @@
+//! Supervisors and jobs killed at random moments; late reaping; PID reuse.
+
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+use super::{background, code, wait_cmd};
+use crate::support::{Csa, HANG, assert_success, directive, output_within, wait_for};
+use crate::support_faults::{
+    kill_trials, parse_time, rng, signal, signal_group, start_time, state,
+};
+
+/// The contract's bound between a supervisor's death and the synthetic `lost` result.
+const LOST_WITHIN: Duration = Duration::from_millis(100);
+
+/// What one supervisor-kill trial observed.
+#[derive(Debug, Default)]
+struct KillStats {
+    trials: usize,
+    /// Real results: the supervisor recorded the job's status before it died.
+    real: usize,
+    /// `lost` before the job printed anything (killed before or just after spawning it).
+    lost_before_job: usize,
+    /// `lost` after the job had started.
+    lost_during_job: usize,
+    /// A temporary file left behind: killed in the middle of writing `result.toml`.
+    mid_write: usize,
+    /// Milliseconds from SIGKILL to the `finished_at` of each `lost` result.
+    lost_latency_ms: Vec<u64>,
+}
+
+/// SIGKILLs the supervisor of one short job at a random moment and checks every promise:
+/// `wait` returns, `result.toml` is complete, the true status if it was recorded or else
+/// `lost` + synthetic promptly, and nothing is overwritten afterwards.
+fn kill_trial(csa: &Csa, rng: &mut fastrand::Rng, stats: &mut KillStats) {
+    let exit = rng.u8(0..=9);
+    let script = match rng.u8(0..3) {
+        0 => format!("exit {exit}"),
+        1 => format!("echo started; exit {exit}"),
+        _ => format!("echo started; sleep 0.0{}; exit {exit}", rng.u8(1..=5)),
+    };
+    let id = csa.run(&script);
+    let dir = csa.session_dir(&id);
+    let supervisor = csa.supervisor_pid(&id);
+    let waiter = background(wait_cmd(csa, &id));
+    // A third of the kills land at once (before the job is spawned), the rest spread over
+    // the job's life, the result write and after.
+    if rng.u8(0..3) != 0 {
+        std::thread::sleep(Duration::from_micros(rng.u64(0..40_000)));
+    }
+    let killed_at = SystemTime::now();
+    signal(supervisor, 9);
+    let out = waiter.join();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let result = csa.result(&id).expect("result.toml after wait");
+    let bytes = std::fs::read(dir.join("result.toml")).unwrap();
+    assert_eq!(result["id"].as_str(), Some(id.as_str()));
+    for key in [
+        "started_at",
+        "finished_at",
+        "duration_ms",
+        "exit_code",
+        "status",
+    ] {
+        assert!(result.contains_key(key), "{key} missing: {result:?}");
+    }
+    let recorded_status = result["status"].as_str().unwrap();
+    let recorded = result["exit_code"].as_integer().unwrap();
+    assert_eq!(i64::from(code(&out)), recorded, "wait exit code: {stderr}");
+    let line = directive(&stderr, "SESSION_WAIT_COMPLETED").expect("completed directive");
+    assert!(
+        line.contains(&format!("status={recorded_status} ")),
+        "{line}"
+    );
+    if recorded_status == "lost" {
+        assert_eq!(recorded, 1);
+        assert_eq!(result["synthetic"].as_bool(), Some(true));
+        let finished = parse_time(result["finished_at"].as_str().unwrap());
+        let latency = finished.duration_since(killed_at).unwrap_or_default();
+        stats
+            .lost_latency_ms
+            .push(u64::try_from(latency.as_millis()).unwrap());
+        let started = std::fs::read(dir.join("stdout.log")).unwrap_or_default();
+        if started.is_empty() {
+            stats.lost_before_job += 1;
+        } else {
+            stats.lost_during_job += 1;
+        }
+    } else {
+        assert_eq!(recorded, i64::from(exit), "true exit code: {result:?}");
+        let expected = if exit == 0 { "success" } else { "failure" };
+        assert_eq!(recorded_status, expected);
+        assert_eq!(result["synthetic"].as_bool(), Some(false));
+        stats.real += 1;
+    }
+    let leftovers = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))
+        .count();
+    if leftovers > 0 {
+        stats.mid_write += 1;
+    }
+    // A second look changes nothing: no synthetic result over a real one, nor the reverse.
+    let again = output_within(&mut wait_cmd(csa, &id), HANG);
+    assert_eq!(code(&again), code(&out));
+    assert_eq!(std::fs::read(dir.join("result.toml")).unwrap(), bytes);
+    // The job may outlive its supervisor; end it.
+    signal_group(supervisor, 9);
+    stats.trials += 1;
+}
+
+fn report(name: &str, stats: &KillStats) {
+    let mut latencies = stats.lost_latency_ms.clone();
+    latencies.sort_unstable();
+    let pick = |q: usize| {
+        latencies.get((latencies.len() * q / 100).min(latencies.len().saturating_sub(1)))
+    };
+    eprintln!(
+        "{name}: {} trials: {} real results, {} lost before the job, {} lost during the job, \
+         {} killed mid-write; lost latency ms p50={:?} p95={:?} max={:?}",
+        stats.trials,
+        stats.real,
+        stats.lost_before_job,
+        stats.lost_during_job,
+        stats.mid_write,
+        pick(50),
+        pick(95),
+        latencies.last()
+    );
+}
+
+/// Lost results must follow the supervisor's death within [`LOST_WITHIN`]. A loaded
+/// machine can deschedule the waiter, so single outliers are tolerated: the median must
+/// meet the bound and nine in ten trials too.
+fn assert_lost_promptly(stats: &KillStats) {
+    let slow = stats
+        .lost_latency_ms
+        .iter()
+        .filter(|&&ms| ms > u64::try_from(LOST_WITHIN.as_millis()).unwrap())
+        .count();
+    assert!(
+        slow * 10 <= stats.lost_latency_ms.len(),
+        "{slow} of {} lost results came later than {LOST_WITHIN:?} after the supervisor died",
+        stats.lost_latency_ms.len()
+    );
+}
+
+#[test]
+fn supervisor_killed_at_random_moments() {
+    let csa = Csa::new();
+    let mut rng = rng("supervisor_killed_at_random_moments");
+    let mut stats = KillStats::default();
+    for _ in 0..kill_trials(40) {
+        kill_trial(&csa, &mut rng, &mut stats);
+    }
+    report("supervisor_killed_at_random_moments", &stats);
+    assert!(stats.real > 0 && stats.lost_before_job + stats.lost_during_job > 0);
+    assert_lost_promptly(&stats);
+}
+
+#[test]
+fn job_killed_by_each_signal() {
+    let csa = Csa::new();
+    let cwd = tempfile::tempdir().unwrap();
+    let cwd = cwd.path().to_str().unwrap();
+    for (name, number) in [("KILL", 9), ("TERM", 15), ("SEGV", 11), ("ABRT", 6)] {
+        // The job signals itself (no core file: `ulimit -c 0`).
+        let id = csa.run_args(&["--cd", cwd, &format!("ulimit -c 0; kill -{name} $$")]);
+        assert_signalled(&csa, &id, number);
+        // Someone else signals the job's main process.
+        let id = csa.run_args(&["--cd", cwd, "--", "sleep", "30"]);
+        let supervisor = csa.supervisor_pid(&id);
+        let job = job_pid(supervisor);
+        signal(job, number);
+        assert_signalled(&csa, &id, number);
+    }
+    // SIGTERM to the whole process group: the supervisor survives it and records the truth.
+    let id = csa.run("sleep 30");
+    let supervisor = csa.supervisor_pid(&id);
+    job_pid(supervisor);
+    signal_group(supervisor, 15);
+    assert_signalled(&csa, &id, 15);
+}
+
+/// The PID of the job: the member of the supervisor's process group other than itself.
+fn job_pid(supervisor: i32) -> i32 {
+    let mut job = None;
+    wait_for(Duration::from_secs(30), "the job to start", || {
+        job = crate::support_faults::group_members(supervisor)
+            .into_iter()
+            .find(|&pid| pid != supervisor);
+        job.is_some()
+    });
+    job.unwrap()
+}
+
+fn assert_signalled(csa: &Csa, id: &str, number: i32) {
+    let out = csa.wait(id);
+    assert_eq!(code(&out), 128 + number, "signal {number}");
+    let result = csa.result(id).unwrap();
+    assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
+    assert_eq!(result["signal"].as_integer(), Some(i64::from(number)));
+    assert_eq!(
+        result["exit_code"].as_integer(),
+        Some(i64::from(128 + number))
+    );
+    assert_eq!(result["synthetic"].as_bool(), Some(false));
+}
+
+/// Orphans reaped late: this test process stays untouched; a helper process becomes a
+/// child subreaper that never reaps, so every killed supervisor stays a zombie while
+/// `wait` judges it. A zombie is not alive.
+#[test]
+fn zombie_supervisors_are_not_alive() {
+    let out = output_within(&mut crate::support_faults::helper("zombie"), HANG);
+    assert_success(&out, "zombie helper");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("zombie helper: ok"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs in the helper process (see [`zombie_supervisors_are_not_alive`]).
+pub fn zombie_helper() {
+    rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
+        .expect("become a child subreaper");
+    let csa = Csa::new();
+    let id = csa.run("sleep 30");
+    let supervisor = csa.supervisor_pid(&id);
+    signal(supervisor, 9);
+    wait_for(
+        Duration::from_secs(30),
+        "the supervisor to be a zombie",
+        || state(supervisor) == Some('Z'),
+    );
+    let out = csa.wait(&id);
+    assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(csa.result(&id).unwrap()["status"].as_str(), Some("lost"));
+    assert_eq!(state(supervisor), Some('Z'), "still unreaped while judged");
+    signal_group(supervisor, 9);
+    // The random-kill trials with every dead supervisor left unreaped.
+    let mut rng = rng("zombie_helper");
+    let mut stats = KillStats::default();
+    for _ in 0..kill_trials(40).div_ceil(4) {
+        kill_trial(&csa, &mut rng, &mut stats);
+    }
+    report("zombie_helper", &stats);
+    println!("zombie helper: ok");
+}
+
+/// `daemon.pid` names an unrelated live process of the same user: `wait` does not take it
+/// for the supervisor and never signals it; liveness is the lock.
+#[test]
+fn reused_pid_in_daemon_pid_is_not_believed() {
+    let csa = Csa::new();
+    let mut unrelated = Command::new("sleep");
+    std::os::unix::process::CommandExt::process_group(&mut unrelated, 0);
+    let mut unrelated = unrelated.arg("300").spawn().unwrap();
+    let pid = i32::try_from(unrelated.id()).unwrap();
+    let start = start_time(pid).unwrap();
+
+    // A dead supervisor whose PID now belongs to the unrelated process, with its true
+    // start time and with a wrong one.
+    for recorded in [format!("{pid} {start}\n"), format!("{pid} {}\n", start + 1)] {
+        let id = csa.run("sleep 30");
+        let supervisor = csa.supervisor_pid(&id);
+        signal(supervisor, 9);
+        signal_group(supervisor, 9);
+        wait_for(Duration::from_secs(30), "the supervisor to die", || {
+            !crate::support::process_alive(supervisor)
+        });
+        std::fs::write(csa.session_dir(&id).join("daemon.pid"), recorded).unwrap();
+        let out = csa.wait(&id);
+        assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(csa.result(&id).unwrap()["status"].as_str(), Some("lost"));
+    }
+    // A live supervisor whose daemon.pid was overwritten: still running (the lock says so).
+    let dir = tempfile::tempdir().unwrap();
+    let gate = dir.path().join("go");
+    let id = csa.run(&format!("{}; exit 7", super::until(&gate)));
+    std::fs::write(
+        csa.session_dir(&id).join("daemon.pid"),
+        format!("{pid} {start}\n"),
+    )
+    .unwrap();
+    let mut capped = wait_cmd_capped(&csa, &id);
+    let out = output_within(capped.env("CSA_TEST_WAIT_CAP_MS", "300"), HANG);
+    assert_eq!(code(&out), 0);
+    assert!(
+        directive(
+            &String::from_utf8_lossy(&out.stderr),
+            "SESSION_WAIT_KV_WARM"
+        )
+        .is_some()
+    );
+    std::fs::write(&gate, "").unwrap();
+    assert_eq!(code(&csa.wait(&id)), 7);
+
+    assert!(
+        unrelated.try_wait().unwrap().is_none(),
+        "the unrelated process was signalled"
+    );
+    let _ = unrelated.kill();
+    let _ = unrelated.wait();
+}
+
+fn wait_cmd_capped(csa: &Csa, id: &str) -> Command {
+    let mut command = csa.cmd();
+    command.args(["session", "wait", "--session", id]);
+    command
+}
