@@ -15,3 +15,8 @@ fmt:
 
 # What CI runs (`.ci/run` calls the same steps).
 ci: lint test
+
+# The full fault-injection and hostile-input suites (CI runs them with smaller counts):
+# 200 supervisor-kill trials, 500 back-to-back sessions, a non-reaping parent.
+faults:
+    CSA_FAULT_TRIALS=200 cargo test --locked --release --test main -- faults hostile --test-threads=2

@@ -139,6 +139,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if duration.is_zero() {
         return Err(format!("duration `{text}` must be greater than zero"));
     }
+    // Durations travel as whole milliseconds in a u64 (`timeout_ms`, `--timeout-ms`).
+    if u64::try_from(duration.as_millis()).is_err() {
+        return Err(format!("duration `{text}` is too long"));
+    }
     Ok(duration)
 }
 
@@ -168,5 +172,6 @@ mod tests {
         assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("500000000000y").is_err());
     }
 }

@@ -15,6 +15,8 @@ mod sys;
 mod tail;
 mod tool;
 
+use std::io::Write as _;
+
 use clap::Parser as _;
 
 fn main() -> std::process::ExitCode {
@@ -23,7 +25,7 @@ fn main() -> std::process::ExitCode {
         Ok(code) => std::process::ExitCode::from(code),
         Err(err) => {
             let message = format!("{err:#}").replace('\n', " ");
-            eprintln!("csa: {message}");
+            let _ = writeln!(std::io::stderr(), "csa: {message}"); // eprintln! would panic
             std::process::ExitCode::from(exit::code_of(&err))
         }
     }

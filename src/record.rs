@@ -159,13 +159,30 @@ fn malformed(path: &Path, why: &str) -> anyhow::Error {
     .into()
 }
 
-/// Opens a file for reading without following a symbolic link at its last component.
+/// Opens a regular file for reading without following a symbolic link at its last
+/// component.
+///
+/// Never blocks: the open is non-blocking, so a FIFO planted in a session directory cannot
+/// hang csa. Errors: `NotFound` when missing; a symbolic link (`ELOOP`); `InvalidInput`
+/// ("not a regular file") for a FIFO, directory, socket or device.
 pub fn open_no_follow(path: &Path) -> io::Result<fs::File> {
     use std::os::unix::fs::OpenOptionsExt as _;
-    fs::OpenOptions::new()
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    let file = fs::OpenOptions::new()
         .read(true)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits().cast_signed())
-        .open(path)
+        .custom_flags(flags.bits().cast_signed())
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    // Back to blocking reads: on a regular file the flag has no effect, but keep the
+    // descriptor as an ordinary one for whoever reads it.
+    let status = rustix::fs::fcntl_getfl(&file)?;
+    rustix::fs::fcntl_setfl(&file, status - rustix::fs::OFlags::NONBLOCK)?;
+    Ok(file)
 }
 
 /// Serializes `record` as TOML and writes it to `dir/name` atomically (temporary file in

@@ -5,4 +5,5 @@ mod support;
 mod support_faults;
 
 mod faults;
+mod hostile;
 mod run_wait;
