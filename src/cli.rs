@@ -8,7 +8,13 @@ use clap::{Args, Parser, Subcommand};
 
 /// Run long jobs in the background; wait for, follow and stop them.
 #[derive(Debug, Parser)]
-#[command(name = "csa", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "csa",
+    version,
+    propagate_version = true,
+    max_term_width = 100,
+    after_help = ROOT_EXAMPLES
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -20,12 +26,24 @@ pub enum Command {
     #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
     /// Wait for, follow, inspect and stop sessions
-    #[command(subcommand)]
+    #[command(subcommand, after_help = SESSION_EXAMPLES)]
     Session(SessionCommand),
+    /// List the tools `--tool` accepts, where each is defined and whether it is installed
+    #[command(after_help = TOOLS_EXAMPLES)]
+    Tools(ToolsArgs),
+    /// Print a shell completion script
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
     /// Internal: the supervisor that `csa run` re-executes. Refused when typed by a user.
     #[command(name = "__supervise", hide = true)]
     Supervise(SuperviseArgs),
 }
+
+const ROOT_EXAMPLES: &str = "\
+Examples:
+  SID=$(csa run 'make test') && csa session wait --session \"$SID\"
+  csa run --tool claude 'find why tests/list.rs is flaky'
+  csa session list";
 
 const RUN_EXAMPLES: &str = "\
 Examples:
@@ -78,6 +96,133 @@ pub enum SessionCommand {
     /// Wait for a session to end (at most 250 s), print its stdout and exit with its code
     #[command(after_help = WAIT_EXAMPLES)]
     Wait(WaitArgs),
+    /// Follow a session's output live until it ends; Ctrl-C detaches
+    #[command(after_help = ATTACH_EXAMPLES)]
+    Attach(AttachArgs),
+    /// Stop a session: SIGTERM to its process group, then SIGKILL after a grace period
+    #[command(after_help = KILL_EXAMPLES)]
+    Kill(KillArgs),
+    /// List sessions, newest first
+    #[command(after_help = LIST_EXAMPLES)]
+    List(ListArgs),
+    /// Print a session's result (TOML, or JSON with --json); `running` while it runs
+    #[command(after_help = RESULT_EXAMPLES)]
+    Result(ResultArgs),
+    /// Print what a session's job has written so far, without waiting
+    #[command(after_help = LOGS_EXAMPLES)]
+    Logs(LogsArgs),
+    /// Remove finished sessions older than an age (default 7d); never a running one
+    #[command(after_help = CLEAN_EXAMPLES)]
+    Clean(CleanArgs),
+}
+
+const SESSION_EXAMPLES: &str = "\
+Examples:
+  csa session list --status running
+  csa session wait --session 01JD4K
+  csa session logs --session 01JD4K --tail 20 --stderr";
+const TOOLS_EXAMPLES: &str = "\
+Tools come from csa itself, $XDG_CONFIG_HOME/csa/config.toml (else ~/.config/csa/config.toml)
+and the nearest .csa/config.toml upwards from the current directory, later ones overriding:
+  [tools.review]
+  argv = [\"claude\", \"-p\", \"--model\", \"opus\", \"{prompt}\"]
+
+Examples:
+  csa tools
+  csa run --tool codex 'add a --verbose flag to the CLI'";
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  csa completions bash > ~/.local/share/bash-completion/completions/csa
+  csa completions zsh > \"${fpath[1]}/_csa\"
+  csa completions fish > ~/.config/fish/completions/csa.fish";
+const LIST_EXAMPLES: &str = "\
+Examples:
+  csa session list --limit 10
+  csa session list --status failure,lost,timeout
+  csa session list --json | jq -r '.[] | select(.status == \"running\") | .id'";
+const RESULT_EXAMPLES: &str = "\
+Fields as in result.toml: id, status (running | success | failure | signal | timeout | lost),
+exit_code, signal, started_at, finished_at, duration_ms, synthetic, reason.
+
+Examples:
+  csa session result --session 01JD4K
+  csa session result --session \"$SID\" --json | jq .exit_code";
+const LOGS_EXAMPLES: &str = "\
+Examples:
+  csa session logs --session 01JD4K
+  csa session logs --session 01JD4K --stderr --tail 50";
+const CLEAN_EXAMPLES: &str = "\
+Examples:
+  csa session clean --dry-run
+  csa session clean --older-than 1d";
+
+/// The statuses `list --status` accepts.
+const STATUSES: [&str; 6] = ["running", "success", "failure", "signal", "timeout", "lost"];
+
+/// Arguments of `csa session list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print a JSON array: the fields of result.toml plus those of session.toml
+    #[arg(long)]
+    pub json: bool,
+    /// Only sessions with this status (repeatable, or comma-separated)
+    #[arg(long, value_name = "STATUS", value_delimiter = ',', value_parser = STATUSES)]
+    pub status: Vec<String>,
+    /// At most N sessions (the newest)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+/// Arguments of `csa session result`.
+#[derive(Debug, Args)]
+pub struct ResultArgs {
+    /// The session ID, or a unique prefix of at least 4 characters (any case)
+    #[arg(long, value_name = "ID")]
+    pub session: String,
+    /// Print JSON instead of TOML
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `csa session logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The session ID, or a unique prefix of at least 4 characters (any case)
+    #[arg(long, value_name = "ID")]
+    pub session: String,
+    /// Also print stderr.log, to stderr
+    #[arg(long)]
+    pub stderr: bool,
+    /// Only the last N lines (of each log)
+    #[arg(long, value_name = "N")]
+    pub tail: Option<usize>,
+}
+
+/// Arguments of `csa session clean`.
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Remove sessions that ended longer ago than this (`12h`, `7d`, `0s` for all)
+    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = parse_age)]
+    pub older_than: Duration,
+    /// Print what would be removed, remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `csa tools`.
+#[derive(Debug, Args)]
+pub struct ToolsArgs {
+    /// Print a JSON array of {name, argv, stdin, source, path}
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `csa completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 const WAIT_EXAMPLES: &str = "\
@@ -97,6 +242,49 @@ pub struct WaitArgs {
     /// Wait without the 250 s cap
     #[arg(long)]
     pub until_done: bool,
+}
+
+const ATTACH_EXAMPLES: &str = "\
+Exit codes: the job's exit code; 130 when detached with Ctrl-C (the job keeps running);
+1 for a lost session; 125 csa error.
+
+Examples:
+  csa session attach --session 01JD4K
+  csa session attach --session \"$SID\" --stderr 2>job-errors.log";
+
+/// Arguments of `csa session attach`.
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// The session ID, or a unique prefix of at least 4 characters (any case)
+    #[arg(long, value_name = "ID")]
+    pub session: String,
+    /// Also follow the job's stderr.log, on stderr
+    #[arg(long)]
+    pub stderr: bool,
+}
+
+const KILL_EXAMPLES: &str = "\
+Reaches every process of the job's process group, including background children; processes
+that moved to another session or process group on purpose are out of reach.
+Exit codes: 0 killed or already finished; 125 refused (identity not verified) or failed.
+
+Examples:
+  csa session kill --session 01JD4K
+  csa session kill --session \"$SID\" --signal INT --grace 30s
+  csa session kill --session \"$SID\" --grace 0      # SIGKILL at once";
+
+/// Arguments of `csa session kill`.
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// The session ID, or a unique prefix of at least 4 characters (any case)
+    #[arg(long, value_name = "ID")]
+    pub session: String,
+    /// The first signal sent to the process group: a name (`TERM`, `SIGINT`) or a number
+    #[arg(long, value_name = "SIG", default_value = "TERM", value_parser = parse_signal)]
+    pub signal: rustix::process::Signal,
+    /// How long the group has to exit before SIGKILL (`5s`, `1m`; `0` = SIGKILL at once)
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_grace)]
+    pub grace: Duration,
 }
 
 /// Arguments of the hidden supervisor entry point (`csa __supervise`).
@@ -146,6 +334,32 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// Parses an age such as `7d`, `12h` or `0s` (humantime syntax; zero allowed).
+pub fn parse_age(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|err| format!("invalid duration `{text}`: {err} (examples: 12h, 7d)"))
+}
+
+/// Parses a grace period such as `5s` or `1m` (humantime syntax); `0` means none.
+fn parse_grace(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|err| format!("invalid duration `{text}`: {err} (examples: 0, 5s, 1m)"))
+}
+
+/// Parses a signal given as a name with or without `SIG` (`TERM`, `sigterm`, `SIGTERM`) or
+/// as a number (`15`). Only the standard, named signals are accepted.
+pub fn parse_signal(text: &str) -> Result<rustix::process::Signal, String> {
+    let upper = text.trim().to_ascii_uppercase();
+    let number = upper.parse::<i32>().ok().or_else(|| {
+        let name = format!("SIG{}", upper.strip_prefix("SIG").unwrap_or(&upper));
+        (1..32).find(|&n| signal_hook::low_level::signal_name(n) == Some(name.as_str()))
+    });
+    number
+        .filter(|&n| signal_hook::low_level::signal_name(n).is_some())
+        .and_then(rustix::process::Signal::from_named_raw)
+        .ok_or_else(|| format!("unknown signal `{text}` (examples: TERM, INT, HUP, KILL, 15)"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +378,28 @@ mod tests {
         );
         assert!(parse_env_pair("A").is_err());
         assert!(parse_env_pair("=x").is_err());
+    }
+
+    #[test]
+    fn signals() {
+        use rustix::process::Signal;
+        for text in ["TERM", "SIGTERM", "sigterm", "term", "15", " 15 "] {
+            assert_eq!(parse_signal(text), Ok(Signal::TERM), "{text}");
+        }
+        assert_eq!(parse_signal("KILL"), Ok(Signal::KILL));
+        assert_eq!(parse_signal("2"), Ok(Signal::INT));
+        assert_eq!(parse_signal("usr1"), Ok(Signal::USR1));
+        for bad in ["0", "99", "-1", "FOO", "SIG", ""] {
+            assert!(parse_signal(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn grace_periods() {
+        assert_eq!(parse_grace("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_grace("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_grace("5s"), Ok(Duration::from_secs(5)));
+        assert!(parse_grace("x").is_err());
     }
 
     #[test]

@@ -28,7 +28,6 @@ fn open_lock(session: &SessionDir) -> Result<Option<File>> {
     }
 }
 
-#[allow(dead_code, reason = "used by list, kill and attach")]
 /// True while the session's supervisor holds its lock. Never blocks; never changes a live
 /// session.
 pub fn supervisor_alive(session: &SessionDir) -> Result<bool> {
@@ -92,11 +91,20 @@ pub fn wait_for_supervisor(session: &SessionDir, cap: Option<Duration>) -> Resul
 /// or (exit 124) a lost result that cannot be written: the session is dead and its result
 /// cannot be reconstructed.
 pub fn final_result(session: &SessionDir) -> Result<ResultRecord> {
+    final_result_or(session, || lost_result(session))
+}
+
+/// Like [`final_result`], with `synthetic()` as the result recorded when there is none
+/// (e.g. the `signal` result of a supervisor that `session kill` had to SIGKILL).
+pub fn final_result_or(
+    session: &SessionDir,
+    synthetic: impl FnOnce() -> ResultRecord,
+) -> Result<ResultRecord> {
     let path = session.file(session::RESULT_TOML);
     if let Some(result) = record::read::<ResultRecord>(&path)? {
         return Ok(result);
     }
-    let lost = lost_result(session);
+    let lost = synthetic();
     let written =
         record::write_atomic(&session.path, session::RESULT_TOML, &lost, true).map_err(|err| {
             Failure::new(
@@ -117,6 +125,24 @@ pub fn final_result(session: &SessionDir) -> Result<ResultRecord> {
 
 /// A synthetic `lost` result: started when the session was created, finished now.
 pub fn lost_result(session: &SessionDir) -> ResultRecord {
+    synthetic_result(
+        session,
+        Status::Lost,
+        exit::LOST,
+        None,
+        LOST_REASON.to_owned(),
+    )
+}
+
+/// A result written on the supervisor's behalf (`synthetic = true`): started when the
+/// session was created, finished now.
+pub fn synthetic_result(
+    session: &SessionDir,
+    status: Status,
+    exit_code: u8,
+    signal: Option<i32>,
+    reason: String,
+) -> ResultRecord {
     let now = SystemTime::now();
     let created = record::read::<SessionRecord>(&session.file(session::SESSION_TOML))
         .ok()
@@ -130,13 +156,61 @@ pub fn lost_result(session: &SessionDir) -> ResultRecord {
         .unwrap_or(now);
     ResultRecord {
         id: session.id_string(),
-        status: Status::Lost,
-        exit_code: exit::LOST,
-        signal: None,
+        status,
+        exit_code,
+        signal,
         started_at: record::timestamp(created),
         finished_at: record::timestamp(now),
         duration_ms: record::millis_between(created, now),
         synthetic: true,
-        reason: Some(LOST_REASON.to_owned()),
+        reason: Some(reason),
     }
+}
+
+/// How long a session directory without `daemon.pid` counts as still being set up by
+/// `csa run` (which writes `daemon.pid` before it prints the ID). A look at such a session
+/// within this window never reconstructs it as `lost`.
+pub const START_GRACE: Duration = Duration::from_secs(60);
+
+/// What a look at a session finds, without blocking and without changing it.
+#[derive(Debug, Clone)]
+pub enum Observed {
+    /// The supervisor holds the lock (or `csa run` is still setting the session up).
+    Running,
+    /// The job ended and `result.toml` says how.
+    Finished(ResultRecord),
+    /// The supervisor is gone and there is no result: [`final_result`] reconstructs it as
+    /// `lost`.
+    Gone,
+}
+
+/// Looks at a session: its `result.toml` if present, else whether its supervisor is alive.
+/// Reads at most `result.toml`, the lock and `daemon.pid`'s existence; never blocks.
+///
+/// Errors: a malformed `result.toml`, or a lock that cannot be checked.
+pub fn observe(session: &SessionDir) -> Result<Observed> {
+    let path = session.file(session::RESULT_TOML);
+    if let Some(result) = record::read::<ResultRecord>(&path)? {
+        return Ok(Observed::Finished(result));
+    }
+    if supervisor_alive(session)? || starting(session) {
+        return Ok(Observed::Running);
+    }
+    // The supervisor may have written its result just before it let go of the lock.
+    Ok(match record::read::<ResultRecord>(&path)? {
+        Some(result) => Observed::Finished(result),
+        None => Observed::Gone,
+    })
+}
+
+/// True while `csa run` may still be setting the session up: no `daemon.pid` yet and the
+/// session (by the time in its ULID) is younger than [`START_GRACE`].
+fn starting(session: &SessionDir) -> bool {
+    if session.file(session::DAEMON_PID).exists() {
+        return false;
+    }
+    // A creation time in the future (the clock went back) also counts as young.
+    SystemTime::now()
+        .duration_since(session.id.datetime())
+        .map_or(true, |age| age < START_GRACE)
 }

@@ -10,9 +10,11 @@ mod exit;
 mod liveness;
 mod record;
 mod session;
+mod stop;
 mod supervise;
 mod sys;
 mod tail;
+mod term;
 mod tool;
 
 use std::io::Write as _;

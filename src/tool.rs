@@ -2,7 +2,7 @@
 //! program exists and is executable before a session is created.
 
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt as _;
+use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
@@ -10,6 +10,8 @@ use anyhow::Result;
 
 use crate::exit::{Failure, NOT_EXECUTABLE, NOT_FOUND, USAGE};
 use crate::record::StdinSource;
+
+pub mod config;
 
 /// Prompts longer than this (bytes) go to the job on standard input instead of argv.
 pub const ARGV_PROMPT_LIMIT: usize = 100 * 1024;
@@ -30,71 +32,169 @@ pub struct Job {
     pub prompt_file: Option<Vec<u8>>,
 }
 
-/// A built-in tool: the argv before the prompt.
-struct Preset {
-    name: &'static str,
-    argv: &'static [&'static str],
+/// The placeholder in a tool's argv that is replaced by the prompt.
+pub const PROMPT_PLACEHOLDER: &str = "{prompt}";
+
+/// Where a tool's definition comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Compiled into csa.
+    BuiltIn,
+    /// The last configuration file that defined or changed it.
+    File(PathBuf),
 }
 
-/// The built-in tools; the prompt is appended as the last argument.
-const PRESETS: &[Preset] = &[
-    Preset {
-        name: "sh",
-        argv: &["/bin/sh", "-c"],
-    },
-    Preset {
-        name: "codex",
-        argv: &["codex", "exec"],
-    },
-    Preset {
-        name: "claude",
-        argv: &["claude", "-p"],
-    },
-    Preset {
-        name: "gemini",
-        argv: &["gemini", "-p"],
-    },
-    Preset {
-        name: "opencode",
-        argv: &["opencode", "run"],
-    },
-];
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::BuiltIn => f.write_str("built-in"),
+            Self::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
 
-/// The job that runs `prompt` with tool `tool`.
+/// A tool: how a prompt becomes a command line (contract §7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolDef {
+    /// The name given to `--tool`.
+    pub name: String,
+    /// The command line; every [`PROMPT_PLACEHOLDER`] in an element is replaced by the
+    /// prompt. `argv[0]` is resolved on `PATH` when it has no `/`.
+    pub argv: Vec<String>,
+    /// True when the prompt goes to the job on standard input instead of argv.
+    pub stdin: bool,
+    /// The command line for a prompt over [`ARGV_PROMPT_LIMIT`] bytes, fed on standard
+    /// input, when dropping the `{prompt}` elements of `argv` is not right (`sh -s`).
+    pub stdin_argv: Option<Vec<String>>,
+    /// Where the definition comes from.
+    pub source: Source,
+}
+
+/// The built-in tools: `sh`, and presets for the agent CLIs people delegate to.
+pub fn builtin() -> Vec<ToolDef> {
+    let preset = |name: &str, argv: &[&str]| ToolDef {
+        name: name.to_owned(),
+        argv: argv.iter().map(|&a| a.to_owned()).collect(),
+        stdin: false,
+        stdin_argv: None,
+        source: Source::BuiltIn,
+    };
+    let mut sh = preset("sh", &["/bin/sh", "-c", PROMPT_PLACEHOLDER]);
+    sh.stdin_argv = Some(vec!["/bin/sh".to_owned(), "-s".to_owned()]);
+    vec![
+        sh,
+        preset("codex", &["codex", "exec", PROMPT_PLACEHOLDER]),
+        preset("claude", &["claude", "-p", PROMPT_PLACEHOLDER]),
+        preset("gemini", &["gemini", "-p", PROMPT_PLACEHOLDER]),
+        preset("opencode", &["opencode", "run", PROMPT_PLACEHOLDER]),
+    ]
+}
+
+/// The job that runs `prompt` with the tool named `tool` from `tools`.
 ///
-/// Prompts over [`ARGV_PROMPT_LIMIT`] bytes go on standard input (`sh` then reads the
-/// script from it); a prompt read from standard input is also kept as `prompt.txt`.
-/// Errors (exit 2) for an unknown tool.
-pub fn job_for_prompt(tool: &str, prompt: Vec<u8>, from_stdin: bool) -> Result<Job> {
-    let Some(preset) = PRESETS.iter().find(|preset| preset.name == tool) else {
-        let known: Vec<&str> = PRESETS.iter().map(|preset| preset.name).collect();
+/// Prompts over [`ARGV_PROMPT_LIMIT`] bytes, and every prompt of a tool with
+/// `stdin = true`, go on standard input: the tool's `stdin_argv` is used, else its argv
+/// without the elements that are exactly `{prompt}`. A prompt read from standard input is
+/// also kept as `prompt.txt`.
+///
+/// Errors (exit 2): an unknown tool; a prompt too large for a tool that embeds `{prompt}`
+/// inside a longer argument.
+pub fn job_for_prompt(
+    tools: &[ToolDef],
+    tool: &str,
+    prompt: Vec<u8>,
+    from_stdin: bool,
+) -> Result<Job> {
+    let Some(def) = tools.iter().find(|def| def.name == tool) else {
+        let known: Vec<&str> = tools.iter().map(|def| def.name.as_str()).collect();
         return Err(Failure::new(
             USAGE,
             format!(
-                "unknown tool: known tools are {} ({tool})",
+                "unknown tool: known tools are {}; see `csa tools` ({tool})",
                 known.join(", ")
             ),
         )
         .into());
     };
-    let mut argv: Vec<OsString> = preset.argv.iter().map(OsString::from).collect();
-    if prompt.len() > ARGV_PROMPT_LIMIT {
-        if preset.name == "sh" {
-            argv = vec![OsString::from("/bin/sh"), OsString::from("-s")];
-        }
+    if def.stdin || prompt.len() > ARGV_PROMPT_LIMIT {
+        let argv = stdin_argv(def).ok_or_else(|| {
+            Failure::new(
+                USAGE,
+                format!(
+                    "the prompt is over 100 KiB and must go on standard input, but tool {tool} embeds {{prompt}} inside an argument; make \"{{prompt}}\" an argument of its own ({tool})"
+                ),
+            )
+        })?;
         return Ok(Job {
             tool: tool.to_owned(),
-            argv,
+            argv: argv.into_iter().map(OsString::from).collect(),
             stdin: StdinSource::Prompt,
             prompt_file: Some(prompt),
         });
     }
-    argv.push(OsStr::from_bytes(&prompt).to_owned());
+    let argv = def
+        .argv
+        .iter()
+        .map(|arg| substitute(arg, &prompt))
+        .collect();
     Ok(Job {
         tool: tool.to_owned(),
         argv,
         stdin: StdinSource::Null,
         prompt_file: from_stdin.then_some(prompt),
+    })
+}
+
+/// The command line of `def` when the prompt goes on standard input: its `stdin_argv`, else
+/// its argv without the elements that are exactly `{prompt}`. `None` when an argument
+/// embeds `{prompt}` in longer text.
+fn stdin_argv(def: &ToolDef) -> Option<Vec<String>> {
+    if let Some(argv) = &def.stdin_argv {
+        return Some(argv.clone());
+    }
+    let embeds = def
+        .argv
+        .iter()
+        .any(|a| a != PROMPT_PLACEHOLDER && a.contains(PROMPT_PLACEHOLDER));
+    (!embeds).then(|| {
+        def.argv
+            .iter()
+            .filter(|a| *a != PROMPT_PLACEHOLDER)
+            .cloned()
+            .collect()
+    })
+}
+
+/// `arg` with every `{prompt}` replaced by the prompt bytes.
+fn substitute(arg: &str, prompt: &[u8]) -> OsString {
+    let mut out = Vec::with_capacity(arg.len());
+    let mut parts = arg.split(PROMPT_PLACEHOLDER);
+    if let Some(first) = parts.next() {
+        out.extend_from_slice(first.as_bytes());
+    }
+    for part in parts {
+        out.extend_from_slice(prompt);
+        out.extend_from_slice(part.as_bytes());
+    }
+    OsString::from_vec(out)
+}
+
+/// Checks that the job's program can be run (see [`check_executable`]). For a tool whose
+/// program is not found, the message names the tool and how to provide it.
+pub fn check_job(job: &Job, cwd: &Path, path_var: Option<&OsStr>) -> Result<PathBuf> {
+    check_executable(&job.argv[0], cwd, path_var).map_err(|err| {
+        if job.tool == DIRECT_TOOL || crate::exit::code_of(&err) != NOT_FOUND {
+            return err;
+        }
+        let program = job.argv[0].to_string_lossy();
+        Failure::new(
+            NOT_FOUND,
+            format!(
+                "cannot run tool {}: {program} is not installed or not on PATH; install it, or define [tools.{}] in config.toml ({program})",
+                job.tool, job.tool
+            ),
+        )
+        .into()
     })
 }
 
@@ -187,14 +287,38 @@ mod tests {
 
     #[test]
     fn sh_prompt_goes_to_argv_or_stdin() {
-        let small = job_for_prompt("sh", b"echo hi".to_vec(), false).unwrap();
+        let tools = builtin();
+        let small = job_for_prompt(&tools, "sh", b"echo hi".to_vec(), false).unwrap();
         assert_eq!(small.argv, ["/bin/sh", "-c", "echo hi"]);
         assert_eq!(small.stdin, StdinSource::Null);
         assert!(small.prompt_file.is_none());
-        let big = job_for_prompt("sh", vec![b'#'; ARGV_PROMPT_LIMIT + 1], true).unwrap();
+        let big = job_for_prompt(&tools, "sh", vec![b'#'; ARGV_PROMPT_LIMIT + 1], true).unwrap();
         assert_eq!(big.argv, ["/bin/sh", "-s"]);
         assert_eq!(big.stdin, StdinSource::Prompt);
-        assert!(job_for_prompt("nope", b"x".to_vec(), false).is_err());
+        assert!(job_for_prompt(&tools, "nope", b"x".to_vec(), false).is_err());
+    }
+
+    #[test]
+    fn presets_and_configured_tools() {
+        let mut tools = builtin();
+        let codex = job_for_prompt(&tools, "codex", b"fix it".to_vec(), false).unwrap();
+        assert_eq!(codex.argv, ["codex", "exec", "fix it"]);
+        let big =
+            job_for_prompt(&tools, "claude", vec![b'x'; ARGV_PROMPT_LIMIT + 1], false).unwrap();
+        assert_eq!(big.argv, ["claude", "-p"]);
+        assert_eq!(big.stdin, StdinSource::Prompt);
+        tools.push(ToolDef {
+            name: "mine".into(),
+            argv: vec!["mine".into(), "--prompt={prompt}".into()],
+            stdin: false,
+            stdin_argv: None,
+            source: Source::BuiltIn,
+        });
+        let mine = job_for_prompt(&tools, "mine", b"a b".to_vec(), false).unwrap();
+        assert_eq!(mine.argv, ["mine", "--prompt=a b"]);
+        let err =
+            job_for_prompt(&tools, "mine", vec![b'x'; ARGV_PROMPT_LIMIT + 1], false).unwrap_err();
+        assert_eq!(crate::exit::code_of(&err), USAGE);
     }
 
     #[test]

@@ -297,6 +297,8 @@ fn session_directory_without_permissions() {
         let mut command = Command::new("setpriv");
         command
             .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .env("HOME", "/nonexistent")
+            .env("XDG_CONFIG_HOME", "/nonexistent")
             .arg(env!("CARGO_BIN_EXE_csa"))
             .args(["session", "wait", "--session", &id])
             .env("CSA_STATE_DIR", csa.state.path())

@@ -1,6 +1,15 @@
 //! One module per subcommand; [`dispatch`] runs the one the user asked for.
 
+pub mod attach;
+pub mod clean;
+pub mod completions;
+pub mod kill;
+pub mod list;
+pub mod logs;
+pub mod result;
 pub mod run;
+pub mod tools;
+pub mod view;
 pub mod wait;
 
 use anyhow::Result;
@@ -12,6 +21,14 @@ pub fn dispatch(command: Command) -> Result<u8> {
     match command {
         Command::Run(args) => run::exec(&args),
         Command::Session(SessionCommand::Wait(args)) => wait::exec(&args),
+        Command::Session(SessionCommand::Attach(args)) => attach::exec(&args),
+        Command::Session(SessionCommand::Kill(args)) => kill::exec(&args),
+        Command::Session(SessionCommand::List(args)) => list::exec(&args),
+        Command::Session(SessionCommand::Result(args)) => result::exec(&args),
+        Command::Session(SessionCommand::Logs(args)) => logs::exec(&args),
+        Command::Session(SessionCommand::Clean(args)) => clean::exec(&args),
+        Command::Tools(args) => tools::exec(&args),
+        Command::Completions(args) => completions::exec(&args),
         Command::Supervise(args) => crate::supervise::main(&args),
     }
 }

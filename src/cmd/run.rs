@@ -39,7 +39,7 @@ pub const MAX_STDIN_PROMPT: u64 = 10 * 1024 * 1024;
 /// is created), 2 for a bad prompt, 125 when csa itself fails.
 pub fn exec(args: &RunArgs) -> Result<u8> {
     let cwd = job_cwd(args.cd.as_deref())?;
-    let mut job = plan_job(args)?;
+    let mut job = plan_job(args, &cwd)?;
     if args.stdin {
         if job.stdin != StdinSource::Null {
             return Err(Failure::new(
@@ -57,7 +57,7 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
         .find(|(key, _)| key == "PATH")
         .map(|(_, value)| OsString::from(value))
         .or_else(|| std::env::var_os("PATH"));
-    tool::check_executable(&job.argv[0], &cwd, path_var.as_deref())?;
+    tool::check_job(&job, &cwd, path_var.as_deref())?;
 
     let root = StateRoot::from_env()?;
     let session = create_session_dir(&root)?;
@@ -86,13 +86,15 @@ fn job_cwd(cd: Option<&Path>) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Turns PROMPT, `-- PROGRAM ARGS…` or a prompt on standard input into a job.
-fn plan_job(args: &RunArgs) -> Result<Job> {
+/// Turns PROMPT, `-- PROGRAM ARGS…` or a prompt on standard input into a job, with the
+/// tools configured for `cwd`.
+fn plan_job(args: &RunArgs, cwd: &Path) -> Result<Job> {
     if !args.program.is_empty() {
         return Ok(tool::job_for_program(args.program.clone()));
     }
     if let Some(prompt) = &args.prompt {
-        return tool::job_for_prompt(&args.tool, prompt.as_bytes().to_vec(), false);
+        let tools = tool::config::load(cwd)?;
+        return tool::job_for_prompt(&tools, &args.tool, prompt.as_bytes().to_vec(), false);
     }
     if args.stdin {
         return Err(Failure::new(
@@ -123,7 +125,8 @@ fn plan_job(args: &RunArgs) -> Result<Job> {
             Failure::new(USAGE, "the prompt on standard input is larger than 10 MiB").into(),
         );
     }
-    tool::job_for_prompt(&args.tool, prompt, true)
+    let tools = tool::config::load(cwd)?;
+    tool::job_for_prompt(&tools, &args.tool, prompt, true)
 }
 
 /// Creates a new, empty session directory (mode 0700) under a fresh ULID.

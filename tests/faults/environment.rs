@@ -62,6 +62,8 @@ fn unwritable_state_root_fails_cleanly() {
         let mut command = Command::new("setpriv");
         command
             .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .env("HOME", "/nonexistent")
+            .env("XDG_CONFIG_HOME", "/nonexistent")
             .arg(env!("CARGO_BIN_EXE_csa"))
             .current_dir("/");
         command

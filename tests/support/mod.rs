@@ -79,7 +79,7 @@ impl Csa {
     /// `result.toml` parsed as a TOML table, if present.
     pub fn result(&self, id: &str) -> Option<toml::Table> {
         let text = std::fs::read_to_string(self.session_dir(id).join("result.toml")).ok()?;
-        Some(text.parse().expect("result.toml parses"))
+        text.parse().ok()
     }
 
     /// The supervisor PID from `daemon.pid`.
@@ -88,20 +88,62 @@ impl Csa {
         text.split_whitespace().next().unwrap().parse().unwrap()
     }
 
-    /// SIGKILLs the session's whole process group (test clean-up).
+    /// SIGKILLs what is left of the session's process group (test clean-up): every live
+    /// process whose process group is the one `daemon.pid` names *and* whose environment
+    /// carries this session's `CSA_SESSION_ID`, so a tampered `daemon.pid` can never aim it
+    /// at anything else.
     pub fn kill_group(&self, id: &str) {
-        let pid = self.supervisor_pid(id);
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{pid}")])
-            .status();
+        let Some(pgid) = std::fs::read_to_string(self.session_dir(id).join("daemon.pid"))
+            .ok()
+            .and_then(|text| text.split_whitespace().next()?.parse::<i32>().ok())
+            .filter(|pid| *pid > 1)
+        else {
+            return;
+        };
+        let marker = format!("CSA_SESSION_ID={id}");
+        for pid in group_members(pgid) {
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            if environ
+                .split(|b| *b == 0)
+                .any(|var| var == marker.as_bytes())
+            {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+        }
     }
+}
+
+/// The PIDs of live processes in process group `pgid`.
+pub fn group_members(pgid: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            let fields: Vec<&str> = stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .collect();
+            fields.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(pgid)
+                && !matches!(fields.first(), Some(&("Z" | "X")))
+        })
+        .collect()
 }
 
 impl Drop for Csa {
     fn drop(&mut self) {
         // Leave no job of this test running.
         for id in self.session_ids() {
-            if self.result(&id).is_none() && self.session_dir(&id).join("daemon.pid").exists() {
+            if !self.session_dir(&id).join("result.toml").exists() {
                 self.kill_group(&id);
             }
         }

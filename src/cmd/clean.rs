@@ -1,0 +1,164 @@
+//! `csa session clean`: remove the directories of sessions that ended longer ago than
+//! `--older-than` (default 7 days). Never a running session: the lock is checked right
+//! before each removal.
+//!
+//! A session's end is `finished_at` in its `result.toml`. For a `lost` session (or one whose
+//! supervisor vanished without a result) the latest change to its spool files,
+//! `session.toml` or `daemon.pid` stands in for it, since a reconstructed result records
+//! when it was reconstructed, not when the job died.
+
+use std::fs;
+use std::io::{self, BufWriter};
+use std::path::Path;
+use std::time::SystemTime;
+
+use anyhow::{Context as _, Result};
+
+use super::list;
+use crate::cli::CleanArgs;
+use crate::liveness::{self, Observed};
+use crate::record::{self, ResultRecord, Status};
+use crate::session::{self, SessionDir, StateRoot};
+use crate::term;
+
+/// Runs `csa session clean`. Prints one line per session removed (or, with `--dry-run`,
+/// that would be removed) and a total of the bytes freed. Exit 0; a session that cannot be
+/// judged or removed is skipped with a warning on stderr.
+pub fn exec(args: &CleanArgs) -> Result<u8> {
+    let root = StateRoot::from_env()?;
+    let now = SystemTime::now();
+    let cutoff = now
+        .checked_sub(args.older_than)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let verb = if args.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
+    let mut out = BufWriter::new(io::stdout().lock());
+    let (mut count, mut freed) = (0u64, 0u64);
+    // Oldest first.
+    for id in list::session_ids(&root)?.into_iter().rev() {
+        // A session created after the cutoff cannot have ended before it.
+        if id.datetime() > cutoff {
+            break;
+        }
+        let session = root.session(id);
+        let (status, ended) = match liveness::observe(&session) {
+            Ok(Observed::Running) => continue,
+            Ok(Observed::Finished(result)) => {
+                (result.status.as_str(), ended_at(&session, Some(&result)))
+            }
+            Ok(Observed::Gone) => (Status::Lost.as_str(), ended_at(&session, None)),
+            Err(err) => {
+                warn(&session, &err);
+                continue;
+            }
+        };
+        if ended > cutoff {
+            continue;
+        }
+        let size = dir_size(&session.path);
+        if !args.dry_run {
+            match liveness::supervisor_alive(&session) {
+                Ok(false) => {}
+                Ok(true) => continue,
+                Err(err) => {
+                    warn(&session, &err);
+                    continue;
+                }
+            }
+            if let Err(err) = fs::remove_dir_all(&session.path) {
+                let err = anyhow::Error::new(err)
+                    .context(format!("cannot remove {}", session.path.display()));
+                warn(&session, &err);
+                continue;
+            }
+        }
+        count += 1;
+        freed += size;
+        let age = term::age(now.duration_since(ended).unwrap_or_default());
+        writeln_ok(
+            &mut out,
+            &format!(
+                "{verb} {}  {status:<7}  ended {age}  {}",
+                session.id_string(),
+                term::bytes(size)
+            ),
+        )?;
+    }
+    let plural = if count == 1 { "" } else { "s" };
+    writeln_ok(
+        &mut out,
+        &format!(
+            "{verb} {count} session{plural}, {freed} bytes ({})",
+            term::bytes(freed)
+        ),
+    )?;
+    Ok(0)
+}
+
+/// Writes a line; a reader that went away is not an error (the cleaning goes on).
+fn writeln_ok(out: &mut impl io::Write, line: &str) -> Result<()> {
+    match writeln!(out, "{line}").and_then(|()| out.flush()) {
+        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => {
+            Err(err).context("cannot write to stdout")
+        }
+        _ => Ok(()),
+    }
+}
+
+fn warn(session: &SessionDir, err: &anyhow::Error) {
+    if session.path.is_dir() {
+        eprintln!(
+            "csa: skipping a session: {} ({})",
+            format!("{err:#}").replace('\n', " "),
+            session.id_string()
+        );
+    }
+}
+
+/// When the session's job ended; see the module documentation.
+fn ended_at(session: &SessionDir, result: Option<&ResultRecord>) -> SystemTime {
+    if let Some(result) = result.filter(|r| r.status != Status::Lost)
+        && let Some(finished) = record::parse_timestamp(&result.finished_at)
+    {
+        return finished;
+    }
+    [
+        session::STDOUT_LOG,
+        session::STDERR_LOG,
+        session::SESSION_TOML,
+        session::DAEMON_PID,
+    ]
+    .iter()
+    .filter_map(|name| {
+        fs::symlink_metadata(session.file(name))
+            .ok()?
+            .modified()
+            .ok()
+    })
+    .max()
+    .unwrap_or_else(|| session.id.datetime())
+}
+
+/// The total length in bytes of the regular files under `dir` (symbolic links are not
+/// followed).
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let meta = entry.metadata().ok()?;
+            if meta.is_dir() {
+                Some(dir_size(&entry.path()))
+            } else if meta.is_file() {
+                Some(meta.len())
+            } else {
+                None
+            }
+        })
+        .sum()
+}

@@ -1,0 +1,294 @@
+//! `csa session list`: one row per session, newest first.
+//!
+//! Fast with thousands of sessions: the creation time is in the ULID, so sessions are
+//! ordered by their directory names alone, `--limit` is applied before any file is read,
+//! and each row reads only `result.toml` (and, while it has none, the lock) plus
+//! `session.toml` for the NAME/COMMAND column.
+
+use std::fs;
+use std::io::{self, BufWriter, Write as _};
+use std::time::SystemTime;
+
+use anyhow::{Context as _, Result};
+use ulid::Ulid;
+
+use super::view::{self, ListEntry, RUNNING, ResultView};
+use crate::cli::ListArgs;
+use crate::liveness::{self, Observed};
+use crate::record::{self, ResultRecord, SessionRecord, StdinSource};
+use crate::session::{self, SessionDir, StateRoot};
+use crate::term::{self, Colour};
+
+/// One listed session.
+struct Row {
+    session: SessionDir,
+    result: Option<ResultRecord>,
+    record: Option<SessionRecord>,
+}
+
+impl Row {
+    fn status(&self) -> &'static str {
+        self.result.as_ref().map_or(RUNNING, |r| r.status.as_str())
+    }
+}
+
+/// Runs `csa session list`. Exit 0; a session that cannot be read is skipped with a
+/// warning on stderr. Errors only when the session store itself cannot be read.
+pub fn exec(args: &ListArgs) -> Result<u8> {
+    let root = StateRoot::from_env()?;
+    let mut rows = Vec::new();
+    for id in session_ids(&root)? {
+        if args.limit.is_some_and(|limit| rows.len() >= limit) {
+            break;
+        }
+        let session = root.session(id);
+        let result = match liveness::observe(&session) {
+            Ok(Observed::Running) => None,
+            Ok(Observed::Finished(result)) => Some(result),
+            // Reconstructed and recorded as `wait` does; a store that cannot be written
+            // (someone else's, read-only) still lists the session as lost.
+            Ok(Observed::Gone) => Some(
+                liveness::final_result(&session)
+                    .unwrap_or_else(|_| liveness::lost_result(&session)),
+            ),
+            Err(err) => {
+                warn_unless_removed(&session, &err);
+                continue;
+            }
+        };
+        let row = Row {
+            record: None,
+            result,
+            session,
+        };
+        if !args.status.is_empty() && !args.status.iter().any(|s| s == row.status()) {
+            continue;
+        }
+        // A missing session.toml (a session still being set up) just leaves the column
+        // empty; a malformed one is worth a warning.
+        let path = row.session.file(session::SESSION_TOML);
+        let record = record::read::<SessionRecord>(&path).unwrap_or_else(|err| {
+            warn_unless_removed(&row.session, &err);
+            None
+        });
+        rows.push(Row { record, ..row });
+    }
+    let written = if args.json {
+        print_json(&rows)
+    } else {
+        print_table(&rows)
+    };
+    match written {
+        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => {
+            Err(err).context("cannot write the list to stdout")
+        }
+        _ => Ok(0),
+    }
+}
+
+/// The session IDs in the store, newest first. Entries that are not directories named by
+/// a canonical ULID (temporary files, symbolic links, anything else) are ignored; a missing
+/// store is empty.
+pub fn session_ids(root: &StateRoot) -> Result<Vec<Ulid>> {
+    let dir = root.sessions_dir();
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => {
+            return Err(err)
+                .with_context(|| format!("cannot read the session store {}", dir.display()));
+        }
+    };
+    let mut ids: Vec<Ulid> = entries
+        .flatten()
+        // Only real directories: a symbolic link in the store is not a session.
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|entry| {
+            let name = entry.file_name();
+            let name = name.to_str()?;
+            Ulid::from_string(name)
+                .ok()
+                .filter(|id| id.to_string() == name)
+        })
+        .collect();
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    Ok(ids)
+}
+
+/// Warns on stderr about a session that cannot be read, unless it was removed meanwhile
+/// (by `clean`).
+fn warn_unless_removed(session: &SessionDir, err: &anyhow::Error) {
+    if session.path.is_dir() {
+        eprintln!(
+            "csa: skipping a session: {}",
+            format!("{err:#}").replace('\n', " ")
+        );
+    }
+}
+
+fn print_json(rows: &[Row]) -> io::Result<()> {
+    let entries: Vec<ListEntry> = rows
+        .iter()
+        .map(|row| {
+            let result = match &row.result {
+                Some(result) => ResultView::finished(result),
+                None => ResultView::running(
+                    &row.session,
+                    row.record.as_ref().map(|r| r.created_at.clone()),
+                ),
+            };
+            let record = row.record.as_ref();
+            ListEntry {
+                result,
+                name: record.and_then(|r| r.name.clone()),
+                tool: record.map(|r| r.tool.clone()),
+                argv: record.map(|r| r.argv.clone()),
+                cwd: record.map(|r| r.cwd.clone()),
+                created_at: record.map(|r| r.created_at.clone()),
+            }
+        })
+        .collect();
+    let mut out = BufWriter::new(io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, &entries)?;
+    writeln!(out)?;
+    out.flush()
+}
+
+const HEADERS: [&str; 6] = [
+    "ID",
+    "STATUS",
+    "EXIT",
+    "STARTED",
+    "DURATION",
+    "NAME/COMMAND",
+];
+
+fn print_table(rows: &[Row]) -> io::Result<()> {
+    let now = SystemTime::now();
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|row| {
+            let created = view::created(&row.session);
+            let since = now.duration_since(created).unwrap_or_default();
+            let (exit, duration) = match &row.result {
+                Some(r) => (
+                    r.exit_code.to_string(),
+                    term::duration(std::time::Duration::from_millis(r.duration_ms)),
+                ),
+                None => ("-".to_owned(), term::duration(since)),
+            };
+            [
+                row.session.id_string(),
+                row.status().to_owned(),
+                exit,
+                term::age(since),
+                duration,
+                describe(row.record.as_ref()),
+            ]
+        })
+        .collect();
+    let mut widths = HEADERS.map(str::len);
+    for row in &cells {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    // The last column takes what is left of the terminal, but at least 12 columns.
+    let fixed: usize = widths[..5].iter().map(|w| w + 2).sum();
+    let last = term::stdout_width().map(|w| w.saturating_sub(fixed).max(12));
+    let colour = term::stdout_colour();
+    let mut out = BufWriter::new(io::stdout().lock());
+    let header: Vec<String> = HEADERS[..5]
+        .iter()
+        .zip(&widths)
+        .map(|(h, w)| format!("{h:<w$}"))
+        .collect();
+    writeln!(out, "{}  {}", header.join("  "), HEADERS[5])?;
+    for row in &cells {
+        let status = format!("{:<w$}", row[1], w = widths[1]);
+        let status = match status_colour(&row[1]) {
+            Some(c) => term::paint(&status, c, colour),
+            None => status,
+        };
+        writeln!(
+            out,
+            "{:<w0$}  {status}  {:>w2$}  {:<w3$}  {:>w4$}  {}",
+            row[0],
+            row[2],
+            row[3],
+            row[4],
+            term::one_line(&row[5], last),
+            w0 = widths[0],
+            w2 = widths[2],
+            w3 = widths[3],
+            w4 = widths[4],
+        )?;
+    }
+    out.flush()
+}
+
+fn status_colour(status: &str) -> Option<Colour> {
+    match status {
+        RUNNING => Some(Colour::Cyan),
+        "success" => Some(Colour::Green),
+        "failure" => Some(Colour::Red),
+        "signal" | "timeout" => Some(Colour::Yellow),
+        "lost" => Some(Colour::Magenta),
+        _ => None,
+    }
+}
+
+/// The NAME/COMMAND cell: the session's name, else the script of an `sh` session, else its
+/// argv (arguments with spaces or quotes in single quotes), with `< prompt.txt` when the
+/// prompt went to the job on standard input.
+pub fn describe(record: Option<&SessionRecord>) -> String {
+    let Some(record) = record else {
+        return "?".to_owned();
+    };
+    if let Some(name) = &record.name {
+        return name.clone();
+    }
+    if let [sh, dash_c, script] = record.argv.as_slice()
+        && record.tool == "sh"
+        && sh == "/bin/sh"
+        && dash_c == "-c"
+    {
+        return script.clone();
+    }
+    let mut text = record
+        .argv
+        .iter()
+        .map(|arg| quote(arg))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if record.stdin == StdinSource::Prompt {
+        text.push_str(" < prompt.txt");
+    }
+    text
+}
+
+/// `arg` as a POSIX shell word: unchanged when plain, else in single quotes.
+pub fn quote(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if plain {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_like_a_shell() {
+        assert_eq!(quote("cargo"), "cargo");
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote(""), "''");
+    }
+}

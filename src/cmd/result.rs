@@ -1,0 +1,43 @@
+//! `csa session result`: print a session's result as TOML (the text of `result.toml`) or
+//! JSON, or `status = "running"` while its supervisor lives. Never waits.
+
+use std::io::{self, Write as _};
+
+use anyhow::{Context as _, Result};
+
+use super::view::{self, ResultView};
+use crate::cli::ResultArgs;
+use crate::session::StateRoot;
+
+/// Runs `csa session result`. Exit 0 (whatever the job's status); 125 for an unknown or
+/// ambiguous ID or unreadable state; 124 when the session is dead and its lost result
+/// cannot be recorded.
+pub fn exec(args: &ResultArgs) -> Result<u8> {
+    let session = StateRoot::from_env()?.resolve(&args.session)?;
+    let shown = match view::look(&session)? {
+        Some(result) => ResultView::finished(&result),
+        None => ResultView::running(
+            &session,
+            view::session_record(&session)
+                .ok()
+                .map(|record| record.created_at),
+        ),
+    };
+    let text = if args.json {
+        let mut text = serde_json::to_string_pretty(&shown).context("cannot format the result")?;
+        text.push('\n');
+        text
+    } else {
+        toml::to_string(&shown).context("cannot format the result")?
+    };
+    let mut stdout = io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => {
+            Err(err).context("cannot write the result to stdout")
+        }
+        _ => Ok(0),
+    }
+}

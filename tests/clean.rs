@@ -1,0 +1,107 @@
+//! `csa session clean`: removes old finished sessions, never a running one.
+
+use std::time::Duration;
+
+use crate::support::{Csa, assert_success};
+use crate::support_everyday::{fake_session, finish, stdout};
+
+const DAY: Duration = Duration::from_secs(86_400);
+
+#[test]
+fn clean_removes_finished_sessions_and_never_a_running_one() {
+    let csa = Csa::new();
+    let running = csa.run("sleep 300");
+    let done = csa.run("echo some output");
+    csa.wait(&done);
+
+    let out = csa.output(&["session", "clean", "--older-than", "0s", "--dry-run"]);
+    assert_success(&out, "clean --dry-run");
+    let text = stdout(&out);
+    assert!(text.contains(&format!("would remove {done}")), "{text}");
+    assert!(!text.contains(&running), "{text}");
+    assert!(text.contains("would remove 1 session, "), "{text}");
+    assert!(
+        csa.session_dir(&done).is_dir(),
+        "--dry-run removed a session"
+    );
+
+    let out = csa.output(&["session", "clean", "--older-than", "0s"]);
+    assert_success(&out, "clean");
+    let text = stdout(&out);
+    assert!(text.contains(&format!("removed {done}  success")), "{text}");
+    let last = text.lines().last().unwrap();
+    assert!(last.starts_with("removed 1 session, "), "{text}");
+    let freed: u64 = last
+        .split_whitespace()
+        .nth(3)
+        .and_then(|n| n.parse().ok())
+        .expect("bytes freed");
+    assert!(freed >= "some output\n".len() as u64, "{text}");
+    assert!(!csa.session_dir(&done).exists());
+    assert!(csa.session_dir(&running).is_dir());
+    assert!(
+        csa.result(&running).is_none(),
+        "clean touched a running session"
+    );
+    csa.kill_group(&running);
+}
+
+#[test]
+fn clean_goes_by_when_a_session_ended_default_seven_days() {
+    let csa = Csa::new();
+    let old = fake_session(&csa, 10 * DAY, "old", true);
+    finish(&old, "failure", 2, 9 * DAY);
+    // Created long ago, but ended an hour ago: kept.
+    let long_job = fake_session(&csa, 10 * DAY, "long job", true);
+    finish(&long_job, "success", 0, Duration::from_secs(3600));
+    let recent = fake_session(&csa, Duration::from_secs(60), "recent", true);
+    finish(&recent, "success", 0, Duration::from_secs(30));
+
+    let out = csa.output(&["session", "clean"]);
+    assert_success(&out, "clean");
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("removed {}  failure  ended 9d ago", old.id)),
+        "{text}"
+    );
+    assert!(text.contains("removed 1 session, "), "{text}");
+    assert!(!old.dir.exists());
+    assert!(long_job.dir.is_dir() && recent.dir.is_dir());
+
+    let out = csa.output(&["session", "clean", "--older-than", "2h"]);
+    assert_success(&out, "clean --older-than 2h");
+    assert!(
+        stdout(&out).contains("removed 0 sessions, 0 bytes"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn clean_removes_a_dead_session_without_a_result_by_its_last_output() {
+    let csa = Csa::new();
+    let dead = fake_session(&csa, 10 * DAY, "died", true);
+    let ten_days_ago = std::time::SystemTime::now() - 10 * DAY;
+    for name in ["stdout.log", "stderr.log", "session.toml", "daemon.pid"] {
+        let file = std::fs::File::options()
+            .append(true)
+            .open(dead.dir.join(name))
+            .unwrap();
+        file.set_modified(ten_days_ago).unwrap();
+    }
+    let out = csa.output(&["session", "clean"]);
+    assert_success(&out, "clean");
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("removed {}  lost", dead.id)),
+        "{text}"
+    );
+    assert!(!dead.dir.exists());
+}
+
+#[test]
+fn clean_rejects_a_bad_age() {
+    let csa = Csa::new();
+    let out = csa.output(&["session", "clean", "--older-than", "soon"]);
+    assert_eq!(out.status.code(), Some(2));
+}

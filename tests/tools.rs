@@ -1,0 +1,283 @@
+//! Tools: the agent CLI presets (checked with stand-in executables on a temporary PATH that
+//! record their argv and standard input), configuration files, `csa tools`, completions
+//! and the examples in `--help`.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::process::{Command, Stdio};
+
+use crate::support::{Csa, HANG, assert_success, output_within};
+use crate::support_everyday::{isolate_config, stderr, stdout};
+
+/// A stand-in agent CLI: prints its name, each argument on a line, then its stdin.
+const STAND_IN: &str = "#!/bin/sh\n\
+printf 'prog:%s\\n' \"${0##*/}\"\n\
+for a in \"$@\"; do printf 'arg:%s\\n' \"$a\"; done\n\
+printf 'stdin:'\n\
+cat\n";
+
+/// A temporary directory with stand-ins for every preset's program in `bin/`, and an
+/// empty configuration home.
+struct Bench {
+    csa: Csa,
+    root: tempfile::TempDir,
+}
+
+impl Bench {
+    fn new() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let bin = root.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        for name in ["codex", "claude", "gemini", "opencode"] {
+            let path = bin.join(name);
+            std::fs::write(&path, STAND_IN).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::fs::create_dir_all(root.path().join("config/home")).unwrap();
+        Self {
+            csa: Csa::new(),
+            root,
+        }
+    }
+
+    fn path(&self, rel: &str) -> std::path::PathBuf {
+        self.root.path().join(rel)
+    }
+
+    /// `csa ARGS…` with the stand-ins first on PATH and the bench's configuration home.
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut command = self.csa.cmd();
+        let path = format!("{}:/usr/bin:/bin", self.path("bin").display());
+        command.args(args).env("PATH", path);
+        isolate_config(&mut command, &self.path("config"));
+        command
+    }
+
+    /// `csa run ARGS…` then `wait`: the job's stdout.
+    fn run_and_wait(&self, args: &[&str]) -> String {
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        let out = output_within(&mut self.cmd(&all), HANG);
+        assert_success(&out, "csa run");
+        let id = stdout(&out).trim().to_owned();
+        let waited = self.csa.wait(&id);
+        assert_success(&waited, "csa session wait");
+        stdout(&waited)
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let path = self.path(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+#[test]
+fn presets_pass_the_prompt_as_their_cli_expects() {
+    let bench = Bench::new();
+    let prompt = "fix the bug in 'parser.rs' \"now\"";
+    for (tool, expected) in [
+        ("codex", vec!["prog:codex", "arg:exec"]),
+        ("claude", vec!["prog:claude", "arg:-p"]),
+        ("gemini", vec!["prog:gemini", "arg:-p"]),
+        ("opencode", vec!["prog:opencode", "arg:run"]),
+    ] {
+        let got = bench.run_and_wait(&["--tool", tool, prompt]);
+        let mut want: Vec<String> = expected.iter().map(|s| (*s).to_owned()).collect();
+        want.push(format!("arg:{prompt}"));
+        want.push("stdin:".to_owned());
+        assert_eq!(got.lines().collect::<Vec<_>>(), want, "tool {tool}");
+    }
+}
+
+#[test]
+fn prompts_over_100_kib_go_on_standard_input() {
+    let bench = Bench::new();
+    let prompt = format!("{}\nend of prompt", "p".repeat(100 * 1024));
+    let mut child = bench
+        .cmd(&["run", "--tool", "claude"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), prompt.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_success(&out, "csa run --tool claude with a big prompt");
+    let id = stdout(&out).trim().to_owned();
+    let waited = bench.csa.wait(&id);
+    assert_success(&waited, "wait");
+    let got = stdout(&waited);
+    assert_eq!(got, format!("prog:claude\narg:-p\nstdin:{prompt}"));
+}
+
+#[test]
+fn a_missing_preset_program_exits_127_naming_it() {
+    let bench = Bench::new();
+    let empty = bench.path("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let mut command = bench.cmd(&["run", "--tool", "gemini", "hello"]);
+    command.env("PATH", &empty);
+    let out = output_within(&mut command, HANG);
+    assert_eq!(out.status.code(), Some(127), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("csa: cannot run tool gemini: gemini "),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(bench.csa.session_ids().is_empty(), "a session was created");
+}
+
+#[test]
+fn user_and_project_configuration_add_and_override_tools() {
+    let bench = Bench::new();
+    let user_config = bench.path("config/csa/config.toml");
+    bench.write(
+        "config/csa/config.toml",
+        "# user tools\n[tools.review]\nargv = [\"codex\", \"--model\", \"m1\", \"{prompt}\"]\n\n[tools.claude]\nstdin = true\n",
+    );
+    bench.write(
+        "proj/.csa/config.toml",
+        "[tools.review]\nargv = [\"gemini\", \"--prompt={prompt}\"]\n",
+    );
+    std::fs::create_dir_all(bench.path("proj/sub/deeper")).unwrap();
+    std::fs::create_dir_all(bench.path("elsewhere")).unwrap();
+
+    let outside = bench.path("elsewhere");
+    let got = bench.run_and_wait(&["--cd", outside.to_str().unwrap(), "--tool", "review", "hi"]);
+    assert_eq!(got, "prog:codex\narg:--model\narg:m1\narg:hi\nstdin:");
+    // The project file, found from the job's directory upwards, overrides the user's.
+    let deeper = bench.path("proj/sub/deeper");
+    let got = bench.run_and_wait(&["--cd", deeper.to_str().unwrap(), "--tool", "review", "hi"]);
+    assert_eq!(got, "prog:gemini\narg:--prompt=hi\nstdin:");
+    // `stdin = true` keeps the preset's argv and feeds the prompt on stdin.
+    let got = bench.run_and_wait(&["--tool", "claude", "on stdin"]);
+    assert_eq!(got, "prog:claude\narg:-p\nstdin:on stdin");
+
+    let mut tools = bench.cmd(&["tools", "--json"]);
+    tools.current_dir(&deeper);
+    let out = output_within(&mut tools, HANG);
+    assert_success(&out, "csa tools --json");
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let find = |name: &str| {
+        json.as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not listed: {json}"))
+            .clone()
+    };
+    assert_eq!(find("sh")["source"], "built-in");
+    assert_eq!(find("sh")["path"], "/bin/sh");
+    let review = find("review");
+    assert_eq!(
+        review["source"],
+        bench.path("proj/.csa/config.toml").to_str().unwrap()
+    );
+    assert_eq!(review["argv"][1], "--prompt={prompt}");
+    let claude = find("claude");
+    assert_eq!(claude["source"], user_config.to_str().unwrap());
+    assert_eq!(claude["stdin"], true);
+    assert_eq!(
+        find("codex")["path"],
+        bench.path("bin/codex").to_str().unwrap()
+    );
+
+    let mut table = bench.cmd(&["tools"]);
+    table
+        .current_dir(&deeper)
+        .env("PATH", bench.path("empty-path"));
+    let out = output_within(&mut table, HANG);
+    assert_success(&out, "csa tools");
+    let text = stdout(&out);
+    let opencode = text.lines().find(|l| l.starts_with("opencode ")).unwrap();
+    assert!(
+        opencode.contains("not found") && opencode.contains("built-in"),
+        "{text}"
+    );
+    let claude = text.lines().find(|l| l.starts_with("claude ")).unwrap();
+    assert!(claude.ends_with("claude -p < {prompt}"), "{text}");
+}
+
+#[test]
+fn a_malformed_configuration_names_the_file_and_line() {
+    let bench = Bench::new();
+    bench.write(
+        "proj/.csa/config.toml",
+        "[tools.a]\nargv = [\"a\", \"{prompt}\"]\nstdin = maybe\n",
+    );
+    let proj = bench.path("proj");
+    let out = output_within(
+        &mut bench.cmd(&["run", "--cd", proj.to_str().unwrap(), "echo hi"]),
+        HANG,
+    );
+    assert_eq!(out.status.code(), Some(125));
+    let err = stderr(&out);
+    let place = format!("{}:3:", bench.path("proj/.csa/config.toml").display());
+    assert!(
+        err.starts_with("csa: malformed config: ") && err.contains(&place),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(bench.csa.session_ids().is_empty());
+
+    bench.write("config/csa/config.toml", "[tools.b]\nargv = [\"b\"]\n");
+    let mut tools = bench.cmd(&["tools"]);
+    tools.current_dir(bench.path("config"));
+    let out = output_within(&mut tools, HANG);
+    assert_eq!(out.status.code(), Some(125));
+    let err = stderr(&out);
+    assert!(
+        err.contains("{prompt}") && err.contains("config.toml:1:"),
+        "{err}"
+    );
+}
+
+#[test]
+fn completions_for_bash_zsh_and_fish() {
+    let csa = Csa::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = csa.output(&["completions", shell]);
+        assert_success(&out, shell);
+        let script = stdout(&out);
+        assert!(
+            script.contains("clean") && script.contains("older-than"),
+            "{shell}"
+        );
+        assert!(
+            !script.contains("__supervise"),
+            "{shell}: hidden command completed"
+        );
+    }
+    assert_eq!(csa.output(&["completions", "tcsh"]).status.code(), Some(2));
+}
+
+#[test]
+fn every_command_has_examples_in_its_help() {
+    let csa = Csa::new();
+    let commands: &[&[&str]] = &[
+        &[],
+        &["run"],
+        &["session"],
+        &["session", "wait"],
+        &["session", "list"],
+        &["session", "result"],
+        &["session", "logs"],
+        &["session", "clean"],
+        &["session", "attach"],
+        &["session", "kill"],
+        &["tools"],
+        &["completions"],
+    ];
+    for command in commands {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let out = csa.output(&args);
+        assert_success(&out, &args.join(" "));
+        assert!(
+            stdout(&out).contains("Examples:"),
+            "no examples in `csa {}`",
+            args.join(" ")
+        );
+    }
+}
