@@ -56,30 +56,6 @@ pub fn signal_group(pgid: i32, signal: i32) {
     }
 }
 
-/// The live (not zombie) processes of process group `pgid`.
-pub fn group_members(pgid: i32) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                return false;
-            };
-            let fields: Vec<&str> = stat
-                .rsplit(')')
-                .next()
-                .unwrap_or("")
-                .split_whitespace()
-                .collect();
-            fields.get(2) == Some(&pgid.to_string().as_str())
-                && !matches!(fields.first(), Some(&("Z" | "X")))
-        })
-        .collect()
-}
-
 /// Field 22 of `/proc/<pid>/stat`: the start time in clock ticks since boot.
 pub fn start_time(pid: i32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;

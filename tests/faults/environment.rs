@@ -6,8 +6,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::{background, code, until, wait_cmd, wait_until_open};
+use crate::support::group_members;
 use crate::support::{Csa, HANG, assert_success, output_within, process_alive, wait_for};
-use crate::support_faults::{group_members, is_root};
+use crate::support_faults::is_root;
 
 /// Asserts a clean failure: exit `expected`, nothing on stdout, one `csa: ` line on stderr.
 fn assert_one_line_error(out: &std::process::Output, expected: i32) -> String {

@@ -7,6 +7,7 @@
 
 mod concurrency;
 mod environment;
+mod pid_reuse;
 mod supervisor;
 
 use std::path::Path;

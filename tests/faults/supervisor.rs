@@ -1,13 +1,10 @@
-//! Supervisors and jobs killed at random moments; late reaping; PID reuse.
+//! Supervisors and jobs killed at random moments; late reaping.
 
-use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use super::{background, code, wait_cmd};
 use crate::support::{Csa, HANG, assert_success, directive, output_within, wait_for};
-use crate::support_faults::{
-    kill_trials, parse_time, rng, signal, signal_group, start_time, state,
-};
+use crate::support_faults::{kill_trials, parse_time, rng, signal, signal_group, state};
 
 /// The contract's bound between a supervisor's death and the synthetic `lost` result.
 const LOST_WITHIN: Duration = Duration::from_millis(100);
@@ -186,7 +183,7 @@ fn job_killed_by_each_signal() {
 fn job_pid(supervisor: i32) -> i32 {
     let mut job = None;
     wait_for(Duration::from_secs(30), "the job to start", || {
-        job = crate::support_faults::group_members(supervisor)
+        job = crate::support::group_members(supervisor)
             .into_iter()
             .find(|&pid| pid != supervisor);
         job.is_some()
@@ -239,6 +236,20 @@ pub fn zombie_helper() {
     assert_eq!(csa.result(&id).unwrap()["status"].as_str(), Some("lost"));
     assert_eq!(state(supervisor), Some('Z'), "still unreaped while judged");
     signal_group(supervisor, 9);
+    // `session kill` under late reaping: the supervisor it stops stays a zombie, and the
+    // stop must still complete (not wait for a zombie to vanish) with a recorded result.
+    for (grace, status) in [("0", "signal"), ("5s", "signal")] {
+        let id = csa.run("sleep 30");
+        let supervisor = csa.supervisor_pid(&id);
+        let out = csa.output(&["session", "kill", "--session", &id, "--grace", grace]);
+        assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(state(supervisor), Some('Z'), "reaped although nobody reaps");
+        assert_eq!(csa.result(&id).unwrap()["status"].as_str(), Some(status));
+        assert_eq!(
+            code(&csa.wait(&id)),
+            128 + if grace == "0" { 9 } else { 15 }
+        );
+    }
     // The random-kill trials with every dead supervisor left unreaped.
     let mut rng = rng("zombie_helper");
     let mut stats = KillStats::default();
@@ -247,66 +258,4 @@ pub fn zombie_helper() {
     }
     report("zombie_helper", &stats);
     println!("zombie helper: ok");
-}
-
-/// `daemon.pid` names an unrelated live process of the same user: `wait` does not take it
-/// for the supervisor and never signals it; liveness is the lock.
-#[test]
-fn reused_pid_in_daemon_pid_is_not_believed() {
-    let csa = Csa::new();
-    let mut unrelated = Command::new("sleep");
-    std::os::unix::process::CommandExt::process_group(&mut unrelated, 0);
-    let mut unrelated = unrelated.arg("300").spawn().unwrap();
-    let pid = i32::try_from(unrelated.id()).unwrap();
-    let start = start_time(pid).unwrap();
-
-    // A dead supervisor whose PID now belongs to the unrelated process, with its true
-    // start time and with a wrong one.
-    for recorded in [format!("{pid} {start}\n"), format!("{pid} {}\n", start + 1)] {
-        let id = csa.run("sleep 30");
-        let supervisor = csa.supervisor_pid(&id);
-        signal(supervisor, 9);
-        signal_group(supervisor, 9);
-        wait_for(Duration::from_secs(30), "the supervisor to die", || {
-            !crate::support::process_alive(supervisor)
-        });
-        std::fs::write(csa.session_dir(&id).join("daemon.pid"), recorded).unwrap();
-        let out = csa.wait(&id);
-        assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
-        assert_eq!(csa.result(&id).unwrap()["status"].as_str(), Some("lost"));
-    }
-    // A live supervisor whose daemon.pid was overwritten: still running (the lock says so).
-    let dir = tempfile::tempdir().unwrap();
-    let gate = dir.path().join("go");
-    let id = csa.run(&format!("{}; exit 7", super::until(&gate)));
-    std::fs::write(
-        csa.session_dir(&id).join("daemon.pid"),
-        format!("{pid} {start}\n"),
-    )
-    .unwrap();
-    let mut capped = wait_cmd_capped(&csa, &id);
-    let out = output_within(capped.env("CSA_TEST_WAIT_CAP_MS", "300"), HANG);
-    assert_eq!(code(&out), 0);
-    assert!(
-        directive(
-            &String::from_utf8_lossy(&out.stderr),
-            "SESSION_WAIT_KV_WARM"
-        )
-        .is_some()
-    );
-    std::fs::write(&gate, "").unwrap();
-    assert_eq!(code(&csa.wait(&id)), 7);
-
-    assert!(
-        unrelated.try_wait().unwrap().is_none(),
-        "the unrelated process was signalled"
-    );
-    let _ = unrelated.kill();
-    let _ = unrelated.wait();
-}
-
-fn wait_cmd_capped(csa: &Csa, id: &str) -> Command {
-    let mut command = csa.cmd();
-    command.args(["session", "wait", "--session", id]);
-    command
 }
