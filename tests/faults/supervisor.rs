@@ -1,10 +1,10 @@
-//! Supervisors and jobs killed at random moments; late reaping.
+//! Supervisors and jobs killed at random moments, `kill` racing a job's end; late reaping.
 
 use std::time::{Duration, SystemTime};
 
 use super::{background, code, wait_cmd};
 use crate::support::{Csa, HANG, assert_success, directive, output_within, wait_for};
-use crate::support_faults::{kill_trials, parse_time, rng, signal, signal_group, state};
+use crate::support_faults::{kill_trials, parse_time, rng, signal, signal_group, state, trials};
 
 /// The contract's bound between a supervisor's death and the synthetic `lost` result.
 const LOST_WITHIN: Duration = Duration::from_millis(100);
@@ -39,6 +39,9 @@ fn kill_trial(csa: &Csa, rng: &mut fastrand::Rng, stats: &mut KillStats) {
     let dir = csa.session_dir(&id);
     let supervisor = csa.supervisor_pid(&id);
     let waiter = background(wait_cmd(csa, &id));
+    let mut attach = csa.cmd();
+    attach.args(["session", "attach", "--session", &id]);
+    let attacher = background(attach);
     // A third of the kills land at once (before the job is spawned), the rest spread over
     // the job's life, the result write and after.
     if rng.u8(0..3) != 0 {
@@ -47,7 +50,14 @@ fn kill_trial(csa: &Csa, rng: &mut fastrand::Rng, stats: &mut KillStats) {
     let killed_at = SystemTime::now();
     signal(supervisor, 9);
     let out = waiter.join();
+    let followed = attacher.join();
     let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        code(&followed),
+        code(&out),
+        "attach and wait disagree: {}",
+        String::from_utf8_lossy(&followed.stderr)
+    );
     let result = csa.result(&id).expect("result.toml after wait");
     let bytes = std::fs::read(dir.join("result.toml")).unwrap();
     assert_eq!(result["id"].as_str(), Some(id.as_str()));
@@ -204,6 +214,73 @@ fn assert_signalled(csa: &Csa, id: &str, number: i32) {
     assert_eq!(result["synthetic"].as_bool(), Some(false));
 }
 
+/// `session kill` racing a short job's end: whichever result lands first stands, the
+/// other is never written over it, and every look agrees with it.
+#[test]
+fn kill_races_the_end_of_the_job() {
+    let csa = Csa::new();
+    let mut rng = rng("kill_races_the_end_of_the_job");
+    let (mut real, mut killed) = (0, 0);
+    for _ in 0..trials(20, 100) {
+        let id = csa.run(&format!("echo started; sleep 0.0{}; exit 3", rng.u8(0..=3)));
+        if rng.bool() {
+            std::thread::sleep(Duration::from_micros(rng.u64(0..30_000)));
+        }
+        let grace = if rng.bool() { "0" } else { "1s" };
+        let out = csa.output(&["session", "kill", "--session", &id, "--grace", grace]);
+        assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+        let bytes = std::fs::read(csa.session_dir(&id).join("result.toml")).unwrap();
+        let result = csa.result(&id).unwrap();
+        let exit = result["exit_code"].as_integer().unwrap();
+        match result["status"].as_str().unwrap() {
+            "failure" => {
+                assert_eq!(exit, 3);
+                real += 1;
+            }
+            "signal" => {
+                assert!(exit == 137 || exit == 143, "{result:?}");
+                killed += 1;
+            }
+            other => panic!("status {other}: {result:?}"),
+        }
+        assert_eq!(i64::from(code(&csa.wait(&id))), exit);
+        let again = csa.output(&["session", "kill", "--session", &id]);
+        assert_eq!(code(&again), 0);
+        assert_eq!(
+            std::fs::read(csa.session_dir(&id).join("result.toml")).unwrap(),
+            bytes
+        );
+    }
+    eprintln!("kill_races_the_end_of_the_job: {real} real results, {killed} killed");
+}
+
+/// `csa run --no-daemon` is its own supervisor; killed with SIGKILL, the session is lost.
+#[test]
+fn foreground_supervisor_killed() {
+    let csa = Csa::new();
+    let mut command = csa.cmd();
+    command.args(["run", "--no-daemon", "sleep 30"]);
+    let foreground = background(command);
+    let mut id = String::new();
+    wait_for(Duration::from_secs(30), "the foreground session", || {
+        let ids = csa.session_ids();
+        ids.first().is_some_and(|found| {
+            id.clone_from(found);
+            csa.session_dir(found).join("daemon.pid").exists()
+        })
+    });
+    let pid = csa.supervisor_pid(&id);
+    assert_eq!(u32::try_from(pid).unwrap(), foreground.pid);
+    signal(pid, 9);
+    let out = csa.wait(&id);
+    assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(csa.result(&id).unwrap()["status"].as_str(), Some("lost"));
+    assert_eq!(foreground.join().status.code(), None);
+    for member in crate::support::group_members(pid) {
+        signal(member, 9);
+    }
+}
+
 /// Orphans reaped late: this test process stays untouched; a helper process becomes a
 /// child subreaper that never reaps, so every killed supervisor stays a zombie while
 /// `wait` judges it. A zombie is not alive.
@@ -211,6 +288,10 @@ fn assert_signalled(csa: &Csa, id: &str, number: i32) {
 fn zombie_supervisors_are_not_alive() {
     let out = output_within(&mut crate::support_faults::helper("zombie"), HANG);
     assert_success(&out, "zombie helper");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for line in stderr.lines().filter(|l| l.starts_with("zombie_helper:")) {
+        eprintln!("{line}");
+    }
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("zombie helper: ok"),
         "{}",
