@@ -293,3 +293,50 @@ pub fn many_fds_helper() {
     drop(files);
     println!("many-fds helper: ok");
 }
+
+/// `csa run` itself killed (SIGKILL) at random moments while it creates the session:
+/// every session left on disk still gets an answer — the job's true result, or `lost` —
+/// and a session whose ID was printed always ends with the job's true result.
+#[test]
+fn run_killed_while_creating_the_session() {
+    let csa = Csa::new();
+    let mut rng = crate::support_faults::rng("run_killed_while_creating_the_session");
+    let mut printed = std::collections::HashSet::new();
+    for _ in 0..crate::support_faults::trials(20, 100) {
+        let mut command = csa.cmd();
+        command.args(["run", "exit 2"]);
+        command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        let mut child = command.spawn().unwrap();
+        std::thread::sleep(Duration::from_micros(rng.u64(0..6_000)));
+        crate::support_faults::signal(i32::try_from(child.id()).unwrap(), 9);
+        let mut stdout = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
+        child.wait().unwrap();
+        if let Some(id) = stdout.lines().next() {
+            printed.insert(id.to_owned());
+        }
+    }
+    let (mut real, mut lost) = (0, 0);
+    for id in csa.session_ids() {
+        let out = csa.wait(&id);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let result = csa.result(&id).expect("a result after wait");
+        match (code(&out), result["status"].as_str()) {
+            (2, Some("failure")) => real += 1,
+            (1, Some("lost")) if !printed.contains(&id) => lost += 1,
+            other => panic!("{id}: {other:?}: {stderr}"),
+        }
+    }
+    eprintln!(
+        "run_killed_while_creating_the_session: {} sessions on disk ({} IDs printed): {real} real, {lost} lost",
+        real + lost,
+        printed.len()
+    );
+}
