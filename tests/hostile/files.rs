@@ -243,3 +243,39 @@ fn chown_tree(path: &Path, uid: u32) {
         }
     }
 }
+
+/// `lock` deleted while the job runs: no look may declare the live session lost (that
+/// would shut out its true result); they report the problem, and the true result lands.
+#[test]
+fn lock_deleted_while_the_job_runs() {
+    let csa = Csa::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let gate = tmp.path().join("go");
+    let id = csa.run(&format!(
+        "while [ ! -e '{}' ]; do sleep 0.01; done; exit 6",
+        gate.display()
+    ));
+    let dir = csa.session_dir(&id);
+    // Once the job runs, the supervisor has checked its lock and holds it.
+    let supervisor = csa.supervisor_pid(&id);
+    crate::support::wait_for(std::time::Duration::from_secs(30), "the job", || {
+        crate::support::group_members(supervisor).len() >= 2
+    });
+    std::fs::remove_file(dir.join("lock")).unwrap();
+    for command in ["wait", "result", "kill"] {
+        let out = csa.output(&["session", command, "--session", &id]);
+        let stderr = assert_rejected(&out, 125, command);
+        assert!(stderr.contains("lock file is missing"), "{stderr}");
+        assert!(
+            !dir.join("result.toml").exists(),
+            "{command} wrote a result"
+        );
+    }
+    assert_eq!(code(&csa.output(&["session", "list"])), 0);
+    std::fs::write(&gate, "").unwrap();
+    crate::support::wait_for(std::time::Duration::from_secs(30), "the result", || {
+        dir.join("result.toml").exists()
+    });
+    assert_eq!(code(&csa.wait(&id)), 6);
+    assert_eq!(csa.result(&id).unwrap()["synthetic"].as_bool(), Some(false));
+}
