@@ -55,6 +55,8 @@ pub fn main(args: &SuperviseArgs) -> Result<u8> {
     sys::set_close_on_exec(&lock_fd, true).context("cannot protect the session lock")?;
     sys::close_inherited_fds(lock_fd.as_raw_fd());
     survive_termination_signals();
+    // `csa run` started this process with them blocked; with handlers in place, let them in.
+    sys::unblock_termination_signals().context("cannot unblock the termination signals")?;
 
     let stdin = match args.stdin_from {
         StdinSource::Null => Stdio::null(),

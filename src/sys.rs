@@ -25,6 +25,46 @@ pub fn start_in_new_session(command: &mut Command) {
     }
 }
 
+/// The signals the supervisor survives (contract §4); see [`block_termination_signals`].
+const TERMINATION_SIGNALS: [libc::c_int; 3] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP];
+
+/// Makes `command` start with SIGTERM, SIGINT and SIGHUP blocked, so that the supervisor
+/// cannot be ended by one of them before it has installed its handlers: a signal sent to
+/// the new process group at once (e.g. `csa session kill` right after `csa run`) stays
+/// pending until [`unblock_termination_signals`]. The signal mask survives `exec`; the
+/// job the supervisor spawns starts with an empty mask (`std::process::Command` resets it).
+pub fn block_termination_signals(command: &mut Command) {
+    // SAFETY: the closure runs between fork and exec in the child; it only makes the
+    // async-signal-safe `sigprocmask` system call (through `set_termination_mask`) and
+    // allocates nothing.
+    unsafe {
+        command.pre_exec(|| set_termination_mask(libc::SIG_BLOCK));
+    }
+}
+
+/// Unblocks SIGTERM, SIGINT and SIGHUP in the calling process (see
+/// [`block_termination_signals`]); a pending one is delivered now.
+pub fn unblock_termination_signals() -> io::Result<()> {
+    set_termination_mask(libc::SIG_UNBLOCK)
+}
+
+fn set_termination_mask(how: libc::c_int) -> io::Result<()> {
+    let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: `sigemptyset` initializes the set before `sigaddset` and `sigprocmask` read
+    // it; all three are async-signal-safe and touch only the set and this thread's mask.
+    let failed = unsafe {
+        libc::sigemptyset(set.as_mut_ptr());
+        for signal in TERMINATION_SIGNALS {
+            libc::sigaddset(set.as_mut_ptr(), signal);
+        }
+        libc::sigprocmask(how, set.as_ptr(), std::ptr::null_mut()) != 0
+    };
+    if failed {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Takes ownership of descriptor `fd`, inherited from the parent process.
 ///
 /// Errors when `fd` is not open. The caller must not use `fd` through any other handle.

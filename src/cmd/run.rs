@@ -286,6 +286,7 @@ fn spawn_supervisor(
         .stdout(prepared.stdout)
         .stderr(prepared.stderr);
     sys::start_in_new_session(&mut command);
+    sys::block_termination_signals(&mut command);
     let child = command
         .spawn()
         .with_context(|| format!("cannot start the supervisor {}", exe.display()))?;

@@ -254,6 +254,45 @@ fn kill_races_the_end_of_the_job() {
     eprintln!("kill_races_the_end_of_the_job: {real} real results, {killed} killed");
 }
 
+/// SIGTERM, SIGHUP or SIGINT to the session's process group at random moments, from the
+/// supervisor's first instant on: the supervisor survives them and records the job's true
+/// result (contract §4) — never `lost`.
+#[test]
+fn group_signalled_at_random_moments() {
+    let csa = Csa::new();
+    let mut rng = rng("group_signalled_at_random_moments");
+    let (mut exited, mut signalled) = (0, 0);
+    for _ in 0..trials(30, 200) {
+        let id = csa.run("exit 3");
+        let supervisor = csa.supervisor_pid(&id);
+        if rng.u8(0..3) != 0 {
+            std::thread::sleep(Duration::from_micros(rng.u64(0..10_000)));
+        }
+        let number = [15, 1, 2][rng.usize(0..3)];
+        signal_group(supervisor, number);
+        let out = csa.wait(&id);
+        let result = csa.result(&id).unwrap();
+        assert_eq!(result["synthetic"].as_bool(), Some(false), "{result:?}");
+        match result["status"].as_str().unwrap() {
+            "failure" => exited += 1,
+            "signal" => {
+                assert_eq!(result["signal"].as_integer(), Some(i64::from(number)));
+                signalled += 1;
+            }
+            other => panic!("status {other} after signal {number}: {result:?}"),
+        }
+        assert_eq!(
+            i64::from(code(&out)),
+            result["exit_code"].as_integer().unwrap()
+        );
+    }
+    eprintln!("group_signalled_at_random_moments: {exited} exited, {signalled} signalled");
+    // The supervisor starts with those signals blocked; the job must not inherit that.
+    let id = csa.run_args(&["--", "grep", "^SigBlk", "/proc/self/status"]);
+    let out = csa.wait(&id);
+    assert_eq!(out.stdout, b"SigBlk:\t0000000000000000\n");
+}
+
 /// `csa run --no-daemon` is its own supervisor; killed with SIGKILL, the session is lost.
 #[test]
 fn foreground_supervisor_killed() {
