@@ -55,8 +55,9 @@ pub fn main(args: &SuperviseArgs) -> Result<u8> {
     sys::set_close_on_exec(&lock_fd, true).context("cannot protect the session lock")?;
     sys::close_inherited_fds(lock_fd.as_raw_fd());
     survive_termination_signals();
-    // `csa run` started this process with them blocked; with handlers in place, let them in.
-    sys::unblock_termination_signals().context("cannot unblock the termination signals")?;
+    // `csa run` started this process with them blocked; with the handlers in place, let
+    // them in.
+    sys::unblock_signals(&SURVIVED_SIGNALS).context("cannot unblock the termination signals")?;
 
     let stdin = match args.stdin_from {
         StdinSource::Null => Stdio::null(),
@@ -86,12 +87,19 @@ fn refused() -> Failure {
 /// enough to reap the job and record its true result. The handlers are reset to the
 /// default in the job by `exec`.
 pub fn survive_termination_signals() {
-    use signal_hook::consts::{SIGALRM, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
     let seen = Arc::new(AtomicBool::new(false));
-    for signal in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM] {
+    for signal in SURVIVED_SIGNALS {
         let _ = signal_hook::flag::register(signal, Arc::clone(&seen));
     }
 }
+
+/// The signals the supervisor survives (see [`survive_termination_signals`]). `csa run`
+/// starts the supervisor with them blocked, and it unblocks them once its handlers are in
+/// place, so none can end it in between.
+pub const SURVIVED_SIGNALS: [i32; 7] = {
+    use signal_hook::consts::{SIGALRM, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
+    [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM]
+};
 
 /// Spawns `command` in the caller's process group, reaps it, enforces `timeout` (SIGTERM
 /// to the job's processes, up to [`TIMEOUT_GRACE`] for all of them to exit, then SIGKILL to

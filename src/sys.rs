@@ -25,44 +25,48 @@ pub fn start_in_new_session(command: &mut Command) {
     }
 }
 
-/// The signals the supervisor survives (contract §4); see [`block_termination_signals`].
-const TERMINATION_SIGNALS: [libc::c_int; 3] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP];
-
-/// Makes `command` start with SIGTERM, SIGINT and SIGHUP blocked, so that the supervisor
-/// cannot be ended by one of them before it has installed its handlers: a signal sent to
-/// the new process group at once (e.g. `csa session kill` right after `csa run`) stays
-/// pending until [`unblock_termination_signals`]. The signal mask survives `exec`; the
-/// job the supervisor spawns starts with an empty mask (`std::process::Command` resets it).
-pub fn block_termination_signals(command: &mut Command) {
+/// Makes `command` start with `signals` blocked. The signal mask survives `exec`, so a
+/// signal sent to the new process at once stays pending until it calls
+/// [`unblock_signals`] (the supervisor does, once its handlers are in place). Children it
+/// spawns with `std::process::Command` start with an empty mask.
+pub fn block_signals(command: &mut Command, signals: &[i32]) {
+    let set = signal_set(signals);
     // SAFETY: the closure runs between fork and exec in the child; it only makes the
-    // async-signal-safe `sigprocmask` system call (through `set_termination_mask`) and
+    // async-signal-safe `sigprocmask` system call on a set built before the fork, and
     // allocates nothing.
     unsafe {
-        command.pre_exec(|| set_termination_mask(libc::SIG_BLOCK));
+        command.pre_exec(move || {
+            if libc::sigprocmask(libc::SIG_BLOCK, &raw const set, std::ptr::null_mut()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }
 
-/// Unblocks SIGTERM, SIGINT and SIGHUP in the calling process (see
-/// [`block_termination_signals`]); a pending one is delivered now.
-pub fn unblock_termination_signals() -> io::Result<()> {
-    set_termination_mask(libc::SIG_UNBLOCK)
-}
-
-fn set_termination_mask(how: libc::c_int) -> io::Result<()> {
-    let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
-    // SAFETY: `sigemptyset` initializes the set before `sigaddset` and `sigprocmask` read
-    // it; all three are async-signal-safe and touch only the set and this thread's mask.
-    let failed = unsafe {
-        libc::sigemptyset(set.as_mut_ptr());
-        for signal in TERMINATION_SIGNALS {
-            libc::sigaddset(set.as_mut_ptr(), signal);
-        }
-        libc::sigprocmask(how, set.as_ptr(), std::ptr::null_mut()) != 0
-    };
-    if failed {
+/// Unblocks `signals` in the calling thread (see [`block_signals`]); a pending one is
+/// delivered now.
+pub fn unblock_signals(signals: &[i32]) -> io::Result<()> {
+    let set = signal_set(signals);
+    // SAFETY: `set` is an initialized signal set; `sigprocmask` changes only the mask.
+    if unsafe { libc::sigprocmask(libc::SIG_UNBLOCK, &raw const set, std::ptr::null_mut()) } != 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// A signal set holding `signals`.
+fn signal_set(signals: &[i32]) -> libc::sigset_t {
+    let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: `sigemptyset` initializes the set before `sigaddset` adds to it and before
+    // `assume_init` reads it.
+    unsafe {
+        libc::sigemptyset(set.as_mut_ptr());
+        for &signal in signals {
+            libc::sigaddset(set.as_mut_ptr(), signal);
+        }
+        set.assume_init()
+    }
 }
 
 /// Takes ownership of descriptor `fd`, inherited from the parent process.

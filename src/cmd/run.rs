@@ -26,6 +26,7 @@ use crate::directive;
 use crate::exit::{CSA_ERROR, Failure, USAGE};
 use crate::record::{self, SessionRecord, StdinSource};
 use crate::session::{self, SessionDir, StateRoot};
+use crate::supervise;
 use crate::sys;
 use crate::tool::{self, Job};
 
@@ -286,7 +287,7 @@ fn spawn_supervisor(
         .stdout(prepared.stdout)
         .stderr(prepared.stderr);
     sys::start_in_new_session(&mut command);
-    sys::block_termination_signals(&mut command);
+    sys::block_signals(&mut command, &supervise::SURVIVED_SIGNALS);
     let child = command
         .spawn()
         .with_context(|| format!("cannot start the supervisor {}", exe.display()))?;
