@@ -29,7 +29,11 @@ fn open_lock(session: &SessionDir) -> Result<Option<File>> {
     let path = session.file(session::LOCK);
     match record::open_no_follow(&path) {
         Ok(file) => Ok(Some(file)),
+        // A durable result means the session is over, whatever still runs.
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            if session.file(session::RESULT_TOML).exists() {
+                return Ok(None);
+            }
             match read_identity(session) {
                 Ok(found) if found.is_running() => Err(Failure::new(
                     exit::CSA_ERROR,

@@ -261,7 +261,7 @@ fn kill_races_the_end_of_the_job() {
 fn group_signalled_at_random_moments() {
     let csa = Csa::new();
     let mut rng = rng("group_signalled_at_random_moments");
-    let (mut exited, mut signalled) = (0, 0);
+    let (mut exited, mut signalled, mut not_started) = (0, 0, 0);
     let cwd = tempfile::tempdir().unwrap();
     let cwd = cwd.path().to_str().unwrap();
     for _ in 0..trials(30, 200) {
@@ -281,6 +281,10 @@ fn group_signalled_at_random_moments() {
             "signal" => {
                 assert_eq!(result["signal"].as_integer(), Some(i64::from(number)));
                 signalled += 1;
+                let reason = result.get("reason").and_then(|r| r.as_str());
+                if reason.is_some_and(|r| r.contains("before the job started")) {
+                    not_started += 1;
+                }
             }
             other => panic!("status {other} after signal {number}: {result:?}"),
         }
@@ -289,7 +293,10 @@ fn group_signalled_at_random_moments() {
             result["exit_code"].as_integer().unwrap()
         );
     }
-    eprintln!("group_signalled_at_random_moments: {exited} exited, {signalled} signalled");
+    eprintln!(
+        "group_signalled_at_random_moments: {exited} exited, {signalled} signalled \
+         ({not_started} before the job started)"
+    );
     // The supervisor starts with those signals blocked; the job must not inherit that.
     let id = csa.run_args(&["--", "grep", "^SigBlk", "/proc/self/status"]);
     let out = csa.wait(&id);
@@ -364,6 +371,7 @@ pub fn zombie_helper() {
     for (grace, status) in [("0", "signal"), ("5s", "signal")] {
         let id = csa.run("sleep 30");
         let supervisor = csa.supervisor_pid(&id);
+        job_pid(supervisor);
         let out = csa.output(&["session", "kill", "--session", &id, "--grace", grace]);
         assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
         assert_eq!(state(supervisor), Some('Z'), "reaped although nobody reaps");
