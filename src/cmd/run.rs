@@ -44,7 +44,7 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
         if job.stdin != StdinSource::Null {
             return Err(Failure::new(
                 USAGE,
-                "--stdin cannot be used when the prompt itself goes to the job on standard input",
+                "cannot use --stdin: the prompt itself goes to the job on standard input (standard input)",
             )
             .into());
         }
@@ -99,7 +99,7 @@ fn plan_job(args: &RunArgs, cwd: &Path) -> Result<Job> {
     if args.stdin {
         return Err(Failure::new(
             USAGE,
-            "--stdin needs PROMPT or `-- PROGRAM`: without them standard input is the prompt",
+            "cannot use --stdin: without PROMPT or `-- PROGRAM`, standard input is the prompt (standard input)",
         )
         .into());
     }
@@ -107,7 +107,7 @@ fn plan_job(args: &RunArgs, cwd: &Path) -> Result<Job> {
     if stdin.is_terminal() {
         return Err(Failure::new(
             USAGE,
-            "no prompt: give PROMPT, `-- PROGRAM ARGS…`, or pipe the prompt on standard input",
+            "no prompt: standard input is a terminal; give PROMPT, `-- PROGRAM ARGS…`, or pipe the prompt (standard input)",
         )
         .into());
     }
@@ -118,12 +118,18 @@ fn plan_job(args: &RunArgs, cwd: &Path) -> Result<Job> {
         .read_to_end(&mut prompt)
         .context("cannot read the prompt from standard input")?;
     if prompt.is_empty() {
-        return Err(Failure::new(USAGE, "the prompt on standard input is empty").into());
+        return Err(Failure::new(
+            USAGE,
+            "no prompt: the prompt on standard input is empty (standard input)",
+        )
+        .into());
     }
     if prompt.len() as u64 > MAX_STDIN_PROMPT {
-        return Err(
-            Failure::new(USAGE, "the prompt on standard input is larger than 10 MiB").into(),
-        );
+        return Err(Failure::new(
+            USAGE,
+            "prompt too large: the prompt on standard input is over 10 MiB (standard input)",
+        )
+        .into());
     }
     let tools = tool::config::load(cwd)?;
     tool::job_for_prompt(&tools, &args.tool, prompt, true)
@@ -320,8 +326,19 @@ pub(super) fn write_daemon_pid(session: &SessionDir, pid: u32) -> Result<()> {
 fn announce(args: &RunArgs, session: &SessionDir, pid: u32) -> Result<()> {
     let id = session.id_string();
     let line = if args.json {
-        serde_json::json!({ "id": id, "pid": pid, "dir": session.path.to_string_lossy() })
-            .to_string()
+        // Fields in the contract's order (§2), which `json!` (a sorted map) would not keep.
+        #[derive(serde::Serialize)]
+        struct Started<'a> {
+            id: &'a str,
+            pid: u32,
+            dir: &'a str,
+        }
+        serde_json::to_string(&Started {
+            id: &id,
+            pid,
+            dir: &session.path.to_string_lossy(),
+        })
+        .context("cannot format the session as JSON")?
     } else {
         id.clone()
     };
