@@ -96,6 +96,12 @@ pub enum SessionCommand {
     /// Wait for a session to end (at most 250 s), print its stdout and exit with its code
     #[command(after_help = WAIT_EXAMPLES)]
     Wait(WaitArgs),
+    /// Follow a session's output live until it ends; Ctrl-C detaches
+    #[command(after_help = ATTACH_EXAMPLES)]
+    Attach(AttachArgs),
+    /// Stop a session: SIGTERM to its process group, then SIGKILL after a grace period
+    #[command(after_help = KILL_EXAMPLES)]
+    Kill(KillArgs),
     /// List sessions, newest first
     #[command(after_help = LIST_EXAMPLES)]
     List(ListArgs),
@@ -238,6 +244,49 @@ pub struct WaitArgs {
     pub until_done: bool,
 }
 
+const ATTACH_EXAMPLES: &str = "\
+Exit codes: the job's exit code; 130 when detached with Ctrl-C (the job keeps running);
+1 for a lost session; 125 csa error.
+
+Examples:
+  csa session attach --session 01JD4K
+  csa session attach --session \"$SID\" --stderr 2>job-errors.log";
+
+/// Arguments of `csa session attach`.
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// The session ID, or a unique prefix of at least 4 characters (any case)
+    #[arg(long, value_name = "ID")]
+    pub session: String,
+    /// Also follow the job's stderr.log, on stderr
+    #[arg(long)]
+    pub stderr: bool,
+}
+
+const KILL_EXAMPLES: &str = "\
+Reaches every process of the job's process group, including background children; processes
+that moved to another session or process group on purpose are out of reach.
+Exit codes: 0 killed or already finished; 125 refused (identity not verified) or failed.
+
+Examples:
+  csa session kill --session 01JD4K
+  csa session kill --session \"$SID\" --signal INT --grace 30s
+  csa session kill --session \"$SID\" --grace 0      # SIGKILL at once";
+
+/// Arguments of `csa session kill`.
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// The session ID, or a unique prefix of at least 4 characters (any case)
+    #[arg(long, value_name = "ID")]
+    pub session: String,
+    /// The first signal sent to the process group: a name (`TERM`, `SIGINT`) or a number
+    #[arg(long, value_name = "SIG", default_value = "TERM", value_parser = parse_signal)]
+    pub signal: rustix::process::Signal,
+    /// How long the group has to exit before SIGKILL (`5s`, `1m`; `0` = SIGKILL at once)
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_grace)]
+    pub grace: Duration,
+}
+
 /// Arguments of the hidden supervisor entry point (`csa __supervise`).
 #[derive(Debug, Args)]
 pub struct SuperviseArgs {
@@ -287,6 +336,26 @@ pub fn parse_age(text: &str) -> Result<Duration, String> {
         .map_err(|err| format!("invalid duration `{text}`: {err} (examples: 12h, 7d)"))
 }
 
+/// Parses a grace period such as `5s` or `1m` (humantime syntax); `0` means none.
+fn parse_grace(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|err| format!("invalid duration `{text}`: {err} (examples: 0, 5s, 1m)"))
+}
+
+/// Parses a signal given as a name with or without `SIG` (`TERM`, `sigterm`, `SIGTERM`) or
+/// as a number (`15`). Only the standard, named signals are accepted.
+pub fn parse_signal(text: &str) -> Result<rustix::process::Signal, String> {
+    let upper = text.trim().to_ascii_uppercase();
+    let number = upper.parse::<i32>().ok().or_else(|| {
+        let name = format!("SIG{}", upper.strip_prefix("SIG").unwrap_or(&upper));
+        (1..32).find(|&n| signal_hook::low_level::signal_name(n) == Some(name.as_str()))
+    });
+    number
+        .filter(|&n| signal_hook::low_level::signal_name(n).is_some())
+        .and_then(rustix::process::Signal::from_named_raw)
+        .ok_or_else(|| format!("unknown signal `{text}` (examples: TERM, INT, HUP, KILL, 15)"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,6 +374,28 @@ mod tests {
         );
         assert!(parse_env_pair("A").is_err());
         assert!(parse_env_pair("=x").is_err());
+    }
+
+    #[test]
+    fn signals() {
+        use rustix::process::Signal;
+        for text in ["TERM", "SIGTERM", "sigterm", "term", "15", " 15 "] {
+            assert_eq!(parse_signal(text), Ok(Signal::TERM), "{text}");
+        }
+        assert_eq!(parse_signal("KILL"), Ok(Signal::KILL));
+        assert_eq!(parse_signal("2"), Ok(Signal::INT));
+        assert_eq!(parse_signal("usr1"), Ok(Signal::USR1));
+        for bad in ["0", "99", "-1", "FOO", "SIG", ""] {
+            assert!(parse_signal(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn grace_periods() {
+        assert_eq!(parse_grace("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_grace("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_grace("5s"), Ok(Duration::from_secs(5)));
+        assert!(parse_grace("x").is_err());
     }
 
     #[test]

@@ -91,11 +91,20 @@ pub fn wait_for_supervisor(session: &SessionDir, cap: Option<Duration>) -> Resul
 /// or (exit 124) a lost result that cannot be written: the session is dead and its result
 /// cannot be reconstructed.
 pub fn final_result(session: &SessionDir) -> Result<ResultRecord> {
+    final_result_or(session, || lost_result(session))
+}
+
+/// Like [`final_result`], with `synthetic()` as the result recorded when there is none
+/// (e.g. the `signal` result of a supervisor that `session kill` had to SIGKILL).
+pub fn final_result_or(
+    session: &SessionDir,
+    synthetic: impl FnOnce() -> ResultRecord,
+) -> Result<ResultRecord> {
     let path = session.file(session::RESULT_TOML);
     if let Some(result) = record::read::<ResultRecord>(&path)? {
         return Ok(result);
     }
-    let lost = lost_result(session);
+    let lost = synthetic();
     let written =
         record::write_atomic(&session.path, session::RESULT_TOML, &lost, true).map_err(|err| {
             Failure::new(
@@ -116,6 +125,24 @@ pub fn final_result(session: &SessionDir) -> Result<ResultRecord> {
 
 /// A synthetic `lost` result: started when the session was created, finished now.
 pub fn lost_result(session: &SessionDir) -> ResultRecord {
+    synthetic_result(
+        session,
+        Status::Lost,
+        exit::LOST,
+        None,
+        LOST_REASON.to_owned(),
+    )
+}
+
+/// A result written on the supervisor's behalf (`synthetic = true`): started when the
+/// session was created, finished now.
+pub fn synthetic_result(
+    session: &SessionDir,
+    status: Status,
+    exit_code: u8,
+    signal: Option<i32>,
+    reason: String,
+) -> ResultRecord {
     let now = SystemTime::now();
     let created = record::read::<SessionRecord>(&session.file(session::SESSION_TOML))
         .ok()
@@ -129,14 +156,14 @@ pub fn lost_result(session: &SessionDir) -> ResultRecord {
         .unwrap_or(now);
     ResultRecord {
         id: session.id_string(),
-        status: Status::Lost,
-        exit_code: exit::LOST,
-        signal: None,
+        status,
+        exit_code,
+        signal,
         started_at: record::timestamp(created),
         finished_at: record::timestamp(now),
         duration_ms: record::millis_between(created, now),
         synthetic: true,
-        reason: Some(LOST_REASON.to_owned()),
+        reason: Some(reason),
     }
 }
 

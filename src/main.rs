@@ -10,6 +10,7 @@ mod exit;
 mod liveness;
 mod record;
 mod session;
+mod stop;
 mod supervise;
 mod sys;
 mod tail;

@@ -15,15 +15,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, Result};
+use rustix::process::{Pid, Signal};
 use ulid::Ulid;
 
 use crate::cli::SuperviseArgs;
 use crate::exit::{self, CSA_ERROR, Failure};
 use crate::record::{self, ResultRecord, Status, StdinSource};
 use crate::session::{self, SessionDir};
+use crate::stop::Scope;
 use crate::sys;
 
 /// How long a job has to exit after SIGTERM before it gets SIGKILL (`--timeout`).
@@ -76,23 +78,22 @@ fn refused() -> Failure {
     )
 }
 
-/// Installs handlers for SIGTERM, SIGINT and SIGHUP so that the supervisor, which shares
-/// its process group with the job, survives them long enough to reap the job and record its
-/// true result. The handlers are reset to the default in the job by `exec`.
+/// Installs handlers for SIGTERM, SIGINT and SIGHUP (contract §4) — and for SIGQUIT,
+/// SIGUSR1, SIGUSR2 and SIGALRM, which `session kill --signal` may send to the group — so
+/// that the supervisor, which shares its process group with the job, survives them long
+/// enough to reap the job and record its true result. The handlers are reset to the
+/// default in the job by `exec`.
 pub fn survive_termination_signals() {
+    use signal_hook::consts::{SIGALRM, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
     let seen = Arc::new(AtomicBool::new(false));
-    for signal in [
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGHUP,
-    ] {
+    for signal in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM] {
         let _ = signal_hook::flag::register(signal, Arc::clone(&seen));
     }
 }
 
-/// Spawns `command` in the caller's process group, reaps it,
-/// enforces `timeout` (SIGTERM to the group, [`TIMEOUT_GRACE`], then SIGKILL to every other
-/// member), and returns the result to record. Never fails: a job that cannot be started is
+/// Spawns `command` in the caller's process group, reaps it, enforces `timeout` (SIGTERM
+/// to the job's processes, up to [`TIMEOUT_GRACE`] for all of them to exit, then SIGKILL to
+/// every one left but the supervisor; see `enforce_timeout`), and returns the result to record. Never fails: a job that cannot be started is
 /// recorded as `failure` with exit code 127 or 126 and the reason.
 pub fn run_job(
     session: &SessionDir,
@@ -165,8 +166,10 @@ pub fn run_job(
     }
 }
 
-/// Waits for the job to end or `limit` to pass; on timeout, SIGTERM to the process group,
-/// then after [`TIMEOUT_GRACE`] SIGKILL to every member but the supervisor itself.
+/// Waits for the job to end or `limit` to pass. On timeout: SIGTERM to the job's processes
+/// (see [`Scope::of_current_process`]); then, until [`TIMEOUT_GRACE`] has passed, waits for
+/// every one of them to exit — background children included; then SIGKILLs whatever is
+/// left, except the supervisor itself, which must survive to record the result.
 fn enforce_timeout(
     limit: Duration,
     done: &mpsc::Receiver<()>,
@@ -177,22 +180,21 @@ fn enforce_timeout(
         return;
     }
     timed_out.store(true, Ordering::SeqCst);
-    let group = rustix::process::getpgrp();
-    let _ = rustix::process::kill_process_group(group, rustix::process::Signal::TERM);
-    if done.recv_timeout(TIMEOUT_GRACE) != Err(mpsc::RecvTimeoutError::Timeout) {
+    let scope = Scope::of_current_process();
+    let me = rustix::process::getpid().as_raw_nonzero().get();
+    let except = matches!(scope, Scope::Group(_)).then_some(me);
+    let _ = scope.signal(Signal::TERM, None);
+    let deadline = Instant::now() + TIMEOUT_GRACE;
+    // The job itself first: until it is reaped its PID cannot be reused.
+    let reaped = done.recv_timeout(TIMEOUT_GRACE) != Err(mpsc::RecvTimeoutError::Timeout);
+    if reaped && scope.wait_until_empty(except, deadline.saturating_duration_since(Instant::now()))
+    {
         return;
     }
-    let me = rustix::process::getpid().as_raw_nonzero().get();
-    if let Some(pid) = rustix::process::Pid::from_raw(job_pid) {
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    if !reaped && let Some(pid) = Pid::from_raw(job_pid) {
+        let _ = rustix::process::kill_process(pid, Signal::KILL);
     }
-    let others = sys::group_members(group.as_raw_nonzero().get())
-        .into_iter()
-        .filter(|(pid, _)| *pid != me)
-        .filter_map(|(pid, _)| rustix::process::Pid::from_raw(pid));
-    for pid in others {
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-    }
+    scope.kill_all(except, TIMEOUT_GRACE);
 }
 
 fn finished(

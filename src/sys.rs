@@ -148,6 +148,24 @@ pub fn group_members(pgid: i32) -> Vec<(i32, ProcStat)> {
         .collect()
 }
 
+/// True when process `pid` has a descriptor open on the file with device `dev` and inode
+/// `ino`, found through `/proc/<pid>/fd`.
+///
+/// Errors when the process does not exist or its descriptors cannot be listed (another
+/// user's process).
+pub fn has_file_open(pid: i32, dev: u64, ino: u64) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt as _;
+    for entry in fs::read_dir(format!("/proc/{pid}/fd"))?.flatten() {
+        if let Ok(meta) = fs::metadata(entry.path())
+            && meta.dev() == dev
+            && meta.ino() == ino
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::ProcStat;

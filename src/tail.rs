@@ -1,48 +1,259 @@
 //! Following growing spool files: copy what a job writes to an output as it arrives, until
-//! the session ends, then drain to end of file. Memory use is constant (one copy buffer).
+//! the session ends, then drain to end of file. Memory use is constant (one copy buffer per
+//! pass), whatever the size of the output.
+//!
+//! Between passes the follower blocks on an inotify watch of the session directory, so an
+//! idle follower costs no CPU and a new line is copied as soon as the kernel reports the
+//! write. The end of a session wakes it too: the supervisor renames `result.toml` into the
+//! directory, and the last close of the `lock` descriptor (opened for writing by `csa run`)
+//! is an `IN_CLOSE_WRITE`. As a safety net for file systems that do not report changes
+//! (network file systems, writes through `mmap`) the follower also looks every
+//! [`SAFETY_NET`]. Where inotify is unavailable (no instances left), it falls back to an
+//! adaptive poll that backs off from 1 ms to 25 ms.
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::thread;
+use std::mem::MaybeUninit;
+use std::os::fd::{BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The shortest pause between two looks at an idle file.
+use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
+
+use crate::record;
+
+/// With inotify, the longest the follower blocks without looking at the files: bounds the
+/// delay of a line on file systems that report no changes. Less than a second (it is
+/// passed to `poll` as nanoseconds).
+pub const SAFETY_NET: Duration = Duration::from_millis(250);
+/// Adaptive poll (no inotify): the shortest pause between two looks at idle files.
 const MIN_PAUSE: Duration = Duration::from_millis(1);
-/// The longest pause between two looks at an idle file: bounds the delay of a new line.
+/// Adaptive poll (no inotify): the longest pause; bounds the delay of a new line.
 const MAX_PAUSE: Duration = Duration::from_millis(25);
 
-/// One followed file and where its bytes go.
+/// One followed spool file and where its bytes go.
 pub struct Follow<'a> {
-    /// The spool file, positioned where copying starts.
-    pub file: File,
-    /// Where new bytes are written.
-    pub sink: &'a mut dyn Write,
+    path: PathBuf,
+    file: Option<File>,
+    sink: &'a mut dyn Write,
 }
 
-/// Copies new bytes from every source to its sink until `finished()` returns true, then
-/// copies what is left up to end of file. While output flows it looks again at once; when
-/// idle, the pause doubles from 1 ms up to 25 ms.
+impl<'a> Follow<'a> {
+    /// Follows the file at `path` from its first byte into `sink`. The file is opened (without
+    /// following a symbolic link) as soon as it exists.
+    pub fn new(path: PathBuf, sink: &'a mut dyn Write) -> Self {
+        Self {
+            path,
+            file: None,
+            sink,
+        }
+    }
+
+    /// Copies what is new up to end of file. Returns the number of bytes copied.
+    fn pump(&mut self) -> io::Result<u64> {
+        if self.file.is_none() {
+            match record::open_no_follow(&self.path) {
+                Ok(file) => self.file = Some(file),
+                Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(0),
+                Err(err) => return Err(err),
+            }
+        }
+        let Some(file) = self.file.as_mut() else {
+            return Ok(0);
+        };
+        let copied = io::copy(file, self.sink)?;
+        if copied > 0 {
+            self.sink.flush()?;
+        }
+        Ok(copied)
+    }
+}
+
+/// What the follower's `check` says on each pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// The session is still running: keep following.
+    Running,
+    /// The session has ended: copy what is left up to end of file, then return.
+    Finished,
+    /// Stop at once, without draining (the user detached).
+    Stop,
+}
+
+/// How [`follow`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The session ended and every file was copied to its end.
+    Drained,
+    /// `check` asked to stop.
+    Stopped,
+}
+
+/// Copies new bytes from every source to its sink until `check` says the session finished,
+/// then copies what is left up to end of file. `dir` is the directory watched for changes
+/// (the session directory). `reader`, when given, is a pipe the sinks write to: a reader
+/// that goes away ends the follow with `BrokenPipe` even while the job is silent.
 ///
-/// Errors: a read error, or a write error of a sink (`BrokenPipe` when the reader is gone).
-pub fn follow(sources: &mut [Follow<'_>], finished: &dyn Fn() -> bool) -> io::Result<()> {
-    let mut pause = MIN_PAUSE;
+/// Errors: a read error, a write error of a sink (`BrokenPipe` when the reader is gone), or
+/// an error of `check`.
+pub fn follow(
+    dir: &Path,
+    sources: &mut [Follow<'_>],
+    reader: Option<BorrowedFd<'_>>,
+    check: &mut dyn FnMut() -> io::Result<Check>,
+) -> io::Result<Outcome> {
+    let mut waker = Waker::new(dir);
     loop {
-        // Look at `finished` before copying, so that the copy after it sees every byte
+        // Look at `check` before copying, so that the copy after it sees every byte
         // written before the session ended.
-        let done = finished();
+        let state = check()?;
+        if state == Check::Stop {
+            return Ok(Outcome::Stopped);
+        }
         let mut copied = 0;
         for source in sources.iter_mut() {
-            copied += io::copy(&mut source.file, source.sink)?;
-            source.sink.flush()?;
+            copied += source.pump()?;
         }
-        if done {
+        if state == Check::Finished {
+            return Ok(Outcome::Drained);
+        }
+        waker.wait(copied > 0, reader)?;
+    }
+}
+
+/// Blocks between two passes of the follower.
+enum Waker {
+    /// An inotify instance watching the session directory.
+    Inotify(OwnedFd),
+    /// No inotify: an adaptive pause, doubled on every idle pass.
+    Poll(Duration),
+}
+
+impl Waker {
+    fn new(dir: &Path) -> Self {
+        let watched = WatchFlags::MODIFY
+            | WatchFlags::CLOSE_WRITE
+            | WatchFlags::CREATE
+            | WatchFlags::MOVED_TO
+            | WatchFlags::ONLYDIR;
+        inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK)
+            .and_then(|fd| inotify::add_watch(&fd, dir, watched).map(|_| fd))
+            .map_or(Self::Poll(MIN_PAUSE), Self::Inotify)
+    }
+
+    /// Returns when there may be something new to copy. `busy` says the last pass copied
+    /// something. Errors with `BrokenPipe` when `reader` reports that its reader is gone.
+    fn wait(&mut self, busy: bool, reader: Option<BorrowedFd<'_>>) -> io::Result<()> {
+        let (inotify, pause) = match self {
+            Self::Inotify(fd) => (Some(&*fd), SAFETY_NET),
+            Self::Poll(pause) => {
+                let current = *pause;
+                *pause = if busy {
+                    MIN_PAUSE
+                } else {
+                    (current * 2).min(MAX_PAUSE)
+                };
+                (None, current)
+            }
+        };
+        if busy {
+            // Events queued during the copy only say "look again": look at once.
+            if let Some(fd) = inotify {
+                drain_events(fd);
+            }
             return Ok(());
         }
-        if copied > 0 {
-            pause = MIN_PAUSE;
-        } else {
-            thread::sleep(pause);
-            pause = (pause * 2).min(MAX_PAUSE);
+        let mut fds = Vec::with_capacity(2);
+        if let Some(fd) = inotify {
+            fds.push(PollFd::new(fd, PollFlags::IN));
         }
+        if let Some(reader) = reader {
+            fds.push(PollFd::from_borrowed_fd(reader, PollFlags::empty()));
+        }
+        let timeout = Timespec {
+            tv_sec: 0,
+            tv_nsec: i64::from(pause.subsec_nanos()),
+        };
+        match rustix::event::poll(&mut fds, Some(&timeout)) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(err) => return Err(err.into()),
+        }
+        let reader_gone = reader.is_some()
+            && fds
+                .last()
+                .is_some_and(|p| p.revents().intersects(PollFlags::ERR | PollFlags::HUP));
+        drop(fds);
+        if reader_gone {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
+        if let Some(fd) = inotify {
+            drain_events(fd);
+        }
+        Ok(())
+    }
+}
+
+/// Reads and discards the queued inotify events: each only means "look again".
+fn drain_events(fd: &OwnedFd) {
+    let mut buffer = [MaybeUninit::<u8>::uninit(); 4096];
+    let mut events = inotify::Reader::new(fd, &mut buffer);
+    while events.next().is_ok() {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_to_end_of_file_after_the_session_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stdout.log");
+        let mut writer = File::create(&path).unwrap();
+        writer.write_all(b"one\n").unwrap();
+        let mut out = Vec::new();
+        let mut passes = 0;
+        let outcome = {
+            let mut sources = [Follow::new(path.clone(), &mut out)];
+            follow(dir.path(), &mut sources, None, &mut || {
+                passes += 1;
+                if passes == 2 {
+                    writer.write_all(b"two\n")?;
+                }
+                Ok(if passes >= 3 {
+                    Check::Finished
+                } else {
+                    Check::Running
+                })
+            })
+            .unwrap()
+        };
+        assert_eq!(outcome, Outcome::Drained);
+        assert_eq!(out, b"one\ntwo\n");
+    }
+
+    #[test]
+    fn a_missing_file_is_followed_once_it_appears() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stderr.log");
+        let mut out = Vec::new();
+        let mut passes = 0;
+        {
+            let mut sources = [Follow::new(path.clone(), &mut out)];
+            let outcome = follow(dir.path(), &mut sources, None, &mut || {
+                passes += 1;
+                if passes == 2 {
+                    std::fs::write(&path, b"late\n")?;
+                }
+                Ok(if passes >= 3 {
+                    Check::Stop
+                } else {
+                    Check::Running
+                })
+            })
+            .unwrap();
+            assert_eq!(outcome, Outcome::Stopped);
+        }
+        assert_eq!(out, b"late\n");
     }
 }

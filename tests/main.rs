@@ -1,10 +1,14 @@
 //! csa's integration tests: one test binary (faster to build) driving the real `csa`
 //! binary with a temporary state root per test.
 
+mod procs;
 mod support;
 mod support_everyday;
 
+mod attach;
 mod clean;
+mod kill;
 mod list;
 mod run_wait;
+mod timeout;
 mod tools;

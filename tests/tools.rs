@@ -264,6 +264,8 @@ fn every_command_has_examples_in_its_help() {
         &["session", "result"],
         &["session", "logs"],
         &["session", "clean"],
+        &["session", "attach"],
+        &["session", "kill"],
         &["tools"],
         &["completions"],
     ];

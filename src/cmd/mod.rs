@@ -1,7 +1,9 @@
 //! One module per subcommand; [`dispatch`] runs the one the user asked for.
 
+pub mod attach;
 pub mod clean;
 pub mod completions;
+pub mod kill;
 pub mod list;
 pub mod logs;
 pub mod result;
@@ -19,6 +21,8 @@ pub fn dispatch(command: Command) -> Result<u8> {
     match command {
         Command::Run(args) => run::exec(&args),
         Command::Session(SessionCommand::Wait(args)) => wait::exec(&args),
+        Command::Session(SessionCommand::Attach(args)) => attach::exec(&args),
+        Command::Session(SessionCommand::Kill(args)) => kill::exec(&args),
         Command::Session(SessionCommand::List(args)) => list::exec(&args),
         Command::Session(SessionCommand::Result(args)) => result::exec(&args),
         Command::Session(SessionCommand::Logs(args)) => logs::exec(&args),

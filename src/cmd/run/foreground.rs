@@ -1,7 +1,6 @@
 //! `csa run --no-daemon`: the job runs under this process, which acts as its supervisor,
 //! and its output is copied to the terminal as it reaches the spool files.
 
-use std::fs::File;
 use std::io::{self, IsTerminal as _};
 use std::path::Path;
 use std::process::Command;
@@ -46,33 +45,32 @@ pub(super) fn run(
         .stdin(job_stdin(job.stdin, session)?)
         .stdout(prepared.stdout)
         .stderr(prepared.stderr);
-    let readers = (
-        File::open(session.file(session::STDOUT_LOG))?,
-        File::open(session.file(session::STDERR_LOG))?,
-    );
     let finished = Arc::new(AtomicBool::new(false));
     let follower = {
         let finished = Arc::clone(&finished);
+        let session = session.clone();
         std::thread::spawn(move || {
             let (mut out, mut err) = (io::stdout(), io::stderr());
             let mut sources = [
-                tail::Follow {
-                    file: readers.0,
-                    sink: &mut out,
-                },
-                tail::Follow {
-                    file: readers.1,
-                    sink: &mut err,
-                },
+                tail::Follow::new(session.file(session::STDOUT_LOG), &mut out),
+                tail::Follow::new(session.file(session::STDERR_LOG), &mut err),
             ];
-            let _ = tail::follow(&mut sources, &|| finished.load(Ordering::SeqCst));
+            let _ = tail::follow(&session.path, &mut sources, None, &mut || {
+                Ok(if finished.load(Ordering::SeqCst) {
+                    tail::Check::Finished
+                } else {
+                    tail::Check::Running
+                })
+            });
         })
     };
     let timeout = args.timeout;
     let result = supervise::run_job(session, command, timeout);
     finished.store(true, Ordering::SeqCst);
+    // Renaming `result.toml` into the session directory also wakes the follower.
+    let written = record::write_atomic(&session.path, session::RESULT_TOML, &result, true);
     let _ = follower.join();
-    record::write_atomic(&session.path, session::RESULT_TOML, &result, true)?;
+    written?;
     drop(prepared.lock);
     Ok(result.exit_code)
 }

@@ -1,0 +1,141 @@
+//! Stopping a job's processes in steps: a first signal (SIGTERM), a grace period during
+//! which the group may exit on its own, then SIGKILL — the sequence `--timeout` and
+//! `session kill` share (as nextest and watchexec stop their jobs).
+//!
+//! Members are found by scanning `/proc` ([`sys::group_members`]); a zombie is not a live
+//! member. Processes that moved to another process group or session on purpose (`setsid`,
+//! `setpgid`, daemons that double-fork into a new session) are out of reach.
+
+use std::collections::HashSet;
+use std::io;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rustix::process::{Pid, Signal};
+
+use crate::sys;
+
+/// The longest pause between two scans while waiting for processes to exit (ms).
+const MAX_SCAN_PAUSE: Duration = Duration::from_millis(50);
+
+/// The processes a stop sequence reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every member of a process group (the job's group, led by its supervisor).
+    Group(i32),
+    /// The descendants of `ancestor` inside process group `pgid`: for a supervisor that
+    /// shares a group it does not lead (`run --no-daemon` inside a shell's pipeline), so
+    /// that the rest of the pipeline is never signalled.
+    Descendants {
+        /// The shared process group.
+        pgid: i32,
+        /// The supervisor.
+        ancestor: i32,
+    },
+}
+
+impl Scope {
+    /// The scope of the calling process's job: its own group when it leads one, else its
+    /// descendants in the group it shares.
+    pub fn of_current_process() -> Self {
+        let me = rustix::process::getpid().as_raw_nonzero().get();
+        let pgid = rustix::process::getpgrp().as_raw_nonzero().get();
+        if me == pgid {
+            Self::Group(pgid)
+        } else {
+            Self::Descendants { pgid, ancestor: me }
+        }
+    }
+
+    /// The live members of the scope other than `except`.
+    pub fn members(self, except: Option<i32>) -> Vec<i32> {
+        let (pgid, ancestor) = match self {
+            Self::Group(pgid) => (pgid, None),
+            Self::Descendants { pgid, ancestor } => (pgid, Some(ancestor)),
+        };
+        let members = sys::group_members(pgid);
+        let mut chosen: Vec<i32> = match ancestor {
+            None => members.iter().map(|(pid, _)| *pid).collect(),
+            Some(ancestor) => {
+                // Grow the set of descendants until no member's parent is in it.
+                let mut family = HashSet::from([ancestor]);
+                loop {
+                    let before = family.len();
+                    for (pid, stat) in &members {
+                        if family.contains(&stat.ppid) {
+                            family.insert(*pid);
+                        }
+                    }
+                    if family.len() == before {
+                        break;
+                    }
+                }
+                family.remove(&ancestor);
+                family.into_iter().collect()
+            }
+        };
+        chosen.retain(|pid| Some(*pid) != except);
+        chosen.sort_unstable();
+        chosen
+    }
+
+    /// Sends `signal` to the scope: one `kill(-pgid)` for a group (atomic: a member forking
+    /// meanwhile cannot escape), one `kill` per member otherwise. Members listed in `except`
+    /// are spared only in the per-member case. Returns false when there was no one to
+    /// signal.
+    pub fn signal(self, signal: Signal, except: Option<i32>) -> io::Result<bool> {
+        if let (Self::Group(pgid), None) = (self, except) {
+            let pgid = Pid::from_raw(pgid).ok_or(io::ErrorKind::InvalidInput)?;
+            return match rustix::process::kill_process_group(pgid, signal) {
+                Ok(()) => Ok(true),
+                Err(rustix::io::Errno::SRCH) => Ok(false),
+                Err(err) => Err(err.into()),
+            };
+        }
+        let members = self.members(except);
+        for pid in members.iter().filter_map(|pid| Pid::from_raw(*pid)) {
+            let _ = rustix::process::kill_process(pid, signal);
+        }
+        Ok(!members.is_empty())
+    }
+
+    /// Polls until the scope has no live member other than `except`, or `limit` passes.
+    /// Returns true when it is empty. Scans back off from 1 ms to 50 ms.
+    pub fn wait_until_empty(self, except: Option<i32>, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            if self.members(except).is_empty() {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(MAX_SCAN_PAUSE);
+        }
+    }
+
+    /// SIGKILLs every member but `except`, again and again (members may fork meanwhile),
+    /// until none is left or `limit` passes. Returns true when the scope is empty.
+    pub fn kill_all(self, except: Option<i32>, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            let _ = self.signal(Signal::KILL, except);
+            let left = deadline.saturating_duration_since(Instant::now());
+            if self.wait_until_empty(except, left.min(Duration::from_millis(100))) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+        }
+    }
+}
+
+/// The conventional name of `signal`, e.g. `SIGTERM`, or `signal N`.
+pub fn signal_name(signal: Signal) -> String {
+    signal_hook::low_level::signal_name(signal.as_raw())
+        .map_or_else(|| format!("signal {}", signal.as_raw()), str::to_owned)
+}

@@ -1,0 +1,314 @@
+//! `csa session kill`: the stop sequence on real process groups, and the identity checks
+//! that must refuse before any signal.
+
+use std::process::{Command, Output, Stdio};
+
+use crate::procs::{stat, wait_for_output};
+use crate::support::{Csa, HANG, group_members, wait_for};
+
+fn kill(csa: &Csa, id: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["session", "kill", "--session", id];
+    args.extend_from_slice(extra);
+    csa.output(&args)
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Starts `script` and waits until it printed `ready` (its traps are in place).
+fn run_ready(csa: &Csa, script: &str) -> (String, i32) {
+    let id = csa.run(script);
+    wait_for_output(&csa.session_dir(&id).join("stdout.log"), "ready");
+    let pid = csa.supervisor_pid(&id);
+    (id, pid)
+}
+
+#[test]
+fn kill_reaches_background_children_and_records_the_true_result() {
+    let csa = Csa::new();
+    let (id, pgid) = run_ready(&csa, "sleep 1000 & echo ready; sleep 1000");
+    assert!(
+        group_members(pgid).len() >= 3,
+        "supervisor, sh and two sleeps"
+    );
+    let out = kill(&csa, &id, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("sent SIGTERM to process group {pgid}")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        group_members(pgid),
+        Vec::<i32>::new(),
+        "no process of the group is left"
+    );
+    let result = csa.result(&id).expect("result.toml after kill");
+    assert_eq!(result["status"].as_str(), Some("signal"));
+    assert_eq!(result["signal"].as_integer(), Some(15));
+    assert_eq!(result["exit_code"].as_integer(), Some(143));
+    assert_eq!(result["synthetic"].as_bool(), Some(false));
+}
+
+#[test]
+fn a_job_ignoring_sigterm_is_killed_after_the_grace() {
+    let csa = Csa::new();
+    let (id, pgid) = run_ready(&csa, "trap '' TERM; echo ready; sleep 1000");
+    let out = kill(&csa, &id, &["--grace", "1s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("sending SIGKILL"), "{}", stderr(&out));
+    assert!(group_members(pgid).is_empty());
+    let result = csa.result(&id).unwrap();
+    assert_eq!(result["status"].as_str(), Some("signal"));
+    assert_eq!(result["signal"].as_integer(), Some(9));
+    assert_eq!(result["exit_code"].as_integer(), Some(137));
+    assert_eq!(result["synthetic"].as_bool(), Some(true));
+    let reason = result["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("session kill") && reason.contains("SIGKILL after 1s"),
+        "{reason}"
+    );
+    // Waiting on it now reports that result.
+    assert_eq!(csa.wait(&id).status.code(), Some(137));
+}
+
+#[test]
+fn grace_zero_kills_at_once() {
+    let csa = Csa::new();
+    let (id, pgid) = run_ready(&csa, "trap '' TERM; echo ready; sleep 1000");
+    let out = kill(&csa, &id, &["--grace", "0"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("sent SIGKILL"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("SIGTERM"), "{}", stderr(&out));
+    assert!(group_members(pgid).is_empty());
+    assert_eq!(csa.result(&id).unwrap()["signal"].as_integer(), Some(9));
+}
+
+#[test]
+fn another_signal_can_be_sent_first() {
+    let csa = Csa::new();
+    for (given, name) in [("SIGINT", "SIGINT"), ("usr1", "SIGUSR1"), ("3", "SIGQUIT")] {
+        let trapped = name.trim_start_matches("SIG");
+        let (id, _) = run_ready(
+            &csa,
+            &format!("trap 'exit 42' {trapped}; echo ready; while :; do sleep 0.1; done"),
+        );
+        let out = kill(&csa, &id, &["--signal", given]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("sent {name}")),
+            "{}",
+            stderr(&out)
+        );
+        // The supervisor survived the signal and recorded the job's own exit.
+        let result = csa.result(&id).unwrap();
+        assert_eq!(result["exit_code"].as_integer(), Some(42), "{name}");
+        assert_eq!(result["synthetic"].as_bool(), Some(false));
+    }
+}
+
+#[test]
+fn killing_a_finished_session_signals_nothing() {
+    let csa = Csa::new();
+    let id = csa.run("exit 5");
+    assert_eq!(csa.wait(&id).status.code(), Some(5));
+    let before = std::fs::read(csa.session_dir(&id).join("result.toml")).unwrap();
+    let out = kill(&csa, &id, &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("already finished"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("sent"), "{}", stderr(&out));
+    let after = std::fs::read(csa.session_dir(&id).join("result.toml")).unwrap();
+    assert_eq!(before, after, "the result is never rewritten");
+}
+
+#[test]
+fn leftovers_of_a_finished_session_are_stopped() {
+    let csa = Csa::new();
+    let id = csa.run("sleep 1000 & echo started");
+    assert_eq!(csa.wait(&id).status.code(), Some(0));
+    let pgid = csa.supervisor_pid(&id);
+    wait_for(HANG, "the supervisor to exit", || {
+        group_members(pgid).len() == 1
+    });
+    let out = kill(&csa, &id, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("still running"), "{}", stderr(&out));
+    assert!(group_members(pgid).is_empty());
+    assert_eq!(csa.result(&id).unwrap()["status"].as_str(), Some("success"));
+}
+
+/// A process of the test itself, unrelated to any session.
+struct Bystander(std::process::Child);
+
+impl Bystander {
+    fn start() -> Self {
+        Self(
+            Command::new("sleep")
+                .arg("1000")
+                .stdin(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    }
+
+    fn pid(&self) -> i32 {
+        i32::try_from(self.0.id()).unwrap()
+    }
+
+    fn alive(&mut self) -> bool {
+        self.0.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Bystander {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Writes `bad` into `daemon.pid`, runs kill, puts `real` back, and checks that kill refused
+/// without signalling anything. Returns kill's stderr.
+fn assert_refused(csa: &Csa, id: &str, real: &str, bad: Option<&str>) -> String {
+    let path = csa.session_dir(id).join("daemon.pid");
+    let pgid = csa.supervisor_pid(id);
+    let mut members = group_members(pgid);
+    members.sort_unstable();
+    match bad {
+        Some(bad) => std::fs::write(&path, bad).unwrap(),
+        None => std::fs::remove_file(&path).unwrap(),
+    }
+    let out = kill(csa, id, &["--grace", "0"]);
+    std::fs::write(&path, real).unwrap();
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(125), "{bad:?}: {text}");
+    assert!(text.starts_with("csa: refusing to signal"), "{text}");
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(csa.result(id).is_none(), "the job must keep running");
+    let mut after = group_members(pgid);
+    after.sort_unstable();
+    assert_eq!(after, members, "nothing was signalled");
+    text
+}
+
+#[test]
+fn a_daemon_pid_naming_an_unrelated_process_is_refused() {
+    let csa = Csa::new();
+    let (id, pgid) = run_ready(&csa, "echo ready; sleep 1000");
+    let real = std::fs::read_to_string(csa.session_dir(&id).join("daemon.pid")).unwrap();
+    let mut bystander = Bystander::start();
+    let start = stat(bystander.pid()).unwrap().3;
+    // The bystander's own PID and start time: only the lock check can tell.
+    std::fs::write(
+        csa.session_dir(&id).join("daemon.pid"),
+        format!("{} {start}\n", bystander.pid()),
+    )
+    .unwrap();
+    let out = kill(&csa, &id, &["--grace", "0"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("does not hold the session's lock"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(bystander.alive(), "the unrelated process must survive");
+    // The bystander's PID with a wrong start time.
+    std::fs::write(
+        csa.session_dir(&id).join("daemon.pid"),
+        format!("{} {}\n", bystander.pid(), start + 1),
+    )
+    .unwrap();
+    let out = kill(&csa, &id, &["--grace", "0"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(stderr(&out).contains("another process"), "{}", stderr(&out));
+    assert!(bystander.alive(), "the unrelated process must survive");
+    assert!(csa.result(&id).is_none());
+    assert!(group_members(pgid).len() >= 2);
+    // With the real identity back, kill works.
+    std::fs::write(csa.session_dir(&id).join("daemon.pid"), real).unwrap();
+    assert_eq!(kill(&csa, &id, &[]).status.code(), Some(0));
+    assert!(bystander.alive());
+}
+
+#[test]
+fn malformed_daemon_pids_are_refused() {
+    let csa = Csa::new();
+    let (id, pid) = run_ready(&csa, "echo ready; sleep 1000");
+    let real = std::fs::read_to_string(csa.session_dir(&id).join("daemon.pid")).unwrap();
+    for bad in ["0 0\n", "1 0\n", "garbage\n", "", "-1 5\n", "12 34 56\n"] {
+        assert_refused(&csa, &id, &real, Some(bad));
+    }
+    let text = assert_refused(&csa, &id, &real, Some(&format!("{pid} 1\n")));
+    assert!(text.contains("another process"), "{text}");
+    let text = assert_refused(&csa, &id, &real, None);
+    assert!(text.contains("daemon.pid"), "{text}");
+    assert_eq!(kill(&csa, &id, &[]).status.code(), Some(0));
+}
+
+#[test]
+fn bad_signal_names_are_usage_errors() {
+    let csa = Csa::new();
+    let (id, _) = run_ready(&csa, "echo ready; sleep 1000");
+    let out = kill(&csa, &id, &["--signal", "NOPE"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(csa.result(&id).is_none());
+}
+
+#[test]
+fn a_job_orphaned_by_a_killed_supervisor_is_stopped() {
+    let csa = Csa::new();
+    let (id, pgid) = run_ready(&csa, "echo ready; sleep 1000");
+    let status = Command::new("kill")
+        .args(["-KILL", &pgid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_for(HANG, "the supervisor to die", || {
+        !group_members(pgid).contains(&pgid)
+    });
+    assert!(
+        !group_members(pgid).is_empty(),
+        "the job outlives its supervisor"
+    );
+    let out = kill(&csa, &id, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("still running"), "{}", stderr(&out));
+    assert!(group_members(pgid).is_empty());
+    assert_eq!(csa.result(&id).unwrap()["status"].as_str(), Some("lost"));
+}
+
+#[test]
+fn a_lost_session_with_an_unverifiable_daemon_pid_is_refused() {
+    let csa = Csa::new();
+    let (id, pgid) = run_ready(&csa, "echo ready; sleep 1000");
+    let status = Command::new("kill")
+        .args(["-KILL", &pgid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_for(HANG, "the supervisor to die", || {
+        !group_members(pgid).contains(&pgid)
+    });
+    let path = csa.session_dir(&id).join("daemon.pid");
+    let real = std::fs::read_to_string(&path).unwrap();
+    let bystander = Bystander::start();
+    let start = stat(bystander.pid()).unwrap().3;
+    for bad in [
+        "garbage\n".to_owned(),
+        format!("{} {}\n", bystander.pid(), start + 1),
+    ] {
+        std::fs::write(&path, &bad).unwrap();
+        let out = kill(&csa, &id, &[]);
+        assert_eq!(out.status.code(), Some(125), "{bad:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("refusing"), "{}", stderr(&out));
+    }
+    std::fs::write(&path, real).unwrap();
+    assert_eq!(csa.result(&id).unwrap()["status"].as_str(), Some("lost"));
+    assert_eq!(kill(&csa, &id, &[]).status.code(), Some(0));
+    assert!(group_members(pgid).is_empty());
+}

@@ -1,0 +1,101 @@
+//! Process helpers for the attach, kill and timeout tests: process identity from `/proc`, a
+//! `csa` child read line by line with deadlines, and sending signals.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::support::{Csa, HANG};
+
+/// Fields 3 (state), 5 (process group), 6 (session) and 22 (start time) of
+/// `/proc/<pid>/stat`.
+pub fn stat(pid: i32) -> Option<(char, i32, i32, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = text[text.rfind(')')? + 1..].split_whitespace().collect();
+    Some((
+        fields[0].chars().next()?,
+        fields[2].parse().ok()?,
+        fields[3].parse().ok()?,
+        fields[19].parse().ok()?,
+    ))
+}
+
+/// Sends `signal` (a name such as `INT`) to process `pid` with kill(1).
+pub fn send(signal: &str, pid: u32) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+/// Waits until `path` contains `text` (the job reached a point in its script).
+pub fn wait_for_output(path: &std::path::Path, text: &str) {
+    crate::support::wait_for(HANG, &format!("{text:?} in {}", path.display()), || {
+        std::fs::read_to_string(path).is_ok_and(|s| s.contains(text))
+    });
+}
+
+/// A running `csa` command whose stdout is read line by line on a thread.
+pub struct Streaming {
+    pub child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Streaming {
+    /// Starts `csa ARGS…` with stdout and stderr piped.
+    pub fn start(csa: &Csa, args: &[&str]) -> Self {
+        let mut child = csa
+            .cmd()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout: ChildStdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// The next line of stdout, failing the test after [`HANG`].
+    pub fn line(&self) -> String {
+        self.lines
+            .recv_timeout(HANG)
+            .expect("a line from csa within the deadline")
+    }
+
+    /// Waits for the command to exit (failing after [`HANG`]); returns its status and its
+    /// stderr.
+    pub fn finish(mut self) -> (ExitStatus, String) {
+        let deadline = Instant::now() + HANG;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "csa did not exit within {HANG:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut self.child.stderr.take().unwrap(), &mut stderr).unwrap();
+        crate::support::assert_no_panic(&std::process::Output {
+            status,
+            stdout: Vec::new(),
+            stderr: stderr.clone().into_bytes(),
+        });
+        (status, stderr)
+    }
+}
