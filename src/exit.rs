@@ -53,6 +53,18 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
+/// An I/O failure in the contract's one-line form (§6): `<what>: <why> (<path>)`, exit
+/// [`CSA_ERROR`]. `why` is the system's description of `err` without its `(os error N)`
+/// suffix, e.g. `cannot read: Permission denied (/s/01JD…/result.toml)`.
+pub fn io_failure(what: &str, err: &std::io::Error, path: &std::path::Path) -> anyhow::Error {
+    let text = err.to_string();
+    let why = match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => &text[..at],
+        _ => &text,
+    };
+    Failure::new(CSA_ERROR, format!("{what}: {why} ({})", path.display())).into()
+}
+
 /// The exit code for `err`: the code of the first [`Failure`] in its chain, else
 /// [`CSA_ERROR`].
 pub fn code_of(err: &anyhow::Error) -> u8 {
@@ -77,5 +89,13 @@ mod tests {
         let err = anyhow::Error::new(Failure::new(NOT_FOUND, "nope")).context("running");
         assert_eq!(code_of(&err), NOT_FOUND);
         assert_eq!(code_of(&anyhow::anyhow!("plain")), CSA_ERROR);
+    }
+
+    #[test]
+    fn io_failures_read_what_why_path() {
+        let err = std::io::Error::from_raw_os_error(20);
+        let failure = io_failure("cannot read", &err, std::path::Path::new("/a/b"));
+        assert_eq!(failure.to_string(), "cannot read: Not a directory (/a/b)");
+        assert_eq!(code_of(&failure), CSA_ERROR);
     }
 }

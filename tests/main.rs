@@ -7,6 +7,7 @@ mod support_everyday;
 
 mod attach;
 mod clean;
+mod contract;
 mod kill;
 mod list;
 mod run_wait;

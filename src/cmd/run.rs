@@ -145,12 +145,11 @@ fn create_session_dir(root: &StateRoot) -> Result<SessionDir> {
             Ok(()) => return Ok(session),
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
             Err(err) => {
-                return Err(err).with_context(|| {
-                    format!(
-                        "cannot create the session directory {}",
-                        session.path.display()
-                    )
-                });
+                return Err(crate::exit::io_failure(
+                    "cannot create the session directory",
+                    &err,
+                    &session.path,
+                ));
             }
         }
     }

@@ -1,0 +1,203 @@
+//! Black-box conformance with the behavioural contract: output formats, error lines and
+//! exit codes exactly as written there.
+
+use std::io::Write as _;
+use std::process::Stdio;
+
+use crate::support::{Csa, HANG, assert_success, directive, is_ulid, output_within};
+
+fn code(out: &std::process::Output) -> i32 {
+    out.status.code().expect("exit code")
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts that stderr is exactly one error line of the contract's form (§6):
+/// `csa: <what failed>: <why> (<path or ID>)`.
+fn assert_error_line(out: &std::process::Output, what: &str) {
+    let text = stderr(out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "{what}: not one line: {text:?}");
+    let line = lines[0];
+    let body = line
+        .strip_prefix("csa: ")
+        .unwrap_or_else(|| panic!("{what}: no `csa: ` prefix: {line:?}"));
+    let (failed, rest) = body
+        .split_once(": ")
+        .unwrap_or_else(|| panic!("{what}: no `<what failed>: <why>`: {line:?}"));
+    assert!(!failed.is_empty() && !rest.is_empty(), "{what}: {line:?}");
+    assert!(
+        rest.ends_with(')') && rest.contains(" ("),
+        "{what}: no trailing `(<path or ID>)`: {line:?}"
+    );
+}
+
+#[test]
+fn run_json_prints_id_pid_dir_in_that_order() {
+    let csa = Csa::new();
+    let out = csa.output(&["run", "--json", "exit 0"]);
+    assert_success(&out, "csa run --json");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.ends_with("}\n"), "{stdout:?}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout:?}");
+    let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let id = value["id"].as_str().unwrap();
+    assert!(is_ulid(id), "{stdout}");
+    let pid = value["pid"].as_u64().unwrap();
+    let dir = csa.session_dir(id);
+    let expected = serde_json::json!(dir.to_str().unwrap()).to_string();
+    assert_eq!(
+        stdout,
+        format!("{{\"id\":\"{id}\",\"pid\":{pid},\"dir\":{expected}}}\n")
+    );
+    assert_eq!(code(&csa.wait(id)), 0);
+}
+
+#[test]
+fn session_started_matches_the_contract_template() {
+    let csa = Csa::new();
+    let out = csa.output(&["run", "exit 0"]);
+    assert_success(&out, "csa run");
+    let id = String::from_utf8_lossy(&out.stdout).trim_end().to_owned();
+    let text = stderr(&out);
+    let line = directive(&text, "SESSION_STARTED").expect("SESSION_STARTED");
+    let pid = csa.supervisor_pid(&id);
+    let dir = csa.session_dir(&id);
+    // A path without quotes or backslashes: the template's `dir="<DIR>"` verbatim.
+    assert_eq!(
+        line,
+        format!(
+            "CSA:SESSION_STARTED id={id} pid={pid} dir=\"{}\" wait_cmd=\"csa session wait --session {id}\" attach_cmd=\"csa session attach --session {id}\" kill_cmd=\"csa session kill --session {id}\"",
+            dir.display()
+        )
+    );
+    assert_eq!(code(&csa.wait(&id)), 0);
+}
+
+#[test]
+fn usage_errors_are_one_line_with_exit_2() {
+    let csa = Csa::new();
+    for args in [
+        &["run", "--bogus", "x"][..],
+        &["run", "--env", "NOEQUALS", "x"],
+        &["run", "--timeout", "soon", "x"],
+        &["run", "x", "--", "y"],
+        &["session", "wait"],
+        &["session", "wait", "--session"],
+        &["session", "list", "--status", "weird"],
+        &["session", "kill", "--session", "01M7", "--signal", "BOGUS"],
+        &["completions", "nope"],
+        &["frobnicate"],
+    ] {
+        let out = csa.output(args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert_error_line(&out, &format!("{args:?}"));
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    assert!(
+        csa.session_ids().is_empty(),
+        "a usage error created a session"
+    );
+}
+
+#[test]
+fn help_and_version_still_print_normally() {
+    let csa = Csa::new();
+    let out = csa.output(&["run", "--help"]);
+    assert_eq!(code(&out), 0);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: csa run"));
+    let out = csa.output(&["--version"]);
+    assert_eq!(code(&out), 0);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("csa {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+/// Runs `csa run` with `input` on standard input.
+fn run_with_stdin(csa: &Csa, input: &[u8]) -> std::process::Output {
+    let mut command = csa.cmd();
+    command
+        .arg("run")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    // csa stops reading after 10 MiB + 1 byte; the rest meets a closed pipe.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let pid = child.id();
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if finished.recv_timeout(HANG).is_err() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            return true;
+        }
+        false
+    });
+    let out = child.wait_with_output().unwrap();
+    let _ = done.send(());
+    assert!(!watchdog.join().unwrap(), "csa run hung reading its prompt");
+    writer.join().unwrap();
+    crate::support::assert_no_panic(&out);
+    out
+}
+
+#[test]
+fn prompt_errors_say_what_failed() {
+    let csa = Csa::new();
+    let out = run_with_stdin(&csa, b"");
+    assert_eq!(code(&out), 2);
+    assert_error_line(&out, "empty prompt");
+    let out = run_with_stdin(&csa, &vec![b'#'; 10 * 1024 * 1024 + 1]);
+    assert_eq!(code(&out), 2);
+    assert_error_line(&out, "prompt over 10 MiB");
+    let out = csa.output(&["run", "--stdin"]);
+    assert_eq!(code(&out), 2);
+    assert_error_line(&out, "--stdin without a prompt");
+    assert!(
+        csa.session_ids().is_empty(),
+        "a refused prompt created a session"
+    );
+}
+
+#[test]
+fn a_prompt_of_exactly_10_mib_is_accepted() {
+    let csa = Csa::new();
+    let mut prompt = vec![b'#'; 10 * 1024 * 1024 - 12];
+    prompt.extend_from_slice(b"\necho 10MiB\n");
+    assert_eq!(prompt.len(), 10 * 1024 * 1024);
+    let out = run_with_stdin(&csa, &prompt);
+    assert_success(&out, "csa run with a 10 MiB prompt");
+    let id = String::from_utf8(out.stdout).unwrap().trim_end().to_owned();
+    let waited = csa.wait(&id);
+    assert_eq!(code(&waited), 0);
+    assert_eq!(waited.stdout, b"10MiB\n");
+    let kept = std::fs::read(csa.session_dir(&id).join("prompt.txt")).unwrap();
+    assert_eq!(kept, prompt);
+}
+
+#[test]
+fn a_state_root_that_is_a_file_gives_one_error_line_naming_the_path() {
+    let csa = Csa::new();
+    let file = csa.state.path().join("not-a-dir");
+    std::fs::write(&file, "").unwrap();
+    for args in [
+        &["run", "exit 0"][..],
+        &["session", "list"],
+        &["session", "clean"],
+    ] {
+        let out = output_within(csa.cmd().env("CSA_STATE_DIR", &file).args(args), HANG);
+        assert_eq!(code(&out), 125, "{args:?}: {}", stderr(&out));
+        assert_error_line(&out, &format!("{args:?}"));
+        assert!(stderr(&out).contains(file.to_str().unwrap()), "{args:?}");
+        assert!(!stderr(&out).contains("os error"), "{args:?}");
+    }
+}
