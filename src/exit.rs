@@ -53,16 +53,17 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-/// An I/O failure in the contract's one-line form (§6): `<what>: <why> (<path>)`, exit
-/// [`CSA_ERROR`]. `why` is the system's description of `err` without its `(os error N)`
-/// suffix, e.g. `cannot read: Permission denied (/s/01JD…/result.toml)`.
-pub fn io_failure(what: &str, err: &std::io::Error, path: &std::path::Path) -> anyhow::Error {
+/// An I/O failure in the contract's one-line form (§6): `<what>: <why> (<place>)`, exit
+/// [`CSA_ERROR`], where `place` is a path or a session ID. `why` is the system's
+/// description of `err` without its `(os error N)` suffix, e.g.
+/// `cannot read: Permission denied (/s/01JD…/result.toml)`.
+pub fn io_failure(what: &str, err: &std::io::Error, place: impl fmt::Display) -> anyhow::Error {
     let text = err.to_string();
     let why = match text.rfind(" (os error ") {
         Some(at) if text.ends_with(')') => &text[..at],
         _ => &text,
     };
-    Failure::new(CSA_ERROR, format!("{what}: {why} ({})", path.display())).into()
+    Failure::new(CSA_ERROR, format!("{what}: {why} ({place})")).into()
 }
 
 /// The exit code for `err`: the code of the first [`Failure`] in its chain, else
@@ -94,7 +95,7 @@ mod tests {
     #[test]
     fn io_failures_read_what_why_path() {
         let err = std::io::Error::from_raw_os_error(20);
-        let failure = io_failure("cannot read", &err, std::path::Path::new("/a/b"));
+        let failure = io_failure("cannot read", &err, std::path::Path::new("/a/b").display());
         assert_eq!(failure.to_string(), "cannot read: Not a directory (/a/b)");
         assert_eq!(code_of(&failure), CSA_ERROR);
     }

@@ -137,12 +137,12 @@ pub fn read<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
     let file = match open_no_follow(path) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(crate::exit::io_failure("cannot read", &err, path)),
+        Err(err) => return Err(crate::exit::io_failure("cannot read", &err, path.display())),
     };
     let mut text = String::new();
     file.take(MAX_RECORD_BYTES + 1)
         .read_to_string(&mut text)
-        .map_err(|err| crate::exit::io_failure("cannot read", &err, path))?;
+        .map_err(|err| crate::exit::io_failure("cannot read", &err, path.display()))?;
     if text.len() as u64 > MAX_RECORD_BYTES {
         return Err(malformed(path, "larger than 1 MiB"));
     }

@@ -81,7 +81,7 @@ impl StateRoot {
                 crate::exit::io_failure(
                     "cannot create the session store (check CSA_STATE_DIR)",
                     &err,
-                    &dir,
+                    dir.display(),
                 )
             })?;
         Ok(dir)

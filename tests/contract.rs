@@ -201,3 +201,29 @@ fn a_state_root_that_is_a_file_gives_one_error_line_naming_the_path() {
         assert!(!stderr(&out).contains("os error"), "{args:?}");
     }
 }
+
+#[test]
+fn run_with_a_closed_stdout_still_names_the_session_on_stderr() {
+    let csa = Csa::new();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut command = csa.cmd();
+    command.args(["run", "exit 7"]).stdout(writer);
+    let child = command.stderr(Stdio::piped()).spawn().unwrap();
+    let out = child.wait_with_output().unwrap();
+    crate::support::assert_no_panic(&out);
+    assert_eq!(code(&out), 125, "{}", stderr(&out));
+    let text = stderr(&out);
+    let started = directive(&text, "SESSION_STARTED").expect("SESSION_STARTED");
+    let id = started
+        .split_whitespace()
+        .find_map(|pair| pair.strip_prefix("id="))
+        .unwrap()
+        .to_owned();
+    let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("csa: ")).collect();
+    assert_eq!(errors.len(), 1, "{text}");
+    assert!(errors[0].ends_with(&format!("({id})")), "{text}");
+    assert!(!errors[0].contains("os error"), "{text}");
+    // The job runs anyway.
+    assert_eq!(code(&csa.wait(&id)), 7);
+}

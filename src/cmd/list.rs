@@ -98,7 +98,7 @@ pub fn session_ids(root: &StateRoot) -> Result<Vec<Ulid>> {
             return Err(crate::exit::io_failure(
                 "cannot read the session store",
                 &err,
-                &dir,
+                dir.display(),
             ));
         }
     };

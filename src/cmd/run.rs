@@ -148,7 +148,7 @@ fn create_session_dir(root: &StateRoot) -> Result<SessionDir> {
                 return Err(crate::exit::io_failure(
                     "cannot create the session directory",
                     &err,
-                    &session.path,
+                    session.path.display(),
                 ));
             }
         }
@@ -342,12 +342,16 @@ fn announce(args: &RunArgs, session: &SessionDir, pid: u32) -> Result<()> {
         id.clone()
     };
     let mut stdout = io::stdout().lock();
-    writeln!(stdout, "{line}")
-        .and_then(|()| stdout.flush())
-        .with_context(|| {
-            format!("cannot print the session ID on stdout; the job runs anyway ({id})")
-        })?;
+    let printed = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
+    // The directive carries the ID too, so a caller whose stdout is gone still learns it.
     announce_directive(session, pid);
+    printed.map_err(|err| {
+        crate::exit::io_failure(
+            "cannot print the session ID on stdout (the job runs anyway)",
+            &err,
+            &id,
+        )
+    })?;
     Ok(())
 }
 
