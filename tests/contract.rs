@@ -227,3 +227,33 @@ fn run_with_a_closed_stdout_still_names_the_session_on_stderr() {
     // The job runs anyway.
     assert_eq!(code(&csa.wait(&id)), 7);
 }
+
+#[test]
+fn a_planted_stdout_link_is_never_followed_and_the_error_is_one_line() {
+    let csa = Csa::new();
+    let id = csa.run("echo mine");
+    assert_eq!(code(&csa.wait(&id)), 0);
+    let dir = csa.session_dir(&id);
+    let secret = csa.state.path().join("secret");
+    std::fs::write(&secret, "not yours\n").unwrap();
+    std::fs::remove_file(dir.join("stdout.log")).unwrap();
+    std::os::unix::fs::symlink(&secret, dir.join("stdout.log")).unwrap();
+    for args in [
+        &["session", "wait", "--session", &id][..],
+        &["session", "logs", "--session", &id],
+        &["session", "attach", "--session", &id],
+    ] {
+        let out = csa.output(args);
+        assert_eq!(code(&out), 125, "{args:?}: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "{args:?} followed the link");
+        let errors: Vec<&str> = std::str::from_utf8(&out.stderr)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("CSA:"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{args:?}: {errors:?}");
+        let line = errors[0];
+        assert!(line.starts_with("csa: ") && line.ends_with(')'), "{line}");
+        assert!(!line.contains("os error"), "{line}");
+    }
+}
