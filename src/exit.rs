@@ -58,12 +58,20 @@ impl std::error::Error for Failure {}
 /// description of `err` without its `(os error N)` suffix, e.g.
 /// `cannot read: Permission denied (/s/01JD…/result.toml)`.
 pub fn io_failure(what: &str, err: &std::io::Error, place: impl fmt::Display) -> anyhow::Error {
-    let text = err.to_string();
-    let why = match text.rfind(" (os error ") {
-        Some(at) if text.ends_with(')') => &text[..at],
-        _ => &text,
-    };
+    let why = io_why(err);
     Failure::new(CSA_ERROR, format!("{what}: {why} ({place})")).into()
+}
+
+/// The system's description of `err` without the `(os error N)` suffix Rust adds, e.g.
+/// `No such file or directory`.
+pub fn io_why(err: &std::io::Error) -> String {
+    let mut text = err.to_string();
+    if let Some(at) = text.rfind(" (os error ")
+        && text.ends_with(')')
+    {
+        text.truncate(at);
+    }
+    text
 }
 
 /// The exit code for `err`: the code of the first [`Failure`] in its chain, else

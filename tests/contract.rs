@@ -257,3 +257,22 @@ fn a_planted_stdout_link_is_never_followed_and_the_error_is_one_line() {
         assert!(!line.contains("os error"), "{line}");
     }
 }
+
+#[test]
+fn an_exec_failure_is_recorded_with_the_contract_reason() {
+    let csa = Csa::new();
+    // Executable, so `run` accepts it, but its interpreter does not exist: exec fails with
+    // ENOENT in the supervisor.
+    let script = csa.state.path().join("bad-interpreter");
+    std::fs::write(&script, "#!/nonexistent/interpreter\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let id = csa.run_args(&["--", script.to_str().unwrap()]);
+    assert_eq!(code(&csa.wait(&id)), 127);
+    let result = csa.result(&id).unwrap();
+    assert_eq!(result["status"].as_str(), Some("failure"));
+    assert_eq!(result["exit_code"].as_integer(), Some(127));
+    assert_eq!(
+        result["reason"].as_str(),
+        Some("exec failed: No such file or directory")
+    );
+}
