@@ -62,13 +62,12 @@ pub fn io_failure(what: &str, err: &std::io::Error, place: impl fmt::Display) ->
     Failure::new(CSA_ERROR, format!("{what}: {why} ({place})")).into()
 }
 
-/// The system's description of `err` without the `(os error N)` suffix Rust adds, e.g.
+/// The system's description of `err` without the `(os error N)` Rust adds, and without
+/// anything a wrapper appended after it (tempfile's `at path "…"`), e.g.
 /// `No such file or directory`.
 pub fn io_why(err: &std::io::Error) -> String {
     let mut text = err.to_string();
-    if let Some(at) = text.rfind(" (os error ")
-        && text.ends_with(')')
-    {
+    if let Some(at) = text.find(" (os error ") {
         text.truncate(at);
     }
     text
@@ -106,5 +105,7 @@ mod tests {
         let failure = io_failure("cannot read", &err, std::path::Path::new("/a/b").display());
         assert_eq!(failure.to_string(), "cannot read: Not a directory (/a/b)");
         assert_eq!(code_of(&failure), CSA_ERROR);
+        let wrapped = std::io::Error::other(format!("{err} at path \"/a/.tmp-x\""));
+        assert_eq!(io_why(&wrapped), "Not a directory");
     }
 }

@@ -276,3 +276,64 @@ fn an_exec_failure_is_recorded_with_the_contract_reason() {
         Some("exec failed: No such file or directory")
     );
 }
+
+#[test]
+fn a_dead_session_whose_result_cannot_be_written() {
+    let csa = Csa::new();
+    let id = csa.run("echo partial; sleep 600");
+    let supervisor = csa.supervisor_pid(&id);
+    crate::support::wait_for(std::time::Duration::from_secs(30), "the job", || {
+        std::fs::read(csa.session_dir(&id).join("stdout.log")).unwrap() == b"partial\n"
+    });
+    // SIGKILL the supervisor and the job: no result, and nothing left to stop.
+    csa.kill_group(&id);
+    crate::support::wait_for(
+        std::time::Duration::from_secs(30),
+        "the group to die",
+        || crate::support::group_members(supervisor).is_empty(),
+    );
+    // A file size limit of 0 makes every write fail (EFBIG), even for root.
+    let limited = |args: &str| {
+        output_within(
+            std::process::Command::new("/bin/sh")
+                .args([
+                    "-c",
+                    &format!("trap '' XFSZ; ulimit -f 0; exec \"$0\" {args}"),
+                    env!("CARGO_BIN_EXE_csa"),
+                ])
+                .env("CSA_STATE_DIR", csa.state.path())
+                .stdin(Stdio::null()),
+            HANG,
+        )
+    };
+    let wait = limited(&format!("session wait --session {id}"));
+    assert_eq!(code(&wait), 124, "{}", stderr(&wait));
+    let text = stderr(&wait);
+    let directive_line = directive(&text, "SESSION_WAIT_TIMEOUT").expect("SESSION_WAIT_TIMEOUT");
+    assert!(
+        directive_line.contains(&format!("id={id} status=dead elapsed=")),
+        "{directive_line}"
+    );
+    let errors: Vec<&str> = text.lines().filter(|l| !l.starts_with("CSA:")).collect();
+    assert_eq!(errors.len(), 1, "{text}");
+    assert!(
+        errors[0].starts_with("csa: ") && errors[0].ends_with("result.toml)"),
+        "{text}"
+    );
+    assert!(!errors[0].contains("os error"), "{text}");
+    // `result` exits 0 or 125: it shows the session as lost, as `list` does.
+    let result = limited(&format!("session result --session {id}"));
+    assert_eq!(code(&result), 0, "{}", stderr(&result));
+    assert!(String::from_utf8_lossy(&result.stdout).contains("status = \"lost\""));
+    // `kill` exits 0 or 125.
+    let kill = limited(&format!("session kill --session {id}"));
+    assert_eq!(code(&kill), 125, "{}", stderr(&kill));
+    assert!(
+        csa.result(&id).is_none(),
+        "a result was written despite the limit"
+    );
+    // Without the limit the lost result is recorded.
+    let wait = csa.wait(&id);
+    assert_eq!(code(&wait), 1, "{}", stderr(&wait));
+    assert_eq!(wait.stdout, b"partial\n");
+}
