@@ -18,7 +18,7 @@ mod term;
 mod tool;
 
 fn main() -> std::process::ExitCode {
-    let cli = cli::parse();
+    let cli = cli::parse_or_exit();
     match cmd::dispatch(cli.command) {
         Ok(code) => std::process::ExitCode::from(code),
         Err(err) => {

@@ -7,7 +7,7 @@ use super::Cli;
 /// Parses csa's command line. On a usage error, prints one line, `csa: invalid arguments:
 /// <why> (see `<command> --help`)`, and exits with code 2 (contract §6); `--help`,
 /// `--version` and a missing subcommand print clap's help or version as usual.
-pub fn parse() -> Cli {
+pub fn parse_or_exit() -> Cli {
     use clap::error::ErrorKind;
     let err = match Cli::try_parse() {
         Ok(cli) => return cli,
