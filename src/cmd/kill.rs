@@ -77,16 +77,6 @@ fn refusal(session: &SessionDir, why: &str) -> anyhow::Error {
     .into()
 }
 
-/// `kill` exits 0 or 125 (contract §3): a result that cannot be recorded (exit 124 for
-/// `wait`) is a failure of `kill`, whose promise is that `result.toml` exists afterwards.
-fn kill_failure(err: anyhow::Error) -> anyhow::Error {
-    if exit::code_of(&err) == exit::TIMEOUT {
-        Failure::new(CSA_ERROR, format!("{err:#}")).into()
-    } else {
-        err
-    }
-}
-
 /// Reads and parses `daemon.pid`. The error says what is wrong with it.
 fn read_identity(session: &SessionDir) -> Result<Identity, String> {
     let path = session.file(session::DAEMON_PID);
@@ -245,6 +235,16 @@ fn stop_finished(
     );
     stop_sequence(&id, Scope::Group(found.pid), args)?;
     Ok(exit::SUCCESS)
+}
+
+/// `kill` exits 0 or 125 (contract §3): a result that cannot be recorded (exit 124 for
+/// `wait`) is a failure of `kill`, whose promise is that `result.toml` exists afterwards.
+fn kill_failure(err: anyhow::Error) -> anyhow::Error {
+    if exit::code_of(&err) == exit::TIMEOUT {
+        Failure::new(CSA_ERROR, format!("{err:#}")).into()
+    } else {
+        err
+    }
 }
 
 /// The live members of a finished session's process group that provably belong to it: in
