@@ -24,7 +24,7 @@ fn open_lock(session: &SessionDir) -> Result<Option<File>> {
     match record::open_no_follow(&path) {
         Ok(file) => Ok(Some(file)),
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(exit::io_failure("cannot open", &err, path.display())),
+        Err(err) => Err(err).with_context(|| format!("cannot open {}", path.display())),
     }
 }
 
