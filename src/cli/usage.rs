@@ -1,5 +1,7 @@
 //! Usage errors as the contract wants every error (§6): one line on stderr, exit 2.
 
+use std::io::Write as _;
+
 use clap::Parser as _;
 
 use super::Cli;
@@ -40,7 +42,9 @@ pub fn parse_or_exit() -> Cli {
             why.push_str(tip);
         }
     }
-    eprintln!(
+    // Not `eprintln!`, which panics when stderr is a closed pipe.
+    let _ = writeln!(
+        std::io::stderr(),
         "csa: invalid arguments: {why} (see `{} --help`)",
         command_path()
     );
