@@ -495,3 +495,26 @@ fn assert_private_layout(root: &std::path::Path, dir: &std::path::Path) {
         ]
     );
 }
+
+#[test]
+fn an_unreadable_config_is_one_error_line_naming_it() {
+    let csa = Csa::new();
+    let config_home = csa.state.path().join("config");
+    let config = config_home.join("csa/config.toml");
+    // A directory where the file should be: unreadable for every user, root included.
+    std::fs::create_dir_all(&config).unwrap();
+    for args in [&["tools"][..], &["run", "exit 0"]] {
+        let out = output_within(
+            crate::support_everyday::isolate_config(csa.cmd().args(args), &config_home),
+            HANG,
+        );
+        assert_eq!(code(&out), 125, "{args:?}: {}", stderr(&out));
+        assert_error_line(&out, &format!("{args:?}"));
+        assert!(
+            stderr(&out).ends_with(&format!("({})\n", config.display())),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert!(csa.session_ids().is_empty());
+}

@@ -200,7 +200,7 @@ fn prepare(args: &RunArgs, job: &Job, session: &SessionDir, cwd: &Path) -> Resul
             .append(true)
             .mode(0o600)
             .open(&path)
-            .with_context(|| format!("cannot create {}", path.display()))
+            .map_err(|err| crate::exit::io_failure("cannot create", &err, path.display()))
     };
     let lock = create(session::LOCK)?;
     lock.try_lock().map_err(|err| {
