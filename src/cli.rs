@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+mod usage;
+pub use usage::parse_or_exit;
+
 /// Run long jobs in the background; wait for, follow and stop them.
 #[derive(Debug, Parser)]
 #[command(

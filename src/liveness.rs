@@ -175,10 +175,7 @@ pub fn final_result_or(
         record::write_atomic(&session.path, session::RESULT_TOML, &lost, true).map_err(|err| {
             Failure::new(
                 exit::TIMEOUT,
-                format!(
-                    "the session is dead and its result cannot be recorded: {err:#} ({})",
-                    session.id_string()
-                ),
+                format!("the session is dead and its result cannot be recorded: {err:#}"),
             )
         })?;
     if written {

@@ -19,10 +19,8 @@ mod tool;
 
 use std::io::Write as _;
 
-use clap::Parser as _;
-
 fn main() -> std::process::ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::parse_or_exit();
     match cmd::dispatch(cli.command) {
         Ok(code) => std::process::ExitCode::from(code),
         Err(err) => {

@@ -137,12 +137,12 @@ pub fn read<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
     let file = match open_no_follow(path) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
+        Err(err) => return Err(crate::exit::io_failure("cannot read", &err, path.display())),
     };
     let mut text = String::new();
     file.take(MAX_RECORD_BYTES + 1)
         .read_to_string(&mut text)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+        .map_err(|err| crate::exit::io_failure("cannot read", &err, path.display()))?;
     if text.len() as u64 > MAX_RECORD_BYTES {
         return Err(malformed(path, "larger than 1 MiB"));
     }
@@ -209,21 +209,17 @@ pub fn write_bytes_atomic(
     exactly_once: bool,
 ) -> Result<bool> {
     let target = dir.join(name);
+    let failed = |err: io::Error| crate::exit::io_failure("cannot write", &err, target.display());
     let mut temp = tempfile::Builder::new()
         .prefix(".tmp-")
         .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    temp.write_all(bytes)
-        .with_context(|| format!("cannot write {}", target.display()))?;
+        .map_err(failed)?;
+    temp.write_all(bytes).map_err(failed)?;
     if !exactly_once {
-        temp.persist(&target)
-            .map_err(|err| err.error)
-            .with_context(|| format!("cannot write {}", target.display()))?;
+        temp.persist(&target).map_err(|err| failed(err.error))?;
         return Ok(true);
     }
-    temp.as_file()
-        .sync_all()
-        .with_context(|| format!("cannot write {}", target.display()))?;
+    temp.as_file().sync_all().map_err(failed)?;
     match temp.persist_noclobber(&target) {
         Ok(_) => {
             if let Ok(handle) = fs::File::open(dir) {
@@ -232,7 +228,7 @@ pub fn write_bytes_atomic(
             Ok(true)
         }
         Err(err) if err.error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-        Err(err) => Err(err.error).with_context(|| format!("cannot write {}", target.display())),
+        Err(err) => Err(failed(err.error)),
     }
 }
 

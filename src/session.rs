@@ -77,10 +77,11 @@ impl StateRoot {
             .recursive(true)
             .mode(0o700)
             .create(&dir)
-            .with_context(|| {
-                format!(
-                    "cannot create the session store: check CSA_STATE_DIR ({})",
-                    dir.display()
+            .map_err(|err| {
+                crate::exit::io_failure(
+                    "cannot create the session store (check CSA_STATE_DIR)",
+                    &err,
+                    dir.display(),
                 )
             })?;
         Ok(dir)

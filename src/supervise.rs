@@ -137,7 +137,7 @@ pub fn run_job(
                 exit::NOT_EXECUTABLE
             };
             let mut result = finished(session, started, Status::Failure, code, None);
-            result.reason = Some(format!("exec failed: {err}"));
+            result.reason = Some(format!("exec failed: {}", exit::io_why(&err)));
             return result;
         }
     };

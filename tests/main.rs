@@ -8,6 +8,7 @@ mod support_faults;
 
 mod attach;
 mod clean;
+mod contract;
 mod faults;
 mod hostile;
 mod kill;

@@ -95,8 +95,11 @@ pub fn session_ids(root: &StateRoot) -> Result<Vec<Ulid>> {
         Ok(entries) => entries,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(err) => {
-            return Err(err)
-                .with_context(|| format!("cannot read the session store {}", dir.display()));
+            return Err(crate::exit::io_failure(
+                "cannot read the session store",
+                &err,
+                dir.display(),
+            ));
         }
     };
     let mut ids: Vec<Ulid> = entries
