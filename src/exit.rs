@@ -73,6 +73,20 @@ pub fn io_why(err: &std::io::Error) -> String {
     text
 }
 
+/// Checks a write to stdout: a reader that went away (`BrokenPipe`, as with `csa … | head`)
+/// is not an error, as for other Unix filters; any other write error fails with
+/// `cannot write <what> to stdout`.
+pub fn stdout_written(written: std::io::Result<()>, what: &str) -> anyhow::Result<()> {
+    match written {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(io_failure(
+            &format!("cannot write {what} to stdout"),
+            &err,
+            "stdout",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The exit code for `err`: the code of the first [`Failure`] in its chain, else
 /// [`CSA_ERROR`].
 pub fn code_of(err: &anyhow::Error) -> u8 {
