@@ -16,6 +16,11 @@ fmt:
 # What CI runs (`.ci/run` calls the same steps).
 ci: lint test
 
+# The full fault-injection and hostile-input suites (CI runs them with smaller counts):
+# 200 supervisor-kill trials, 500 back-to-back sessions, a non-reaping parent.
+faults:
+    CSA_FAULT_TRIALS=200 cargo test --locked --release --test main -- faults hostile --test-threads=2
+
 # The release binary, target/release/csa: glibc linked statically and no PIE, which cuts
 # start-up time and the memory of every supervisor (BENCHMARKS.md). On other platforms use
 # `cargo build --release`.

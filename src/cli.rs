@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+mod usage;
+pub use usage::parse_or_exit;
+
 /// Run long jobs in the background; wait for, follow and stop them.
 #[derive(Debug, Parser)]
 #[command(
@@ -320,8 +323,9 @@ struct SuperviseCli {
     args: SuperviseArgs,
 }
 
-/// Parses csa's command line (exits with usage errors, as clap does). When the first
-/// argument is `__supervise`, only the supervisor's arguments are parsed.
+/// Parses csa's command line; on a usage error prints one line and exits with code 2
+/// ([`parse_or_exit`]). When the first argument is `__supervise`, only the supervisor's
+/// arguments are parsed.
 pub fn parse() -> Command {
     if std::env::args_os()
         .nth(1)
@@ -329,7 +333,7 @@ pub fn parse() -> Command {
     {
         return Command::Supervise(SuperviseCli::parse_from(std::env::args_os().skip(1)).args);
     }
-    Cli::parse().command
+    parse_or_exit().command
 }
 
 /// Parses `KEY=VALUE` for `--env`; the key must be non-empty and free of `=` and NUL.
@@ -348,6 +352,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .map_err(|err| format!("invalid duration `{text}`: {err} (examples: 30s, 10m, 2h)"))?;
     if duration.is_zero() {
         return Err(format!("duration `{text}` must be greater than zero"));
+    }
+    // Durations travel as whole milliseconds in a u64 (`timeout_ms`, `--timeout-ms`).
+    if u64::try_from(duration.as_millis()).is_err() {
+        return Err(format!("duration `{text}` is too long"));
     }
     Ok(duration)
 }
@@ -426,5 +434,6 @@ mod tests {
         assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("500000000000y").is_err());
     }
 }

@@ -5,9 +5,10 @@ use std::fmt::Write as _;
 
 /// Formats a directive: `CSA:<name> key=value …`.
 ///
-/// Values that are empty or contain spaces, quotes, backslashes or `=` are written in double
-/// quotes with `\"` and `\\` escaped; control characters are replaced by spaces so a directive
-/// is always exactly one line.
+/// Values that are empty or contain spaces, quotes, backslashes, `=` or `/` are written in
+/// double quotes with `\"` and `\\` escaped; control characters are replaced by spaces so a
+/// directive is always exactly one line. Paths are therefore always quoted, as in the
+/// contract's `dir="<DIR>"` (§2).
 pub fn format(name: &str, pairs: &[(&str, &str)]) -> String {
     let mut line = format!("CSA:{name}");
     for (key, value) in pairs {
@@ -18,7 +19,7 @@ pub fn format(name: &str, pairs: &[(&str, &str)]) -> String {
         let needs_quotes = clean.is_empty()
             || clean
                 .chars()
-                .any(|c| matches!(c, ' ' | '"' | '\\' | '=' | '\''));
+                .any(|c| matches!(c, ' ' | '"' | '\\' | '=' | '\'' | '/'));
         if needs_quotes {
             let escaped = clean.replace('\\', "\\\\").replace('"', "\\\"");
             let _ = write!(line, " {key}=\"{escaped}\"");
@@ -56,5 +57,6 @@ mod tests {
             r#"CSA:X dir="/a \"b\"\\c""#
         );
         assert_eq!(format("X", &[("r", "a\nb")]), r#"CSA:X r="a b""#);
+        assert_eq!(format("X", &[("dir", "/tmp/s")]), r#"CSA:X dir="/tmp/s""#);
     }
 }

@@ -53,6 +53,40 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
+/// An I/O failure in the contract's one-line form (§6): `<what>: <why> (<place>)`, exit
+/// [`CSA_ERROR`], where `place` is a path or a session ID. `why` is the system's
+/// description of `err` without its `(os error N)` suffix, e.g.
+/// `cannot read: Permission denied (/s/01JD…/result.toml)`.
+pub fn io_failure(what: &str, err: &std::io::Error, place: impl fmt::Display) -> anyhow::Error {
+    let why = io_why(err);
+    Failure::new(CSA_ERROR, format!("{what}: {why} ({place})")).into()
+}
+
+/// The system's description of `err` without the `(os error N)` Rust adds, and without
+/// anything a wrapper appended after it (tempfile's `at path "…"`), e.g.
+/// `No such file or directory`.
+pub fn io_why(err: &std::io::Error) -> String {
+    let mut text = err.to_string();
+    if let Some(at) = text.find(" (os error ") {
+        text.truncate(at);
+    }
+    text
+}
+
+/// Checks a write to stdout: a reader that went away (`BrokenPipe`, as with `csa … | head`)
+/// is not an error, as for other Unix filters; any other write error fails with
+/// `cannot write <what> to stdout`.
+pub fn stdout_written(written: std::io::Result<()>, what: &str) -> anyhow::Result<()> {
+    match written {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(io_failure(
+            &format!("cannot write {what} to stdout"),
+            &err,
+            "stdout",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The exit code for `err`: the code of the first [`Failure`] in its chain, else
 /// [`CSA_ERROR`].
 pub fn code_of(err: &anyhow::Error) -> u8 {
@@ -77,5 +111,15 @@ mod tests {
         let err = anyhow::Error::new(Failure::new(NOT_FOUND, "nope")).context("running");
         assert_eq!(code_of(&err), NOT_FOUND);
         assert_eq!(code_of(&anyhow::anyhow!("plain")), CSA_ERROR);
+    }
+
+    #[test]
+    fn io_failures_read_what_why_path() {
+        let err = std::io::Error::from_raw_os_error(20);
+        let failure = io_failure("cannot read", &err, std::path::Path::new("/a/b").display());
+        assert_eq!(failure.to_string(), "cannot read: Not a directory (/a/b)");
+        assert_eq!(code_of(&failure), CSA_ERROR);
+        let wrapped = std::io::Error::other(format!("{err} at path \"/a/.tmp-x\""));
+        assert_eq!(io_why(&wrapped), "Not a directory");
     }
 }

@@ -4,7 +4,7 @@
 //! session whose supervisor is gone without a result is reconstructed as `lost`.
 
 use std::fs::{File, TryLockError};
-use std::io;
+use std::io::{self, Read as _};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, SystemTime};
@@ -14,18 +14,84 @@ use anyhow::{Context as _, Result};
 use crate::exit::{self, Failure};
 use crate::record::{self, ResultRecord, SessionRecord, Status};
 use crate::session::{self, SessionDir};
+use crate::sys;
 
 /// The reason recorded in a reconstructed `lost` result.
 pub const LOST_REASON: &str = "supervisor vanished without a result";
 
 /// Opens the session's lock file, or `None` when it does not exist.
+///
+/// A missing lock normally means `csa run` died before creating it. But when `daemon.pid`
+/// names a live process with the recorded start time, the supervisor still runs and
+/// someone deleted the file: liveness cannot be judged, and reconstructing the session as
+/// `lost` would change a live one, so that is an error (exit 125).
 fn open_lock(session: &SessionDir) -> Result<Option<File>> {
     let path = session.file(session::LOCK);
     match record::open_no_follow(&path) {
         Ok(file) => Ok(Some(file)),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        // A durable result means the session is over, whatever still runs.
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            if session.file(session::RESULT_TOML).exists() {
+                return Ok(None);
+            }
+            match read_identity(session) {
+                Ok(found) if found.is_running() => Err(Failure::new(
+                    exit::CSA_ERROR,
+                    format!(
+                        "cannot tell whether session {} has ended: its lock file is missing while its supervisor (PID {}) still runs; look again after it ends ({})",
+                        session.id_string(),
+                        found.pid,
+                        path.display()
+                    ),
+                )
+                .into()),
+                _ => Ok(None),
+            }
+        }
         Err(err) => Err(err).with_context(|| format!("cannot open {}", path.display())),
     }
+}
+
+/// The supervisor as recorded in `daemon.pid`: `"<pid> <starttime>\n"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    /// The supervisor's PID, which is also the process group ID of the job.
+    pub pid: i32,
+    /// Field 22 of `/proc/<pid>/stat`: clock ticks since boot.
+    pub start_time: u64,
+}
+
+impl Identity {
+    /// True when the recorded process exists, has not exited, and started at the recorded
+    /// time: it is still the supervisor, not a process that reused its PID.
+    pub fn is_running(self) -> bool {
+        sys::ProcStat::read(self.pid)
+            .is_ok_and(|stat| !stat.is_exited() && stat.start_time == self.start_time)
+    }
+}
+
+/// Reads and parses `daemon.pid`. The error says what is wrong with it.
+pub fn read_identity(session: &SessionDir) -> Result<Identity, String> {
+    let path = session.file(session::DAEMON_PID);
+    let mut text = String::new();
+    record::open_no_follow(&path)
+        .and_then(|file| file.take(64).read_to_string(&mut text))
+        .map_err(|err| format!("cannot read daemon.pid: {err}"))?;
+    let malformed = || format!("daemon.pid is malformed: {:?}", text.trim_end());
+    let line = text.strip_suffix('\n').unwrap_or(&text);
+    let (pid, start) = line.split_once(' ').ok_or_else(malformed)?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(pid) || !digits(start) {
+        return Err(malformed());
+    }
+    let pid: i32 = pid.parse().map_err(|_| malformed())?;
+    let start_time: u64 = start.parse().map_err(|_| malformed())?;
+    if pid <= 1 {
+        return Err(format!(
+            "daemon.pid names PID {pid}, which is never a supervisor"
+        ));
+    }
+    Ok(Identity { pid, start_time })
 }
 
 /// True while the session's supervisor holds its lock. Never blocks; never changes a live
@@ -109,10 +175,7 @@ pub fn final_result_or(
         record::write_atomic(&session.path, session::RESULT_TOML, &lost, true).map_err(|err| {
             Failure::new(
                 exit::TIMEOUT,
-                format!(
-                    "the session is dead and its result cannot be recorded: {err:#} ({})",
-                    session.id_string()
-                ),
+                format!("the session is dead and its result cannot be recorded: {err:#}"),
             )
         })?;
     if written {

@@ -17,12 +17,14 @@ mod tail;
 mod term;
 mod tool;
 
+use std::io::Write as _;
+
 fn main() -> std::process::ExitCode {
     match cmd::dispatch(cli::parse()) {
         Ok(code) => std::process::ExitCode::from(code),
         Err(err) => {
             let message = format!("{err:#}").replace('\n', " ");
-            eprintln!("csa: {message}");
+            let _ = writeln!(std::io::stderr(), "csa: {message}"); // eprintln! would panic
             std::process::ExitCode::from(exit::code_of(&err))
         }
     }

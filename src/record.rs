@@ -137,7 +137,7 @@ pub fn read<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
     let file = match open_no_follow(path) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
+        Err(err) => return Err(crate::exit::io_failure("cannot read", &err, path.display())),
     };
     // Room for a typical record up front: read through `Take`, an empty `String` is filled
     // by growing reads of 32, 32, 64, 128… bytes, five system calls for a 300-byte file
@@ -145,7 +145,7 @@ pub fn read<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
     let mut text = String::with_capacity(4096);
     file.take(MAX_RECORD_BYTES + 1)
         .read_to_string(&mut text)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+        .map_err(|err| crate::exit::io_failure("cannot read", &err, path.display()))?;
     if text.len() as u64 > MAX_RECORD_BYTES {
         return Err(malformed(path, "larger than 1 MiB"));
     }
@@ -162,13 +162,30 @@ fn malformed(path: &Path, why: &str) -> anyhow::Error {
     .into()
 }
 
-/// Opens a file for reading without following a symbolic link at its last component.
+/// Opens a regular file for reading without following a symbolic link at its last
+/// component.
+///
+/// Never blocks: the open is non-blocking, so a FIFO planted in a session directory cannot
+/// hang csa. Errors: `NotFound` when missing; a symbolic link (`ELOOP`); `InvalidInput`
+/// ("not a regular file") for a FIFO, directory, socket or device.
 pub fn open_no_follow(path: &Path) -> io::Result<fs::File> {
     use std::os::unix::fs::OpenOptionsExt as _;
-    fs::OpenOptions::new()
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    let file = fs::OpenOptions::new()
         .read(true)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits().cast_signed())
-        .open(path)
+        .custom_flags(flags.bits().cast_signed())
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    // Back to blocking reads: on a regular file the flag has no effect, but keep the
+    // descriptor as an ordinary one for whoever reads it.
+    let status = rustix::fs::fcntl_getfl(&file)?;
+    rustix::fs::fcntl_setfl(&file, status - rustix::fs::OFlags::NONBLOCK)?;
+    Ok(file)
 }
 
 /// Serializes `record` as TOML and writes it to `dir/name` atomically (temporary file in
@@ -195,21 +212,17 @@ pub fn write_bytes_atomic(
     exactly_once: bool,
 ) -> Result<bool> {
     let target = dir.join(name);
+    let failed = |err: io::Error| crate::exit::io_failure("cannot write", &err, target.display());
     let mut temp = tempfile::Builder::new()
         .prefix(".tmp-")
         .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    temp.write_all(bytes)
-        .with_context(|| format!("cannot write {}", target.display()))?;
+        .map_err(failed)?;
+    temp.write_all(bytes).map_err(failed)?;
     if !exactly_once {
-        temp.persist(&target)
-            .map_err(|err| err.error)
-            .with_context(|| format!("cannot write {}", target.display()))?;
+        temp.persist(&target).map_err(|err| failed(err.error))?;
         return Ok(true);
     }
-    temp.as_file()
-        .sync_all()
-        .with_context(|| format!("cannot write {}", target.display()))?;
+    temp.as_file().sync_all().map_err(failed)?;
     match temp.persist_noclobber(&target) {
         Ok(_) => {
             if let Ok(handle) = fs::File::open(dir) {
@@ -218,7 +231,7 @@ pub fn write_bytes_atomic(
             Ok(true)
         }
         Err(err) if err.error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-        Err(err) => Err(err.error).with_context(|| format!("cannot write {}", target.display())),
+        Err(err) => Err(failed(err.error)),
     }
 }
 

@@ -77,10 +77,11 @@ impl StateRoot {
             .recursive(true)
             .mode(0o700)
             .create(&dir)
-            .with_context(|| {
-                format!(
-                    "cannot create the session store: check CSA_STATE_DIR ({})",
-                    dir.display()
+            .map_err(|err| {
+                crate::exit::io_failure(
+                    "cannot create the session store (check CSA_STATE_DIR)",
+                    &err,
+                    dir.display(),
                 )
             })?;
         Ok(dir)
@@ -106,14 +107,27 @@ impl StateRoot {
                 Failure::new(CSA_ERROR, format!("invalid session ID: {err} ({wanted})"))
             })?;
             let session = self.session(id);
-            if session.path.is_dir() {
-                return Ok(session);
-            }
-            return Err(no_such_session(&wanted, &self.sessions_dir()).into());
+            // Not followed: a symbolic link planted as a session directory would make csa
+            // read and write files outside the store.
+            return match fs::symlink_metadata(&session.path) {
+                Ok(meta) if meta.is_dir() => Ok(session),
+                Ok(_) => Err(Failure::new(
+                    CSA_ERROR,
+                    format!(
+                        "not a session directory: it is not a plain directory ({})",
+                        session.path.display()
+                    ),
+                )
+                .into()),
+                Err(_) => Err(no_such_session(&wanted, &self.sessions_dir()).into()),
+            };
         }
         let mut matches = Vec::new();
         if let Ok(entries) = fs::read_dir(self.sessions_dir()) {
             for entry in entries.flatten() {
+                if !entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                    continue;
+                }
                 let name = entry.file_name();
                 let Some(name) = name.to_str() else { continue };
                 if let (true, Ok(id)) = (name.starts_with(&wanted), Ulid::from_string(name)) {

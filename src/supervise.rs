@@ -12,7 +12,7 @@ use std::os::unix::fs::MetadataExt as _;
 use std::os::unix::process::ExitStatusExt as _;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
@@ -54,7 +54,10 @@ pub fn main(args: &SuperviseArgs) -> Result<u8> {
     let lock_fd = sys::adopt_inherited_fd(args.lock_fd).map_err(|_| refused())?;
     sys::set_close_on_exec(&lock_fd, true).context("cannot protect the session lock")?;
     sys::close_inherited_fds(lock_fd.as_raw_fd());
-    survive_termination_signals();
+    let received = survive_termination_signals();
+    // `csa run` started this process with them blocked; with the handlers in place, let
+    // them in.
+    sys::unblock_signals(&SURVIVED_SIGNALS).context("cannot unblock the termination signals")?;
 
     let stdin = match args.stdin_from {
         StdinSource::Null => Stdio::null(),
@@ -65,7 +68,20 @@ pub fn main(args: &SuperviseArgs) -> Result<u8> {
     let timeout = args.timeout_ms.map(Duration::from_millis);
     let mut command = Command::new(&args.argv[0]);
     command.args(&args.argv[1..]).stdin(stdin);
-    let result = run_job(&session, command, timeout);
+    // A signal to the group before the job exists (e.g. `session kill` at once) stops the
+    // session as it would have stopped the job: the job is not started.
+    let result = match i32::try_from(received.load(Ordering::SeqCst)) {
+        Ok(signal) if signal > 0 => {
+            let now = SystemTime::now();
+            let code = exit::from_signal(signal);
+            let mut result = finished(&session, now, Status::Signal, code, Some(signal));
+            result.reason = Some(format!(
+                "signal {signal} arrived before the job started; the job was not started"
+            ));
+            result
+        }
+        _ => run_job(&session, command, timeout),
+    };
     record::write_atomic(&session.path, session::RESULT_TOML, &result, true)?;
     drop(lock_fd);
     Ok(result.exit_code)
@@ -83,13 +99,24 @@ fn refused() -> Failure {
 /// that the supervisor, which shares its process group with the job, survives them long
 /// enough to reap the job and record its true result. The handlers are reset to the
 /// default in the job by `exec`.
-pub fn survive_termination_signals() {
-    use signal_hook::consts::{SIGALRM, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
-    let seen = Arc::new(AtomicBool::new(false));
-    for signal in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM] {
-        let _ = signal_hook::flag::register(signal, Arc::clone(&seen));
+///
+/// Returns the number of the last such signal received, 0 while none has been.
+pub fn survive_termination_signals() -> Arc<AtomicUsize> {
+    let received = Arc::new(AtomicUsize::new(0));
+    for signal in SURVIVED_SIGNALS {
+        let number = usize::try_from(signal).unwrap_or_default();
+        let _ = signal_hook::flag::register_usize(signal, Arc::clone(&received), number);
     }
+    received
 }
+
+/// The signals the supervisor survives (see [`survive_termination_signals`]). `csa run`
+/// starts the supervisor with them blocked, and it unblocks them once its handlers are in
+/// place, so none can end it in between.
+pub const SURVIVED_SIGNALS: [i32; 7] = {
+    use signal_hook::consts::{SIGALRM, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
+    [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM]
+};
 
 /// Spawns `command` in the caller's process group, reaps it, enforces `timeout` (SIGTERM
 /// to the job's processes, up to [`TIMEOUT_GRACE`] for all of them to exit, then SIGKILL to
@@ -110,7 +137,7 @@ pub fn run_job(
                 exit::NOT_EXECUTABLE
             };
             let mut result = finished(session, started, Status::Failure, code, None);
-            result.reason = Some(format!("exec failed: {err}"));
+            result.reason = Some(format!("exec failed: {}", exit::io_why(&err)));
             return result;
         }
     };

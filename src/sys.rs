@@ -25,6 +25,50 @@ pub fn start_in_new_session(command: &mut Command) {
     }
 }
 
+/// Makes `command` start with `signals` blocked. The signal mask survives `exec`, so a
+/// signal sent to the new process at once stays pending until it calls
+/// [`unblock_signals`] (the supervisor does, once its handlers are in place). Children it
+/// spawns with `std::process::Command` start with an empty mask.
+pub fn block_signals(command: &mut Command, signals: &[i32]) {
+    let set = signal_set(signals);
+    // SAFETY: the closure runs between fork and exec in the child; it only makes the
+    // async-signal-safe `sigprocmask` system call on a set built before the fork, and
+    // allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::sigprocmask(libc::SIG_BLOCK, &raw const set, std::ptr::null_mut()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Unblocks `signals` in the calling thread (see [`block_signals`]); a pending one is
+/// delivered now.
+pub fn unblock_signals(signals: &[i32]) -> io::Result<()> {
+    let set = signal_set(signals);
+    // SAFETY: `set` is an initialized signal set; `sigprocmask` changes only the mask.
+    if unsafe { libc::sigprocmask(libc::SIG_UNBLOCK, &raw const set, std::ptr::null_mut()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// A signal set holding `signals`.
+fn signal_set(signals: &[i32]) -> libc::sigset_t {
+    let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: `sigemptyset` initializes the set before `sigaddset` adds to it and before
+    // `assume_init` reads it.
+    unsafe {
+        libc::sigemptyset(set.as_mut_ptr());
+        for &signal in signals {
+            libc::sigaddset(set.as_mut_ptr(), signal);
+        }
+        set.assume_init()
+    }
+}
+
 /// Takes ownership of descriptor `fd`, inherited from the parent process.
 ///
 /// Errors when `fd` is not open. The caller must not use `fd` through any other handle.

@@ -4,9 +4,13 @@
 mod procs;
 mod support;
 mod support_everyday;
+mod support_faults;
 
 mod attach;
 mod clean;
+mod contract;
+mod faults;
+mod hostile;
 mod kill;
 mod list;
 mod run_wait;

@@ -65,12 +65,11 @@ pub fn exec(args: &AttachArgs) -> Result<u8> {
         }
         Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return Ok(0),
         Err(err) => {
-            return Err(err).with_context(|| {
-                format!(
-                    "cannot follow the output of session {id} ({})",
-                    session.path.display()
-                )
-            });
+            return Err(crate::exit::io_failure(
+                "cannot follow the session's output",
+                &err,
+                &id,
+            ));
         }
     }
     Ok(liveness::final_result(&session)?.exit_code)

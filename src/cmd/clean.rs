@@ -12,7 +12,7 @@ use std::io::{self, BufWriter};
 use std::path::Path;
 use std::time::SystemTime;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 use super::list;
 use crate::cli::CleanArgs;
@@ -100,12 +100,10 @@ pub fn exec(args: &CleanArgs) -> Result<u8> {
 
 /// Writes a line; a reader that went away is not an error (the cleaning goes on).
 fn writeln_ok(out: &mut impl io::Write, line: &str) -> Result<()> {
-    match writeln!(out, "{line}").and_then(|()| out.flush()) {
-        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => {
-            Err(err).context("cannot write to stdout")
-        }
-        _ => Ok(()),
-    }
+    crate::exit::stdout_written(
+        writeln!(out, "{line}").and_then(|()| out.flush()),
+        "the report",
+    )
 }
 
 fn warn(session: &SessionDir, err: &anyhow::Error) {

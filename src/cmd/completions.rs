@@ -3,7 +3,7 @@
 
 use std::io::{self, Write as _};
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use clap::{Command, CommandFactory as _};
 
 use crate::cli::{Cli, CompletionsArgs};
@@ -13,12 +13,11 @@ pub fn exec(args: &CompletionsArgs) -> Result<u8> {
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut visible_command(), "csa", &mut script);
     let mut stdout = io::stdout().lock();
-    match stdout.write_all(&script).and_then(|()| stdout.flush()) {
-        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => {
-            Err(err).context("cannot write the completion script to stdout")
-        }
-        _ => Ok(0),
-    }
+    crate::exit::stdout_written(
+        stdout.write_all(&script).and_then(|()| stdout.flush()),
+        "the completion script",
+    )?;
+    Ok(0)
 }
 
 /// The command line without its hidden subcommands (the supervisor entry point), which

@@ -15,7 +15,6 @@
 //! A job that exits during the grace period is reaped by the supervisor, which survives
 //! SIGTERM/SIGINT/SIGHUP and records the true result.
 
-use std::io::Read as _;
 use std::os::unix::fs::MetadataExt as _;
 use std::time::{Duration, Instant};
 
@@ -24,8 +23,8 @@ use rustix::process::Signal;
 
 use crate::cli::KillArgs;
 use crate::exit::{self, CSA_ERROR, Failure};
-use crate::liveness::{self, Observed};
-use crate::record::{self, ResultRecord, Status};
+use crate::liveness::{self, Identity, Observed, read_identity};
+use crate::record::{ResultRecord, Status};
 use crate::session::{self, SessionDir, StateRoot};
 use crate::stop::{Scope, signal_name};
 use crate::sys::{self, ProcStat};
@@ -33,14 +32,6 @@ use crate::sys::{self, ProcStat};
 /// How long `kill` waits, after SIGKILL, for the processes to vanish and for the session's
 /// lock to be released.
 const AFTER_KILL: Duration = Duration::from_secs(10);
-
-/// The supervisor as recorded in `daemon.pid`: `"<pid> <starttime>\n"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Identity {
-    pid: i32,
-    /// Field 22 of `/proc/<pid>/stat`: clock ticks since boot.
-    start_time: u64,
-}
 
 /// Runs `csa session kill`. Returns 0 when the session was stopped or had already finished.
 /// Errors (125): unknown session, identity not verified (nothing signalled), processes that
@@ -75,30 +66,6 @@ fn refusal(session: &SessionDir, why: &str) -> anyhow::Error {
         ),
     )
     .into()
-}
-
-/// Reads and parses `daemon.pid`. The error says what is wrong with it.
-fn read_identity(session: &SessionDir) -> Result<Identity, String> {
-    let path = session.file(session::DAEMON_PID);
-    let mut text = String::new();
-    record::open_no_follow(&path)
-        .and_then(|file| file.take(64).read_to_string(&mut text))
-        .map_err(|err| format!("cannot read daemon.pid: {err}"))?;
-    let malformed = || format!("daemon.pid is malformed: {:?}", text.trim_end());
-    let line = text.strip_suffix('\n').unwrap_or(&text);
-    let (pid, start) = line.split_once(' ').ok_or_else(malformed)?;
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(pid) || !digits(start) {
-        return Err(malformed());
-    }
-    let pid: i32 = pid.parse().map_err(|_| malformed())?;
-    let start_time: u64 = start.parse().map_err(|_| malformed())?;
-    if pid <= 1 {
-        return Err(format!(
-            "daemon.pid names PID {pid}, which is never a supervisor"
-        ));
-    }
-    Ok(Identity { pid, start_time })
 }
 
 /// Checks that the recorded supervisor is the live process holding the session's lock, and
@@ -175,7 +142,8 @@ fn stop_running(
             Some(last.as_raw()),
             reason,
         )
-    })?;
+    })
+    .map_err(kill_failure)?;
     report(&result, found.pid);
     Ok(exit::SUCCESS)
 }
@@ -192,7 +160,7 @@ fn stop_finished(
     args: &KillArgs,
 ) -> Result<u8> {
     let id = session.id_string();
-    let result = liveness::final_result(session)?;
+    let result = liveness::final_result(session).map_err(kill_failure)?;
     let lost = result.status == Status::Lost;
     let found = match identity {
         Ok(found) => Some(found),
@@ -234,6 +202,16 @@ fn stop_finished(
     );
     stop_sequence(&id, Scope::Group(found.pid), args)?;
     Ok(exit::SUCCESS)
+}
+
+/// `kill` exits 0 or 125 (contract §3): a result that cannot be recorded (exit 124 for
+/// `wait`) is a failure of `kill`, whose promise is that `result.toml` exists afterwards.
+fn kill_failure(err: anyhow::Error) -> anyhow::Error {
+    if exit::code_of(&err) == exit::TIMEOUT {
+        Failure::new(CSA_ERROR, format!("{err:#}")).into()
+    } else {
+        err
+    }
 }
 
 /// The live members of a finished session's process group that provably belong to it: in

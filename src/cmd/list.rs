@@ -9,7 +9,7 @@ use std::fs;
 use std::io::{self, BufWriter, Write as _};
 use std::time::SystemTime;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use ulid::Ulid;
 
 use super::view::{self, ListEntry, RUNNING, ResultView};
@@ -78,12 +78,8 @@ pub fn exec(args: &ListArgs) -> Result<u8> {
     } else {
         print_table(&rows)
     };
-    match written {
-        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => {
-            Err(err).context("cannot write the list to stdout")
-        }
-        _ => Ok(0),
-    }
+    crate::exit::stdout_written(written, "the list")?;
+    Ok(0)
 }
 
 /// The session IDs in the store, newest first. Entries that are not directories named by
@@ -95,8 +91,11 @@ pub fn session_ids(root: &StateRoot) -> Result<Vec<Ulid>> {
         Ok(entries) => entries,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(err) => {
-            return Err(err)
-                .with_context(|| format!("cannot read the session store {}", dir.display()));
+            return Err(crate::exit::io_failure(
+                "cannot read the session store",
+                &err,
+                dir.display(),
+            ));
         }
     };
     let mut ids: Vec<Ulid> = entries

@@ -6,7 +6,7 @@ use std::io::{self, Read as _, Seek as _, Write};
 use std::os::unix::fs::FileExt as _;
 use std::path::Path;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 use crate::cli::LogsArgs;
 use crate::record;
@@ -40,7 +40,7 @@ fn copy_log(path: &Path, sink: &mut dyn Write, tail: Option<usize>) -> Result<()
     let file = match record::open_no_follow(path) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
+        Err(err) => return Err(crate::exit::io_failure("cannot read", &err, path.display())),
     };
     let copied = (|| {
         let len = file.metadata()?.len();
@@ -55,7 +55,7 @@ fn copy_log(path: &Path, sink: &mut dyn Write, tail: Option<usize>) -> Result<()
     })();
     match copied {
         Err(err) if err.kind() != io::ErrorKind::BrokenPipe => {
-            Err(err).with_context(|| format!("cannot copy {}", path.display()))
+            Err(crate::exit::io_failure("cannot copy", &err, path.display()))
         }
         _ => Ok(()),
     }

@@ -31,13 +31,11 @@ pub fn exec(args: &ResultArgs) -> Result<u8> {
         toml::to_string(&shown).context("cannot format the result")?
     };
     let mut stdout = io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => {
-            Err(err).context("cannot write the result to stdout")
-        }
-        _ => Ok(0),
-    }
+    crate::exit::stdout_written(
+        stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush()),
+        "the result",
+    )?;
+    Ok(0)
 }

@@ -26,6 +26,7 @@ use crate::directive;
 use crate::exit::{CSA_ERROR, Failure, USAGE};
 use crate::record::{self, SessionRecord, StdinSource};
 use crate::session::{self, SessionDir, StateRoot};
+use crate::supervise;
 use crate::sys;
 use crate::tool::{self, Job};
 
@@ -44,7 +45,7 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
         if job.stdin != StdinSource::Null {
             return Err(Failure::new(
                 USAGE,
-                "--stdin cannot be used when the prompt itself goes to the job on standard input",
+                "cannot use --stdin: the prompt itself goes to the job on standard input (standard input)",
             )
             .into());
         }
@@ -99,7 +100,7 @@ fn plan_job(args: &RunArgs, cwd: &Path) -> Result<Job> {
     if args.stdin {
         return Err(Failure::new(
             USAGE,
-            "--stdin needs PROMPT or `-- PROGRAM`: without them standard input is the prompt",
+            "cannot use --stdin: without PROMPT or `-- PROGRAM`, standard input is the prompt (standard input)",
         )
         .into());
     }
@@ -107,7 +108,7 @@ fn plan_job(args: &RunArgs, cwd: &Path) -> Result<Job> {
     if stdin.is_terminal() {
         return Err(Failure::new(
             USAGE,
-            "no prompt: give PROMPT, `-- PROGRAM ARGS…`, or pipe the prompt on standard input",
+            "no prompt: standard input is a terminal; give PROMPT, `-- PROGRAM ARGS…`, or pipe the prompt (standard input)",
         )
         .into());
     }
@@ -118,12 +119,18 @@ fn plan_job(args: &RunArgs, cwd: &Path) -> Result<Job> {
         .read_to_end(&mut prompt)
         .context("cannot read the prompt from standard input")?;
     if prompt.is_empty() {
-        return Err(Failure::new(USAGE, "the prompt on standard input is empty").into());
+        return Err(Failure::new(
+            USAGE,
+            "no prompt: the prompt on standard input is empty (standard input)",
+        )
+        .into());
     }
     if prompt.len() as u64 > MAX_STDIN_PROMPT {
-        return Err(
-            Failure::new(USAGE, "the prompt on standard input is larger than 10 MiB").into(),
-        );
+        return Err(Failure::new(
+            USAGE,
+            "prompt too large: the prompt on standard input is over 10 MiB (standard input)",
+        )
+        .into());
     }
     let tools = tool::config::load(cwd)?;
     tool::job_for_prompt(&tools, &args.tool, prompt, true)
@@ -139,12 +146,11 @@ fn create_session_dir(root: &StateRoot) -> Result<SessionDir> {
             Ok(()) => return Ok(session),
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
             Err(err) => {
-                return Err(err).with_context(|| {
-                    format!(
-                        "cannot create the session directory {}",
-                        session.path.display()
-                    )
-                });
+                return Err(crate::exit::io_failure(
+                    "cannot create the session directory",
+                    &err,
+                    session.path.display(),
+                ));
             }
         }
     }
@@ -195,7 +201,7 @@ fn prepare(args: &RunArgs, job: &Job, session: &SessionDir, cwd: &Path) -> Resul
             .append(true)
             .mode(0o600)
             .open(&path)
-            .with_context(|| format!("cannot create {}", path.display()))
+            .map_err(|err| crate::exit::io_failure("cannot create", &err, path.display()))
     };
     let lock = create(session::LOCK)?;
     lock.try_lock().map_err(|err| {
@@ -286,6 +292,7 @@ fn spawn_supervisor(
         .stdout(prepared.stdout)
         .stderr(prepared.stderr);
     sys::start_in_new_session(&mut command);
+    sys::block_signals(&mut command, &supervise::SURVIVED_SIGNALS);
     let child = command
         .spawn()
         .with_context(|| format!("cannot start the supervisor {}", exe.display()))?;
@@ -320,18 +327,33 @@ pub(super) fn write_daemon_pid(session: &SessionDir, pid: u32) -> Result<()> {
 fn announce(args: &RunArgs, session: &SessionDir, pid: u32) -> Result<()> {
     let id = session.id_string();
     let line = if args.json {
-        serde_json::json!({ "id": id, "pid": pid, "dir": session.path.to_string_lossy() })
-            .to_string()
+        // Fields in the contract's order (§2), which `json!` (a sorted map) would not keep.
+        #[derive(serde::Serialize)]
+        struct Started<'a> {
+            id: &'a str,
+            pid: u32,
+            dir: &'a str,
+        }
+        serde_json::to_string(&Started {
+            id: &id,
+            pid,
+            dir: &session.path.to_string_lossy(),
+        })
+        .context("cannot format the session as JSON")?
     } else {
         id.clone()
     };
     let mut stdout = io::stdout().lock();
-    writeln!(stdout, "{line}")
-        .and_then(|()| stdout.flush())
-        .with_context(|| {
-            format!("cannot print the session ID on stdout; the job runs anyway ({id})")
-        })?;
+    let printed = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
+    // The directive carries the ID too, so a caller whose stdout is gone still learns it.
     announce_directive(session, pid);
+    printed.map_err(|err| {
+        crate::exit::io_failure(
+            "cannot print the session ID on stdout (the job runs anyway)",
+            &err,
+            &id,
+        )
+    })?;
     Ok(())
 }
 

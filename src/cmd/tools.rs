@@ -48,12 +48,8 @@ pub fn exec(args: &ToolsArgs) -> Result<u8> {
     } else {
         print_table(&rows)
     };
-    match written {
-        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => {
-            Err(err).context("cannot write the tools to stdout")
-        }
-        _ => Ok(0),
-    }
+    crate::exit::stdout_written(written, "the tools")?;
+    Ok(0)
 }
 
 fn print_json(rows: &[ToolRow<'_>]) -> io::Result<()> {

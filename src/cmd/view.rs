@@ -3,6 +3,7 @@
 //! while the supervisor lives, and the fields that only an ended job has left out), plus —
 //! in `list` — the fields of `session.toml` that say what the session runs.
 
+use std::io::Write as _;
 use std::time::SystemTime;
 
 use anyhow::Result;
@@ -100,13 +101,22 @@ pub struct ListEntry {
 }
 
 /// A session's result, or `None` while it runs. A session whose supervisor is gone
-/// without a result is reconstructed as `lost` (written to disk, as `wait` does).
+/// without a result is reconstructed as `lost` (written to disk, as `wait` does; when it
+/// cannot be written, shown as lost anyway with a warning on stderr).
 /// Never blocks; never changes a live session.
 pub fn look(session: &SessionDir) -> Result<Option<ResultRecord>> {
     match liveness::observe(session)? {
         Observed::Running => Ok(None),
         Observed::Finished(result) => Ok(Some(result)),
-        Observed::Gone => liveness::final_result(session).map(Some),
+        Observed::Gone => match liveness::final_result(session) {
+            // `result` exits 0 or 125 (contract §3): a lost result that cannot be recorded
+            // (a read-only store) is still shown as lost, as `list` shows it.
+            Err(err) if crate::exit::code_of(&err) == crate::exit::TIMEOUT => {
+                let _ = writeln!(std::io::stderr(), "csa: warning: {err:#}");
+                Ok(Some(liveness::lost_result(session)))
+            }
+            other => other.map(Some),
+        },
     }
 }
 

@@ -4,7 +4,7 @@
 use std::io::{self, Write as _};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 use crate::cli::WaitArgs;
 use crate::directive;
@@ -83,13 +83,15 @@ fn print_stdout_log(session: &SessionDir) -> Result<()> {
     let mut log = match record::open_no_follow(&path) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
+        Err(err) => return Err(exit::io_failure("cannot read", &err, path.display())),
     };
     let mut stdout = io::stdout().lock();
     match io::copy(&mut log, &mut stdout).and_then(|_| stdout.flush()) {
-        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => {
-            Err(err).with_context(|| format!("cannot copy {} to stdout", path.display()))
-        }
+        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(exit::io_failure(
+            "cannot copy to stdout",
+            &err,
+            path.display(),
+        )),
         _ => Ok(()),
     }
 }

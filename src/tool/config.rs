@@ -16,7 +16,7 @@ use std::fs::File;
 use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -84,13 +84,17 @@ fn read_config(path: &Path) -> Result<Option<String>> {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => {
-            return Err(err).with_context(|| format!("cannot read the config {}", path.display()));
+            return Err(crate::exit::io_failure(
+                "cannot read the config",
+                &err,
+                path.display(),
+            ));
         }
     };
     let mut text = String::new();
     file.take(MAX_CONFIG_BYTES + 1)
         .read_to_string(&mut text)
-        .with_context(|| format!("cannot read the config {}", path.display()))?;
+        .map_err(|err| crate::exit::io_failure("cannot read the config", &err, path.display()))?;
     if text.len() as u64 > MAX_CONFIG_BYTES {
         return Err(malformed(path, &text, None, "larger than 1 MiB"));
     }

@@ -1,0 +1,72 @@
+//! Usage errors as the contract wants every error (§6): one line on stderr, exit 2.
+
+use std::io::Write as _;
+
+use clap::Parser as _;
+
+use super::Cli;
+
+/// Parses csa's command line. On a usage error, prints one line, `csa: invalid arguments:
+/// <why> (see `<command> --help`)`, and exits with code 2 (contract §6); `--help`,
+/// `--version` and a missing subcommand print clap's help or version as usual.
+pub fn parse_or_exit() -> Cli {
+    use clap::error::ErrorKind;
+    let err = match Cli::try_parse() {
+        Ok(cli) => return cli,
+        Err(err) => err,
+    };
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        err.exit();
+    }
+    // clap's text: a first paragraph saying what is wrong (maybe over several lines), then
+    // tips, usage and a pointer to `--help`; keep the first paragraph and the tips.
+    let rendered = err.render().to_string();
+    let mut paragraphs = rendered.split("\n\n");
+    let first: Vec<&str> = paragraphs
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    let mut why = first.join(" ");
+    why = why.trim_start_matches("error: ").to_owned();
+    for tip in paragraphs.flat_map(str::lines).map(str::trim) {
+        if tip.starts_with("tip:") {
+            why.push_str("; ");
+            why.push_str(tip);
+        }
+    }
+    // Not `eprintln!`, which panics when stderr is a closed pipe.
+    let _ = writeln!(
+        std::io::stderr(),
+        "csa: invalid arguments: {why} (see `{} --help`)",
+        command_path()
+    );
+    std::process::exit(i32::from(crate::exit::USAGE))
+}
+
+/// The subcommand the user typed, e.g. `csa session wait`, found by following the
+/// arguments through the command tree while they name subcommands.
+fn command_path() -> String {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    let mut path = vec!["csa".to_owned()];
+    for arg in std::env::args_os().skip(1) {
+        let Some(sub) = arg
+            .to_str()
+            .and_then(|name| command.find_subcommand(name))
+            .filter(|sub| !sub.is_hide_set())
+            .cloned()
+        else {
+            break;
+        };
+        path.push(sub.get_name().to_owned());
+        command = sub;
+    }
+    path.join(" ")
+}

@@ -1,0 +1,167 @@
+//! Hostile arguments: prompt sizes, bytes that are not UTF-8, bad options, and a closed
+//! stderr.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt as _;
+use std::process::{Command, Output, Stdio};
+
+use super::{assert_rejected, code, os_args};
+use crate::support::{Csa, HANG, assert_success, output_within};
+
+/// `csa run ARGS` with `stdin` as its standard input.
+fn run_with_stdin(csa: &Csa, args: &[&OsStr], stdin: &[u8]) -> Output {
+    let mut child = csa
+        .cmd()
+        .arg("run")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let bytes = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write as _;
+        let _ = input.write_all(&bytes);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    crate::support::assert_no_panic(&out);
+    out
+}
+
+#[test]
+fn prompt_sizes_on_standard_input() {
+    const MIB: usize = 1024 * 1024;
+    let csa = Csa::new();
+    let script = |size: usize| {
+        let tail = b"\necho big-ok\n";
+        let mut bytes = b"#".repeat(size - tail.len());
+        bytes.extend_from_slice(tail);
+        bytes
+    };
+    let out = run_with_stdin(&csa, &[], &script(10 * MIB));
+    assert_success(&out, "10 MiB prompt");
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let waited = csa.wait(&id);
+    assert_eq!(code(&waited), 0);
+    assert_eq!(waited.stdout, b"big-ok\n");
+    let kept = std::fs::metadata(csa.session_dir(&id).join("prompt.txt")).unwrap();
+    assert_eq!(kept.len(), 10 * 1024 * 1024);
+    for size in [10 * MIB + 1, 11 * MIB] {
+        let out = run_with_stdin(&csa, &[], &script(size));
+        assert_rejected(&out, 2, "oversized prompt");
+    }
+    assert_rejected(&run_with_stdin(&csa, &[], b""), 2, "empty prompt on stdin");
+    assert_eq!(
+        csa.session_ids().len(),
+        1,
+        "a rejected prompt left a session"
+    );
+    // An empty PROMPT argument is an empty shell script: it succeeds.
+    let id = csa.run("");
+    assert_eq!(code(&csa.wait(&id)), 0);
+}
+
+#[test]
+fn non_utf8_arguments_and_paths() {
+    let csa = Csa::new();
+    // Bytes pass through to the job unchanged, as an argument and inside a script.
+    let out = csa
+        .cmd()
+        .args(os_args([
+            b"run".as_slice(),
+            b"--",
+            b"printf",
+            b"%s",
+            b"\xff\xfe-arg",
+        ]))
+        .output()
+        .unwrap();
+    assert_success(&out, "non-UTF-8 argument");
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(csa.wait(&id).stdout, b"\xff\xfe-arg");
+    let out = csa
+        .cmd()
+        .args(os_args([b"run".as_slice(), b"printf '\xc3\x28-script'"]))
+        .output()
+        .unwrap();
+    assert_success(&out, "non-UTF-8 prompt");
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(csa.wait(&id).stdout, b"\xc3\x28-script");
+    // A working directory and a state root whose names are not UTF-8.
+    let tmp = tempfile::tempdir().unwrap();
+    let odd = tmp.path().join(OsStr::from_bytes(b"dir-\xff"));
+    std::fs::create_dir(&odd).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_csa"));
+    command
+        .env("CSA_STATE_DIR", odd.join(OsStr::from_bytes(b"state-\xfe")))
+        .args([
+            OsStr::new("run"),
+            OsStr::new("--cd"),
+            odd.as_os_str(),
+            OsStr::new("pwd"),
+        ]);
+    let out = output_within(&mut command, HANG);
+    assert_success(&out, "non-UTF-8 paths");
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_csa"));
+    command
+        .env("CSA_STATE_DIR", odd.join(OsStr::from_bytes(b"state-\xfe")))
+        .args(["session", "wait", "--session", &id]);
+    let out = output_within(&mut command, HANG);
+    assert_eq!(code(&out), 0);
+    let mut expected = odd.as_os_str().as_bytes().to_vec();
+    expected.push(b'\n');
+    assert_eq!(out.stdout, expected);
+}
+
+#[test]
+fn bad_options_are_usage_errors() {
+    let csa = Csa::new();
+    let cases: &[&[&str]] = &[
+        &["--env", "NOEQUALS", "true"],
+        &["--env", "=value", "true"],
+        &["--env", "", "true"],
+        &["--timeout", "soon", "true"],
+        &["--timeout", "0s", "true"],
+        &["--timeout", "-5s", "true"],
+        &["--timeout", "1e10s", "true"],
+        &["--timeout", "", "true"],
+        &["--timeout", "99999999999999999999h", "true"],
+        &["--timeout", "500000000000y", "true"],
+        &["--tool", "no-such-tool", "true"],
+        &["--tool", "", "true"],
+        &["--daemon-child", "true"],
+        &["--session-id", "01JD0000000000000000000000", "true"],
+    ];
+    for args in cases {
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        assert_rejected(&csa.output(&all), 2, &format!("{args:?}"));
+    }
+    let mut command = csa.cmd();
+    command.args(os_args([b"run".as_slice(), b"--env", b"K=\xff", b"true"]));
+    assert_rejected(&output_within(&mut command, HANG), 2, "non-UTF-8 --env");
+    for cd in ["/nonexistent/dir", "/etc/passwd"] {
+        assert_rejected(&csa.output(&["run", "--cd", cd, "true"]), 125, cd);
+    }
+    assert!(csa.session_ids().is_empty(), "{:?}", csa.session_ids());
+}
+
+/// csa's own error output going nowhere (a closed pipe) is no reason to panic.
+#[test]
+fn errors_with_a_closed_stderr_pipe() {
+    let csa = Csa::new();
+    let mut child = csa
+        .cmd()
+        .args(["session", "wait", "--session", "../../x"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(125));
+}
