@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 mod usage;
+pub mod values;
 pub use usage::parse_or_exit;
 
 /// Run long jobs in the background; wait for, follow and stop them.
@@ -67,10 +68,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub cd: Option<PathBuf>,
     /// Set an environment variable for the job (repeatable)
-    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env_pair)]
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = values::parse_env_pair)]
     pub env: Vec<(String, String)>,
     /// Stop the job after this long (`30s`, `10m`, `2h`): SIGTERM, 5 s grace, SIGKILL
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = values::parse_duration)]
     pub timeout: Option<Duration>,
     /// A label for the session
     #[arg(long, value_name = "TEXT")]
@@ -205,7 +206,7 @@ pub struct LogsArgs {
 #[derive(Debug, Args)]
 pub struct CleanArgs {
     /// Remove sessions that ended longer ago than this (`12h`, `7d`, `0s` for all)
-    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = parse_age)]
+    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = values::parse_period)]
     pub older_than: Duration,
     /// Print what would be removed, remove nothing
     #[arg(long)]
@@ -283,10 +284,10 @@ pub struct KillArgs {
     #[arg(long, value_name = "ID")]
     pub session: String,
     /// The first signal sent to the process group: a name (`TERM`, `SIGINT`) or a number
-    #[arg(long, value_name = "SIG", default_value = "TERM", value_parser = parse_signal)]
+    #[arg(long, value_name = "SIG", default_value = "TERM", value_parser = values::parse_signal)]
     pub signal: rustix::process::Signal,
     /// How long the group has to exit before SIGKILL (`5s`, `1m`; `0` = SIGKILL at once)
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_grace)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = values::parse_period)]
     pub grace: Duration,
 }
 
@@ -336,56 +337,6 @@ pub fn parse() -> Command {
     parse_or_exit().command
 }
 
-/// Parses `KEY=VALUE` for `--env`; the key must be non-empty and free of `=` and NUL.
-fn parse_env_pair(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((key, value)) if !key.is_empty() && !key.contains('\0') && !value.contains('\0') => {
-            Ok((key.to_owned(), value.to_owned()))
-        }
-        _ => Err(format!("expected KEY=VALUE, got `{text}`")),
-    }
-}
-
-/// Parses a positive duration such as `30s`, `10m`, `2h` or `1h30m` (humantime syntax).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let duration = humantime::parse_duration(text.trim())
-        .map_err(|err| format!("invalid duration `{text}`: {err} (examples: 30s, 10m, 2h)"))?;
-    if duration.is_zero() {
-        return Err(format!("duration `{text}` must be greater than zero"));
-    }
-    // Durations travel as whole milliseconds in a u64 (`timeout_ms`, `--timeout-ms`).
-    if u64::try_from(duration.as_millis()).is_err() {
-        return Err(format!("duration `{text}` is too long"));
-    }
-    Ok(duration)
-}
-
-/// Parses an age such as `7d`, `12h` or `0s` (humantime syntax; zero allowed).
-pub fn parse_age(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|err| format!("invalid duration `{text}`: {err} (examples: 12h, 7d)"))
-}
-
-/// Parses a grace period such as `5s` or `1m` (humantime syntax); `0` means none.
-fn parse_grace(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|err| format!("invalid duration `{text}`: {err} (examples: 0, 5s, 1m)"))
-}
-
-/// Parses a signal given as a name with or without `SIG` (`TERM`, `sigterm`, `SIGTERM`) or
-/// as a number (`15`). Only the standard, named signals are accepted.
-pub fn parse_signal(text: &str) -> Result<rustix::process::Signal, String> {
-    let upper = text.trim().to_ascii_uppercase();
-    let number = upper.parse::<i32>().ok().or_else(|| {
-        let name = format!("SIG{}", upper.strip_prefix("SIG").unwrap_or(&upper));
-        (1..32).find(|&n| signal_hook::low_level::signal_name(n) == Some(name.as_str()))
-    });
-    number
-        .filter(|&n| signal_hook::low_level::signal_name(n).is_some())
-        .and_then(rustix::process::Signal::from_named_raw)
-        .ok_or_else(|| format!("unknown signal `{text}` (examples: TERM, INT, HUP, KILL, 15)"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,46 +345,5 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn env_pairs() {
-        assert_eq!(
-            parse_env_pair("A=b=c"),
-            Ok(("A".to_owned(), "b=c".to_owned()))
-        );
-        assert!(parse_env_pair("A").is_err());
-        assert!(parse_env_pair("=x").is_err());
-    }
-
-    #[test]
-    fn signals() {
-        use rustix::process::Signal;
-        for text in ["TERM", "SIGTERM", "sigterm", "term", "15", " 15 "] {
-            assert_eq!(parse_signal(text), Ok(Signal::TERM), "{text}");
-        }
-        assert_eq!(parse_signal("KILL"), Ok(Signal::KILL));
-        assert_eq!(parse_signal("2"), Ok(Signal::INT));
-        assert_eq!(parse_signal("usr1"), Ok(Signal::USR1));
-        for bad in ["0", "99", "-1", "FOO", "SIG", ""] {
-            assert!(parse_signal(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn grace_periods() {
-        assert_eq!(parse_grace("0"), Ok(Duration::ZERO));
-        assert_eq!(parse_grace("0s"), Ok(Duration::ZERO));
-        assert_eq!(parse_grace("5s"), Ok(Duration::from_secs(5)));
-        assert!(parse_grace("x").is_err());
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("500000000000y").is_err());
     }
 }

@@ -1,0 +1,94 @@
+//! Parsers for option values: `KEY=VALUE` pairs, durations and signal names.
+
+use std::time::Duration;
+
+/// Parses `KEY=VALUE` for `--env`; the key must be non-empty and free of `=` and NUL.
+pub fn parse_env_pair(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() && !key.contains('\0') && !value.contains('\0') => {
+            Ok((key.to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("expected KEY=VALUE, got `{text}`")),
+    }
+}
+
+/// Parses a positive duration such as `30s`, `10m`, `2h` or `1h30m` (humantime syntax).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text.trim())
+        .map_err(|err| format!("invalid duration `{text}`: {err} (examples: 30s, 10m, 2h)"))?;
+    if duration.is_zero() {
+        return Err(format!("duration `{text}` must be greater than zero"));
+    }
+    // Durations travel as whole milliseconds in a u64 (`timeout_ms`, `--timeout-ms`).
+    if u64::try_from(duration.as_millis()).is_err() {
+        return Err(format!("duration `{text}` is too long"));
+    }
+    Ok(duration)
+}
+
+/// Parses a period that may be zero, such as `0`, `5s`, `12h` or `7d` (humantime syntax):
+/// `--grace` and `--older-than`.
+pub fn parse_period(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|err| format!("invalid duration `{text}`: {err} (examples: 0, 5s, 12h, 7d)"))
+}
+
+/// Parses a signal given as a name with or without `SIG` (`TERM`, `sigterm`, `SIGTERM`) or
+/// as a number (`15`). Only the standard, named signals are accepted.
+pub fn parse_signal(text: &str) -> Result<rustix::process::Signal, String> {
+    let upper = text.trim().to_ascii_uppercase();
+    let number = upper.parse::<i32>().ok().or_else(|| {
+        let name = format!("SIG{}", upper.strip_prefix("SIG").unwrap_or(&upper));
+        (1..32).find(|&n| signal_hook::low_level::signal_name(n) == Some(name.as_str()))
+    });
+    number
+        .filter(|&n| signal_hook::low_level::signal_name(n).is_some())
+        .and_then(rustix::process::Signal::from_named_raw)
+        .ok_or_else(|| format!("unknown signal `{text}` (examples: TERM, INT, HUP, KILL, 15)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_pairs() {
+        assert_eq!(
+            parse_env_pair("A=b=c"),
+            Ok(("A".to_owned(), "b=c".to_owned()))
+        );
+        assert!(parse_env_pair("A").is_err());
+        assert!(parse_env_pair("=x").is_err());
+    }
+
+    #[test]
+    fn signals() {
+        use rustix::process::Signal;
+        for text in ["TERM", "SIGTERM", "sigterm", "term", "15", " 15 "] {
+            assert_eq!(parse_signal(text), Ok(Signal::TERM), "{text}");
+        }
+        assert_eq!(parse_signal("KILL"), Ok(Signal::KILL));
+        assert_eq!(parse_signal("2"), Ok(Signal::INT));
+        assert_eq!(parse_signal("usr1"), Ok(Signal::USR1));
+        for bad in ["0", "99", "-1", "FOO", "SIG", ""] {
+            assert!(parse_signal(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn grace_periods() {
+        assert_eq!(parse_period("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_period("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_period("5s"), Ok(Duration::from_secs(5)));
+        assert!(parse_period("x").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("500000000000y").is_err());
+    }
+}
