@@ -7,6 +7,8 @@
 
 use std::fs;
 use std::io::{self, BufWriter, Write as _};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
 use std::time::SystemTime;
 
 use anyhow::Result;
@@ -36,42 +38,24 @@ impl Row {
 /// warning on stderr. Errors only when the session store itself cannot be read.
 pub fn exec(args: &ListArgs) -> Result<u8> {
     let root = StateRoot::from_env()?;
+    let ids = session_ids(&root)?;
     let mut rows = Vec::new();
-    for id in session_ids(&root)? {
-        if args.limit.is_some_and(|limit| rows.len() >= limit) {
+    let mut read = 0;
+    // With `--limit`, read only as many sessions as rows are still wanted, so no session
+    // is read that a one-by-one walk would not have reached.
+    while read < ids.len() {
+        let wanted = args.limit.map_or(ids.len(), |limit| limit - rows.len());
+        if wanted == 0 {
             break;
         }
-        let session = root.session(id);
-        let result = match liveness::observe(&session) {
-            Ok(Observed::Running) => None,
-            Ok(Observed::Finished(result)) => Some(result),
-            // Reconstructed and recorded as `wait` does; a store that cannot be written
-            // (someone else's, read-only) still lists the session as lost.
-            Ok(Observed::Gone) => Some(
-                liveness::final_result(&session)
-                    .unwrap_or_else(|_| liveness::lost_result(&session)),
-            ),
-            Err(err) => {
-                warn_unless_removed(&session, &err);
-                continue;
+        let batch = &ids[read..ids.len().min(read + wanted)];
+        read += batch.len();
+        for looked in look_all(&root, batch, &args.status) {
+            for warning in looked.warnings {
+                eprintln!("csa: skipping a session: {warning}");
             }
-        };
-        let row = Row {
-            record: None,
-            result,
-            session,
-        };
-        if !args.status.is_empty() && !args.status.iter().any(|s| s == row.status()) {
-            continue;
+            rows.extend(looked.row);
         }
-        // A missing session.toml (a session still being set up) just leaves the column
-        // empty; a malformed one is worth a warning.
-        let path = row.session.file(session::SESSION_TOML);
-        let record = record::read::<SessionRecord>(&path).unwrap_or_else(|err| {
-            warn_unless_removed(&row.session, &err);
-            None
-        });
-        rows.push(Row { record, ..row });
     }
     let written = if args.json {
         print_json(&rows)
@@ -80,6 +64,105 @@ pub fn exec(args: &ListArgs) -> Result<u8> {
     };
     crate::exit::stdout_written(written, "the list")?;
     Ok(0)
+}
+
+/// What reading one session gave: its row (none when it is skipped or filtered out) and
+/// the warnings to print about it, in order.
+struct Looked {
+    row: Option<Row>,
+    warnings: Vec<String>,
+}
+
+/// Sessions read per claim by a reading thread; also the fewest sessions for which a
+/// second thread is started (below that, starting it costs more than it saves).
+const BLOCK: usize = 128;
+
+/// [`look`] at each of `ids`, results in the order of `ids`. Large stores are read on up
+/// to one thread per CPU, each claiming the next [`BLOCK`] of sessions until none are left;
+/// a thread that cannot be started leaves its share to the others.
+fn look_all(root: &StateRoot, ids: &[Ulid], status: &[String]) -> Vec<Looked> {
+    let threads = thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(ids.len().div_ceil(BLOCK));
+    if threads <= 1 {
+        return ids.iter().map(|&id| look(root, id, status)).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let start = next.fetch_add(BLOCK, Ordering::Relaxed);
+            let Some(block) = ids.get(start..ids.len().min(start + BLOCK)) else {
+                return done;
+            };
+            if block.is_empty() {
+                return done;
+            }
+            let looked: Vec<Looked> = block.iter().map(|&id| look(root, id, status)).collect();
+            done.push((start, looked));
+        }
+    };
+    let mut blocks = thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads)
+            .filter_map(|_| thread::Builder::new().spawn_scoped(scope, work).ok())
+            .collect();
+        let mut blocks = work();
+        for helper in helpers {
+            blocks.extend(
+                helper
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        blocks
+    });
+    blocks.sort_unstable_by_key(|&(start, _)| start);
+    blocks.into_iter().flat_map(|(_, looked)| looked).collect()
+}
+
+/// Reads one session: its result (reconstructing a `lost` one as `wait` does) and, when
+/// its status passes the `--status` filter, its `session.toml`.
+fn look(root: &StateRoot, id: Ulid, status: &[String]) -> Looked {
+    let session = root.session(id);
+    let mut warnings = Vec::new();
+    let result = match liveness::observe(&session) {
+        Ok(Observed::Running) => None,
+        Ok(Observed::Finished(result)) => Some(result),
+        // Reconstructed and recorded as `wait` does; a store that cannot be written
+        // (someone else's, read-only) still lists the session as lost.
+        Ok(Observed::Gone) => Some(
+            liveness::final_result(&session).unwrap_or_else(|_| liveness::lost_result(&session)),
+        ),
+        Err(err) => {
+            warnings.extend(warning_unless_removed(&session, &err));
+            return Looked {
+                row: None,
+                warnings,
+            };
+        }
+    };
+    let row = Row {
+        record: None,
+        result,
+        session,
+    };
+    if !status.is_empty() && !status.iter().any(|s| s == row.status()) {
+        return Looked {
+            row: None,
+            warnings,
+        };
+    }
+    // A missing session.toml (a session still being set up) just leaves the column
+    // empty; a malformed one is worth a warning.
+    let path = row.session.file(session::SESSION_TOML);
+    let record = record::read::<SessionRecord>(&path).unwrap_or_else(|err| {
+        warnings.extend(warning_unless_removed(&row.session, &err));
+        None
+    });
+    Looked {
+        row: Some(Row { record, ..row }),
+        warnings,
+    }
 }
 
 /// The session IDs in the store, newest first. Entries that are not directories named by
@@ -114,15 +197,13 @@ pub fn session_ids(root: &StateRoot) -> Result<Vec<Ulid>> {
     Ok(ids)
 }
 
-/// Warns on stderr about a session that cannot be read, unless it was removed meanwhile
-/// (by `clean`).
-fn warn_unless_removed(session: &SessionDir, err: &anyhow::Error) {
-    if session.path.is_dir() {
-        eprintln!(
-            "csa: skipping a session: {}",
-            format!("{err:#}").replace('\n', " ")
-        );
-    }
+/// The warning about a session that cannot be read, unless it was removed meanwhile (by
+/// `clean`): one line, printed after `csa: skipping a session: `.
+fn warning_unless_removed(session: &SessionDir, err: &anyhow::Error) -> Option<String> {
+    session
+        .path
+        .is_dir()
+        .then(|| format!("{err:#}").replace('\n', " "))
 }
 
 fn print_json(rows: &[Row]) -> io::Result<()> {
