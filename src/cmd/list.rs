@@ -9,7 +9,7 @@ use std::fs;
 use std::io::{self, BufWriter, Write as _};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 use ulid::Ulid;
@@ -190,7 +190,7 @@ pub fn session_ids(root: &StateRoot) -> Result<Vec<Ulid>> {
             let name = name.to_str()?;
             Ulid::from_string(name)
                 .ok()
-                .filter(|id| id.to_string() == name)
+                .filter(|id| id.array_to_str(&mut [0; session::ID_LEN]) == name)
         })
         .collect();
     ids.sort_unstable_by(|a, b| b.cmp(a));
@@ -245,32 +245,31 @@ const HEADERS: [&str; 6] = [
 
 fn print_table(rows: &[Row]) -> io::Result<()> {
     let now = SystemTime::now();
-    let cells: Vec<[String; 6]> = rows
+    // The cells computed per row (EXIT, STARTED, DURATION); the others are written
+    // straight from the row, without a `String` each.
+    let cells: Vec<[String; 3]> = rows
         .iter()
         .map(|row| {
-            let created = view::created(&row.session);
-            let since = now.duration_since(created).unwrap_or_default();
-            let (exit, duration) = match &row.result {
-                Some(r) => (
+            let since = now
+                .duration_since(view::created(&row.session))
+                .unwrap_or_default();
+            match &row.result {
+                Some(r) => [
                     r.exit_code.to_string(),
-                    term::duration(std::time::Duration::from_millis(r.duration_ms)),
-                ),
-                None => ("-".to_owned(), term::duration(since)),
-            };
-            [
-                row.session.id_string(),
-                row.status().to_owned(),
-                exit,
-                term::age(since),
-                duration,
-                describe(row.record.as_ref()),
-            ]
+                    term::age(since),
+                    term::duration(Duration::from_millis(r.duration_ms)),
+                ],
+                None => ["-".to_owned(), term::age(since), term::duration(since)],
+            }
         })
         .collect();
     let mut widths = HEADERS.map(str::len);
-    for row in &cells {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
+    for (row, cells) in rows.iter().zip(&cells) {
+        widths[0] = widths[0].max(session::ID_LEN);
+        widths[1] = widths[1].max(row.status().len());
+        // ASCII only: digits, units and `-`.
+        for (width, cell) in widths[2..5].iter_mut().zip(cells) {
+            *width = (*width).max(cell.len());
         }
     }
     // The last column takes what is left of the terminal, but at least 12 columns.
@@ -278,27 +277,25 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
     let last = term::stdout_width().map(|w| w.saturating_sub(fixed).max(12));
     let colour = term::stdout_colour();
     let mut out = BufWriter::new(io::stdout().lock());
-    let header: Vec<String> = HEADERS[..5]
-        .iter()
-        .zip(&widths)
-        .map(|(h, w)| format!("{h:<w$}"))
-        .collect();
-    writeln!(out, "{}  {}", header.join("  "), HEADERS[5])?;
-    for row in &cells {
-        let status = format!("{:<w$}", row[1], w = widths[1]);
-        let status = match status_colour(&row[1]) {
-            Some(c) => term::paint(&status, c, colour),
-            None => status,
-        };
+    for (h, w) in HEADERS[..5].iter().zip(&widths) {
+        write!(out, "{h:<w$}  ")?;
+    }
+    writeln!(out, "{}", HEADERS[5])?;
+    for (row, [exit, age, duration]) in rows.iter().zip(&cells) {
+        let status = row.status();
+        write!(out, "{:<w0$}  ", row.session.id, w0 = widths[0])?;
+        match status_colour(status).filter(|_| colour) {
+            Some(c) => write!(
+                out,
+                "{}",
+                term::paint(&format!("{status:<w$}", w = widths[1]), c, true)
+            )?,
+            None => write!(out, "{status:<w$}", w = widths[1])?,
+        }
         writeln!(
             out,
-            "{:<w0$}  {status}  {:>w2$}  {:<w3$}  {:>w4$}  {}",
-            row[0],
-            row[2],
-            row[3],
-            row[4],
-            term::one_line(&row[5], last),
-            w0 = widths[0],
+            "  {exit:>w2$}  {age:<w3$}  {duration:>w4$}  {}",
+            term::one_line(&describe(row.record.as_ref()), last),
             w2 = widths[2],
             w3 = widths[3],
             w4 = widths[4],
