@@ -73,17 +73,26 @@ struct Looked {
     warnings: Vec<String>,
 }
 
-/// Sessions read per claim by a reading thread; also the fewest sessions for which a
-/// second thread is started (below that, starting it costs more than it saves).
+/// Sessions read per claim by a reading thread.
 const BLOCK: usize = 128;
 
-/// [`look`] at each of `ids`, results in the order of `ids`. Large stores are read on up
-/// to one thread per CPU, each claiming the next [`BLOCK`] of sessions until none are left;
-/// a thread that cannot be started leaves its share to the others.
+/// The fewest sessions read on more than one thread. Below it, starting a thread (and its
+/// memory arena) costs about what it saves: measured break-even between 500 and 1,000
+/// sessions on 2 CPUs (BENCHMARKS.md, "Listing").
+const PARALLEL_FROM: usize = 1000;
+
+/// [`look`] at each of `ids`, results in the order of `ids`. From [`PARALLEL_FROM`]
+/// sessions on, they are read on one thread per CPU, each claiming the next [`BLOCK`] of
+/// sessions until none are left; a thread that cannot be started leaves its share to the
+/// others.
 fn look_all(root: &StateRoot, ids: &[Ulid], status: &[String]) -> Vec<Looked> {
-    let threads = thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(ids.len().div_ceil(BLOCK));
+    let threads = if ids.len() < PARALLEL_FROM {
+        1
+    } else {
+        thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(ids.len().div_ceil(BLOCK))
+    };
     if threads <= 1 {
         return ids.iter().map(|&id| look(root, id, status)).collect();
     }
