@@ -134,15 +134,19 @@ pub fn millis_between(start: SystemTime, end: SystemTime) -> u64 {
 /// read, is too large, or is not a valid record; the message names the path. Symbolic
 /// links are not followed.
 pub fn read<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
-    let file = match open_no_follow(path) {
-        Ok(file) => file,
+    // Left non-blocking: the descriptor is only read here, and on a regular file the flag
+    // has no effect (two `fcntl` calls a record saved; BENCHMARKS.md, "Listing").
+    let (file, len) = match open_regular(path) {
+        Ok(opened) => opened,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(crate::exit::io_failure("cannot read", &err, path.display())),
     };
-    // Room for a typical record up front: read through `Take`, an empty `String` is filled
-    // by growing reads of 32, 32, 64, 128… bytes, five system calls for a 300-byte file
-    // (`session list` reads two records per session; BENCHMARKS.md, "Listing").
-    let mut text = String::with_capacity(4096);
+    if len > MAX_RECORD_BYTES {
+        return Err(malformed(path, "larger than 1 MiB"));
+    }
+    // Room for the whole file up front (its size, plus a byte to see the end): an empty
+    // `String` would be filled by growing reads of 32, 32, 64, 128… bytes.
+    let mut text = String::with_capacity(usize::try_from(len).map_or(0, |len| len + 1));
     file.take(MAX_RECORD_BYTES + 1)
         .read_to_string(&mut text)
         .map_err(|err| crate::exit::io_failure("cannot read", &err, path.display()))?;
@@ -169,23 +173,31 @@ fn malformed(path: &Path, why: &str) -> anyhow::Error {
 /// hang csa. Errors: `NotFound` when missing; a symbolic link (`ELOOP`); `InvalidInput`
 /// ("not a regular file") for a FIFO, directory, socket or device.
 pub fn open_no_follow(path: &Path) -> io::Result<fs::File> {
+    let (file, _) = open_regular(path)?;
+    // Back to blocking reads: on a regular file the flag has no effect, but keep the
+    // descriptor as an ordinary one for whoever reads it.
+    let status = rustix::fs::fcntl_getfl(&file)?;
+    rustix::fs::fcntl_setfl(&file, status - rustix::fs::OFlags::NONBLOCK)?;
+    Ok(file)
+}
+
+/// [`open_no_follow`], leaving the descriptor non-blocking; also returns the file's size
+/// in bytes.
+fn open_regular(path: &Path) -> io::Result<(fs::File, u64)> {
     use std::os::unix::fs::OpenOptionsExt as _;
     let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
     let file = fs::OpenOptions::new()
         .read(true)
         .custom_flags(flags.bits().cast_signed())
         .open(path)?;
-    if !file.metadata()?.is_file() {
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "not a regular file",
         ));
     }
-    // Back to blocking reads: on a regular file the flag has no effect, but keep the
-    // descriptor as an ordinary one for whoever reads it.
-    let status = rustix::fs::fcntl_getfl(&file)?;
-    rustix::fs::fcntl_setfl(&file, status - rustix::fs::OFlags::NONBLOCK)?;
-    Ok(file)
+    Ok((file, metadata.len()))
 }
 
 /// Serializes `record` as TOML and writes it to `dir/name` atomically (temporary file in

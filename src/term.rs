@@ -1,6 +1,7 @@
 //! Terminal output: whether to colour, how wide the terminal is, and the human formats of
 //! ages, durations and sizes used by `list`, `clean` and `tools`.
 
+use std::borrow::Cow;
 use std::io::IsTerminal as _;
 use std::time::Duration;
 
@@ -61,7 +62,11 @@ pub fn stdout_width() -> Option<usize> {
 
 /// `text` cut to at most `width` characters, ending in `…` when cut. Control characters
 /// (newlines, tabs, escapes) become spaces so a row stays one line.
-pub fn one_line(text: &str, width: Option<usize>) -> String {
+pub fn one_line(text: &str, width: Option<usize>) -> Cow<'_, str> {
+    let fits = width.is_none_or(|width| text.len() <= width || text.chars().count() <= width);
+    if fits && !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
     let clean: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -70,9 +75,9 @@ pub fn one_line(text: &str, width: Option<usize>) -> String {
         Some(width) if clean.chars().count() > width => {
             let mut cut: String = clean.chars().take(width.saturating_sub(1)).collect();
             cut.push('…');
-            cut
+            Cow::Owned(cut)
         }
-        _ => clean,
+        _ => Cow::Owned(clean),
     }
 }
 

@@ -298,3 +298,57 @@ fn logs_print_what_was_written_so_far_without_waiting() {
     assert_eq!(logs(&["--tail", "0"]).0, "");
     csa.kill_group(&id);
 }
+
+#[test]
+fn a_large_store_is_listed_in_order_with_every_warning() {
+    // Above the count from which `list` reads sessions on several threads.
+    let csa = Csa::new();
+    let mut expected = Vec::new();
+    let mut broken = Vec::new();
+    for i in 0..1200u64 {
+        let fake = fake_session(
+            &csa,
+            Duration::from_secs(10_000 - i),
+            &format!("job {i}"),
+            true,
+        );
+        if i % 100 == 7 {
+            std::fs::write(fake.dir.join("result.toml"), "status = \"succ").unwrap();
+            broken.push(fake.id);
+        } else {
+            let (status, code) = if i % 3 == 0 {
+                ("failure", 2)
+            } else {
+                ("success", 0)
+            };
+            finish(&fake, status, code, Duration::from_secs(1));
+            expected.push((fake.id, status, format!("job {i}")));
+        }
+    }
+    expected.reverse();
+    broken.reverse();
+    let out = csa.output(&["session", "list"]);
+    assert_success(&out, "list");
+    let listed = rows(&stdout(&out));
+    assert_eq!(listed.len(), expected.len());
+    for ((id, status, _, line), (want_id, want_status, command)) in listed.iter().zip(&expected) {
+        assert_eq!((id, status.as_str()), (want_id, *want_status), "{line}");
+        assert!(line.ends_with(command.as_str()), "{line}");
+    }
+    // One warning per broken session, newest first, as a one-by-one walk prints them.
+    let err = stderr(&out);
+    let warned: Vec<&str> = err.lines().collect();
+    assert_eq!(warned.len(), broken.len(), "{err}");
+    for (line, id) in warned.iter().zip(&broken) {
+        assert!(
+            line.contains("malformed state file") && line.contains(id),
+            "{line}"
+        );
+    }
+    let failures = rows(&list(&csa, &["--status", "failure"]));
+    assert!(failures.iter().all(|row| row.1 == "failure"));
+    assert_eq!(
+        failures.len(),
+        expected.iter().filter(|row| row.1 == "failure").count()
+    );
+}

@@ -7,7 +7,9 @@
 
 use std::fs;
 use std::io::{self, BufWriter, Write as _};
-use std::time::SystemTime;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 use ulid::Ulid;
@@ -36,42 +38,24 @@ impl Row {
 /// warning on stderr. Errors only when the session store itself cannot be read.
 pub fn exec(args: &ListArgs) -> Result<u8> {
     let root = StateRoot::from_env()?;
+    let ids = session_ids(&root)?;
     let mut rows = Vec::new();
-    for id in session_ids(&root)? {
-        if args.limit.is_some_and(|limit| rows.len() >= limit) {
+    let mut read = 0;
+    // With `--limit`, read only as many sessions as rows are still wanted, so no session
+    // is read that a one-by-one walk would not have reached.
+    while read < ids.len() {
+        let wanted = args.limit.map_or(ids.len(), |limit| limit - rows.len());
+        if wanted == 0 {
             break;
         }
-        let session = root.session(id);
-        let result = match liveness::observe(&session) {
-            Ok(Observed::Running) => None,
-            Ok(Observed::Finished(result)) => Some(result),
-            // Reconstructed and recorded as `wait` does; a store that cannot be written
-            // (someone else's, read-only) still lists the session as lost.
-            Ok(Observed::Gone) => Some(
-                liveness::final_result(&session)
-                    .unwrap_or_else(|_| liveness::lost_result(&session)),
-            ),
-            Err(err) => {
-                warn_unless_removed(&session, &err);
-                continue;
+        let batch = &ids[read..ids.len().min(read + wanted)];
+        read += batch.len();
+        for looked in look_all(&root, batch, &args.status) {
+            for warning in looked.warnings {
+                eprintln!("csa: skipping a session: {warning}");
             }
-        };
-        let row = Row {
-            record: None,
-            result,
-            session,
-        };
-        if !args.status.is_empty() && !args.status.iter().any(|s| s == row.status()) {
-            continue;
+            rows.extend(looked.row);
         }
-        // A missing session.toml (a session still being set up) just leaves the column
-        // empty; a malformed one is worth a warning.
-        let path = row.session.file(session::SESSION_TOML);
-        let record = record::read::<SessionRecord>(&path).unwrap_or_else(|err| {
-            warn_unless_removed(&row.session, &err);
-            None
-        });
-        rows.push(Row { record, ..row });
     }
     let written = if args.json {
         print_json(&rows)
@@ -80,6 +64,114 @@ pub fn exec(args: &ListArgs) -> Result<u8> {
     };
     crate::exit::stdout_written(written, "the list")?;
     Ok(0)
+}
+
+/// What reading one session gave: its row (none when it is skipped or filtered out) and
+/// the warnings to print about it, in order.
+struct Looked {
+    row: Option<Row>,
+    warnings: Vec<String>,
+}
+
+/// Sessions read per claim by a reading thread.
+const BLOCK: usize = 128;
+
+/// The fewest sessions read on more than one thread. Below it, starting a thread (and its
+/// memory arena) costs about what it saves: measured break-even between 500 and 1,000
+/// sessions on 2 CPUs (BENCHMARKS.md, "Listing").
+const PARALLEL_FROM: usize = 1000;
+
+/// [`look`] at each of `ids`, results in the order of `ids`. From [`PARALLEL_FROM`]
+/// sessions on, they are read on one thread per CPU, each claiming the next [`BLOCK`] of
+/// sessions until none are left; a thread that cannot be started leaves its share to the
+/// others.
+fn look_all(root: &StateRoot, ids: &[Ulid], status: &[String]) -> Vec<Looked> {
+    let threads = if ids.len() < PARALLEL_FROM {
+        1
+    } else {
+        thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(ids.len().div_ceil(BLOCK))
+    };
+    if threads <= 1 {
+        return ids.iter().map(|&id| look(root, id, status)).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let start = next.fetch_add(BLOCK, Ordering::Relaxed);
+            let Some(block) = ids.get(start..ids.len().min(start + BLOCK)) else {
+                return done;
+            };
+            if block.is_empty() {
+                return done;
+            }
+            let looked: Vec<Looked> = block.iter().map(|&id| look(root, id, status)).collect();
+            done.push((start, looked));
+        }
+    };
+    let mut blocks = thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads)
+            .filter_map(|_| thread::Builder::new().spawn_scoped(scope, work).ok())
+            .collect();
+        let mut blocks = work();
+        for helper in helpers {
+            blocks.extend(
+                helper
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        blocks
+    });
+    blocks.sort_unstable_by_key(|&(start, _)| start);
+    blocks.into_iter().flat_map(|(_, looked)| looked).collect()
+}
+
+/// Reads one session: its result (reconstructing a `lost` one as `wait` does) and, when
+/// its status passes the `--status` filter, its `session.toml`.
+fn look(root: &StateRoot, id: Ulid, status: &[String]) -> Looked {
+    let session = root.session(id);
+    let mut warnings = Vec::new();
+    let result = match liveness::observe(&session) {
+        Ok(Observed::Running) => None,
+        Ok(Observed::Finished(result)) => Some(result),
+        // Reconstructed and recorded as `wait` does; a store that cannot be written
+        // (someone else's, read-only) still lists the session as lost.
+        Ok(Observed::Gone) => Some(
+            liveness::final_result(&session).unwrap_or_else(|_| liveness::lost_result(&session)),
+        ),
+        Err(err) => {
+            warnings.extend(warning_unless_removed(&session, &err));
+            return Looked {
+                row: None,
+                warnings,
+            };
+        }
+    };
+    let row = Row {
+        record: None,
+        result,
+        session,
+    };
+    if !status.is_empty() && !status.iter().any(|s| s == row.status()) {
+        return Looked {
+            row: None,
+            warnings,
+        };
+    }
+    // A missing session.toml (a session still being set up) just leaves the column
+    // empty; a malformed one is worth a warning.
+    let path = row.session.file(session::SESSION_TOML);
+    let record = record::read::<SessionRecord>(&path).unwrap_or_else(|err| {
+        warnings.extend(warning_unless_removed(&row.session, &err));
+        None
+    });
+    Looked {
+        row: Some(Row { record, ..row }),
+        warnings,
+    }
 }
 
 /// The session IDs in the store, newest first. Entries that are not directories named by
@@ -107,22 +199,20 @@ pub fn session_ids(root: &StateRoot) -> Result<Vec<Ulid>> {
             let name = name.to_str()?;
             Ulid::from_string(name)
                 .ok()
-                .filter(|id| id.to_string() == name)
+                .filter(|id| id.array_to_str(&mut [0; session::ID_LEN]) == name)
         })
         .collect();
     ids.sort_unstable_by(|a, b| b.cmp(a));
     Ok(ids)
 }
 
-/// Warns on stderr about a session that cannot be read, unless it was removed meanwhile
-/// (by `clean`).
-fn warn_unless_removed(session: &SessionDir, err: &anyhow::Error) {
-    if session.path.is_dir() {
-        eprintln!(
-            "csa: skipping a session: {}",
-            format!("{err:#}").replace('\n', " ")
-        );
-    }
+/// The warning about a session that cannot be read, unless it was removed meanwhile (by
+/// `clean`): one line, printed after `csa: skipping a session: `.
+fn warning_unless_removed(session: &SessionDir, err: &anyhow::Error) -> Option<String> {
+    session
+        .path
+        .is_dir()
+        .then(|| format!("{err:#}").replace('\n', " "))
 }
 
 fn print_json(rows: &[Row]) -> io::Result<()> {
@@ -164,32 +254,31 @@ const HEADERS: [&str; 6] = [
 
 fn print_table(rows: &[Row]) -> io::Result<()> {
     let now = SystemTime::now();
-    let cells: Vec<[String; 6]> = rows
+    // The cells computed per row (EXIT, STARTED, DURATION); the others are written
+    // straight from the row, without a `String` each.
+    let cells: Vec<[String; 3]> = rows
         .iter()
         .map(|row| {
-            let created = view::created(&row.session);
-            let since = now.duration_since(created).unwrap_or_default();
-            let (exit, duration) = match &row.result {
-                Some(r) => (
+            let since = now
+                .duration_since(view::created(&row.session))
+                .unwrap_or_default();
+            match &row.result {
+                Some(r) => [
                     r.exit_code.to_string(),
-                    term::duration(std::time::Duration::from_millis(r.duration_ms)),
-                ),
-                None => ("-".to_owned(), term::duration(since)),
-            };
-            [
-                row.session.id_string(),
-                row.status().to_owned(),
-                exit,
-                term::age(since),
-                duration,
-                describe(row.record.as_ref()),
-            ]
+                    term::age(since),
+                    term::duration(Duration::from_millis(r.duration_ms)),
+                ],
+                None => ["-".to_owned(), term::age(since), term::duration(since)],
+            }
         })
         .collect();
     let mut widths = HEADERS.map(str::len);
-    for row in &cells {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
+    for (row, cells) in rows.iter().zip(&cells) {
+        widths[0] = widths[0].max(session::ID_LEN);
+        widths[1] = widths[1].max(row.status().len());
+        // ASCII only: digits, units and `-`.
+        for (width, cell) in widths[2..5].iter_mut().zip(cells) {
+            *width = (*width).max(cell.len());
         }
     }
     // The last column takes what is left of the terminal, but at least 12 columns.
@@ -197,27 +286,25 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
     let last = term::stdout_width().map(|w| w.saturating_sub(fixed).max(12));
     let colour = term::stdout_colour();
     let mut out = BufWriter::new(io::stdout().lock());
-    let header: Vec<String> = HEADERS[..5]
-        .iter()
-        .zip(&widths)
-        .map(|(h, w)| format!("{h:<w$}"))
-        .collect();
-    writeln!(out, "{}  {}", header.join("  "), HEADERS[5])?;
-    for row in &cells {
-        let status = format!("{:<w$}", row[1], w = widths[1]);
-        let status = match status_colour(&row[1]) {
-            Some(c) => term::paint(&status, c, colour),
-            None => status,
-        };
+    for (h, w) in HEADERS[..5].iter().zip(&widths) {
+        write!(out, "{h:<w$}  ")?;
+    }
+    writeln!(out, "{}", HEADERS[5])?;
+    for (row, [exit, age, duration]) in rows.iter().zip(&cells) {
+        let status = row.status();
+        write!(out, "{:<w0$}  ", row.session.id, w0 = widths[0])?;
+        match status_colour(status).filter(|_| colour) {
+            Some(c) => write!(
+                out,
+                "{}",
+                term::paint(&format!("{status:<w$}", w = widths[1]), c, true)
+            )?,
+            None => write!(out, "{status:<w$}", w = widths[1])?,
+        }
         writeln!(
             out,
-            "{:<w0$}  {status}  {:>w2$}  {:<w3$}  {:>w4$}  {}",
-            row[0],
-            row[2],
-            row[3],
-            row[4],
-            term::one_line(&row[5], last),
-            w0 = widths[0],
+            "  {exit:>w2$}  {age:<w3$}  {duration:>w4$}  {}",
+            term::one_line(&describe(row.record.as_ref()), last),
             w2 = widths[2],
             w3 = widths[3],
             w4 = widths[4],
