@@ -259,10 +259,8 @@ fn bad_signal_names_are_usage_errors() {
     assert!(csa.result(&id).is_none());
 }
 
-#[test]
-fn a_job_orphaned_by_a_killed_supervisor_is_stopped() {
-    let csa = Csa::new();
-    let (id, pgid) = run_ready(&csa, "echo ready; sleep 1000");
+/// SIGKILLs the supervisor alone (its job lives on) and waits until it is gone.
+fn kill_supervisor_only(pgid: i32) {
     let status = Command::new("kill")
         .args(["-KILL", &pgid.to_string()])
         .status()
@@ -271,6 +269,13 @@ fn a_job_orphaned_by_a_killed_supervisor_is_stopped() {
     wait_for(HANG, "the supervisor to die", || {
         !group_members(pgid).contains(&pgid)
     });
+}
+
+#[test]
+fn a_job_orphaned_by_a_killed_supervisor_is_stopped() {
+    let csa = Csa::new();
+    let (id, pgid) = run_ready(&csa, "echo ready; sleep 1000");
+    kill_supervisor_only(pgid);
     assert!(
         !group_members(pgid).is_empty(),
         "the job outlives its supervisor"
@@ -286,14 +291,7 @@ fn a_job_orphaned_by_a_killed_supervisor_is_stopped() {
 fn a_lost_session_with_an_unverifiable_daemon_pid_is_refused() {
     let csa = Csa::new();
     let (id, pgid) = run_ready(&csa, "echo ready; sleep 1000");
-    let status = Command::new("kill")
-        .args(["-KILL", &pgid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    wait_for(HANG, "the supervisor to die", || {
-        !group_members(pgid).contains(&pgid)
-    });
+    kill_supervisor_only(pgid);
     let path = csa.session_dir(&id).join("daemon.pid");
     let real = std::fs::read_to_string(&path).unwrap();
     let bystander = Bystander::start();
