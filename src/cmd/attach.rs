@@ -35,9 +35,11 @@ pub fn exec(args: &AttachArgs) -> Result<u8> {
     // Only a pipe can report that its reader went away while the job is silent.
     let reader = (!stdout.is_terminal() && is_pipe(&stdout)).then(|| stdout.as_fd());
     let (mut out, mut err) = (stdout.lock(), stderr.lock());
-    let mut sources = vec![Follow::new(session.file(session::STDOUT_LOG), &mut out)];
+    let mut sources =
+        vec![Follow::new(session.file(session::STDOUT_LOG), &mut out).direct(stdout.as_fd())];
     if args.stderr {
-        sources.push(Follow::new(session.file(session::STDERR_LOG), &mut err));
+        sources
+            .push(Follow::new(session.file(session::STDERR_LOG), &mut err).direct(stderr.as_fd()));
     }
     let mut check = || {
         if detach.load(Ordering::SeqCst) {

@@ -2,6 +2,7 @@
 //! and its output is copied to the terminal as it reaches the spool files.
 
 use std::io::{self, IsTerminal as _};
+use std::os::fd::AsFd as _;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -50,10 +51,13 @@ pub(super) fn run(
         let finished = Arc::clone(&finished);
         let session = session.clone();
         std::thread::spawn(move || {
+            let (stdout, stderr) = (io::stdout(), io::stderr());
             let (mut out, mut err) = (io::stdout(), io::stderr());
             let mut sources = [
-                tail::Follow::new(session.file(session::STDOUT_LOG), &mut out),
-                tail::Follow::new(session.file(session::STDERR_LOG), &mut err),
+                tail::Follow::new(session.file(session::STDOUT_LOG), &mut out)
+                    .direct(stdout.as_fd()),
+                tail::Follow::new(session.file(session::STDERR_LOG), &mut err)
+                    .direct(stderr.as_fd()),
             ];
             let _ = tail::follow(&session.path, &mut sources, None, &mut || {
                 Ok(if finished.load(Ordering::SeqCst) {
