@@ -11,24 +11,24 @@
 //! [`SAFETY_NET`]. Where inotify is unavailable (no instances left), it falls back to an
 //! adaptive poll that backs off from 1 ms to 25 ms.
 //!
-//! When the sink is a pipe or a regular file (see [`Follow::direct`]), the bytes move from
-//! the spool file to it inside the kernel (`splice` into a pipe, `copy_file_range` or
-//! `sendfile` into a file) instead of through a user-space buffer; any other sink (a
-//! terminal), or a kernel that refuses the call, gets plain reads and writes.
+//! How the bytes move (user-space copy, or inside the kernel into a pipe or a file) is
+//! [`copy`]'s business.
 
 use std::fs::File;
-use std::io::{self, Read as _, Write};
+use std::io::{self, Write};
 use std::mem::MaybeUninit;
-use std::os::fd::{AsFd as _, BorrowedFd, OwnedFd};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rustix::event::{PollFd, PollFlags, Timespec};
-use rustix::fs::FileType;
 use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
-use rustix::io::Errno;
 
 use crate::record;
+
+mod copy;
+
+use copy::Copier;
 
 /// With inotify, the longest the follower blocks without looking at the files: bounds the
 /// delay of a line on file systems that report no changes. Each look costs a few system
@@ -40,39 +40,11 @@ const MIN_PAUSE: Duration = Duration::from_millis(1);
 /// Adaptive poll (no inotify): the longest pause; bounds the delay of a new line.
 const MAX_PAUSE: Duration = Duration::from_millis(25);
 
-/// Bytes read per system call while catching up with a writer: large reads (and so large
-/// writes to the sink) keep the number of system calls per MiB low (BENCHMARKS.md, "Attach
-/// throughput"; with `io::copy`'s 8 KiB the follower of a 200 MiB job made ~50,000).
-const CHUNK: usize = 256 * 1024;
-
-/// Bytes asked of the kernel per call when it copies (`splice`, `copy_file_range`,
-/// `sendfile`): no user-space buffer is involved, so a call may move as much as is there.
-const KERNEL_CHUNK: usize = 16 << 20;
-
-/// How a [`Follow`] moves bytes to its sink.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
-    /// `read` into the copy buffer, then `write_all` to the sink.
-    User,
-    /// `splice` from the spool file into the sink, a pipe.
-    Splice,
-    /// `copy_file_range` from the spool file into the sink, a regular file.
-    CopyRange,
-    /// `sendfile` into the sink (a regular file `copy_file_range` refused, e.g. on another
-    /// file system).
-    SendFile,
-}
-
 /// One followed spool file and where its bytes go.
 pub struct Follow<'a> {
     path: PathBuf,
     file: Option<File>,
-    sink: &'a mut dyn Write,
-    /// The sink's descriptor when the kernel may copy into it (see [`Follow::direct`]).
-    sink_fd: Option<BorrowedFd<'a>>,
-    route: Route,
-    /// The copy buffer, [`CHUNK`] bytes once the file exists and the route is [`Route::User`].
-    buf: Vec<u8>,
+    copier: Copier<'a>,
 }
 
 impl<'a> Follow<'a> {
@@ -82,25 +54,15 @@ impl<'a> Follow<'a> {
         Self {
             path,
             file: None,
-            sink,
-            sink_fd: None,
-            route: Route::User,
-            buf: Vec::new(),
+            copier: Copier::new(sink),
         }
     }
 
-    /// Lets the kernel copy the bytes straight into `fd`, the descriptor `sink` writes to,
-    /// when it is a pipe (`splice`) or a regular file (`copy_file_range`, else `sendfile`).
-    /// Any other kind of descriptor (a terminal, a socket) keeps the user-space copy, as
-    /// does a sink whose kernel copy fails with anything but a write error.
+    /// Lets the kernel copy the bytes straight into `fd`, the descriptor `sink` writes to
+    /// (see [`Copier::direct`]).
     #[must_use]
     pub fn direct(mut self, fd: BorrowedFd<'a>) -> Self {
-        self.route = match rustix::fs::fstat(fd).map(|st| FileType::from_raw_mode(st.st_mode)) {
-            Ok(FileType::Fifo) => Route::Splice,
-            Ok(FileType::RegularFile) => Route::CopyRange,
-            _ => Route::User,
-        };
-        self.sink_fd = Some(fd);
+        self.copier = self.copier.direct(fd);
         self
     }
 
@@ -113,79 +75,10 @@ impl<'a> Follow<'a> {
                 Err(err) => return Err(err),
             }
         }
-        let Some(file) = self.file.as_mut() else {
-            return Ok(0);
-        };
-        let mut copied = 0;
-        if self.route != Route::User
-            && let Some(sink) = self.sink_fd
-        {
-            // Whatever the sink buffered must reach the descriptor before the kernel's copy.
-            self.sink.flush()?;
-            loop {
-                match kernel_copy(self.route, file, sink) {
-                    Ok(0) => return Ok(copied),
-                    Ok(n) => copied += n as u64,
-                    Err(Errno::INTR) => {}
-                    Err(Errno::PIPE) => return Err(io::ErrorKind::BrokenPipe.into()),
-                    // A sink the kernel cannot copy into: the next route, and in the end
-                    // the user-space copy. Nothing was copied by the failed call.
-                    Err(
-                        Errno::XDEV
-                        | Errno::INVAL
-                        | Errno::BADF
-                        | Errno::NOSYS
-                        | Errno::OPNOTSUPP
-                        | Errno::AGAIN,
-                    ) => {
-                        self.route = if self.route == Route::CopyRange {
-                            Route::SendFile
-                        } else {
-                            Route::User
-                        };
-                        if self.route == Route::User {
-                            break;
-                        }
-                    }
-                    Err(err) => return Err(err.into()),
-                }
-            }
+        match self.file.as_mut() {
+            Some(file) => self.copier.copy_to_end(file),
+            None => Ok(0),
         }
-        if self.buf.is_empty() {
-            self.buf = vec![0; CHUNK];
-        }
-        loop {
-            let n = match file.read(&mut self.buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(err) => return Err(err),
-            };
-            self.sink.write_all(&self.buf[..n])?;
-            copied += n as u64;
-        }
-        if copied > 0 {
-            self.sink.flush()?;
-        }
-        Ok(copied)
-    }
-}
-
-/// One kernel copy of up to [`KERNEL_CHUNK`] bytes from the current position of `file` to
-/// `sink` along `route` (not [`Route::User`]). Returns the bytes moved, 0 at end of file.
-fn kernel_copy(route: Route, file: &File, sink: BorrowedFd<'_>) -> rustix::io::Result<usize> {
-    let source = file.as_fd();
-    match route {
-        Route::Splice => rustix::pipe::splice(
-            source,
-            None,
-            sink,
-            None,
-            KERNEL_CHUNK,
-            rustix::pipe::SpliceFlags::empty(),
-        ),
-        Route::CopyRange => rustix::fs::copy_file_range(source, None, sink, None, KERNEL_CHUNK),
-        Route::SendFile | Route::User => rustix::fs::sendfile(sink, source, None, KERNEL_CHUNK),
     }
 }
 
@@ -349,55 +242,6 @@ mod tests {
         };
         assert_eq!(outcome, Outcome::Drained);
         assert_eq!(out, b"one\ntwo\n");
-    }
-
-    /// Follows `path` (already complete) into `sink` through the kernel and returns the route
-    /// that was chosen.
-    fn drain_direct(dir: &Path, path: &Path, sink: &File) -> Route {
-        let mut writer = sink.try_clone().unwrap();
-        let mut sources = [Follow::new(path.to_path_buf(), &mut writer).direct(sink.as_fd())];
-        let route = sources[0].route;
-        let outcome = follow(dir, &mut sources, None, &mut || Ok(Check::Finished)).unwrap();
-        assert_eq!(outcome, Outcome::Drained);
-        route
-    }
-
-    #[test]
-    fn the_kernel_copies_into_a_regular_file_and_a_pipe() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("stdout.log");
-        let bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
-        std::fs::write(&path, &bytes).unwrap();
-
-        let out_path = dir.path().join("out");
-        let out = File::create(&out_path).unwrap();
-        assert_eq!(drain_direct(dir.path(), &path, &out), Route::CopyRange);
-        assert_eq!(std::fs::read(&out_path).unwrap(), bytes);
-
-        let (reader, writer) = rustix::pipe::pipe().unwrap();
-        let reading = std::thread::spawn(move || {
-            let mut got = Vec::new();
-            File::from(reader).read_to_end(&mut got).unwrap();
-            got
-        });
-        let writer = File::from(writer);
-        assert_eq!(drain_direct(dir.path(), &path, &writer), Route::Splice);
-        drop(writer);
-        assert_eq!(reading.join().unwrap(), bytes);
-    }
-
-    #[test]
-    fn a_closed_pipe_ends_the_kernel_copy_with_broken_pipe() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("stdout.log");
-        std::fs::write(&path, vec![7u8; 1 << 20]).unwrap();
-        let (reader, writer) = rustix::pipe::pipe().unwrap();
-        drop(reader);
-        let sink = File::from(writer);
-        let mut out = sink.try_clone().unwrap();
-        let mut sources = [Follow::new(path, &mut out).direct(sink.as_fd())];
-        let err = follow(dir.path(), &mut sources, None, &mut || Ok(Check::Finished)).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
     }
 
     #[test]

@@ -62,13 +62,19 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
 
     let root = StateRoot::from_env()?;
     let session = create_session_dir(&root)?;
-    let prepared = prepare(args, &job, &session, &cwd).inspect_err(|_| {
-        let _ = fs::remove_dir_all(&session.path);
+    let launch = Launch {
+        args,
+        job,
+        session,
+        cwd,
+    };
+    let prepared = prepare(&launch).inspect_err(|_| {
+        let _ = fs::remove_dir_all(&launch.session.path);
     })?;
     if args.no_daemon {
-        foreground::run(args, &job, &session, &cwd, prepared)
+        foreground::run(&launch, prepared)
     } else {
-        start_daemon(args, &job, &session, &cwd, prepared)
+        start_daemon(&launch, prepared)
     }
 }
 
@@ -160,6 +166,15 @@ fn create_session_dir(root: &StateRoot) -> Result<SessionDir> {
     ))
 }
 
+/// What `csa run` starts: the parsed command line, the job, its new session and its
+/// working directory.
+pub(super) struct Launch<'a> {
+    pub(super) args: &'a RunArgs,
+    pub(super) job: Job,
+    pub(super) session: SessionDir,
+    pub(super) cwd: PathBuf,
+}
+
 /// What [`prepare`] leaves open for starting the job.
 pub(super) struct Prepared {
     /// `lock`, exclusively locked by this process.
@@ -172,7 +187,13 @@ pub(super) struct Prepared {
 
 /// Writes `session.toml` and `prompt.txt`, creates and locks `lock`, and creates the spool
 /// files. All files are mode 0600.
-fn prepare(args: &RunArgs, job: &Job, session: &SessionDir, cwd: &Path) -> Result<Prepared> {
+fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
+    let Launch {
+        args,
+        job,
+        session,
+        cwd,
+    } = launch;
     let record = SessionRecord {
         id: session.id_string(),
         argv: job
@@ -232,14 +253,9 @@ pub(super) fn job_stdin(source: StdinSource, session: &SessionDir) -> Result<Std
 }
 
 /// Starts the supervisor detached and prints the session ID.
-fn start_daemon(
-    args: &RunArgs,
-    job: &Job,
-    session: &SessionDir,
-    cwd: &Path,
-    prepared: Prepared,
-) -> Result<u8> {
-    let started = spawn_supervisor(args, job, session, cwd, prepared).inspect_err(|_| {
+fn start_daemon(launch: &Launch<'_>, prepared: Prepared) -> Result<u8> {
+    let Launch { args, session, .. } = launch;
+    let started = spawn_supervisor(launch, prepared).inspect_err(|_| {
         let _ = fs::remove_dir_all(&session.path);
     })?;
     announce(args, session, started)?;
@@ -249,13 +265,10 @@ fn start_daemon(
 /// Re-executes this binary as `csa __supervise` in a new session, with the spool files as
 /// stdout/stderr and the locked `lock` descriptor inherited, then records `daemon.pid`.
 /// Returns the supervisor's PID.
-fn spawn_supervisor(
-    args: &RunArgs,
-    job: &Job,
-    session: &SessionDir,
-    cwd: &Path,
-    prepared: Prepared,
-) -> Result<u32> {
+fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Result<u32> {
+    let Launch {
+        args, job, session, ..
+    } = launch;
     let exe = std::env::current_exe().context("cannot find the csa executable")?;
     sys::set_close_on_exec(&prepared.lock, false).context("cannot pass the session lock on")?;
     let mut command = Command::new(&exe);
@@ -282,7 +295,7 @@ fn spawn_supervisor(
         .arg(stdin_from)
         .arg("--")
         .args(&job.argv);
-    set_job_environment(&mut command, args, session, cwd);
+    set_job_environment(&mut command, launch);
     command
         .stdin(if job.stdin == StdinSource::Inherit {
             Stdio::inherit()
@@ -359,12 +372,10 @@ fn announce(args: &RunArgs, session: &SessionDir, pid: u32) -> Result<()> {
 
 /// Gives `command` the job's working directory and environment: csa's own, the `--env`
 /// pairs, `CSA_SESSION_ID` and `CSA_SESSION_DIR`.
-pub(super) fn set_job_environment(
-    command: &mut Command,
-    args: &RunArgs,
-    session: &SessionDir,
-    cwd: &Path,
-) {
+pub(super) fn set_job_environment(command: &mut Command, launch: &Launch<'_>) {
+    let Launch {
+        args, session, cwd, ..
+    } = launch;
     command
         .current_dir(cwd)
         .envs(args.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))

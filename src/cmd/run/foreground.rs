@@ -3,30 +3,26 @@
 
 use std::io::{self, IsTerminal as _};
 use std::os::fd::AsFd as _;
-use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Result;
 
-use super::{Prepared, announce_directive, job_stdin, set_job_environment, write_daemon_pid};
-use crate::cli::RunArgs;
+use super::{
+    Launch, Prepared, announce_directive, job_stdin, set_job_environment, write_daemon_pid,
+};
 use crate::record;
-use crate::session::{self, SessionDir};
+use crate::session;
 use crate::supervise;
 use crate::tail;
-use crate::tool::Job;
 
 /// `--no-daemon`: supervise the job in this process, copying its output to the terminal as
 /// it reaches the spool files, and return its exit code.
-pub(super) fn run(
-    args: &RunArgs,
-    job: &Job,
-    session: &SessionDir,
-    cwd: &Path,
-    prepared: Prepared,
-) -> Result<u8> {
+pub(super) fn run(launch: &Launch<'_>, prepared: Prepared) -> Result<u8> {
+    let Launch {
+        args, job, session, ..
+    } = launch;
     let no_terminal =
         !(io::stdin().is_terminal() || io::stdout().is_terminal() || io::stderr().is_terminal());
     if no_terminal {
@@ -41,7 +37,7 @@ pub(super) fn run(
 
     let mut command = Command::new(&job.argv[0]);
     command.args(&job.argv[1..]);
-    set_job_environment(&mut command, args, session, cwd);
+    set_job_environment(&mut command, launch);
     command
         .stdin(job_stdin(job.stdin, session)?)
         .stdout(prepared.stdout)
