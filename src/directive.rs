@@ -33,10 +33,7 @@ pub fn format(name: &str, pairs: &[(&str, &str)]) -> String {
 /// Prints a directive on stderr (see [`format`]). Errors writing stderr are ignored: a
 /// directive is advice, never a reason to fail.
 pub fn emit(name: &str, pairs: &[(&str, &str)]) {
-    use std::io::Write as _;
-    let mut line = format(name, pairs);
-    line.push('\n');
-    let _ = std::io::stderr().write_all(line.as_bytes());
+    crate::report::write_line(&format(name, pairs));
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod directive;
 mod exit;
 mod liveness;
 mod record;
+mod report;
 mod session;
 mod stop;
 mod supervise;
@@ -17,14 +18,12 @@ mod tail;
 mod term;
 mod tool;
 
-use std::io::Write as _;
-
 fn main() -> std::process::ExitCode {
     match cmd::dispatch(cli::parse()) {
         Ok(code) => std::process::ExitCode::from(code),
         Err(err) => {
             let message = format!("{err:#}").replace('\n', " ");
-            let _ = writeln!(std::io::stderr(), "csa: {message}"); // eprintln! would panic
+            report::write_line(&format!("csa: {message}"));
             std::process::ExitCode::from(exit::code_of(&err))
         }
     }

@@ -51,6 +51,43 @@ pub struct SessionRecord {
     /// Where the job's standard input comes from.
     #[serde(default = "default_stdin")]
     pub stdin: StdinSource,
+    /// Labels given with `--tag` (each `[A-Za-z0-9_.-]{1,64}`), in the order given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// The session whose job ran `csa run` to create this one (from `CSA_SESSION_ID`),
+    /// unless `--detach-from-parent` was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// The queue the job waits in for a slot (`--queue`, or the tool's queue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// The sessions that must end with `success` before the job starts (`--after`), as
+    /// full IDs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<String>,
+    /// What runs the job: `local` (the default) or `slurm`.
+    #[serde(default, skip_serializing_if = "Executor::is_local")]
+    pub executor: Executor,
+}
+
+/// What runs a session's job.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Executor {
+    /// A child of the supervisor on this machine (the default).
+    #[default]
+    Local,
+    /// A Slurm batch job, submitted with `sbatch` and watched from this machine.
+    Slurm,
+}
+
+impl Executor {
+    /// True for [`Executor::Local`]. Takes a reference, as serde's `skip_serializing_if`
+    /// passes one.
+    #[allow(clippy::trivially_copy_pass_by_ref)]
+    pub fn is_local(&self) -> bool {
+        *self == Self::Local
+    }
 }
 
 fn default_stdin() -> StdinSource {
@@ -71,6 +108,9 @@ pub enum Status {
     Timeout,
     /// The supervisor disappeared without writing a result (exit code 1, synthetic).
     Lost,
+    /// A dependency (`--after`) did not end with `success`, so the job was never started
+    /// (exit code 1).
+    Skipped,
 }
 
 impl Status {
@@ -82,6 +122,7 @@ impl Status {
             Self::Signal => "signal",
             Self::Timeout => "timeout",
             Self::Lost => "lost",
+            Self::Skipped => "skipped",
         }
     }
 }

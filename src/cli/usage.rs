@@ -1,7 +1,5 @@
 //! Usage errors as the contract wants every error (§6): one line on stderr, exit 2.
 
-use std::io::Write as _;
-
 use clap::Parser as _;
 
 use super::Cli;
@@ -42,12 +40,7 @@ pub fn parse_or_exit() -> Cli {
             why.push_str(tip);
         }
     }
-    // Not `eprintln!`, which panics when stderr is a closed pipe.
-    let _ = writeln!(
-        std::io::stderr(),
-        "csa: invalid arguments: {why} (see `{} --help`)",
-        command_path()
-    );
+    crate::note!("invalid arguments: {why} (see `{} --help`)", command_path());
     std::process::exit(i32::from(crate::exit::USAGE))
 }
 

@@ -60,9 +60,9 @@ pub fn exec(args: &AttachArgs) -> Result<u8> {
         Ok(Outcome::Stopped) => {
             // On a terminal, end the line where `^C` was echoed first.
             let newline = if io::stderr().is_terminal() { "\n" } else { "" };
-            eprintln!(
+            crate::report::write_line(&format!(
                 "{newline}csa: detached from session {id}; the job keeps running (re-attach: csa session attach --session {id}; stop it: csa session kill --session {id})"
-            );
+            ));
             return Ok(DETACHED);
         }
         Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return Ok(0),

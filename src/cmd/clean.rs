@@ -108,8 +108,8 @@ fn writeln_ok(out: &mut impl io::Write, line: &str) -> Result<()> {
 
 fn warn(session: &SessionDir, err: &anyhow::Error) {
     if session.path.is_dir() {
-        eprintln!(
-            "csa: skipping a session: {} ({})",
+        crate::note!(
+            "skipping a session: {} ({})",
             format!("{err:#}").replace('\n', " "),
             session.id_string()
         );

@@ -186,15 +186,15 @@ fn stop_finished(
     }
     let strays = found.map(leftovers).unwrap_or_default();
     let Some(found) = found.filter(|_| !strays.is_empty()) else {
-        eprintln!(
-            "csa: session {id} already finished (status {}, exit {}); nothing signalled",
+        crate::note!(
+            "session {id} already finished (status {}, exit {}); nothing signalled",
             result.status.as_str(),
             result.exit_code
         );
         return Ok(exit::SUCCESS);
     };
-    eprintln!(
-        "csa: session {id} already finished (status {}), but {} processes of its process group {} are still running: {}",
+    crate::note!(
+        "session {id} already finished (status {}), but {} processes of its process group {} are still running: {}",
         result.status.as_str(),
         strays.len(),
         found.pid,
@@ -252,10 +252,7 @@ fn stop_sequence(id: &str, scope: Scope, args: &KillArgs) -> Result<Signal> {
     };
     let started = Instant::now();
     signal(first)?;
-    eprintln!(
-        "csa: sent {} to {target} (session {id})",
-        signal_name(first)
-    );
+    crate::note!("sent {} to {target} (session {id})", signal_name(first));
     let stop_signals = [
         Signal::KILL,
         Signal::STOP,
@@ -269,16 +266,16 @@ fn stop_sequence(id: &str, scope: Scope, args: &KillArgs) -> Result<Signal> {
     }
     if first != Signal::KILL {
         if scope.wait_until_empty(None, args.grace) {
-            eprintln!(
-                "csa: {target} exited {} ms after {}",
+            crate::note!(
+                "{target} exited {} ms after {}",
                 started.elapsed().as_millis(),
                 signal_name(first)
             );
             return Ok(first);
         }
         let left = scope.members(None);
-        eprintln!(
-            "csa: {} processes still running {} after {}: {}; sending SIGKILL",
+        crate::note!(
+            "{} processes still running {} after {}: {}; sending SIGKILL",
             left.len(),
             humantime::format_duration(args.grace),
             signal_name(first),
@@ -296,8 +293,8 @@ fn stop_sequence(id: &str, scope: Scope, args: &KillArgs) -> Result<Signal> {
         )
         .into());
     }
-    eprintln!(
-        "csa: {target} exited {} ms after the first signal",
+    crate::note!(
+        "{target} exited {} ms after the first signal",
         started.elapsed().as_millis()
     );
     Ok(Signal::KILL)
@@ -314,8 +311,8 @@ fn report(result: &ResultRecord, pid: i32) {
     } else {
         ""
     };
-    eprintln!(
-        "csa: session {} ended: status {}, exit {}{signal}{synthetic}; supervisor {pid} is gone",
+    crate::note!(
+        "session {} ended: status {}, exit {}{signal}{synthetic}; supervisor {pid} is gone",
         result.id,
         result.status.as_str(),
         result.exit_code

@@ -52,7 +52,7 @@ pub fn exec(args: &ListArgs) -> Result<u8> {
         read += batch.len();
         for looked in look_all(&root, batch, &args.status) {
             for warning in looked.warnings {
-                eprintln!("csa: skipping a session: {warning}");
+                crate::note!("skipping a session: {warning}");
             }
             rows.extend(looked.row);
         }

@@ -210,6 +210,11 @@ fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         created_at: record::timestamp(SystemTime::now()),
         csa_version: env!("CARGO_PKG_VERSION").to_owned(),
         stdin: job.stdin,
+        tags: Vec::new(),
+        parent: None,
+        queue: None,
+        after: Vec::new(),
+        executor: record::Executor::Local,
     };
     record::write_atomic(&session.path, session::SESSION_TOML, &record, false)?;
     if let Some(prompt) = &job.prompt_file {

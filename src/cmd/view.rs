@@ -3,7 +3,6 @@
 //! while the supervisor lives, and the fields that only an ended job has left out), plus —
 //! in `list` — the fields of `session.toml` that say what the session runs.
 
-use std::io::Write as _;
 use std::time::SystemTime;
 
 use anyhow::Result;
@@ -112,7 +111,7 @@ pub fn look(session: &SessionDir) -> Result<Option<ResultRecord>> {
             // `result` exits 0 or 125 (contract §3): a lost result that cannot be recorded
             // (a read-only store) is still shown as lost, as `list` shows it.
             Err(err) if crate::exit::code_of(&err) == crate::exit::TIMEOUT => {
-                let _ = writeln!(std::io::stderr(), "csa: warning: {err:#}");
+                crate::note!("warning: {err:#}");
                 Ok(Some(liveness::lost_result(session)))
             }
             other => other.map(Some),
