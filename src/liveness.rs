@@ -186,6 +186,25 @@ pub fn final_result_or(
         .with_context(|| format!("result vanished ({})", path.display()))
 }
 
+/// What became of a session whose supervisor was found gone (its lock free).
+#[derive(Debug, Clone)]
+pub enum Settled {
+    /// The session has ended: its result, recorded now if it had none (as `lost`, or from
+    /// what the executor still knows).
+    Finished(ResultRecord),
+    /// The job still runs elsewhere (an executor that outlives its watcher, e.g. Slurm) and
+    /// a new watcher now holds the lock: wait for it again.
+    #[expect(dead_code, reason = "for the Slurm executor, being built")]
+    Resumed,
+}
+
+/// Settles a session whose lock was found free: returns its result (reconstructing a
+/// `lost` one when there is none, as [`final_result`]), or [`Settled::Resumed`] when its
+/// job still runs and a new watcher took the lock over. Waiters loop on `Resumed`.
+pub fn settle(session: &SessionDir) -> Result<Settled> {
+    final_result(session).map(Settled::Finished)
+}
+
 /// A synthetic `lost` result: started when the session was created, finished now.
 pub fn lost_result(session: &SessionDir) -> ResultRecord {
     synthetic_result(

@@ -12,6 +12,31 @@ pub fn parse_env_pair(text: &str) -> Result<(String, String), String> {
     }
 }
 
+/// The longest queue name or tag (characters).
+#[cfg_attr(not(test), expect(dead_code, reason = "for --queue and --tag, being built"))]
+pub const MAX_LABEL_LEN: usize = 64;
+
+/// Parses a queue name (`--queue`, `csa queue …`) or a tag (`--tag`): 1 to 64 characters
+/// of `A-Z a-z 0-9 _ . -`, so that it is safe as a file name and needs no quoting. `.` and
+/// `..` alone are refused.
+#[cfg_attr(not(test), expect(dead_code, reason = "for --queue and --tag, being built"))]
+pub fn parse_label(text: &str) -> Result<String, String> {
+    let valid = !text.is_empty()
+        && text.len() <= MAX_LABEL_LEN
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        && text != "."
+        && text != "..";
+    if valid {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "`{text}` is not a valid name: use 1 to {MAX_LABEL_LEN} characters of A-Z, a-z, 0-9, `_`, `.`, `-`"
+        ))
+    }
+}
+
 /// Parses a positive duration such as `30s`, `10m`, `2h` or `1h30m` (humantime syntax).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let duration = humantime::parse_duration(text.trim())
@@ -50,6 +75,15 @@ pub fn parse_signal(text: &str) -> Result<rustix::process::Signal, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels() {
+        assert_eq!(parse_label("codex-3.x_A"), Ok("codex-3.x_A".to_owned()));
+        for bad in ["", ".", "..", "a/b", "a b", "ü", &"x".repeat(65)] {
+            assert!(parse_label(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(parse_label(&"x".repeat(64)).is_ok());
+    }
 
     #[test]
     fn env_pairs() {

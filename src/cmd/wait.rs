@@ -9,7 +9,7 @@ use anyhow::Result;
 use crate::cli::WaitArgs;
 use crate::directive;
 use crate::exit;
-use crate::liveness;
+use crate::liveness::{self, Settled};
 use crate::record::{self, ResultRecord};
 use crate::session::{self, SessionDir, StateRoot};
 
@@ -36,44 +36,56 @@ pub fn exec(args: &WaitArgs) -> Result<u8> {
     } else {
         Some(wait_cap())
     };
-    if !liveness::wait_for_supervisor(&session, cap)? {
-        let cmd = format!("csa session wait --session {id}");
-        directive::emit(
-            "SESSION_WAIT_KV_WARM",
-            &[
-                ("id", &id),
-                ("status", "alive"),
-                ("elapsed", &format!("{}s", started.elapsed().as_secs())),
-                ("cmd", &cmd),
-            ],
-        );
-        directive::emit(
-            "CALLER_HINT",
-            &[
-                ("action", "retry_wait"),
-                (
-                    "rule",
-                    "the session is healthy and still running; run cmd again to keep waiting",
-                ),
-            ],
-        );
-        return Ok(exit::SUCCESS);
-    }
-    let result = liveness::final_result(&session).inspect_err(|err| {
-        if exit::code_of(err) == exit::TIMEOUT {
-            directive::emit(
-                "SESSION_WAIT_TIMEOUT",
-                &[
-                    ("id", &id),
-                    ("status", "dead"),
-                    ("elapsed", &format!("{}s", started.elapsed().as_secs())),
-                ],
-            );
+    let result = loop {
+        let left = cap.map(|cap| cap.saturating_sub(started.elapsed()));
+        if !liveness::wait_for_supervisor(&session, left)? {
+            still_running(&id, started);
+            return Ok(exit::SUCCESS);
         }
-    })?;
+        let settled = liveness::settle(&session).inspect_err(|err| {
+            if exit::code_of(err) == exit::TIMEOUT {
+                directive::emit(
+                    "SESSION_WAIT_TIMEOUT",
+                    &[
+                        ("id", &id),
+                        ("status", "dead"),
+                        ("elapsed", &format!("{}s", started.elapsed().as_secs())),
+                    ],
+                );
+            }
+        })?;
+        match settled {
+            Settled::Finished(result) => break result,
+            Settled::Resumed => {}
+        }
+    };
     print_stdout_log(&session)?;
     report_completed(&result);
     Ok(result.exit_code)
+}
+
+/// Prints `CSA:SESSION_WAIT_KV_WARM` and `CSA:CALLER_HINT`: still running at the cap.
+fn still_running(id: &str, started: Instant) {
+    let cmd = format!("csa session wait --session {id}");
+    directive::emit(
+        "SESSION_WAIT_KV_WARM",
+        &[
+            ("id", id),
+            ("status", "alive"),
+            ("elapsed", &format!("{}s", started.elapsed().as_secs())),
+            ("cmd", &cmd),
+        ],
+    );
+    directive::emit(
+        "CALLER_HINT",
+        &[
+            ("action", "retry_wait"),
+            (
+                "rule",
+                "the session is healthy and still running; run cmd again to keep waiting",
+            ),
+        ],
+    );
 }
 
 /// Streams the session's `stdout.log` to stdout with constant memory. A reader that went
