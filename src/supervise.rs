@@ -82,7 +82,7 @@ pub fn main(args: &SuperviseArgs) -> Result<u8> {
         }
         _ => run_job(&session, command, timeout),
     };
-    record::write_atomic(&session.path, session::RESULT_TOML, &result, true)?;
+    record::write_result(&session, &result)?;
     drop(lock_fd);
     Ok(result.exit_code)
 }
@@ -245,5 +245,6 @@ fn finished(
         duration_ms: record::millis_between(started, now),
         synthetic: false,
         reason: None,
+        leftover_processes: None,
     }
 }

@@ -185,8 +185,9 @@ pub(super) struct Prepared {
     pub(super) stderr: File,
 }
 
-/// Writes `session.toml` and `prompt.txt`, creates and locks `lock`, and creates the spool
-/// files. All files are mode 0600.
+/// Reserves the space of `result.toml` and `daemon.pid` (so that a job filling the file
+/// system cannot keep them from being written), writes `session.toml` and `prompt.txt`,
+/// creates and locks `lock`, and creates the spool files. All files are mode 0600.
 fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
     let Launch {
         args,
@@ -194,6 +195,8 @@ fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         session,
         cwd,
     } = launch;
+    record::reserve_result(session)?;
+    record::reserve(&session.path, session::DAEMON_PID, DAEMON_PID_BYTES)?;
     let record = SessionRecord {
         id: session.id_string(),
         argv: job
@@ -325,14 +328,17 @@ fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Result<u32> {
     Ok(pid)
 }
 
+/// The space reserved for `daemon.pid` (bytes): two decimal numbers of at most 20 digits.
+const DAEMON_PID_BYTES: u64 = 64;
+
 /// Writes `daemon.pid`: `"<pid> <starttime>\n"`, the start time being field 22 of
-/// `/proc/<pid>/stat`.
+/// `/proc/<pid>/stat`, into the space [`prepare`] reserved for it.
 pub(super) fn write_daemon_pid(session: &SessionDir, pid: u32) -> Result<()> {
     let raw = i32::try_from(pid).context("PID out of range")?;
     let start = sys::ProcStat::read(raw)
         .with_context(|| format!("cannot read the start time of process {pid}"))?
         .start_time;
-    record::write_bytes_atomic(
+    record::write_reserved(
         &session.path,
         session::DAEMON_PID,
         format!("{pid} {start}\n").as_bytes(),

@@ -68,7 +68,7 @@ pub(super) fn run(launch: &Launch<'_>, prepared: Prepared) -> Result<u8> {
     let result = supervise::run_job(session, command, timeout);
     finished.store(true, Ordering::SeqCst);
     // Renaming `result.toml` into the session directory also wakes the follower.
-    let written = record::write_atomic(&session.path, session::RESULT_TOML, &result, true);
+    let written = record::write_result(session, &result);
     let _ = follower.join();
     written?;
     drop(prepared.lock);
