@@ -37,7 +37,7 @@ const AFTER_KILL: Duration = Duration::from_secs(10);
 /// Errors (125): unknown session, identity not verified (nothing signalled), processes that
 /// survive SIGKILL, a lock still held after them.
 pub fn exec(args: &KillArgs) -> Result<u8> {
-    let session = StateRoot::from_env()?.resolve(&args.session)?;
+    let session = StateRoot::from_env()?.resolve(args.target.handle())?;
     let identity = read_identity(&session);
     // A session still being set up by `csa run` (no `daemon.pid` yet) counts as running.
     let running =

@@ -217,6 +217,9 @@ fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         executor: record::Executor::Local,
     };
     record::write_atomic(&session.path, session::SESSION_TOML, &record, false)?;
+    if let Some(name) = &args.name {
+        StateRoot::from_env()?.index_name(session, name)?;
+    }
     if let Some(prompt) = &job.prompt_file {
         record::write_bytes_atomic(&session.path, session::PROMPT_TXT, prompt, false)?;
     }
