@@ -45,6 +45,56 @@ pub fn block_signals(command: &mut Command, signals: &[i32]) {
     }
 }
 
+/// Makes `command`'s child refuse to `exec` when `received` is non-zero, and start the
+/// program with the default action for `signals` — closing the window in which a signal
+/// sent to the process group could be absorbed by the parent's handler while the job
+/// starts anyway.
+///
+/// Linux delivers a signal sent to a process group either before a `fork` (to the parent
+/// only: `fork` is restarted after the handler ran, so the child's copy of `received` is
+/// set) or after it (to parent and child both). Between `fork` and `exec` the child: blocks
+/// `signals`; gives up with `ECANCELED` ([`is_signalled_exec`]) if `received` is set —
+/// by the parent before the fork, or by the inherited handler in the child; resets their
+/// handlers to the default; and unblocks them, so that one arriving meanwhile ends the
+/// child as it would have ended the job.
+pub fn exec_unless_signalled(
+    command: &mut Command,
+    received: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    signals: &'static [i32],
+) {
+    let set = signal_set(signals);
+    // SAFETY: the closure runs between fork and exec in the child. It reads an atomic
+    // (memory copied by the fork) and makes only async-signal-safe system calls
+    // (`sigprocmask`, `sigaction`) on values built before the fork; it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::sigprocmask(libc::SIG_BLOCK, &raw const set, std::ptr::null_mut()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if received.load(std::sync::atomic::Ordering::SeqCst) != 0 {
+                return Err(io::Error::from_raw_os_error(libc::ECANCELED));
+            }
+            for &signal in signals {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = libc::SIG_DFL;
+                if libc::sigaction(signal, &raw const action, std::ptr::null_mut()) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            if libc::sigprocmask(libc::SIG_UNBLOCK, &raw const set, std::ptr::null_mut()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// True when a spawn failed because the child saw a signal before `exec`
+/// ([`exec_unless_signalled`]).
+pub fn is_signalled_exec(err: &io::Error) -> bool {
+    err.raw_os_error() == Some(libc::ECANCELED)
+}
+
 /// Unblocks `signals` in the calling thread (see [`block_signals`]); a pending one is
 /// delivered now.
 pub fn unblock_signals(signals: &[i32]) -> io::Result<()> {

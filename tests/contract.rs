@@ -491,7 +491,8 @@ fn assert_private_layout(root: &std::path::Path, dir: &std::path::Path) {
             "result.toml",
             "session.toml",
             "stderr.log",
-            "stdout.log"
+            "stdout.log",
+            "stop.toml"
         ]
     );
 }

@@ -10,6 +10,7 @@ mod attach;
 mod clean;
 mod contract;
 mod faults;
+mod handles;
 mod hostile;
 mod kill;
 mod list;

@@ -23,7 +23,7 @@ pub const DETACHED: u8 = 130;
 /// 0 when the reader of stdout went away (`attach | head -1`), as Unix filters do; 1 for a
 /// lost session. Errors (125): unknown session, unreadable spool file.
 pub fn exec(args: &AttachArgs) -> Result<u8> {
-    let session = StateRoot::from_env()?.resolve(&args.session)?;
+    let session = StateRoot::from_env()?.resolve(args.target.handle())?;
     let id = session.id_string();
     let detach = Arc::new(AtomicBool::new(false));
     // A second Ctrl-C while detaching ends csa at once (the default action).

@@ -26,6 +26,7 @@ use crate::exit::{self, CSA_ERROR, Failure};
 use crate::liveness::{self, Identity, Observed, read_identity};
 use crate::record::{ResultRecord, Status};
 use crate::session::{self, SessionDir, StateRoot};
+use crate::stop::request::StopRequest;
 use crate::stop::{Scope, signal_name};
 use crate::sys::{self, ProcStat};
 
@@ -37,7 +38,7 @@ const AFTER_KILL: Duration = Duration::from_secs(10);
 /// Errors (125): unknown session, identity not verified (nothing signalled), processes that
 /// survive SIGKILL, a lock still held after them.
 pub fn exec(args: &KillArgs) -> Result<u8> {
-    let session = StateRoot::from_env()?.resolve(&args.session)?;
+    let session = StateRoot::from_env()?.resolve(args.target.handle())?;
     let identity = read_identity(&session);
     // A session still being set up by `csa run` (no `daemon.pid` yet) counts as running.
     let running =
@@ -114,6 +115,19 @@ fn stop_running(
     args: &KillArgs,
 ) -> Result<u8> {
     let id = session.id_string();
+    let first = if args.grace.is_zero() {
+        Signal::KILL
+    } else {
+        args.signal
+    };
+    // Before any signal, so that whoever records the result records it as stopped.
+    StopRequest::new(first.as_raw(), args.grace, "csa session kill".to_owned())
+        .write(session)
+        .map_err(|err| {
+            err.context(format!(
+                "cannot record the stop request; nothing was signalled ({id})"
+            ))
+        })?;
     let last = stop_sequence(&id, scope, args)?;
     if !liveness::wait_for_supervisor(session, Some(AFTER_KILL))? {
         return Err(Failure::new(

@@ -5,7 +5,6 @@
 //! and each row reads only `result.toml` (and, while it has none, the lock) plus
 //! `session.toml` for the NAME/COMMAND column.
 
-use std::fs;
 use std::io::{self, BufWriter, Write as _};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -174,36 +173,9 @@ fn look(root: &StateRoot, id: Ulid, status: &[String]) -> Looked {
     }
 }
 
-/// The session IDs in the store, newest first. Entries that are not directories named by
-/// a canonical ULID (temporary files, symbolic links, anything else) are ignored; a missing
-/// store is empty.
+/// The session IDs in the store, newest first (see [`StateRoot::session_ids`]).
 pub fn session_ids(root: &StateRoot) -> Result<Vec<Ulid>> {
-    let dir = root.sessions_dir();
-    let entries = match fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(err) => {
-            return Err(crate::exit::io_failure(
-                "cannot read the session store",
-                &err,
-                dir.display(),
-            ));
-        }
-    };
-    let mut ids: Vec<Ulid> = entries
-        .flatten()
-        // Only real directories: a symbolic link in the store is not a session.
-        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|entry| {
-            let name = entry.file_name();
-            let name = name.to_str()?;
-            Ulid::from_string(name)
-                .ok()
-                .filter(|id| id.array_to_str(&mut [0; session::ID_LEN]) == name)
-        })
-        .collect();
-    ids.sort_unstable_by(|a, b| b.cmp(a));
-    Ok(ids)
+    root.session_ids()
 }
 
 /// The warning about a session that cannot be read, unless it was removed meanwhile (by

@@ -17,7 +17,7 @@ const TAIL_CHUNK: usize = 64 * 1024;
 /// Runs `csa session logs`. Exit 0; 125 for an unknown or ambiguous ID or a spool file that
 /// cannot be read. A reader that went away (`BrokenPipe`) is not an error.
 pub fn exec(args: &LogsArgs) -> Result<u8> {
-    let session = StateRoot::from_env()?.resolve(&args.session)?;
+    let session = StateRoot::from_env()?.resolve(args.target.handle())?;
     copy_log(
         &session.file(session::STDOUT_LOG),
         &mut io::stdout().lock(),

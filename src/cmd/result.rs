@@ -13,7 +13,7 @@ use crate::session::StateRoot;
 /// ambiguous ID or unreadable state; 124 when the session is dead and its lost result
 /// cannot be recorded.
 pub fn exec(args: &ResultArgs) -> Result<u8> {
-    let session = StateRoot::from_env()?.resolve(&args.session)?;
+    let session = StateRoot::from_env()?.resolve(args.target.handle())?;
     let shown = match view::look(&session)? {
         Some(result) => ResultView::finished(&result),
         None => ResultView::running(

@@ -185,8 +185,9 @@ pub(super) struct Prepared {
     pub(super) stderr: File,
 }
 
-/// Reserves the space of `result.toml` and `daemon.pid` (so that a job filling the file
-/// system cannot keep them from being written), writes `session.toml` and `prompt.txt`,
+/// Reserves the space of `result.toml`, `daemon.pid` and `stop.toml` (so that a job
+/// filling the file system cannot keep them from being written, nor itself from being
+/// stopped), writes `session.toml` and `prompt.txt`,
 /// creates and locks `lock`, and creates the spool files. All files are mode 0600.
 fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
     let Launch {
@@ -197,6 +198,11 @@ fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
     } = launch;
     record::reserve_result(session)?;
     record::reserve(&session.path, session::DAEMON_PID, DAEMON_PID_BYTES)?;
+    record::reserve(
+        &session.path,
+        crate::stop::request::STOP_TOML,
+        STOP_TOML_BYTES,
+    )?;
     let record = SessionRecord {
         id: session.id_string(),
         argv: job
@@ -220,6 +226,9 @@ fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         executor: record::Executor::Local,
     };
     record::write_atomic(&session.path, session::SESSION_TOML, &record, false)?;
+    if let Some(name) = &args.name {
+        StateRoot::from_env()?.index_name(session, name)?;
+    }
     if let Some(prompt) = &job.prompt_file {
         record::write_bytes_atomic(&session.path, session::PROMPT_TXT, prompt, false)?;
     }
@@ -330,6 +339,9 @@ fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Result<u32> {
 
 /// The space reserved for `daemon.pid` (bytes): two decimal numbers of at most 20 digits.
 const DAEMON_PID_BYTES: u64 = 64;
+
+/// The space reserved for `stop.toml` (bytes), several times a request's length.
+const STOP_TOML_BYTES: u64 = 512;
 
 /// Writes `daemon.pid`: `"<pid> <starttime>\n"`, the start time being field 22 of
 /// `/proc/<pid>/stat`, into the space [`prepare`] reserved for it.

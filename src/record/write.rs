@@ -81,7 +81,7 @@ pub fn reserve_result(session: &SessionDir) -> Result<()> {
 
 /// Records `result` as the session's `result.toml`: exactly once, atomically, durably, and
 /// into the space [`reserve_result`] set aside when there is one (so a full file system
-/// cannot stop it). Every writer of `result.toml` — the supervisor, `--no-daemon`, the
+/// cannot stop it). Then removes the unused reservation of `stop.toml`, if any. Every writer of `result.toml` — the supervisor, `--no-daemon`, the
 /// synthetic results of `kill` and of lost sessions, executors — goes through here.
 ///
 /// Returns `Ok(false)` when the session already has a result: nothing was written, and
@@ -89,12 +89,15 @@ pub fn reserve_result(session: &SessionDir) -> Result<()> {
 /// when the result cannot be written; the message names `result.toml`.
 pub fn write_result(session: &SessionDir, result: &ResultRecord) -> Result<bool> {
     let text = result_text(result)?;
-    write_reserved(&session.path, session::RESULT_TOML, text.as_bytes(), true).map_err(|err| {
-        Unrecorded {
+    let written = write_reserved(&session.path, session::RESULT_TOML, text.as_bytes(), true)
+        .map_err(|err| Unrecorded {
             message: format!("{err:#}"),
-        }
-        .into()
-    })
+        })?;
+    // Once the result is durable, nothing is left to stop: give back the space of a stop
+    // request that never came.
+    let unused = reservation_name(crate::stop::request::STOP_TOML);
+    let _ = fs::remove_file(session.file(&unused));
+    Ok(written)
 }
 
 /// The TOML text of `result`, its `reason` shortened (ending in `…`) until the text fits in

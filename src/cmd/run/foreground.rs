@@ -12,7 +12,6 @@ use anyhow::Result;
 use super::{
     Launch, Prepared, announce_directive, job_stdin, set_job_environment, write_daemon_pid,
 };
-use crate::record;
 use crate::session;
 use crate::supervise;
 use crate::tail;
@@ -33,7 +32,7 @@ pub(super) fn run(launch: &Launch<'_>, prepared: Prepared) -> Result<u8> {
     write_daemon_pid(session, pid)?;
     // Standard output belongs to the job here; the ID is in the directive on stderr.
     announce_directive(session, pid);
-    supervise::survive_termination_signals();
+    let received = supervise::survive();
 
     let mut command = Command::new(&job.argv[0]);
     command.args(&job.argv[1..]);
@@ -65,12 +64,12 @@ pub(super) fn run(launch: &Launch<'_>, prepared: Prepared) -> Result<u8> {
         })
     };
     let timeout = args.timeout;
-    let result = supervise::run_job(session, command, timeout);
+    let result = supervise::run_job(session, command, timeout, &received);
     finished.store(true, Ordering::SeqCst);
     // Renaming `result.toml` into the session directory also wakes the follower.
-    let written = record::write_result(session, &result);
+    let written = supervise::record_result(session, result);
     let _ = follower.join();
-    written?;
+    let result = written?;
     drop(prepared.lock);
     Ok(result.exit_code)
 }
