@@ -1,7 +1,7 @@
 //! Directive lines (contract §5): one line on stderr, `CSA:<NAME>` followed by `key=value`
 //! pairs, for programs and AI agents that drive csa.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::MetadataExt as _;
@@ -77,19 +77,19 @@ fn command_prefix() -> String {
         );
     }
     prefix.push_str(&quote(
-        &program(std::env::args_os().next()).to_string_lossy(),
+        &program(std::env::args_os().next().as_deref()).to_string_lossy(),
     ));
     prefix
 }
 
 /// The program word of a pasteable command line, given csa's `argv[0]`.
-fn program(argv0: Option<OsString>) -> OsString {
+fn program(argv0: Option<&OsStr>) -> OsString {
     let by_name = argv0
         .as_ref()
         .filter(|arg| !arg.is_empty() && !arg.as_bytes().contains(&b'/'));
     if let Some(name) = by_name {
         // The caller's PATH lookup found this binary under that name.
-        return name.clone();
+        return name.to_os_string();
     }
     let Ok(exe) = std::env::current_exe() else {
         return OsString::from("csa");
@@ -152,17 +152,17 @@ mod tests {
 #[cfg(test)]
 mod paste_tests {
     use super::program;
-    use std::ffi::OsString;
+    use std::ffi::OsStr;
 
     #[test]
     fn a_program_found_by_name_keeps_its_name() {
-        assert_eq!(program(Some(OsString::from("csa"))), "csa");
-        assert_eq!(program(Some(OsString::from("csa-dev"))), "csa-dev");
+        assert_eq!(program(Some(OsStr::new("csa"))), "csa");
+        assert_eq!(program(Some(OsStr::new("csa-dev"))), "csa-dev");
     }
 
     #[test]
     fn a_program_started_by_path_is_named_absolutely_unless_on_path() {
-        let named = program(Some(OsString::from("./target/debug/csa")));
+        let named = program(Some(OsStr::new("./target/debug/csa")));
         // The test binary is not `csa` on PATH: its absolute path.
         assert!(std::path::Path::new(&named).is_absolute(), "{named:?}");
     }
