@@ -76,7 +76,9 @@ pub fn exec(args: &AttachArgs) -> Result<u8> {
             ));
         }
     }
-    Ok(liveness::final_result(&session)?.exit_code)
+    let result = liveness::final_result(&session)
+        .map_err(|err| crate::exit::recode_unrecorded(err, crate::exit::TIMEOUT))?;
+    Ok(result.exit_code)
 }
 
 /// True when `stdout` is a pipe (or FIFO).

@@ -185,8 +185,10 @@ pub(super) struct Prepared {
     pub(super) stderr: File,
 }
 
-/// Writes `session.toml` and `prompt.txt`, creates and locks `lock`, and creates the spool
-/// files. All files are mode 0600.
+/// Reserves the space of `result.toml`, `daemon.pid` and `stop.toml` (so that a job
+/// filling the file system cannot keep them from being written, nor itself from being
+/// stopped), writes `session.toml` and `prompt.txt`,
+/// creates and locks `lock`, and creates the spool files. All files are mode 0600.
 fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
     let Launch {
         args,
@@ -194,6 +196,13 @@ fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         session,
         cwd,
     } = launch;
+    record::reserve_result(session)?;
+    record::reserve(&session.path, session::DAEMON_PID, DAEMON_PID_BYTES)?;
+    record::reserve(
+        &session.path,
+        crate::stop::request::STOP_TOML,
+        STOP_TOML_BYTES,
+    )?;
     let record = SessionRecord {
         id: session.id_string(),
         argv: job
@@ -328,14 +337,20 @@ fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Result<u32> {
     Ok(pid)
 }
 
+/// The space reserved for `daemon.pid` (bytes): two decimal numbers of at most 20 digits.
+const DAEMON_PID_BYTES: u64 = 64;
+
+/// The space reserved for `stop.toml` (bytes), several times a request's length.
+const STOP_TOML_BYTES: u64 = 512;
+
 /// Writes `daemon.pid`: `"<pid> <starttime>\n"`, the start time being field 22 of
-/// `/proc/<pid>/stat`.
+/// `/proc/<pid>/stat`, into the space [`prepare`] reserved for it.
 pub(super) fn write_daemon_pid(session: &SessionDir, pid: u32) -> Result<()> {
     let raw = i32::try_from(pid).context("PID out of range")?;
     let start = sys::ProcStat::read(raw)
         .with_context(|| format!("cannot read the start time of process {pid}"))?
         .start_time;
-    record::write_bytes_atomic(
+    record::write_reserved(
         &session.path,
         session::DAEMON_PID,
         format!("{pid} {start}\n").as_bytes(),

@@ -249,3 +249,28 @@ pub fn is_ulid(text: &str) -> bool {
 pub fn exists(path: &Path) -> bool {
     path.exists()
 }
+
+/// The exit code of `out`; fails the test (at the caller's line) when a signal ended it.
+#[track_caller]
+pub fn code(out: &Output) -> i32 {
+    match out.status.code() {
+        Some(code) => code,
+        None => panic!(
+            "no exit code (killed by a signal?): {:?}\nstderr: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+/// Standard error of `out` as text.
+#[track_caller]
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Standard output of `out` as text.
+#[track_caller]
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
