@@ -18,3 +18,4 @@ mod list;
 mod run_wait;
 mod timeout;
 mod tools;
+mod usage_hints;
