@@ -68,6 +68,11 @@ impl StateRoot {
         Ok(Self { path })
     }
 
+    /// The state root itself (absolute).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// `<root>/sessions`, where session directories live.
     pub fn sessions_dir(&self) -> PathBuf {
         self.path.join("sessions")

@@ -43,8 +43,9 @@ pub struct RunArgs {
     /// Run detached (the default; accepted for compatibility)
     #[arg(long, hide = true)]
     pub daemon: bool,
-    /// Print `{"id":…,"pid":…,"dir":…}` instead of the bare session ID
-    #[arg(long)]
+    /// Print `{"id":…,"pid":…,"dir":…}` instead of the bare session ID (not with
+    /// --no-daemon, whose stdout is the job's output)
+    #[arg(long, conflicts_with = "no_daemon")]
     pub json: bool,
     /// The prompt for the tool; with the default tool `sh`, a shell script. Read from
     /// standard input when neither PROMPT nor `-- PROGRAM` is given

@@ -63,8 +63,10 @@ pub fn exec(args: &AttachArgs) -> Result<u8> {
         Ok(Outcome::Stopped) => {
             // On a terminal, end the line where `^C` was echoed first.
             let newline = if io::stderr().is_terminal() { "\n" } else { "" };
+            let again = crate::directive::csa_command(&["session", "attach", "--session", &id]);
+            let stop = crate::directive::csa_command(&["session", "kill", "--session", &id]);
             crate::report::write_line(&format!(
-                "{newline}csa: detached from session {id}; the job keeps running (re-attach: csa session attach --session {id}; stop it: csa session kill --session {id})"
+                "{newline}csa: detached from session {id}; the job keeps running (re-attach: {again}; stop it: {stop})"
             ));
             return Ok(DETACHED);
         }

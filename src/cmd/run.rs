@@ -415,9 +415,18 @@ pub(super) fn announce_directive(session: &SessionDir, pid: u32) {
             ("id", &id),
             ("pid", &pid.to_string()),
             ("dir", &session.path.to_string_lossy()),
-            ("wait_cmd", &format!("csa session wait --session {id}")),
-            ("attach_cmd", &format!("csa session attach --session {id}")),
-            ("kill_cmd", &format!("csa session kill --session {id}")),
+            (
+                "wait_cmd",
+                &directive::csa_command(&["session", "wait", "--session", &id]),
+            ),
+            (
+                "attach_cmd",
+                &directive::csa_command(&["session", "attach", "--session", &id]),
+            ),
+            (
+                "kill_cmd",
+                &directive::csa_command(&["session", "kill", "--session", &id]),
+            ),
         ],
     );
 }

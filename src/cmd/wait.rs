@@ -69,7 +69,7 @@ pub fn exec(args: &WaitArgs) -> Result<u8> {
 
 /// Prints `CSA:SESSION_WAIT_KV_WARM` and `CSA:CALLER_HINT`: still running at the cap.
 fn still_running(id: &str, started: Instant) {
-    let cmd = format!("csa session wait --session {id}");
+    let cmd = directive::csa_command(&["session", "wait", "--session", id]);
     directive::emit(
         "SESSION_WAIT_KV_WARM",
         &[

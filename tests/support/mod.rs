@@ -57,6 +57,18 @@ impl Csa {
         self.output(&["session", "wait", "--session", id, "--until-done"])
     }
 
+    /// How csa's directives start a command line for this installation: the state root
+    /// (from `CSA_STATE_DIR`) and the binary's absolute path, e.g.
+    /// `CSA_STATE_DIR=/tmp/.tmpX /…/target/debug/csa`.
+    pub fn pasted_csa(&self) -> String {
+        let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_csa")).unwrap();
+        format!(
+            "CSA_STATE_DIR={} {}",
+            self.state.path().display(),
+            exe.display()
+        )
+    }
+
     pub fn sessions_dir(&self) -> PathBuf {
         self.state.path().join("sessions")
     }
