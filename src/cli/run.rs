@@ -43,6 +43,9 @@ pub struct RunArgs {
     /// Run detached (the default; accepted for compatibility)
     #[arg(long, hide = true)]
     pub daemon: bool,
+    /// Queues, dependencies and the parent session
+    #[command(flatten)]
+    pub fleet: super::FleetArgs,
     /// Print `{"id":…,"pid":…,"dir":…}` instead of the bare session ID
     #[arg(long)]
     pub json: bool,
