@@ -81,6 +81,11 @@ impl StateRoot {
         Self { path }
     }
 
+    /// The state root itself (absolute).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// `<root>/sessions`, where session directories live.
     pub fn sessions_dir(&self) -> PathBuf {
         self.path.join("sessions")

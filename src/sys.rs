@@ -1,6 +1,7 @@
 //! The one module that makes raw system calls csa's safe dependencies do not wrap:
 //! starting a process in a new session, adopting an inherited descriptor, closing inherited
-//! descriptors, and reading process identity from `/proc`.
+//! descriptors, opening files without following symbolic links, and reading process
+//! identity from `/proc`.
 #![allow(unsafe_code)]
 
 use std::fs;
@@ -277,6 +278,40 @@ pub fn group_members(pgid: i32) -> Vec<(i32, ProcStat)> {
         .filter_map(|pid| Some((pid, ProcStat::read(pid).ok()?)))
         .filter(|(_, stat)| stat.pgrp == pgid && !stat.is_exited())
         .collect()
+}
+
+/// Opens a regular file for reading without following a symbolic link at its last
+/// component.
+///
+/// Never blocks: the open is non-blocking, so a FIFO planted in a session directory cannot
+/// hang csa. Errors: `NotFound` when missing; a symbolic link (`ELOOP`); `InvalidInput`
+/// ("not a regular file") for a FIFO, directory, socket or device.
+pub fn open_no_follow(path: &std::path::Path) -> io::Result<fs::File> {
+    let (file, _) = open_regular(path)?;
+    // Back to blocking reads: on a regular file the flag has no effect, but keep the
+    // descriptor as an ordinary one for whoever reads it.
+    let status = rustix::fs::fcntl_getfl(&file)?;
+    rustix::fs::fcntl_setfl(&file, status - rustix::fs::OFlags::NONBLOCK)?;
+    Ok(file)
+}
+
+/// [`open_no_follow`], leaving the descriptor non-blocking; also returns the file's size
+/// in bytes.
+pub fn open_regular(path: &std::path::Path) -> io::Result<(fs::File, u64)> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits().cast_signed())
+        .open(path)?;
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok((file, metadata.len()))
 }
 
 /// True when process `pid` has a descriptor open on the file with device `dev` and inode

@@ -24,8 +24,6 @@ use std::time::Duration;
 use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
 
-use crate::record;
-
 mod copy;
 
 use copy::Copier;
@@ -69,7 +67,7 @@ impl<'a> Follow<'a> {
     /// Copies what is new up to end of file. Returns the number of bytes copied.
     fn pump(&mut self) -> io::Result<u64> {
         if self.file.is_none() {
-            match record::open_no_follow(&self.path) {
+            match crate::sys::open_no_follow(&self.path) {
                 Ok(file) => self.file = Some(file),
                 Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(0),
                 Err(err) => return Err(err),

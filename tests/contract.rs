@@ -69,8 +69,9 @@ fn session_started_matches_the_contract_template() {
     assert_eq!(
         line,
         format!(
-            "CSA:SESSION_STARTED id={id} pid={pid} dir=\"{}\" wait_cmd=\"csa session wait --session {id}\" attach_cmd=\"csa session attach --session {id}\" kill_cmd=\"csa session kill --session {id}\"",
-            dir.display()
+            "CSA:SESSION_STARTED id={id} pid={pid} dir=\"{}\" wait_cmd=\"{csa_} session wait --session {id}\" attach_cmd=\"{csa_} session attach --session {id}\" kill_cmd=\"{csa_} session kill --session {id}\"",
+            dir.display(),
+            csa_ = csa.pasted_csa()
         )
     );
     assert_eq!(code(&csa.wait(&id)), 0);

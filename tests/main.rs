@@ -9,6 +9,7 @@ mod support_faults;
 mod attach;
 mod clean;
 mod contract;
+mod directives;
 mod faults;
 mod handles;
 mod hostile;

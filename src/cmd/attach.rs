@@ -60,8 +60,10 @@ pub fn exec(args: &AttachArgs) -> Result<u8> {
         Ok(Outcome::Stopped) => {
             // On a terminal, end the line where `^C` was echoed first.
             let newline = if io::stderr().is_terminal() { "\n" } else { "" };
+            let again = crate::directive::csa_command(&["session", "attach", "--session", &id]);
+            let stop = crate::directive::csa_command(&["session", "kill", "--session", &id]);
             crate::report::write_line(&format!(
-                "{newline}csa: detached from session {id}; the job keeps running (re-attach: csa session attach --session {id}; stop it: csa session kill --session {id})"
+                "{newline}csa: detached from session {id}; the job keeps running (re-attach: {again}; stop it: {stop})"
             ));
             return Ok(DETACHED);
         }
@@ -74,7 +76,9 @@ pub fn exec(args: &AttachArgs) -> Result<u8> {
             ));
         }
     }
-    Ok(liveness::final_result(&session)?.exit_code)
+    let result = liveness::final_result(&session)
+        .map_err(|err| crate::exit::recode_unrecorded(err, crate::exit::TIMEOUT))?;
+    Ok(result.exit_code)
 }
 
 /// True when `stdout` is a pipe (or FIFO).

@@ -156,8 +156,7 @@ fn stop_running(
             Some(last.as_raw()),
             reason,
         )
-    })
-    .map_err(kill_failure)?;
+    })?;
     report(&result, found.pid);
     Ok(exit::SUCCESS)
 }
@@ -174,7 +173,7 @@ fn stop_finished(
     args: &KillArgs,
 ) -> Result<u8> {
     let id = session.id_string();
-    let result = liveness::final_result(session).map_err(kill_failure)?;
+    let result = liveness::final_result(session)?;
     let lost = result.status == Status::Lost;
     let found = match identity {
         Ok(found) => Some(found),
@@ -216,16 +215,6 @@ fn stop_finished(
     );
     stop_sequence(&id, Scope::Group(found.pid), args)?;
     Ok(exit::SUCCESS)
-}
-
-/// `kill` exits 0 or 125 (contract §3): a result that cannot be recorded (exit 124 for
-/// `wait`) is a failure of `kill`, whose promise is that `result.toml` exists afterwards.
-fn kill_failure(err: anyhow::Error) -> anyhow::Error {
-    if exit::code_of(&err) == exit::TIMEOUT {
-        Failure::new(CSA_ERROR, format!("{err:#}")).into()
-    } else {
-        err
-    }
 }
 
 /// The live members of a finished session's process group that provably belong to it: in

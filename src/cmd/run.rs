@@ -31,7 +31,7 @@ mod daemon;
 mod fleet;
 mod foreground;
 
-use daemon::spawn_supervisor;
+use daemon::{DAEMON_PID_BYTES, STOP_TOML_BYTES, spawn_supervisor};
 pub(super) use daemon::write_daemon_pid;
 
 /// The largest prompt accepted on standard input (bytes): 10 MiB.
@@ -195,8 +195,10 @@ pub(super) struct Prepared {
     pub(super) stderr: File,
 }
 
-/// Writes `session.toml` and `prompt.txt`, creates and locks `lock`, and creates the spool
-/// files. All files are mode 0600.
+/// Reserves the space of `result.toml`, `daemon.pid` and `stop.toml` (so that a job
+/// filling the file system cannot keep them from being written, nor itself from being
+/// stopped), writes `session.toml` and `prompt.txt`,
+/// creates and locks `lock`, and creates the spool files. All files are mode 0600.
 fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
     let Launch {
         args,
@@ -205,6 +207,13 @@ fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         cwd,
         fleet,
     } = launch;
+    record::reserve_result(session)?;
+    record::reserve(&session.path, session::DAEMON_PID, DAEMON_PID_BYTES)?;
+    record::reserve(
+        &session.path,
+        crate::stop::request::STOP_TOML,
+        STOP_TOML_BYTES,
+    )?;
     let record = SessionRecord {
         id: session.id_string(),
         argv: job
@@ -337,9 +346,18 @@ pub(super) fn announce_directive(session: &SessionDir, pid: u32) {
             ("id", &id),
             ("pid", &pid.to_string()),
             ("dir", &session.path.to_string_lossy()),
-            ("wait_cmd", &format!("csa session wait --session {id}")),
-            ("attach_cmd", &format!("csa session attach --session {id}")),
-            ("kill_cmd", &format!("csa session kill --session {id}")),
+            (
+                "wait_cmd",
+                &directive::csa_command(&["session", "wait", "--session", &id]),
+            ),
+            (
+                "attach_cmd",
+                &directive::csa_command(&["session", "attach", "--session", &id]),
+            ),
+            (
+                "kill_cmd",
+                &directive::csa_command(&["session", "kill", "--session", &id]),
+            ),
         ],
     );
 }

@@ -110,7 +110,7 @@ pub fn look(session: &SessionDir) -> Result<Option<ResultRecord>> {
         Observed::Gone => match liveness::final_result(session) {
             // `result` exits 0 or 125 (contract §3): a lost result that cannot be recorded
             // (a read-only store) is still shown as lost, as `list` shows it.
-            Err(err) if crate::exit::code_of(&err) == crate::exit::TIMEOUT => {
+            Err(err) if record::is_unrecorded(&err) => {
                 crate::note!("warning: {err:#}");
                 Ok(Some(liveness::lost_result(session)))
             }

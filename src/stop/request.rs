@@ -9,7 +9,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::exit;
@@ -45,9 +45,11 @@ impl StopRequest {
     }
 
     /// Records the request in the session directory (atomically; a later request replaces
-    /// an earlier one). Errors name the path.
+    /// an earlier one), into the space `csa run` reserved for it, so that a full file
+    /// system cannot keep a session from being stopped. Errors name the path.
     pub fn write(&self, session: &SessionDir) -> Result<()> {
-        record::write_atomic(&session.path, STOP_TOML, self, false).map(drop)
+        let text = toml::to_string(self).context("cannot serialize a stop request")?;
+        record::write_reserved(&session.path, STOP_TOML, text.as_bytes(), false).map(drop)
     }
 }
 
@@ -109,6 +111,7 @@ mod tests {
             duration_ms: 1333,
             synthetic: false,
             reason: None,
+            leftover_processes: None,
         }
     }
 

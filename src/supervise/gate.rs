@@ -111,7 +111,7 @@ fn wait_for(root: &StateRoot, id: &str, waker: &Waker) -> Result<Woke<Option<Str
         if !dependency.path.is_dir() {
             return Ok(Woke::Ready(Some(format!("dependency {id} no longer exists"))));
         }
-        if let Ok(lock) = crate::record::open_no_follow(&dependency.file(session::LOCK))
+        if let Ok(lock) = crate::sys::open_no_follow(&dependency.file(session::LOCK))
             && let Woke::Stopped(signal) = waker.lock(lock, true)?
         {
             return Ok(Woke::Stopped(signal));

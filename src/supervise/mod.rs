@@ -109,7 +109,7 @@ pub fn record_result(session: &SessionDir, mut result: ResultRecord) -> Result<R
     if let Some(request) = stop::request::requested(session) {
         stop::request::apply(&mut result, &request);
     }
-    record::write_atomic(&session.path, session::RESULT_TOML, &result, true)?;
+    record::write_result(session, &result)?;
     Ok(result)
 }
 
@@ -160,5 +160,6 @@ pub(crate) fn finished(
         duration_ms: record::millis_between(started, now),
         synthetic: false,
         reason: None,
+        leftover_processes: None,
     }
 }

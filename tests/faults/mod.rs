@@ -7,6 +7,7 @@
 
 mod concurrency;
 mod environment;
+mod full_disk;
 mod pid_reuse;
 mod supervisor;
 

@@ -68,14 +68,20 @@ pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Resul
     Ok(pid)
 }
 
+/// The space reserved for `daemon.pid` (bytes): two decimal numbers of at most 20 digits.
+pub(super) const DAEMON_PID_BYTES: u64 = 64;
+
+/// The space reserved for `stop.toml` (bytes), several times a request's length.
+pub(super) const STOP_TOML_BYTES: u64 = 512;
+
 /// Writes `daemon.pid`: `"<pid> <starttime>\n"`, the start time being field 22 of
-/// `/proc/<pid>/stat`.
+/// `/proc/<pid>/stat`, into the space [`super::prepare`] reserved for it.
 pub(in crate::cmd) fn write_daemon_pid(session: &SessionDir, pid: u32) -> Result<()> {
     let raw = i32::try_from(pid).context("PID out of range")?;
     let start = sys::ProcStat::read(raw)
         .with_context(|| format!("cannot read the start time of process {pid}"))?
         .start_time;
-    record::write_bytes_atomic(
+    record::write_reserved(
         &session.path,
         session::DAEMON_PID,
         format!("{pid} {start}\n").as_bytes(),
