@@ -117,7 +117,8 @@ pub fn spawn_without_signals<T: Send + 'static>(
     let set = signal_set(signals);
     let mut old = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
     // SAFETY: `set` is initialized; `old` is written by the call before it is read below.
-    let blocked = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &raw const set, old.as_mut_ptr()) };
+    let blocked =
+        unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &raw const set, old.as_mut_ptr()) };
     if blocked != 0 {
         return Err(io::Error::from_raw_os_error(blocked));
     }

@@ -73,7 +73,11 @@ impl Waker {
         }
         let (done, done_tx) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)?;
         let waiter = sys::spawn_without_signals(LOCK_THREAD_STACK, &SURVIVED_SIGNALS, move || {
-            let locked = if shared { file.lock_shared() } else { file.lock() };
+            let locked = if shared {
+                file.lock_shared()
+            } else {
+                file.lock()
+            };
             drop(done_tx); // wakes the poll below
             locked.map(|()| file)
         })?;
@@ -93,7 +97,11 @@ impl Waker {
 
     /// Waits until `fd` is readable (or hung up), `timeout` passes, or a stop signal
     /// arrives. `Ready(true)`: readable; `Ready(false)`: the time passed.
-    pub fn readable(&self, fd: BorrowedFd<'_>, timeout: Option<Duration>) -> io::Result<Woke<bool>> {
+    pub fn readable(
+        &self,
+        fd: BorrowedFd<'_>,
+        timeout: Option<Duration>,
+    ) -> io::Result<Woke<bool>> {
         self.poll(Some(fd), timeout)
     }
 
@@ -102,7 +110,11 @@ impl Waker {
         self.poll(None, Some(pause))
     }
 
-    fn poll(&self, fd: Option<BorrowedFd<'_>>, timeout: Option<Duration>) -> io::Result<Woke<bool>> {
+    fn poll(
+        &self,
+        fd: Option<BorrowedFd<'_>>,
+        timeout: Option<Duration>,
+    ) -> io::Result<Woke<bool>> {
         if let Some(signal) = self.stopped() {
             return Ok(Woke::Stopped(signal));
         }

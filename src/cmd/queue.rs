@@ -1,5 +1,6 @@
 //! `csa queue slots` and `csa queue list`: set and look at queues' slot counts.
 
+use std::fmt::Write as _;
 use std::io::{self, Write as _};
 
 use anyhow::{Context as _, Result};
@@ -41,7 +42,9 @@ pub fn slots(args: &QueueSlotsArgs) -> Result<u8> {
     };
     let mut stdout = io::stdout().lock();
     crate::exit::stdout_written(
-        stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()),
+        stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush()),
         "the slot count",
     )?;
     Ok(0)
@@ -60,7 +63,7 @@ pub fn list(args: &QueueListArgs) -> Result<u8> {
     let root = StateRoot::from_env()?;
     let mut rows = Vec::new();
     for queue in queue::all(&root) {
-        let census = census::take(&queue)?;
+        let census = census::take(&queue);
         let (slots, slots_set) = effective_slots(&queue)?;
         rows.push(Row {
             name: queue.name,
@@ -76,18 +79,27 @@ pub fn list(args: &QueueListArgs) -> Result<u8> {
         text.push('\n');
         text
     } else {
-        let width = rows.iter().map(|row| row.name.len()).max().unwrap_or(0).max(4);
-        let mut text = format!("{:<width$}  {:>5}  {:>7}  {:>6}\n", "NAME", "SLOTS", "RUNNING", "QUEUED");
+        let width = rows
+            .iter()
+            .map(|row| row.name.len())
+            .max()
+            .unwrap_or(0)
+            .max(4);
+        let mut text = format!(
+            "{:<width$}  {:>5}  {:>7}  {:>6}\n",
+            "NAME", "SLOTS", "RUNNING", "QUEUED"
+        );
         for row in &rows {
             let slots = if row.slots_set {
                 row.slots.to_string()
             } else {
                 format!("{}*", row.slots)
             };
-            text.push_str(&format!(
-                "{:<width$}  {:>5}  {:>7}  {:>6}\n",
+            let _ = writeln!(
+                text,
+                "{:<width$}  {:>5}  {:>7}  {:>6}",
                 row.name, slots, row.running, row.queued
-            ));
+            );
         }
         if rows.iter().any(|row| !row.slots_set) {
             text.push_str("* the default; set it with `csa queue slots NAME N`\n");
@@ -96,7 +108,9 @@ pub fn list(args: &QueueListArgs) -> Result<u8> {
     };
     let mut stdout = io::stdout().lock();
     crate::exit::stdout_written(
-        stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()),
+        stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush()),
         "the queue list",
     )?;
     Ok(0)

@@ -31,8 +31,8 @@ mod daemon;
 mod fleet;
 mod foreground;
 
-use daemon::{DAEMON_PID_BYTES, STOP_TOML_BYTES, spawn_supervisor};
 pub(super) use daemon::write_daemon_pid;
+use daemon::{DAEMON_PID_BYTES, STOP_TOML_BYTES, spawn_supervisor};
 
 /// The largest prompt accepted on standard input (bytes): 10 MiB.
 pub const MAX_STDIN_PROMPT: u64 = 10 * 1024 * 1024;

@@ -1,11 +1,9 @@
 //! Looking at a queue without waiting in it: how many of its sessions run, which wait and
 //! in what order. A look heals the queue: entries left by waiters that died (crashed
-//! machines, SIGKILLed supervisors) are removed.
+//! machines, supervisors killed with SIGKILL) are removed.
 
 use std::fs::{self, File, TryLockError};
 use std::time::{Duration, SystemTime};
-
-use anyhow::Result;
 
 use super::Queue;
 use super::ticket::parse_entry;
@@ -25,14 +23,14 @@ pub struct Census {
 }
 
 /// Looks at `queue`. Never blocks and never changes a live session; removes the entries of
-/// dead waiters. Errors only when the queue's directory exists but cannot be read.
-pub fn take(queue: &Queue) -> Result<Census> {
+/// dead waiters. A queue that does not exist, or cannot be read, looks empty.
+pub fn take(queue: &Queue) -> Census {
     let mut census = Census {
         running: 0,
         waiting: Vec::new(),
     };
     let Ok(entries) = fs::read_dir(&queue.path) else {
-        return Ok(census);
+        return census;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
@@ -46,7 +44,7 @@ pub fn take(queue: &Queue) -> Result<Census> {
     }
     let dir = queue.waiting_dir();
     let Ok(entries) = fs::read_dir(&dir) else {
-        return Ok(census);
+        return census;
     };
     let mut waiting: Vec<(u64, String, String)> = Vec::new();
     for entry in entries.flatten() {
@@ -84,12 +82,15 @@ pub fn take(queue: &Queue) -> Result<Census> {
     }
     waiting.sort_unstable();
     census.waiting = waiting.into_iter().map(|(_, _, id)| id).collect();
-    Ok(census)
+    census
 }
 
 impl Census {
     /// The 1-based position of session `id` among the waiting sessions, if it waits.
     pub fn position(&self, id: &str) -> Option<usize> {
-        self.waiting.iter().position(|other| other == id).map(|at| at + 1)
+        self.waiting
+            .iter()
+            .position(|other| other == id)
+            .map(|at| at + 1)
     }
 }

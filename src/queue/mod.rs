@@ -23,6 +23,7 @@
 pub mod census;
 pub mod ticket;
 pub mod turn;
+pub mod whereabouts;
 
 use std::fs;
 use std::io;
@@ -112,8 +113,13 @@ impl Queue {
     /// the queue at once).
     pub fn store_slots(&self, slots: u32) -> Result<()> {
         self.create()?;
-        crate::record::write_bytes_atomic(&self.path, "slots", format!("{slots}\n").as_bytes(), false)
-            .map(drop)
+        crate::record::write_bytes_atomic(
+            &self.path,
+            "slots",
+            format!("{slots}\n").as_bytes(),
+            false,
+        )
+        .map(drop)
     }
 }
 
@@ -152,11 +158,7 @@ fn is_agent_preset(name: &str) -> bool {
 /// 1 (a serial queue, as nq and task-spooler), or 3 for the queues of the agent presets
 /// (codex, claude, gemini, opencode).
 pub fn default_slots(name: &str) -> u32 {
-    if is_agent_preset(name) {
-        3
-    } else {
-        1
-    }
+    if is_agent_preset(name) { 3 } else { 1 }
 }
 
 /// Parses a slot count: 1 to [`MAX_SLOTS`].

@@ -54,8 +54,9 @@ pub fn enqueue(queue: &Queue, id: &str) -> Result<Ticket> {
             .map_err(|err| crate::exit::io_failure("cannot open", &err, path.display()))
     };
     let lock = open(queue.path.join("lock"))?;
-    lock.lock()
-        .map_err(|err| crate::exit::io_failure("cannot lock", &err, queue.path.join("lock").display()))?;
+    lock.lock().map_err(|err| {
+        crate::exit::io_failure("cannot lock", &err, queue.path.join("lock").display())
+    })?;
     let seq_path = queue.path.join("seq");
     let mut counter = open(seq_path.clone())?;
     let mut text = String::new();
@@ -83,7 +84,11 @@ pub fn enqueue(queue: &Queue, id: &str) -> Result<Ticket> {
         .and_then(|()| fs::rename(&temp, &path));
     if let Err(err) = placed {
         let _ = fs::remove_file(&temp);
-        return Err(crate::exit::io_failure("cannot enter the queue", &err, path.display()));
+        return Err(crate::exit::io_failure(
+            "cannot enter the queue",
+            &err,
+            path.display(),
+        ));
     }
     drop(lock);
     Ok(Ticket { seq, file, path })

@@ -87,7 +87,7 @@ fn newest_live_ahead(queue: &Queue, seq: u64) -> Result<Option<(std::path::PathB
         };
         match entry.try_lock_shared() {
             Err(TryLockError::WouldBlock) => return Ok(Some((path, entry))),
-            Err(TryLockError::Error(_)) => continue,
+            Err(TryLockError::Error(_)) => {}
             // That waiter took a slot: none ahead of it is alive, so this ticket is the head.
             Ok(()) if took_a_slot(&entry) => return Ok(None),
             Ok(()) => remove_entry(&path, &entry),
@@ -113,7 +113,12 @@ fn remove_entry(path: &Path, entry: &File) {
 
 /// The head of the queue: takes a slot as soon as fewer sessions run than the queue has
 /// slots, then leaves the queue (which wakes the next waiter).
-fn head(queue: &Queue, mut ticket: Ticket, default_slots: u32, waker: &Waker) -> Result<Woke<Slot>> {
+fn head(
+    queue: &Queue,
+    mut ticket: Ticket,
+    default_slots: u32,
+    waker: &Waker,
+) -> Result<Woke<Slot>> {
     let watch = watch(queue);
     let mut files: BTreeMap<u32, File> = BTreeMap::new();
     let mut pause = Duration::from_millis(1);
@@ -136,16 +141,13 @@ fn head(queue: &Queue, mut ticket: Ticket, default_slots: u32, waker: &Waker) ->
                 return Ok(Woke::Ready(Slot { _file: file }));
             }
         }
-        let woke = match &watch {
-            Some(fd) => {
-                let woke = waker.readable(fd.as_fd(), None)?;
-                drain(fd);
-                woke
-            }
-            None => {
-                pause = (pause * 2).min(MAX_FALLBACK_PAUSE);
-                waker.pause(pause)?
-            }
+        let woke = if let Some(fd) = &watch {
+            let woke = waker.readable(fd.as_fd(), None)?;
+            drain(fd);
+            woke
+        } else {
+            pause = (pause * 2).min(MAX_FALLBACK_PAUSE);
+            waker.pause(pause)?
         };
         if let Woke::Stopped(signal) = woke {
             // Leave the entry in place, empty: the successor takes it as a departure.
@@ -178,7 +180,12 @@ fn open_slots(queue: &Queue, slots: u32, files: &mut BTreeMap<u32, File>) -> Res
     let mut wanted: Vec<u32> = (0..slots).collect();
     if let Ok(entries) = fs::read_dir(&queue.path) {
         wanted.extend(entries.flatten().filter_map(|entry| {
-            entry.file_name().to_str()?.strip_prefix("slot.")?.parse::<u32>().ok()
+            entry
+                .file_name()
+                .to_str()?
+                .strip_prefix("slot.")?
+                .parse::<u32>()
+                .ok()
         }));
     }
     for index in wanted {

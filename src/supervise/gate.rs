@@ -11,9 +11,9 @@ use ulid::Ulid;
 use crate::cli::GateArgs;
 use crate::exit;
 use crate::liveness::{self, Settled};
+use crate::queue::Queue;
 use crate::queue::ticket::{self, Ticket};
 use crate::queue::turn::{self, Slot};
-use crate::queue::Queue;
 use crate::record::{ResultRecord, Status};
 use crate::session::{self, SessionDir, StateRoot};
 use crate::sys;
@@ -82,7 +82,7 @@ pub fn pass(session: &SessionDir, plan: Plan, waker: &Waker) -> Result<Gate> {
     for dependency in &plan.after {
         match wait_for(&root, dependency, waker)? {
             Woke::Stopped(signal) => return Ok(Gate::Stopped(signal, "its dependencies".into())),
-            Woke::Ready(Some(reason)) => return Ok(Gate::Skipped(skipped(session, reason))),
+            Woke::Ready(Some(reason)) => return Ok(Gate::Skipped(skipped(session, &reason))),
             Woke::Ready(None) => {}
         }
     }
@@ -94,22 +94,28 @@ pub fn pass(session: &SessionDir, plan: Plan, waker: &Waker) -> Result<Gate> {
         Some(ticket) => ticket,
         None => ticket::enqueue(&queue, &session.id_string())?,
     };
-    Ok(match turn::wait_turn(&queue, ticket, plan.slots_default, waker)? {
-        Woke::Ready(slot) => Gate::Open(Some(slot)),
-        Woke::Stopped(signal) => Gate::Stopped(signal, format!("a slot of queue {name}")),
-    })
+    Ok(
+        match turn::wait_turn(&queue, ticket, plan.slots_default, waker)? {
+            Woke::Ready(slot) => Gate::Open(Some(slot)),
+            Woke::Stopped(signal) => Gate::Stopped(signal, format!("a slot of queue {name}")),
+        },
+    )
 }
 
 /// Waits until session `id` has ended. `Ready(None)`: it succeeded; `Ready(Some(why))`:
 /// it did not (or no longer exists), and why.
 fn wait_for(root: &StateRoot, id: &str, waker: &Waker) -> Result<Woke<Option<String>>> {
     let Ok(ulid) = Ulid::from_string(id) else {
-        return Ok(Woke::Ready(Some(format!("dependency {id} is not a session ID"))));
+        return Ok(Woke::Ready(Some(format!(
+            "dependency {id} is not a session ID"
+        ))));
     };
     let dependency = root.session(ulid);
     loop {
         if !dependency.path.is_dir() {
-            return Ok(Woke::Ready(Some(format!("dependency {id} no longer exists"))));
+            return Ok(Woke::Ready(Some(format!(
+                "dependency {id} no longer exists"
+            ))));
         }
         if let Ok(lock) = crate::sys::open_no_follow(&dependency.file(session::LOCK))
             && let Woke::Stopped(signal) = waker.lock(lock, true)?
@@ -138,7 +144,7 @@ fn wait_for(root: &StateRoot, id: &str, waker: &Waker) -> Result<Woke<Option<Str
 }
 
 /// The result of a session whose dependency did not succeed.
-fn skipped(session: &SessionDir, why: String) -> ResultRecord {
+fn skipped(session: &SessionDir, why: &str) -> ResultRecord {
     let mut result = super::finished(
         session,
         std::time::SystemTime::now(),

@@ -136,7 +136,9 @@ pub(crate) fn not_started(session: &SessionDir, signal: i32, waiting_for: &str) 
     result.reason = Some(if waiting_for.is_empty() {
         format!("{name} arrived before the job started; the job was never started")
     } else {
-        format!("{name} arrived while the session waited for {waiting_for}; the job was never started")
+        format!(
+            "{name} arrived while the session waited for {waiting_for}; the job was never started"
+        )
     });
     result
 }

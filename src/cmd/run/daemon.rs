@@ -89,4 +89,3 @@ pub(in crate::cmd) fn write_daemon_pid(session: &SessionDir, pid: u32) -> Result
     )?;
     Ok(())
 }
-

@@ -48,10 +48,7 @@ pub(in crate::cmd::run) fn plan(args: &RunArgs, job: &Job, root: &StateRoot) -> 
     let queue = if fleet.no_queue {
         None
     } else {
-        fleet
-            .queue
-            .clone()
-            .or_else(|| queue::tool_queue(&job.tool))
+        fleet.queue.clone().or_else(|| queue::tool_queue(&job.tool))
     };
     if fleet.slots.is_some() && queue.is_none() {
         return Err(Failure::new(
