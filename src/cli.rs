@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 mod fleet;
+mod hints;
 mod run;
 mod session;
 mod usage;

@@ -20,3 +20,4 @@ mod queue;
 mod run_wait;
 mod timeout;
 mod tools;
+mod usage_hints;

@@ -46,8 +46,9 @@ pub struct RunArgs {
     /// Queues, dependencies and the parent session
     #[command(flatten)]
     pub fleet: super::FleetArgs,
-    /// Print `{"id":…,"pid":…,"dir":…}` instead of the bare session ID
-    #[arg(long)]
+    /// Print `{"id":…,"pid":…,"dir":…}` instead of the bare session ID (not with
+    /// --no-daemon, whose stdout is the job's output)
+    #[arg(long, conflicts_with = "no_daemon")]
     pub json: bool,
     /// The prompt for the tool; with the default tool `sh`, a shell script. Read from
     /// standard input when neither PROMPT nor `-- PROGRAM` is given
