@@ -6,6 +6,7 @@ mod support;
 mod support_everyday;
 mod support_faults;
 
+mod after;
 mod attach;
 mod clean;
 mod contract;
@@ -15,6 +16,7 @@ mod handles;
 mod hostile;
 mod kill;
 mod list;
+mod queue;
 mod run_wait;
 mod timeout;
 mod tools;

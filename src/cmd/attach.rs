@@ -50,7 +50,7 @@ pub fn exec(args: &AttachArgs) -> Result<u8> {
         }
         // A session still being set up by `csa run` counts as running.
         match liveness::observe(&session) {
-            Ok(Observed::Running) => Ok(Check::Running),
+            Ok(Observed::Running | Observed::Queued) => Ok(Check::Running),
             Ok(Observed::Finished(_) | Observed::Gone) => Ok(Check::Finished),
             Err(err) => Err(io::Error::other(format!("{err:#}"))),
         }

@@ -47,7 +47,7 @@ pub fn exec(args: &CleanArgs) -> Result<u8> {
         }
         let session = root.session(id);
         let (status, ended) = match liveness::observe(&session) {
-            Ok(Observed::Running) => continue,
+            Ok(Observed::Running | Observed::Queued) => continue,
             Ok(Observed::Finished(result)) => {
                 (result.status.as_str(), ended_at(&session, Some(&result)))
             }
