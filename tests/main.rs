@@ -7,6 +7,7 @@ mod support_everyday;
 mod support_faults;
 
 mod after;
+mod agents;
 mod attach;
 mod clean;
 mod contract;
@@ -19,5 +20,6 @@ mod list;
 mod queue;
 mod run_wait;
 mod timeout;
+mod tool_defaults;
 mod tools;
 mod usage_hints;
