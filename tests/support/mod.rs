@@ -117,7 +117,7 @@ impl Csa {
         let deadline = Instant::now() + HANG;
         let mut pause = Duration::from_millis(1);
         loop {
-            let marked: Vec<i32> = group_members(pgid)
+            let left: Vec<i32> = group_members(pgid)
                 .into_iter()
                 .filter(|pid| {
                     std::fs::read(format!("/proc/{pid}/environ"))
@@ -126,10 +126,10 @@ impl Csa {
                         .any(|var| var == marker.as_bytes())
                 })
                 .collect();
-            if marked.is_empty() || Instant::now() >= deadline {
+            if left.is_empty() || Instant::now() >= deadline {
                 return;
             }
-            for pid in marked {
+            for pid in left {
                 if let Some(pid) = rustix::process::Pid::from_raw(pid) {
                     let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
                 }
