@@ -15,6 +15,7 @@ mod faults;
 mod handles;
 mod hostile;
 mod kill;
+mod leftovers;
 mod list;
 mod queue;
 mod run_wait;
