@@ -20,4 +20,5 @@ mod queue;
 mod run_wait;
 mod timeout;
 mod tools;
+mod tree;
 mod usage_hints;
