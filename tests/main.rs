@@ -8,10 +8,12 @@ mod support_faults;
 
 mod attach;
 mod clean;
+mod completion;
 mod contract;
 mod directives;
 mod faults;
 mod handles;
+mod help_and_man;
 mod hostile;
 mod kill;
 mod list;
