@@ -7,12 +7,14 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::exit::table as codes;
 
+mod fleet;
 mod hints;
 mod run;
 mod session;
 mod usage;
 pub mod values;
 
+pub use fleet::{FleetArgs, GateArgs, QueueCommand, QueueListArgs, QueueSlotsArgs};
 pub use run::RunArgs;
 pub use session::{
     AttachArgs, CleanArgs, KillArgs, ListArgs, LogsArgs, ResultArgs, SessionCommand, WaitArgs,
@@ -41,6 +43,9 @@ pub enum Command {
     /// Wait for, follow, inspect and stop sessions
     #[command(subcommand, after_help = session::SESSION_EXAMPLES)]
     Session(SessionCommand),
+    /// Queues: how many of their sessions run at once, and who waits
+    #[command(subcommand, after_help = fleet::QUEUE_EXAMPLES)]
+    Queue(QueueCommand),
     /// List the tools `--tool` accepts, where each is defined and whether it is installed
     #[command(after_help = codes::help(codes::TOOLS, TOOLS_EXAMPLES))]
     Tools(ToolsArgs),
@@ -127,6 +132,9 @@ pub struct SuperviseArgs {
     /// Where the job's standard input comes from
     #[arg(long, value_enum, default_value = "null")]
     pub stdin_from: crate::record::StdinSource,
+    /// What the job waits for before it starts
+    #[command(flatten)]
+    pub gate: GateArgs,
     /// The job's argv
     #[arg(last = true, required = true)]
     pub argv: Vec<OsString>,

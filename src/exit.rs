@@ -8,6 +8,9 @@ pub mod table;
 pub const SUCCESS: u8 = 0;
 /// `session wait` on a session whose supervisor vanished without a result (`status = "lost"`).
 pub const LOST: u8 = 1;
+/// A session whose dependency (`--after`) did not end with `success`, so its job never
+/// started (`status = "skipped"`).
+pub const SKIPPED: u8 = 1;
 /// Usage error (bad flags or arguments), as clap reports it.
 pub const USAGE: u8 = 2;
 /// The job was stopped by `--timeout`, or a dead session's result could not be

@@ -255,6 +255,9 @@ pub const START_GRACE: Duration = Duration::from_secs(60);
 pub enum Observed {
     /// The supervisor holds the lock (or `csa run` is still setting the session up).
     Running,
+    /// The supervisor holds the lock and the job has not started: it waits for a queue slot
+    /// or for its dependencies (the session's `queued` file exists).
+    Queued,
     /// The job ended and `result.toml` says how.
     Finished(ResultRecord),
     /// The supervisor is gone and there is no result: [`final_result`] reconstructs it as
@@ -272,7 +275,11 @@ pub fn observe(session: &SessionDir) -> Result<Observed> {
         return Ok(Observed::Finished(result));
     }
     if supervisor_alive(session)? || starting(session) {
-        return Ok(Observed::Running);
+        return Ok(if session.file(session::QUEUED).exists() {
+            Observed::Queued
+        } else {
+            Observed::Running
+        });
     }
     // The supervisor may have written its result just before it let go of the lock.
     Ok(match record::read::<ResultRecord>(&path)? {

@@ -8,6 +8,7 @@ mod cmd;
 mod directive;
 mod exit;
 mod liveness;
+mod queue;
 mod record;
 mod report;
 mod session;
@@ -17,6 +18,7 @@ mod sys;
 mod tail;
 mod term;
 mod tool;
+mod waker;
 
 fn main() -> std::process::ExitCode {
     match cmd::dispatch(cli::parse()) {

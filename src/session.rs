@@ -27,6 +27,9 @@ pub const STDERR_LOG: &str = "stderr.log";
 pub const DAEMON_PID: &str = "daemon.pid";
 /// `lock`: empty; the supervisor holds an exclusive advisory lock on it for its whole life.
 pub const LOCK: &str = "lock";
+/// `queued`: exists while the job of a session with a queue or dependencies has not
+/// started (empty; created by `run`, removed by the supervisor when it starts the job).
+pub const QUEUED: &str = "queued";
 /// `result.toml`: the job's result (see [`crate::record::ResultRecord`]).
 pub const RESULT_TOML: &str = "result.toml";
 
@@ -66,6 +69,16 @@ impl StateRoot {
         let path = std::path::absolute(&path)
             .with_context(|| format!("cannot make the state root absolute ({})", path.display()))?;
         Ok(Self { path })
+    }
+
+    /// The state root that holds `session` (`<root>/sessions/<ID>/`).
+    pub fn of_session(session: &SessionDir) -> Self {
+        let path = session
+            .path
+            .parent()
+            .and_then(Path::parent)
+            .map_or_else(|| session.path.clone(), Path::to_path_buf);
+        Self { path }
     }
 
     /// The state root itself (absolute).

@@ -106,6 +106,30 @@ pub fn unblock_signals(signals: &[i32]) -> io::Result<()> {
     Ok(())
 }
 
+/// Spawns a thread with a stack of `stack` bytes in which `signals` are blocked, so that
+/// they are always handled by the other threads (the thread inherits the mask, which is
+/// restored in the caller at once).
+pub fn spawn_without_signals<T: Send + 'static>(
+    stack: usize,
+    signals: &[i32],
+    body: impl FnOnce() -> T + Send + 'static,
+) -> io::Result<std::thread::JoinHandle<T>> {
+    let set = signal_set(signals);
+    let mut old = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: `set` is initialized; `old` is written by the call before it is read below.
+    let blocked =
+        unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &raw const set, old.as_mut_ptr()) };
+    if blocked != 0 {
+        return Err(io::Error::from_raw_os_error(blocked));
+    }
+    let spawned = std::thread::Builder::new().stack_size(stack).spawn(body);
+    // SAFETY: `old` was initialized by the successful call above.
+    unsafe {
+        libc::pthread_sigmask(libc::SIG_SETMASK, old.as_ptr(), std::ptr::null_mut());
+    }
+    spawned
+}
+
 /// A signal set holding `signals`.
 fn signal_set(signals: &[i32]) -> libc::sigset_t {
     let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
@@ -136,9 +160,9 @@ pub fn adopt_inherited_fd(fd: RawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Closes every descriptor above 2 except `keep`, so that pipes inherited from the caller
-/// (a CI runner, `$(…)`) are never held open by a daemon.
-pub fn close_inherited_fds(keep: RawFd) {
+/// Closes every descriptor above 2 except those in `keep`, so that pipes inherited from
+/// the caller (a CI runner, `$(…)`) are never held open by a daemon.
+pub fn close_inherited_fds(keep: &[RawFd]) {
     let open: Vec<RawFd> = match fs::read_dir("/proc/self/fd") {
         Ok(entries) => entries
             .flatten()
@@ -147,7 +171,7 @@ pub fn close_inherited_fds(keep: RawFd) {
         Err(_) => (3..1024).collect(),
     };
     for fd in open {
-        if fd <= 2 || fd == keep {
+        if fd <= 2 || keep.contains(&fd) {
             continue;
         }
         // SAFETY: the borrow lives only for the `fcntl` call; an fd that is not open (the
@@ -155,7 +179,8 @@ pub fn close_inherited_fds(keep: RawFd) {
         let still_open = rustix::io::fcntl_getfd(unsafe { BorrowedFd::borrow_raw(fd) }).is_ok();
         if still_open {
             // SAFETY: at start-up the supervisor owns no descriptor above 2 other than
-            // `keep`; every other open one was inherited and is referenced by no Rust handle.
+            // those in `keep`; every other open one was inherited and is referenced by no
+            // Rust handle.
             unsafe { rustix::io::close(fd) };
         }
     }

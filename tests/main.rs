@@ -6,6 +6,7 @@ mod support;
 mod support_everyday;
 mod support_faults;
 
+mod after;
 mod attach;
 mod clean;
 mod completion;
@@ -17,6 +18,7 @@ mod help_and_man;
 mod hostile;
 mod kill;
 mod list;
+mod queue;
 mod run_wait;
 mod timeout;
 mod tools;

@@ -43,6 +43,9 @@ pub struct RunArgs {
     /// Run detached (the default; accepted for compatibility)
     #[arg(long, hide = true)]
     pub daemon: bool,
+    /// Queues, dependencies and the parent session
+    #[command(flatten)]
+    pub fleet: super::FleetArgs,
     /// Print `{"id":…,"pid":…,"dir":…}` instead of the bare session ID (not with
     /// --no-daemon, whose stdout is the job's output)
     #[arg(long, conflicts_with = "no_daemon")]

@@ -38,8 +38,11 @@ pub fn exec(args: &AttachArgs) -> Result<u8> {
     let mut sources =
         vec![Follow::new(session.file(session::STDOUT_LOG), &mut out).direct(stdout.as_fd())];
     if args.stderr {
-        sources
-            .push(Follow::new(session.file(session::STDERR_LOG), &mut err).direct(stderr.as_fd()));
+        sources.push(
+            Follow::new(session.file(session::STDERR_LOG), &mut err)
+                .direct(stderr.as_fd())
+                .best_effort(),
+        );
     }
     let mut check = || {
         if detach.load(Ordering::SeqCst) {
@@ -47,7 +50,7 @@ pub fn exec(args: &AttachArgs) -> Result<u8> {
         }
         // A session still being set up by `csa run` counts as running.
         match liveness::observe(&session) {
-            Ok(Observed::Running) => Ok(Check::Running),
+            Ok(Observed::Running | Observed::Queued) => Ok(Check::Running),
             Ok(Observed::Finished(_) | Observed::Gone) => Ok(Check::Finished),
             Err(err) => Err(io::Error::other(format!("{err:#}"))),
         }

@@ -41,8 +41,12 @@ pub fn exec(args: &KillArgs) -> Result<u8> {
     let session = StateRoot::from_env()?.resolve(args.target.handle())?;
     let identity = read_identity(&session);
     // A session still being set up by `csa run` (no `daemon.pid` yet) counts as running.
-    let running =
-        || Ok::<_, anyhow::Error>(matches!(liveness::observe(&session)?, Observed::Running));
+    let running = || {
+        Ok::<_, anyhow::Error>(matches!(
+            liveness::observe(&session)?,
+            Observed::Running | Observed::Queued
+        ))
+    };
     if running()? {
         match identity.clone().and_then(|found| verify(&session, found)) {
             Ok((found, scope)) => return stop_running(&session, found, scope, args),

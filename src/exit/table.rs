@@ -70,7 +70,7 @@ pub const WAIT: &[Code] = &[
     ),
     code(
         "124",
-        "the job's `--timeout` expired; or the session is dead and its result cannot be recorded (`CSA:SESSION_WAIT_TIMEOUT`)",
+        "the job's `--timeout` expired; or the session is dead and its result cannot be recorded (`CSA:SESSION_WAIT_TIMEOUT`; what the job wrote to `stdout.log` is printed all the same)",
     ),
     code(
         "1",

@@ -69,9 +69,11 @@ pub fn apply(result: &mut ResultRecord, request: &StopRequest) {
     if result.status == Status::Timeout {
         return;
     }
-    let own = match (result.status, result.signal) {
-        (Status::Signal, Some(n)) => format!("the job was ended by {}", signal_text(n)),
-        (Status::Success | Status::Failure, _) => {
+    let own = match (result.status, result.signal, &result.reason) {
+        // Stopped before the job started: the reason already says so.
+        (Status::Signal, _, Some(reason)) if reason.contains("never started") => reason.clone(),
+        (Status::Signal, Some(n), _) => format!("the job was ended by {}", signal_text(n)),
+        (Status::Success | Status::Failure, _, _) => {
             format!("the job itself exited {}", result.exit_code)
         }
         _ => format!("the job ended with status {}", result.status.as_str()),

@@ -15,6 +15,7 @@ use rustix::process::{Pid, Signal};
 use super::signals::{Received, SURVIVED_SIGNALS};
 use super::{finished, not_started};
 use crate::exit;
+use crate::queue::turn::Slot;
 use crate::record::{ResultRecord, Status};
 use crate::session::SessionDir;
 use crate::stop::Scope;
@@ -41,9 +42,10 @@ pub fn run_job(
     mut command: Command,
     timeout: Option<Duration>,
     received: &Received,
+    slot: Option<Slot>,
 ) -> ResultRecord {
     if let Some(signal) = received.signal() {
-        return not_started(session, signal);
+        return not_started(session, signal, "");
     }
     sys::exec_unless_signalled(&mut command, received.flag(), &SURVIVED_SIGNALS);
     let started = SystemTime::now();
@@ -51,7 +53,7 @@ pub fn run_job(
         Ok(child) => child,
         Err(err) => {
             if let (true, Some(signal)) = (sys::is_signalled_exec(&err), received.signal()) {
-                return not_started(session, signal);
+                return not_started(session, signal, "");
             }
             let code = if err.kind() == io::ErrorKind::NotFound {
                 exit::NOT_FOUND
@@ -66,7 +68,7 @@ pub fn run_job(
     // The supervisor lives as long as its job: give back what start-up used.
     drop(command);
     sys::release_free_heap();
-    let (status, timed_out) = reap(&mut child, timeout);
+    let (status, timed_out) = reap(&mut child, timeout, slot);
     let Some(status) = status else {
         let mut result = finished(session, started, Status::Lost, exit::LOST, None);
         result.reason = Some("the supervisor could not reap the job".into());
@@ -84,9 +86,15 @@ pub fn run_job(
     ended(session, started, status)
 }
 
-/// Waits for `child` to exit while a thread enforces `timeout`. Returns its exit status
-/// (`None` if it cannot be reaped) and whether the time limit struck.
-fn reap(child: &mut Child, timeout: Option<Duration>) -> (Option<ExitStatus>, bool) {
+/// Waits for `child` to exit while a thread enforces `timeout`, then gives its queue slot
+/// back at once (before the result is written: the next job of the queue starts while this
+/// one's result is made durable). Returns its exit status (`None` if it cannot be reaped)
+/// and whether the time limit struck.
+fn reap(
+    child: &mut Child,
+    timeout: Option<Duration>,
+    slot: Option<Slot>,
+) -> (Option<ExitStatus>, bool) {
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let timed_out = Arc::new(AtomicBool::new(false));
     let enforcer = timeout.map(|limit| {
@@ -101,6 +109,7 @@ fn reap(child: &mut Child, timeout: Option<Duration>) -> (Option<ExitStatus>, bo
             Err(_) => break None,
         }
     };
+    drop(slot);
     drop(done_tx);
     if let Some(handle) = enforcer {
         let _ = handle.join();

@@ -6,6 +6,7 @@
 //! `csa run` re-executes its own binary as `csa __supervise` (see [`crate::cmd::run`]);
 //! `csa run --no-daemon` calls [`run_job`] in its own process.
 
+pub mod gate;
 mod job;
 mod signals;
 
@@ -19,7 +20,7 @@ use anyhow::{Context as _, Result};
 use ulid::Ulid;
 
 pub use job::run_job;
-pub use signals::{SURVIVED_SIGNALS, survive};
+pub use signals::{Received, SURVIVED_SIGNALS, survive};
 
 use crate::cli::SuperviseArgs;
 use crate::exit::{self, CSA_ERROR, Failure};
@@ -27,6 +28,9 @@ use crate::record::{self, ResultRecord, Status, StdinSource};
 use crate::session::{self, SessionDir};
 use crate::stop;
 use crate::sys;
+use crate::waker::Waker;
+
+use gate::Gate;
 
 /// Entry point of `csa __supervise`: verifies it was started by `csa run`, supervises the
 /// job and exits with the job's exit code.
@@ -50,11 +54,34 @@ pub fn main(args: &SuperviseArgs) -> Result<u8> {
     // job, so that a job outliving a killed supervisor cannot keep the session "alive".
     let lock_fd = sys::adopt_inherited_fd(args.lock_fd).map_err(|_| refused())?;
     sys::set_close_on_exec(&lock_fd, true).context("cannot protect the session lock")?;
-    sys::close_inherited_fds(lock_fd.as_raw_fd());
+    let mut keep = vec![lock_fd.as_raw_fd()];
+    keep.extend(args.gate.queue_fd);
+    sys::close_inherited_fds(&keep);
     let received = survive();
+    // Registered before the signals are let in, so that none is missed while waiting.
+    let plan = gate::Plan::from_args(&session, &args.gate)?;
+    let waker = if plan.is_empty() {
+        None
+    } else {
+        Some(Waker::new(received.clone()).context("cannot prepare to wait")?)
+    };
     // `csa run` started this process with them blocked; with the handlers in place, let
     // them in.
     sys::unblock_signals(&SURVIVED_SIGNALS).context("cannot unblock the termination signals")?;
+    let slot = match &waker {
+        None => None,
+        Some(waker) => match gate::pass(&session, plan, waker)? {
+            Gate::Open(slot) => slot,
+            Gate::Stopped(signal, waiting_for) => {
+                let result = not_started(&session, signal, &waiting_for);
+                return finish(&session, result, lock_fd);
+            }
+            Gate::Skipped(result) => return finish(&session, result, lock_fd),
+        },
+    };
+    if waker.is_some() {
+        let _ = std::fs::remove_file(session.file(session::QUEUED));
+    }
 
     let stdin = match args.stdin_from {
         StdinSource::Null => Stdio::null(),
@@ -65,11 +92,15 @@ pub fn main(args: &SuperviseArgs) -> Result<u8> {
     let timeout = args.timeout_ms.map(Duration::from_millis);
     let mut command = Command::new(&args.argv[0]);
     command.args(&args.argv[1..]).stdin(stdin);
-    let result = run_job(&session, command, timeout, &received);
-    record_result(&session, result).map(|result| {
-        drop(lock_fd);
-        result.exit_code
-    })
+    let result = run_job(&session, command, timeout, &received, slot);
+    finish(&session, result, lock_fd)
+}
+
+/// Records `result` and lets go of the session's lock. Returns the exit code.
+fn finish(session: &SessionDir, result: ResultRecord, lock: std::os::fd::OwnedFd) -> Result<u8> {
+    let result = record_result(session, result)?;
+    drop(lock);
+    Ok(result.exit_code)
 }
 
 /// Writes the session's result exactly once, as stopped when a stop was requested
@@ -89,9 +120,9 @@ fn refused() -> Failure {
     )
 }
 
-/// The result of a session stopped by `signal` before its job started: the job is never
-/// started.
-pub(crate) fn not_started(session: &SessionDir, signal: i32) -> ResultRecord {
+/// The result of a session stopped by `signal` before its job started, while it waited for
+/// `waiting_for`: the job is never started.
+pub(crate) fn not_started(session: &SessionDir, signal: i32, waiting_for: &str) -> ResultRecord {
     let now = SystemTime::now();
     let mut result = finished(
         session,
@@ -100,9 +131,15 @@ pub(crate) fn not_started(session: &SessionDir, signal: i32) -> ResultRecord {
         exit::from_signal(signal),
         Some(signal),
     );
-    result.reason = Some(format!(
-        "signal {signal} arrived before the job started; the job was not started"
-    ));
+    let name = signal_hook::low_level::signal_name(signal)
+        .map_or_else(|| format!("signal {signal}"), str::to_owned);
+    result.reason = Some(if waiting_for.is_empty() {
+        format!("{name} arrived before the job started; the job was never started")
+    } else {
+        format!(
+            "{name} arrived while the session waited for {waiting_for}; the job was never started"
+        )
+    });
     result
 }
 
