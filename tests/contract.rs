@@ -309,6 +309,10 @@ fn a_dead_session_whose_result_cannot_be_written() {
     };
     let wait = limited(&format!("session wait --session {id}"));
     assert_eq!(code(&wait), 124, "{}", stderr(&wait));
+    assert_eq!(
+        wait.stdout, b"partial\n",
+        "what was spooled is printed anyway"
+    );
     let text = stderr(&wait);
     let directive_line = directive(&text, "SESSION_WAIT_TIMEOUT").expect("SESSION_WAIT_TIMEOUT");
     assert!(

@@ -38,8 +38,11 @@ pub fn exec(args: &AttachArgs) -> Result<u8> {
     let mut sources =
         vec![Follow::new(session.file(session::STDOUT_LOG), &mut out).direct(stdout.as_fd())];
     if args.stderr {
-        sources
-            .push(Follow::new(session.file(session::STDERR_LOG), &mut err).direct(stderr.as_fd()));
+        sources.push(
+            Follow::new(session.file(session::STDERR_LOG), &mut err)
+                .direct(stderr.as_fd())
+                .best_effort(),
+        );
     }
     let mut check = || {
         if detach.load(Ordering::SeqCst) {

@@ -44,6 +44,8 @@ pub fn exec(args: &WaitArgs) -> Result<u8> {
         }
         let settled = liveness::settle(&session).map_err(|err| {
             if record::is_unrecorded(&err) {
+                // What the job wrote is all that is left of it: print it anyway.
+                let _ = print_stdout_log(&session);
                 directive::emit(
                     "SESSION_WAIT_TIMEOUT",
                     &[

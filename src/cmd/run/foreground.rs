@@ -66,11 +66,15 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
         std::thread::spawn(move || {
             let (stdout, stderr) = (io::stdout(), io::stderr());
             let (mut out, mut err) = (io::stdout(), io::stderr());
+            // Each copy goes on while it can: a terminal that went away for one of them
+            // must not stop the other, and never the job.
             let mut sources = [
                 tail::Follow::new(session.file(session::STDOUT_LOG), &mut out)
-                    .direct(stdout.as_fd()),
+                    .direct(stdout.as_fd())
+                    .best_effort(),
                 tail::Follow::new(session.file(session::STDERR_LOG), &mut err)
-                    .direct(stderr.as_fd()),
+                    .direct(stderr.as_fd())
+                    .best_effort(),
             ];
             let _ = tail::follow(&session.path, &mut sources, None, &mut || {
                 Ok(if finished.load(Ordering::SeqCst) {
