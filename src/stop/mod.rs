@@ -7,6 +7,9 @@
 //! `setpgid`, daemons that double-fork into a new session) are out of reach.
 
 pub mod request;
+pub mod sequence;
+pub mod target;
+pub mod tree;
 
 use std::collections::HashSet;
 use std::io;
