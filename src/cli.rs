@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::exit::table as codes;
+
 mod fleet;
 mod hints;
 mod run;
@@ -36,7 +38,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start a job in the background and print its session ID
-    #[command(after_help = run::RUN_EXAMPLES)]
+    #[command(after_help = codes::help(codes::RUN, run::RUN_EXAMPLES))]
     Run(RunArgs),
     /// Wait for, follow, inspect and stop sessions
     #[command(subcommand, after_help = session::SESSION_EXAMPLES)]
@@ -45,11 +47,14 @@ pub enum Command {
     #[command(subcommand, after_help = fleet::QUEUE_EXAMPLES)]
     Queue(QueueCommand),
     /// List the tools `--tool` accepts, where each is defined and whether it is installed
-    #[command(after_help = TOOLS_EXAMPLES)]
+    #[command(after_help = codes::help(codes::TOOLS, TOOLS_EXAMPLES))]
     Tools(ToolsArgs),
     /// Print a shell completion script
-    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    #[command(after_help = codes::help(codes::COMPLETIONS, COMPLETIONS_EXAMPLES))]
     Completions(CompletionsArgs),
+    /// Print csa's manual page (roff), or write one page per command into a directory
+    #[command(after_help = codes::help(codes::MAN, MAN_EXAMPLES))]
+    Man(ManArgs),
     /// Internal: the supervisor that `csa run` re-executes. Refused when typed by a user.
     #[command(name = "__supervise", hide = true)]
     Supervise(SuperviseArgs),
@@ -75,6 +80,9 @@ Examples:
   csa tools
   csa run --tool codex 'add a --verbose flag to the CLI'";
 const COMPLETIONS_EXAMPLES: &str = "\
+The script asks csa itself at each Tab (CSA_COMPLETE=<shell> csa -- <words>), so session
+arguments complete to the sessions in the store: IDs, `last` and names.
+
 Examples:
   csa completions bash > ~/.local/share/bash-completion/completions/csa
   csa completions zsh > \"${fpath[1]}/_csa\"
@@ -94,6 +102,20 @@ pub struct CompletionsArgs {
     /// The shell
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+const MAN_EXAMPLES: &str = "\
+Examples:
+  csa man | man -l -                              # read it now
+  csa man --dir ~/.local/share/man/man1           # install: then `man csa`, `man csa-session-wait`";
+
+/// Arguments of `csa man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write csa.1 and one page per subcommand (csa-session-wait.1, …) into DIR (created if
+    /// missing) instead of printing csa.1
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub dir: Option<PathBuf>,
 }
 
 /// Arguments of the hidden supervisor entry point (`csa __supervise`).
@@ -142,6 +164,7 @@ pub fn parse() -> Command {
     {
         return Command::Supervise(SuperviseCli::parse_from(std::env::args_os().skip(1)).args);
     }
+    crate::cmd::completions::answer_from_env();
     parse_or_exit().command
 }
 

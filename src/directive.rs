@@ -76,10 +76,15 @@ fn command_prefix() -> String {
             quote(&root.path().to_string_lossy())
         );
     }
-    prefix.push_str(&quote(
-        &program(std::env::args_os().next().as_deref()).to_string_lossy(),
-    ));
+    prefix.push_str(&quote(&program_path().to_string_lossy()));
     prefix
+}
+
+/// How a pasted command line names csa, unquoted: `csa`, or the running executable's
+/// absolute path (see [`csa_command`]). Computed once per process.
+pub fn program_path() -> &'static OsStr {
+    static PROGRAM: OnceLock<OsString> = OnceLock::new();
+    PROGRAM.get_or_init(|| program(std::env::args_os().next().as_deref()))
 }
 
 /// The program word of a pasteable command line, given csa's `argv[0]`.

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+pub mod table;
+
 /// The job or command succeeded.
 pub const SUCCESS: u8 = 0;
 /// `session wait` on a session whose supervisor vanished without a result (`status = "lost"`).

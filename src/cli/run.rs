@@ -52,7 +52,14 @@ pub struct RunArgs {
     pub json: bool,
     /// The prompt for the tool; with the default tool `sh`, a shell script. Read from
     /// standard input when neither PROMPT nor `-- PROGRAM` is given
-    #[arg(value_name = "PROMPT", conflicts_with = "program")]
+    #[arg(
+        value_name = "PROMPT",
+        conflicts_with = "program",
+        value_parser = clap::builder::TypedValueParser::try_map(
+            clap::builder::OsStringValueParser::new(),
+            values::non_empty_prompt
+        )
+    )]
     pub prompt: Option<OsString>,
     /// Run PROGRAM with ARGS directly, without a shell
     #[arg(last = true, value_name = "PROGRAM [ARGS]")]

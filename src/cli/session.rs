@@ -5,6 +5,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use super::values;
+use crate::exit::table as codes;
 
 /// The session a single-session command acts on (`attach`, `kill`, `result`, `logs`): a
 /// handle given as the positional argument or with `--session`, exactly one of the two.
@@ -17,10 +18,15 @@ use super::values;
 #[derive(Debug, Args)]
 #[group(id = "target", required = true, multiple = false)]
 pub struct SessionArg {
-    #[arg(value_name = "SESSION", help = SESSION_HELP, long_help = SESSION_LONG_HELP)]
+    #[arg(
+        value_name = "SESSION",
+        help = SESSION_HELP,
+        long_help = SESSION_LONG_HELP,
+        add = session_completer()
+    )]
     handle: Option<String>,
     /// The same as SESSION, as an option
-    #[arg(long = "session", value_name = "SESSION")]
+    #[arg(long = "session", value_name = "SESSION", add = session_completer())]
     session: Option<String>,
 }
 
@@ -31,6 +37,12 @@ The session: its ID, a unique prefix or suffix of it (at least 4 characters, any
 (the newest session), or its name (the newest session started with that --name). A handle that
 matches several sessions (say, a name that is also the start of another session's ID) is an
 error naming each of them; `last` and a full ID always win.";
+
+/// Completes a session argument with the sessions in the store (for `--session` and the
+/// positional handle of every command that takes one).
+pub fn session_completer() -> clap_complete::ArgValueCompleter {
+    clap_complete::ArgValueCompleter::new(crate::cmd::completions::session_candidates)
+}
 
 impl SessionArg {
     /// The handle the user gave (positional or `--session`), if any.
@@ -48,25 +60,25 @@ impl SessionArg {
 #[derive(Debug, Subcommand)]
 pub enum SessionCommand {
     /// Wait for a session to end (at most 250 s), print its stdout and exit with its code
-    #[command(after_help = WAIT_EXAMPLES)]
+    #[command(after_help = codes::help(codes::WAIT, WAIT_EXAMPLES))]
     Wait(WaitArgs),
     /// Follow a session's output live until it ends; Ctrl-C detaches
-    #[command(after_help = ATTACH_EXAMPLES)]
+    #[command(after_help = codes::help(codes::ATTACH, ATTACH_EXAMPLES))]
     Attach(AttachArgs),
     /// Stop a session: SIGTERM to its process group, then SIGKILL after a grace period
-    #[command(after_help = KILL_EXAMPLES)]
+    #[command(after_help = codes::help(codes::KILL, KILL_EXAMPLES))]
     Kill(KillArgs),
     /// List sessions, newest first
-    #[command(after_help = LIST_EXAMPLES)]
+    #[command(after_help = codes::help(codes::LIST, LIST_EXAMPLES))]
     List(ListArgs),
     /// Print a session's result (TOML, or JSON with --json); `running` while it runs
-    #[command(after_help = RESULT_EXAMPLES)]
+    #[command(after_help = codes::help(codes::RESULT, RESULT_EXAMPLES))]
     Result(ResultArgs),
     /// Print what a session's job has written so far, without waiting
-    #[command(after_help = LOGS_EXAMPLES)]
+    #[command(after_help = codes::help(codes::LOGS, LOGS_EXAMPLES))]
     Logs(LogsArgs),
     /// Remove finished sessions older than an age (default 7d); never a running one
-    #[command(after_help = CLEAN_EXAMPLES)]
+    #[command(after_help = codes::help(codes::CLEAN, CLEAN_EXAMPLES))]
     Clean(CleanArgs),
 }
 
@@ -149,9 +161,6 @@ pub struct CleanArgs {
 }
 
 const WAIT_EXAMPLES: &str = "\
-Exit codes: the job's exit code; 0 if still running after 250 s (re-run the same command);
-1 for a lost session; 124 dead without a result; 125 csa error.
-
 Examples:
   csa session wait --session 01JD4K
   csa session wait --session \"$SID\" --until-done   # CI: no 250 s cap";
@@ -160,7 +169,7 @@ Examples:
 #[derive(Debug, Args)]
 pub struct WaitArgs {
     /// The session ID, or a unique prefix of at least 4 characters (any case)
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", add = session_completer())]
     pub session: String,
     /// Wait without the 250 s cap
     #[arg(long)]
@@ -168,9 +177,6 @@ pub struct WaitArgs {
 }
 
 const ATTACH_EXAMPLES: &str = "\
-Exit codes: the job's exit code; 130 when detached with Ctrl-C (the job keeps running);
-1 for a lost session; 125 csa error.
-
 Examples:
   csa session attach 01JD4K
   csa session attach \"$SID\" --stderr 2>job-errors.log";
@@ -188,7 +194,6 @@ pub struct AttachArgs {
 const KILL_EXAMPLES: &str = "\
 Reaches every process of the job's process group, including background children; processes
 that moved to another session or process group on purpose are out of reach.
-Exit codes: 0 killed or already finished; 125 refused (identity not verified) or failed.
 
 Examples:
   csa session kill 01JD4K
@@ -200,6 +205,10 @@ Examples:
 pub struct KillArgs {
     #[command(flatten)]
     pub target: SessionArg,
+    /// Instead of one session, every running or queued session that has this tag (repeat
+    /// for sessions that have all of them)
+    #[arg(long, value_name = "TAG", group = "target", value_parser = values::parse_label)]
+    pub tag: Vec<String>,
     /// The first signal sent to the process group: a name (`TERM`, `SIGINT`) or a number
     #[arg(long, value_name = "SIG", default_value = "TERM", value_parser = values::parse_signal)]
     pub signal: rustix::process::Signal,

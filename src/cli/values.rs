@@ -12,6 +12,16 @@ pub fn parse_env_pair(text: &str) -> Result<(String, String), String> {
     }
 }
 
+/// Refuses an empty PROMPT (as an empty prompt on standard input is refused): a shell
+/// script or an agent's prompt of nothing is a mistake, not a job.
+pub fn non_empty_prompt(prompt: std::ffi::OsString) -> Result<std::ffi::OsString, String> {
+    if prompt.is_empty() {
+        Err("the prompt is empty: give a script (`csa run 'make test'`) or a program (`csa run -- make test`)".to_owned())
+    } else {
+        Ok(prompt)
+    }
+}
+
 /// The longest session name (`--name`), in bytes: the longest session handle.
 pub const MAX_NAME_LEN: usize = 1024;
 

@@ -6,6 +6,7 @@ pub mod completions;
 pub mod kill;
 pub mod list;
 pub mod logs;
+pub mod man;
 pub mod queue;
 pub mod result;
 pub mod run;
@@ -32,6 +33,7 @@ pub fn dispatch(command: Command) -> Result<u8> {
         Command::Queue(QueueCommand::List(args)) => queue::list(&args),
         Command::Tools(args) => tools::exec(&args),
         Command::Completions(args) => completions::exec(&args),
+        Command::Man(args) => man::exec(&args),
         Command::Supervise(args) => crate::supervise::main(&args),
     }
 }
