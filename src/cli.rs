@@ -41,6 +41,21 @@ pub enum Command {
     /// Internal: the supervisor that `csa run` re-executes. Refused when typed by a user.
     #[command(name = "__supervise", hide = true)]
     Supervise(SuperviseArgs),
+    /// Internal: runs a Slurm session's job on its compute node. Refused outside one.
+    #[command(name = "__node", hide = true)]
+    Node(NodeArgs),
+}
+
+/// Arguments of the hidden node entry (`csa __node`), the command of a Slurm session's
+/// batch script.
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    /// The absolute path of the session directory
+    #[arg(long)]
+    pub session_dir: PathBuf,
+    /// The session ID
+    #[arg(long)]
+    pub session_id: String,
 }
 
 const ROOT_EXAMPLES: &str = "\
@@ -86,6 +101,12 @@ pub struct RunArgs {
     /// Print `{"id":…,"pid":…,"dir":…}` instead of the bare session ID
     #[arg(long)]
     pub json: bool,
+    /// What runs the job: `local` (default) or `slurm` (a Slurm batch job; docs/slurm.md)
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub executor: Option<crate::record::Executor>,
+    /// An `sbatch` option for this job, e.g. `--slurm-arg=--partition=gpu` (repeatable)
+    #[arg(long = "slurm-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub slurm_args: Vec<String>,
     /// The prompt for the tool; with the default tool `sh`, a shell script. Read from
     /// standard input when neither PROMPT nor `-- PROGRAM` is given
     #[arg(value_name = "PROMPT", conflicts_with = "program")]
@@ -309,6 +330,18 @@ pub struct SuperviseArgs {
     /// Where the job's standard input comes from
     #[arg(long, value_enum, default_value = "null")]
     pub stdin_from: crate::record::StdinSource,
+    /// What runs the job (`slurm`: submit it and watch it)
+    #[arg(long, value_enum, default_value = "local")]
+    pub executor: crate::record::Executor,
+    /// Slurm: take over the job of a watcher that died (nothing is submitted)
+    #[arg(long)]
+    pub resume: bool,
+    /// Slurm: an `sbatch` option (repeatable)
+    #[arg(long = "slurm-arg", allow_hyphen_values = true)]
+    pub slurm_args: Vec<OsString>,
+    /// Slurm: the csa binary the compute node runs
+    #[arg(long)]
+    pub node_csa: Option<OsString>,
     /// The job's argv
     #[arg(last = true, required = true)]
     pub argv: Vec<OsString>,

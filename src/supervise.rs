@@ -23,7 +23,7 @@ use ulid::Ulid;
 
 use crate::cli::SuperviseArgs;
 use crate::exit::{self, CSA_ERROR, Failure};
-use crate::record::{self, ResultRecord, Status, StdinSource};
+use crate::record::{self, Executor, ResultRecord, Status, StdinSource};
 use crate::session::{self, SessionDir};
 use crate::stop::Scope;
 use crate::sys;
@@ -58,6 +58,9 @@ pub fn main(args: &SuperviseArgs) -> Result<u8> {
     // `csa run` started this process with them blocked; with the handlers in place, let
     // them in.
     sys::unblock_signals(&SURVIVED_SIGNALS).context("cannot unblock the termination signals")?;
+    if args.executor == Executor::Slurm {
+        return crate::executor::slurm::supervise(&session, args, &received);
+    }
 
     let stdin = match args.stdin_from {
         StdinSource::Null => Stdio::null(),

@@ -14,5 +14,6 @@ mod hostile;
 mod kill;
 mod list;
 mod run_wait;
+mod slurm;
 mod timeout;
 mod tools;

@@ -38,6 +38,9 @@ const AFTER_KILL: Duration = Duration::from_secs(10);
 /// survive SIGKILL, a lock still held after them.
 pub fn exec(args: &KillArgs) -> Result<u8> {
     let session = StateRoot::from_env()?.resolve(&args.session)?;
+    if crate::executor::of(&session) == crate::record::Executor::Slurm {
+        return crate::executor::slurm::stop::kill(&session, args);
+    }
     let identity = read_identity(&session);
     // A session still being set up by `csa run` (no `daemon.pid` yet) counts as running.
     let running =

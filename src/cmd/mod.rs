@@ -6,6 +6,7 @@ pub mod completions;
 pub mod kill;
 pub mod list;
 pub mod logs;
+pub mod node;
 pub mod result;
 pub mod run;
 pub mod tools;
@@ -30,5 +31,6 @@ pub fn dispatch(command: Command) -> Result<u8> {
         Command::Tools(args) => tools::exec(&args),
         Command::Completions(args) => completions::exec(&args),
         Command::Supervise(args) => crate::supervise::main(&args),
+        Command::Node(args) => node::exec(&args),
     }
 }

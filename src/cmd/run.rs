@@ -24,13 +24,14 @@ use ulid::Ulid;
 use crate::cli::RunArgs;
 use crate::directive;
 use crate::exit::{CSA_ERROR, Failure, USAGE};
-use crate::record::{self, SessionRecord, StdinSource};
+use crate::record::{self, Executor, SessionRecord, StdinSource};
 use crate::session::{self, SessionDir, StateRoot};
 use crate::supervise;
 use crate::sys;
 use crate::tool::{self, Job};
 
 mod foreground;
+mod slurm;
 
 /// The largest prompt accepted on standard input (bytes): 10 MiB.
 pub const MAX_STDIN_PROMPT: u64 = 10 * 1024 * 1024;
@@ -58,7 +59,11 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
         .find(|(key, _)| key == "PATH")
         .map(|(_, value)| OsString::from(value))
         .or_else(|| std::env::var_os("PATH"));
-    tool::check_job(&job, &cwd, path_var.as_deref())?;
+    let plan = crate::executor::plan(args, &cwd)?;
+    // A Slurm job's program must exist on the node, not necessarily here.
+    if plan.executor == Executor::Local {
+        tool::check_job(&job, &cwd, path_var.as_deref())?;
+    }
 
     let root = StateRoot::from_env()?;
     let session = create_session_dir(&root)?;
@@ -67,12 +72,15 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
         job,
         session,
         cwd,
+        plan,
     };
     let prepared = prepare(&launch).inspect_err(|_| {
         let _ = fs::remove_dir_all(&launch.session.path);
     })?;
     if args.no_daemon {
         foreground::run(&launch, prepared)
+    } else if launch.plan.slurm.is_some() {
+        slurm::start(&launch, prepared)
     } else {
         start_daemon(&launch, prepared)
     }
@@ -173,6 +181,7 @@ pub(super) struct Launch<'a> {
     pub(super) job: Job,
     pub(super) session: SessionDir,
     pub(super) cwd: PathBuf,
+    pub(super) plan: crate::executor::Plan,
 }
 
 /// What [`prepare`] leaves open for starting the job.
@@ -193,6 +202,7 @@ fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         job,
         session,
         cwd,
+        plan,
     } = launch;
     let record = SessionRecord {
         id: session.id_string(),
@@ -214,7 +224,7 @@ fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         parent: None,
         queue: None,
         after: Vec::new(),
-        executor: record::Executor::Local,
+        executor: plan.executor,
     };
     record::write_atomic(&session.path, session::SESSION_TOML, &record, false)?;
     if let Some(prompt) = &job.prompt_file {
@@ -270,7 +280,7 @@ fn start_daemon(launch: &Launch<'_>, prepared: Prepared) -> Result<u8> {
 /// Re-executes this binary as `csa __supervise` in a new session, with the spool files as
 /// stdout/stderr and the locked `lock` descriptor inherited, then records `daemon.pid`.
 /// Returns the supervisor's PID.
-fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Result<u32> {
+pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Result<u32> {
     let Launch {
         args, job, session, ..
     } = launch;
@@ -295,11 +305,11 @@ fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Result<u32> {
         StdinSource::Inherit => "inherit",
         StdinSource::Prompt => "prompt",
     };
-    command
-        .arg("--stdin-from")
-        .arg(stdin_from)
-        .arg("--")
-        .args(&job.argv);
+    command.arg("--stdin-from").arg(stdin_from);
+    if let Some(request) = &launch.plan.slurm {
+        command.args(request.supervisor_args());
+    }
+    command.arg("--").args(&job.argv);
     set_job_environment(&mut command, launch);
     command
         .stdin(if job.stdin == StdinSource::Inherit {
@@ -342,7 +352,7 @@ pub(super) fn write_daemon_pid(session: &SessionDir, pid: u32) -> Result<()> {
 }
 
 /// Prints the ID (or the JSON object) on stdout and `CSA:SESSION_STARTED` on stderr.
-fn announce(args: &RunArgs, session: &SessionDir, pid: u32) -> Result<()> {
+pub(super) fn announce(args: &RunArgs, session: &SessionDir, pid: u32) -> Result<()> {
     let id = session.id_string();
     let line = if args.json {
         // Fields in the contract's order (§2), which `json!` (a sorted map) would not keep.
