@@ -9,6 +9,7 @@ mod directive;
 mod executor;
 mod exit;
 mod liveness;
+mod queue;
 mod record;
 mod report;
 mod session;
@@ -18,6 +19,7 @@ mod sys;
 mod tail;
 mod term;
 mod tool;
+mod waker;
 
 fn main() -> std::process::ExitCode {
     match cmd::dispatch(cli::parse()) {

@@ -5,7 +5,7 @@
 //! and each row reads only `result.toml` (and, while it has none, the lock) plus
 //! `session.toml` for the NAME/COMMAND column.
 
-use std::fs;
+use std::collections::HashMap;
 use std::io::{self, BufWriter, Write as _};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -14,9 +14,10 @@ use std::time::{Duration, SystemTime};
 use anyhow::Result;
 use ulid::Ulid;
 
-use super::view::{self, ListEntry, RUNNING, ResultView};
+use super::view::{self, ListEntry, QUEUED, RUNNING, ResultView};
 use crate::cli::ListArgs;
 use crate::liveness::{self, Observed};
+use crate::queue::{self, whereabouts};
 use crate::record::{self, ResultRecord, SessionRecord, StdinSource};
 use crate::session::{self, SessionDir, StateRoot};
 use crate::term::{self, Colour};
@@ -26,11 +27,17 @@ struct Row {
     session: SessionDir,
     result: Option<ResultRecord>,
     record: Option<SessionRecord>,
+    /// Its job waits for a queue slot or its dependencies.
+    queued: bool,
 }
 
 impl Row {
     fn status(&self) -> &'static str {
-        self.result.as_ref().map_or(RUNNING, |r| r.status.as_str())
+        match &self.result {
+            Some(result) => result.status.as_str(),
+            None if self.queued => QUEUED,
+            None => RUNNING,
+        }
     }
 }
 
@@ -134,8 +141,13 @@ fn look_all(root: &StateRoot, ids: &[Ulid], status: &[String]) -> Vec<Looked> {
 fn look(root: &StateRoot, id: Ulid, status: &[String]) -> Looked {
     let session = root.session(id);
     let mut warnings = Vec::new();
+    let mut queued = false;
     let result = match liveness::observe(&session) {
         Ok(Observed::Running) => None,
+        Ok(Observed::Queued) => {
+            queued = true;
+            None
+        }
         Ok(Observed::Finished(result)) => Some(result),
         // Reconstructed and recorded as `wait` does; a store that cannot be written
         // (someone else's, read-only) still lists the session as lost.
@@ -154,6 +166,7 @@ fn look(root: &StateRoot, id: Ulid, status: &[String]) -> Looked {
         record: None,
         result,
         session,
+        queued,
     };
     if !status.is_empty() && !status.iter().any(|s| s == row.status()) {
         return Looked {
@@ -174,36 +187,9 @@ fn look(root: &StateRoot, id: Ulid, status: &[String]) -> Looked {
     }
 }
 
-/// The session IDs in the store, newest first. Entries that are not directories named by
-/// a canonical ULID (temporary files, symbolic links, anything else) are ignored; a missing
-/// store is empty.
+/// The session IDs in the store, newest first (see [`StateRoot::session_ids`]).
 pub fn session_ids(root: &StateRoot) -> Result<Vec<Ulid>> {
-    let dir = root.sessions_dir();
-    let entries = match fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(err) => {
-            return Err(crate::exit::io_failure(
-                "cannot read the session store",
-                &err,
-                dir.display(),
-            ));
-        }
-    };
-    let mut ids: Vec<Ulid> = entries
-        .flatten()
-        // Only real directories: a symbolic link in the store is not a session.
-        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|entry| {
-            let name = entry.file_name();
-            let name = name.to_str()?;
-            Ulid::from_string(name)
-                .ok()
-                .filter(|id| id.array_to_str(&mut [0; session::ID_LEN]) == name)
-        })
-        .collect();
-    ids.sort_unstable_by(|a, b| b.cmp(a));
-    Ok(ids)
+    root.session_ids()
 }
 
 /// The warning about a session that cannot be read, unless it was removed meanwhile (by
@@ -216,15 +202,25 @@ fn warning_unless_removed(session: &SessionDir, err: &anyhow::Error) -> Option<S
 }
 
 fn print_json(rows: &[Row]) -> io::Result<()> {
+    let mut censuses = HashMap::new();
     let entries: Vec<ListEntry> = rows
         .iter()
         .map(|row| {
+            let started_at = row.record.as_ref().map(|r| r.created_at.clone());
             let result = match &row.result {
                 Some(result) => ResultView::finished(result),
-                None => ResultView::running(
-                    &row.session,
-                    row.record.as_ref().map(|r| r.created_at.clone()),
-                ),
+                None if row.queued => {
+                    let whereabouts = row.record.as_ref().map(|record| {
+                        whereabouts::find(
+                            &StateRoot::of_session(&row.session),
+                            &row.session.id_string(),
+                            record,
+                            &mut censuses,
+                        )
+                    });
+                    ResultView::queued(&row.session, started_at, whereabouts)
+                }
+                None => ResultView::running(&row.session, started_at),
             };
             let record = row.record.as_ref();
             ListEntry {
@@ -285,6 +281,7 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
     let fixed: usize = widths[..5].iter().map(|w| w + 2).sum();
     let last = term::stdout_width().map(|w| w.saturating_sub(fixed).max(12));
     let colour = term::stdout_colour();
+    let mut censuses = HashMap::new();
     let mut out = BufWriter::new(io::stdout().lock());
     for (h, w) in HEADERS[..5].iter().zip(&widths) {
         write!(out, "{h:<w$}  ")?;
@@ -304,7 +301,7 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
         writeln!(
             out,
             "  {exit:>w2$}  {age:<w3$}  {duration:>w4$}  {}",
-            term::one_line(&describe(row.record.as_ref()), last),
+            term::one_line(&describe_row(row, &mut censuses), last),
             w2 = widths[2],
             w3 = widths[3],
             w4 = widths[4],
@@ -316,12 +313,33 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
 fn status_colour(status: &str) -> Option<Colour> {
     match status {
         RUNNING => Some(Colour::Cyan),
+        QUEUED => Some(Colour::Dim),
         "success" => Some(Colour::Green),
         "failure" => Some(Colour::Red),
         "signal" | "timeout" => Some(Colour::Yellow),
         "lost" => Some(Colour::Magenta),
         _ => None,
     }
+}
+
+/// The NAME/COMMAND cell of `row`: [`describe`], after where a queued session stands
+/// (`[queue builds #2] make test`, `[after 01J…] make test`).
+fn describe_row(row: &Row, censuses: &mut HashMap<String, queue::census::Census>) -> String {
+    let text = describe(row.record.as_ref());
+    let (true, Some(record)) = (row.queued, row.record.as_ref()) else {
+        return text;
+    };
+    let found = whereabouts::find(
+        &StateRoot::of_session(&row.session),
+        &row.session.id_string(),
+        record,
+        censuses,
+    );
+    let place = match (&found.queue, found.position) {
+        (Some(name), Some(position)) => format!("queue {name} #{position}"),
+        _ => format!("waiting for {}", found.waiting_for),
+    };
+    format!("[{place}] {text}")
 }
 
 /// The NAME/COMMAND cell: the session's name, else the script of an `sh` session, else its

@@ -22,13 +22,16 @@ use anyhow::{Context as _, Result};
 use ulid::Ulid;
 
 use crate::cli::NodeArgs;
+use crate::executor::slurm::NEVER_STARTED;
 use crate::executor::slurm::files::{self, NodeRecord};
-use crate::executor::slurm::stopping;
 use crate::exit::{self, CSA_ERROR, Failure};
 use crate::record::{self, ResultRecord, SessionRecord, Status, StdinSource};
 use crate::session::{self, SessionDir};
-use crate::stop::Scope;
+use crate::stop::{Scope, request};
 use crate::supervise;
+
+/// The space reserved for `ending.toml` (bytes), several times a record's length.
+const ENDING_BYTES: u64 = 4096;
 
 /// How long the node keeps sending SIGKILL to a stopped job's processes (they may fork meanwhile).
 const KILL_LIMIT: Duration = Duration::from_secs(10);
@@ -59,9 +62,12 @@ pub fn exec(args: &NodeArgs) -> Result<u8> {
         );
         return Ok(exit::SUCCESS);
     }
+    // Room for the ending, taken now: a job that fills the file system cannot keep it from
+    // being recorded.
+    let _ = record::reserve(&session.path, files::ENDING_TOML, ENDING_BYTES);
     // Lead a process group of our own, with the job in it, as the local supervisor does.
     let _ = rustix::process::setsid();
-    let received = supervise::survive_termination_signals();
+    let received = supervise::survive();
     escalate_stops(&session);
     let node = NodeRecord {
         host: files::host_name(),
@@ -71,25 +77,14 @@ pub fn exec(args: &NodeArgs) -> Result<u8> {
     };
     record::write_atomic(&session.path, files::NODE_TOML, &node, false)?;
 
-    let result = if let Some(request) = stopping::requested(&session) {
+    let result = if request::requested(&session).is_some() {
+        let signal = request::requested(&session).map_or(15, |request| request.signal);
         not_started(
             &session,
             Status::Signal,
-            exit::from_signal(request.signal),
-            Some(request.signal),
-            format!(
-                "stopped by {} before the job started; the job was not started",
-                request.by
-            ),
-        )
-    } else if received.load(std::sync::atomic::Ordering::SeqCst) > 0 {
-        not_started(
-            &session,
-            Status::Signal,
-            exit::from_signal(15),
-            Some(15),
-            "a termination signal arrived before the job started; the job was not started"
-                .to_owned(),
+            exit::from_signal(signal),
+            Some(signal),
+            format!("stopped as it reached the node; {NEVER_STARTED}"),
         )
     } else {
         match command(&session, &record) {
@@ -97,11 +92,14 @@ pub fn exec(args: &NodeArgs) -> Result<u8> {
                 &session,
                 command,
                 record.timeout_ms.map(Duration::from_millis),
+                &received,
+                None,
             ),
             Err(why) => not_started(&session, Status::Failure, 1, None, why),
         }
     };
-    record::write_atomic(&session.path, files::ENDING_TOML, &result, true)?;
+    let text = toml::to_string(&result).context("cannot serialize the ending")?;
+    record::write_reserved(&session.path, files::ENDING_TOML, text.as_bytes(), true)?;
     Ok(result.exit_code)
 }
 
@@ -120,7 +118,7 @@ fn escalate_stops(session: &SessionDir) {
     let session = session.clone();
     thread::spawn(move || {
         for _ in signals.forever() {
-            let Some(request) = stopping::requested(&session) else {
+            let Some(request) = request::requested(&session) else {
                 continue;
             };
             let grace = if request.signal == signal_hook::consts::SIGKILL {
@@ -231,5 +229,6 @@ fn not_started(
         duration_ms: 0,
         synthetic: false,
         reason: Some(reason),
+        leftover_processes: None,
     }
 }

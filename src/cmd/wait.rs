@@ -42,8 +42,10 @@ pub fn exec(args: &WaitArgs) -> Result<u8> {
             still_running(&id, started);
             return Ok(exit::SUCCESS);
         }
-        let settled = liveness::settle(&session).inspect_err(|err| {
-            if exit::code_of(err) == exit::TIMEOUT {
+        let settled = liveness::settle(&session).map_err(|err| {
+            if record::is_unrecorded(&err) {
+                // What the job wrote is all that is left of it: print it anyway.
+                let _ = print_stdout_log(&session);
                 directive::emit(
                     "SESSION_WAIT_TIMEOUT",
                     &[
@@ -53,6 +55,7 @@ pub fn exec(args: &WaitArgs) -> Result<u8> {
                     ],
                 );
             }
+            exit::recode_unrecorded(err, exit::TIMEOUT)
         })?;
         match settled {
             Settled::Finished(result) => break result,
@@ -66,7 +69,7 @@ pub fn exec(args: &WaitArgs) -> Result<u8> {
 
 /// Prints `CSA:SESSION_WAIT_KV_WARM` and `CSA:CALLER_HINT`: still running at the cap.
 fn still_running(id: &str, started: Instant) {
-    let cmd = format!("csa session wait --session {id}");
+    let cmd = directive::csa_command(&["session", "wait", "--session", id]);
     directive::emit(
         "SESSION_WAIT_KV_WARM",
         &[
@@ -92,7 +95,7 @@ fn still_running(id: &str, started: Instant) {
 /// away (`BrokenPipe`) is not an error.
 fn print_stdout_log(session: &SessionDir) -> Result<()> {
     let path = session.file(session::STDOUT_LOG);
-    let mut log = match record::open_no_follow(&path) {
+    let mut log = match crate::sys::open_no_follow(&path) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(err) => return Err(exit::io_failure("cannot read", &err, path.display())),

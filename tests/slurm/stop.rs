@@ -51,7 +51,7 @@ fn kill_of_a_pending_job_cancels_it_without_starting_it() {
     assert_eq!(result["exit_code"].as_integer(), Some(143));
     let reason = result["reason"].as_str().unwrap();
     assert!(
-        reason.contains("csa session kill") && reason.contains("not started"),
+        reason.contains("csa session kill") && reason.contains("never started"),
         "{reason}"
     );
     assert_eq!(slurm.file(&id, "stdout.log"), "");

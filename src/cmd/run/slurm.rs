@@ -33,19 +33,27 @@ const RAMFS_MAGIC: i64 = 0x8584_58f6;
 pub(super) fn start(launch: &Launch<'_>, prepared: Prepared) -> Result<u8> {
     let Launch { args, session, .. } = launch;
     warn_if_node_local(launch);
+    if !launch.fleet.gate.is_empty() {
+        // It waits for its dependencies or a queue slot first, and is submitted then: a
+        // refusal is recorded in its result (run returns at once, as for a local session).
+        let prepared = Prepared {
+            lock: prepared.lock,
+            stdout: watch_log(session)?,
+            stderr: watch_log(session)?,
+        };
+        let pid = spawn_supervisor(launch, prepared).inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(&session.path);
+        })?;
+        announce(args, session, pid)?;
+        return Ok(0);
+    }
     let (reader, writer) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
         .context("cannot create a pipe for the watcher")?;
     let log_path = session.file(files::WATCH_LOG);
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(&log_path)
-        .map_err(|err| crate::exit::io_failure("cannot create", &err, log_path.display()))?;
     let prepared = Prepared {
         lock: prepared.lock,
         stdout: File::from(writer),
-        stderr: log,
+        stderr: watch_log(session)?,
     };
     let pid = spawn_supervisor(launch, prepared).inspect_err(|_| {
         let _ = std::fs::remove_dir_all(&session.path);
@@ -77,6 +85,17 @@ pub(super) fn start(launch: &Launch<'_>, prepared: Prepared) -> Result<u8> {
         )
         .into()),
     }
+}
+
+/// `watch.log`, opened for append: the watcher's stderr.
+fn watch_log(session: &crate::session::SessionDir) -> Result<File> {
+    let path = session.file(files::WATCH_LOG);
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|err| crate::exit::io_failure("cannot create", &err, path.display()))
 }
 
 /// Warns when the state root looks node-local (a tmpfs or ramfs) while the cluster has more

@@ -14,43 +14,52 @@
 
 pub mod client;
 pub mod files;
-mod outcome;
+pub mod outcome;
 pub mod resume;
 pub mod stop;
-pub mod stopping;
 pub mod submit;
 mod watch;
 
 use std::io::Write as _;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context as _, Result};
 
 use self::client::{Cancel, Slurm};
 use self::files::JobRecord;
 use self::outcome::Ending;
-use crate::cli::SuperviseArgs;
+use crate::cli::ExecutorArgs;
 use crate::exit;
+use crate::queue::turn::Slot;
 use crate::record::{self, ResultRecord, SessionRecord, Status};
 use crate::session::{self, SessionDir};
+use crate::stop::request;
+use crate::supervise::Received;
 
+pub use outcome::NEVER_STARTED;
 pub use resume::settle;
 
 /// What the watcher tells `csa run` on its standard output (a pipe `run` reads to the end):
-/// `submitted <job ID>` once `slurm.toml` is written, or `refused` once a `failure` result
-/// is. Nothing (end of file) when the watcher died first.
+/// `submitted <job ID>` once `slurm.toml` is written, or `refused` when the job will not
+/// run (its `failure` result follows). Nothing (end of file) when the watcher died first.
 pub const SUBMITTED: &str = "submitted";
 /// See [`SUBMITTED`].
 pub const REFUSED: &str = "refused";
 
-/// The watcher (`csa __supervise --executor slurm`): submits the session's job (unless
-/// `--resume`), waits for its end, records
-/// the result. `received` is the supervisor's last termination signal: one that arrives
-/// before submission means the job is never submitted; later ones are ignored (the job is
-/// stopped through `session kill`, not by signalling its watcher). Returns the job's exit
-/// code. Errors: `session.toml` unreadable, or the result cannot be written.
-pub fn supervise(session: &SessionDir, args: &SuperviseArgs, received: &AtomicUsize) -> Result<u8> {
-    let resume = args.resume;
+/// The watcher (`csa __supervise --executor slurm`, once the session's gate — dependencies,
+/// queue slot — is passed): submits the job (unless `--resume`), waits for its end and
+/// returns the result to record (the supervisor applies a stop request and writes it).
+/// `slot`, the session's queue slot, is held until the job has ended. `received` is the
+/// supervisor's last termination signal: one that arrives before submission means the job
+/// is never submitted; later ones are ignored (the job is stopped through `session kill`,
+/// not by signalling its watcher).
+///
+/// Errors: `session.toml` unreadable.
+pub fn supervise(
+    session: &SessionDir,
+    args: &ExecutorArgs,
+    received: &Received,
+    slot: Option<Slot>,
+) -> Result<ResultRecord> {
     let request = &submit::Request {
         args: args.slurm_args.clone(),
         csa: args
@@ -60,7 +69,7 @@ pub fn supervise(session: &SessionDir, args: &SuperviseArgs, received: &AtomicUs
     };
     let record: SessionRecord = record::read(&session.file(session::SESSION_TOML))?
         .with_context(|| format!("session.toml is missing ({})", session.path.display()))?;
-    let (job, ending) = if resume {
+    let (job, ending) = if args.resume {
         resume::job(session)
     } else {
         submit_job(session, &record, request, received)
@@ -69,22 +78,20 @@ pub fn supervise(session: &SessionDir, args: &SuperviseArgs, received: &AtomicUs
         (Some(ending), _) => ending,
         (None, Some(job)) => {
             let slurm = Slurm::recorded(job.slurm_conf.as_deref(), job.cluster.as_deref());
-            watch::until_end(session, job, &slurm, resume)
+            watch::until_end(session, job, &slurm, args.resume)
         }
         (None, None) => Ending::Unknown("no Slurm job was recorded".to_owned()),
     };
-    let result = outcome::result(session, job.as_ref(), ending);
-    write_result(session, &result)
+    drop(slot);
+    Ok(outcome::result(session, job.as_ref(), ending))
 }
 
-/// Writes `result.toml` (exactly once) and returns the exit code recorded — the one
-/// already there if another process recorded a result first.
-pub fn write_result(session: &SessionDir, result: &ResultRecord) -> Result<u8> {
-    if record::write_atomic(&session.path, session::RESULT_TOML, result, true)? {
-        return Ok(result.exit_code);
-    }
-    let existing: Option<ResultRecord> = record::read(&session.file(session::RESULT_TOML))?;
-    Ok(existing.map_or(result.exit_code, |r| r.exit_code))
+/// A result the watcher records itself (`synthetic = false`): the job did not run.
+fn not_run(session: &SessionDir, status: Status, signal: Option<i32>, reason: String) -> Ending {
+    let exit_code = signal.map_or(1, exit::from_signal);
+    let mut result = crate::liveness::synthetic_result(session, status, exit_code, signal, reason);
+    result.synthetic = false;
+    Ending::Node(result)
 }
 
 /// Submits the job and records it, telling `csa run` the outcome. Returns the job (none
@@ -93,63 +100,45 @@ fn submit_job(
     session: &SessionDir,
     record: &SessionRecord,
     request: &submit::Request,
-    received: &AtomicUsize,
+    received: &Received,
 ) -> (Option<JobRecord>, Option<Ending>) {
-    let stopped = || stopping::requested(session).is_some() || received.load(Ordering::SeqCst) > 0;
+    let stopped = || request::requested(session).is_some() || received.signal().is_some();
     if stopped() {
         tell_run(REFUSED);
-        let (signal, by) = stopping::requested(session).map_or_else(
-            || (15, "a termination signal".to_owned()),
-            |request| (request.signal, request.by),
+        let signal = request::requested(session)
+            .map(|request| request.signal)
+            .or_else(|| received.signal())
+            .unwrap_or(15);
+        let reason = format!(
+            "stopped before it was submitted to Slurm; {}",
+            outcome::NEVER_STARTED
         );
-        let mut result = crate::liveness::synthetic_result(
-            session,
-            Status::Signal,
-            exit::from_signal(signal),
-            Some(signal),
-            format!(
-                "stopped by {by} before it was submitted to Slurm; {}",
-                outcome::NOT_STARTED
-            ),
+        return (
+            None,
+            Some(not_run(session, Status::Signal, Some(signal), reason)),
         );
-        result.synthetic = false;
-        return (None, Some(Ending::Node(result)));
     }
     let slurm = Slurm::from_env();
     let job = match submit::submit(session, record, request, &slurm) {
         Ok(job) => job,
         Err(message) => {
-            let mut result = crate::liveness::synthetic_result(
-                session,
-                Status::Failure,
-                1,
-                None,
-                format!("sbatch refused the job: {message}"),
-            );
-            result.synthetic = false;
-            // `run` reads the result once told.
-            let _ = write_result(session, &result);
             tell_run(REFUSED);
-            return (None, Some(Ending::Node(result)));
+            let reason = format!("sbatch refused the job: {message}");
+            return (None, Some(not_run(session, Status::Failure, None, reason)));
         }
     };
     if let Err(err) = record::write_atomic(&session.path, files::JOB_TOML, &job, false) {
         // Without the record nobody could find the job again: take it back.
         let _ = slurm.cancel(&job.job_id, Cancel::Plain);
-        let mut result = crate::liveness::synthetic_result(
-            session,
-            Status::Failure,
-            1,
-            None,
-            format!(
-                "cannot record Slurm job {} ({err:#}); the job was cancelled",
-                job.job_id
-            ),
-        );
-        result.synthetic = false;
-        let _ = write_result(session, &result);
         tell_run(REFUSED);
-        return (Some(job), Some(Ending::Node(result)));
+        let reason = format!(
+            "cannot record Slurm job {} ({err:#}); the job was cancelled",
+            job.job_id
+        );
+        return (
+            Some(job),
+            Some(not_run(session, Status::Failure, None, reason)),
+        );
     }
     tell_run(&format!("{SUBMITTED} {}", job.job_id));
     if stopped() {

@@ -1,26 +1,29 @@
-//! Turning what the watcher learned into `result.toml`: the node's own record of the
-//! ending (exact), or — when the node could record none — Slurm's (lossy: a signal shows as
-//! `0:S`, a cancellation as `0:15` or `0:0`, see docs/slurm.md), or `lost` when neither the
-//! node nor Slurm knows the job. A stop request (`stop.toml`) is applied last, so that a
+//! Turning what the watcher learned into the session's result: the node's own record of
+//! the ending (exact), or — when the node could record none — Slurm's (lossy: a signal
+//! shows as `0:S`, a cancellation as `0:15` or `0:0`, see docs/slurm.md), or `lost` when
+//! neither the node nor Slurm knows the job. The supervisor applies a stop request
+//! (`stop.toml`) when it records the result ([`crate::supervise::record_result`]), so that a
 //! session stopped by `session kill` reads as stopped whatever the job returned.
 
 use std::time::SystemTime;
 
 use super::client::JobInfo;
 use super::files::{JobRecord, NodeRecord};
-use super::stopping;
 use crate::exit;
 use crate::liveness;
 use crate::record::{self, ResultRecord, Status};
 use crate::session::SessionDir;
+use crate::stop::request;
 
-/// How every reason of a job that was never started ends.
-pub const NOT_STARTED: &str = "the job was not started";
+/// How the reason of a job that never started ends (a stop request keeps such a reason,
+/// [`crate::stop::request::apply`]).
+pub const NEVER_STARTED: &str = "the job was never started";
 
 /// How the watcher learned that the job ended.
 #[derive(Debug, Clone)]
 pub enum Ending {
-    /// The node recorded the ending (`ending.toml`).
+    /// The node recorded the ending (`ending.toml`), or the watcher did for a job that
+    /// never ran.
     Node(ResultRecord),
     /// The node recorded none; Slurm's record of the job.
     Slurm(JobInfo),
@@ -28,44 +31,34 @@ pub enum Ending {
     Unknown(String),
 }
 
-/// The result to record for `ending` of `job` (`None` when the job was never submitted).
+/// The result for `ending` of `job` (`None` when the job was never submitted), before a
+/// stop request is applied.
 pub fn result(session: &SessionDir, job: Option<&JobRecord>, ending: Ending) -> ResultRecord {
     let node = super::files::read_node(session);
-    let request = stopping::requested(session);
-    // A job the node (or the watcher) did not start already says who stopped it.
-    let mut told = false;
     let mut result = match ending {
-        Ending::Node(result) => {
-            told = result
-                .reason
-                .as_deref()
-                .is_some_and(|reason| reason.ends_with(NOT_STARTED));
-            result
-        }
+        Ending::Node(result) => return result,
         Ending::Slurm(info) => from_slurm(session, job, node.as_ref(), &info),
         Ending::Unknown(why) => {
             let mut lost = liveness::lost_result(session);
             lost.reason = Some(why);
-            lost
+            return lost;
         }
     };
-    let Some(request) = request.filter(|_| !told && result.status != Status::Lost) else {
-        return result;
-    };
-    if node.is_some() {
-        stopping::apply(&mut result, &request);
-        return result;
+    // Cancelled by `session kill` before it ran: the signal it asked for, and say so
+    // rather than what Slurm's cancellation looked like.
+    if node.is_none()
+        && let Some(request) = request::requested(session)
+    {
+        let signal = request.signal;
+        result.status = Status::Signal;
+        result.signal = Some(signal);
+        result.exit_code = exit::from_signal(signal);
+        result.reason = Some(format!(
+            "cancelled while pending in Slurm{}; {NEVER_STARTED}",
+            job.map(|job| format!(" (job {})", job.job_id))
+                .unwrap_or_default()
+        ));
     }
-    // Stopped before it ran: say so rather than what Slurm's cancellation looked like.
-    let signal = request.signal;
-    result.status = Status::Signal;
-    result.signal = Some(signal);
-    result.exit_code = exit::from_signal(signal);
-    let when = job.map_or_else(
-        || "before it was submitted to Slurm".to_owned(),
-        |job| format!("while pending in Slurm (job {})", job.job_id),
-    );
-    result.reason = Some(format!("killed by {} {when}; {NOT_STARTED}", request.by));
     result
 }
 
@@ -102,7 +95,7 @@ fn from_slurm(
             Status::Signal,
             exit::from_signal(15),
             Some(15),
-            format!("{slurm}: cancelled in Slurm while pending; the job was not started"),
+            format!("{slurm}: cancelled in Slurm while pending; {NEVER_STARTED}"),
         ),
         "CANCELLED" | "PREEMPTED" => {
             let signal = signal.unwrap_or(15);
@@ -164,6 +157,7 @@ fn from_slurm(
         duration_ms: record::millis_between(started_at, now),
         synthetic: true,
         reason: Some(format!("{what}{missing}")),
+        leftover_processes: None,
     }
 }
 
@@ -189,7 +183,7 @@ fn why_slurms(session: &SessionDir, started: bool, state: &str) -> String {
 /// The last non-empty line of a (small) log, at most 300 characters.
 fn last_line(path: &std::path::Path) -> Option<String> {
     use std::io::{Read as _, Seek as _, SeekFrom};
-    let mut file = crate::record::open_no_follow(path).ok()?;
+    let mut file = crate::sys::open_no_follow(path).ok()?;
     let len = file.metadata().ok()?.len();
     file.seek(SeekFrom::Start(len.saturating_sub(4096))).ok()?;
     let mut tail = Vec::new();

@@ -36,7 +36,7 @@ const RETRY: Duration = Duration::from_secs(60);
 /// watcher cannot be started.
 pub fn settle(session: &SessionDir) -> Result<Settled> {
     let path = session.file(session::LOCK);
-    let lock = match record::open_no_follow(&path) {
+    let lock = match sys::open_no_follow(&path) {
         Ok(lock) => lock,
         // Never set up (or its lock deleted): as for a local session.
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
@@ -59,7 +59,7 @@ pub fn settle(session: &SessionDir) -> Result<Settled> {
     if let Some(ending) = files::read_ending(session) {
         let job = files::read_job(session).ok().flatten();
         let result = outcome::result(session, job.as_ref(), Ending::Node(ending));
-        super::write_result(session, &result)?;
+        crate::supervise::record_result(session, result)?;
         return record::read::<ResultRecord>(&result_path)?
             .map(Settled::Finished)
             .with_context(|| format!("result vanished ({})", result_path.display()));
@@ -109,7 +109,7 @@ fn start_watcher(session: &SessionDir, lock: File) -> Result<()> {
     let start = sys::ProcStat::read(pid)
         .with_context(|| format!("cannot read the start time of process {pid}"))?
         .start_time;
-    record::write_bytes_atomic(
+    record::write_reserved(
         &session.path,
         session::DAEMON_PID,
         format!("{pid} {start}\n").as_bytes(),

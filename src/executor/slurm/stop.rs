@@ -21,13 +21,12 @@ use rustix::process::Signal;
 
 use super::client::{Cancel, JobInfo, Query, Slurm, Unreachable};
 use super::files::{self, JobRecord};
-use super::stopping::{self, StopRequest};
-use crate::cli::KillArgs;
 use crate::exit::{self, CSA_ERROR, Failure};
 use crate::liveness::{self, Observed, Settled};
-use crate::record::ResultRecord;
 use crate::session::{self, SessionDir};
-use crate::stop::signal_name;
+use crate::stop::request::{self, StopRequest};
+use crate::stop::sequence::How;
+use crate::stop::{signal_name, target};
 
 /// How long `kill` waits for the watcher to record the result once the job was told to
 /// stop: Slurm may take a few seconds to report a job killed on its node.
@@ -36,36 +35,48 @@ const AFTER_STOP: Duration = Duration::from_secs(90);
 /// before `kill` falls back to Slurm's own termination.
 const NODE_KILL_MARGIN: Duration = Duration::from_secs(5);
 
-/// Stops a Slurm session (see the module documentation). Returns 0 when the session was
-/// stopped or had already finished. Errors (125): Slurm unreachable or the job ID reused
-/// (nothing signalled), `scancel` failed, or no result recorded in time.
-pub fn kill(session: &SessionDir, args: &KillArgs) -> Result<u8> {
+/// Stops a Slurm session `how` — `by` names who asks, as the result's reason will — and
+/// waits until its result is recorded. With `notes`, reports each step on stderr.
+///
+/// Errors (125): Slurm unreachable or the job ID reused (nothing signalled), `scancel`
+/// failed, or no result recorded in time.
+pub fn stop(session: &SessionDir, how: How, by: &str, notes: bool) -> Result<()> {
     let id = session.id_string();
-    if let Observed::Finished(result) = liveness::observe(session)? {
-        already_finished(&result);
-        return Ok(exit::SUCCESS);
-    }
-    // `--grace 0` means SIGKILL at once: that is the signal the request names.
-    let first = if args.grace.is_zero() {
-        Signal::KILL
-    } else {
-        args.signal
+    let note = |text: String| {
+        if notes {
+            crate::note!("{text}");
+        }
     };
-    let request = StopRequest::new(first.as_raw(), args.grace, "csa session kill".into());
+    if let Observed::Finished(result) = liveness::observe(session)? {
+        note(format!(
+            "session {id} already finished (status {}, exit {}); nothing signalled",
+            result.status.as_str(),
+            result.exit_code
+        ));
+        return Ok(());
+    }
+    let first = how.first();
+    let request = StopRequest::new(first.as_raw(), how.grace, by.to_owned());
     let Some(job) = files::read_job(session)? else {
-        // Not submitted yet: the watcher looks for a stop request before it submits and
-        // right after, and cancels the job itself.
+        // Not submitted yet (waiting for its dependencies or a queue slot, or submitting):
+        // the watcher looks for a stop request before it submits and right after; a signal
+        // wakes it from its wait. It survives the signal.
         request.write(session)?;
-        crate::note!("session {id} is not submitted to Slurm yet; asked its watcher not to");
-        return finish(session);
+        if let Ok(target) = target::verify(session) {
+            let _ = target.scope.signal(Signal::TERM, None);
+        }
+        note(format!(
+            "session {id} is not submitted to Slurm yet; asked its watcher not to"
+        ));
+        return finish(session, notes);
     };
     let slurm = Slurm::recorded(job.slurm_conf.as_deref(), job.cluster.as_deref());
-    let Some(info) = verified(session, &job, &slurm)? else {
-        return finish(session);
+    let Some(mut info) = verified(session, &job, &slurm)? else {
+        return finish(session, notes);
     };
     request.write(session)?;
     let undo = |why: String| -> anyhow::Error {
-        let _ = std::fs::remove_file(session.file(stopping::STOP_TOML));
+        let _ = std::fs::remove_file(session.file(request::STOP_TOML));
         Failure::new(
             CSA_ERROR,
             format!(
@@ -75,7 +86,6 @@ pub fn kill(session: &SessionDir, args: &KillArgs) -> Result<u8> {
         )
         .into()
     };
-    let mut info = info;
     if info.is_pending() {
         // Only while it still waits; ask again in case it started meanwhile.
         let _ = slurm.cancel(&job.job_id, Cancel::Pending);
@@ -84,14 +94,17 @@ pub fn kill(session: &SessionDir, args: &KillArgs) -> Result<u8> {
             _ => info,
         };
         if info.is_pending() || info.has_ended() {
-            crate::note!("cancelled pending Slurm job {} (session {id})", job.job_id);
-            return finish(session);
+            note(format!(
+                "cancelled pending Slurm job {} (session {id})",
+                job.job_id
+            ));
+            return finish(session, notes);
         }
     }
     if !info.has_ended() {
-        stop_running(session, &job, &slurm, args).map_err(undo)?;
+        stop_running(session, &job, &slurm, first, how.grace, &note).map_err(undo)?;
     }
-    finish(session)
+    finish(session, notes)
 }
 
 /// The job, once Slurm confirms the ID still names it; `None` when it has already ended
@@ -126,59 +139,51 @@ fn verified(session: &SessionDir, job: &JobRecord, slurm: &Slurm) -> Result<Opti
     }
 }
 
-/// The first signal through Slurm, csa's grace period, then SIGKILL if the node has not
-/// recorded the end.
+/// The first signal through Slurm, csa's grace period (applied by the node), then Slurm's
+/// own termination if the node has not recorded the end soon after.
 fn stop_running(
     session: &SessionDir,
     job: &JobRecord,
     slurm: &Slurm,
-    args: &KillArgs,
+    first: Signal,
+    grace: Duration,
+    note: &dyn Fn(String),
 ) -> Result<(), String> {
     let id = session.id_string();
-    let first = if args.grace.is_zero() {
-        Signal::KILL
-    } else {
-        args.signal
-    };
     let started = Instant::now();
     slurm.cancel(&job.job_id, Cancel::Signal(first.as_raw()))?;
-    crate::note!(
+    note(format!(
         "sent {} to Slurm job {} (session {id}) with scancel --full",
         signal_name(first),
         job.job_id
-    );
-    if first == Signal::KILL {
-        if !ended_within(session, NODE_KILL_MARGIN) {
-            slurm.cancel(&job.job_id, Cancel::Plain)?;
-        }
-        return Ok(());
-    }
-    if ended_within(session, args.grace) {
-        crate::note!(
+    ));
+    if first != Signal::KILL && ended_within(session, grace) {
+        note(format!(
             "Slurm job {} ended {} ms after {}",
             job.job_id,
             started.elapsed().as_millis(),
             signal_name(first)
-        );
+        ));
         return Ok(());
     }
-    // The node itself SIGKILLs the job's processes once the grace is over (Slurm cannot
-    // send an immediate SIGKILL); if it has not recorded the end soon after, Slurm's own
-    // termination (SIGTERM, KillWait, SIGKILL) takes over.
-    crate::note!(
-        "Slurm job {} still running {} after {}; csa on the node sends SIGKILL",
-        job.job_id,
-        humantime::format_duration(args.grace),
-        signal_name(first)
-    );
+    if first != Signal::KILL {
+        // The node itself SIGKILLs the job's processes once the grace is over (Slurm
+        // cannot send an immediate SIGKILL).
+        note(format!(
+            "Slurm job {} still running {} after {}; csa on the node sends SIGKILL",
+            job.job_id,
+            humantime::format_duration(grace),
+            signal_name(first)
+        ));
+    }
     if ended_within(session, NODE_KILL_MARGIN) {
         return Ok(());
     }
-    crate::note!(
+    note(format!(
         "the node did not record the end of Slurm job {} {} s later; cancelling it with scancel",
         job.job_id,
         NODE_KILL_MARGIN.as_secs()
-    );
+    ));
     slurm.cancel(&job.job_id, Cancel::Plain)
 }
 
@@ -201,7 +206,7 @@ fn ended_within(session: &SessionDir, limit: Duration) -> bool {
 }
 
 /// Waits for the watcher to record the result (resuming one if it died), and reports it.
-fn finish(session: &SessionDir) -> Result<u8> {
+fn finish(session: &SessionDir, notes: bool) -> Result<()> {
     let deadline = Instant::now() + AFTER_STOP;
     let result = loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -231,20 +236,13 @@ fn finish(session: &SessionDir) -> Result<u8> {
         .signal
         .map(|n| format!(", signal {n}"))
         .unwrap_or_default();
-    crate::note!(
-        "session {} ended: status {}, exit {}{signal}",
-        result.id,
-        result.status.as_str(),
-        result.exit_code
-    );
-    Ok(exit::SUCCESS)
-}
-
-fn already_finished(result: &ResultRecord) {
-    crate::note!(
-        "session {} already finished (status {}, exit {}); nothing signalled",
-        result.id,
-        result.status.as_str(),
-        result.exit_code
-    );
+    if notes {
+        crate::note!(
+            "session {} ended: status {}, exit {}{signal}",
+            result.id,
+            result.status.as_str(),
+            result.exit_code
+        );
+    }
+    Ok(())
 }

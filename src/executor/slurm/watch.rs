@@ -29,7 +29,6 @@ use std::time::{Duration, Instant};
 use super::client::{Query, Slurm, Unreachable};
 use super::files::{self, JobRecord, NodeRecord};
 use super::outcome::Ending;
-use super::stopping;
 use crate::record::ResultRecord;
 use crate::session::SessionDir;
 
@@ -135,7 +134,7 @@ impl Watch<'_> {
             if self.node.is_none() {
                 self.check_launch();
             }
-            if !self.stop_seen && self.session.file(stopping::STOP_TOML).exists() {
+            if !self.stop_seen && self.session.file(crate::stop::request::STOP_TOML).exists() {
                 // `session kill` cancels the job itself; learn the outcome soon.
                 self.stop_seen = true;
                 if self.node.is_none() {
