@@ -6,6 +6,7 @@
 
 mod basics;
 mod faults;
+mod fleet;
 mod stop;
 
 use std::process::{Command, Output, Stdio};
