@@ -17,6 +17,7 @@ mod handles;
 mod help_and_man;
 mod hostile;
 mod kill;
+mod leftovers;
 mod list;
 mod queue;
 mod run_wait;
