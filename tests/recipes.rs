@@ -27,7 +27,7 @@ fn recipe(doc: &str, name: &str) -> String {
         "{doc}: {name} is not followed by a code block"
     );
     let body = &block[block.find('\n').unwrap() + 1..];
-    body[..body.find("\n```").unwrap() + 1].to_owned()
+    body[..=body.find("\n```").unwrap()].to_owned()
 }
 
 /// A private installation: a state root, a home, and `cargo`/`make` stand-ins on `PATH`.
@@ -180,7 +180,7 @@ fn steps(yaml: &str) -> Vec<Step> {
             continue;
         };
         match key {
-            "name" => step.name = value.to_owned(),
+            "name" => value.clone_into(&mut step.name),
             "id" => step.id = Some(value.to_owned()),
             "if" => step.condition = Some(value.to_owned()),
             "run" if value == "|" => {
@@ -265,8 +265,8 @@ fn run_workflow(sandbox: &Sandbox, env: &[(&str, &str)]) -> Vec<(String, Option<
     report
 }
 
-fn step<'a>(report: &'a [(String, Option<i32>)], name: &str) -> &'a Option<i32> {
-    &report
+fn step(report: &[(String, Option<i32>)], name: &str) -> Option<i32> {
+    report
         .iter()
         .find(|(n, _)| n.starts_with(name))
         .unwrap_or_else(|| panic!("{name}: {report:?}"))
@@ -284,15 +284,15 @@ fn ci_github_actions_recipe_passes_and_fails_with_the_job() {
             .all(|(_, c)| *c == Some(0)),
         "{report:?}"
     );
-    assert_eq!(step(&report, "Their stderr"), &None, "{report:?}");
+    assert_eq!(step(&report, "Their stderr"), None, "{report:?}");
 
     let sandbox = Sandbox::new();
     let report = run_workflow(
         &sandbox,
         &[("MAKE_FAIL", "integration-test"), ("MAKE_EXIT", "3")],
     );
-    assert_eq!(step(&report, "Wait for"), &Some(3), "{report:?}");
-    assert_eq!(step(&report, "Their stderr"), &Some(0), "{report:?}");
+    assert_eq!(step(&report, "Wait for"), Some(3), "{report:?}");
+    assert_eq!(step(&report, "Their stderr"), Some(0), "{report:?}");
 }
 
 /// The start step fails when `csa run` fails (here: the state root is a file).
@@ -305,8 +305,8 @@ fn ci_github_actions_recipe_does_not_hide_a_failed_start() {
     let report = run_workflow(&sandbox, &[("CSA_STATE_DIR", &root)]);
     assert_eq!(
         step(&report, "Start the integration"),
-        &Some(125),
+        Some(125),
         "{report:?}"
     );
-    assert_eq!(step(&report, "Wait for"), &None, "{report:?}");
+    assert_eq!(step(&report, "Wait for"), None, "{report:?}");
 }
