@@ -53,8 +53,8 @@ pub fn block_signals(command: &mut Command, signals: &[i32]) {
 /// Linux delivers a signal sent to a process group either before a `fork` (to the parent
 /// only: `fork` is restarted after the handler ran, so the child's copy of `received` is
 /// set) or after it (to parent and child both). Between `fork` and `exec` the child: blocks
-/// `signals`; gives up with `ECANCELED` ([`is_signalled_exec`]) if `received` is set —
-/// by the parent before the fork, or by the inherited handler in the child; resets their
+/// `signals`; gives up ([`signalled_before_exec`]) if `received` is set — by the parent's
+/// handler before the fork, or by the inherited handler in the child; resets their
 /// handlers to the default; and unblocks them, so that one arriving meanwhile ends the
 /// child as it would have ended the job.
 pub fn exec_unless_signalled(
@@ -71,8 +71,10 @@ pub fn exec_unless_signalled(
             if libc::sigprocmask(libc::SIG_BLOCK, &raw const set, std::ptr::null_mut()) != 0 {
                 return Err(io::Error::last_os_error());
             }
-            if received.load(std::sync::atomic::Ordering::SeqCst) != 0 {
-                return Err(io::Error::from_raw_os_error(libc::ECANCELED));
+            let signal = received.load(std::sync::atomic::Ordering::SeqCst);
+            if signal != 0 {
+                let signal = i32::try_from(signal).unwrap_or(0);
+                return Err(io::Error::from_raw_os_error(SIGNALLED_BEFORE_EXEC + signal));
             }
             for &signal in signals {
                 let mut action: libc::sigaction = std::mem::zeroed();
@@ -89,10 +91,16 @@ pub fn exec_unless_signalled(
     }
 }
 
-/// True when a spawn failed because the child saw a signal before `exec`
+/// The error code by which a child of [`exec_unless_signalled`] reports that it saw signal
+/// N before `exec`: this base plus N (far above every `errno` value).
+const SIGNALLED_BEFORE_EXEC: i32 = 0x5347_0000;
+
+/// The signal a child saw before `exec`, when that is why a spawn failed
 /// ([`exec_unless_signalled`]).
-pub fn is_signalled_exec(err: &io::Error) -> bool {
-    err.raw_os_error() == Some(libc::ECANCELED)
+pub fn signalled_before_exec(err: &io::Error) -> Option<i32> {
+    let code = err.raw_os_error()?;
+    let signal = code.checked_sub(SIGNALLED_BEFORE_EXEC)?;
+    (1..65).contains(&signal).then_some(signal)
 }
 
 /// Unblocks `signals` in the calling thread (see [`block_signals`]); a pending one is

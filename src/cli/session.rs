@@ -205,6 +205,10 @@ Examples:
 pub struct KillArgs {
     #[command(flatten)]
     pub target: SessionArg,
+    /// Instead of one session, every running or queued session that has this tag (repeat
+    /// for sessions that have all of them)
+    #[arg(long, value_name = "TAG", group = "target", value_parser = values::parse_label)]
+    pub tag: Vec<String>,
     /// The first signal sent to the process group: a name (`TERM`, `SIGINT`) or a number
     #[arg(long, value_name = "SIG", default_value = "TERM", value_parser = values::parse_signal)]
     pub signal: rustix::process::Signal,

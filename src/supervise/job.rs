@@ -19,6 +19,8 @@ use crate::queue::turn::Slot;
 use crate::record::{ResultRecord, Status};
 use crate::session::SessionDir;
 use crate::stop::Scope;
+use crate::stop::sequence::How;
+use crate::stop::tree;
 use crate::sys;
 
 /// How long a job has to exit after SIGTERM before it gets SIGKILL (`--timeout`).
@@ -34,9 +36,9 @@ pub const TIMEOUT_GRACE: Duration = Duration::from_secs(5);
 /// reaches only the supervisor; one sent after reaches both. The job is spawned with
 /// [`sys::exec_unless_signalled`]: the kernel delivers a group signal either before `fork`
 /// (the handler has run, and the child sees the flag it set and does not `exec`) or to
-/// both processes after it (the child, which resets the handlers before `exec`, is ended
-/// by it as the job would have been). So a signal is never absorbed by the supervisor
-/// while the job starts anyway.
+/// both processes after it (the child does not `exec` either, or — once it has reset the
+/// handlers — is ended by it as the job would have been). So a signal is never absorbed by
+/// the supervisor while the job starts anyway.
 pub fn run_job(
     session: &SessionDir,
     mut command: Command,
@@ -52,8 +54,21 @@ pub fn run_job(
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(err) => {
-            if let (true, Some(signal)) = (sys::is_signalled_exec(&err), received.signal()) {
-                return not_started(session, signal, "");
+            if let Some(signal) = sys::signalled_before_exec(&err) {
+                // Sent to the group (the supervisor got it too): before the job existed.
+                // Sent to the new process alone: it ended the job as it started.
+                if received.signal().is_some() {
+                    return not_started(session, signal, "");
+                }
+                let mut result = finished(
+                    session,
+                    started,
+                    Status::Signal,
+                    exit::from_signal(signal),
+                    Some(signal),
+                );
+                result.reason = Some(format!("signal {signal} ended the job as it started"));
+                return result;
             }
             let code = if err.kind() == io::ErrorKind::NotFound {
                 exit::NOT_FOUND
@@ -68,7 +83,7 @@ pub fn run_job(
     // The supervisor lives as long as its job: give back what start-up used.
     drop(command);
     sys::release_free_heap();
-    let (status, timed_out) = reap(&mut child, timeout, slot);
+    let (status, timed_out) = reap(session, &mut child, timeout, slot);
     let Some(status) = status else {
         let mut result = finished(session, started, Status::Lost, exit::LOST, None);
         result.reason = Some("the supervisor could not reap the job".into());
@@ -91,6 +106,7 @@ pub fn run_job(
 /// one's result is made durable). Returns its exit status (`None` if it cannot be reaped)
 /// and whether the time limit struck.
 fn reap(
+    session: &SessionDir,
     child: &mut Child,
     timeout: Option<Duration>,
     slot: Option<Slot>,
@@ -100,7 +116,8 @@ fn reap(
     let enforcer = timeout.map(|limit| {
         let timed_out = Arc::clone(&timed_out);
         let job_pid = i32::try_from(child.id()).unwrap_or(-1);
-        thread::spawn(move || enforce_timeout(limit, &done_rx, &timed_out, job_pid))
+        let session = session.clone();
+        thread::spawn(move || enforce_timeout(&session, limit, &done_rx, &timed_out, job_pid))
     });
     let status = loop {
         match child.wait() {
@@ -139,11 +156,13 @@ fn ended(session: &SessionDir, started: SystemTime, status: ExitStatus) -> Resul
     }
 }
 
-/// Waits for the job to end or `limit` to pass. On timeout: SIGTERM to the job's processes
+/// Waits for the job to end or `limit` to pass. On timeout: stops the session's descendant
+/// sessions (deepest first, SIGTERM and the same grace); then SIGTERM to the job's processes
 /// (see [`Scope::of_current_process`]); then, until [`TIMEOUT_GRACE`] has passed, waits for
 /// every one of them to exit — background children included; then SIGKILLs whatever is
 /// left, except the supervisor itself, which must survive to record the result.
 fn enforce_timeout(
+    session: &SessionDir,
     limit: Duration,
     done: &mpsc::Receiver<()>,
     timed_out: &AtomicBool,
@@ -153,6 +172,17 @@ fn enforce_timeout(
         return;
     }
     timed_out.store(true, Ordering::SeqCst);
+    // The session's descendants first, deepest first, as `session kill` stops them.
+    let how = How {
+        signal: Signal::TERM,
+        grace: TIMEOUT_GRACE,
+    };
+    tree::stop_descendants(
+        std::slice::from_ref(session),
+        how,
+        &|ancestor| format!("the timeout of ancestor session {ancestor}"),
+        false,
+    );
     let scope = Scope::of_current_process();
     let me = rustix::process::getpid().as_raw_nonzero().get();
     let except = matches!(scope, Scope::Group(_)).then_some(me);

@@ -15,9 +15,6 @@ use crate::supervise::gate::Plan;
 use crate::sys;
 use crate::tool::Job;
 
-/// The directory of a session that lists its child sessions, one empty file per child.
-pub const CHILDREN: &str = "children";
-
 /// A new session's place in the fleet, decided before its directory exists.
 #[derive(Debug)]
 pub(in crate::cmd) struct Fleet {
@@ -96,7 +93,7 @@ pub(in crate::cmd::run) fn join(
     session: &SessionDir,
 ) -> Result<()> {
     if let Some(parent) = &fleet.parent {
-        let children = parent.file(CHILDREN);
+        let children = parent.file(crate::stop::tree::CHILDREN);
         let created = fs::DirBuilder::new()
             .mode(0o700)
             .create(&children)
