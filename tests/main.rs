@@ -2,6 +2,7 @@
 //! binary with a temporary state root per test.
 
 mod procs;
+mod recipes;
 mod support;
 mod support_everyday;
 mod support_faults;
@@ -22,6 +23,7 @@ mod leftovers;
 mod list;
 mod queue;
 mod run_wait;
+mod slurm;
 mod timeout;
 mod tool_defaults;
 mod tools;

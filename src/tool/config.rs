@@ -11,11 +11,14 @@
 //!
 //! [queues.agents]
 //! slots = 2             # the default slot count of the queue
+//!
+//! executor = "slurm"    # docs/slurm.md
+//! [executors.slurm]
+//! args = ["--partition=short"]
 //! ```
 //!
 //! Loading costs a `stat` per ancestor of the working directory and a read of each file
-//! that exists; `csa run -- PROGRAM` loads it only when its queue needs a slot count
-//! ([`Lazy`]).
+//! that exists; `csa run` loads it once ([`Lazy`]).
 
 use std::cell::OnceCell;
 use std::fs::File;
@@ -26,6 +29,7 @@ use anyhow::Result;
 
 use super::{AGENT_PRESETS, PRESET_QUEUE_SLOTS, Source, ToolDef, builtin};
 use crate::exit::{CSA_ERROR, Failure};
+use crate::record::Executor;
 
 mod file;
 
@@ -51,7 +55,19 @@ pub struct QueueDef {
     pub source: Source,
 }
 
-/// The tools and queue defaults in effect for a working directory.
+/// The executor keys of the configuration files (docs/slurm.md), a later file overriding an
+/// earlier one key by key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecutorSettings {
+    /// `executor`: the default executor, when set.
+    pub executor: Option<Executor>,
+    /// `[executors.slurm] args`: `sbatch` options for every Slurm session.
+    pub slurm_args: Vec<String>,
+    /// `[executors.slurm] csa`: the path of csa on the compute nodes.
+    pub slurm_csa: Option<PathBuf>,
+}
+
+/// The tools, queue defaults and executor settings in effect for a working directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// The tools `--tool` accepts: the built-in ones first, then those the files add.
@@ -59,6 +75,8 @@ pub struct Config {
     /// The queues with a default slot count: the presets' queues (3 slots each), then those
     /// the files add.
     pub queues: Vec<QueueDef>,
+    /// What runs jobs by default, and how.
+    pub executor: ExecutorSettings,
 }
 
 impl Config {
@@ -74,6 +92,7 @@ impl Config {
                     source: Source::BuiltIn,
                 })
                 .collect(),
+            executor: ExecutorSettings::default(),
         }
     }
 
@@ -90,8 +109,8 @@ impl Config {
 }
 
 /// The configuration for a working directory, loaded on first use and then kept: `csa run`
-/// needs it for a tool's prompt, and for the default slot count of a queue, and never for
-/// `csa run -- PROGRAM` outside a queue.
+/// needs it for a tool's prompt, the default slot count of a queue and the executor, and
+/// reads the files once.
 #[derive(Debug)]
 pub struct Lazy<'a> {
     cwd: &'a Path,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -14,6 +14,7 @@ use toml::Spanned;
 use super::{Config, QueueDef, malformed};
 use crate::cli::values::{parse_duration, parse_label};
 use crate::queue::MAX_SLOTS;
+use crate::record::Executor;
 use crate::tool::{DIRECT_TOOL, PROMPT_PLACEHOLDER, Source, ToolDef};
 
 #[derive(Debug, Deserialize)]
@@ -23,6 +24,24 @@ struct ConfigFile {
     tools: BTreeMap<String, Spanned<ToolEntry>>,
     #[serde(default)]
     queues: BTreeMap<String, Spanned<QueueEntry>>,
+    /// `executor = "local" | "slurm"`: what runs jobs by default.
+    executor: Option<Executor>,
+    #[serde(default)]
+    executors: ExecutorsEntry,
+}
+
+/// `[executors.slurm]`: `args` (default `sbatch` options), `csa` (csa's path on the nodes).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExecutorsEntry {
+    slurm: Option<SlurmEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlurmEntry {
+    args: Option<Vec<String>>,
+    csa: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,6 +103,14 @@ pub(super) fn apply(config: &mut Config, path: &Path, text: &str) -> Result<()> 
     let file: ConfigFile = toml::from_str(text)
         .map_err(|err| malformed(path, text, err.span().map(|s| s.start), err.message()))?;
     let place = Place { path, text };
+    let settings = &mut config.executor;
+    settings.executor = file.executor.or(settings.executor);
+    if let Some(slurm) = file.executors.slurm {
+        if let Some(args) = slurm.args {
+            settings.slurm_args = args;
+        }
+        settings.slurm_csa = slurm.csa.or(settings.slurm_csa.take());
+    }
     for (name, entry) in file.tools {
         let at = entry.span().start;
         apply_tool(config, &place, &name, at, entry.into_inner())?;
@@ -290,6 +317,25 @@ mod tests {
         assert_eq!(config.default_slots("codex"), 5);
         assert_eq!(config.default_slots("gemini"), 3);
         assert_eq!(config.default_slots("mine"), DEFAULT_QUEUE_SLOTS);
+    }
+
+    #[test]
+    fn executor_keys_override_key_by_key() {
+        let mut config = configured(
+            "executor = \"slurm\"\n[executors.slurm]\nargs = [\"-p\", \"short\"]\ncsa = \"/opt/csa\"\n",
+        )
+        .unwrap();
+        apply(
+            &mut config,
+            Path::new("/p/.csa/config.toml"),
+            "[executors.slurm]\nargs = [\"-p\", \"long\"]\n",
+        )
+        .unwrap();
+        let settings = &config.executor;
+        assert_eq!(settings.executor, Some(Executor::Slurm));
+        assert_eq!(settings.slurm_args, ["-p", "long"]);
+        assert_eq!(settings.slurm_csa.as_deref(), Some(Path::new("/opt/csa")));
+        assert!(error("executor = \"cloud\"\n").contains(":1:"));
     }
 
     #[test]
