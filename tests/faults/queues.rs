@@ -1,5 +1,5 @@
-//! A busy queue under random crashes: sessions whose supervisor (with its job) is SIGKILLed
-//! while they run or while they wait. No wait hangs, no session is stuck queued behind a
+//! A busy queue under random crashes: sessions whose supervisor (with its job) is killed
+//! with SIGKILL while they run or while they wait. No wait hangs, no session is stuck queued behind a
 //! dead one, and never do more jobs run at once than the queue has slots.
 
 use std::collections::{HashMap, HashSet};
@@ -86,9 +86,32 @@ fn random_crashes_in_a_busy_queue() {
 
     // Never more jobs running at once than slots: job intervals from the log, a killed
     // job's ending at the moment its processes were gone.
+    let (starts, most) = most_at_once(
+        &std::fs::read_to_string(&log).unwrap_or_default(),
+        &killed_at,
+    );
+    assert!(
+        most <= i32::try_from(SLOTS).unwrap(),
+        "{most} jobs ran at once in a {SLOTS}-slot queue"
+    );
+    let started: HashSet<&String> = starts.keys().collect();
+    for id in &ids {
+        if !killed_at.contains_key(id) {
+            assert!(started.contains(id), "{id} never started");
+        }
+    }
+    let out = csa.output(&["queue", "list", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["running"], 0);
+    assert_eq!(rows[0]["queued"], 0);
+}
+
+/// The job start times in `log` ("+ NS ID" / "- NS ID" lines), and the most jobs that ran
+/// at once; a killed job without an end line ends at its `killed_at` time.
+fn most_at_once(log: &str, killed_at: &HashMap<String, u128>) -> (HashMap<String, u128>, i32) {
     let mut starts: HashMap<String, u128> = HashMap::new();
     let mut ends: HashMap<String, u128> = HashMap::new();
-    for line in std::fs::read_to_string(&log).unwrap_or_default().lines() {
+    for line in log.lines() {
         let mut parts = line.split(' ');
         let (Some(sign), Some(time), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
             continue; // a line cut short by a kill
@@ -117,18 +140,5 @@ fn random_crashes_in_a_busy_queue() {
         running += change;
         most = most.max(running);
     }
-    assert!(
-        most <= i32::try_from(SLOTS).unwrap(),
-        "{most} jobs ran at once in a {SLOTS}-slot queue"
-    );
-    let started: HashSet<&String> = starts.keys().collect();
-    for id in &ids {
-        if !killed_at.contains_key(id) {
-            assert!(started.contains(id), "{id} never started");
-        }
-    }
-    let out = csa.output(&["queue", "list", "--json"]);
-    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(rows[0]["running"], 0);
-    assert_eq!(rows[0]["queued"], 0);
+    (starts, most)
 }
