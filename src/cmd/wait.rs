@@ -63,6 +63,7 @@ pub fn exec(args: &WaitArgs) -> Result<u8> {
         }
     };
     print_stdout_log(&session)?;
+    crate::report::leftovers(&result);
     report_completed(&result);
     Ok(result.exit_code)
 }
