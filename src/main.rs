@@ -6,6 +6,7 @@
 mod cli;
 mod cmd;
 mod directive;
+mod executor;
 mod exit;
 mod liveness;
 mod queue;
