@@ -44,7 +44,7 @@ pub enum Command {
     #[command(subcommand, after_help = session::SESSION_EXAMPLES)]
     Session(SessionCommand),
     /// Queues: how many of their sessions run at once, and who waits
-    #[command(subcommand, after_help = fleet::QUEUE_EXAMPLES)]
+    #[command(subcommand, after_help = codes::help(codes::QUEUE, fleet::QUEUE_EXAMPLES))]
     Queue(QueueCommand),
     /// List the tools `--tool` accepts, where each is defined and whether it is installed
     #[command(after_help = codes::help(codes::TOOLS, TOOLS_EXAMPLES))]

@@ -168,8 +168,9 @@ Examples:
 /// Arguments of `csa session wait`.
 #[derive(Debug, Args)]
 pub struct WaitArgs {
-    /// The session ID, or a unique prefix of at least 4 characters (any case)
-    #[arg(long, value_name = "ID", add = session_completer())]
+    /// The session: its ID, a unique prefix or suffix of it (4+ characters), `last`, or its
+    /// name
+    #[arg(long, value_name = "SESSION", add = session_completer())]
     pub session: String,
     /// Wait without the 250 s cap
     #[arg(long)]
