@@ -76,6 +76,10 @@ pub struct RunArgs {
     /// A label for the session
     #[arg(long, value_name = "TEXT")]
     pub name: Option<String>,
+    /// Tag the session (repeatable; `A-Z a-z 0-9 _ . -`, at most 64): `session list`,
+    /// `wait`, `kill` and `clean` take `--tag` to act on the sessions that carry it
+    #[arg(long, value_name = "TAG", value_parser = values::parse_label)]
+    pub tag: Vec<String>,
     /// Run in the foreground: output to the terminal and the spool files, exit with the
     /// job's exit code
     #[arg(long)]
@@ -175,6 +179,9 @@ pub struct ListArgs {
     /// At most N sessions (the newest)
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Only sessions with this tag (repeatable: sessions with every tag given)
+    #[arg(long, value_name = "TAG", value_parser = values::parse_label)]
+    pub tag: Vec<String>,
 }
 
 /// Arguments of `csa session result`.
@@ -205,9 +212,13 @@ pub struct LogsArgs {
 /// Arguments of `csa session clean`.
 #[derive(Debug, Args)]
 pub struct CleanArgs {
-    /// Remove sessions that ended longer ago than this (`12h`, `7d`, `0s` for all)
-    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = values::parse_period)]
-    pub older_than: Duration,
+    /// Remove sessions that ended longer ago than this (`12h`, `7d`, `0s` for all; default
+    /// 7d, or 0s with --tag)
+    #[arg(long, value_name = "DURATION", value_parser = values::parse_period)]
+    pub older_than: Option<Duration>,
+    /// Only sessions with this tag (repeatable: sessions with every tag given)
+    #[arg(long, value_name = "TAG", value_parser = values::parse_label)]
+    pub tag: Vec<String>,
     /// Print what would be removed, remove nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -230,22 +241,52 @@ pub struct CompletionsArgs {
 }
 
 const WAIT_EXAMPLES: &str = "\
-Exit codes: the job's exit code; 0 if still running after 250 s (re-run the same command);
-1 for a lost session; 124 dead without a result; 125 csa error.
+Several sessions (IDs, --session, --tag): each one's stdout is printed whole when it ends,
+then its CSA:SESSION_WAIT_COMPLETED line; CSA:SESSION_WAIT_SUMMARY comes last. A session
+that did not succeed also gets the last 20 lines of its stderr.log on stderr.
+
+Exit codes: the job's exit code; with several sessions, 0 when all succeeded, else the code
+of the first to end without success (--any: the code of the one that ended); 0 if still
+running after 250 s (run the `cmd` of CSA:SESSION_WAIT_KV_WARM); 1 for a lost session;
+124 dead without a result; 125 csa error.
 
 Examples:
-  csa session wait --session 01JD4K
-  csa session wait --session \"$SID\" --until-done   # CI: no 250 s cap";
+  csa session wait 01JD4K
+  csa session wait --session \"$SID\" --until-done   # CI: no 250 s cap
+  csa session wait --tag build-42 --until-done       # every session tagged build-42
+  csa session wait --any \"$A\" \"$B\" --tail 50";
 
 /// Arguments of `csa session wait`.
 #[derive(Debug, Args)]
+#[command(group(
+    clap::ArgGroup::new("sessions")
+        .args(["ids", "session", "tag"])
+        .required(true)
+        .multiple(true)
+))]
 pub struct WaitArgs {
-    /// The session ID, or a unique prefix of at least 4 characters (any case)
+    /// The sessions to wait for: IDs, or unique prefixes of at least 4 characters (any case)
+    #[arg(value_name = "ID")]
+    pub ids: Vec<String>,
+    /// A session to wait for (repeatable), as an ID argument
     #[arg(long, value_name = "ID")]
-    pub session: String,
+    pub session: Vec<String>,
+    /// Also wait for every session with this tag (repeatable: sessions with every tag given)
+    #[arg(long, value_name = "TAG", value_parser = values::parse_label)]
+    pub tag: Vec<String>,
+    /// Return as soon as one of the sessions ends, with its exit code
+    #[arg(long)]
+    pub any: bool,
     /// Wait without the 250 s cap
     #[arg(long)]
     pub until_done: bool,
+    /// Print all of stderr.log on stderr (default: its last 20 lines, when the job did not
+    /// succeed)
+    #[arg(long)]
+    pub stderr: bool,
+    /// Print only the last N lines of stdout.log (and of stderr.log with --stderr)
+    #[arg(long, value_name = "N")]
+    pub tail: Option<usize>,
 }
 
 const ATTACH_EXAMPLES: &str = "\

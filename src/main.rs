@@ -6,6 +6,7 @@
 mod cli;
 mod cmd;
 mod directive;
+mod ends;
 mod exit;
 mod liveness;
 mod record;
@@ -14,6 +15,7 @@ mod session;
 mod stop;
 mod supervise;
 mod sys;
+mod tags;
 mod tail;
 mod term;
 mod tool;

@@ -14,5 +14,7 @@ mod hostile;
 mod kill;
 mod list;
 mod run_wait;
+mod tags;
 mod timeout;
 mod tools;
+mod wait_many;

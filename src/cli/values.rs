@@ -18,10 +18,6 @@ pub const MAX_LABEL_LEN: usize = 64;
 /// Parses a queue name (`--queue`, `csa queue …`) or a tag (`--tag`): 1 to 64 characters
 /// of `A-Z a-z 0-9 _ . -`, so that it is safe as a file name and needs no quoting. `.` and
 /// `..` alone are refused.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "for --queue and --tag, being built")
-)]
 pub fn parse_label(text: &str) -> Result<String, String> {
     let valid = !text.is_empty()
         && text.len() <= MAX_LABEL_LEN

@@ -185,8 +185,8 @@ pub(super) struct Prepared {
     pub(super) stderr: File,
 }
 
-/// Writes `session.toml` and `prompt.txt`, creates and locks `lock`, and creates the spool
-/// files. All files are mode 0600.
+/// Creates `lock`, locked, then writes `session.toml` and `prompt.txt` and creates the
+/// spool files. All files are mode 0600.
 fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
     let Launch {
         args,
@@ -210,12 +210,15 @@ fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         created_at: record::timestamp(SystemTime::now()),
         csa_version: env!("CARGO_PKG_VERSION").to_owned(),
         stdin: job.stdin,
-        tags: Vec::new(),
+        tags: args.tag.clone(),
         parent: None,
         queue: None,
         after: Vec::new(),
         executor: record::Executor::Local,
     };
+    // `lock` first, so that nothing in the directory ever shows a session without one
+    // (src/ends: a session without `lock` counts as being set up only briefly).
+    let lock = create_locked(session)?;
     record::write_atomic(&session.path, session::SESSION_TOML, &record, false)?;
     if let Some(prompt) = &job.prompt_file {
         record::write_bytes_atomic(&session.path, session::PROMPT_TXT, prompt, false)?;
@@ -229,18 +232,29 @@ fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
             .open(&path)
             .map_err(|err| crate::exit::io_failure("cannot create", &err, path.display()))
     };
-    let lock = create(session::LOCK)?;
-    lock.try_lock().map_err(|err| {
-        anyhow::anyhow!(
-            "cannot lock {}: {err}",
-            session.file(session::LOCK).display()
-        )
-    })?;
     Ok(Prepared {
         lock,
         stdout: create(session::STDOUT_LOG)?,
         stderr: create(session::STDERR_LOG)?,
     })
+}
+
+/// Creates `lock` already locked: a temporary file in the session directory (mode 0600),
+/// exclusively locked, then renamed to `lock` without replacing one. A `lock` that exists
+/// was locked from its first moment, so a free one always means its holder is gone: a
+/// waiter never mistakes a session being set up for a dead one.
+fn create_locked(session: &SessionDir) -> Result<File> {
+    let path = session.file(session::LOCK);
+    let failed = |err: io::Error| crate::exit::io_failure("cannot create", &err, path.display());
+    let temp = tempfile::Builder::new()
+        .prefix(".tmp-lock-")
+        .tempfile_in(&session.path)
+        .map_err(failed)?;
+    temp.as_file()
+        .try_lock()
+        .map_err(|err| anyhow::anyhow!("cannot lock {}: {err}", path.display()))?;
+    temp.persist_noclobber(&path)
+        .map_err(|err| failed(err.error))
 }
 
 /// The job's standard input for `source`.

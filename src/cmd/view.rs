@@ -97,6 +97,9 @@ pub struct ListEntry {
     /// When the session was created (RFC 3339, UTC).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
+    /// The session's tags (`--tag`), in the order given; `[]` when it has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
 }
 
 /// A session's result, or `None` while it runs. A session whose supervisor is gone
