@@ -26,7 +26,7 @@
 //! A session whose lock is found free is settled with [`liveness::settle`]: its result, a
 //! `lost` one recorded now, or — an executor that started a new watcher — still running.
 //! A session that `csa run` is still setting up (no `lock` yet, younger than
-//! [`SETUP_GRACE`]) is looked at on the poll schedule until it has a lock.
+//! [`check::SETUP_GRACE`]) is looked at on the poll schedule until it has a lock.
 
 use std::collections::VecDeque;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -34,14 +34,15 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Result;
 
-use crate::liveness::{self, Settled};
 use crate::record::{self, ResultRecord};
-use crate::session::{self, SessionDir};
+use crate::session::SessionDir;
 
+mod check;
 mod inotify;
 mod schedule;
 mod threads;
 
+use check::{Checked, check};
 use schedule::Schedule;
 
 /// The most sessions watched with one `flock` thread each; above it, one inotify instance
@@ -353,56 +354,5 @@ impl Watched {
     /// Looked at on the poll schedule.
     fn polled(&self) -> bool {
         self.pending && (self.how == How::Poll || self.starting)
-    }
-}
-
-/// What one look at a session found.
-enum Checked {
-    /// It has ended (or its result cannot be known).
-    Ended(Result<ResultRecord>),
-    /// Its lock is held: the supervisor (or a new watcher) lives.
-    Held,
-    /// `csa run` is still setting it up: no lock yet.
-    Starting,
-}
-
-/// How long after its creation a session directory without `lock` counts as being set up
-/// by `csa run`. `run` creates `lock` first, already locked, within microseconds of the
-/// directory; a directory still without one after this is what a `run` killed during
-/// set-up left behind, and is recorded `lost`.
-pub const SETUP_GRACE: Duration = Duration::from_secs(2);
-
-/// True while the session is younger than [`SETUP_GRACE`] (by the time in its ULID; a
-/// time in the future, after the clock went back, counts as young).
-fn young(session: &SessionDir) -> bool {
-    SystemTime::now()
-        .duration_since(session.id.datetime())
-        .map_or(true, |age| age < SETUP_GRACE)
-}
-
-/// Looks at a session once, without blocking; see [`Checked`].
-///
-/// `csa run` creates `lock` before anything else in the directory, already locked (it
-/// renames it into place), so a `lock` that exists and is free means its holder is gone.
-/// Its existence is checked *before* the lock is tried: a lock that appears in between is
-/// found held.
-fn check(session: &SessionDir) -> Checked {
-    let had_lock = session.file(session::LOCK).exists();
-    match liveness::supervisor_alive(session) {
-        Ok(true) => Checked::Held,
-        Ok(false)
-            if !had_lock
-                && young(session)
-                && session.path.is_dir()
-                && !session.file(session::RESULT_TOML).exists() =>
-        {
-            Checked::Starting
-        }
-        Ok(false) => match liveness::settle(session) {
-            Ok(Settled::Finished(result)) => Checked::Ended(Ok(result)),
-            Ok(Settled::Resumed) => Checked::Held,
-            Err(err) => Checked::Ended(Err(err)),
-        },
-        Err(err) => Checked::Ended(Err(err)),
     }
 }
