@@ -1,7 +1,14 @@
 //! Directive lines (contract §5): one line on stderr, `CSA:<NAME>` followed by `key=value`
 //! pairs, for programs and AI agents that drive csa.
 
+use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
+use std::os::unix::ffi::OsStrExt as _;
+use std::os::unix::fs::MetadataExt as _;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use crate::cmd::list::quote;
 
 /// Formats a directive: `CSA:<name> key=value …`.
 ///
@@ -36,6 +43,95 @@ pub fn emit(name: &str, pairs: &[(&str, &str)]) {
     crate::report::write_line(&format(name, pairs));
 }
 
+/// A csa command line that works when pasted into a POSIX shell, for directives such as
+/// `wait_cmd` and `cmd`: `csa` and `args`, each word shell-quoted where needed.
+///
+/// - The program is `csa` when this binary was found on `PATH` under that name (or `csa` on
+///   `PATH` is this very file); otherwise the absolute path of the running executable
+///   (started as `./target/release/csa`, or another `csa` comes first on `PATH`).
+/// - When the state root came from `CSA_STATE_DIR`, the line starts with
+///   `CSA_STATE_DIR=<root> ` so the pasted command looks in the same store.
+///
+/// Computed once per process: reading the executable's path and, only when csa was started
+/// by a path rather than by name, one `stat` per `PATH` directory up to the first `csa`.
+pub fn csa_command(args: &[&str]) -> String {
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    let mut line = PREFIX.get_or_init(command_prefix).clone();
+    for arg in args {
+        line.push(' ');
+        line.push_str(&quote(arg));
+    }
+    line
+}
+
+/// `[CSA_STATE_DIR=<root> ]<program>`, quoted (see [`csa_command`]).
+fn command_prefix() -> String {
+    let mut prefix = String::new();
+    if std::env::var_os("CSA_STATE_DIR").is_some_and(|dir| !dir.is_empty())
+        && let Ok(root) = crate::session::StateRoot::from_env()
+    {
+        let _ = write!(
+            prefix,
+            "CSA_STATE_DIR={} ",
+            quote(&root.path().to_string_lossy())
+        );
+    }
+    prefix.push_str(&quote(&program_path().to_string_lossy()));
+    prefix
+}
+
+/// How a pasted command line names csa, unquoted: `csa`, or the running executable's
+/// absolute path (see [`csa_command`]). Computed once per process.
+pub fn program_path() -> &'static OsStr {
+    static PROGRAM: OnceLock<OsString> = OnceLock::new();
+    PROGRAM.get_or_init(|| program(std::env::args_os().next().as_deref()))
+}
+
+/// The program word of a pasteable command line, given csa's `argv[0]`.
+fn program(argv0: Option<&OsStr>) -> OsString {
+    let by_name = argv0
+        .as_ref()
+        .filter(|arg| !arg.is_empty() && !arg.as_bytes().contains(&b'/'));
+    if let Some(name) = by_name {
+        // The caller's PATH lookup found this binary under that name.
+        return name.to_os_string();
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return OsString::from("csa");
+    };
+    // Linux names a replaced executable `<path> (deleted)`; the new file is at `<path>`.
+    let exe = exe
+        .to_str()
+        .and_then(|text| text.strip_suffix(" (deleted)"))
+        .map_or(exe.clone(), Into::into);
+    if first_on_path("csa").is_some_and(|found| same_file(&found, &exe)) {
+        OsString::from("csa")
+    } else {
+        exe.into_os_string()
+    }
+}
+
+/// The first `PATH` entry holding `name`, as a shell would find it (absolute directories
+/// only: a relative entry depends on the directory the command is pasted in).
+fn first_on_path(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            std::fs::metadata(candidate)
+                .is_ok_and(|meta| meta.is_file() && meta.mode() & 0o111 != 0)
+        })
+}
+
+/// True when `a` and `b` are the same file (same device and inode).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::format;
@@ -55,5 +151,24 @@ mod tests {
         );
         assert_eq!(format("X", &[("r", "a\nb")]), r#"CSA:X r="a b""#);
         assert_eq!(format("X", &[("dir", "/tmp/s")]), r#"CSA:X dir="/tmp/s""#);
+    }
+}
+
+#[cfg(test)]
+mod paste_tests {
+    use super::program;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn a_program_found_by_name_keeps_its_name() {
+        assert_eq!(program(Some(OsStr::new("csa"))), "csa");
+        assert_eq!(program(Some(OsStr::new("csa-dev"))), "csa-dev");
+    }
+
+    #[test]
+    fn a_program_started_by_path_is_named_absolutely_unless_on_path() {
+        let named = program(Some(OsStr::new("./target/debug/csa")));
+        // The test binary is not `csa` on PATH: its absolute path.
+        assert!(std::path::Path::new(&named).is_absolute(), "{named:?}");
     }
 }

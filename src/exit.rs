@@ -2,10 +2,15 @@
 
 use std::fmt;
 
+pub mod table;
+
 /// The job or command succeeded.
 pub const SUCCESS: u8 = 0;
 /// `session wait` on a session whose supervisor vanished without a result (`status = "lost"`).
 pub const LOST: u8 = 1;
+/// A session whose dependency (`--after`) did not end with `success`, so its job never
+/// started (`status = "skipped"`).
+pub const SKIPPED: u8 = 1;
 /// Usage error (bad flags or arguments), as clap reports it.
 pub const USAGE: u8 = 2;
 /// The job was stopped by `--timeout`, or a dead session's result could not be
@@ -84,6 +89,16 @@ pub fn stdout_written(written: std::io::Result<()>, what: &str) -> anyhow::Resul
             "stdout",
         )),
         _ => Ok(()),
+    }
+}
+
+/// `err`, ending csa with `code` when it is a result that could not be recorded
+/// ([`crate::record::is_unrecorded`]); any other error unchanged. The message is kept.
+pub fn recode_unrecorded(err: anyhow::Error, code: u8) -> anyhow::Error {
+    if crate::record::is_unrecorded(&err) {
+        Failure::new(code, format!("{err:#}")).into()
+    } else {
+        err
     }
 }
 

@@ -27,7 +27,7 @@ pub const LOST_REASON: &str = "supervisor vanished without a result";
 /// `lost` would change a live one, so that is an error (exit 125).
 fn open_lock(session: &SessionDir) -> Result<Option<File>> {
     let path = session.file(session::LOCK);
-    match record::open_no_follow(&path) {
+    match sys::open_no_follow(&path) {
         Ok(file) => Ok(Some(file)),
         // A durable result means the session is over, whatever still runs.
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
@@ -74,7 +74,7 @@ impl Identity {
 pub fn read_identity(session: &SessionDir) -> Result<Identity, String> {
     let path = session.file(session::DAEMON_PID);
     let mut text = String::new();
-    record::open_no_follow(&path)
+    sys::open_no_follow(&path)
         .and_then(|file| file.take(64).read_to_string(&mut text))
         .map_err(|err| format!("cannot read daemon.pid: {err}"))?;
     let malformed = || format!("daemon.pid is malformed: {:?}", text.trim_end());
@@ -154,8 +154,8 @@ pub fn wait_for_supervisor(session: &SessionDir, cap: Option<Duration>) -> Resul
 /// meanwhile.
 ///
 /// Call only after the supervisor is known to be gone. Errors: a malformed `result.toml`,
-/// or (exit 124) a lost result that cannot be written: the session is dead and its result
-/// cannot be reconstructed.
+/// or a lost result that cannot be written ([`record::is_unrecorded`]): the session is dead
+/// and its result cannot be reconstructed; each command decides what that means for it.
 pub fn final_result(session: &SessionDir) -> Result<ResultRecord> {
     final_result_or(session, || lost_result(session))
 }
@@ -171,13 +171,8 @@ pub fn final_result_or(
         return Ok(result);
     }
     let lost = synthetic();
-    let written =
-        record::write_atomic(&session.path, session::RESULT_TOML, &lost, true).map_err(|err| {
-            Failure::new(
-                exit::TIMEOUT,
-                format!("the session is dead and its result cannot be recorded: {err:#}"),
-            )
-        })?;
+    let written = record::write_result(session, &lost)
+        .context("the session is dead and its result cannot be recorded")?;
     if written {
         return Ok(lost);
     }
@@ -246,6 +241,7 @@ pub fn synthetic_result(
         duration_ms: record::millis_between(created, now),
         synthetic: true,
         reason: Some(reason),
+        leftover_processes: None,
     }
 }
 
@@ -259,6 +255,9 @@ pub const START_GRACE: Duration = Duration::from_secs(60);
 pub enum Observed {
     /// The supervisor holds the lock (or `csa run` is still setting the session up).
     Running,
+    /// The supervisor holds the lock and the job has not started: it waits for a queue slot
+    /// or for its dependencies (the session's `queued` file exists).
+    Queued,
     /// The job ended and `result.toml` says how.
     Finished(ResultRecord),
     /// The supervisor is gone and there is no result: [`final_result`] reconstructs it as
@@ -276,7 +275,11 @@ pub fn observe(session: &SessionDir) -> Result<Observed> {
         return Ok(Observed::Finished(result));
     }
     if supervisor_alive(session)? || starting(session) {
-        return Ok(Observed::Running);
+        return Ok(if session.file(session::QUEUED).exists() {
+            Observed::Queued
+        } else {
+            Observed::Running
+        });
     }
     // The supervisor may have written its result just before it let go of the lock.
     Ok(match record::read::<ResultRecord>(&path)? {

@@ -9,6 +9,7 @@ mod directive;
 mod ends;
 mod exit;
 mod liveness;
+mod queue;
 mod record;
 mod report;
 mod session;
@@ -19,6 +20,7 @@ mod tags;
 mod tail;
 mod term;
 mod tool;
+mod waker;
 
 fn main() -> std::process::ExitCode {
     match cmd::dispatch(cli::parse()) {

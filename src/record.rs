@@ -1,16 +1,21 @@
-//! The TOML records of a session directory (contract §1) and how they are written:
-//! atomically (temporary file in the same directory, then rename) and, for `result.toml`,
-//! exactly once (the rename never replaces an existing file).
+//! The TOML records of a session directory (docs/format.md) and how they are read; how
+//! they are written is [`write`]'s business.
 
-use std::fs;
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Read as _};
 use std::path::Path;
 use std::time::SystemTime;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::exit::{CSA_ERROR, Failure};
+
+mod write;
+
+pub use write::{
+    is_unrecorded, reserve, reserve_result, write_atomic, write_bytes_atomic, write_reserved,
+    write_result,
+};
 
 /// The largest state file csa reads (bytes); anything larger is malformed.
 pub const MAX_RECORD_BYTES: u64 = 1 << 20;
@@ -151,6 +156,11 @@ pub struct ResultRecord {
     /// Human-readable detail, e.g. "timed out after 30 s".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// How many processes of the job's process group were still running when the job
+    /// ended and csa was done with it (background children such as `nohup cmd &`), not
+    /// counting the supervisor. Absent when unknown (synthetic results).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leftover_processes: Option<u32>,
 }
 
 /// Formats a time as RFC 3339 in UTC with milliseconds, e.g. `2026-11-21T10:00:00.123Z`.
@@ -177,7 +187,7 @@ pub fn millis_between(start: SystemTime, end: SystemTime) -> u64 {
 pub fn read<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
     // Left non-blocking: the descriptor is only read here, and on a regular file the flag
     // has no effect (two `fcntl` calls a record saved; BENCHMARKS.md, "Listing").
-    let (file, len) = match open_regular(path) {
+    let (file, len) = match crate::sys::open_regular(path) {
         Ok(opened) => opened,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(crate::exit::io_failure("cannot read", &err, path.display())),
@@ -207,126 +217,18 @@ fn malformed(path: &Path, why: &str) -> anyhow::Error {
     .into()
 }
 
-/// Opens a regular file for reading without following a symbolic link at its last
-/// component.
-///
-/// Never blocks: the open is non-blocking, so a FIFO planted in a session directory cannot
-/// hang csa. Errors: `NotFound` when missing; a symbolic link (`ELOOP`); `InvalidInput`
-/// ("not a regular file") for a FIFO, directory, socket or device.
-pub fn open_no_follow(path: &Path) -> io::Result<fs::File> {
-    let (file, _) = open_regular(path)?;
-    // Back to blocking reads: on a regular file the flag has no effect, but keep the
-    // descriptor as an ordinary one for whoever reads it.
-    let status = rustix::fs::fcntl_getfl(&file)?;
-    rustix::fs::fcntl_setfl(&file, status - rustix::fs::OFlags::NONBLOCK)?;
-    Ok(file)
-}
-
-/// [`open_no_follow`], leaving the descriptor non-blocking; also returns the file's size
-/// in bytes.
-fn open_regular(path: &Path) -> io::Result<(fs::File, u64)> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(flags.bits().cast_signed())
-        .open(path)?;
-    let metadata = file.metadata()?;
-    if !metadata.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
-    }
-    Ok((file, metadata.len()))
-}
-
-/// Serializes `record` as TOML and writes it to `dir/name` atomically (temporary file in
-/// `dir` with mode 0600, then rename).
-///
-/// With `exactly_once`, the file is fsynced, the rename never replaces an existing file
-/// (`renameat2(RENAME_NOREPLACE)`), and the directory is fsynced; `Ok(false)` means the file
-/// already existed and nothing was written. Otherwise an existing file is replaced.
-pub fn write_atomic<T: Serialize>(
-    dir: &Path,
-    name: &str,
-    record: &T,
-    exactly_once: bool,
-) -> Result<bool> {
-    let text = toml::to_string(record).context("cannot serialize a record")?;
-    write_bytes_atomic(dir, name, text.as_bytes(), exactly_once)
-}
-
-/// Writes `bytes` to `dir/name` atomically; see [`write_atomic`].
-pub fn write_bytes_atomic(
-    dir: &Path,
-    name: &str,
-    bytes: &[u8],
-    exactly_once: bool,
-) -> Result<bool> {
-    let target = dir.join(name);
-    let failed = |err: io::Error| crate::exit::io_failure("cannot write", &err, target.display());
-    let mut temp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(failed)?;
-    temp.write_all(bytes).map_err(failed)?;
-    if !exactly_once {
-        temp.persist(&target).map_err(|err| failed(err.error))?;
-        return Ok(true);
-    }
-    temp.as_file().sync_all().map_err(failed)?;
-    match temp.persist_noclobber(&target) {
-        Ok(_) => {
-            if let Ok(handle) = fs::File::open(dir) {
-                let _ = handle.sync_all();
-            }
-            Ok(true)
-        }
-        Err(err) if err.error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-        Err(err) => Err(failed(err.error)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sample() -> ResultRecord {
-        ResultRecord {
-            id: "01JD0000000000000000000000".into(),
-            status: Status::Signal,
-            exit_code: 143,
-            signal: Some(15),
-            started_at: "2026-11-21T10:00:00.123Z".into(),
-            finished_at: "2026-11-21T10:00:01.456Z".into(),
-            duration_ms: 1333,
-            synthetic: false,
-            reason: None,
-        }
-    }
-
-    #[test]
-    fn result_is_written_exactly_once() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(write_atomic(dir.path(), "result.toml", &sample(), true).unwrap());
-        let mut other = sample();
-        other.status = Status::Lost;
-        assert!(!write_atomic(dir.path(), "result.toml", &other, true).unwrap());
-        let back: ResultRecord = read(&dir.path().join("result.toml")).unwrap().unwrap();
-        assert_eq!(back, sample());
-        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
-        assert_eq!(names.len(), 1, "temporary file left behind");
-    }
 
     #[test]
     fn malformed_and_missing_records() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("result.toml");
         assert!(read::<ResultRecord>(&path).unwrap().is_none());
-        fs::write(&path, "status = \"succ").unwrap();
+        std::fs::write(&path, "status = \"succ").unwrap();
         assert!(read::<ResultRecord>(&path).is_err());
-        fs::write(&path, "").unwrap();
+        std::fs::write(&path, "").unwrap();
         assert!(read::<ResultRecord>(&path).is_err());
     }
 

@@ -11,6 +11,9 @@ use ulid::Ulid;
 
 use crate::exit::{CSA_ERROR, Failure};
 
+mod handle;
+mod names;
+
 /// `session.toml`: what the session runs (see [`crate::record::SessionRecord`]).
 pub const SESSION_TOML: &str = "session.toml";
 /// `prompt.txt`: the prompt bytes, when the prompt came from standard input or went to the
@@ -24,10 +27,13 @@ pub const STDERR_LOG: &str = "stderr.log";
 pub const DAEMON_PID: &str = "daemon.pid";
 /// `lock`: empty; the supervisor holds an exclusive advisory lock on it for its whole life.
 pub const LOCK: &str = "lock";
+/// `queued`: exists while the job of a session with a queue or dependencies has not
+/// started (empty; created by `run`, removed by the supervisor when it starts the job).
+pub const QUEUED: &str = "queued";
 /// `result.toml`: the job's result (see [`crate::record::ResultRecord`]).
 pub const RESULT_TOML: &str = "result.toml";
 
-/// The shortest session ID prefix `--session` accepts.
+/// The shortest session ID prefix or suffix a handle may be.
 pub const MIN_PREFIX_LEN: usize = 4;
 /// The length of a full ULID.
 pub const ID_LEN: usize = 26;
@@ -65,6 +71,21 @@ impl StateRoot {
         Ok(Self { path })
     }
 
+    /// The state root that holds `session` (`<root>/sessions/<ID>/`).
+    pub fn of_session(session: &SessionDir) -> Self {
+        let path = session
+            .path
+            .parent()
+            .and_then(Path::parent)
+            .map_or_else(|| session.path.clone(), Path::to_path_buf);
+        Self { path }
+    }
+
+    /// The state root itself (absolute).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// `<root>/sessions`, where session directories live.
     pub fn sessions_dir(&self) -> PathBuf {
         self.path.join("sessions")
@@ -87,123 +108,45 @@ impl StateRoot {
         Ok(dir)
     }
 
+    /// The session IDs in the store, newest first. Entries that are not directories named
+    /// by a canonical ULID (temporary files, symbolic links, anything else) are ignored; a
+    /// missing store is empty. Reads one directory, no session file.
+    ///
+    /// Errors (exit 125) when the store exists but cannot be read.
+    pub fn session_ids(&self) -> Result<Vec<Ulid>> {
+        let dir = self.sessions_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => {
+                return Err(crate::exit::io_failure(
+                    "cannot read the session store",
+                    &err,
+                    dir.display(),
+                ));
+            }
+        };
+        let mut ids: Vec<Ulid> = entries
+            .flatten()
+            // Only real directories: a symbolic link in the store is not a session.
+            .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|entry| {
+                let name = entry.file_name();
+                let name = name.to_str()?;
+                Ulid::from_string(name)
+                    .ok()
+                    .filter(|id| id.array_to_str(&mut [0; ID_LEN]) == name)
+            })
+            .collect();
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        Ok(ids)
+    }
+
     /// The directory of session `id` (it may not exist).
     pub fn session(&self, id: Ulid) -> SessionDir {
         SessionDir {
             id,
             path: self.sessions_dir().join(id.to_string()),
-        }
-    }
-
-    /// Resolves a user-given `--session` value: a full ULID in any case, or a unique prefix
-    /// of at least [`MIN_PREFIX_LEN`] characters.
-    ///
-    /// The text is validated as Crockford base32 before any path is built. Errors (exit
-    /// 125): invalid text, no match, or an ambiguous prefix (naming the candidates).
-    pub fn resolve(&self, given: &str) -> Result<SessionDir> {
-        let wanted = validate_id_text(given)?;
-        if wanted.len() == ID_LEN {
-            let id = Ulid::from_string(&wanted).map_err(|err| {
-                Failure::new(CSA_ERROR, format!("invalid session ID: {err} ({wanted})"))
-            })?;
-            let session = self.session(id);
-            // Not followed: a symbolic link planted as a session directory would make csa
-            // read and write files outside the store.
-            return match fs::symlink_metadata(&session.path) {
-                Ok(meta) if meta.is_dir() => Ok(session),
-                Ok(_) => Err(Failure::new(
-                    CSA_ERROR,
-                    format!(
-                        "not a session directory: it is not a plain directory ({})",
-                        session.path.display()
-                    ),
-                )
-                .into()),
-                Err(_) => Err(no_such_session(&wanted, &self.sessions_dir()).into()),
-            };
-        }
-        let mut matches = Vec::new();
-        if let Ok(entries) = fs::read_dir(self.sessions_dir()) {
-            for entry in entries.flatten() {
-                if !entry.file_type().is_ok_and(|kind| kind.is_dir()) {
-                    continue;
-                }
-                let name = entry.file_name();
-                let Some(name) = name.to_str() else { continue };
-                if let (true, Ok(id)) = (name.starts_with(&wanted), Ulid::from_string(name)) {
-                    matches.push(id);
-                }
-            }
-        }
-        matches.sort();
-        match matches.as_slice() {
-            [] => Err(no_such_session(&wanted, &self.sessions_dir()).into()),
-            [id] => Ok(self.session(*id)),
-            many => {
-                let shown: Vec<String> = many.iter().take(10).map(Ulid::to_string).collect();
-                let more = if many.len() > 10 { ", …" } else { "" };
-                Err(Failure::new(
-                    CSA_ERROR,
-                    format!(
-                        "ambiguous session ID prefix: {} sessions match: {}{more}; give more characters ({wanted})",
-                        many.len(),
-                        shown.join(", ")
-                    ),
-                )
-                .into())
-            }
-        }
-    }
-}
-
-fn no_such_session(wanted: &str, dir: &Path) -> Failure {
-    Failure::new(
-        CSA_ERROR,
-        format!(
-            "no such session: no session ID starts with {wanted} in {} ({wanted})",
-            dir.display()
-        ),
-    )
-}
-
-/// Checks that `given` can be a session ID or prefix: 4 to 26 Crockford base32 characters
-/// (`0-9`, `A-Z` without `I L O U`), any case. Returns it in upper case.
-///
-/// Errors (exit 125) on anything else, without echoing more than a short, printable excerpt.
-pub fn validate_id_text(given: &str) -> Result<String> {
-    let upper = given.to_ascii_uppercase();
-    let valid_chars = upper
-        .bytes()
-        .all(|b| b.is_ascii_digit() || (b.is_ascii_uppercase() && !b"ILOU".contains(&b)));
-    let problem = if given.is_empty() {
-        Some("it is empty")
-    } else if !valid_chars {
-        Some("session IDs are Crockford base32 (0-9, A-Z without I, L, O, U)")
-    } else if upper.len() > ID_LEN {
-        Some("session IDs are 26 characters long")
-    } else if upper.len() < MIN_PREFIX_LEN {
-        Some("give at least 4 characters of the session ID")
-    } else {
-        None
-    };
-    match problem {
-        None => Ok(upper),
-        Some(why) => {
-            let excerpt: String = given
-                .chars()
-                .take(32)
-                .map(|c| if c.is_control() { '?' } else { c })
-                .collect();
-            let ellipsis = if given.chars().count() > 32 {
-                "…"
-            } else {
-                ""
-            };
-            Err(Failure::new(
-                CSA_ERROR,
-                format!("invalid session ID: {why} ({excerpt}{ellipsis})"),
-            )
-            .into())
         }
     }
 }
@@ -231,27 +174,5 @@ impl SessionDir {
     /// Creates the directory with mode 0700. Fails if it already exists.
     pub fn create(&self) -> io::Result<()> {
         fs::DirBuilder::new().mode(0o700).create(&self.path)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn id_text_validation() {
-        assert_eq!(validate_id_text("01jd4k").unwrap(), "01JD4K");
-        for bad in [
-            "",
-            "../x",
-            "a/b",
-            "01J",
-            "01JD\0",
-            "ILOU",
-            "0123456789ABCDEFGHJKMNPQRSTV",
-        ] {
-            assert!(validate_id_text(bad).is_err(), "{bad:?} accepted");
-        }
-        assert!(validate_id_text(&"0".repeat(10_000)).is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! The one module that makes raw system calls csa's safe dependencies do not wrap:
 //! starting a process in a new session, adopting an inherited descriptor, closing inherited
-//! descriptors, and reading process identity from `/proc`.
+//! descriptors, opening files without following symbolic links, and reading process
+//! identity from `/proc`.
 #![allow(unsafe_code)]
 
 use std::fs;
@@ -44,6 +45,64 @@ pub fn block_signals(command: &mut Command, signals: &[i32]) {
     }
 }
 
+/// Makes `command`'s child refuse to `exec` when `received` is non-zero, and start the
+/// program with the default action for `signals` — closing the window in which a signal
+/// sent to the process group could be absorbed by the parent's handler while the job
+/// starts anyway.
+///
+/// Linux delivers a signal sent to a process group either before a `fork` (to the parent
+/// only: `fork` is restarted after the handler ran, so the child's copy of `received` is
+/// set) or after it (to parent and child both). Between `fork` and `exec` the child: blocks
+/// `signals`; gives up ([`signalled_before_exec`]) if `received` is set — by the parent's
+/// handler before the fork, or by the inherited handler in the child; resets their
+/// handlers to the default; and unblocks them, so that one arriving meanwhile ends the
+/// child as it would have ended the job.
+pub fn exec_unless_signalled(
+    command: &mut Command,
+    received: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    signals: &'static [i32],
+) {
+    let set = signal_set(signals);
+    // SAFETY: the closure runs between fork and exec in the child. It reads an atomic
+    // (memory copied by the fork) and makes only async-signal-safe system calls
+    // (`sigprocmask`, `sigaction`) on values built before the fork; it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::sigprocmask(libc::SIG_BLOCK, &raw const set, std::ptr::null_mut()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let signal = received.load(std::sync::atomic::Ordering::SeqCst);
+            if signal != 0 {
+                let signal = i32::try_from(signal).unwrap_or(0);
+                return Err(io::Error::from_raw_os_error(SIGNALLED_BEFORE_EXEC + signal));
+            }
+            for &signal in signals {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = libc::SIG_DFL;
+                if libc::sigaction(signal, &raw const action, std::ptr::null_mut()) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            if libc::sigprocmask(libc::SIG_UNBLOCK, &raw const set, std::ptr::null_mut()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// The error code by which a child of [`exec_unless_signalled`] reports that it saw signal
+/// N before `exec`: this base plus N (far above every `errno` value).
+const SIGNALLED_BEFORE_EXEC: i32 = 0x5347_0000;
+
+/// The signal a child saw before `exec`, when that is why a spawn failed
+/// ([`exec_unless_signalled`]).
+pub fn signalled_before_exec(err: &io::Error) -> Option<i32> {
+    let code = err.raw_os_error()?;
+    let signal = code.checked_sub(SIGNALLED_BEFORE_EXEC)?;
+    (1..65).contains(&signal).then_some(signal)
+}
+
 /// Unblocks `signals` in the calling thread (see [`block_signals`]); a pending one is
 /// delivered now.
 pub fn unblock_signals(signals: &[i32]) -> io::Result<()> {
@@ -53,6 +112,30 @@ pub fn unblock_signals(signals: &[i32]) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// Spawns a thread with a stack of `stack` bytes in which `signals` are blocked, so that
+/// they are always handled by the other threads (the thread inherits the mask, which is
+/// restored in the caller at once).
+pub fn spawn_without_signals<T: Send + 'static>(
+    stack: usize,
+    signals: &[i32],
+    body: impl FnOnce() -> T + Send + 'static,
+) -> io::Result<std::thread::JoinHandle<T>> {
+    let set = signal_set(signals);
+    let mut old = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: `set` is initialized; `old` is written by the call before it is read below.
+    let blocked =
+        unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &raw const set, old.as_mut_ptr()) };
+    if blocked != 0 {
+        return Err(io::Error::from_raw_os_error(blocked));
+    }
+    let spawned = std::thread::Builder::new().stack_size(stack).spawn(body);
+    // SAFETY: `old` was initialized by the successful call above.
+    unsafe {
+        libc::pthread_sigmask(libc::SIG_SETMASK, old.as_ptr(), std::ptr::null_mut());
+    }
+    spawned
 }
 
 /// A signal set holding `signals`.
@@ -85,9 +168,9 @@ pub fn adopt_inherited_fd(fd: RawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Closes every descriptor above 2 except `keep`, so that pipes inherited from the caller
-/// (a CI runner, `$(…)`) are never held open by a daemon.
-pub fn close_inherited_fds(keep: RawFd) {
+/// Closes every descriptor above 2 except those in `keep`, so that pipes inherited from
+/// the caller (a CI runner, `$(…)`) are never held open by a daemon.
+pub fn close_inherited_fds(keep: &[RawFd]) {
     let open: Vec<RawFd> = match fs::read_dir("/proc/self/fd") {
         Ok(entries) => entries
             .flatten()
@@ -96,7 +179,7 @@ pub fn close_inherited_fds(keep: RawFd) {
         Err(_) => (3..1024).collect(),
     };
     for fd in open {
-        if fd <= 2 || fd == keep {
+        if fd <= 2 || keep.contains(&fd) {
             continue;
         }
         // SAFETY: the borrow lives only for the `fcntl` call; an fd that is not open (the
@@ -104,7 +187,8 @@ pub fn close_inherited_fds(keep: RawFd) {
         let still_open = rustix::io::fcntl_getfd(unsafe { BorrowedFd::borrow_raw(fd) }).is_ok();
         if still_open {
             // SAFETY: at start-up the supervisor owns no descriptor above 2 other than
-            // `keep`; every other open one was inherited and is referenced by no Rust handle.
+            // those in `keep`; every other open one was inherited and is referenced by no
+            // Rust handle.
             unsafe { rustix::io::close(fd) };
         }
     }
@@ -203,6 +287,40 @@ pub fn group_members(pgid: i32) -> Vec<(i32, ProcStat)> {
         .filter_map(|pid| Some((pid, ProcStat::read(pid).ok()?)))
         .filter(|(_, stat)| stat.pgrp == pgid && !stat.is_exited())
         .collect()
+}
+
+/// Opens a regular file for reading without following a symbolic link at its last
+/// component.
+///
+/// Never blocks: the open is non-blocking, so a FIFO planted in a session directory cannot
+/// hang csa. Errors: `NotFound` when missing; a symbolic link (`ELOOP`); `InvalidInput`
+/// ("not a regular file") for a FIFO, directory, socket or device.
+pub fn open_no_follow(path: &std::path::Path) -> io::Result<fs::File> {
+    let (file, _) = open_regular(path)?;
+    // Back to blocking reads: on a regular file the flag has no effect, but keep the
+    // descriptor as an ordinary one for whoever reads it.
+    let status = rustix::fs::fcntl_getfl(&file)?;
+    rustix::fs::fcntl_setfl(&file, status - rustix::fs::OFlags::NONBLOCK)?;
+    Ok(file)
+}
+
+/// [`open_no_follow`], leaving the descriptor non-blocking; also returns the file's size
+/// in bytes.
+pub fn open_regular(path: &std::path::Path) -> io::Result<(fs::File, u64)> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits().cast_signed())
+        .open(path)?;
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok((file, metadata.len()))
 }
 
 /// True when process `pid` has a descriptor open on the file with device `dev` and inode

@@ -9,7 +9,6 @@
 
 use anyhow::Result;
 
-use crate::cmd::list;
 use crate::record::{self, SessionRecord};
 use crate::session::{self, SessionDir, StateRoot};
 
@@ -23,7 +22,7 @@ pub fn has_all(record: &SessionRecord, wanted: &[String]) -> bool {
 ///
 /// Reads every session's `session.toml`. Errors only when the store cannot be read.
 pub fn select(root: &StateRoot, wanted: &[String]) -> Result<Vec<SessionDir>> {
-    let mut ids = list::session_ids(root)?;
+    let mut ids = root.session_ids()?;
     ids.reverse();
     Ok(ids
         .into_iter()

@@ -24,8 +24,6 @@ use std::time::Duration;
 use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
 
-use crate::record;
-
 mod copy;
 
 use copy::Copier;
@@ -45,6 +43,10 @@ pub struct Follow<'a> {
     path: PathBuf,
     file: Option<File>,
     copier: Copier<'a>,
+    /// A failed copy stops this source alone (see [`Follow::best_effort`]).
+    best_effort: bool,
+    /// A best-effort source whose copy failed: nothing more is copied.
+    broken: bool,
 }
 
 impl<'a> Follow<'a> {
@@ -55,7 +57,18 @@ impl<'a> Follow<'a> {
             path,
             file: None,
             copier: Copier::new(sink),
+            best_effort: false,
+            broken: false,
         }
+    }
+
+    /// Makes a failure of this source (a sink that cannot be written: a closed, full or
+    /// readerless stderr) stop copying this source alone, while [`follow`] goes on with the
+    /// others — instead of ending the follow with the error.
+    #[must_use]
+    pub fn best_effort(mut self) -> Self {
+        self.best_effort = true;
+        self
     }
 
     /// Lets the kernel copy the bytes straight into `fd`, the descriptor `sink` writes to
@@ -68,8 +81,21 @@ impl<'a> Follow<'a> {
 
     /// Copies what is new up to end of file. Returns the number of bytes copied.
     fn pump(&mut self) -> io::Result<u64> {
+        if self.broken {
+            return Ok(0);
+        }
+        match self.copy_new() {
+            Err(_) if self.best_effort => {
+                self.broken = true;
+                Ok(0)
+            }
+            copied => copied,
+        }
+    }
+
+    fn copy_new(&mut self) -> io::Result<u64> {
         if self.file.is_none() {
-            match record::open_no_follow(&self.path) {
+            match crate::sys::open_no_follow(&self.path) {
                 Ok(file) => self.file = Some(file),
                 Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(0),
                 Err(err) => return Err(err),
@@ -242,6 +268,56 @@ mod tests {
         };
         assert_eq!(outcome, Outcome::Drained);
         assert_eq!(out, b"one\ntwo\n");
+    }
+
+    /// A sink that refuses every write, as a stderr whose reader is gone.
+    struct Refusing;
+
+    impl Write for Refusing {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_best_effort_source_that_fails_leaves_the_others_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let (out_path, err_path) = (dir.path().join("stdout.log"), dir.path().join("stderr.log"));
+        std::fs::write(&out_path, b"out\n").unwrap();
+        std::fs::write(&err_path, b"err\n").unwrap();
+        let (mut out, mut refusing) = (Vec::new(), Refusing);
+        let outcome = {
+            let mut sources = [
+                Follow::new(out_path.clone(), &mut out),
+                Follow::new(err_path.clone(), &mut refusing).best_effort(),
+            ];
+            let mut passes = 0;
+            follow(dir.path(), &mut sources, None, &mut || {
+                passes += 1;
+                if passes == 2 {
+                    std::fs::OpenOptions::new()
+                        .append(true)
+                        .open(&out_path)?
+                        .write_all(b"more\n")?;
+                }
+                Ok(if passes >= 3 {
+                    Check::Finished
+                } else {
+                    Check::Running
+                })
+            })
+        };
+        assert_eq!(outcome.unwrap(), Outcome::Drained);
+        assert_eq!(out, b"out\nmore\n");
+        // Without `best_effort` the refused write ends the follow.
+        let mut refusing = Refusing;
+        let mut sources = [Follow::new(err_path, &mut refusing)];
+        let ended = follow(dir.path(), &mut sources, None, &mut || Ok(Check::Finished));
+        assert_eq!(ended.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
     }
 
     #[test]

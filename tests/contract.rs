@@ -69,8 +69,9 @@ fn session_started_matches_the_contract_template() {
     assert_eq!(
         line,
         format!(
-            "CSA:SESSION_STARTED id={id} pid={pid} dir=\"{}\" wait_cmd=\"csa session wait --session {id}\" attach_cmd=\"csa session attach --session {id}\" kill_cmd=\"csa session kill --session {id}\"",
-            dir.display()
+            "CSA:SESSION_STARTED id={id} pid={pid} dir=\"{}\" wait_cmd=\"{csa_} session wait --session {id}\" attach_cmd=\"{csa_} session attach --session {id}\" kill_cmd=\"{csa_} session kill --session {id}\"",
+            dir.display(),
+            csa_ = csa.pasted_csa()
         )
     );
     assert_eq!(code(&csa.wait(&id)), 0);
@@ -308,6 +309,10 @@ fn a_dead_session_whose_result_cannot_be_written() {
     };
     let wait = limited(&format!("session wait --session {id}"));
     assert_eq!(code(&wait), 124, "{}", stderr(&wait));
+    assert_eq!(
+        wait.stdout, b"partial\n",
+        "what was spooled is printed anyway"
+    );
     let text = stderr(&wait);
     let directive_line = directive(&text, "SESSION_WAIT_TIMEOUT").expect("SESSION_WAIT_TIMEOUT");
     assert!(
@@ -491,7 +496,8 @@ fn assert_private_layout(root: &std::path::Path, dir: &std::path::Path) {
             "result.toml",
             "session.toml",
             "stderr.log",
-            "stdout.log"
+            "stdout.log",
+            "stop.toml"
         ]
     );
 }

@@ -101,10 +101,27 @@ fn another_signal_can_be_sent_first() {
             "{}",
             stderr(&out)
         );
-        // The supervisor survived the signal and recorded the job's own exit.
+        // The supervisor survived the signal and recorded the session as stopped by it,
+        // with what the job itself returned in the reason.
         let result = csa.result(&id).unwrap();
-        assert_eq!(result["exit_code"].as_integer(), Some(42), "{name}");
+        let number: i32 = match name {
+            "SIGINT" => 2,
+            "SIGUSR1" => 10,
+            _ => 3,
+        };
+        assert_eq!(result["status"].as_str(), Some("signal"), "{name}");
+        assert_eq!(result["signal"].as_integer(), Some(i64::from(number)));
+        assert_eq!(
+            result["exit_code"].as_integer(),
+            Some(128 + i64::from(number)),
+            "{name}"
+        );
         assert_eq!(result["synthetic"].as_bool(), Some(false));
+        let reason = result["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("csa session kill") && reason.contains("exited 42"),
+            "{reason}"
+        );
     }
 }
 
@@ -309,4 +326,43 @@ fn a_lost_session_with_an_unverifiable_daemon_pid_is_refused() {
     assert_eq!(csa.result(&id).unwrap()["status"].as_str(), Some("lost"));
     assert_eq!(kill(&csa, &id, &[]).status.code(), Some(0));
     assert!(group_members(pgid).is_empty());
+}
+
+/// A job that traps SIGTERM and exits 0 (as some agent CLIs do) still reads as stopped by
+/// `session kill`: status `signal`, SIGTERM, exit 143, and a reason naming what it returned.
+#[test]
+fn a_job_that_exits_0_on_sigterm_reads_as_killed() {
+    let csa = Csa::new();
+    let (id, _) = run_ready(
+        &csa,
+        "trap 'exit 0' TERM; echo ready; while :; do sleep 0.1; done",
+    );
+    let out = kill(&csa, &id, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let wait = csa.wait(&id);
+    assert_eq!(wait.status.code(), Some(143), "{}", stderr(&wait));
+    let result = csa.result(&id).unwrap();
+    assert_eq!(result["status"].as_str(), Some("signal"));
+    assert_eq!(result["signal"].as_integer(), Some(15));
+    let reason = result["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("csa session kill") && reason.contains("exited 0"),
+        "{reason}"
+    );
+}
+
+/// A SIGTERM that reaches the group while the supervisor is starting the job is never
+/// absorbed: the job is either not started or ended by it — never left to run out the grace
+/// period until SIGKILL (which would read signal 9).
+#[test]
+fn a_kill_at_once_is_never_absorbed_by_the_start() {
+    let csa = Csa::new();
+    for _ in 0..30 {
+        let id = csa.run("sleep 60");
+        let out = kill(&csa, &id, &["--grace", "50s"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let result = csa.result(&id).unwrap();
+        assert_eq!(result["signal"].as_integer(), Some(15), "{result:?}");
+        assert_eq!(result["exit_code"].as_integer(), Some(143), "{result:?}");
+    }
 }

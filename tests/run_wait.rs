@@ -24,7 +24,10 @@ fn run_prints_exactly_one_ulid_line_and_a_directive() {
     let line = directive(&stderr, "SESSION_STARTED").expect("SESSION_STARTED directive");
     assert!(line.contains(&format!("id={id} ")), "{line}");
     assert!(
-        line.contains(&format!("wait_cmd=\"csa session wait --session {id}\"")),
+        line.contains(&format!(
+            "wait_cmd=\"{} session wait --session {id}\"",
+            csa.pasted_csa()
+        )),
         "{line}"
     );
     assert!(

@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -311,15 +311,21 @@ fn at_the_cap_kv_warm_names_exactly_the_sessions_still_pending() {
         summary(&err).contains("total=3 success=0 failed=1 pending=2 exit=6"),
         "{err}"
     );
-    // `cmd` as printed waits for exactly the rest, with the same options.
+    // `cmd` as printed, pasted into a shell, waits for exactly the rest with the same
+    // options.
     let cmd = warm.split_once(" cmd=\"").unwrap().1.trim_end_matches('"');
-    let words: Vec<&str> = cmd.split(' ').collect();
-    assert_eq!(words[..3], ["csa", "session", "wait"], "{cmd}");
-    assert!(cmd.contains("--tail 5"), "{cmd}");
+    let cmd = cmd.replace("\\\"", "\"").replace("\\\\", "\\");
+    assert!(cmd.contains(" session wait --tail 5 "), "{cmd}");
     for gate in &mut gates {
         gate.open();
     }
-    let again = output_within(csa.cmd().args(&words[1..]), HANG);
+    let again = output_within(
+        Command::new("sh")
+            .args(["-c", &cmd])
+            .env_remove("CSA_STATE_DIR")
+            .stdin(Stdio::null()),
+        HANG,
+    );
     let err = stderr(&again);
     assert_eq!(code(&again), 0, "{err}");
     let mut rest = completed(&err);
@@ -343,7 +349,7 @@ fn at_the_cap_kv_warm_names_exactly_the_sessions_still_pending() {
     assert_eq!(code(&out), 0, "{err}");
     let warm = directive(&err, "SESSION_WAIT_KV_WARM").expect("KV_WARM");
     assert!(
-        warm.contains(&format!("cmd=\"csa session wait --any {d} {e}\"")),
+        warm.contains(&format!(" session wait --any {d} {e}\"")),
         "{warm}"
     );
     gate.open();

@@ -21,8 +21,19 @@ pub fn parse_or_exit() -> Cli {
     ) {
         err.exit();
     }
-    // clap's text: a first paragraph saying what is wrong (maybe over several lines), then
-    // tips, usage and a pointer to `--help`; keep the first paragraph and the tips.
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
+    let why = super::hints::hint(&err, &args).unwrap_or_else(|| clap_why(&err));
+    crate::note!("invalid arguments: {why} (see `{} --help`)", command_path());
+    std::process::exit(i32::from(crate::exit::USAGE))
+}
+
+/// clap's own text in one line: its first paragraph says what is wrong (maybe over several
+/// lines), then come tips, usage and a pointer to `--help`; keeps the first paragraph and
+/// the tips.
+fn clap_why(err: &clap::Error) -> String {
     let rendered = err.render().to_string();
     let mut paragraphs = rendered.split("\n\n");
     let first: Vec<&str> = paragraphs
@@ -40,8 +51,7 @@ pub fn parse_or_exit() -> Cli {
             why.push_str(tip);
         }
     }
-    crate::note!("invalid arguments: {why} (see `{} --help`)", command_path());
-    std::process::exit(i32::from(crate::exit::USAGE))
+    why
 }
 
 /// The subcommand the user typed, e.g. `csa session wait`, found by following the

@@ -12,6 +12,37 @@ pub fn parse_env_pair(text: &str) -> Result<(String, String), String> {
     }
 }
 
+/// Refuses an empty PROMPT (as an empty prompt on standard input is refused): a shell
+/// script or an agent's prompt of nothing is a mistake, not a job.
+pub fn non_empty_prompt(prompt: std::ffi::OsString) -> Result<std::ffi::OsString, String> {
+    if prompt.is_empty() {
+        Err("the prompt is empty: give a script (`csa run 'make test'`) or a program (`csa run -- make test`)".to_owned())
+    } else {
+        Ok(prompt)
+    }
+}
+
+/// The longest session name (`--name`), in bytes: the longest session handle.
+pub const MAX_NAME_LEN: usize = 1024;
+
+/// Parses a session name (`--name`): not empty nor only white space, no control
+/// characters (it is shown in one table row and typed back as a session handle), at most
+/// [`MAX_NAME_LEN`] bytes, and not `last`, which as a handle means the newest session.
+pub fn parse_name(text: &str) -> Result<String, String> {
+    let why = if text.trim().is_empty() {
+        "a session name cannot be empty; leave out --name for none"
+    } else if text.chars().any(char::is_control) {
+        "a session name cannot contain control characters (newlines, tabs, escapes)"
+    } else if text.len() > MAX_NAME_LEN {
+        "a session name is at most 1024 bytes"
+    } else if text == "last" {
+        "`last` is reserved: as a session handle it means the newest session"
+    } else {
+        return Ok(text.to_owned());
+    };
+    Err(why.to_owned())
+}
+
 /// The longest queue name or tag (characters).
 pub const MAX_LABEL_LEN: usize = 64;
 

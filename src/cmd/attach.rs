@@ -23,7 +23,7 @@ pub const DETACHED: u8 = 130;
 /// 0 when the reader of stdout went away (`attach | head -1`), as Unix filters do; 1 for a
 /// lost session. Errors (125): unknown session, unreadable spool file.
 pub fn exec(args: &AttachArgs) -> Result<u8> {
-    let session = StateRoot::from_env()?.resolve(&args.session)?;
+    let session = StateRoot::from_env()?.resolve(args.target.handle())?;
     let id = session.id_string();
     let detach = Arc::new(AtomicBool::new(false));
     // A second Ctrl-C while detaching ends csa at once (the default action).
@@ -38,8 +38,11 @@ pub fn exec(args: &AttachArgs) -> Result<u8> {
     let mut sources =
         vec![Follow::new(session.file(session::STDOUT_LOG), &mut out).direct(stdout.as_fd())];
     if args.stderr {
-        sources
-            .push(Follow::new(session.file(session::STDERR_LOG), &mut err).direct(stderr.as_fd()));
+        sources.push(
+            Follow::new(session.file(session::STDERR_LOG), &mut err)
+                .direct(stderr.as_fd())
+                .best_effort(),
+        );
     }
     let mut check = || {
         if detach.load(Ordering::SeqCst) {
@@ -47,7 +50,7 @@ pub fn exec(args: &AttachArgs) -> Result<u8> {
         }
         // A session still being set up by `csa run` counts as running.
         match liveness::observe(&session) {
-            Ok(Observed::Running) => Ok(Check::Running),
+            Ok(Observed::Running | Observed::Queued) => Ok(Check::Running),
             Ok(Observed::Finished(_) | Observed::Gone) => Ok(Check::Finished),
             Err(err) => Err(io::Error::other(format!("{err:#}"))),
         }
@@ -60,8 +63,10 @@ pub fn exec(args: &AttachArgs) -> Result<u8> {
         Ok(Outcome::Stopped) => {
             // On a terminal, end the line where `^C` was echoed first.
             let newline = if io::stderr().is_terminal() { "\n" } else { "" };
+            let again = crate::directive::csa_command(&["session", "attach", "--session", &id]);
+            let stop = crate::directive::csa_command(&["session", "kill", "--session", &id]);
             crate::report::write_line(&format!(
-                "{newline}csa: detached from session {id}; the job keeps running (re-attach: csa session attach --session {id}; stop it: csa session kill --session {id})"
+                "{newline}csa: detached from session {id}; the job keeps running (re-attach: {again}; stop it: {stop})"
             ));
             return Ok(DETACHED);
         }
@@ -74,7 +79,9 @@ pub fn exec(args: &AttachArgs) -> Result<u8> {
             ));
         }
     }
-    Ok(liveness::final_result(&session)?.exit_code)
+    let result = liveness::final_result(&session)
+        .map_err(|err| crate::exit::recode_unrecorded(err, crate::exit::TIMEOUT))?;
+    Ok(result.exit_code)
 }
 
 /// True when `stdout` is a pipe (or FIFO).

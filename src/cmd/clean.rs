@@ -45,6 +45,8 @@ pub fn exec(args: &CleanArgs) -> Result<u8> {
         "removed"
     };
     let mut out = BufWriter::new(io::stdout().lock());
+    // The first error writing the report; the cleaning goes on without a report.
+    let mut unreported = None;
     let (mut count, mut freed) = (0u64, 0u64);
     // Oldest first.
     for id in list::session_ids(&root)?.into_iter().rev() {
@@ -57,7 +59,7 @@ pub fn exec(args: &CleanArgs) -> Result<u8> {
             continue;
         }
         let (status, ended) = match liveness::observe(&session) {
-            Ok(Observed::Running) => continue,
+            Ok(Observed::Running | Observed::Queued) => continue,
             Ok(Observed::Finished(result)) => {
                 (result.status.as_str(), ended_at(&session, Some(&result)))
             }
@@ -97,7 +99,8 @@ pub fn exec(args: &CleanArgs) -> Result<u8> {
                 session.id_string(),
                 term::bytes(size)
             ),
-        )?;
+            &mut unreported,
+        );
     }
     let plural = if count == 1 { "" } else { "s" };
     writeln_ok(
@@ -106,8 +109,9 @@ pub fn exec(args: &CleanArgs) -> Result<u8> {
             "{verb} {count} session{plural}, {freed} bytes ({})",
             term::bytes(freed)
         ),
-    )?;
-    Ok(0)
+        &mut unreported,
+    );
+    unreported.map_or(Ok(0), Err)
 }
 
 /// True when the session's `session.toml` carries every tag of `wanted`; a missing or
@@ -123,12 +127,17 @@ fn carries(session: &SessionDir, wanted: &[String]) -> bool {
     }
 }
 
-/// Writes a line; a reader that went away is not an error (the cleaning goes on).
-fn writeln_ok(out: &mut impl io::Write, line: &str) -> Result<()> {
-    crate::exit::stdout_written(
-        writeln!(out, "{line}").and_then(|()| out.flush()),
-        "the report",
-    )
+/// Writes a line of the report, unless an earlier one failed. A reader that went away is
+/// not an error; another failure (a full device) is kept in `failed`, reported once the
+/// cleaning is done: it never stops the cleaning.
+fn writeln_ok(out: &mut impl io::Write, line: &str, failed: &mut Option<anyhow::Error>) {
+    if failed.is_some() {
+        return;
+    }
+    let written = writeln!(out, "{line}").and_then(|()| out.flush());
+    if let Err(err) = crate::exit::stdout_written(written, "the report") {
+        *failed = Some(err);
+    }
 }
 
 fn warn(session: &SessionDir, err: &anyhow::Error) {

@@ -1,17 +1,43 @@
-//! `csa completions SHELL`: print a completion script generated from the command-line
-//! definition by `clap_complete`.
+//! Shell completion, completing session handles with the sessions in the store.
+//!
+//! `csa completions SHELL` prints a small registration script (`clap_complete`'s dynamic
+//! completion): at each Tab the shell runs `CSA_COMPLETE=<shell> csa -- <words>`, and csa
+//! answers from its own command-line definition, so a session argument is completed with
+//! the IDs (and `last`, and names) of the sessions that exist, not with file names.
 
+use std::ffi::OsStr;
 use std::io::{self, Write as _};
 
 use anyhow::Result;
 use clap::{Command, CommandFactory as _};
+use clap_complete::CompletionCandidate;
+use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
 
 use crate::cli::{Cli, CompletionsArgs};
+use crate::session::StateRoot;
 
-/// Runs `csa completions`. Exit 0; a reader that went away is not an error.
+/// The environment variable that asks csa for completions instead of running a command.
+/// Not the library's generic `COMPLETE`, which other programs' environments may set.
+pub const VAR: &str = "CSA_COMPLETE";
+
+/// How many of the newest sessions are offered (and whose names are read).
+const OFFERED: usize = 200;
+
+/// Runs `csa completions`: prints the registration script for the shell. Exit 0; a reader
+/// that went away is not an error.
 pub fn exec(args: &CompletionsArgs) -> Result<u8> {
+    let shell: &dyn EnvCompleter = match args.shell {
+        clap_complete::Shell::Bash => &Bash,
+        clap_complete::Shell::Zsh => &Zsh,
+        clap_complete::Shell::Fish => &Fish,
+        clap_complete::Shell::Elvish => &Elvish,
+        _ => &Powershell,
+    };
+    let program = crate::directive::program_path();
     let mut script = Vec::new();
-    clap_complete::generate(args.shell, &mut visible_command(), "csa", &mut script);
+    shell
+        .write_registration(VAR, "csa", "csa", &program.to_string_lossy(), &mut script)
+        .map_err(|err| crate::exit::io_failure("cannot write the script", &err, "stdout"))?;
     let mut stdout = io::stdout().lock();
     crate::exit::stdout_written(
         stdout.write_all(&script).and_then(|()| stdout.flush()),
@@ -20,14 +46,69 @@ pub fn exec(args: &CompletionsArgs) -> Result<u8> {
     Ok(0)
 }
 
+/// Answers a completion request when `CSA_COMPLETE` is set (then exits); returns at once
+/// otherwise (one environment lookup).
+pub fn answer_from_env() {
+    clap_complete::CompleteEnv::with_factory(visible_command)
+        .var(VAR)
+        .bin("csa")
+        .complete();
+}
+
+/// Completion candidates for a session handle that starts with `current`: the IDs of the
+/// newest sessions (their name or command as the description), `last`, and their names.
+/// Reads the store's directory and the `session.toml` of at most [`OFFERED`] sessions.
+pub fn session_candidates(current: &OsStr) -> Vec<CompletionCandidate> {
+    let current = current.to_string_lossy();
+    let upper = current.to_ascii_uppercase();
+    let Ok(root) = StateRoot::from_env() else {
+        return Vec::new();
+    };
+    let ids = root.session_ids().unwrap_or_default();
+    let mut candidates = Vec::new();
+    if "last".starts_with(current.as_ref()) && !ids.is_empty() {
+        candidates.push(CompletionCandidate::new("last").help(Some("the newest session".into())));
+    }
+    let mut names = Vec::new();
+    for id in ids.into_iter().take(OFFERED) {
+        let session = root.session(id);
+        let record = crate::cmd::view::session_record(&session).ok();
+        let text = id.to_string();
+        if text.starts_with(&upper) {
+            let about = crate::cmd::list::describe(record.as_ref());
+            let about = crate::term::one_line(&about, Some(60)).into_owned();
+            candidates.push(CompletionCandidate::new(text).help(Some(about.into())));
+        }
+        if let Some(name) = record.and_then(|record| record.name)
+            && name.starts_with(current.as_ref())
+            && !names.contains(&name)
+        {
+            names.push(name);
+        }
+    }
+    candidates.extend(
+        names
+            .into_iter()
+            .map(|name| CompletionCandidate::new(name).help(Some("a session name".into()))),
+    );
+    candidates
+}
+
 /// The command line without its hidden subcommands (the supervisor entry point), which
 /// `clap_complete` would otherwise offer (clap issue #1335). `clap::Command` cannot remove a
 /// subcommand, so the root is rebuilt from the visible parts of [`Cli`].
-fn visible_command() -> Command {
+pub fn visible_command() -> Command {
     let full = Cli::command();
     let mut root = Command::new("csa")
         .version(env!("CARGO_PKG_VERSION"))
-        .propagate_version(true);
+        .propagate_version(true)
+        .max_term_width(100);
+    if let Some(about) = full.get_about() {
+        root = root.about(about.clone());
+    }
+    if let Some(after) = full.get_after_help() {
+        root = root.after_help(after.clone());
+    }
     for arg in full.get_arguments().filter(|a| !a.is_hide_set()) {
         root = root.arg(arg.clone());
     }

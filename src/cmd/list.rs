@@ -6,7 +6,7 @@
 //! `session.toml` for the NAME/COMMAND column. With `--tag`, `session.toml` is read first,
 //! and a session without the tags is left at that.
 
-use std::fs;
+use std::collections::HashMap;
 use std::io::{self, BufWriter, Write as _};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -15,9 +15,10 @@ use std::time::{Duration, SystemTime};
 use anyhow::Result;
 use ulid::Ulid;
 
-use super::view::{self, ListEntry, RUNNING, ResultView};
+use super::view::{self, ListEntry, QUEUED, RUNNING, ResultView};
 use crate::cli::ListArgs;
 use crate::liveness::{self, Observed};
+use crate::queue::{self, whereabouts};
 use crate::record::{self, ResultRecord, SessionRecord, StdinSource};
 use crate::session::{self, SessionDir, StateRoot};
 use crate::tags;
@@ -28,11 +29,17 @@ struct Row {
     session: SessionDir,
     result: Option<ResultRecord>,
     record: Option<SessionRecord>,
+    /// Its job waits for a queue slot or its dependencies.
+    queued: bool,
 }
 
 impl Row {
     fn status(&self) -> &'static str {
-        self.result.as_ref().map_or(RUNNING, |r| r.status.as_str())
+        match &self.result {
+            Some(result) => result.status.as_str(),
+            None if self.queued => QUEUED,
+            None => RUNNING,
+        }
     }
 }
 
@@ -162,8 +169,13 @@ fn look(root: &StateRoot, id: Ulid, filter: &Filter<'_>) -> Looked {
             }
         }
     }
+    let mut queued = false;
     let result = match liveness::observe(&session) {
         Ok(Observed::Running) => None,
+        Ok(Observed::Queued) => {
+            queued = true;
+            None
+        }
         Ok(Observed::Finished(result)) => Some(result),
         // Reconstructed and recorded as `wait` does; a store that cannot be written
         // (someone else's, read-only) still lists the session as lost.
@@ -175,58 +187,33 @@ fn look(root: &StateRoot, id: Ulid, filter: &Filter<'_>) -> Looked {
             return skipped(warnings);
         }
     };
-    let status = result.as_ref().map_or(RUNNING, |r| r.status.as_str());
-    if !filter.status.is_empty() && !filter.status.iter().any(|s| s == status) {
+    let mut row = Row {
+        record: None,
+        result,
+        session,
+        queued,
+    };
+    if !filter.status.is_empty() && !filter.status.iter().any(|s| s == row.status()) {
         return skipped(warnings);
     }
     // A missing session.toml (a session still being set up) just leaves the column
     // empty; a malformed one is worth a warning.
-    if record.is_none() {
-        record = record::read::<SessionRecord>(&path).unwrap_or_else(|err| {
-            warnings.extend(warning_unless_removed(&session, &err));
+    row.record = match record {
+        Some(found) => Some(found),
+        None => record::read::<SessionRecord>(&path).unwrap_or_else(|err| {
+            warnings.extend(warning_unless_removed(&row.session, &err));
             None
-        });
-    }
-    Looked {
-        row: Some(Row {
-            session,
-            result,
-            record,
         }),
+    };
+    Looked {
+        row: Some(row),
         warnings,
     }
 }
 
-/// The session IDs in the store, newest first. Entries that are not directories named by
-/// a canonical ULID (temporary files, symbolic links, anything else) are ignored; a missing
-/// store is empty.
+/// The session IDs in the store, newest first (see [`StateRoot::session_ids`]).
 pub fn session_ids(root: &StateRoot) -> Result<Vec<Ulid>> {
-    let dir = root.sessions_dir();
-    let entries = match fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(err) => {
-            return Err(crate::exit::io_failure(
-                "cannot read the session store",
-                &err,
-                dir.display(),
-            ));
-        }
-    };
-    let mut ids: Vec<Ulid> = entries
-        .flatten()
-        // Only real directories: a symbolic link in the store is not a session.
-        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|entry| {
-            let name = entry.file_name();
-            let name = name.to_str()?;
-            Ulid::from_string(name)
-                .ok()
-                .filter(|id| id.array_to_str(&mut [0; session::ID_LEN]) == name)
-        })
-        .collect();
-    ids.sort_unstable_by(|a, b| b.cmp(a));
-    Ok(ids)
+    root.session_ids()
 }
 
 /// The warning about a session that cannot be read, unless it was removed meanwhile (by
@@ -239,15 +226,25 @@ fn warning_unless_removed(session: &SessionDir, err: &anyhow::Error) -> Option<S
 }
 
 fn print_json(rows: &[Row]) -> io::Result<()> {
+    let mut censuses = HashMap::new();
     let entries: Vec<ListEntry> = rows
         .iter()
         .map(|row| {
+            let started_at = row.record.as_ref().map(|r| r.created_at.clone());
             let result = match &row.result {
                 Some(result) => ResultView::finished(result),
-                None => ResultView::running(
-                    &row.session,
-                    row.record.as_ref().map(|r| r.created_at.clone()),
-                ),
+                None if row.queued => {
+                    let whereabouts = row.record.as_ref().map(|record| {
+                        whereabouts::find(
+                            &StateRoot::of_session(&row.session),
+                            &row.session.id_string(),
+                            record,
+                            &mut censuses,
+                        )
+                    });
+                    ResultView::queued(&row.session, started_at, whereabouts)
+                }
+                None => ResultView::running(&row.session, started_at),
             };
             let record = row.record.as_ref();
             ListEntry {
@@ -309,6 +306,7 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
     let fixed: usize = widths[..5].iter().map(|w| w + 2).sum();
     let last = term::stdout_width().map(|w| w.saturating_sub(fixed).max(12));
     let colour = term::stdout_colour();
+    let mut censuses = HashMap::new();
     let mut out = BufWriter::new(io::stdout().lock());
     for (h, w) in HEADERS[..5].iter().zip(&widths) {
         write!(out, "{h:<w$}  ")?;
@@ -328,7 +326,7 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
         writeln!(
             out,
             "  {exit:>w2$}  {age:<w3$}  {duration:>w4$}  {}",
-            term::one_line(&describe(row.record.as_ref()), last),
+            term::one_line(&describe_row(row, &mut censuses), last),
             w2 = widths[2],
             w3 = widths[3],
             w4 = widths[4],
@@ -340,12 +338,33 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
 fn status_colour(status: &str) -> Option<Colour> {
     match status {
         RUNNING => Some(Colour::Cyan),
+        QUEUED => Some(Colour::Dim),
         "success" => Some(Colour::Green),
         "failure" => Some(Colour::Red),
         "signal" | "timeout" => Some(Colour::Yellow),
         "lost" => Some(Colour::Magenta),
         _ => None,
     }
+}
+
+/// The NAME/COMMAND cell of `row`: [`describe`], after where a queued session stands
+/// (`[queue builds #2] make test`, `[after 01J…] make test`).
+fn describe_row(row: &Row, censuses: &mut HashMap<String, queue::census::Census>) -> String {
+    let text = describe(row.record.as_ref());
+    let (true, Some(record)) = (row.queued, row.record.as_ref()) else {
+        return text;
+    };
+    let found = whereabouts::find(
+        &StateRoot::of_session(&row.session),
+        &row.session.id_string(),
+        record,
+        censuses,
+    );
+    let place = match (&found.queue, found.position) {
+        (Some(name), Some(position)) => format!("queue {name} #{position}"),
+        _ => format!("waiting for {}", found.waiting_for),
+    };
+    format!("[{place}] {text}")
 }
 
 /// The NAME/COMMAND cell: the session's name, else the script of an `sh` session, else its

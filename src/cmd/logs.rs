@@ -9,7 +9,6 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::cli::LogsArgs;
-use crate::record;
 use crate::session::{self, StateRoot};
 
 /// How many bytes are read at a time while looking for line starts from the end.
@@ -18,7 +17,7 @@ const TAIL_CHUNK: usize = 64 * 1024;
 /// Runs `csa session logs`. Exit 0; 125 for an unknown or ambiguous ID or a spool file that
 /// cannot be read. A reader that went away (`BrokenPipe`) is not an error.
 pub fn exec(args: &LogsArgs) -> Result<u8> {
-    let session = StateRoot::from_env()?.resolve(&args.session)?;
+    let session = StateRoot::from_env()?.resolve(args.target.handle())?;
     copy_log(
         &session.file(session::STDOUT_LOG),
         &mut io::stdout().lock(),
@@ -37,7 +36,7 @@ pub fn exec(args: &LogsArgs) -> Result<u8> {
 /// Copies the bytes `path` holds now (or its last `tail` lines) to `sink`, in constant
 /// memory. A missing file copies nothing.
 fn copy_log(path: &Path, sink: &mut dyn Write, tail: Option<usize>) -> Result<()> {
-    let file = match record::open_no_follow(path) {
+    let file = match crate::sys::open_no_follow(path) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(err) => return Err(crate::exit::io_failure("cannot read", &err, path.display())),

@@ -6,6 +6,8 @@ pub mod completions;
 pub mod kill;
 pub mod list;
 pub mod logs;
+pub mod man;
+pub mod queue;
 pub mod result;
 pub mod run;
 pub mod tools;
@@ -14,7 +16,7 @@ pub mod wait;
 
 use anyhow::Result;
 
-use crate::cli::{Command, SessionCommand};
+use crate::cli::{Command, QueueCommand, SessionCommand};
 
 /// Runs `command` and returns csa's exit code.
 pub fn dispatch(command: Command) -> Result<u8> {
@@ -27,8 +29,11 @@ pub fn dispatch(command: Command) -> Result<u8> {
         Command::Session(SessionCommand::Result(args)) => result::exec(&args),
         Command::Session(SessionCommand::Logs(args)) => logs::exec(&args),
         Command::Session(SessionCommand::Clean(args)) => clean::exec(&args),
+        Command::Queue(QueueCommand::Slots(args)) => queue::slots(&args),
+        Command::Queue(QueueCommand::List(args)) => queue::list(&args),
         Command::Tools(args) => tools::exec(&args),
         Command::Completions(args) => completions::exec(&args),
+        Command::Man(args) => man::exec(&args),
         Command::Supervise(args) => crate::supervise::main(&args),
     }
 }

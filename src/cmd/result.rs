@@ -5,23 +5,38 @@ use std::io::{self, Write as _};
 
 use anyhow::{Context as _, Result};
 
-use super::view::{self, ResultView};
+use std::collections::HashMap;
+
+use super::view::{self, ResultView, Seen};
 use crate::cli::ResultArgs;
+use crate::queue::whereabouts;
 use crate::session::StateRoot;
 
 /// Runs `csa session result`. Exit 0 (whatever the job's status); 125 for an unknown or
 /// ambiguous ID or unreadable state; 124 when the session is dead and its lost result
 /// cannot be recorded.
 pub fn exec(args: &ResultArgs) -> Result<u8> {
-    let session = StateRoot::from_env()?.resolve(&args.session)?;
+    let session = StateRoot::from_env()?.resolve(args.target.handle())?;
     let shown = match view::look(&session)? {
-        Some(result) => ResultView::finished(&result),
-        None => ResultView::running(
+        Seen::Finished(result) => ResultView::finished(&result),
+        Seen::Running => ResultView::running(
             &session,
             view::session_record(&session)
                 .ok()
                 .map(|record| record.created_at),
         ),
+        Seen::Queued => {
+            let record = view::session_record(&session).ok();
+            let whereabouts = record.as_ref().map(|record| {
+                whereabouts::find(
+                    &StateRoot::of_session(&session),
+                    &session.id_string(),
+                    record,
+                    &mut HashMap::new(),
+                )
+            });
+            ResultView::queued(&session, record.map(|r| r.created_at), whereabouts)
+        }
     };
     let text = if args.json {
         let mut text = serde_json::to_string_pretty(&shown).context("cannot format the result")?;

@@ -11,7 +11,6 @@
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, IsTerminal as _, Read as _, Write as _};
-use std::os::fd::AsRawFd as _;
 use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
@@ -26,11 +25,14 @@ use crate::directive;
 use crate::exit::{CSA_ERROR, Failure, USAGE};
 use crate::record::{self, SessionRecord, StdinSource};
 use crate::session::{self, SessionDir, StateRoot};
-use crate::supervise;
-use crate::sys;
 use crate::tool::{self, Job};
 
+mod daemon;
+mod fleet;
 mod foreground;
+
+pub(super) use daemon::write_daemon_pid;
+use daemon::{DAEMON_PID_BYTES, STOP_TOML_BYTES, spawn_supervisor};
 
 /// The largest prompt accepted on standard input (bytes): 10 MiB.
 pub const MAX_STDIN_PROMPT: u64 = 10 * 1024 * 1024;
@@ -61,18 +63,25 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
     tool::check_job(&job, &cwd, path_var.as_deref())?;
 
     let root = StateRoot::from_env()?;
+    let fleet = fleet::plan(args, &job, &root)?;
     let session = create_session_dir(&root)?;
-    let launch = Launch {
+    let mut launch = Launch {
         args,
         job,
         session,
         cwd,
+        fleet,
     };
-    let prepared = prepare(&launch).inspect_err(|_| {
-        let _ = fs::remove_dir_all(&launch.session.path);
-    })?;
+    let prepared = prepare(&launch)
+        .and_then(|prepared| {
+            fleet::join(&mut launch.fleet, args, &root, &launch.session)?;
+            Ok(prepared)
+        })
+        .inspect_err(|_| {
+            let _ = fs::remove_dir_all(&launch.session.path);
+        })?;
     if args.no_daemon {
-        foreground::run(&launch, prepared)
+        foreground::run(&mut launch, prepared)
     } else {
         start_daemon(&launch, prepared)
     }
@@ -166,13 +175,14 @@ fn create_session_dir(root: &StateRoot) -> Result<SessionDir> {
     ))
 }
 
-/// What `csa run` starts: the parsed command line, the job, its new session and its
-/// working directory.
+/// What `csa run` starts: the parsed command line, the job, its new session, its working
+/// directory and its place in the fleet.
 pub(super) struct Launch<'a> {
     pub(super) args: &'a RunArgs,
     pub(super) job: Job,
     pub(super) session: SessionDir,
     pub(super) cwd: PathBuf,
+    pub(super) fleet: fleet::Fleet,
 }
 
 /// What [`prepare`] leaves open for starting the job.
@@ -185,15 +195,28 @@ pub(super) struct Prepared {
     pub(super) stderr: File,
 }
 
-/// Creates `lock`, locked, then writes `session.toml` and `prompt.txt` and creates the
-/// spool files. All files are mode 0600.
+/// Creates `lock`, locked, before anything else; reserves the space of `result.toml`,
+/// `daemon.pid` and `stop.toml` (so that a job filling the file system cannot keep them
+/// from being written, nor itself from being stopped); writes `session.toml` and
+/// `prompt.txt`; and creates the spool files. All files are mode 0600.
 fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
     let Launch {
         args,
         job,
         session,
         cwd,
+        fleet,
     } = launch;
+    // `lock` first, so that no one ever sees the session without one (a session without
+    // `lock` counts as being set up only briefly: src/ends/check.rs).
+    let lock = create_locked(session)?;
+    record::reserve_result(session)?;
+    record::reserve(&session.path, session::DAEMON_PID, DAEMON_PID_BYTES)?;
+    record::reserve(
+        &session.path,
+        crate::stop::request::STOP_TOML,
+        STOP_TOML_BYTES,
+    )?;
     let record = SessionRecord {
         id: session.id_string(),
         argv: job
@@ -211,15 +234,15 @@ fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         csa_version: env!("CARGO_PKG_VERSION").to_owned(),
         stdin: job.stdin,
         tags: args.tag.clone(),
-        parent: None,
-        queue: None,
-        after: Vec::new(),
+        parent: fleet.parent.as_ref().map(SessionDir::id_string),
+        queue: fleet.gate.queue.clone(),
+        after: fleet.gate.after.clone(),
         executor: record::Executor::Local,
     };
-    // `lock` first, so that nothing in the directory ever shows a session without one
-    // (src/ends: a session without `lock` counts as being set up only briefly).
-    let lock = create_locked(session)?;
     record::write_atomic(&session.path, session::SESSION_TOML, &record, false)?;
+    if let Some(name) = &args.name {
+        StateRoot::from_env()?.index_name(session, name)?;
+    }
     if let Some(prompt) = &job.prompt_file {
         record::write_bytes_atomic(&session.path, session::PROMPT_TXT, prompt, false)?;
     }
@@ -281,80 +304,6 @@ fn start_daemon(launch: &Launch<'_>, prepared: Prepared) -> Result<u8> {
     Ok(0)
 }
 
-/// Re-executes this binary as `csa __supervise` in a new session, with the spool files as
-/// stdout/stderr and the locked `lock` descriptor inherited, then records `daemon.pid`.
-/// Returns the supervisor's PID.
-fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Result<u32> {
-    let Launch {
-        args, job, session, ..
-    } = launch;
-    let exe = std::env::current_exe().context("cannot find the csa executable")?;
-    sys::set_close_on_exec(&prepared.lock, false).context("cannot pass the session lock on")?;
-    let mut command = Command::new(&exe);
-    command
-        .arg("__supervise")
-        .arg("--session-id")
-        .arg(session.id_string())
-        .arg("--session-dir")
-        .arg(&session.path)
-        .arg("--lock-fd")
-        .arg(prepared.lock.as_raw_fd().to_string());
-    if let Some(timeout) = args.timeout {
-        command
-            .arg("--timeout-ms")
-            .arg(timeout.as_millis().to_string());
-    }
-    let stdin_from = match job.stdin {
-        StdinSource::Null => "null",
-        StdinSource::Inherit => "inherit",
-        StdinSource::Prompt => "prompt",
-    };
-    command
-        .arg("--stdin-from")
-        .arg(stdin_from)
-        .arg("--")
-        .args(&job.argv);
-    set_job_environment(&mut command, launch);
-    command
-        .stdin(if job.stdin == StdinSource::Inherit {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        })
-        .stdout(prepared.stdout)
-        .stderr(prepared.stderr);
-    sys::start_in_new_session(&mut command);
-    sys::block_signals(&mut command, &supervise::SURVIVED_SIGNALS);
-    let child = command
-        .spawn()
-        .with_context(|| format!("cannot start the supervisor {}", exe.display()))?;
-    drop(prepared.lock);
-    let pid = child.id();
-    if let Err(err) = write_daemon_pid(session, pid) {
-        if let Some(pid) = rustix::process::Pid::from_raw(i32::try_from(pid).unwrap_or(-1)) {
-            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-        }
-        return Err(err);
-    }
-    Ok(pid)
-}
-
-/// Writes `daemon.pid`: `"<pid> <starttime>\n"`, the start time being field 22 of
-/// `/proc/<pid>/stat`.
-pub(super) fn write_daemon_pid(session: &SessionDir, pid: u32) -> Result<()> {
-    let raw = i32::try_from(pid).context("PID out of range")?;
-    let start = sys::ProcStat::read(raw)
-        .with_context(|| format!("cannot read the start time of process {pid}"))?
-        .start_time;
-    record::write_bytes_atomic(
-        &session.path,
-        session::DAEMON_PID,
-        format!("{pid} {start}\n").as_bytes(),
-        false,
-    )?;
-    Ok(())
-}
-
 /// Prints the ID (or the JSON object) on stdout and `CSA:SESSION_STARTED` on stderr.
 fn announce(args: &RunArgs, session: &SessionDir, pid: u32) -> Result<()> {
     let id = session.id_string();
@@ -411,9 +360,18 @@ pub(super) fn announce_directive(session: &SessionDir, pid: u32) {
             ("id", &id),
             ("pid", &pid.to_string()),
             ("dir", &session.path.to_string_lossy()),
-            ("wait_cmd", &format!("csa session wait --session {id}")),
-            ("attach_cmd", &format!("csa session attach --session {id}")),
-            ("kill_cmd", &format!("csa session kill --session {id}")),
+            (
+                "wait_cmd",
+                &directive::csa_command(&["session", "wait", "--session", &id]),
+            ),
+            (
+                "attach_cmd",
+                &directive::csa_command(&["session", "attach", "--session", &id]),
+            ),
+            (
+                "kill_cmd",
+                &directive::csa_command(&["session", "kill", "--session", &id]),
+            ),
         ],
     );
 }

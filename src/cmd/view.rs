@@ -14,6 +14,8 @@ use crate::session::{self, SessionDir};
 
 /// The status shown for a session whose supervisor is alive.
 pub const RUNNING: &str = "running";
+/// The status shown for a session whose job waits for a queue slot or its dependencies.
+pub const QUEUED: &str = "queued";
 
 /// A session's result as `result` and `list` print it (TOML or JSON).
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +45,15 @@ pub struct ResultView {
     /// Human-readable detail from `result.toml`, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// While `queued`: the session's queue, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// While `queued`: its 1-based place among the sessions waiting for a slot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<usize>,
+    /// While `queued`: what it waits for, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<String>,
 }
 
 impl ResultView {
@@ -58,7 +69,27 @@ impl ResultView {
             duration_ms: None,
             synthetic: None,
             reason: None,
+            queue: None,
+            position: None,
+            waiting_for: None,
         }
+    }
+
+    /// The view of a queued session: as [`Self::running`], with status `queued` and where it
+    /// stands.
+    pub fn queued(
+        session: &SessionDir,
+        started_at: Option<String>,
+        whereabouts: Option<crate::queue::whereabouts::Whereabouts>,
+    ) -> Self {
+        let mut view = Self::running(session, started_at);
+        view.status = QUEUED;
+        if let Some(found) = whereabouts {
+            view.queue = found.queue;
+            view.position = found.position;
+            view.waiting_for = Some(found.waiting_for);
+        }
+        view
     }
 
     /// The view of an ended session: `result.toml` field for field.
@@ -73,6 +104,9 @@ impl ResultView {
             duration_ms: Some(result.duration_ms),
             synthetic: Some(result.synthetic),
             reason: result.reason.clone(),
+            queue: None,
+            position: None,
+            waiting_for: None,
         }
     }
 }
@@ -102,22 +136,34 @@ pub struct ListEntry {
     pub tags: Option<Vec<String>>,
 }
 
-/// A session's result, or `None` while it runs. A session whose supervisor is gone
+/// What a look at a session found.
+#[derive(Debug, Clone)]
+pub enum Seen {
+    /// The job runs.
+    Running,
+    /// The job has not started: the session waits for a queue slot or its dependencies.
+    Queued,
+    /// The session has ended.
+    Finished(ResultRecord),
+}
+
+/// A session's result, or whether it runs or waits. A session whose supervisor is gone
 /// without a result is reconstructed as `lost` (written to disk, as `wait` does; when it
 /// cannot be written, shown as lost anyway with a warning on stderr).
 /// Never blocks; never changes a live session.
-pub fn look(session: &SessionDir) -> Result<Option<ResultRecord>> {
+pub fn look(session: &SessionDir) -> Result<Seen> {
     match liveness::observe(session)? {
-        Observed::Running => Ok(None),
-        Observed::Finished(result) => Ok(Some(result)),
+        Observed::Running => Ok(Seen::Running),
+        Observed::Queued => Ok(Seen::Queued),
+        Observed::Finished(result) => Ok(Seen::Finished(result)),
         Observed::Gone => match liveness::final_result(session) {
             // `result` exits 0 or 125 (contract §3): a lost result that cannot be recorded
             // (a read-only store) is still shown as lost, as `list` shows it.
-            Err(err) if crate::exit::code_of(&err) == crate::exit::TIMEOUT => {
+            Err(err) if record::is_unrecorded(&err) => {
                 crate::note!("warning: {err:#}");
-                Ok(Some(liveness::lost_result(session)))
+                Ok(Seen::Finished(liveness::lost_result(session)))
             }
-            other => other.map(Some),
+            other => other.map(Seen::Finished),
         },
     }
 }

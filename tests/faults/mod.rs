@@ -7,7 +7,9 @@
 
 mod concurrency;
 mod environment;
+mod full_disk;
 mod pid_reuse;
+mod stdio;
 mod supervisor;
 
 use std::path::Path;

@@ -59,9 +59,9 @@ fn prompt_sizes_on_standard_input() {
         1,
         "a rejected prompt left a session"
     );
-    // An empty PROMPT argument is an empty shell script: it succeeds.
-    let id = csa.run("");
-    assert_eq!(code(&csa.wait(&id)), 0);
+    // An empty PROMPT argument is refused like an empty prompt on stdin (docs/exit-codes.md).
+    assert_rejected(&csa.output(&["run", ""]), 2, "empty PROMPT");
+    assert_eq!(csa.session_ids().len(), 1, "an empty PROMPT left a session");
 }
 
 #[test]

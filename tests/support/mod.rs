@@ -57,6 +57,18 @@ impl Csa {
         self.output(&["session", "wait", "--session", id, "--until-done"])
     }
 
+    /// How csa's directives start a command line for this installation: the state root
+    /// (from `CSA_STATE_DIR`) and the binary's absolute path, e.g.
+    /// `CSA_STATE_DIR=/tmp/.tmpX /…/target/debug/csa`.
+    pub fn pasted_csa(&self) -> String {
+        let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_csa")).unwrap();
+        format!(
+            "CSA_STATE_DIR={} {}",
+            self.state.path().display(),
+            exe.display()
+        )
+    }
+
     pub fn sessions_dir(&self) -> PathBuf {
         self.state.path().join("sessions")
     }
@@ -236,4 +248,29 @@ pub fn is_ulid(text: &str) -> bool {
 
 pub fn exists(path: &Path) -> bool {
     path.exists()
+}
+
+/// The exit code of `out`; fails the test (at the caller's line) when a signal ended it.
+#[track_caller]
+pub fn code(out: &Output) -> i32 {
+    match out.status.code() {
+        Some(code) => code,
+        None => panic!(
+            "no exit code (killed by a signal?): {:?}\nstderr: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+/// Standard error of `out` as text.
+#[track_caller]
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Standard output of `out` as text.
+#[track_caller]
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

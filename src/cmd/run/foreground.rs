@@ -12,14 +12,15 @@ use anyhow::Result;
 use super::{
     Launch, Prepared, announce_directive, job_stdin, set_job_environment, write_daemon_pid,
 };
-use crate::record;
 use crate::session;
 use crate::supervise;
 use crate::tail;
 
 /// `--no-daemon`: supervise the job in this process, copying its output to the terminal as
 /// it reaches the spool files, and return its exit code.
-pub(super) fn run(launch: &Launch<'_>, prepared: Prepared) -> Result<u8> {
+pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
+    let gate = std::mem::take(&mut launch.fleet.gate);
+    let launch = &*launch;
     let Launch {
         args, job, session, ..
     } = launch;
@@ -33,7 +34,23 @@ pub(super) fn run(launch: &Launch<'_>, prepared: Prepared) -> Result<u8> {
     write_daemon_pid(session, pid)?;
     // Standard output belongs to the job here; the ID is in the directive on stderr.
     announce_directive(session, pid);
-    supervise::survive_termination_signals();
+    let received = supervise::survive();
+    let slot = if gate.is_empty() {
+        None
+    } else {
+        let waker = crate::waker::Waker::new(received.clone())?;
+        match supervise::gate::pass(session, gate, &waker)? {
+            supervise::gate::Gate::Open(slot) => slot,
+            supervise::gate::Gate::Stopped(signal, waiting_for) => {
+                let result = supervise::not_started(session, signal, &waiting_for);
+                return Ok(supervise::record_result(session, result)?.exit_code);
+            }
+            supervise::gate::Gate::Skipped(result) => {
+                return Ok(supervise::record_result(session, result)?.exit_code);
+            }
+        }
+    };
+    let _ = std::fs::remove_file(session.file(session::QUEUED));
 
     let mut command = Command::new(&job.argv[0]);
     command.args(&job.argv[1..]);
@@ -49,11 +66,15 @@ pub(super) fn run(launch: &Launch<'_>, prepared: Prepared) -> Result<u8> {
         std::thread::spawn(move || {
             let (stdout, stderr) = (io::stdout(), io::stderr());
             let (mut out, mut err) = (io::stdout(), io::stderr());
+            // Each copy goes on while it can: a terminal that went away for one of them
+            // must not stop the other, and never the job.
             let mut sources = [
                 tail::Follow::new(session.file(session::STDOUT_LOG), &mut out)
-                    .direct(stdout.as_fd()),
+                    .direct(stdout.as_fd())
+                    .best_effort(),
                 tail::Follow::new(session.file(session::STDERR_LOG), &mut err)
-                    .direct(stderr.as_fd()),
+                    .direct(stderr.as_fd())
+                    .best_effort(),
             ];
             let _ = tail::follow(&session.path, &mut sources, None, &mut || {
                 Ok(if finished.load(Ordering::SeqCst) {
@@ -65,12 +86,12 @@ pub(super) fn run(launch: &Launch<'_>, prepared: Prepared) -> Result<u8> {
         })
     };
     let timeout = args.timeout;
-    let result = supervise::run_job(session, command, timeout);
+    let result = supervise::run_job(session, command, timeout, &received, slot);
     finished.store(true, Ordering::SeqCst);
     // Renaming `result.toml` into the session directory also wakes the follower.
-    let written = record::write_atomic(&session.path, session::RESULT_TOML, &result, true);
+    let written = supervise::record_result(session, result);
     let _ = follower.join();
-    written?;
+    let result = written?;
     drop(prepared.lock);
     Ok(result.exit_code)
 }

@@ -12,6 +12,9 @@ use crate::session::SessionDir;
 /// `status` of a pending session in `KV_WARM`: `alive` while its job runs (or `csa run` is
 /// still setting it up).
 pub const ALIVE: &str = "alive";
+/// `status` of a pending session in `KV_WARM` whose job waits for a queue slot or for its
+/// dependencies.
+pub const QUEUED: &str = "queued";
 
 /// Prints `CSA:SESSION_WAIT_TIMEOUT id status=dead elapsed`: the session is dead and its
 /// result cannot be recorded.
@@ -55,10 +58,9 @@ pub fn still_running(pending: &[&SessionDir], started: Instant, args: &WaitArgs,
 
 /// What a session that has not ended is doing, for `KV_WARM`'s `status`.
 fn state(session: &SessionDir) -> &'static str {
-    // A `Queued` state (waiting for a queue slot or for dependencies) is to be shown as
-    // `queued` once `liveness::observe` reports it.
     match liveness::observe(session) {
         Ok(Observed::Running) => ALIVE,
+        Ok(Observed::Queued) => QUEUED,
         // It ended as the cap was reached: the next wait reports it at once.
         Ok(Observed::Finished(_) | Observed::Gone) => "ended",
         Err(_) => "unknown",
@@ -67,9 +69,9 @@ fn state(session: &SessionDir) -> &'static str {
 
 /// The command that waits for exactly `ids` with the same options: `csa session wait
 /// --session ID` for a single wait (as contract §3 prints it), `csa session wait [OPTIONS]
-/// ID…` for a multi wait.
+/// ID…` for a multi wait; pasteable as [`directive::csa_command`] makes it.
 fn rerun_command(ids: &[String], args: &WaitArgs, multi: bool) -> String {
-    let mut words = vec!["csa".to_owned(), "session".to_owned(), "wait".to_owned()];
+    let mut words = vec!["session".to_owned(), "wait".to_owned()];
     if !multi {
         words.push("--session".to_owned());
         words.extend(ids.iter().cloned());
@@ -86,7 +88,8 @@ fn rerun_command(ids: &[String], args: &WaitArgs, multi: bool) -> String {
     if multi {
         words.extend(ids.iter().cloned());
     }
-    words.join(" ")
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    directive::csa_command(&words)
 }
 
 /// The counts of `SESSION_WAIT_SUMMARY`.

@@ -18,7 +18,7 @@ use anyhow::Result;
 use crate::cli::WaitArgs;
 use crate::ends::Ends;
 use crate::exit;
-use crate::record::{ResultRecord, Status};
+use crate::record::{self, ResultRecord, Status};
 use crate::session::StateRoot;
 
 mod directives;
@@ -69,9 +69,12 @@ pub fn exec(args: &WaitArgs) -> Result<u8> {
                 tally.add(&result);
             }
             Err(err) => {
-                if exit::code_of(&err) == exit::TIMEOUT {
+                if record::is_unrecorded(&err) {
+                    // What the job wrote is all that is left of it: print it anyway.
+                    print::stdout_only(session);
                     directives::dead(session, started);
                 }
+                let err = exit::recode_unrecorded(err, exit::TIMEOUT);
                 if !multi {
                     return Err(err);
                 }

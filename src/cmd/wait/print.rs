@@ -14,7 +14,7 @@ use anyhow::Result;
 use crate::cmd::logs;
 use crate::directive;
 use crate::exit;
-use crate::record::{self, ResultRecord, Status};
+use crate::record::{ResultRecord, Status};
 use crate::session::{self, SessionDir};
 
 /// How many lines of `stderr.log` are shown for a session that did not succeed.
@@ -29,14 +29,23 @@ pub struct Options {
     pub stderr: bool,
 }
 
+/// Prints `stdout.log` alone, ignoring every error: all that is left of a session whose
+/// result cannot be recorded.
+pub fn stdout_only(session: &SessionDir) {
+    if let Ok(Some(file)) = open_log(&session.file(session::STDOUT_LOG)) {
+        let _ = copy_log(file, &mut io::stdout().lock(), None);
+    }
+}
+
 /// Prints the logs of a session that ended (see the module documentation), in constant
 /// memory whatever their size; `--tail` reads only the end of the file. A reader of stdout
 /// or stderr that went away is not an error.
 ///
-/// Errors (125): `stdout.log` cannot be read, or stdout fails otherwise.
+/// Errors (125): `stdout.log` cannot be read, or stdout fails otherwise; then nothing more
+/// is printed.
 pub fn logs(session: &SessionDir, result: &ResultRecord, options: &Options) -> Result<()> {
     let path = session.file(session::STDOUT_LOG);
-    let stdout = match open_log(&path) {
+    match open_log(&path) {
         Ok(None) => Ok(()),
         Ok(Some(file)) => match copy_log(file, &mut io::stdout().lock(), options.tail) {
             Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(exit::io_failure(
@@ -47,7 +56,7 @@ pub fn logs(session: &SessionDir, result: &ResultRecord, options: &Options) -> R
             _ => Ok(()),
         },
         Err(err) => Err(exit::io_failure("cannot read", &err, path.display())),
-    };
+    }?;
     let failed = result.status != Status::Success;
     if failed && let Some(reason) = &result.reason {
         crate::note!(
@@ -61,7 +70,7 @@ pub fn logs(session: &SessionDir, result: &ResultRecord, options: &Options) -> R
     } else if failed {
         stderr_log(session, Some(FAILURE_LINES), Some(&result.id));
     }
-    stdout
+    Ok(())
 }
 
 /// Prints `CSA:SESSION_WAIT_COMPLETED` for `result` on stderr.
@@ -106,7 +115,7 @@ fn stderr_log(session: &SessionDir, tail: Option<usize>, header: Option<&str>) {
 
 /// Opens a log without following a symbolic link; `None` when it does not exist.
 fn open_log(path: &Path) -> io::Result<Option<File>> {
-    match record::open_no_follow(path) {
+    match crate::sys::open_no_follow(path) {
         Ok(file) => Ok(Some(file)),
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(err) => Err(err),

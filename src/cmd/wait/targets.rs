@@ -24,7 +24,7 @@ pub struct Targets {
 /// Errors (exit 125): a handle that names no session or is ambiguous; `--tag` that no
 /// session carries.
 pub fn resolve(root: &StateRoot, args: &WaitArgs) -> Result<Targets> {
-    let handles: Vec<&String> = args.ids.iter().chain(&args.session).collect();
+    let handles: Vec<&String> = args.handles.iter().chain(&args.session).collect();
     let mut seen = HashSet::new();
     let mut sessions = Vec::new();
     for handle in &handles {

@@ -1,0 +1,123 @@
+//! Usage errors that point to the fix: the mistakes people make most with csa's command
+//! line, recognised from clap's error and the arguments, each explained in one line.
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+
+use crate::cmd::list::quote;
+
+/// The subcommands of `csa session`, which people type without `session`.
+const SESSION_COMMANDS: [&str; 7] = ["wait", "attach", "kill", "list", "result", "logs", "clean"];
+
+/// A one-line explanation for `err`, better than clap's, or `None` to keep clap's. `args`
+/// are csa's arguments without the program name.
+pub fn hint(err: &clap::Error, args: &[String]) -> Option<String> {
+    match err.kind() {
+        ErrorKind::InvalidSubcommand => session_subcommand_at_top(err, args),
+        ErrorKind::UnknownArgument if is_run(args) => run_with_several_words(err, args),
+        ErrorKind::ArgumentConflict if is_run(args) => run_conflict(err),
+        _ => None,
+    }
+}
+
+/// `csa wait …` → `csa session wait …`.
+fn session_subcommand_at_top(err: &clap::Error, args: &[String]) -> Option<String> {
+    let typed = context_string(err, ContextKind::InvalidSubcommand)?;
+    let first = args.iter().position(|arg| *arg == typed)?;
+    if first != 0 || !SESSION_COMMANDS.contains(&typed.as_str()) {
+        return None;
+    }
+    Some(format!(
+        "`{typed}` is a subcommand of `csa session`: did you mean `{}`?",
+        shown_command("csa session", args)
+    ))
+}
+
+/// `csa run make test` → quote the script, or `-- make test`.
+fn run_with_several_words(err: &clap::Error, args: &[String]) -> Option<String> {
+    let unexpected = context_string(err, ContextKind::InvalidArg)?;
+    if args.iter().any(|arg| arg == "--") {
+        return None;
+    }
+    // From the first word that is not an option on (`make -j8 test`), when the unexpected
+    // argument comes after it (`--bogus x` is a mistyped option).
+    let first = first_positional(args)?;
+    let at = args
+        .iter()
+        .position(|arg| arg.starts_with(unexpected.as_str()))?;
+    if at <= first {
+        return None;
+    }
+    let script = args[first..].join(" ");
+    Some(format!(
+        "`csa run` takes the whole script as ONE argument, PROMPT, but got several words: quote it (`csa run {}`) or run the program without a shell (`csa run -- {script}`)",
+        quote(&script)
+    ))
+}
+
+/// `csa run ls -- -la`: PROMPT and `-- PROGRAM` together; `--json` with `--no-daemon`.
+fn run_conflict(err: &clap::Error) -> Option<String> {
+    let one = context_string(err, ContextKind::InvalidArg)?;
+    let other = context_string(err, ContextKind::PriorArg)?;
+    let both = |a: &str, b: &str| {
+        (one.contains(a) && other.contains(b)) || (one.contains(b) && other.contains(a))
+    };
+    if both("PROMPT", "PROGRAM") {
+        return Some(
+            "give either PROMPT, a shell script in one argument (`csa run 'ls -la'`), or `-- PROGRAM ARGS…` with nothing between `run`'s options and `--` (`csa run -- ls -la`), not both".to_owned(),
+        );
+    }
+    if both("--json", "--no-daemon") {
+        return Some(
+            "--json cannot be used with --no-daemon: in the foreground, stdout carries the job's own output; the session ID is in the CSA:SESSION_STARTED line on stderr".to_owned(),
+        );
+    }
+    None
+}
+
+/// The index in `args` (`run` first) of the first word that is neither an option of
+/// `csa run` nor an option's value.
+fn first_positional(args: &[String]) -> Option<usize> {
+    let command = <super::Cli as clap::CommandFactory>::command();
+    let run = command.find_subcommand("run")?;
+    let takes_value = |name: &str| {
+        run.get_arguments()
+            .any(|arg| arg.get_long() == Some(name) && arg.get_action().takes_values())
+    };
+    let mut index = 1;
+    while let Some(arg) = args.get(index) {
+        match arg.strip_prefix("--") {
+            Some(long) if !long.contains('=') && takes_value(long) => index += 2,
+            Some(_) => index += 1,
+            None if arg.starts_with('-') => index += 1,
+            None => return Some(index),
+        }
+    }
+    None
+}
+
+/// True when the command line is `csa run …`.
+fn is_run(args: &[String]) -> bool {
+    args.first().is_some_and(|arg| arg == "run")
+}
+
+/// `prefix` and `args`, shell-quoted, cut to a readable length.
+fn shown_command(prefix: &str, args: &[String]) -> String {
+    let mut line = prefix.to_owned();
+    for arg in args {
+        line.push(' ');
+        line.push_str(&quote(arg));
+    }
+    if line.chars().count() > 100 {
+        line = line.chars().take(100).collect::<String>() + " …";
+    }
+    line
+}
+
+/// A string in clap's error context (e.g. the unexpected argument).
+fn context_string(err: &clap::Error, kind: ContextKind) -> Option<String> {
+    match err.get(kind)? {
+        ContextValue::String(text) => Some(text.clone()),
+        ContextValue::Strings(texts) => texts.first().cloned(),
+        _ => None,
+    }
+}

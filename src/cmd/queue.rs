@@ -1,0 +1,117 @@
+//! `csa queue slots` and `csa queue list`: set and look at queues' slot counts.
+
+use std::fmt::Write as _;
+use std::io::{self, Write as _};
+
+use anyhow::{Context as _, Result};
+use serde::Serialize;
+
+use crate::cli::{QueueListArgs, QueueSlotsArgs};
+use crate::queue::{self, Queue, census};
+use crate::session::StateRoot;
+
+/// One row of `csa queue list`.
+#[derive(Debug, Serialize)]
+struct Row {
+    /// The queue's name.
+    name: String,
+    /// Its slot count: set, or the default.
+    slots: u32,
+    /// True when set with `csa queue slots` / `run --slots`; else the configured default.
+    slots_set: bool,
+    /// Sessions of the queue whose job runs (slots held).
+    running: usize,
+    /// Sessions waiting for a slot.
+    queued: usize,
+    /// Their IDs, in the order they will start.
+    waiting: Vec<String>,
+}
+
+/// Runs `csa queue slots NAME [N]`: sets the slot count (persisted under the state root,
+/// taking effect at once for waiting sessions), or prints it. Exit 0; 125 when the state
+/// root cannot be written.
+pub fn slots(args: &QueueSlotsArgs) -> Result<u8> {
+    let queue = Queue::new(&StateRoot::from_env()?, &args.name);
+    let text = match args.slots {
+        Some(slots) => {
+            queue.store_slots(slots)?;
+            crate::note!("queue {} now has {slots} slots", queue.name);
+            return Ok(0);
+        }
+        None => format!("{}\n", effective_slots(&queue)?.0),
+    };
+    let mut stdout = io::stdout().lock();
+    crate::exit::stdout_written(
+        stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush()),
+        "the slot count",
+    )?;
+    Ok(0)
+}
+
+/// The queue's slot count and whether it was set (else the default applies).
+fn effective_slots(queue: &Queue) -> Result<(u32, bool)> {
+    Ok(match queue.set_slots()? {
+        Some(slots) => (slots, true),
+        None => (queue::default_slots(&queue.name), false),
+    })
+}
+
+/// Runs `csa queue list [--json]`: one row per queue. Exit 0.
+pub fn list(args: &QueueListArgs) -> Result<u8> {
+    let root = StateRoot::from_env()?;
+    let mut rows = Vec::new();
+    for queue in queue::all(&root) {
+        let census = census::take(&queue);
+        let (slots, slots_set) = effective_slots(&queue)?;
+        rows.push(Row {
+            name: queue.name,
+            slots,
+            slots_set,
+            running: census.running,
+            queued: census.waiting.len(),
+            waiting: census.waiting,
+        });
+    }
+    let text = if args.json {
+        let mut text = serde_json::to_string_pretty(&rows).context("cannot format the queues")?;
+        text.push('\n');
+        text
+    } else {
+        let width = rows
+            .iter()
+            .map(|row| row.name.len())
+            .max()
+            .unwrap_or(0)
+            .max(4);
+        let mut text = format!(
+            "{:<width$}  {:>5}  {:>7}  {:>6}\n",
+            "NAME", "SLOTS", "RUNNING", "QUEUED"
+        );
+        for row in &rows {
+            let slots = if row.slots_set {
+                row.slots.to_string()
+            } else {
+                format!("{}*", row.slots)
+            };
+            let _ = writeln!(
+                text,
+                "{:<width$}  {:>5}  {:>7}  {:>6}",
+                row.name, slots, row.running, row.queued
+            );
+        }
+        if rows.iter().any(|row| !row.slots_set) {
+            text.push_str("* the default; set it with `csa queue slots NAME N`\n");
+        }
+        text
+    };
+    let mut stdout = io::stdout().lock();
+    crate::exit::stdout_written(
+        stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush()),
+        "the queue list",
+    )?;
+    Ok(0)
+}

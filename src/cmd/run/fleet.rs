@@ -1,0 +1,167 @@
+//! What places a new session in a fleet: its queue, its dependencies and its parent.
+
+use std::fs;
+use std::os::fd::AsRawFd as _;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+use std::process::Command;
+
+use anyhow::Result;
+
+use crate::cli::RunArgs;
+use crate::exit::{CSA_ERROR, Failure};
+use crate::queue::{self, Queue, ticket};
+use crate::session::{self, SessionDir, StateRoot};
+use crate::supervise::gate::Plan;
+use crate::sys;
+use crate::tool::Job;
+
+/// A new session's place in the fleet, decided before its directory exists.
+#[derive(Debug)]
+pub(in crate::cmd) struct Fleet {
+    /// What the job waits for (the queue entry is added by [`join`]).
+    pub gate: Plan,
+    /// The session whose job runs this `csa run` (from `CSA_SESSION_ID`), unless
+    /// `--detach-from-parent`.
+    pub parent: Option<SessionDir>,
+}
+
+/// Reads the fleet options: resolves `--after` handles to full IDs, picks the queue
+/// (`--queue`, else the tool's, unless `--no-queue`), and finds the parent session.
+///
+/// Errors: an `--after` handle that names no session (exit 125); `--slots` without a queue
+/// (exit 2).
+pub(in crate::cmd::run) fn plan(args: &RunArgs, job: &Job, root: &StateRoot) -> Result<Fleet> {
+    let fleet = &args.fleet;
+    let mut after = Vec::new();
+    for handle in &fleet.after {
+        let id = root
+            .resolve(handle)
+            .map_err(|err| err.context("cannot use --after"))?
+            .id_string();
+        if !after.contains(&id) {
+            after.push(id);
+        }
+    }
+    let queue = if fleet.no_queue {
+        None
+    } else {
+        fleet.queue.clone().or_else(|| queue::tool_queue(&job.tool))
+    };
+    if fleet.slots.is_some() && queue.is_none() {
+        return Err(Failure::new(
+            crate::exit::USAGE,
+            "cannot use --slots without a queue: add --queue NAME (--slots)",
+        )
+        .into());
+    }
+    let slots_default = queue.as_deref().map_or(1, queue::default_slots);
+    let parent = if fleet.detach_from_parent {
+        None
+    } else {
+        parent(root)
+    };
+    Ok(Fleet {
+        gate: Plan {
+            after,
+            queue,
+            slots_default,
+            ticket: None,
+        },
+        parent,
+    })
+}
+
+/// The session this `csa run` runs in, from `CSA_SESSION_ID`, when it is a session of the
+/// same state root that is still there.
+fn parent(root: &StateRoot) -> Option<SessionDir> {
+    let id = std::env::var("CSA_SESSION_ID").ok()?;
+    let id = ulid::Ulid::from_string(&id).ok()?;
+    let parent = root.session(id);
+    parent.path.is_dir().then_some(parent)
+}
+
+/// Records the new session in its fleet, before its supervisor starts: marks it `queued`
+/// when it waits, sets `--slots`, lists it among its parent's children, and — when it
+/// waits for a slot and for nothing else — joins the queue now, so that the queue's
+/// order is the order of submission.
+///
+/// Errors name the file that could not be written.
+pub(in crate::cmd::run) fn join(
+    fleet: &mut Fleet,
+    args: &RunArgs,
+    root: &StateRoot,
+    session: &SessionDir,
+) -> Result<()> {
+    if let Some(parent) = &fleet.parent {
+        let children = parent.file(crate::stop::tree::CHILDREN);
+        let created = fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&children)
+            .or_else(|err| match err.kind() {
+                std::io::ErrorKind::AlreadyExists => Ok(()),
+                _ => Err(err),
+            })
+            .and_then(|()| {
+                fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(children.join(session.id_string()))
+                    .map(drop)
+            });
+        if let Err(err) = created {
+            return Err(crate::exit::io_failure(
+                "cannot record the session as a child of its parent",
+                &err,
+                children.display(),
+            ));
+        }
+    }
+    if fleet.gate.is_empty() {
+        return Ok(());
+    }
+    let marker = session.file(session::QUEUED);
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&marker)
+        .map_err(|err| crate::exit::io_failure("cannot create", &err, marker.display()))?;
+    if let Some(name) = &fleet.gate.queue {
+        let queue = Queue::new(root, name);
+        if let Some(slots) = args.fleet.slots {
+            queue.store_slots(slots)?;
+        }
+        if fleet.gate.after.is_empty() {
+            fleet.gate.ticket = Some(ticket::enqueue(&queue, &session.id_string())?);
+        }
+    }
+    Ok(())
+}
+
+/// Adds the gate to the supervisor's command line and hands the queue entry over (its
+/// descriptor is inherited).
+pub(in crate::cmd::run) fn pass_on(fleet: &Fleet, command: &mut Command) -> Result<()> {
+    let gate = &fleet.gate;
+    for id in &gate.after {
+        command.arg("--after").arg(id);
+    }
+    if let Some(name) = &gate.queue {
+        command
+            .arg("--queue")
+            .arg(name)
+            .arg("--slots-default")
+            .arg(gate.slots_default.to_string());
+    }
+    if let Some(ticket) = &gate.ticket {
+        sys::set_close_on_exec(&ticket.file, false).map_err(|err| {
+            Failure::new(CSA_ERROR, format!("cannot pass the queue entry on: {err}"))
+        })?;
+        command
+            .arg("--queue-fd")
+            .arg(ticket.file.as_raw_fd().to_string())
+            .arg("--queue-seq")
+            .arg(ticket.seq.to_string());
+    }
+    Ok(())
+}

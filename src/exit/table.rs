@@ -1,0 +1,306 @@
+//! csa's exit codes, per command, in one place: rendered into each command's `--help` and
+//! checked against docs/exit-codes.md and the README by a test (`cargo test`), so the
+//! three cannot drift. Change a code here, then run `CSA_UPDATE_DOCS=1 cargo test
+//! exit_code_tables` to rewrite the documents' tables.
+
+/// One exit code (or a family, such as `128 + N`) and what it means.
+#[derive(Debug, Clone, Copy)]
+pub struct Code {
+    /// The code as documented: `0`, `125`, `128 + N`, `the job's exit code`.
+    pub code: &'static str,
+    /// What it means, one sentence (Markdown inline code allowed).
+    pub meaning: &'static str,
+}
+
+const fn code(code: &'static str, meaning: &'static str) -> Code {
+    Code { code, meaning }
+}
+
+/// Every command's table, in the order the documents show them: the command as typed
+/// (without `csa`) and its codes.
+#[cfg(test)]
+pub const COMMANDS: [(&str, &[Code]); 11] = [
+    ("run", RUN),
+    ("session wait", WAIT),
+    ("session attach", ATTACH),
+    ("session kill", KILL),
+    ("session list", LIST),
+    ("session result", RESULT),
+    ("session logs", LOGS),
+    ("session clean", CLEAN),
+    ("tools", TOOLS),
+    ("completions", COMPLETIONS),
+    ("man", MAN),
+];
+
+/// `csa run`.
+pub const RUN: &[Code] = &[
+    code("0", "the job was started; its session ID is on stdout"),
+    code(
+        "2",
+        "usage error: unknown flag, bad `--env`, empty prompt (as PROMPT or on standard input), unknown `--tool`; no session is created",
+    ),
+    code(
+        "125",
+        "csa itself failed: the message says what and where (state root not writable, malformed configuration file, …)",
+    ),
+    code(
+        "126",
+        "the program (or the tool's program) exists but is not executable; no session is created",
+    ),
+    code(
+        "127",
+        "the program (or the tool's program) is not found; no session is created",
+    ),
+    code(
+        "the job's exit code",
+        "with `--no-daemon`: the job ran in the foreground",
+    ),
+];
+
+/// `csa session wait`.
+pub const WAIT: &[Code] = &[
+    code(
+        "the job's exit code",
+        "the job ended; its `stdout.log` was printed (0 for success)",
+    ),
+    code(
+        "128 + N",
+        "the job was ended by signal N (143 = SIGTERM, 137 = SIGKILL), including by `csa session kill`",
+    ),
+    code(
+        "124",
+        "the job's `--timeout` expired; or the session is dead and its result cannot be recorded (`CSA:SESSION_WAIT_TIMEOUT`; what the job wrote to `stdout.log` is printed all the same)",
+    ),
+    code(
+        "1",
+        "`lost`: the supervisor vanished without writing a result",
+    ),
+    code(
+        "0 + `CSA:SESSION_WAIT_KV_WARM`",
+        "still running after the 250 s cap: nothing failed, run the same command again; never with `--until-done`",
+    ),
+    code(
+        "several sessions",
+        "0 when all succeeded; else the code of the first to end without success (also at the cap, with `KV_WARM`); with `--any`, the code of the session that ended",
+    ),
+    code(
+        "125",
+        "csa error: unknown or ambiguous session, unreadable or malformed state",
+    ),
+];
+
+/// `csa session attach`.
+pub const ATTACH: &[Code] = &[
+    code(
+        "the job's exit code",
+        "the job ended while attached (128 + N for signal N, 124 for `--timeout`)",
+    ),
+    code("130", "detached with Ctrl-C; the job keeps running"),
+    code(
+        "0",
+        "the reader of stdout went away (`csa session attach … | head -1`); the job keeps running",
+    ),
+    code(
+        "1",
+        "`lost`: the supervisor vanished without writing a result",
+    ),
+    code(
+        "124",
+        "the session is dead and its result cannot be recorded (as for `wait`)",
+    ),
+    code(
+        "125",
+        "csa error: unknown or ambiguous session, unreadable spool file",
+    ),
+];
+
+/// `csa session kill`.
+pub const KILL: &[Code] = &[
+    code("0", "the session was stopped, or had already finished"),
+    code(
+        "125",
+        "refused (the supervisor's identity could not be verified; nothing was signalled) or failed",
+    ),
+];
+
+/// `csa session list`.
+pub const LIST: &[Code] = &[
+    code(
+        "0",
+        "listed (a session that cannot be read is skipped with a warning on stderr)",
+    ),
+    code("125", "the session store cannot be read"),
+];
+
+/// `csa session result`.
+pub const RESULT: &[Code] = &[
+    code(
+        "0",
+        "printed, whatever the job's status (a dead session whose `lost` result cannot be recorded is shown as lost, with a warning on stderr)",
+    ),
+    code(
+        "125",
+        "csa error: unknown or ambiguous session, unreadable state",
+    ),
+];
+
+/// `csa session logs`.
+pub const LOGS: &[Code] = &[
+    code("0", "printed what the job has written so far"),
+    code(
+        "125",
+        "csa error: unknown or ambiguous session, unreadable spool file",
+    ),
+];
+
+/// `csa session clean`.
+pub const CLEAN: &[Code] = &[code(
+    "0",
+    "done (a session that cannot be judged or removed is skipped with a warning on stderr)",
+)];
+
+/// `csa tools`.
+pub const TOOLS: &[Code] = &[
+    code("0", "listed"),
+    code("125", "a configuration file is malformed"),
+];
+
+/// `csa completions`.
+pub const COMPLETIONS: &[Code] = &[
+    code("0", "printed the completion script"),
+    code("2", "unknown shell"),
+];
+
+/// `csa man`.
+pub const MAN: &[Code] = &[
+    code("0", "printed or wrote the manual pages"),
+    code("125", "a manual page cannot be written"),
+];
+
+/// A command's text after its options: `after`, with an `Exit codes:` section inserted
+/// before its `Examples:` (or at its end): one line per code, meanings wrapped at 100
+/// columns under each other, without Markdown's backticks.
+pub fn help(codes: &[Code], after: &str) -> String {
+    const WIDTH: usize = 100;
+    let (intro, examples) = match after.find("Examples:") {
+        Some(at) => after.split_at(at),
+        None => (after, ""),
+    };
+    let column = codes.iter().map(|c| plain(c.code).len()).max().unwrap_or(0) + 4;
+    let mut text = intro.to_owned();
+    text.push_str("Exit codes:\n");
+    for entry in codes {
+        let mut line = format!("  {:<width$}", plain(entry.code), width = column - 2);
+        let mut len = line.chars().count();
+        for word in plain(entry.meaning).split(' ') {
+            if len + word.chars().count() + 1 > WIDTH && len > column {
+                text.push_str(line.trim_end());
+                text.push('\n');
+                line = " ".repeat(column);
+                len = column;
+            } else if len > column {
+                line.push(' ');
+                len += 1;
+            }
+            line.push_str(word);
+            len += word.chars().count();
+        }
+        text.push_str(&line);
+        text.push('\n');
+    }
+    if !examples.is_empty() {
+        text.push('\n');
+        text.push_str(examples);
+    }
+    text
+}
+
+/// A Markdown table of `codes`: `| code | meaning |`, one row per code.
+#[cfg(test)]
+fn markdown(codes: &[Code]) -> String {
+    let mut table = String::from("| code | meaning |\n|---|---|\n");
+    for entry in codes {
+        for part in ["| ", entry.code, " | ", entry.meaning, " |\n"] {
+            table.push_str(part);
+        }
+    }
+    table
+}
+
+/// `text` without Markdown's backticks around inline code.
+fn plain(text: &str) -> String {
+    text.replace('`', "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The marker before a generated table in a document: `<!-- exit-codes: wait -->`.
+    fn marker(command: &str) -> String {
+        let key = command.trim_start_matches("session ");
+        format!("<!-- exit-codes: {key} -->\n")
+    }
+
+    /// Replaces the table after each marker in `text` with the one rendered from the
+    /// source; returns the new text and the commands found.
+    fn render_into(text: &str) -> (String, Vec<&'static str>) {
+        let mut out = text.to_owned();
+        let mut found = Vec::new();
+        for (command, codes) in COMMANDS {
+            let marker = marker(command);
+            let Some(at) = out.find(&marker) else {
+                continue;
+            };
+            found.push(command);
+            let start = at + marker.len();
+            let len = out[start..]
+                .split_inclusive('\n')
+                .take_while(|line| line.starts_with('|'))
+                .map(str::len)
+                .sum::<usize>();
+            out.replace_range(start..start + len, &markdown(codes));
+        }
+        (out, found)
+    }
+
+    /// docs/exit-codes.md has every command's table; the README has `wait`'s; each is the
+    /// one rendered from this module.
+    #[test]
+    fn exit_code_tables() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for (doc, wanted) in [
+            (
+                "docs/exit-codes.md",
+                COMMANDS.map(|(command, _)| command).to_vec(),
+            ),
+            ("README.md", vec!["session wait"]),
+        ] {
+            let path = root.join(doc);
+            let text = std::fs::read_to_string(&path).unwrap();
+            let (rendered, found) = render_into(&text);
+            if std::env::var_os("CSA_UPDATE_DOCS").is_some() {
+                std::fs::write(&path, &rendered).unwrap();
+                continue;
+            }
+            for command in wanted {
+                assert!(found.contains(&command), "{doc}: no {:?}", marker(command));
+            }
+            assert!(
+                rendered == text,
+                "{doc}: an exit-code table differs from src/exit/table.rs; run `CSA_UPDATE_DOCS=1 cargo test exit_code_tables`"
+            );
+        }
+    }
+
+    #[test]
+    fn help_wraps_under_the_meaning_column() {
+        let text = help(WAIT, "Examples:\n  x");
+        for line in text.lines() {
+            assert!(line.chars().count() <= 100, "{line}");
+        }
+        assert!(text.contains("\n  124 "), "{text}");
+        assert!(text.ends_with("Examples:\n  x"));
+    }
+}

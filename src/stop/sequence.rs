@@ -1,0 +1,263 @@
+//! Stopping sessions in steps — the first signal, a grace period, then SIGKILL to whatever
+//! is left — several at a time (a session tree, every session with a tag), and recording
+//! how each ended.
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use rustix::process::Signal;
+
+use super::request::StopRequest;
+use super::target::Target;
+use super::{Scope, signal_name};
+use crate::exit::{self, CSA_ERROR, Failure};
+use crate::liveness;
+use crate::record::{ResultRecord, Status};
+
+/// How long, after SIGKILL, to wait for processes to vanish and for supervisors to let go
+/// of their locks.
+pub const AFTER_KILL: Duration = Duration::from_secs(10);
+
+/// The longest pause between two looks at the processes while waiting for them to exit.
+const MAX_PAUSE: Duration = Duration::from_millis(50);
+
+/// How to stop: the first signal, and how long the processes have to exit before SIGKILL.
+#[derive(Debug, Clone, Copy)]
+pub struct How {
+    /// The first signal (SIGTERM by default).
+    pub signal: Signal,
+    /// The grace period; zero means SIGKILL at once.
+    pub grace: Duration,
+}
+
+impl How {
+    /// The signal sent first: SIGKILL when the grace period is zero.
+    pub fn first(self) -> Signal {
+        if self.grace.is_zero() {
+            Signal::KILL
+        } else {
+            self.signal
+        }
+    }
+}
+
+/// Stops `targets` together: records a stop request in each (`by(target)` names who asked,
+/// as its result's reason will), sends each the first signal, waits up to the grace period
+/// for all of them to exit, SIGKILLs what is left, and waits for it to vanish. With
+/// `notes`, reports each step on stderr. Returns the last signal each target got.
+///
+/// Errors: a stop request that cannot be recorded (nothing was signalled), a signal that
+/// cannot be sent, processes that survive SIGKILL for [`AFTER_KILL`].
+pub fn stop_together(
+    targets: &[Target],
+    how: How,
+    by: &dyn Fn(&Target) -> String,
+    notes: bool,
+) -> Result<Vec<Signal>> {
+    let first = how.first();
+    for target in targets {
+        // Before any signal, so that whoever records the result records it as stopped.
+        StopRequest::new(first.as_raw(), how.grace, by(target))
+            .write(&target.session)
+            .map_err(|err| {
+                err.context(format!(
+                    "cannot record the stop request; nothing was signalled ({})",
+                    target.session.id_string()
+                ))
+            })?;
+    }
+    let started = Instant::now();
+    for target in targets {
+        send(target, first)?;
+        if notes {
+            crate::note!(
+                "sent {} to {} (session {})",
+                signal_name(first),
+                describe(target.scope),
+                target.session.id_string()
+            );
+        }
+    }
+    let stop_signals = [
+        Signal::KILL,
+        Signal::STOP,
+        Signal::TSTP,
+        Signal::TTIN,
+        Signal::TTOU,
+    ];
+    if !stop_signals.contains(&first) {
+        // Stopped processes act on the signal only once continued.
+        for target in targets {
+            let _ = target.scope.signal(Signal::CONT, None);
+        }
+    }
+    let mut last = vec![first; targets.len()];
+    if first != Signal::KILL {
+        let left = wait_until_empty(targets, how.grace);
+        for (i, target) in targets.iter().enumerate() {
+            if !left[i] {
+                if notes {
+                    crate::note!(
+                        "{} exited {} ms after {}",
+                        describe(target.scope),
+                        started.elapsed().as_millis(),
+                        signal_name(first)
+                    );
+                }
+                continue;
+            }
+            if notes {
+                let members = target.scope.members(None);
+                crate::note!(
+                    "{} processes still running {} after {}: {}; sending SIGKILL",
+                    members.len(),
+                    humantime::format_duration(how.grace),
+                    signal_name(first),
+                    join(&members)
+                );
+            }
+            send(target, Signal::KILL)?;
+            last[i] = Signal::KILL;
+        }
+    }
+    let killed: Vec<Target> = targets
+        .iter()
+        .zip(&last)
+        .filter(|(_, signal)| **signal == Signal::KILL)
+        .map(|(target, _)| target.clone())
+        .collect();
+    let left = wait_until_empty(&killed, AFTER_KILL);
+    if let Some((target, _)) = killed.iter().zip(&left).find(|(_, left)| **left) {
+        return Err(Failure::new(
+            CSA_ERROR,
+            format!(
+                "processes survive SIGKILL (uninterruptible sleep?): {} ({})",
+                join(&target.scope.members(None)),
+                target.session.id_string()
+            ),
+        )
+        .into());
+    }
+    if notes {
+        for target in &killed {
+            crate::note!(
+                "{} exited {} ms after the first signal",
+                describe(target.scope),
+                started.elapsed().as_millis()
+            );
+        }
+    }
+    Ok(last)
+}
+
+/// Waits for a stopped target's supervisor to let go of its lock, and returns the session's
+/// result: the supervisor's own, or — when SIGKILL took the supervisor too — a synthetic
+/// `signal` result saying who stopped it.
+///
+/// Errors: the lock is still held [`AFTER_KILL`] after the processes were killed; the
+/// result cannot be recorded.
+pub fn recorded(target: &Target, last: Signal, how: How, by: &str) -> Result<ResultRecord> {
+    let session = &target.session;
+    if !liveness::wait_for_supervisor(session, Some(AFTER_KILL))? {
+        return Err(Failure::new(
+            CSA_ERROR,
+            format!(
+                "the session's lock is still held {} s after its processes were killed ({})",
+                AFTER_KILL.as_secs(),
+                session.id_string()
+            ),
+        )
+        .into());
+    }
+    liveness::final_result_or(session, || {
+        let reason = if last == Signal::KILL && how.first() != Signal::KILL {
+            format!(
+                "killed by {by} (SIGKILL after {} grace)",
+                humantime::format_duration(how.grace)
+            )
+        } else {
+            format!("killed by {by} ({})", signal_name(last))
+        };
+        liveness::synthetic_result(
+            session,
+            Status::Signal,
+            exit::from_signal(last.as_raw()),
+            Some(last.as_raw()),
+            reason,
+        )
+    })
+}
+
+/// Sends `signal` to the target's processes.
+fn send(target: &Target, signal: Signal) -> Result<()> {
+    target.scope.signal(signal, None).map(drop).map_err(|err| {
+        crate::exit::io_failure(
+            &format!(
+                "cannot send {} to {}",
+                signal_name(signal),
+                describe(target.scope)
+            ),
+            &err,
+            target.session.id_string(),
+        )
+    })
+}
+
+/// Polls until every target's processes are gone or `limit` passes; returns, per target,
+/// whether processes are left. Scans back off from 1 ms to 50 ms.
+pub fn wait_until_empty(targets: &[Target], limit: Duration) -> Vec<bool> {
+    let deadline = Instant::now() + limit;
+    let mut pause = Duration::from_millis(1);
+    let mut left = vec![true; targets.len()];
+    loop {
+        for (i, target) in targets.iter().enumerate() {
+            if left[i] {
+                left[i] = !target.scope.members(None).is_empty();
+            }
+        }
+        let now = Instant::now();
+        if !left.contains(&true) || now >= deadline {
+            return left;
+        }
+        thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(MAX_PAUSE);
+    }
+}
+
+/// `process group 1234`, or the processes under a supervisor that shares a group.
+pub fn describe(scope: Scope) -> String {
+    match scope {
+        Scope::Group(pgid) => format!("process group {pgid}"),
+        Scope::Descendants { pgid, ancestor } => {
+            format!("the processes under supervisor {ancestor} in process group {pgid}")
+        }
+    }
+}
+
+/// PIDs separated by spaces.
+pub fn join(pids: &[i32]) -> String {
+    pids.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Prints the session's result on stderr.
+pub fn report(result: &ResultRecord, pid: i32) {
+    let signal = result
+        .signal
+        .map(|n| format!(", signal {n}"))
+        .unwrap_or_default();
+    let synthetic = if result.synthetic {
+        " (recorded by csa session kill: the supervisor was killed too)"
+    } else {
+        ""
+    };
+    crate::note!(
+        "session {} ended: status {}, exit {}{signal}{synthetic}; supervisor {pid} is gone",
+        result.id,
+        result.status.as_str(),
+        result.exit_code
+    );
+}

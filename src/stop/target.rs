@@ -1,0 +1,132 @@
+//! Whom a stop may signal: a session's supervisor, verified before anything is signalled.
+//!
+//! A PID alone proves nothing (PIDs are reused), so a running session is signalled only
+//! when all of these hold: `daemon.pid` parses, its PID is above 1, the process's start
+//! time (field 22 of `/proc/<pid>/stat`) is the one recorded, the session's lock is held,
+//! and that process has the session's `lock` file open.
+
+use std::os::unix::fs::MetadataExt as _;
+
+use super::Scope;
+use crate::exit::{CSA_ERROR, Failure};
+use crate::liveness::{self, Identity, Observed};
+use crate::session::{self, SessionDir};
+use crate::sys::{self, ProcStat};
+
+/// A live session whose supervisor was verified, and the processes a stop reaches.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The session.
+    pub session: SessionDir,
+    /// Its supervisor, as `daemon.pid` records it.
+    pub identity: Identity,
+    /// Its job's processes: the supervisor's process group (or, for a supervisor that
+    /// shares a group it does not lead, its descendants in that group).
+    pub scope: Scope,
+}
+
+/// True while the session runs or waits (its supervisor holds the lock, or `csa run` is
+/// still setting it up).
+pub fn is_live(session: &SessionDir) -> anyhow::Result<bool> {
+    Ok(matches!(
+        liveness::observe(session)?,
+        Observed::Running | Observed::Queued
+    ))
+}
+
+/// Verifies the supervisor of a live session. `Err` says why it cannot be signalled.
+pub fn verify(session: &SessionDir) -> Result<Target, String> {
+    let found = liveness::read_identity(session)?;
+    let pid = found.pid;
+    let stat =
+        ProcStat::read(pid).map_err(|_| format!("process {pid} of daemon.pid is not running"))?;
+    if stat.is_exited() {
+        return Err(format!("process {pid} of daemon.pid has exited"));
+    }
+    if stat.start_time != found.start_time {
+        return Err(format!(
+            "process {pid} started at tick {}, not at tick {} as daemon.pid records: the PID now belongs to another process",
+            stat.start_time, found.start_time
+        ));
+    }
+    let lock = std::fs::metadata(session.file(session::LOCK))
+        .map_err(|err| format!("cannot inspect the session's lock: {err}"))?;
+    match sys::has_file_open(pid, lock.dev(), lock.ino()) {
+        Ok(true) => {}
+        Ok(false) => return Err(format!("process {pid} does not hold the session's lock")),
+        Err(err) => {
+            return Err(format!(
+                "cannot check that process {pid} holds the session's lock: {err}"
+            ));
+        }
+    }
+    let scope = if stat.pgrp == pid {
+        Scope::Group(pid)
+    } else {
+        Scope::Descendants {
+            pgid: stat.pgrp,
+            ancestor: pid,
+        }
+    };
+    Ok(Target {
+        session: session.clone(),
+        identity: found,
+        scope,
+    })
+}
+
+/// The error of a refused stop: nothing was signalled.
+pub fn refusal(session: &SessionDir, why: &str) -> anyhow::Error {
+    Failure::new(
+        CSA_ERROR,
+        format!(
+            "refusing to signal session {}: {why}; nothing was signalled ({})",
+            session.id_string(),
+            session.file(session::DAEMON_PID).display()
+        ),
+    )
+    .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::liveness::{Identity, read_identity};
+    use crate::session::{self, SessionDir};
+
+    fn identity_of(text: &str) -> Result<Identity, String> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(session::DAEMON_PID), text).unwrap();
+        read_identity(&SessionDir {
+            id: ulid::Ulid::nil(),
+            path: dir.path().to_owned(),
+        })
+    }
+
+    #[test]
+    fn daemon_pid_parsing() {
+        assert_eq!(
+            identity_of("1234 5678\n"),
+            Ok(Identity {
+                pid: 1234,
+                start_time: 5678
+            })
+        );
+        assert!(identity_of("1234 5678").is_ok());
+        for bad in [
+            "",
+            "\n",
+            "0 0\n",
+            "1 0\n",
+            "-5 1\n",
+            "12 x\n",
+            "12\n",
+            "12  3\n",
+            "12 3 4\n",
+            "+12 3\n",
+            "99999999999 1\n",
+            "garbage",
+        ] {
+            assert!(identity_of(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! Blocking waits that a stop request interrupts: a supervisor waiting for its
+//! dependencies or for a queue slot must give up at once when `session kill` signals it,
+//! and must use no CPU while it waits (no polling).
+//!
+//! Signals arrive through a pipe that the signal handlers write to (`signal_hook`'s pipe
+//! registration), so a wait is one `poll` on that pipe and on what is awaited: a readable
+//! descriptor (an inotify instance), or a descriptor closed by a thread once its blocking
+//! `flock` returns — `flock` itself cannot be polled.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::time::Duration;
+
+use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::pipe::PipeFlags;
+
+use crate::supervise::{Received, SURVIVED_SIGNALS};
+use crate::sys;
+
+/// The stack of a thread that only blocks in `flock` (bytes).
+const LOCK_THREAD_STACK: usize = 64 * 1024;
+
+/// What a wait ended with.
+#[derive(Debug)]
+pub enum Woke<T> {
+    /// What was awaited happened.
+    Ready(T),
+    /// A stop signal arrived first (its number).
+    Stopped(i32),
+}
+
+/// Waits that end early on any of [`SURVIVED_SIGNALS`].
+#[derive(Debug)]
+pub struct Waker {
+    signals: OwnedFd,
+    received: Received,
+}
+
+impl Waker {
+    /// Registers a pipe with the signal handlers. Call after [`crate::supervise::survive`].
+    pub fn new(received: Received) -> io::Result<Self> {
+        let (read, write) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?;
+        for signal in SURVIVED_SIGNALS {
+            signal_hook::low_level::pipe::register_raw(signal, write.try_clone()?)?;
+        }
+        Ok(Self {
+            signals: read,
+            received,
+        })
+    }
+
+    /// The stop signal received so far, if any.
+    pub fn stopped(&self) -> Option<i32> {
+        self.received.signal()
+    }
+
+    /// Takes an advisory lock on `file` (shared or exclusive), blocking until it is free or a
+    /// stop signal arrives. Returns the file, locked.
+    pub fn lock(&self, file: File, shared: bool) -> io::Result<Woke<File>> {
+        let attempt = if shared {
+            file.try_lock_shared()
+        } else {
+            file.try_lock()
+        };
+        match attempt {
+            Ok(()) => return Ok(Woke::Ready(file)),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(err)) => return Err(err),
+        }
+        if let Some(signal) = self.stopped() {
+            return Ok(Woke::Stopped(signal));
+        }
+        let (done, done_tx) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)?;
+        let waiter = sys::spawn_without_signals(LOCK_THREAD_STACK, &SURVIVED_SIGNALS, move || {
+            let locked = if shared {
+                file.lock_shared()
+            } else {
+                file.lock()
+            };
+            drop(done_tx); // wakes the poll below
+            locked.map(|()| file)
+        })?;
+        loop {
+            match self.poll(Some(done.as_fd()), None)? {
+                Woke::Stopped(signal) => return Ok(Woke::Stopped(signal)),
+                Woke::Ready(false) => {}
+                Woke::Ready(true) => {
+                    return waiter
+                        .join()
+                        .map_err(|_| io::Error::other("the lock waiter panicked"))?
+                        .map(Woke::Ready);
+                }
+            }
+        }
+    }
+
+    /// Waits until `fd` is readable (or hung up), `timeout` passes, or a stop signal
+    /// arrives. `Ready(true)`: readable; `Ready(false)`: the time passed.
+    pub fn readable(
+        &self,
+        fd: BorrowedFd<'_>,
+        timeout: Option<Duration>,
+    ) -> io::Result<Woke<bool>> {
+        self.poll(Some(fd), timeout)
+    }
+
+    /// Waits until `pause` passes or a stop signal arrives.
+    pub fn pause(&self, pause: Duration) -> io::Result<Woke<bool>> {
+        self.poll(None, Some(pause))
+    }
+
+    fn poll(
+        &self,
+        fd: Option<BorrowedFd<'_>>,
+        timeout: Option<Duration>,
+    ) -> io::Result<Woke<bool>> {
+        if let Some(signal) = self.stopped() {
+            return Ok(Woke::Stopped(signal));
+        }
+        let timeout = timeout.map(|t| Timespec {
+            tv_sec: i64::try_from(t.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: i64::from(t.subsec_nanos()),
+        });
+        let mut fds = [
+            PollFd::new(&self.signals, PollFlags::IN),
+            PollFd::from_borrowed_fd(fd.unwrap_or(self.signals.as_fd()), PollFlags::IN),
+        ];
+        let watched = if fd.is_some() { 2 } else { 1 };
+        match rustix::event::poll(&mut fds[..watched], timeout.as_ref()) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(err) => return Err(err.into()),
+        }
+        let signalled = !fds[0].revents().is_empty();
+        let ready = fd.is_some() && !fds[1].revents().is_empty();
+        if signalled {
+            let mut sink = [0u8; 64];
+            while matches!(rustix::io::read(&self.signals, &mut sink), Ok(n) if n > 0) {}
+        }
+        if let Some(signal) = self.stopped() {
+            return Ok(Woke::Stopped(signal));
+        }
+        Ok(Woke::Ready(ready))
+    }
+}

@@ -1,0 +1,231 @@
+//! A full file system: the state root on a small tmpfs that the job (or a filler file)
+//! fills. The result must still be recorded, `wait` must print what was spooled, and a
+//! session that cannot be set up must fail cleanly without leaving anything behind.
+//!
+//! Mounting needs root (CI runs as root); where `mount` is refused the tests say so in one
+//! line and pass.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::wait_cmd;
+use crate::support::{Csa, HANG, code, directive, group_members, output_within, stderr, wait_for};
+
+/// A page of tmpfs (bytes): the unit in which it hands out space.
+const PAGE: u64 = 4096;
+
+/// A csa whose state root is a freshly mounted tmpfs of a given size. Dropping it ends the
+/// sessions' jobs, then unmounts the tmpfs.
+struct SmallDisk {
+    csa: Csa,
+}
+
+impl SmallDisk {
+    /// Mounts a tmpfs of `size` (`mount -o size=…`, e.g. `256k`) over a new state root;
+    /// `None`, after saying why on stderr, where mounting is refused (not root).
+    fn mount(test: &str, size: &str) -> Option<Self> {
+        let csa = Csa::new();
+        let out = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "csa-test",
+            ])
+            .arg(csa.state.path())
+            .output();
+        match out {
+            Ok(out) if out.status.success() => Some(Self { csa }),
+            Ok(out) => {
+                eprintln!(
+                    "{test}: skipped: cannot mount a tmpfs: {}",
+                    stderr(&out).trim()
+                );
+                None
+            }
+            Err(err) => {
+                eprintln!("{test}: skipped: cannot run mount: {err}");
+                None
+            }
+        }
+    }
+
+    fn root(&self) -> &Path {
+        self.csa.state.path()
+    }
+
+    /// Free bytes on the tmpfs.
+    fn free(&self) -> u64 {
+        let stat = rustix::fs::statvfs(self.root()).expect("statvfs");
+        stat.f_bavail * stat.f_frsize
+    }
+
+    /// Fills the tmpfs with a file until `pages` pages are left; returns the file.
+    fn fill_leaving(&self, pages: u64) -> PathBuf {
+        let path = self.root().join("filler");
+        let _ = std::fs::remove_file(&path);
+        let size = self.free().saturating_sub(pages * PAGE);
+        let file = std::fs::File::create(&path).unwrap();
+        if size > 0 {
+            rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::empty(), 0, size).unwrap();
+        }
+        assert_eq!(
+            self.free(),
+            pages * PAGE,
+            "the tmpfs has the space asked for"
+        );
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        for id in self.csa.session_ids() {
+            if !self.csa.session_dir(&id).join("result.toml").exists() {
+                self.csa.kill_group(&id);
+            }
+        }
+        // Lazily: a process that is still exiting may hold a file open on it.
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.csa.state.path())
+            .status();
+    }
+}
+
+/// The job fills the file system with its output and exits 3: its exit code is recorded,
+/// `wait` exits with it and prints every byte that was spooled.
+#[test]
+fn a_job_that_fills_the_disk_keeps_its_result_and_output() {
+    let Some(disk) = SmallDisk::mount("a_job_that_fills_the_disk", "256k") else {
+        return;
+    };
+    let csa = &disk.csa;
+    let id = csa.run("head -c 400000 /dev/zero; exit 3");
+    let out = csa.wait(&id);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let spooled = std::fs::read(csa.session_dir(&id).join("stdout.log")).unwrap();
+    assert!(
+        spooled.len() > 100_000 && spooled.len() < 400_000,
+        "the job fills the file system: {} bytes spooled",
+        spooled.len()
+    );
+    assert_eq!(out.stdout, spooled, "wait prints what was spooled");
+    let completed = directive(&stderr(&out), "SESSION_WAIT_COMPLETED").map(str::to_owned);
+    assert!(
+        completed.is_some_and(|line| line.contains("status=failure exit=3 synthetic=false")),
+        "{}",
+        stderr(&out)
+    );
+    let result = csa.result(&id).expect("result.toml on a full file system");
+    assert_eq!(result["status"].as_str(), Some("failure"));
+    assert_eq!(result["exit_code"].as_integer(), Some(3));
+}
+
+/// Starts a job that fills the file system, then sleeps; returns its ID and supervisor PID
+/// once the file system is full.
+fn fill_then_sleep(disk: &SmallDisk) -> (String, i32) {
+    let id = disk.csa.run("head -c 400000 /dev/zero; exec sleep 600");
+    let pid = disk.csa.supervisor_pid(&id);
+    wait_for(HANG, "the job to fill the file system and sleep", || {
+        disk.free() == 0 && job_sleeps(pid)
+    });
+    (id, pid)
+}
+
+/// True when the job of the supervisor `pid` has become `sleep`.
+fn job_sleeps(pid: i32) -> bool {
+    group_members(pid).iter().any(|member| {
+        std::fs::read_to_string(format!("/proc/{member}/comm")).is_ok_and(|c| c == "sleep\n")
+    })
+}
+
+/// The supervisor and its job are killed (SIGKILL) once the disk is full: the `lost` result is
+/// still recorded by the next look.
+#[test]
+fn a_lost_session_on_a_full_disk_is_recorded() {
+    let Some(disk) = SmallDisk::mount("a_lost_session_on_a_full_disk", "256k") else {
+        return;
+    };
+    let csa = &disk.csa;
+    let (id, pid) = fill_then_sleep(&disk);
+    csa.kill_group(&id);
+    wait_for(HANG, "the group to die", || group_members(pid).is_empty());
+    let out = csa.wait(&id);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(!out.stdout.is_empty(), "wait prints what was spooled");
+    let result = csa.result(&id).expect("result.toml on a full file system");
+    assert_eq!(result["status"].as_str(), Some("lost"));
+    assert_eq!(result["synthetic"].as_bool(), Some(true));
+}
+
+/// `session kill` on a full disk: with SIGTERM the supervisor records the signal; with
+/// `--grace 0` the supervisor dies with the job and `kill` records it.
+#[test]
+fn kill_on_a_full_disk_records_the_result() {
+    let Some(disk) = SmallDisk::mount("kill_on_a_full_disk", "256k") else {
+        return;
+    };
+    let csa = &disk.csa;
+    for (grace, signal) in [("5s", 15), ("0", 9)] {
+        let (id, _) = fill_then_sleep(&disk);
+        let kill = csa.output(&["session", "kill", "--session", &id, "--grace", grace]);
+        assert_eq!(code(&kill), 0, "{}", stderr(&kill));
+        let result = csa.result(&id).expect("result.toml on a full file system");
+        assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
+        assert_eq!(result["signal"].as_integer(), Some(signal));
+        // Make room for the next session.
+        std::fs::remove_dir_all(csa.session_dir(&id)).unwrap();
+    }
+}
+
+/// With 0 to 6 pages free, `csa run` (daemon and `--no-daemon`) either starts the job and
+/// its result is recorded, or fails with exit 125 and one error line, leaving no session
+/// directory behind.
+#[test]
+fn a_session_is_never_half_made_on_a_full_disk() {
+    let Some(disk) = SmallDisk::mount("a_session_is_never_half_made", "256k") else {
+        return;
+    };
+    let csa = &disk.csa;
+    let (mut refused, mut started) = (0, 0);
+    for pages in 0..=6 {
+        for no_daemon in [false, true] {
+            disk.fill_leaving(pages);
+            let mut args = vec!["run"];
+            if no_daemon {
+                args.push("--no-daemon");
+            }
+            args.push("exit 7");
+            let out = csa.output(&args);
+            let what = format!("{pages} pages free, --no-daemon {no_daemon}");
+            match code(&out) {
+                125 => {
+                    refused += 1;
+                    let text = stderr(&out);
+                    assert_eq!(text.lines().count(), 1, "{what}: {text}");
+                    assert!(text.starts_with("csa: "), "{what}: {text}");
+                    assert!(text.contains("No space left on device"), "{what}: {text}");
+                    assert!(
+                        csa.session_ids().is_empty(),
+                        "{what}: a session left behind"
+                    );
+                }
+                exit => {
+                    started += 1;
+                    let expected = if no_daemon { 7 } else { 0 };
+                    assert_eq!(exit, expected, "{what}: {}", stderr(&out));
+                    let id = csa.session_ids().pop().expect("the session");
+                    let wait = output_within(&mut wait_cmd(csa, &id), HANG);
+                    assert_eq!(code(&wait), 7, "{what}: {}", stderr(&wait));
+                    std::fs::remove_dir_all(csa.session_dir(&id)).unwrap();
+                }
+            }
+        }
+    }
+    assert!(
+        refused > 0 && started > 0,
+        "{refused} refused, {started} started"
+    );
+}

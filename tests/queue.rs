@@ -1,0 +1,238 @@
+//! Queues with slots: `csa run --queue`, `csa queue slots`, `csa queue list`.
+
+use std::time::Duration;
+
+use crate::support::{Csa, code, stderr, wait_for};
+
+const LONG: Duration = Duration::from_secs(60);
+
+/// `csa queue list --json` as (running, queued) for queue `name`.
+fn counts(csa: &Csa, name: &str) -> (i64, i64) {
+    let out = csa.output(&["queue", "list", "--json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["name"] == name)
+        .map_or((0, 0), |row| {
+            (
+                row["running"].as_i64().unwrap(),
+                row["queued"].as_i64().unwrap(),
+            )
+        })
+}
+
+/// The `status` that `csa session result` reports.
+fn status(csa: &Csa, id: &str) -> String {
+    let out = csa.output(&["session", "result", "--session", id, "--json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let view: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    view["status"].as_str().unwrap().to_owned()
+}
+
+/// A job that blocks until the file `gate` exists (polled by the job, not by csa).
+fn blocked_until(gate: &std::path::Path, then: &str) -> String {
+    format!(
+        "while [ ! -e '{}' ]; do sleep 0.02; done; {then}",
+        gate.display()
+    )
+}
+
+fn started_at(csa: &Csa, id: &str) -> String {
+    csa.result(id).unwrap()["started_at"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn a_serial_queue_runs_sessions_one_at_a_time_in_submission_order() {
+    let csa = Csa::new();
+    let ids: Vec<String> = (0..20)
+        .map(|i| csa.run_args(&["--queue", "serial", &format!("echo {i}")]))
+        .collect();
+    for id in &ids {
+        assert_eq!(code(&csa.wait(id)), 0);
+    }
+    let mut previous_end = String::new();
+    for (i, id) in ids.iter().enumerate() {
+        let result = csa.result(id).unwrap();
+        let start = result["started_at"].as_str().unwrap();
+        assert!(start >= previous_end.as_str(), "session {i} started early");
+        previous_end = result["finished_at"].as_str().unwrap().to_owned();
+        assert_eq!(
+            std::fs::read_to_string(csa.session_dir(id).join("stdout.log")).unwrap(),
+            format!("{i}\n")
+        );
+    }
+    let starts: Vec<String> = ids.iter().map(|id| started_at(&csa, id)).collect();
+    let mut sorted = starts.clone();
+    sorted.sort();
+    assert_eq!(starts, sorted, "started out of submission order");
+    assert_eq!(counts(&csa, "serial"), (0, 0));
+}
+
+#[test]
+fn queued_sessions_are_listed_with_their_place_and_start_when_a_slot_frees() {
+    let csa = Csa::new();
+    let gate = csa.state.path().join("go");
+    let first = csa.run_args(&["--queue", "q", &blocked_until(&gate, "echo first")]);
+    let second = csa.run_args(&["--queue", "q", "echo second"]);
+    wait_for(LONG, "the first job to run", || {
+        status(&csa, &first) == "running"
+    });
+    assert_eq!(status(&csa, &second), "queued");
+    let out = csa.output(&["session", "result", "--session", &second, "--json"]);
+    let view: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(view["queue"], "q");
+    assert_eq!(view["position"], 1);
+    let list = crate::support::stdout(&csa.output(&["session", "list"]));
+    assert!(
+        list.contains("queued") && list.contains("[queue q #1]"),
+        "{list}"
+    );
+    assert_eq!(counts(&csa, "q"), (1, 1));
+    std::fs::write(&gate, "").unwrap();
+    let out = csa.wait(&second);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(crate::support::stdout(&out), "second\n");
+}
+
+#[test]
+fn a_new_slot_count_takes_effect_at_once_for_waiting_sessions() {
+    let csa = Csa::new();
+    let gate = csa.state.path().join("go");
+    let ids: Vec<String> = (0..4)
+        .map(|_| csa.run_args(&["--queue", "wide", &blocked_until(&gate, "true")]))
+        .collect();
+    wait_for(LONG, "one running, three queued", || {
+        counts(&csa, "wide") == (1, 3)
+    });
+    let out = csa.output(&["queue", "slots", "wide", "3"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    wait_for(LONG, "three running", || counts(&csa, "wide") == (3, 1));
+    let shown = csa.output(&["queue", "slots", "wide"]);
+    assert_eq!(crate::support::stdout(&shown), "3\n");
+    std::fs::write(&gate, "").unwrap();
+    for id in &ids {
+        assert_eq!(code(&csa.wait(id)), 0);
+    }
+}
+
+#[test]
+fn slots_given_with_run_are_kept_and_bound_concurrency_under_a_race() {
+    let csa = std::sync::Arc::new(Csa::new());
+    let log = csa.state.path().join("events.log");
+    let script = format!(
+        "echo \"+ $(date +%s%N)\" >> '{0}'; sleep 0.05; echo \"- $(date +%s%N)\" >> '{0}'",
+        log.display()
+    );
+    csa.run_args(&["--queue", "pair", "--slots", "2", "true"]);
+    let threads: Vec<_> = (0..50)
+        .map(|_| {
+            let csa = std::sync::Arc::clone(&csa);
+            let script = script.clone();
+            std::thread::spawn(move || csa.run_args(&["--queue", "pair", &script]))
+        })
+        .collect();
+    let ids: Vec<String> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    for id in &ids {
+        assert_eq!(code(&csa.wait(id)), 0);
+    }
+    let mut events: Vec<(u128, i32)> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let (sign, time) = line.split_once(' ').unwrap();
+            (time.parse().unwrap(), if sign == "+" { 1 } else { -1 })
+        })
+        .collect();
+    assert_eq!(events.len(), 100);
+    // Ends before starts at the same instant.
+    events.sort_unstable();
+    let (mut running, mut most) = (0, 0);
+    for (_, change) in events {
+        running += change;
+        most = most.max(running);
+    }
+    assert!(most <= 2, "{most} jobs ran at once in a 2-slot queue");
+    assert!(most == 2, "the second slot was never used");
+}
+
+#[test]
+fn killing_a_queued_session_ends_it_without_starting_its_job() {
+    let csa = Csa::new();
+    let gate = csa.state.path().join("go");
+    let marker = csa.state.path().join("ran");
+    let first = csa.run_args(&["--queue", "q", &blocked_until(&gate, "true")]);
+    let second = csa.run_args(&["--queue", "q", &format!("touch '{}'", marker.display())]);
+    let third = csa.run_args(&["--queue", "q", "echo third"]);
+    wait_for(LONG, "the first job to run", || {
+        status(&csa, &first) == "running"
+    });
+    let out = csa.output(&["session", "kill", "--session", &second]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let result = csa.result(&second).unwrap();
+    assert_eq!(result["status"].as_str(), Some("signal"));
+    assert_eq!(result["exit_code"].as_integer(), Some(143));
+    let reason = result["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("csa session kill") && reason.contains("never started"),
+        "{reason}"
+    );
+    std::fs::write(&gate, "").unwrap();
+    assert_eq!(crate::support::stdout(&csa.wait(&third)), "third\n");
+    assert!(!marker.exists(), "the killed session's job ran");
+}
+
+#[test]
+fn a_timeout_counts_from_the_start_of_the_job_not_from_the_queue() {
+    let csa = Csa::new();
+    let first = csa.run_args(&["--queue", "q", "sleep 1.5"]);
+    let second = csa.run_args(&["--queue", "q", "--timeout", "1s", "sleep 0.2; echo done"]);
+    let out = csa.wait(&second);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(crate::support::stdout(&out), "done\n");
+    assert_eq!(code(&csa.wait(&first)), 0);
+}
+
+#[test]
+fn dead_supervisors_never_block_the_queue() {
+    let csa = Csa::new();
+    let gate = csa.state.path().join("go");
+    let running = csa.run_args(&["--queue", "q", &blocked_until(&gate, "true")]);
+    let doomed = csa.run_args(&["--queue", "q", "echo doomed"]);
+    let last = csa.run_args(&["--queue", "q", "echo last"]);
+    wait_for(LONG, "two queued", || counts(&csa, "q") == (1, 2));
+    // SIGKILL a queued session's supervisor: its entry is left behind, and it is lost.
+    crate::support_faults::signal(csa.supervisor_pid(&doomed), 9);
+    wait_for(LONG, "the dead waiter to leave the queue", || {
+        counts(&csa, "q") == (1, 1)
+    });
+    // Its lock is released as its process finishes exiting, just after its queue entry.
+    wait_for(LONG, "the dead waiter to read lost", || {
+        status(&csa, &doomed) == "lost"
+    });
+    // SIGKILL the running session's supervisor: its slot is freed at once.
+    crate::support_faults::signal(csa.supervisor_pid(&running), 9);
+    let out = csa.wait(&last);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(crate::support::stdout(&out), "last\n");
+    std::fs::write(&gate, "").unwrap();
+    csa.kill_group(&running);
+}
+
+#[test]
+fn queue_names_are_checked() {
+    let csa = Csa::new();
+    for bad in ["", "a/b", "..", "x y"] {
+        let out = csa.output(&["run", "--queue", bad, "true"]);
+        assert_eq!(code(&out), 2, "{bad:?}: {}", stderr(&out));
+    }
+    let out = csa.output(&["run", "--slots", "2", "true"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let out = csa.output(&["queue", "slots", "q", "0"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(csa.session_ids().is_empty());
+}

@@ -1,0 +1,147 @@
+//! Session trees: a `csa run` inside a session's job records its parent; stopping a session
+//! stops its descendants first.
+
+use std::time::Duration;
+
+use crate::support::{Csa, code, group_members, stderr, stdout, wait_for};
+
+const LONG: Duration = Duration::from_secs(60);
+
+/// Writes `script` to a file in the state root and returns a `sh FILE` command for it.
+fn script(csa: &Csa, name: &str, text: &str) -> String {
+    let path = csa.state.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    format!("sh '{}'", path.display())
+}
+
+/// The session whose name is `name` (from `session list --json`), once it exists.
+fn named(csa: &Csa, name: &str) -> String {
+    let mut found = None;
+    wait_for(LONG, &format!("session {name}"), || {
+        let out = csa.output(&["session", "list", "--json"]);
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        found = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["name"] == name && row["status"] == "running")
+            .map(|row| row["id"].as_str().unwrap().to_owned());
+        // Set up by its `csa run` (which ends by writing daemon.pid).
+        found
+            .as_ref()
+            .is_some_and(|id| csa.session_dir(id).join("daemon.pid").exists())
+    });
+    found.unwrap()
+}
+
+fn record(csa: &Csa, id: &str) -> toml::Table {
+    std::fs::read_to_string(csa.session_dir(id).join("session.toml"))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Starts top → middle → bottom, each job running `csa run` for the next, then `sleep`.
+fn three_levels(csa: &Csa, top_args: &[&str]) -> [String; 3] {
+    let bin = env!("CARGO_BIN_EXE_csa");
+    let bottom = format!("'{bin}' run --name bottom 'sleep 300' >/dev/null 2>&1; sleep 300 & wait");
+    let middle = script(csa, "middle.sh", &format!("{bottom}\n"));
+    let top = script(
+        csa,
+        "top.sh",
+        &format!("'{bin}' run --name middle \"{middle}\" >/dev/null 2>&1; sleep 300 & wait\n"),
+    );
+    let mut args = vec!["--name", "top"];
+    args.extend_from_slice(top_args);
+    args.push(&top);
+    let top = csa.run_args(&args);
+    let middle = named(csa, "middle");
+    let bottom = named(csa, "bottom");
+    [top, middle, bottom]
+}
+
+#[test]
+fn killing_a_parent_stops_a_three_level_tree_and_leaves_no_process() {
+    let csa = Csa::new();
+    let [top, middle, bottom] = three_levels(&csa, &[]);
+    assert_eq!(record(&csa, &middle)["parent"].as_str(), Some(top.as_str()));
+    assert_eq!(
+        record(&csa, &bottom)["parent"].as_str(),
+        Some(middle.as_str())
+    );
+    let groups: Vec<i32> = [&top, &middle, &bottom]
+        .iter()
+        .map(|id| csa.supervisor_pid(id))
+        .collect();
+
+    let out = csa.output(&["session", "kill", "--session", &top]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    for (id, ancestor) in [(&bottom, Some(&top)), (&middle, Some(&top)), (&top, None)] {
+        let result = csa.result(id).unwrap();
+        assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
+        let reason = result["reason"].as_str().unwrap();
+        match ancestor {
+            Some(ancestor) => assert!(
+                reason.contains(&format!("kill of ancestor session {ancestor}")),
+                "{reason}"
+            ),
+            None => assert!(reason.starts_with("killed by csa session kill"), "{reason}"),
+        }
+    }
+    // Children first: the bottom session ended before the middle one, and it before the top.
+    let ended = |id: &str| {
+        csa.result(id).unwrap()["finished_at"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(ended(&bottom) <= ended(&middle) && ended(&middle) <= ended(&top));
+    for pgid in groups {
+        assert!(
+            group_members(pgid).is_empty(),
+            "process group {pgid} survives"
+        );
+    }
+}
+
+#[test]
+fn a_timeout_stops_the_descendants_too() {
+    let csa = Csa::new();
+    let [top, middle, bottom] = three_levels(&csa, &["--timeout", "2s"]);
+    let out = csa.wait(&top);
+    assert_eq!(code(&out), 124, "{}", stderr(&out));
+    for id in [&middle, &bottom] {
+        let result = csa.result(id).unwrap();
+        assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
+        let reason = result["reason"].as_str().unwrap();
+        assert!(
+            reason.contains(&format!("timeout of ancestor session {top}")),
+            "{reason}"
+        );
+    }
+}
+
+#[test]
+fn a_detached_child_outlives_its_parent() {
+    let csa = Csa::new();
+    let bin = env!("CARGO_BIN_EXE_csa");
+    let top = csa.run_args(&[
+        "--name",
+        "top",
+        &format!(
+            "'{bin}' run --detach-from-parent --name free 'sleep 300' >/dev/null 2>&1; sleep 300"
+        ),
+    ]);
+    let free = named(&csa, "free");
+    assert!(record(&csa, &free).get("parent").is_none());
+    let out = csa.output(&["session", "kill", "--session", &top]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = csa.output(&["session", "result", "--session", &free]);
+    assert!(
+        stdout(&out).contains("status = \"running\""),
+        "{}",
+        stdout(&out)
+    );
+    let out = csa.output(&["session", "kill", "--session", &free, "--grace", "0"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
