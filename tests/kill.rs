@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output, Stdio};
 
-use crate::procs::{stat, wait_for_output};
+use crate::procs::{run_ready, stat};
 use crate::support::{Csa, HANG, group_members, wait_for};
 
 fn kill(csa: &Csa, id: &str, extra: &[&str]) -> Output {
@@ -14,14 +14,6 @@ fn kill(csa: &Csa, id: &str, extra: &[&str]) -> Output {
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Starts `script` and waits until it printed `ready` (its traps are in place).
-fn run_ready(csa: &Csa, script: &str) -> (String, i32) {
-    let id = csa.run(script);
-    wait_for_output(&csa.session_dir(&id).join("stdout.log"), "ready");
-    let pid = csa.supervisor_pid(&id);
-    (id, pid)
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! binary with a temporary state root per test.
 
 mod procs;
+mod recipes;
 mod support;
 mod support_everyday;
 mod support_faults;
@@ -17,6 +18,7 @@ mod handles;
 mod help_and_man;
 mod hostile;
 mod kill;
+mod leftovers;
 mod list;
 mod queue;
 mod run_wait;

@@ -99,3 +99,35 @@ impl Streaming {
         (status, stderr)
     }
 }
+
+/// Starts `script` and waits until it printed `ready` on stdout (its traps are in place)
+/// *and* runs every `sleep N` (N a whole number) it starts: a shell forks `sleep` after
+/// printing `ready`, so a snapshot of the process group taken at `ready` alone may miss it.
+/// Returns the session ID and the supervisor's PID (the process group ID).
+pub fn run_ready(csa: &Csa, script: &str) -> (String, i32) {
+    let id = csa.run(script);
+    wait_for_output(&csa.session_dir(&id).join("stdout.log"), "ready");
+    let pgid = csa.supervisor_pid(&id);
+    let words: Vec<&str> = script
+        .split(|c: char| c.is_whitespace() || c == ';' || c == '&')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let sleeps = words
+        .windows(2)
+        .filter(|pair| pair[0] == "sleep" && pair[1].bytes().all(|b| b.is_ascii_digit()))
+        .count();
+    crate::support::wait_for(HANG, &format!("{sleeps} sleep processes"), || {
+        sleeping(pgid) >= sleeps
+    });
+    (id, pgid)
+}
+
+/// How many members of process group `pgid` run `sleep`.
+pub fn sleeping(pgid: i32) -> usize {
+    crate::support::group_members(pgid)
+        .iter()
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm == "sleep\n")
+        })
+        .count()
+}

@@ -45,6 +45,9 @@ pub struct ResultView {
     /// Human-readable detail from `result.toml`, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// How many processes of the job's process group outlived the job, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leftover_processes: Option<u32>,
     /// While `queued`: the session's queue, if it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queue: Option<String>,
@@ -69,6 +72,7 @@ impl ResultView {
             duration_ms: None,
             synthetic: None,
             reason: None,
+            leftover_processes: None,
             queue: None,
             position: None,
             waiting_for: None,
@@ -104,6 +108,7 @@ impl ResultView {
             duration_ms: Some(result.duration_ms),
             synthetic: Some(result.synthetic),
             reason: result.reason.clone(),
+            leftover_processes: result.leftover_processes,
             queue: None,
             position: None,
             waiting_for: None,

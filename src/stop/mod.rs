@@ -139,6 +139,24 @@ impl Scope {
     }
 }
 
+/// How long processes of an ended job that are already on their way out (the group signal
+/// that ended the job reached them too) get before [`leftover_processes`] counts them.
+const LEFTOVER_SETTLE: Duration = Duration::from_millis(50);
+
+/// How many processes of the calling process's job ([`Scope::of_current_process`]) are
+/// still running, the caller aside: background children that outlived the job, such as
+/// `nohup cmd &`. Whoever supervises a job calls it once the job is reaped, for
+/// `leftover_processes` in `result.toml`. Scans `/proc` once when there are none; processes
+/// that are exiting get [`LEFTOVER_SETTLE`] first.
+pub fn leftover_processes() -> u32 {
+    let scope = Scope::of_current_process();
+    let me = rustix::process::getpid().as_raw_nonzero().get();
+    if scope.wait_until_empty(Some(me), LEFTOVER_SETTLE) {
+        return 0;
+    }
+    u32::try_from(scope.members(Some(me)).len()).unwrap_or(u32::MAX)
+}
+
 /// The conventional name of `signal`, e.g. `SIGTERM`, or `signal N`.
 pub fn signal_name(signal: Signal) -> String {
     signal_hook::low_level::signal_name(signal.as_raw())

@@ -106,6 +106,7 @@ fn finish(session: &SessionDir, result: ResultRecord, lock: std::os::fd::OwnedFd
 /// Writes the session's result exactly once, as stopped when a stop was requested
 /// (`stop.toml`, see [`stop::request`]). Returns what was recorded.
 pub fn record_result(session: &SessionDir, mut result: ResultRecord) -> Result<ResultRecord> {
+    result.leftover_processes = Some(stop::leftover_processes());
     if let Some(request) = stop::request::requested(session) {
         stop::request::apply(&mut result, &request);
     }

@@ -7,8 +7,8 @@ use std::io::Write as _;
 use std::process::{Command, ExitStatus, Output, Stdio};
 use std::time::Duration;
 
-use crate::procs::wait_for_output;
-use crate::support::{Csa, HANG, code, group_members, stderr, stdout, wait_for};
+use crate::procs::{run_ready, wait_for_output};
+use crate::support::{Csa, HANG, code, group_members, stderr, stdout};
 use crate::support_everyday::{fake_session, finish};
 
 /// What a broken stream is.
@@ -139,22 +139,6 @@ fn complete(mut command: Command) -> Output {
     let _ = done.send(());
     assert!(!watchdog.join().unwrap(), "hung: {command:?}");
     out
-}
-
-/// Starts `script` and waits until it printed `ready` and its job runs `sleep`.
-fn run_ready(csa: &Csa, script: &str) -> (String, i32) {
-    let id = csa.run(script);
-    wait_for_output(&csa.session_dir(&id).join("stdout.log"), "ready");
-    let pgid = csa.supervisor_pid(&id);
-    wait_for(HANG, "the job to sleep", || sleeping(pgid));
-    (id, pgid)
-}
-
-/// True when a member of process group `pgid` runs `sleep`.
-fn sleeping(pgid: i32) -> bool {
-    group_members(pgid).iter().any(|pid| {
-        std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm == "sleep\n")
-    })
 }
 
 /// The reproduction of the report: a job that ignores SIGTERM, `session kill --grace 1s`

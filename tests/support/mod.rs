@@ -103,7 +103,8 @@ impl Csa {
     /// SIGKILLs what is left of the session's process group (test clean-up): every live
     /// process whose process group is the one `daemon.pid` names *and* whose environment
     /// carries this session's `CSA_SESSION_ID`, so a tampered `daemon.pid` can never aim it
-    /// at anything else.
+    /// at anything else. Scans again until none is left (at most [`HANG`]): a shell may fork
+    /// a child between a scan and the signal that kills the shell.
     pub fn kill_group(&self, id: &str) {
         let Some(pgid) = std::fs::read_to_string(self.session_dir(id).join("daemon.pid"))
             .ok()
@@ -113,16 +114,28 @@ impl Csa {
             return;
         };
         let marker = format!("CSA_SESSION_ID={id}");
-        for pid in group_members(pgid) {
-            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-            if environ
-                .split(|b| *b == 0)
-                .any(|var| var == marker.as_bytes())
-            {
-                let _ = Command::new("kill")
-                    .args(["-KILL", &pid.to_string()])
-                    .status();
+        let deadline = Instant::now() + HANG;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let left: Vec<i32> = group_members(pgid)
+                .into_iter()
+                .filter(|pid| {
+                    std::fs::read(format!("/proc/{pid}/environ"))
+                        .unwrap_or_default()
+                        .split(|b| *b == 0)
+                        .any(|var| var == marker.as_bytes())
+                })
+                .collect();
+            if left.is_empty() || Instant::now() >= deadline {
+                return;
             }
+            for pid in left {
+                if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                }
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(50));
         }
     }
 }

@@ -65,6 +65,7 @@ pub fn exec(args: &WaitArgs) -> Result<u8> {
                     }
                     crate::note!("{}", format!("{err:#}").replace('\n', " "));
                 }
+                crate::report::leftovers(&result);
                 print::completed(&result);
                 tally.add(&result);
             }
