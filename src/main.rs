@@ -7,6 +7,7 @@ mod cli;
 mod cmd;
 mod directive;
 mod ends;
+mod executor;
 mod exit;
 mod liveness;
 mod queue;

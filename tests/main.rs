@@ -22,6 +22,7 @@ mod leftovers;
 mod list;
 mod queue;
 mod run_wait;
+mod slurm;
 mod tags;
 mod timeout;
 mod tools;

@@ -50,6 +50,12 @@ pub struct RunArgs {
     /// Queues, dependencies and the parent session
     #[command(flatten)]
     pub fleet: super::FleetArgs,
+    /// What runs the job: `local` (default) or `slurm` (a Slurm batch job; docs/slurm.md)
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub executor: Option<crate::record::Executor>,
+    /// An `sbatch` option for this job, e.g. `--slurm-arg=--partition=gpu` (repeatable)
+    #[arg(long = "slurm-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub slurm_args: Vec<String>,
     /// Print `{"id":…,"pid":…,"dir":…}` instead of the bare session ID (not with
     /// --no-daemon, whose stdout is the job's output)
     #[arg(long, conflicts_with = "no_daemon")]

@@ -59,6 +59,11 @@ pub fn exec(args: &KillArgs) -> Result<u8> {
     let mut targets = Vec::new();
     let mut finished = Vec::new();
     for session in sessions {
+        // A Slurm job is stopped through Slurm, not by signalling a process here.
+        if crate::executor::of(&session) == crate::record::Executor::Slurm {
+            crate::executor::slurm::stop::stop(&session, how, BY_KILL, true)?;
+            continue;
+        }
         match live_target(&session)? {
             Some(target) => targets.push(target),
             None => finished.push(session),

@@ -23,13 +23,14 @@ use ulid::Ulid;
 use crate::cli::RunArgs;
 use crate::directive;
 use crate::exit::{CSA_ERROR, Failure, USAGE};
-use crate::record::{self, SessionRecord, StdinSource};
+use crate::record::{self, Executor, SessionRecord, StdinSource};
 use crate::session::{self, SessionDir, StateRoot};
 use crate::tool::{self, Job};
 
 mod daemon;
 mod fleet;
 mod foreground;
+mod slurm;
 
 pub(super) use daemon::write_daemon_pid;
 use daemon::{DAEMON_PID_BYTES, STOP_TOML_BYTES, spawn_supervisor};
@@ -60,7 +61,11 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
         .find(|(key, _)| key == "PATH")
         .map(|(_, value)| OsString::from(value))
         .or_else(|| std::env::var_os("PATH"));
-    tool::check_job(&job, &cwd, path_var.as_deref())?;
+    let plan = crate::executor::plan(args, &cwd)?;
+    // A Slurm job's program must exist on the node, not necessarily here.
+    if plan.executor == Executor::Local {
+        tool::check_job(&job, &cwd, path_var.as_deref())?;
+    }
 
     let root = StateRoot::from_env()?;
     let fleet = fleet::plan(args, &job, &root)?;
@@ -71,6 +76,7 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
         session,
         cwd,
         fleet,
+        plan,
     };
     let prepared = prepare(&launch)
         .and_then(|prepared| {
@@ -82,6 +88,8 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
         })?;
     if args.no_daemon {
         foreground::run(&mut launch, prepared)
+    } else if launch.plan.slurm.is_some() {
+        slurm::start(&launch, prepared)
     } else {
         start_daemon(&launch, prepared)
     }
@@ -183,6 +191,8 @@ pub(super) struct Launch<'a> {
     pub(super) session: SessionDir,
     pub(super) cwd: PathBuf,
     pub(super) fleet: fleet::Fleet,
+    /// The executor, and for Slurm what to submit.
+    pub(super) plan: crate::executor::Plan,
 }
 
 /// What [`prepare`] leaves open for starting the job.
@@ -206,6 +216,7 @@ fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         session,
         cwd,
         fleet,
+        plan,
     } = launch;
     // `lock` first, so that no one ever sees the session without one (a session without
     // `lock` counts as being set up only briefly: src/ends/check.rs).
@@ -237,7 +248,7 @@ fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         parent: fleet.parent.as_ref().map(SessionDir::id_string),
         queue: fleet.gate.queue.clone(),
         after: fleet.gate.after.clone(),
-        executor: record::Executor::Local,
+        executor: plan.executor,
     };
     record::write_atomic(&session.path, session::SESSION_TOML, &record, false)?;
     if let Some(name) = &args.name {
@@ -305,7 +316,7 @@ fn start_daemon(launch: &Launch<'_>, prepared: Prepared) -> Result<u8> {
 }
 
 /// Prints the ID (or the JSON object) on stdout and `CSA:SESSION_STARTED` on stderr.
-fn announce(args: &RunArgs, session: &SessionDir, pid: u32) -> Result<()> {
+pub(super) fn announce(args: &RunArgs, session: &SessionDir, pid: u32) -> Result<()> {
     let id = session.id_string();
     let line = if args.json {
         // Fields in the contract's order (§2), which `json!` (a sorted map) would not keep.

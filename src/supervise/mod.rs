@@ -19,12 +19,12 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context as _, Result};
 use ulid::Ulid;
 
-pub use job::run_job;
+pub use job::{TIMEOUT_GRACE, run_job};
 pub use signals::{Received, SURVIVED_SIGNALS, survive};
 
 use crate::cli::SuperviseArgs;
 use crate::exit::{self, CSA_ERROR, Failure};
-use crate::record::{self, ResultRecord, Status, StdinSource};
+use crate::record::{self, Executor, ResultRecord, Status, StdinSource};
 use crate::session::{self, SessionDir};
 use crate::stop;
 use crate::sys;
@@ -81,6 +81,10 @@ pub fn main(args: &SuperviseArgs) -> Result<u8> {
     };
     if waker.is_some() {
         let _ = std::fs::remove_file(session.file(session::QUEUED));
+    }
+    if args.executor.executor == Executor::Slurm {
+        let result = crate::executor::slurm::supervise(&session, &args.executor, &received, slot)?;
+        return finish(&session, result, lock_fd);
     }
 
     let stdin = match args.stdin_from {

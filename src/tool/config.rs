@@ -22,6 +22,7 @@ use toml::Spanned;
 
 use super::{DIRECT_TOOL, PROMPT_PLACEHOLDER, Source, ToolDef, builtin};
 use crate::exit::{CSA_ERROR, Failure};
+use crate::record::Executor;
 
 /// The largest configuration file csa reads (bytes).
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
@@ -34,6 +35,58 @@ pub const PROJECT_CONFIG: &str = ".csa/config.toml";
 struct ConfigFile {
     #[serde(default)]
     tools: BTreeMap<String, Spanned<ToolEntry>>,
+    /// `executor = "local" | "slurm"`: what runs jobs by default.
+    executor: Option<Executor>,
+    #[serde(default)]
+    executors: ExecutorsEntry,
+}
+
+/// `[executors.slurm]`: `args` (default `sbatch` options), `csa` (csa's path on the nodes).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExecutorsEntry {
+    slurm: Option<SlurmEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlurmEntry {
+    args: Option<Vec<String>>,
+    csa: Option<PathBuf>,
+}
+
+/// The executor keys of the configuration files (docs/slurm.md), a later file overriding an
+/// earlier one key by key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecutorSettings {
+    /// `executor`: the default executor, when set.
+    pub executor: Option<Executor>,
+    /// `[executors.slurm] args`: `sbatch` options for every Slurm session.
+    pub slurm_args: Vec<String>,
+    /// `[executors.slurm] csa`: the path of csa on the compute nodes.
+    pub slurm_csa: Option<PathBuf>,
+}
+
+/// The executor settings for a job whose working directory is `cwd`, from the same files
+/// as [`load`]. Errors (exit 125) as [`load`]'s.
+pub fn executor_settings(cwd: &Path) -> Result<ExecutorSettings> {
+    let mut settings = ExecutorSettings::default();
+    for path in [user_config_path(), project_config_path(cwd)]
+        .into_iter()
+        .flatten()
+    {
+        let Some(text) = read_config(&path)? else {
+            continue;
+        };
+        let config: ConfigFile = toml::from_str(&text)
+            .map_err(|err| malformed(&path, &text, err.span().map(|s| s.start), err.message()))?;
+        settings.executor = config.executor.or(settings.executor);
+        if let Some(slurm) = config.executors.slurm {
+            settings.slurm_args = slurm.args.unwrap_or(settings.slurm_args);
+            settings.slurm_csa = slurm.csa.or(settings.slurm_csa);
+        }
+    }
+    Ok(settings)
 }
 
 #[derive(Debug, Deserialize)]

@@ -42,6 +42,9 @@ pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Resul
     };
     command.arg("--stdin-from").arg(stdin_from);
     fleet::pass_on(&launch.fleet, &mut command)?;
+    if let Some(request) = &launch.plan.slurm {
+        command.args(request.supervisor_args());
+    }
     command.arg("--").args(&job.argv);
     set_job_environment(&mut command, launch);
     command
