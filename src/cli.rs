@@ -85,7 +85,11 @@ const TOOLS_EXAMPLES: &str = "\
 Tools come from csa itself, $XDG_CONFIG_HOME/csa/config.toml (else ~/.config/csa/config.toml)
 and the nearest .csa/config.toml upwards from the current directory, later ones overriding:
   [tools.review]
-  argv = [\"claude\", \"-p\", \"--model\", \"opus\", \"{prompt}\"]
+  argv = [\"claude\", \"-p\", \"--model\", \"opus\", \"--\", \"{prompt}\"]
+  timeout = \"30m\"    # default --timeout
+  queue = \"agents\"   # wait for a slot in this queue (false: none)
+  [queues.agents]
+  slots = 2
 
 Examples:
   csa tools

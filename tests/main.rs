@@ -8,6 +8,7 @@ mod support_everyday;
 mod support_faults;
 
 mod after;
+mod agents;
 mod attach;
 mod clean;
 mod completion;
@@ -25,6 +26,7 @@ mod run_wait;
 mod slurm;
 mod tags;
 mod timeout;
+mod tool_defaults;
 mod tools;
 mod tree;
 mod usage_hints;
