@@ -29,6 +29,7 @@ from lateness import lateness  # noqa: E402
 from lib import CSA, PUEUE, ROOT, log  # noqa: E402
 from scale import list_scale, supervisor_pss  # noqa: E402
 from start import back_to_back, start_latency  # noqa: E402
+from waitmany import wait_many  # noqa: E402
 
 SECTIONS = {
     "start": start_latency,
@@ -39,6 +40,7 @@ SECTIONS = {
     "pss": supervisor_pss,
     "idle": idle,
     "fleet": fleet,
+    "waitmany": wait_many,
 }
 
 

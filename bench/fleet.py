@@ -6,19 +6,18 @@ and nq (a serial queue, where it applies).
 (b) hand-off: in a 1-slot queue, from the moment a job's last command ends to the moment
     the next job's first command runs (both stamp the time with `date +%s%N`);
 (c) waiting is free: N sessions queued behind one running job — CPU used while they wait,
-    and the PSS of what each tool keeps alive for them;
-(d) one `csa session wait` for N sessions: how long after the last one ends it returns.
+    and the PSS of what each tool keeps alive for them.
+
+One `csa session wait` for many sessions is section `waitmany` (bench/waitmany.py).
 """
 
 from __future__ import annotations
 
-import statistics
 import subprocess
 import time
 
 from lib import (
-    CSA, CLK_TCK, Sample, Sandbox, comm, cpu_ns, cpu_ticks, log, ms, poll, pss_kib,
-    ratio, tagged_pids,
+    CSA, Sample, Sandbox, comm, cpu_ns, log, ms, poll, pss_kib, ratio, tagged_pids,
 )
 
 
@@ -113,39 +112,12 @@ def waiting_cost(n: int, window: float, tools: list[str]) -> dict[str, tuple[int
     return found
 
 
-def wait_many(n: int) -> Sample:
-    """One csa wait for n sessions that end together: its return after the last end."""
-    sample = Sample(f"csa session wait --tag (n={n})")
-    for round_ in range(3):
-        with Sandbox(f"fleet-d{round_}", pueue=False) as sb:
-            gate = sb.dir / "go"
-            ends = sb.dir / "ends"
-            script = (f"while [ ! -e {gate} ]; do sleep 0.05; done; "
-                      f"date +%s%N >> {ends}")
-            log(f"fleet (d): one wait for {n} sessions, round {round_ + 1}")
-            for _ in range(n):
-                sb.out([str(CSA), "run", "--tag", "d", script])
-            waiter = subprocess.Popen(
-                [str(CSA), "session", "wait", "--tag", "d", "--until-done"],
-                env=sb.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            time.sleep(2)
-            gate.touch()
-            waiter.wait()
-            returned = time.time_ns()
-            last = max(int(x) for x in ends.read_text().split())
-            sample.times.append((returned - last) / 1e9)
-    return sample
-
-
 def fleet(quick: bool, report) -> None:
-    n_a, n_b, n_c, n_d, window = (100, 20, 100, 100, 2.0) if quick else (1000, 100, 1000, 1000, 10.0)
+    n_a, n_b, n_c, window = (100, 20, 100, 2.0) if quick else (1000, 100, 1000, 10.0)
     peers = ["tsp", "pueue"]
     seconds = throughput(n_a, ["csa", *peers])
     gaps = handoff(n_b, ["csa", "tsp", "nq", "pueue"])
     cost = waiting_cost(n_c, window, ["csa", "tsp", "nq", "pueue"])
-    late = wait_many(n_d)
     fastest = min((s for t, s in seconds.items() if t != "csa"), default=float("nan"))
     rows_a = [f"| {tool} | {n_a} | {s:.2f} | {n_a / s:.0f} | {ratio(seconds['csa'], s)} |"
               for tool, s in seconds.items()]
@@ -167,9 +139,6 @@ def fleet(quick: bool, report) -> None:
         f"(c) {n_c} jobs queued behind one running job: the tool's own processes, their "
         f"total PSS, and the CPU they used in {window:.0f} s of waiting.",
         "| tool | processes | PSS MiB | CPU ms |\n|---|---:|---:|---:|\n" + "\n".join(rows_c),
-        f"(d) One `csa session wait --tag` for {n_d} sessions that end together: from the "
-        f"last job's end to the return of the wait, {len(late.times)} rounds: median "
-        f"{ms(late.median)} ms, max {ms(max(late.times))} ms.",
     )
     report.target("fleet (a): 1,000 jobs through 2 slots ≤ 1.0× the fastest peer",
                   seconds.get("csa", 1e9) <= fastest, f"{ratio(seconds['csa'], fastest)}")
@@ -181,11 +150,8 @@ def fleet(quick: bool, report) -> None:
         report.target(f"fleet (c): {n_c} queued sessions ≤ 50 MiB PSS, ~0 CPU",
                       pss <= 50 * 1024 * n_c / 1000 and cpu < 50,
                       f"{pss / 1024:.1f} MiB, {cpu:.1f} ms CPU in {window:.0f} s")
-    report.target(f"fleet (d): wait for {n_d} sessions ≤ 10 ms after the last",
-                  late.median <= 0.010, f"{ms(late.median)} ms median")
     report.data["fleet"] = {
         "throughput_s": seconds,
         "handoff_s": {t: s.times for t, s in gaps.items()},
         "queued_cost": cost,
-        "wait_many_s": late.times,
     }

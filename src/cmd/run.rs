@@ -208,10 +208,10 @@ pub(super) struct Prepared {
     pub(super) stderr: File,
 }
 
-/// Reserves the space of `result.toml`, `daemon.pid` and `stop.toml` (so that a job
-/// filling the file system cannot keep them from being written, nor itself from being
-/// stopped), writes `session.toml` and `prompt.txt`,
-/// creates and locks `lock`, and creates the spool files. All files are mode 0600.
+/// Creates `lock`, locked, before anything else; reserves the space of `result.toml`,
+/// `daemon.pid` and `stop.toml` (so that a job filling the file system cannot keep them
+/// from being written, nor itself from being stopped); writes `session.toml` and
+/// `prompt.txt`; and creates the spool files. All files are mode 0600.
 fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
     let Launch {
         args,
@@ -221,6 +221,9 @@ fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         fleet,
         plan,
     } = launch;
+    // `lock` first, so that no one ever sees the session without one (a session without
+    // `lock` counts as being set up only briefly: src/ends/check.rs).
+    let lock = create_locked(session)?;
     record::reserve_result(session)?;
     record::reserve(&session.path, session::DAEMON_PID, DAEMON_PID_BYTES)?;
     record::reserve(
@@ -244,7 +247,7 @@ fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         created_at: record::timestamp(SystemTime::now()),
         csa_version: env!("CARGO_PKG_VERSION").to_owned(),
         stdin: job.stdin,
-        tags: Vec::new(),
+        tags: args.tag.clone(),
         parent: fleet.parent.as_ref().map(SessionDir::id_string),
         queue: fleet.gate.queue.clone(),
         after: fleet.gate.after.clone(),
@@ -266,18 +269,29 @@ fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
             .open(&path)
             .map_err(|err| crate::exit::io_failure("cannot create", &err, path.display()))
     };
-    let lock = create(session::LOCK)?;
-    lock.try_lock().map_err(|err| {
-        anyhow::anyhow!(
-            "cannot lock {}: {err}",
-            session.file(session::LOCK).display()
-        )
-    })?;
     Ok(Prepared {
         lock,
         stdout: create(session::STDOUT_LOG)?,
         stderr: create(session::STDERR_LOG)?,
     })
+}
+
+/// Creates `lock` already locked: a temporary file in the session directory (mode 0600),
+/// exclusively locked, then renamed to `lock` without replacing one. A `lock` that exists
+/// was locked from its first moment, so a free one always means its holder is gone: a
+/// waiter never mistakes a session being set up for a dead one.
+fn create_locked(session: &SessionDir) -> Result<File> {
+    let path = session.file(session::LOCK);
+    let failed = |err: io::Error| crate::exit::io_failure("cannot create", &err, path.display());
+    let temp = tempfile::Builder::new()
+        .prefix(".tmp-lock-")
+        .tempfile_in(&session.path)
+        .map_err(failed)?;
+    temp.as_file()
+        .try_lock()
+        .map_err(|err| anyhow::anyhow!("cannot lock {}: {err}", path.display()))?;
+    temp.persist_noclobber(&path)
+        .map_err(|err| failed(err.error))
 }
 
 /// The job's standard input for `source`.

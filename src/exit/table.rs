@@ -82,6 +82,10 @@ pub const WAIT: &[Code] = &[
         "still running after the 250 s cap: nothing failed, run the same command again; never with `--until-done`",
     ),
     code(
+        "several sessions",
+        "0 when all succeeded; else the code of the first to end without success (also at the cap, with `KV_WARM`); with `--any`, the code of the session that ended",
+    ),
+    code(
         "125",
         "csa error: unknown or ambiguous session, unreadable or malformed state",
     ),
