@@ -27,6 +27,7 @@ from idle import idle  # noqa: E402
 from lateness import lateness  # noqa: E402
 from lib import CSA, PUEUE, ROOT, log  # noqa: E402
 from scale import list_scale, supervisor_pss  # noqa: E402
+from slurm import slurm  # noqa: E402
 from start import back_to_back, start_latency  # noqa: E402
 
 SECTIONS = {
@@ -37,6 +38,7 @@ SECTIONS = {
     "list": list_scale,
     "pss": supervisor_pss,
     "idle": idle,
+    "slurm": slurm,
 }
 
 
