@@ -29,6 +29,7 @@ from lib import CSA, PUEUE, ROOT, log  # noqa: E402
 from scale import list_scale, supervisor_pss  # noqa: E402
 from slurm import slurm  # noqa: E402
 from start import back_to_back, start_latency  # noqa: E402
+from waitmany import wait_many  # noqa: E402
 
 SECTIONS = {
     "start": start_latency,
@@ -38,6 +39,7 @@ SECTIONS = {
     "list": list_scale,
     "pss": supervisor_pss,
     "idle": idle,
+    "waitmany": wait_many,
     "slurm": slurm,
 }
 

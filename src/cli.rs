@@ -44,7 +44,7 @@ pub enum Command {
     #[command(subcommand, after_help = session::SESSION_EXAMPLES)]
     Session(SessionCommand),
     /// Queues: how many of their sessions run at once, and who waits
-    #[command(subcommand, after_help = fleet::QUEUE_EXAMPLES)]
+    #[command(subcommand, after_help = codes::help(codes::QUEUE, fleet::QUEUE_EXAMPLES))]
     Queue(QueueCommand),
     /// List the tools `--tool` accepts, where each is defined and whether it is installed
     #[command(after_help = codes::help(codes::TOOLS, TOOLS_EXAMPLES))]
@@ -85,7 +85,11 @@ const TOOLS_EXAMPLES: &str = "\
 Tools come from csa itself, $XDG_CONFIG_HOME/csa/config.toml (else ~/.config/csa/config.toml)
 and the nearest .csa/config.toml upwards from the current directory, later ones overriding:
   [tools.review]
-  argv = [\"claude\", \"-p\", \"--model\", \"opus\", \"{prompt}\"]
+  argv = [\"claude\", \"-p\", \"--model\", \"opus\", \"--\", \"{prompt}\"]
+  timeout = \"30m\"    # default --timeout
+  queue = \"agents\"   # wait for a slot in this queue (false: none)
+  [queues.agents]
+  slots = 2
 
 Examples:
   csa tools

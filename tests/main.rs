@@ -8,6 +8,7 @@ mod support_everyday;
 mod support_faults;
 
 mod after;
+mod agents;
 mod attach;
 mod clean;
 mod completion;
@@ -23,7 +24,10 @@ mod list;
 mod queue;
 mod run_wait;
 mod slurm;
+mod tags;
 mod timeout;
+mod tool_defaults;
 mod tools;
 mod tree;
 mod usage_hints;
+mod wait_many;

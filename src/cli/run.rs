@@ -36,6 +36,10 @@ pub struct RunArgs {
     /// (`csa session attach NAME` picks the newest session with that name)
     #[arg(long, value_name = "TEXT", value_parser = values::parse_name)]
     pub name: Option<String>,
+    /// Tag the session (repeatable; `A-Z a-z 0-9 _ . -`, at most 64): `session list`,
+    /// `wait`, `kill` and `clean` take `--tag` to act on the sessions that carry it
+    #[arg(long, value_name = "TAG", value_parser = values::parse_label)]
+    pub tag: Vec<String>,
     /// Run in the foreground: output to the terminal and the spool files, exit with the
     /// job's exit code
     #[arg(long)]

@@ -3,7 +3,8 @@
 //! Fast with thousands of sessions: the creation time is in the ULID, so sessions are
 //! ordered by their directory names alone, `--limit` is applied before any file is read,
 //! and each row reads only `result.toml` (and, while it has none, the lock) plus
-//! `session.toml` for the NAME/COMMAND column.
+//! `session.toml` for the NAME/COMMAND column. With `--tag`, `session.toml` is read first,
+//! and a session without the tags is left at that.
 
 use std::collections::HashMap;
 use std::io::{self, BufWriter, Write as _};
@@ -20,6 +21,7 @@ use crate::liveness::{self, Observed};
 use crate::queue::{self, whereabouts};
 use crate::record::{self, ResultRecord, SessionRecord, StdinSource};
 use crate::session::{self, SessionDir, StateRoot};
+use crate::tags;
 use crate::term::{self, Colour};
 
 /// One listed session.
@@ -46,6 +48,10 @@ impl Row {
 pub fn exec(args: &ListArgs) -> Result<u8> {
     let root = StateRoot::from_env()?;
     let ids = session_ids(&root)?;
+    let filter = Filter {
+        status: &args.status,
+        tags: &args.tag,
+    };
     let mut rows = Vec::new();
     let mut read = 0;
     // With `--limit`, read only as many sessions as rows are still wanted, so no session
@@ -57,7 +63,7 @@ pub fn exec(args: &ListArgs) -> Result<u8> {
         }
         let batch = &ids[read..ids.len().min(read + wanted)];
         read += batch.len();
-        for looked in look_all(&root, batch, &args.status) {
+        for looked in look_all(&root, batch, &filter) {
             for warning in looked.warnings {
                 crate::note!("skipping a session: {warning}");
             }
@@ -71,6 +77,12 @@ pub fn exec(args: &ListArgs) -> Result<u8> {
     };
     crate::exit::stdout_written(written, "the list")?;
     Ok(0)
+}
+
+/// Which sessions are listed: `--status` (any of) and `--tag` (all of); empty = no filter.
+struct Filter<'a> {
+    status: &'a [String],
+    tags: &'a [String],
 }
 
 /// What reading one session gave: its row (none when it is skipped or filtered out) and
@@ -92,7 +104,7 @@ const PARALLEL_FROM: usize = 1000;
 /// sessions on, they are read on one thread per CPU, each claiming the next [`BLOCK`] of
 /// sessions until none are left; a thread that cannot be started leaves its share to the
 /// others.
-fn look_all(root: &StateRoot, ids: &[Ulid], status: &[String]) -> Vec<Looked> {
+fn look_all(root: &StateRoot, ids: &[Ulid], filter: &Filter<'_>) -> Vec<Looked> {
     let threads = if ids.len() < PARALLEL_FROM {
         1
     } else {
@@ -101,7 +113,7 @@ fn look_all(root: &StateRoot, ids: &[Ulid], status: &[String]) -> Vec<Looked> {
             .min(ids.len().div_ceil(BLOCK))
     };
     if threads <= 1 {
-        return ids.iter().map(|&id| look(root, id, status)).collect();
+        return ids.iter().map(|&id| look(root, id, filter)).collect();
     }
     let next = AtomicUsize::new(0);
     let work = || {
@@ -114,7 +126,7 @@ fn look_all(root: &StateRoot, ids: &[Ulid], status: &[String]) -> Vec<Looked> {
             if block.is_empty() {
                 return done;
             }
-            let looked: Vec<Looked> = block.iter().map(|&id| look(root, id, status)).collect();
+            let looked: Vec<Looked> = block.iter().map(|&id| look(root, id, filter)).collect();
             done.push((start, looked));
         }
     };
@@ -137,10 +149,26 @@ fn look_all(root: &StateRoot, ids: &[Ulid], status: &[String]) -> Vec<Looked> {
 }
 
 /// Reads one session: its result (reconstructing a `lost` one as `wait` does) and, when
-/// its status passes the `--status` filter, its `session.toml`.
-fn look(root: &StateRoot, id: Ulid, status: &[String]) -> Looked {
+/// its status passes the `--status` filter, its `session.toml` — first, with `--tag`.
+fn look(root: &StateRoot, id: Ulid, filter: &Filter<'_>) -> Looked {
     let session = root.session(id);
     let mut warnings = Vec::new();
+    let skipped = |warnings| Looked {
+        row: None,
+        warnings,
+    };
+    let path = session.file(session::SESSION_TOML);
+    let mut record = None;
+    if !filter.tags.is_empty() {
+        match record::read::<SessionRecord>(&path) {
+            Ok(Some(found)) if tags::has_all(&found, filter.tags) => record = Some(found),
+            Ok(_) => return skipped(warnings),
+            Err(err) => {
+                warnings.extend(warning_unless_removed(&session, &err));
+                return skipped(warnings);
+            }
+        }
+    }
     let mut queued = false;
     let result = match liveness::observe(&session) {
         Ok(Observed::Running) => None,
@@ -156,33 +184,29 @@ fn look(root: &StateRoot, id: Ulid, status: &[String]) -> Looked {
         ),
         Err(err) => {
             warnings.extend(warning_unless_removed(&session, &err));
-            return Looked {
-                row: None,
-                warnings,
-            };
+            return skipped(warnings);
         }
     };
-    let row = Row {
+    let mut row = Row {
         record: None,
         result,
         session,
         queued,
     };
-    if !status.is_empty() && !status.iter().any(|s| s == row.status()) {
-        return Looked {
-            row: None,
-            warnings,
-        };
+    if !filter.status.is_empty() && !filter.status.iter().any(|s| s == row.status()) {
+        return skipped(warnings);
     }
     // A missing session.toml (a session still being set up) just leaves the column
     // empty; a malformed one is worth a warning.
-    let path = row.session.file(session::SESSION_TOML);
-    let record = record::read::<SessionRecord>(&path).unwrap_or_else(|err| {
-        warnings.extend(warning_unless_removed(&row.session, &err));
-        None
-    });
+    row.record = match record {
+        Some(found) => Some(found),
+        None => record::read::<SessionRecord>(&path).unwrap_or_else(|err| {
+            warnings.extend(warning_unless_removed(&row.session, &err));
+            None
+        }),
+    };
     Looked {
-        row: Some(Row { record, ..row }),
+        row: Some(row),
         warnings,
     }
 }
@@ -230,6 +254,7 @@ fn print_json(rows: &[Row]) -> io::Result<()> {
                 argv: record.map(|r| r.argv.clone()),
                 cwd: record.map(|r| r.cwd.clone()),
                 created_at: record.map(|r| r.created_at.clone()),
+                tags: record.map(|r| r.tags.clone()),
             }
         })
         .collect();

@@ -4,8 +4,6 @@
 
 pub mod slurm;
 
-use std::path::Path;
-
 use anyhow::{Context as _, Result};
 
 use crate::cli::RunArgs;
@@ -22,11 +20,11 @@ pub struct Plan {
     pub slurm: Option<slurm::submit::Request>,
 }
 
-/// Chooses the executor of a new session from the command line and the configuration for
-/// `cwd`. Errors: 2 for options that do not fit the executor (`--slurm-arg` without Slurm;
-/// `--no-daemon` or `--stdin` with it), 125 for an unreadable configuration.
-pub fn plan(args: &RunArgs, cwd: &Path) -> Result<Plan> {
-    let settings = crate::tool::config::executor_settings(cwd)?;
+/// Chooses the executor of a new session from the command line and the configuration of
+/// the job's directory. Errors: 2 for options that do not fit the executor (`--slurm-arg`
+/// without Slurm; `--no-daemon` or `--stdin` with it), 125 for an unreadable configuration.
+pub fn plan(args: &RunArgs, config: &crate::tool::config::Lazy<'_>) -> Result<Plan> {
+    let settings = config.get()?.executor.clone();
     let executor = args
         .executor
         .or(settings.executor)

@@ -21,9 +21,7 @@ use crate::tail;
 pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
     let gate = std::mem::take(&mut launch.fleet.gate);
     let launch = &*launch;
-    let Launch {
-        args, job, session, ..
-    } = launch;
+    let Launch { job, session, .. } = launch;
     let no_terminal =
         !(io::stdin().is_terminal() || io::stdout().is_terminal() || io::stderr().is_terminal());
     if no_terminal {
@@ -85,7 +83,7 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
             });
         })
     };
-    let timeout = args.timeout;
+    let timeout = job.timeout;
     let result = supervise::run_job(session, command, timeout, &received, slot);
     finished.store(true, Ordering::SeqCst);
     // Renaming `result.toml` into the session directory also wakes the follower.
