@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from attach import attach  # noqa: E402
+from fleet import fleet  # noqa: E402
 from idle import idle  # noqa: E402
 from lateness import lateness  # noqa: E402
 from lib import CSA, PUEUE, ROOT, log  # noqa: E402
@@ -39,6 +40,7 @@ SECTIONS = {
     "list": list_scale,
     "pss": supervisor_pss,
     "idle": idle,
+    "fleet": fleet,
     "waitmany": wait_many,
     "slurm": slurm,
 }

@@ -110,7 +110,9 @@ Examples:
   csa session clean --older-than 1d";
 
 /// The statuses `list --status` accepts.
-const STATUSES: [&str; 6] = ["running", "success", "failure", "signal", "timeout", "lost"];
+const STATUSES: [&str; 8] = [
+    "running", "queued", "success", "failure", "signal", "timeout", "lost", "skipped",
+];
 
 /// Arguments of `csa session list`.
 #[derive(Debug, Args)]
@@ -127,6 +129,9 @@ pub struct ListArgs {
     /// Only sessions with this tag (repeatable: sessions with every tag given)
     #[arg(long, value_name = "TAG", value_parser = values::parse_label)]
     pub tag: Vec<String>,
+    /// Show each session under the session whose job started it (its parent)
+    #[arg(long)]
+    pub tree: bool,
 }
 
 /// Arguments of `csa session result`.

@@ -6,6 +6,9 @@
 //! `session.toml` for the NAME/COMMAND column. With `--tag`, `session.toml` is read first,
 //! and a session without the tags is left at that.
 
+mod describe;
+mod tree;
+
 use std::collections::HashMap;
 use std::io::{self, BufWriter, Write as _};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,8 +21,8 @@ use ulid::Ulid;
 use super::view::{self, ListEntry, QUEUED, RUNNING, ResultView};
 use crate::cli::ListArgs;
 use crate::liveness::{self, Observed};
-use crate::queue::{self, whereabouts};
-use crate::record::{self, ResultRecord, SessionRecord, StdinSource};
+use crate::queue::whereabouts;
+use crate::record::{self, ResultRecord, SessionRecord};
 use crate::session::{self, SessionDir, StateRoot};
 use crate::tags;
 use crate::term::{self, Colour};
@@ -31,6 +34,8 @@ struct Row {
     record: Option<SessionRecord>,
     /// Its job waits for a queue slot or its dependencies.
     queued: bool,
+    /// Its depth in the session tree shown by `--tree` (0 otherwise).
+    depth: usize,
 }
 
 impl Row {
@@ -69,6 +74,9 @@ pub fn exec(args: &ListArgs) -> Result<u8> {
             }
             rows.extend(looked.row);
         }
+    }
+    if args.tree {
+        rows = tree::in_tree_order(rows);
     }
     let written = if args.json {
         print_json(&rows)
@@ -192,6 +200,7 @@ fn look(root: &StateRoot, id: Ulid, filter: &Filter<'_>) -> Looked {
         result,
         session,
         queued,
+        depth: 0,
     };
     if !filter.status.is_empty() && !filter.status.iter().any(|s| s == row.status()) {
         return skipped(warnings);
@@ -255,6 +264,7 @@ fn print_json(rows: &[Row]) -> io::Result<()> {
                 cwd: record.map(|r| r.cwd.clone()),
                 created_at: record.map(|r| r.created_at.clone()),
                 tags: record.map(|r| r.tags.clone()),
+                parent: record.and_then(|r| r.parent.clone()),
             }
         })
         .collect();
@@ -326,7 +336,7 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
         writeln!(
             out,
             "  {exit:>w2$}  {age:<w3$}  {duration:>w4$}  {}",
-            term::one_line(&describe_row(row, &mut censuses), last),
+            term::one_line(&describe::row(row, &mut censuses), last),
             w2 = widths[2],
             w3 = widths[3],
             w4 = widths[4],
@@ -347,77 +357,4 @@ fn status_colour(status: &str) -> Option<Colour> {
     }
 }
 
-/// The NAME/COMMAND cell of `row`: [`describe`], after where a queued session stands
-/// (`[queue builds #2] make test`, `[after 01J…] make test`).
-fn describe_row(row: &Row, censuses: &mut HashMap<String, queue::census::Census>) -> String {
-    let text = describe(row.record.as_ref());
-    let (true, Some(record)) = (row.queued, row.record.as_ref()) else {
-        return text;
-    };
-    let found = whereabouts::find(
-        &StateRoot::of_session(&row.session),
-        &row.session.id_string(),
-        record,
-        censuses,
-    );
-    let place = match (&found.queue, found.position) {
-        (Some(name), Some(position)) => format!("queue {name} #{position}"),
-        _ => format!("waiting for {}", found.waiting_for),
-    };
-    format!("[{place}] {text}")
-}
-
-/// The NAME/COMMAND cell: the session's name, else the script of an `sh` session, else its
-/// argv (arguments with spaces or quotes in single quotes), with `< prompt.txt` when the
-/// prompt went to the job on standard input.
-pub fn describe(record: Option<&SessionRecord>) -> String {
-    let Some(record) = record else {
-        return "?".to_owned();
-    };
-    if let Some(name) = &record.name {
-        return name.clone();
-    }
-    if let [sh, dash_c, script] = record.argv.as_slice()
-        && record.tool == "sh"
-        && sh == "/bin/sh"
-        && dash_c == "-c"
-    {
-        return script.clone();
-    }
-    let mut text = record
-        .argv
-        .iter()
-        .map(|arg| quote(arg))
-        .collect::<Vec<_>>()
-        .join(" ");
-    if record.stdin == StdinSource::Prompt {
-        text.push_str(" < prompt.txt");
-    }
-    text
-}
-
-/// `arg` as a POSIX shell word: unchanged when plain, else in single quotes.
-pub fn quote(arg: &str) -> String {
-    let plain = !arg.is_empty()
-        && arg
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-    if plain {
-        arg.to_owned()
-    } else {
-        format!("'{}'", arg.replace('\'', r"'\''"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quotes_like_a_shell() {
-        assert_eq!(quote("cargo"), "cargo");
-        assert_eq!(quote("a b"), "'a b'");
-        assert_eq!(quote("it's"), r"'it'\''s'");
-        assert_eq!(quote(""), "''");
-    }
-}
+pub use describe::{describe, quote};

@@ -139,6 +139,9 @@ pub struct ListEntry {
     /// The session's tags (`--tag`), in the order given; `[]` when it has none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+    /// The session whose job started this one, if any (`parent` in `session.toml`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
 }
 
 /// What a look at a session found.

@@ -68,6 +68,10 @@ pub fn main(args: &SuperviseArgs) -> Result<u8> {
     // `csa run` started this process with them blocked; with the handlers in place, let
     // them in.
     sys::unblock_signals(&SURVIVED_SIGNALS).context("cannot unblock the termination signals")?;
+    if waker.is_some() {
+        // It may wait long: give back what start-up used first.
+        sys::release_free_heap();
+    }
     let slot = match &waker {
         None => None,
         Some(waker) => match gate::pass(&session, plan, waker)? {
