@@ -8,7 +8,7 @@ use std::os::unix::fs::MetadataExt as _;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use crate::cmd::list::quote;
+use crate::term::quote;
 
 /// Formats a directive: `CSA:<name> key=value …`.
 ///

@@ -14,11 +14,11 @@ use std::time::{Duration, SystemTime};
 use anyhow::Result;
 use ulid::Ulid;
 
-use super::view::{self, ListEntry, QUEUED, RUNNING, ResultView};
+use super::view::{self, ListEntry, ResultView};
 use crate::cli::ListArgs;
 use crate::liveness::{self, Observed};
 use crate::queue::{self, whereabouts};
-use crate::record::{self, ResultRecord, SessionRecord, StdinSource};
+use crate::record::{self, ResultRecord, SessionRecord, State, StdinSource};
 use crate::session::{self, SessionDir, StateRoot};
 use crate::term::{self, Colour};
 
@@ -32,11 +32,11 @@ struct Row {
 }
 
 impl Row {
-    fn status(&self) -> &'static str {
+    fn status(&self) -> State {
         match &self.result {
-            Some(result) => result.status.as_str(),
-            None if self.queued => QUEUED,
-            None => RUNNING,
+            Some(result) => result.status.into(),
+            None if self.queued => State::Queued,
+            None => State::Running,
         }
     }
 }
@@ -45,7 +45,7 @@ impl Row {
 /// warning on stderr. Errors only when the session store itself cannot be read.
 pub fn exec(args: &ListArgs) -> Result<u8> {
     let root = StateRoot::from_env()?;
-    let ids = session_ids(&root)?;
+    let ids = root.session_ids()?;
     let mut rows = Vec::new();
     let mut read = 0;
     // With `--limit`, read only as many sessions as rows are still wanted, so no session
@@ -92,7 +92,7 @@ const PARALLEL_FROM: usize = 1000;
 /// sessions on, they are read on one thread per CPU, each claiming the next [`BLOCK`] of
 /// sessions until none are left; a thread that cannot be started leaves its share to the
 /// others.
-fn look_all(root: &StateRoot, ids: &[Ulid], status: &[String]) -> Vec<Looked> {
+fn look_all(root: &StateRoot, ids: &[Ulid], status: &[State]) -> Vec<Looked> {
     let threads = if ids.len() < PARALLEL_FROM {
         1
     } else {
@@ -138,7 +138,7 @@ fn look_all(root: &StateRoot, ids: &[Ulid], status: &[String]) -> Vec<Looked> {
 
 /// Reads one session: its result (reconstructing a `lost` one as `wait` does) and, when
 /// its status passes the `--status` filter, its `session.toml`.
-fn look(root: &StateRoot, id: Ulid, status: &[String]) -> Looked {
+fn look(root: &StateRoot, id: Ulid, status: &[State]) -> Looked {
     let session = root.session(id);
     let mut warnings = Vec::new();
     let mut queued = false;
@@ -168,7 +168,7 @@ fn look(root: &StateRoot, id: Ulid, status: &[String]) -> Looked {
         session,
         queued,
     };
-    if !status.is_empty() && !status.iter().any(|s| s == row.status()) {
+    if !status.is_empty() && !status.contains(&row.status()) {
         return Looked {
             row: None,
             warnings,
@@ -185,11 +185,6 @@ fn look(root: &StateRoot, id: Ulid, status: &[String]) -> Looked {
         row: Some(Row { record, ..row }),
         warnings,
     }
-}
-
-/// The session IDs in the store, newest first (see [`StateRoot::session_ids`]).
-pub fn session_ids(root: &StateRoot) -> Result<Vec<Ulid>> {
-    root.session_ids()
 }
 
 /// The warning about a session that cannot be read, unless it was removed meanwhile (by
@@ -271,7 +266,7 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
     let mut widths = HEADERS.map(str::len);
     for (row, cells) in rows.iter().zip(&cells) {
         widths[0] = widths[0].max(session::ID_LEN);
-        widths[1] = widths[1].max(row.status().len());
+        widths[1] = widths[1].max(row.status().as_str().len());
         // ASCII only: digits, units and `-`.
         for (width, cell) in widths[2..5].iter_mut().zip(cells) {
             *width = (*width).max(cell.len());
@@ -288,15 +283,17 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
     }
     writeln!(out, "{}", HEADERS[5])?;
     for (row, [exit, age, duration]) in rows.iter().zip(&cells) {
-        let status = row.status();
+        let status = row.status().as_str();
         write!(out, "{:<w0$}  ", row.session.id, w0 = widths[0])?;
-        match status_colour(status).filter(|_| colour) {
-            Some(c) => write!(
+        if colour {
+            let padded = format!("{status:<w$}", w = widths[1]);
+            write!(
                 out,
                 "{}",
-                term::paint(&format!("{status:<w$}", w = widths[1]), c, true)
-            )?,
-            None => write!(out, "{status:<w$}", w = widths[1])?,
+                term::paint(&padded, status_colour(row.status()), true)
+            )?;
+        } else {
+            write!(out, "{status:<w$}", w = widths[1])?;
         }
         writeln!(
             out,
@@ -310,15 +307,14 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
     out.flush()
 }
 
-fn status_colour(status: &str) -> Option<Colour> {
+fn status_colour(status: State) -> Colour {
     match status {
-        RUNNING => Some(Colour::Cyan),
-        QUEUED => Some(Colour::Dim),
-        "success" => Some(Colour::Green),
-        "failure" => Some(Colour::Red),
-        "signal" | "timeout" => Some(Colour::Yellow),
-        "lost" => Some(Colour::Magenta),
-        _ => None,
+        State::Running => Colour::Cyan,
+        State::Queued | State::Skipped => Colour::Dim,
+        State::Success => Colour::Green,
+        State::Failure => Colour::Red,
+        State::Signal | State::Timeout => Colour::Yellow,
+        State::Lost => Colour::Magenta,
     }
 }
 
@@ -362,37 +358,11 @@ pub fn describe(record: Option<&SessionRecord>) -> String {
     let mut text = record
         .argv
         .iter()
-        .map(|arg| quote(arg))
+        .map(|arg| term::quote(arg))
         .collect::<Vec<_>>()
         .join(" ");
     if record.stdin == StdinSource::Prompt {
         text.push_str(" < prompt.txt");
     }
     text
-}
-
-/// `arg` as a POSIX shell word: unchanged when plain, else in single quotes.
-pub fn quote(arg: &str) -> String {
-    let plain = !arg.is_empty()
-        && arg
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-    if plain {
-        arg.to_owned()
-    } else {
-        format!("'{}'", arg.replace('\'', r"'\''"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quotes_like_a_shell() {
-        assert_eq!(quote("cargo"), "cargo");
-        assert_eq!(quote("a b"), "'a b'");
-        assert_eq!(quote("it's"), r"'it'\''s'");
-        assert_eq!(quote(""), "''");
-    }
 }

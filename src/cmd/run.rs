@@ -14,7 +14,7 @@ use std::io::{self, IsTerminal as _, Read as _, Write as _};
 use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::SystemTime;
 
 use anyhow::{Context as _, Result};
@@ -263,20 +263,6 @@ fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         lock,
         stdout: create(session::STDOUT_LOG)?,
         stderr: create(session::STDERR_LOG)?,
-    })
-}
-
-/// The job's standard input for `source`.
-pub(super) fn job_stdin(source: StdinSource, session: &SessionDir) -> Result<Stdio> {
-    Ok(match source {
-        StdinSource::Null => Stdio::null(),
-        StdinSource::Inherit => Stdio::inherit(),
-        StdinSource::Prompt => {
-            let path = session.file(session::PROMPT_TXT);
-            Stdio::from(
-                File::open(&path).with_context(|| format!("cannot read {}", path.display()))?,
-            )
-        }
     })
 }
 

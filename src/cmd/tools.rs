@@ -73,7 +73,7 @@ fn print_table(rows: &[ToolRow<'_>]) -> io::Result<()> {
                     if a == tool::PROMPT_PLACEHOLDER {
                         a.clone()
                     } else {
-                        super::list::quote(a)
+                        term::quote(a)
                     }
                 })
                 .collect::<Vec<_>>()

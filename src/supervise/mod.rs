@@ -10,10 +10,9 @@ pub mod gate;
 mod job;
 mod signals;
 
-use std::fs::File;
 use std::os::fd::AsRawFd as _;
 use std::os::unix::fs::MetadataExt as _;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, Result};
@@ -24,7 +23,7 @@ pub use signals::{Received, SURVIVED_SIGNALS, survive};
 
 use crate::cli::SuperviseArgs;
 use crate::exit::{self, CSA_ERROR, Failure};
-use crate::record::{self, ResultRecord, Status, StdinSource};
+use crate::record::{self, ResultRecord, Status};
 use crate::session::{self, SessionDir};
 use crate::stop;
 use crate::sys;
@@ -83,11 +82,9 @@ pub fn main(args: &SuperviseArgs) -> Result<u8> {
         let _ = std::fs::remove_file(session.file(session::QUEUED));
     }
 
-    let stdin = match args.stdin_from {
-        StdinSource::Null => Stdio::null(),
-        StdinSource::Inherit => Stdio::inherit(),
-        StdinSource::Prompt => File::open(session.file(session::PROMPT_TXT))
-            .map_or_else(|_| Stdio::null(), Stdio::from),
+    let stdin = match args.stdin_from.stdio(&session) {
+        Ok(stdin) => stdin,
+        Err(err) => return finish(&session, without_stdin(&session, &err), lock_fd),
     };
     let timeout = args.timeout_ms.map(Duration::from_millis);
     let mut command = Command::new(&args.argv[0]);
@@ -119,6 +116,25 @@ fn refused() -> Failure {
         CSA_ERROR,
         "refusing to start the supervisor: `csa __supervise` is internal to `csa run` and was not started by it",
     )
+}
+
+/// The result of a job that cannot start because its standard input, the session's
+/// `prompt.txt`, cannot be opened: `failure` with exit code 125 (csa's own state is
+/// broken) and the reason; the job is never started without its prompt.
+pub(crate) fn without_stdin(session: &SessionDir, err: &std::io::Error) -> ResultRecord {
+    let mut result = finished(
+        session,
+        SystemTime::now(),
+        Status::Failure,
+        exit::CSA_ERROR,
+        None,
+    );
+    result.reason = Some(format!(
+        "cannot open the prompt ({}): {}; the job was not started",
+        session::PROMPT_TXT,
+        exit::io_why(err)
+    ));
+    result
 }
 
 /// The result of a session stopped by `signal` before its job started, while it waited for

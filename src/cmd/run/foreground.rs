@@ -9,9 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Result;
 
-use super::{
-    Launch, Prepared, announce_directive, job_stdin, set_job_environment, write_daemon_pid,
-};
+use super::{Launch, Prepared, announce_directive, set_job_environment, write_daemon_pid};
 use crate::session;
 use crate::supervise;
 use crate::tail;
@@ -52,11 +50,18 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
     };
     let _ = std::fs::remove_file(session.file(session::QUEUED));
 
+    let stdin = match job.stdin.stdio(session) {
+        Ok(stdin) => stdin,
+        Err(err) => {
+            let result = supervise::without_stdin(session, &err);
+            return Ok(supervise::record_result(session, result)?.exit_code);
+        }
+    };
     let mut command = Command::new(&job.argv[0]);
     command.args(&job.argv[1..]);
     set_job_environment(&mut command, launch);
     command
-        .stdin(job_stdin(job.stdin, session)?)
+        .stdin(stdin)
         .stdout(prepared.stdout)
         .stderr(prepared.stderr);
     let finished = Arc::new(AtomicBool::new(false));
