@@ -2,6 +2,7 @@
 //! binary with a temporary state root per test.
 
 mod procs;
+mod recipes;
 mod support;
 mod support_everyday;
 mod support_faults;
