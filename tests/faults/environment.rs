@@ -411,3 +411,26 @@ fn a_job_never_starts_without_its_prompt() {
         );
     }
 }
+
+/// `run --no-daemon` passes its job standard input, output and error only: a descriptor the
+/// caller left open (a CI runner's pipe, a lock) never reaches the job or what it leaves
+/// behind.
+#[test]
+fn a_foreground_job_inherits_no_descriptor_of_its_caller() {
+    let csa = Csa::new();
+    let probe = "[ -e /proc/$$/fd/7 ] && echo leaked || echo closed";
+    let out = output_within(
+        Command::new("/bin/sh")
+            .args([
+                "-c",
+                "exec 7>/dev/null; exec \"$0\" run --no-daemon \"$1\"",
+                env!("CARGO_BIN_EXE_csa"),
+                probe,
+            ])
+            .env("CSA_STATE_DIR", csa.state.path())
+            .stdin(std::process::Stdio::null()),
+        HANG,
+    );
+    assert_success(&out, "csa run --no-daemon");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "closed\n");
+}

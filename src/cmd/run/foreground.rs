@@ -22,6 +22,8 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
     let Launch {
         args, job, session, ..
     } = launch;
+    // The job gets standard input, output and error only, as under a supervisor.
+    crate::sys::close_inherited_fds_on_exec();
     let no_terminal =
         !(io::stdin().is_terminal() || io::stdout().is_terminal() || io::stderr().is_terminal());
     if no_terminal {
