@@ -1,4 +1,4 @@
-//! Tools (contract §7): how a prompt becomes a job's command line, and the checks that the
+//! Tools (docs/tools.md): how a prompt becomes a job's command line, and the checks that the
 //! program exists and is executable before a session is created.
 
 use std::ffi::{OsStr, OsString};
@@ -53,7 +53,7 @@ impl std::fmt::Display for Source {
     }
 }
 
-/// A tool: how a prompt becomes a command line (contract §7).
+/// A tool: how a prompt becomes a command line (docs/tools.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolDef {
     /// The name given to `--tool`.

@@ -65,13 +65,3 @@ pub fn isolate_config<'a>(command: &'a mut Command, config_home: &Path) -> &'a m
         .env("XDG_CONFIG_HOME", config_home)
         .env("HOME", config_home.join("home"))
 }
-
-/// Standard output as text.
-pub fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Standard error as text.
-pub fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}

@@ -1,7 +1,7 @@
 //! `csa run`: create a session, start its supervisor detached (or run it in the foreground
 //! with `--no-daemon`), print the session ID.
 //!
-//! **Liveness invariant** (contract §1): from the moment the ID is printed, `lock` is held
+//! **Liveness invariant** (docs/format.md, "Reading sessions from another program"): from the moment the ID is printed, `lock` is held
 //! by a live csa process. `run` creates `lock` and takes the exclusive lock itself *before*
 //! starting the supervisor, and hands the locked descriptor to it: a `flock` lock belongs to
 //! the open file description, which the supervisor inherits, so the lock never passes
@@ -280,7 +280,7 @@ fn start_daemon(launch: &Launch<'_>, prepared: Prepared) -> Result<u8> {
 fn announce(args: &RunArgs, session: &SessionDir, pid: u32) -> Result<()> {
     let id = session.id_string();
     let line = if args.json {
-        // Fields in the contract's order (§2), which `json!` (a sorted map) would not keep.
+        // Fields in the documented order (docs/format.md, "JSON output"), which `json!` (a sorted map) would not keep.
         #[derive(serde::Serialize)]
         struct Started<'a> {
             id: &'a str,

@@ -154,7 +154,7 @@ pub fn look(session: &SessionDir) -> Result<Seen> {
         Observed::Queued => Ok(Seen::Queued),
         Observed::Finished(result) => Ok(Seen::Finished(result)),
         Observed::Gone => match liveness::final_result(session) {
-            // `result` exits 0 or 125 (contract §3): a lost result that cannot be recorded
+            // `result` exits 0 or 125 (docs/exit-codes.md): a lost result that cannot be recorded
             // (a read-only store) is still shown as lost, as `list` shows it.
             Err(err) if record::is_unrecorded(&err) => {
                 crate::note!("warning: {err:#}");

@@ -13,7 +13,7 @@ use crate::liveness::{self, Settled};
 use crate::record::{self, ResultRecord};
 use crate::session::{self, SessionDir, StateRoot};
 
-/// The longest `wait` blocks without `--until-done` (contract §3: hard-coded 250 s).
+/// The longest `wait` blocks without `--until-done` (docs/exit-codes.md: hard-coded 250 s).
 pub const WAIT_CAP: Duration = Duration::from_secs(250);
 
 /// Test hook: `CSA_TEST_WAIT_CAP_MS` shortens the cap so the suite can exercise the

@@ -1,4 +1,4 @@
-//! Tool configuration (contract §7): the user's `$XDG_CONFIG_HOME/csa/config.toml` (else
+//! Tool configuration (docs/tools.md): the user's `$XDG_CONFIG_HOME/csa/config.toml` (else
 //! `~/.config/csa/config.toml`), then the nearest `.csa/config.toml` from the job's working
 //! directory upwards. A later file overrides an earlier one field by field, and both
 //! override the built-in tools:

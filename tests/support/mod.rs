@@ -114,7 +114,12 @@ impl Csa {
         let marked: Vec<(i32, String)> = ids
             .iter()
             .filter_map(|id| {
-                let text = std::fs::read_to_string(self.session_dir(id).join("daemon.pid")).ok()?;
+                // Only a regular file: a test may plant a FIFO there, which would block.
+                let path = self.session_dir(id).join("daemon.pid");
+                if !std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_file()) {
+                    return None;
+                }
+                let text = std::fs::read_to_string(path).ok()?;
                 let pgid = text.split_whitespace().next()?.parse::<i32>().ok()?;
                 (pgid > 1).then(|| (pgid, format!("CSA_SESSION_ID={id}")))
             })
