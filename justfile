@@ -32,3 +32,9 @@ release:
 # `just bench --quick` for a short run.
 bench *ARGS:
     bench/run.sh {{ARGS}}
+
+# The agent presets against the real CLIs (codex, claude, gemini, opencode), installed from
+# npm into target/tmp/agents-npm (needs node and npm; not part of `ci`): each preset's
+# command line, for a prompt in argv and one on standard input, must reach a stub API.
+agents:
+    CSA_TEST_AGENTS=1 cargo test --locked --test main -- --ignored --nocapture --test-threads=1 agents::

@@ -23,11 +23,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from attach import attach  # noqa: E402
+from fleet import fleet  # noqa: E402
 from idle import idle  # noqa: E402
 from lateness import lateness  # noqa: E402
 from lib import CSA, PUEUE, ROOT, log  # noqa: E402
 from scale import list_scale, supervisor_pss  # noqa: E402
 from start import back_to_back, start_latency  # noqa: E402
+from waitmany import wait_many  # noqa: E402
 
 SECTIONS = {
     "start": start_latency,
@@ -37,6 +39,8 @@ SECTIONS = {
     "list": list_scale,
     "pss": supervisor_pss,
     "idle": idle,
+    "fleet": fleet,
+    "waitmany": wait_many,
 }
 
 

@@ -44,7 +44,7 @@ pub enum Command {
     #[command(subcommand, after_help = session::SESSION_EXAMPLES)]
     Session(SessionCommand),
     /// Queues: how many of their sessions run at once, and who waits
-    #[command(subcommand, after_help = fleet::QUEUE_EXAMPLES)]
+    #[command(subcommand, after_help = codes::help(codes::QUEUE, fleet::QUEUE_EXAMPLES))]
     Queue(QueueCommand),
     /// List the tools `--tool` accepts, where each is defined and whether it is installed
     #[command(after_help = codes::help(codes::TOOLS, TOOLS_EXAMPLES))]
@@ -58,6 +58,21 @@ pub enum Command {
     /// Internal: the supervisor that `csa run` re-executes. Refused when typed by a user.
     #[command(name = "__supervise", hide = true)]
     Supervise(SuperviseArgs),
+    /// Internal: runs a Slurm session's job on its compute node. Refused outside one.
+    #[command(name = "__node", hide = true)]
+    Node(NodeArgs),
+}
+
+/// Arguments of the hidden node entry (`csa __node`), the command of a Slurm session's
+/// batch script.
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    /// The absolute path of the session directory
+    #[arg(long)]
+    pub session_dir: PathBuf,
+    /// The session ID
+    #[arg(long)]
+    pub session_id: String,
 }
 
 const ROOT_EXAMPLES: &str = "\
@@ -70,7 +85,11 @@ const TOOLS_EXAMPLES: &str = "\
 Tools come from csa itself, $XDG_CONFIG_HOME/csa/config.toml (else ~/.config/csa/config.toml)
 and the nearest .csa/config.toml upwards from the current directory, later ones overriding:
   [tools.review]
-  argv = [\"claude\", \"-p\", \"--model\", \"opus\", \"{prompt}\"]
+  argv = [\"claude\", \"-p\", \"--model\", \"opus\", \"--\", \"{prompt}\"]
+  timeout = \"30m\"    # default --timeout
+  queue = \"agents\"   # wait for a slot in this queue (false: none)
+  [queues.agents]
+  slots = 2
 
 Examples:
   csa tools
@@ -135,9 +154,29 @@ pub struct SuperviseArgs {
     /// What the job waits for before it starts
     #[command(flatten)]
     pub gate: GateArgs,
+    /// What runs the job
+    #[command(flatten)]
+    pub executor: ExecutorArgs,
     /// The job's argv
     #[arg(last = true, required = true)]
     pub argv: Vec<OsString>,
+}
+
+/// How the supervisor runs the job: itself (`local`), or as the watcher of a Slurm job.
+#[derive(Debug, Args)]
+pub struct ExecutorArgs {
+    /// What runs the job (`slurm`: submit it and watch it)
+    #[arg(long, value_enum, default_value = "local")]
+    pub executor: crate::record::Executor,
+    /// Slurm: take over the job of a watcher that died (nothing is submitted)
+    #[arg(long)]
+    pub resume: bool,
+    /// Slurm: an `sbatch` option (repeatable)
+    #[arg(long = "slurm-arg", allow_hyphen_values = true)]
+    pub slurm_args: Vec<OsString>,
+    /// Slurm: the csa binary the compute node runs
+    #[arg(long)]
+    pub node_csa: Option<OsString>,
 }
 
 /// The supervisor's command line alone (`csa __supervise …`), parsed without building the

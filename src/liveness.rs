@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context as _, Result};
 
 use crate::exit::{self, Failure};
-use crate::record::{self, ResultRecord, SessionRecord, Status};
+use crate::record::{self, Executor, ResultRecord, SessionRecord, Status};
 use crate::session::{self, SessionDir};
 use crate::sys;
 
@@ -189,7 +189,6 @@ pub enum Settled {
     Finished(ResultRecord),
     /// The job still runs elsewhere (an executor that outlives its watcher, e.g. Slurm) and
     /// a new watcher now holds the lock: wait for it again.
-    #[expect(dead_code, reason = "for the Slurm executor, being built")]
     Resumed,
 }
 
@@ -197,7 +196,10 @@ pub enum Settled {
 /// `lost` one when there is none, as [`final_result`]), or [`Settled::Resumed`] when its
 /// job still runs and a new watcher took the lock over. Waiters loop on `Resumed`.
 pub fn settle(session: &SessionDir) -> Result<Settled> {
-    final_result(session).map(Settled::Finished)
+    match crate::executor::of(session) {
+        Executor::Local => final_result(session).map(Settled::Finished),
+        Executor::Slurm => crate::executor::slurm::settle(session),
+    }
 }
 
 /// A synthetic `lost` result: started when the session was created, finished now.
@@ -266,7 +268,9 @@ pub enum Observed {
 }
 
 /// Looks at a session: its `result.toml` if present, else whether its supervisor is alive.
-/// Reads at most `result.toml`, the lock and `daemon.pid`'s existence; never blocks.
+/// Reads at most `result.toml`, the lock and `daemon.pid`'s existence; never blocks. A
+/// Slurm session whose watcher died is settled ([`settle`]): it reads as running again once
+/// a new watcher took it over, never as gone while Slurm may still run its job.
 ///
 /// Errors: a malformed `result.toml`, or a lock that cannot be checked.
 pub fn observe(session: &SessionDir) -> Result<Observed> {
@@ -282,10 +286,17 @@ pub fn observe(session: &SessionDir) -> Result<Observed> {
         });
     }
     // The supervisor may have written its result just before it let go of the lock.
-    Ok(match record::read::<ResultRecord>(&path)? {
-        Some(result) => Observed::Finished(result),
-        None => Observed::Gone,
-    })
+    if let Some(result) = record::read::<ResultRecord>(&path)? {
+        return Ok(Observed::Finished(result));
+    }
+    // A Slurm job outlives its watcher: settling resumes it rather than report it gone.
+    if crate::executor::of(session) == Executor::Slurm {
+        return Ok(match settle(session)? {
+            Settled::Finished(result) => Observed::Finished(result),
+            Settled::Resumed => Observed::Running,
+        });
+    }
+    Ok(Observed::Gone)
 }
 
 /// True while `csa run` may still be setting the session up: no `daemon.pid` yet and the

@@ -6,6 +6,8 @@
 mod cli;
 mod cmd;
 mod directive;
+mod ends;
+mod executor;
 mod exit;
 mod liveness;
 mod queue;
@@ -15,6 +17,7 @@ mod session;
 mod stop;
 mod supervise;
 mod sys;
+mod tags;
 mod tail;
 mod term;
 mod tool;

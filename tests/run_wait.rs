@@ -49,7 +49,12 @@ fn wait_returns_the_exit_code_and_stdout() {
         "{line}"
     );
     assert!(line.contains("synthetic=false"), "{line}");
-    assert!(!stderr.contains("to-stderr"), "wait prints only stdout.log");
+    // stdout.log on stdout; on a failure, the end of stderr.log on stderr, before the
+    // directive.
+    assert!(
+        stderr.contains("\nto-stderr\nCSA:SESSION_WAIT_COMPLETED "),
+        "{stderr}"
+    );
     let result = csa.result(&id).unwrap();
     assert_eq!(result["status"].as_str(), Some("failure"));
     assert_eq!(result["exit_code"].as_integer(), Some(3));

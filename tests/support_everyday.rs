@@ -65,3 +65,7 @@ pub fn isolate_config<'a>(command: &'a mut Command, config_home: &Path) -> &'a m
         .env("XDG_CONFIG_HOME", config_home)
         .env("HOME", config_home.join("home"))
 }
+
+/// The text helpers live in `support`; kept here too for tests that import them from here.
+#[allow(unused_imports)]
+pub use crate::support::{stderr, stdout};

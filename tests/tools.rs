@@ -17,13 +17,13 @@ cat\n";
 
 /// A temporary directory with stand-ins for every preset's program in `bin/`, and an
 /// empty configuration home.
-struct Bench {
-    csa: Csa,
+pub struct Bench {
+    pub csa: Csa,
     root: tempfile::TempDir,
 }
 
 impl Bench {
-    fn new() -> Self {
+    pub fn new() -> Self {
         let root = tempfile::tempdir().unwrap();
         let bin = root.path().join("bin");
         std::fs::create_dir_all(&bin).unwrap();
@@ -39,12 +39,12 @@ impl Bench {
         }
     }
 
-    fn path(&self, rel: &str) -> std::path::PathBuf {
+    pub fn path(&self, rel: &str) -> std::path::PathBuf {
         self.root.path().join(rel)
     }
 
     /// `csa ARGS…` with the stand-ins first on PATH and the bench's configuration home.
-    fn cmd(&self, args: &[&str]) -> Command {
+    pub fn cmd(&self, args: &[&str]) -> Command {
         let mut command = self.csa.cmd();
         let path = format!("{}:/usr/bin:/bin", self.path("bin").display());
         command.args(args).env("PATH", path);
@@ -53,7 +53,7 @@ impl Bench {
     }
 
     /// `csa run ARGS…` then `wait`: the job's stdout.
-    fn run_and_wait(&self, args: &[&str]) -> String {
+    pub fn run_and_wait(&self, args: &[&str]) -> String {
         let mut all = vec!["run"];
         all.extend_from_slice(args);
         let out = output_within(&mut self.cmd(&all), HANG);
@@ -64,7 +64,27 @@ impl Bench {
         stdout(&waited)
     }
 
-    fn write(&self, rel: &str, text: &str) {
+    /// `csa run ARGS…` with `input` on its standard input (the prompt), then `wait`: the
+    /// job's stdout.
+    pub fn run_with_stdin_and_wait(&self, args: &[&str], input: &str) -> String {
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        let mut child = self
+            .cmd(&all)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_success(&out, &format!("csa {}", all.join(" ")));
+        let waited = self.csa.wait(stdout(&out).trim());
+        assert_success(&waited, "csa session wait");
+        stdout(&waited)
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
         let path = self.path(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
@@ -74,18 +94,50 @@ impl Bench {
 #[test]
 fn presets_pass_the_prompt_as_their_cli_expects() {
     let bench = Bench::new();
-    let prompt = "fix the bug in 'parser.rs' \"now\"";
+    // A prompt that starts like an option (given on csa's standard input: it is under
+    // 100 KiB, so it still goes to the CLI's argv) must reach the CLI as the prompt.
+    let prompt = "- fix the bug in 'parser.rs' \"now\"";
     for (tool, expected) in [
-        ("codex", vec!["prog:codex", "arg:exec"]),
-        ("claude", vec!["prog:claude", "arg:-p"]),
-        ("gemini", vec!["prog:gemini", "arg:-p"]),
-        ("opencode", vec!["prog:opencode", "arg:run"]),
+        (
+            "codex",
+            vec![
+                "prog:codex",
+                "arg:exec",
+                "arg:--skip-git-repo-check",
+                "arg:--",
+                &format!("arg:{prompt}"),
+                "stdin:",
+            ],
+        ),
+        (
+            "claude",
+            vec![
+                "prog:claude",
+                "arg:-p",
+                "arg:--",
+                &format!("arg:{prompt}"),
+                "stdin:",
+            ],
+        ),
+        (
+            "gemini",
+            vec![
+                "prog:gemini",
+                "arg:--skip-trust",
+                &format!("arg:--prompt={prompt}"),
+                "stdin:",
+            ],
+        ),
+        // opencode quotes arguments that contain spaces: the prompt goes on stdin, verbatim.
+        (
+            "opencode",
+            vec!["prog:opencode", "arg:run", &format!("stdin:{prompt}")],
+        ),
     ] {
-        let got = bench.run_and_wait(&["--tool", tool, prompt]);
-        let mut want: Vec<String> = expected.iter().map(|s| (*s).to_owned()).collect();
-        want.push(format!("arg:{prompt}"));
-        want.push("stdin:".to_owned());
-        assert_eq!(got.lines().collect::<Vec<_>>(), want, "tool {tool}");
+        let got = bench.run_with_stdin_and_wait(&["--tool", tool], prompt);
+        assert_eq!(got.lines().collect::<Vec<_>>(), expected, "tool {tool}");
+        let plain = bench.run_and_wait(&["--tool", tool, "review"]);
+        assert!(plain.contains("review"), "{tool}: {plain}");
     }
 }
 
@@ -93,21 +145,15 @@ fn presets_pass_the_prompt_as_their_cli_expects() {
 fn prompts_over_100_kib_go_on_standard_input() {
     let bench = Bench::new();
     let prompt = format!("{}\nend of prompt", "p".repeat(100 * 1024));
-    let mut child = bench
-        .cmd(&["run", "--tool", "claude"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), prompt.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_success(&out, "csa run --tool claude with a big prompt");
-    let id = stdout(&out).trim().to_owned();
-    let waited = bench.csa.wait(&id);
-    assert_success(&waited, "wait");
-    let got = stdout(&waited);
-    assert_eq!(got, format!("prog:claude\narg:-p\nstdin:{prompt}"));
+    for (tool, args) in [
+        ("codex", "arg:exec\narg:--skip-git-repo-check\narg:-\n"),
+        ("claude", "arg:-p\n"),
+        ("gemini", "arg:--skip-trust\narg:--prompt=\n"),
+        ("opencode", "arg:run\n"),
+    ] {
+        let got = bench.run_with_stdin_and_wait(&["--tool", tool], &prompt);
+        assert_eq!(got, format!("prog:{tool}\n{args}stdin:{prompt}"), "{tool}");
+    }
 }
 
 #[test]
@@ -138,7 +184,7 @@ fn user_and_project_configuration_add_and_override_tools() {
     );
     bench.write(
         "proj/.csa/config.toml",
-        "[tools.review]\nargv = [\"gemini\", \"--prompt={prompt}\"]\n",
+        "[tools.review]\nargv = [\"gemini\", \"--prompt={prompt}\"]\nstdin_argv = [\"gemini\", \"-p\"]\n",
     );
     std::fs::create_dir_all(bench.path("proj/sub/deeper")).unwrap();
     std::fs::create_dir_all(bench.path("elsewhere")).unwrap();
@@ -153,6 +199,20 @@ fn user_and_project_configuration_add_and_override_tools() {
     // `stdin = true` keeps the preset's argv and feeds the prompt on stdin.
     let got = bench.run_and_wait(&["--tool", "claude", "on stdin"]);
     assert_eq!(got, "prog:claude\narg:-p\nstdin:on stdin");
+    // A project's tool with its own command line for prompts on standard input.
+    let big = format!("{}!", "b".repeat(100 * 1024));
+    let mut run = bench.cmd(&[
+        "run",
+        "--cd",
+        deeper.to_str().unwrap(),
+        "--tool",
+        "review",
+        &big,
+    ]);
+    let out = output_within(&mut run, HANG);
+    assert_success(&out, "csa run --tool review with a big prompt");
+    let waited = bench.csa.wait(stdout(&out).trim());
+    assert_eq!(stdout(&waited), format!("prog:gemini\narg:-p\nstdin:{big}"));
 
     let mut tools = bench.cmd(&["tools", "--json"]);
     tools.current_dir(&deeper);
@@ -197,6 +257,13 @@ fn user_and_project_configuration_add_and_override_tools() {
     );
     let claude = text.lines().find(|l| l.starts_with("claude ")).unwrap();
     assert!(claude.ends_with("claude -p < {prompt}"), "{text}");
+    let codex = text.lines().find(|l| l.starts_with("codex ")).unwrap();
+    assert!(
+        codex.contains(" codex ")
+            && codex.contains(" 1h ")
+            && codex.ends_with("codex exec --skip-git-repo-check -- {prompt}"),
+        "{text}"
+    );
 }
 
 #[test]

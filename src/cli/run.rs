@@ -36,6 +36,10 @@ pub struct RunArgs {
     /// (`csa session attach NAME` picks the newest session with that name)
     #[arg(long, value_name = "TEXT", value_parser = values::parse_name)]
     pub name: Option<String>,
+    /// Tag the session (repeatable; `A-Z a-z 0-9 _ . -`, at most 64): `session list`,
+    /// `wait`, `kill` and `clean` take `--tag` to act on the sessions that carry it
+    #[arg(long, value_name = "TAG", value_parser = values::parse_label)]
+    pub tag: Vec<String>,
     /// Run in the foreground: output to the terminal and the spool files, exit with the
     /// job's exit code
     #[arg(long)]
@@ -46,6 +50,12 @@ pub struct RunArgs {
     /// Queues, dependencies and the parent session
     #[command(flatten)]
     pub fleet: super::FleetArgs,
+    /// What runs the job: `local` (default) or `slurm` (a Slurm batch job; docs/slurm.md)
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub executor: Option<crate::record::Executor>,
+    /// An `sbatch` option for this job, e.g. `--slurm-arg=--partition=gpu` (repeatable)
+    #[arg(long = "slurm-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub slurm_args: Vec<String>,
     /// Print `{"id":…,"pid":…,"dir":…}` instead of the bare session ID (not with
     /// --no-daemon, whose stdout is the job's output)
     #[arg(long, conflicts_with = "no_daemon")]

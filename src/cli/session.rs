@@ -121,6 +121,12 @@ pub struct ListArgs {
     /// At most N sessions (the newest)
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Only sessions with this tag (repeatable: sessions with every tag given)
+    #[arg(long, value_name = "TAG", value_parser = values::parse_label)]
+    pub tag: Vec<String>,
+    /// Show each session under the session whose job started it (its parent)
+    #[arg(long)]
+    pub tree: bool,
 }
 
 /// Arguments of `csa session result`.
@@ -149,28 +155,60 @@ pub struct LogsArgs {
 /// Arguments of `csa session clean`.
 #[derive(Debug, Args)]
 pub struct CleanArgs {
-    /// Remove sessions that ended longer ago than this (`12h`, `7d`, `0s` for all)
-    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = values::parse_period)]
-    pub older_than: Duration,
+    /// Remove sessions that ended longer ago than this (`12h`, `7d`, `0s` for all; default
+    /// 7d, or 0s with --tag)
+    #[arg(long, value_name = "DURATION", value_parser = values::parse_period)]
+    pub older_than: Option<Duration>,
+    /// Only sessions with this tag (repeatable: sessions with every tag given)
+    #[arg(long, value_name = "TAG", value_parser = values::parse_label)]
+    pub tag: Vec<String>,
     /// Print what would be removed, remove nothing
     #[arg(long)]
     pub dry_run: bool,
 }
 
 const WAIT_EXAMPLES: &str = "\
+Several sessions (IDs, --session repeated, --tag): each one's stdout is printed whole when it
+ends, then its CSA:SESSION_WAIT_COMPLETED line; CSA:SESSION_WAIT_SUMMARY comes last. A
+session that did not succeed also gets the last 20 lines of its stderr.log on stderr.
+
 Examples:
-  csa session wait --session 01JD4K
-  csa session wait --session \"$SID\" --until-done   # CI: no 250 s cap";
+  csa session wait 01JD4K
+  csa session wait --session \"$SID\" --until-done   # CI: no 250 s cap
+  csa session wait --tag build-42 --until-done       # every session tagged build-42
+  csa session wait --any \"$A\" \"$B\" --tail 50";
 
 /// Arguments of `csa session wait`.
 #[derive(Debug, Args)]
+#[command(group(
+    clap::ArgGroup::new("sessions")
+        .args(["handles", "session", "tag"])
+        .required(true)
+        .multiple(true)
+))]
 pub struct WaitArgs {
-    /// The session ID, or a unique prefix of at least 4 characters (any case)
-    #[arg(long, value_name = "ID", add = session_completer())]
-    pub session: String,
+    /// The sessions: IDs, unique prefixes or suffixes (4+ characters), `last`, or names
+    #[arg(value_name = "SESSION", add = session_completer())]
+    pub handles: Vec<String>,
+    /// A session to wait for (repeatable), the same as SESSION
+    #[arg(long, value_name = "SESSION", add = session_completer())]
+    pub session: Vec<String>,
+    /// Also wait for every session with this tag (repeatable: sessions with every tag given)
+    #[arg(long, value_name = "TAG", value_parser = values::parse_label)]
+    pub tag: Vec<String>,
+    /// Return as soon as one of the sessions ends, with its exit code
+    #[arg(long)]
+    pub any: bool,
     /// Wait without the 250 s cap
     #[arg(long)]
     pub until_done: bool,
+    /// Print all of stderr.log on stderr (default: its last 20 lines, when the job did not
+    /// succeed)
+    #[arg(long)]
+    pub stderr: bool,
+    /// Print only the last N lines of stdout.log (and of stderr.log with --stderr)
+    #[arg(long, value_name = "N")]
+    pub tail: Option<usize>,
 }
 
 const ATTACH_EXAMPLES: &str = "\

@@ -1,6 +1,6 @@
 //! `csa session clean`: remove the directories of sessions that ended longer ago than
-//! `--older-than` (default 7 days). Never a running session: the lock is checked right
-//! before each removal.
+//! `--older-than` (default 7 days; with `--tag`, 0: every ended session that carries the
+//! tags). Never a running session: the lock is checked right before each removal.
 //!
 //! A session's end is `finished_at` in its `result.toml`. For a `lost` session (or one whose
 //! supervisor vanished without a result) the latest change to its spool files,
@@ -10,15 +10,19 @@
 use std::fs;
 use std::io::{self, BufWriter};
 use std::path::Path;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 
 use crate::cli::CleanArgs;
 use crate::liveness::{self, Observed};
-use crate::record::{self, ResultRecord, Status};
+use crate::record::{self, ResultRecord, SessionRecord, Status};
 use crate::session::{self, SessionDir, StateRoot};
+use crate::tags;
 use crate::term;
+
+/// How long ago a session must have ended for `clean` without `--tag` and `--older-than`.
+const DEFAULT_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Runs `csa session clean`. Prints one line per session removed (or, with `--dry-run`,
 /// that would be removed) and a total of the bytes freed. Exit 0; a session that cannot be
@@ -26,8 +30,13 @@ use crate::term;
 pub fn exec(args: &CleanArgs) -> Result<u8> {
     let root = StateRoot::from_env()?;
     let now = SystemTime::now();
+    let older_than = args.older_than.unwrap_or(if args.tag.is_empty() {
+        DEFAULT_AGE
+    } else {
+        Duration::ZERO
+    });
     let cutoff = now
-        .checked_sub(args.older_than)
+        .checked_sub(older_than)
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let verb = if args.dry_run {
         "would remove"
@@ -45,6 +54,9 @@ pub fn exec(args: &CleanArgs) -> Result<u8> {
             break;
         }
         let session = root.session(id);
+        if !args.tag.is_empty() && !carries(&session, &args.tag) {
+            continue;
+        }
         let (status, ended) = match liveness::observe(&session) {
             Ok(Observed::Running | Observed::Queued) => continue,
             Ok(Observed::Finished(result)) => {
@@ -99,6 +111,19 @@ pub fn exec(args: &CleanArgs) -> Result<u8> {
         &mut unreported,
     );
     unreported.map_or(Ok(0), Err)
+}
+
+/// True when the session's `session.toml` carries every tag of `wanted`; a missing or
+/// malformed one carries none (with a warning when malformed).
+fn carries(session: &SessionDir, wanted: &[String]) -> bool {
+    match record::read::<SessionRecord>(&session.file(session::SESSION_TOML)) {
+        Ok(Some(found)) => tags::has_all(&found, wanted),
+        Ok(None) => false,
+        Err(err) => {
+            warn(session, &err);
+            false
+        }
+    }
 }
 
 /// Writes a line of the report, unless an earlier one failed. A reader that went away is

@@ -3,7 +3,11 @@
 //! Fast with thousands of sessions: the creation time is in the ULID, so sessions are
 //! ordered by their directory names alone, `--limit` is applied before any file is read,
 //! and each row reads only `result.toml` (and, while it has none, the lock) plus
-//! `session.toml` for the NAME/COMMAND column.
+//! `session.toml` for the NAME/COMMAND column. With `--tag`, `session.toml` is read first,
+//! and a session without the tags is left at that.
+
+mod describe;
+mod tree;
 
 use std::collections::HashMap;
 use std::io::{self, BufWriter, Write as _};
@@ -17,9 +21,10 @@ use ulid::Ulid;
 use super::view::{self, ListEntry, ResultView};
 use crate::cli::ListArgs;
 use crate::liveness::{self, Observed};
-use crate::queue::{self, whereabouts};
-use crate::record::{self, ResultRecord, SessionRecord, State, StdinSource};
+use crate::queue::whereabouts;
+use crate::record::{self, ResultRecord, SessionRecord, State};
 use crate::session::{self, SessionDir, StateRoot};
+use crate::tags;
 use crate::term::{self, Colour};
 
 /// One listed session.
@@ -29,6 +34,8 @@ struct Row {
     record: Option<SessionRecord>,
     /// Its job waits for a queue slot or its dependencies.
     queued: bool,
+    /// Its depth in the session tree shown by `--tree` (0 otherwise).
+    depth: usize,
 }
 
 impl Row {
@@ -46,6 +53,10 @@ impl Row {
 pub fn exec(args: &ListArgs) -> Result<u8> {
     let root = StateRoot::from_env()?;
     let ids = root.session_ids()?;
+    let filter = Filter {
+        status: &args.status,
+        tags: &args.tag,
+    };
     let mut rows = Vec::new();
     let mut read = 0;
     // With `--limit`, read only as many sessions as rows are still wanted, so no session
@@ -57,12 +68,15 @@ pub fn exec(args: &ListArgs) -> Result<u8> {
         }
         let batch = &ids[read..ids.len().min(read + wanted)];
         read += batch.len();
-        for looked in look_all(&root, batch, &args.status) {
+        for looked in look_all(&root, batch, &filter) {
             for warning in looked.warnings {
                 crate::note!("skipping a session: {warning}");
             }
             rows.extend(looked.row);
         }
+    }
+    if args.tree {
+        rows = tree::in_tree_order(rows);
     }
     let written = if args.json {
         print_json(&rows)
@@ -71,6 +85,12 @@ pub fn exec(args: &ListArgs) -> Result<u8> {
     };
     crate::exit::stdout_written(written, "the list")?;
     Ok(0)
+}
+
+/// Which sessions are listed: `--status` (any of) and `--tag` (all of); empty = no filter.
+struct Filter<'a> {
+    status: &'a [State],
+    tags: &'a [String],
 }
 
 /// What reading one session gave: its row (none when it is skipped or filtered out) and
@@ -92,7 +112,7 @@ const PARALLEL_FROM: usize = 1000;
 /// sessions on, they are read on one thread per CPU, each claiming the next [`BLOCK`] of
 /// sessions until none are left; a thread that cannot be started leaves its share to the
 /// others.
-fn look_all(root: &StateRoot, ids: &[Ulid], status: &[State]) -> Vec<Looked> {
+fn look_all(root: &StateRoot, ids: &[Ulid], filter: &Filter<'_>) -> Vec<Looked> {
     let threads = if ids.len() < PARALLEL_FROM {
         1
     } else {
@@ -101,7 +121,7 @@ fn look_all(root: &StateRoot, ids: &[Ulid], status: &[State]) -> Vec<Looked> {
             .min(ids.len().div_ceil(BLOCK))
     };
     if threads <= 1 {
-        return ids.iter().map(|&id| look(root, id, status)).collect();
+        return ids.iter().map(|&id| look(root, id, filter)).collect();
     }
     let next = AtomicUsize::new(0);
     let work = || {
@@ -114,7 +134,7 @@ fn look_all(root: &StateRoot, ids: &[Ulid], status: &[State]) -> Vec<Looked> {
             if block.is_empty() {
                 return done;
             }
-            let looked: Vec<Looked> = block.iter().map(|&id| look(root, id, status)).collect();
+            let looked: Vec<Looked> = block.iter().map(|&id| look(root, id, filter)).collect();
             done.push((start, looked));
         }
     };
@@ -137,10 +157,26 @@ fn look_all(root: &StateRoot, ids: &[Ulid], status: &[State]) -> Vec<Looked> {
 }
 
 /// Reads one session: its result (reconstructing a `lost` one as `wait` does) and, when
-/// its status passes the `--status` filter, its `session.toml`.
-fn look(root: &StateRoot, id: Ulid, status: &[State]) -> Looked {
+/// its status passes the `--status` filter, its `session.toml` — first, with `--tag`.
+fn look(root: &StateRoot, id: Ulid, filter: &Filter<'_>) -> Looked {
     let session = root.session(id);
     let mut warnings = Vec::new();
+    let skipped = |warnings| Looked {
+        row: None,
+        warnings,
+    };
+    let path = session.file(session::SESSION_TOML);
+    let mut record = None;
+    if !filter.tags.is_empty() {
+        match record::read::<SessionRecord>(&path) {
+            Ok(Some(found)) if tags::has_all(&found, filter.tags) => record = Some(found),
+            Ok(_) => return skipped(warnings),
+            Err(err) => {
+                warnings.extend(warning_unless_removed(&session, &err));
+                return skipped(warnings);
+            }
+        }
+    }
     let mut queued = false;
     let result = match liveness::observe(&session) {
         Ok(Observed::Running) => None,
@@ -156,33 +192,30 @@ fn look(root: &StateRoot, id: Ulid, status: &[State]) -> Looked {
         ),
         Err(err) => {
             warnings.extend(warning_unless_removed(&session, &err));
-            return Looked {
-                row: None,
-                warnings,
-            };
+            return skipped(warnings);
         }
     };
-    let row = Row {
+    let mut row = Row {
         record: None,
         result,
         session,
         queued,
+        depth: 0,
     };
-    if !status.is_empty() && !status.contains(&row.status()) {
-        return Looked {
-            row: None,
-            warnings,
-        };
+    if !filter.status.is_empty() && !filter.status.contains(&row.status()) {
+        return skipped(warnings);
     }
     // A missing session.toml (a session still being set up) just leaves the column
     // empty; a malformed one is worth a warning.
-    let path = row.session.file(session::SESSION_TOML);
-    let record = record::read::<SessionRecord>(&path).unwrap_or_else(|err| {
-        warnings.extend(warning_unless_removed(&row.session, &err));
-        None
-    });
+    row.record = match record {
+        Some(found) => Some(found),
+        None => record::read::<SessionRecord>(&path).unwrap_or_else(|err| {
+            warnings.extend(warning_unless_removed(&row.session, &err));
+            None
+        }),
+    };
     Looked {
-        row: Some(Row { record, ..row }),
+        row: Some(row),
         warnings,
     }
 }
@@ -225,6 +258,8 @@ fn print_json(rows: &[Row]) -> io::Result<()> {
                 argv: record.map(|r| r.argv.clone()),
                 cwd: record.map(|r| r.cwd.clone()),
                 created_at: record.map(|r| r.created_at.clone()),
+                tags: record.map(|r| r.tags.clone()),
+                parent: record.and_then(|r| r.parent.clone()),
             }
         })
         .collect();
@@ -298,7 +333,7 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
         writeln!(
             out,
             "  {exit:>w2$}  {age:<w3$}  {duration:>w4$}  {}",
-            term::one_line(&describe_row(row, &mut censuses), last),
+            term::one_line(&describe::row(row, &mut censuses), last),
             w2 = widths[2],
             w3 = widths[3],
             w4 = widths[4],
@@ -318,51 +353,4 @@ fn status_colour(status: State) -> Colour {
     }
 }
 
-/// The NAME/COMMAND cell of `row`: [`describe`], after where a queued session stands
-/// (`[queue builds #2] make test`, `[after 01J…] make test`).
-fn describe_row(row: &Row, censuses: &mut HashMap<String, queue::census::Census>) -> String {
-    let text = describe(row.record.as_ref());
-    let (true, Some(record)) = (row.queued, row.record.as_ref()) else {
-        return text;
-    };
-    let found = whereabouts::find(
-        &StateRoot::of_session(&row.session),
-        &row.session.id_string(),
-        record,
-        censuses,
-    );
-    let place = match (&found.queue, found.position) {
-        (Some(name), Some(position)) => format!("queue {name} #{position}"),
-        _ => format!("waiting for {}", found.waiting_for),
-    };
-    format!("[{place}] {text}")
-}
-
-/// The NAME/COMMAND cell: the session's name, else the script of an `sh` session, else its
-/// argv (arguments with spaces or quotes in single quotes), with `< prompt.txt` when the
-/// prompt went to the job on standard input.
-pub fn describe(record: Option<&SessionRecord>) -> String {
-    let Some(record) = record else {
-        return "?".to_owned();
-    };
-    if let Some(name) = &record.name {
-        return name.clone();
-    }
-    if let [sh, dash_c, script] = record.argv.as_slice()
-        && record.tool == "sh"
-        && sh == "/bin/sh"
-        && dash_c == "-c"
-    {
-        return script.clone();
-    }
-    let mut text = record
-        .argv
-        .iter()
-        .map(|arg| term::quote(arg))
-        .collect::<Vec<_>>()
-        .join(" ");
-    if record.stdin == StdinSource::Prompt {
-        text.push_str(" < prompt.txt");
-    }
-    text
-}
+pub use describe::describe;

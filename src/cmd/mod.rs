@@ -7,6 +7,7 @@ pub mod kill;
 pub mod list;
 pub mod logs;
 pub mod man;
+pub mod node;
 pub mod queue;
 pub mod result;
 pub mod run;
@@ -35,5 +36,6 @@ pub fn dispatch(command: Command) -> Result<u8> {
         Command::Completions(args) => completions::exec(&args),
         Command::Man(args) => man::exec(&args),
         Command::Supervise(args) => crate::supervise::main(&args),
+        Command::Node(args) => node::exec(&args),
     }
 }

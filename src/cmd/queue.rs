@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::cli::{QueueListArgs, QueueSlotsArgs};
 use crate::queue::{self, Queue, census};
 use crate::session::StateRoot;
+use crate::tool::config::Config;
 
 /// One row of `csa queue list`.
 #[derive(Debug, Serialize)]
@@ -38,7 +39,7 @@ pub fn slots(args: &QueueSlotsArgs) -> Result<u8> {
             crate::note!("queue {} now has {slots} slots", queue.name);
             return Ok(0);
         }
-        None => format!("{}\n", effective_slots(&queue)?.0),
+        None => format!("{}\n", effective_slots(&queue, &config()?)?.0),
     };
     let mut stdout = io::stdout().lock();
     crate::exit::stdout_written(
@@ -50,21 +51,28 @@ pub fn slots(args: &QueueSlotsArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// The queue's slot count and whether it was set (else the default applies).
-fn effective_slots(queue: &Queue) -> Result<(u32, bool)> {
+/// The queue's slot count and whether it was set (else the configured default applies).
+fn effective_slots(queue: &Queue, config: &Config) -> Result<(u32, bool)> {
     Ok(match queue.set_slots()? {
         Some(slots) => (slots, true),
-        None => (queue::default_slots(&queue.name), false),
+        None => (config.default_slots(&queue.name), false),
     })
+}
+
+/// The configuration of the current directory, for the default slot counts.
+fn config() -> Result<Config> {
+    let cwd = std::env::current_dir().context("cannot find the current directory")?;
+    crate::tool::config::load(&cwd)
 }
 
 /// Runs `csa queue list [--json]`: one row per queue. Exit 0.
 pub fn list(args: &QueueListArgs) -> Result<u8> {
     let root = StateRoot::from_env()?;
+    let config = config()?;
     let mut rows = Vec::new();
     for queue in queue::all(&root) {
         let census = census::take(&queue);
-        let (slots, slots_set) = effective_slots(&queue)?;
+        let (slots, slots_set) = effective_slots(&queue, &config)?;
         rows.push(Row {
             name: queue.name,
             slots,

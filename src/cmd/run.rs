@@ -23,13 +23,14 @@ use ulid::Ulid;
 use crate::cli::RunArgs;
 use crate::directive;
 use crate::exit::{CSA_ERROR, Failure, USAGE};
-use crate::record::{self, SessionRecord, StdinSource};
+use crate::record::{self, Executor, SessionRecord, StdinSource};
 use crate::session::{self, SessionDir, StateRoot};
 use crate::tool::{self, Job};
 
 mod daemon;
 mod fleet;
 mod foreground;
+mod slurm;
 
 pub(super) use daemon::write_daemon_pid;
 use daemon::{DAEMON_PID_BYTES, STOP_TOML_BYTES, spawn_supervisor};
@@ -42,7 +43,11 @@ pub const MAX_STDIN_PROMPT: u64 = 10 * 1024 * 1024;
 /// is created), 2 for a bad prompt, 125 when csa itself fails.
 pub fn exec(args: &RunArgs) -> Result<u8> {
     let cwd = job_cwd(args.cd.as_deref())?;
-    let mut job = plan_job(args, &cwd)?;
+    let config = tool::config::Lazy::new(&cwd);
+    let mut job = plan_job(args, &config)?;
+    if args.timeout.is_some() {
+        job.timeout = args.timeout;
+    }
     if args.stdin {
         if job.stdin != StdinSource::Null {
             return Err(Failure::new(
@@ -60,10 +65,14 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
         .find(|(key, _)| key == "PATH")
         .map(|(_, value)| OsString::from(value))
         .or_else(|| std::env::var_os("PATH"));
-    tool::check_job(&job, &cwd, path_var.as_deref())?;
+    let plan = crate::executor::plan(args, &config)?;
+    // A Slurm job's program must exist on the node, not necessarily here.
+    if plan.executor == Executor::Local {
+        tool::check_job(&job, &cwd, path_var.as_deref())?;
+    }
 
     let root = StateRoot::from_env()?;
-    let fleet = fleet::plan(args, &job, &root)?;
+    let fleet = fleet::plan(args, &job, &root, &config)?;
     let session = create_session_dir(&root)?;
     let mut launch = Launch {
         args,
@@ -71,6 +80,7 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
         session,
         cwd,
         fleet,
+        plan,
     };
     let prepared = prepare(&launch)
         .and_then(|prepared| {
@@ -82,6 +92,8 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
         })?;
     if args.no_daemon {
         foreground::run(&mut launch, prepared)
+    } else if launch.plan.slurm.is_some() {
+        slurm::start(&launch, prepared)
     } else {
         start_daemon(&launch, prepared)
     }
@@ -103,14 +115,14 @@ fn job_cwd(cd: Option<&Path>) -> Result<PathBuf> {
 }
 
 /// Turns PROMPT, `-- PROGRAM ARGS…` or a prompt on standard input into a job, with the
-/// tools configured for `cwd`.
-fn plan_job(args: &RunArgs, cwd: &Path) -> Result<Job> {
+/// tools configured for the job's working directory.
+fn plan_job(args: &RunArgs, config: &tool::config::Lazy<'_>) -> Result<Job> {
     if !args.program.is_empty() {
         return Ok(tool::job_for_program(args.program.clone()));
     }
     if let Some(prompt) = &args.prompt {
-        let tools = tool::config::load(cwd)?;
-        return tool::job_for_prompt(&tools, &args.tool, prompt.as_bytes().to_vec(), false);
+        let tools = &config.get()?.tools;
+        return tool::job_for_prompt(tools, &args.tool, prompt.as_bytes().to_vec(), false);
     }
     if args.stdin {
         return Err(Failure::new(
@@ -147,8 +159,7 @@ fn plan_job(args: &RunArgs, cwd: &Path) -> Result<Job> {
         )
         .into());
     }
-    let tools = tool::config::load(cwd)?;
-    tool::job_for_prompt(&tools, &args.tool, prompt, true)
+    tool::job_for_prompt(&config.get()?.tools, &args.tool, prompt, true)
 }
 
 /// Creates a new, empty session directory (mode 0700) under a fresh ULID.
@@ -183,6 +194,8 @@ pub(super) struct Launch<'a> {
     pub(super) session: SessionDir,
     pub(super) cwd: PathBuf,
     pub(super) fleet: fleet::Fleet,
+    /// The executor, and for Slurm what to submit.
+    pub(super) plan: crate::executor::Plan,
 }
 
 /// What [`prepare`] leaves open for starting the job.
@@ -195,10 +208,10 @@ pub(super) struct Prepared {
     pub(super) stderr: File,
 }
 
-/// Reserves the space of `result.toml`, `daemon.pid` and `stop.toml` (so that a job
-/// filling the file system cannot keep them from being written, nor itself from being
-/// stopped), writes `session.toml` and `prompt.txt`,
-/// creates and locks `lock`, and creates the spool files. All files are mode 0600.
+/// Creates `lock`, locked, before anything else; reserves the space of `result.toml`,
+/// `daemon.pid` and `stop.toml` (so that a job filling the file system cannot keep them
+/// from being written, nor itself from being stopped); writes `session.toml` and
+/// `prompt.txt`; and creates the spool files. All files are mode 0600.
 fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
     let Launch {
         args,
@@ -206,7 +219,11 @@ fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         session,
         cwd,
         fleet,
+        plan,
     } = launch;
+    // `lock` first, so that no one ever sees the session without one (a session without
+    // `lock` counts as being set up only briefly: src/ends/check.rs).
+    let lock = create_locked(session)?;
     record::reserve_result(session)?;
     record::reserve(&session.path, session::DAEMON_PID, DAEMON_PID_BYTES)?;
     record::reserve(
@@ -224,17 +241,17 @@ fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         tool: job.tool.clone(),
         cwd: cwd.to_string_lossy().into_owned(),
         name: args.name.clone(),
-        timeout_ms: args
+        timeout_ms: job
             .timeout
             .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
         created_at: record::timestamp(SystemTime::now()),
         csa_version: env!("CARGO_PKG_VERSION").to_owned(),
         stdin: job.stdin,
-        tags: Vec::new(),
+        tags: args.tag.clone(),
         parent: fleet.parent.as_ref().map(SessionDir::id_string),
         queue: fleet.gate.queue.clone(),
         after: fleet.gate.after.clone(),
-        executor: record::Executor::Local,
+        executor: plan.executor,
     };
     record::write_atomic(&session.path, session::SESSION_TOML, &record, false)?;
     if let Some(name) = &args.name {
@@ -252,18 +269,29 @@ fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
             .open(&path)
             .map_err(|err| crate::exit::io_failure("cannot create", &err, path.display()))
     };
-    let lock = create(session::LOCK)?;
-    lock.try_lock().map_err(|err| {
-        anyhow::anyhow!(
-            "cannot lock {}: {err}",
-            session.file(session::LOCK).display()
-        )
-    })?;
     Ok(Prepared {
         lock,
         stdout: create(session::STDOUT_LOG)?,
         stderr: create(session::STDERR_LOG)?,
     })
+}
+
+/// Creates `lock` already locked: a temporary file in the session directory (mode 0600),
+/// exclusively locked, then renamed to `lock` without replacing one. A `lock` that exists
+/// was locked from its first moment, so a free one always means its holder is gone: a
+/// waiter never mistakes a session being set up for a dead one.
+fn create_locked(session: &SessionDir) -> Result<File> {
+    let path = session.file(session::LOCK);
+    let failed = |err: io::Error| crate::exit::io_failure("cannot create", &err, path.display());
+    let temp = tempfile::Builder::new()
+        .prefix(".tmp-lock-")
+        .tempfile_in(&session.path)
+        .map_err(failed)?;
+    temp.as_file()
+        .try_lock()
+        .map_err(|err| anyhow::anyhow!("cannot lock {}: {err}", path.display()))?;
+    temp.persist_noclobber(&path)
+        .map_err(|err| failed(err.error))
 }
 
 /// Starts the supervisor detached and prints the session ID.
@@ -277,7 +305,7 @@ fn start_daemon(launch: &Launch<'_>, prepared: Prepared) -> Result<u8> {
 }
 
 /// Prints the ID (or the JSON object) on stdout and `CSA:SESSION_STARTED` on stderr.
-fn announce(args: &RunArgs, session: &SessionDir, pid: u32) -> Result<()> {
+pub(super) fn announce(args: &RunArgs, session: &SessionDir, pid: u32) -> Result<()> {
     let id = session.id_string();
     let line = if args.json {
         // Fields in the documented order (docs/format.md, "JSON output"), which `json!` (a sorted map) would not keep.
@@ -318,6 +346,9 @@ pub(super) fn set_job_environment(command: &mut Command, launch: &Launch<'_>) {
     } = launch;
     command
         .current_dir(cwd)
+        // Programs that trust `PWD` over getcwd(3) (opencode does) must see the job's
+        // directory, not the caller's, as a shell would after `cd`.
+        .env("PWD", cwd)
         .envs(args.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("CSA_SESSION_ID", session.id_string())
         .env("CSA_SESSION_DIR", &session.path);

@@ -1,8 +1,9 @@
-//! `csa tools`: the tools `--tool` accepts here, their command lines, where each is defined
-//! and whether its program is found on `PATH`.
+//! `csa tools`: the tools `--tool` accepts here, their command lines, default queues and
+//! timeouts, where each is defined and whether its program is found on `PATH`.
 
 use std::ffi::OsStr;
 use std::io::{self, BufWriter, Write as _};
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use serde::Serialize;
@@ -18,8 +19,14 @@ struct ToolRow<'a> {
     name: &'a str,
     /// The command line; `{prompt}` marks where the prompt goes (dropped when `stdin`).
     argv: &'a [String],
-    /// True when the prompt goes on standard input.
+    /// True when every prompt goes on standard input.
     stdin: bool,
+    /// The command line when the prompt goes on standard input (over 100 KiB, or `stdin`).
+    stdin_argv: Option<Vec<String>>,
+    /// The default timeout of its sessions (ms), or null for none.
+    timeout_ms: Option<u64>,
+    /// The queue its sessions wait in by default, or null for none.
+    queue: Option<&'a str>,
     /// `built-in`, or the configuration file that defines it.
     source: String,
     /// Where `argv[0]` was found, or null when it is not found or not executable.
@@ -29,14 +36,20 @@ struct ToolRow<'a> {
 /// Runs `csa tools`. Exit 0; 125 for a malformed configuration file.
 pub fn exec(args: &ToolsArgs) -> Result<u8> {
     let cwd = std::env::current_dir().context("cannot find the current directory")?;
-    let tools = tool::config::load(&cwd)?;
+    let config = tool::config::load(&cwd)?;
     let path_var = std::env::var_os("PATH");
-    let rows: Vec<ToolRow<'_>> = tools
+    let rows: Vec<ToolRow<'_>> = config
+        .tools
         .iter()
         .map(|def: &ToolDef| ToolRow {
             name: &def.name,
             argv: &def.argv,
             stdin: def.stdin,
+            stdin_argv: def.stdin_command(),
+            timeout_ms: def
+                .timeout
+                .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+            queue: def.queue.as_deref(),
             source: def.source.to_string(),
             path: tool::check_executable(OsStr::new(&def.argv[0]), &cwd, path_var.as_deref())
                 .ok()
@@ -60,17 +73,22 @@ fn print_json(rows: &[ToolRow<'_>]) -> io::Result<()> {
 }
 
 fn print_table(rows: &[ToolRow<'_>]) -> io::Result<()> {
+    const HEADERS: [&str; 6] = ["NAME", "FOUND", "QUEUE", "TIMEOUT", "SOURCE", "ARGV"];
     let colour = term::stdout_colour();
-    let cells: Vec<[String; 4]> = rows
+    let cells: Vec<[String; 6]> = rows
         .iter()
         .map(|row| {
-            // With the prompt on standard input, `{prompt}` elements are dropped.
-            let mut argv = row
-                .argv
+            // With every prompt on standard input, show the command that gets it.
+            let shown = match (&row.stdin_argv, row.stdin) {
+                (Some(stdin_argv), true) => stdin_argv.as_slice(),
+                _ => row.argv,
+            };
+            let mut argv = shown
                 .iter()
-                .filter(|a| !(row.stdin && *a == tool::PROMPT_PLACEHOLDER))
                 .map(|a| {
-                    if a == tool::PROMPT_PLACEHOLDER {
+                    // `{prompt}` is shown as it is, unquoted, wherever it stands.
+                    let rest = a.replace(tool::PROMPT_PLACEHOLDER, "");
+                    if rest.is_empty() || crate::term::quote(&rest) == rest {
                         a.clone()
                     } else {
                         term::quote(a)
@@ -81,48 +99,49 @@ fn print_table(rows: &[ToolRow<'_>]) -> io::Result<()> {
             if row.stdin {
                 argv.push_str(" < {prompt}");
             }
+            let timeout = row.timeout_ms.map_or_else(
+                || "-".to_owned(),
+                |ms| humantime::format_duration(Duration::from_millis(ms)).to_string(),
+            );
             [
                 row.name.to_owned(),
                 row.path.clone().unwrap_or_else(|| "not found".to_owned()),
+                row.queue.unwrap_or("-").to_owned(),
+                timeout,
                 row.source.clone(),
                 argv,
             ]
         })
         .collect();
-    let headers = ["NAME", "FOUND", "SOURCE", "ARGV"];
-    let mut widths = headers.map(str::len);
+    let mut widths = HEADERS.map(str::len);
     for row in &cells {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
     let mut out = BufWriter::new(io::stdout().lock());
-    writeln!(
-        out,
-        "{:<w0$}  {:<w1$}  {:<w2$}  {}",
-        headers[0],
-        headers[1],
-        headers[2],
-        headers[3],
-        w0 = widths[0],
-        w1 = widths[1],
-        w2 = widths[2]
-    )?;
+    let last = HEADERS.len() - 1;
+    let line = |out: &mut BufWriter<_>, cells: [&str; 6], dim_found: bool| -> io::Result<()> {
+        for (index, cell) in cells.iter().enumerate() {
+            if index == last {
+                writeln!(out, "{cell}")?;
+                break;
+            }
+            let padded = format!("{cell:<w$}  ", w = widths[index]);
+            if index == 1 && dim_found {
+                write!(out, "{}", term::paint(&padded, Colour::Dim, colour))?;
+            } else {
+                write!(out, "{padded}")?;
+            }
+        }
+        Ok(())
+    };
+    line(&mut out, HEADERS, false)?;
     for (row, cell) in rows.iter().zip(&cells) {
-        let found = format!("{:<w$}", cell[1], w = widths[1]);
-        let found = if row.path.is_some() {
-            found
-        } else {
-            term::paint(&found, Colour::Dim, colour)
-        };
-        writeln!(
-            out,
-            "{:<w0$}  {found}  {:<w2$}  {}",
-            cell[0],
-            cell[2],
-            cell[3],
-            w0 = widths[0],
-            w2 = widths[2]
+        line(
+            &mut out,
+            cell.each_ref().map(String::as_str),
+            row.path.is_none(),
         )?;
     }
     out.flush()

@@ -131,6 +131,12 @@ pub struct ListEntry {
     /// When the session was created (RFC 3339, UTC).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
+    /// The session's tags (`--tag`), in the order given; `[]` when it has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    /// The session whose job started this one, if any (`parent` in `session.toml`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
 }
 
 /// What a look at a session found.

@@ -19,7 +19,7 @@ const fn code(code: &'static str, meaning: &'static str) -> Code {
 /// Every command's table, in the order the documents show them: the command as typed
 /// (without `csa`) and its codes.
 #[cfg(test)]
-pub const COMMANDS: [(&str, &[Code]); 11] = [
+pub const COMMANDS: [(&str, &[Code]); 12] = [
     ("run", RUN),
     ("session wait", WAIT),
     ("session attach", ATTACH),
@@ -28,6 +28,7 @@ pub const COMMANDS: [(&str, &[Code]); 11] = [
     ("session result", RESULT),
     ("session logs", LOGS),
     ("session clean", CLEAN),
+    ("queue", QUEUE),
     ("tools", TOOLS),
     ("completions", COMPLETIONS),
     ("man", MAN),
@@ -79,6 +80,10 @@ pub const WAIT: &[Code] = &[
     code(
         "0 + `CSA:SESSION_WAIT_KV_WARM`",
         "still running after the 250 s cap: nothing failed, run the same command again; never with `--until-done`",
+    ),
+    code(
+        "several sessions",
+        "0 when all succeeded; else the code of the first to end without success (also at the cap, with `KV_WARM`); with `--any`, the code of the session that ended",
     ),
     code(
         "125",
@@ -156,6 +161,15 @@ pub const CLEAN: &[Code] = &[code(
     "done (a session that cannot be judged or removed is skipped with a warning on stderr)",
 )];
 
+/// `csa queue slots`, `csa queue list`.
+pub const QUEUE: &[Code] = &[
+    code(
+        "0",
+        "done (the slot count was set or printed; the queues were listed)",
+    ),
+    code("125", "the state root cannot be read or written"),
+];
+
 /// `csa tools`.
 pub const TOOLS: &[Code] = &[
     code("0", "listed"),
@@ -185,6 +199,9 @@ pub fn help(codes: &[Code], after: &str) -> String {
     };
     let column = codes.iter().map(|c| plain(c.code).len()).max().unwrap_or(0) + 4;
     let mut text = intro.to_owned();
+    if !text.is_empty() && !text.ends_with("\n\n") {
+        text.push_str(if text.ends_with('\n') { "\n" } else { "\n\n" });
+    }
     text.push_str("Exit codes:\n");
     for entry in codes {
         let mut line = format!("  {:<width$}", plain(entry.code), width = column - 2);

@@ -144,23 +144,6 @@ pub fn all(root: &StateRoot) -> Vec<Queue> {
     queues
 }
 
-/// The queue a tool's sessions wait in by default: the agent presets (codex, claude,
-/// gemini, opencode) each run in a queue named after the tool; other tools in none.
-pub fn tool_queue(tool: &str) -> Option<String> {
-    is_agent_preset(tool).then(|| tool.to_owned())
-}
-
-fn is_agent_preset(name: &str) -> bool {
-    matches!(name, "codex" | "claude" | "gemini" | "opencode")
-}
-
-/// The slot count of a queue that was never set with `csa queue slots` or `run --slots`:
-/// 1 (a serial queue, as nq and task-spooler), or 3 for the queues of the agent presets
-/// (codex, claude, gemini, opencode).
-pub fn default_slots(name: &str) -> u32 {
-    if is_agent_preset(name) { 3 } else { 1 }
-}
-
 /// Parses a slot count: 1 to [`MAX_SLOTS`].
 pub fn parse_slots(text: &str) -> Result<u32, String> {
     text.trim()

@@ -83,17 +83,32 @@ pub fn stop_descendants(
     for level in levels.iter().rev() {
         let targets: Vec<Target> = level
             .iter()
-            .filter_map(|session| match target::verify(session) {
-                Ok(target) => Some(target),
-                Err(why) => {
-                    if notes && target::is_live(session).unwrap_or(false) {
-                        crate::note!(
-                            "not stopping descendant session {}: {why}",
-                            session.id_string()
-                        );
+            .filter_map(|session| match crate::executor::of(session) {
+                // A Slurm job is stopped through Slurm (and its own descendants with it).
+                crate::record::Executor::Slurm => {
+                    let stopped = crate::executor::slurm::stop::stop(
+                        session,
+                        how,
+                        &by(&ancestor_of[&session.id]),
+                        notes,
+                    );
+                    if let (Err(err), true) = (stopped, notes) {
+                        crate::note!("{err:#}");
                     }
                     None
                 }
+                crate::record::Executor::Local => match target::verify(session) {
+                    Ok(target) => Some(target),
+                    Err(why) => {
+                        if notes && target::is_live(session).unwrap_or(false) {
+                            crate::note!(
+                                "not stopping descendant session {}: {why}",
+                                session.id_string()
+                            );
+                        }
+                        None
+                    }
+                },
             })
             .collect();
         let by = |target: &Target| by(&ancestor_of[&target.session.id]);

@@ -18,12 +18,12 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context as _, Result};
 use ulid::Ulid;
 
-pub use job::run_job;
+pub use job::{TIMEOUT_GRACE, run_job};
 pub use signals::{Received, SURVIVED_SIGNALS, survive};
 
 use crate::cli::SuperviseArgs;
 use crate::exit::{self, CSA_ERROR, Failure};
-use crate::record::{self, ResultRecord, Status};
+use crate::record::{self, Executor, ResultRecord, Status};
 use crate::session::{self, SessionDir};
 use crate::stop;
 use crate::sys;
@@ -67,6 +67,10 @@ pub fn main(args: &SuperviseArgs) -> Result<u8> {
     // `csa run` started this process with them blocked; with the handlers in place, let
     // them in.
     sys::unblock_signals(&SURVIVED_SIGNALS).context("cannot unblock the termination signals")?;
+    if waker.is_some() {
+        // It may wait long: give back what start-up used first.
+        sys::release_free_heap();
+    }
     let slot = match &waker {
         None => None,
         Some(waker) => match gate::pass(&session, plan, waker)? {
@@ -81,6 +85,10 @@ pub fn main(args: &SuperviseArgs) -> Result<u8> {
     if waker.is_some() {
         let _ = std::fs::remove_file(session.file(session::QUEUED));
     }
+    if args.executor.executor == Executor::Slurm {
+        let result = crate::executor::slurm::supervise(&session, &args.executor, &received, slot)?;
+        return finish(&session, result, lock_fd);
+    }
 
     let stdin = match args.stdin_from.stdio(&session) {
         Ok(stdin) => stdin,
@@ -89,7 +97,8 @@ pub fn main(args: &SuperviseArgs) -> Result<u8> {
     let timeout = args.timeout_ms.map(Duration::from_millis);
     let mut command = Command::new(&args.argv[0]);
     command.args(&args.argv[1..]).stdin(stdin);
-    let result = run_job(&session, command, timeout, &received, slot);
+    let mut result = run_job(&session, command, timeout, &received, slot);
+    result.leftover_processes = Some(stop::leftover_processes());
     finish(&session, result, lock_fd)
 }
 
@@ -103,7 +112,6 @@ fn finish(session: &SessionDir, result: ResultRecord, lock: std::os::fd::OwnedFd
 /// Writes the session's result exactly once, as stopped when a stop was requested
 /// (`stop.toml`, see [`stop::request`]). Returns what was recorded.
 pub fn record_result(session: &SessionDir, mut result: ResultRecord) -> Result<ResultRecord> {
-    result.leftover_processes = Some(stop::leftover_processes());
     if let Some(request) = stop::request::requested(session) {
         stop::request::apply(&mut result, &request);
     }

@@ -1,27 +1,37 @@
-//! Tool configuration (docs/tools.md): the user's `$XDG_CONFIG_HOME/csa/config.toml` (else
+//! Configuration (docs/tools.md): the user's `$XDG_CONFIG_HOME/csa/config.toml` (else
 //! `~/.config/csa/config.toml`), then the nearest `.csa/config.toml` from the job's working
 //! directory upwards. A later file overrides an earlier one field by field, and both
-//! override the built-in tools:
+//! override the built-in tools and queues:
 //!
 //! ```toml
 //! [tools.review]
-//! argv = ["claude", "-p", "--model", "opus", "{prompt}"]
+//! argv = ["claude", "-p", "--model", "opus", "--", "{prompt}"]
+//! timeout = "30m"       # when `csa run` has no --timeout
+//! queue = "agents"      # or false for none
 //!
-//! [tools.codex]
-//! stdin = true          # feed the prompt on standard input; keep the built-in argv
+//! [queues.agents]
+//! slots = 2             # the default slot count of the queue
+//!
+//! executor = "slurm"    # docs/slurm.md
+//! [executors.slurm]
+//! args = ["--partition=short"]
 //! ```
+//!
+//! Loading costs a `stat` per ancestor of the working directory and a read of each file
+//! that exists; `csa run` loads it once ([`Lazy`]).
 
-use std::collections::BTreeMap;
+use std::cell::OnceCell;
 use std::fs::File;
 use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use serde::Deserialize;
-use toml::Spanned;
 
-use super::{DIRECT_TOOL, PROMPT_PLACEHOLDER, Source, ToolDef, builtin};
+use super::{AGENT_PRESETS, PRESET_QUEUE_SLOTS, Source, ToolDef, builtin};
 use crate::exit::{CSA_ERROR, Failure};
+use crate::record::Executor;
+
+mod file;
 
 /// The largest configuration file csa reads (bytes).
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
@@ -29,18 +39,101 @@ pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// The file name of the project configuration, relative to a directory.
 pub const PROJECT_CONFIG: &str = ".csa/config.toml";
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfigFile {
-    #[serde(default)]
-    tools: BTreeMap<String, Spanned<ToolEntry>>,
+/// The slot count of a queue that neither the configuration nor the built-in presets give
+/// one: 1, a serial queue (as nq and task-spooler).
+pub const DEFAULT_QUEUE_SLOTS: u32 = 1;
+
+/// A queue's configured default slot count (`[queues.NAME] slots = N`); `csa queue slots`
+/// and `run --slots`, kept under the state root, take precedence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueDef {
+    /// The queue's name ([`crate::cli::values::parse_label`]).
+    pub name: String,
+    /// Its default slot count, 1 to [`crate::queue::MAX_SLOTS`].
+    pub slots: u32,
+    /// Where the definition comes from.
+    pub source: Source,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ToolEntry {
-    argv: Option<Vec<String>>,
-    stdin: Option<bool>,
+/// The executor keys of the configuration files (docs/slurm.md), a later file overriding an
+/// earlier one key by key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecutorSettings {
+    /// `executor`: the default executor, when set.
+    pub executor: Option<Executor>,
+    /// `[executors.slurm] args`: `sbatch` options for every Slurm session.
+    pub slurm_args: Vec<String>,
+    /// `[executors.slurm] csa`: the path of csa on the compute nodes.
+    pub slurm_csa: Option<PathBuf>,
+}
+
+/// The tools, queue defaults and executor settings in effect for a working directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The tools `--tool` accepts: the built-in ones first, then those the files add.
+    pub tools: Vec<ToolDef>,
+    /// The queues with a default slot count: the presets' queues (3 slots each), then those
+    /// the files add.
+    pub queues: Vec<QueueDef>,
+    /// What runs jobs by default, and how.
+    pub executor: ExecutorSettings,
+}
+
+impl Config {
+    /// The built-in tools and the presets' queues, without any configuration file.
+    pub fn builtin() -> Self {
+        Self {
+            tools: builtin(),
+            queues: AGENT_PRESETS
+                .iter()
+                .map(|&name| QueueDef {
+                    name: name.to_owned(),
+                    slots: PRESET_QUEUE_SLOTS,
+                    source: Source::BuiltIn,
+                })
+                .collect(),
+            executor: ExecutorSettings::default(),
+        }
+    }
+
+    /// The default slot count of the queue `name`: its `[queues.NAME] slots`, else 3 for the
+    /// queues of the agent presets (codex, claude, gemini, opencode), else
+    /// [`DEFAULT_QUEUE_SLOTS`]. A count set with `csa queue slots` or `run --slots` (kept
+    /// under the state root) takes precedence over this one.
+    pub fn default_slots(&self, name: &str) -> u32 {
+        self.queues
+            .iter()
+            .find(|queue| queue.name == name)
+            .map_or(DEFAULT_QUEUE_SLOTS, |queue| queue.slots)
+    }
+}
+
+/// The configuration for a working directory, loaded on first use and then kept: `csa run`
+/// needs it for a tool's prompt, the default slot count of a queue and the executor, and
+/// reads the files once.
+#[derive(Debug)]
+pub struct Lazy<'a> {
+    cwd: &'a Path,
+    loaded: OnceCell<Config>,
+}
+
+impl<'a> Lazy<'a> {
+    /// The configuration for a job whose working directory is `cwd`, not read yet.
+    pub fn new(cwd: &'a Path) -> Self {
+        Self {
+            cwd,
+            loaded: OnceCell::new(),
+        }
+    }
+
+    /// The configuration, read now if it was not yet. Errors as [`load`].
+    pub fn get(&self) -> Result<&Config> {
+        if let Some(config) = self.loaded.get() {
+            return Ok(config);
+        }
+        let config = load(self.cwd)?;
+        Ok(self.loaded.get_or_init(|| config))
+    }
 }
 
 /// The user configuration file: `$XDG_CONFIG_HOME/csa/config.toml` when `XDG_CONFIG_HOME`
@@ -60,22 +153,23 @@ pub fn project_config_path(dir: &Path) -> Option<PathBuf> {
         .find(|path| path.is_file())
 }
 
-/// The tools available to a job whose working directory is `cwd`: the built-in ones with
-/// the user's and then the project's configuration applied.
+/// The configuration for a job whose working directory is `cwd`: the built-in tools and
+/// queues with the user's and then the project's configuration applied.
 ///
 /// Errors (exit 125): a configuration file that cannot be read, is not valid TOML, has
-/// unknown keys, or defines an unusable tool; the message names the file and line.
-pub fn load(cwd: &Path) -> Result<Vec<ToolDef>> {
-    let mut tools = builtin();
+/// unknown keys, or defines an unusable tool or queue; the message names the file, the
+/// line and column, and the key.
+pub fn load(cwd: &Path) -> Result<Config> {
+    let mut config = Config::builtin();
     for path in [user_config_path(), project_config_path(cwd)]
         .into_iter()
         .flatten()
     {
         if let Some(text) = read_config(&path)? {
-            apply(&mut tools, &path, &text)?;
+            file::apply(&mut config, &path, &text)?;
         }
     }
-    Ok(tools)
+    Ok(config)
 }
 
 /// Reads a configuration file; `None` when it does not exist.
@@ -101,86 +195,8 @@ fn read_config(path: &Path) -> Result<Option<String>> {
     Ok(Some(text))
 }
 
-/// Applies the configuration `text` of `path` to `tools`.
-fn apply(tools: &mut Vec<ToolDef>, path: &Path, text: &str) -> Result<()> {
-    let config: ConfigFile = toml::from_str(text)
-        .map_err(|err| malformed(path, text, err.span().map(|s| s.start), err.message()))?;
-    for (name, entry) in config.tools {
-        let at = Some(entry.span().start);
-        let entry = entry.into_inner();
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        {
-            let why = format!("tool name `{name}` must be letters, digits, `-`, `_` or `.`");
-            return Err(malformed(path, text, at, &why));
-        }
-        if name == DIRECT_TOOL {
-            let why = format!("tool name `{name}` is reserved for `csa run -- PROGRAM`");
-            return Err(malformed(path, text, at, &why));
-        }
-        let index = tools
-            .iter()
-            .position(|def| def.name == name)
-            .unwrap_or_else(|| {
-                tools.push(ToolDef {
-                    name: name.clone(),
-                    argv: Vec::new(),
-                    stdin: false,
-                    stdin_argv: None,
-                    source: Source::BuiltIn,
-                });
-                tools.len() - 1
-            });
-        let def = &mut tools[index];
-        if let Some(argv) = entry.argv {
-            def.argv = argv;
-            def.stdin_argv = None;
-        }
-        if let Some(stdin) = entry.stdin {
-            def.stdin = stdin;
-        }
-        def.source = Source::File(path.to_path_buf());
-        if let Err(why) = validate(def) {
-            return Err(malformed(path, text, at, &format!("tool {name}: {why}")));
-        }
-    }
-    Ok(())
-}
-
-/// Checks that a tool can turn a prompt into a command line.
-fn validate(def: &ToolDef) -> Result<(), String> {
-    match def.argv.first() {
-        None => return Err("`argv` is missing or empty".to_owned()),
-        Some(program) if program.is_empty() => return Err("argv[0] is empty".to_owned()),
-        Some(_) => {}
-    }
-    if def.argv.iter().any(|a| a.contains('\0')) {
-        return Err("argv contains a NUL character".to_owned());
-    }
-    let has_placeholder = def.argv.iter().any(|a| a.contains(PROMPT_PLACEHOLDER));
-    if def.stdin {
-        if def
-            .argv
-            .iter()
-            .any(|a| a != PROMPT_PLACEHOLDER && a.contains(PROMPT_PLACEHOLDER))
-        {
-            return Err(
-                "with `stdin = true` the prompt goes on standard input; remove {prompt} from the arguments"
-                    .to_owned(),
-            );
-        }
-    } else if !has_placeholder {
-        return Err(
-            "argv has no \"{prompt}\"; add it where the prompt goes, or set `stdin = true`"
-                .to_owned(),
-        );
-    }
-    Ok(())
-}
-
-/// An error naming `path` and, when known, the line and column of byte offset `at`.
+/// An error naming `path` and, when known, the line and column of byte offset `at`:
+/// `malformed config: WHY (PATH:LINE:COLUMN)`, exit 125.
 fn malformed(path: &Path, text: &str, at: Option<usize>, why: &str) -> anyhow::Error {
     let place = match at {
         Some(offset) => {
@@ -199,50 +215,12 @@ fn malformed(path: &Path, text: &str, at: Option<usize>, why: &str) -> anyhow::E
 mod tests {
     use super::*;
 
-    fn configured(text: &str) -> Result<Vec<ToolDef>> {
-        let mut tools = builtin();
-        apply(&mut tools, Path::new("/c/config.toml"), text)?;
-        Ok(tools)
-    }
-
-    fn error(text: &str) -> String {
-        format!("{:#}", configured(text).unwrap_err())
-    }
-
     #[test]
-    fn adds_and_overrides_tools() {
-        let tools = configured(
-            "[tools.mine]\nargv = [\"mine\", \"{prompt}\"]\n\n[tools.codex]\nstdin = true\n",
-        )
-        .unwrap();
-        let codex = tools.iter().find(|t| t.name == "codex").unwrap();
-        assert!(codex.stdin);
-        assert_eq!(codex.argv, ["codex", "exec", "{prompt}"]);
-        assert_eq!(codex.source, Source::File("/c/config.toml".into()));
-        let mine = tools.iter().find(|t| t.name == "mine").unwrap();
-        assert_eq!(mine.argv, ["mine", "{prompt}"]);
-    }
-
-    #[test]
-    fn errors_name_file_and_line() {
-        assert!(
-            error("# x\n[tools.a]\nargv = [\"a\", \"{prompt}\"\n").contains("(/c/config.toml:3:"),
-            "{}",
-            error("# x\n[tools.a]\nargv = [\"a\", \"{prompt}\"\n")
-        );
-        let unknown = error("[tools.a]\nargs = [\"a\"]\n");
-        assert!(
-            unknown.contains("unknown field") && unknown.contains(":2:"),
-            "{unknown}"
-        );
-        let missing = error("\n\n[tools.a]\nstdin = true\n");
-        assert!(
-            missing.contains("argv") && missing.contains(":3:"),
-            "{missing}"
-        );
-        let no_prompt = error("[tools.a]\nargv = [\"a\"]\n");
-        assert!(no_prompt.contains("{prompt}"), "{no_prompt}");
-        assert!(error("[tools.\"a b\"]\nargv = [\"{prompt}\"]\n").contains("tool name"));
-        assert!(error("[tools.exec]\nargv = [\"{prompt}\"]\n").contains("reserved"));
+    fn default_slots_of_preset_and_other_queues() {
+        let config = Config::builtin();
+        for name in AGENT_PRESETS {
+            assert_eq!(config.default_slots(name), PRESET_QUEUE_SLOTS);
+        }
+        assert_eq!(config.default_slots("build"), DEFAULT_QUEUE_SLOTS);
     }
 }

@@ -9,6 +9,7 @@ mod concurrency;
 mod environment;
 mod full_disk;
 mod pid_reuse;
+mod queues;
 mod stdio;
 mod supervisor;
 

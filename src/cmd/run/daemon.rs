@@ -16,9 +16,7 @@ use crate::sys;
 /// stdout/stderr and the locked `lock` descriptor inherited, then records `daemon.pid`.
 /// Returns the supervisor's PID.
 pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Result<u32> {
-    let Launch {
-        args, job, session, ..
-    } = launch;
+    let Launch { job, session, .. } = launch;
     let exe = std::env::current_exe().context("cannot find the csa executable")?;
     sys::set_close_on_exec(&prepared.lock, false).context("cannot pass the session lock on")?;
     let mut command = Command::new(&exe);
@@ -30,7 +28,7 @@ pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Resul
         .arg(&session.path)
         .arg("--lock-fd")
         .arg(prepared.lock.as_raw_fd().to_string());
-    if let Some(timeout) = args.timeout {
+    if let Some(timeout) = job.timeout {
         command
             .arg("--timeout-ms")
             .arg(timeout.as_millis().to_string());
@@ -42,6 +40,9 @@ pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Resul
     };
     command.arg("--stdin-from").arg(stdin_from);
     fleet::pass_on(&launch.fleet, &mut command)?;
+    if let Some(request) = &launch.plan.slurm {
+        command.args(request.supervisor_args());
+    }
     command.arg("--").args(&job.argv);
     set_job_environment(&mut command, launch);
     command

@@ -9,11 +9,11 @@ use anyhow::Result;
 
 use crate::cli::RunArgs;
 use crate::exit::{CSA_ERROR, Failure};
-use crate::queue::{self, Queue, ticket};
+use crate::queue::{Queue, ticket};
 use crate::session::{self, SessionDir, StateRoot};
 use crate::supervise::gate::Plan;
 use crate::sys;
-use crate::tool::Job;
+use crate::tool::{self, Job};
 
 /// A new session's place in the fleet, decided before its directory exists.
 #[derive(Debug)]
@@ -26,11 +26,17 @@ pub(in crate::cmd) struct Fleet {
 }
 
 /// Reads the fleet options: resolves `--after` handles to full IDs, picks the queue
-/// (`--queue`, else the tool's, unless `--no-queue`), and finds the parent session.
+/// (`--queue`, else the tool's, unless `--no-queue`) and its configured default slot count,
+/// and finds the parent session.
 ///
 /// Errors: an `--after` handle that names no session (exit 125); `--slots` without a queue
-/// (exit 2).
-pub(in crate::cmd::run) fn plan(args: &RunArgs, job: &Job, root: &StateRoot) -> Result<Fleet> {
+/// (exit 2); a malformed configuration file (exit 125).
+pub(in crate::cmd::run) fn plan(
+    args: &RunArgs,
+    job: &Job,
+    root: &StateRoot,
+    config: &tool::config::Lazy<'_>,
+) -> Result<Fleet> {
     let fleet = &args.fleet;
     let mut after = Vec::new();
     for handle in &fleet.after {
@@ -45,7 +51,7 @@ pub(in crate::cmd::run) fn plan(args: &RunArgs, job: &Job, root: &StateRoot) -> 
     let queue = if fleet.no_queue {
         None
     } else {
-        fleet.queue.clone().or_else(|| queue::tool_queue(&job.tool))
+        fleet.queue.clone().or_else(|| job.queue.clone())
     };
     if fleet.slots.is_some() && queue.is_none() {
         return Err(Failure::new(
@@ -54,7 +60,10 @@ pub(in crate::cmd::run) fn plan(args: &RunArgs, job: &Job, root: &StateRoot) -> 
         )
         .into());
     }
-    let slots_default = queue.as_deref().map_or(1, queue::default_slots);
+    let slots_default = match &queue {
+        Some(name) => config.get()?.default_slots(name),
+        None => tool::config::DEFAULT_QUEUE_SLOTS,
+    };
     let parent = if fleet.detach_from_parent {
         None
     } else {

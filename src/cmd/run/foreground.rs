@@ -19,9 +19,7 @@ use crate::tail;
 pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
     let gate = std::mem::take(&mut launch.fleet.gate);
     let launch = &*launch;
-    let Launch {
-        args, job, session, ..
-    } = launch;
+    let Launch { job, session, .. } = launch;
     // The job gets standard input, output and error only, as under a supervisor.
     crate::sys::close_inherited_fds_on_exec();
     let no_terminal =
@@ -92,8 +90,9 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
             });
         })
     };
-    let timeout = args.timeout;
-    let result = supervise::run_job(session, command, timeout, &received, slot);
+    let timeout = job.timeout;
+    let mut result = supervise::run_job(session, command, timeout, &received, slot);
+    result.leftover_processes = Some(crate::stop::leftover_processes());
     finished.store(true, Ordering::SeqCst);
     // Renaming `result.toml` into the session directory also wakes the follower.
     let written = supervise::record_result(session, result);

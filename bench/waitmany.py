@@ -1,0 +1,167 @@
+"""One `csa session wait` for many sessions: its memory, its CPU while it waits, and how late
+it returns after the last session ends.
+
+Sessions are `flock -s GATE sleep S` jobs (util-linux `flock`), started with one tag while
+the harness holds GATE exclusively; then one `csa session wait --tag T --until-done` waits
+for all of them. Once the wait is watching (its inotify descriptor is open) the harness
+measures its CPU over an idle window, then opens the gate. Two shapes:
+
+- **at once**: S = 0, every session ends within a few milliseconds of the others;
+- **spread**: S = 1 + i/N s for session i, so the ends are spread over one second and the
+  last one ends alone.
+
+Lateness = the moment `wait` returns (wall clock) − the latest `finished_at` of the
+sessions' `result.toml` (which the supervisor records just before it lets go of the
+lock). Peak memory is `VmHWM` of the wait process, sampled every 5 ms until it exits.
+
+Standalone: `bench/waitmany.py [--quick] [--csa PATH] [--sessions N]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import lib  # noqa: E402
+from lib import Sandbox, Sample, cpu_ns, log, ms  # noqa: E402
+
+IDLE_WINDOW = 2.0
+
+
+def vm_hwm_kib(pid: int) -> int | None:
+    text = lib.read_text(f"/proc/{pid}/status")
+    if text is None:
+        return None
+    for line in text.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return None
+
+
+def watching(pid: int) -> bool:
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if "inotify" in os.readlink(f"/proc/{pid}/fd/{fd}"):
+                return True
+        except OSError:
+            pass
+    return False
+
+
+def one_round(csa: Path, count: int, spread: bool) -> dict:
+    with Sandbox("waitmany", pueue=False) as sb:
+        gate = sb.dir / "gate"
+        holder = open(gate, "w")
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        tag = "many"
+        for i in range(count):
+            pause = f"{1 + i / count:.3f}" if spread else "0"
+            sb.run([str(csa), "run", "--tag", tag, "--", "flock", "-s", str(gate), "sleep", pause])
+        waiter = subprocess.Popen(
+            [str(csa), "session", "wait", "--tag", tag, "--until-done"],
+            env=sb.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        peak = [0]
+
+        def sample() -> None:
+            while True:
+                kib = vm_hwm_kib(waiter.pid)
+                if kib is None:
+                    return
+                peak[0] = max(peak[0], kib)
+                time.sleep(0.005)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        deadline = time.monotonic() + 60
+        while not watching(waiter.pid) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        threads = len(os.listdir(f"/proc/{waiter.pid}/task"))
+        before = cpu_ns(waiter.pid)
+        time.sleep(IDLE_WINDOW)
+        idle_cpu = cpu_ns(waiter.pid) - before
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        holder.close()
+        _, err = waiter.communicate()
+        returned = time.time()
+        sampler.join()
+        last = 0.0
+        for sid in os.listdir(sb.state / "sessions"):
+            with open(sb.state / "sessions" / sid / "result.toml", "rb") as f:
+                finished = tomllib.load(f)["finished_at"]
+            stamp = datetime.fromisoformat(finished.replace("Z", "+00:00")).timestamp()
+            last = max(last, stamp)
+        summary = [l for l in err.decode().splitlines() if l.startswith("CSA:SESSION_WAIT_SUMMARY")]
+        ok = waiter.returncode == 0 and summary and f"total={count} success={count}" in summary[0]
+        return {
+            "lateness": returned - last,
+            "peak_kib": peak[0],
+            "threads": threads,
+            "idle_cpu_ms": idle_cpu / 1e6,
+            "ok": bool(ok),
+        }
+
+
+def wait_many(quick: bool, report, csa: Path | None = None, count: int | None = None) -> None:
+    csa = csa or lib.CSA
+    count = count or (200 if quick else 1000)
+    rounds = 1 if quick else 3
+    rows = []
+    for spread in (False, True):
+        shape = "spread over 1 s" if spread else "at once"
+        late = Sample(f"{count} sessions, ends {shape}")
+        peaks, threads, idle, ok = [], [], [], True
+        for r in range(rounds):
+            log(f"wait-many: {count} sessions, ends {shape}, round {r + 1}/{rounds}")
+            got = one_round(csa, count, spread)
+            late.times.append(got["lateness"])
+            peaks.append(got["peak_kib"])
+            threads.append(got["threads"])
+            idle.append(got["idle_cpu_ms"])
+            ok &= got["ok"]
+        rows.append(
+            f"| {late.label} | {rounds} | {ms(late.median)} | {ms(max(late.times))} "
+            f"| {max(peaks) / 1024:.1f} | {max(threads)} | {max(idle):.2f} | {'yes' if ok else '**no**'} |"
+        )
+    report.section(
+        "Waiting for many sessions",
+        __doc__.split("\n\n", 1)[1].split("Standalone:")[0].strip(),
+        "| sessions | rounds | lateness median ms | lateness max ms | peak RSS MiB "
+        f"| threads | CPU in {IDLE_WINDOW:.0f} s idle, ms | all reported |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---|\n" + "\n".join(rows),
+    )
+
+
+class _Print:
+    data: dict = {}
+
+    def section(self, title: str, *parts: str) -> None:
+        print(f"### {title}\n")
+        for part in parts:
+            print(part + "\n")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--csa", type=Path, default=lib.CSA)
+    parser.add_argument("--sessions", type=int)
+    args = parser.parse_args()
+    wait_many(args.quick, _Print(), args.csa.resolve(), args.sessions)

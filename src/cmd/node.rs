@@ -1,0 +1,234 @@
+//! `csa __node`: the Slurm batch script's one command, on the compute node. It runs the
+//! session's job exactly as the local supervisor does — the job in this process's own
+//! process group, its output appended to the spool files, csa's own `--timeout` (SIGTERM,
+//! 5 s grace, SIGKILL), the true exit code or signal — and records the ending in
+//! `ending.toml`, atomically and exactly once, for the watcher on the submitting machine.
+//!
+//! While it lives it holds `node.lock` (the watcher blocks on it), and it writes `node.toml`
+//! once the job is about to start. It survives SIGTERM and the other signals `scancel`
+//! sends, so that it can record how the job ended; it exits with the job's exit code, so
+//! Slurm's own record agrees where it can.
+//!
+//! Refused (exit 125) outside a Slurm job named after the session.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context as _, Result};
+use ulid::Ulid;
+
+use crate::cli::NodeArgs;
+use crate::executor::slurm::NEVER_STARTED;
+use crate::executor::slurm::files::{self, NodeRecord};
+use crate::exit::{self, CSA_ERROR, Failure};
+use crate::record::{self, ResultRecord, SessionRecord, Status, StdinSource};
+use crate::session::{self, SessionDir};
+use crate::stop::{Scope, request};
+use crate::supervise;
+
+/// The space reserved for `ending.toml` (bytes), several times a record's length.
+const ENDING_BYTES: u64 = 4096;
+
+/// How long the node keeps sending SIGKILL to a stopped job's processes (they may fork meanwhile).
+const KILL_LIMIT: Duration = Duration::from_secs(10);
+
+/// Runs `csa __node`. Returns the job's exit code.
+pub fn exec(args: &NodeArgs) -> Result<u8> {
+    let id = Ulid::from_string(&args.session_id).map_err(|_| refused("bad session ID"))?;
+    let session = SessionDir {
+        id,
+        path: args.session_dir.clone(),
+    };
+    let job_id = std::env::var("SLURM_JOB_ID").map_err(|_| refused("not in a Slurm job"))?;
+    if std::env::var("SLURM_JOB_NAME").ok().as_deref() != Some(files::job_name(&session).as_str()) {
+        return Err(refused("the Slurm job is not named after the session").into());
+    }
+    let record: SessionRecord =
+        record::read(&session.file(session::SESSION_TOML))?.with_context(|| {
+            format!(
+                "session.toml is missing: is the state root on a filesystem this node shares? ({})",
+                session.path.display()
+            )
+        })?;
+    let _lock = lock_node(&session)?;
+    if files::read_ending(&session).is_some() {
+        crate::note!(
+            "session {}: the ending is already recorded",
+            session.id_string()
+        );
+        return Ok(exit::SUCCESS);
+    }
+    // Room for the ending, taken now: a job that fills the file system cannot keep it from
+    // being recorded.
+    let _ = record::reserve(&session.path, files::ENDING_TOML, ENDING_BYTES);
+    // Lead a process group of our own, with the job in it, as the local supervisor does.
+    let _ = rustix::process::setsid();
+    let received = supervise::survive();
+    escalate_stops(&session);
+    let node = NodeRecord {
+        host: files::host_name(),
+        pid: std::process::id(),
+        job_id,
+        started_at: record::timestamp(SystemTime::now()),
+    };
+    record::write_atomic(&session.path, files::NODE_TOML, &node, false)?;
+
+    let result = if request::requested(&session).is_some() {
+        let signal = request::requested(&session).map_or(15, |request| request.signal);
+        not_started(
+            &session,
+            Status::Signal,
+            exit::from_signal(signal),
+            Some(signal),
+            format!("stopped as it reached the node; {NEVER_STARTED}"),
+        )
+    } else {
+        match command(&session, &record) {
+            Ok(command) => supervise::run_job(
+                &session,
+                command,
+                record.timeout_ms.map(Duration::from_millis),
+                &received,
+                None,
+            ),
+            Err(why) => not_started(&session, Status::Failure, 1, None, why),
+        }
+    };
+    let text = toml::to_string(&result).context("cannot serialize the ending")?;
+    record::write_reserved(&session.path, files::ENDING_TOML, text.as_bytes(), true)?;
+    Ok(result.exit_code)
+}
+
+/// `session kill` sends its first signal to every process of the job through Slurm
+/// (`scancel --signal=SIG --full`), this one included; but Slurm has no immediate SIGKILL
+/// (`scancel --signal=KILL` waits the cluster's `KillWait` after a SIGTERM). So csa's own
+/// grace period and SIGKILL are applied here, where the processes are: on a signal, when
+/// `stop.toml` exists, the job's process group gets the grace period it names (none for a
+/// SIGKILL request), then SIGKILL — every member but this process, which records the
+/// ending. Signals without a stop request (Slurm's time limit, a plain `scancel`) are left
+/// to Slurm.
+fn escalate_stops(session: &SessionDir) {
+    let Ok(mut signals) = signal_hook::iterator::Signals::new(supervise::SURVIVED_SIGNALS) else {
+        return;
+    };
+    let session = session.clone();
+    thread::spawn(move || {
+        for _ in signals.forever() {
+            let Some(request) = request::requested(&session) else {
+                continue;
+            };
+            let grace = if request.signal == signal_hook::consts::SIGKILL {
+                Duration::ZERO
+            } else {
+                Duration::from_millis(request.grace_ms)
+            };
+            let me = rustix::process::getpid().as_raw_nonzero().get();
+            let scope = Scope::of_current_process();
+            if !scope.wait_until_empty(Some(me), grace) {
+                scope.kill_all(Some(me), KILL_LIMIT);
+            }
+            return;
+        }
+    });
+}
+
+fn refused(why: &str) -> Failure {
+    Failure::new(
+        CSA_ERROR,
+        format!("refusing to run: `csa __node` is internal to Slurm sessions ({why})"),
+    )
+}
+
+/// Creates and locks `node.lock` for the life of this process (the descriptor is
+/// close-on-exec: the job does not hold it).
+fn lock_node(session: &SessionDir) -> Result<File> {
+    let path = session.file(files::NODE_LOCK);
+    let lock = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|err| exit::io_failure("cannot create", &err, path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(TryLockError::WouldBlock) => Err(Failure::new(
+            CSA_ERROR,
+            format!("another csa __node runs this session ({})", path.display()),
+        )
+        .into()),
+        Err(TryLockError::Error(err)) => Err(exit::io_failure("cannot lock", &err, path.display())),
+    }
+}
+
+/// The job's command: argv, working directory, environment, standard input and the spool
+/// files. Errors: why the job cannot be started here (a reason for the result).
+fn command(session: &SessionDir, record: &SessionRecord) -> Result<Command, String> {
+    let Some((program, args)) = record.argv.split_first() else {
+        return Err("session.toml has an empty argv".to_owned());
+    };
+    let cwd = Path::new(&record.cwd);
+    if !cwd.is_dir() {
+        return Err(format!(
+            "the working directory {} does not exist on node {}",
+            cwd.display(),
+            files::host_name()
+        ));
+    }
+    let spool = |name: &str| {
+        let path = session.file(name);
+        OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|err| format!("cannot open {}: {}", path.display(), exit::io_why(&err)))
+    };
+    let stdin =
+        match record.stdin {
+            StdinSource::Prompt => {
+                let path = session.file(session::PROMPT_TXT);
+                Stdio::from(File::open(&path).map_err(|err| {
+                    format!("cannot open {}: {}", path.display(), exit::io_why(&err))
+                })?)
+            }
+            StdinSource::Null | StdinSource::Inherit => Stdio::null(),
+        };
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .current_dir(cwd)
+        .env("CSA_SESSION_ID", session.id_string())
+        .env("CSA_SESSION_DIR", &session.path)
+        .stdin(stdin)
+        .stdout(spool(session::STDOUT_LOG)?)
+        .stderr(spool(session::STDERR_LOG)?);
+    Ok(command)
+}
+
+/// The ending of a job that was not started.
+fn not_started(
+    session: &SessionDir,
+    status: Status,
+    exit_code: u8,
+    signal: Option<i32>,
+    reason: String,
+) -> ResultRecord {
+    let now = record::timestamp(SystemTime::now());
+    ResultRecord {
+        id: session.id_string(),
+        status,
+        exit_code,
+        signal,
+        started_at: now.clone(),
+        finished_at: now,
+        duration_ms: 0,
+        synthetic: false,
+        reason: Some(reason),
+        leftover_processes: None,
+    }
+}

@@ -1,0 +1,385 @@
+//! Slurm's own commands, run as child processes — the only way csa talks to Slurm:
+//! `sbatch` submits, `scontrol show job` and `squeue` ask about a job, `sacct` asks the
+//! accounting database (only when `scontrol` no longer knows the job, and only where
+//! accounting is enabled), `scancel` signals and cancels.
+//!
+//! Each command runs with the `SLURM_CONF` the session was submitted with, so that a later
+//! look from another shell talks to the same cluster.
+
+use std::ffi::OsString;
+use std::io::Write as _;
+use std::process::{Command, Output, Stdio};
+
+/// Where Slurm's commands find their cluster: the `SLURM_CONF` the job was submitted with
+/// (none: the commands' default) and the cluster `sbatch` named (federations, `-M`).
+#[derive(Debug, Clone, Default)]
+pub struct Slurm {
+    conf: Option<OsString>,
+    cluster: Option<String>,
+}
+
+/// What `scontrol show job` (or `sacct`) says about a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobInfo {
+    /// `JobName`.
+    pub name: String,
+    /// `JobState`, e.g. `PENDING`, `RUNNING`, `FAILED` (without `sacct`'s ` by UID`).
+    pub state: String,
+    /// `Reason` (why pending, or why it ended), `None` in Slurm's terms when empty.
+    pub reason: String,
+    /// `ExitCode=X:S`: the batch script's exit code and the signal that ended it.
+    pub exit_code: i32,
+    /// See [`JobInfo::exit_code`].
+    pub exit_signal: i32,
+    /// `NodeList` (or `BatchHost`) where it ran, empty while pending.
+    pub nodes: String,
+}
+
+impl JobInfo {
+    /// True for the states of a job that has ended (Slurm's "completed" states).
+    pub fn has_ended(&self) -> bool {
+        matches!(
+            self.state.as_str(),
+            "COMPLETED"
+                | "FAILED"
+                | "CANCELLED"
+                | "TIMEOUT"
+                | "NODE_FAIL"
+                | "PREEMPTED"
+                | "OUT_OF_MEMORY"
+                | "BOOT_FAIL"
+                | "DEADLINE"
+                | "REVOKED"
+                | "SPECIAL_EXIT"
+        )
+    }
+
+    /// True while the job waits for resources (or is held): plain `scancel` removes it.
+    pub fn is_pending(&self) -> bool {
+        self.state == "PENDING" || self.state == "REQUEUE_HOLD" || self.state == "RESV_DEL_HOLD"
+    }
+}
+
+/// The answer to a question about one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Query {
+    /// Slurm knows a job with this ID (check its name before trusting it).
+    Known(JobInfo),
+    /// Slurm does not know the ID (the job ended more than `MinJobAge` ago, or the
+    /// controller lost its state).
+    Unknown,
+}
+
+/// Slurm could not be asked: the command is missing, or the controller did not answer.
+/// Never a reason to declare a job gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreachable(pub String);
+
+/// How [`Slurm::cancel`] stops a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancel {
+    /// `scancel --state=PENDING`: removes the job only while it still waits.
+    Pending,
+    /// `scancel --signal=N --full`: signal N to every process of the running job, batch
+    /// script included.
+    Signal(i32),
+    /// Plain `scancel`: Slurm's own escalation (SIGTERM, `KillWait`, SIGKILL).
+    Plain,
+}
+
+impl Slurm {
+    /// The cluster of the current environment (for a new submission).
+    pub fn from_env() -> Self {
+        Self {
+            conf: std::env::var_os("SLURM_CONF").filter(|v| !v.is_empty()),
+            cluster: None,
+        }
+    }
+
+    /// The cluster a job was submitted to.
+    pub fn recorded(conf: Option<&str>, cluster: Option<&str>) -> Self {
+        Self {
+            conf: conf.map(OsString::from),
+            cluster: cluster.map(str::to_owned),
+        }
+    }
+
+    /// The `SLURM_CONF` in use, if any, for the record.
+    pub fn conf(&self) -> Option<String> {
+        self.conf
+            .as_ref()
+            .map(|conf| conf.to_string_lossy().into_owned())
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        if let Some(conf) = &self.conf {
+            command.env("SLURM_CONF", conf);
+        }
+        command.stdin(Stdio::null());
+        command
+    }
+
+    fn run(mut command: Command, program: &str) -> Result<Output, Unreachable> {
+        command
+            .output()
+            .map_err(|err| Unreachable(format!("cannot run {program}: {err}")))
+    }
+
+    /// Submits `script` (the batch script, on `sbatch`'s standard input) with `args`.
+    /// Returns the job ID and, for a federation, the cluster it went to.
+    ///
+    /// Errors: Slurm's own message (`sbatch: error: …`), one line, when `sbatch` refused the
+    /// job or could not be run.
+    pub fn submit(
+        &self,
+        args: &[OsString],
+        script: &str,
+    ) -> Result<(String, Option<String>), String> {
+        let mut command = self.command("sbatch");
+        command
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command
+            .spawn()
+            .map_err(|err| format!("cannot run sbatch: {err} (is Slurm installed and on PATH?)"))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            // sbatch reads the whole script before it answers; a failed write shows in its
+            // own error.
+            let _ = stdin.write_all(script.as_bytes());
+        }
+        let output = child
+            .wait_with_output()
+            .map_err(|err| format!("cannot run sbatch: {err}"))?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        if !output.status.success() {
+            return Err(one_line(&output.stderr)
+                .unwrap_or_else(|| format!("sbatch failed ({}) and said nothing", output.status)));
+        }
+        // `--parsable`: "ID" or "ID;CLUSTER".
+        let line = stdout.lines().next().unwrap_or("").trim();
+        let (id, cluster) = match line.split_once(';') {
+            Some((id, cluster)) => (id, Some(cluster.to_owned())),
+            None => (line, None),
+        };
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("sbatch printed no job ID (stdout: {line:?})"));
+        }
+        Ok((id.to_owned(), cluster))
+    }
+
+    /// `scontrol show job ID`: what the controller knows about the job.
+    pub fn show_job(&self, id: &str) -> Result<Query, Unreachable> {
+        let mut command = self.command("scontrol");
+        if let Some(cluster) = &self.cluster {
+            command.args(["-M", cluster]);
+        }
+        command.args(["-o", "show", "job", id]);
+        let output = Self::run(command, "scontrol")?;
+        if !output.status.success() {
+            let why = one_line(&output.stderr).unwrap_or_default();
+            if why.contains("Invalid job id") {
+                return Ok(Query::Unknown);
+            }
+            return Err(Unreachable(if why.is_empty() {
+                format!("scontrol failed ({})", output.status)
+            } else {
+                why
+            }));
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
+        let line = text
+            .lines()
+            .find(|line| field(line, "JobId").as_deref() == Some(id));
+        Ok(line.map_or(Query::Unknown, |line| Query::Known(parse_show_job(line))))
+    }
+
+    /// `squeue --name=NAME`: the IDs of the jobs still queued or running under that name.
+    pub fn jobs_named(&self, name: &str) -> Result<Vec<String>, Unreachable> {
+        let mut command = self.command("squeue");
+        if let Some(cluster) = &self.cluster {
+            command.args(["-M", cluster]);
+        }
+        command.args(["-h", "-o", "%i", "--name", name]);
+        let output = Self::run(command, "squeue")?;
+        if !output.status.success() {
+            return Err(Unreachable(
+                one_line(&output.stderr)
+                    .unwrap_or_else(|| format!("squeue failed ({})", output.status)),
+            ));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// `sacct`: the accounting record of a job the controller no longer knows. `None` when
+    /// `sacct` is missing, accounting is disabled, or it has no record.
+    pub fn accounting(&self, id: &str) -> Option<JobInfo> {
+        let mut command = self.command("sacct");
+        if let Some(cluster) = &self.cluster {
+            command.args(["-M", cluster]);
+        }
+        command.args([
+            "-n",
+            "-P",
+            "-X",
+            "-j",
+            id,
+            "-o",
+            "JobName,State,ExitCode,NodeList,Reason",
+        ]);
+        let output = Self::run(command, "sacct").ok()?;
+        if !output.status.success() {
+            return None;
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
+        let line = text.lines().next()?;
+        let fields: Vec<&str> = line.split('|').collect();
+        let [name, state, exit, nodes, reason] = fields.as_slice() else {
+            return None;
+        };
+        let (exit_code, exit_signal) = parse_exit(exit);
+        Some(JobInfo {
+            name: (*name).to_owned(),
+            // "CANCELLED by 0"
+            state: state.split_whitespace().next().unwrap_or("").to_owned(),
+            reason: (*reason).to_owned(),
+            exit_code,
+            exit_signal,
+            nodes: (*nodes).to_owned(),
+        })
+    }
+
+    /// The number of nodes of the cluster (`sinfo -N`), `None` when Slurm cannot say.
+    pub fn node_count(&self) -> Option<usize> {
+        let mut command = self.command("sinfo");
+        command.args(["-h", "-N", "-o", "%N"]);
+        let output = Self::run(command, "sinfo").ok()?;
+        if !output.status.success() {
+            return None;
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
+        let mut nodes: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .collect();
+        nodes.sort_unstable();
+        nodes.dedup();
+        Some(nodes.len())
+    }
+
+    /// Cancels or signals job `id` (see [`Cancel`]). Errors: `scancel`'s message.
+    pub fn cancel(&self, id: &str, how: Cancel) -> Result<(), String> {
+        let mut command = self.command("scancel");
+        if let Some(cluster) = &self.cluster {
+            command.args(["-M", cluster]);
+        }
+        match how {
+            Cancel::Pending => {
+                command.arg("--state=PENDING");
+            }
+            Cancel::Signal(signal) => {
+                command.arg(format!("--signal={signal}")).arg("--full");
+            }
+            Cancel::Plain => {}
+        }
+        command.arg(id);
+        let output = Self::run(command, "scancel").map_err(|Unreachable(why)| why)?;
+        if output.status.success() {
+            return Ok(());
+        }
+        Err(one_line(&output.stderr)
+            .unwrap_or_else(|| format!("scancel failed ({})", output.status)))
+    }
+}
+
+/// The last non-empty line of a command's error output, trimmed.
+fn one_line(bytes: &[u8]) -> Option<String> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .map(str::trim)
+        .rfind(|line| !line.is_empty())
+        .map(str::to_owned)
+}
+
+/// The value of `Key=` in a line of `scontrol -o show job`. Values run to the next
+/// ` Key=` (a word of letters, digits, `/`, `:`, `_`, `-` followed by `=`).
+pub fn field(line: &str, key: &str) -> Option<String> {
+    let mut current: Option<(&str, String)> = None;
+    for word in line.split(' ') {
+        let starts_field = word.split_once('=').is_some_and(|(k, _)| {
+            !k.is_empty()
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b':' | b'_' | b'-'))
+        });
+        if starts_field {
+            if let Some((k, v)) = current.take()
+                && k == key
+            {
+                return Some(v);
+            }
+            let (k, v) = word.split_once('=').unwrap_or((word, ""));
+            current = Some((k, v.to_owned()));
+        } else if let Some((_, value)) = current.as_mut() {
+            value.push(' ');
+            value.push_str(word);
+        }
+    }
+    current.filter(|(k, _)| *k == key).map(|(_, v)| v)
+}
+
+/// Parses one line of `scontrol -o show job`.
+pub fn parse_show_job(line: &str) -> JobInfo {
+    let get = |key| field(line, key).unwrap_or_default();
+    let (exit_code, exit_signal) = parse_exit(&get("ExitCode"));
+    let nodes = match get("BatchHost") {
+        host if !host.is_empty() && host != "(null)" => host,
+        _ => get("NodeList"),
+    };
+    JobInfo {
+        name: get("JobName"),
+        state: get("JobState"),
+        reason: get("Reason"),
+        exit_code,
+        exit_signal,
+        nodes,
+    }
+}
+
+/// Parses Slurm's `X:S` (exit code, signal).
+fn parse_exit(text: &str) -> (i32, i32) {
+    let (code, signal) = text.split_once(':').unwrap_or((text, "0"));
+    (
+        code.trim().parse().unwrap_or(0),
+        signal.trim().parse().unwrap_or(0),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINE: &str = "JobId=51 JobName=csa-01JD UserId=root(0) GroupId=root(0) MCS_label=N/A Priority=4294901709 Nice=0 Account=(null) QOS=(null) JobState=FAILED Reason=NonZeroExitCode Dependency=(null) Requeue=0 Restarts=0 BatchFlag=1 Reboot=0 ExitCode=7:0 RunTime=00:00:01 WorkDir=/tmp/a dir StdErr=/tmp/x BatchHost=vm NodeList=vm";
+
+    #[test]
+    fn parses_scontrol_lines() {
+        let info = parse_show_job(LINE);
+        assert_eq!(info.name, "csa-01JD");
+        assert_eq!(info.state, "FAILED");
+        assert_eq!(info.reason, "NonZeroExitCode");
+        assert_eq!((info.exit_code, info.exit_signal), (7, 0));
+        assert_eq!(info.nodes, "vm");
+        assert!(info.has_ended());
+        assert_eq!(field(LINE, "WorkDir").as_deref(), Some("/tmp/a dir"));
+        assert_eq!(field(LINE, "NodeList").as_deref(), Some("vm"));
+        assert_eq!(field(LINE, "Missing"), None);
+        assert_eq!(parse_exit("0:15"), (0, 15));
+    }
+}

@@ -1,0 +1,93 @@
+//! The files a Slurm session adds to its session directory (docs/slurm.md):
+//!
+//! | file | written by | content |
+//! |---|---|---|
+//! | `slurm.toml` | the watcher, right after `sbatch` accepted the job | job ID, job name, cluster, `SLURM_CONF` |
+//! | `node.toml` | `csa __node` on the compute node, when the job starts | host, PID, start time |
+//! | `node.lock` | `csa __node` | empty; locked by it for its whole life |
+//! | `ending.toml` | `csa __node`, when the job has ended | the job's true ending, in `result.toml`'s format |
+//! | `slurm.log` | Slurm (`sbatch -o/-e`) | what Slurm and the batch script printed, never the job's output |
+//! | `watch.log` | the watcher | the watcher's own diagnostics |
+//!
+//! Each record is written atomically (temporary file, rename); `ending.toml` exactly once.
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::record::{self, ResultRecord};
+use crate::session::SessionDir;
+
+/// `slurm.toml`: the Slurm job that runs the session.
+pub const JOB_TOML: &str = "slurm.toml";
+/// `node.toml`: the node entry's start record.
+pub const NODE_TOML: &str = "node.toml";
+/// `node.lock`: locked by the node entry while it lives.
+pub const NODE_LOCK: &str = "node.lock";
+/// `ending.toml`: the job's ending as the node saw it.
+pub const ENDING_TOML: &str = "ending.toml";
+/// `slurm.log`: the batch job's own output (Slurm's messages).
+pub const SLURM_LOG: &str = "slurm.log";
+/// `watch.log`: the watcher's diagnostics.
+pub const WATCH_LOG: &str = "watch.log";
+
+/// The prefix of every csa job name: `csa-<session ID>`.
+pub const JOB_NAME_PREFIX: &str = "csa-";
+
+/// `slurm.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// The Slurm job ID, as `sbatch --parsable` printed it.
+    pub job_id: String,
+    /// The job name csa gave it, `csa-<session ID>`: checked against Slurm's before csa
+    /// trusts or signals the ID (IDs are reused after the controller loses its state).
+    pub job_name: String,
+    /// The cluster `sbatch` named (federations), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// The `SLURM_CONF` the job was submitted with, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm_conf: Option<String>,
+    /// When `sbatch` accepted the job (RFC 3339, UTC, milliseconds).
+    pub submitted_at: String,
+}
+
+/// `node.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeRecord {
+    /// The compute node's host name.
+    pub host: String,
+    /// The PID of `csa __node` on that host.
+    pub pid: u32,
+    /// `SLURM_JOB_ID` as the node saw it.
+    pub job_id: String,
+    /// When the node entry started (RFC 3339, UTC, milliseconds).
+    pub started_at: String,
+}
+
+/// The job name of a session: `csa-<ID>`.
+pub fn job_name(session: &SessionDir) -> String {
+    format!("{JOB_NAME_PREFIX}{}", session.id_string())
+}
+
+/// Reads `slurm.toml`; `None` before the job was submitted.
+pub fn read_job(session: &SessionDir) -> Result<Option<JobRecord>> {
+    record::read(&session.file(JOB_TOML))
+}
+
+/// Reads `node.toml`; `None` while the job has not started (or a malformed one).
+pub fn read_node(session: &SessionDir) -> Option<NodeRecord> {
+    record::read(&session.file(NODE_TOML)).ok().flatten()
+}
+
+/// Reads `ending.toml`; `None` while the node has recorded no ending. A malformed one
+/// counts as none (Slurm's record is used instead).
+pub fn read_ending(session: &SessionDir) -> Option<ResultRecord> {
+    record::read(&session.file(ENDING_TOML)).ok().flatten()
+}
+
+/// This machine's host name (`/proc/sys/kernel/hostname`), empty when unknown.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_default()
+}

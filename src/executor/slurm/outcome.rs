@@ -1,0 +1,194 @@
+//! Turning what the watcher learned into the session's result: the node's own record of
+//! the ending (exact), or — when the node could record none — Slurm's (lossy: a signal
+//! shows as `0:S`, a cancellation as `0:15` or `0:0`, see docs/slurm.md), or `lost` when
+//! neither the node nor Slurm knows the job. The supervisor applies a stop request
+//! (`stop.toml`) when it records the result ([`crate::supervise::record_result`]), so that a
+//! session stopped by `session kill` reads as stopped whatever the job returned.
+
+use std::time::SystemTime;
+
+use super::client::JobInfo;
+use super::files::{JobRecord, NodeRecord};
+use crate::exit;
+use crate::liveness;
+use crate::record::{self, ResultRecord, Status};
+use crate::session::SessionDir;
+use crate::stop::request;
+
+/// How the reason of a job that never started ends (a stop request keeps such a reason,
+/// [`crate::stop::request::apply`]).
+pub const NEVER_STARTED: &str = "the job was never started";
+
+/// How the watcher learned that the job ended.
+#[derive(Debug, Clone)]
+pub enum Ending {
+    /// The node recorded the ending (`ending.toml`), or the watcher did for a job that
+    /// never ran.
+    Node(ResultRecord),
+    /// The node recorded none; Slurm's record of the job.
+    Slurm(JobInfo),
+    /// Neither the node nor Slurm knows the job: why.
+    Unknown(String),
+}
+
+/// The result for `ending` of `job` (`None` when the job was never submitted), before a
+/// stop request is applied.
+pub fn result(session: &SessionDir, job: Option<&JobRecord>, ending: Ending) -> ResultRecord {
+    let node = super::files::read_node(session);
+    let mut result = match ending {
+        Ending::Node(result) => return result,
+        Ending::Slurm(info) => from_slurm(session, job, node.as_ref(), &info),
+        Ending::Unknown(why) => {
+            let mut lost = liveness::lost_result(session);
+            lost.reason = Some(why);
+            return lost;
+        }
+    };
+    // Cancelled by `session kill` before it ran: the signal it asked for, and say so
+    // rather than what Slurm's cancellation looked like.
+    if node.is_none()
+        && let Some(request) = request::requested(session)
+    {
+        let signal = request.signal;
+        result.status = Status::Signal;
+        result.signal = Some(signal);
+        result.exit_code = exit::from_signal(signal);
+        result.reason = Some(format!(
+            "cancelled while pending in Slurm{}; {NEVER_STARTED}",
+            job.map(|job| format!(" (job {})", job.job_id))
+                .unwrap_or_default()
+        ));
+    }
+    result
+}
+
+/// A result from Slurm's record of a job whose node recorded no ending. `synthetic`: csa
+/// did not see the job end.
+fn from_slurm(
+    session: &SessionDir,
+    job: Option<&JobRecord>,
+    node: Option<&NodeRecord>,
+    info: &JobInfo,
+) -> ResultRecord {
+    let id = job.map_or_else(String::new, |job| format!(" {}", job.job_id));
+    let on = if info.nodes.is_empty() || info.nodes == "(null)" {
+        String::new()
+    } else {
+        format!(" on {}", info.nodes)
+    };
+    let slurm = format!(
+        "Slurm job{id} ended {} ({}:{}){on}",
+        info.state, info.exit_code, info.exit_signal
+    );
+    let started = node.is_some();
+    let missing = why_slurms(session, started, &info.state);
+    let signal = (info.exit_signal > 0).then_some(info.exit_signal);
+    let (status, exit_code, signal, what) = match info.state.as_str() {
+        "COMPLETED" => (Status::Success, 0, None, slurm.clone()),
+        "TIMEOUT" | "DEADLINE" => (
+            Status::Timeout,
+            exit::TIMEOUT,
+            None,
+            format!("{slurm}: Slurm's time limit expired"),
+        ),
+        "CANCELLED" if !started => (
+            Status::Signal,
+            exit::from_signal(15),
+            Some(15),
+            format!("{slurm}: cancelled in Slurm while pending; {NEVER_STARTED}"),
+        ),
+        "CANCELLED" | "PREEMPTED" => {
+            let signal = signal.unwrap_or(15);
+            let by = if info.state == "PREEMPTED" {
+                "preempted by Slurm"
+            } else {
+                "cancelled in Slurm"
+            };
+            (
+                Status::Signal,
+                exit::from_signal(signal),
+                Some(signal),
+                format!("{slurm}: {by}"),
+            )
+        }
+        "OUT_OF_MEMORY" => (
+            Status::Signal,
+            exit::from_signal(9),
+            Some(9),
+            format!("{slurm}: killed for exceeding its memory"),
+        ),
+        "NODE_FAIL" | "BOOT_FAIL" => (
+            Status::Failure,
+            1,
+            None,
+            format!("{slurm}: the node failed"),
+        ),
+        _ => match (signal, info.exit_code) {
+            (Some(signal), _) => (
+                Status::Signal,
+                exit::from_signal(signal),
+                Some(signal),
+                slurm.clone(),
+            ),
+            (None, code) if code > 0 => (
+                Status::Failure,
+                u8::try_from(code & 0xff).unwrap_or(u8::MAX),
+                None,
+                slurm.clone(),
+            ),
+            (None, _) => (Status::Failure, 1, None, slurm.clone()),
+        },
+    };
+    let now = SystemTime::now();
+    let started_at = node
+        .and_then(|node| record::parse_timestamp(&node.started_at))
+        .or_else(|| {
+            let created = liveness::synthetic_result(session, status, 0, None, String::new());
+            record::parse_timestamp(&created.started_at)
+        })
+        .unwrap_or(now);
+    ResultRecord {
+        id: session.id_string(),
+        status,
+        exit_code,
+        signal,
+        started_at: record::timestamp(started_at),
+        finished_at: record::timestamp(now),
+        duration_ms: record::millis_between(started_at, now),
+        synthetic: true,
+        reason: Some(format!("{what}{missing}")),
+        leftover_processes: None,
+    }
+}
+
+/// Why the result is Slurm's record rather than the node's, for the reason.
+fn why_slurms(session: &SessionDir, started: bool, state: &str) -> String {
+    if started {
+        return "; the node recorded no ending (killed, or out of memory?), so this is Slurm's record"
+            .to_owned();
+    }
+    if state == "CANCELLED" {
+        return String::new();
+    }
+    let log = session.file(super::files::SLURM_LOG);
+    let said = last_line(&log)
+        .map(|line| format!(" It says: {line}"))
+        .unwrap_or_default();
+    format!(
+        "; the job never reached csa on the node (is the state root on a filesystem the nodes share, and csa installed there? see {}).{said}",
+        log.display()
+    )
+}
+
+/// The last non-empty line of a (small) log, at most 300 characters.
+fn last_line(path: &std::path::Path) -> Option<String> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut file = crate::sys::open_no_follow(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(4096))).ok()?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).ok()?;
+    let text = String::from_utf8_lossy(&tail);
+    let line = text.lines().map(str::trim).rfind(|line| !line.is_empty())?;
+    Some(line.chars().take(300).collect())
+}

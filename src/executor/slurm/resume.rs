@@ -1,0 +1,163 @@
+//! The job outlives its watcher. When a look (wait, attach, list, result, kill) finds a
+//! Slurm session's lock free and no result, [`settle`] takes the lock — exclusively and
+//! without blocking, so of several lookers exactly one wins — and, still holding it, either
+//! records the node's ending (when `ending.toml` exists: no Slurm call) or starts a new
+//! watcher that inherits the locked descriptor, as `csa run` hands its lock to the first
+//! one. The lock never passes through a free state once taken, so no waiter can record the
+//! session `lost` meanwhile; the others see it held and wait again
+//! ([`Settled::Resumed`]). The new watcher asks Slurm at once and records the ending, or
+//! keeps watching: `lost` only when neither the node nor Slurm knows the job.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io;
+use std::os::fd::AsRawFd as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context as _, Result};
+
+use super::client::{Slurm, Unreachable};
+use super::files::{self, JobRecord};
+use super::outcome::{self, Ending};
+use crate::liveness::{self, Settled};
+use crate::record::{self, ResultRecord, SessionRecord};
+use crate::session::{self, SessionDir};
+use crate::sys;
+
+/// How long a resumed watcher waits before asking Slurm again when it cannot reach it to
+/// find a job that was never recorded.
+const RETRY: Duration = Duration::from_secs(60);
+
+/// Settles a Slurm session whose lock was found free (see the module documentation).
+///
+/// Errors: the lock cannot be opened or checked, the result cannot be written, or the new
+/// watcher cannot be started.
+pub fn settle(session: &SessionDir) -> Result<Settled> {
+    let path = session.file(session::LOCK);
+    let lock = match sys::open_no_follow(&path) {
+        Ok(lock) => lock,
+        // Never set up (or its lock deleted): as for a local session.
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            return liveness::final_result(session).map(Settled::Finished);
+        }
+        Err(err) => return Err(err).with_context(|| format!("cannot open {}", path.display())),
+    };
+    match lock.try_lock() {
+        Ok(()) => {}
+        // A watcher holds it (one that another look just started): wait for it.
+        Err(TryLockError::WouldBlock) => return Ok(Settled::Resumed),
+        Err(TryLockError::Error(err)) => {
+            return Err(err).with_context(|| format!("cannot lock {}", path.display()));
+        }
+    }
+    let result_path = session.file(session::RESULT_TOML);
+    if let Some(result) = record::read::<ResultRecord>(&result_path)? {
+        return Ok(Settled::Finished(result));
+    }
+    if let Some(ending) = files::read_ending(session) {
+        let job = files::read_job(session).ok().flatten();
+        let result = outcome::result(session, job.as_ref(), Ending::Node(ending));
+        crate::supervise::record_result(session, result)?;
+        return record::read::<ResultRecord>(&result_path)?
+            .map(Settled::Finished)
+            .with_context(|| format!("result vanished ({})", result_path.display()));
+    }
+    start_watcher(session, lock)?;
+    Ok(Settled::Resumed)
+}
+
+/// Starts `csa __supervise --executor slurm --resume` in a new session, handing it `lock`
+/// (exclusively locked), and records it in `daemon.pid`.
+fn start_watcher(session: &SessionDir, lock: File) -> Result<()> {
+    let record: Option<SessionRecord> = record::read(&session.file(session::SESSION_TOML))?;
+    let argv = record.map_or_else(|| vec!["?".to_owned()], |r| r.argv);
+    let exe = std::env::current_exe().context("cannot find the csa executable")?;
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(session.file(files::WATCH_LOG))
+        .with_context(|| format!("cannot open {}", session.file(files::WATCH_LOG).display()))?;
+    sys::set_close_on_exec(&lock, false).context("cannot pass the session lock on")?;
+    let mut command = Command::new(&exe);
+    command
+        .arg("__supervise")
+        .arg("--session-id")
+        .arg(session.id_string())
+        .arg("--session-dir")
+        .arg(&session.path)
+        .arg("--lock-fd")
+        .arg(lock.as_raw_fd().to_string())
+        .arg("--executor")
+        .arg("slurm")
+        .arg("--resume")
+        .arg("--")
+        .args(&argv)
+        .current_dir(&session.path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+    sys::start_in_new_session(&mut command);
+    sys::block_signals(&mut command, &crate::supervise::SURVIVED_SIGNALS);
+    let child = command
+        .spawn()
+        .with_context(|| format!("cannot start a new watcher {}", exe.display()))?;
+    drop(lock);
+    let pid = i32::try_from(child.id()).context("PID out of range")?;
+    let start = sys::ProcStat::read(pid)
+        .with_context(|| format!("cannot read the start time of process {pid}"))?
+        .start_time;
+    record::write_reserved(
+        &session.path,
+        session::DAEMON_PID,
+        format!("{pid} {start}\n").as_bytes(),
+        false,
+    )?;
+    Ok(())
+}
+
+/// For a resumed watcher: the session's job, from `slurm.toml` or — when the watcher that
+/// submitted it died before recording it — from Slurm by its name; or the ending when
+/// there is no job to watch (`lost` when Slurm has none by that name either).
+pub fn job(session: &SessionDir) -> (Option<JobRecord>, Option<Ending>) {
+    if let Ok(Some(job)) = files::read_job(session) {
+        return (Some(job), None);
+    }
+    let slurm = Slurm::from_env();
+    let name = files::job_name(session);
+    loop {
+        if let Some(ending) = files::read_ending(session) {
+            return (None, Some(Ending::Node(ending)));
+        }
+        match slurm.jobs_named(&name) {
+            Ok(ids) => {
+                let Some(job_id) = ids.into_iter().next() else {
+                    return (
+                        None,
+                        Some(Ending::Unknown(format!(
+                            "the watcher vanished before it recorded a Slurm job, and Slurm has no job named {name}"
+                        ))),
+                    );
+                };
+                let job = JobRecord {
+                    job_id,
+                    job_name: name,
+                    cluster: None,
+                    slurm_conf: slurm.conf(),
+                    submitted_at: record::timestamp(SystemTime::now()),
+                };
+                let _ = record::write_atomic(&session.path, files::JOB_TOML, &job, false);
+                return (Some(job), None);
+            }
+            Err(Unreachable(why)) => {
+                crate::note!(
+                    "cannot ask Slurm for job {name} (retrying in {} s): {why}",
+                    RETRY.as_secs()
+                );
+                thread::sleep(RETRY);
+            }
+        }
+    }
+}

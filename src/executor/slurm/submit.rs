@@ -1,0 +1,159 @@
+//! Submitting a session's job with `sbatch`: the options csa sets, the batch script, and the
+//! record of the job (`slurm.toml`).
+//!
+//! The batch script only starts `csa __node` on the node, which reads `session.toml` and
+//! runs the job as the local supervisor does. Options, in this order (a later option wins):
+//! `--time` (a backstop above csa's own `--timeout`: the timeout plus its 5 s grace plus a
+//! minute, in whole minutes), then the configured `[executors.slurm] args`, then each
+//! `--slurm-arg`, then what csa needs and the user may not change: `--parsable`,
+//! `--no-requeue` (a requeued job would run twice and truncate nothing but confuse every
+//! record), `--open-mode=append`, `--job-name=csa-<ID>`, and `--output`/`--error` to
+//! `slurm.log` (the job's own output goes to the spool files, written by `csa __node`).
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::time::SystemTime;
+
+use super::client::Slurm;
+use super::files::{self, JobRecord};
+use crate::record::{self, SessionRecord};
+use crate::session::SessionDir;
+use crate::supervise::TIMEOUT_GRACE;
+
+/// What the user asked `sbatch` for: the configured arguments, then `--slurm-arg`s.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// Extra `sbatch` options, in order.
+    pub args: Vec<OsString>,
+    /// The csa binary the node runs (`[executors.slurm] csa`, else this one's path).
+    pub csa: OsString,
+}
+
+impl Request {
+    /// The supervisor's options that carry the request (`csa __supervise --executor slurm
+    /// --slurm-arg=… --node-csa=…`).
+    pub fn supervisor_args(&self) -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec!["--executor".into(), "slurm".into()];
+        for arg in &self.args {
+            let mut pair = OsString::from("--slurm-arg=");
+            pair.push(arg);
+            args.push(pair);
+        }
+        let mut csa = OsString::from("--node-csa=");
+        csa.push(&self.csa);
+        args.push(csa);
+        args
+    }
+}
+
+/// The `sbatch` options for `session` (see the module documentation).
+pub fn sbatch_args(
+    session: &SessionDir,
+    record: &SessionRecord,
+    request: &Request,
+) -> Vec<OsString> {
+    let mut args: Vec<OsString> = Vec::new();
+    if let Some(timeout_ms) = record.timeout_ms {
+        let grace = u64::try_from(TIMEOUT_GRACE.as_millis()).unwrap_or(0);
+        let minutes = timeout_ms.saturating_add(grace).div_ceil(60_000) + 1;
+        args.push(format!("--time={minutes}").into());
+    }
+    args.extend(request.args.iter().cloned());
+    let log = session.file(files::SLURM_LOG);
+    let mut output = OsString::from("--output=");
+    output.push(&log);
+    let mut error = OsString::from("--error=");
+    error.push(&log);
+    args.extend([
+        "--parsable".into(),
+        "--no-requeue".into(),
+        "--open-mode=append".into(),
+        format!("--job-name={}", files::job_name(session)).into(),
+        output,
+        error,
+    ]);
+    args
+}
+
+/// The batch script: `exec csa __node …` (paths quoted for `sh`).
+pub fn batch_script(session: &SessionDir, csa: &OsString) -> String {
+    format!(
+        "#!/bin/sh\n# csa session {id}: csa runs the job of session.toml on this node.\nexec {csa} __node --session-dir {dir} --session-id {id}\n",
+        id = session.id_string(),
+        csa = sh_quote(Path::new(csa)),
+        dir = sh_quote(&session.path),
+    )
+}
+
+/// Submits the session's job. Returns its record (not yet written), or Slurm's message.
+pub fn submit(
+    session: &SessionDir,
+    record: &SessionRecord,
+    request: &Request,
+    slurm: &Slurm,
+) -> Result<JobRecord, String> {
+    let args = sbatch_args(session, record, request);
+    let script = batch_script(session, &request.csa);
+    let (job_id, cluster) = slurm.submit(&args, &script)?;
+    Ok(JobRecord {
+        job_id,
+        job_name: files::job_name(session),
+        cluster,
+        slurm_conf: slurm.conf(),
+        submitted_at: record::timestamp(SystemTime::now()),
+    })
+}
+
+/// `path` in single quotes for `sh`, with `'` written as `'\''`.
+fn sh_quote(path: &Path) -> String {
+    format!("'{}'", path.to_string_lossy().replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> SessionDir {
+        SessionDir {
+            id: ulid::Ulid::nil(),
+            path: "/state/it's/sessions/X".into(),
+        }
+    }
+
+    #[test]
+    fn script_quotes_paths() {
+        let script = batch_script(&session(), &OsString::from("/opt/csa bin/csa"));
+        assert!(
+            script.contains(
+                "exec '/opt/csa bin/csa' __node --session-dir '/state/it'\\''s/sessions/X'"
+            ),
+            "{script}"
+        );
+    }
+
+    #[test]
+    fn csa_options_come_last_and_time_is_a_backstop() {
+        let record: SessionRecord = toml::from_str(
+            "id = \"X\"\nargv = [\"sh\"]\ntool = \"sh\"\ncwd = \"/\"\ncreated_at = \"2026-01-01T00:00:00.000Z\"\ncsa_version = \"0\"\ntimeout_ms = 90000\n",
+        )
+        .unwrap();
+        let request = Request {
+            args: vec!["--partition=gpu".into(), "--job-name=mine".into()],
+            csa: "/bin/csa".into(),
+        };
+        let args: Vec<String> = sbatch_args(&session(), &record, &request)
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect();
+        // 90 s + 5 s grace → 2 minutes, plus one.
+        assert_eq!(args[0], "--time=3");
+        assert_eq!(args[1], "--partition=gpu");
+        let name = args
+            .iter()
+            .rposition(|a| a.starts_with("--job-name="))
+            .unwrap();
+        assert!(args[name].starts_with("--job-name=csa-"));
+        assert!(name > 2);
+        assert!(args.contains(&"--no-requeue".to_owned()));
+    }
+}

@@ -1,0 +1,412 @@
+//! One configuration file: its TOML shape, and how it changes the tools and queues defined
+//! before it. Every error names the key (`tools.codex.timeout`), the file, line and column.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+use toml::Spanned;
+
+use super::{Config, QueueDef, malformed};
+use crate::cli::values::{parse_duration, parse_label};
+use crate::queue::MAX_SLOTS;
+use crate::record::Executor;
+use crate::tool::{DIRECT_TOOL, PROMPT_PLACEHOLDER, Source, ToolDef};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    tools: BTreeMap<String, Spanned<ToolEntry>>,
+    #[serde(default)]
+    queues: BTreeMap<String, Spanned<QueueEntry>>,
+    /// `executor = "local" | "slurm"`: what runs jobs by default.
+    executor: Option<Executor>,
+    #[serde(default)]
+    executors: ExecutorsEntry,
+}
+
+/// `[executors.slurm]`: `args` (default `sbatch` options), `csa` (csa's path on the nodes).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExecutorsEntry {
+    slurm: Option<SlurmEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlurmEntry {
+    args: Option<Vec<String>>,
+    csa: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ToolEntry {
+    argv: Option<Vec<String>>,
+    stdin: Option<bool>,
+    stdin_argv: Option<Spanned<Vec<String>>>,
+    timeout: Option<Spanned<Setting>>,
+    queue: Option<Spanned<Setting>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueueEntry {
+    slots: Spanned<i64>,
+}
+
+/// A value that is a string, `true` or `false` (`timeout = false`, `queue = "agents"`).
+#[derive(Debug)]
+enum Setting {
+    Flag(bool),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for Setting {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SettingVisitor;
+        impl Visitor<'_> for SettingVisitor {
+            type Value = Setting;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, or true or false")
+            }
+            fn visit_bool<E: de::Error>(self, value: bool) -> Result<Setting, E> {
+                Ok(Setting::Flag(value))
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Setting, E> {
+                Ok(Setting::Text(value.to_owned()))
+            }
+        }
+        deserializer.deserialize_any(SettingVisitor)
+    }
+}
+
+/// Where in a file a value is, to name it in errors.
+struct Place<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Place<'_> {
+    fn error(&self, at: usize, key: &str, why: &str) -> anyhow::Error {
+        malformed(self.path, self.text, Some(at), &format!("{key}: {why}"))
+    }
+}
+
+/// Applies the configuration `text` of `path` to `config`.
+pub(super) fn apply(config: &mut Config, path: &Path, text: &str) -> Result<()> {
+    let file: ConfigFile = toml::from_str(text)
+        .map_err(|err| malformed(path, text, err.span().map(|s| s.start), err.message()))?;
+    let place = Place { path, text };
+    let settings = &mut config.executor;
+    settings.executor = file.executor.or(settings.executor);
+    if let Some(slurm) = file.executors.slurm {
+        if let Some(args) = slurm.args {
+            settings.slurm_args = args;
+        }
+        settings.slurm_csa = slurm.csa.or(settings.slurm_csa.take());
+    }
+    for (name, entry) in file.tools {
+        let at = entry.span().start;
+        apply_tool(config, &place, &name, at, entry.into_inner())?;
+    }
+    for (name, entry) in file.queues {
+        let at = entry.span().start;
+        let key = format!("queues.{name}");
+        parse_label(&name).map_err(|why| place.error(at, &key, &why))?;
+        let slots = entry.into_inner().slots;
+        let count = u32::try_from(*slots.get_ref())
+            .ok()
+            .filter(|n| (1..=MAX_SLOTS).contains(n))
+            .ok_or_else(|| {
+                let why = format!(
+                    "invalid slot count {}: give a number from 1 to {MAX_SLOTS}",
+                    slots.get_ref()
+                );
+                place.error(slots.span().start, &format!("{key}.slots"), &why)
+            })?;
+        let def = QueueDef {
+            name: name.clone(),
+            slots: count,
+            source: Source::File(path.to_path_buf()),
+        };
+        match config.queues.iter_mut().find(|q| q.name == name) {
+            Some(existing) => *existing = def,
+            None => config.queues.push(def),
+        }
+    }
+    Ok(())
+}
+
+/// Applies `[tools.NAME]`, which starts at byte `at`, to `config`.
+fn apply_tool(
+    config: &mut Config,
+    place: &Place<'_>,
+    name: &str,
+    at: usize,
+    entry: ToolEntry,
+) -> Result<()> {
+    let key = format!("tools.{name}");
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        let why = format!("tool name `{name}` must be letters, digits, `-`, `_` or `.`");
+        return Err(place.error(at, &key, &why));
+    }
+    if name == DIRECT_TOOL {
+        let why = format!("tool name `{name}` is reserved for `csa run -- PROGRAM`");
+        return Err(place.error(at, &key, &why));
+    }
+    let tools = &mut config.tools;
+    let index = tools
+        .iter()
+        .position(|def| def.name == name)
+        .unwrap_or_else(|| {
+            tools.push(ToolDef::empty(name, Source::BuiltIn));
+            tools.len() - 1
+        });
+    let def = &mut tools[index];
+    if let Some(argv) = entry.argv {
+        def.argv = argv;
+        def.stdin_argv = None;
+    }
+    if let Some(stdin) = entry.stdin {
+        def.stdin = stdin;
+    }
+    if let Some(argv) = entry.stdin_argv {
+        let why = check_command(argv.get_ref()).err().or_else(|| {
+            argv.get_ref()
+                .iter()
+                .any(|a| a.contains(PROMPT_PLACEHOLDER))
+                .then(|| "the prompt goes on standard input; remove {prompt}".to_owned())
+        });
+        if let Some(why) = why {
+            return Err(place.error(argv.span().start, &format!("{key}.stdin_argv"), &why));
+        }
+        def.stdin_argv = Some(argv.into_inner());
+    }
+    if let Some(timeout) = entry.timeout {
+        let at = timeout.span().start;
+        def.timeout = timeout_setting(timeout.into_inner())
+            .map_err(|why| place.error(at, &format!("{key}.timeout"), &why))?;
+    }
+    if let Some(queue) = entry.queue {
+        let at = queue.span().start;
+        def.queue = queue_setting(queue.into_inner(), name)
+            .map_err(|why| place.error(at, &format!("{key}.queue"), &why))?;
+    }
+    def.source = Source::File(place.path.to_path_buf());
+    validate(def).map_err(|why| place.error(at, &key, &why))
+}
+
+/// `timeout = "30m"` → that duration; `timeout = false` → none.
+fn timeout_setting(setting: Setting) -> Result<Option<Duration>, String> {
+    match setting {
+        Setting::Flag(false) => Ok(None),
+        Setting::Flag(true) => {
+            Err("give a duration such as \"30m\" or \"2h\", or false for none".to_owned())
+        }
+        Setting::Text(text) => parse_duration(&text).map(Some),
+    }
+}
+
+/// `queue = "NAME"` → that queue; `queue = true` → the queue named after the tool;
+/// `queue = false` → none.
+fn queue_setting(setting: Setting, tool: &str) -> Result<Option<String>, String> {
+    match setting {
+        Setting::Flag(false) => Ok(None),
+        Setting::Flag(true) => parse_label(tool).map(Some),
+        Setting::Text(text) => parse_label(&text).map(Some),
+    }
+}
+
+/// Checks that `argv` can be executed: a non-empty program name, no NUL.
+fn check_command(argv: &[String]) -> Result<(), String> {
+    match argv.first() {
+        None => return Err("the command line is missing or empty".to_owned()),
+        Some(program) if program.is_empty() => return Err("argv[0] is empty".to_owned()),
+        Some(_) => {}
+    }
+    if argv.iter().any(|a| a.contains('\0')) {
+        return Err("the command line contains a NUL character".to_owned());
+    }
+    Ok(())
+}
+
+/// Checks that a tool can turn a prompt into a command line.
+fn validate(def: &ToolDef) -> Result<(), String> {
+    check_command(&def.argv).map_err(|why| match def.argv.first() {
+        None => "`argv` is missing or empty".to_owned(),
+        Some(_) => why,
+    })?;
+    if def.stdin {
+        if def.stdin_command().is_none() {
+            return Err(
+                "with `stdin = true` the prompt goes on standard input; remove {prompt} from the arguments, or set `stdin_argv`"
+                    .to_owned(),
+            );
+        }
+    } else if !def.argv.iter().any(|a| a.contains(PROMPT_PLACEHOLDER)) {
+        return Err(
+            "argv has no \"{prompt}\"; add it where the prompt goes, or set `stdin = true`"
+                .to_owned(),
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tool::{config::DEFAULT_QUEUE_SLOTS, preset::CODEX_TIMEOUT};
+
+    fn configured(text: &str) -> Result<Config> {
+        let mut config = Config::builtin();
+        apply(&mut config, Path::new("/c/config.toml"), text)?;
+        Ok(config)
+    }
+
+    fn tool<'a>(config: &'a Config, name: &str) -> &'a ToolDef {
+        config.tools.iter().find(|t| t.name == name).unwrap()
+    }
+
+    fn error(text: &str) -> String {
+        format!("{:#}", configured(text).unwrap_err())
+    }
+
+    #[test]
+    fn adds_and_overrides_tools() {
+        let config = configured(
+            "[tools.mine]\nargv = [\"mine\", \"{prompt}\"]\n\n[tools.codex]\nstdin = true\n",
+        )
+        .unwrap();
+        let codex = tool(&config, "codex");
+        assert!(codex.stdin);
+        assert_eq!(codex.argv[..2], ["codex", "exec"]);
+        assert_eq!(codex.source, Source::File("/c/config.toml".into()));
+        assert_eq!(codex.timeout, Some(CODEX_TIMEOUT));
+        assert_eq!(codex.queue.as_deref(), Some("codex"));
+        let mine = tool(&config, "mine");
+        assert_eq!(mine.argv, ["mine", "{prompt}"]);
+        assert_eq!((mine.timeout, mine.queue.as_deref()), (None, None));
+    }
+
+    #[test]
+    fn timeouts_queues_and_slots() {
+        let config = configured(
+            "[tools.codex]\ntimeout = false\nqueue = \"agents\"\n\n[tools.claude]\nqueue = false\ntimeout = \"1h30m\"\n\n[tools.mine]\nargv = [\"m\", \"{prompt}\"]\nqueue = true\n\n[queues.agents]\nslots = 2\n\n[queues.codex]\nslots = 5\n",
+        )
+        .unwrap();
+        let codex = tool(&config, "codex");
+        assert_eq!(
+            (codex.timeout, codex.queue.as_deref()),
+            (None, Some("agents"))
+        );
+        let claude = tool(&config, "claude");
+        assert_eq!(claude.timeout, Some(Duration::from_secs(5400)));
+        assert_eq!(claude.queue, None);
+        assert_eq!(tool(&config, "mine").queue.as_deref(), Some("mine"));
+        assert_eq!(config.default_slots("agents"), 2);
+        assert_eq!(config.default_slots("codex"), 5);
+        assert_eq!(config.default_slots("gemini"), 3);
+        assert_eq!(config.default_slots("mine"), DEFAULT_QUEUE_SLOTS);
+    }
+
+    #[test]
+    fn executor_keys_override_key_by_key() {
+        let mut config = configured(
+            "executor = \"slurm\"\n[executors.slurm]\nargs = [\"-p\", \"short\"]\ncsa = \"/opt/csa\"\n",
+        )
+        .unwrap();
+        apply(
+            &mut config,
+            Path::new("/p/.csa/config.toml"),
+            "[executors.slurm]\nargs = [\"-p\", \"long\"]\n",
+        )
+        .unwrap();
+        let settings = &config.executor;
+        assert_eq!(settings.executor, Some(Executor::Slurm));
+        assert_eq!(settings.slurm_args, ["-p", "long"]);
+        assert_eq!(settings.slurm_csa.as_deref(), Some(Path::new("/opt/csa")));
+        assert!(error("executor = \"cloud\"\n").contains(":1:"));
+    }
+
+    #[test]
+    fn stdin_argv_is_used_for_prompts_on_standard_input() {
+        let config = configured(
+            "[tools.g]\nargv = [\"g\", \"--prompt={prompt}\"]\nstdin_argv = [\"g\", \"--prompt=\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            tool(&config, "g").stdin_command().unwrap(),
+            ["g", "--prompt="]
+        );
+        // A new argv drops the stdin_argv of the earlier definition.
+        let config =
+            configured("[tools.gemini]\nargv = [\"gemini\", \"-p\", \"{prompt}\"]\n").unwrap();
+        assert_eq!(
+            tool(&config, "gemini").stdin_command().unwrap(),
+            ["gemini", "-p"]
+        );
+    }
+
+    #[test]
+    fn errors_name_key_file_and_line() {
+        let text = "# x\n[tools.a]\nargv = [\"a\", \"{prompt}\"\n";
+        assert!(
+            error(text).contains("(/c/config.toml:3:"),
+            "{}",
+            error(text)
+        );
+        let unknown = error("[tools.a]\nargs = [\"a\"]\n");
+        assert!(
+            unknown.contains("unknown field") && unknown.contains(":2:"),
+            "{unknown}"
+        );
+        let missing = error("\n\n[tools.a]\nstdin = true\n");
+        assert!(
+            missing.contains("tools.a: `argv`") && missing.contains(":3:"),
+            "{missing}"
+        );
+        let no_prompt = error("[tools.a]\nargv = [\"a\"]\n");
+        assert!(no_prompt.contains("{prompt}"), "{no_prompt}");
+        assert!(error("[tools.\"a b\"]\nargv = [\"{prompt}\"]\n").contains("tool name"));
+        assert!(error("[tools.exec]\nargv = [\"{prompt}\"]\n").contains("reserved"));
+        let timeout = error("[tools.codex]\n\ntimeout = \"soon\"\n");
+        assert!(
+            timeout.contains("tools.codex.timeout: invalid duration `soon`")
+                && timeout.ends_with("(/c/config.toml:3:11)"),
+            "{timeout}"
+        );
+        assert!(error("[tools.codex]\ntimeout = true\n").contains("tools.codex.timeout: give"));
+        assert!(error("[tools.codex]\ntimeout = 30\n").contains("a string, or true or false"));
+        let queue = error("[tools.codex]\nqueue = \"a/b\"\n");
+        assert!(
+            queue.contains("tools.codex.queue: `a/b` is not a valid name")
+                && queue.contains(":2:9"),
+            "{queue}"
+        );
+        let slots = error("[queues.build]\nslots = 0\n");
+        assert!(
+            slots.contains("queues.build.slots: invalid slot count 0") && slots.contains(":2:9"),
+            "{slots}"
+        );
+        assert!(error("[queues.build]\nslots = 5000\n").contains("1 to 1024"));
+        assert!(error("[queues.build]\n").contains("missing field `slots`"));
+        assert!(error("[queues.\"..\"]\nslots = 1\n").contains("queues..."));
+        assert!(error("[queues.b]\nslots = 1\nsize = 2\n").contains("unknown field"));
+        let stdin_argv =
+            error("[tools.a]\nargv = [\"a\", \"{prompt}\"]\nstdin_argv = [\"a\", \"{prompt}\"]\n");
+        assert!(
+            stdin_argv.contains("tools.a.stdin_argv: the prompt goes"),
+            "{stdin_argv}"
+        );
+    }
+}

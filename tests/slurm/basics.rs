@@ -1,0 +1,209 @@
+//! Running jobs through Slurm: exit codes, signals, timeouts, refused submissions,
+//! configuration, many sessions at once, attach, list.
+
+use super::{SlurmCsa, assert_ended, enabled, stderr, stdout};
+use crate::support::assert_success;
+
+#[test]
+fn exit_codes_and_output_are_the_jobs_own() {
+    let Some(()) = enabled("exit_codes_and_output_are_the_jobs_own") else {
+        return;
+    };
+    let slurm = SlurmCsa::new();
+    let ok = slurm.run(&["echo out; echo err >&2; exit 0"]);
+    let three = slurm.run(&["echo three; exit 3"]);
+    let killed = slurm.run(&["echo before; kill -USR1 $$; echo after"]);
+
+    let out = assert_ended(&slurm, &ok, 0, "success");
+    assert_eq!(stdout(&out), "out\n");
+    assert_eq!(slurm.file(&ok, "stderr.log"), "err\n");
+    assert!(stderr(&out).contains("status=success exit=0 synthetic=false"));
+
+    let out = assert_ended(&slurm, &three, 3, "failure");
+    assert_eq!(stdout(&out), "three\n");
+
+    let out = assert_ended(&slurm, &killed, 138, "signal");
+    assert_eq!(stdout(&out), "before\n");
+    let result = slurm.result(&killed);
+    assert_eq!(result["signal"].as_integer(), Some(10));
+    assert_eq!(result["synthetic"].as_bool(), Some(false));
+
+    // Slurm's own messages never reach the job's output.
+    for id in [&ok, &three, &killed] {
+        assert!(!slurm.file(id, "stdout.log").contains("slurmstepd"));
+        let record: toml::Table = slurm.file(id, "session.toml").parse().unwrap();
+        assert_eq!(record["executor"].as_str(), Some("slurm"));
+    }
+}
+
+#[test]
+fn timeout_is_csas_own() {
+    let Some(()) = enabled("timeout_is_csas_own") else {
+        return;
+    };
+    let slurm = SlurmCsa::new();
+    let id = slurm.run(&["--timeout", "1s", "echo started; sleep 300"]);
+    let out = assert_ended(&slurm, &id, 124, "timeout");
+    assert_eq!(stdout(&out), "started\n");
+    let result = slurm.result(&id);
+    assert_eq!(result["reason"].as_str(), Some("timed out after 1s"));
+    assert_eq!(result["synthetic"].as_bool(), Some(false));
+}
+
+#[test]
+fn a_refused_submission_fails_run_with_slurms_message() {
+    let Some(()) = enabled("a_refused_submission_fails_run_with_slurms_message") else {
+        return;
+    };
+    let slurm = SlurmCsa::new();
+    let out = slurm.output(&[
+        "run",
+        "--executor",
+        "slurm",
+        "--slurm-arg=--partition=no-such-partition",
+        "echo never",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "",
+        "no ID on stdout for a job that did not start"
+    );
+    let err = stderr(&out);
+    assert!(err.contains("Invalid partition"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    // The session records the failure, with Slurm's message.
+    let ids = slurm.csa.session_ids();
+    assert_eq!(ids.len(), 1);
+    assert!(err.contains(&ids[0]), "the error names the session: {err}");
+    let result = slurm.result(&ids[0]);
+    assert_eq!(result["status"].as_str(), Some("failure"));
+    assert!(
+        result["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Invalid partition"),
+        "{result:?}"
+    );
+    let out = slurm.wait(&ids[0]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn configured_executor_and_arguments_apply() {
+    let Some(()) = enabled("configured_executor_and_arguments_apply") else {
+        return;
+    };
+    let slurm = SlurmCsa::new();
+    let project = tempfile::tempdir().unwrap();
+    std::fs::create_dir(project.path().join(".csa")).unwrap();
+    let config = project.path().join(".csa/config.toml");
+    std::fs::write(
+        &config,
+        "executor = \"slurm\"\n[executors.slurm]\nargs = [\"--partition=configured-nowhere\"]\n",
+    )
+    .unwrap();
+    let cd = project.path().to_str().unwrap();
+    // The configured arguments reach sbatch…
+    let out = slurm.output(&["run", "--cd", cd, "true"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Invalid partition"),
+        "{}",
+        stderr(&out)
+    );
+    // …and a --slurm-arg given later wins; the executor came from the file.
+    let out = slurm.output(&["run", "--cd", cd, "--slurm-arg=--partition=debug", "pwd"]);
+    assert_success(&out, "run with the configured executor");
+    let id = stdout(&out).trim().to_owned();
+    let out = assert_ended(&slurm, &id, 0, "success");
+    assert_eq!(
+        stdout(&out).trim(),
+        project.path().canonicalize().unwrap().to_str().unwrap()
+    );
+    // Local runs may not carry Slurm options.
+    let out = slurm.output(&["run", "--executor", "local", "--slurm-arg=-p", "true"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn twenty_sessions_at_once() {
+    let Some(()) = enabled("twenty_sessions_at_once") else {
+        return;
+    };
+    let slurm = SlurmCsa::new();
+    let ids: Vec<(usize, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..20)
+            .map(|n| {
+                let slurm = &slurm;
+                scope.spawn(move || {
+                    let script = format!("echo job {n}; sleep 1; exit {}", n % 4);
+                    (n, slurm.run(&[&script]))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut jobs: Vec<String> = Vec::new();
+    for (n, id) in &ids {
+        let code = i32::try_from(n % 4).unwrap();
+        let status = if code == 0 { "success" } else { "failure" };
+        let out = assert_ended(&slurm, id, code, status);
+        assert_eq!(stdout(&out), format!("job {n}\n"));
+        jobs.push(slurm.job_id(id));
+    }
+    jobs.sort();
+    jobs.dedup();
+    assert_eq!(jobs.len(), 20, "one Slurm job per session");
+}
+
+#[test]
+fn attach_follows_the_nodes_spool_files_and_list_shows_it() {
+    let Some(()) = enabled("attach_follows_the_nodes_spool_files_and_list_shows_it") else {
+        return;
+    };
+    let slurm = SlurmCsa::new();
+    let id = slurm.run(&[
+        "--name",
+        "slurm-attach",
+        "echo one; sleep 2; echo two; exit 5",
+    ]);
+    let list = slurm.output(&["session", "list"]);
+    let row = stdout(&list);
+    assert!(
+        row.contains("running") && row.contains("slurm-attach"),
+        "{row}"
+    );
+    let out = slurm.output(&["session", "attach", "--session", &id]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "one\ntwo\n");
+    let list = slurm.output(&["session", "list", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(rows[0]["status"], "failure");
+    assert_eq!(rows[0]["exit_code"], 5);
+}
+
+#[test]
+fn a_job_that_never_reaches_csa_on_the_node_says_why() {
+    let Some(()) = enabled("a_job_that_never_reaches_csa_on_the_node_says_why") else {
+        return;
+    };
+    let slurm = SlurmCsa::new();
+    let project = tempfile::tempdir().unwrap();
+    std::fs::create_dir(project.path().join(".csa")).unwrap();
+    std::fs::write(
+        project.path().join(".csa/config.toml"),
+        "[executors.slurm]\ncsa = \"/nonexistent/csa\"\n",
+    )
+    .unwrap();
+    let cd = project.path().to_str().unwrap();
+    let id = slurm.run(&["--cd", cd, "echo never"]);
+    assert_ended(&slurm, &id, 127, "failure");
+    let result = slurm.result(&id);
+    assert_eq!(result["synthetic"].as_bool(), Some(true));
+    let reason = result["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("never reached csa") && reason.contains("/nonexistent/csa"),
+        "{reason}"
+    );
+}

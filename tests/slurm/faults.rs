@@ -1,0 +1,99 @@
+//! The job outlives its watcher; the node dies without recording the ending.
+
+use super::{SLURM_DEADLINE, SlurmCsa, assert_ended, enabled, stderr, stdout};
+use crate::procs::send;
+use crate::support::{process_alive, wait_for};
+
+/// SIGKILLs the session's watcher and waits until it is gone.
+fn kill_watcher(slurm: &SlurmCsa, id: &str) -> i32 {
+    let pid = slurm.csa.supervisor_pid(id);
+    send("KILL", u32::try_from(pid).unwrap());
+    wait_for(SLURM_DEADLINE, "the watcher to die", || !process_alive(pid));
+    pid
+}
+
+#[test]
+fn a_killed_watcher_is_replaced_and_the_result_stays_exact() {
+    let Some(()) = enabled("a_killed_watcher_is_replaced_and_the_result_stays_exact") else {
+        return;
+    };
+    let slurm = SlurmCsa::new();
+    let id = slurm.run(&["echo ready; sleep 3; echo done; exit 3"]);
+    slurm.wait_started(&id, "ready");
+    let old = kill_watcher(&slurm, &id);
+    // Several looks at once: none may call it lost, exactly one new watcher takes over.
+    let looks: Vec<std::process::Output> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|n| {
+                let slurm = &slurm;
+                let id = &id;
+                scope.spawn(move || {
+                    if n % 2 == 0 {
+                        slurm.output(&["session", "result", "--session", id])
+                    } else {
+                        slurm.output(&["session", "list"])
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for look in &looks {
+        assert!(look.status.success(), "{}", stderr(look));
+        assert!(!stdout(look).contains("lost"), "{}", stdout(look));
+    }
+    let new = slurm.csa.supervisor_pid(&id);
+    assert_ne!(new, old, "daemon.pid names the new watcher");
+    let out = assert_ended(&slurm, &id, 3, "failure");
+    assert_eq!(stdout(&out), "ready\ndone\n");
+    let result = slurm.result(&id);
+    assert_eq!(
+        result["synthetic"].as_bool(),
+        Some(false),
+        "the node's exact record"
+    );
+}
+
+#[test]
+fn a_watcher_killed_before_the_end_is_settled_by_wait() {
+    let Some(()) = enabled("a_watcher_killed_before_the_end_is_settled_by_wait") else {
+        return;
+    };
+    let slurm = SlurmCsa::new();
+    let id = slurm.run(&["echo ready; sleep 1; exit 7"]);
+    slurm.wait_started(&id, "ready");
+    kill_watcher(&slurm, &id);
+    // The job ends while nobody watches; `wait` records the node's ending without Slurm.
+    wait_for(SLURM_DEADLINE, "the node's ending", || {
+        slurm.csa.session_dir(&id).join("ending.toml").exists()
+    });
+    assert!(slurm.csa.result(&id).is_none());
+    let out = assert_ended(&slurm, &id, 7, "failure");
+    assert_eq!(stdout(&out), "ready\n");
+}
+
+#[test]
+fn a_node_that_dies_without_an_ending_leaves_slurms_record() {
+    let Some(()) = enabled("a_node_that_dies_without_an_ending_leaves_slurms_record") else {
+        return;
+    };
+    let slurm = SlurmCsa::new();
+    let id = slurm.run(&["echo ready; sleep 300"]);
+    slurm.wait_started(&id, "ready");
+    send("KILL", u32::try_from(slurm.node_pid(&id)).unwrap());
+    let out = assert_ended(&slurm, &id, 137, "signal");
+    assert_eq!(stdout(&out), "ready\n");
+    let result = slurm.result(&id);
+    assert_eq!(result["signal"].as_integer(), Some(9));
+    assert_eq!(
+        result["synthetic"].as_bool(),
+        Some(true),
+        "Slurm's record, not the node's"
+    );
+    let reason = result["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("Slurm") && reason.contains("no ending"),
+        "{reason}"
+    );
+    assert!(!slurm.csa.session_dir(&id).join("ending.toml").exists());
+}

@@ -1,0 +1,109 @@
+//! Slurm sessions in a fleet: queues with slots, dependencies and session trees work
+//! across executors.
+
+use super::{SLURM_DEADLINE, SlurmCsa, assert_ended, enabled, stderr, stdout};
+use crate::support::wait_for;
+
+#[test]
+fn a_slurm_session_waits_for_its_queue_slot_before_it_is_submitted() {
+    let Some(()) = enabled("a_slurm_session_waits_for_its_queue_slot_before_it_is_submitted")
+    else {
+        return;
+    };
+    let slurm = SlurmCsa::new();
+    let first = slurm.run(&["--queue", "serial", "--slots", "1", "echo ready; sleep 2"]);
+    // A local session and a Slurm session behind it in the same queue.
+    let local = slurm.csa.run_args(&["--queue", "serial", "echo local"]);
+    let second = slurm.run(&["--queue", "serial", "echo second"]);
+    let doomed = slurm.run(&["--queue", "serial", "echo never"]);
+    slurm.wait_started(&first, "ready");
+    assert!(
+        !slurm.csa.session_dir(&second).join("slurm.toml").exists(),
+        "not submitted while the queue is full"
+    );
+    // Killing a queued Slurm session ends it without submitting it.
+    let out = slurm.output(&["session", "kill", "--session", &doomed]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let result = slurm.result(&doomed);
+    assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
+    assert!(
+        result["reason"].as_str().unwrap().contains("never started"),
+        "{result:?}"
+    );
+    assert!(!slurm.csa.session_dir(&doomed).join("slurm.toml").exists());
+
+    assert_ended(&slurm, &first, 0, "success");
+    assert_ended(&slurm, &local, 0, "success");
+    let out = assert_ended(&slurm, &second, 0, "success");
+    assert_eq!(stdout(&out), "second\n");
+    // One at a time, in submission order.
+    let started = |id: &str| slurm.result(id)["started_at"].as_str().unwrap().to_owned();
+    let finished = |id: &str| slurm.result(id)["finished_at"].as_str().unwrap().to_owned();
+    assert!(finished(&first) <= started(&local), "{first} then {local}");
+    assert!(
+        finished(&local) <= started(&second),
+        "{local} then {second}"
+    );
+}
+
+#[test]
+fn a_slurm_session_runs_after_its_dependency_and_is_skipped_after_a_failure() {
+    let Some(()) =
+        enabled("a_slurm_session_runs_after_its_dependency_and_is_skipped_after_a_failure")
+    else {
+        return;
+    };
+    let slurm = SlurmCsa::new();
+    let good = slurm.run(&["echo good"]);
+    let bad = slurm.run(&["exit 4"]);
+    let after_good = slurm.run(&["--after", &good, "echo after"]);
+    let after_bad = slurm.run(&["--after", &bad, "echo never"]);
+    let out = assert_ended(&slurm, &after_good, 0, "success");
+    assert_eq!(stdout(&out), "after\n");
+    let out = slurm.wait(&after_bad);
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(slurm.result(&after_bad)["status"].as_str(), Some("skipped"));
+    assert!(
+        !slurm
+            .csa
+            .session_dir(&after_bad)
+            .join("slurm.toml")
+            .exists()
+    );
+}
+
+#[test]
+fn killing_a_local_parent_stops_its_slurm_child() {
+    let Some(()) = enabled("killing_a_local_parent_stops_its_slurm_child") else {
+        return;
+    };
+    let slurm = SlurmCsa::new();
+    let csa = env!("CARGO_BIN_EXE_csa");
+    // The parent's job starts a Slurm session, records its ID, and goes on running.
+    let script = format!(
+        "child=$({csa} run --executor slurm 'echo child-ready; sleep 300') && echo $child > child.id && sleep 300"
+    );
+    let work = tempfile::tempdir().unwrap();
+    let parent = slurm
+        .csa
+        .run_args(&["--cd", work.path().to_str().unwrap(), &script]);
+    let child_file = work.path().join("child.id");
+    wait_for(SLURM_DEADLINE, "the child session", || {
+        std::fs::read_to_string(&child_file).is_ok_and(|s| s.trim().len() == 26)
+    });
+    let child = std::fs::read_to_string(&child_file)
+        .unwrap()
+        .trim()
+        .to_owned();
+    slurm.wait_started(&child, "child-ready");
+    let out = slurm.output(&["session", "kill", "--session", &parent]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let result = slurm.result(&child);
+    assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
+    let reason = result["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&parent),
+        "the reason names the ancestor: {reason}"
+    );
+    assert_eq!(slurm.result(&parent)["status"].as_str(), Some("signal"));
+}

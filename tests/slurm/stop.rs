@@ -1,0 +1,167 @@
+//! `csa session kill` of Slurm sessions: pending, running (with a SIGTERM trap, and
+//! ignoring SIGTERM), and a job ID that Slurm reused.
+
+use super::{SLURM_DEADLINE, SlurmCsa, enabled, sbatch, squeue_state, stderr, stdout};
+use crate::support::wait_for;
+
+fn kill(slurm: &SlurmCsa, id: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["session", "kill", "--session", id];
+    args.extend_from_slice(extra);
+    slurm.output(&args)
+}
+
+/// True while a process whose environment carries this session's ID exists.
+fn job_processes_left(id: &str) -> bool {
+    let marker = format!("CSA_SESSION_ID={id}");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
+        .any(|e| {
+            let environ = std::fs::read(e.path().join("environ")).unwrap_or_default();
+            let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            // The watcher (`csa __supervise`) carries it too; only the job's side counts.
+            !String::from_utf8_lossy(&cmdline).contains("__supervise")
+                && environ.split(|b| *b == 0).any(|v| v == marker.as_bytes())
+        })
+}
+
+#[test]
+fn kill_of_a_pending_job_cancels_it_without_starting_it() {
+    let Some(()) = enabled("kill_of_a_pending_job_cancels_it_without_starting_it") else {
+        return;
+    };
+    let slurm = SlurmCsa::new();
+    let id = slurm.run(&["--slurm-arg=--begin=now+1hour", "echo must-not-run"]);
+    let job = slurm.job_id(&id);
+    assert_eq!(squeue_state(&job), "PENDING");
+    let out = kill(&slurm, &id, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cancelled pending Slurm job"),
+        "{}",
+        stderr(&out)
+    );
+    let result = slurm.result(&id);
+    assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
+    assert_eq!(result["exit_code"].as_integer(), Some(143));
+    let reason = result["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("csa session kill") && reason.contains("never started"),
+        "{reason}"
+    );
+    assert_eq!(slurm.file(&id, "stdout.log"), "");
+    assert_eq!(squeue_state(&job), "", "Slurm no longer has the job");
+    let out = slurm.wait(&id);
+    assert_eq!(out.status.code(), Some(143));
+}
+
+#[test]
+fn kill_of_a_running_job_reads_as_stopped_whatever_it_returns() {
+    let Some(()) = enabled("kill_of_a_running_job_reads_as_stopped_whatever_it_returns") else {
+        return;
+    };
+    let slurm = SlurmCsa::new();
+    let id = slurm.run(&["trap 'echo trapped; exit 0' TERM; echo ready; sleep 300 & wait"]);
+    slurm.wait_started(&id, "ready");
+    let out = kill(&slurm, &id, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("sent SIGTERM to Slurm job"),
+        "{}",
+        stderr(&out)
+    );
+    let result = slurm.result(&id);
+    assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
+    assert_eq!(result["signal"].as_integer(), Some(15));
+    assert_eq!(result["exit_code"].as_integer(), Some(143));
+    assert_eq!(
+        result["synthetic"].as_bool(),
+        Some(false),
+        "the node's record"
+    );
+    let reason = result["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("csa session kill") && reason.contains("exited 0"),
+        "{reason}"
+    );
+    assert_eq!(slurm.file(&id, "stdout.log"), "ready\ntrapped\n");
+    let out = slurm.wait(&id);
+    assert_eq!(out.status.code(), Some(143));
+    wait_for(SLURM_DEADLINE, "the job's processes to exit", || {
+        !job_processes_left(&id)
+    });
+}
+
+#[test]
+fn kill_of_a_job_ignoring_sigterm_uses_csas_grace_then_sigkill() {
+    let Some(()) = enabled("kill_of_a_job_ignoring_sigterm_uses_csas_grace_then_sigkill") else {
+        return;
+    };
+    let slurm = SlurmCsa::new();
+    let id = slurm.run(&["trap '' TERM; echo ready; sleep 300"]);
+    slurm.wait_started(&id, "ready");
+    let out = kill(&slurm, &id, &["--grace", "1s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("sends SIGKILL"), "{}", stderr(&out));
+    let result = slurm.result(&id);
+    assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
+    assert_eq!(result["signal"].as_integer(), Some(9));
+    assert_eq!(result["exit_code"].as_integer(), Some(137));
+    // Killed by csa on the node (not by Slurm after KillWait): the node recorded it.
+    assert_eq!(result["synthetic"].as_bool(), Some(false), "{result:?}");
+    wait_for(SLURM_DEADLINE, "the job's processes to exit", || {
+        !job_processes_left(&id)
+    });
+    // A second kill finds it finished.
+    let out = kill(&slurm, &id, &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("already finished"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_reused_job_id_is_never_signalled() {
+    let Some(()) = enabled("a_reused_job_id_is_never_signalled") else {
+        return;
+    };
+    let slurm = SlurmCsa::new();
+    let id = slurm.run(&["echo ready; sleep 300"]);
+    slurm.wait_started(&id, "ready");
+    let own = slurm.job_id(&id);
+    // Another job, as if the controller had lost its state and handed our ID out again.
+    let other = sbatch(&[
+        "--job-name=someone-else",
+        "--output=/dev/null",
+        "--wrap",
+        "sleep 300",
+    ]);
+    let path = slurm.csa.session_dir(&id).join("slurm.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace(&format!("\"{own}\""), &format!("\"{other}\"")),
+    )
+    .unwrap();
+    let out = kill(&slurm, &id, &[]);
+    let _ = std::process::Command::new("scancel").arg(&other).status();
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("refusing")
+            && err.contains("someone-else")
+            && err.contains("nothing was signalled"),
+        "{err}"
+    );
+    assert!(!slurm.csa.session_dir(&id).join("stop.toml").exists());
+    // Our own job was not touched either.
+    assert_eq!(squeue_state(&own), "RUNNING");
+    assert!(stdout(&out).is_empty());
+}
