@@ -28,6 +28,7 @@ from idle import idle  # noqa: E402
 from lateness import lateness  # noqa: E402
 from lib import CSA, PUEUE, ROOT, log  # noqa: E402
 from scale import list_scale, supervisor_pss  # noqa: E402
+from slurm import slurm  # noqa: E402
 from start import back_to_back, start_latency  # noqa: E402
 from waitmany import wait_many  # noqa: E402
 
@@ -41,6 +42,7 @@ SECTIONS = {
     "idle": idle,
     "fleet": fleet,
     "waitmany": wait_many,
+    "slurm": slurm,
 }
 
 

@@ -244,7 +244,8 @@ class Sandbox:
     def close(self) -> None:
         if self.has_pueue:
             self.run(self.pueue("shutdown"), check=False)
-        self.run(["tsp", "-K"], check=False)
+        if shutil.which("tsp"):
+            self.run(["tsp", "-K"], check=False)
         kill_tagged(self.tag)
         shutil.rmtree(self.dir, ignore_errors=True)
 

@@ -9,8 +9,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::support::{Csa, HANG, directive, output_within};
-use crate::support_everyday::{stderr, stdout};
+use crate::support::{Csa, HANG, directive, output_within, stderr, stdout};
 
 /// The fenced block after `<!-- recipe: NAME -->` in `doc` (relative to the repository).
 fn recipe(doc: &str, name: &str) -> String {

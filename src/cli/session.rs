@@ -109,11 +109,6 @@ Examples:
   csa session clean --dry-run
   csa session clean --older-than 1d";
 
-/// The statuses `list --status` accepts.
-const STATUSES: [&str; 8] = [
-    "running", "queued", "success", "failure", "signal", "timeout", "lost", "skipped",
-];
-
 /// Arguments of `csa session list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
@@ -121,8 +116,8 @@ pub struct ListArgs {
     #[arg(long)]
     pub json: bool,
     /// Only sessions with this status (repeatable, or comma-separated)
-    #[arg(long, value_name = "STATUS", value_delimiter = ',', value_parser = STATUSES)]
-    pub status: Vec<String>,
+    #[arg(long, value_name = "STATUS", value_delimiter = ',', value_enum)]
+    pub status: Vec<crate::record::State>,
     /// At most N sessions (the newest)
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,

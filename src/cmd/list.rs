@@ -18,11 +18,11 @@ use std::time::{Duration, SystemTime};
 use anyhow::Result;
 use ulid::Ulid;
 
-use super::view::{self, ListEntry, QUEUED, RUNNING, ResultView};
+use super::view::{self, ListEntry, ResultView};
 use crate::cli::ListArgs;
 use crate::liveness::{self, Observed};
 use crate::queue::whereabouts;
-use crate::record::{self, ResultRecord, SessionRecord};
+use crate::record::{self, ResultRecord, SessionRecord, State};
 use crate::session::{self, SessionDir, StateRoot};
 use crate::tags;
 use crate::term::{self, Colour};
@@ -39,11 +39,11 @@ struct Row {
 }
 
 impl Row {
-    fn status(&self) -> &'static str {
+    fn status(&self) -> State {
         match &self.result {
-            Some(result) => result.status.as_str(),
-            None if self.queued => QUEUED,
-            None => RUNNING,
+            Some(result) => result.status.into(),
+            None if self.queued => State::Queued,
+            None => State::Running,
         }
     }
 }
@@ -52,7 +52,7 @@ impl Row {
 /// warning on stderr. Errors only when the session store itself cannot be read.
 pub fn exec(args: &ListArgs) -> Result<u8> {
     let root = StateRoot::from_env()?;
-    let ids = session_ids(&root)?;
+    let ids = root.session_ids()?;
     let filter = Filter {
         status: &args.status,
         tags: &args.tag,
@@ -89,7 +89,7 @@ pub fn exec(args: &ListArgs) -> Result<u8> {
 
 /// Which sessions are listed: `--status` (any of) and `--tag` (all of); empty = no filter.
 struct Filter<'a> {
-    status: &'a [String],
+    status: &'a [State],
     tags: &'a [String],
 }
 
@@ -202,7 +202,7 @@ fn look(root: &StateRoot, id: Ulid, filter: &Filter<'_>) -> Looked {
         queued,
         depth: 0,
     };
-    if !filter.status.is_empty() && !filter.status.iter().any(|s| s == row.status()) {
+    if !filter.status.is_empty() && !filter.status.contains(&row.status()) {
         return skipped(warnings);
     }
     // A missing session.toml (a session still being set up) just leaves the column
@@ -218,11 +218,6 @@ fn look(root: &StateRoot, id: Ulid, filter: &Filter<'_>) -> Looked {
         row: Some(row),
         warnings,
     }
-}
-
-/// The session IDs in the store, newest first (see [`StateRoot::session_ids`]).
-pub fn session_ids(root: &StateRoot) -> Result<Vec<Ulid>> {
-    root.session_ids()
 }
 
 /// The warning about a session that cannot be read, unless it was removed meanwhile (by
@@ -306,7 +301,7 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
     let mut widths = HEADERS.map(str::len);
     for (row, cells) in rows.iter().zip(&cells) {
         widths[0] = widths[0].max(session::ID_LEN);
-        widths[1] = widths[1].max(row.status().len());
+        widths[1] = widths[1].max(row.status().as_str().len());
         // ASCII only: digits, units and `-`.
         for (width, cell) in widths[2..5].iter_mut().zip(cells) {
             *width = (*width).max(cell.len());
@@ -323,15 +318,17 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
     }
     writeln!(out, "{}", HEADERS[5])?;
     for (row, [exit, age, duration]) in rows.iter().zip(&cells) {
-        let status = row.status();
+        let status = row.status().as_str();
         write!(out, "{:<w0$}  ", row.session.id, w0 = widths[0])?;
-        match status_colour(status).filter(|_| colour) {
-            Some(c) => write!(
+        if colour {
+            let padded = format!("{status:<w$}", w = widths[1]);
+            write!(
                 out,
                 "{}",
-                term::paint(&format!("{status:<w$}", w = widths[1]), c, true)
-            )?,
-            None => write!(out, "{status:<w$}", w = widths[1])?,
+                term::paint(&padded, status_colour(row.status()), true)
+            )?;
+        } else {
+            write!(out, "{status:<w$}", w = widths[1])?;
         }
         writeln!(
             out,
@@ -345,16 +342,15 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
     out.flush()
 }
 
-fn status_colour(status: &str) -> Option<Colour> {
+fn status_colour(status: State) -> Colour {
     match status {
-        RUNNING => Some(Colour::Cyan),
-        QUEUED => Some(Colour::Dim),
-        "success" => Some(Colour::Green),
-        "failure" => Some(Colour::Red),
-        "signal" | "timeout" => Some(Colour::Yellow),
-        "lost" => Some(Colour::Magenta),
-        _ => None,
+        State::Running => Colour::Cyan,
+        State::Queued | State::Skipped => Colour::Dim,
+        State::Success => Colour::Green,
+        State::Failure => Colour::Red,
+        State::Signal | State::Timeout => Colour::Yellow,
+        State::Lost => Colour::Magenta,
     }
 }
 
-pub use describe::{describe, quote};
+pub use describe::describe;

@@ -262,7 +262,7 @@ fn kill_races_the_end_of_the_job() {
 
 /// SIGTERM, SIGHUP, SIGINT (or another signal the supervisor survives) to the session's
 /// process group at random moments, from the supervisor's first instant on: it survives
-/// them and records the job's true result (contract §4) — never `lost`.
+/// them and records the job's true result (docs/exit-codes.md, "Statuses") — never `lost`.
 #[test]
 fn group_signalled_at_random_moments() {
     let csa = Csa::new();

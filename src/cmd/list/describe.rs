@@ -53,37 +53,11 @@ pub fn describe(record: Option<&SessionRecord>) -> String {
     let mut text = record
         .argv
         .iter()
-        .map(|arg| quote(arg))
+        .map(|arg| crate::term::quote(arg))
         .collect::<Vec<_>>()
         .join(" ");
     if record.stdin == StdinSource::Prompt {
         text.push_str(" < prompt.txt");
     }
     text
-}
-
-/// `arg` as a POSIX shell word: unchanged when plain, else in single quotes.
-pub fn quote(arg: &str) -> String {
-    let plain = !arg.is_empty()
-        && arg
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-    if plain {
-        arg.to_owned()
-    } else {
-        format!("'{}'", arg.replace('\'', r"'\''"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::quote;
-
-    #[test]
-    fn quotes_like_a_shell() {
-        assert_eq!(quote("cargo"), "cargo");
-        assert_eq!(quote("a b"), "'a b'");
-        assert_eq!(quote("it's"), r"'it'\''s'");
-        assert_eq!(quote(""), "''");
-    }
 }
