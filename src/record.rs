@@ -13,8 +13,8 @@ use crate::exit::{CSA_ERROR, Failure};
 mod write;
 
 pub use write::{
-    is_unrecorded, reserve, reserve_result, write_atomic, write_bytes_atomic, write_reserved,
-    write_result,
+    is_unrecorded, reservation_name, reserve, reserve_result, write_atomic, write_bytes_atomic,
+    write_reserved, write_result,
 };
 
 /// The largest state file csa reads (bytes); anything larger is malformed.

@@ -6,6 +6,7 @@
 //! and that process has the session's `lock` file open.
 
 use std::os::unix::fs::MetadataExt as _;
+use std::time::{Duration, Instant};
 
 use super::Scope;
 use crate::exit::{CSA_ERROR, Failure};
@@ -49,6 +50,11 @@ pub fn verify(session: &SessionDir) -> Result<Target, String> {
             stat.start_time, found.start_time
         ));
     }
+    let stat = if stat.pgrp == pid {
+        stat
+    } else {
+        until_leading(pid, found.start_time, stat)?
+    };
     let lock = std::fs::metadata(session.file(session::LOCK))
         .map_err(|err| format!("cannot inspect the session's lock: {err}"))?;
     match sys::has_file_open(pid, lock.dev(), lock.ino()) {
@@ -73,6 +79,56 @@ pub fn verify(session: &SessionDir) -> Result<Target, String> {
         identity: found,
         scope,
     })
+}
+
+/// How long a supervisor that `csa run` has just forked may take to lead its own process
+/// group before a stop gives up on it.
+const STARTING_LIMIT: Duration = Duration::from_secs(10);
+
+/// The supervisor's `/proc` entry once it leads its own process group, for a supervisor
+/// `csa run` has just forked: `run` does not wait for the child's `setsid` (its first step)
+/// before it writes `daemon.pid` and prints the ID. Such a child is told apart from a
+/// `--no-daemon` supervisor, which shares its caller's group on purpose, by its signal
+/// mask: it blocks SIGTERM until its handlers are in place, and no job starts before that.
+/// Any other supervisor's `stat` is returned as it is.
+///
+/// Errors (nothing signalled): the process vanished or was replaced while waiting, or did
+/// not lead its group within [`STARTING_LIMIT`].
+fn until_leading(pid: i32, start_time: u64, stat: ProcStat) -> Result<ProcStat, String> {
+    if stat.session == pid || !blocks_sigterm(pid) {
+        return Ok(stat);
+    }
+    let deadline = Instant::now() + STARTING_LIMIT;
+    let mut pause = Duration::from_micros(100);
+    loop {
+        let now = ProcStat::read(pid).map_err(|_| format!("process {pid} of daemon.pid exited"))?;
+        if now.start_time != start_time || now.is_exited() {
+            return Err(format!("process {pid} of daemon.pid exited"));
+        }
+        if now.pgrp == pid {
+            return Ok(now);
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "process {pid} was started {} s ago and does not lead its process group yet",
+                STARTING_LIMIT.as_secs()
+            ));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(10));
+    }
+}
+
+/// True when process `pid` has SIGTERM blocked (`SigBlk` of `/proc/<pid>/status`).
+fn blocks_sigterm(pid: i32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigBlk:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (libc::SIGTERM - 1)) != 0)
 }
 
 /// The error of a refused stop: nothing was signalled.
