@@ -208,3 +208,25 @@ fn a_job_that_never_reaches_csa_on_the_node_says_why() {
         "{reason}"
     );
 }
+
+#[test]
+fn the_job_gets_its_environment_and_directory() {
+    let Some(()) = enabled("the_job_gets_its_environment_and_directory") else {
+        return;
+    };
+    let slurm = SlurmCsa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let id = slurm.run(&[
+        "--cd",
+        dir.path().to_str().unwrap(),
+        "--env",
+        "CSA_SLURM_TEST_VALUE=forty two",
+        "echo \"$CSA_SLURM_TEST_VALUE|$(pwd)|$CSA_SESSION_ID|$SLURM_JOB_ID\"",
+    ]);
+    let out = assert_ended(&slurm, &id, 0, "success");
+    let job = slurm.job_id(&id);
+    assert_eq!(
+        stdout(&out),
+        format!("forty two|{}|{id}|{job}\n", dir.path().display())
+    );
+}

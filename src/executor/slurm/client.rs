@@ -8,6 +8,7 @@
 
 use std::ffi::OsString;
 use std::io::Write as _;
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
 /// Where Slurm's commands find their cluster: the `SLURM_CONF` the job was submitted with
@@ -182,10 +183,22 @@ impl Slurm {
     }
 
     /// Starts `sbatch` with `args` and `script` (the batch script) on its standard input,
-    /// without waiting for its answer ([`Submission::answer`]). Errors: `sbatch` cannot be
-    /// run.
-    pub fn start_submission(&self, args: &[OsString], script: &str) -> Result<Submission, String> {
+    /// `env` added to its environment and in `cwd` (else the current directory), without
+    /// waiting for its answer ([`Submission::answer`]). Errors: `sbatch` cannot be run.
+    pub fn start_submission(
+        &self,
+        args: &[OsString],
+        script: &str,
+        env: &[(String, String)],
+        cwd: Option<&Path>,
+    ) -> Result<Submission, String> {
         let mut command = self.command("sbatch");
+        // `sbatch` hands its environment and working directory to the job (`--export=ALL`
+        // and `--chdir` by default).
+        command.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        if let Some(cwd) = cwd {
+            command.current_dir(cwd);
+        }
         command
             .args(args)
             .stdin(Stdio::piped())
