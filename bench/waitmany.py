@@ -22,18 +22,22 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tomllib
+import uuid
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import lib  # noqa: E402
-from lib import Sandbox, Sample, cpu_ns, log, ms  # noqa: E402
+from lib import Sample, cpu_ns, kill_tagged, log, ms  # noqa: E402
 
 IDLE_WINDOW = 2.0
 
@@ -62,18 +66,40 @@ def watching(pid: int) -> bool:
     return False
 
 
+@contextmanager
+def sandbox():
+    """A private state root; every process started in it carries a tag, and is ended by
+    that tag afterwards. (No peer servers: the section measures csa alone.)"""
+    root = Path(tempfile.mkdtemp(prefix="csa-bench-waitmany."))
+    tag = uuid.uuid4().hex
+    env = dict(os.environ, CSA_STATE_DIR=str(root / "csa"), **{lib.TAG: tag})
+    try:
+        yield root, env
+    finally:
+        kill_tagged(tag)
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def one_round(csa: Path, count: int, spread: bool) -> dict:
-    with Sandbox("waitmany", pueue=False) as sb:
-        gate = sb.dir / "gate"
+    with sandbox() as (root, env):
+        state = root / "csa"
+        gate = root / "gate"
         holder = open(gate, "w")
         fcntl.flock(holder, fcntl.LOCK_EX)
         tag = "many"
         for i in range(count):
             pause = f"{1 + i / count:.3f}" if spread else "0"
-            sb.run([str(csa), "run", "--tag", tag, "--", "flock", "-s", str(gate), "sleep", pause])
+            subprocess.run(
+                [str(csa), "run", "--tag", tag, "--", "flock", "-s", str(gate), "sleep", pause],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=True,
+            )
         waiter = subprocess.Popen(
             [str(csa), "session", "wait", "--tag", tag, "--until-done"],
-            env=sb.env,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -103,8 +129,8 @@ def one_round(csa: Path, count: int, spread: bool) -> dict:
         returned = time.time()
         sampler.join()
         last = 0.0
-        for sid in os.listdir(sb.state / "sessions"):
-            with open(sb.state / "sessions" / sid / "result.toml", "rb") as f:
+        for sid in os.listdir(state / "sessions"):
+            with open(state / "sessions" / sid / "result.toml", "rb") as f:
                 finished = tomllib.load(f)["finished_at"]
             stamp = datetime.fromisoformat(finished.replace("Z", "+00:00")).timestamp()
             last = max(last, stamp)

@@ -13,8 +13,12 @@ use crate::session::{self, SessionDir};
 pub(super) enum Checked {
     /// It has ended (or its result cannot be known).
     Ended(Result<ResultRecord>),
-    /// Its lock is held: the supervisor (or a new watcher) lives.
+    /// Its lock is held: the supervisor lives.
     Held,
+    /// An executor started a new watcher, which holds the lock now (Slurm,
+    /// [`Settled::Resumed`]). It may hold it through a descriptor opened read-only, whose
+    /// close inotify reports only as `IN_CLOSE_NOWRITE`: a `flock` thread waits for it.
+    Resumed,
     /// `csa run` is still setting it up: no lock yet.
     Starting,
 }
@@ -53,7 +57,7 @@ pub(super) fn check(session: &SessionDir) -> Checked {
         }
         Ok(false) => match liveness::settle(session) {
             Ok(Settled::Finished(result)) => Checked::Ended(Ok(result)),
-            Ok(Settled::Resumed) => Checked::Held,
+            Ok(Settled::Resumed) => Checked::Resumed,
             Err(err) => Checked::Ended(Err(err)),
         },
         Err(err) => Checked::Ended(Err(err)),

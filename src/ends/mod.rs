@@ -24,7 +24,9 @@
 //!   50 ms later.
 //!
 //! A session whose lock is found free is settled with [`liveness::settle`]: its result, a
-//! `lost` one recorded now, or — an executor that started a new watcher — still running.
+//! `lost` one recorded now, or — an executor that started a new watcher — still running,
+//! and then a `flock` thread waits for that watcher (which may hold the lock through a
+//! descriptor opened read-only, whose close inotify does not report as a write).
 //! A session that `csa run` is still setting up (no `lock` yet, younger than
 //! [`check::SETUP_GRACE`]) is looked at on the poll schedule until it has a lock.
 
@@ -325,6 +327,13 @@ impl Ends {
                     How::Inotify if lock_closed => self.ensure_thread(index),
                     How::Inotify => {}
                     How::Poll => self.poll.arm(Instant::now()),
+                }
+            }
+            Checked::Resumed => {
+                watched.starting = false;
+                match watched.how {
+                    How::Poll => self.poll.arm(Instant::now()),
+                    How::Thread | How::Inotify => self.ensure_thread(index),
                 }
             }
             Checked::Starting => {
