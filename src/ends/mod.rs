@@ -8,8 +8,9 @@
 //!   network file systems too. A one-session `wait` has always worked this way.
 //! - **More sessions**: one inotify instance for the whole process, watching every session
 //!   directory for the last close of `lock` by its writer (the supervisor, exiting or
-//!   killed: `IN_CLOSE_WRITE`) and for `result.toml`, `daemon.pid` or `lock` appearing by
-//!   rename (`IN_MOVED_TO`). A reader thread turns events into wake-ups; nothing polls. The
+//!   killed: `IN_CLOSE_WRITE`) and for `result.toml` or `lock` appearing by rename
+//!   (`IN_MOVED_TO`). A `result.toml` ends its session at once, before the supervisor has
+//!   even exited. A reader thread turns events into wake-ups; nothing polls. The
 //!   kernel reports a close *before* it drops the closing descriptor's locks, so a close
 //!   that finds the lock still held hands that session to a `flock` thread, which returns
 //!   as soon as the lock is gone. The per-user limit of inotify instances is small (128 by
