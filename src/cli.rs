@@ -213,6 +213,21 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    /// `list --status` takes every status a session can show, observed or recorded.
+    #[test]
+    fn list_status_takes_every_state() {
+        use crate::record::State;
+        let all = "running,queued,success,failure,signal,timeout,lost,skipped";
+        let cli = Cli::try_parse_from(["csa", "session", "list", "--status", all]).unwrap();
+        let Command::Session(session::SessionCommand::List(args)) = cli.command else {
+            panic!("not list: {cli:?}");
+        };
+        let names: Vec<&str> = args.status.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names.join(","), all);
+        assert!(args.status.contains(&State::Skipped));
+        assert!(Cli::try_parse_from(["csa", "session", "list", "--status", "weird"]).is_err());
+    }
+
     /// Another selector can join the `target` group of [`SessionArg`] (as `kill --tag`).
     #[test]
     fn another_selector_can_join_the_session_target() {

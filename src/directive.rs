@@ -1,4 +1,4 @@
-//! Directive lines (contract §5): one line on stderr, `CSA:<NAME>` followed by `key=value`
+//! Directive lines (docs/agents.md, "Directives"): one line on stderr, `CSA:<NAME>` followed by `key=value`
 //! pairs, for programs and AI agents that drive csa.
 
 use std::ffi::{OsStr, OsString};
@@ -8,14 +8,14 @@ use std::os::unix::fs::MetadataExt as _;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use crate::cmd::list::quote;
+use crate::term::quote;
 
 /// Formats a directive: `CSA:<name> key=value …`.
 ///
 /// Values that are empty or contain spaces, quotes, backslashes, `=` or `/` are written in
 /// double quotes with `\"` and `\\` escaped; control characters are replaced by spaces so a
-/// directive is always exactly one line. Paths are therefore always quoted, as in the
-/// contract's `dir="<DIR>"` (§2).
+/// directive is always exactly one line. Paths are therefore always quoted, as in
+/// `dir="<DIR>"` of `CSA:SESSION_STARTED` (docs/agents.md).
 pub fn format(name: &str, pairs: &[(&str, &str)]) -> String {
     let mut line = format!("CSA:{name}");
     for (key, value) in pairs {

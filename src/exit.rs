@@ -1,4 +1,4 @@
-//! Exit codes of csa, as listed in the contract (§2, §3), and the error type that carries one.
+//! Exit codes of csa, as listed in docs/exit-codes.md, and the error type that carries one.
 
 use std::fmt;
 
@@ -58,7 +58,7 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-/// An I/O failure in the contract's one-line form (§6): `<what>: <why> (<place>)`, exit
+/// An I/O failure in csa's one-line error form (docs/agents.md, "Directives"): `<what>: <why> (<place>)`, exit
 /// [`CSA_ERROR`], where `place` is a path or a session ID. `why` is the system's
 /// description of `err` without its `(os error N)` suffix, e.g.
 /// `cannot read: Permission denied (/s/01JD…/result.toml)`.

@@ -1,5 +1,5 @@
 //! Is a session's supervisor alive, and how did its job end? Liveness is judged only from
-//! the session's `lock` (contract §1): the supervisor holds an exclusive advisory lock on
+//! the session's `lock` (docs/format.md): the supervisor holds an exclusive advisory lock on
 //! it for its whole life, so a lock that can be taken means the supervisor is gone. A
 //! session whose supervisor is gone without a result is reconstructed as `lost`.
 

@@ -32,6 +32,25 @@ pub enum StdinSource {
     Prompt,
 }
 
+impl StdinSource {
+    /// The job's standard input: `/dev/null`, csa's own, or the session's `prompt.txt`
+    /// (opened without following a symbolic link). The one place that decides it, for the
+    /// supervisor and `run --no-daemon` alike.
+    ///
+    /// Errors when `prompt.txt` cannot be opened (missing, a symbolic link, not a regular
+    /// file): a job must never start without its prompt.
+    pub fn stdio(self, session: &crate::session::SessionDir) -> io::Result<std::process::Stdio> {
+        use std::process::Stdio;
+        Ok(match self {
+            Self::Null => Stdio::null(),
+            Self::Inherit => Stdio::inherit(),
+            Self::Prompt => Stdio::from(crate::sys::open_no_follow(
+                &session.file(crate::session::PROMPT_TXT),
+            )?),
+        })
+    }
+}
+
 /// `session.toml`: what a session runs. Written by `run` before the job starts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionRecord {
@@ -128,6 +147,59 @@ impl Status {
             Self::Timeout => "timeout",
             Self::Lost => "lost",
             Self::Skipped => "skipped",
+        }
+    }
+}
+
+/// The status a session shows (`list`, `result`, `list --status`): while it has no result,
+/// what a look finds (`running`, `queued`); then its result's [`Status`]. The names are
+/// the lower-case variant names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// The supervisor is alive and the job runs (or is being started).
+    Running,
+    /// The job waits for a queue slot or for its dependencies; it has not started.
+    Queued,
+    /// See [`Status::Success`].
+    Success,
+    /// See [`Status::Failure`].
+    Failure,
+    /// See [`Status::Signal`].
+    Signal,
+    /// See [`Status::Timeout`].
+    Timeout,
+    /// See [`Status::Lost`].
+    Lost,
+    /// See [`Status::Skipped`].
+    Skipped,
+}
+
+impl State {
+    /// The lower-case name, as printed and as `list --status` takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Queued => "queued",
+            Self::Success => Status::Success.as_str(),
+            Self::Failure => Status::Failure.as_str(),
+            Self::Signal => Status::Signal.as_str(),
+            Self::Timeout => Status::Timeout.as_str(),
+            Self::Lost => Status::Lost.as_str(),
+            Self::Skipped => Status::Skipped.as_str(),
+        }
+    }
+}
+
+impl From<Status> for State {
+    fn from(status: Status) -> Self {
+        match status {
+            Status::Success => Self::Success,
+            Status::Failure => Self::Failure,
+            Status::Signal => Self::Signal,
+            Status::Timeout => Self::Timeout,
+            Status::Lost => Self::Lost,
+            Status::Skipped => Self::Skipped,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The session store (contract §1): the state root, session IDs and their resolution, and
+//! The session store (docs/format.md): the state root, session IDs and their resolution, and
 //! the layout of a session directory.
 
 use std::fs;

@@ -194,6 +194,29 @@ pub fn close_inherited_fds(keep: &[RawFd]) {
     }
 }
 
+/// Marks every descriptor above 2 close-on-exec, so that the programs this process starts
+/// never inherit what its caller passed it (a CI runner's pipe, a lock): for
+/// `run --no-daemon`, whose job is started by csa itself rather than by a supervisor that
+/// closed them ([`close_inherited_fds`]). csa's own descriptors are close-on-exec already.
+pub fn close_inherited_fds_on_exec() {
+    let Ok(entries) = fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let open: Vec<RawFd> = entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .collect();
+    for fd in open.into_iter().filter(|&fd| fd > 2) {
+        // SAFETY: the borrow lives only for the two `fcntl` calls, which change only the
+        // descriptor's flags; one that is not open (the directory handle used above, closed
+        // by now) makes them fail with EBADF.
+        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+        if let Ok(flags) = rustix::io::fcntl_getfd(borrowed) {
+            let _ = rustix::io::fcntl_setfd(borrowed, flags | FdFlags::CLOEXEC);
+        }
+    }
+}
+
 /// Sets or clears the close-on-exec flag of `fd`.
 pub fn set_close_on_exec(fd: impl AsFd, close_on_exec: bool) -> io::Result<()> {
     let flags = if close_on_exec {
@@ -321,6 +344,18 @@ pub fn open_regular(path: &std::path::Path) -> io::Result<(fs::File, u64)> {
         ));
     }
     Ok((file, metadata.len()))
+}
+
+/// True when process `pid` has `name=value` in its environment (`/proc/<pid>/environ`, as
+/// it was when the process started). False when it cannot be read (another user's process,
+/// gone).
+pub fn has_env(pid: i32, name: &str, value: &str) -> bool {
+    let wanted = format!("{name}={value}");
+    fs::read(format!("/proc/{pid}/environ")).is_ok_and(|environ| {
+        environ
+            .split(|&b| b == 0)
+            .any(|var| var == wanted.as_bytes())
+    })
 }
 
 /// True when process `pid` has a descriptor open on the file with device `dev` and inode

@@ -1,5 +1,6 @@
-//! Terminal output: whether to colour, how wide the terminal is, and the human formats of
-//! ages, durations and sizes used by `list`, `clean` and `tools`.
+//! Terminal output: whether to colour, how wide the terminal is, the human formats of ages,
+//! durations and sizes used by `list`, `clean` and `tools`, and quoting words for a POSIX
+//! shell.
 
 use std::borrow::Cow;
 use std::io::IsTerminal as _;
@@ -127,9 +128,30 @@ pub fn bytes(n: u64) -> String {
     format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
 }
 
+/// `arg` as a POSIX shell word: unchanged when plain, else in single quotes.
+pub fn quote(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if plain {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quotes_like_a_shell() {
+        assert_eq!(quote("cargo"), "cargo");
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote(""), "''");
+    }
 
     #[test]
     fn human_formats() {

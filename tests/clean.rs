@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use crate::support::{Csa, assert_success};
-use crate::support_everyday::{fake_session, finish, stdout};
+use crate::support::{Csa, assert_success, stdout};
+use crate::support_everyday::{fake_session, finish};
 
 const DAY: Duration = Duration::from_secs(86_400);
 

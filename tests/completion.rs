@@ -4,8 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{Csa, HANG, assert_success, output_within};
-use crate::support_everyday::stdout;
+use crate::support::{Csa, HANG, assert_success, output_within, stdout};
 
 /// Asks csa for completions the way the fish script does: `CSA_COMPLETE=fish csa -- WORDS`
 /// (the last word being completed). Returns the candidate values.

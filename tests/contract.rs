@@ -4,17 +4,9 @@
 use std::io::Write as _;
 use std::process::Stdio;
 
-use crate::support::{Csa, HANG, assert_success, directive, is_ulid, output_within};
+use crate::support::{Csa, HANG, assert_success, code, directive, is_ulid, output_within, stderr};
 
-fn code(out: &std::process::Output) -> i32 {
-    out.status.code().expect("exit code")
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Asserts that stderr is exactly one error line of the contract's form (§6):
+/// Asserts that stderr is exactly one error line of csa's form (docs/agents.md):
 /// `csa: <what failed>: <why> (<path or ID>)`.
 fn assert_error_line(out: &std::process::Output, what: &str) {
     let text = stderr(out);
@@ -397,7 +389,7 @@ fn the_session_directory_is_laid_out_as_section_1_says() {
         std::fs::read_to_string(dir.join("stdout.log")).is_ok_and(|s| s.contains("[]"))
     });
 
-    // session.toml: the keys of §1 with their types.
+    // session.toml: the keys of docs/format.md with their types.
     let session: toml::Table = std::fs::read_to_string(dir.join("session.toml"))
         .unwrap()
         .parse()
@@ -446,7 +438,7 @@ fn the_session_directory_is_laid_out_as_section_1_says() {
     assert_private_layout(&root, &dir);
 }
 
-/// `result.toml` of a session killed with SIGKILL by `session kill --grace 0`: the keys of §1 with
+/// `result.toml` of a session killed with SIGKILL by `session kill --grace 0`: the keys of docs/format.md with
 /// their types.
 fn assert_killed_result(dir: &std::path::Path, id: &str) {
     let result: toml::Table = std::fs::read_to_string(dir.join("result.toml"))

@@ -5,8 +5,7 @@
 use std::os::unix::fs::symlink;
 use std::process::Command;
 
-use crate::support::{Csa, HANG, assert_success, directive, output_within};
-use crate::support_everyday::stderr;
+use crate::support::{Csa, HANG, assert_success, directive, output_within, stderr};
 
 /// The value of `key` in a directive line, unescaped (`\"` and `\\`).
 fn value(line: &str, key: &str) -> String {

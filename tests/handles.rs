@@ -1,8 +1,7 @@
 //! Session handles: full ID, prefix, suffix, `last` and names, given positionally or with
 //! `--session`, for every single-session command.
 
-use crate::support::{Csa, assert_success};
-use crate::support_everyday::{stderr, stdout};
+use crate::support::{Csa, assert_success, stderr, stdout};
 
 /// The single-session commands that take a handle.
 const COMMANDS: [&str; 4] = ["attach", "kill", "result", "logs"];

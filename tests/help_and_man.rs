@@ -1,8 +1,7 @@
 //! `--help` carries each command's exit codes; `csa man` renders the same definitions as
 //! manual pages.
 
-use crate::support::{Csa, assert_success};
-use crate::support_everyday::stdout;
+use crate::support::{Csa, assert_success, stdout};
 
 #[test]
 fn help_lists_every_exit_code() {

@@ -4,16 +4,12 @@
 use std::process::{Command, Output, Stdio};
 
 use crate::procs::{run_ready, stat};
-use crate::support::{Csa, HANG, group_members, wait_for};
+use crate::support::{Csa, HANG, group_members, stderr, wait_for};
 
 fn kill(csa: &Csa, id: &str, extra: &[&str]) -> Output {
     let mut args = vec!["session", "kill", "--session", id];
     args.extend_from_slice(extra);
     csa.output(&args)
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]

@@ -84,8 +84,14 @@ fn run_no_daemon_counts_leftovers_too() {
         csa.result(&id).unwrap()["leftover_processes"].as_integer(),
         Some(1)
     );
+    // `kill` finds it although the supervisor led a process group but not a session.
+    let pgid = csa.supervisor_pid(&id);
     let kill = csa.output(&["session", "kill", &id]);
     assert_eq!(code(&kill), 0, "{}", stderr(&kill));
+    assert!(stderr(&kill).contains("still running"), "{}", stderr(&kill));
+    wait_for(HANG, "the leftover to be stopped", || {
+        group_members(pgid).is_empty()
+    });
 }
 
 #[test]

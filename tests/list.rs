@@ -3,8 +3,8 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::support::{Csa, HANG, assert_success, output_within, wait_for};
-use crate::support_everyday::{fake_session, finish, stderr, stdout};
+use crate::support::{Csa, HANG, assert_success, output_within, stderr, stdout, wait_for};
+use crate::support_everyday::{fake_session, finish};
 
 /// The data rows of a `list` table: (ID, STATUS, EXIT, the rest of the line).
 fn rows(table: &str) -> Vec<(String, String, String, String)> {

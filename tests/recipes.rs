@@ -9,8 +9,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::support::{Csa, HANG, directive, output_within};
-use crate::support_everyday::{stderr, stdout};
+use crate::support::{Csa, HANG, directive, output_within, stderr, stdout};
 
 /// The fenced block after `<!-- recipe: NAME -->` in `doc` (relative to the repository).
 fn recipe(doc: &str, name: &str) -> String {
@@ -46,6 +45,10 @@ case "$1" in
 esac
 "#;
 
+const CODEX: &str = r#"#!/bin/sh
+echo "codex ran"
+"#;
+
 const MAKE: &str = r#"#!/bin/sh
 sleep "${MAKE_SLEEP:-0}"
 echo "make $1 ran"
@@ -55,7 +58,7 @@ if [ "$1" = "${MAKE_FAIL:-}" ]; then exit "${MAKE_EXIT:-1}"; fi
 impl Sandbox {
     fn new() -> Self {
         let bin = tempfile::tempdir().unwrap();
-        for (name, text) in [("cargo", CARGO), ("make", MAKE)] {
+        for (name, text) in [("cargo", CARGO), ("make", MAKE), ("codex", CODEX)] {
             let path = bin.path().join(name);
             std::fs::write(&path, text).unwrap();
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -309,4 +312,52 @@ fn ci_github_actions_recipe_does_not_hide_a_failed_start() {
         "{report:?}"
     );
     assert_eq!(step(&report, "Wait for"), None, "{report:?}");
+}
+
+#[test]
+fn fleets_ci_recipe_waits_for_eight_jobs_and_exits_with_the_first_failure() {
+    let sandbox = Sandbox::new();
+    let script = recipe("docs/fleets.md", "fleet-ci");
+    let out = sandbox.run(&["sh"], &script, true, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).matches(" ran\n").count(),
+        8,
+        "{}",
+        stdout(&out)
+    );
+    let err = stderr(&out);
+    let summary = directive(&err, "SESSION_WAIT_SUMMARY").expect("summary");
+    assert!(summary.contains("total=8 success=8"), "{summary}");
+
+    let sandbox = Sandbox::new();
+    let env = [("MAKE_FAIL", "integration"), ("MAKE_EXIT", "7")];
+    let out = sandbox.run(&["sh"], &script, true, &env);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+}
+
+#[test]
+fn fleets_agent_recipe_runs_every_task_through_the_queue() {
+    let sandbox = Sandbox::new();
+    let tasks = sandbox.work.path().join("tasks");
+    std::fs::create_dir(&tasks).unwrap();
+    for name in ["a", "b", "c", "d", "e"] {
+        std::fs::write(tasks.join(format!("{name}.md")), format!("review {name}\n")).unwrap();
+    }
+    let out = sandbox.run(
+        &["sh"],
+        &recipe("docs/fleets.md", "fleet-agents"),
+        true,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).matches("codex ran\n").count(),
+        5,
+        "{}",
+        stdout(&out)
+    );
+    let err = stderr(&out);
+    let summary = directive(&err, "SESSION_WAIT_SUMMARY").expect("summary");
+    assert!(summary.contains("total=5 success=5"), "{summary}");
 }

@@ -4,11 +4,9 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{Csa, HANG, assert_success, directive, is_ulid, output_within, wait_for};
-
-fn code(out: &std::process::Output) -> i32 {
-    out.status.code().expect("exit code")
-}
+use crate::support::{
+    Csa, HANG, assert_success, code, directive, is_ulid, output_within, wait_for,
+};
 
 #[test]
 fn run_prints_exactly_one_ulid_line_and_a_directive() {

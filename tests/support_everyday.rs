@@ -66,12 +66,6 @@ pub fn isolate_config<'a>(command: &'a mut Command, config_home: &Path) -> &'a m
         .env("HOME", config_home.join("home"))
 }
 
-/// Standard output as text.
-pub fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Standard error as text.
-pub fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+/// The text helpers live in `support`; kept here too for tests that import them from here.
+#[allow(unused_imports)]
+pub use crate::support::{stderr, stdout};

@@ -1,8 +1,7 @@
 //! Tags: `csa run --tag`, kept in session.toml; `session list --tag` and `session clean
 //! --tag` select the sessions with every tag given.
 
-use crate::support::{Csa, assert_success};
-use crate::support_everyday::stdout;
+use crate::support::{Csa, assert_success, stdout};
 
 fn ids(csa: &Csa, args: &[&str]) -> Vec<String> {
     let mut all = vec!["session", "list", "--json"];

@@ -2,8 +2,7 @@
 //! timeout (`[tools.NAME] timeout`), a queue (`[tools.NAME] queue`) and the queues' default
 //! slot counts (`[queues.NAME] slots`); and the job's `PWD`.
 
-use crate::support::{HANG, assert_success, code, output_within};
-use crate::support_everyday::{stderr, stdout};
+use crate::support::{HANG, assert_success, code, output_within, stderr, stdout};
 use crate::tools::Bench;
 
 /// `session.toml` of session `id`.

@@ -5,8 +5,8 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::process::{Command, Stdio};
 
-use crate::support::{Csa, HANG, assert_success, output_within};
-use crate::support_everyday::{isolate_config, stderr, stdout};
+use crate::support::{Csa, HANG, assert_success, output_within, stderr, stdout};
+use crate::support_everyday::isolate_config;
 
 /// A stand-in agent CLI: prints its name, each argument on a line, then its stdin.
 const STAND_IN: &str = "#!/bin/sh\n\

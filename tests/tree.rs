@@ -74,6 +74,14 @@ fn killing_a_parent_stops_a_three_level_tree_and_leaves_no_process() {
         .map(|id| csa.supervisor_pid(id))
         .collect();
 
+    let tree = stdout(&csa.output(&["session", "list", "--tree"]));
+    let lines: Vec<&str> = tree.lines().collect();
+    let at = |id: &str| lines.iter().position(|line| line.starts_with(id)).unwrap();
+    assert!(
+        at(&top) < at(&middle) && at(&middle) < at(&bottom),
+        "{tree}"
+    );
+
     let out = csa.output(&["session", "kill", "--session", &top]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     for (id, ancestor) in [(&bottom, Some(&top)), (&middle, Some(&top)), (&top, None)] {
@@ -143,5 +151,28 @@ fn a_detached_child_outlives_its_parent() {
         stdout(&out)
     );
     let out = csa.output(&["session", "kill", "--session", &free, "--grace", "0"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn kill_by_tag_stops_every_running_and_queued_session_with_the_tag() {
+    let csa = Csa::new();
+    let tagged: Vec<String> = (0..3)
+        .map(|_| csa.run_args(&["--tag", "batch", "--queue", "t", "sleep 300"]))
+        .collect();
+    let other = csa.run_args(&["--tag", "keep", "sleep 300"]);
+    let out = csa.output(&["session", "kill", "--tag", "batch"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    for id in &tagged {
+        let result = csa.result(id).unwrap();
+        assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
+    }
+    assert!(
+        csa.result(&other).is_none(),
+        "an untagged session was stopped"
+    );
+    let out = csa.output(&["session", "kill", "--tag", "nothing-has-this"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = csa.output(&["session", "kill", "--session", &other, "--grace", "0"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }

@@ -1,8 +1,7 @@
 //! Usage mistakes that point to the fix: one line on stderr, exit 2, and the command that
 //! was meant.
 
-use crate::support::Csa;
-use crate::support_everyday::stderr;
+use crate::support::{Csa, stderr};
 
 /// Runs `csa ARGS…` and returns its one-line usage error (asserting exit 2, one line, and
 /// that no session was created).

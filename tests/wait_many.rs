@@ -5,19 +5,13 @@
 use std::fs::File;
 use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::support::{Csa, HANG, directive, output_within, wait_for};
-use crate::support_everyday::{stderr, stdout};
+use crate::support::{Csa, HANG, code, directive, output_within, stderr, stdout, wait_for};
 use crate::support_faults::signal;
-
-#[track_caller]
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("exit code")
-}
 
 /// A gate jobs wait at: the test holds an exclusive `flock` on a file; a job runs
 /// `flock -s GATE true` (util-linux), which returns once the gate is opened.

@@ -3,7 +3,7 @@
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
-use crate::cmd::list::quote;
+use crate::term::quote;
 
 /// The subcommands of `csa session`, which people type without `session`.
 const SESSION_COMMANDS: [&str; 7] = ["wait", "attach", "kill", "list", "result", "logs", "clean"];

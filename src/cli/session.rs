@@ -109,9 +109,6 @@ Examples:
   csa session clean --dry-run
   csa session clean --older-than 1d";
 
-/// The statuses `list --status` accepts.
-const STATUSES: [&str; 6] = ["running", "success", "failure", "signal", "timeout", "lost"];
-
 /// Arguments of `csa session list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
@@ -119,14 +116,17 @@ pub struct ListArgs {
     #[arg(long)]
     pub json: bool,
     /// Only sessions with this status (repeatable, or comma-separated)
-    #[arg(long, value_name = "STATUS", value_delimiter = ',', value_parser = STATUSES)]
-    pub status: Vec<String>,
+    #[arg(long, value_name = "STATUS", value_delimiter = ',', value_enum)]
+    pub status: Vec<crate::record::State>,
     /// At most N sessions (the newest)
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
     /// Only sessions with this tag (repeatable: sessions with every tag given)
     #[arg(long, value_name = "TAG", value_parser = values::parse_label)]
     pub tag: Vec<String>,
+    /// Show each session under the session whose job started it (its parent)
+    #[arg(long)]
+    pub tree: bool,
 }
 
 /// Arguments of `csa session result`.

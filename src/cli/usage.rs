@@ -1,11 +1,11 @@
-//! Usage errors as the contract wants every error (§6): one line on stderr, exit 2.
+//! Usage errors as csa prints every error (docs/exit-codes.md): one line on stderr, exit 2.
 
 use clap::Parser as _;
 
 use super::Cli;
 
 /// Parses csa's command line. On a usage error, prints one line, `csa: invalid arguments:
-/// <why> (see `<command> --help`)`, and exits with code 2 (contract §6); `--help`,
+/// <why> (see `<command> --help`)`, and exits with code 2 (docs/exit-codes.md); `--help`,
 /// `--version` and a missing subcommand print clap's help or version as usual.
 pub fn parse_or_exit() -> Cli {
     use clap::error::ErrorKind;

@@ -14,7 +14,6 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 
-use super::list;
 use crate::cli::CleanArgs;
 use crate::liveness::{self, Observed};
 use crate::record::{self, ResultRecord, SessionRecord, Status};
@@ -49,7 +48,7 @@ pub fn exec(args: &CleanArgs) -> Result<u8> {
     let mut unreported = None;
     let (mut count, mut freed) = (0u64, 0u64);
     // Oldest first.
-    for id in list::session_ids(&root)?.into_iter().rev() {
+    for id in root.session_ids()?.into_iter().rev() {
         // A session created after the cutoff cannot have ended before it.
         if id.datetime() > cutoff {
             break;

@@ -19,8 +19,7 @@ use anyhow::Result;
 
 use crate::cli::KillArgs;
 use crate::exit;
-use crate::record::{self, SessionRecord};
-use crate::session::{self, SessionDir, StateRoot};
+use crate::session::{SessionDir, StateRoot};
 use crate::stop::sequence::{self, How};
 use crate::stop::target::{self, Target};
 use crate::stop::tree;
@@ -94,20 +93,10 @@ fn live_target(session: &SessionDir) -> Result<Option<Target>> {
     }
 }
 
-/// The running or queued sessions that have every tag in `tags`, newest first.
+/// The running or queued sessions that have every tag in `tags` (see [`crate::tags`]).
 fn tagged_live_sessions(root: &StateRoot, tags: &[String]) -> Result<Vec<SessionDir>> {
-    let mut found = Vec::new();
-    for id in root.session_ids()? {
-        let session = root.session(id);
-        let Ok(Some(record)) = record::read::<SessionRecord>(&session.file(session::SESSION_TOML))
-        else {
-            continue;
-        };
-        if tags.iter().all(|tag| record.tags.contains(tag))
-            && target::is_live(&session).unwrap_or(false)
-        {
-            found.push(session);
-        }
-    }
-    Ok(found)
+    Ok(crate::tags::select(root, tags)?
+        .into_iter()
+        .filter(|session| target::is_live(session).unwrap_or(false))
+        .collect())
 }

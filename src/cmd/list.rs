@@ -6,6 +6,9 @@
 //! `session.toml` for the NAME/COMMAND column. With `--tag`, `session.toml` is read first,
 //! and a session without the tags is left at that.
 
+mod describe;
+mod tree;
+
 use std::collections::HashMap;
 use std::io::{self, BufWriter, Write as _};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,11 +18,11 @@ use std::time::{Duration, SystemTime};
 use anyhow::Result;
 use ulid::Ulid;
 
-use super::view::{self, ListEntry, QUEUED, RUNNING, ResultView};
+use super::view::{self, ListEntry, ResultView};
 use crate::cli::ListArgs;
 use crate::liveness::{self, Observed};
-use crate::queue::{self, whereabouts};
-use crate::record::{self, ResultRecord, SessionRecord, StdinSource};
+use crate::queue::whereabouts;
+use crate::record::{self, ResultRecord, SessionRecord, State};
 use crate::session::{self, SessionDir, StateRoot};
 use crate::tags;
 use crate::term::{self, Colour};
@@ -31,14 +34,16 @@ struct Row {
     record: Option<SessionRecord>,
     /// Its job waits for a queue slot or its dependencies.
     queued: bool,
+    /// Its depth in the session tree shown by `--tree` (0 otherwise).
+    depth: usize,
 }
 
 impl Row {
-    fn status(&self) -> &'static str {
+    fn status(&self) -> State {
         match &self.result {
-            Some(result) => result.status.as_str(),
-            None if self.queued => QUEUED,
-            None => RUNNING,
+            Some(result) => result.status.into(),
+            None if self.queued => State::Queued,
+            None => State::Running,
         }
     }
 }
@@ -47,7 +52,7 @@ impl Row {
 /// warning on stderr. Errors only when the session store itself cannot be read.
 pub fn exec(args: &ListArgs) -> Result<u8> {
     let root = StateRoot::from_env()?;
-    let ids = session_ids(&root)?;
+    let ids = root.session_ids()?;
     let filter = Filter {
         status: &args.status,
         tags: &args.tag,
@@ -70,6 +75,9 @@ pub fn exec(args: &ListArgs) -> Result<u8> {
             rows.extend(looked.row);
         }
     }
+    if args.tree {
+        rows = tree::in_tree_order(rows);
+    }
     let written = if args.json {
         print_json(&rows)
     } else {
@@ -81,7 +89,7 @@ pub fn exec(args: &ListArgs) -> Result<u8> {
 
 /// Which sessions are listed: `--status` (any of) and `--tag` (all of); empty = no filter.
 struct Filter<'a> {
-    status: &'a [String],
+    status: &'a [State],
     tags: &'a [String],
 }
 
@@ -192,8 +200,9 @@ fn look(root: &StateRoot, id: Ulid, filter: &Filter<'_>) -> Looked {
         result,
         session,
         queued,
+        depth: 0,
     };
-    if !filter.status.is_empty() && !filter.status.iter().any(|s| s == row.status()) {
+    if !filter.status.is_empty() && !filter.status.contains(&row.status()) {
         return skipped(warnings);
     }
     // A missing session.toml (a session still being set up) just leaves the column
@@ -209,11 +218,6 @@ fn look(root: &StateRoot, id: Ulid, filter: &Filter<'_>) -> Looked {
         row: Some(row),
         warnings,
     }
-}
-
-/// The session IDs in the store, newest first (see [`StateRoot::session_ids`]).
-pub fn session_ids(root: &StateRoot) -> Result<Vec<Ulid>> {
-    root.session_ids()
 }
 
 /// The warning about a session that cannot be read, unless it was removed meanwhile (by
@@ -255,6 +259,7 @@ fn print_json(rows: &[Row]) -> io::Result<()> {
                 cwd: record.map(|r| r.cwd.clone()),
                 created_at: record.map(|r| r.created_at.clone()),
                 tags: record.map(|r| r.tags.clone()),
+                parent: record.and_then(|r| r.parent.clone()),
             }
         })
         .collect();
@@ -296,7 +301,7 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
     let mut widths = HEADERS.map(str::len);
     for (row, cells) in rows.iter().zip(&cells) {
         widths[0] = widths[0].max(session::ID_LEN);
-        widths[1] = widths[1].max(row.status().len());
+        widths[1] = widths[1].max(row.status().as_str().len());
         // ASCII only: digits, units and `-`.
         for (width, cell) in widths[2..5].iter_mut().zip(cells) {
             *width = (*width).max(cell.len());
@@ -313,20 +318,22 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
     }
     writeln!(out, "{}", HEADERS[5])?;
     for (row, [exit, age, duration]) in rows.iter().zip(&cells) {
-        let status = row.status();
+        let status = row.status().as_str();
         write!(out, "{:<w0$}  ", row.session.id, w0 = widths[0])?;
-        match status_colour(status).filter(|_| colour) {
-            Some(c) => write!(
+        if colour {
+            let padded = format!("{status:<w$}", w = widths[1]);
+            write!(
                 out,
                 "{}",
-                term::paint(&format!("{status:<w$}", w = widths[1]), c, true)
-            )?,
-            None => write!(out, "{status:<w$}", w = widths[1])?,
+                term::paint(&padded, status_colour(row.status()), true)
+            )?;
+        } else {
+            write!(out, "{status:<w$}", w = widths[1])?;
         }
         writeln!(
             out,
             "  {exit:>w2$}  {age:<w3$}  {duration:>w4$}  {}",
-            term::one_line(&describe_row(row, &mut censuses), last),
+            term::one_line(&describe::row(row, &mut censuses), last),
             w2 = widths[2],
             w3 = widths[3],
             w4 = widths[4],
@@ -335,89 +342,15 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
     out.flush()
 }
 
-fn status_colour(status: &str) -> Option<Colour> {
+fn status_colour(status: State) -> Colour {
     match status {
-        RUNNING => Some(Colour::Cyan),
-        QUEUED => Some(Colour::Dim),
-        "success" => Some(Colour::Green),
-        "failure" => Some(Colour::Red),
-        "signal" | "timeout" => Some(Colour::Yellow),
-        "lost" => Some(Colour::Magenta),
-        _ => None,
+        State::Running => Colour::Cyan,
+        State::Queued | State::Skipped => Colour::Dim,
+        State::Success => Colour::Green,
+        State::Failure => Colour::Red,
+        State::Signal | State::Timeout => Colour::Yellow,
+        State::Lost => Colour::Magenta,
     }
 }
 
-/// The NAME/COMMAND cell of `row`: [`describe`], after where a queued session stands
-/// (`[queue builds #2] make test`, `[after 01J…] make test`).
-fn describe_row(row: &Row, censuses: &mut HashMap<String, queue::census::Census>) -> String {
-    let text = describe(row.record.as_ref());
-    let (true, Some(record)) = (row.queued, row.record.as_ref()) else {
-        return text;
-    };
-    let found = whereabouts::find(
-        &StateRoot::of_session(&row.session),
-        &row.session.id_string(),
-        record,
-        censuses,
-    );
-    let place = match (&found.queue, found.position) {
-        (Some(name), Some(position)) => format!("queue {name} #{position}"),
-        _ => format!("waiting for {}", found.waiting_for),
-    };
-    format!("[{place}] {text}")
-}
-
-/// The NAME/COMMAND cell: the session's name, else the script of an `sh` session, else its
-/// argv (arguments with spaces or quotes in single quotes), with `< prompt.txt` when the
-/// prompt went to the job on standard input.
-pub fn describe(record: Option<&SessionRecord>) -> String {
-    let Some(record) = record else {
-        return "?".to_owned();
-    };
-    if let Some(name) = &record.name {
-        return name.clone();
-    }
-    if let [sh, dash_c, script] = record.argv.as_slice()
-        && record.tool == "sh"
-        && sh == "/bin/sh"
-        && dash_c == "-c"
-    {
-        return script.clone();
-    }
-    let mut text = record
-        .argv
-        .iter()
-        .map(|arg| quote(arg))
-        .collect::<Vec<_>>()
-        .join(" ");
-    if record.stdin == StdinSource::Prompt {
-        text.push_str(" < prompt.txt");
-    }
-    text
-}
-
-/// `arg` as a POSIX shell word: unchanged when plain, else in single quotes.
-pub fn quote(arg: &str) -> String {
-    let plain = !arg.is_empty()
-        && arg
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-    if plain {
-        arg.to_owned()
-    } else {
-        format!("'{}'", arg.replace('\'', r"'\''"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quotes_like_a_shell() {
-        assert_eq!(quote("cargo"), "cargo");
-        assert_eq!(quote("a b"), "'a b'");
-        assert_eq!(quote("it's"), r"'it'\''s'");
-        assert_eq!(quote(""), "''");
-    }
-}
+pub use describe::describe;

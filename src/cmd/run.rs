@@ -1,7 +1,7 @@
 //! `csa run`: create a session, start its supervisor detached (or run it in the foreground
 //! with `--no-daemon`), print the session ID.
 //!
-//! **Liveness invariant** (contract §1): from the moment the ID is printed, `lock` is held
+//! **Liveness invariant** (docs/format.md, "Reading sessions from another program"): from the moment the ID is printed, `lock` is held
 //! by a live csa process. `run` creates `lock` and takes the exclusive lock itself *before*
 //! starting the supervisor, and hands the locked descriptor to it: a `flock` lock belongs to
 //! the open file description, which the supervisor inherits, so the lock never passes
@@ -14,7 +14,7 @@ use std::io::{self, IsTerminal as _, Read as _, Write as _};
 use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::SystemTime;
 
 use anyhow::{Context as _, Result};
@@ -82,6 +82,9 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
         fleet,
         plan,
     };
+    // A Slurm job is submitted while the session's files are written (it cannot start
+    // before they are: `csa __node` waits for `slurm.toml`).
+    let early = slurm::submit_early(&launch);
     let prepared = prepare(&launch)
         .and_then(|prepared| {
             fleet::join(&mut launch.fleet, args, &root, &launch.session)?;
@@ -93,7 +96,7 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
     if args.no_daemon {
         foreground::run(&mut launch, prepared)
     } else if launch.plan.slurm.is_some() {
-        slurm::start(&launch, prepared)
+        slurm::start(&launch, prepared, early)
     } else {
         start_daemon(&launch, prepared)
     }
@@ -294,20 +297,6 @@ fn create_locked(session: &SessionDir) -> Result<File> {
         .map_err(|err| failed(err.error))
 }
 
-/// The job's standard input for `source`.
-pub(super) fn job_stdin(source: StdinSource, session: &SessionDir) -> Result<Stdio> {
-    Ok(match source {
-        StdinSource::Null => Stdio::null(),
-        StdinSource::Inherit => Stdio::inherit(),
-        StdinSource::Prompt => {
-            let path = session.file(session::PROMPT_TXT);
-            Stdio::from(
-                File::open(&path).with_context(|| format!("cannot read {}", path.display()))?,
-            )
-        }
-    })
-}
-
 /// Starts the supervisor detached and prints the session ID.
 fn start_daemon(launch: &Launch<'_>, prepared: Prepared) -> Result<u8> {
     let Launch { args, session, .. } = launch;
@@ -322,7 +311,7 @@ fn start_daemon(launch: &Launch<'_>, prepared: Prepared) -> Result<u8> {
 pub(super) fn announce(args: &RunArgs, session: &SessionDir, pid: u32) -> Result<()> {
     let id = session.id_string();
     let line = if args.json {
-        // Fields in the contract's order (§2), which `json!` (a sorted map) would not keep.
+        // Fields in the documented order (docs/format.md, "JSON output"), which `json!` (a sorted map) would not keep.
         #[derive(serde::Serialize)]
         struct Started<'a> {
             id: &'a str,

@@ -88,10 +88,10 @@ fn print_table(rows: &[ToolRow<'_>]) -> io::Result<()> {
                 .map(|a| {
                     // `{prompt}` is shown as it is, unquoted, wherever it stands.
                     let rest = a.replace(tool::PROMPT_PLACEHOLDER, "");
-                    if rest.is_empty() || super::list::quote(&rest) == rest {
+                    if rest.is_empty() || crate::term::quote(&rest) == rest {
                         a.clone()
                     } else {
-                        super::list::quote(a)
+                        term::quote(a)
                     }
                 })
                 .collect::<Vec<_>>()

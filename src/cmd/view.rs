@@ -9,21 +9,16 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::liveness::{self, Observed};
-use crate::record::{self, ResultRecord, SessionRecord};
+use crate::record::{self, ResultRecord, SessionRecord, State};
 use crate::session::{self, SessionDir};
-
-/// The status shown for a session whose supervisor is alive.
-pub const RUNNING: &str = "running";
-/// The status shown for a session whose job waits for a queue slot or its dependencies.
-pub const QUEUED: &str = "queued";
 
 /// A session's result as `result` and `list` print it (TOML or JSON).
 #[derive(Debug, Clone, Serialize)]
 pub struct ResultView {
     /// The session ID.
     pub id: String,
-    /// `running`, or `status` from `result.toml`.
-    pub status: &'static str,
+    /// `running` or `queued` while there is no result, else `status` from `result.toml`.
+    pub status: State,
     /// The job's exit code (absent while running).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<u8>,
@@ -64,7 +59,7 @@ impl ResultView {
     pub fn running(session: &SessionDir, started_at: Option<String>) -> Self {
         Self {
             id: session.id_string(),
-            status: RUNNING,
+            status: State::Running,
             exit_code: None,
             signal: None,
             started_at,
@@ -87,7 +82,7 @@ impl ResultView {
         whereabouts: Option<crate::queue::whereabouts::Whereabouts>,
     ) -> Self {
         let mut view = Self::running(session, started_at);
-        view.status = QUEUED;
+        view.status = State::Queued;
         if let Some(found) = whereabouts {
             view.queue = found.queue;
             view.position = found.position;
@@ -100,7 +95,7 @@ impl ResultView {
     pub fn finished(result: &ResultRecord) -> Self {
         Self {
             id: result.id.clone(),
-            status: result.status.as_str(),
+            status: result.status.into(),
             exit_code: Some(result.exit_code),
             signal: result.signal,
             started_at: Some(result.started_at.clone()),
@@ -139,6 +134,9 @@ pub struct ListEntry {
     /// The session's tags (`--tag`), in the order given; `[]` when it has none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+    /// The session whose job started this one, if any (`parent` in `session.toml`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
 }
 
 /// What a look at a session found.
@@ -162,7 +160,7 @@ pub fn look(session: &SessionDir) -> Result<Seen> {
         Observed::Queued => Ok(Seen::Queued),
         Observed::Finished(result) => Ok(Seen::Finished(result)),
         Observed::Gone => match liveness::final_result(session) {
-            // `result` exits 0 or 125 (contract §3): a lost result that cannot be recorded
+            // `result` exits 0 or 125 (docs/exit-codes.md): a lost result that cannot be recorded
             // (a read-only store) is still shown as lost, as `list` shows it.
             Err(err) if record::is_unrecorded(&err) => {
                 crate::note!("warning: {err:#}");

@@ -1,7 +1,7 @@
 //! Waiting for sessions to end, many at once, event-driven: [`Ends`] watches a fixed set of
 //! sessions and hands out each one's result as it ends, in the order they end.
 //!
-//! What a waiter blocks on (a session's end is the release of its `lock`, contract §1):
+//! What a waiter blocks on (a session's end is the release of its `lock`, docs/format.md):
 //! - **Up to [`THREADS_UP_TO`] sessions**: one thread per session blocked in
 //!   `flock(LOCK_SH)` on its `lock`. The kernel wakes it the moment the supervisor's
 //!   exclusive lock goes away — also when the supervisor is killed with SIGKILL — and `flock` works on

@@ -10,10 +10,9 @@ pub mod gate;
 mod job;
 mod signals;
 
-use std::fs::File;
 use std::os::fd::AsRawFd as _;
 use std::os::unix::fs::MetadataExt as _;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, Result};
@@ -24,7 +23,7 @@ pub use signals::{Received, SURVIVED_SIGNALS, survive};
 
 use crate::cli::SuperviseArgs;
 use crate::exit::{self, CSA_ERROR, Failure};
-use crate::record::{self, Executor, ResultRecord, Status, StdinSource};
+use crate::record::{self, Executor, ResultRecord, Status};
 use crate::session::{self, SessionDir};
 use crate::stop;
 use crate::sys;
@@ -68,6 +67,10 @@ pub fn main(args: &SuperviseArgs) -> Result<u8> {
     // `csa run` started this process with them blocked; with the handlers in place, let
     // them in.
     sys::unblock_signals(&SURVIVED_SIGNALS).context("cannot unblock the termination signals")?;
+    if waker.is_some() {
+        // It may wait long: give back what start-up used first.
+        sys::release_free_heap();
+    }
     let slot = match &waker {
         None => None,
         Some(waker) => match gate::pass(&session, plan, waker)? {
@@ -87,16 +90,15 @@ pub fn main(args: &SuperviseArgs) -> Result<u8> {
         return finish(&session, result, lock_fd);
     }
 
-    let stdin = match args.stdin_from {
-        StdinSource::Null => Stdio::null(),
-        StdinSource::Inherit => Stdio::inherit(),
-        StdinSource::Prompt => File::open(session.file(session::PROMPT_TXT))
-            .map_or_else(|_| Stdio::null(), Stdio::from),
+    let stdin = match args.stdin_from.stdio(&session) {
+        Ok(stdin) => stdin,
+        Err(err) => return finish(&session, without_stdin(&session, &err), lock_fd),
     };
     let timeout = args.timeout_ms.map(Duration::from_millis);
     let mut command = Command::new(&args.argv[0]);
     command.args(&args.argv[1..]).stdin(stdin);
-    let result = run_job(&session, command, timeout, &received, slot);
+    let mut result = run_job(&session, command, timeout, &received, slot);
+    result.leftover_processes = Some(stop::leftover_processes());
     finish(&session, result, lock_fd)
 }
 
@@ -110,7 +112,6 @@ fn finish(session: &SessionDir, result: ResultRecord, lock: std::os::fd::OwnedFd
 /// Writes the session's result exactly once, as stopped when a stop was requested
 /// (`stop.toml`, see [`stop::request`]). Returns what was recorded.
 pub fn record_result(session: &SessionDir, mut result: ResultRecord) -> Result<ResultRecord> {
-    result.leftover_processes = Some(stop::leftover_processes());
     if let Some(request) = stop::request::requested(session) {
         stop::request::apply(&mut result, &request);
     }
@@ -123,6 +124,25 @@ fn refused() -> Failure {
         CSA_ERROR,
         "refusing to start the supervisor: `csa __supervise` is internal to `csa run` and was not started by it",
     )
+}
+
+/// The result of a job that cannot start because its standard input, the session's
+/// `prompt.txt`, cannot be opened: `failure` with exit code 125 (csa's own state is
+/// broken) and the reason; the job is never started without its prompt.
+pub(crate) fn without_stdin(session: &SessionDir, err: &std::io::Error) -> ResultRecord {
+    let mut result = finished(
+        session,
+        SystemTime::now(),
+        Status::Failure,
+        exit::CSA_ERROR,
+        None,
+    );
+    result.reason = Some(format!(
+        "cannot open the prompt ({}): {}; the job was not started",
+        session::PROMPT_TXT,
+        exit::io_why(err)
+    ));
+    result
 }
 
 /// The result of a session stopped by `signal` before its job started, while it waited for

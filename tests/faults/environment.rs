@@ -340,3 +340,97 @@ fn run_killed_while_creating_the_session() {
         printed.len()
     );
 }
+
+/// A job whose prompt goes on its standard input never starts without it: `prompt.txt`
+/// removed while the session waits for its dependency gives `failure`, exit 125, and a
+/// reason naming the prompt — with the supervisor and with `run --no-daemon` alike.
+#[test]
+fn a_job_never_starts_without_its_prompt() {
+    let csa = Csa::new();
+    let gate = csa.state.path().join("gate");
+    for no_daemon in [false, true] {
+        let _ = std::fs::remove_file(&gate);
+        let blocker = csa.run(&format!(
+            "while [ ! -e '{}' ]; do sleep 0.01; done",
+            gate.display()
+        ));
+        let before = csa.session_ids();
+        let mut args = vec!["run", "--after", &blocker];
+        if no_daemon {
+            args.push("--no-daemon");
+        }
+        let mut command = csa.cmd();
+        command
+            .args(&args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        {
+            use std::io::Write as _;
+            let mut stdin = child.stdin.take().unwrap();
+            // Over 100 KiB: the script goes to `sh` on its standard input.
+            let mut script = b"echo started; exit 0\n".to_vec();
+            script.resize(script.len() + 110 * 1024, b'#');
+            stdin.write_all(&script).unwrap();
+        }
+        let mut id = String::new();
+        wait_for(Duration::from_secs(30), "the dependent session", || {
+            id = csa
+                .session_ids()
+                .into_iter()
+                .find(|s| !before.contains(s))
+                .unwrap_or_default();
+            !id.is_empty() && csa.session_dir(&id).join("prompt.txt").exists()
+        });
+        std::fs::remove_file(csa.session_dir(&id).join("prompt.txt")).unwrap();
+        std::fs::write(&gate, "").unwrap();
+        let out = child.wait_with_output().unwrap();
+        let expected = if no_daemon { 125 } else { 0 };
+        assert_eq!(
+            code(&out),
+            expected,
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let wait = csa.wait(&id);
+        assert_eq!(
+            code(&wait),
+            125,
+            "{}",
+            String::from_utf8_lossy(&wait.stderr)
+        );
+        assert!(wait.stdout.is_empty(), "the job ran");
+        let result = csa.result(&id).unwrap();
+        assert_eq!(result["status"].as_str(), Some("failure"));
+        assert_eq!(result["synthetic"].as_bool(), Some(false));
+        let reason = result["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("prompt.txt") && reason.contains("not started"),
+            "{reason}"
+        );
+    }
+}
+
+/// `run --no-daemon` passes its job standard input, output and error only: a descriptor the
+/// caller left open (a CI runner's pipe, a lock) never reaches the job or what it leaves
+/// behind.
+#[test]
+fn a_foreground_job_inherits_no_descriptor_of_its_caller() {
+    let csa = Csa::new();
+    let probe = "[ -e /proc/$$/fd/7 ] && echo leaked || echo closed";
+    let out = output_within(
+        Command::new("/bin/sh")
+            .args([
+                "-c",
+                "exec 7>/dev/null; exec \"$0\" run --no-daemon \"$1\"",
+                env!("CARGO_BIN_EXE_csa"),
+                probe,
+            ])
+            .env("CSA_STATE_DIR", csa.state.path())
+            .stdin(std::process::Stdio::null()),
+        HANG,
+    );
+    assert_success(&out, "csa run --no-daemon");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "closed\n");
+}

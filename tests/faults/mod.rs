@@ -21,10 +21,7 @@ use std::time::Duration;
 use crate::support::{Csa, HANG, assert_no_panic, wait_for};
 use crate::support_faults::signal;
 
-/// The exit code of `out`.
-pub fn code(out: &Output) -> i32 {
-    out.status.code().expect("exit code")
-}
+pub use crate::support::code;
 
 /// A command running in the background; [`Background::join`] collects its output.
 pub struct Background {

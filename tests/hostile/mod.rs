@@ -15,9 +15,7 @@ use std::time::Duration;
 use crate::support::{Csa, wait_for};
 use crate::support_faults::{signal, signal_group};
 
-pub fn code(out: &Output) -> i32 {
-    out.status.code().expect("exit code")
-}
+pub use crate::support::code;
 
 /// Asserts a clean failure: exit `expected`, nothing on stdout, and a short error on stderr
 /// (one `csa: ` line for csa's own errors; clap's usage errors start with `error:`).

@@ -158,15 +158,7 @@ pub fn squeue_state(job_id: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-/// Standard output as text.
-pub fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Standard error as text.
-pub fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+pub use crate::support::{stderr, stdout};
 
 /// Asserts a finished session's exit code and result status.
 #[track_caller]

@@ -107,7 +107,11 @@ fn kill_of_a_job_ignoring_sigterm_uses_csas_grace_then_sigkill() {
     slurm.wait_started(&id, "ready");
     let out = kill(&slurm, &id, &["--grace", "1s"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("sends SIGKILL"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("csa on the node sent SIGKILL"),
+        "{}",
+        stderr(&out)
+    );
     let result = slurm.result(&id);
     assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
     assert_eq!(result["signal"].as_integer(), Some(9));

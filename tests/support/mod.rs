@@ -106,25 +106,42 @@ impl Csa {
     /// at anything else. Scans again until none is left (at most [`HANG`]): a shell may fork
     /// a child between a scan and the signal that kills the shell.
     pub fn kill_group(&self, id: &str) {
-        let Some(pgid) = std::fs::read_to_string(self.session_dir(id).join("daemon.pid"))
-            .ok()
-            .and_then(|text| text.split_whitespace().next()?.parse::<i32>().ok())
-            .filter(|pid| *pid > 1)
-        else {
+        self.kill_groups(&[id.to_owned()]);
+    }
+
+    /// [`Csa::kill_group`] for each of `ids`, with one scan of `/proc` per round.
+    pub fn kill_groups(&self, ids: &[String]) {
+        let marked: Vec<(i32, String)> = ids
+            .iter()
+            .filter_map(|id| {
+                // Only a regular file: a test may plant a FIFO there, which would block.
+                let path = self.session_dir(id).join("daemon.pid");
+                if !std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_file()) {
+                    return None;
+                }
+                let text = std::fs::read_to_string(path).ok()?;
+                let pgid = text.split_whitespace().next()?.parse::<i32>().ok()?;
+                (pgid > 1).then(|| (pgid, format!("CSA_SESSION_ID={id}")))
+            })
+            .collect();
+        if marked.is_empty() {
             return;
-        };
-        let marker = format!("CSA_SESSION_ID={id}");
+        }
         let deadline = Instant::now() + HANG;
         let mut pause = Duration::from_millis(1);
         loop {
-            let left: Vec<i32> = group_members(pgid)
+            let left: Vec<i32> = processes()
                 .into_iter()
-                .filter(|pid| {
-                    std::fs::read(format!("/proc/{pid}/environ"))
-                        .unwrap_or_default()
-                        .split(|b| *b == 0)
-                        .any(|var| var == marker.as_bytes())
+                .filter(|(pid, pgid)| {
+                    marked.iter().any(|(group, marker)| {
+                        group == pgid
+                            && std::fs::read(format!("/proc/{pid}/environ"))
+                                .unwrap_or_default()
+                                .split(|b| *b == 0)
+                                .any(|var| var == marker.as_bytes())
+                    })
                 })
+                .map(|(pid, _)| pid)
                 .collect();
             if left.is_empty() || Instant::now() >= deadline {
                 return;
@@ -138,6 +155,25 @@ impl Csa {
             pause = (pause * 2).min(Duration::from_millis(50));
         }
     }
+}
+
+/// Every live (not zombie) process with its process group.
+fn processes() -> Vec<(i32, i32)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+            if matches!(fields.first(), Some(&("Z" | "X"))) {
+                return None;
+            }
+            Some((pid, fields.get(2)?.parse().ok()?))
+        })
+        .collect()
 }
 
 /// The PIDs of live processes in process group `pgid`.
@@ -166,12 +202,9 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
 
 impl Drop for Csa {
     fn drop(&mut self) {
-        // Leave no job of this test running.
-        for id in self.session_ids() {
-            if !self.session_dir(&id).join("result.toml").exists() {
-                self.kill_group(&id);
-            }
-        }
+        // Leave no process of this test's sessions running: jobs, and what they left behind
+        // (whose inherited descriptors could hold a caller's pipe or lock open).
+        self.kill_groups(&self.session_ids());
     }
 }
 

@@ -42,7 +42,9 @@ pub(super) fn stop_finished(session: &SessionDir, how: How) -> Result<()> {
             ),
         ));
     }
-    let strays = found.map(leftovers).unwrap_or_default();
+    let strays = found
+        .map(|found| leftovers(session, found))
+        .unwrap_or_default();
     let Some(found) = found.filter(|_| !strays.is_empty()) else {
         crate::note!(
             "session {id} already finished (status {}, exit {}); nothing signalled",
@@ -68,18 +70,23 @@ pub(super) fn stop_finished(session: &SessionDir, how: How) -> Result<()> {
     Ok(())
 }
 
-/// The live members of a finished session's process group that provably belong to it: in
-/// its session (same session ID as the supervisor's PID) and started no earlier than the
-/// supervisor. None when the PID now belongs to another process: while any member of the
-/// old group lived, the kernel could not have reused the PID.
-fn leftovers(found: Identity) -> Vec<i32> {
+/// The live members of a finished session's process group that provably belong to it:
+/// started no earlier than the supervisor, and in its session (same session ID as the
+/// supervisor's PID) or — for `run --no-daemon`, whose supervisor leads a process group but
+/// not a session — carrying the session's `CSA_SESSION_ID` in their environment. None when
+/// the PID now belongs to another process: while any member of the old group lived, the
+/// kernel could not have reused the PID.
+fn leftovers(session: &SessionDir, found: Identity) -> Vec<i32> {
     if ProcStat::read(found.pid).is_ok_and(|stat| stat.start_time != found.start_time) {
         return Vec::new();
     }
+    let id = session.id_string();
     sys::group_members(found.pid)
         .into_iter()
         .filter(|(pid, stat)| {
-            *pid != found.pid && stat.session == found.pid && stat.start_time >= found.start_time
+            *pid != found.pid
+                && stat.start_time >= found.start_time
+                && (stat.session == found.pid || sys::has_env(*pid, "CSA_SESSION_ID", &id))
         })
         .map(|(pid, _)| pid)
         .collect()

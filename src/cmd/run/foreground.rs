@@ -9,9 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Result;
 
-use super::{
-    Launch, Prepared, announce_directive, job_stdin, set_job_environment, write_daemon_pid,
-};
+use super::{Launch, Prepared, announce_directive, set_job_environment, write_daemon_pid};
 use crate::session;
 use crate::supervise;
 use crate::tail;
@@ -22,6 +20,8 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
     let gate = std::mem::take(&mut launch.fleet.gate);
     let launch = &*launch;
     let Launch { job, session, .. } = launch;
+    // The job gets standard input, output and error only, as under a supervisor.
+    crate::sys::close_inherited_fds_on_exec();
     let no_terminal =
         !(io::stdin().is_terminal() || io::stdout().is_terminal() || io::stderr().is_terminal());
     if no_terminal {
@@ -50,11 +50,18 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
     };
     let _ = std::fs::remove_file(session.file(session::QUEUED));
 
+    let stdin = match job.stdin.stdio(session) {
+        Ok(stdin) => stdin,
+        Err(err) => {
+            let result = supervise::without_stdin(session, &err);
+            return Ok(supervise::record_result(session, result)?.exit_code);
+        }
+    };
     let mut command = Command::new(&job.argv[0]);
     command.args(&job.argv[1..]);
     set_job_environment(&mut command, launch);
     command
-        .stdin(job_stdin(job.stdin, session)?)
+        .stdin(stdin)
         .stdout(prepared.stdout)
         .stderr(prepared.stderr);
     let finished = Arc::new(AtomicBool::new(false));
@@ -84,7 +91,8 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
         })
     };
     let timeout = job.timeout;
-    let result = supervise::run_job(session, command, timeout, &received, slot);
+    let mut result = supervise::run_job(session, command, timeout, &received, slot);
+    result.leftover_processes = Some(crate::stop::leftover_processes());
     finished.store(true, Ordering::SeqCst);
     // Renaming `result.toml` into the session directory also wakes the follower.
     let written = supervise::record_result(session, result);

@@ -32,7 +32,7 @@ pub fn dead(session: &SessionDir, started: Instant) {
 /// Prints `CSA:SESSION_WAIT_KV_WARM` and `CSA:CALLER_HINT`: `pending` still run at the cap.
 ///
 /// `id` and `status` list the pending sessions and their states, comma-separated and in the
-/// same order (one of each for a single wait, as contract §5 has it); a multi wait adds
+/// same order (one of each for a single wait, as docs/agents.md has it); a multi wait adds
 /// `pending` (how many). `cmd` waits for exactly the pending sessions, with the same
 /// options.
 pub fn still_running(pending: &[&SessionDir], started: Instant, args: &WaitArgs, multi: bool) {
@@ -68,7 +68,7 @@ fn state(session: &SessionDir) -> &'static str {
 }
 
 /// The command that waits for exactly `ids` with the same options: `csa session wait
-/// --session ID` for a single wait (as contract §3 prints it), `csa session wait [OPTIONS]
+/// --session ID` for a single wait (as docs/agents.md prints it), `csa session wait [OPTIONS]
 /// ID…` for a multi wait; pasteable as [`directive::csa_command`] makes it.
 fn rerun_command(ids: &[String], args: &WaitArgs, multi: bool) -> String {
     let mut words = vec!["session".to_owned(), "wait".to_owned()];
@@ -124,7 +124,7 @@ pub fn summary(summary: &Summary) {
     );
 }
 
-/// `250s`: whole seconds, as contract §5 writes `elapsed`.
+/// `250s`: whole seconds, as docs/agents.md writes `elapsed`.
 fn seconds(elapsed: Duration) -> String {
     format!("{}s", elapsed.as_secs())
 }

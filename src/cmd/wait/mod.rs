@@ -7,7 +7,7 @@
 //! - [`directives`]: `KV_WARM` at the cap, `SESSION_WAIT_SUMMARY` at the end.
 //!
 //! One session named once (`wait ID`, `wait --session ID`) is a *single* wait: what it
-//! prints and its errors are those of the one-session `wait` of contract §3. Anything else
+//! prints and its errors are those of the one-session `wait` of docs/exit-codes.md. Anything else
 //! (several sessions, `--tag`, `--any`) is a *multi* wait (docs/wait.md): errors about one
 //! session are reported and counted, and a `SESSION_WAIT_SUMMARY` line ends the output.
 
@@ -25,7 +25,7 @@ mod directives;
 mod print;
 mod targets;
 
-/// The longest `wait` blocks without `--until-done` (contract §3: hard-coded 250 s), for
+/// The longest `wait` blocks without `--until-done` (docs/exit-codes.md: hard-coded 250 s), for
 /// all the sessions of one call together.
 pub const WAIT_CAP: Duration = Duration::from_secs(250);
 

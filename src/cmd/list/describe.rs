@@ -1,0 +1,63 @@
+//! The NAME/COMMAND column of `csa session list`.
+
+use std::collections::HashMap;
+
+use super::{Row, tree};
+use crate::queue::census::Census;
+use crate::queue::whereabouts;
+use crate::record::{SessionRecord, StdinSource};
+use crate::session::StateRoot;
+
+/// The NAME/COMMAND cell of `row`: [`describe`] (indented by its depth with `--tree`), after
+/// where a queued session stands (`[queue builds #2] make test`, `[waiting for 01J… to
+/// succeed] make test`).
+pub(super) fn row(row: &Row, censuses: &mut HashMap<String, Census>) -> String {
+    let text = format!(
+        "{}{}",
+        tree::indent(row.depth),
+        describe(row.record.as_ref())
+    );
+    let (true, Some(record)) = (row.queued, row.record.as_ref()) else {
+        return text;
+    };
+    let found = whereabouts::find(
+        &StateRoot::of_session(&row.session),
+        &row.session.id_string(),
+        record,
+        censuses,
+    );
+    let place = match (&found.queue, found.position) {
+        (Some(name), Some(position)) => format!("queue {name} #{position}"),
+        _ => format!("waiting for {}", found.waiting_for),
+    };
+    format!("[{place}] {text}")
+}
+
+/// The NAME/COMMAND cell: the session's name, else the script of an `sh` session, else its
+/// argv (arguments with spaces or quotes in single quotes), with `< prompt.txt` when the
+/// prompt went to the job on standard input.
+pub fn describe(record: Option<&SessionRecord>) -> String {
+    let Some(record) = record else {
+        return "?".to_owned();
+    };
+    if let Some(name) = &record.name {
+        return name.clone();
+    }
+    if let [sh, dash_c, script] = record.argv.as_slice()
+        && record.tool == "sh"
+        && sh == "/bin/sh"
+        && dash_c == "-c"
+    {
+        return script.clone();
+    }
+    let mut text = record
+        .argv
+        .iter()
+        .map(|arg| crate::term::quote(arg))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if record.stdin == StdinSource::Prompt {
+        text.push_str(" < prompt.txt");
+    }
+    text
+}
