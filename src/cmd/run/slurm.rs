@@ -17,7 +17,6 @@ use super::{Launch, Prepared, announce, spawn_supervisor};
 use crate::executor::slurm::client::{Cancel, Slurm};
 use crate::executor::slurm::{self, files, submit};
 use crate::exit::{CSA_ERROR, Failure};
-use crate::record;
 use crate::session::SessionDir;
 
 /// `run`'s exit code when `sbatch` refused the job.
@@ -126,7 +125,7 @@ fn record_submission(launch: &Launch<'_>, mut early: Early) -> Result<(files::Jo
             .into());
         }
     };
-    if let Err(err) = record::write_atomic(&session.path, files::JOB_TOML, &job, false) {
+    if let Err(err) = files::record_job(session, &job) {
         slurm::forsake(session, &job, &slurm, &format!("{err:#}"));
         return Err(Failure::new(
             CSA_ERROR,

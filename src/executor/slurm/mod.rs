@@ -151,7 +151,7 @@ fn submit_job(
         Ok(job) => job,
         Err(message) => return (None, Some(Ending::Node(refused(session, &message)))),
     };
-    if let Err(err) = record::write_atomic(&session.path, files::JOB_TOML, &job, false) {
+    if let Err(err) = files::record_job(session, &job) {
         let _ = slurm.cancel(&job.job_id, Cancel::Plain);
         let reason = format!(
             "cannot record Slurm job {} ({err:#}); the job was cancelled",

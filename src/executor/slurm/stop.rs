@@ -122,7 +122,7 @@ fn verified(session: &SessionDir, job: &JobRecord, slurm: &Slurm) -> Result<Opti
         )
         .into()
     };
-    match slurm.show_job(&job.job_id) {
+    match show_job_patiently(slurm, &job.job_id) {
         Err(Unreachable(why)) => Err(refuse(format!("cannot reach Slurm ({why})"))),
         Ok(Query::Known(info)) if info.name == job.job_name => {
             Ok((!info.has_ended()).then_some(info))
@@ -136,6 +136,23 @@ fn verified(session: &SessionDir, job: &JobRecord, slurm: &Slurm) -> Result<Opti
             "Slurm no longer knows the job (its controller lost its state?); `csa session wait` records how it ended"
                 .to_owned(),
         )),
+    }
+}
+
+/// `scontrol show job`, asked up to three times (250 ms, then 500 ms apart) while the
+/// connection to the controller breaks: an overloaded one drops connections. A controller
+/// that cannot be contacted at all (`scontrol` gives up after its own timeouts) is not
+/// asked again.
+fn show_job_patiently(slurm: &Slurm, id: &str) -> Result<Query, Unreachable> {
+    let mut attempt = 1;
+    loop {
+        match slurm.show_job(id) {
+            Err(Unreachable(why)) if attempt < 3 && !why.contains("Unable to contact") => {
+                std::thread::sleep(Duration::from_millis(250) * attempt);
+                attempt += 1;
+            }
+            other => return other,
+        }
     }
 }
 

@@ -90,23 +90,60 @@ pub fn batch_script(session: &SessionDir, csa: &OsString) -> String {
 #[derive(Debug)]
 pub struct Pending {
     submission: Submission,
+    args: Vec<OsString>,
+    script: String,
+    slurm: Slurm,
     job_name: String,
-    slurm_conf: Option<String>,
 }
 
 impl Pending {
     /// Waits for `sbatch`: the job's record (not yet written), or Slurm's message.
+    ///
+    /// A broken connection to the controller (an overloaded one drops them) is not a
+    /// refusal: the job may have been taken before it broke, so csa first looks for it by
+    /// its name (`squeue --name=csa-<ID>`, the name being the session's own) and adopts
+    /// it, and only otherwise submits again — at most [`ATTEMPTS`] times in all, so a job is
+    /// never submitted twice.
     pub fn answer(self) -> Result<JobRecord, String> {
-        let (job_id, cluster) = self.submission.answer()?;
-        Ok(JobRecord {
+        let Self {
+            mut submission,
+            args,
+            script,
+            slurm,
+            job_name,
+        } = self;
+        let record = |job_id: String, cluster: Option<String>| JobRecord {
             job_id,
-            job_name: self.job_name,
+            job_name: job_name.clone(),
             cluster,
-            slurm_conf: self.slurm_conf,
+            slurm_conf: slurm.conf(),
             submitted_at: record::timestamp(SystemTime::now()),
-        })
+        };
+        let mut attempt = 1;
+        loop {
+            let refusal = match submission.answer() {
+                Ok((job_id, cluster)) => return Ok(record(job_id, cluster)),
+                Err(refusal) => refusal,
+            };
+            if !refusal.transient || attempt >= ATTEMPTS {
+                return Err(refusal.message);
+            }
+            std::thread::sleep(RETRY_PAUSE * attempt);
+            if let Ok(ids) = slurm.jobs_named(&job_name)
+                && let Some(job_id) = ids.into_iter().next()
+            {
+                return Ok(record(job_id, None));
+            }
+            attempt += 1;
+            submission = slurm.start_submission(&args, &script)?;
+        }
     }
 }
+
+/// How many times `sbatch` is run for one job when the connection to the controller breaks.
+const ATTEMPTS: u32 = 3;
+/// The pause before the next attempt, times the attempt's number.
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Starts submitting the session's job (`timeout_ms`: its `--timeout`) without waiting for
 /// Slurm's answer. Errors: `sbatch` cannot be run.
@@ -120,8 +157,10 @@ pub fn start(
     let script = batch_script(session, &request.csa);
     Ok(Pending {
         submission: slurm.start_submission(&args, &script)?,
+        args,
+        script,
+        slurm: slurm.clone(),
         job_name: files::job_name(session),
-        slurm_conf: slurm.conf(),
     })
 }
 
