@@ -21,14 +21,16 @@ ci: lint test
 faults:
     CSA_FAULT_TRIALS=200 cargo test --locked --release --test main -- faults hostile --test-threads=2
 
-# The release binary, target/release/csa: glibc linked statically and no PIE, which cuts
-# start-up time and the memory of every supervisor (BENCHMARKS.md). On other platforms use
-# `cargo build --release`.
+# The release binary, target/<target tuple>/release/csa (e.g. target/x86_64-unknown-linux-gnu/
+# release/csa): the same build as `cargo install --locked --path .`. On x86_64 Linux with glibc,
+# .cargo/config.toml links glibc statically without PIE, which cuts start-up time and the
+# memory of every supervisor (BENCHMARKS.md); other targets get Cargo's default build.
 release:
-    cargo rustc --release --locked --bin csa -- -C target-feature=+crt-static -C relocation-model=static
+    cargo build --release --locked
 
 # Benchmarks against setsid/nohup, task-spooler, nq and pueue (not part of `ci`):
-# installs the peers if missing, builds --release, writes target/bench/report.md.
+# installs the peers if missing, installs csa as the README does (into target/bench/install),
+# writes target/bench/report.md.
 # `just bench --quick` for a short run.
 bench *ARGS:
     bench/run.sh {{ARGS}}

@@ -28,6 +28,7 @@ from idle import idle  # noqa: E402
 from lateness import lateness  # noqa: E402
 from lib import CSA, PUEUE, ROOT, log  # noqa: E402
 from scale import list_scale, supervisor_pss  # noqa: E402
+from slurm import slurm  # noqa: E402
 from start import back_to_back, start_latency  # noqa: E402
 from waitmany import wait_many  # noqa: E402
 
@@ -41,6 +42,7 @@ SECTIONS = {
     "idle": idle,
     "fleet": fleet,
     "waitmany": wait_many,
+    "slurm": slurm,
 }
 
 
@@ -87,7 +89,7 @@ def machine() -> str:
         f"- machine: {os.cpu_count()} × {cpu}, {mem_kib / 1048576:.0f} GiB RAM, "
         f"{platform.system()} {platform.release()}, {first_line(['sh', '-c', '. /etc/os-release; echo $PRETTY_NAME'])}",
         f"- load average at the start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
-        f"- csa: {first_line([str(CSA), '--version'])} (commit {commit}, release profile, "
+        f"- csa: {first_line([str(CSA), '--version'])} (commit {commit}, installed with `cargo install --locked --path .`, "
         f"{'statically' if b'statically linked' in subprocess.run(['file', '-b', str(CSA)], capture_output=True).stdout else 'dynamically'} linked)",
         f"- task-spooler {dpkg('task-spooler')} (`tsp`), nq {dpkg('nq')}, "
         f"{first_line([str(PUEUE), '--version'])}, {first_line(['hyperfine', '--version'])}",
@@ -105,7 +107,7 @@ def main() -> int:
     # A plain SIGTERM would skip the clean-up of the peers' servers and jobs.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if not CSA.exists():
-        sys.exit(f"bench: {CSA} is missing: run `cargo build --release` first")
+        sys.exit(f"bench: {CSA} is missing: run bench/run.sh (it installs csa there)")
     args.out.mkdir(parents=True, exist_ok=True)
     description = machine()
     report = Report()

@@ -23,7 +23,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / "target" / "bench-tools" / "bin"
-CSA = ROOT / "target" / "release" / "csa"
+# The binary `bench/run.sh` installed with `cargo install --locked --path .` (the README's
+# command, with `--root target/bench/install`).
+CSA = ROOT / "target" / "bench" / "install" / "bin" / "csa"
 PUEUE = TOOLS / "pueue"
 PUEUED = TOOLS / "pueued"
 TAG = "CSA_BENCH_RUN"
@@ -242,7 +244,8 @@ class Sandbox:
     def close(self) -> None:
         if self.has_pueue:
             self.run(self.pueue("shutdown"), check=False)
-        self.run(["tsp", "-K"], check=False)
+        if shutil.which("tsp"):
+            self.run(["tsp", "-K"], check=False)
         kill_tagged(self.tag)
         shutil.rmtree(self.dir, ignore_errors=True)
 

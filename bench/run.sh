@@ -1,16 +1,12 @@
 #!/usr/bin/env bash
-# Runs csa's benchmark suite (`just bench`): installs the peers if missing, builds csa in
-# release mode (static, as `just release`), then runs bench/bench.py with the given
-# arguments (`--quick`, `--only SECTION…`).
+# Runs csa's benchmark suite (`just bench`): installs the peers if missing, installs csa the
+# way the README does (`cargo install --locked --path .`, here into target/bench/install so
+# that the csa on your PATH is left alone), then runs bench/bench.py with the given arguments
+# (`--quick`, `--only SECTION…`) on exactly that installed binary.
 # Not part of the test suite and not run in CI. Results: target/bench/report.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench/install-peers.sh
-# The release binary as shipped by `just release`: glibc linked statically, no PIE (no
-# dynamic loader and no relocations at start-up; see BENCHMARKS.md).
-if rustc -vV | grep -q '^host: .*-linux-gnu'; then
-    cargo rustc --release --locked --bin csa -- -C target-feature=+crt-static -C relocation-model=static
-else
-    cargo build --release --locked
-fi
+# .cargo/config.toml makes this the static, non-PIE build on x86_64 Linux (BENCHMARKS.md).
+cargo install --locked --force --path . --root target/bench/install
 exec python3 bench/bench.py "$@"

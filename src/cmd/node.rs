@@ -16,7 +16,7 @@ use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::thread;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, Result};
 use ulid::Ulid;
@@ -29,6 +29,9 @@ use crate::record::{self, ResultRecord, SessionRecord, Status, StdinSource};
 use crate::session::{self, SessionDir};
 use crate::stop::{Scope, request};
 use crate::supervise;
+
+/// How long the node waits for the submitting side to record the job (`slurm.toml`).
+const SUBMITTED_LIMIT: Duration = Duration::from_secs(120);
 
 /// The space reserved for `ending.toml` (bytes), several times a record's length.
 const ENDING_BYTES: u64 = 4096;
@@ -47,6 +50,7 @@ pub fn exec(args: &NodeArgs) -> Result<u8> {
     if std::env::var("SLURM_JOB_NAME").ok().as_deref() != Some(files::job_name(&session).as_str()) {
         return Err(refused("the Slurm job is not named after the session").into());
     }
+    wait_until_submitted(&session, &job_id)?;
     let record: SessionRecord =
         record::read(&session.file(session::SESSION_TOML))?.with_context(|| {
             format!(
@@ -134,6 +138,44 @@ fn escalate_stops(session: &SessionDir) {
             return;
         }
     });
+}
+
+/// Waits until the submitting side has recorded this job in `slurm.toml` — written once
+/// every other file of the session is (`csa run` submits while it writes them) — and
+/// checks that it names this job. Polls with a pause growing from 10 ms to 250 ms, for at
+/// most [`SUBMITTED_LIMIT`] (a network filesystem may show the file late).
+///
+/// Errors: no record in time (the submitting side died before it finished), or a record of
+/// another job (this one must not run the session).
+fn wait_until_submitted(session: &SessionDir, job_id: &str) -> Result<()> {
+    let deadline = Instant::now() + SUBMITTED_LIMIT;
+    let mut pause = Duration::from_millis(10);
+    loop {
+        if let Ok(Some(job)) = files::read_job(session) {
+            if job.job_id == job_id {
+                return Ok(());
+            }
+            return Err(refused(&format!(
+                "slurm.toml names Slurm job {}, not this job {job_id}",
+                job.job_id
+            ))
+            .into());
+        }
+        if Instant::now() >= deadline {
+            return Err(Failure::new(
+                CSA_ERROR,
+                format!(
+                    "session {} never recorded this Slurm job {job_id} in slurm.toml within {} s: is the state root on a filesystem this node shares? ({})",
+                    session.id_string(),
+                    SUBMITTED_LIMIT.as_secs(),
+                    session.path.display()
+                ),
+            )
+            .into());
+        }
+        thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(250));
+    }
 }
 
 fn refused(why: &str) -> Failure {

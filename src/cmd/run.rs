@@ -82,6 +82,9 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
         fleet,
         plan,
     };
+    // A Slurm job is submitted while the session's files are written (it cannot start
+    // before they are: `csa __node` waits for `slurm.toml`).
+    let early = slurm::submit_early(&launch);
     let prepared = prepare(&launch)
         .and_then(|prepared| {
             fleet::join(&mut launch.fleet, args, &root, &launch.session)?;
@@ -93,7 +96,7 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
     if args.no_daemon {
         foreground::run(&mut launch, prepared)
     } else if launch.plan.slurm.is_some() {
-        slurm::start(&launch, prepared)
+        slurm::start(&launch, prepared, early)
     } else {
         start_daemon(&launch, prepared)
     }

@@ -170,8 +170,9 @@ fn attach_follows_the_nodes_spool_files_and_list_shows_it() {
     ]);
     let list = slurm.output(&["session", "list"]);
     let row = stdout(&list);
+    // `queued` until Slurm starts the job, then `running`.
     assert!(
-        row.contains("running") && row.contains("slurm-attach"),
+        (row.contains("running") || row.contains("queued")) && row.contains("slurm-attach"),
         "{row}"
     );
     let out = slurm.output(&["session", "attach", "--session", &id]);

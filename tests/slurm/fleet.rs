@@ -107,3 +107,55 @@ fn killing_a_local_parent_stops_its_slurm_child() {
     );
     assert_eq!(slurm.result(&parent)["status"].as_str(), Some("signal"));
 }
+
+#[test]
+fn one_wait_for_local_and_slurm_sessions() {
+    let Some(()) = enabled("one_wait_for_local_and_slurm_sessions") else {
+        return;
+    };
+    let slurm = SlurmCsa::new();
+    let local_ok = slurm.csa.run_args(&["echo local-ok"]);
+    let slurm_ok = slurm.run(&["echo slurm-ok; sleep 1"]);
+    let slurm_bad = slurm.run(&["echo slurm-bad; sleep 2; exit 5"]);
+    let local_late = slurm.csa.run_args(&["sleep 1; echo local-late"]);
+    let out = slurm.output(&[
+        "session",
+        "wait",
+        "--until-done",
+        &local_ok,
+        &slurm_ok,
+        &slurm_bad,
+        &local_late,
+    ]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let text = stdout(&out);
+    for line in ["local-ok\n", "slurm-ok\n", "slurm-bad\n", "local-late\n"] {
+        assert_eq!(text.matches(line).count(), 1, "{line:?} once in {text:?}");
+    }
+    let err = stderr(&out);
+    assert_eq!(
+        err.matches("CSA:SESSION_WAIT_COMPLETED").count(),
+        4,
+        "{err}"
+    );
+    let summary = err
+        .lines()
+        .find(|line| line.starts_with("CSA:SESSION_WAIT_SUMMARY"))
+        .unwrap_or_else(|| panic!("no summary: {err}"));
+    assert!(
+        summary.contains("total=4")
+            && summary.contains("success=3")
+            && summary.contains("failed=1"),
+        "{summary}"
+    );
+    // --any: the first of them to end (a Slurm job still waiting for its start is not).
+    let fast = slurm.csa.run_args(&["exit 0"]);
+    let slow = slurm.run(&["sleep 300"]);
+    let out = slurm.output(&["session", "wait", "--any", &slow, &fast]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("id={fast}")),
+        "{}",
+        stderr(&out)
+    );
+}

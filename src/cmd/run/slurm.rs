@@ -1,25 +1,23 @@
-//! `csa run --executor slurm`: the supervisor is started as for a local session (it holds
-//! the session's lock from the moment the ID is printed), but it submits the job with
-//! `sbatch` and watches it ([`crate::executor::slurm`]). `run` waits for the submission —
-//! the watcher's first word on a pipe, `submitted <job ID>` or `refused` — so that a job
-//! `sbatch` refuses makes `run` itself fail (exit 1, Slurm's message on stderr; the session
-//! keeps the `failure` result). Local sessions do not wait for anything: only this path
-//! reads the pipe.
+//! `csa run --executor slurm`. The session is created as for a local session, and its
+//! supervisor — the job's watcher ([`crate::executor::slurm`]) — holds the session's lock
+//! from the moment the ID is printed. When the session waits for nothing, `run` itself
+//! submits the job with `sbatch` before it starts the watcher, so that a job Slurm refuses
+//! makes `run` fail (exit 1, Slurm's message on stderr; the session records the `failure`
+//! result). `sbatch` runs while `run` writes the session's files, so `run` costs little
+//! more than `sbatch`; the job cannot start early, as `csa __node` waits for `slurm.toml`,
+//! written last. With `--queue` or `--after` the watcher submits the job once it may start,
+//! and a refusal is recorded in the result.
 
 use std::fs::{File, OpenOptions};
-use std::io::Read as _;
 use std::os::unix::fs::OpenOptionsExt as _;
-use std::time::Duration;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 use super::{Launch, Prepared, announce, spawn_supervisor};
-use crate::executor::slurm::client::Slurm;
-use crate::executor::slurm::{SUBMITTED, files};
+use crate::executor::slurm::client::{Cancel, Slurm};
+use crate::executor::slurm::{self, files, submit};
 use crate::exit::{CSA_ERROR, Failure};
-use crate::liveness;
-use crate::record::{self, ResultRecord};
-use crate::session;
+use crate::session::SessionDir;
 
 /// `run`'s exit code when `sbatch` refused the job.
 pub const REFUSED: u8 = 1;
@@ -29,66 +27,120 @@ const TMPFS_MAGIC: i64 = 0x0102_1994;
 /// ramfs (`RAMFS_MAGIC`).
 const RAMFS_MAGIC: i64 = 0x8584_58f6;
 
-/// Starts the watcher, waits until it has submitted the job, and prints the session ID.
-pub(super) fn start(launch: &Launch<'_>, prepared: Prepared) -> Result<u8> {
-    let Launch { args, session, .. } = launch;
-    warn_if_node_local(launch);
-    if !launch.fleet.gate.is_empty() {
-        // It waits for its dependencies or a queue slot first, and is submitted then: a
-        // refusal is recorded in its result (run returns at once, as for a local session).
-        let prepared = Prepared {
-            lock: prepared.lock,
-            stdout: watch_log(session)?,
-            stderr: watch_log(session)?,
-        };
-        let pid = spawn_supervisor(launch, prepared).inspect_err(|_| {
-            let _ = std::fs::remove_dir_all(&session.path);
-        })?;
-        announce(args, session, pid)?;
-        return Ok(0);
-    }
-    let (reader, writer) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-        .context("cannot create a pipe for the watcher")?;
-    let log_path = session.file(files::WATCH_LOG);
-    let prepared = Prepared {
-        lock: prepared.lock,
-        stdout: File::from(writer),
-        stderr: watch_log(session)?,
-    };
-    let pid = spawn_supervisor(launch, prepared).inspect_err(|_| {
-        let _ = std::fs::remove_dir_all(&session.path);
-    })?;
-    let mut word = String::new();
-    let _ = File::from(reader).take(256).read_to_string(&mut word);
-    if word.starts_with(SUBMITTED) {
-        announce(args, session, pid)?;
-        return Ok(0);
-    }
-    // Refused, or the watcher died: it records the result before it exits.
-    let id = session.id_string();
-    let _ = liveness::wait_for_supervisor(session, Some(Duration::from_secs(30)));
-    match record::read::<ResultRecord>(&session.file(session::RESULT_TOML)) {
-        Ok(Some(result)) => Err(Failure::new(
-            REFUSED,
-            format!(
-                "cannot run session {id} on Slurm: {} (recorded: csa session result --session {id})",
-                result.reason.unwrap_or_else(|| result.status.as_str().to_owned())
-            ),
-        )
-        .into()),
-        _ => Err(Failure::new(
-            CSA_ERROR,
-            format!(
-                "the watcher of session {id} ended before it submitted the job ({})",
-                log_path.display()
-            ),
-        )
-        .into()),
+/// A submission started before the session's files were written. Dropped unanswered (a
+/// later step of `run` failed), it cancels the job.
+pub(super) struct Early {
+    pending: Option<Result<submit::Pending, String>>,
+    slurm: Slurm,
+}
+
+impl Drop for Early {
+    fn drop(&mut self) {
+        if let Some(Ok(pending)) = self.pending.take()
+            && let Ok(job) = pending.answer()
+        {
+            let _ = self.slurm.cancel(&job.job_id, Cancel::Plain);
+        }
     }
 }
 
-/// `watch.log`, opened for append: the watcher's stderr.
-fn watch_log(session: &crate::session::SessionDir) -> Result<File> {
+/// Starts `sbatch` for a Slurm session that waits for nothing (after warning when its state
+/// root looks node-local); `None` for other sessions.
+pub(super) fn submit_early(launch: &Launch<'_>) -> Option<Early> {
+    let request = launch.plan.slurm.as_ref()?;
+    if !launch.fleet.gate.is_empty() || launch.args.no_daemon {
+        return None;
+    }
+    warn_if_node_local(launch);
+    let slurm = Slurm::from_env();
+    let timeout_ms = launch
+        .args
+        .timeout
+        .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX));
+    let pending = submit::start(&launch.session, timeout_ms, request, &slurm);
+    Some(Early {
+        pending: Some(pending),
+        slurm,
+    })
+}
+
+/// Records the submitted job (or Slurm's refusal), starts the watcher and prints the
+/// session ID.
+pub(super) fn start(launch: &Launch<'_>, prepared: Prepared, early: Option<Early>) -> Result<u8> {
+    let Launch { args, session, .. } = launch;
+    if early.is_none() {
+        warn_if_node_local(launch);
+    }
+    let submitted = match early {
+        Some(early) => Some(record_submission(launch, early)?),
+        None => None,
+    };
+    let prepared = Prepared {
+        lock: prepared.lock,
+        stdout: watch_log(session)?,
+        stderr: watch_log(session)?,
+    };
+    let pid = match spawn_supervisor(launch, prepared) {
+        Ok(pid) => pid,
+        Err(err) => {
+            match &submitted {
+                // The job must not run unwatched: take it back and say so in the result.
+                Some((job, slurm)) => {
+                    slurm::forsake(session, job, slurm, &format!("{err:#}"));
+                }
+                None => {
+                    let _ = std::fs::remove_dir_all(&session.path);
+                }
+            }
+            return Err(err);
+        }
+    };
+    announce(args, session, pid)?;
+    Ok(0)
+}
+
+/// Waits for `sbatch` and records the job in `slurm.toml`. Errors: Slurm refused it (exit
+/// 1; the `failure` result is recorded), or it cannot be recorded (exit 125; the job is
+/// cancelled).
+fn record_submission(launch: &Launch<'_>, mut early: Early) -> Result<(files::JobRecord, Slurm)> {
+    let session = &launch.session;
+    let id = session.id_string();
+    let answer = match early.pending.take() {
+        Some(Ok(pending)) => pending.answer(),
+        Some(Err(why)) => Err(why),
+        None => Err("no submission was started".to_owned()),
+    };
+    let slurm = early.slurm.clone();
+    let job = match answer {
+        Ok(job) => job,
+        Err(message) => {
+            let result = slurm::refused(session, &message);
+            crate::supervise::record_result(session, result)?;
+            return Err(Failure::new(
+                REFUSED,
+                format!(
+                    "cannot run session {id} on Slurm: sbatch refused the job: {message} (recorded: csa session result --session {id})"
+                ),
+            )
+            .into());
+        }
+    };
+    if let Err(err) = files::record_job(session, &job) {
+        slurm::forsake(session, &job, &slurm, &format!("{err:#}"));
+        return Err(Failure::new(
+            CSA_ERROR,
+            format!(
+                "cannot record Slurm job {} of session {id}; it was cancelled: {err:#}",
+                job.job_id
+            ),
+        )
+        .into());
+    }
+    Ok((job, slurm))
+}
+
+/// `watch.log`, opened for append: the watcher's stdout and stderr.
+fn watch_log(session: &SessionDir) -> Result<File> {
     let path = session.file(files::WATCH_LOG);
     OpenOptions::new()
         .create(true)

@@ -8,7 +8,7 @@
 
 use std::ffi::OsString;
 use std::io::Write as _;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 /// Where Slurm's commands find their cluster: the `SLURM_CONF` the job was submitted with
 /// (none: the commands' default) and the cluster `sbatch` named (federations, `-M`).
@@ -70,6 +70,61 @@ pub enum Query {
     Unknown,
 }
 
+/// An `sbatch` under way.
+#[derive(Debug)]
+pub struct Submission {
+    child: Child,
+}
+
+/// Why `sbatch` gave no job ID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Slurm's own message (`sbatch: error: …`), one line.
+    pub message: String,
+    /// The connection to the controller broke (killed by a signal such as SIGPIPE, a socket
+    /// error): the job may or may not have been taken, and trying again may work.
+    pub transient: bool,
+}
+
+/// Messages of `sbatch` that say the connection broke, not that the job was refused.
+const TRANSIENT: [&str; 6] = [
+    "Socket timed out",
+    "Unexpected missing socket",
+    "Zero Bytes were transmitted",
+    "Connection reset",
+    "Resource temporarily unavailable",
+    "Transport endpoint",
+];
+
+impl Submission {
+    /// Waits for `sbatch`'s answer: the job ID and, for a federation, the cluster it went
+    /// to. Errors: why it gave none ([`Refusal`]).
+    pub fn answer(self) -> Result<(String, Option<String>), Refusal> {
+        let refused = |message: String, transient: bool| Refusal { message, transient };
+        let output = self
+            .child
+            .wait_with_output()
+            .map_err(|err| refused(format!("cannot run sbatch: {err}"), false))?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        if !output.status.success() {
+            return Err(refusal(&output));
+        }
+        // `--parsable`: "ID" or "ID;CLUSTER".
+        let line = stdout.lines().next().unwrap_or("").trim();
+        let (id, cluster) = match line.split_once(';') {
+            Some((id, cluster)) => (id, Some(cluster.to_owned())),
+            None => (line, None),
+        };
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(refused(
+                format!("sbatch printed no job ID (stdout: {line:?})"),
+                false,
+            ));
+        }
+        Ok((id.to_owned(), cluster))
+    }
+}
+
 /// Slurm could not be asked: the command is missing, or the controller did not answer.
 /// Never a reason to declare a job gone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,16 +181,10 @@ impl Slurm {
             .map_err(|err| Unreachable(format!("cannot run {program}: {err}")))
     }
 
-    /// Submits `script` (the batch script, on `sbatch`'s standard input) with `args`.
-    /// Returns the job ID and, for a federation, the cluster it went to.
-    ///
-    /// Errors: Slurm's own message (`sbatch: error: …`), one line, when `sbatch` refused the
-    /// job or could not be run.
-    pub fn submit(
-        &self,
-        args: &[OsString],
-        script: &str,
-    ) -> Result<(String, Option<String>), String> {
+    /// Starts `sbatch` with `args` and `script` (the batch script) on its standard input,
+    /// without waiting for its answer ([`Submission::answer`]). Errors: `sbatch` cannot be
+    /// run.
+    pub fn start_submission(&self, args: &[OsString], script: &str) -> Result<Submission, String> {
         let mut command = self.command("sbatch");
         command
             .args(args)
@@ -146,30 +195,12 @@ impl Slurm {
             .spawn()
             .map_err(|err| format!("cannot run sbatch: {err} (is Slurm installed and on PATH?)"))?;
         if let Some(mut stdin) = child.stdin.take() {
-            // sbatch reads the whole script before it answers; a failed write shows in its
+            // The script is far below a pipe's capacity; a failed write shows in sbatch's
             // own error.
             let _ = stdin.write_all(script.as_bytes());
         }
-        let output = child
-            .wait_with_output()
-            .map_err(|err| format!("cannot run sbatch: {err}"))?;
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        if !output.status.success() {
-            return Err(one_line(&output.stderr)
-                .unwrap_or_else(|| format!("sbatch failed ({}) and said nothing", output.status)));
-        }
-        // `--parsable`: "ID" or "ID;CLUSTER".
-        let line = stdout.lines().next().unwrap_or("").trim();
-        let (id, cluster) = match line.split_once(';') {
-            Some((id, cluster)) => (id, Some(cluster.to_owned())),
-            None => (line, None),
-        };
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("sbatch printed no job ID (stdout: {line:?})"));
-        }
-        Ok((id.to_owned(), cluster))
+        Ok(Submission { child })
     }
-
     /// `scontrol show job ID`: what the controller knows about the job.
     pub fn show_job(&self, id: &str) -> Result<Query, Unreachable> {
         let mut command = self.command("scontrol");
@@ -276,7 +307,22 @@ impl Slurm {
     }
 
     /// Cancels or signals job `id` (see [`Cancel`]). Errors: `scancel`'s message.
+    /// A connection to the controller that broke is tried again (at most [`CANCEL_ATTEMPTS`]
+    /// times; cancelling is idempotent).
     pub fn cancel(&self, id: &str, how: Cancel) -> Result<(), String> {
+        let mut attempt = 1;
+        loop {
+            match self.cancel_once(id, how) {
+                Err(refusal) if refusal.transient && attempt < CANCEL_ATTEMPTS => {
+                    std::thread::sleep(std::time::Duration::from_millis(250) * attempt);
+                    attempt += 1;
+                }
+                other => return other.map_err(|refusal| refusal.message),
+            }
+        }
+    }
+
+    fn cancel_once(&self, id: &str, how: Cancel) -> Result<(), Refusal> {
         let mut command = self.command("scancel");
         if let Some(cluster) = &self.cluster {
             command.args(["-M", cluster]);
@@ -291,12 +337,30 @@ impl Slurm {
             Cancel::Plain => {}
         }
         command.arg(id);
-        let output = Self::run(command, "scancel").map_err(|Unreachable(why)| why)?;
+        let output = Self::run(command, "scancel").map_err(|Unreachable(why)| Refusal {
+            message: why,
+            transient: false,
+        })?;
         if output.status.success() {
             return Ok(());
         }
-        Err(one_line(&output.stderr)
-            .unwrap_or_else(|| format!("scancel failed ({})", output.status)))
+        Err(refusal(&output))
+    }
+}
+
+/// How many times `scancel` is run when the connection to the controller breaks.
+const CANCEL_ATTEMPTS: u32 = 3;
+
+/// Why a command failed, and whether the connection to the controller broke.
+fn refusal(output: &Output) -> Refusal {
+    let said = one_line(&output.stderr);
+    let transient = std::os::unix::process::ExitStatusExt::signal(&output.status).is_some()
+        || said
+            .as_deref()
+            .is_some_and(|said| TRANSIENT.iter().any(|t| said.contains(t)));
+    Refusal {
+        message: said.unwrap_or_else(|| format!("failed ({}) and said nothing", output.status)),
+        transient,
     }
 }
 

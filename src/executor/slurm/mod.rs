@@ -1,11 +1,12 @@
 //! The Slurm executor: a session's job runs as a Slurm batch job, with the same contract as
 //! a local session (docs/slurm.md).
 //!
-//! - **Submitting side.** `csa run --executor slurm` starts the supervisor as for a local
-//!   session; it holds the session's `lock` exactly as today (the liveness invariant is
-//!   unchanged), but instead of running the job it is the job's *watcher*: it submits the
-//!   job ([`submit`]), records its ID in `slurm.toml`, waits for its end ([`watch`]) and
-//!   writes `result.toml` ([`outcome`]).
+//! - **Submitting side.** `csa run --executor slurm` submits the job ([`submit`]) and
+//!   records its ID in `slurm.toml` (`crate::cmd::run`), then starts the supervisor as for a
+//!   local session; it holds the session's `lock` exactly as today (the liveness invariant
+//!   is unchanged), but instead of running the job it is the job's *watcher*: it waits for
+//!   its end ([`watch`]) and returns the result to record ([`outcome`]). A session that
+//!   waited for a queue slot or dependencies is submitted by its watcher.
 //! - **Node side.** The batch script runs `csa __node` ([`crate::cmd::node`]), which runs the
 //!   job exactly as the local supervisor does and records its true ending in `ending.toml`.
 //! - **The job outlives its watcher.** When a look finds the lock free and no result, it
@@ -19,8 +20,6 @@ pub mod resume;
 pub mod stop;
 pub mod submit;
 mod watch;
-
-use std::io::Write as _;
 
 use anyhow::{Context as _, Result};
 
@@ -37,13 +36,6 @@ use crate::supervise::Received;
 
 pub use outcome::NEVER_STARTED;
 pub use resume::settle;
-
-/// What the watcher tells `csa run` on its standard output (a pipe `run` reads to the end):
-/// `submitted <job ID>` once `slurm.toml` is written, or `refused` when the job will not
-/// run (its `failure` result follows). Nothing (end of file) when the watcher died first.
-pub const SUBMITTED: &str = "submitted";
-/// See [`SUBMITTED`].
-pub const REFUSED: &str = "refused";
 
 /// The watcher (`csa __supervise --executor slurm`, once the session's gate — dependencies,
 /// queue slot — is passed): submits the job (unless `--resume`), waits for its end and
@@ -71,6 +63,13 @@ pub fn supervise(
         .with_context(|| format!("session.toml is missing ({})", session.path.display()))?;
     let (job, ending) = if args.resume {
         resume::job(session)
+    } else if let Ok(Some(job)) = files::read_job(session) {
+        // `csa run` submitted it. A stop that came meanwhile may not have seen the job.
+        if request::requested(session).is_some() || received.signal().is_some() {
+            let slurm = Slurm::recorded(job.slurm_conf.as_deref(), job.cluster.as_deref());
+            let _ = slurm.cancel(&job.job_id, Cancel::Plain);
+        }
+        (Some(job), None)
     } else {
         submit_job(session, &record, request, received)
     };
@@ -86,16 +85,48 @@ pub fn supervise(
     Ok(outcome::result(session, job.as_ref(), ending))
 }
 
+/// The result of a job `sbatch` refused: `failure`, exit 1, Slurm's message as the reason.
+pub fn refused(session: &SessionDir, message: &str) -> ResultRecord {
+    not_run(
+        session,
+        Status::Failure,
+        None,
+        format!("sbatch refused the job: {message}"),
+    )
+}
+
+/// Gives up a submitted job that cannot be watched (its record or its watcher could not
+/// be made): cancels it and records a `failure` result saying why.
+pub fn forsake(session: &SessionDir, job: &JobRecord, slurm: &Slurm, why: &str) {
+    let _ = slurm.cancel(&job.job_id, Cancel::Plain);
+    let result = not_run(
+        session,
+        Status::Failure,
+        None,
+        format!(
+            "Slurm job {} was cancelled: csa could not watch it ({why})",
+            job.job_id
+        ),
+    );
+    let _ = crate::supervise::record_result(session, result);
+}
+
 /// A result the watcher records itself (`synthetic = false`): the job did not run.
-fn not_run(session: &SessionDir, status: Status, signal: Option<i32>, reason: String) -> Ending {
+fn not_run(
+    session: &SessionDir,
+    status: Status,
+    signal: Option<i32>,
+    reason: String,
+) -> ResultRecord {
     let exit_code = signal.map_or(1, exit::from_signal);
     let mut result = crate::liveness::synthetic_result(session, status, exit_code, signal, reason);
     result.synthetic = false;
-    Ending::Node(result)
+    result
 }
 
-/// Submits the job and records it, telling `csa run` the outcome. Returns the job (none
-/// when it was not submitted) and the ending when it is already known.
+/// Submits the job (for a session that waited for its queue slot or dependencies) and
+/// records it. Returns the job (none when it was not submitted) and the ending when it is
+/// already known.
 fn submit_job(
     session: &SessionDir,
     record: &SessionRecord,
@@ -104,7 +135,6 @@ fn submit_job(
 ) -> (Option<JobRecord>, Option<Ending>) {
     let stopped = || request::requested(session).is_some() || received.signal().is_some();
     if stopped() {
-        tell_run(REFUSED);
         let signal = request::requested(session)
             .map(|request| request.signal)
             .or_else(|| received.signal())
@@ -113,47 +143,26 @@ fn submit_job(
             "stopped before it was submitted to Slurm; {}",
             outcome::NEVER_STARTED
         );
-        return (
-            None,
-            Some(not_run(session, Status::Signal, Some(signal), reason)),
-        );
+        let result = not_run(session, Status::Signal, Some(signal), reason);
+        return (None, Some(Ending::Node(result)));
     }
     let slurm = Slurm::from_env();
     let job = match submit::submit(session, record, request, &slurm) {
         Ok(job) => job,
-        Err(message) => {
-            tell_run(REFUSED);
-            let reason = format!("sbatch refused the job: {message}");
-            return (None, Some(not_run(session, Status::Failure, None, reason)));
-        }
+        Err(message) => return (None, Some(Ending::Node(refused(session, &message)))),
     };
-    if let Err(err) = record::write_atomic(&session.path, files::JOB_TOML, &job, false) {
-        // Without the record nobody could find the job again: take it back.
+    if let Err(err) = files::record_job(session, &job) {
         let _ = slurm.cancel(&job.job_id, Cancel::Plain);
-        tell_run(REFUSED);
         let reason = format!(
             "cannot record Slurm job {} ({err:#}); the job was cancelled",
             job.job_id
         );
-        return (
-            Some(job),
-            Some(not_run(session, Status::Failure, None, reason)),
-        );
+        let result = not_run(session, Status::Failure, None, reason);
+        return (Some(job), Some(Ending::Node(result)));
     }
-    tell_run(&format!("{SUBMITTED} {}", job.job_id));
     if stopped() {
         // A stop that raced the submission: `session kill` may not have seen the job yet.
         let _ = slurm.cancel(&job.job_id, Cancel::Plain);
     }
     (Some(job), None)
-}
-
-/// Writes `word` to standard output (the pipe `csa run` reads) and then points standard
-/// output at /dev/null, so that `run` sees the end of file at once.
-fn tell_run(word: &str) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{word}").and_then(|()| stdout.flush());
-    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
-        let _ = rustix::stdio::dup2_stdout(&null);
-    }
 }

@@ -122,7 +122,7 @@ fn verified(session: &SessionDir, job: &JobRecord, slurm: &Slurm) -> Result<Opti
         )
         .into()
     };
-    match slurm.show_job(&job.job_id) {
+    match show_job_patiently(slurm, &job.job_id) {
         Err(Unreachable(why)) => Err(refuse(format!("cannot reach Slurm ({why})"))),
         Ok(Query::Known(info)) if info.name == job.job_name => {
             Ok((!info.has_ended()).then_some(info))
@@ -136,6 +136,23 @@ fn verified(session: &SessionDir, job: &JobRecord, slurm: &Slurm) -> Result<Opti
             "Slurm no longer knows the job (its controller lost its state?); `csa session wait` records how it ended"
                 .to_owned(),
         )),
+    }
+}
+
+/// `scontrol show job`, asked up to three times (250 ms, then 500 ms apart) while the
+/// connection to the controller breaks: an overloaded one drops connections. A controller
+/// that cannot be contacted at all (`scontrol` gives up after its own timeouts) is not
+/// asked again.
+fn show_job_patiently(slurm: &Slurm, id: &str) -> Result<Query, Unreachable> {
+    let mut attempt = 1;
+    loop {
+        match slurm.show_job(id) {
+            Err(Unreachable(why)) if attempt < 3 && !why.contains("Unable to contact") => {
+                std::thread::sleep(Duration::from_millis(250) * attempt);
+                attempt += 1;
+            }
+            other => return other,
+        }
     }
 }
 
@@ -157,30 +174,37 @@ fn stop_running(
         signal_name(first),
         job.job_id
     ));
-    if first != Signal::KILL && ended_within(session, grace) {
-        note(format!(
-            "Slurm job {} ended {} ms after {}",
-            job.job_id,
-            started.elapsed().as_millis(),
-            signal_name(first)
-        ));
-        return Ok(());
-    }
-    if first != Signal::KILL {
-        // The node itself SIGKILLs the job's processes once the grace is over (Slurm
-        // cannot send an immediate SIGKILL).
-        note(format!(
-            "Slurm job {} still running {} after {}; csa on the node sends SIGKILL",
-            job.job_id,
-            humantime::format_duration(grace),
-            signal_name(first)
-        ));
-    }
-    if ended_within(session, NODE_KILL_MARGIN) {
+    // `csa __node` applies the grace period and SIGKILLs what is left (Slurm cannot send an
+    // immediate SIGKILL); if it has not recorded the end soon after, Slurm's own
+    // termination (SIGTERM, KillWait, SIGKILL) takes over.
+    let limit = if first == Signal::KILL {
+        NODE_KILL_MARGIN
+    } else {
+        grace + NODE_KILL_MARGIN
+    };
+    if ended_within(session, limit) {
+        let ending = files::read_ending(session);
+        let by_kill = first != Signal::KILL
+            && ending.is_some_and(|ending| ending.signal == Some(Signal::KILL.as_raw()));
+        note(if by_kill {
+            format!(
+                "Slurm job {} was still running {} after {}: csa on the node sent SIGKILL",
+                job.job_id,
+                humantime::format_duration(grace),
+                signal_name(first)
+            )
+        } else {
+            format!(
+                "Slurm job {} ended {} ms after {}",
+                job.job_id,
+                started.elapsed().as_millis(),
+                signal_name(first)
+            )
+        });
         return Ok(());
     }
     note(format!(
-        "the node did not record the end of Slurm job {} {} s later; cancelling it with scancel",
+        "the node did not record the end of Slurm job {} {} s after the grace period; cancelling it with scancel",
         job.job_id,
         NODE_KILL_MARGIN.as_secs()
     ));

@@ -14,7 +14,7 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::time::SystemTime;
 
-use super::client::Slurm;
+use super::client::{Slurm, Submission};
 use super::files::{self, JobRecord};
 use crate::record::{self, SessionRecord};
 use crate::session::SessionDir;
@@ -46,14 +46,15 @@ impl Request {
     }
 }
 
-/// The `sbatch` options for `session` (see the module documentation).
+/// The `sbatch` options for `session`, whose `--timeout` is `timeout_ms` (see the module
+/// documentation).
 pub fn sbatch_args(
     session: &SessionDir,
-    record: &SessionRecord,
+    timeout_ms: Option<u64>,
     request: &Request,
 ) -> Vec<OsString> {
     let mut args: Vec<OsString> = Vec::new();
-    if let Some(timeout_ms) = record.timeout_ms {
+    if let Some(timeout_ms) = timeout_ms {
         let grace = u64::try_from(TIMEOUT_GRACE.as_millis()).unwrap_or(0);
         let minutes = timeout_ms.saturating_add(grace).div_ceil(60_000) + 1;
         args.push(format!("--time={minutes}").into());
@@ -85,23 +86,93 @@ pub fn batch_script(session: &SessionDir, csa: &OsString) -> String {
     )
 }
 
-/// Submits the session's job. Returns its record (not yet written), or Slurm's message.
+/// A submission under way: `sbatch` runs while `csa run` finishes the session's files.
+#[derive(Debug)]
+pub struct Pending {
+    submission: Submission,
+    args: Vec<OsString>,
+    script: String,
+    slurm: Slurm,
+    job_name: String,
+}
+
+impl Pending {
+    /// Waits for `sbatch`: the job's record (not yet written), or Slurm's message.
+    ///
+    /// A broken connection to the controller (an overloaded one drops them) is not a
+    /// refusal: the job may have been taken before it broke, so csa first looks for it by
+    /// its name (`squeue --name=csa-<ID>`, the name being the session's own) and adopts
+    /// it, and only otherwise submits again — at most [`ATTEMPTS`] times in all, so a job is
+    /// never submitted twice.
+    pub fn answer(self) -> Result<JobRecord, String> {
+        let Self {
+            mut submission,
+            args,
+            script,
+            slurm,
+            job_name,
+        } = self;
+        let record = |job_id: String, cluster: Option<String>| JobRecord {
+            job_id,
+            job_name: job_name.clone(),
+            cluster,
+            slurm_conf: slurm.conf(),
+            submitted_at: record::timestamp(SystemTime::now()),
+        };
+        let mut attempt = 1;
+        loop {
+            let refusal = match submission.answer() {
+                Ok((job_id, cluster)) => return Ok(record(job_id, cluster)),
+                Err(refusal) => refusal,
+            };
+            if !refusal.transient || attempt >= ATTEMPTS {
+                return Err(refusal.message);
+            }
+            std::thread::sleep(RETRY_PAUSE * attempt);
+            if let Ok(ids) = slurm.jobs_named(&job_name)
+                && let Some(job_id) = ids.into_iter().next()
+            {
+                return Ok(record(job_id, None));
+            }
+            attempt += 1;
+            submission = slurm.start_submission(&args, &script)?;
+        }
+    }
+}
+
+/// How many times `sbatch` is run for one job when the connection to the controller breaks.
+const ATTEMPTS: u32 = 3;
+/// The pause before the next attempt, times the attempt's number.
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Starts submitting the session's job (`timeout_ms`: its `--timeout`) without waiting for
+/// Slurm's answer. Errors: `sbatch` cannot be run.
+pub fn start(
+    session: &SessionDir,
+    timeout_ms: Option<u64>,
+    request: &Request,
+    slurm: &Slurm,
+) -> Result<Pending, String> {
+    let args = sbatch_args(session, timeout_ms, request);
+    let script = batch_script(session, &request.csa);
+    Ok(Pending {
+        submission: slurm.start_submission(&args, &script)?,
+        args,
+        script,
+        slurm: slurm.clone(),
+        job_name: files::job_name(session),
+    })
+}
+
+/// Submits the session's job and waits for Slurm's answer. Returns its record (not yet
+/// written), or Slurm's message.
 pub fn submit(
     session: &SessionDir,
     record: &SessionRecord,
     request: &Request,
     slurm: &Slurm,
 ) -> Result<JobRecord, String> {
-    let args = sbatch_args(session, record, request);
-    let script = batch_script(session, &request.csa);
-    let (job_id, cluster) = slurm.submit(&args, &script)?;
-    Ok(JobRecord {
-        job_id,
-        job_name: files::job_name(session),
-        cluster,
-        slurm_conf: slurm.conf(),
-        submitted_at: record::timestamp(SystemTime::now()),
-    })
+    start(session, record.timeout_ms, request, slurm)?.answer()
 }
 
 /// `path` in single quotes for `sh`, with `'` written as `'\''`.
@@ -133,15 +204,11 @@ mod tests {
 
     #[test]
     fn csa_options_come_last_and_time_is_a_backstop() {
-        let record: SessionRecord = toml::from_str(
-            "id = \"X\"\nargv = [\"sh\"]\ntool = \"sh\"\ncwd = \"/\"\ncreated_at = \"2026-01-01T00:00:00.000Z\"\ncsa_version = \"0\"\ntimeout_ms = 90000\n",
-        )
-        .unwrap();
         let request = Request {
             args: vec!["--partition=gpu".into(), "--job-name=mine".into()],
             csa: "/bin/csa".into(),
         };
-        let args: Vec<String> = sbatch_args(&session(), &record, &request)
+        let args: Vec<String> = sbatch_args(&session(), Some(90_000), &request)
             .into_iter()
             .map(|a| a.into_string().unwrap())
             .collect();
