@@ -8,8 +8,9 @@
 //!   network file systems too. A one-session `wait` has always worked this way.
 //! - **More sessions**: one inotify instance for the whole process, watching every session
 //!   directory for the last close of `lock` by its writer (the supervisor, exiting or
-//!   killed: `IN_CLOSE_WRITE`) and for `result.toml`, `daemon.pid` or `lock` appearing by
-//!   rename (`IN_MOVED_TO`). A reader thread turns events into wake-ups; nothing polls. The
+//!   killed: `IN_CLOSE_WRITE`) and for `result.toml` or `lock` appearing by rename
+//!   (`IN_MOVED_TO`). A `result.toml` ends its session at once, before the supervisor has
+//!   even exited. A reader thread turns events into wake-ups; nothing polls. The
 //!   kernel reports a close *before* it drops the closing descriptor's locks, so a close
 //!   that finds the lock still held hands that session to a `flock` thread, which returns
 //!   as soon as the lock is gone. The per-user limit of inotify instances is small (128 by
@@ -24,7 +25,9 @@
 //!   50 ms later.
 //!
 //! A session whose lock is found free is settled with [`liveness::settle`]: its result, a
-//! `lost` one recorded now, or — an executor that started a new watcher — still running.
+//! `lost` one recorded now, or — an executor that started a new watcher — still running,
+//! and then a `flock` thread waits for that watcher (which may hold the lock through a
+//! descriptor opened read-only, whose close inotify does not report as a write).
 //! A session that `csa run` is still setting up (no `lock` yet, younger than
 //! [`check::SETUP_GRACE`]) is looked at on the poll schedule until it has a lock.
 
@@ -325,6 +328,13 @@ impl Ends {
                     How::Inotify if lock_closed => self.ensure_thread(index),
                     How::Inotify => {}
                     How::Poll => self.poll.arm(Instant::now()),
+                }
+            }
+            Checked::Resumed => {
+                watched.starting = false;
+                match watched.how {
+                    How::Poll => self.poll.arm(Instant::now()),
+                    How::Thread | How::Inotify => self.ensure_thread(index),
                 }
             }
             Checked::Starting => {
