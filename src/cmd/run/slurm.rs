@@ -70,37 +70,26 @@ pub(super) fn submit_early(launch: &Launch<'_>) -> Option<Early> {
     })
 }
 
-/// Records the submitted job (or Slurm's refusal), starts the watcher and prints the
-/// session ID.
+/// Starts the watcher and — when `run` submits the job itself (`early`) — records the
+/// submitted job or Slurm's refusal; then prints the session ID. The watcher starts while
+/// `sbatch` runs, and waits for `slurm.toml` (or the refusal's result) before it watches.
 pub(super) fn start(launch: &Launch<'_>, prepared: Prepared, early: Option<Early>) -> Result<u8> {
     let Launch { args, session, .. } = launch;
     if early.is_none() {
         warn_if_node_local(launch);
     }
-    let submitted = match early {
-        Some(early) => Some(record_submission(launch, early)?),
-        None => None,
-    };
     let prepared = Prepared {
         lock: prepared.lock,
         stdout: watch_log(session)?,
         stderr: watch_log(session)?,
     };
-    let pid = match spawn_supervisor(launch, prepared) {
-        Ok(pid) => pid,
-        Err(err) => {
-            match &submitted {
-                // The job must not run unwatched: take it back and say so in the result.
-                Some((job, slurm)) => {
-                    slurm::forsake(session, job, slurm, &format!("{err:#}"));
-                }
-                None => {
-                    let _ = std::fs::remove_dir_all(&session.path);
-                }
-            }
-            return Err(err);
-        }
-    };
+    // On failure `early`, dropped, cancels the job it submitted.
+    let pid = spawn_supervisor(launch, prepared).inspect_err(|_| {
+        let _ = std::fs::remove_dir_all(&session.path);
+    })?;
+    if let Some(early) = early {
+        record_submission(launch, early)?;
+    }
     announce(args, session, pid)?;
     Ok(0)
 }
