@@ -21,7 +21,7 @@ use rustix::process::Signal;
 
 use super::client::{Cancel, JobInfo, Query, Slurm, Unreachable};
 use super::files::{self, JobRecord};
-use crate::exit::{self, CSA_ERROR, Failure};
+use crate::exit::{CSA_ERROR, Failure};
 use crate::liveness::{self, Observed, Settled};
 use crate::session::{self, SessionDir};
 use crate::stop::request::{self, StopRequest};
@@ -245,13 +245,8 @@ fn finish(session: &SessionDir, notes: bool) -> Result<()> {
             )
             .into());
         }
-        match liveness::settle(session).map_err(|err| {
-            if exit::code_of(&err) == exit::TIMEOUT {
-                Failure::new(CSA_ERROR, format!("{err:#}")).into()
-            } else {
-                err
-            }
-        })? {
+        // A result that cannot be recorded is an error (exit 125) of the stop.
+        match liveness::settle(session)? {
             Settled::Finished(result) => break result,
             Settled::Resumed => {}
         }
