@@ -57,7 +57,13 @@ pub(super) fn submit_early(launch: &Launch<'_>) -> Option<Early> {
         .args
         .timeout
         .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX));
-    let pending = submit::start(&launch.session, timeout_ms, request, &slurm);
+    // `sbatch` hands its environment and directory to the job: the job's own.
+    let request = submit::Request {
+        env: launch.args.env.clone(),
+        cwd: Some(launch.cwd.clone()),
+        ..request.clone()
+    };
+    let pending = submit::start(&launch.session, timeout_ms, &request, &slurm);
     Some(Early {
         pending: Some(pending),
         slurm,

@@ -58,6 +58,8 @@ pub fn supervise(
             .node_csa
             .clone()
             .unwrap_or_else(|| std::env::current_exe().map_or_else(|_| "csa".into(), Into::into)),
+        env: Vec::new(),
+        cwd: None,
     };
     let record: SessionRecord = record::read(&session.file(session::SESSION_TOML))?
         .with_context(|| format!("session.toml is missing ({})", session.path.display()))?;

@@ -11,7 +11,7 @@
 //! `slurm.log` (the job's own output goes to the spool files, written by `csa __node`).
 
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::client::{Slurm, Submission};
@@ -27,6 +27,11 @@ pub struct Request {
     pub args: Vec<OsString>,
     /// The csa binary the node runs (`[executors.slurm] csa`, else this one's path).
     pub csa: OsString,
+    /// The job's `--env` pairs, added to the environment `sbatch` hands to the job (empty
+    /// for the watcher, whose own environment carries them).
+    pub env: Vec<(String, String)>,
+    /// The job's working directory, where `sbatch` runs (`None`: the current one).
+    pub cwd: Option<PathBuf>,
 }
 
 impl Request {
@@ -94,6 +99,7 @@ pub struct Pending {
     script: String,
     slurm: Slurm,
     job_name: String,
+    request: Request,
 }
 
 impl Pending {
@@ -111,6 +117,7 @@ impl Pending {
             script,
             slurm,
             job_name,
+            request,
         } = self;
         let record = |job_id: String, cluster: Option<String>| JobRecord {
             job_id,
@@ -135,7 +142,8 @@ impl Pending {
                 return Ok(record(job_id, None));
             }
             attempt += 1;
-            submission = slurm.start_submission(&args, &script)?;
+            submission =
+                slurm.start_submission(&args, &script, &request.env, request.cwd.as_deref())?;
         }
     }
 }
@@ -156,11 +164,12 @@ pub fn start(
     let args = sbatch_args(session, timeout_ms, request);
     let script = batch_script(session, &request.csa);
     Ok(Pending {
-        submission: slurm.start_submission(&args, &script)?,
+        submission: slurm.start_submission(&args, &script, &request.env, request.cwd.as_deref())?,
         args,
         script,
         slurm: slurm.clone(),
         job_name: files::job_name(session),
+        request: request.clone(),
     })
 }
 
@@ -207,6 +216,8 @@ mod tests {
         let request = Request {
             args: vec!["--partition=gpu".into(), "--job-name=mine".into()],
             csa: "/bin/csa".into(),
+            env: Vec::new(),
+            cwd: None,
         };
         let args: Vec<String> = sbatch_args(&session(), Some(90_000), &request)
             .into_iter()
