@@ -19,10 +19,11 @@
 //! - **Fallbacks**: without an inotify instance (`EMFILE`) or a watch (`ENOSPC`), a session
 //!   gets a `flock` thread (64 KiB of stack; the descriptor limit is raised to fit); without a
 //!   thread or a descriptor, a poll that backs off from 1 ms to 250 ms.
-//! - **Safety nets**: with inotify, every pending session is looked at again after 1 s,
-//!   2 s, 4 s… up to every 10 s, for file systems that do not report changes made on
+//! - **Safety nets**: with inotify, every pending session is looked at again after 2 s,
+//!   4 s, 8 s… up to every 20 s, for file systems that do not report changes made on
 //!   another machine (attach does the same); after an inotify queue overflow, at once and
-//!   50 ms later.
+//!   50 ms later. A look costs about 8 µs a session: 1,000 sessions cost 0.4 ms of CPU a
+//!   second at the longest pause.
 //!
 //! A session whose lock is found free is settled with [`liveness::settle`]: its result, a
 //! `lost` one recorded now, or — an executor that started a new watcher — still running,
@@ -127,7 +128,7 @@ pub struct Ends {
 /// The first look of the poll schedule, and its longest pause.
 const POLL: (Duration, Duration) = (Duration::from_millis(1), Duration::from_millis(250));
 /// The first look of the inotify safety net, and its longest pause.
-const NET: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(10));
+const NET: (Duration, Duration) = (Duration::from_secs(2), Duration::from_secs(20));
 /// After an inotify queue overflow: the second look at every session.
 const AFTER_OVERFLOW: Duration = Duration::from_millis(50);
 
