@@ -94,8 +94,9 @@ Examples:
   csa session list --status failure,lost,timeout
   csa session list --json | jq -r '.[] | select(.status == \"running\") | .id'";
 const RESULT_EXAMPLES: &str = "\
-Fields as in result.toml: id, status (running | success | failure | signal | timeout | lost),
-exit_code, signal, started_at, finished_at, duration_ms, synthetic, reason.
+Fields as in result.toml: id, status (running | queued | success | failure | signal | timeout |
+lost | skipped), exit_code, signal, started_at, finished_at, duration_ms, synthetic, reason,
+leftover_processes.
 
 Examples:
   csa session result 01JD4K

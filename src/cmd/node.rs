@@ -58,7 +58,12 @@ pub fn exec(args: &NodeArgs) -> Result<u8> {
                 session.path.display()
             )
         })?;
-    let _lock = lock_node(&session)?;
+    let elsewhere = elsewhere();
+    let _lock = if elsewhere {
+        None
+    } else {
+        Some(lock_node(&session)?)
+    };
     if files::read_ending(&session).is_some() {
         crate::note!(
             "session {}: the ending is already recorded",
@@ -74,7 +79,11 @@ pub fn exec(args: &NodeArgs) -> Result<u8> {
     let received = supervise::survive();
     escalate_stops(&session);
     let node = NodeRecord {
-        host: files::host_name(),
+        host: if elsewhere {
+            ELSEWHERE.to_owned()
+        } else {
+            files::host_name()
+        },
         pid: std::process::id(),
         job_id,
         started_at: record::timestamp(SystemTime::now()),
@@ -177,6 +186,17 @@ fn wait_until_submitted(session: &SessionDir, job_id: &str) -> Result<()> {
         pause = (pause * 2).min(Duration::from_millis(250));
     }
 }
+
+/// Test hook: with `CSA_TEST_NODE_ELSEWHERE=1` in the job's environment, the node acts as
+/// one on another host whose filesystem does not carry locks across hosts: it records the
+/// host `elsewhere.invalid` and leaves `node.lock` unlocked, so that the suite can exercise
+/// the watcher's remote path on a one-node cluster. Not part of the user-facing interface.
+fn elsewhere() -> bool {
+    std::env::var_os("CSA_TEST_NODE_ELSEWHERE").is_some_and(|v| v == "1")
+}
+
+/// The host [`elsewhere`] records.
+const ELSEWHERE: &str = "elsewhere.invalid";
 
 fn refused(why: &str) -> Failure {
     Failure::new(

@@ -6,15 +6,19 @@ use std::time::{Duration, SystemTime};
 use anyhow::Result;
 
 use crate::liveness::{self, Settled};
-use crate::record::ResultRecord;
+use crate::record::{self, ResultRecord};
 use crate::session::{self, SessionDir};
 
 /// What one look at a session found.
 pub(super) enum Checked {
     /// It has ended (or its result cannot be known).
     Ended(Result<ResultRecord>),
-    /// Its lock is held: the supervisor (or a new watcher) lives.
+    /// Its lock is held: the supervisor lives.
     Held,
+    /// An executor started a new watcher, which holds the lock now (Slurm,
+    /// [`Settled::Resumed`]). It may hold it through a descriptor opened read-only, whose
+    /// close inotify reports only as `IN_CLOSE_NOWRITE`: a `flock` thread waits for it.
+    Resumed,
     /// `csa run` is still setting it up: no lock yet.
     Starting,
 }
@@ -35,25 +39,25 @@ fn young(session: &SessionDir) -> bool {
 
 /// Looks at a session once, without blocking; see [`Checked`].
 ///
-/// `csa run` creates `lock` before anything else in the directory, already locked (it
-/// renames it into place), so a `lock` that exists and is free means its holder is gone.
-/// Its existence is checked *before* the lock is tried: a lock that appears in between is
-/// found held.
+/// A `result.toml` ends the session at once: it is written exactly once, atomically, after
+/// the job ended, just before the supervisor exits (the session is `Finished` for
+/// [`liveness::observe`] too). Otherwise the lock decides. `csa run` creates `lock` before
+/// anything else in the directory, already locked (it renames it into place), so a `lock`
+/// that exists and is free means its holder is gone. Its existence is checked *before* the
+/// lock is tried: a lock that appears in between is found held.
 pub(super) fn check(session: &SessionDir) -> Checked {
+    match record::read::<ResultRecord>(&session.file(session::RESULT_TOML)) {
+        Ok(Some(result)) => return Checked::Ended(Ok(result)),
+        Ok(None) => {}
+        Err(err) => return Checked::Ended(Err(err)),
+    }
     let had_lock = session.file(session::LOCK).exists();
     match liveness::supervisor_alive(session) {
         Ok(true) => Checked::Held,
-        Ok(false)
-            if !had_lock
-                && young(session)
-                && session.path.is_dir()
-                && !session.file(session::RESULT_TOML).exists() =>
-        {
-            Checked::Starting
-        }
+        Ok(false) if !had_lock && young(session) && session.path.is_dir() => Checked::Starting,
         Ok(false) => match liveness::settle(session) {
             Ok(Settled::Finished(result)) => Checked::Ended(Ok(result)),
-            Ok(Settled::Resumed) => Checked::Held,
+            Ok(Settled::Resumed) => Checked::Resumed,
             Err(err) => Checked::Ended(Err(err)),
         },
         Err(err) => Checked::Ended(Err(err)),

@@ -14,8 +14,7 @@ use super::Wake;
 use crate::session;
 
 /// The events watched in each session directory: the last close of a file opened for
-/// writing (the supervisor's `lock`), and files renamed into it (`result.toml`,
-/// `daemon.pid`, `lock`). A deleted directory reports `IN_IGNORED` unasked.
+/// writing (the supervisor's `lock`), and files renamed into it (`result.toml`, `lock`). A deleted directory reports `IN_IGNORED` unasked.
 const WATCHED: WatchFlags = WatchFlags::CLOSE_WRITE
     .union(WatchFlags::MOVED_TO)
     .union(WatchFlags::ONLYDIR)
@@ -90,7 +89,7 @@ fn wake_for(
     } else if flags.contains(ReadFlags::CLOSE_WRITE) && named(session::LOCK) {
         Some(Wake::LockClosed(index))
     } else if flags.contains(ReadFlags::MOVED_TO)
-        && (named(session::RESULT_TOML) || named(session::DAEMON_PID) || named(session::LOCK))
+        && (named(session::RESULT_TOML) || named(session::LOCK))
     {
         Some(Wake::Look(index))
     } else {

@@ -59,7 +59,12 @@ pub fn plan(args: &RunArgs, config: &crate::tool::config::Lazy<'_>) -> Result<Pl
     extra.extend(args.slurm_args.iter().map(Into::into));
     Ok(Plan {
         executor,
-        slurm: Some(slurm::submit::Request { args: extra, csa }),
+        slurm: Some(slurm::submit::Request {
+            args: extra,
+            csa,
+            env: Vec::new(),
+            cwd: None,
+        }),
     })
 }
 

@@ -40,6 +40,17 @@ pub fn find(
         .filter(|dependency| !succeeded(root, dependency))
         .map(String::as_str)
         .collect();
+    // A Slurm session past its queue and dependencies waits for Slurm to start its job.
+    if record.executor == crate::record::Executor::Slurm
+        && let Ok(ulid) = ulid::Ulid::from_string(id)
+        && let Ok(Some(job)) = crate::executor::slurm::files::read_job(&root.session(ulid))
+    {
+        return Whereabouts {
+            queue: None,
+            position: None,
+            waiting_for: format!("Slurm to start job {}", job.job_id),
+        };
+    }
     let waiting_for = match (&record.queue, position, pending.is_empty()) {
         (_, None, false) => format!("{} to succeed", pending.join(", ")),
         (Some(name), _, _) => format!("a slot of queue {name}"),

@@ -86,7 +86,7 @@ pub fn main(args: &SuperviseArgs) -> Result<u8> {
         let _ = std::fs::remove_file(session.file(session::QUEUED));
     }
     if args.executor.executor == Executor::Slurm {
-        let result = crate::executor::slurm::supervise(&session, &args.executor, &received, slot)?;
+        let result = crate::executor::slurm::supervise(&session, args, &received, slot)?;
         return finish(&session, result, lock_fd);
     }
 

@@ -170,8 +170,9 @@ fn attach_follows_the_nodes_spool_files_and_list_shows_it() {
     ]);
     let list = slurm.output(&["session", "list"]);
     let row = stdout(&list);
+    // `queued` until Slurm starts the job, then `running`.
     assert!(
-        row.contains("running") && row.contains("slurm-attach"),
+        (row.contains("running") || row.contains("queued")) && row.contains("slurm-attach"),
         "{row}"
     );
     let out = slurm.output(&["session", "attach", "--session", &id]);
@@ -206,4 +207,76 @@ fn a_job_that_never_reaches_csa_on_the_node_says_why() {
         reason.contains("never reached csa") && reason.contains("/nonexistent/csa"),
         "{reason}"
     );
+}
+
+#[test]
+fn the_job_gets_its_environment_and_directory() {
+    let Some(()) = enabled("the_job_gets_its_environment_and_directory") else {
+        return;
+    };
+    let slurm = SlurmCsa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let id = slurm.run(&[
+        "--cd",
+        dir.path().to_str().unwrap(),
+        "--env",
+        "CSA_SLURM_TEST_VALUE=forty two",
+        "echo \"$CSA_SLURM_TEST_VALUE|$(pwd)|$CSA_SESSION_ID|$SLURM_JOB_ID\"",
+    ]);
+    let out = assert_ended(&slurm, &id, 0, "success");
+    let job = slurm.job_id(&id);
+    assert_eq!(
+        stdout(&out),
+        format!("forty two|{}|{id}|{job}\n", dir.path().display())
+    );
+}
+
+#[test]
+fn a_tmpfs_state_root_on_a_multi_node_cluster_is_warned_about() {
+    let Some(()) = enabled("a_tmpfs_state_root_on_a_multi_node_cluster_is_warned_about") else {
+        return;
+    };
+    let shm = std::path::Path::new("/dev/shm");
+    if !shm.is_dir() {
+        eprintln!("skipping: no /dev/shm tmpfs on this machine");
+        return;
+    }
+    let state = tempfile::tempdir_in(shm).unwrap();
+    // A cluster of two nodes, as `sinfo` reports it; the job still runs on the real one.
+    let bin = tempfile::tempdir().unwrap();
+    let sinfo = bin.path().join("sinfo");
+    std::fs::write(&sinfo, "#!/bin/sh\nprintf 'node-a\\nnode-b\\n'\n").unwrap();
+    std::fs::set_permissions(&sinfo, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let slurm = SlurmCsa::new();
+    let out = crate::support::output_within(
+        slurm
+            .csa
+            .cmd()
+            .env("CSA_STATE_DIR", state.path())
+            .env("PATH", &path)
+            .args(["run", "--executor", "slurm", "true"]),
+        super::SLURM_DEADLINE,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: the state root is on a tmpfs") && err.contains("CSA_STATE_DIR"),
+        "{err}"
+    );
+    let id = stdout(&out).trim().to_owned();
+    let out = crate::support::output_within(
+        slurm.csa.cmd().env("CSA_STATE_DIR", state.path()).args([
+            "session",
+            "wait",
+            "--until-done",
+            &id,
+        ]),
+        super::SLURM_DEADLINE,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }

@@ -97,3 +97,71 @@ fn a_node_that_dies_without_an_ending_leaves_slurms_record() {
     );
     assert!(!slurm.csa.session_dir(&id).join("ending.toml").exists());
 }
+
+#[test]
+fn a_node_on_another_host_without_shared_locks_is_still_watched_exactly() {
+    let Some(()) = enabled("a_node_on_another_host_without_shared_locks_is_still_watched_exactly")
+    else {
+        return;
+    };
+    let slurm = SlurmCsa::new();
+    let id = slurm.run(&[
+        "--env",
+        "CSA_TEST_NODE_ELSEWHERE=1",
+        // Longer than the 5 s the watcher gives a remote node's ending to show.
+        "echo ready; sleep 8; echo done; exit 6",
+    ]);
+    let out = assert_ended(&slurm, &id, 6, "failure");
+    assert_eq!(stdout(&out), "ready\ndone\n");
+    assert_eq!(slurm.result(&id)["synthetic"].as_bool(), Some(false));
+    let log = slurm.file(&id, "watch.log");
+    assert!(log.contains("locks do not reach across hosts"), "{log}");
+}
+
+#[test]
+fn an_unreachable_controller_never_makes_a_session_lost() {
+    let Some(()) = enabled("an_unreachable_controller_never_makes_a_session_lost") else {
+        return;
+    };
+    let slurm = SlurmCsa::new();
+    let id = slurm.run(&["echo ready; sleep 4; echo done; exit 4"]);
+    slurm.wait_started(&id, "ready");
+    // From now on the session's Slurm commands reach a port nobody listens on.
+    let conf = std::env::var("SLURM_CONF").expect("SLURM_CONF");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let dead: String = text
+        .lines()
+        .map(|line| {
+            if line.starts_with("SlurmctldPort=") {
+                "SlurmctldPort=9".to_owned()
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let dead_conf = slurm.csa.state.path().join("unreachable.conf");
+    // Fail at once rather than after Slurm's default timeouts.
+    std::fs::write(&dead_conf, dead + "\nMessageTimeout=1\n").unwrap();
+    let job_file = slurm.csa.session_dir(&id).join("slurm.toml");
+    let record = std::fs::read_to_string(&job_file).unwrap();
+    let record = record.replace(&conf, dead_conf.to_str().unwrap());
+    std::fs::write(&job_file, record).unwrap();
+    kill_watcher(&slurm, &id);
+    // The new watcher cannot ask Slurm: the session is running, not lost.
+    let list = slurm.output(&["session", "list"]);
+    assert!(stdout(&list).contains("running"), "{}", stdout(&list));
+    // kill refuses: it cannot check the job's name, so it signals nothing.
+    let out = slurm.output(&["session", "kill", "--session", &id]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot reach Slurm"),
+        "{}",
+        stderr(&out)
+    );
+    // The node still records the ending.
+    let out = assert_ended(&slurm, &id, 4, "failure");
+    assert_eq!(stdout(&out), "ready\ndone\n");
+    let log = slurm.file(&id, "watch.log");
+    assert!(log.contains("cannot ask Slurm"), "{log}");
+}

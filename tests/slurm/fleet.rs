@@ -159,3 +159,44 @@ fn one_wait_for_local_and_slurm_sessions() {
         stderr(&out)
     );
 }
+
+#[test]
+fn tags_reach_local_and_slurm_sessions_alike() {
+    let Some(()) = enabled("tags_reach_local_and_slurm_sessions_alike") else {
+        return;
+    };
+    let slurm = SlurmCsa::new();
+    let local = slurm
+        .csa
+        .run_args(&["--tag", "mixed", "echo ready; sleep 300"]);
+    let remote = slurm.run(&["--tag", "mixed", "echo ready; sleep 300"]);
+    let other = slurm.run(&["--tag", "other", "echo ready; sleep 300"]);
+    slurm.wait_started(&remote, "ready");
+    let list = slurm.output(&["session", "list", "--tag", "mixed"]);
+    let text = stdout(&list);
+    assert!(
+        text.contains(&local) && text.contains(&remote) && !text.contains(&other),
+        "{text}"
+    );
+    let out = slurm.output(&["session", "kill", "--tag", "mixed"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for id in [&local, &remote] {
+        let result = slurm.result(id);
+        assert_eq!(
+            result["status"].as_str(),
+            Some("signal"),
+            "{id}: {result:?}"
+        );
+        assert_eq!(
+            result["exit_code"].as_integer(),
+            Some(143),
+            "{id}: {result:?}"
+        );
+    }
+    assert!(
+        slurm.csa.result(&other).is_none(),
+        "an untagged session keeps running"
+    );
+    let out = slurm.output(&["session", "wait", "--tag", "mixed", "--until-done"]);
+    assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
+}

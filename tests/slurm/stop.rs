@@ -39,6 +39,13 @@ fn kill_of_a_pending_job_cancels_it_without_starting_it() {
     let id = slurm.run(&["--slurm-arg=--begin=now+1hour", "echo must-not-run"]);
     let job = slurm.job_id(&id);
     assert_eq!(squeue_state(&job), "PENDING");
+    // Pending in Slurm reads as queued, saying for what.
+    let list = slurm.output(&["session", "list"]);
+    let text = stdout(&list);
+    assert!(
+        text.contains("queued") && text.contains(&format!("Slurm to start job {job}")),
+        "{text}"
+    );
     let out = kill(&slurm, &id, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(

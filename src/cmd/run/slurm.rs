@@ -17,7 +17,6 @@ use super::{Launch, Prepared, announce, spawn_supervisor};
 use crate::executor::slurm::client::{Cancel, Slurm};
 use crate::executor::slurm::{self, files, submit};
 use crate::exit::{CSA_ERROR, Failure};
-use crate::record;
 use crate::session::SessionDir;
 
 /// `run`'s exit code when `sbatch` refused the job.
@@ -58,44 +57,39 @@ pub(super) fn submit_early(launch: &Launch<'_>) -> Option<Early> {
         .args
         .timeout
         .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX));
-    let pending = submit::start(&launch.session, timeout_ms, request, &slurm);
+    // `sbatch` hands its environment and directory to the job: the job's own.
+    let request = submit::Request {
+        env: launch.args.env.clone(),
+        cwd: Some(launch.cwd.clone()),
+        ..request.clone()
+    };
+    let pending = submit::start(&launch.session, timeout_ms, &request, &slurm);
     Some(Early {
         pending: Some(pending),
         slurm,
     })
 }
 
-/// Records the submitted job (or Slurm's refusal), starts the watcher and prints the
-/// session ID.
+/// Starts the watcher and — when `run` submits the job itself (`early`) — records the
+/// submitted job or Slurm's refusal; then prints the session ID. The watcher starts while
+/// `sbatch` runs, and waits for `slurm.toml` (or the refusal's result) before it watches.
 pub(super) fn start(launch: &Launch<'_>, prepared: Prepared, early: Option<Early>) -> Result<u8> {
     let Launch { args, session, .. } = launch;
     if early.is_none() {
         warn_if_node_local(launch);
     }
-    let submitted = match early {
-        Some(early) => Some(record_submission(launch, early)?),
-        None => None,
-    };
     let prepared = Prepared {
         lock: prepared.lock,
         stdout: watch_log(session)?,
         stderr: watch_log(session)?,
     };
-    let pid = match spawn_supervisor(launch, prepared) {
-        Ok(pid) => pid,
-        Err(err) => {
-            match &submitted {
-                // The job must not run unwatched: take it back and say so in the result.
-                Some((job, slurm)) => {
-                    slurm::forsake(session, job, slurm, &format!("{err:#}"));
-                }
-                None => {
-                    let _ = std::fs::remove_dir_all(&session.path);
-                }
-            }
-            return Err(err);
-        }
-    };
+    // On failure `early`, dropped, cancels the job it submitted.
+    let pid = spawn_supervisor(launch, prepared).inspect_err(|_| {
+        let _ = std::fs::remove_dir_all(&session.path);
+    })?;
+    if let Some(early) = early {
+        record_submission(launch, early)?;
+    }
     announce(args, session, pid)?;
     Ok(0)
 }
@@ -126,7 +120,7 @@ fn record_submission(launch: &Launch<'_>, mut early: Early) -> Result<(files::Jo
             .into());
         }
     };
-    if let Err(err) = record::write_atomic(&session.path, files::JOB_TOML, &job, false) {
+    if let Err(err) = files::record_job(session, &job) {
         slurm::forsake(session, &job, &slurm, &format!("{err:#}"));
         return Err(Failure::new(
             CSA_ERROR,

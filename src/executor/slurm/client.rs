@@ -8,7 +8,12 @@
 
 use std::ffi::OsString;
 use std::io::Write as _;
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+
+mod parse;
+
+pub use parse::{field, parse_exit, parse_show_job};
 
 /// Where Slurm's commands find their cluster: the `SLURM_CONF` the job was submitted with
 /// (none: the commands' default) and the cluster `sbatch` named (federations, `-M`).
@@ -76,18 +81,38 @@ pub struct Submission {
     child: Child,
 }
 
+/// Why `sbatch` gave no job ID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Slurm's own message (`sbatch: error: …`), one line.
+    pub message: String,
+    /// The connection to the controller broke (killed by a signal such as SIGPIPE, a socket
+    /// error): the job may or may not have been taken, and trying again may work.
+    pub transient: bool,
+}
+
+/// Messages of `sbatch` that say the connection broke, not that the job was refused.
+const TRANSIENT: [&str; 6] = [
+    "Socket timed out",
+    "Unexpected missing socket",
+    "Zero Bytes were transmitted",
+    "Connection reset",
+    "Resource temporarily unavailable",
+    "Transport endpoint",
+];
+
 impl Submission {
     /// Waits for `sbatch`'s answer: the job ID and, for a federation, the cluster it went
-    /// to. Errors: Slurm's own message (`sbatch: error: …`), one line.
-    pub fn answer(self) -> Result<(String, Option<String>), String> {
+    /// to. Errors: why it gave none ([`Refusal`]).
+    pub fn answer(self) -> Result<(String, Option<String>), Refusal> {
+        let refused = |message: String, transient: bool| Refusal { message, transient };
         let output = self
             .child
             .wait_with_output()
-            .map_err(|err| format!("cannot run sbatch: {err}"))?;
+            .map_err(|err| refused(format!("cannot run sbatch: {err}"), false))?;
         let stdout = String::from_utf8_lossy(&output.stdout);
         if !output.status.success() {
-            return Err(one_line(&output.stderr)
-                .unwrap_or_else(|| format!("sbatch failed ({}) and said nothing", output.status)));
+            return Err(refusal(&output));
         }
         // `--parsable`: "ID" or "ID;CLUSTER".
         let line = stdout.lines().next().unwrap_or("").trim();
@@ -96,7 +121,10 @@ impl Submission {
             None => (line, None),
         };
         if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("sbatch printed no job ID (stdout: {line:?})"));
+            return Err(refused(
+                format!("sbatch printed no job ID (stdout: {line:?})"),
+                false,
+            ));
         }
         Ok((id.to_owned(), cluster))
     }
@@ -159,10 +187,22 @@ impl Slurm {
     }
 
     /// Starts `sbatch` with `args` and `script` (the batch script) on its standard input,
-    /// without waiting for its answer ([`Submission::answer`]). Errors: `sbatch` cannot be
-    /// run.
-    pub fn start_submission(&self, args: &[OsString], script: &str) -> Result<Submission, String> {
+    /// `env` added to its environment and in `cwd` (else the current directory), without
+    /// waiting for its answer ([`Submission::answer`]). Errors: `sbatch` cannot be run.
+    pub fn start_submission(
+        &self,
+        args: &[OsString],
+        script: &str,
+        env: &[(String, String)],
+        cwd: Option<&Path>,
+    ) -> Result<Submission, String> {
         let mut command = self.command("sbatch");
+        // `sbatch` hands its environment and working directory to the job (`--export=ALL`
+        // and `--chdir` by default).
+        command.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        if let Some(cwd) = cwd {
+            command.current_dir(cwd);
+        }
         command
             .args(args)
             .stdin(Stdio::piped())
@@ -284,7 +324,22 @@ impl Slurm {
     }
 
     /// Cancels or signals job `id` (see [`Cancel`]). Errors: `scancel`'s message.
+    /// A connection to the controller that broke is tried again (at most [`CANCEL_ATTEMPTS`]
+    /// times; cancelling is idempotent).
     pub fn cancel(&self, id: &str, how: Cancel) -> Result<(), String> {
+        let mut attempt = 1;
+        loop {
+            match self.cancel_once(id, how) {
+                Err(refusal) if refusal.transient && attempt < CANCEL_ATTEMPTS => {
+                    std::thread::sleep(std::time::Duration::from_millis(250) * attempt);
+                    attempt += 1;
+                }
+                other => return other.map_err(|refusal| refusal.message),
+            }
+        }
+    }
+
+    fn cancel_once(&self, id: &str, how: Cancel) -> Result<(), Refusal> {
         let mut command = self.command("scancel");
         if let Some(cluster) = &self.cluster {
             command.args(["-M", cluster]);
@@ -299,12 +354,30 @@ impl Slurm {
             Cancel::Plain => {}
         }
         command.arg(id);
-        let output = Self::run(command, "scancel").map_err(|Unreachable(why)| why)?;
+        let output = Self::run(command, "scancel").map_err(|Unreachable(why)| Refusal {
+            message: why,
+            transient: false,
+        })?;
         if output.status.success() {
             return Ok(());
         }
-        Err(one_line(&output.stderr)
-            .unwrap_or_else(|| format!("scancel failed ({})", output.status)))
+        Err(refusal(&output))
+    }
+}
+
+/// How many times `scancel` is run when the connection to the controller breaks.
+const CANCEL_ATTEMPTS: u32 = 3;
+
+/// Why a command failed, and whether the connection to the controller broke.
+fn refusal(output: &Output) -> Refusal {
+    let said = one_line(&output.stderr);
+    let transient = std::os::unix::process::ExitStatusExt::signal(&output.status).is_some()
+        || said
+            .as_deref()
+            .is_some_and(|said| TRANSIENT.iter().any(|t| said.contains(t)));
+    Refusal {
+        message: said.unwrap_or_else(|| format!("failed ({}) and said nothing", output.status)),
+        transient,
     }
 }
 
@@ -315,79 +388,4 @@ fn one_line(bytes: &[u8]) -> Option<String> {
         .map(str::trim)
         .rfind(|line| !line.is_empty())
         .map(str::to_owned)
-}
-
-/// The value of `Key=` in a line of `scontrol -o show job`. Values run to the next
-/// ` Key=` (a word of letters, digits, `/`, `:`, `_`, `-` followed by `=`).
-pub fn field(line: &str, key: &str) -> Option<String> {
-    let mut current: Option<(&str, String)> = None;
-    for word in line.split(' ') {
-        let starts_field = word.split_once('=').is_some_and(|(k, _)| {
-            !k.is_empty()
-                && k.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b':' | b'_' | b'-'))
-        });
-        if starts_field {
-            if let Some((k, v)) = current.take()
-                && k == key
-            {
-                return Some(v);
-            }
-            let (k, v) = word.split_once('=').unwrap_or((word, ""));
-            current = Some((k, v.to_owned()));
-        } else if let Some((_, value)) = current.as_mut() {
-            value.push(' ');
-            value.push_str(word);
-        }
-    }
-    current.filter(|(k, _)| *k == key).map(|(_, v)| v)
-}
-
-/// Parses one line of `scontrol -o show job`.
-pub fn parse_show_job(line: &str) -> JobInfo {
-    let get = |key| field(line, key).unwrap_or_default();
-    let (exit_code, exit_signal) = parse_exit(&get("ExitCode"));
-    let nodes = match get("BatchHost") {
-        host if !host.is_empty() && host != "(null)" => host,
-        _ => get("NodeList"),
-    };
-    JobInfo {
-        name: get("JobName"),
-        state: get("JobState"),
-        reason: get("Reason"),
-        exit_code,
-        exit_signal,
-        nodes,
-    }
-}
-
-/// Parses Slurm's `X:S` (exit code, signal).
-fn parse_exit(text: &str) -> (i32, i32) {
-    let (code, signal) = text.split_once(':').unwrap_or((text, "0"));
-    (
-        code.trim().parse().unwrap_or(0),
-        signal.trim().parse().unwrap_or(0),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const LINE: &str = "JobId=51 JobName=csa-01JD UserId=root(0) GroupId=root(0) MCS_label=N/A Priority=4294901709 Nice=0 Account=(null) QOS=(null) JobState=FAILED Reason=NonZeroExitCode Dependency=(null) Requeue=0 Restarts=0 BatchFlag=1 Reboot=0 ExitCode=7:0 RunTime=00:00:01 WorkDir=/tmp/a dir StdErr=/tmp/x BatchHost=vm NodeList=vm";
-
-    #[test]
-    fn parses_scontrol_lines() {
-        let info = parse_show_job(LINE);
-        assert_eq!(info.name, "csa-01JD");
-        assert_eq!(info.state, "FAILED");
-        assert_eq!(info.reason, "NonZeroExitCode");
-        assert_eq!((info.exit_code, info.exit_signal), (7, 0));
-        assert_eq!(info.nodes, "vm");
-        assert!(info.has_ended());
-        assert_eq!(field(LINE, "WorkDir").as_deref(), Some("/tmp/a dir"));
-        assert_eq!(field(LINE, "NodeList").as_deref(), Some("vm"));
-        assert_eq!(field(LINE, "Missing"), None);
-        assert_eq!(parse_exit("0:15"), (0, 15));
-    }
 }

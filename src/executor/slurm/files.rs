@@ -85,6 +85,18 @@ pub fn read_ending(session: &SessionDir) -> Option<ResultRecord> {
     record::read(&session.file(ENDING_TOML)).ok().flatten()
 }
 
+/// Records a submitted job: marks the session `queued` (until `csa __node` starts the job,
+/// when the watcher removes the mark) and writes `slurm.toml`, last — `csa __node` waits
+/// for it. Errors: `slurm.toml` cannot be written.
+pub fn record_job(session: &SessionDir, job: &JobRecord) -> Result<()> {
+    let _ = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(session.file(crate::session::QUEUED));
+    record::write_atomic(&session.path, JOB_TOML, job, false).map(drop)
+}
+
 /// This machine's host name (`/proc/sys/kernel/hostname`), empty when unknown.
 pub fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")

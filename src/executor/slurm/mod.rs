@@ -26,7 +26,7 @@ use anyhow::{Context as _, Result};
 use self::client::{Cancel, Slurm};
 use self::files::JobRecord;
 use self::outcome::Ending;
-use crate::cli::ExecutorArgs;
+use crate::cli::SuperviseArgs;
 use crate::exit;
 use crate::queue::turn::Slot;
 use crate::record::{self, ResultRecord, SessionRecord, Status};
@@ -48,28 +48,42 @@ pub use resume::settle;
 /// Errors: `session.toml` unreadable.
 pub fn supervise(
     session: &SessionDir,
-    args: &ExecutorArgs,
+    supervise_args: &SuperviseArgs,
     received: &Received,
     slot: Option<Slot>,
 ) -> Result<ResultRecord> {
+    let args = &supervise_args.executor;
+    // `csa run` submits a job that waits for nothing itself, while this watcher starts.
+    let gate = &supervise_args.gate;
+    let run_submits = !args.resume && gate.after.is_empty() && gate.queue.is_none();
     let request = &submit::Request {
         args: args.slurm_args.clone(),
         csa: args
             .node_csa
             .clone()
             .unwrap_or_else(|| std::env::current_exe().map_or_else(|_| "csa".into(), Into::into)),
+        env: Vec::new(),
+        cwd: None,
     };
     let record: SessionRecord = record::read(&session.file(session::SESSION_TOML))?
         .with_context(|| format!("session.toml is missing ({})", session.path.display()))?;
     let (job, ending) = if args.resume {
         resume::job(session)
-    } else if let Ok(Some(job)) = files::read_job(session) {
-        // `csa run` submitted it. A stop that came meanwhile may not have seen the job.
-        if request::requested(session).is_some() || received.signal().is_some() {
-            let slurm = Slurm::recorded(job.slurm_conf.as_deref(), job.cluster.as_deref());
-            let _ = slurm.cancel(&job.job_id, Cancel::Plain);
+    } else if run_submits {
+        match awaited(session) {
+            Awaited::Job(job) => {
+                // A stop that came meanwhile may not have seen the job.
+                if request::requested(session).is_some() || received.signal().is_some() {
+                    let slurm = Slurm::recorded(job.slurm_conf.as_deref(), job.cluster.as_deref());
+                    let _ = slurm.cancel(&job.job_id, Cancel::Plain);
+                }
+                (Some(job), None)
+            }
+            // Refused: `run` recorded the result.
+            Awaited::Result(result) => return Ok(result),
+            // `run` died before it recorded the job: look for it as a new watcher would.
+            Awaited::Gone => resume::job(session),
         }
-        (Some(job), None)
     } else {
         submit_job(session, &record, request, received)
     };
@@ -109,6 +123,40 @@ pub fn forsake(session: &SessionDir, job: &JobRecord, slurm: &Slurm, why: &str) 
         ),
     );
     let _ = crate::supervise::record_result(session, result);
+}
+
+/// What `csa run` left once it was done submitting.
+enum Awaited {
+    /// The job, in `slurm.toml`.
+    Job(JobRecord),
+    /// The result `run` recorded (Slurm refused the job, or it could not be recorded).
+    Result(ResultRecord),
+    /// Neither: `run` exited (it is no longer this process's parent) without either.
+    Gone,
+}
+
+/// Waits until `csa run`, which submits the job while this watcher starts, has recorded the
+/// job (`slurm.toml`) or a result, or has exited. Polls (a `stat` or two) with a pause
+/// growing from 1 ms to 50 ms: `sbatch` answers within milliseconds.
+fn awaited(session: &SessionDir) -> Awaited {
+    let parent = rustix::process::getppid();
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        let now = rustix::process::getppid();
+        let run_gone = now != parent || now.is_none_or(|pid| pid.as_raw_nonzero().get() == 1);
+        if let Ok(Some(job)) = files::read_job(session) {
+            return Awaited::Job(job);
+        }
+        if let Ok(Some(result)) = record::read::<ResultRecord>(&session.file(session::RESULT_TOML))
+        {
+            return Awaited::Result(result);
+        }
+        if run_gone {
+            return Awaited::Gone;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_millis(50));
+    }
 }
 
 /// A result the watcher records itself (`synthetic = false`): the job did not run.
@@ -151,7 +199,7 @@ fn submit_job(
         Ok(job) => job,
         Err(message) => return (None, Some(Ending::Node(refused(session, &message)))),
     };
-    if let Err(err) = record::write_atomic(&session.path, files::JOB_TOML, &job, false) {
+    if let Err(err) = files::record_job(session, &job) {
         let _ = slurm.cancel(&job.job_id, Cancel::Plain);
         let reason = format!(
             "cannot record Slurm job {} ({err:#}); the job was cancelled",

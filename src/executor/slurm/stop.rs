@@ -21,7 +21,7 @@ use rustix::process::Signal;
 
 use super::client::{Cancel, JobInfo, Query, Slurm, Unreachable};
 use super::files::{self, JobRecord};
-use crate::exit::{self, CSA_ERROR, Failure};
+use crate::exit::{CSA_ERROR, Failure};
 use crate::liveness::{self, Observed, Settled};
 use crate::session::{self, SessionDir};
 use crate::stop::request::{self, StopRequest};
@@ -122,7 +122,7 @@ fn verified(session: &SessionDir, job: &JobRecord, slurm: &Slurm) -> Result<Opti
         )
         .into()
     };
-    match slurm.show_job(&job.job_id) {
+    match show_job_patiently(slurm, &job.job_id) {
         Err(Unreachable(why)) => Err(refuse(format!("cannot reach Slurm ({why})"))),
         Ok(Query::Known(info)) if info.name == job.job_name => {
             Ok((!info.has_ended()).then_some(info))
@@ -136,6 +136,23 @@ fn verified(session: &SessionDir, job: &JobRecord, slurm: &Slurm) -> Result<Opti
             "Slurm no longer knows the job (its controller lost its state?); `csa session wait` records how it ended"
                 .to_owned(),
         )),
+    }
+}
+
+/// `scontrol show job`, asked up to three times (250 ms, then 500 ms apart) while the
+/// connection to the controller breaks: an overloaded one drops connections. A controller
+/// that cannot be contacted at all (`scontrol` gives up after its own timeouts) is not
+/// asked again.
+fn show_job_patiently(slurm: &Slurm, id: &str) -> Result<Query, Unreachable> {
+    let mut attempt = 1;
+    loop {
+        match slurm.show_job(id) {
+            Err(Unreachable(why)) if attempt < 3 && !why.contains("Unable to contact") => {
+                std::thread::sleep(Duration::from_millis(250) * attempt);
+                attempt += 1;
+            }
+            other => return other,
+        }
     }
 }
 
@@ -228,13 +245,8 @@ fn finish(session: &SessionDir, notes: bool) -> Result<()> {
             )
             .into());
         }
-        match liveness::settle(session).map_err(|err| {
-            if exit::code_of(&err) == exit::TIMEOUT {
-                Failure::new(CSA_ERROR, format!("{err:#}")).into()
-            } else {
-                err
-            }
-        })? {
+        // A result that cannot be recorded is an error (exit 125) of the stop.
+        match liveness::settle(session)? {
             Settled::Finished(result) => break result,
             Settled::Resumed => {}
         }

@@ -11,7 +11,7 @@
 //! `slurm.log` (the job's own output goes to the spool files, written by `csa __node`).
 
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::client::{Slurm, Submission};
@@ -27,6 +27,11 @@ pub struct Request {
     pub args: Vec<OsString>,
     /// The csa binary the node runs (`[executors.slurm] csa`, else this one's path).
     pub csa: OsString,
+    /// The job's `--env` pairs, added to the environment `sbatch` hands to the job (empty
+    /// for the watcher, whose own environment carries them).
+    pub env: Vec<(String, String)>,
+    /// The job's working directory, where `sbatch` runs (`None`: the current one).
+    pub cwd: Option<PathBuf>,
 }
 
 impl Request {
@@ -90,23 +95,63 @@ pub fn batch_script(session: &SessionDir, csa: &OsString) -> String {
 #[derive(Debug)]
 pub struct Pending {
     submission: Submission,
+    args: Vec<OsString>,
+    script: String,
+    slurm: Slurm,
     job_name: String,
-    slurm_conf: Option<String>,
+    request: Request,
 }
 
 impl Pending {
     /// Waits for `sbatch`: the job's record (not yet written), or Slurm's message.
+    ///
+    /// A broken connection to the controller (an overloaded one drops them) is not a
+    /// refusal: the job may have been taken before it broke, so csa first looks for it by
+    /// its name (`squeue --name=csa-<ID>`, the name being the session's own) and adopts
+    /// it, and only otherwise submits again — at most [`ATTEMPTS`] times in all, so a job is
+    /// never submitted twice.
     pub fn answer(self) -> Result<JobRecord, String> {
-        let (job_id, cluster) = self.submission.answer()?;
-        Ok(JobRecord {
+        let Self {
+            mut submission,
+            args,
+            script,
+            slurm,
+            job_name,
+            request,
+        } = self;
+        let record = |job_id: String, cluster: Option<String>| JobRecord {
             job_id,
-            job_name: self.job_name,
+            job_name: job_name.clone(),
             cluster,
-            slurm_conf: self.slurm_conf,
+            slurm_conf: slurm.conf(),
             submitted_at: record::timestamp(SystemTime::now()),
-        })
+        };
+        let mut attempt = 1;
+        loop {
+            let refusal = match submission.answer() {
+                Ok((job_id, cluster)) => return Ok(record(job_id, cluster)),
+                Err(refusal) => refusal,
+            };
+            if !refusal.transient || attempt >= ATTEMPTS {
+                return Err(refusal.message);
+            }
+            std::thread::sleep(RETRY_PAUSE * attempt);
+            if let Ok(ids) = slurm.jobs_named(&job_name)
+                && let Some(job_id) = ids.into_iter().next()
+            {
+                return Ok(record(job_id, None));
+            }
+            attempt += 1;
+            submission =
+                slurm.start_submission(&args, &script, &request.env, request.cwd.as_deref())?;
+        }
     }
 }
+
+/// How many times `sbatch` is run for one job when the connection to the controller breaks.
+const ATTEMPTS: u32 = 3;
+/// The pause before the next attempt, times the attempt's number.
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Starts submitting the session's job (`timeout_ms`: its `--timeout`) without waiting for
 /// Slurm's answer. Errors: `sbatch` cannot be run.
@@ -119,9 +164,12 @@ pub fn start(
     let args = sbatch_args(session, timeout_ms, request);
     let script = batch_script(session, &request.csa);
     Ok(Pending {
-        submission: slurm.start_submission(&args, &script)?,
+        submission: slurm.start_submission(&args, &script, &request.env, request.cwd.as_deref())?,
+        args,
+        script,
+        slurm: slurm.clone(),
         job_name: files::job_name(session),
-        slurm_conf: slurm.conf(),
+        request: request.clone(),
     })
 }
 
@@ -168,6 +216,8 @@ mod tests {
         let request = Request {
             args: vec!["--partition=gpu".into(), "--job-name=mine".into()],
             csa: "/bin/csa".into(),
+            env: Vec::new(),
+            cwd: None,
         };
         let args: Vec<String> = sbatch_args(&session(), Some(90_000), &request)
             .into_iter()
