@@ -113,7 +113,7 @@ fn kill_at_once_after_the_id_stops_the_session() {
 }
 
 /// `session kill` of a session whose supervisor `csa run` forked but which does not yet lead
-/// its own process group (held stopped there with SIGSTOP): `kill` waits for it — it
+/// its own process group (held stopped there with `SIGSTOP`): `kill` waits for it — it
 /// neither signals the group the child still shares with `run` nor gives up — and once it
 /// runs on, stops the session. Trials where the child had already led its group when
 /// caught are skipped.
@@ -195,4 +195,36 @@ fn kill_waits_for_a_supervisor_still_starting() {
 fn sleeping(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/syscall"))
         .is_ok_and(|text| matches!(text.split_whitespace().next(), Some("230" | "35")))
+}
+
+/// A signal to the caller's process group right after `csa run` returns (`kill -HUP 0`, as a
+/// terminal hanging up or a CI runner stopping a step does) never reaches the session, even
+/// when its supervisor has not yet left that group: the job runs to its end.
+#[test]
+fn signals_to_the_callers_group_after_run_do_not_reach_the_session() {
+    let csa = Csa::new();
+    let exe = env!("CARGO_BIN_EXE_csa");
+    let printed = csa.state.path().join("printed");
+    for (i, signal) in ["HUP", "TERM", "INT"]
+        .iter()
+        .cycle()
+        .take(trials(15, 60))
+        .enumerate()
+    {
+        // `setsid -w`: the caller's group is a new one, so the test itself is not hit.
+        let script = format!(
+            "'{exe}' run 'echo ran {i}' > '{}'; kill -{signal} 0",
+            printed.display()
+        );
+        let _ = output_within(
+            std::process::Command::new("setsid")
+                .args(["-w", "sh", "-c", &script])
+                .env("CSA_STATE_DIR", csa.state.path()),
+            HANG,
+        );
+        let id = std::fs::read_to_string(&printed).unwrap().trim().to_owned();
+        let out = output_within(&mut wait_cmd(&csa, &id), HANG);
+        assert_eq!(code(&out), 0, "SIG{signal}: {}", stderr(&out));
+        assert_eq!(out.stdout, format!("ran {i}\n").into_bytes());
+    }
 }

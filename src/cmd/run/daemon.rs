@@ -8,10 +8,13 @@
 //! - the lock is held by a live process (the child inherited `run`'s locked descriptor at
 //!   the fork, and keeps it through `exec`);
 //! - `daemon.pid` names that process, verifiable at once (PID, start time, lock open);
-//! - a signal sent to it before its handlers are in place stays pending (it starts with
-//!   the signals it survives blocked) and is acted upon before any job starts;
-//! - `session kill` finds it leading its own process group, or waits the moment it takes
-//!   to get there ([`crate::stop::target::verify`]).
+//! - signals sent to the caller's process group do not reach it: it starts with the
+//!   signals it survives blocked, leads its own session first of all, then drops those
+//!   that arrived before (`sys::spawn`), as a supervisor `run` waited for never got them;
+//! - a signal sent to it after that stays pending until its handlers are in place and is
+//!   acted upon before any job starts;
+//! - `session kill` finds it running `csa __supervise`, or waits the moment it takes to get
+//!   there ([`crate::stop::target::verify`]).
 //!
 //! If the `exec` fails, the child records the session's result itself (`failure`, exit
 //! code 125, the error number in the reason) and exits.

@@ -30,7 +30,7 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
     }
     // Survive a stop before `daemon.pid` makes this process a target, and let the signals in
     // even if the caller had them blocked: `session kill` takes a supervisor that blocks
-    // SIGTERM while it does not lead its group for one still starting
+    // SIGTERM and is not yet `csa __supervise` for one still starting
     // (`crate::stop::target::verify`).
     let received = supervise::survive();
     let _ = crate::sys::unblock_signals(&supervise::SURVIVED_SIGNALS);
