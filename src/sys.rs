@@ -16,7 +16,7 @@ mod procfs;
 mod spawn;
 
 pub use procfs::{ProcStat, descendants_in_group, group_members, has_env, has_file_open};
-pub use spawn::{Detached, OnExecFailure, SELF_EXE, c_path, spawn};
+pub use spawn::{Detached, OnExecFailure, c_path, spawn};
 
 /// Makes `command` call `setsid()` in the child before `exec`, so the child is the leader
 /// of a new session and of a new process group whose ID is its PID, with no controlling

@@ -112,6 +112,9 @@ pub fn has_file_open(pid: i32, dev: u64, ino: u64) -> io::Result<bool> {
 /// scan of every process. `None` when the kernel has no `children` files
 /// (`CONFIG_PROC_CHILDREN`).
 ///
+/// Its own children must have been started by its main thread or, when it is the calling
+/// process, by the calling thread (csa starts a job from the main thread).
+///
 /// Complete only for a caller that is a child subreaper (`PR_SET_CHILD_SUBREAPER`) and leads
 /// the session or descends from its leader's subreaper chain: then every orphan of its
 /// descendants is re-parented to it instead of to init, so every process of its group is
@@ -121,7 +124,14 @@ pub fn descendants_in_group(pid: i32, group: i32) -> Option<Vec<(i32, ProcStat)>
     let mut parents = vec![pid];
     let mut first = true;
     while let Some(parent) = parents.pop() {
-        let children = children_of(parent);
+        // The root's orphans are re-parented to its main thread (the first live thread of
+        // a subreaper), and its own children are those of the thread that started them:
+        // the main thread's file and the calling thread's suffice.
+        let children = if first {
+            own_children(pid)
+        } else {
+            children_of(parent)
+        };
         let Some(children) = children else {
             if first {
                 return None;
@@ -140,6 +150,30 @@ pub fn descendants_in_group(pid: i32, group: i32) -> Option<Vec<(i32, ProcStat)>
         }
     }
     Some(found)
+}
+
+/// The children of process `pid`'s main thread and, when `pid` is the calling process, of
+/// the calling thread.
+fn own_children(pid: i32) -> Option<Vec<i32>> {
+    let mut children = children_in(&format!("/proc/{pid}/task/{pid}/children"))?;
+    let tid = rustix::thread::gettid().as_raw_nonzero().get();
+    if rustix::process::getpid().as_raw_nonzero().get() == pid && tid != pid {
+        children.extend(children_in(&format!("/proc/{pid}/task/{tid}/children"))?);
+    }
+    Some(children)
+}
+
+/// The PIDs listed in a `children` file; `None` when it cannot be read.
+fn children_in(path: &str) -> Option<Vec<i32>> {
+    let mut text = String::new();
+    fs::File::open(path)
+        .and_then(|mut file| file.read_to_string(&mut text))
+        .ok()?;
+    Some(
+        text.split_ascii_whitespace()
+            .filter_map(|n| n.parse::<i32>().ok())
+            .collect(),
+    )
 }
 
 /// The children of every thread of process `pid` (`/proc/<pid>/task/*/children`). `None`

@@ -313,12 +313,20 @@ extern "C" fn child(plan: *mut libc::c_void) -> libc::c_int {
             // Until the parent drops the gate (or dies): end of file.
             while rustix::io::read(gate, &mut byte) == Err(rustix::io::Errno::INTR) {}
             // SAFETY: NUL-terminated arrays of pointers into `plan.detached`.
-            unsafe {
+            let errno = unsafe {
                 execve(
                     &plan.detached.program,
                     plan.argv.as_ptr(),
                     plan.envp.as_ptr(),
                 )
+            };
+            if errno == libc::ENOENT {
+                // The executable was removed or replaced since this process started (a
+                // reinstall): run the very file this process runs.
+                // SAFETY: as above.
+                unsafe { execve(SELF_EXE, plan.argv.as_ptr(), plan.envp.as_ptr()) }
+            } else {
+                errno
             }
         }
         Err(err) => err.raw_os_error(),
@@ -517,7 +525,7 @@ pub fn c_path(path: &std::path::Path) -> io::Result<CString> {
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path holds a NUL byte"))
 }
 
-/// `CStr` of the static `/proc/self/exe`, the program a re-exec of this binary runs: it
-/// names the running executable's file even when its path has since been replaced (a
-/// reinstall), so the supervisor is always the same build as `csa run`.
-pub const SELF_EXE: &CStr = c"/proc/self/exe";
+/// `/proc/self/exe`: the running executable's file even when its path has since been
+/// removed. Executed only when the program's path is gone: the kernel names a process after
+/// the file it executes, and `ps` and `pgrep` should see `csa`, not `exe`.
+const SELF_EXE: &CStr = c"/proc/self/exe";

@@ -42,6 +42,12 @@ use crate::sys;
 pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Result<u32> {
     let Launch { job, session, .. } = launch;
     let exe = std::env::current_exe().context("cannot find the csa executable")?;
+    // Linux names a replaced executable `<path> (deleted)`; the child then falls back to
+    // `/proc/self/exe`.
+    let program = exe
+        .to_str()
+        .and_then(|text| text.strip_suffix(" (deleted)"))
+        .map_or(exe.clone(), Into::into);
     sys::set_close_on_exec(&prepared.lock, false).context("cannot pass the session lock on")?;
     let mut argv: Vec<OsString> = vec![
         exe.into_os_string(),
@@ -86,7 +92,7 @@ pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Resul
         )
     };
     let detached = sys::Detached::new(
-        sys::SELF_EXE,
+        &sys::c_path(&program).context("cannot start the supervisor")?,
         &argv,
         &env,
         launch.cwd.as_os_str(),
