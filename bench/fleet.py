@@ -88,7 +88,7 @@ def handoff(n: int, tools: list[str]) -> dict[str, Sample]:
 def waiting_cost(n: int, window: float, tools: list[str]) -> dict[str, tuple[int, float, int]]:
     """(PSS KiB, CPU ms over the window, processes) of what each tool keeps for n queued jobs."""
     found = {}
-    processes = {"csa": "csa", "tsp": "ts", "pueue": "pueued", "nq": "nq"}
+    processes = {"csa": "csa", "tsp": "tsp", "pueue": "pueued", "nq": "nq"}
     for tool in tools:
         with Sandbox(f"fleet-c-{tool}", ts_slots=1, pueue=tool == "pueue") as sb:
             if tool == "pueue" and not sb.has_pueue:

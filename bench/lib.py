@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import statistics
@@ -208,6 +209,9 @@ class Sandbox:
                 "TMPDIR": str(self.tsdir),
                 "TS_SLOTS": str(ts_slots),
                 "NQDIR": str(self.nqdir),
+                # The installed csa first on PATH: users run it by name, as the start
+                # section does (`csa run true`); the other sections use its full path.
+                "PATH": f"{CSA.parent}:{os.environ.get('PATH', '')}",
             }
         )
         self.pueue_config = self.dir / "pueue.yml"
@@ -255,7 +259,8 @@ class Sandbox:
         kw.setdefault("stdout", subprocess.PIPE)
         kw.setdefault("stderr", subprocess.PIPE)
         kw.setdefault("stdin", subprocess.DEVNULL)
-        return subprocess.run(argv, env=self.env, check=check, **kw)
+        kw.setdefault("env", self.env)
+        return subprocess.run(argv, check=check, **kw)
 
     def out(self, argv: list[str]) -> str:
         return self.run(argv).stdout.decode().strip()
@@ -269,7 +274,8 @@ class Sandbox:
         if tool == "nq":
             return self.out(["nq", *argv])
         if tool == "pueue":
-            return self.out(self.pueue("add", "-p", "--", *argv))
+            # pueue joins its arguments with spaces and runs the line with `sh -c`: quote.
+            return self.out(self.pueue("add", "-p", "--", shlex.join(argv)))
         raise ValueError(tool)
 
     def csa_session_dir(self, sid: str) -> Path:

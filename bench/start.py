@@ -11,9 +11,11 @@ from lib import CSA, PUEUE, Sample, Sandbox, hyperfine, log, ms, ratio
 
 def start_commands(sb: Sandbox) -> dict[str, str]:
     """Label → command line that starts `true` in the background and returns."""
+    # By name, as users run it (the sandbox puts the installed csa first on PATH; hyperfine
+    # execs each command with execvp, so every command is looked up on PATH the same way).
     commands = {
-        "csa run true": f"{CSA} run true",
-        "csa run -- true": f"{CSA} run -- true",
+        "csa run true": "csa run true",
+        "csa run -- true": "csa run -- true",
         "setsid -f true": "setsid -f true",
         "nohup (sh -c)": "sh -c 'nohup true >/dev/null 2>&1 &'",
         "tsp true": "tsp true",

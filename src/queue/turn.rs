@@ -138,6 +138,10 @@ fn head(
                 let _ = ticket.file.write_all(b"1");
                 let _ = fs::remove_file(&ticket.path);
                 drop(ticket);
+                // Closing an inotify instance waits for an RCU grace period (about 8 ms
+                // measured here) before it returns; the job would start that much later.
+                // The descriptor goes with the process instead, after its lock.
+                std::mem::forget(watch);
                 return Ok(Woke::Ready(Slot { _file: file }));
             }
         }
@@ -162,7 +166,11 @@ fn head(
 fn watch(queue: &Queue) -> Option<OwnedFd> {
     use inotify::WatchFlags as W;
     let fd = inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK).ok()?;
-    let events = W::CLOSE_WRITE | W::CLOSE_NOWRITE | W::MOVED_TO | W::CREATE | W::DELETE;
+    // Not `CLOSE_NOWRITE`: the head's own looks (reading `slots`, listing the directory)
+    // close read-only descriptors, and each such close would wake it again — a loop that
+    // kept one CPU busy for as long as a queue had waiters. Slots are opened for writing,
+    // so freeing one is a `CLOSE_WRITE`.
+    let events = W::CLOSE_WRITE | W::MOVED_TO | W::CREATE | W::DELETE;
     inotify::add_watch(&fd, &queue.path, events).ok()?;
     Some(fd)
 }
