@@ -200,7 +200,26 @@ pub fn parse() -> Command {
         return Command::Supervise(SuperviseCli::parse_from(std::env::args_os().skip(1)).args);
     }
     crate::cmd::completions::answer_from_env();
+    if cannot_show_help(std::env::args_os().skip(1)) {
+        codes::skip_tables();
+    }
     parse_or_exit().command
+}
+
+/// True for a command line of `run`, `session …` or `queue …` with arguments and without
+/// `-h`, `--help` or `help` anywhere: clap will not show a help text, so the exit-code
+/// tables need not be built ([`codes::skip_tables`]). Anything else — help asked for, a
+/// bare command group, `man`, `completions` — builds them.
+fn cannot_show_help(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let args: Vec<std::ffi::OsString> = args.collect();
+    let hot = matches!(
+        args.first().and_then(|a| a.to_str()),
+        Some("run" | "session" | "queue")
+    );
+    hot && args.len() >= 2
+        && !args
+            .iter()
+            .any(|a| a == "-h" || a == "--help" || a == "help")
 }
 
 #[cfg(test)]

@@ -170,6 +170,10 @@ pub fn final_result_or(
     if let Some(result) = record::read::<ResultRecord>(&path)? {
         return Ok(result);
     }
+    // A result whose rename a crash undid is still the result (`record::adopt`).
+    if let Some(result) = record::adopt_reserved_result(session)? {
+        return Ok(result);
+    }
     let lost = synthetic();
     let written = record::write_result(session, &lost)
         .context("the session is dead and its result cannot be recorded")?;

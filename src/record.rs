@@ -10,11 +10,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::exit::{CSA_ERROR, Failure};
 
+mod adopt;
 mod write;
 
+pub use adopt::adopt_reserved_result;
+
 pub use write::{
-    is_unrecorded, reserve, reserve_result, write_atomic, write_bytes_atomic, write_reserved,
-    write_result,
+    is_unrecorded, remove_stop_reservation, reservation_name, reserve, reserve_result,
+    write_atomic, write_bytes_atomic, write_reserved, write_result, write_result_only,
 };
 
 /// The largest state file csa reads (bytes); anything larger is malformed.

@@ -12,6 +12,12 @@ use std::process::Command;
 
 use rustix::io::FdFlags;
 
+mod procfs;
+mod spawn;
+
+pub use procfs::{ProcStat, descendants_in_group, group_members, has_env, has_file_open};
+pub use spawn::{Detached, OnExecFailure, c_path, spawn};
+
 /// Makes `command` call `setsid()` in the child before `exec`, so the child is the leader
 /// of a new session and of a new process group whose ID is its PID, with no controlling
 /// terminal.
@@ -246,72 +252,6 @@ pub fn is_session_leader() -> bool {
     rustix::process::getsid(None).is_ok_and(|sid| sid == me)
 }
 
-/// The fields of `/proc/<pid>/stat` csa uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProcStat {
-    /// Field 3: the state letter (`R`, `S`, `Z` for a zombie, …).
-    pub state: char,
-    /// Field 4: the parent's PID.
-    pub ppid: i32,
-    /// Field 5: the process group ID.
-    pub pgrp: i32,
-    /// Field 6: the session ID.
-    pub session: i32,
-    /// Field 22: the start time in clock ticks since boot.
-    pub start_time: u64,
-}
-
-impl ProcStat {
-    /// Reads `/proc/<pid>/stat`. Errors when the process does not exist.
-    pub fn read(pid: i32) -> io::Result<Self> {
-        let text = fs::read_to_string(format!("/proc/{pid}/stat"))?;
-        Self::parse(&text).ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("unparsable /proc/{pid}/stat"),
-            )
-        })
-    }
-
-    /// Parses the text of a `/proc/<pid>/stat` file. The command name (field 2) may contain
-    /// spaces and parentheses, so fields are counted from its last `)`.
-    pub fn parse(text: &str) -> Option<Self> {
-        let rest = &text[text.rfind(')')? + 1..];
-        let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
-        // `fields[0]` is field 3 of the file.
-        let field = |n: usize| fields.get(n - 3).copied();
-        Some(Self {
-            state: field(3)?.chars().next()?,
-            ppid: field(4)?.parse().ok()?,
-            pgrp: field(5)?.parse().ok()?,
-            session: field(6)?.parse().ok()?,
-            start_time: field(22)?.parse().ok()?,
-        })
-    }
-
-    /// True for a zombie (`Z`) or dead (`X`) process: it has exited and is only waiting to
-    /// be reaped, so it is not alive.
-    pub fn is_exited(&self) -> bool {
-        matches!(self.state, 'Z' | 'X')
-    }
-}
-
-/// The live (not exited) members of process group `pgid`, found by scanning `/proc`.
-///
-/// A process that exits during the scan may or may not be listed; callers that need the
-/// group empty scan again.
-pub fn group_members(pgid: i32) -> Vec<(i32, ProcStat)> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
-        .filter_map(|pid| Some((pid, ProcStat::read(pid).ok()?)))
-        .filter(|(_, stat)| stat.pgrp == pgid && !stat.is_exited())
-        .collect()
-}
-
 /// Opens a regular file for reading without following a symbolic link at its last
 /// component.
 ///
@@ -344,57 +284,4 @@ pub fn open_regular(path: &std::path::Path) -> io::Result<(fs::File, u64)> {
         ));
     }
     Ok((file, metadata.len()))
-}
-
-/// True when process `pid` has `name=value` in its environment (`/proc/<pid>/environ`, as
-/// it was when the process started). False when it cannot be read (another user's process,
-/// gone).
-pub fn has_env(pid: i32, name: &str, value: &str) -> bool {
-    let wanted = format!("{name}={value}");
-    fs::read(format!("/proc/{pid}/environ")).is_ok_and(|environ| {
-        environ
-            .split(|&b| b == 0)
-            .any(|var| var == wanted.as_bytes())
-    })
-}
-
-/// True when process `pid` has a descriptor open on the file with device `dev` and inode
-/// `ino`, found through `/proc/<pid>/fd`.
-///
-/// Errors when the process does not exist or its descriptors cannot be listed (another
-/// user's process).
-pub fn has_file_open(pid: i32, dev: u64, ino: u64) -> io::Result<bool> {
-    use std::os::unix::fs::MetadataExt as _;
-    for entry in fs::read_dir(format!("/proc/{pid}/fd"))?.flatten() {
-        if let Ok(meta) = fs::metadata(entry.path())
-            && meta.dev() == dev
-            && meta.ino() == ino
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ProcStat;
-
-    #[test]
-    fn parses_stat_with_tricky_names() {
-        let text =
-            "1234 (a) b (c)) S 1 1234 1234 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 98765 1000 10";
-        let stat = ProcStat::parse(text).unwrap();
-        assert_eq!(stat.state, 'S');
-        assert_eq!((stat.ppid, stat.pgrp, stat.session), (1, 1234, 1234));
-        assert_eq!(stat.start_time, 98765);
-    }
-
-    #[test]
-    fn reads_own_stat() {
-        let me = i32::try_from(std::process::id()).unwrap();
-        let stat = ProcStat::read(me).unwrap();
-        assert!(!stat.is_exited());
-        assert!(stat.start_time > 0);
-    }
 }

@@ -1,7 +1,5 @@
 //! Usage errors as csa prints every error (docs/exit-codes.md): one line on stderr, exit 2.
 
-use clap::Parser as _;
-
 use super::Cli;
 
 /// Parses csa's command line. On a usage error, prints one line, `csa: invalid arguments:
@@ -9,7 +7,18 @@ use super::Cli;
 /// `--version` and a missing subcommand print clap's help or version as usual.
 pub fn parse_or_exit() -> Cli {
     use clap::error::ErrorKind;
-    let err = match Cli::try_parse() {
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let mut command = Cli::command();
+    let parsed = match command.try_get_matches_from_mut(std::env::args_os()) {
+        Ok(mut matches) => {
+            Cli::from_arg_matches_mut(&mut matches).map_err(|err| err.format(&mut command))
+        }
+        Err(err) => Err(err),
+    };
+    // The command tree is left to the end of the process: dropping its hundreds of
+    // allocations cost a tenth of a `csa run` (BENCHMARKS.md, "Start latency").
+    std::mem::forget(command);
+    let err = match parsed {
         Ok(cli) => return cli,
         Err(err) => err,
     };

@@ -101,6 +101,9 @@ pub fn exec(args: &CleanArgs) -> Result<u8> {
             &mut unreported,
         );
     }
+    if !args.dry_run {
+        remove_abandoned_setups(&root, now);
+    }
     let plural = if count == 1 { "" } else { "s" };
     writeln_ok(
         &mut out,
@@ -111,6 +114,33 @@ pub fn exec(args: &CleanArgs) -> Result<u8> {
         &mut unreported,
     );
     unreported.map_or(Ok(0), Err)
+}
+
+/// Removes the staged directories (`sessions/.new-<ID>`) that a `csa run` killed before it
+/// printed the ID left behind: older than a minute and with their `lock` free. Nothing
+/// ever read them, so nothing is reported.
+fn remove_abandoned_setups(root: &StateRoot, now: SystemTime) {
+    let Ok(entries) = fs::read_dir(root.sessions_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(id) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix(crate::cmd::run::STAGING_PREFIX))
+            .and_then(|id| ulid::Ulid::from_string(id).ok())
+        else {
+            continue;
+        };
+        let young = now
+            .duration_since(id.datetime())
+            .map_or(true, |age| age < liveness::START_GRACE);
+        let free = fs::File::open(entry.path().join(session::LOCK))
+            .map_or(true, |lock| lock.try_lock().is_ok());
+        if !young && free {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// True when the session's `session.toml` carries every tag of `wanted`; a missing or

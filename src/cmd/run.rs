@@ -6,34 +6,34 @@
 //! starting the supervisor, and hands the locked descriptor to it: a `flock` lock belongs to
 //! the open file description, which the supervisor inherits, so the lock never passes
 //! through a free state. When `run` exits, the supervisor's copy keeps it held. No
-//! handshake is needed, and `run` does not wait for the supervisor beyond its `exec`.
+//! handshake is needed, and `run` does not wait for the supervisor at all: it forks it and
+//! goes on (`daemon`), and a session appears in the store whole, in one rename (`create`).
 
 use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io::{self, IsTerminal as _, Read as _, Write as _};
 use std::os::unix::ffi::OsStrExt as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::SystemTime;
 
 use anyhow::{Context as _, Result};
-use ulid::Ulid;
 
 use crate::cli::RunArgs;
 use crate::directive;
 use crate::exit::{CSA_ERROR, Failure, USAGE};
-use crate::record::{self, Executor, SessionRecord, StdinSource};
-use crate::session::{self, SessionDir, StateRoot};
+use crate::record::{Executor, StdinSource};
+use crate::session::{SessionDir, StateRoot};
 use crate::tool::{self, Job};
 
+mod create;
 mod daemon;
 mod fleet;
 mod foreground;
 mod slurm;
 
+pub use create::STAGING_PREFIX;
+use daemon::spawn_supervisor;
 pub(super) use daemon::write_daemon_pid;
-use daemon::{DAEMON_PID_BYTES, STOP_TOML_BYTES, spawn_supervisor};
 
 /// The largest prompt accepted on standard input (bytes): 10 MiB.
 pub const MAX_STDIN_PROMPT: u64 = 10 * 1024 * 1024;
@@ -73,11 +73,15 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
 
     let root = StateRoot::from_env()?;
     let fleet = fleet::plan(args, &job, &root, &config)?;
-    let session = create_session_dir(&root)?;
+    // Staged (see `create`) unless the session is set up in place for a mode that needs its
+    // directory under its ID from the start.
+    let staged = !args.no_daemon && plan.slurm.is_none();
+    let (session, staging) = create::create_session_dir(&root, staged)?;
     let mut launch = Launch {
         args,
         job,
         session,
+        staging,
         cwd,
         fleet,
         plan,
@@ -85,14 +89,13 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
     // A Slurm job is submitted while the session's files are written (it cannot start
     // before they are: `csa __node` waits for `slurm.toml`).
     let early = slurm::submit_early(&launch);
-    let prepared = prepare(&launch)
+    let files = launch.files();
+    let prepared = create::prepare(&launch)
         .and_then(|prepared| {
-            fleet::join(&mut launch.fleet, args, &root, &launch.session)?;
+            fleet::join(&mut launch.fleet, args, &root, &files)?;
             Ok(prepared)
         })
-        .inspect_err(|_| {
-            let _ = fs::remove_dir_all(&launch.session.path);
-        })?;
+        .inspect_err(|_| create::remove(&launch))?;
     if args.no_daemon {
         foreground::run(&mut launch, prepared)
     } else if launch.plan.slurm.is_some() {
@@ -165,43 +168,36 @@ fn plan_job(args: &RunArgs, config: &tool::config::Lazy<'_>) -> Result<Job> {
     tool::job_for_prompt(&config.get()?.tools, &args.tool, prompt, true)
 }
 
-/// Creates a new, empty session directory (mode 0700) under a fresh ULID.
-fn create_session_dir(root: &StateRoot) -> Result<SessionDir> {
-    root.create_sessions_dir()?;
-    for _ in 0..16 {
-        let id = Ulid::generate();
-        let session = root.session(id);
-        match session.create() {
-            Ok(()) => return Ok(session),
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(err) => {
-                return Err(crate::exit::io_failure(
-                    "cannot create the session directory",
-                    &err,
-                    session.path.display(),
-                ));
-            }
-        }
-    }
-    Err(anyhow::anyhow!(
-        "cannot create a session directory: every new ID was taken ({})",
-        root.sessions_dir().display()
-    ))
-}
-
 /// What `csa run` starts: the parsed command line, the job, its new session, its working
 /// directory and its place in the fleet.
 pub(super) struct Launch<'a> {
     pub(super) args: &'a RunArgs,
     pub(super) job: Job,
+    /// The session, under its ID.
     pub(super) session: SessionDir,
+    /// The hidden directory its files are written in until [`create::publish`], when it is
+    /// staged.
+    pub(super) staging: Option<PathBuf>,
     pub(super) cwd: PathBuf,
     pub(super) fleet: fleet::Fleet,
     /// The executor, and for Slurm what to submit.
     pub(super) plan: crate::executor::Plan,
 }
 
-/// What [`prepare`] leaves open for starting the job.
+impl Launch<'_> {
+    /// Where the session's files are written now: its staged directory, or its own.
+    pub(super) fn files(&self) -> SessionDir {
+        SessionDir {
+            id: self.session.id,
+            path: self
+                .staging
+                .clone()
+                .unwrap_or_else(|| self.session.path.clone()),
+        }
+    }
+}
+
+/// What [`create::prepare`] leaves open for starting the job.
 pub(super) struct Prepared {
     /// `lock`, exclusively locked by this process.
     pub(super) lock: File,
@@ -211,99 +207,10 @@ pub(super) struct Prepared {
     pub(super) stderr: File,
 }
 
-/// Creates `lock`, locked, before anything else; reserves the space of `result.toml`,
-/// `daemon.pid` and `stop.toml` (so that a job filling the file system cannot keep them
-/// from being written, nor itself from being stopped); writes `session.toml` and
-/// `prompt.txt`; and creates the spool files. All files are mode 0600.
-fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
-    let Launch {
-        args,
-        job,
-        session,
-        cwd,
-        fleet,
-        plan,
-    } = launch;
-    // `lock` first, so that no one ever sees the session without one (a session without
-    // `lock` counts as being set up only briefly: src/ends/check.rs).
-    let lock = create_locked(session)?;
-    record::reserve_result(session)?;
-    record::reserve(&session.path, session::DAEMON_PID, DAEMON_PID_BYTES)?;
-    record::reserve(
-        &session.path,
-        crate::stop::request::STOP_TOML,
-        STOP_TOML_BYTES,
-    )?;
-    let record = SessionRecord {
-        id: session.id_string(),
-        argv: job
-            .argv
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect(),
-        tool: job.tool.clone(),
-        cwd: cwd.to_string_lossy().into_owned(),
-        name: args.name.clone(),
-        timeout_ms: job
-            .timeout
-            .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
-        created_at: record::timestamp(SystemTime::now()),
-        csa_version: env!("CARGO_PKG_VERSION").to_owned(),
-        stdin: job.stdin,
-        tags: args.tag.clone(),
-        parent: fleet.parent.as_ref().map(SessionDir::id_string),
-        queue: fleet.gate.queue.clone(),
-        after: fleet.gate.after.clone(),
-        executor: plan.executor,
-    };
-    record::write_atomic(&session.path, session::SESSION_TOML, &record, false)?;
-    if let Some(name) = &args.name {
-        StateRoot::from_env()?.index_name(session, name)?;
-    }
-    if let Some(prompt) = &job.prompt_file {
-        record::write_bytes_atomic(&session.path, session::PROMPT_TXT, prompt, false)?;
-    }
-    let create = |name: &str| {
-        let path = session.file(name);
-        OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|err| crate::exit::io_failure("cannot create", &err, path.display()))
-    };
-    Ok(Prepared {
-        lock,
-        stdout: create(session::STDOUT_LOG)?,
-        stderr: create(session::STDERR_LOG)?,
-    })
-}
-
-/// Creates `lock` already locked: a temporary file in the session directory (mode 0600),
-/// exclusively locked, then renamed to `lock` without replacing one. A `lock` that exists
-/// was locked from its first moment, so a free one always means its holder is gone: a
-/// waiter never mistakes a session being set up for a dead one.
-fn create_locked(session: &SessionDir) -> Result<File> {
-    let path = session.file(session::LOCK);
-    let failed = |err: io::Error| crate::exit::io_failure("cannot create", &err, path.display());
-    let temp = tempfile::Builder::new()
-        .prefix(".tmp-lock-")
-        .tempfile_in(&session.path)
-        .map_err(failed)?;
-    temp.as_file()
-        .try_lock()
-        .map_err(|err| anyhow::anyhow!("cannot lock {}: {err}", path.display()))?;
-    temp.persist_noclobber(&path)
-        .map_err(|err| failed(err.error))
-}
-
 /// Starts the supervisor detached and prints the session ID.
 fn start_daemon(launch: &Launch<'_>, prepared: Prepared) -> Result<u8> {
-    let Launch { args, session, .. } = launch;
-    let started = spawn_supervisor(launch, prepared).inspect_err(|_| {
-        let _ = fs::remove_dir_all(&session.path);
-    })?;
-    announce(args, session, started)?;
+    let started = spawn_supervisor(launch, prepared).inspect_err(|_| create::remove(launch))?;
+    announce(launch.args, &launch.session, started)?;
     Ok(0)
 }
 
@@ -344,17 +251,31 @@ pub(super) fn announce(args: &RunArgs, session: &SessionDir, pid: u32) -> Result
 /// Gives `command` the job's working directory and environment: csa's own, the `--env`
 /// pairs, `CSA_SESSION_ID` and `CSA_SESSION_DIR`.
 pub(super) fn set_job_environment(command: &mut Command, launch: &Launch<'_>) {
+    command
+        .current_dir(&launch.cwd)
+        .envs(job_environment(launch));
+}
+
+/// The variables the job's environment adds to csa's own, in order (a later one wins):
+/// `PWD`, the `--env` pairs, `CSA_SESSION_ID` and `CSA_SESSION_DIR`.
+pub(super) fn job_environment(launch: &Launch<'_>) -> Vec<(OsString, OsString)> {
     let Launch {
         args, session, cwd, ..
     } = launch;
-    command
-        .current_dir(cwd)
-        // Programs that trust `PWD` over getcwd(3) (opencode does) must see the job's
-        // directory, not the caller's, as a shell would after `cd`.
-        .env("PWD", cwd)
-        .envs(args.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("CSA_SESSION_ID", session.id_string())
-        .env("CSA_SESSION_DIR", &session.path);
+    // Programs that trust `PWD` over getcwd(3) (opencode does) must see the job's
+    // directory, not the caller's, as a shell would after `cd`.
+    let mut vars = vec![(OsString::from("PWD"), cwd.as_os_str().to_owned())];
+    vars.extend(
+        args.env
+            .iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+    );
+    vars.push(("CSA_SESSION_ID".into(), session.id_string().into()));
+    vars.push((
+        "CSA_SESSION_DIR".into(),
+        session.path.as_os_str().to_owned(),
+    ));
+    vars
 }
 
 /// Prints `CSA:SESSION_STARTED` on stderr.

@@ -188,11 +188,26 @@ pub const MAN: &[Code] = &[
     code("125", "a manual page cannot be written"),
 ];
 
+/// Whether [`help`] builds its tables; see [`skip_tables`].
+static TABLES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Makes [`help`] return its `after` text without the exit-code table, for a command line
+/// that cannot show help: clap builds every subcommand's help text whether it is shown or
+/// not, and the tables were a third of the instructions of a `csa run` (BENCHMARKS.md,
+/// "Start latency").
+pub fn skip_tables() {
+    TABLES.store(false, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// A command's text after its options: `after`, with an `Exit codes:` section inserted
 /// before its `Examples:` (or at its end): one line per code, meanings wrapped at 100
-/// columns under each other, without Markdown's backticks.
+/// columns under each other, without Markdown's backticks. Just `after` after
+/// [`skip_tables`].
 pub fn help(codes: &[Code], after: &str) -> String {
     const WIDTH: usize = 100;
+    if !TABLES.load(std::sync::atomic::Ordering::Relaxed) {
+        return after.to_owned();
+    }
     let (intro, examples) = match after.find("Examples:") {
         Some(at) => after.split_at(at),
         None => (after, ""),

@@ -88,16 +88,29 @@ pub fn reserve_result(session: &SessionDir) -> Result<()> {
 /// the one on disk stands. Errors with [`Unrecorded`] in the chain (see [`is_unrecorded`])
 /// when the result cannot be written; the message names `result.toml`.
 pub fn write_result(session: &SessionDir, result: &ResultRecord) -> Result<bool> {
+    let written = write_result_only(session, result)?;
+    remove_stop_reservation(session);
+    Ok(written)
+}
+
+/// [`write_result`] without removing the reservation of `stop.toml`: for a supervisor,
+/// which lets go of its lock first (a waiter wakes sooner) and then calls
+/// [`remove_stop_reservation`].
+pub fn write_result_only(session: &SessionDir, result: &ResultRecord) -> Result<bool> {
     let text = result_text(result)?;
-    let written = write_reserved(&session.path, session::RESULT_TOML, text.as_bytes(), true)
-        .map_err(|err| Unrecorded {
+    write_reserved(&session.path, session::RESULT_TOML, text.as_bytes(), true).map_err(|err| {
+        Unrecorded {
             message: format!("{err:#}"),
-        })?;
-    // Once the result is durable, nothing is left to stop: give back the space of a stop
-    // request that never came.
+        }
+        .into()
+    })
+}
+
+/// Once the result is durable, nothing is left to stop: gives back the space of a stop
+/// request that never came (removes `.stop.toml.reserve`). Best effort.
+pub fn remove_stop_reservation(session: &SessionDir) {
     let unused = reservation_name(crate::stop::request::STOP_TOML);
     let _ = fs::remove_file(session.file(&unused));
-    Ok(written)
 }
 
 /// The TOML text of `result`, its `reason` shortened (ending in `…`) until the text fits in
@@ -214,13 +227,19 @@ fn write_in_place(
     } else {
         fs::rename(&reservation, &path)?;
     }
-    sync_dir(dir);
+    // The directory is not fsynced after the rename of `result.toml`: its text is durable
+    // in the file already, and a rename lost in a crash leaves that file under its
+    // reservation's name, which the next look adopts (`adopt`) — so a result, once seen,
+    // is never replaced by `lost`. Other records get the directory fsync.
+    if !(exactly_once && target == session::RESULT_TOML) {
+        sync_dir(dir);
+    }
     Ok(Some(true))
 }
 
 /// Renames `from` to `to` unless `to` exists (`renameat2(RENAME_NOREPLACE)`; where the file
 /// system lacks it, `link` then `unlink`). Returns false when `to` exists.
-fn rename_noreplace(from: &Path, to: &Path) -> io::Result<bool> {
+pub(super) fn rename_noreplace(from: &Path, to: &Path) -> io::Result<bool> {
     let cwd = rustix::fs::CWD;
     match rustix::fs::renameat_with(cwd, from, cwd, to, RenameFlags::NOREPLACE) {
         Ok(()) => Ok(true),
@@ -238,7 +257,7 @@ fn rename_noreplace(from: &Path, to: &Path) -> io::Result<bool> {
 }
 
 /// Fsyncs directory `dir`, so that a rename in it survives a crash. Best effort.
-fn sync_dir(dir: &Path) {
+pub(super) fn sync_dir(dir: &Path) {
     if let Ok(handle) = File::open(dir) {
         let _ = handle.sync_all();
     }

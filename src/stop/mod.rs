@@ -146,15 +146,37 @@ const LEFTOVER_SETTLE: Duration = Duration::from_millis(50);
 /// How many processes of the calling process's job ([`Scope::of_current_process`]) are
 /// still running, the caller aside: background children that outlived the job, such as
 /// `nohup cmd &`. Whoever supervises a job calls it once the job is reaped, for
-/// `leftover_processes` in `result.toml`. Scans `/proc` once when there are none; processes
-/// that are exiting get [`LEFTOVER_SETTLE`] first.
+/// `leftover_processes` in `result.toml`. Looks once when there are none; processes that
+/// are exiting get [`LEFTOVER_SETTLE`] first.
+///
+/// A supervisor that is a child subreaper (the local executor makes itself one before it
+/// starts the job) finds its group's processes among its own descendants, a few reads of
+/// `/proc/<pid>/task/*/children`; any other caller scans every process in `/proc`, which on
+/// a busy machine takes milliseconds (BENCHMARKS.md, "Completion lateness").
 pub fn leftover_processes() -> u32 {
     let scope = Scope::of_current_process();
     let me = rustix::process::getpid().as_raw_nonzero().get();
-    if scope.wait_until_empty(Some(me), LEFTOVER_SETTLE) {
-        return 0;
+    let subreaper = rustix::process::child_subreaper().is_ok_and(|pid| pid.is_some());
+    let left = || -> Vec<i32> {
+        let pgid = match scope {
+            Scope::Group(pgid) | Scope::Descendants { pgid, .. } => pgid,
+        };
+        if subreaper && let Some(found) = sys::descendants_in_group(me, pgid) {
+            return found.into_iter().map(|(pid, _)| pid).collect();
+        }
+        scope.members(Some(me))
+    };
+    let deadline = Instant::now() + LEFTOVER_SETTLE;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let found = left();
+        let now = Instant::now();
+        if found.is_empty() || now >= deadline {
+            return u32::try_from(found.len()).unwrap_or(u32::MAX);
+        }
+        thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(MAX_SCAN_PAUSE);
     }
-    u32::try_from(scope.members(Some(me)).len()).unwrap_or(u32::MAX)
 }
 
 /// The conventional name of `signal`, e.g. `SIGTERM`, or `signal N`.

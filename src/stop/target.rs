@@ -6,6 +6,7 @@
 //! and that process has the session's `lock` file open.
 
 use std::os::unix::fs::MetadataExt as _;
+use std::time::{Duration, Instant};
 
 use super::Scope;
 use crate::exit::{CSA_ERROR, Failure};
@@ -49,6 +50,7 @@ pub fn verify(session: &SessionDir) -> Result<Target, String> {
             stat.start_time, found.start_time
         ));
     }
+    let stat = until_started(pid, found.start_time, stat)?;
     let lock = std::fs::metadata(session.file(session::LOCK))
         .map_err(|err| format!("cannot inspect the session's lock: {err}"))?;
     match sys::has_file_open(pid, lock.dev(), lock.ino()) {
@@ -73,6 +75,65 @@ pub fn verify(session: &SessionDir) -> Result<Target, String> {
         identity: found,
         scope,
     })
+}
+
+/// How long a supervisor that `csa run` has just forked may take to become
+/// `csa __supervise` before a stop gives up on it.
+const STARTING_LIMIT: Duration = Duration::from_secs(10);
+
+/// The supervisor's `/proc` entry once it is `csa __supervise`, for a supervisor `csa run`
+/// has just forked: `run` does not wait for the child before it writes `daemon.pid` and
+/// prints the ID. Until its `exec` the child may still share the caller's process group,
+/// and it drops the signals it got while it did (they were meant for the caller's job), so
+/// a stop must wait for the `exec`. Such a child is told apart from a `--no-daemon`
+/// supervisor, which shares its caller's group on purpose, by its signal mask: it blocks
+/// SIGTERM until its handlers are in place, and no job starts before that. Any other
+/// supervisor's `stat` is returned as it is.
+///
+/// Errors (nothing signalled): the process vanished or was replaced while waiting, or did
+/// not exec within [`STARTING_LIMIT`].
+fn until_started(pid: i32, start_time: u64, stat: ProcStat) -> Result<ProcStat, String> {
+    if !blocks_sigterm(pid) || (stat.pgrp == pid && is_supervisor(pid)) {
+        return Ok(stat);
+    }
+    let deadline = Instant::now() + STARTING_LIMIT;
+    let mut pause = Duration::from_micros(100);
+    loop {
+        let now = ProcStat::read(pid).map_err(|_| format!("process {pid} of daemon.pid exited"))?;
+        if now.start_time != start_time || now.is_exited() {
+            return Err(format!("process {pid} of daemon.pid exited"));
+        }
+        if now.pgrp == pid && is_supervisor(pid) {
+            return Ok(now);
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "process {pid} was started {} s ago and is not running csa's supervisor yet",
+                STARTING_LIMIT.as_secs()
+            ));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(10));
+    }
+}
+
+/// True when process `pid` runs `csa __supervise` (its second argument, in
+/// `/proc/<pid>/cmdline`): it has exec'd.
+fn is_supervisor(pid: i32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|cmdline| cmdline.split(|&b| b == 0).nth(1) == Some(b"__supervise"))
+}
+
+/// True when process `pid` has SIGTERM blocked (`SigBlk` of `/proc/<pid>/status`).
+fn blocks_sigterm(pid: i32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigBlk:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (libc::SIGTERM - 1)) != 0)
 }
 
 /// The error of a refused stop: nothing was signalled.

@@ -50,6 +50,10 @@ pub fn run_job(
         return not_started(session, signal, "");
     }
     sys::exec_unless_signalled(&mut command, received.flag(), &SURVIVED_SIGNALS);
+    // Orphans of the job come to the supervisor instead of init, so that it finds every
+    // process left in its group below itself ([`crate::stop::leftover_processes`]) and
+    // reaps those that exit before it does ([`reap`]).
+    let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
     let started = SystemTime::now();
     let mut child = match command.spawn() {
         Ok(child) => child,
@@ -119,10 +123,15 @@ fn reap(
         let session = session.clone();
         thread::spawn(move || enforce_timeout(&session, limit, &done_rx, &timed_out, job_pid))
     });
+    // Any child: orphans of the job that were re-parented here and exited are reaped on
+    // the way, so they do not linger as zombies while the job runs.
+    let job = rustix::process::Pid::from_child(child);
     let status = loop {
-        match child.wait() {
-            Ok(status) => break Some(status),
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+        match rustix::process::wait(rustix::process::WaitOptions::empty()) {
+            Ok(Some((pid, status))) if pid == job => {
+                break Some(ExitStatus::from_raw(status.as_raw()));
+            }
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(_) => break None,
         }
     };

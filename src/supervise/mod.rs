@@ -104,19 +104,28 @@ pub fn main(args: &SuperviseArgs) -> Result<u8> {
 
 /// Records `result` and lets go of the session's lock. Returns the exit code.
 fn finish(session: &SessionDir, result: ResultRecord, lock: std::os::fd::OwnedFd) -> Result<u8> {
-    let result = record_result(session, result)?;
+    let result = as_stopped(session, result);
+    record::write_result_only(session, &result)?;
+    // Waiters wake now; the clean-up after them.
     drop(lock);
+    record::remove_stop_reservation(session);
     Ok(result.exit_code)
 }
 
 /// Writes the session's result exactly once, as stopped when a stop was requested
 /// (`stop.toml`, see [`stop::request`]). Returns what was recorded.
-pub fn record_result(session: &SessionDir, mut result: ResultRecord) -> Result<ResultRecord> {
+pub fn record_result(session: &SessionDir, result: ResultRecord) -> Result<ResultRecord> {
+    let result = as_stopped(session, result);
+    record::write_result(session, &result)?;
+    Ok(result)
+}
+
+/// `result`, as stopped when a stop was requested (`stop.toml`).
+fn as_stopped(session: &SessionDir, mut result: ResultRecord) -> ResultRecord {
     if let Some(request) = stop::request::requested(session) {
         stop::request::apply(&mut result, &request);
     }
-    record::write_result(session, &result)?;
-    Ok(result)
+    result
 }
 
 fn refused() -> Failure {

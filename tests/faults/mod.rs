@@ -10,6 +10,7 @@ mod environment;
 mod full_disk;
 mod pid_reuse;
 mod queues;
+mod start;
 mod stdio;
 mod supervisor;
 

@@ -57,13 +57,17 @@ fn random_crashes_in_a_busy_queue() {
         }
         let victim = alive[rng.usize(..alive.len())].clone();
         let pgid = csa.supervisor_pid(&victim);
+        // The job ends (it can write nothing more) the moment SIGKILL is sent; the slot is
+        // freed later, when the supervisor is gone. Taking the time after the processes
+        // are seen gone would count the next job as overlapping the killed one.
+        let sent = now_ns();
         signal_group(pgid, 9);
         wait_for(
             Duration::from_secs(30),
             "the victim's processes to die",
             || group_members(pgid).is_empty(),
         );
-        killed_at.insert(victim, now_ns());
+        killed_at.insert(victim, sent);
     }
 
     // No wait hangs (each has a watchdog), and every session ends.

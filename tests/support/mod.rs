@@ -85,6 +85,8 @@ impl Csa {
         entries
             .flatten()
             .map(|e| e.file_name().to_string_lossy().into_owned())
+            // `csa run` stages a new session as `.new-<ID>` until it is complete.
+            .filter(|name| !name.starts_with('.'))
             .collect()
     }
 

@@ -1,88 +1,193 @@
 //! Starting the supervisor detached: `csa run` re-executes its own binary as
-//! `csa __supervise` in a new session.
+//! `csa __supervise` in a new session — without waiting for that `exec`.
+//!
+//! `run` forks ([`sys::spawn`]); the child becomes the leader of a new session at once and
+//! waits at a gate. Meanwhile `run` reads the child's start time from `/proc/<pid>/stat`
+//! (fixed at the fork), writes `daemon.pid`, publishes the session directory, and opens the
+//! gate; the child then execs the supervisor. So when the ID is printed:
+//! - the lock is held by a live process (the child inherited `run`'s locked descriptor at
+//!   the fork, and keeps it through `exec`);
+//! - `daemon.pid` names that process, verifiable at once (PID, start time, lock open);
+//! - signals sent to the caller's process group do not reach it: it starts with the
+//!   signals it survives blocked, leads its own session first of all, then drops those
+//!   that arrived before (`sys::spawn`), as a supervisor `run` waited for never got them;
+//! - a signal sent to it after that stays pending until its handlers are in place and is
+//!   acted upon before any job starts;
+//! - `session kill` finds it running `csa __supervise`, or waits the moment it takes to get
+//!   there ([`crate::stop::target::verify`]).
+//!
+//! If the `exec` fails, the child records the session's result itself (`failure`, exit
+//! code 125, the error number in the reason) and exits.
 
-use std::os::fd::AsRawFd as _;
-use std::process::{Command, Stdio};
+use std::ffi::OsString;
+use std::os::fd::{AsFd as _, AsRawFd as _};
 
 use anyhow::{Context as _, Result};
+use rustix::process::Signal;
 
-use super::{Launch, Prepared, fleet, set_job_environment};
-use crate::record::{self, StdinSource};
+use super::{Launch, Prepared, create, fleet, job_environment};
+use crate::exit::{CSA_ERROR, Failure};
+use crate::record::{self, ResultRecord, Status, StdinSource};
 use crate::session::{self, SessionDir};
 use crate::supervise;
 use crate::sys;
 
-/// Re-executes this binary as `csa __supervise` in a new session, with the spool files as
-/// stdout/stderr and the locked `lock` descriptor inherited, then records `daemon.pid`.
+/// Starts `csa __supervise` detached with the spool files as stdout/stderr and the locked
+/// `lock` descriptor inherited, records `daemon.pid` and publishes a staged session.
 /// Returns the supervisor's PID.
+///
+/// Errors (exit 125) when the arguments cannot be passed (too long for `execve`), the
+/// process cannot be forked, or `daemon.pid` or the directory cannot be written; the
+/// child, if any, is killed first.
 pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Result<u32> {
     let Launch { job, session, .. } = launch;
     let exe = std::env::current_exe().context("cannot find the csa executable")?;
+    // Linux names a replaced executable `<path> (deleted)`; the child then falls back to
+    // `/proc/self/exe`.
+    let program = exe
+        .to_str()
+        .and_then(|text| text.strip_suffix(" (deleted)"))
+        .map_or(exe.clone(), Into::into);
     sys::set_close_on_exec(&prepared.lock, false).context("cannot pass the session lock on")?;
-    let mut command = Command::new(&exe);
-    command
-        .arg("__supervise")
-        .arg("--session-id")
-        .arg(session.id_string())
-        .arg("--session-dir")
-        .arg(&session.path)
-        .arg("--lock-fd")
-        .arg(prepared.lock.as_raw_fd().to_string());
+    let mut argv: Vec<OsString> = vec![
+        exe.into_os_string(),
+        "__supervise".into(),
+        "--session-id".into(),
+        session.id_string().into(),
+        "--session-dir".into(),
+        session.path.as_os_str().to_owned(),
+        "--lock-fd".into(),
+        prepared.lock.as_raw_fd().to_string().into(),
+    ];
     if let Some(timeout) = job.timeout {
-        command
-            .arg("--timeout-ms")
-            .arg(timeout.as_millis().to_string());
+        argv.push("--timeout-ms".into());
+        argv.push(timeout.as_millis().to_string().into());
     }
     let stdin_from = match job.stdin {
         StdinSource::Null => "null",
         StdinSource::Inherit => "inherit",
         StdinSource::Prompt => "prompt",
     };
-    command.arg("--stdin-from").arg(stdin_from);
-    fleet::pass_on(&launch.fleet, &mut command)?;
+    argv.push("--stdin-from".into());
+    argv.push(stdin_from.into());
+    fleet::pass_on(&launch.fleet, &mut argv)?;
     if let Some(request) = &launch.plan.slurm {
-        command.args(request.supervisor_args());
+        argv.extend(request.supervisor_args());
     }
-    command.arg("--").args(&job.argv);
-    set_job_environment(&mut command, launch);
-    command
-        .stdin(if job.stdin == StdinSource::Inherit {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        })
-        .stdout(prepared.stdout)
-        .stderr(prepared.stderr);
-    sys::start_in_new_session(&mut command);
-    sys::block_signals(&mut command, &supervise::SURVIVED_SIGNALS);
-    let child = command
-        .spawn()
-        .with_context(|| format!("cannot start the supervisor {}", exe.display()))?;
-    drop(prepared.lock);
-    let pid = child.id();
-    if let Err(err) = write_daemon_pid(session, pid) {
-        if let Some(pid) = rustix::process::Pid::from_raw(i32::try_from(pid).unwrap_or(-1)) {
-            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-        }
+    argv.push("--".into());
+    argv.extend(job.argv.iter().cloned());
+    let env = environment(launch);
+    let null = if job.stdin == StdinSource::Inherit {
+        None
+    } else {
+        Some(std::fs::File::open("/dev/null").context("cannot open /dev/null")?)
+    };
+    let failed = |err: std::io::Error| {
+        Failure::new(
+            CSA_ERROR,
+            format!(
+                "cannot start the supervisor: {err} ({})",
+                session.id_string()
+            ),
+        )
+    };
+    let detached = sys::Detached::new(
+        &sys::c_path(&program).context("cannot start the supervisor")?,
+        &argv,
+        &env,
+        launch.cwd.as_os_str(),
+        [
+            null.as_ref().map(|file| file.as_fd()),
+            Some(prepared.stdout.as_fd()),
+            Some(prepared.stderr.as_fd()),
+        ],
+        on_exec_failure(session)?,
+    )
+    .map_err(failed)?;
+    let (pid, gate) = sys::spawn(detached, &supervise::SURVIVED_SIGNALS).map_err(failed)?;
+    drop(prepared);
+    let raw = pid.as_raw_nonzero().get();
+    let recorded = write_daemon_pid_of(launch, raw).and_then(|()| create::publish(launch));
+    if let Err(err) = recorded {
+        // Never let a session nobody can see run: the child is ours and not reaped, so
+        // its PID cannot have been reused.
+        let _ = rustix::process::kill_process(pid, Signal::KILL);
+        drop(gate);
+        let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
         return Err(err);
     }
-    Ok(pid)
+    drop(gate);
+    Ok(raw.cast_unsigned())
 }
 
-/// The space reserved for `daemon.pid` (bytes): two decimal numbers of at most 20 digits.
-pub(super) const DAEMON_PID_BYTES: u64 = 64;
+/// The supervisor's environment: csa's own with the job's additions
+/// ([`job_environment`]; a later value of a name wins).
+fn environment(launch: &Launch<'_>) -> Vec<(OsString, OsString)> {
+    let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    for (key, value) in job_environment(launch) {
+        match env.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => env.push((key, value)),
+        }
+    }
+    env
+}
 
-/// The space reserved for `stop.toml` (bytes), several times a request's length.
-pub(super) const STOP_TOML_BYTES: u64 = 512;
+/// What the child records when it cannot exec the supervisor: `failure`, exit code 125,
+/// the error number in the reason, started and finished now.
+fn on_exec_failure(session: &SessionDir) -> Result<sys::OnExecFailure> {
+    const ERRNO: &str = "ERRNO_HERE";
+    let now = std::time::SystemTime::now();
+    let mut result: ResultRecord =
+        supervise::finished(session, now, Status::Failure, CSA_ERROR, None);
+    result.reason = Some(format!(
+        "csa could not start the session's supervisor (error {ERRNO} from exec); the job was never started"
+    ));
+    let text = toml::to_string(&result).context("cannot serialize a result")?;
+    let (before, after) = text.split_once(ERRNO).unwrap_or((&text, ""));
+    let c = |path: &std::path::Path| sys::c_path(path).context("cannot start the supervisor");
+    Ok(sys::OnExecFailure {
+        before: before.as_bytes().to_vec(),
+        after: after.as_bytes().to_vec(),
+        reservation: c(&session.file(&record::reservation_name(session::RESULT_TOML)))?,
+        result: c(&session.file(session::RESULT_TOML))?,
+        dir: c(&session.path)?,
+        stop_reservation: c(
+            &session.file(&record::reservation_name(crate::stop::request::STOP_TOML))
+        )?,
+    })
+}
+
+/// Writes `daemon.pid` for process `pid` where the session's files are: directly in a
+/// staged directory (no one reads it yet), else atomically ([`write_daemon_pid`]).
+fn write_daemon_pid_of(launch: &Launch<'_>, pid: i32) -> Result<()> {
+    let files = launch.files();
+    if launch.staging.is_none() {
+        return write_daemon_pid(&files, pid.cast_unsigned());
+    }
+    let start = start_time(pid)?;
+    create::write_file(
+        &files,
+        session::DAEMON_PID,
+        format!("{pid} {start}\n").as_bytes(),
+        true,
+    )
+}
+
+/// Field 22 of `/proc/<pid>/stat`, fixed when the process was forked.
+fn start_time(pid: i32) -> Result<u64> {
+    Ok(sys::ProcStat::read(pid)
+        .with_context(|| format!("cannot read the start time of process {pid}"))?
+        .start_time)
+}
 
 /// Writes `daemon.pid`: `"<pid> <starttime>\n"`, the start time being field 22 of
-/// `/proc/<pid>/stat`, into the space [`super::prepare`] reserved for it.
+/// `/proc/<pid>/stat`, atomically (a temporary file and a rename). Not fsynced: it only
+/// matters while the machine is up.
 pub(in crate::cmd) fn write_daemon_pid(session: &SessionDir, pid: u32) -> Result<()> {
     let raw = i32::try_from(pid).context("PID out of range")?;
-    let start = sys::ProcStat::read(raw)
-        .with_context(|| format!("cannot read the start time of process {pid}"))?
-        .start_time;
-    record::write_reserved(
+    let start = start_time(raw)?;
+    record::write_bytes_atomic(
         &session.path,
         session::DAEMON_PID,
         format!("{pid} {start}\n").as_bytes(),

@@ -1,9 +1,9 @@
 //! What places a new session in a fleet: its queue, its dependencies and its parent.
 
+use std::ffi::OsString;
 use std::fs;
 use std::os::fd::AsRawFd as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
-use std::process::Command;
 
 use anyhow::Result;
 
@@ -148,29 +148,31 @@ pub(in crate::cmd::run) fn join(
     Ok(())
 }
 
-/// Adds the gate to the supervisor's command line and hands the queue entry over (its
+/// Adds the gate to the supervisor's arguments and hands the queue entry over (its
 /// descriptor is inherited).
-pub(in crate::cmd::run) fn pass_on(fleet: &Fleet, command: &mut Command) -> Result<()> {
+pub(in crate::cmd::run) fn pass_on(fleet: &Fleet, argv: &mut Vec<OsString>) -> Result<()> {
     let gate = &fleet.gate;
     for id in &gate.after {
-        command.arg("--after").arg(id);
+        argv.extend(["--after".into(), id.into()]);
     }
     if let Some(name) = &gate.queue {
-        command
-            .arg("--queue")
-            .arg(name)
-            .arg("--slots-default")
-            .arg(gate.slots_default.to_string());
+        argv.extend([
+            "--queue".into(),
+            name.into(),
+            "--slots-default".into(),
+            gate.slots_default.to_string().into(),
+        ]);
     }
     if let Some(ticket) = &gate.ticket {
         sys::set_close_on_exec(&ticket.file, false).map_err(|err| {
             Failure::new(CSA_ERROR, format!("cannot pass the queue entry on: {err}"))
         })?;
-        command
-            .arg("--queue-fd")
-            .arg(ticket.file.as_raw_fd().to_string())
-            .arg("--queue-seq")
-            .arg(ticket.seq.to_string());
+        argv.extend([
+            "--queue-fd".into(),
+            ticket.file.as_raw_fd().to_string().into(),
+            "--queue-seq".into(),
+            ticket.seq.to_string().into(),
+        ]);
     }
     Ok(())
 }

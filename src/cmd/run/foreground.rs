@@ -28,11 +28,16 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
         // Lead a process group of our own, so `session kill` reaches exactly this job.
         let _ = rustix::process::setpgid(None, None);
     }
+    // Survive a stop before `daemon.pid` makes this process a target, and let the signals in
+    // even if the caller had them blocked: `session kill` takes a supervisor that blocks
+    // SIGTERM and is not yet `csa __supervise` for one still starting
+    // (`crate::stop::target::verify`).
+    let received = supervise::survive();
+    let _ = crate::sys::unblock_signals(&supervise::SURVIVED_SIGNALS);
     let pid = std::process::id();
-    write_daemon_pid(session, pid)?;
+    write_daemon_pid(session, pid).inspect_err(|_| super::create::remove(launch))?;
     // Standard output belongs to the job here; the ID is in the directive on stderr.
     announce_directive(session, pid);
-    let received = supervise::survive();
     let slot = if gate.is_empty() {
         None
     } else {

@@ -1,0 +1,223 @@
+//! Making a new session's directory and files.
+//!
+//! **Staged** (a local session started detached — `csa run`'s usual path): the files are
+//! written in a hidden directory, `sessions/.new-<ID>`, that no reader looks at (its name
+//! is not a session ID), and the directory appears under its ID in one rename
+//! ([`publish`]) once it is complete: `lock` held, `daemon.pid` written. So no file needs a
+//! temporary name and a rename of its own, and no reader ever sees a session half made. A
+//! `csa run` killed before the rename leaves only the hidden directory, which `session
+//! clean` removes.
+//!
+//! **In place** (`--no-daemon`, Slurm): the directory is created under its ID at once, and
+//! each file appears atomically by a rename of its own.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write as _};
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use anyhow::Result;
+use ulid::Ulid;
+
+use super::{Launch, Prepared};
+use crate::record::{self, SessionRecord};
+use crate::session::{self, SessionDir, StateRoot};
+
+/// The prefix of a staged session directory's name (see the module documentation).
+pub const STAGING_PREFIX: &str = ".new-";
+
+/// The space reserved for `stop.toml` (bytes), several times a request's length.
+const STOP_TOML_BYTES: u64 = 512;
+
+/// Creates a new, empty session directory (mode 0700) under a fresh ULID: staged (returned
+/// as the second value) or in place.
+pub(super) fn create_session_dir(
+    root: &StateRoot,
+    staged: bool,
+) -> Result<(SessionDir, Option<PathBuf>)> {
+    let sessions = root.create_sessions_dir()?;
+    for _ in 0..16 {
+        let id = Ulid::generate();
+        let session = root.session(id);
+        let staging = staged.then(|| sessions.join(format!("{STAGING_PREFIX}{id}")));
+        let dir = staging.as_ref().unwrap_or(&session.path);
+        let created = SessionDir {
+            id,
+            path: dir.clone(),
+        }
+        .create();
+        match created {
+            Ok(()) => return Ok((session, staging)),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(err) => {
+                return Err(crate::exit::io_failure(
+                    "cannot create the session directory",
+                    &err,
+                    dir.display(),
+                ));
+            }
+        }
+    }
+    Err(anyhow::anyhow!(
+        "cannot create a session directory: every new ID was taken ({})",
+        sessions.display()
+    ))
+}
+
+/// Makes a staged session visible under its ID: renames its directory, never over an
+/// existing one.
+pub(super) fn publish(launch: &Launch<'_>) -> Result<()> {
+    let Some(staging) = &launch.staging else {
+        return Ok(());
+    };
+    let cwd = rustix::fs::CWD;
+    rustix::fs::renameat_with(
+        cwd,
+        staging,
+        cwd,
+        &launch.session.path,
+        rustix::fs::RenameFlags::NOREPLACE,
+    )
+    .map_err(|err| {
+        crate::exit::io_failure(
+            "cannot create the session directory",
+            &err.into(),
+            launch.session.path.display(),
+        )
+    })
+}
+
+/// Creates `lock`, locked, before anything else; reserves the space of `result.toml` and
+/// `stop.toml` (so that a job filling the file system cannot keep them from being written,
+/// nor itself from being stopped); writes `session.toml` and `prompt.txt`; and creates the
+/// spool files. All files are mode 0600.
+pub(super) fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
+    let Launch {
+        args,
+        job,
+        cwd,
+        fleet,
+        plan,
+        ..
+    } = launch;
+    let files = launch.files();
+    let staged = launch.staging.is_some();
+    // `lock` first, so that no one ever sees the session without one (a session without
+    // `lock` counts as being set up only briefly: src/ends/check.rs).
+    let lock = if staged {
+        create_locked_in_staging(&files)?
+    } else {
+        create_locked(&files)?
+    };
+    record::reserve_result(&files)?;
+    record::reserve(
+        &files.path,
+        crate::stop::request::STOP_TOML,
+        STOP_TOML_BYTES,
+    )?;
+    let record = SessionRecord {
+        id: files.id_string(),
+        argv: job
+            .argv
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+        tool: job.tool.clone(),
+        cwd: cwd.to_string_lossy().into_owned(),
+        name: args.name.clone(),
+        timeout_ms: job
+            .timeout
+            .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+        created_at: record::timestamp(SystemTime::now()),
+        csa_version: env!("CARGO_PKG_VERSION").to_owned(),
+        stdin: job.stdin,
+        tags: args.tag.clone(),
+        parent: fleet.parent.as_ref().map(SessionDir::id_string),
+        queue: fleet.gate.queue.clone(),
+        after: fleet.gate.after.clone(),
+        executor: plan.executor,
+    };
+    let text = toml::to_string(&record)
+        .map_err(|err| anyhow::anyhow!("cannot serialize a record: {err}"))?;
+    write_file(&files, session::SESSION_TOML, text.as_bytes(), staged)?;
+    if let Some(name) = &args.name {
+        StateRoot::from_env()?.index_name(&files, name)?;
+    }
+    if let Some(prompt) = &job.prompt_file {
+        write_file(&files, session::PROMPT_TXT, prompt, staged)?;
+    }
+    let create = |name: &str| {
+        let path = files.file(name);
+        OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|err| crate::exit::io_failure("cannot create", &err, path.display()))
+    };
+    Ok(Prepared {
+        lock,
+        stdout: create(session::STDOUT_LOG)?,
+        stderr: create(session::STDERR_LOG)?,
+    })
+}
+
+/// Writes `bytes` as the file `name` of the session's directory: directly when it is
+/// staged (no one reads it yet), else atomically through a temporary file and a rename.
+pub(super) fn write_file(files: &SessionDir, name: &str, bytes: &[u8], staged: bool) -> Result<()> {
+    if !staged {
+        return record::write_bytes_atomic(&files.path, name, bytes, false).map(drop);
+    }
+    let path = files.file(name);
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut file| file.write_all(bytes))
+        .map_err(|err| crate::exit::io_failure("cannot write", &err, path.display()))
+}
+
+/// Creates `lock` in a staged directory, exclusively locked (no reader sees it before the
+/// directory is published).
+fn create_locked_in_staging(files: &SessionDir) -> Result<File> {
+    let path = files.file(session::LOCK);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|err| crate::exit::io_failure("cannot create", &err, path.display()))?;
+    file.try_lock()
+        .map_err(|err| anyhow::anyhow!("cannot lock {}: {err}", path.display()))?;
+    Ok(file)
+}
+
+/// Creates `lock` already locked: a temporary file in the session directory (mode 0600),
+/// exclusively locked, then renamed to `lock` without replacing one. A `lock` that exists
+/// was locked from its first moment, so a free one always means its holder is gone: a
+/// waiter never mistakes a session being set up for a dead one.
+fn create_locked(session: &SessionDir) -> Result<File> {
+    let path = session.file(session::LOCK);
+    let failed = |err: io::Error| crate::exit::io_failure("cannot create", &err, path.display());
+    let temp = tempfile::Builder::new()
+        .prefix(".tmp-lock-")
+        .tempfile_in(&session.path)
+        .map_err(failed)?;
+    temp.as_file()
+        .try_lock()
+        .map_err(|err| anyhow::anyhow!("cannot lock {}: {err}", path.display()))?;
+    temp.persist_noclobber(&path)
+        .map_err(|err| failed(err.error))
+}
+
+/// Removes what was made of a session that failed to start: its staged directory, and the
+/// published one (a path only this session can have). Best effort.
+pub(super) fn remove(launch: &Launch<'_>) {
+    if let Some(staging) = &launch.staging {
+        let _ = fs::remove_dir_all(staging);
+    }
+    let _ = fs::remove_dir_all(&launch.session.path);
+}

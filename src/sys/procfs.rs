@@ -1,0 +1,247 @@
+//! What csa reads from `/proc`: a process's identity (`stat`), the members of a process
+//! group, a process's descendants, its environment and its open files.
+
+use std::fs;
+use std::io;
+use std::io::Read as _;
+
+/// Room for a `/proc/<pid>/stat` line (bytes): 52 numeric fields of at most 20 digits and a
+/// command name of at most 64 bytes fit in well under a kilobyte.
+const STAT_BYTES: usize = 1024;
+
+/// The fields of `/proc/<pid>/stat` csa uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcStat {
+    /// Field 3: the state letter (`R`, `S`, `Z` for a zombie, …).
+    pub state: char,
+    /// Field 4: the parent's PID.
+    pub ppid: i32,
+    /// Field 5: the process group ID.
+    pub pgrp: i32,
+    /// Field 6: the session ID.
+    pub session: i32,
+    /// Field 22: the start time in clock ticks since boot.
+    pub start_time: u64,
+}
+
+impl ProcStat {
+    /// Reads `/proc/<pid>/stat` (one `read` into a buffer on the stack). Errors when the
+    /// process does not exist.
+    pub fn read(pid: i32) -> io::Result<Self> {
+        let mut buffer = [0u8; STAT_BYTES];
+        let text = read_small(&format!("/proc/{pid}/stat"), &mut buffer)?;
+        Self::parse(text).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("unparsable /proc/{pid}/stat"),
+            )
+        })
+    }
+
+    /// Parses the text of a `/proc/<pid>/stat` file. The command name (field 2) may contain
+    /// spaces and parentheses, so fields are counted from its last `)`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let rest = &text[text.rfind(')')? + 1..];
+        let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
+        // `fields[0]` is field 3 of the file.
+        let field = |n: usize| fields.get(n - 3).copied();
+        Some(Self {
+            state: field(3)?.chars().next()?,
+            ppid: field(4)?.parse().ok()?,
+            pgrp: field(5)?.parse().ok()?,
+            session: field(6)?.parse().ok()?,
+            start_time: field(22)?.parse().ok()?,
+        })
+    }
+
+    /// True for a zombie (`Z`) or dead (`X`) process: it has exited and is only waiting to
+    /// be reaped, so it is not alive.
+    pub fn is_exited(&self) -> bool {
+        matches!(self.state, 'Z' | 'X')
+    }
+}
+
+/// The live (not exited) members of process group `pgid`, found by scanning `/proc`.
+///
+/// A process that exits during the scan may or may not be listed; callers that need the
+/// group empty scan again.
+pub fn group_members(pgid: i32) -> Vec<(i32, ProcStat)> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| Some((pid, ProcStat::read(pid).ok()?)))
+        .filter(|(_, stat)| stat.pgrp == pgid && !stat.is_exited())
+        .collect()
+}
+
+/// True when process `pid` has `name=value` in its environment (`/proc/<pid>/environ`, as
+/// it was when the process started). False when it cannot be read (another user's process,
+/// gone).
+pub fn has_env(pid: i32, name: &str, value: &str) -> bool {
+    let wanted = format!("{name}={value}");
+    fs::read(format!("/proc/{pid}/environ")).is_ok_and(|environ| {
+        environ
+            .split(|&b| b == 0)
+            .any(|var| var == wanted.as_bytes())
+    })
+}
+
+/// True when process `pid` has a descriptor open on the file with device `dev` and inode
+/// `ino`, found through `/proc/<pid>/fd`.
+///
+/// Errors when the process does not exist or its descriptors cannot be listed (another
+/// user's process).
+pub fn has_file_open(pid: i32, dev: u64, ino: u64) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt as _;
+    for entry in fs::read_dir(format!("/proc/{pid}/fd"))?.flatten() {
+        if let Ok(meta) = fs::metadata(entry.path())
+            && meta.dev() == dev
+            && meta.ino() == ino
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The live descendants of process `pid` in process group `group`, found by walking the
+/// `children` files of `/proc/<pid>/task/<tid>/` down the tree — a few reads instead of a
+/// scan of every process. `None` when the kernel has no `children` files
+/// (`CONFIG_PROC_CHILDREN`).
+///
+/// Its own children must have been started by its main thread or, when it is the calling
+/// process, by the calling thread (csa starts a job from the main thread).
+///
+/// Complete only for a caller that is a child subreaper (`PR_SET_CHILD_SUBREAPER`) and leads
+/// the session or descends from its leader's subreaper chain: then every orphan of its
+/// descendants is re-parented to it instead of to init, so every process of its group is
+/// found below it. A process that forks or is re-parented during the walk may be missed.
+pub fn descendants_in_group(pid: i32, group: i32) -> Option<Vec<(i32, ProcStat)>> {
+    let mut found = Vec::new();
+    let mut parents = vec![pid];
+    let mut first = true;
+    while let Some(parent) = parents.pop() {
+        // The root's orphans are re-parented to its main thread (the first live thread of
+        // a subreaper), and its own children are those of the thread that started them:
+        // the main thread's file and the calling thread's suffice.
+        let children = if first {
+            own_children(pid)
+        } else {
+            children_of(parent)
+        };
+        let Some(children) = children else {
+            if first {
+                return None;
+            }
+            continue; // exited meanwhile
+        };
+        first = false;
+        for child in children {
+            let Ok(stat) = ProcStat::read(child) else {
+                continue;
+            };
+            parents.push(child);
+            if stat.pgrp == group && !stat.is_exited() {
+                found.push((child, stat));
+            }
+        }
+    }
+    Some(found)
+}
+
+/// The children of process `pid`'s main thread and, when `pid` is the calling process, of
+/// the calling thread.
+fn own_children(pid: i32) -> Option<Vec<i32>> {
+    let mut children = children_in(&format!("/proc/{pid}/task/{pid}/children"))?;
+    let tid = rustix::thread::gettid().as_raw_nonzero().get();
+    if rustix::process::getpid().as_raw_nonzero().get() == pid && tid != pid {
+        children.extend(children_in(&format!("/proc/{pid}/task/{tid}/children"))?);
+    }
+    Some(children)
+}
+
+/// The PIDs listed in a `children` file; `None` when it cannot be read.
+fn children_in(path: &str) -> Option<Vec<i32>> {
+    let mut text = String::new();
+    fs::File::open(path)
+        .and_then(|mut file| file.read_to_string(&mut text))
+        .ok()?;
+    Some(
+        text.split_ascii_whitespace()
+            .filter_map(|n| n.parse::<i32>().ok())
+            .collect(),
+    )
+}
+
+/// The children of every thread of process `pid` (`/proc/<pid>/task/*/children`). `None`
+/// when the process or its `children` files do not exist.
+fn children_of(pid: i32) -> Option<Vec<i32>> {
+    let mut children = Vec::new();
+    let mut any = false;
+    for task in fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
+        let mut text = String::new();
+        let read = fs::File::open(task.path().join("children"))
+            .and_then(|mut file| file.read_to_string(&mut text));
+        if read.is_ok() {
+            any = true;
+            children.extend(
+                text.split_ascii_whitespace()
+                    .filter_map(|n| n.parse::<i32>().ok()),
+            );
+        }
+    }
+    any.then_some(children)
+}
+
+/// Reads a small `/proc` file (whose size `/proc` reports as 0) with one `read` into
+/// `buffer`: the kernel produces such a file whole on the first read when it fits. Its
+/// text; errors when it does not fit.
+fn read_small<'a>(path: &str, buffer: &'a mut [u8]) -> io::Result<&'a str> {
+    let n = fs::File::open(path)?.read(buffer)?;
+    if n == buffer.len() {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "too long"));
+    }
+    std::str::from_utf8(&buffer[..n])
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stat_with_tricky_names() {
+        let text =
+            "1234 (a) b (c)) S 1 1234 1234 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 98765 1000 10";
+        let stat = ProcStat::parse(text).unwrap();
+        assert_eq!(stat.state, 'S');
+        assert_eq!((stat.ppid, stat.pgrp, stat.session), (1, 1234, 1234));
+        assert_eq!(stat.start_time, 98765);
+    }
+
+    #[test]
+    fn reads_own_stat() {
+        let me = i32::try_from(std::process::id()).unwrap();
+        let stat = ProcStat::read(me).unwrap();
+        assert!(!stat.is_exited());
+        assert!(stat.start_time > 0);
+    }
+
+    #[test]
+    fn finds_descendants_in_the_group() {
+        let me = i32::try_from(std::process::id()).unwrap();
+        let group = rustix::process::getpgrp().as_raw_nonzero().get();
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let pid = i32::try_from(child.id()).unwrap();
+        let found = descendants_in_group(me, group).expect("children files");
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(found.iter().any(|(p, _)| *p == pid), "{found:?}");
+    }
+}
