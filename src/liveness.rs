@@ -227,7 +227,21 @@ pub fn synthetic_result(
     reason: String,
 ) -> ResultRecord {
     let now = SystemTime::now();
-    let created = record::read::<SessionRecord>(&session.file(session::SESSION_TOML))
+    let mut result = ResultRecord::new(
+        session.id_string(),
+        (status, exit_code, signal),
+        created_at(session).unwrap_or(now),
+        now,
+    );
+    result.synthetic = true;
+    result.reason = Some(reason);
+    result
+}
+
+/// When the session was created: `created_at` of its `session.toml`, else its directory's
+/// modification time; `None` when neither can be read.
+pub fn created_at(session: &SessionDir) -> Option<SystemTime> {
+    record::read::<SessionRecord>(&session.file(session::SESSION_TOML))
         .ok()
         .flatten()
         .and_then(|s| record::parse_timestamp(&s.created_at))
@@ -236,19 +250,6 @@ pub fn synthetic_result(
                 .and_then(|m| m.modified())
                 .ok()
         })
-        .unwrap_or(now);
-    ResultRecord {
-        id: session.id_string(),
-        status,
-        exit_code,
-        signal,
-        started_at: record::timestamp(created),
-        finished_at: record::timestamp(now),
-        duration_ms: record::millis_between(created, now),
-        synthetic: true,
-        reason: Some(reason),
-        leftover_processes: None,
-    }
 }
 
 /// How long a session directory without `daemon.pid` counts as still being set up by

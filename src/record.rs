@@ -238,6 +238,30 @@ pub struct ResultRecord {
     pub leftover_processes: Option<u32>,
 }
 
+impl ResultRecord {
+    /// The result of session `id`'s job, started at `started` and ended at `finished`,
+    /// written by the supervisor (not synthetic), with no reason and no leftover count.
+    pub fn new(
+        id: String,
+        (status, exit_code, signal): (Status, u8, Option<i32>),
+        started: SystemTime,
+        finished: SystemTime,
+    ) -> Self {
+        Self {
+            id,
+            status,
+            exit_code,
+            signal,
+            started_at: timestamp(started),
+            finished_at: timestamp(finished),
+            duration_ms: millis_between(started, finished),
+            synthetic: false,
+            reason: None,
+            leftover_processes: None,
+        }
+    }
+}
+
 /// Formats a time as RFC 3339 in UTC with milliseconds, e.g. `2026-11-21T10:00:00.123Z`.
 pub fn timestamp(time: SystemTime) -> String {
     humantime::format_rfc3339_millis(time).to_string()

@@ -267,13 +267,28 @@ pub fn open_no_follow(path: &std::path::Path) -> io::Result<fs::File> {
     Ok(file)
 }
 
+/// [`open_no_follow`] for reading and writing: for a session's `lock` taken over by a new
+/// holder, whose close when it exits must be seen as a writer's (`IN_CLOSE_WRITE`), as the
+/// close of the lock `csa run` created is.
+pub fn open_no_follow_rw(path: &std::path::Path) -> io::Result<fs::File> {
+    let (file, _) = open_regular_with(path, true)?;
+    let status = rustix::fs::fcntl_getfl(&file)?;
+    rustix::fs::fcntl_setfl(&file, status - rustix::fs::OFlags::NONBLOCK)?;
+    Ok(file)
+}
+
 /// [`open_no_follow`], leaving the descriptor non-blocking; also returns the file's size
 /// in bytes.
 pub fn open_regular(path: &std::path::Path) -> io::Result<(fs::File, u64)> {
+    open_regular_with(path, false)
+}
+
+fn open_regular_with(path: &std::path::Path, write: bool) -> io::Result<(fs::File, u64)> {
     use std::os::unix::fs::OpenOptionsExt as _;
     let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
     let file = fs::OpenOptions::new()
         .read(true)
+        .write(write)
         .custom_flags(flags.bits().cast_signed())
         .open(path)?;
     let metadata = file.metadata()?;

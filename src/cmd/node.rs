@@ -280,17 +280,8 @@ fn not_started(
     signal: Option<i32>,
     reason: String,
 ) -> ResultRecord {
-    let now = record::timestamp(SystemTime::now());
-    ResultRecord {
-        id: session.id_string(),
-        status,
-        exit_code,
-        signal,
-        started_at: now.clone(),
-        finished_at: now,
-        duration_ms: 0,
-        synthetic: false,
-        reason: Some(reason),
-        leftover_processes: None,
-    }
+    let now = SystemTime::now();
+    let mut result = ResultRecord::new(session.id_string(), (status, exit_code, signal), now, now);
+    result.reason = Some(reason);
+    result
 }

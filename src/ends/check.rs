@@ -16,8 +16,7 @@ pub(super) enum Checked {
     /// Its lock is held: the supervisor lives.
     Held,
     /// An executor started a new watcher, which holds the lock now (Slurm,
-    /// [`Settled::Resumed`]). It may hold it through a descriptor opened read-only, whose
-    /// close inotify reports only as `IN_CLOSE_NOWRITE`: a `flock` thread waits for it.
+    /// [`Settled::Resumed`]); a `flock` thread waits for it, in case its close is not seen.
     Resumed,
     /// `csa run` is still setting it up: no lock yet.
     Starting,

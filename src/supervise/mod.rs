@@ -185,17 +185,10 @@ pub(crate) fn finished(
     exit_code: u8,
     signal: Option<i32>,
 ) -> ResultRecord {
-    let now = SystemTime::now();
-    ResultRecord {
-        id: session.id_string(),
-        status,
-        exit_code,
-        signal,
-        started_at: record::timestamp(started),
-        finished_at: record::timestamp(now),
-        duration_ms: record::millis_between(started, now),
-        synthetic: false,
-        reason: None,
-        leftover_processes: None,
-    }
+    ResultRecord::new(
+        session.id_string(),
+        (status, exit_code, signal),
+        started,
+        SystemTime::now(),
+    )
 }

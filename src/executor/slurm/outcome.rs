@@ -142,23 +142,17 @@ fn from_slurm(
     let now = SystemTime::now();
     let started_at = node
         .and_then(|node| record::parse_timestamp(&node.started_at))
-        .or_else(|| {
-            let created = liveness::synthetic_result(session, status, 0, None, String::new());
-            record::parse_timestamp(&created.started_at)
-        })
+        .or_else(|| liveness::created_at(session))
         .unwrap_or(now);
-    ResultRecord {
-        id: session.id_string(),
-        status,
-        exit_code,
-        signal,
-        started_at: record::timestamp(started_at),
-        finished_at: record::timestamp(now),
-        duration_ms: record::millis_between(started_at, now),
-        synthetic: true,
-        reason: Some(format!("{what}{missing}")),
-        leftover_processes: None,
-    }
+    let mut result = ResultRecord::new(
+        session.id_string(),
+        (status, exit_code, signal),
+        started_at,
+        now,
+    );
+    result.synthetic = true;
+    result.reason = Some(format!("{what}{missing}"));
+    result
 }
 
 /// Why the result is Slurm's record rather than the node's, for the reason.

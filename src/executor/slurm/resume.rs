@@ -36,7 +36,9 @@ const RETRY: Duration = Duration::from_secs(60);
 /// watcher cannot be started.
 pub fn settle(session: &SessionDir) -> Result<Settled> {
     let path = session.file(session::LOCK);
-    let lock = match sys::open_no_follow(&path) {
+    // Read and write: the new watcher's exit is then seen as a writer's close, like the
+    // first one's (a waiter watching with inotify wakes at once).
+    let lock = match sys::open_no_follow_rw(&path) {
         Ok(lock) => lock,
         // Never set up (or its lock deleted): as for a local session.
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
