@@ -13,6 +13,7 @@ use std::process::Command;
 use rustix::io::FdFlags;
 
 mod procfs;
+pub mod signals;
 mod spawn;
 
 pub use procfs::{ProcStat, descendants_in_group, group_members, has_env, has_file_open};
@@ -65,7 +66,7 @@ pub fn block_signals(command: &mut Command, signals: &[i32]) {
 /// child as it would have ended the job.
 pub fn exec_unless_signalled(
     command: &mut Command,
-    received: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    received: &'static std::sync::atomic::AtomicUsize,
     signals: &'static [i32],
 ) {
     let set = signal_set(signals);
@@ -299,4 +300,18 @@ fn open_regular_with(path: &std::path::Path, write: bool) -> io::Result<(fs::Fil
         ));
     }
     Ok((file, metadata.len()))
+}
+
+/// Sets (or, with `None`, removes) environment variable `name`. Only while the process has
+/// a single thread: the supervisor calls it first thing (see
+/// [`crate::supervise::tunables::restore`]).
+pub fn set_env_single_threaded(name: &str, value: Option<&std::ffi::OsStr>) {
+    // SAFETY: the caller has no other thread that could read or write the environment
+    // meanwhile.
+    unsafe {
+        match value {
+            Some(value) => std::env::set_var(name, value),
+            None => std::env::remove_var(name),
+        }
+    }
 }

@@ -2,8 +2,8 @@
 //! dependencies or for a queue slot must give up at once when `session kill` signals it,
 //! and must use no CPU while it waits (no polling).
 //!
-//! Signals arrive through a pipe that the signal handlers write to (`signal_hook`'s pipe
-//! registration), so a wait is one `poll` on that pipe and on what is awaited: a readable
+//! Signals arrive through a pipe that the signal handler writes to
+//! ([`crate::sys::signals::wake_through`]), so a wait is one `poll` on that pipe and on what is awaited: a readable
 //! descriptor (an inotify instance), or a descriptor closed by a thread once its blocking
 //! `flock` returns — `flock` itself cannot be polled.
 
@@ -41,9 +41,8 @@ impl Waker {
     /// Registers a pipe with the signal handlers. Call after [`crate::supervise::survive`].
     pub fn new(received: Received) -> io::Result<Self> {
         let (read, write) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?;
-        for signal in SURVIVED_SIGNALS {
-            signal_hook::low_level::pipe::register_raw(signal, write.try_clone()?)?;
-        }
+        // The handler writes to it for as long as the process lives.
+        sys::signals::wake_through(std::os::fd::IntoRawFd::into_raw_fd(write));
         Ok(Self {
             signals: read,
             received,

@@ -87,34 +87,43 @@ pub fn run_job(
     // The supervisor lives as long as its job: give back what start-up used.
     drop(command);
     sys::release_free_heap();
-    let (status, timed_out) = reap(session, &mut child, timeout, slot);
+    let (status, timed_out, end) = reap(session, &mut child, timeout, slot);
+    let at_end = |status: Status, exit_code: u8, signal: Option<i32>| {
+        ResultRecord::new(
+            session.id_string(),
+            (status, exit_code, signal),
+            started,
+            end,
+        )
+    };
     let Some(status) = status else {
-        let mut result = finished(session, started, Status::Lost, exit::LOST, None);
+        let mut result = at_end(Status::Lost, exit::LOST, None);
         result.reason = Some("the supervisor could not reap the job".into());
         return result;
     };
     if timed_out {
         let limit = timeout.unwrap_or_default();
-        let mut result = finished(session, started, Status::Timeout, exit::TIMEOUT, None);
+        let mut result = at_end(Status::Timeout, exit::TIMEOUT, None);
         result.reason = Some(format!(
             "timed out after {}",
             humantime::format_duration(limit)
         ));
         return result;
     }
-    ended(session, started, status)
+    ended(status, at_end)
 }
 
 /// Waits for `child` to exit while a thread enforces `timeout`, then gives its queue slot
 /// back at once (before the result is written: the next job of the queue starts while this
-/// one's result is made durable). Returns its exit status (`None` if it cannot be reaped)
-/// and whether the time limit struck.
+/// one's result is made durable). Returns its exit status (`None` if it cannot be reaped),
+/// whether the time limit struck, and when it was reaped — before the slot was given back,
+/// so that the next job of the queue never starts before this one's `finished_at`.
 fn reap(
     session: &SessionDir,
     child: &mut Child,
     timeout: Option<Duration>,
     slot: Option<Slot>,
-) -> (Option<ExitStatus>, bool) {
+) -> (Option<ExitStatus>, bool, SystemTime) {
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let timed_out = Arc::new(AtomicBool::new(false));
     let enforcer = timeout.map(|limit| {
@@ -135,33 +144,30 @@ fn reap(
             Err(_) => break None,
         }
     };
+    let end = SystemTime::now();
     drop(slot);
     drop(done_tx);
     if let Some(handle) = enforcer {
         let _ = handle.join();
     }
-    (status, timed_out.load(Ordering::SeqCst))
+    (status, timed_out.load(Ordering::SeqCst), end)
 }
 
-/// The result of a job that exited with `status`.
-fn ended(session: &SessionDir, started: SystemTime, status: ExitStatus) -> ResultRecord {
+/// The result of a job that exited with `status`, made by `at_end` from its status, exit
+/// code and signal.
+fn ended(
+    status: ExitStatus,
+    at_end: impl Fn(Status, u8, Option<i32>) -> ResultRecord,
+) -> ResultRecord {
     match (status.code(), status.signal()) {
-        (Some(0), _) => finished(session, started, Status::Success, 0, None),
-        (Some(code), _) => finished(
-            session,
-            started,
+        (Some(0), _) => at_end(Status::Success, 0, None),
+        (Some(code), _) => at_end(
             Status::Failure,
             u8::try_from(code & 0xff).unwrap_or(u8::MAX),
             None,
         ),
-        (None, Some(signal)) => finished(
-            session,
-            started,
-            Status::Signal,
-            exit::from_signal(signal),
-            Some(signal),
-        ),
-        (None, None) => finished(session, started, Status::Failure, u8::MAX, None),
+        (None, Some(signal)) => at_end(Status::Signal, exit::from_signal(signal), Some(signal)),
+        (None, None) => at_end(Status::Failure, u8::MAX, None),
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod gate;
 mod job;
 mod signals;
+pub mod tunables;
 
 use std::os::fd::AsRawFd as _;
 use std::os::unix::fs::MetadataExt as _;
@@ -37,6 +38,7 @@ use gate::Gate;
 /// Refuses (exit 125) when the lock descriptor is not the session's `lock` file or the
 /// process is not a session leader — that is, when a user typed the hidden command.
 pub fn main(args: &SuperviseArgs) -> Result<u8> {
+    tunables::restore();
     let id = Ulid::from_string(&args.session_id).map_err(|_| refused())?;
     let session = SessionDir {
         id,

@@ -5,7 +5,6 @@
 //! result (contract, docs/format.md), and — while the job has not started — it treats
 //! them as a request to stop without starting the job.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The signals the supervisor survives: SIGTERM, SIGINT and SIGHUP (the contract's), and
@@ -18,9 +17,10 @@ pub const SURVIVED_SIGNALS: [i32; 7] = {
     [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM]
 };
 
-/// The last survived signal received, shared with the signal handlers.
+/// The last survived signal received, as the signal handler records it
+/// ([`crate::sys::signals`]).
 #[derive(Debug, Clone)]
-pub struct Received(Arc<AtomicUsize>);
+pub struct Received(&'static AtomicUsize);
 
 impl Received {
     /// The number of the last signal received, if any.
@@ -30,20 +30,16 @@ impl Received {
             .filter(|&n| n > 0)
     }
 
-    /// The shared flag itself, for code that must read it between `fork` and `exec`
+    /// The flag itself, for code that must read it between `fork` and `exec`
     /// ([`crate::sys::exec_unless_signalled`]).
-    pub fn flag(&self) -> Arc<AtomicUsize> {
-        Arc::clone(&self.0)
+    pub fn flag(&self) -> &'static AtomicUsize {
+        self.0
     }
 }
 
-/// Installs handlers for [`SURVIVED_SIGNALS`] that record the last one received. The
+/// Installs the handler for [`SURVIVED_SIGNALS`] that records the last one received. The
 /// handlers are reset to the default in the job by `exec`.
 pub fn survive() -> Received {
-    let received = Arc::new(AtomicUsize::new(0));
-    for signal in SURVIVED_SIGNALS {
-        let number = usize::try_from(signal).unwrap_or_default();
-        let _ = signal_hook::flag::register_usize(signal, Arc::clone(&received), number);
-    }
-    Received(received)
+    let _ = crate::sys::signals::catch(&SURVIVED_SIGNALS);
+    Received(crate::sys::signals::caught())
 }

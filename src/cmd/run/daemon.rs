@@ -121,10 +121,12 @@ pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Resul
 }
 
 /// The supervisor's environment: csa's own with the job's additions
-/// ([`job_environment`]; a later value of a name wins).
+/// ([`job_environment`]; a later value of a name wins) and the allocator's tunables
+/// ([`supervise::tunables`], which the supervisor takes out again).
 fn environment(launch: &Launch<'_>) -> Vec<(OsString, OsString)> {
     let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
-    for (key, value) in job_environment(launch) {
+    let tuned = supervise::tunables::for_supervisor(std::env::var_os("GLIBC_TUNABLES").as_deref());
+    for (key, value) in job_environment(launch).into_iter().chain(tuned) {
         match env.iter_mut().find(|(k, _)| *k == key) {
             Some(slot) => slot.1 = value,
             None => env.push((key, value)),
