@@ -121,30 +121,6 @@ pub fn unblock_signals(signals: &[i32]) -> io::Result<()> {
     Ok(())
 }
 
-/// Spawns a thread with a stack of `stack` bytes in which `signals` are blocked, so that
-/// they are always handled by the other threads (the thread inherits the mask, which is
-/// restored in the caller at once).
-pub fn spawn_without_signals<T: Send + 'static>(
-    stack: usize,
-    signals: &[i32],
-    body: impl FnOnce() -> T + Send + 'static,
-) -> io::Result<std::thread::JoinHandle<T>> {
-    let set = signal_set(signals);
-    let mut old = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
-    // SAFETY: `set` is initialized; `old` is written by the call before it is read below.
-    let blocked =
-        unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &raw const set, old.as_mut_ptr()) };
-    if blocked != 0 {
-        return Err(io::Error::from_raw_os_error(blocked));
-    }
-    let spawned = std::thread::Builder::new().stack_size(stack).spawn(body);
-    // SAFETY: `old` was initialized by the successful call above.
-    unsafe {
-        libc::pthread_sigmask(libc::SIG_SETMASK, old.as_ptr(), std::ptr::null_mut());
-    }
-    spawned
-}
-
 /// A signal set holding `signals`.
 fn signal_set(signals: &[i32]) -> libc::sigset_t {
     let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();

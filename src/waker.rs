@@ -3,9 +3,10 @@
 //! and must use no CPU while it waits (no polling).
 //!
 //! Signals arrive through a pipe that the signal handler writes to
-//! ([`crate::sys::signals::wake_through`]), so a wait is one `poll` on that pipe and on what is awaited: a readable
-//! descriptor (an inotify instance), or a descriptor closed by a thread once its blocking
-//! `flock` returns — `flock` itself cannot be polled.
+//! ([`crate::sys::signals::wake_through`]), so a wait for a readable descriptor (an inotify
+//! instance) or for time is one `poll` on that pipe and on what is awaited. `flock` cannot
+//! be polled: a wait for a lock blocks in `flock` on the calling thread, which a signal
+//! ends at any moment ([`crate::sys::signals::lock_or_signal`]).
 
 use std::fs::File;
 use std::io;
@@ -17,9 +18,6 @@ use rustix::pipe::PipeFlags;
 
 use crate::supervise::{Received, SURVIVED_SIGNALS};
 use crate::sys;
-
-/// The stack of a thread that only blocks in `flock` (bytes).
-const LOCK_THREAD_STACK: usize = 64 * 1024;
 
 /// What a wait ended with.
 #[derive(Debug)]
@@ -70,28 +68,14 @@ impl Waker {
         if let Some(signal) = self.stopped() {
             return Ok(Woke::Stopped(signal));
         }
-        let (done, done_tx) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)?;
-        let waiter = sys::spawn_without_signals(LOCK_THREAD_STACK, &SURVIVED_SIGNALS, move || {
-            let locked = if shared {
-                file.lock_shared()
-            } else {
-                file.lock()
-            };
-            drop(done_tx); // wakes the poll below
-            locked.map(|()| file)
-        })?;
-        loop {
-            match self.poll(Some(done.as_fd()), None)? {
-                Woke::Stopped(signal) => return Ok(Woke::Stopped(signal)),
-                Woke::Ready(false) => {}
-                Woke::Ready(true) => {
-                    return waiter
-                        .join()
-                        .map_err(|_| io::Error::other("the lock waiter panicked"))?
-                        .map(Woke::Ready);
-                }
-            }
+        // On this thread: a helper thread blocked in `flock` cost every queued session a
+        // stack and an arena (BENCHMARKS.md, "Memory"). The wait may be long: what was
+        // freed since start-up goes back first.
+        sys::release_free_heap();
+        if sys::signals::lock_or_signal(&file, shared, &SURVIVED_SIGNALS)? {
+            return Ok(Woke::Ready(file));
         }
+        Ok(Woke::Stopped(self.stopped().unwrap_or(libc::SIGTERM)))
     }
 
     /// Waits until `fd` is readable (or hung up), `timeout` passes, or a stop signal
@@ -116,6 +100,10 @@ impl Waker {
     ) -> io::Result<Woke<bool>> {
         if let Some(signal) = self.stopped() {
             return Ok(Woke::Stopped(signal));
+        }
+        if timeout.is_none() {
+            // A wait without end (the head of a queue): give back what was freed first.
+            sys::release_free_heap();
         }
         let timeout = timeout.map(|t| Timespec {
             tv_sec: i64::try_from(t.as_secs()).unwrap_or(i64::MAX),
