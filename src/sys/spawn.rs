@@ -14,28 +14,16 @@ use std::os::unix::ffi::OsStrExt as _;
 
 use rustix::process::Pid;
 
+mod failure;
+mod raw;
+
+pub use failure::OnExecFailure;
+use failure::record_failure;
+use raw::{discard_pending, execve};
+
 /// The longest single argument or environment string `execve` accepts (bytes;
 /// `MAX_ARG_STRLEN`, 32 pages, in `linux/binfmts.h`).
 const MAX_ARG_STRLEN: usize = 32 * 4096;
-
-/// What an exec failure writes as the session's result, prepared before the fork: the
-/// result's text around the error number, and where it goes (see
-/// [`crate::record::write_result`]: into the reservation, then renamed without replacing).
-pub struct OnExecFailure {
-    /// The text before the decimal `errno`.
-    pub before: Vec<u8>,
-    /// The text after it.
-    pub after: Vec<u8>,
-    /// The reservation of `result.toml` (written in place).
-    pub reservation: CString,
-    /// `result.toml`.
-    pub result: CString,
-    /// The session directory (fsynced after the rename).
-    pub dir: CString,
-    /// The reservation of `stop.toml`, removed once the result is written (nothing is left
-    /// to stop).
-    pub stop_reservation: CString,
-}
 
 /// A process to start detached, everything prepared.
 pub struct Detached {
@@ -333,190 +321,6 @@ extern "C" fn child(plan: *mut libc::c_void) -> libc::c_int {
     };
     record_failure(&plan.detached.failure, errno);
     125
-}
-
-/// `execve` as a raw system call ([`syscall4`]): returns the error number when it fails
-/// (it does not return otherwise).
-///
-/// # Safety
-///
-/// `argv` and `envp` are NUL-terminated arrays of pointers to NUL-terminated strings.
-unsafe fn execve(
-    program: &CStr,
-    argv: *const *const libc::c_char,
-    envp: *const *const libc::c_char,
-) -> i32 {
-    // SAFETY: as documented above.
-    let ret = unsafe {
-        syscall4(
-            libc::SYS_execve,
-            program.as_ptr() as usize,
-            argv as usize,
-            envp as usize,
-            0,
-        )
-    };
-    i32::try_from(-ret).unwrap_or(libc::EINVAL)
-}
-
-/// Discards the signals of `set` that are pending: those that reached the child while it
-/// was still in its parent's process group, sent to the caller's job, not to the session
-/// (`rt_sigtimedwait` with a zero timeout, until none is left).
-fn discard_pending(set: &libc::sigset_t) {
-    let zero = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    for _ in 0..64 {
-        // SAFETY: `set` and `zero` are valid for the call; no `siginfo` is asked for. The
-        // kernel's signal set is 8 bytes on Linux.
-        let taken = unsafe {
-            syscall4(
-                libc::SYS_rt_sigtimedwait,
-                std::ptr::from_ref(set) as usize,
-                0,
-                std::ptr::from_ref(&zero) as usize,
-                8,
-            )
-        };
-        if taken <= 0 {
-            return;
-        }
-    }
-}
-
-/// A Linux system call with up to four arguments, made directly: the result, or a negative
-/// error number. Unlike the C library's wrappers it never writes `errno`, which a child
-/// sharing its parent's memory must not touch.
-///
-/// # Safety
-///
-/// The arguments must be valid for system call `number`.
-#[cfg(target_arch = "x86_64")]
-unsafe fn syscall4(number: libc::c_long, a: usize, b: usize, c: usize, d: usize) -> isize {
-    let mut ret = isize::try_from(number).unwrap_or(-1);
-    // SAFETY: the Linux x86-64 system call convention: number in rax, arguments in rdi,
-    // rsi, rdx, r10; rcx and r11 are clobbered; the result in rax.
-    unsafe {
-        std::arch::asm!(
-            "syscall",
-            inlateout("rax") ret,
-            in("rdi") a,
-            in("rsi") b,
-            in("rdx") c,
-            in("r10") d,
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack),
-        );
-    }
-    ret
-}
-
-/// A Linux system call with up to four arguments (see the x86-64 version).
-///
-/// # Safety
-///
-/// As for the x86-64 version.
-#[cfg(target_arch = "aarch64")]
-unsafe fn syscall4(number: libc::c_long, a: usize, b: usize, c: usize, d: usize) -> isize {
-    let mut ret = a.cast_signed();
-    // SAFETY: the Linux AArch64 system call convention: number in x8, arguments in x0 to
-    // x3; the result in x0.
-    unsafe {
-        std::arch::asm!(
-            "svc 0",
-            in("x8") number,
-            inlateout("x0") ret,
-            in("x1") b,
-            in("x2") c,
-            in("x3") d,
-            options(nostack),
-        );
-    }
-    ret
-}
-
-/// A Linux system call through the C library (a forked child has its own `errno`).
-///
-/// # Safety
-///
-/// As for the x86-64 version.
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-unsafe fn syscall4(number: libc::c_long, a: usize, b: usize, c: usize, d: usize) -> isize {
-    // SAFETY: as documented above.
-    unsafe {
-        let ret = libc::syscall(number, a, b, c, d);
-        if ret < 0 {
-            -isize::try_from(*libc::__errno_location()).unwrap_or(1)
-        } else {
-            isize::try_from(ret).unwrap_or(isize::MAX)
-        }
-    }
-}
-
-/// Writes the result of a failed `execve` (see [`OnExecFailure`]): its text with `errno` in
-/// a buffer on the stack, into the reservation, fsynced, renamed to `result.toml` unless one
-/// exists, and the directory fsynced; then removes the reservation of `stop.toml`. Best
-/// effort: on any error the session reads as `lost`. Raw system calls only, no allocation,
-/// no panic (see [`child`]).
-fn record_failure(failure: &OnExecFailure, errno: i32) {
-    use rustix::fs::{self as rfs, Mode, OFlags};
-    let mut text = [0u8; 4096];
-    let mut len = 0;
-    let mut digits = [0u8; 12];
-    let mut first = digits.len();
-    let mut n = errno.unsigned_abs();
-    for slot in digits.iter_mut().rev() {
-        *slot = b'0' + u8::try_from(n % 10).unwrap_or(0);
-        first -= 1;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let parts: [&[u8]; 3] = [
-        &failure.before,
-        digits.get(first..).unwrap_or(&[]),
-        &failure.after,
-    ];
-    for byte in parts.iter().flat_map(|part| part.iter()) {
-        if let Some(slot) = text.get_mut(len) {
-            *slot = *byte;
-            len += 1;
-        }
-    }
-    let text = text.get(..len).unwrap_or(&[]);
-    let Ok(file) = rfs::open(
-        failure.reservation.as_c_str(),
-        OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) else {
-        return;
-    };
-    let written = rfs::flock(&file, rfs::FlockOperation::LockExclusive).is_ok()
-        && rustix::io::pwrite(&file, text, 0) == Ok(text.len())
-        && rfs::ftruncate(&file, text.len() as u64).is_ok()
-        && rfs::fsync(&file).is_ok();
-    let renamed = written
-        && rfs::renameat_with(
-            rfs::CWD,
-            failure.reservation.as_c_str(),
-            rfs::CWD,
-            failure.result.as_c_str(),
-            rfs::RenameFlags::NOREPLACE,
-        )
-        .is_ok();
-    if renamed {
-        if let Ok(dir) = rfs::open(
-            failure.dir.as_c_str(),
-            OFlags::RDONLY | OFlags::CLOEXEC,
-            Mode::empty(),
-        ) {
-            let _ = rfs::fsync(&dir);
-        }
-        let _ = rfs::unlink(failure.stop_reservation.as_c_str());
-    }
 }
 
 /// `path` as a C string, for [`OnExecFailure`]. Errors on a NUL byte.
