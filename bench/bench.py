@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from attach import attach  # noqa: E402
+from breakdown import breakdown  # noqa: E402
 from fleet import fleet  # noqa: E402
 from idle import idle  # noqa: E402
 from lateness import lateness  # noqa: E402
@@ -36,6 +37,7 @@ SECTIONS = {
     "start": start_latency,
     "b2b": back_to_back,
     "lateness": lateness,
+    "breakdown": breakdown,
     "attach": attach,
     "list": list_scale,
     "pss": supervisor_pss,

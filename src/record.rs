@@ -286,7 +286,7 @@ pub fn millis_between(start: SystemTime, end: SystemTime) -> u64 {
 pub fn read<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
     // Left non-blocking: the descriptor is only read here, and on a regular file the flag
     // has no effect (two `fcntl` calls a record saved; BENCHMARKS.md, "Listing").
-    let (file, len) = match crate::sys::open_regular(path) {
+    let (mut file, len) = match crate::sys::open_regular(path) {
         Ok(opened) => opened,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(crate::exit::io_failure("cannot read", &err, path.display())),
@@ -294,15 +294,21 @@ pub fn read<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
     if len > MAX_RECORD_BYTES {
         return Err(malformed(path, "larger than 1 MiB"));
     }
-    // Room for the whole file up front (its size, plus a byte to see the end): an empty
-    // `String` would be filled by growing reads of 32, 32, 64, 128… bytes.
-    let mut text = String::with_capacity(usize::try_from(len).map_or(0, |len| len + 1));
-    file.take(MAX_RECORD_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|err| crate::exit::io_failure("cannot read", &err, path.display()))?;
-    if text.len() as u64 > MAX_RECORD_BYTES {
-        return Err(malformed(path, "larger than 1 MiB"));
+    // The size `statx` gave, read in one call (normally): a record never changes once it
+    // has its name (it appears by a rename), so there is no need for a second read to see
+    // the end — `session list` reads two records a session (BENCHMARKS.md, "Listing").
+    let mut bytes = vec![0; usize::try_from(len).unwrap_or(0)];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        match file.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(crate::exit::io_failure("cannot read", &err, path.display())),
+        }
     }
+    bytes.truncate(filled);
+    let text = String::from_utf8(bytes).map_err(|_| malformed(path, "not UTF-8"))?;
     toml::from_str(&text)
         .map(Some)
         .map_err(|err| malformed(path, err.message()))
