@@ -62,6 +62,20 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// The identity of running process `pid`, read from `/proc/<pid>/stat`. Errors when
+    /// the process is gone or its `stat` cannot be read; the message names the PID.
+    pub fn of(pid: i32) -> Result<Self> {
+        let start_time = sys::ProcStat::read(pid)
+            .with_context(|| format!("cannot read the start time of process {pid}"))?
+            .start_time;
+        Ok(Self { pid, start_time })
+    }
+
+    /// The text of `daemon.pid` for this identity: `"<pid> <starttime>\n"`.
+    pub fn line(self) -> String {
+        format!("{} {}\n", self.pid, self.start_time)
+    }
+
     /// True when the recorded process exists, has not exited, and started at the recorded
     /// time: it is still the supervisor, not a process that reused its PID.
     pub fn is_running(self) -> bool {

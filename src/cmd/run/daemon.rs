@@ -27,6 +27,7 @@ use rustix::process::Signal;
 
 use super::{Launch, Prepared, create, fleet, job_environment};
 use crate::exit::{CSA_ERROR, Failure};
+use crate::liveness::Identity;
 use crate::record::{self, ResultRecord, Status, StdinSource};
 use crate::session::{self, SessionDir};
 use crate::supervise;
@@ -167,20 +168,8 @@ fn write_daemon_pid_of(launch: &Launch<'_>, pid: i32) -> Result<()> {
     if launch.staging.is_none() {
         return write_daemon_pid(&files, pid.cast_unsigned());
     }
-    let start = start_time(pid)?;
-    create::write_file(
-        &files,
-        session::DAEMON_PID,
-        format!("{pid} {start}\n").as_bytes(),
-        true,
-    )
-}
-
-/// Field 22 of `/proc/<pid>/stat`, fixed when the process was forked.
-fn start_time(pid: i32) -> Result<u64> {
-    Ok(sys::ProcStat::read(pid)
-        .with_context(|| format!("cannot read the start time of process {pid}"))?
-        .start_time)
+    let line = Identity::of(pid)?.line();
+    create::write_file(&files, session::DAEMON_PID, line.as_bytes(), true)
 }
 
 /// Writes `daemon.pid`: `"<pid> <starttime>\n"`, the start time being field 22 of
@@ -188,12 +177,7 @@ fn start_time(pid: i32) -> Result<u64> {
 /// matters while the machine is up.
 pub(in crate::cmd) fn write_daemon_pid(session: &SessionDir, pid: u32) -> Result<()> {
     let raw = i32::try_from(pid).context("PID out of range")?;
-    let start = start_time(raw)?;
-    record::write_bytes_atomic(
-        &session.path,
-        session::DAEMON_PID,
-        format!("{pid} {start}\n").as_bytes(),
-        false,
-    )?;
+    let line = Identity::of(raw)?.line();
+    record::write_bytes_atomic(&session.path, session::DAEMON_PID, line.as_bytes(), false)?;
     Ok(())
 }

@@ -108,15 +108,8 @@ fn start_watcher(session: &SessionDir, lock: File) -> Result<()> {
         .with_context(|| format!("cannot start a new watcher {}", exe.display()))?;
     drop(lock);
     let pid = i32::try_from(child.id()).context("PID out of range")?;
-    let start = sys::ProcStat::read(pid)
-        .with_context(|| format!("cannot read the start time of process {pid}"))?
-        .start_time;
-    record::write_reserved(
-        &session.path,
-        session::DAEMON_PID,
-        format!("{pid} {start}\n").as_bytes(),
-        false,
-    )?;
+    let line = crate::liveness::Identity::of(pid)?.line();
+    record::write_reserved(&session.path, session::DAEMON_PID, line.as_bytes(), false)?;
     Ok(())
 }
 
