@@ -213,7 +213,7 @@ fn start_child(plan: &'static mut Plan) -> io::Result<Pid> {
             std::ptr::from_mut(plan).cast(),
         )
     };
-    Pid::from_raw(pid).ok_or_else(io::Error::last_os_error)
+    child_pid(pid)
 }
 
 /// Creates the child running [`child`] with `plan`: a `fork`.
@@ -226,7 +226,22 @@ fn start_child(plan: &'static mut Plan) -> io::Result<Pid> {
         // SAFETY: as above.
         unsafe { libc::_exit(child(std::ptr::from_mut(plan).cast())) }
     }
-    Pid::from_raw(pid).ok_or_else(io::Error::last_os_error)
+    child_pid(pid)
+}
+
+/// The PID that `clone`/`fork` returned, when it names a child: -1 is a failure (with
+/// `errno` set) and 0 is never a child of ours. `Pid::from_raw` accepts any non-zero value,
+/// and a -1 taken for a child would be `kill(-1, …)`: every process the caller may signal.
+fn child_pid(raw: libc::pid_t) -> io::Result<Pid> {
+    if raw <= 0 {
+        let err = io::Error::last_os_error();
+        return Err(if err.raw_os_error().is_some_and(|e| e != 0) {
+            err
+        } else {
+            io::Error::other(format!("the kernel returned {raw} as the child's PID"))
+        });
+    }
+    Pid::from_raw(raw).ok_or_else(|| io::Error::other("the kernel returned PID 0"))
 }
 
 /// What [`install_stdio`] replaced: for each of 0, 1, 2, the caller's descriptor saved
