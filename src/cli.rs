@@ -12,7 +12,6 @@ mod hints;
 mod run;
 mod session;
 mod usage;
-pub mod values;
 
 pub use fleet::{FleetArgs, GateArgs, QueueCommand, QueueListArgs, QueueSlotsArgs};
 pub use run::RunArgs;
@@ -150,7 +149,7 @@ pub struct SuperviseArgs {
     pub timeout_ms: Option<u64>,
     /// Where the job's standard input comes from
     #[arg(long, value_enum, default_value = "null")]
-    pub stdin_from: crate::record::StdinSource,
+    pub stdin_from: crate::store::record::StdinSource,
     /// What the job waits for before it starts
     #[command(flatten)]
     pub gate: GateArgs,
@@ -167,7 +166,7 @@ pub struct SuperviseArgs {
 pub struct ExecutorArgs {
     /// What runs the job (`slurm`: submit it and watch it)
     #[arg(long, value_enum, default_value = "local")]
-    pub executor: crate::record::Executor,
+    pub executor: crate::store::record::Executor,
     /// Slurm: take over the job of a watcher that died (nothing is submitted)
     #[arg(long)]
     pub resume: bool,
@@ -235,7 +234,7 @@ mod tests {
     /// `list --status` takes every status a session can show, observed or recorded.
     #[test]
     fn list_status_takes_every_state() {
-        use crate::record::State;
+        use crate::store::record::State;
         let all = "running,queued,success,failure,signal,timeout,lost,skipped";
         let cli = Cli::try_parse_from(["csa", "session", "list", "--status", all]).unwrap();
         let Command::Session(session::SessionCommand::List(args)) = cli.command else {

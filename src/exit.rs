@@ -93,9 +93,9 @@ pub fn stdout_written(written: std::io::Result<()>, what: &str) -> anyhow::Resul
 }
 
 /// `err`, ending csa with `code` when it is a result that could not be recorded
-/// ([`crate::record::is_unrecorded`]); any other error unchanged. The message is kept.
+/// ([`crate::store::record::is_unrecorded`]); any other error unchanged. The message is kept.
 pub fn recode_unrecorded(err: anyhow::Error, code: u8) -> anyhow::Error {
-    if crate::record::is_unrecorded(&err) {
+    if crate::store::record::is_unrecorded(&err) {
         Failure::new(code, format!("{err:#}")).into()
     } else {
         err

@@ -3,25 +3,26 @@
 //! `main` only parses the command line, dispatches, and turns the outcome into an exit
 //! code. It is the one place where errors are printed.
 
+mod admission;
 mod cli;
 mod cmd;
 mod directive;
-mod ends;
 mod executor;
 mod exit;
+mod interrupt;
 mod liveness;
 mod queue;
-mod record;
 mod report;
-mod session;
 mod stop;
+mod store;
 mod supervise;
 mod sys;
-mod tags;
 mod tail;
 mod term;
 mod tool;
-mod waker;
+mod tree;
+mod values;
+mod wait;
 
 fn main() -> std::process::ExitCode {
     match cmd::dispatch(cli::parse()) {

@@ -29,7 +29,7 @@ macro_rules! note {
 /// Prints a note when a session's job left processes running (`leftover_processes` in its
 /// result): `csa: note: 2 processes of session <ID> were still running when its job ended
 /// …`, with how to stop them. Prints nothing when there were none, or the count is unknown.
-pub fn leftovers(result: &crate::record::ResultRecord) {
+pub fn leftovers(result: &crate::store::record::ResultRecord) {
     let Some(count) = result.leftover_processes.filter(|&n| n > 0) else {
         return;
     };

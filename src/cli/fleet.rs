@@ -3,7 +3,7 @@
 
 use clap::{Args, Subcommand};
 
-use super::values;
+use crate::values;
 
 pub(super) const QUEUE_EXAMPLES: &str = "\
 A queue runs at most SLOTS of its sessions at once; the others wait, first in, first out.

@@ -4,12 +4,12 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use super::values;
 use crate::exit::table as codes;
+use crate::values;
 
 /// The session a single-session command acts on (`attach`, `kill`, `result`, `logs`): a
 /// handle given as the positional argument or with `--session`, exactly one of the two.
-/// The forms and their precedence are [`crate::session::StateRoot::resolve`]'s.
+/// The forms and their precedence are [`crate::store::session::StateRoot::resolve`]'s.
 ///
 /// The two arguments form the group `target` (required, one at most). A command that can
 /// select sessions another way adds that argument to the group (`#[arg(long, group =
@@ -118,7 +118,7 @@ pub struct ListArgs {
     pub json: bool,
     /// Only sessions with this status (repeatable, or comma-separated)
     #[arg(long, value_name = "STATUS", value_delimiter = ',', value_enum)]
-    pub status: Vec<crate::record::State>,
+    pub status: Vec<crate::store::record::State>,
     /// At most N sessions (the newest)
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,

@@ -12,7 +12,7 @@ use signal_hook::consts::SIGINT;
 
 use crate::cli::AttachArgs;
 use crate::liveness::{self, Observed};
-use crate::session::{self, StateRoot};
+use crate::store::session::{self, StateRoot};
 use crate::tail::{self, Check, Follow, Outcome};
 
 /// Exit code after a detach with Ctrl-C: 128 + SIGINT, as shells report an interrupted

@@ -14,7 +14,7 @@ use clap_complete::CompletionCandidate;
 use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
 
 use crate::cli::{Cli, CompletionsArgs};
-use crate::session::StateRoot;
+use crate::store::session::StateRoot;
 
 /// The environment variable that asks csa for completions instead of running a command.
 /// Not the library's generic `COMPLETE`, which other programs' environments may set.

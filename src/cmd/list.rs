@@ -19,12 +19,12 @@ use anyhow::Result;
 use ulid::Ulid;
 
 use super::view::{self, ListEntry, ResultView};
+use crate::admission::waiting_for as whereabouts;
 use crate::cli::ListArgs;
 use crate::liveness::{self, Observed};
-use crate::queue::whereabouts;
-use crate::record::{self, ResultRecord, SessionRecord, State};
-use crate::session::{self, SessionDir, StateRoot};
-use crate::tags;
+use crate::store::record::{self, ResultRecord, SessionRecord, State};
+use crate::store::session::{self, SessionDir, StateRoot};
+use crate::store::tags;
 use crate::term::{self, Colour};
 
 /// One listed session.

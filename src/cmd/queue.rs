@@ -7,8 +7,8 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use crate::cli::{QueueListArgs, QueueSlotsArgs};
-use crate::queue::{self, Queue, census};
-use crate::session::StateRoot;
+use crate::queue::{self, Queue, snapshot as census};
+use crate::store::session::StateRoot;
 use crate::tool::config::Config;
 
 /// One row of `csa queue list`.

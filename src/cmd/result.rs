@@ -8,9 +8,9 @@ use anyhow::{Context as _, Result};
 use std::collections::HashMap;
 
 use super::view::{self, ResultView, Seen};
+use crate::admission::waiting_for as whereabouts;
 use crate::cli::ResultArgs;
-use crate::queue::whereabouts;
-use crate::session::StateRoot;
+use crate::store::session::StateRoot;
 
 /// Runs `csa session result`. Exit 0 (whatever the job's status); 125 for an unknown or
 /// ambiguous ID or unreadable state; 124 when the session is dead and its lost result

@@ -21,8 +21,8 @@ use anyhow::{Context as _, Result};
 use crate::cli::RunArgs;
 use crate::directive;
 use crate::exit::{CSA_ERROR, Failure, USAGE};
-use crate::record::{Executor, StdinSource};
-use crate::session::{SessionDir, StateRoot};
+use crate::store::record::{Executor, StdinSource};
+use crate::store::session::{SessionDir, StateRoot};
 use crate::tool::{self, Job};
 
 mod create;

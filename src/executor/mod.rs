@@ -8,8 +8,8 @@ use anyhow::{Context as _, Result};
 
 use crate::cli::RunArgs;
 use crate::exit::{Failure, USAGE};
-use crate::record::{Executor, SessionRecord};
-use crate::session::{self, SessionDir};
+use crate::store::record::{Executor, SessionRecord};
+use crate::store::session::{self, SessionDir};
 
 /// The executor `csa run` uses, and for Slurm what to submit.
 #[derive(Debug, Clone)]
@@ -74,7 +74,7 @@ fn usage(message: &str) -> anyhow::Error {
 
 /// The executor recorded in a session's `session.toml` (`local` when it cannot be read).
 pub fn of(session: &SessionDir) -> Executor {
-    crate::record::read::<SessionRecord>(&session.file(session::SESSION_TOML))
+    crate::store::record::read::<SessionRecord>(&session.file(session::SESSION_TOML))
         .ok()
         .flatten()
         .map_or(Executor::Local, |record| record.executor)

@@ -6,9 +6,7 @@
 //! `csa run` re-executes its own binary as `csa __supervise` (see [`crate::cmd::run`]);
 //! `csa run --no-daemon` calls [`run_job`] in its own process.
 
-pub mod gate;
 mod job;
-mod signals;
 pub mod tunables;
 
 use std::os::fd::AsRawFd as _;
@@ -20,17 +18,16 @@ use anyhow::{Context as _, Result};
 use ulid::Ulid;
 
 pub use job::{TIMEOUT_GRACE, run_job};
-pub use signals::{Received, SURVIVED_SIGNALS, survive};
 
+use crate::admission::{self as gate, Gate};
 use crate::cli::SuperviseArgs;
 use crate::exit::{self, CSA_ERROR, Failure};
-use crate::record::{self, Executor, ResultRecord, Status};
-use crate::session::{self, SessionDir};
+use crate::interrupt::{SURVIVED_SIGNALS, Waker, survive};
 use crate::stop;
+use crate::store::record::{self, Executor, ResultRecord, Status};
+use crate::store::session::{self, SessionDir};
+use crate::store::stop_request;
 use crate::sys;
-use crate::waker::Waker;
-
-use gate::Gate;
 
 /// Entry point of `csa __supervise`: verifies it was started by `csa run`, supervises the
 /// job and exits with the job's exit code.
@@ -124,13 +121,13 @@ pub fn record_result(session: &SessionDir, result: ResultRecord) -> Result<Resul
 
 /// `result`, as stopped when a stop was requested (`stop.toml`).
 fn as_stopped(session: &SessionDir, mut result: ResultRecord) -> ResultRecord {
-    if let Some(request) = stop::request::requested(session) {
-        stop::request::apply(&mut result, &request);
+    if let Some(request) = stop_request::requested(session) {
+        stop_request::apply(&mut result, &request);
     }
     result
 }
 
-fn refused() -> Failure {
+pub(crate) fn refused() -> Failure {
     Failure::new(
         CSA_ERROR,
         "refusing to start the supervisor: `csa __supervise` is internal to `csa run` and was not started by it",

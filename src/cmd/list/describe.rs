@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 
 use super::{Row, tree};
-use crate::queue::census::Census;
-use crate::queue::whereabouts;
-use crate::record::{SessionRecord, StdinSource};
-use crate::session::StateRoot;
+use crate::admission::waiting_for as whereabouts;
+use crate::queue::snapshot::Census;
+use crate::store::record::{SessionRecord, StdinSource};
+use crate::store::session::StateRoot;
 
 /// The NAME/COMMAND cell of `row`: [`describe`] (indented by its depth with `--tree`), after
 /// where a queued session stands (`[queue builds #2] make test`, `[waiting for 01J… to

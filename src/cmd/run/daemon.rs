@@ -28,8 +28,8 @@ use rustix::process::Signal;
 use super::{Launch, Prepared, create, fleet, job_environment};
 use crate::exit::{CSA_ERROR, Failure};
 use crate::liveness::Identity;
-use crate::record::{self, ResultRecord, Status, StdinSource};
-use crate::session::{self, SessionDir};
+use crate::store::record::{self, ResultRecord, Status, StdinSource};
+use crate::store::session::{self, SessionDir};
 use crate::supervise;
 use crate::sys;
 
@@ -105,7 +105,7 @@ pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Resul
         on_exec_failure(session)?,
     )
     .map_err(failed)?;
-    let (pid, gate) = sys::spawn(detached, &supervise::SURVIVED_SIGNALS).map_err(failed)?;
+    let (pid, gate) = sys::spawn(detached, &crate::interrupt::SURVIVED_SIGNALS).map_err(failed)?;
     drop(prepared);
     let raw = pid.as_raw_nonzero().get();
     let recorded = write_daemon_pid_of(launch, raw).and_then(|()| create::publish(launch));
@@ -155,9 +155,9 @@ fn on_exec_failure(session: &SessionDir) -> Result<sys::OnExecFailure> {
         reservation: c(&session.file(&record::reservation_name(session::RESULT_TOML)))?,
         result: c(&session.file(session::RESULT_TOML))?,
         dir: c(&session.path)?,
-        stop_reservation: c(
-            &session.file(&record::reservation_name(crate::stop::request::STOP_TOML))
-        )?,
+        stop_reservation: c(&session.file(&record::reservation_name(
+            crate::store::stop_request::STOP_TOML,
+        )))?,
     })
 }
 

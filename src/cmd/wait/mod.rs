@@ -2,7 +2,7 @@
 //! each one's `stdout.log` whole as it ends, and exit with one exit code for all of them.
 //!
 //! - [`targets`]: which sessions (IDs, `--session`, `--tag`);
-//! - [`crate::ends`]: waiting for them, event-driven;
+//! - [`crate::wait`]: waiting for them, event-driven;
 //! - [`print`]: a session's logs and its `CSA:SESSION_WAIT_COMPLETED` line, as it ends;
 //! - [`directives`]: `KV_WARM` at the cap, `SESSION_WAIT_SUMMARY` at the end.
 //!
@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::cli::WaitArgs;
-use crate::ends::Ends;
 use crate::exit;
-use crate::record::{self, ResultRecord, Status};
-use crate::session::StateRoot;
+use crate::store::record::{self, ResultRecord, Status};
+use crate::store::session::StateRoot;
+use crate::wait::Ends;
 
 mod directives;
 mod print;

@@ -14,8 +14,8 @@ use anyhow::Result;
 use crate::cmd::logs;
 use crate::directive;
 use crate::exit;
-use crate::record::{ResultRecord, Status};
-use crate::session::{self, SessionDir};
+use crate::store::record::{ResultRecord, Status};
+use crate::store::session::{self, SessionDir};
 
 /// How many lines of `stderr.log` are shown for a session that did not succeed.
 pub const FAILURE_LINES: usize = 20;

@@ -7,8 +7,8 @@ use anyhow::Result;
 
 use crate::cli::WaitArgs;
 use crate::exit::{CSA_ERROR, Failure};
-use crate::session::{SessionDir, StateRoot};
-use crate::tags;
+use crate::store::session::{SessionDir, StateRoot};
+use crate::store::tags;
 
 /// The sessions to wait for.
 #[derive(Debug)]

@@ -28,11 +28,11 @@ use self::files::JobRecord;
 use self::outcome::Ending;
 use crate::cli::SuperviseArgs;
 use crate::exit;
-use crate::queue::turn::Slot;
-use crate::record::{self, ResultRecord, SessionRecord, Status};
-use crate::session::{self, SessionDir};
-use crate::stop::request;
-use crate::supervise::Received;
+use crate::interrupt::Received;
+use crate::queue::slot::Slot;
+use crate::store::record::{self, ResultRecord, SessionRecord, Status};
+use crate::store::session::{self, SessionDir};
+use crate::store::stop_request as request;
 
 pub use outcome::NEVER_STARTED;
 pub use resume::settle;

@@ -2,10 +2,10 @@
 
 use std::collections::HashMap;
 
-use super::Queue;
-use super::census::{self, Census};
-use crate::record::{self, ResultRecord, SessionRecord, Status};
-use crate::session::{self, StateRoot};
+use crate::queue::Queue;
+use crate::queue::snapshot::{self as census, Census};
+use crate::store::record::{self, ResultRecord, SessionRecord, Status};
+use crate::store::session::{self, StateRoot};
 
 /// What a session whose job has not started waits for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +41,7 @@ pub fn find(
         .map(String::as_str)
         .collect();
     // A Slurm session past its queue and dependencies waits for Slurm to start its job.
-    if record.executor == crate::record::Executor::Slurm
+    if record.executor == crate::store::record::Executor::Slurm
         && let Ok(ulid) = ulid::Ulid::from_string(id)
         && let Ok(Some(job)) = crate::executor::slurm::files::read_job(&root.session(ulid))
     {

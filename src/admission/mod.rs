@@ -10,14 +10,16 @@ use ulid::Ulid;
 
 use crate::cli::GateArgs;
 use crate::exit;
+use crate::interrupt::{Waker, Woke};
 use crate::liveness::{self, Settled};
 use crate::queue::Queue;
+use crate::queue::slot::{self as turn, Slot};
 use crate::queue::ticket::{self, Ticket};
-use crate::queue::turn::{self, Slot};
-use crate::record::{ResultRecord, Status};
-use crate::session::{self, SessionDir, StateRoot};
+use crate::store::record::{ResultRecord, Status};
+use crate::store::session::{self, SessionDir, StateRoot};
 use crate::sys;
-use crate::waker::{Waker, Woke};
+
+pub mod waiting_for;
 
 /// How the wait before the job ended.
 #[derive(Debug)]
@@ -145,7 +147,7 @@ fn wait_for(root: &StateRoot, id: &str, waker: &Waker) -> Result<Woke<Option<Str
 
 /// The result of a session whose dependency did not succeed.
 fn skipped(session: &SessionDir, why: &str) -> ResultRecord {
-    let mut result = super::finished(
+    let mut result = crate::supervise::finished(
         session,
         std::time::SystemTime::now(),
         Status::Skipped,
@@ -165,9 +167,9 @@ fn inherited_ticket(queue: &Queue, session: &SessionDir, fd: i32, seq: u64) -> R
     let there = std::fs::metadata(&path).ok();
     let same = matches!((inherited, there), (Some(a), Some(b)) if a.dev() == b.dev() && a.ino() == b.ino());
     if !same {
-        return Err(super::refused().into());
+        return Err(crate::supervise::refused().into());
     }
-    let owned = sys::adopt_inherited_fd(fd).map_err(|_| super::refused())?;
+    let owned = sys::adopt_inherited_fd(fd).map_err(|_| crate::supervise::refused())?;
     sys::set_close_on_exec(&owned, true)?;
     Ok(Ticket {
         seq,

@@ -6,8 +6,8 @@ use std::fs::{self, File, TryLockError};
 use std::time::{Duration, SystemTime};
 
 use super::Queue;
+use super::slot::slot_is_held;
 use super::ticket::parse_entry;
-use super::turn::slot_is_held;
 
 /// How old an unfinished entry (`waiting/.new-<ID>`, left by an enqueue that died halfway)
 /// must be before a look removes it.

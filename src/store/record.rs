@@ -42,13 +42,16 @@ impl StdinSource {
     ///
     /// Errors when `prompt.txt` cannot be opened (missing, a symbolic link, not a regular
     /// file): a job must never start without its prompt.
-    pub fn stdio(self, session: &crate::session::SessionDir) -> io::Result<std::process::Stdio> {
+    pub fn stdio(
+        self,
+        session: &crate::store::session::SessionDir,
+    ) -> io::Result<std::process::Stdio> {
         use std::process::Stdio;
         Ok(match self {
             Self::Null => Stdio::null(),
             Self::Inherit => Stdio::inherit(),
             Self::Prompt => Stdio::from(crate::sys::open_no_follow(
-                &session.file(crate::session::PROMPT_TXT),
+                &session.file(crate::store::session::PROMPT_TXT),
             )?),
         })
     }

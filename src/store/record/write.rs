@@ -32,7 +32,7 @@ use serde::Serialize;
 
 use super::ResultRecord;
 use crate::exit::io_failure;
-use crate::session::{self, SessionDir};
+use crate::store::session::{self, SessionDir};
 
 /// The space reserved for `result.toml` (bytes): one block of common file systems, and
 /// about ten times a typical result. A longer `reason` is shortened to fit.
@@ -110,7 +110,7 @@ pub fn write_result_only(session: &SessionDir, result: &ResultRecord) -> Result<
 /// Once the result is durable, nothing is left to stop: gives back the space of a stop
 /// request that never came (removes `.stop.toml.reserve`). Best effort.
 pub fn remove_stop_reservation(session: &SessionDir) {
-    let unused = reservation_name(crate::stop::request::STOP_TOML);
+    let unused = reservation_name(crate::store::stop_request::STOP_TOML);
     let _ = fs::remove_file(session.file(&unused));
 }
 
