@@ -5,8 +5,6 @@ use std::io::{self, Write as _};
 
 use anyhow::{Context as _, Result};
 
-use std::collections::HashMap;
-
 use super::view::{self, ResultView, Seen};
 use crate::admission::waiting_for as whereabouts;
 use crate::cli::ResultArgs;
@@ -32,7 +30,7 @@ pub fn exec(args: &ResultArgs) -> Result<u8> {
                     &StateRoot::of_session(&session),
                     &session.id_string(),
                     record,
-                    &mut HashMap::new(),
+                    &mut crate::queue::snapshot::Snapshots::default(),
                 )
             });
             ResultView::queued(&session, record.map(|r| r.created_at), whereabouts)
