@@ -5,7 +5,7 @@
 //! (`src/lib.rs`).
 
 fn main() -> std::process::ExitCode {
-    match csa::cmd::dispatch(csa::cli::parse()) {
+    match csa::cli::dispatch(csa::cli::parse()) {
         Ok(code) => std::process::ExitCode::from(code),
         Err(err) => {
             let message = format!("{err:#}").replace('\n', " ");

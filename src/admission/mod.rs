@@ -8,7 +8,7 @@ use std::os::unix::fs::MetadataExt as _;
 use anyhow::Result;
 use ulid::Ulid;
 
-use crate::cli::GateArgs;
+use crate::cmd::args::GateArgs;
 use crate::exit;
 use crate::interrupt::{Waker, Woke};
 use crate::liveness::{self, Settled};

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context as _, Result};
 use signal_hook::consts::SIGINT;
 
-use crate::cli::AttachArgs;
+use crate::cmd::args::AttachArgs;
 use crate::liveness::{self, Observed};
 use crate::store::session::{self, StateRoot};
 use crate::tail::{self, Check, Follow, Outcome};

@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 
-use crate::cli::CleanArgs;
+use crate::cmd::args::CleanArgs;
 use crate::liveness::{self, Observed};
 use crate::store::record::{self, ResultRecord, SessionRecord, Status};
 use crate::store::session::{self, SessionDir, StateRoot};

@@ -17,7 +17,7 @@ mod leftovers;
 
 use anyhow::Result;
 
-use crate::cli::KillArgs;
+use crate::cmd::args::KillArgs;
 use crate::exit;
 use crate::stop::sequence::{self, How};
 use crate::stop::target::{self, Target};

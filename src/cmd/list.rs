@@ -19,7 +19,7 @@ use ulid::Ulid;
 
 use super::view::{self, ListEntry, ResultView};
 use crate::admission::waiting_for as whereabouts;
-use crate::cli::ListArgs;
+use crate::cmd::args::ListArgs;
 use crate::liveness::{self, Observed};
 use crate::queue::snapshot::Snapshots;
 use crate::store::record::{self, ResultRecord, SessionRecord, State};

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context as _, Result};
 use ulid::Ulid;
 
-use crate::cli::NodeArgs;
+use crate::cmd::args::NodeArgs;
 use crate::executor::slurm::NEVER_STARTED;
 use crate::executor::slurm::files::{self, NodeRecord};
 use crate::exit::{self, CSA_ERROR, Failure};

@@ -7,7 +7,7 @@ use anyhow::{Context as _, Result};
 
 use super::view::{self, ResultView, Seen};
 use crate::admission::waiting_for as whereabouts;
-use crate::cli::ResultArgs;
+use crate::cmd::args::ResultArgs;
 use crate::store::session::StateRoot;
 
 /// Runs `csa session result`. Exit 0 (whatever the job's status); 125 for an unknown or

@@ -18,7 +18,7 @@ use std::process::Command;
 
 use anyhow::{Context as _, Result};
 
-use crate::cli::RunArgs;
+use crate::cmd::args::RunArgs;
 use crate::directive;
 use crate::exit::{CSA_ERROR, Failure, USAGE};
 use crate::store::record::{Executor, StdinSource};

@@ -6,7 +6,7 @@ pub mod slurm;
 
 use anyhow::{Context as _, Result};
 
-use crate::cli::RunArgs;
+use crate::cmd::args::RunArgs;
 use crate::exit::{Failure, USAGE};
 use crate::store::record::{Executor, SessionRecord};
 use crate::store::session::{self, SessionDir};

@@ -20,7 +20,7 @@ use ulid::Ulid;
 pub use job::{TIMEOUT_GRACE, run_job};
 
 use crate::admission::{self as gate, Gate};
-use crate::cli::SuperviseArgs;
+use crate::cmd::args::SuperviseArgs;
 use crate::exit::{self, CSA_ERROR, Failure};
 use crate::interrupt::{SURVIVED_SIGNALS, Waker, survive};
 use crate::stop;

@@ -8,7 +8,7 @@ use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use anyhow::Result;
 
 use crate::admission::Plan;
-use crate::cli::RunArgs;
+use crate::cmd::args::RunArgs;
 use crate::exit::{CSA_ERROR, Failure};
 use crate::queue::{Queue, ticket};
 use crate::store::session::{self, SessionDir, StateRoot};

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::cli::WaitArgs;
+use crate::cmd::args::WaitArgs;
 use crate::directive;
 use crate::liveness::{self, Observed};
 use crate::store::session::SessionDir;

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::cli::WaitArgs;
+use crate::cmd::args::WaitArgs;
 use crate::exit;
 use crate::store::record::{self, ResultRecord, Status};
 use crate::store::session::StateRoot;

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use anyhow::Result;
 
-use crate::cli::WaitArgs;
+use crate::cmd::args::WaitArgs;
 use crate::exit::{CSA_ERROR, Failure};
 use crate::store::session::{SessionDir, StateRoot};
 use crate::store::tags;

@@ -26,7 +26,7 @@ use anyhow::{Context as _, Result};
 use self::client::{Cancel, Slurm};
 use self::files::JobRecord;
 use self::outcome::Ending;
-use crate::cli::SuperviseArgs;
+use crate::cmd::args::SuperviseArgs;
 use crate::exit;
 use crate::interrupt::Received;
 use crate::queue::slot::Slot;

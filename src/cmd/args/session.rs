@@ -82,7 +82,7 @@ pub enum SessionCommand {
     Clean(CleanArgs),
 }
 
-pub(super) const SESSION_EXAMPLES: &str = "\
+pub const SESSION_EXAMPLES: &str = "\
 Examples:
   csa session list --status running
   csa session wait --session 01JD4K

@@ -8,7 +8,7 @@ use clap::Args;
 
 use crate::values;
 
-pub(super) const RUN_EXAMPLES: &str = "\
+pub const RUN_EXAMPLES: &str = "\
 Examples:
   SID=$(csa run 'make test') && csa session wait --session \"$SID\"
   csa run --name build --timeout 30m -- cargo build --release
