@@ -5,7 +5,8 @@ use anyhow::Result;
 use super::{Command, visible_command};
 use crate::cmd::args::{QueueCommand, SessionCommand};
 use crate::cmd::{
-    attach, clean, completions, kill, list, logs, man, node, queue, result, run, tools, wait,
+    attach, clean, completions, kill, list, logs, man, node, queue, result, run, supervise, tools,
+    wait,
 };
 
 /// Runs `command` and returns csa's exit code.
@@ -24,7 +25,7 @@ pub fn dispatch(command: Command) -> Result<u8> {
         Command::Tools(args) => tools::exec(&args),
         Command::Completions(args) => completions::exec(&args),
         Command::Man(args) => man::exec(&args, visible_command()),
-        Command::Supervise(args) => crate::supervise::main(&args),
+        Command::Supervise(args) => supervise::exec(args),
         Command::Node(args) => node::exec(&args),
     }
 }

@@ -80,7 +80,7 @@ pub fn exec(args: &AttachArgs) -> Result<u8> {
         }
     }
     let result = liveness::final_result(&session)
-        .map_err(|err| crate::exit::recode_unrecorded(err, crate::exit::TIMEOUT))?;
+        .map_err(|err| crate::store::record::recode_unrecorded(err, crate::exit::TIMEOUT))?;
     Ok(result.exit_code)
 }
 

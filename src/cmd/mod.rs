@@ -13,6 +13,7 @@ pub mod node;
 pub mod queue;
 pub mod result;
 pub mod run;
+pub mod supervise;
 pub mod tools;
 pub mod view;
 pub mod wait;

@@ -65,7 +65,15 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
         .find(|(key, _)| key == "PATH")
         .map(|(_, value)| OsString::from(value))
         .or_else(|| std::env::var_os("PATH"));
-    let plan = crate::executor::plan(args, &config)?;
+    let plan = crate::executor::plan(
+        &crate::executor::Choice {
+            executor: args.executor,
+            slurm_args: &args.slurm_args,
+            no_daemon: args.no_daemon,
+            stdin: args.stdin,
+        },
+        &config,
+    )?;
     // A Slurm job's program must exist on the node, not necessarily here.
     if plan.executor == Executor::Local {
         tool::check_job(&job, &cwd, path_var.as_deref())?;

@@ -12,12 +12,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rustix::process::{Pid, Signal};
 
-use super::{finished, not_started};
 use crate::exit;
 use crate::interrupt::{Received, SURVIVED_SIGNALS};
 use crate::queue::slot::Slot;
 use crate::stop::Scope;
 use crate::stop::sequence::How;
+use crate::store::record::endings::{finished, not_started};
 use crate::store::record::{ResultRecord, Status};
 use crate::store::session::SessionDir;
 use crate::sys;

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+pub mod choices;
 pub mod fleet;
 pub mod run;
 pub mod session;
@@ -71,7 +72,7 @@ pub struct SuperviseArgs {
     #[arg(long)]
     pub timeout_ms: Option<u64>,
     /// Where the job's standard input comes from
-    #[arg(long, value_enum, default_value = "null")]
+    #[arg(long, value_parser = choices::parser(choices::STDIN_SOURCES), default_value = "null")]
     pub stdin_from: crate::store::record::StdinSource,
     /// What the job waits for before it starts
     #[command(flatten)]
@@ -88,7 +89,7 @@ pub struct SuperviseArgs {
 #[derive(Debug, Args)]
 pub struct ExecutorArgs {
     /// What runs the job (`slurm`: submit it and watch it)
-    #[arg(long, value_enum, default_value = "local")]
+    #[arg(long, value_parser = choices::parser(choices::EXECUTORS), default_value = "local")]
     pub executor: crate::store::record::Executor,
     /// Slurm: take over the job of a watcher that died (nothing is submitted)
     #[arg(long)]

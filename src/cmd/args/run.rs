@@ -51,7 +51,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub fleet: super::FleetArgs,
     /// What runs the job: `local` (default) or `slurm` (a Slurm batch job; docs/slurm.md)
-    #[arg(long, value_enum, value_name = "NAME")]
+    #[arg(long, value_parser = super::choices::parser(super::choices::EXECUTORS), value_name = "NAME")]
     pub executor: Option<crate::store::record::Executor>,
     /// An `sbatch` option for this job, e.g. `--slurm-arg=--partition=gpu` (repeatable)
     #[arg(long = "slurm-arg", value_name = "ARG", allow_hyphen_values = true)]

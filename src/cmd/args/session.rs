@@ -117,7 +117,12 @@ pub struct ListArgs {
     #[arg(long)]
     pub json: bool,
     /// Only sessions with this status (repeatable, or comma-separated)
-    #[arg(long, value_name = "STATUS", value_delimiter = ',', value_enum)]
+    #[arg(
+        long,
+        value_name = "STATUS",
+        value_delimiter = ',',
+        value_parser = super::choices::parser(super::choices::STATES)
+    )]
     pub status: Vec<crate::store::record::State>,
     /// At most N sessions (the newest)
     #[arg(long, value_name = "N")]

@@ -142,7 +142,7 @@ fn on_exec_failure(session: &SessionDir) -> Result<sys::OnExecFailure> {
     const ERRNO: &str = "ERRNO_HERE";
     let now = std::time::SystemTime::now();
     let mut result: ResultRecord =
-        supervise::finished(session, now, Status::Failure, CSA_ERROR, None);
+        crate::store::record::endings::finished(session, now, Status::Failure, CSA_ERROR, None);
     result.reason = Some(format!(
         "csa could not start the session's supervisor (error {ERRNO} from exec); the job was never started"
     ));

@@ -45,7 +45,8 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
         match crate::admission::pass(session, gate, &waker)? {
             crate::admission::Gate::Open(slot) => slot,
             crate::admission::Gate::Stopped(signal, waiting_for) => {
-                let result = supervise::not_started(session, signal, &waiting_for);
+                let result =
+                    crate::store::record::endings::not_started(session, signal, &waiting_for);
                 return Ok(supervise::record_result(session, result)?.exit_code);
             }
             crate::admission::Gate::Skipped(result) => {
@@ -58,7 +59,7 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
     let stdin = match job.stdin.stdio(session) {
         Ok(stdin) => stdin,
         Err(err) => {
-            let result = supervise::without_stdin(session, &err);
+            let result = crate::store::record::endings::without_stdin(session, &err);
             return Ok(supervise::record_result(session, result)?.exit_code);
         }
     };

@@ -65,7 +65,7 @@ pub fn exec(args: &WaitArgs) -> Result<u8> {
                     }
                     crate::note!("{}", format!("{err:#}").replace('\n', " "));
                 }
-                crate::report::leftovers(&result);
+                print::leftovers(&result);
                 print::completed(&result);
                 tally.add(&result);
             }
@@ -75,7 +75,7 @@ pub fn exec(args: &WaitArgs) -> Result<u8> {
                     print::stdout_only(session);
                     directives::dead(session, started);
                 }
-                let err = exit::recode_unrecorded(err, exit::TIMEOUT);
+                let err = record::recode_unrecorded(err, exit::TIMEOUT);
                 if !multi {
                     return Err(err);
                 }

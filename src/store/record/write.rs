@@ -159,6 +159,16 @@ pub fn is_unrecorded(err: &anyhow::Error) -> bool {
     err.chain().any(<dyn std::error::Error>::is::<Unrecorded>)
 }
 
+/// `err`, ending csa with `code` when it is a result that could not be recorded
+/// ([`is_unrecorded`]); any other error unchanged. The message is kept.
+pub fn recode_unrecorded(err: anyhow::Error, code: u8) -> anyhow::Error {
+    if is_unrecorded(&err) {
+        crate::exit::Failure::new(code, format!("{err:#}")).into()
+    } else {
+        err
+    }
+}
+
 /// Writes `bytes` as `dir/target`, through its reservation (see [`reserve`]) when there is
 /// one, else through a temporary file ([`write_bytes_atomic`]); `exactly_once` as there.
 ///
