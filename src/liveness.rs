@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context as _, Result};
 
 use crate::exit::{self, Failure};
-use crate::record::{self, Executor, ResultRecord, SessionRecord, Status};
-use crate::session::{self, SessionDir};
+use crate::store::record::{self, Executor, ResultRecord, SessionRecord, Status};
+use crate::store::session::{self, SessionDir};
 use crate::sys;
 
 /// The reason recorded in a reconstructed `lost` result.

@@ -18,11 +18,11 @@ use std::process::Command;
 
 use anyhow::{Context as _, Result};
 
-use crate::cli::RunArgs;
+use crate::cmd::args::RunArgs;
 use crate::directive;
 use crate::exit::{CSA_ERROR, Failure, USAGE};
-use crate::record::{Executor, StdinSource};
-use crate::session::{SessionDir, StateRoot};
+use crate::store::record::{Executor, StdinSource};
+use crate::store::session::{SessionDir, StateRoot};
 use crate::tool::{self, Job};
 
 mod create;
@@ -65,7 +65,15 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
         .find(|(key, _)| key == "PATH")
         .map(|(_, value)| OsString::from(value))
         .or_else(|| std::env::var_os("PATH"));
-    let plan = crate::executor::plan(args, &config)?;
+    let plan = crate::executor::plan(
+        &crate::executor::Choice {
+            executor: args.executor,
+            slurm_args: &args.slurm_args,
+            no_daemon: args.no_daemon,
+            stdin: args.stdin,
+        },
+        &config,
+    )?;
     // A Slurm job's program must exist on the node, not necessarily here.
     if plan.executor == Executor::Local {
         tool::check_job(&job, &cwd, path_var.as_deref())?;

@@ -6,10 +6,8 @@
 //! member. Processes that moved to another process group or session on purpose (`setsid`,
 //! `setpgid`, daemons that double-fork into a new session) are out of reach.
 
-pub mod request;
 pub mod sequence;
 pub mod target;
-pub mod tree;
 
 use std::collections::HashSet;
 use std::io;

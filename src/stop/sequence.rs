@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use rustix::process::Signal;
 
-use super::request::StopRequest;
 use super::target::Target;
 use super::{Scope, signal_name};
 use crate::exit::{self, CSA_ERROR, Failure};
 use crate::liveness;
-use crate::record::{ResultRecord, Status};
+use crate::store::record::{ResultRecord, Status};
+use crate::store::stop_request::StopRequest;
 
 /// How long, after SIGKILL, to wait for processes to vanish and for supervisors to let go
 /// of their locks.

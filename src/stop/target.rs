@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::Scope;
 use crate::exit::{CSA_ERROR, Failure};
 use crate::liveness::{self, Identity, Observed};
-use crate::session::{self, SessionDir};
+use crate::store::session::{self, SessionDir};
 use crate::sys::{self, Pid, ProcStat};
 
 /// A live session whose supervisor was verified, and the processes a stop reaches.
@@ -152,7 +152,7 @@ pub fn refusal(session: &SessionDir, why: &str) -> anyhow::Error {
 #[cfg(test)]
 mod tests {
     use crate::liveness::{Identity, read_identity};
-    use crate::session::{self, SessionDir};
+    use crate::store::session::{self, SessionDir};
 
     fn identity_of(text: &str) -> Result<Identity, String> {
         let dir = tempfile::tempdir().unwrap();

@@ -12,16 +12,16 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rustix::process::Signal;
 
-use super::signals::{Received, SURVIVED_SIGNALS};
-use super::{finished, not_started};
 use crate::exit;
-use crate::queue::turn::Slot;
-use crate::record::{ResultRecord, Status};
-use crate::session::SessionDir;
+use crate::interrupt::{Received, SURVIVED_SIGNALS};
+use crate::queue::slot::Slot;
 use crate::stop::Scope;
 use crate::stop::sequence::How;
-use crate::stop::tree;
+use crate::store::record::endings::{finished, not_started};
+use crate::store::record::{ResultRecord, Status};
+use crate::store::session::SessionDir;
 use crate::sys::{self, Pid};
+use crate::tree;
 
 /// How long a job has to exit after SIGTERM before it gets SIGKILL (`--timeout`).
 pub const TIMEOUT_GRACE: Duration = Duration::from_secs(5);

@@ -95,8 +95,11 @@ impl Pid {
 
     /// The same PID as rustix's type, for rustix's calls that take one.
     pub fn to_rustix(self) -> rustix::process::Pid {
-        #[allow(clippy::disallowed_methods)] // above 0
-        rustix::process::Pid::from_raw(self.as_raw()).expect("a Pid is above 0")
+        // SAFETY: a `Pid` is above 0, the one requirement of `from_raw_unchecked`.
+        #[allow(clippy::disallowed_methods)]
+        unsafe {
+            rustix::process::Pid::from_raw_unchecked(self.as_raw())
+        }
     }
 }
 

@@ -4,11 +4,11 @@
 use anyhow::Result;
 
 use crate::liveness::{self, Identity, read_identity};
-use crate::record::Status;
-use crate::session::SessionDir;
 use crate::stop::Scope;
 use crate::stop::sequence::{self, How};
 use crate::stop::target::{self, Target};
+use crate::store::record::Status;
+use crate::store::session::SessionDir;
 use crate::sys::{self, Pid, ProcStat};
 
 /// Stops what is left of a finished session. A `lost` session (the supervisor vanished

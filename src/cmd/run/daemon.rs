@@ -28,8 +28,8 @@ use rustix::process::Signal;
 use super::{Launch, Prepared, create, fleet, job_environment};
 use crate::exit::{CSA_ERROR, Failure};
 use crate::liveness::Identity;
-use crate::record::{self, ResultRecord, Status, StdinSource};
-use crate::session::{self, SessionDir};
+use crate::store::record::{self, ResultRecord, Status, StdinSource};
+use crate::store::session::{self, SessionDir};
 use crate::supervise;
 use crate::sys;
 
@@ -114,7 +114,7 @@ pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Resul
         on_exec_failure(session)?,
     )
     .map_err(failed)?;
-    let (pid, gate) = sys::spawn(detached, &supervise::SURVIVED_SIGNALS).map_err(failed)?;
+    let (pid, gate) = sys::spawn(detached, &crate::interrupt::SURVIVED_SIGNALS).map_err(failed)?;
     drop(prepared);
     let recorded = write_daemon_pid_of(launch, pid).and_then(|()| create::publish(launch));
     if let Err(err) = recorded {
@@ -151,7 +151,7 @@ fn on_exec_failure(session: &SessionDir) -> Result<sys::OnExecFailure> {
     const ERRNO: &str = "ERRNO_HERE";
     let now = std::time::SystemTime::now();
     let mut result: ResultRecord =
-        supervise::finished(session, now, Status::Failure, CSA_ERROR, None);
+        crate::store::record::endings::finished(session, now, Status::Failure, CSA_ERROR, None);
     result.reason = Some(format!(
         "csa could not start the session's supervisor (error {ERRNO} from exec); the job was never started"
     ));
@@ -164,9 +164,9 @@ fn on_exec_failure(session: &SessionDir) -> Result<sys::OnExecFailure> {
         reservation: c(&session.file(&record::reservation_name(session::RESULT_TOML)))?,
         result: c(&session.file(session::RESULT_TOML))?,
         dir: c(&session.path)?,
-        stop_reservation: c(
-            &session.file(&record::reservation_name(crate::stop::request::STOP_TOML))
-        )?,
+        stop_reservation: c(&session.file(&record::reservation_name(
+            crate::store::stop_request::STOP_TOML,
+        )))?,
     })
 }
 

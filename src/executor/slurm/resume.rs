@@ -22,8 +22,8 @@ use super::client::{Slurm, Unreachable};
 use super::files::{self, JobRecord};
 use super::outcome::{self, Ending};
 use crate::liveness::{self, Settled};
-use crate::record::{self, ResultRecord, SessionRecord};
-use crate::session::{self, SessionDir};
+use crate::store::record::{self, ResultRecord, SessionRecord};
+use crate::store::session::{self, SessionDir};
 use crate::sys;
 
 /// How long a resumed watcher waits before asking Slurm again when it cannot reach it to
@@ -102,7 +102,7 @@ fn start_watcher(session: &SessionDir, lock: File) -> Result<()> {
         .stdout(Stdio::null())
         .stderr(log);
     sys::start_in_new_session(&mut command);
-    sys::block_signals(&mut command, &crate::supervise::SURVIVED_SIGNALS);
+    sys::block_signals(&mut command, &crate::interrupt::SURVIVED_SIGNALS);
     let child = command
         .spawn()
         .with_context(|| format!("cannot start a new watcher {}", exe.display()))?;

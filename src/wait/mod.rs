@@ -38,8 +38,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Result;
 
-use crate::record::{self, ResultRecord};
-use crate::session::SessionDir;
+use crate::store::record::{self, ResultRecord};
+use crate::store::session::SessionDir;
 
 mod check;
 mod inotify;

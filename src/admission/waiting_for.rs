@@ -1,11 +1,8 @@
 //! Where a queued session stands: what it waits for, and its place in its queue.
 
-use std::collections::HashMap;
-
-use super::Queue;
-use super::census::{self, Census};
-use crate::record::{self, ResultRecord, SessionRecord, Status};
-use crate::session::{self, StateRoot};
+use crate::queue::snapshot::Snapshots;
+use crate::store::record::{self, ResultRecord, SessionRecord, Status};
+use crate::store::session::{self, StateRoot};
 
 /// What a session whose job has not started waits for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,21 +16,18 @@ pub struct Whereabouts {
     pub waiting_for: String,
 }
 
-/// Finds where the queued session `id` (described by `record`) stands. `censuses` caches
+/// Finds where the queued session `id` (described by `record`) stands. `snapshots` keeps
 /// one look per queue, for callers that look at many sessions.
 pub fn find(
     root: &StateRoot,
     id: &str,
     record: &SessionRecord,
-    censuses: &mut HashMap<String, Census>,
+    snapshots: &mut Snapshots,
 ) -> Whereabouts {
-    let position = record.queue.as_ref().and_then(|name| {
-        if !censuses.contains_key(name) {
-            let census = census::take(&Queue::new(root, name));
-            censuses.insert(name.clone(), census);
-        }
-        censuses.get(name)?.position(id)
-    });
+    let position = record
+        .queue
+        .as_ref()
+        .and_then(|name| snapshots.of(root, name).position(id));
     let pending: Vec<&str> = record
         .after
         .iter()
@@ -41,7 +35,7 @@ pub fn find(
         .map(String::as_str)
         .collect();
     // A Slurm session past its queue and dependencies waits for Slurm to start its job.
-    if record.executor == crate::record::Executor::Slurm
+    if record.executor == crate::store::record::Executor::Slurm
         && let Ok(ulid) = ulid::Ulid::from_string(id)
         && let Ok(Some(job)) = crate::executor::slurm::files::read_job(&root.session(ulid))
     {

@@ -32,7 +32,7 @@ use serde::Serialize;
 
 use super::ResultRecord;
 use crate::exit::io_failure;
-use crate::session::{self, SessionDir};
+use crate::store::session::{self, SessionDir};
 
 /// The space reserved for `result.toml` (bytes): one block of common file systems, and
 /// about ten times a typical result. A longer `reason` is shortened to fit.
@@ -110,7 +110,7 @@ pub fn write_result_only(session: &SessionDir, result: &ResultRecord) -> Result<
 /// Once the result is durable, nothing is left to stop: gives back the space of a stop
 /// request that never came (removes `.stop.toml.reserve`). Best effort.
 pub fn remove_stop_reservation(session: &SessionDir) {
-    let unused = reservation_name(crate::stop::request::STOP_TOML);
+    let unused = reservation_name(crate::store::stop_request::STOP_TOML);
     let _ = fs::remove_file(session.file(&unused));
 }
 
@@ -157,6 +157,16 @@ impl std::error::Error for Unrecorded {}
 /// True when `err` is, or was caused by, a result that could not be written ([`Unrecorded`]).
 pub fn is_unrecorded(err: &anyhow::Error) -> bool {
     err.chain().any(<dyn std::error::Error>::is::<Unrecorded>)
+}
+
+/// `err`, ending csa with `code` when it is a result that could not be recorded
+/// ([`is_unrecorded`]); any other error unchanged. The message is kept.
+pub fn recode_unrecorded(err: anyhow::Error, code: u8) -> anyhow::Error {
+    if is_unrecorded(&err) {
+        crate::exit::Failure::new(code, format!("{err:#}")).into()
+    } else {
+        err
+    }
 }
 
 /// Writes `bytes` as `dir/target`, through its reservation (see [`reserve`]) when there is

@@ -8,7 +8,7 @@ use std::thread;
 use rustix::process::{Resource, Rlimit};
 
 use super::Wake;
-use crate::session::{self, SessionDir};
+use crate::store::session::{self, SessionDir};
 
 /// The stack of a `flock` thread (bytes): it only calls `flock` and sends one message, so
 /// only a page or two of it is ever touched.

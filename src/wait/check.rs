@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::Result;
 
 use crate::liveness::{self, Settled};
-use crate::record::{self, ResultRecord};
-use crate::session::{self, SessionDir};
+use crate::store::record::{self, ResultRecord};
+use crate::store::session::{self, SessionDir};
 
 /// What one look at a session found.
 pub(super) enum Checked {

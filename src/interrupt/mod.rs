@@ -16,8 +16,11 @@ use std::time::Duration;
 use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::pipe::PipeFlags;
 
-use crate::supervise::{Received, SURVIVED_SIGNALS};
 use crate::sys;
+
+mod signals;
+
+pub use signals::{Received, SURVIVED_SIGNALS, survive};
 
 /// What a wait ended with.
 #[derive(Debug)]

@@ -3,9 +3,9 @@
 
 use clap::{Args, Subcommand};
 
-use super::values;
+use crate::values;
 
-pub(super) const QUEUE_EXAMPLES: &str = "\
+pub const QUEUE_EXAMPLES: &str = "\
 A queue runs at most SLOTS of its sessions at once; the others wait, first in, first out.
 Examples:
   csa queue slots builds 2

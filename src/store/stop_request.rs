@@ -13,8 +13,8 @@ use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::exit;
-use crate::record::{self, ResultRecord, Status};
-use crate::session::SessionDir;
+use crate::store::record::{self, ResultRecord, Status};
+use crate::store::session::SessionDir;
 
 /// `stop.toml`: a request to stop the session.
 pub const STOP_TOML: &str = "stop.toml";

@@ -2,12 +2,14 @@
 //! in what order. A look heals the queue: entries left by waiters that died (crashed
 //! machines, supervisors killed with SIGKILL) are removed.
 
+use std::collections::HashMap;
 use std::fs::{self, File, TryLockError};
 use std::time::{Duration, SystemTime};
 
 use super::Queue;
+use super::slot::slot_is_held;
 use super::ticket::parse_entry;
-use super::turn::slot_is_held;
+use crate::store::session::StateRoot;
 
 /// How old an unfinished entry (`waiting/.new-<ID>`, left by an enqueue that died halfway)
 /// must be before a look removes it.
@@ -83,6 +85,20 @@ pub fn take(queue: &Queue) -> Census {
     waiting.sort_unstable();
     census.waiting = waiting.into_iter().map(|(_, _, id)| id).collect();
     census
+}
+
+/// One snapshot per queue, taken on first use: for callers that describe many sessions
+/// (`session list`), so that each queue is read once.
+#[derive(Debug, Default)]
+pub struct Snapshots(HashMap<String, Census>);
+
+impl Snapshots {
+    /// The snapshot of queue `name` under `root`, taken now if this is its first use.
+    pub fn of(&mut self, root: &StateRoot, name: &str) -> &Census {
+        self.0
+            .entry(name.to_owned())
+            .or_insert_with(|| take(&Queue::new(root, name)))
+    }
 }
 
 impl Census {

@@ -11,20 +11,22 @@ use serde::{Deserialize, Serialize};
 use crate::exit::{CSA_ERROR, Failure};
 
 mod adopt;
+pub mod endings;
 mod write;
 
 pub use adopt::adopt_reserved_result;
 
 pub use write::{
-    is_unrecorded, remove_stop_reservation, reservation_name, reserve, reserve_result,
-    write_atomic, write_bytes_atomic, write_reserved, write_result, write_result_only,
+    is_unrecorded, recode_unrecorded, remove_stop_reservation, reservation_name, reserve,
+    reserve_result, write_atomic, write_bytes_atomic, write_reserved, write_result,
+    write_result_only,
 };
 
 /// The largest state file csa reads (bytes); anything larger is malformed.
 pub const MAX_RECORD_BYTES: u64 = 1 << 20;
 
 /// Where a job's standard input comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StdinSource {
     /// `/dev/null` (the default).
@@ -42,13 +44,16 @@ impl StdinSource {
     ///
     /// Errors when `prompt.txt` cannot be opened (missing, a symbolic link, not a regular
     /// file): a job must never start without its prompt.
-    pub fn stdio(self, session: &crate::session::SessionDir) -> io::Result<std::process::Stdio> {
+    pub fn stdio(
+        self,
+        session: &crate::store::session::SessionDir,
+    ) -> io::Result<std::process::Stdio> {
         use std::process::Stdio;
         Ok(match self {
             Self::Null => Stdio::null(),
             Self::Inherit => Stdio::inherit(),
             Self::Prompt => Stdio::from(crate::sys::open_no_follow(
-                &session.file(crate::session::PROMPT_TXT),
+                &session.file(crate::store::session::PROMPT_TXT),
             )?),
         })
     }
@@ -98,7 +103,7 @@ pub struct SessionRecord {
 }
 
 /// What runs a session's job.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Executor {
     /// A child of the supervisor on this machine (the default).
@@ -157,7 +162,7 @@ impl Status {
 /// The status a session shows (`list`, `result`, `list --status`): while it has no result,
 /// what a look finds (`running`, `queued`); then its result's [`Status`]. The names are
 /// the lower-case variant names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
     /// The supervisor is alive and the job runs (or is being started).

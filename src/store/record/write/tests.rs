@@ -1,5 +1,5 @@
 use super::*;
-use crate::record::{Status, read};
+use crate::store::record::{Status, read};
 
 fn sample() -> ResultRecord {
     ResultRecord {

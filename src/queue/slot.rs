@@ -30,7 +30,7 @@ use rustix::fs::inotify;
 
 use super::Queue;
 use super::ticket::{Ticket, parse_entry};
-use crate::waker::{Waker, Woke};
+use crate::interrupt::{Waker, Woke};
 
 /// The longest pause between two looks at the slots when inotify is unavailable.
 const MAX_FALLBACK_PAUSE: Duration = Duration::from_millis(100);

@@ -19,7 +19,7 @@ use rustix::fs::OFlags;
 
 use super::write::{RESERVED_RESULT_BYTES, rename_noreplace, reservation_name, sync_dir};
 use super::{ResultRecord, read};
-use crate::session::{self, SessionDir};
+use crate::store::session::{self, SessionDir};
 
 /// The result the session's reservation holds complete, renamed into place as
 /// `result.toml` (with the directory fsynced); `None` when there is no reservation or it
@@ -86,7 +86,7 @@ pub fn adopt_reserved_result(session: &SessionDir) -> Result<Option<ResultRecord
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Status, reserve_result, write_result};
+    use crate::store::record::{Status, reserve_result, write_result};
 
     fn session(dir: &std::path::Path) -> SessionDir {
         SessionDir {

@@ -7,9 +7,9 @@ use std::fs;
 
 use ulid::Ulid;
 
-use super::sequence::{self, How};
-use super::target::{self, Target};
-use crate::session::{SessionDir, StateRoot};
+use crate::stop::sequence::{self, How};
+use crate::stop::target::{self, Target};
+use crate::store::session::{SessionDir, StateRoot};
 
 /// The directory of a session that lists its child sessions, one empty file per child.
 pub const CHILDREN: &str = "children";
@@ -85,7 +85,7 @@ pub fn stop_descendants(
             .iter()
             .filter_map(|session| match crate::executor::of(session) {
                 // A Slurm job is stopped through Slurm (and its own descendants with it).
-                crate::record::Executor::Slurm => {
+                crate::store::record::Executor::Slurm => {
                     let stopped = crate::executor::slurm::stop::stop(
                         session,
                         how,
@@ -97,7 +97,7 @@ pub fn stop_descendants(
                     }
                     None
                 }
-                crate::record::Executor::Local => match target::verify(session) {
+                crate::store::record::Executor::Local => match target::verify(session) {
                     Ok(target) => Some(target),
                     Err(why) => {
                         if notes && target::is_live(session).unwrap_or(false) {

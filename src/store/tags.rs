@@ -9,8 +9,8 @@
 
 use anyhow::Result;
 
-use crate::record::{self, SessionRecord};
-use crate::session::{self, SessionDir, StateRoot};
+use crate::store::record::{self, SessionRecord};
+use crate::store::session::{self, SessionDir, StateRoot};
 
 /// True when `record` carries every tag in `wanted` (so always for an empty `wanted`).
 pub fn has_all(record: &SessionRecord, wanted: &[String]) -> bool {

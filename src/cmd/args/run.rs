@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::values;
+use crate::values;
 
-pub(super) const RUN_EXAMPLES: &str = "\
+pub const RUN_EXAMPLES: &str = "\
 Examples:
   SID=$(csa run 'make test') && csa session wait --session \"$SID\"
   csa run --name build --timeout 30m -- cargo build --release
@@ -51,8 +51,8 @@ pub struct RunArgs {
     #[command(flatten)]
     pub fleet: super::FleetArgs,
     /// What runs the job: `local` (default) or `slurm` (a Slurm batch job; docs/slurm.md)
-    #[arg(long, value_enum, value_name = "NAME")]
-    pub executor: Option<crate::record::Executor>,
+    #[arg(long, value_parser = super::choices::parser(super::choices::EXECUTORS), value_name = "NAME")]
+    pub executor: Option<crate::store::record::Executor>,
     /// An `sbatch` option for this job, e.g. `--slurm-arg=--partition=gpu` (repeatable)
     #[arg(long = "slurm-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub slurm_args: Vec<String>,

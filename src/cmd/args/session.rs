@@ -4,12 +4,12 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use super::values;
 use crate::exit::table as codes;
+use crate::values;
 
 /// The session a single-session command acts on (`attach`, `kill`, `result`, `logs`): a
 /// handle given as the positional argument or with `--session`, exactly one of the two.
-/// The forms and their precedence are [`crate::session::StateRoot::resolve`]'s.
+/// The forms and their precedence are [`crate::store::session::StateRoot::resolve`]'s.
 ///
 /// The two arguments form the group `target` (required, one at most). A command that can
 /// select sessions another way adds that argument to the group (`#[arg(long, group =
@@ -82,7 +82,7 @@ pub enum SessionCommand {
     Clean(CleanArgs),
 }
 
-pub(super) const SESSION_EXAMPLES: &str = "\
+pub const SESSION_EXAMPLES: &str = "\
 Examples:
   csa session list --status running
   csa session wait --session 01JD4K
@@ -117,8 +117,13 @@ pub struct ListArgs {
     #[arg(long)]
     pub json: bool,
     /// Only sessions with this status (repeatable, or comma-separated)
-    #[arg(long, value_name = "STATUS", value_delimiter = ',', value_enum)]
-    pub status: Vec<crate::record::State>,
+    #[arg(
+        long,
+        value_name = "STATUS",
+        value_delimiter = ',',
+        value_parser = super::choices::parser(super::choices::STATES)
+    )]
+    pub status: Vec<crate::store::record::State>,
     /// At most N sessions (the newest)
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,

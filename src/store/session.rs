@@ -14,7 +14,7 @@ use crate::exit::{CSA_ERROR, Failure};
 mod handle;
 mod names;
 
-/// `session.toml`: what the session runs (see [`crate::record::SessionRecord`]).
+/// `session.toml`: what the session runs (see [`crate::store::record::SessionRecord`]).
 pub const SESSION_TOML: &str = "session.toml";
 /// `prompt.txt`: the prompt bytes, when the prompt came from standard input or went to the
 /// job on standard input.
@@ -30,7 +30,7 @@ pub const LOCK: &str = "lock";
 /// `queued`: exists while the job of a session with a queue or dependencies has not
 /// started (empty; created by `run`, removed by the supervisor when it starts the job).
 pub const QUEUED: &str = "queued";
-/// `result.toml`: the job's result (see [`crate::record::ResultRecord`]).
+/// `result.toml`: the job's result (see [`crate::store::record::ResultRecord`]).
 pub const RESULT_TOML: &str = "result.toml";
 
 /// The shortest session ID prefix or suffix a handle may be.

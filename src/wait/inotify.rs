@@ -11,7 +11,7 @@ use std::thread;
 use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
 
 use super::Wake;
-use crate::session;
+use crate::store::session;
 
 /// The events watched in each session directory: the last close of a file opened for
 /// writing (the supervisor's `lock`), and files renamed into it (`result.toml`, `lock`). A deleted directory reports `IN_IGNORED` unasked.

@@ -19,7 +19,7 @@ use anyhow::Result;
 use ulid::Ulid;
 
 use super::{ID_LEN, SESSION_TOML, SessionDir, StateRoot};
-use crate::record::{self, SessionRecord};
+use crate::store::record::{self, SessionRecord};
 
 /// `<root>/names`, the name index.
 const NAMES_DIR: &str = "names";

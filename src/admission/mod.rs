@@ -8,16 +8,17 @@ use std::os::unix::fs::MetadataExt as _;
 use anyhow::Result;
 use ulid::Ulid;
 
-use crate::cli::GateArgs;
 use crate::exit;
+use crate::interrupt::{Waker, Woke};
 use crate::liveness::{self, Settled};
 use crate::queue::Queue;
+use crate::queue::slot::{self as turn, Slot};
 use crate::queue::ticket::{self, Ticket};
-use crate::queue::turn::{self, Slot};
-use crate::record::{ResultRecord, Status};
-use crate::session::{self, SessionDir, StateRoot};
+use crate::store::record::{ResultRecord, Status};
+use crate::store::session::{self, SessionDir, StateRoot};
 use crate::sys;
-use crate::waker::{Waker, Woke};
+
+pub mod waiting_for;
 
 /// How the wait before the job ended.
 #[derive(Debug)]
@@ -29,6 +30,29 @@ pub enum Gate {
     Stopped(i32, String),
     /// A dependency did not end with `success`: the job is never started.
     Skipped(ResultRecord),
+}
+
+/// What the supervisor is told its session waits for (`csa __supervise --after … --queue
+/// …`), with the queue entry `csa run` may hand over.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// The sessions (full IDs) that must end with `success` first.
+    pub after: Vec<String>,
+    /// The queue to take a slot of.
+    pub queue: Option<String>,
+    /// The slot count when none was set with `csa queue slots`.
+    pub slots_default: u32,
+    /// The inherited descriptor of the session's queue entry, locked by `csa run`.
+    pub queue_fd: Option<i32>,
+    /// The ticket number of that entry.
+    pub queue_seq: Option<u64>,
+}
+
+impl Request {
+    /// True when the job waits for nothing.
+    pub fn is_empty(&self) -> bool {
+        self.after.is_empty() && self.queue.is_none()
+    }
 }
 
 /// What a session waits for before its job starts.
@@ -57,7 +81,7 @@ impl Plan {
     ///
     /// Errors: the descriptor is not the session's queue entry (a user typed the hidden
     /// command).
-    pub fn from_args(session: &SessionDir, args: &GateArgs) -> Result<Self> {
+    pub fn from_request(session: &SessionDir, args: &Request) -> Result<Self> {
         let ticket = match (&args.queue, args.queue_fd, args.queue_seq) {
             (Some(name), Some(fd), Some(seq)) => {
                 let queue = Queue::new(&StateRoot::of_session(session), name);
@@ -145,7 +169,7 @@ fn wait_for(root: &StateRoot, id: &str, waker: &Waker) -> Result<Woke<Option<Str
 
 /// The result of a session whose dependency did not succeed.
 fn skipped(session: &SessionDir, why: &str) -> ResultRecord {
-    let mut result = super::finished(
+    let mut result = crate::store::record::endings::finished(
         session,
         std::time::SystemTime::now(),
         Status::Skipped,
@@ -165,13 +189,22 @@ fn inherited_ticket(queue: &Queue, session: &SessionDir, fd: i32, seq: u64) -> R
     let there = std::fs::metadata(&path).ok();
     let same = matches!((inherited, there), (Some(a), Some(b)) if a.dev() == b.dev() && a.ino() == b.ino());
     if !same {
-        return Err(super::refused().into());
+        return Err(not_started_by_run().into());
     }
-    let owned = sys::adopt_inherited_fd(fd).map_err(|_| super::refused())?;
+    let owned = sys::adopt_inherited_fd(fd).map_err(|_| not_started_by_run())?;
     sys::set_close_on_exec(&owned, true)?;
     Ok(Ticket {
         seq,
         file: File::from(owned),
         path,
     })
+}
+
+/// The refusal of a supervisor whose inherited descriptors are not the ones `csa run`
+/// hands over (the session's lock, its queue entry): a user typed the hidden command.
+pub fn not_started_by_run() -> crate::exit::Failure {
+    crate::exit::Failure::new(
+        exit::CSA_ERROR,
+        "refusing to start the supervisor: `csa __supervise` is internal to `csa run` and was not started by it",
+    )
 }
