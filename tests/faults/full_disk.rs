@@ -10,7 +10,7 @@ use std::process::Command;
 
 use super::wait_cmd;
 use crate::support::{
-    Csa, HANG, code, directive, group_members, output_within, require, stderr, wait_for,
+    Csa, HANG, code, directive, group_members, isolation, output_within, stderr, wait_for,
 };
 
 /// A page of tmpfs (bytes): the unit in which it hands out space.
@@ -27,7 +27,7 @@ impl SmallDisk {
     /// fails the test when that is impossible (not root).
     #[track_caller]
     fn mount(size: &str) -> Self {
-        require::root("mount a small tmpfs");
+        isolation::require_root("mounts a small tmpfs");
         let csa = Csa::new();
         let out = Command::new("mount")
             .args([

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod isolation;
 pub mod require;
 
 use std::path::{Path, PathBuf};
