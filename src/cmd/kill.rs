@@ -13,8 +13,6 @@
 //! A job that exits during the grace period is reaped by the supervisor, which survives
 //! the signal and records the result — as stopped by `session kill` (`stop.toml`).
 
-mod leftovers;
-
 use anyhow::Result;
 
 use crate::cmd::args::KillArgs;
@@ -74,7 +72,7 @@ pub fn exec(args: &KillArgs) -> Result<u8> {
         sequence::report(&result, target.identity.pid);
     }
     for session in finished {
-        leftovers::stop_finished(&session, how)?;
+        crate::executor::local::stop_finished(&session, how)?;
     }
     Ok(exit::SUCCESS)
 }

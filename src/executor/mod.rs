@@ -2,6 +2,7 @@
 //! ([`crate::supervise`]); `slurm` is a Slurm batch job ([`slurm`]). Every command behaves
 //! the same for both; docs/slurm.md says what differs.
 
+pub mod local;
 pub mod slurm;
 
 use anyhow::{Context as _, Result};

@@ -6,7 +6,6 @@
 //! `csa run` re-executes its own binary as `csa __supervise` (see [`crate::cmd::run`]);
 //! `csa run --no-daemon` calls [`run_job`] in its own process.
 
-mod job;
 pub mod tunables;
 
 use std::ffi::OsString;
@@ -19,7 +18,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use ulid::Ulid;
 
-pub use job::{TIMEOUT_GRACE, run_job};
+pub use crate::executor::local::{TIMEOUT_GRACE, run_job};
 
 use crate::admission::{self as gate, Gate, not_started_by_run as refused};
 use crate::interrupt::{SURVIVED_SIGNALS, Waker, survive};

@@ -15,7 +15,7 @@ use crate::sys::{self, ProcStat};
 /// without a result) may still have running processes: when `daemon.pid` cannot identify
 /// its group — malformed, or its PID now belongs to another process — this refuses rather
 /// than report it finished.
-pub(super) fn stop_finished(session: &SessionDir, how: How) -> Result<()> {
+pub fn stop_finished(session: &SessionDir, how: How) -> Result<()> {
     let id = session.id_string();
     let identity = read_identity(session);
     let result = liveness::final_result(session)?;
