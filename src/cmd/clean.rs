@@ -57,7 +57,7 @@ pub fn exec(args: &CleanArgs) -> Result<u8> {
         if !args.tag.is_empty() && !carries(&session, &args.tag) {
             continue;
         }
-        let (status, ended) = match liveness::observe(&session) {
+        let (status, ended) = match crate::heal::observe(&session) {
             Ok(Observed::Running | Observed::Queued) => continue,
             Ok(Observed::Finished(result)) => {
                 (result.status.as_str(), ended_at(&session, Some(&result)))

@@ -3,11 +3,12 @@
 
 use anyhow::Result;
 
-use crate::liveness::{self, Identity, read_identity};
+use crate::liveness::{Identity, read_identity};
 use crate::stop::Scope;
 use crate::stop::sequence::{self, How};
 use crate::stop::target::{self, Target};
 use crate::store::record::Status;
+use crate::store::record::endings;
 use crate::store::session::SessionDir;
 use crate::sys::{self, ProcStat};
 
@@ -18,7 +19,7 @@ use crate::sys::{self, ProcStat};
 pub fn stop_finished(session: &SessionDir, how: How) -> Result<()> {
     let id = session.id_string();
     let identity = read_identity(session);
-    let result = liveness::final_result(session)?;
+    let result = endings::final_result(session)?;
     let lost = result.status == Status::Lost;
     let found = match identity {
         Ok(found) => Some(found),
