@@ -4,17 +4,21 @@
 //! - [`settle`]: a session whose supervisor is gone gets its result — a `lost` one
 //!   reconstructed and written now when it has none — or, when its job outlives its
 //!   supervisor (Slurm), a new watcher that takes the lock over;
-//! - [`observe`]: a look that settles such a session rather than report it gone.
+//! - [`observe`]: a look that settles such a session rather than report it gone;
+//! - [`queue`]: a look at a queue that removes the entries dead waiters left.
 //!
 //! Which command does which is said in each command's module documentation: `list`,
 //! `result`, `wait`, `attach`, `kill` and `clean` look and heal (the contract's "a session
-//! whose supervisor is gone without a result is reconstructed on first look"); `logs`
-//! and `queue list` heal nothing of a session.
+//! whose supervisor is gone without a result is reconstructed on first look"); `queue
+//! list` tidies the queues it shows; `logs` heals nothing; `list` and `result` read queues
+//! without tidying them.
 
 use anyhow::Result;
 
 use crate::executor::{self, Settled};
 use crate::liveness::{self, Observed};
+use crate::queue::Queue;
+use crate::queue::snapshot::Snapshot;
 use crate::store::session::SessionDir;
 
 /// Settles a session whose lock was found free: its result (reconstructing a `lost` one
@@ -53,4 +57,10 @@ pub fn is_live(session: &SessionDir) -> Result<bool> {
         observe(session)?,
         Observed::Running | Observed::Queued
     ))
+}
+
+/// Looks at `queue` and removes the entries that waiters which died left there
+/// ([`crate::queue::snapshot::take_and_tidy`]); returns what it found.
+pub fn queue(queue: &Queue) -> Snapshot {
+    crate::queue::snapshot::take_and_tidy(queue)
 }

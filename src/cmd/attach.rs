@@ -1,6 +1,9 @@
 //! `csa session attach`: stream a session's `stdout.log` from its first byte and follow it
 //! live (and `stderr.log` with `--stderr`) until the job ends, then exit with its exit code.
 //! Ctrl-C detaches and leaves the job running.
+//!
+//! **Looks and heals** ([`crate::heal::observe`]): a session found ended without a result gets
+//! its `lost` result written.
 
 use std::io::{self, IsTerminal as _};
 use std::os::fd::AsFd as _;

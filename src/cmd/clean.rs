@@ -6,6 +6,9 @@
 //! supervisor vanished without a result) the latest change to its spool files,
 //! `session.toml` or `daemon.pid` stands in for it, since a reconstructed result records
 //! when it was reconstructed, not when the job died.
+//!
+//! **Looks and heals** ([`crate::heal::observe`]): a Slurm session whose watcher died is
+//! re-adopted rather than taken for ended; nothing else is written before a removal.
 
 use std::fs;
 use std::io::{self, BufWriter};

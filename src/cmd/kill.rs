@@ -12,6 +12,9 @@
 //! job; `kill` then records the synthetic `signal` result (9, exit 137) with the reason.
 //! A job that exits during the grace period is reaped by the supervisor, which survives
 //! the signal and records the result — as stopped by `session kill` (`stop.toml`).
+//!
+//! **Heals, then stops**: a Slurm session whose watcher died is re-adopted first
+//! ([`crate::heal::is_live`]); a finished session without a result gets one.
 
 use anyhow::Result;
 

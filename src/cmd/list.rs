@@ -5,6 +5,9 @@
 //! and each row reads only `result.toml` (and, while it has none, the lock) plus
 //! `session.toml` for the NAME/COMMAND column. With `--tag`, `session.toml` is read first,
 //! and a session without the tags is left at that.
+//!
+//! **Looks and heals** ([`crate::heal::observe`]): a session whose supervisor is gone without
+//! a result gets its `lost` result written (or, on Slurm, a new watcher); queues are only read.
 
 mod describe;
 mod tree;
