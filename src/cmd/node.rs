@@ -141,7 +141,7 @@ fn escalate_stops(session: &SessionDir) {
             } else {
                 Duration::from_millis(request.grace_ms)
             };
-            let me = rustix::process::getpid().as_raw_nonzero().get();
+            let me = crate::sys::Pid::current();
             let scope = Scope::of_current_process();
             if !scope.wait_until_empty(Some(me), grace) {
                 scope.kill_all(Some(me), KILL_LIMIT);

@@ -223,19 +223,19 @@ fn start_daemon(launch: &Launch<'_>, prepared: Prepared) -> Result<u8> {
 }
 
 /// Prints the ID (or the JSON object) on stdout and `CSA:SESSION_STARTED` on stderr.
-pub(super) fn announce(args: &RunArgs, session: &SessionDir, pid: u32) -> Result<()> {
+pub(super) fn announce(args: &RunArgs, session: &SessionDir, pid: crate::sys::Pid) -> Result<()> {
     let id = session.id_string();
     let line = if args.json {
         // Fields in the documented order (docs/format.md, "JSON output"), which `json!` (a sorted map) would not keep.
         #[derive(serde::Serialize)]
         struct Started<'a> {
             id: &'a str,
-            pid: u32,
+            pid: i32,
             dir: &'a str,
         }
         serde_json::to_string(&Started {
             id: &id,
-            pid,
+            pid: pid.as_raw(),
             dir: &session.path.to_string_lossy(),
         })
         .context("cannot format the session as JSON")?
@@ -287,7 +287,7 @@ pub(super) fn job_environment(launch: &Launch<'_>) -> Vec<(OsString, OsString)> 
 }
 
 /// Prints `CSA:SESSION_STARTED` on stderr.
-pub(super) fn announce_directive(session: &SessionDir, pid: u32) {
+pub(super) fn announce_directive(session: &SessionDir, pid: crate::sys::Pid) {
     let id = session.id_string();
     directive::emit(
         "SESSION_STARTED",

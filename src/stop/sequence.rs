@@ -230,14 +230,19 @@ pub fn wait_until_empty(targets: &[Target], limit: Duration) -> Vec<bool> {
 pub fn describe(scope: Scope) -> String {
     match scope {
         Scope::Group(pgid) => format!("process group {pgid}"),
-        Scope::Descendants { pgid, ancestor } => {
-            format!("the processes under supervisor {ancestor} in process group {pgid}")
-        }
+        Scope::Descendants {
+            pgid: Some(pgid),
+            ancestor,
+        } => format!("the processes under supervisor {ancestor} in process group {pgid}"),
+        Scope::Descendants {
+            pgid: None,
+            ancestor,
+        } => format!("the processes under supervisor {ancestor} in its process group"),
     }
 }
 
 /// PIDs separated by spaces.
-pub fn join(pids: &[i32]) -> String {
+pub fn join(pids: &[crate::sys::Pid]) -> String {
     pids.iter()
         .map(ToString::to_string)
         .collect::<Vec<_>>()
@@ -245,7 +250,7 @@ pub fn join(pids: &[i32]) -> String {
 }
 
 /// Prints the session's result on stderr.
-pub fn report(result: &ResultRecord, pid: i32) {
+pub fn report(result: &ResultRecord, pid: crate::sys::Pid) {
     let signal = result
         .signal
         .map(|n| format!(", signal {n}"))

@@ -33,7 +33,7 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
     // (`crate::stop::target::verify`).
     let received = crate::interrupt::survive();
     let _ = crate::sys::unblock_signals(&crate::interrupt::SURVIVED_SIGNALS);
-    let pid = std::process::id();
+    let pid = crate::sys::Pid::current();
     write_daemon_pid(session, pid).inspect_err(|_| super::create::remove(launch))?;
     // Standard output belongs to the job here; the ID is in the directive on stderr.
     announce_directive(session, pid);

@@ -108,7 +108,7 @@ fn start_watcher(session: &SessionDir, lock: File) -> Result<()> {
         .spawn()
         .with_context(|| format!("cannot start a new watcher {}", exe.display()))?;
     drop(lock);
-    let pid = i32::try_from(child.id()).context("PID out of range")?;
+    let pid = sys::Pid::of_child(&child).context("cannot start a new watcher")?;
     let line = crate::liveness::Identity::of(pid)?.line();
     record::write_reserved(&session.path, session::DAEMON_PID, line.as_bytes(), false)?;
     Ok(())
