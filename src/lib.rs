@@ -21,6 +21,7 @@ pub mod cmd;
 pub mod directive;
 pub mod executor;
 pub mod exit;
+pub mod heal;
 pub mod interrupt;
 pub mod liveness;
 pub mod queue;

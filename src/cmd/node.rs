@@ -29,7 +29,6 @@ use crate::stop::Scope;
 use crate::store::record::{self, ResultRecord, SessionRecord, Status, StdinSource};
 use crate::store::session::{self, SessionDir};
 use crate::store::stop_request as request;
-use crate::supervise;
 
 /// How long the node waits for the submitting side to record the job (`slurm.toml`).
 const SUBMITTED_LIMIT: Duration = Duration::from_secs(120);
@@ -102,12 +101,13 @@ pub fn exec(args: &NodeArgs) -> Result<u8> {
         )
     } else {
         match command(&session, &record) {
-            Ok(command) => supervise::run_job(
+            Ok(command) => crate::executor::local::run_job(
                 &session,
                 command,
                 record.timeout_ms.map(Duration::from_millis),
                 &received,
                 None,
+                crate::tree::stop_for_timeout,
             ),
             Err(why) => not_started(&session, Status::Failure, 1, None, why),
         }

@@ -39,7 +39,7 @@ pub struct Waker {
 }
 
 impl Waker {
-    /// Registers a pipe with the signal handlers. Call after [`crate::supervise::survive`].
+    /// Registers a pipe with the signal handlers. Call after [`survive`].
     pub fn new(received: Received) -> io::Result<Self> {
         let (read, write) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?;
         // The handler writes to it for as long as the process lives.

@@ -232,7 +232,7 @@ fn is_held(file: &File) -> bool {
 }
 
 /// True when `file` — a slot file — is held by a running job's supervisor. For
-/// [`super::census`].
+/// [`super::snapshot`].
 pub(super) fn slot_is_held(file: &File) -> bool {
     is_held(file)
 }

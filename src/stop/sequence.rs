@@ -12,6 +12,7 @@ use super::target::Target;
 use super::{Scope, signal_name};
 use crate::exit::{self, CSA_ERROR, Failure};
 use crate::liveness;
+use crate::store::record::endings;
 use crate::store::record::{ResultRecord, Status};
 use crate::store::stop_request::StopRequest;
 
@@ -170,7 +171,7 @@ pub fn recorded(target: &Target, last: Signal, how: How, by: &str) -> Result<Res
         )
         .into());
     }
-    liveness::final_result_or(session, || {
+    endings::final_result_or(session, || {
         let reason = if last == Signal::KILL && how.first() != Signal::KILL {
             format!(
                 "killed by {by} (SIGKILL after {} grace)",
@@ -179,7 +180,7 @@ pub fn recorded(target: &Target, last: Signal, how: How, by: &str) -> Result<Res
         } else {
             format!("killed by {by} ({})", signal_name(last))
         };
-        liveness::synthetic_result(
+        endings::synthetic_result(
             session,
             Status::Signal,
             exit::from_signal(last.as_raw()),

@@ -110,7 +110,7 @@ fn record_submission(launch: &Launch<'_>, mut early: Early) -> Result<(files::Jo
         Ok(job) => job,
         Err(message) => {
             let result = slurm::refused(session, &message);
-            crate::supervise::record_result(session, result)?;
+            crate::store::stop_request::record_result(session, result)?;
             return Err(Failure::new(
                 REFUSED,
                 format!(

@@ -21,8 +21,10 @@ use rustix::process::Signal;
 
 use super::client::{Cancel, JobInfo, Query, Slurm, Unreachable};
 use super::files::{self, JobRecord};
+use super::resume;
+use crate::executor::Settled;
 use crate::exit::{CSA_ERROR, Failure};
-use crate::liveness::{self, Observed, Settled};
+use crate::liveness::{self, Observed};
 use crate::stop::sequence::How;
 use crate::stop::{signal_name, target};
 use crate::store::session::{self, SessionDir};
@@ -47,7 +49,7 @@ pub fn stop(session: &SessionDir, how: How, by: &str, notes: bool) -> Result<()>
             crate::note!("{text}");
         }
     };
-    if let Observed::Finished(result) = liveness::observe(session)? {
+    if let Observed::Finished(result) = observe(session)? {
         note(format!(
             "session {id} already finished (status {}, exit {}); nothing signalled",
             result.status.as_str(),
@@ -246,7 +248,7 @@ fn finish(session: &SessionDir, notes: bool) -> Result<()> {
             .into());
         }
         // A result that cannot be recorded is an error (exit 125) of the stop.
-        match liveness::settle(session)? {
+        match resume::settle(session)? {
             Settled::Finished(result) => break result,
             Settled::Resumed => {}
         }
@@ -264,4 +266,13 @@ fn finish(session: &SessionDir, notes: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// A look at a Slurm session that settles it when its watcher is gone (the job outlives
+/// its watcher: it is never taken for ended while Slurm may still run it).
+fn observe(session: &SessionDir) -> Result<Observed> {
+    Ok(match liveness::observe(session)? {
+        Observed::Gone => resume::settle(session)?.observed(),
+        observed => observed,
+    })
 }
