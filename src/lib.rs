@@ -16,6 +16,7 @@
 //! cycle between top-level modules, fails CI.
 
 pub mod admission;
+pub mod backoff;
 pub mod cli;
 pub mod cmd;
 pub mod directive;

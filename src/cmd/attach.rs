@@ -18,10 +18,6 @@ use crate::liveness::Observed;
 use crate::store::session::{self, StateRoot};
 use crate::tail::{self, Check, Follow, Outcome};
 
-/// Exit code after a detach with Ctrl-C: 128 + SIGINT, as shells report an interrupted
-/// command.
-pub const DETACHED: u8 = 130;
-
 /// Runs `csa session attach`. Returns the job's exit code; 130 when the user detached;
 /// 0 when the reader of stdout went away (`attach | head -1`), as Unix filters do; 1 for a
 /// lost session. Errors (125): unknown session, unreadable spool file.
@@ -71,7 +67,7 @@ pub fn exec(args: &AttachArgs) -> Result<u8> {
             crate::report::write_line(&format!(
                 "{newline}csa: detached from session {id}; the job keeps running (re-attach: {again}; stop it: {stop})"
             ));
-            return Ok(DETACHED);
+            return Ok(crate::exit::DETACHED);
         }
         Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return Ok(0),
         Err(err) => {

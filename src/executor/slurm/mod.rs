@@ -200,7 +200,10 @@ enum Awaited {
 /// growing from 1 ms to 50 ms: `sbatch` answers within milliseconds.
 fn awaited(session: &SessionDir) -> Awaited {
     let parent = rustix::process::getppid();
-    let mut pause = std::time::Duration::from_millis(1);
+    let mut pause = crate::backoff::Backoff::new(
+        std::time::Duration::from_millis(1),
+        std::time::Duration::from_millis(50),
+    );
     loop {
         let now = rustix::process::getppid();
         let run_gone = now != parent || now.is_none_or(|pid| pid.as_raw_nonzero().get() == 1);
@@ -214,8 +217,7 @@ fn awaited(session: &SessionDir) -> Awaited {
         if run_gone {
             return Awaited::Gone;
         }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(std::time::Duration::from_millis(50));
+        pause.sleep();
     }
 }
 

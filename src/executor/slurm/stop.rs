@@ -22,6 +22,7 @@ use rustix::process::Signal;
 use super::client::{Cancel, JobInfo, Query, Slurm, Unreachable};
 use super::files::{self, JobRecord};
 use super::resume;
+use crate::backoff::Backoff;
 use crate::executor::Settled;
 use crate::exit::{CSA_ERROR, Failure};
 use crate::liveness::{self, Observed};
@@ -215,20 +216,12 @@ fn stop_running(
 
 /// Waits up to `limit` for the node's ending (or the result) to appear.
 fn ended_within(session: &SessionDir, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    let mut pause = Duration::from_millis(1);
-    loop {
-        if session.file(files::ENDING_TOML).exists() || session.file(session::RESULT_TOML).exists()
-        {
-            return true;
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            return false;
-        }
-        std::thread::sleep(pause.min(deadline - now));
-        pause = (pause * 2).min(Duration::from_millis(50));
-    }
+    let pauses = Backoff::new(Duration::from_millis(1), Duration::from_millis(50));
+    crate::backoff::poll(limit, pauses, || {
+        (session.file(files::ENDING_TOML).exists() || session.file(session::RESULT_TOML).exists())
+            .then_some(())
+    })
+    .is_some()
 }
 
 /// Waits for the watcher to record the result (resuming one if it died), and reports it.
