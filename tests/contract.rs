@@ -4,7 +4,9 @@
 use std::io::Write as _;
 use std::process::Stdio;
 
-use crate::support::{Csa, HANG, assert_success, code, directive, is_ulid, output_within, stderr};
+use crate::support::{
+    Csa, HANG, assert_contains, assert_success, code, directive, is_ulid, output_within, stderr,
+};
 
 /// Asserts that stderr is exactly one error line of csa's form (docs/agents.md):
 /// `csa: <what failed>: <why> (<path or ID>)`.
@@ -307,10 +309,7 @@ fn a_dead_session_whose_result_cannot_be_written() {
     );
     let text = stderr(&wait);
     let directive_line = directive(&text, "SESSION_WAIT_TIMEOUT").expect("SESSION_WAIT_TIMEOUT");
-    assert!(
-        directive_line.contains(&format!("id={id} status=dead elapsed=")),
-        "{directive_line}"
-    );
+    assert_contains(directive_line, &[&format!("id={id} status=dead elapsed=")]);
     let errors: Vec<&str> = text.lines().filter(|l| !l.starts_with("CSA:")).collect();
     assert_eq!(errors.len(), 1, "{text}");
     assert!(

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Csa, code, stderr, wait_for};
+use crate::support::{Csa, assert_contains, assert_reason, code, stderr, wait_for};
 
 const LONG: Duration = Duration::from_secs(60);
 
@@ -88,10 +88,7 @@ fn queued_sessions_are_listed_with_their_place_and_start_when_a_slot_frees() {
     assert_eq!(view["queue"], "q");
     assert_eq!(view["position"], 1);
     let list = crate::support::stdout(&csa.output(&["session", "list"]));
-    assert!(
-        list.contains("queued") && list.contains("[queue q #1]"),
-        "{list}"
-    );
+    assert_contains(&list, &["queued", "[queue q #1]"]);
     assert_eq!(counts(&csa, "q"), (1, 1));
     std::fs::write(&gate, "").unwrap();
     let out = csa.wait(&second);
@@ -176,11 +173,7 @@ fn killing_a_queued_session_ends_it_without_starting_its_job() {
     let result = csa.result(&second).unwrap();
     assert_eq!(result["status"].as_str(), Some("signal"));
     assert_eq!(result["exit_code"].as_integer(), Some(143));
-    let reason = result["reason"].as_str().unwrap();
-    assert!(
-        reason.contains("csa session kill") && reason.contains("never started"),
-        "{reason}"
-    );
+    assert_reason(&result, &["csa session kill", "never started"]);
     std::fs::write(&gate, "").unwrap();
     assert_eq!(crate::support::stdout(&csa.wait(&third)), "third\n");
     assert!(!marker.exists(), "the killed session's job ran");

@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::{
-    Csa, HANG, assert_success, code, directive, is_ulid, output_within, wait_for,
+    Csa, HANG, assert_contains, assert_success, code, directive, is_ulid, output_within, wait_for,
 };
 
 #[test]
@@ -20,18 +20,15 @@ fn run_prints_exactly_one_ulid_line_and_a_directive() {
     assert!(is_ulid(id), "not a ULID: {id:?}");
     let stderr = String::from_utf8(out.stderr).unwrap();
     let line = directive(&stderr, "SESSION_STARTED").expect("SESSION_STARTED directive");
-    assert!(line.contains(&format!("id={id} ")), "{line}");
-    assert!(
-        line.contains(&format!(
+    assert_contains(line, &[&format!("id={id} ")]);
+    assert_contains(
+        line,
+        &[&format!(
             "wait_cmd=\"{} session wait --session {id}\"",
             csa.pasted_csa()
-        )),
-        "{line}"
+        )],
     );
-    assert!(
-        line.contains(" pid=") && line.contains(" dir=") && line.contains(" kill_cmd="),
-        "{line}"
-    );
+    assert_contains(line, &[" pid=", " dir=", " kill_cmd="]);
     assert_eq!(code(&csa.wait(id)), 0);
 }
 
@@ -44,17 +41,10 @@ fn wait_returns_the_exit_code_and_stdout() {
     assert_eq!(out.stdout, b"out\n");
     let stderr = String::from_utf8(out.stderr).unwrap();
     let line = directive(&stderr, "SESSION_WAIT_COMPLETED").expect("completed directive");
-    assert!(
-        line.contains("status=failure") && line.contains("exit=3"),
-        "{line}"
-    );
-    assert!(line.contains("synthetic=false"), "{line}");
+    assert_contains(line, &["status=failure", "exit=3", "synthetic=false"]);
     // stdout.log on stdout; on a failure, the end of stderr.log on stderr, before the
     // directive.
-    assert!(
-        stderr.contains("\nto-stderr\nCSA:SESSION_WAIT_COMPLETED "),
-        "{stderr}"
-    );
+    assert_contains(&stderr, &["\nto-stderr\nCSA:SESSION_WAIT_COMPLETED "]);
     let result = csa.result(&id).unwrap();
     assert_eq!(result["status"].as_str(), Some("failure"));
     assert_eq!(result["exit_code"].as_integer(), Some(3));
@@ -286,10 +276,7 @@ fn unknown_and_ambiguous_ids_are_errors_naming_them() {
         let out = csa.output(&["session", "wait", "--session", prefix]);
         assert_eq!(code(&out), 125);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            stderr.contains("ambiguous") && stderr.contains(&first) && stderr.contains(&second),
-            "{stderr}"
-        );
+        assert_contains(&stderr, &["ambiguous", &first, &second]);
     }
 }
 
@@ -338,10 +325,7 @@ fn killed_supervisor_is_reported_lost_quickly() {
     assert_eq!(code(&out), 1);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let line = directive(&stderr, "SESSION_WAIT_COMPLETED").unwrap();
-    assert!(
-        line.contains("status=lost") && line.contains("synthetic=true"),
-        "{line}"
-    );
+    assert_contains(line, &["status=lost", "synthetic=true"]);
     let result = csa.result(&id).unwrap();
     assert_eq!(result["status"].as_str(), Some("lost"));
     assert_eq!(result["exit_code"].as_integer(), Some(1));
@@ -389,12 +373,9 @@ fn wait_at_the_cap_reports_a_healthy_running_session() {
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
     let warm = directive(&stderr, "SESSION_WAIT_KV_WARM").expect("KV_WARM directive");
-    assert!(
-        warm.contains("status=alive") && warm.contains(&format!("id={id}")),
-        "{warm}"
-    );
+    assert_contains(warm, &["status=alive", &format!("id={id}")]);
     let hint = directive(&stderr, "CALLER_HINT").expect("CALLER_HINT directive");
-    assert!(hint.contains("action=retry_wait"), "{hint}");
+    assert_contains(hint, &["action=retry_wait"]);
     csa.kill_group(&id);
 }
 
@@ -405,7 +386,7 @@ fn no_daemon_runs_in_the_foreground_and_records_the_session() {
     assert_eq!(code(&out), 4);
     assert_eq!(out.stdout, b"hi\n");
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("err\n"), "{stderr}");
+    assert_contains(&stderr, &["err\n"]);
     let started = directive(&stderr, "SESSION_STARTED").expect("directive");
     let id = started
         .split_whitespace()

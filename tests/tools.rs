@@ -5,7 +5,7 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::process::{Command, Stdio};
 
-use crate::support::{Csa, HANG, assert_success, output_within, stderr, stdout};
+use crate::support::{Csa, HANG, assert_contains, assert_success, output_within, stderr, stdout};
 use crate::support_everyday::isolate_config;
 
 /// A stand-in agent CLI: prints its name, each argument on a line, then its stdin.
@@ -294,10 +294,7 @@ fn a_malformed_configuration_names_the_file_and_line() {
     let out = output_within(&mut tools, HANG);
     assert_eq!(out.status.code(), Some(125));
     let err = stderr(&out);
-    assert!(
-        err.contains("{prompt}") && err.contains("config.toml:1:"),
-        "{err}"
-    );
+    assert_contains(&err, &["{prompt}", "config.toml:1:"]);
 }
 
 #[test]

@@ -20,7 +20,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{Csa, HANG, assert_success, code, output_within, stderr, stdout, wait_for};
+use crate::support::{
+    Csa, HANG, assert_success, carrying, code, output_within, stderr, stdout, wait_for,
+};
 
 /// How long one CLI may take to reach its API (codex first tries a WebSocket five times).
 const DEADLINE: Duration = Duration::from_secs(180);
@@ -195,25 +197,6 @@ impl Lab {
             || carrying(id).is_empty(),
         );
     }
-}
-
-/// Live processes (not zombies) whose environment has `CSA_SESSION_ID=<id>`.
-fn carrying(id: &str) -> Vec<i32> {
-    let marker = format!("CSA_SESSION_ID={id}");
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-            environ
-                .split(|b| *b == 0)
-                .any(|var| var == marker.as_bytes())
-                && crate::support::process_alive(*pid)
-        })
-        .collect()
 }
 
 /// A prompt that starts like an option, so that a CLI that reads it as one fails.

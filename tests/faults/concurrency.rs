@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::{background, code, until, wait_cmd};
-use crate::support::{Csa, directive, is_ulid, wait_for};
+use crate::support::{Csa, assert_contains, directive, is_ulid, wait_for};
 use crate::support_faults::{signal, trials};
 
 /// Every `SESSION_WAIT_COMPLETED` line of `outputs`, which must all be equal.
@@ -56,7 +56,7 @@ fn hundred_concurrent_waiters_get_the_same_exit_code() {
         assert_eq!(out.stdout, b"out\n");
     }
     let line = same_completion(&outputs);
-    assert!(line.contains("synthetic=false"), "{line}");
+    assert_contains(&line, &["synthetic=false"]);
 }
 
 /// Runs `list --json` and `result --session ID --json` until `stop`; each must succeed,
@@ -102,10 +102,7 @@ fn concurrent_waiters_on_a_killed_supervisor_agree() {
         let outputs: Vec<_> = waiters.into_iter().map(super::Background::join).collect();
         assert!(outputs.iter().all(|out| code(out) == 1));
         let line = same_completion(&outputs);
-        assert!(
-            line.contains("status=lost") && line.contains("synthetic=true"),
-            "{line}"
-        );
+        assert_contains(&line, &["status=lost", "synthetic=true"]);
         crate::support_faults::signal_group(supervisor, 9);
     }
 }

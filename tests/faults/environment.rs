@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use super::{background, code, until, wait_cmd, wait_until_open};
 use crate::support::group_members;
-use crate::support::{Csa, HANG, assert_success, output_within, process_alive, wait_for};
+use crate::support::{
+    Csa, HANG, assert_reason, assert_success, output_within, process_alive, wait_for,
+};
 use crate::support_faults::is_root;
 
 /// Asserts a clean failure: exit `expected`, nothing on stdout, one `csa: ` line on stderr.
@@ -400,11 +402,7 @@ fn a_job_never_starts_without_its_prompt() {
         let result = csa.result(&id).unwrap();
         assert_eq!(result["status"].as_str(), Some("failure"));
         assert_eq!(result["synthetic"].as_bool(), Some(false));
-        let reason = result["reason"].as_str().unwrap();
-        assert!(
-            reason.contains("prompt.txt") && reason.contains("not started"),
-            "{reason}"
-        );
+        assert_reason(&result, &["prompt.txt", "not started"]);
     }
 }
 

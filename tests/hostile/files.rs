@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use super::{assert_rejected, code, dead_session, finished_session};
-use crate::support::{Csa, HANG, output_within};
+use crate::support::{Csa, HANG, assert_contains, output_within};
 use crate::support_faults::snapshot;
 
 /// The hostile contents a state file is replaced with.
@@ -265,7 +265,7 @@ fn lock_deleted_while_the_job_runs() {
     for command in ["wait", "result", "kill"] {
         let out = csa.output(&["session", command, "--session", &id]);
         let stderr = assert_rejected(&out, 125, command);
-        assert!(stderr.contains("lock file is missing"), "{stderr}");
+        assert_contains(&stderr, &["lock file is missing"]);
         assert!(
             !dir.join("result.toml").exists(),
             "{command} wrote a result"
