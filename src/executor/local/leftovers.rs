@@ -5,14 +5,19 @@
 //! anyone now: a member without that proof is never signalled, and `kill` then says so and
 //! exits 125.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
 
+use crate::backoff;
 use crate::exit::{CSA_ERROR, Failure};
-use crate::liveness::{self, Identity, read_identity};
-use crate::stop::sequence::{self, How};
+use crate::liveness::{Identity, read_identity};
 use crate::stop::target::{self, Target};
+use crate::stop::{
+    self,
+    sequence::{self, How},
+};
+use crate::store::record::endings;
 use crate::store::record::{ResultRecord, Status};
 use crate::store::session::SessionDir;
 use crate::sys::{self, Pid, ProcStat};
@@ -25,10 +30,10 @@ use crate::sys::{self, Pid, ProcStat};
 /// Errors (125, a refusal): `daemon.pid` names a running process with the recorded start
 /// time that is not the session's; members of the group cannot be proven to be the
 /// session's (those that can are stopped first).
-pub(super) fn stop_finished(session: &SessionDir, how: How) -> Result<()> {
+pub fn stop_finished(session: &SessionDir, how: How) -> Result<()> {
     let id = session.id_string();
     let identity = read_identity(session);
-    let result = liveness::final_result(session)?;
+    let result = endings::final_result(session)?;
     let lost = result.status == Status::Lost;
     let found = match identity {
         Ok(found) => Some(found),
@@ -114,21 +119,19 @@ const EXITING_SETTLE: Duration = Duration::from_millis(200);
 /// session's, and the others — looked at again for up to [`EXITING_SETTLE`] while there are
 /// others.
 fn members(target: &Target, pgid: Pid) -> (Vec<Pid>, Vec<Pid>) {
-    let deadline = Instant::now() + EXITING_SETTLE;
-    let mut pause = Duration::from_millis(1);
-    loop {
+    let look = || {
         let ours = target.scope().members(None);
         let strangers: Vec<Pid> = sys::group_members(Some(pgid))
             .into_iter()
             .map(|(pid, _)| pid)
             .filter(|pid| !ours.contains(pid))
             .collect();
-        if strangers.is_empty() || Instant::now() >= deadline {
-            return (ours, strangers);
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(50));
-    }
+        (ours, strangers)
+    };
+    backoff::poll(EXITING_SETTLE, stop::SCANS, || {
+        Some(look()).filter(|(_, strangers)| strangers.is_empty())
+    })
+    .unwrap_or_else(look)
 }
 
 /// Notes that a finished session has nothing left to signal.
@@ -154,14 +157,8 @@ fn exits_soon(found: Identity, id: &str) -> bool {
     {
         return false;
     }
-    let deadline = Instant::now() + EXITING_LIMIT;
-    let mut pause = Duration::from_millis(1);
-    while found.is_running() && !sys::has_env(found.pid, "CSA_SESSION_ID", id) {
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(50));
-    }
-    true
+    backoff::poll(EXITING_LIMIT, stop::SCANS, || {
+        (!found.is_running() || sys::has_env(found.pid, "CSA_SESSION_ID", id)).then_some(())
+    })
+    .is_some()
 }
