@@ -62,12 +62,9 @@ pub fn stop_finished(session: &SessionDir, how: How) -> Result<()> {
         return Ok(());
     };
     // A live process with the recorded identity while the lock is free is the supervisor
-    // on its way out (it carries the session's ID; `run --no-daemon`'s does not, but exits
-    // at once), or a process csa never started (a stale or forged `daemon.pid`).
-    if found.is_running()
-        && !sys::has_env(found.pid, "CSA_SESSION_ID", &id)
-        && !exits_soon(found, &id)
-    {
+    // on its way out (it recorded the result and let go of the lock), which is left to
+    // exit; or a process csa never started (a stale or forged `daemon.pid`).
+    if found.is_running() && !exits_soon(found) && !sys::has_env(found.pid, "CSA_SESSION_ID", &id) {
         return Err(target::refusal(
             session,
             &format!(
@@ -146,11 +143,11 @@ fn nothing_signalled(id: &str, result: &ResultRecord) {
 /// How long a supervisor that let go of the session's lock may take to exit.
 const EXITING_LIMIT: Duration = Duration::from_secs(2);
 
-/// True when the process of `found` turns out to be the session's supervisor on its way
-/// out: within [`EXITING_LIMIT`] it exits, or shows the session's ID. Only a process that
-/// runs csa's own executable, or whose executable cannot be read (a process that is exiting
-/// has none left), gets that time; any other is not the supervisor.
-fn exits_soon(found: Identity, id: &str) -> bool {
+/// True when the process of `found` exits within [`EXITING_LIMIT`]: the supervisor on its
+/// way out. Only a process that runs csa's own executable, or whose executable cannot be
+/// read (a process that is exiting has none left), gets that time; any other is not the
+/// supervisor.
+fn exits_soon(found: Identity) -> bool {
     let exe = |pid: &str| std::fs::read_link(format!("/proc/{pid}/exe")).ok();
     if let Some(theirs) = exe(&found.pid.to_string())
         && Some(theirs) != exe("self")
@@ -158,7 +155,7 @@ fn exits_soon(found: Identity, id: &str) -> bool {
         return false;
     }
     backoff::poll(EXITING_LIMIT, stop::SCANS, || {
-        (!found.is_running() || sys::has_env(found.pid, "CSA_SESSION_ID", id)).then_some(())
+        (!found.is_running()).then_some(())
     })
     .is_some()
 }
