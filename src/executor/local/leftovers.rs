@@ -40,7 +40,7 @@ pub fn stop_finished(session: &SessionDir, how: How) -> Result<()> {
         Err(why) if lost => {
             return Err(target::refusal(
                 session,
-                &format!("the supervisor vanished without a result and {why}"),
+                format!("the supervisor vanished without a result and {why:#}"),
             ));
         }
         Err(_) => None,
@@ -51,7 +51,7 @@ pub fn stop_finished(session: &SessionDir, how: How) -> Result<()> {
     {
         return Err(target::refusal(
             session,
-            &format!(
+            format!(
                 "the supervisor vanished without a result and its PID {} now belongs to another process",
                 found.pid
             ),
