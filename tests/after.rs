@@ -1,6 +1,6 @@
 //! Dependencies: `csa run --after ID`.
 
-use crate::support::{Csa, assert_contains, assert_error, code, stderr, stdout};
+use crate::support::{Csa, Gate, assert_contains, assert_error, code, stderr, stdout};
 
 fn field(csa: &Csa, id: &str, key: &str) -> String {
     csa.result(id).unwrap()[key].as_str().unwrap().to_owned()
@@ -75,16 +75,12 @@ fn a_failed_dependency_skips_a_chain_of_three() {
 fn a_lost_dependency_skips_and_a_dependency_takes_a_slot_only_once_met() {
     let csa = Csa::new();
     let doomed = csa.run("sleep 60");
-    let gate = csa.state.path().join("go");
-    let blocker = csa.run_args(&[
-        "--queue",
-        "q",
-        &format!("while [ ! -e '{}' ]; do sleep 0.02; done", gate.display()),
-    ]);
+    let mut gate = Gate::new();
+    let blocker = csa.run_args(&["--queue", "q", &format!("{}", gate.pass())]);
     // Waits for `doomed`, not in the queue yet: `free` gets the slot after `blocker`.
     let dependent = csa.run_args(&["--queue", "q", "--after", &doomed, "echo dependent"]);
     let free = csa.run_args(&["--queue", "q", "echo free"]);
-    std::fs::write(&gate, "").unwrap();
+    gate.open();
     assert_eq!(stdout(&csa.wait(&free)), "free\n");
     crate::support_faults::signal(csa.supervisor_pid(&doomed), 9);
     let out = csa.wait(&dependent);

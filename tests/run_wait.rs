@@ -5,7 +5,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::{
-    Csa, HANG, assert_contains, assert_success, code, directive, is_ulid, output_within, wait_for,
+    Csa, Gate, HANG, assert_contains, assert_success, code, directive, is_ulid, output_with_input,
+    output_within, started_id, wait_for,
 };
 
 #[test]
@@ -73,17 +74,9 @@ fn run_returns_at_once_without_holding_the_callers_pipes() {
     let csa = Csa::new();
     // `$(csa run …)` and a caller with an extra pipe on fd 3: both read to EOF, which only
     // comes if the daemon closed every inherited copy of the pipe.
-    let script = format!("exec 3>&1; {} run 'sleep 30'", env!("CARGO_BIN_EXE_csa"));
-    let mut command = Command::new("sh");
-    command
-        .args(["-c", &script])
-        .env("CSA_STATE_DIR", csa.state.path())
-        .stdin(Stdio::null());
+    let mut command = csa.sh_command("exec 3>&1; \"$CSA\" run 'sleep 30'");
     // A daemon holding the pipe would keep this open for 30 s.
-    let out = output_within(&mut command, Duration::from_secs(20));
-    assert_success(&out, "csa run");
-    let id = String::from_utf8(out.stdout).unwrap().trim_end().to_owned();
-    assert!(is_ulid(&id));
+    let id = started_id(&output_within(&mut command, Duration::from_secs(20)));
     assert!(csa.result(&id).is_none(), "job still running");
     csa.kill_group(&id);
 }
@@ -101,37 +94,18 @@ fn output_comes_back_byte_exact() {
 fn wait_streams_a_100_mb_output() {
     let csa = Csa::new();
     let id = csa.run("head -c 100000000 /dev/zero | tr '\\0' x");
-    let script = format!(
-        "{} session wait --until-done --session {id} | wc -c",
-        env!("CARGO_BIN_EXE_csa")
-    );
-    let out = output_within(
-        Command::new("sh")
-            .args(["-c", &script])
-            .env("CSA_STATE_DIR", csa.state.path()),
-        HANG * 2,
-    );
+    let script = format!("\"$CSA\" session wait --until-done --session {id} | wc -c");
+    let out = output_within(&mut csa.sh_command(&script), HANG * 2);
     assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "100000000");
 }
 
 #[test]
 fn prompt_from_standard_input() {
     let csa = Csa::new();
-    let mut command = csa.cmd();
-    command
-        .arg("run")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().unwrap();
-    {
-        use std::io::Write as _;
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(b"echo from-pipe; exit 5\n").unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    assert_success(&out, "csa run with a piped prompt");
-    let id = String::from_utf8(out.stdout).unwrap().trim_end().to_owned();
+    let id = started_id(&output_with_input(
+        csa.cmd().arg("run"),
+        b"echo from-pipe; exit 5\n",
+    ));
     let waited = csa.wait(&id);
     assert_eq!(code(&waited), 5);
     assert_eq!(waited.stdout, b"from-pipe\n");
@@ -207,21 +181,10 @@ fn job_stdin_is_dev_null_unless_asked() {
 #[test]
 fn stdin_flag_passes_input_through() {
     let csa = Csa::new();
-    let mut command = csa.cmd();
-    command
-        .args(["run", "--stdin", "tr a-z A-Z"])
-        .stdin(Stdio::piped());
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write as _;
-        child.stdin.take().unwrap().write_all(b"shout\n").unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    let id = String::from_utf8(out.stdout).unwrap().trim_end().to_owned();
+    let id = started_id(&output_with_input(
+        csa.cmd().args(["run", "--stdin", "tr a-z A-Z"]),
+        b"shout\n",
+    ));
     assert_eq!(csa.wait(&id).stdout, b"SHOUT\n");
 }
 
@@ -336,12 +299,8 @@ fn killed_supervisor_is_reported_lost_quickly() {
 #[test]
 fn concurrent_waiters_all_get_the_exit_code() {
     let csa = Csa::new();
-    let dir = tempfile::tempdir().unwrap();
-    let gate = dir.path().join("go");
-    let id = csa.run(&format!(
-        "while [ ! -e '{}' ]; do sleep 0.05; done; exit 42",
-        gate.display()
-    ));
+    let mut gate = Gate::new();
+    let id = csa.run(&format!("{}; exit 42", gate.pass()));
     let waiters: Vec<_> = (0..20)
         .map(|_| {
             let mut command = csa.cmd();
@@ -352,7 +311,7 @@ fn concurrent_waiters_all_get_the_exit_code() {
             command.spawn().unwrap()
         })
         .collect();
-    std::fs::write(&gate, "").unwrap();
+    gate.open();
     for mut waiter in waiters {
         let status = waiter.wait().unwrap();
         assert_eq!(status.code(), Some(42));

@@ -69,11 +69,6 @@ pub fn wait_cmd(csa: &Csa, id: &str) -> Command {
     command
 }
 
-/// A shell snippet that blocks until `gate` exists (a test opens the gate; no timing).
-pub fn until(gate: &Path) -> String {
-    format!("while [ ! -e '{}' ]; do sleep 0.01; done", gate.display())
-}
-
 /// Waits until process `pid` has `path` open (e.g. a waiter blocked on a session's lock).
 pub fn wait_until_open(pid: u32, path: &Path) {
     let pid = i32::try_from(pid).unwrap();

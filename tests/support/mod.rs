@@ -50,17 +50,22 @@ impl Csa {
         command
     }
 
-    /// `/bin/sh -c SCRIPT` where `$CSA` is the csa binary and `CSA_STATE_DIR` this
+    /// `SHELL -c SCRIPT` where `$CSA` is the csa binary and `CSA_STATE_DIR` this
     /// installation's root, standard input from /dev/null: csa as a shell script calls it.
-    pub fn sh_command(&self, script: &str) -> Command {
+    pub fn shell_command(&self, shell: &str, script: &str) -> Command {
         let csa = self.cmd();
-        let mut command = Command::new("/bin/sh");
+        let mut command = Command::new(shell);
         command
             .args(["-c", script])
             .envs(csa.get_envs().filter_map(|(k, v)| Some((k, v?))))
             .env("CSA", csa.get_program())
             .stdin(Stdio::null());
         command
+    }
+
+    /// `/bin/sh -c SCRIPT` ([`Csa::shell_command`]).
+    pub fn sh_command(&self, script: &str) -> Command {
+        self.shell_command("/bin/sh", script)
     }
 
     /// Runs [`Csa::sh_command`] to completion (failing the test after [`HANG`]).
@@ -260,8 +265,28 @@ impl Drop for Csa {
 /// Runs `command` to completion with piped stdout/stderr; panics if it takes longer than
 /// `limit` (a hang), killing it first.
 pub fn output_within(command: &mut Command, limit: Duration) -> Output {
+    output_fed(command, None, limit)
+}
+
+/// Runs `command` to completion with `input` on its standard input (written from a thread
+/// and then closed; a command that stops reading early is fine) and piped stdout/stderr;
+/// panics if it takes longer than [`HANG`], killing it first.
+pub fn output_with_input(command: &mut Command, input: &[u8]) -> Output {
+    output_fed(command, Some(input.to_vec()), HANG)
+}
+
+fn output_fed(command: &mut Command, input: Option<Vec<u8>>, limit: Duration) -> Output {
     command.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let child = command.spawn().expect("spawn csa");
+    if input.is_some() {
+        command.stdin(Stdio::piped());
+    }
+    let mut child = command.spawn().expect("spawn csa");
+    let writer = input.map(|input| {
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        std::thread::spawn(move || {
+            let _ = std::io::Write::write_all(&mut stdin, &input);
+        })
+    });
     let pid = child.id();
     let (tx, rx) = std::sync::mpsc::channel();
     let watchdog = std::thread::spawn(move || {
@@ -277,8 +302,20 @@ pub fn output_within(command: &mut Command, limit: Duration) -> Output {
     let _ = tx.send(());
     let hung = watchdog.join().unwrap();
     assert!(!hung, "command hung for {limit:?}: {command:?}");
+    if let Some(writer) = writer {
+        writer.join().expect("the writer of standard input");
+    }
     assert_no_panic(&out);
     out
+}
+
+/// The session ID `csa run` printed: asserts that it succeeded and printed one.
+#[track_caller]
+pub fn started_id(out: &Output) -> String {
+    assert_success(out, "csa run");
+    let id = String::from_utf8_lossy(&out.stdout).trim_end().to_owned();
+    assert!(is_ulid(&id), "not a session ID: {id:?}");
+    id
 }
 
 /// Fails the test if csa panicked.
