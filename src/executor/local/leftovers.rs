@@ -67,7 +67,7 @@ pub fn stop_finished(session: &SessionDir, how: How) -> Result<()> {
     if found.is_running() && !exits_soon(found) && !sys::has_env(found.pid, "CSA_SESSION_ID", &id) {
         return Err(target::refusal(
             session,
-            &format!(
+            format!(
                 "the session has ended (status {}), yet process {} named by daemon.pid runs with the recorded start time without the session's ID in its environment: csa did not start it",
                 result.status.as_str(),
                 found.pid
@@ -90,7 +90,7 @@ pub fn stop_finished(session: &SessionDir, how: How) -> Result<()> {
             nothing_signalled(&id, &result);
             return Ok(());
         }
-        return Err(target::refusal(session, &unproven("")));
+        return Err(target::refusal(session, unproven("")));
     }
     crate::note!(
         "session {id} already finished (status {}), but {} processes of its process group {} that carry its ID are still running: {}",
