@@ -76,7 +76,7 @@ fn a_lost_dependency_skips_and_a_dependency_takes_a_slot_only_once_met() {
     let csa = Csa::new();
     let doomed = csa.run("sleep 60");
     let mut gate = Gate::new();
-    let blocker = csa.run_args(&["--queue", "q", &format!("{}", gate.pass())]);
+    let blocker = csa.run_args(&["--queue", "q", &gate.pass()]);
     // Waits for `doomed`, not in the queue yet: `free` gets the slot after `blocker`.
     let dependent = csa.run_args(&["--queue", "q", "--after", &doomed, "echo dependent"]);
     let free = csa.run_args(&["--queue", "q", "echo free"]);
