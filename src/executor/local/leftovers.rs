@@ -5,7 +5,7 @@ use anyhow::Result;
 
 use crate::liveness::{Identity, read_identity};
 use crate::stop::Scope;
-use crate::stop::sequence::{self, How};
+use crate::stop::sequence::{self, StopSequence};
 use crate::stop::target::{self, Target};
 use crate::store::record::Status;
 use crate::store::record::endings;
@@ -16,7 +16,7 @@ use crate::sys::{self, Pid, ProcStat};
 /// without a result) may still have running processes: when `daemon.pid` cannot identify
 /// its group — malformed, or its PID now belongs to another process — this refuses rather
 /// than report it finished.
-pub fn stop_finished(session: &SessionDir, how: How) -> Result<()> {
+pub fn stop_finished(session: &SessionDir, how: StopSequence) -> Result<()> {
     let id = session.id_string();
     let identity = read_identity(session);
     let result = endings::final_result(session)?;
