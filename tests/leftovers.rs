@@ -2,7 +2,9 @@
 //! group were still running when it ended (`leftover_processes`), `wait` says so in one
 //! note on stderr, and `list --json` and `result` show it.
 
-use crate::support::{Csa, HANG, assert_error, code, group_members, stderr, stdout, wait_for};
+use crate::support::{
+    Csa, HANG, assert_error, assert_record, code, group_members, stderr, stdout, wait_for,
+};
 
 /// The lines of `text` that are csa's notes about leftovers.
 fn leftover_notes(text: &str) -> Vec<&str> {
@@ -19,8 +21,7 @@ fn background_children_that_outlive_the_job_are_counted_and_reported() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(stdout(&out), "done\n");
     let result = csa.result(&id).unwrap();
-    assert_eq!(result["status"].as_str(), Some("success"));
-    assert_eq!(result["leftover_processes"].as_integer(), Some(2));
+    assert_record(&result, "status = 'success', leftover_processes = 2");
     let text = stderr(&out);
     let notes = leftover_notes(&text);
     assert_eq!(notes.len(), 1, "{text}");

@@ -165,7 +165,7 @@ fn a_missing_preset_program_exits_127_naming_it() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(bench.csa.session_ids().is_empty(), "a session was created");
+    bench.csa.assert_no_session("a missing preset program");
 }
 
 #[test]
@@ -280,7 +280,7 @@ fn a_malformed_configuration_names_the_file_and_line() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(bench.csa.session_ids().is_empty());
+    bench.csa.assert_no_session("a malformed configuration");
 
     bench.write("config/csa/config.toml", "[tools.b]\nargv = [\"b\"]\n");
     let mut tools = bench.cmd(&["tools"]);

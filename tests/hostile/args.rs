@@ -127,7 +127,7 @@ fn bad_options_are_usage_errors() {
     for cd in ["/nonexistent/dir", "/etc/passwd"] {
         assert_rejected(&csa.output(&["run", "--cd", cd, "true"]), 125, cd);
     }
-    assert!(csa.session_ids().is_empty(), "{:?}", csa.session_ids());
+    csa.assert_no_session("a bad option");
 }
 
 /// csa's own error output going nowhere (a closed pipe) is no reason to panic.

@@ -2,7 +2,7 @@
 //! configuration, many sessions at once, attach, list.
 
 use super::{SlurmCsa, assert_ended, stderr, stdout};
-use crate::support::{assert_contains, assert_error, assert_reason, assert_success};
+use crate::support::{assert_contains, assert_error, assert_reason, assert_record, assert_success};
 
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
@@ -23,8 +23,7 @@ fn exit_codes_and_output_are_the_jobs_own() {
     let out = assert_ended(&slurm, &killed, 138, "signal");
     assert_eq!(stdout(&out), "before\n");
     let result = slurm.result(&killed);
-    assert_eq!(result["signal"].as_integer(), Some(10));
-    assert_eq!(result["synthetic"].as_bool(), Some(false));
+    assert_record(&result, "signal = 10, synthetic = false");
 
     // Slurm's own messages never reach the job's output.
     for id in [&ok, &three, &killed] {
@@ -42,8 +41,7 @@ fn timeout_is_csas_own() {
     let out = assert_ended(&slurm, &id, 124, "timeout");
     assert_eq!(stdout(&out), "started\n");
     let result = slurm.result(&id);
-    assert_eq!(result["reason"].as_str(), Some("timed out after 1s"));
-    assert_eq!(result["synthetic"].as_bool(), Some(false));
+    assert_record(&result, "reason = 'timed out after 1s', synthetic = false");
 }
 
 #[test]

@@ -2,7 +2,9 @@
 
 use super::{SLURM_DEADLINE, SlurmCsa, assert_ended, stderr, stdout};
 use crate::procs::send;
-use crate::support::{assert_contains, assert_error, assert_reason, process_alive, wait_for};
+use crate::support::{
+    assert_contains, assert_error, assert_reason, assert_record, process_alive, wait_for,
+};
 
 /// SIGKILLs the session's watcher and waits until it is gone.
 fn kill_watcher(slurm: &SlurmCsa, id: &str) -> i32 {
@@ -78,12 +80,8 @@ fn a_node_that_dies_without_an_ending_leaves_slurms_record() {
     let out = assert_ended(&slurm, &id, 137, "signal");
     assert_eq!(stdout(&out), "ready\n");
     let result = slurm.result(&id);
-    assert_eq!(result["signal"].as_integer(), Some(9));
-    assert_eq!(
-        result["synthetic"].as_bool(),
-        Some(true),
-        "Slurm's record, not the node's"
-    );
+    // Slurm's record, not the node's.
+    assert_record(&result, "signal = 9, synthetic = true");
     assert_reason(&result, &["Slurm", "no ending"]);
     assert!(!slurm.csa.session_dir(&id).join("ending.toml").exists());
 }

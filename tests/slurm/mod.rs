@@ -124,7 +124,7 @@ impl SlurmCsa {
 
     /// A file of the session directory, as text (empty when missing).
     pub fn file(&self, id: &str, name: &str) -> String {
-        std::fs::read_to_string(self.csa.session_dir(id).join(name)).unwrap_or_default()
+        self.csa.file(id, name)
     }
 
     /// Waits until the job has started on the node (`node.toml`) and printed `text`.

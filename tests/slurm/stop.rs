@@ -2,7 +2,7 @@
 //! ignoring SIGTERM), and a job ID that Slurm reused.
 
 use super::{SLURM_DEADLINE, SlurmCsa, sbatch, squeue_state, stderr, stdout};
-use crate::support::{assert_contains, assert_error, assert_reason, wait_for};
+use crate::support::{assert_contains, assert_error, assert_reason, assert_record, wait_for};
 
 fn kill(slurm: &SlurmCsa, id: &str, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["session", "kill", "--session", id];
@@ -33,8 +33,7 @@ fn kill_of_a_pending_job_cancels_it_without_starting_it() {
     let out = kill(&slurm, &id, &[]);
     assert_error(&out, 0, "cancelled pending Slurm job");
     let result = slurm.result(&id);
-    assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
-    assert_eq!(result["exit_code"].as_integer(), Some(143));
+    assert_record(&result, "status = 'signal', exit_code = 143");
     assert_reason(&result, &["csa session kill", "never started"]);
     assert_eq!(slurm.file(&id, "stdout.log"), "");
     assert_eq!(squeue_state(&job), "", "Slurm no longer has the job");
@@ -51,13 +50,10 @@ fn kill_of_a_running_job_reads_as_stopped_whatever_it_returns() {
     let out = kill(&slurm, &id, &[]);
     assert_error(&out, 0, "sent SIGTERM to Slurm job");
     let result = slurm.result(&id);
-    assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
-    assert_eq!(result["signal"].as_integer(), Some(15));
-    assert_eq!(result["exit_code"].as_integer(), Some(143));
-    assert_eq!(
-        result["synthetic"].as_bool(),
-        Some(false),
-        "the node's record"
+    // The node's record.
+    assert_record(
+        &result,
+        "status = 'signal', signal = 15, exit_code = 143, synthetic = false",
     );
     assert_reason(&result, &["csa session kill", "exited 0"]);
     assert_eq!(slurm.file(&id, "stdout.log"), "ready\ntrapped\n");
@@ -77,9 +73,7 @@ fn kill_of_a_job_ignoring_sigterm_uses_csas_grace_then_sigkill() {
     let out = kill(&slurm, &id, &["--grace", "1s"]);
     assert_error(&out, 0, "csa on the node sent SIGKILL");
     let result = slurm.result(&id);
-    assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
-    assert_eq!(result["signal"].as_integer(), Some(9));
-    assert_eq!(result["exit_code"].as_integer(), Some(137));
+    assert_record(&result, "status = 'signal', signal = 9, exit_code = 137");
     // Killed by csa on the node (not by Slurm after KillWait): the node recorded it.
     assert_eq!(result["synthetic"].as_bool(), Some(false), "{result:?}");
     wait_for(SLURM_DEADLINE, "the job's processes to exit", || {

@@ -8,7 +8,7 @@ mod gate;
 pub mod isolation;
 pub mod require;
 
-pub use assert::{assert_contains, assert_error, assert_reason};
+pub use assert::{assert_contains, assert_error, assert_reason, assert_record};
 pub use gate::Gate;
 
 use std::path::{Path, PathBuf};
@@ -118,6 +118,11 @@ impl Csa {
         self.sessions_dir().join(id)
     }
 
+    /// A file of the session directory, as text (empty when missing).
+    pub fn file(&self, id: &str, name: &str) -> String {
+        std::fs::read_to_string(self.session_dir(id).join(name)).unwrap_or_default()
+    }
+
     /// The session IDs on disk.
     pub fn session_ids(&self) -> Vec<String> {
         let Ok(entries) = std::fs::read_dir(self.sessions_dir()) else {
@@ -129,6 +134,14 @@ impl Csa {
             // `csa run` stages a new session as `.new-<ID>` until it is complete.
             .filter(|name| !name.starts_with('.'))
             .collect()
+    }
+
+    /// Fails the test when the store holds a session (`what` made one, e.g. "a usage
+    /// error").
+    #[track_caller]
+    pub fn assert_no_session(&self, what: &str) {
+        let ids = self.session_ids();
+        assert!(ids.is_empty(), "{what} left sessions: {ids:?}");
     }
 
     /// `result.toml` parsed as a TOML table, if present.
