@@ -13,12 +13,18 @@ use crate::support::{Csa, HANG, assert_record, assert_success, output_within};
 const GATED: &str =
     r#"echo first; while [ ! -e "$CSA_SESSION_DIR/go" ]; do sleep 0.02; done; echo second; exit 3"#;
 
+/// Starts [`GATED`] and attaches to it; returns once `attach` printed the first line.
+fn attached_to_gated(csa: &Csa) -> (String, Streaming) {
+    let id = csa.run(GATED);
+    let attach = Streaming::start(csa, &["session", "attach", "--session", &id]);
+    assert_eq!(attach.line(), "first");
+    (id, attach)
+}
+
 #[test]
 fn attach_streams_lines_while_the_job_runs() {
     let csa = Csa::new();
-    let id = csa.run(GATED);
-    let attach = Streaming::start(&csa, &["session", "attach", "--session", &id]);
-    assert_eq!(attach.line(), "first");
+    let (id, attach) = attached_to_gated(&csa);
     // The job is blocked until `go` exists: the line arrived while it was running.
     assert!(csa.result(&id).is_none(), "the job must still be running");
     std::fs::write(csa.session_dir(&id).join("go"), "").unwrap();
@@ -122,9 +128,7 @@ fn head_in_a_shell_pipeline_ends_attach_with_exit_0() {
 #[test]
 fn ctrl_c_detaches_and_leaves_the_job_running() {
     let csa = Csa::new();
-    let id = csa.run(GATED);
-    let attach = Streaming::start(&csa, &["session", "attach", "--session", &id]);
-    assert_eq!(attach.line(), "first");
+    let (id, attach) = attached_to_gated(&csa);
     send("INT", attach.child.id());
     let (status, stderr) = attach.finish();
     assert_eq!(status.code(), Some(130), "{stderr}");

@@ -37,32 +37,29 @@ fn kill_reaches_background_children_and_records_the_true_result() {
     );
 }
 
+/// A job ignoring SIGTERM gets SIGKILL after the grace (`--grace 0`: at once, without
+/// SIGTERM).
 #[test]
 fn a_job_ignoring_sigterm_is_killed_after_the_grace() {
     let csa = Csa::new();
-    let (id, pgid) = run_ready(&csa, "trap '' TERM; echo ready; sleep 1000");
-    let out = kill(&csa, &id, &["--grace", "1s"]);
-    assert_error(&out, 0, "sending SIGKILL");
-    assert!(group_members(pgid).is_empty());
-    let result = csa.result(&id).unwrap();
-    assert_record(
-        &result,
-        "status = 'signal', signal = 9, exit_code = 137, synthetic = true",
-    );
-    assert_reason(&result, &["session kill", "SIGKILL after 1s"]);
-    // Waiting on it now reports that result.
-    assert_eq!(csa.wait(&id).status.code(), Some(137));
-}
-
-#[test]
-fn grace_zero_kills_at_once() {
-    let csa = Csa::new();
-    let (id, pgid) = run_ready(&csa, "trap '' TERM; echo ready; sleep 1000");
-    let out = kill(&csa, &id, &["--grace", "0"]);
-    assert_error(&out, 0, "sent SIGKILL");
-    assert!(!stderr(&out).contains("SIGTERM"), "{}", stderr(&out));
-    assert!(group_members(pgid).is_empty());
-    assert_eq!(csa.result(&id).unwrap()["signal"].as_integer(), Some(9));
+    for (grace, said, reason) in [
+        ("1s", "sending SIGKILL", "SIGKILL after 1s"),
+        ("0", "sent SIGKILL", "(SIGKILL)"),
+    ] {
+        let (id, pgid) = run_ready(&csa, "trap '' TERM; echo ready; sleep 1000");
+        let out = kill(&csa, &id, &["--grace", grace]);
+        assert_error(&out, 0, said);
+        assert_eq!(grace != "0", stderr(&out).contains("SIGTERM"), "{grace}");
+        assert!(group_members(pgid).is_empty());
+        let result = csa.result(&id).unwrap();
+        assert_record(
+            &result,
+            "status = 'signal', signal = 9, exit_code = 137, synthetic = true",
+        );
+        assert_reason(&result, &["session kill", reason]);
+        // Waiting on it now reports that result.
+        assert_eq!(csa.wait(&id).status.code(), Some(137));
+    }
 }
 
 #[test]

@@ -13,6 +13,15 @@ fn leftover_notes(text: &str) -> Vec<&str> {
         .collect()
 }
 
+/// `wait` exits with `code`; the result counts no leftover and `wait` notes none.
+#[track_caller]
+fn assert_nothing_left(csa: &Csa, id: &str, code: i32) {
+    let out = csa.wait(id);
+    assert_eq!(crate::support::code(&out), code, "{}", stderr(&out));
+    assert_record(&csa.result(id).unwrap(), "leftover_processes = 0");
+    assert!(leftover_notes(&stderr(&out)).is_empty(), "{}", stderr(&out));
+}
+
 #[test]
 fn background_children_that_outlive_the_job_are_counted_and_reported() {
     let csa = Csa::new();
@@ -66,13 +75,7 @@ fn a_job_that_leaves_nothing_behind_records_zero_and_no_note() {
     let csa = Csa::new();
     // A child that ends before the job does is not left behind.
     let id = csa.run("sleep 0.01 & wait; echo done");
-    let out = csa.wait(&id);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(
-        csa.result(&id).unwrap()["leftover_processes"].as_integer(),
-        Some(0)
-    );
-    assert!(leftover_notes(&stderr(&out)).is_empty(), "{}", stderr(&out));
+    assert_nothing_left(&csa, &id, 0);
 }
 
 #[test]
@@ -98,11 +101,5 @@ fn run_no_daemon_counts_leftovers_too() {
 fn a_timeout_stops_the_leftovers_so_none_are_counted() {
     let csa = Csa::new();
     let id = csa.run_args(&["--timeout", "1s", "sleep 1000 & sleep 1000"]);
-    let out = csa.wait(&id);
-    assert_eq!(code(&out), 124, "{}", stderr(&out));
-    assert_eq!(
-        csa.result(&id).unwrap()["leftover_processes"].as_integer(),
-        Some(0)
-    );
-    assert!(leftover_notes(&stderr(&out)).is_empty(), "{}", stderr(&out));
+    assert_nothing_left(&csa, &id, 124);
 }

@@ -78,6 +78,12 @@ impl Bench {
         stdout(&waited)
     }
 
+    /// A project directory `proj` whose `.csa/config.toml` holds `config`.
+    pub fn project(&self, config: &str) -> std::path::PathBuf {
+        self.write("proj/.csa/config.toml", config);
+        self.path("proj")
+    }
+
     pub fn write(&self, rel: &str, text: &str) {
         let path = self.path(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -263,11 +269,7 @@ fn user_and_project_configuration_add_and_override_tools() {
 #[test]
 fn a_malformed_configuration_names_the_file_and_line() {
     let bench = Bench::new();
-    bench.write(
-        "proj/.csa/config.toml",
-        "[tools.a]\nargv = [\"a\", \"{prompt}\"]\nstdin = maybe\n",
-    );
-    let proj = bench.path("proj");
+    let proj = bench.project("[tools.a]\nargv = [\"a\", \"{prompt}\"]\nstdin = maybe\n");
     let out = output_within(
         &mut bench.cmd(&["run", "--cd", proj.to_str().unwrap(), "echo hi"]),
         HANG,

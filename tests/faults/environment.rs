@@ -280,12 +280,7 @@ fn run_killed_while_creating_the_session() {
     let mut rng = crate::support_faults::rng("run_killed_while_creating_the_session");
     let mut printed = std::collections::HashSet::new();
     for _ in 0..crate::support_faults::trials(20, 100) {
-        let mut command = csa.cmd();
-        command.args(["run", "exit 2"]);
-        command
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null());
-        let mut child = command.spawn().unwrap();
+        let mut child = super::spawn_run(&csa);
         std::thread::sleep(Duration::from_micros(rng.u64(0..6_000)));
         crate::support_faults::signal(i32::try_from(child.id()).unwrap(), 9);
         let mut stdout = String::new();

@@ -45,8 +45,7 @@ fn kill_of_a_pending_job_cancels_it_without_starting_it() {
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn kill_of_a_running_job_reads_as_stopped_whatever_it_returns() {
     let slurm = SlurmCsa::new();
-    let id = slurm.run(&["trap 'echo trapped; exit 0' TERM; echo ready; sleep 300 & wait"]);
-    slurm.wait_started(&id, "ready");
+    let id = slurm.run_ready("trap 'echo trapped; exit 0' TERM; echo ready; sleep 300 & wait");
     let out = kill(&slurm, &id, &[]);
     assert_error(&out, 0, "sent SIGTERM to Slurm job");
     let result = slurm.result(&id);
@@ -68,8 +67,7 @@ fn kill_of_a_running_job_reads_as_stopped_whatever_it_returns() {
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn kill_of_a_job_ignoring_sigterm_uses_csas_grace_then_sigkill() {
     let slurm = SlurmCsa::new();
-    let id = slurm.run(&["trap '' TERM; echo ready; sleep 300"]);
-    slurm.wait_started(&id, "ready");
+    let id = slurm.run_ready("trap '' TERM; echo ready; sleep 300");
     let out = kill(&slurm, &id, &["--grace", "1s"]);
     assert_error(&out, 0, "csa on the node sent SIGKILL");
     let result = slurm.result(&id);
@@ -88,8 +86,7 @@ fn kill_of_a_job_ignoring_sigterm_uses_csas_grace_then_sigkill() {
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_reused_job_id_is_never_signalled() {
     let slurm = SlurmCsa::new();
-    let id = slurm.run(&["echo ready; sleep 300"]);
-    slurm.wait_started(&id, "ready");
+    let id = slurm.run_ready("echo ready; sleep 300");
     let own = slurm.job_id(&id);
     // Another job, as if the controller had lost its state and handed our ID out again.
     let other = sbatch(&[

@@ -8,7 +8,7 @@ mod gate;
 pub mod isolation;
 pub mod require;
 
-pub use assert::{assert_contains, assert_error, assert_reason, assert_record};
+pub use assert::{assert_contains, assert_error, assert_exit, assert_reason, assert_record};
 pub use gate::Gate;
 
 use std::path::{Path, PathBuf};
@@ -27,8 +27,14 @@ pub struct Csa {
 
 impl Csa {
     pub fn new() -> Self {
+        Self::new_in(&std::env::temp_dir())
+    }
+
+    /// An installation whose state root is a new directory in `parent` (a tmpfs, a
+    /// directory a Slurm node cannot see, …).
+    pub fn new_in(parent: &Path) -> Self {
         Self {
-            state: tempfile::tempdir().expect("temporary state root"),
+            state: tempfile::tempdir_in(parent).expect("temporary state root"),
             env: Vec::new(),
         }
     }
