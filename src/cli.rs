@@ -13,6 +13,7 @@ mod run;
 mod session;
 mod usage;
 pub mod values;
+mod view;
 
 pub use fleet::{FleetArgs, GateArgs, QueueCommand, QueueListArgs, QueueSlotsArgs};
 pub use run::RunArgs;
@@ -20,6 +21,7 @@ pub use session::{
     AttachArgs, CleanArgs, KillArgs, ListArgs, LogsArgs, ResultArgs, SessionCommand, WaitArgs,
 };
 pub use usage::parse_or_exit;
+pub use view::{StatusArgs, TopArgs};
 
 /// Run long jobs in the background; wait for, follow and stop them.
 #[derive(Debug, Parser)]
@@ -46,6 +48,12 @@ pub enum Command {
     /// Queues: how many of their sessions run at once, and who waits
     #[command(subcommand, after_help = codes::help(codes::QUEUE, fleet::QUEUE_EXAMPLES))]
     Queue(QueueCommand),
+    /// The fleet at a glance: counts, queues and the running sessions (once, or --watch)
+    #[command(after_help = codes::help(codes::STATUS, view::STATUS_EXAMPLES))]
+    Status(StatusArgs),
+    /// The fleet live, full screen: follow, filter and stop sessions, set queues' slots
+    #[command(after_help = codes::help(codes::TOP, view::TOP_EXAMPLES))]
+    Top(TopArgs),
     /// List the tools `--tool` accepts, where each is defined and whether it is installed
     #[command(after_help = codes::help(codes::TOOLS, TOOLS_EXAMPLES))]
     Tools(ToolsArgs),

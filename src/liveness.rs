@@ -293,6 +293,24 @@ pub enum Observed {
 ///
 /// Errors: a malformed `result.toml`, or a lock that cannot be checked.
 pub fn observe(session: &SessionDir) -> Result<Observed> {
+    let observed = peek(session)?;
+    // A Slurm job outlives its watcher: settling resumes it rather than report it gone.
+    if matches!(observed, Observed::Gone) && crate::executor::of(session) == Executor::Slurm {
+        return Ok(match settle(session)? {
+            Settled::Finished(result) => Observed::Finished(result),
+            Settled::Resumed => Observed::Running,
+        });
+    }
+    Ok(observed)
+}
+
+/// Looks at a session as [`observe`] does, but only looks: a session whose supervisor (or
+/// Slurm watcher) is gone without a result is [`Observed::Gone`], and nothing is written,
+/// resumed or removed. For views that must never change what they show (`csa top`,
+/// `csa status`).
+///
+/// Errors: a malformed `result.toml`, or a lock that cannot be checked.
+pub fn peek(session: &SessionDir) -> Result<Observed> {
     let path = session.file(session::RESULT_TOML);
     if let Some(result) = record::read::<ResultRecord>(&path)? {
         return Ok(Observed::Finished(result));
@@ -307,13 +325,6 @@ pub fn observe(session: &SessionDir) -> Result<Observed> {
     // The supervisor may have written its result just before it let go of the lock.
     if let Some(result) = record::read::<ResultRecord>(&path)? {
         return Ok(Observed::Finished(result));
-    }
-    // A Slurm job outlives its watcher: settling resumes it rather than report it gone.
-    if crate::executor::of(session) == Executor::Slurm {
-        return Ok(match settle(session)? {
-            Settled::Finished(result) => Observed::Finished(result),
-            Settled::Resumed => Observed::Running,
-        });
     }
     Ok(Observed::Gone)
 }

@@ -9,6 +9,7 @@ mod directive;
 mod ends;
 mod executor;
 mod exit;
+mod fleet;
 mod liveness;
 mod queue;
 mod record;

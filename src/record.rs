@@ -11,9 +11,11 @@ use serde::{Deserialize, Serialize};
 use crate::exit::{CSA_ERROR, Failure};
 
 mod adopt;
+mod started;
 mod write;
 
 pub use adopt::adopt_reserved_result;
+pub use started::{STARTED_TOML, mark_started, started_at};
 
 pub use write::{
     is_unrecorded, remove_stop_reservation, reservation_name, reserve, reserve_result,

@@ -49,6 +49,16 @@ pub fn exec(args: &KillArgs) -> Result<u8> {
         }
         tagged
     };
+    stop(sessions, how)?;
+    Ok(exit::SUCCESS)
+}
+
+/// Stops `sessions` as `csa session kill` does (`csa top` stops sessions through it too):
+/// their descendant sessions first, then every live one together — identity verified,
+/// `how.signal`, the grace period, SIGKILL — and the leftovers of those that had ended.
+/// Each ends with its result recorded. Errors (125): identity not verified (nothing
+/// signalled), processes that survive SIGKILL, a lock still held after them.
+pub fn stop(sessions: Vec<SessionDir>, how: How) -> Result<()> {
     tree::stop_descendants(
         &sessions,
         how,
@@ -76,7 +86,7 @@ pub fn exec(args: &KillArgs) -> Result<u8> {
     for session in finished {
         leftovers::stop_finished(&session, how)?;
     }
-    Ok(exit::SUCCESS)
+    Ok(())
 }
 
 /// The verified target of a live session, or `None` when it has ended. Errors (nothing
@@ -94,7 +104,7 @@ fn live_target(session: &SessionDir) -> Result<Option<Target>> {
 }
 
 /// The running or queued sessions that have every tag in `tags` (see [`crate::tags`]).
-fn tagged_live_sessions(root: &StateRoot, tags: &[String]) -> Result<Vec<SessionDir>> {
+pub fn tagged_live_sessions(root: &StateRoot, tags: &[String]) -> Result<Vec<SessionDir>> {
     Ok(crate::tags::select(root, tags)?
         .into_iter()
         .filter(|session| target::is_live(session).unwrap_or(false))

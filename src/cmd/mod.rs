@@ -11,7 +11,9 @@ pub mod node;
 pub mod queue;
 pub mod result;
 pub mod run;
+pub mod status;
 pub mod tools;
+pub mod top;
 pub mod view;
 pub mod wait;
 
@@ -32,6 +34,8 @@ pub fn dispatch(command: Command) -> Result<u8> {
         Command::Session(SessionCommand::Clean(args)) => clean::exec(&args),
         Command::Queue(QueueCommand::Slots(args)) => queue::slots(&args),
         Command::Queue(QueueCommand::List(args)) => queue::list(&args),
+        Command::Status(args) => status::exec(&args),
+        Command::Top(args) => top::exec(&args),
         Command::Tools(args) => tools::exec(&args),
         Command::Completions(args) => completions::exec(&args),
         Command::Man(args) => man::exec(&args),

@@ -1,6 +1,7 @@
 //! Looking at a queue without waiting in it: how many of its sessions run, which wait and
-//! in what order. A look heals the queue: entries left by waiters that died (crashed
-//! machines, supervisors killed with SIGKILL) are removed.
+//! in what order. [`take`] heals the queue as it looks: entries left by waiters that died
+//! (crashed machines, supervisors killed with SIGKILL) are removed. [`look`] only looks, for
+//! views that must never change what they show (`csa top`, `csa status`).
 
 use std::fs::{self, File, TryLockError};
 use std::time::{Duration, SystemTime};
@@ -25,6 +26,17 @@ pub struct Census {
 /// Looks at `queue`. Never blocks and never changes a live session; removes the entries of
 /// dead waiters. A queue that does not exist, or cannot be read, looks empty.
 pub fn take(queue: &Queue) -> Census {
+    scan(queue, true)
+}
+
+/// Looks at `queue` as [`take`] does, without removing anything: the entries of dead
+/// waiters are left for the next [`take`] and not counted as waiting.
+pub fn look(queue: &Queue) -> Census {
+    scan(queue, false)
+}
+
+/// [`take`] (`heal`) or [`look`].
+fn scan(queue: &Queue, heal: bool) -> Census {
     let mut census = Census {
         running: 0,
         waiting: Vec::new(),
@@ -38,7 +50,12 @@ pub fn take(queue: &Queue) -> Census {
             .to_str()
             .and_then(|name| name.strip_prefix("slot."))
             .is_some_and(|index| index.parse::<u32>().is_ok());
-        if is_slot && File::open(entry.path()).is_ok_and(|file| slot_is_held(&file)) {
+        // Opened for writing, though nothing is written: the head of the queue tries the
+        // slots with `try_lock` and then sleeps until a slot file is closed by a writer
+        // (`IN_CLOSE_WRITE`). A look that held a free slot's lock for that instant would
+        // make the head's try fail; its close then wakes the head to try again.
+        let opened = || File::options().read(true).write(true).open(entry.path());
+        if is_slot && opened().is_ok_and(|file| slot_is_held(&file)) {
             census.running += 1;
         }
     }
@@ -58,7 +75,7 @@ pub fn take(queue: &Queue) -> Census {
                 .ok()
                 .and_then(|modified| SystemTime::now().duration_since(modified).ok())
                 .is_some_and(|age| age > STALE_NEW_ENTRY);
-            if old && File::open(&path).is_ok_and(|file| file.try_lock_shared().is_ok()) {
+            if heal && old && File::open(&path).is_ok_and(|file| file.try_lock_shared().is_ok()) {
                 let _ = fs::remove_file(&path);
             }
             continue;
@@ -74,7 +91,7 @@ pub fn take(queue: &Queue) -> Census {
             Err(TryLockError::WouldBlock) => waiting.push((seq, name, id)),
             // Its waiter is gone: a dead waiter's entry is empty; a waiter that took a slot
             // removes its own entry.
-            Ok(()) if file.metadata().is_ok_and(|meta| meta.len() == 0) => {
+            Ok(()) if heal && file.metadata().is_ok_and(|meta| meta.len() == 0) => {
                 let _ = fs::remove_file(&path);
             }
             _ => {}

@@ -85,7 +85,13 @@ pub fn main(args: &SuperviseArgs) -> Result<u8> {
         },
     };
     if waker.is_some() {
-        let _ = std::fs::remove_file(session.file(session::QUEUED));
+        // A Slurm session stays `queued` until Slurm starts its job (its watcher marks
+        // the start then).
+        if args.executor.executor == Executor::Slurm {
+            let _ = std::fs::remove_file(session.file(session::QUEUED));
+        } else {
+            record::mark_started(&session, SystemTime::now());
+        }
     }
     if args.executor.executor == Executor::Slurm {
         let result = crate::executor::slurm::supervise(&session, args, &received, slot)?;
