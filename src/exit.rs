@@ -92,16 +92,6 @@ pub fn stdout_written(written: std::io::Result<()>, what: &str) -> anyhow::Resul
     }
 }
 
-/// `err`, ending csa with `code` when it is a result that could not be recorded
-/// ([`crate::record::is_unrecorded`]); any other error unchanged. The message is kept.
-pub fn recode_unrecorded(err: anyhow::Error, code: u8) -> anyhow::Error {
-    if crate::record::is_unrecorded(&err) {
-        Failure::new(code, format!("{err:#}")).into()
-    } else {
-        err
-    }
-}
-
 /// The exit code for `err`: the code of the first [`Failure`] in its chain, else
 /// [`CSA_ERROR`].
 pub fn code_of(err: &anyhow::Error) -> u8 {

@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context as _, Result};
 
 use crate::exit::{self, Failure};
-use crate::record::{self, Executor, ResultRecord, SessionRecord, Status};
-use crate::session::{self, SessionDir};
+use crate::store::record::{self, Executor, ResultRecord, SessionRecord, Status};
+use crate::store::session::{self, SessionDir};
 use crate::sys;
 
 /// The reason recorded in a reconstructed `lost` result.
@@ -55,8 +55,8 @@ fn open_lock(session: &SessionDir) -> Result<Option<File>> {
 /// The supervisor as recorded in `daemon.pid`: `"<pid> <starttime>\n"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Identity {
-    /// The supervisor's PID, which is also the process group ID of the job.
-    pub pid: i32,
+    /// The supervisor's PID, which is also the process group ID of the job: above 1.
+    pub pid: sys::Pid,
     /// Field 22 of `/proc/<pid>/stat`: clock ticks since boot.
     pub start_time: u64,
 }
@@ -64,7 +64,7 @@ pub struct Identity {
 impl Identity {
     /// The identity of running process `pid`, read from `/proc/<pid>/stat`. Errors when
     /// the process is gone or its `stat` cannot be read; the message names the PID.
-    pub fn of(pid: i32) -> Result<Self> {
+    pub fn of(pid: sys::Pid) -> Result<Self> {
         let start_time = sys::ProcStat::read(pid)
             .with_context(|| format!("cannot read the start time of process {pid}"))?
             .start_time;
@@ -98,14 +98,19 @@ pub fn read_identity(session: &SessionDir) -> Result<Identity, String> {
     if !digits(pid) || !digits(start) {
         return Err(malformed());
     }
-    let pid: i32 = pid.parse().map_err(|_| malformed())?;
     let start_time: u64 = start.parse().map_err(|_| malformed())?;
-    if pid <= 1 {
-        return Err(format!(
-            "daemon.pid names PID {pid}, which is never a supervisor"
-        ));
-    }
+    // Digits only, so the number is at least 0; 0 and 1 are never a supervisor.
+    let pid = match sys::Pid::parse(pid) {
+        Some(pid) if !pid.is_init() => pid,
+        Some(pid) => return Err(never_a_supervisor(pid.as_raw())),
+        None if pid.bytes().all(|b| b == b'0') => return Err(never_a_supervisor(0)),
+        None => return Err(malformed()),
+    };
     Ok(Identity { pid, start_time })
+}
+
+fn never_a_supervisor(pid: i32) -> String {
+    format!("daemon.pid names PID {pid}, which is never a supervisor")
 }
 
 /// True while the session's supervisor holds its lock. Never blocks; never changes a live

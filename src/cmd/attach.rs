@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context as _, Result};
 use signal_hook::consts::SIGINT;
 
-use crate::cli::AttachArgs;
+use crate::cmd::args::AttachArgs;
 use crate::liveness::{self, Observed};
-use crate::session::{self, StateRoot};
+use crate::store::session::{self, StateRoot};
 use crate::tail::{self, Check, Follow, Outcome};
 
 /// Exit code after a detach with Ctrl-C: 128 + SIGINT, as shells report an interrupted
@@ -80,7 +80,7 @@ pub fn exec(args: &AttachArgs) -> Result<u8> {
         }
     }
     let result = liveness::final_result(&session)
-        .map_err(|err| crate::exit::recode_unrecorded(err, crate::exit::TIMEOUT))?;
+        .map_err(|err| crate::store::record::recode_unrecorded(err, crate::exit::TIMEOUT))?;
     Ok(result.exit_code)
 }
 

@@ -14,11 +14,11 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 
-use crate::cli::CleanArgs;
+use crate::cmd::args::CleanArgs;
 use crate::liveness::{self, Observed};
-use crate::record::{self, ResultRecord, SessionRecord, Status};
-use crate::session::{self, SessionDir, StateRoot};
-use crate::tags;
+use crate::store::record::{self, ResultRecord, SessionRecord, Status};
+use crate::store::session::{self, SessionDir, StateRoot};
+use crate::store::tags;
 use crate::term;
 
 /// How long ago a session must have ended for `clean` without `--tag` and `--older-than`.

@@ -17,12 +17,12 @@ mod leftovers;
 
 use anyhow::Result;
 
-use crate::cli::KillArgs;
+use crate::cmd::args::KillArgs;
 use crate::exit;
-use crate::session::{SessionDir, StateRoot};
 use crate::stop::sequence::{self, How};
 use crate::stop::target::{self, Target};
-use crate::stop::tree;
+use crate::store::session::{SessionDir, StateRoot};
+use crate::tree;
 
 /// Who asked, as a result's reason names it.
 const BY_KILL: &str = "csa session kill";
@@ -69,7 +69,7 @@ pub fn stop(sessions: Vec<SessionDir>, how: How) -> Result<()> {
     let mut finished = Vec::new();
     for session in sessions {
         // A Slurm job is stopped through Slurm, not by signalling a process here.
-        if crate::executor::of(&session) == crate::record::Executor::Slurm {
+        if crate::executor::of(&session) == crate::store::record::Executor::Slurm {
             crate::executor::slurm::stop::stop(&session, how, BY_KILL, true)?;
             continue;
         }
@@ -103,9 +103,9 @@ fn live_target(session: &SessionDir) -> Result<Option<Target>> {
     }
 }
 
-/// The running or queued sessions that have every tag in `tags` (see [`crate::tags`]).
+/// The running or queued sessions that have every tag in `tags` (see [`crate::store::tags`]).
 pub fn tagged_live_sessions(root: &StateRoot, tags: &[String]) -> Result<Vec<SessionDir>> {
-    Ok(crate::tags::select(root, tags)?
+    Ok(crate::store::tags::select(root, tags)?
         .into_iter()
         .filter(|session| target::is_live(session).unwrap_or(false))
         .collect())

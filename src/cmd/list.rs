@@ -9,7 +9,6 @@
 mod describe;
 mod tree;
 
-use std::collections::HashMap;
 use std::io::{self, BufWriter, Write as _};
 use std::time::{Duration, SystemTime};
 
@@ -17,12 +16,13 @@ use anyhow::Result;
 use ulid::Ulid;
 
 use super::view::{self, ListEntry, ResultView};
-use crate::cli::ListArgs;
+use crate::admission::waiting_for as whereabouts;
+use crate::cmd::args::ListArgs;
 use crate::liveness::{self, Observed};
-use crate::queue::whereabouts;
-use crate::record::{self, ResultRecord, SessionRecord, State};
-use crate::session::{self, SessionDir, StateRoot};
-use crate::tags;
+use crate::queue::snapshot::Snapshots;
+use crate::store::record::{self, ResultRecord, SessionRecord, State};
+use crate::store::session::{self, SessionDir, StateRoot};
+use crate::store::tags;
 use crate::term::{self, Colour};
 
 /// One listed session.
@@ -178,7 +178,7 @@ fn warning_unless_removed(session: &SessionDir, err: &anyhow::Error) -> Option<S
 }
 
 fn print_json(rows: &[Row]) -> io::Result<()> {
-    let mut censuses = HashMap::new();
+    let mut snapshots = Snapshots::default();
     let entries: Vec<ListEntry> = rows
         .iter()
         .map(|row| {
@@ -191,7 +191,7 @@ fn print_json(rows: &[Row]) -> io::Result<()> {
                             &StateRoot::of_session(&row.session),
                             &row.session.id_string(),
                             record,
-                            &mut censuses,
+                            &mut snapshots,
                         )
                     });
                     ResultView::queued(&row.session, started_at, whereabouts)
@@ -259,7 +259,7 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
     let fixed: usize = widths[..5].iter().map(|w| w + 2).sum();
     let last = term::stdout_width().map(|w| w.saturating_sub(fixed).max(12));
     let colour = term::stdout_colour();
-    let mut censuses = HashMap::new();
+    let mut snapshots = Snapshots::default();
     let mut out = BufWriter::new(io::stdout().lock());
     for (h, w) in HEADERS[..5].iter().zip(&widths) {
         write!(out, "{h:<w$}  ")?;
@@ -281,7 +281,7 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
         writeln!(
             out,
             "  {exit:>w2$}  {age:<w3$}  {duration:>w4$}  {}",
-            term::one_line(&describe::row(row, &mut censuses), last),
+            term::one_line(&describe::row(row, &mut snapshots), last),
             w2 = widths[2],
             w3 = widths[3],
             w4 = widths[4],

@@ -8,8 +8,8 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::cli::LogsArgs;
-use crate::session::{self, StateRoot};
+use crate::cmd::args::LogsArgs;
+use crate::store::session::{self, StateRoot};
 
 /// How many bytes are read at a time while looking for line starts from the end.
 const TAIL_CHUNK: usize = 64 * 1024;

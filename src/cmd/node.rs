@@ -21,13 +21,14 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context as _, Result};
 use ulid::Ulid;
 
-use crate::cli::NodeArgs;
+use crate::cmd::args::NodeArgs;
 use crate::executor::slurm::NEVER_STARTED;
 use crate::executor::slurm::files::{self, NodeRecord};
 use crate::exit::{self, CSA_ERROR, Failure};
-use crate::record::{self, ResultRecord, SessionRecord, Status, StdinSource};
-use crate::session::{self, SessionDir};
-use crate::stop::{Scope, request};
+use crate::stop::Scope;
+use crate::store::record::{self, ResultRecord, SessionRecord, Status, StdinSource};
+use crate::store::session::{self, SessionDir};
+use crate::store::stop_request as request;
 use crate::supervise;
 
 /// How long the node waits for the submitting side to record the job (`slurm.toml`).
@@ -76,7 +77,7 @@ pub fn exec(args: &NodeArgs) -> Result<u8> {
     let _ = record::reserve(&session.path, files::ENDING_TOML, ENDING_BYTES);
     // Lead a process group of our own, with the job in it, as the local supervisor does.
     let _ = rustix::process::setsid();
-    let received = supervise::survive();
+    let received = crate::interrupt::survive();
     escalate_stops(&session);
     let node = NodeRecord {
         host: if elsewhere {
@@ -125,7 +126,8 @@ pub fn exec(args: &NodeArgs) -> Result<u8> {
 /// ending. Signals without a stop request (Slurm's time limit, a plain `scancel`) are left
 /// to Slurm.
 fn escalate_stops(session: &SessionDir) {
-    let Ok(mut signals) = signal_hook::iterator::Signals::new(supervise::SURVIVED_SIGNALS) else {
+    let Ok(mut signals) = signal_hook::iterator::Signals::new(crate::interrupt::SURVIVED_SIGNALS)
+    else {
         return;
     };
     let session = session.clone();
@@ -139,7 +141,7 @@ fn escalate_stops(session: &SessionDir) {
             } else {
                 Duration::from_millis(request.grace_ms)
             };
-            let me = rustix::process::getpid().as_raw_nonzero().get();
+            let me = crate::sys::Pid::current();
             let scope = Scope::of_current_process();
             if !scope.wait_until_empty(Some(me), grace) {
                 scope.kill_all(Some(me), KILL_LIMIT);

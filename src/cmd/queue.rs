@@ -6,9 +6,9 @@ use std::io::{self, Write as _};
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-use crate::cli::{QueueListArgs, QueueSlotsArgs};
-use crate::queue::{self, Queue, census};
-use crate::session::StateRoot;
+use crate::cmd::args::{QueueListArgs, QueueSlotsArgs};
+use crate::queue::{self, Queue, snapshot as census};
+use crate::store::session::StateRoot;
 use crate::tool::config::Config;
 
 /// One row of `csa queue list`.

@@ -9,8 +9,8 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::liveness::{self, Observed};
-use crate::record::{self, ResultRecord, SessionRecord, State};
-use crate::session::{self, SessionDir};
+use crate::store::record::{self, ResultRecord, SessionRecord, State};
+use crate::store::session::{self, SessionDir};
 
 /// A session's result as `result` and `list` print it (TOML or JSON).
 #[derive(Debug, Clone, Serialize)]
@@ -79,7 +79,7 @@ impl ResultView {
     pub fn queued(
         session: &SessionDir,
         started_at: Option<String>,
-        whereabouts: Option<crate::queue::whereabouts::Whereabouts>,
+        whereabouts: Option<crate::admission::waiting_for::Whereabouts>,
     ) -> Self {
         let mut view = Self::running(session, started_at);
         view.status = State::Queued;

@@ -6,10 +6,36 @@ pub mod slurm;
 
 use anyhow::{Context as _, Result};
 
-use crate::cli::RunArgs;
 use crate::exit::{Failure, USAGE};
-use crate::record::{Executor, SessionRecord};
-use crate::session::{self, SessionDir};
+use crate::store::record::{Executor, SessionRecord};
+use crate::store::session::{self, SessionDir};
+
+/// What the user asked of the executor (`csa run --executor … --slurm-arg …`), and the
+/// options that depend on it.
+#[derive(Debug, Clone, Copy)]
+pub struct Choice<'a> {
+    /// `--executor`, if given.
+    pub executor: Option<Executor>,
+    /// `--slurm-arg` options, in order.
+    pub slurm_args: &'a [String],
+    /// `--no-daemon`: the job runs in the foreground, on this machine.
+    pub no_daemon: bool,
+    /// `--stdin`: the caller's standard input goes to the job.
+    pub stdin: bool,
+}
+
+/// What the supervisor is told runs its job (`csa __supervise --executor …`).
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// The executor.
+    pub executor: Executor,
+    /// Slurm: take over the job of a watcher that died (nothing is submitted).
+    pub resume: bool,
+    /// Slurm: `sbatch` options, in order.
+    pub slurm_args: Vec<std::ffi::OsString>,
+    /// Slurm: the csa binary the compute node runs.
+    pub node_csa: Option<std::ffi::OsString>,
+}
 
 /// The executor `csa run` uses, and for Slurm what to submit.
 #[derive(Debug, Clone)]
@@ -23,7 +49,7 @@ pub struct Plan {
 /// Chooses the executor of a new session from the command line and the configuration of
 /// the job's directory. Errors: 2 for options that do not fit the executor (`--slurm-arg`
 /// without Slurm; `--no-daemon` or `--stdin` with it), 125 for an unreadable configuration.
-pub fn plan(args: &RunArgs, config: &crate::tool::config::Lazy<'_>) -> Result<Plan> {
+pub fn plan(args: &Choice<'_>, config: &crate::tool::config::Lazy<'_>) -> Result<Plan> {
     let settings = config.get()?.executor.clone();
     let executor = args
         .executor
@@ -74,7 +100,7 @@ fn usage(message: &str) -> anyhow::Error {
 
 /// The executor recorded in a session's `session.toml` (`local` when it cannot be read).
 pub fn of(session: &SessionDir) -> Executor {
-    crate::record::read::<SessionRecord>(&session.file(session::SESSION_TOML))
+    crate::store::record::read::<SessionRecord>(&session.file(session::SESSION_TOML))
         .ok()
         .flatten()
         .map_or(Executor::Local, |record| record.executor)

@@ -45,7 +45,7 @@ pub const RUN: &[Code] = &[
     ),
     code(
         "125",
-        "csa itself failed: the message says what and where (state root not writable, malformed configuration file, …)",
+        "csa itself failed: the message says what and where (state root not writable, malformed configuration file, the supervisor cannot be created under a process limit, …); no session is left behind",
     ),
     code(
         "126",

@@ -25,8 +25,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::Result;
 use ulid::Ulid;
 
-use crate::record::{SessionRecord, State};
-use crate::session::{SessionDir, StateRoot};
+use crate::store::record::{SessionRecord, State};
+use crate::store::session::{SessionDir, StateRoot};
 use crate::tool::config::Config;
 
 pub use queues::QueueFigures;
@@ -37,7 +37,7 @@ pub use tree::Rollup;
 pub struct Session {
     /// Its directory (and ID).
     pub dir: SessionDir,
-    /// Its short handle ([`crate::session::short_handles`]).
+    /// Its short handle ([`crate::store::session::short_handles`]).
     pub handle: String,
     /// Its `session.toml`; `None` while `csa run` is still writing it, or when it cannot be
     /// read ([`Session::problem`] then says why).
@@ -100,7 +100,7 @@ impl Session {
         self.record.as_ref().is_some_and(|record| {
             record.queue.is_some()
                 || !record.after.is_empty()
-                || record.executor == crate::record::Executor::Slurm
+                || record.executor == crate::store::record::Executor::Slurm
         })
     }
 
@@ -192,7 +192,8 @@ impl Fleet {
     /// [`Session::problem`].
     pub fn open(root: StateRoot, config: Config) -> Result<Self> {
         let ids = root.session_ids()?;
-        let read = crate::session::parallel::read_all(&ids, |id| read::session(&root, id, None));
+        let read =
+            crate::store::session::parallel::read_all(&ids, |id| read::session(&root, id, None));
         let mut fleet = Self {
             census: queues::Censuses::default(),
             root,
@@ -242,7 +243,7 @@ impl Fleet {
             .map(|id| self.index.get(id).map(|&at| self.sessions[at].clone()))
             .collect();
         let pairs: Vec<(Ulid, Option<Session>)> = wanted.iter().copied().zip(previous).collect();
-        let read = crate::session::parallel::read_all(&wanted, |id| {
+        let read = crate::store::session::parallel::read_all(&wanted, |id| {
             let previous = pairs
                 .binary_search_by_key(&id, |(id, _)| *id)
                 .ok()
@@ -328,7 +329,7 @@ impl Fleet {
             for (session, handle) in self
                 .sessions
                 .iter_mut()
-                .zip(crate::session::short_handles(&ids))
+                .zip(crate::store::session::short_handles(&ids))
             {
                 session.handle = handle;
             }

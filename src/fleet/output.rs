@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 use ulid::Ulid;
 
-use crate::session::{self, SessionDir};
+use crate::store::session::{self, SessionDir};
 
 /// How much of the end of a spool file is read for its last line (bytes).
 pub const TAIL_BYTES: u64 = 4096;

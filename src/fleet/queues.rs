@@ -1,6 +1,6 @@
 //! Per-queue figures: slots, running, waiting, done, failed, oldest wait, throughput.
 //!
-//! Running and waiting come from the queue itself ([`census::look`], which only looks):
+//! Running and waiting come from the queue itself ([`snapshot::look`], which only looks):
 //! slots held, and live waiters' entries. The rest comes from the sessions of the queue.
 
 use std::collections::BTreeMap;
@@ -9,9 +9,9 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::Session;
-use crate::queue::{self, census};
-use crate::record::State;
-use crate::session::StateRoot;
+use crate::queue::{self, snapshot};
+use crate::store::record::State;
+use crate::store::session::StateRoot;
 use crate::tool::config::Config;
 
 /// The window over which [`QueueFigures::per_minute`] counts ended jobs: 10 minutes.
@@ -25,7 +25,7 @@ pub(super) struct Censuses {
 
 #[derive(Debug)]
 struct Looked {
-    census: census::Census,
+    census: snapshot::Census,
     /// The slot count set with `csa queue slots`; `None` when none is set, or it is
     /// malformed.
     slots: Option<u32>,
@@ -38,7 +38,7 @@ impl Censuses {
             .into_iter()
             .map(|queue| {
                 let looked = Looked {
-                    census: census::look(&queue),
+                    census: snapshot::look(&queue),
                     slots: queue.set_slots().ok().flatten(),
                 };
                 (queue.name, looked)

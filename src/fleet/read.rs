@@ -7,8 +7,8 @@ use ulid::Ulid;
 
 use super::Session;
 use crate::liveness::{self, Observed};
-use crate::record::{self, Executor, ResultRecord, SessionRecord, State, Status};
-use crate::session::{self, StateRoot};
+use crate::store::record::{self, Executor, ResultRecord, SessionRecord, State, Status};
+use crate::store::session::{self, StateRoot};
 
 /// Reads session `id` of `root`; `previous` is what the last read found (its
 /// `session.toml` is not read again). `None` when the session is gone (removed by

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use ulid::Ulid;
 
 use super::Session;
-use crate::record::State;
+use crate::store::record::State;
 
 /// How the sessions under one session fare: its descendants, all generations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

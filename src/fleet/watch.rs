@@ -22,8 +22,8 @@ use ulid::Ulid;
 
 use super::Fleet;
 use crate::queue;
-use crate::record;
-use crate::session::{self, StateRoot};
+use crate::store::record;
+use crate::store::session::{self, StateRoot};
 
 /// What changed, as far as inotify tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +68,7 @@ const SESSION: WatchFlags = WatchFlags::CREATE
 
 /// The events of `queues/`, a queue directory and its `waiting/`: queues created, `slots`
 /// renamed into place, waiters' entries created and removed. Not `CLOSE_WRITE`: a look at
-/// the slots opens them for writing ([`crate::queue::census`]), and would wake itself.
+/// the slots opens them for writing ([`crate::queue::snapshot`]), and would wake itself.
 const QUEUE: WatchFlags = WatchFlags::CREATE
     .union(WatchFlags::MOVED_TO)
     .union(WatchFlags::DELETE)

@@ -6,19 +6,17 @@
 //! member. Processes that moved to another process group or session on purpose (`setsid`,
 //! `setpgid`, daemons that double-fork into a new session) are out of reach.
 
-pub mod request;
 pub mod sequence;
 pub mod target;
-pub mod tree;
 
 use std::collections::HashSet;
 use std::io;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rustix::process::{Pid, Signal};
+use rustix::process::Signal;
 
-use crate::sys;
+use crate::sys::{self, Pid};
 
 /// The longest pause between two scans while waiting for processes to exit (ms).
 const MAX_SCAN_PAUSE: Duration = Duration::from_millis(50);
@@ -27,15 +25,16 @@ const MAX_SCAN_PAUSE: Duration = Duration::from_millis(50);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     /// Every member of a process group (the job's group, led by its supervisor).
-    Group(i32),
+    Group(Pid),
     /// The descendants of `ancestor` inside process group `pgid`: for a supervisor that
     /// shares a group it does not lead (`run --no-daemon` inside a shell's pipeline), so
-    /// that the rest of the pipeline is never signalled.
+    /// that the rest of the pipeline is never signalled. Each is signalled by its PID,
+    /// never the group.
     Descendants {
-        /// The shared process group.
-        pgid: i32,
+        /// The shared process group; `None` when its leader is outside this PID namespace.
+        pgid: Option<Pid>,
         /// The supervisor.
-        ancestor: i32,
+        ancestor: Pid,
     },
 }
 
@@ -43,23 +42,23 @@ impl Scope {
     /// The scope of the calling process's job: its own group when it leads one, else its
     /// descendants in the group it shares.
     pub fn of_current_process() -> Self {
-        let me = rustix::process::getpid().as_raw_nonzero().get();
-        let pgid = rustix::process::getpgrp().as_raw_nonzero().get();
-        if me == pgid {
-            Self::Group(pgid)
+        let me = Pid::current();
+        let pgid = Pid::current_group();
+        if pgid == Some(me) {
+            Self::Group(me)
         } else {
             Self::Descendants { pgid, ancestor: me }
         }
     }
 
     /// The live members of the scope other than `except`.
-    pub fn members(self, except: Option<i32>) -> Vec<i32> {
+    pub fn members(self, except: Option<Pid>) -> Vec<Pid> {
         let (pgid, ancestor) = match self {
-            Self::Group(pgid) => (pgid, None),
+            Self::Group(pgid) => (Some(pgid), None),
             Self::Descendants { pgid, ancestor } => (pgid, Some(ancestor)),
         };
         let members = sys::group_members(pgid);
-        let mut chosen: Vec<i32> = match ancestor {
+        let mut chosen: Vec<Pid> = match ancestor {
             None => members.iter().map(|(pid, _)| *pid).collect(),
             Some(ancestor) => {
                 // Grow the set of descendants until no member's parent is in it.
@@ -67,7 +66,7 @@ impl Scope {
                 loop {
                     let before = family.len();
                     for (pid, stat) in &members {
-                        if family.contains(&stat.ppid) {
+                        if stat.ppid.is_some_and(|ppid| family.contains(&ppid)) {
                             family.insert(*pid);
                         }
                     }
@@ -88,25 +87,24 @@ impl Scope {
     /// meanwhile cannot escape), one `kill` per member otherwise. Members listed in `except`
     /// are spared only in the per-member case. Returns false when there was no one to
     /// signal.
-    pub fn signal(self, signal: Signal, except: Option<i32>) -> io::Result<bool> {
+    pub fn signal(self, signal: Signal, except: Option<Pid>) -> io::Result<bool> {
         if let (Self::Group(pgid), None) = (self, except) {
-            let pgid = Pid::from_raw(pgid).ok_or(io::ErrorKind::InvalidInput)?;
-            return match rustix::process::kill_process_group(pgid, signal) {
+            return match sys::signal_group(pgid, signal) {
                 Ok(()) => Ok(true),
-                Err(rustix::io::Errno::SRCH) => Ok(false),
-                Err(err) => Err(err.into()),
+                Err(err) if err.raw_os_error() == Some(libc::ESRCH) => Ok(false),
+                Err(err) => Err(err),
             };
         }
         let members = self.members(except);
-        for pid in members.iter().filter_map(|pid| Pid::from_raw(*pid)) {
-            let _ = rustix::process::kill_process(pid, signal);
+        for &pid in &members {
+            let _ = sys::signal_process(pid, signal);
         }
         Ok(!members.is_empty())
     }
 
     /// Polls until the scope has no live member other than `except`, or `limit` passes.
     /// Returns true when it is empty. Scans back off from 1 ms to 50 ms.
-    pub fn wait_until_empty(self, except: Option<i32>, limit: Duration) -> bool {
+    pub fn wait_until_empty(self, except: Option<Pid>, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         let mut pause = Duration::from_millis(1);
         loop {
@@ -124,7 +122,7 @@ impl Scope {
 
     /// SIGKILLs every member but `except`, again and again (members may fork meanwhile),
     /// until none is left or `limit` passes. Returns true when the scope is empty.
-    pub fn kill_all(self, except: Option<i32>, limit: Duration) -> bool {
+    pub fn kill_all(self, except: Option<Pid>, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         loop {
             let _ = self.signal(Signal::KILL, except);
@@ -155,11 +153,12 @@ const LEFTOVER_SETTLE: Duration = Duration::from_millis(50);
 /// a busy machine takes milliseconds (BENCHMARKS.md, "Completion lateness").
 pub fn leftover_processes() -> u32 {
     let scope = Scope::of_current_process();
-    let me = rustix::process::getpid().as_raw_nonzero().get();
+    let me = Pid::current();
     let subreaper = rustix::process::child_subreaper().is_ok_and(|pid| pid.is_some());
-    let left = || -> Vec<i32> {
+    let left = || -> Vec<Pid> {
         let pgid = match scope {
-            Scope::Group(pgid) | Scope::Descendants { pgid, .. } => pgid,
+            Scope::Group(pgid) => Some(pgid),
+            Scope::Descendants { pgid, .. } => pgid,
         };
         if subreaper && let Some(found) = sys::descendants_in_group(me, pgid) {
             return found.into_iter().map(|(pid, _)| pid).collect();

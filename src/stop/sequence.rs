@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use rustix::process::Signal;
 
-use super::request::StopRequest;
 use super::target::Target;
 use super::{Scope, signal_name};
 use crate::exit::{self, CSA_ERROR, Failure};
 use crate::liveness;
-use crate::record::{ResultRecord, Status};
+use crate::store::record::{ResultRecord, Status};
+use crate::store::stop_request::StopRequest;
 
 /// How long, after SIGKILL, to wait for processes to vanish and for supervisors to let go
 /// of their locks.
@@ -229,14 +229,19 @@ pub fn wait_until_empty(targets: &[Target], limit: Duration) -> Vec<bool> {
 pub fn describe(scope: Scope) -> String {
     match scope {
         Scope::Group(pgid) => format!("process group {pgid}"),
-        Scope::Descendants { pgid, ancestor } => {
-            format!("the processes under supervisor {ancestor} in process group {pgid}")
-        }
+        Scope::Descendants {
+            pgid: Some(pgid),
+            ancestor,
+        } => format!("the processes under supervisor {ancestor} in process group {pgid}"),
+        Scope::Descendants {
+            pgid: None,
+            ancestor,
+        } => format!("the processes under supervisor {ancestor} in its process group"),
     }
 }
 
 /// PIDs separated by spaces.
-pub fn join(pids: &[i32]) -> String {
+pub fn join(pids: &[crate::sys::Pid]) -> String {
     pids.iter()
         .map(ToString::to_string)
         .collect::<Vec<_>>()
@@ -244,7 +249,7 @@ pub fn join(pids: &[i32]) -> String {
 }
 
 /// Prints the session's result on stderr.
-pub fn report(result: &ResultRecord, pid: i32) {
+pub fn report(result: &ResultRecord, pid: crate::sys::Pid) {
     let signal = result
         .signal
         .map(|n| format!(", signal {n}"))

@@ -10,18 +10,18 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use rustix::process::{Pid, Signal};
+use rustix::process::Signal;
 
-use super::signals::{Received, SURVIVED_SIGNALS};
-use super::{finished, not_started};
 use crate::exit;
-use crate::queue::turn::Slot;
-use crate::record::{ResultRecord, Status};
-use crate::session::SessionDir;
+use crate::interrupt::{Received, SURVIVED_SIGNALS};
+use crate::queue::slot::Slot;
 use crate::stop::Scope;
 use crate::stop::sequence::How;
-use crate::stop::tree;
-use crate::sys;
+use crate::store::record::endings::{finished, not_started};
+use crate::store::record::{ResultRecord, Status};
+use crate::store::session::SessionDir;
+use crate::sys::{self, Pid};
+use crate::tree;
 
 /// How long a job has to exit after SIGTERM before it gets SIGKILL (`--timeout`).
 pub const TIMEOUT_GRACE: Duration = Duration::from_secs(5);
@@ -126,23 +126,26 @@ fn reap(
 ) -> (Option<ExitStatus>, bool, SystemTime) {
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let timed_out = Arc::new(AtomicBool::new(false));
+    let job = Pid::of_child(child).ok();
     let enforcer = timeout.map(|limit| {
         let timed_out = Arc::clone(&timed_out);
-        let job_pid = i32::try_from(child.id()).unwrap_or(-1);
         let session = session.clone();
-        thread::spawn(move || enforce_timeout(&session, limit, &done_rx, &timed_out, job_pid))
+        thread::spawn(move || enforce_timeout(&session, limit, &done_rx, &timed_out, job))
     });
     // Any child: orphans of the job that were re-parented here and exited are reaped on
     // the way, so they do not linger as zombies while the job runs.
-    let job = rustix::process::Pid::from_child(child);
-    let status = loop {
-        match rustix::process::wait(rustix::process::WaitOptions::empty()) {
-            Ok(Some((pid, status))) if pid == job => {
-                break Some(ExitStatus::from_raw(status.as_raw()));
+    let status = match job {
+        Some(job) => loop {
+            match rustix::process::wait(rustix::process::WaitOptions::empty()) {
+                Ok(Some((pid, status))) if pid == job.to_rustix() => {
+                    break Some(ExitStatus::from_raw(status.as_raw()));
+                }
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(_) => break None,
             }
-            Ok(_) | Err(rustix::io::Errno::INTR) => {}
-            Err(_) => break None,
-        }
+        },
+        // Never on Linux (see `Pid::of_child`): std reaps it by its own record.
+        None => child.wait().ok(),
     };
     let end = SystemTime::now();
     drop(slot);
@@ -181,7 +184,7 @@ fn enforce_timeout(
     limit: Duration,
     done: &mpsc::Receiver<()>,
     timed_out: &AtomicBool,
-    job_pid: i32,
+    job_pid: Option<Pid>,
 ) {
     if done.recv_timeout(limit) != Err(mpsc::RecvTimeoutError::Timeout) {
         return;
@@ -199,8 +202,7 @@ fn enforce_timeout(
         false,
     );
     let scope = Scope::of_current_process();
-    let me = rustix::process::getpid().as_raw_nonzero().get();
-    let except = matches!(scope, Scope::Group(_)).then_some(me);
+    let except = matches!(scope, Scope::Group(_)).then_some(Pid::current());
     let _ = scope.signal(Signal::TERM, None);
     let deadline = Instant::now() + TIMEOUT_GRACE;
     // The job itself first: until it is reaped its PID cannot be reused.
@@ -209,8 +211,8 @@ fn enforce_timeout(
     {
         return;
     }
-    if !reaped && let Some(pid) = Pid::from_raw(job_pid) {
-        let _ = rustix::process::kill_process(pid, Signal::KILL);
+    if !reaped && let Some(pid) = job_pid {
+        let _ = sys::signal_process(pid, Signal::KILL);
     }
     scope.kill_all(except, TIMEOUT_GRACE);
 }

@@ -4,12 +4,12 @@
 use anyhow::Result;
 
 use crate::liveness::{self, Identity, read_identity};
-use crate::record::Status;
-use crate::session::SessionDir;
 use crate::stop::Scope;
 use crate::stop::sequence::{self, How};
 use crate::stop::target::{self, Target};
-use crate::sys::{self, ProcStat};
+use crate::store::record::Status;
+use crate::store::session::SessionDir;
+use crate::sys::{self, Pid, ProcStat};
 
 /// Stops what is left of a finished session. A `lost` session (the supervisor vanished
 /// without a result) may still have running processes: when `daemon.pid` cannot identify
@@ -76,17 +76,17 @@ pub(super) fn stop_finished(session: &SessionDir, how: How) -> Result<()> {
 /// not a session — carrying the session's `CSA_SESSION_ID` in their environment. None when
 /// the PID now belongs to another process: while any member of the old group lived, the
 /// kernel could not have reused the PID.
-fn leftovers(session: &SessionDir, found: Identity) -> Vec<i32> {
+fn leftovers(session: &SessionDir, found: Identity) -> Vec<Pid> {
     if ProcStat::read(found.pid).is_ok_and(|stat| stat.start_time != found.start_time) {
         return Vec::new();
     }
     let id = session.id_string();
-    sys::group_members(found.pid)
+    sys::group_members(Some(found.pid))
         .into_iter()
         .filter(|(pid, stat)| {
             *pid != found.pid
                 && stat.start_time >= found.start_time
-                && (stat.session == found.pid || sys::has_env(*pid, "CSA_SESSION_ID", &id))
+                && (stat.session == Some(found.pid) || sys::has_env(*pid, "CSA_SESSION_ID", &id))
         })
         .map(|(pid, _)| pid)
         .collect()

@@ -17,7 +17,7 @@ use super::{Launch, Prepared, announce, spawn_supervisor};
 use crate::executor::slurm::client::{Cancel, Slurm};
 use crate::executor::slurm::{self, files, submit};
 use crate::exit::{CSA_ERROR, Failure};
-use crate::session::SessionDir;
+use crate::store::session::SessionDir;
 
 /// `run`'s exit code when `sbatch` refused the job.
 pub const REFUSED: u8 = 1;

@@ -1,12 +1,13 @@
 //! The cells of a session's row and of a queue's line, as `csa status` prints them and
 //! `csa top` draws them: one wording for both.
 
+use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
 use super::rows::Line;
 use crate::fleet::output::Spools;
 use crate::fleet::{Fleet, QueueFigures, Session};
-use crate::record::State;
+use crate::store::record::State;
 
 /// The headers of the sessions table.
 pub const HEADERS: [&str; 8] = [
@@ -53,12 +54,12 @@ pub fn cells(fleet: &Fleet, line: &Line, spools: &mut Spools, now: SystemTime) -
     name.push_str(&crate::term::one_line(&title(session), None));
     if let Some(rollup) = line.rollup {
         let mark = if line.open { '▾' } else { '▸' };
-        name.push_str(&format!(" {mark} {}/{} done", rollup.done, rollup.total));
+        let _ = write!(name, " {mark} {}/{} done", rollup.done, rollup.total);
         if rollup.failed > 0 {
-            name.push_str(&format!(", {} failed", rollup.failed));
+            let _ = write!(name, ", {} failed", rollup.failed);
         }
         if rollup.running > 0 {
-            name.push_str(&format!(", {} running", rollup.running));
+            let _ = write!(name, ", {} running", rollup.running);
         }
     }
     let mut cells = Cells {
@@ -129,7 +130,7 @@ fn waiting_for(fleet: &Fleet, at: usize) -> String {
     match (&record.queue, fleet.queue_position(at)) {
         (Some(queue), Some(place)) => format!("#{place} in {queue}"),
         (Some(queue), None) => format!("a slot of {queue}"),
-        (None, _) if record.executor == crate::record::Executor::Slurm => {
+        (None, _) if record.executor == crate::store::record::Executor::Slurm => {
             "Slurm to start the job".to_owned()
         }
         (None, _) => String::new(),

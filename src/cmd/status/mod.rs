@@ -16,11 +16,11 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::cli::StatusArgs;
+use crate::cmd::args::StatusArgs;
 use crate::fleet::output::Spools;
 use crate::fleet::{Changes, Counts, Fleet};
-use crate::record::State;
-use crate::session::StateRoot;
+use crate::store::record::State;
+use crate::store::session::StateRoot;
 
 /// How often `--watch` redraws.
 const WATCH_EVERY: Duration = Duration::from_secs(1);

@@ -36,7 +36,11 @@ pub fn flat(fleet: &Fleet, keep: impl Fn(usize) -> bool) -> Vec<Line> {
 /// One row per tree whose root `keep` keeps (a session without parent is a tree of its
 /// own), in display order, with its roll-up; under the roots in `open` (and the opened
 /// sessions below them), their children, in display order.
-pub fn trees(fleet: &Fleet, open: &HashSet<Ulid>, keep: impl Fn(usize) -> bool) -> Vec<Line> {
+pub fn trees<S: std::hash::BuildHasher>(
+    fleet: &Fleet,
+    open: &HashSet<Ulid, S>,
+    keep: impl Fn(usize) -> bool,
+) -> Vec<Line> {
     let sessions = fleet.sessions();
     let mut lines = Vec::new();
     let mut stack: Vec<(usize, usize)> = Vec::new();

@@ -17,7 +17,7 @@ use crate::cmd::status::cells::{self, HEADERS, QUEUE_HEADERS};
 use crate::cmd::status::text::use_bar;
 use crate::fleet::Fleet;
 use crate::fleet::output::Spools;
-use crate::record::State;
+use crate::store::record::State;
 use crate::term::Colour;
 
 /// The widest NAME/COMMAND column, in columns.
@@ -246,9 +246,10 @@ fn draw_bottom(frame: &mut Frame<'_>, view: &View, area: Rect) {
             question.clone(),
             Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
         )),
-        Mode::Normal | Mode::Help => match &view.message {
-            Some(message) => Line::raw(message.clone()),
-            None => {
+        Mode::Normal | Mode::Help => {
+            if let Some(message) = &view.message {
+                Line::raw(message.clone())
+            } else {
                 let mut keys = String::from(
                     "q quit  ? help  / filter  Enter follow  k kill  K kill tag  s slots  t tree",
                 );
@@ -257,7 +258,7 @@ fn draw_bottom(frame: &mut Frame<'_>, view: &View, area: Rect) {
                 }
                 Line::from(Span::styled(keys, Style::new().add_modifier(Modifier::DIM)))
             }
-        },
+        }
     };
     frame.render_widget(Paragraph::new(line), area);
 }

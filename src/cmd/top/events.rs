@@ -41,14 +41,11 @@ pub fn read_terminal(tx: Sender<Event>) -> std::io::Result<()> {
         .name("terminal".to_owned())
         .spawn(move || {
             loop {
-                let sent = match event::read() {
-                    Ok(event) => tx.send(Event::Terminal(event)),
-                    Err(_) => {
-                        let _ = tx.send(Event::TerminalGone);
-                        return;
-                    }
+                let Ok(event) = event::read() else {
+                    let _ = tx.send(Event::TerminalGone);
+                    return;
                 };
-                if sent.is_err() {
+                if tx.send(Event::Terminal(event)).is_err() {
                     return;
                 }
             }
@@ -56,19 +53,37 @@ pub fn read_terminal(tx: Sender<Event>) -> std::io::Result<()> {
         .map(drop)
 }
 
-/// Catches [`ENDING_SIGNALS`] and hands each to the main loop; if the loop has not ended
-/// the process [`SIGNAL_GRACE`] later (stuck writing to a terminal that hung up), restores
-/// the terminal and exits with 128 + N.
+/// Catches [`ENDING_SIGNALS`] (csa's own handler, [`crate::sys::signals`], which writes a
+/// byte to a pipe) and hands the first to the main loop; if the loop has not ended the
+/// process [`SIGNAL_GRACE`] later (stuck writing to a terminal that hung up), restores the
+/// terminal and exits with 128 + N.
 pub fn catch_signals(tx: Sender<Event>) -> std::io::Result<()> {
-    let mut signals = signal_hook::iterator::Signals::new(ENDING_SIGNALS)?;
+    use rustix::pipe::PipeFlags;
+    let (read, write) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)?;
+    // The handler must never block on a full pipe; the thread blocks reading it.
+    rustix::fs::fcntl_setfl(&write, rustix::fs::OFlags::NONBLOCK)?;
+    crate::sys::signals::wake_through(std::os::fd::IntoRawFd::into_raw_fd(write));
+    crate::sys::signals::catch(&ENDING_SIGNALS)?;
     thread::Builder::new()
         .name("signals".to_owned())
         .spawn(move || {
-            if let Some(signal) = signals.forever().next() {
-                let _ = tx.send(Event::Signal(signal));
-                thread::sleep(SIGNAL_GRACE);
-                super::screen::restore();
-                std::process::exit(crate::exit::from_signal(signal).into());
+            let caught = crate::sys::signals::caught();
+            let mut byte = [0u8; 1];
+            loop {
+                let signal = caught.load(std::sync::atomic::Ordering::SeqCst);
+                if let Ok(signal) = i32::try_from(signal)
+                    && signal != 0
+                {
+                    let _ = tx.send(Event::Signal(signal));
+                    thread::sleep(SIGNAL_GRACE);
+                    super::screen::restore();
+                    std::process::exit(crate::exit::from_signal(signal).into());
+                }
+                match rustix::io::read(&read, &mut byte) {
+                    Ok(0) => return,
+                    Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                    Err(_) => return,
+                }
             }
         })
         .map(drop)

@@ -2,7 +2,7 @@
 //! match (`tag:ci status:running make`).
 
 use crate::fleet::Session;
-use crate::record::State;
+use crate::store::record::State;
 
 /// A parsed filter. Empty: every session matches.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

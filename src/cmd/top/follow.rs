@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use ulid::Ulid;
 
 use crate::fleet::output::clean_line;
-use crate::session::{self, SessionDir};
+use crate::store::session::{self, SessionDir};
 
 /// How much of the end of the spool file the pane reads (bytes).
 const PANE_BYTES: u64 = 64 * 1024;

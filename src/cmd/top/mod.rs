@@ -33,13 +33,13 @@ use ratatui::crossterm::event::Event as TermEvent;
 use self::events::Event;
 use self::follow::Follow;
 use self::state::{Effect, View};
-use crate::cli::TopArgs;
+use crate::cmd::args::TopArgs;
 use crate::exit::{self, CSA_ERROR, Failure};
 use crate::fleet::output::Spools;
 use crate::fleet::watch::{Change, Watcher};
 use crate::fleet::{Changes, Fleet};
-use crate::session::StateRoot;
 use crate::stop::sequence::How;
+use crate::store::session::StateRoot;
 
 /// How often the times on screen move (while something runs or waits).
 const TICK: Duration = Duration::from_secs(1);

@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::cli::WaitArgs;
+use crate::cmd::args::WaitArgs;
 use crate::directive;
 use crate::liveness::{self, Observed};
-use crate::session::SessionDir;
+use crate::store::session::SessionDir;
 
 /// `status` of a pending session in `KV_WARM`: `alive` while its job runs (or `csa run` is
 /// still setting it up).

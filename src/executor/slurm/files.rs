@@ -14,8 +14,8 @@
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::record::{self, ResultRecord};
-use crate::session::SessionDir;
+use crate::store::record::{self, ResultRecord};
+use crate::store::session::SessionDir;
 
 /// `slurm.toml`: the Slurm job that runs the session.
 pub const JOB_TOML: &str = "slurm.toml";
@@ -93,7 +93,7 @@ pub fn record_job(session: &SessionDir, job: &JobRecord) -> Result<()> {
         .create(true)
         .truncate(false)
         .write(true)
-        .open(session.file(crate::session::QUEUED));
+        .open(session.file(crate::store::session::QUEUED));
     record::write_atomic(&session.path, JOB_TOML, job, false).map(drop)
 }
 

@@ -26,13 +26,12 @@ use anyhow::{Context as _, Result};
 use self::client::{Cancel, Slurm};
 use self::files::JobRecord;
 use self::outcome::Ending;
-use crate::cli::SuperviseArgs;
 use crate::exit;
-use crate::queue::turn::Slot;
-use crate::record::{self, ResultRecord, SessionRecord, Status};
-use crate::session::{self, SessionDir};
-use crate::stop::request;
-use crate::supervise::Received;
+use crate::interrupt::Received;
+use crate::queue::slot::Slot;
+use crate::store::record::{self, ResultRecord, SessionRecord, Status};
+use crate::store::session::{self, SessionDir};
+use crate::store::stop_request as request;
 
 pub use outcome::NEVER_STARTED;
 pub use resume::settle;
@@ -40,7 +39,8 @@ pub use resume::settle;
 /// The watcher (`csa __supervise --executor slurm`, once the session's gate — dependencies,
 /// queue slot — is passed): submits the job (unless `--resume`), waits for its end and
 /// returns the result to record (the supervisor applies a stop request and writes it).
-/// `slot`, the session's queue slot, is held until the job has ended. `received` is the
+/// `waits_for_nothing`: the session had no dependencies and no queue (then `csa run`
+/// submitted the job). `slot`, the session's queue slot, is held until the job has ended. `received` is the
 /// supervisor's last termination signal: one that arrives before submission means the job
 /// is never submitted; later ones are ignored (the job is stopped through `session kill`,
 /// not by signalling its watcher).
@@ -48,14 +48,13 @@ pub use resume::settle;
 /// Errors: `session.toml` unreadable.
 pub fn supervise(
     session: &SessionDir,
-    supervise_args: &SuperviseArgs,
+    args: &super::Request,
+    waits_for_nothing: bool,
     received: &Received,
     slot: Option<Slot>,
 ) -> Result<ResultRecord> {
-    let args = &supervise_args.executor;
     // `csa run` submits a job that waits for nothing itself, while this watcher starts.
-    let gate = &supervise_args.gate;
-    let run_submits = !args.resume && gate.after.is_empty() && gate.queue.is_none();
+    let run_submits = !args.resume && waits_for_nothing;
     let request = &submit::Request {
         args: args.slurm_args.clone(),
         csa: args

@@ -11,12 +11,12 @@ use super::client::JobInfo;
 use super::files::{JobRecord, NodeRecord};
 use crate::exit;
 use crate::liveness;
-use crate::record::{self, ResultRecord, Status};
-use crate::session::SessionDir;
-use crate::stop::request;
+use crate::store::record::{self, ResultRecord, Status};
+use crate::store::session::SessionDir;
+use crate::store::stop_request as request;
 
 /// How the reason of a job that never started ends (a stop request keeps such a reason,
-/// [`crate::stop::request::apply`]).
+/// [`crate::store::stop_request::apply`]).
 pub const NEVER_STARTED: &str = "the job was never started";
 
 /// How the watcher learned that the job ended.

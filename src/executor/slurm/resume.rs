@@ -22,8 +22,8 @@ use super::client::{Slurm, Unreachable};
 use super::files::{self, JobRecord};
 use super::outcome::{self, Ending};
 use crate::liveness::{self, Settled};
-use crate::record::{self, ResultRecord, SessionRecord};
-use crate::session::{self, SessionDir};
+use crate::store::record::{self, ResultRecord, SessionRecord};
+use crate::store::session::{self, SessionDir};
 use crate::sys;
 
 /// How long a resumed watcher waits before asking Slurm again when it cannot reach it to
@@ -102,12 +102,12 @@ fn start_watcher(session: &SessionDir, lock: File) -> Result<()> {
         .stdout(Stdio::null())
         .stderr(log);
     sys::start_in_new_session(&mut command);
-    sys::block_signals(&mut command, &crate::supervise::SURVIVED_SIGNALS);
+    sys::block_signals(&mut command, &crate::interrupt::SURVIVED_SIGNALS);
     let child = command
         .spawn()
         .with_context(|| format!("cannot start a new watcher {}", exe.display()))?;
     drop(lock);
-    let pid = i32::try_from(child.id()).context("PID out of range")?;
+    let pid = sys::Pid::of_child(&child).context("cannot start a new watcher")?;
     let line = crate::liveness::Identity::of(pid)?.line();
     record::write_reserved(&session.path, session::DAEMON_PID, line.as_bytes(), false)?;
     Ok(())

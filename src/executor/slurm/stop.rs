@@ -23,10 +23,10 @@ use super::client::{Cancel, JobInfo, Query, Slurm, Unreachable};
 use super::files::{self, JobRecord};
 use crate::exit::{CSA_ERROR, Failure};
 use crate::liveness::{self, Observed, Settled};
-use crate::session::{self, SessionDir};
-use crate::stop::request::{self, StopRequest};
 use crate::stop::sequence::How;
 use crate::stop::{signal_name, target};
+use crate::store::session::{self, SessionDir};
+use crate::store::stop_request::{self as request, StopRequest};
 
 /// How long `kill` waits for the watcher to record the result once the job was told to
 /// stop: Slurm may take a few seconds to report a job killed on its node.

@@ -29,8 +29,8 @@ use std::time::{Duration, Instant};
 use super::client::{Query, Slurm, Unreachable};
 use super::files::{self, JobRecord, NodeRecord};
 use super::outcome::Ending;
-use crate::record::ResultRecord;
-use crate::session::SessionDir;
+use crate::store::record::ResultRecord;
+use crate::store::session::SessionDir;
 
 /// While pending: when the first look at Slurm is due after submission.
 const PENDING_FIRST_QUERY: Duration = Duration::from_secs(10);
@@ -134,7 +134,12 @@ impl Watch<'_> {
             if self.node.is_none() {
                 self.check_launch();
             }
-            if !self.stop_seen && self.session.file(crate::stop::request::STOP_TOML).exists() {
+            if !self.stop_seen
+                && self
+                    .session
+                    .file(crate::store::stop_request::STOP_TOML)
+                    .exists()
+            {
                 // `session kill` cancels the job itself; learn the outcome soon.
                 self.stop_seen = true;
                 if self.node.is_none() {
@@ -181,7 +186,7 @@ impl Watch<'_> {
     /// The job started (`node.toml` appeared): block on `node.lock` in a thread.
     fn started(&mut self, node: NodeRecord) {
         // No longer waiting for Slurm to start it.
-        crate::record::mark_started(&self.session, std::time::SystemTime::now());
+        crate::store::record::mark_started(self.session, std::time::SystemTime::now());
         self.same_host = node.host == files::host_name();
         self.node = Some(node);
         self.poll = TRUSTED_POLL;

@@ -12,10 +12,10 @@ use serde::de::{self, Deserializer, Visitor};
 use toml::Spanned;
 
 use super::{Config, QueueDef, malformed};
-use crate::cli::values::{parse_duration, parse_label};
 use crate::queue::MAX_SLOTS;
-use crate::record::Executor;
+use crate::store::record::Executor;
 use crate::tool::{DIRECT_TOOL, PROMPT_PLACEHOLDER, Source, ToolDef};
+use crate::values::{parse_duration, parse_label};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,0 +1,129 @@
+//! Looking at a queue without waiting in it: how many of its sessions run, which wait and
+//! in what order. [`take`] heals the queue as it looks: entries left by waiters that died
+//! (crashed machines, supervisors killed with SIGKILL) are removed. [`look`] only looks, for
+//! views that must never change what they show (`csa top`, `csa status`).
+
+use std::collections::HashMap;
+use std::fs::{self, File, TryLockError};
+use std::time::{Duration, SystemTime};
+
+use super::Queue;
+use super::slot::slot_is_held;
+use super::ticket::parse_entry;
+use crate::store::session::StateRoot;
+
+/// How old an unfinished entry (`waiting/.new-<ID>`, left by an enqueue that died halfway)
+/// must be before a look removes it.
+const STALE_NEW_ENTRY: Duration = Duration::from_secs(60);
+
+/// What a look at a queue found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Census {
+    /// The number of slots that are held: sessions of this queue whose job runs.
+    pub running: usize,
+    /// The session IDs waiting for a slot, in the order they will get one.
+    pub waiting: Vec<String>,
+}
+
+/// Looks at `queue`. Never blocks and never changes a live session; removes the entries of
+/// dead waiters. A queue that does not exist, or cannot be read, looks empty.
+pub fn take(queue: &Queue) -> Census {
+    scan(queue, true)
+}
+
+/// Looks at `queue` as [`take`] does, without removing anything: the entries of dead
+/// waiters are left for the next [`take`] and not counted as waiting.
+pub fn look(queue: &Queue) -> Census {
+    scan(queue, false)
+}
+
+/// [`take`] (`heal`) or [`look`].
+fn scan(queue: &Queue, heal: bool) -> Census {
+    let mut census = Census {
+        running: 0,
+        waiting: Vec::new(),
+    };
+    let Ok(entries) = fs::read_dir(&queue.path) else {
+        return census;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let is_slot = name
+            .to_str()
+            .and_then(|name| name.strip_prefix("slot."))
+            .is_some_and(|index| index.parse::<u32>().is_ok());
+        // Opened for writing, though nothing is written: the head of the queue tries the
+        // slots with `try_lock` and then sleeps until a slot file is closed by a writer
+        // (`IN_CLOSE_WRITE`). A look that held a free slot's lock for that instant would
+        // make the head's try fail; its close then wakes the head to try again.
+        let opened = || File::options().read(true).write(true).open(entry.path());
+        if is_slot && opened().is_ok_and(|file| slot_is_held(&file)) {
+            census.running += 1;
+        }
+    }
+    let dir = queue.waiting_dir();
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return census;
+    };
+    let mut waiting: Vec<(u64, String, String)> = Vec::new();
+    for entry in entries.flatten() {
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let path = entry.path();
+        if name.starts_with(".new-") {
+            let old = fs::symlink_metadata(&path)
+                .and_then(|meta| meta.modified())
+                .ok()
+                .and_then(|modified| SystemTime::now().duration_since(modified).ok())
+                .is_some_and(|age| age > STALE_NEW_ENTRY);
+            if heal && old && File::open(&path).is_ok_and(|file| file.try_lock_shared().is_ok()) {
+                let _ = fs::remove_file(&path);
+            }
+            continue;
+        }
+        let Some((seq, id)) = parse_entry(&name) else {
+            continue;
+        };
+        let id = id.to_owned();
+        let Ok(file) = File::open(&path) else {
+            continue;
+        };
+        match file.try_lock_shared() {
+            Err(TryLockError::WouldBlock) => waiting.push((seq, name, id)),
+            // Its waiter is gone: a dead waiter's entry is empty; a waiter that took a slot
+            // removes its own entry.
+            Ok(()) if heal && file.metadata().is_ok_and(|meta| meta.len() == 0) => {
+                let _ = fs::remove_file(&path);
+            }
+            _ => {}
+        }
+    }
+    waiting.sort_unstable();
+    census.waiting = waiting.into_iter().map(|(_, _, id)| id).collect();
+    census
+}
+
+/// One snapshot per queue, taken on first use: for callers that describe many sessions
+/// (`session list`), so that each queue is read once.
+#[derive(Debug, Default)]
+pub struct Snapshots(HashMap<String, Census>);
+
+impl Snapshots {
+    /// The snapshot of queue `name` under `root`, taken now if this is its first use.
+    pub fn of(&mut self, root: &StateRoot, name: &str) -> &Census {
+        self.0
+            .entry(name.to_owned())
+            .or_insert_with(|| take(&Queue::new(root, name)))
+    }
+}
+
+impl Census {
+    /// The 1-based position of session `id` among the waiting sessions, if it waits.
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.waiting
+            .iter()
+            .position(|other| other == id)
+            .map(|at| at + 1)
+    }
+}
