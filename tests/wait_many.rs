@@ -2,47 +2,15 @@
 //! exit codes, whole outputs in completion order, the cap with sessions still pending, lost
 //! sessions among many, and one wait for 1,000 sessions.
 
-use std::fs::File;
 use std::io::{BufRead as _, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::support::gate::Gate;
 use crate::support::{Csa, HANG, code, directive, output_within, stderr, stdout, wait_for};
 use crate::support_faults::signal;
-
-/// A gate jobs wait at: the test holds an exclusive `flock` on a file; a job runs
-/// `flock -s GATE true` (util-linux), which returns once the gate is opened.
-struct Gate {
-    path: PathBuf,
-    file: Option<File>,
-    _dir: tempfile::TempDir,
-}
-
-impl Gate {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("gate");
-        let file = File::create(&path).unwrap();
-        file.lock().unwrap();
-        Self {
-            path,
-            file: Some(file),
-            _dir: dir,
-        }
-    }
-
-    /// A shell command that returns once the gate is open.
-    fn pass(&self) -> String {
-        format!("flock -s '{}' true", self.path.display())
-    }
-
-    fn open(&mut self) {
-        self.file = None;
-    }
-}
 
 /// `csa session wait ARGS…` started in the background: stdout collected whole, stderr line
 /// by line as it comes.

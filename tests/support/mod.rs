@@ -3,7 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod gate;
 pub mod isolation;
+pub mod pty;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -133,7 +133,9 @@ fn table(
     }
     let last = headers.len() - 1;
     let fixed: usize = widths[..last].iter().map(|w| w + 2).sum();
-    let last_width = style.width.map(|w| w.saturating_sub(fixed).max(12));
+    let last_width = style
+        .width
+        .map(|w| w.saturating_sub(fixed).max(headers[last].width()));
     let mut write_row = |cells: &[String], colour: Option<Colour>| {
         let mut line = String::new();
         for (column, cell) in cells.iter().enumerate() {

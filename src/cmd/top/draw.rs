@@ -85,9 +85,14 @@ fn draw_queues(
     let rows: Vec<Row<'_>> = queues
         .iter()
         .map(|queue| {
+            // The name, then numbers aligned right.
             let mut cells: Vec<Cell<'_>> = cells::queue_cells(queue)
                 .into_iter()
-                .map(Cell::from)
+                .enumerate()
+                .map(|(at, text)| match at {
+                    0 => Cell::from(text),
+                    _ => Cell::from(Line::from(text).right_aligned()),
+                })
                 .collect();
             let bar = use_bar(queue.utilisation(), true);
             let style = if colour && queue.utilisation() >= 1.0 {
@@ -108,9 +113,13 @@ fn draw_queues(
         Constraint::Length(6),
         Constraint::Length(11),
         Constraint::Length(10),
-        Constraint::Fill(1),
+        Constraint::Length(15),
     ];
-    let header = Row::new(QUEUE_HEADERS).style(Style::new().add_modifier(Modifier::BOLD));
+    let header = Row::new(QUEUE_HEADERS.iter().enumerate().map(|(at, text)| match at {
+        0 | 8 => Cell::from(*text),
+        _ => Cell::from(Line::from(*text).right_aligned()),
+    }))
+    .style(Style::new().add_modifier(Modifier::BOLD));
     frame.render_widget(
         Table::new(rows, widths).header(header).column_spacing(2),
         area,

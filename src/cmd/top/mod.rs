@@ -49,6 +49,10 @@ const RESCAN: Duration = Duration::from_secs(15);
 const RESCAN_WITHOUT_INOTIFY: Duration = Duration::from_secs(2);
 /// The least time between two frames (a job writing fast to the followed output).
 const FRAME: Duration = Duration::from_millis(30);
+/// Test hook: `CSA_TEST_TOP_PANIC=1` makes `csa top` panic after its first frame, so the
+/// suite can check the terminal is restored on a panic. Not part of the user-facing
+/// interface.
+const PANIC_VARIABLE: &str = "CSA_TEST_TOP_PANIC";
 /// How sessions are killed from the view: as `csa session kill` without options.
 const KILL: How = How {
     signal: rustix::process::Signal::TERM,
@@ -134,6 +138,10 @@ impl Top {
                     .context("cannot draw")?;
                 dirty = false;
                 drawn = Instant::now();
+                assert!(
+                    std::env::var_os(PANIC_VARIABLE).is_none(),
+                    "{PANIC_VARIABLE} is set: a panic to show the terminal is restored"
+                );
             }
             let wake = if dirty {
                 drawn + FRAME

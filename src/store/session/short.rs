@@ -93,7 +93,9 @@ mod tests {
     fn every_handle_resolves_to_its_own_session_alone() {
         // The same millisecond and random ends: shared beginnings and, among 2,000, some shared
         // four-character ends.
-        let ids: Vec<Ulid> = (0..2000).map(|_| Ulid::from_parts(1_800_000_000_000, fastrand::u128(..))).collect();
+        let ids: Vec<Ulid> = (0..2000)
+            .map(|_| Ulid::from_parts(1_800_000_000_000, fastrand::u128(..)))
+            .collect();
         let texts: Vec<String> = ids.iter().map(Ulid::to_string).collect();
         let handles = short_handles(&ids);
         for (own, handle) in ids.iter().zip(&handles) {
