@@ -1,6 +1,6 @@
 //! The command line's top: the grammar of `csa` (clap's derive API) put together from each
 //! subcommand's arguments ([`crate::cmd::args`]), parsing with csa's usage errors and
-//! hints, shell completion, and [`dispatch`] to the command the user asked for.
+//! hints, shell completion, and [`dispatch()`] to the command the user asked for.
 
 use clap::{Parser, Subcommand};
 

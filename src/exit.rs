@@ -11,6 +11,12 @@ pub const LOST: u8 = 1;
 /// A session whose dependency (`--after`) did not end with `success`, so its job never
 /// started (`status = "skipped"`).
 pub const SKIPPED: u8 = 1;
+/// `csa run --executor slurm` whose job `sbatch` refused (the session records the
+/// `failure` result).
+pub const SLURM_REFUSED: u8 = 1;
+/// `session attach` left with Ctrl-C: the job keeps running (128 + SIGINT, as POSIX
+/// shells report an interrupt).
+pub const DETACHED: u8 = 130;
 /// Usage error (bad flags or arguments), as clap reports it.
 pub const USAGE: u8 = 2;
 /// The job was stopped by `--timeout`, or a dead session's result could not be

@@ -16,12 +16,14 @@
 //! cycle between top-level modules, fails CI.
 
 pub mod admission;
+pub mod backoff;
 pub mod cli;
 pub mod cmd;
 pub mod directive;
 pub mod executor;
 pub mod exit;
 pub mod fleet;
+pub mod heal;
 pub mod interrupt;
 pub mod liveness;
 pub mod queue;

@@ -7,8 +7,8 @@ use std::fs;
 
 use ulid::Ulid;
 
-use crate::stop::sequence::{self, How};
-use crate::stop::target::{self, Target};
+use crate::executor::{self, StopMode};
+use crate::stop::sequence::How;
 use crate::store::session::{SessionDir, StateRoot};
 
 /// The directory of a session that lists its child sessions, one empty file per child.
@@ -16,7 +16,8 @@ pub const CHILDREN: &str = "children";
 
 /// The live descendants of `roots`, by depth: `levels[0]` are their children, `levels[1]`
 /// their grandchildren, and so on. Each session appears once; sessions that have ended are
-/// left out (their own descendants are still found).
+/// left out (their own descendants are still found). A Slurm descendant whose watcher
+/// died is settled first ([`crate::heal::is_live`]).
 pub fn live_descendants(roots: &[SessionDir]) -> Vec<Vec<SessionDir>> {
     let mut seen: HashSet<Ulid> = roots.iter().map(|session| session.id).collect();
     let mut levels = Vec::new();
@@ -44,7 +45,7 @@ pub fn live_descendants(roots: &[SessionDir]) -> Vec<Vec<SessionDir>> {
         }
         let live: Vec<SessionDir> = next
             .iter()
-            .filter(|child| target::is_live(child).unwrap_or(false))
+            .filter(|child| crate::heal::is_live(child).unwrap_or(false))
             .cloned()
             .collect();
         if !live.is_empty() {
@@ -55,10 +56,10 @@ pub fn live_descendants(roots: &[SessionDir]) -> Vec<Vec<SessionDir>> {
     levels
 }
 
-/// Stops the live descendants of `sessions`, deepest first, each level together, with
-/// `how`; their results' reasons are `by(ancestor ID)`. With `notes`, each step and each
-/// descendant that cannot be verified or stopped is reported on stderr; such a descendant
-/// is left as it is.
+/// Stops the live descendants of `sessions`, deepest first, each level together (through
+/// each one's executor), with `how`; their results' reasons are `by(ancestor ID)`. With
+/// `notes`, each step and each descendant that cannot be verified or stopped is reported
+/// on stderr; such a descendant is left as it is.
 pub fn stop_descendants(
     sessions: &[SessionDir],
     how: How,
@@ -80,49 +81,27 @@ pub fn stop_descendants(
             }
         }
     }
+    let by = |session: &SessionDir| by(&ancestor_of[&session.id]);
     for level in levels.iter().rev() {
-        let targets: Vec<Target> = level
-            .iter()
-            .filter_map(|session| match crate::executor::of(session) {
-                // A Slurm job is stopped through Slurm (and its own descendants with it).
-                crate::store::record::Executor::Slurm => {
-                    let stopped = crate::executor::slurm::stop::stop(
-                        session,
-                        how,
-                        &by(&ancestor_of[&session.id]),
-                        notes,
-                    );
-                    if let (Err(err), true) = (stopped, notes) {
-                        crate::note!("{err:#}");
-                    }
-                    None
-                }
-                crate::store::record::Executor::Local => match target::verify(session) {
-                    Ok(target) => Some(target),
-                    Err(why) => {
-                        if notes && target::is_live(session).unwrap_or(false) {
-                            crate::note!(
-                                "not stopping descendant session {}: {why}",
-                                session.id_string()
-                            );
-                        }
-                        None
-                    }
-                },
-            })
-            .collect();
-        let by = |target: &Target| by(&ancestor_of[&target.session.id]);
-        let stopped = sequence::stop_together(&targets, how, &by, notes).and_then(|last| {
-            for (target, last) in targets.iter().zip(last) {
-                let result = sequence::recorded(target, last, how, &by(target))?;
-                if notes {
-                    sequence::report(&result, target.identity.pid);
-                }
-            }
-            Ok(())
-        });
-        if let (Err(err), true) = (stopped, notes) {
-            crate::note!("{err:#}");
+        for (executor, group) in executor::group(level) {
+            // Errors are noted (with `notes`) by the executor, never returned.
+            let _ = executor.stop(&group, how, &by, StopMode::Descendants { notes });
         }
     }
+}
+
+/// Stops the descendants of a session whose job timed out, deepest first, with SIGTERM and
+/// the timeout's grace ([`crate::executor::local::TIMEOUT_GRACE`]), quietly. Handed to the
+/// local executor, which sits below trees ([`crate::executor::Start::stop_descendants`]).
+pub fn stop_for_timeout(session: &SessionDir) {
+    let how = How {
+        signal: rustix::process::Signal::TERM,
+        grace: crate::executor::local::TIMEOUT_GRACE,
+    };
+    stop_descendants(
+        std::slice::from_ref(session),
+        how,
+        &|ancestor| format!("the timeout of ancestor session {ancestor}"),
+        false,
+    );
 }

@@ -8,9 +8,9 @@ use std::os::unix::fs::MetadataExt as _;
 use anyhow::Result;
 use ulid::Ulid;
 
+use crate::executor::Settled;
 use crate::exit;
 use crate::interrupt::{Waker, Woke};
-use crate::liveness::{self, Settled};
 use crate::queue::Queue;
 use crate::queue::slot::{self as turn, Slot};
 use crate::queue::ticket::{self, Ticket};
@@ -146,7 +146,7 @@ fn wait_for(root: &StateRoot, id: &str, waker: &Waker) -> Result<Woke<Option<Str
         {
             return Ok(Woke::Stopped(signal));
         }
-        match liveness::settle(&dependency) {
+        match crate::heal::settle(&dependency) {
             Ok(Settled::Resumed) => {}
             Ok(Settled::Finished(result)) if result.status == Status::Success => {
                 return Ok(Woke::Ready(None));

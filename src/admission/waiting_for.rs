@@ -34,15 +34,16 @@ pub fn find(
         .filter(|dependency| !succeeded(root, dependency))
         .map(String::as_str)
         .collect();
-    // A Slurm session past its queue and dependencies waits for Slurm to start its job.
-    if record.executor == crate::store::record::Executor::Slurm
-        && let Ok(ulid) = ulid::Ulid::from_string(id)
-        && let Ok(Some(job)) = crate::executor::slurm::files::read_job(&root.session(ulid))
+    // A session past its queue and dependencies may wait for its executor (Slurm: for
+    // Slurm to start its job).
+    if let Ok(ulid) = ulid::Ulid::from_string(id)
+        && let Some(waiting_for) =
+            crate::executor::by_kind(record.executor).look(&root.session(ulid))
     {
         return Whereabouts {
             queue: None,
             position: None,
-            waiting_for: format!("Slurm to start job {}", job.job_id),
+            waiting_for,
         };
     }
     let waiting_for = match (&record.queue, position, pending.is_empty()) {

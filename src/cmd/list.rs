@@ -5,6 +5,9 @@
 //! and each row reads only `result.toml` (and, while it has none, the lock) plus
 //! `session.toml` for the NAME/COMMAND column. With `--tag`, `session.toml` is read first,
 //! and a session without the tags is left at that.
+//!
+//! **Looks and heals** ([`crate::heal::observe`]): a session whose supervisor is gone without
+//! a result gets its `lost` result written (or, on Slurm, a new watcher); queues are only read.
 
 mod describe;
 mod tree;
@@ -18,7 +21,7 @@ use ulid::Ulid;
 use super::view::{self, ListEntry, ResultView};
 use crate::admission::waiting_for as whereabouts;
 use crate::cmd::args::ListArgs;
-use crate::liveness::{self, Observed};
+use crate::liveness::Observed;
 use crate::queue::snapshot::Snapshots;
 use crate::store::record::{self, ResultRecord, SessionRecord, State};
 use crate::store::session::{self, SessionDir, StateRoot};
@@ -126,7 +129,7 @@ fn look(root: &StateRoot, id: Ulid, filter: &Filter<'_>) -> Looked {
         }
     }
     let mut queued = false;
-    let result = match liveness::observe(&session) {
+    let result = match crate::heal::observe(&session) {
         Ok(Observed::Running) => None,
         Ok(Observed::Queued) => {
             queued = true;
@@ -136,7 +139,8 @@ fn look(root: &StateRoot, id: Ulid, filter: &Filter<'_>) -> Looked {
         // Reconstructed and recorded as `wait` does; a store that cannot be written
         // (someone else's, read-only) still lists the session as lost.
         Ok(Observed::Gone) => Some(
-            liveness::final_result(&session).unwrap_or_else(|_| liveness::lost_result(&session)),
+            crate::store::record::endings::final_result(&session)
+                .unwrap_or_else(|_| crate::store::record::endings::lost_result(&session)),
         ),
         Err(err) => {
             warnings.extend(warning_unless_removed(&session, &err));

@@ -1,5 +1,7 @@
 //! `csa session logs`: what a job has written so far — `stdout.log` to stdout and, with
 //! `--stderr`, `stderr.log` to stderr — optionally only the last N lines. Never waits.
+//!
+//! **Only reads**: nothing is healed.
 
 use std::fs::File;
 use std::io::{self, Read as _, Seek as _, Write};

@@ -16,11 +16,12 @@ use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, Result};
 use ulid::Ulid;
 
+use crate::backoff::{self, Backoff};
 use crate::cmd::args::NodeArgs;
 use crate::executor::slurm::NEVER_STARTED;
 use crate::executor::slurm::files::{self, NodeRecord};
@@ -29,7 +30,6 @@ use crate::stop::Scope;
 use crate::store::record::{self, ResultRecord, SessionRecord, Status, StdinSource};
 use crate::store::session::{self, SessionDir};
 use crate::store::stop_request as request;
-use crate::supervise;
 
 /// How long the node waits for the submitting side to record the job (`slurm.toml`).
 const SUBMITTED_LIMIT: Duration = Duration::from_secs(120);
@@ -78,7 +78,7 @@ pub fn exec(args: &NodeArgs) -> Result<u8> {
     // Lead a process group of our own, with the job in it, as the local supervisor does.
     let _ = rustix::process::setsid();
     let received = crate::interrupt::survive();
-    escalate_stops(&session);
+    escalate_stops(&session, &received);
     let node = NodeRecord {
         host: if elsewhere {
             ELSEWHERE.to_owned()
@@ -102,12 +102,13 @@ pub fn exec(args: &NodeArgs) -> Result<u8> {
         )
     } else {
         match command(&session, &record) {
-            Ok(command) => supervise::run_job(
+            Ok(command) => crate::executor::local::run_job(
                 &session,
                 command,
                 record.timeout_ms.map(Duration::from_millis),
                 &received,
                 None,
+                crate::tree::stop_for_timeout,
             ),
             Err(why) => not_started(&session, Status::Failure, 1, None, why),
         }
@@ -125,18 +126,20 @@ pub fn exec(args: &NodeArgs) -> Result<u8> {
 /// SIGKILL request), then SIGKILL — every member but this process, which records the
 /// ending. Signals without a stop request (Slurm's time limit, a plain `scancel`) are left
 /// to Slurm.
-fn escalate_stops(session: &SessionDir) {
-    let Ok(mut signals) = signal_hook::iterator::Signals::new(crate::interrupt::SURVIVED_SIGNALS)
-    else {
+///
+/// The signals come through csa's own handler ([`crate::interrupt`]), the one the job's
+/// run already relies on: no second handler on the same signals.
+fn escalate_stops(session: &SessionDir, received: &crate::interrupt::Received) {
+    let Ok(waker) = crate::interrupt::Waker::new(received.clone()) else {
         return;
     };
     let session = session.clone();
     thread::spawn(move || {
-        for _ in signals.forever() {
+        while waker.next_signal().is_ok() {
             let Some(request) = request::requested(&session) else {
                 continue;
             };
-            let grace = if request.signal == signal_hook::consts::SIGKILL {
+            let grace = if request.signal == libc::SIGKILL {
                 Duration::ZERO
             } else {
                 Duration::from_millis(request.grace_ms)
@@ -159,33 +162,26 @@ fn escalate_stops(session: &SessionDir) {
 /// Errors: no record in time (the submitting side died before it finished), or a record of
 /// another job (this one must not run the session).
 fn wait_until_submitted(session: &SessionDir, job_id: &str) -> Result<()> {
-    let deadline = Instant::now() + SUBMITTED_LIMIT;
-    let mut pause = Duration::from_millis(10);
-    loop {
-        if let Ok(Some(job)) = files::read_job(session) {
-            if job.job_id == job_id {
-                return Ok(());
-            }
-            return Err(refused(&format!(
-                "slurm.toml names Slurm job {}, not this job {job_id}",
-                job.job_id
-            ))
-            .into());
-        }
-        if Instant::now() >= deadline {
-            return Err(Failure::new(
-                CSA_ERROR,
-                format!(
-                    "session {} never recorded this Slurm job {job_id} in slurm.toml within {} s: is the state root on a filesystem this node shares? ({})",
-                    session.id_string(),
-                    SUBMITTED_LIMIT.as_secs(),
-                    session.path.display()
-                ),
-            )
-            .into());
-        }
-        thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(250));
+    let pauses = Backoff::new(Duration::from_millis(10), Duration::from_millis(250));
+    match backoff::poll(SUBMITTED_LIMIT, pauses, || {
+        files::read_job(session).ok().flatten()
+    }) {
+        Some(job) if job.job_id == job_id => Ok(()),
+        Some(job) => Err(refused(&format!(
+            "slurm.toml names Slurm job {}, not this job {job_id}",
+            job.job_id
+        ))
+        .into()),
+        None => Err(Failure::new(
+            CSA_ERROR,
+            format!(
+                "session {} never recorded this Slurm job {job_id} in slurm.toml within {} s: is the state root on a filesystem this node shares? ({})",
+                session.id_string(),
+                SUBMITTED_LIMIT.as_secs(),
+                session.path.display()
+            ),
+        )
+        .into()),
     }
 }
 

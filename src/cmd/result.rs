@@ -1,5 +1,7 @@
 //! `csa session result`: print a session's result as TOML (the text of `result.toml`) or
 //! JSON, or `status = "running"` while its supervisor lives. Never waits.
+//!
+//! **Looks and heals** ([`crate::heal::observe`]), as `list` does.
 
 use std::io::{self, Write as _};
 

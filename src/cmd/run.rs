@@ -21,7 +21,7 @@ use anyhow::{Context as _, Result};
 use crate::cmd::args::RunArgs;
 use crate::directive;
 use crate::exit::{CSA_ERROR, Failure, USAGE};
-use crate::store::record::{Executor, StdinSource};
+use crate::store::record::{ExecutorKind, StdinSource};
 use crate::store::session::{SessionDir, StateRoot};
 use crate::tool::{self, Job};
 
@@ -75,7 +75,7 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
         &config,
     )?;
     // A Slurm job's program must exist on the node, not necessarily here.
-    if plan.executor == Executor::Local {
+    if plan.executor == ExecutorKind::Local {
         tool::check_job(&job, &cwd, path_var.as_deref())?;
     }
 

@@ -100,7 +100,7 @@ impl Session {
         self.record.as_ref().is_some_and(|record| {
             record.queue.is_some()
                 || !record.after.is_empty()
-                || record.executor == crate::store::record::Executor::Slurm
+                || record.executor == crate::store::record::ExecutorKind::Slurm
         })
     }
 

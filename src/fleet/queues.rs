@@ -25,7 +25,7 @@ pub(super) struct Censuses {
 
 #[derive(Debug)]
 struct Looked {
-    census: snapshot::Census,
+    census: snapshot::Snapshot,
     /// The slot count set with `csa queue slots`; `None` when none is set, or it is
     /// malformed.
     slots: Option<u32>,
@@ -38,7 +38,7 @@ impl Censuses {
             .into_iter()
             .map(|queue| {
                 let looked = Looked {
-                    census: snapshot::look(&queue),
+                    census: snapshot::take(&queue),
                     slots: queue.set_slots().ok().flatten(),
                 };
                 (queue.name, looked)

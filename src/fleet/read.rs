@@ -1,5 +1,5 @@
 //! Reading one session for the fleet view: its `session.toml` (once), what a look finds
-//! ([`liveness::peek`]: never records, resumes or removes anything) and its true times.
+//! ([`liveness::observe`]: never records, resumes or removes anything) and its true times.
 
 use std::time::SystemTime;
 
@@ -7,7 +7,7 @@ use ulid::Ulid;
 
 use super::Session;
 use crate::liveness::{self, Observed};
-use crate::store::record::{self, Executor, ResultRecord, SessionRecord, State, Status};
+use crate::store::record::{self, ExecutorKind, ResultRecord, SessionRecord, State, Status};
 use crate::store::session::{self, StateRoot};
 
 /// Reads session `id` of `root`; `previous` is what the last read found (its
@@ -45,7 +45,7 @@ pub(super) fn session(root: &StateRoot, id: Ulid, previous: Option<Session>) -> 
         reason: None,
         problem,
     };
-    match liveness::peek(&session.dir) {
+    match liveness::observe(&session.dir) {
         Ok(Observed::Running) => {
             session.started = started(&session);
         }
@@ -56,7 +56,7 @@ pub(super) fn session(root: &StateRoot, id: Ulid, previous: Option<Session>) -> 
             let slurm = session
                 .record
                 .as_ref()
-                .is_some_and(|record| record.executor == Executor::Slurm);
+                .is_some_and(|record| record.executor == ExecutorKind::Slurm);
             if slurm {
                 // Its job may still run under Slurm; the next `csa session list` resumes
                 // the watcher.
@@ -67,7 +67,7 @@ pub(super) fn session(root: &StateRoot, id: Ulid, previous: Option<Session>) -> 
                 session.state = State::Lost;
                 session.reason = Some(format!(
                     "{} (recorded by the next `csa session list`)",
-                    liveness::LOST_REASON
+                    record::endings::LOST_REASON
                 ));
             }
         }

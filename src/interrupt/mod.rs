@@ -39,7 +39,7 @@ pub struct Waker {
 }
 
 impl Waker {
-    /// Registers a pipe with the signal handlers. Call after [`crate::supervise::survive`].
+    /// Registers a pipe with the signal handlers. Call after [`survive`].
     pub fn new(received: Received) -> io::Result<Self> {
         let (read, write) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?;
         // The handler writes to it for as long as the process lives.
@@ -91,6 +91,34 @@ impl Waker {
         self.poll(Some(fd), timeout)
     }
 
+    /// Blocks until a stop signal arrives — a new one, whatever arrived before — and returns
+    /// the number of the last one received. For a thread that acts on each signal (the
+    /// Slurm node's escalation of a stop).
+    ///
+    /// Errors: `poll` fails otherwise than by being interrupted.
+    pub fn next_signal(&self) -> io::Result<i32> {
+        loop {
+            let mut fds = [PollFd::new(&self.signals, PollFlags::IN)];
+            match rustix::event::poll(&mut fds, None) {
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(err) => return Err(err.into()),
+            }
+            if fds[0].revents().is_empty() {
+                continue;
+            }
+            self.drain();
+            if let Some(signal) = self.stopped() {
+                return Ok(signal);
+            }
+        }
+    }
+
+    /// Empties the pipe the signal handler writes to.
+    fn drain(&self) {
+        let mut sink = [0u8; 64];
+        while matches!(rustix::io::read(&self.signals, &mut sink), Ok(n) if n > 0) {}
+    }
+
     /// Waits until `pause` passes or a stop signal arrives.
     pub fn pause(&self, pause: Duration) -> io::Result<Woke<bool>> {
         self.poll(None, Some(pause))
@@ -124,8 +152,7 @@ impl Waker {
         let signalled = !fds[0].revents().is_empty();
         let ready = fd.is_some() && !fds[1].revents().is_empty();
         if signalled {
-            let mut sink = [0u8; 64];
-            while matches!(rustix::io::read(&self.signals, &mut sink), Ok(n) if n > 0) {}
+            self.drain();
         }
         if let Some(signal) = self.stopped() {
             return Ok(Woke::Stopped(signal));

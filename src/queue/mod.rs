@@ -14,7 +14,7 @@
 //! - `waiting/<seq>-<ID>` — one entry per session waiting for a slot, exclusively locked by
 //!   its supervisor while it waits; `seq` is 20 digits, so names sort in submission order.
 //!
-//! The hand-off ([`turn`]): each waiting supervisor blocks on the entry of the newest live
+//! The hand-off ([`slot`]): each waiting supervisor blocks on the entry of the newest live
 //! waiter ahead of it (a chain, as in a CLH lock); only the oldest waiter, the head,
 //! watches the slots. When the head takes a slot it removes its entry and lets go of it,
 //! which wakes exactly its successor, the new head. A waiter that dies lets go of its entry

@@ -30,6 +30,7 @@ use rustix::fs::inotify;
 
 use super::Queue;
 use super::ticket::{Ticket, parse_entry};
+use crate::backoff::Backoff;
 use crate::interrupt::{Waker, Woke};
 
 /// The longest pause between two looks at the slots when inotify is unavailable.
@@ -121,7 +122,7 @@ fn head(
 ) -> Result<Woke<Slot>> {
     let watch = watch(queue);
     let mut files: BTreeMap<u32, File> = BTreeMap::new();
-    let mut pause = Duration::from_millis(1);
+    let mut pauses = Backoff::new(Duration::from_millis(2), MAX_FALLBACK_PAUSE);
     loop {
         let slots = queue.set_slots()?.unwrap_or(default_slots);
         open_slots(queue, slots, &mut files)?;
@@ -150,8 +151,7 @@ fn head(
             drain(fd);
             woke
         } else {
-            pause = (pause * 2).min(MAX_FALLBACK_PAUSE);
-            waker.pause(pause)?
+            waker.pause(pauses.next_pause())?
         };
         if let Woke::Stopped(signal) = woke {
             // Leave the entry in place, empty: the successor takes it as a departure.
@@ -232,7 +232,7 @@ fn is_held(file: &File) -> bool {
 }
 
 /// True when `file` — a slot file — is held by a running job's supervisor. For
-/// [`super::census`].
+/// [`super::snapshot`].
 pub(super) fn slot_is_held(file: &File) -> bool {
     is_held(file)
 }

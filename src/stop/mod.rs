@@ -11,15 +11,16 @@ pub mod target;
 
 use std::collections::HashSet;
 use std::io;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
 
+use crate::backoff::{self, Backoff};
 use crate::sys::{self, Pid};
 
-/// The longest pause between two scans while waiting for processes to exit (ms).
-const MAX_SCAN_PAUSE: Duration = Duration::from_millis(50);
+/// The pauses between two scans while waiting for processes to exit: 1 ms, doubling up to
+/// 50 ms.
+pub const SCANS: Backoff = Backoff::new(Duration::from_millis(1), Duration::from_millis(50));
 
 /// The processes a stop sequence reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,19 +106,10 @@ impl Scope {
     /// Polls until the scope has no live member other than `except`, or `limit` passes.
     /// Returns true when it is empty. Scans back off from 1 ms to 50 ms.
     pub fn wait_until_empty(self, except: Option<Pid>, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        let mut pause = Duration::from_millis(1);
-        loop {
-            if self.members(except).is_empty() {
-                return true;
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            thread::sleep(pause.min(deadline - now));
-            pause = (pause * 2).min(MAX_SCAN_PAUSE);
-        }
+        backoff::poll(limit, SCANS, || {
+            self.members(except).is_empty().then_some(())
+        })
+        .is_some()
     }
 
     /// SIGKILLs every member but `except`, again and again (members may fork meanwhile),
@@ -165,17 +157,12 @@ pub fn leftover_processes() -> u32 {
         }
         scope.members(Some(me))
     };
-    let deadline = Instant::now() + LEFTOVER_SETTLE;
-    let mut pause = Duration::from_millis(1);
-    loop {
-        let found = left();
-        let now = Instant::now();
-        if found.is_empty() || now >= deadline {
-            return u32::try_from(found.len()).unwrap_or(u32::MAX);
-        }
-        thread::sleep(pause.min(deadline - now));
-        pause = (pause * 2).min(MAX_SCAN_PAUSE);
-    }
+    let mut count = 0;
+    backoff::poll(LEFTOVER_SETTLE, SCANS, || {
+        count = left().len();
+        (count == 0).then_some(())
+    });
+    u32::try_from(count).unwrap_or(u32::MAX)
 }
 
 /// The conventional name of `signal`, e.g. `SIGTERM`, or `signal N`.

@@ -6,9 +6,10 @@
 //! and that process has the session's `lock` file open.
 
 use std::os::unix::fs::MetadataExt as _;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::Scope;
+use crate::backoff::Backoff;
 use crate::exit::{CSA_ERROR, Failure};
 use crate::liveness::{self, Identity, Observed};
 use crate::store::session::{self, SessionDir};
@@ -96,25 +97,22 @@ fn until_started(pid: Pid, start_time: u64, stat: ProcStat) -> Result<ProcStat, 
     if !blocks_sigterm(pid) || (stat.pgrp == Some(pid) && is_supervisor(pid)) {
         return Ok(stat);
     }
-    let deadline = Instant::now() + STARTING_LIMIT;
-    let mut pause = Duration::from_micros(100);
-    loop {
-        let now = ProcStat::read(pid).map_err(|_| format!("process {pid} of daemon.pid exited"))?;
+    let pauses = Backoff::new(Duration::from_micros(100), Duration::from_millis(10));
+    crate::backoff::poll(STARTING_LIMIT, pauses, || {
+        let Ok(now) = ProcStat::read(pid) else {
+            return Some(Err(format!("process {pid} of daemon.pid exited")));
+        };
         if now.start_time != start_time || now.is_exited() {
-            return Err(format!("process {pid} of daemon.pid exited"));
+            return Some(Err(format!("process {pid} of daemon.pid exited")));
         }
-        if now.pgrp == Some(pid) && is_supervisor(pid) {
-            return Ok(now);
-        }
-        if Instant::now() >= deadline {
-            return Err(format!(
-                "process {pid} was started {} s ago and is not running csa's supervisor yet",
-                STARTING_LIMIT.as_secs()
-            ));
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(10));
-    }
+        (now.pgrp == Some(pid) && is_supervisor(pid)).then_some(Ok(now))
+    })
+    .unwrap_or_else(|| {
+        Err(format!(
+            "process {pid} was started {} s ago and is not running csa's supervisor yet",
+            STARTING_LIMIT.as_secs()
+        ))
+    })
 }
 
 /// True when process `pid` runs `csa __supervise` (its second argument, in

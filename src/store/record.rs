@@ -100,14 +100,14 @@ pub struct SessionRecord {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<String>,
     /// What runs the job: `local` (the default) or `slurm`.
-    #[serde(default, skip_serializing_if = "Executor::is_local")]
-    pub executor: Executor,
+    #[serde(default, skip_serializing_if = "ExecutorKind::is_local")]
+    pub executor: ExecutorKind,
 }
 
 /// What runs a session's job.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Executor {
+pub enum ExecutorKind {
     /// A child of the supervisor on this machine (the default).
     #[default]
     Local,
@@ -115,8 +115,8 @@ pub enum Executor {
     Slurm,
 }
 
-impl Executor {
-    /// True for [`Executor::Local`]. Takes a reference, as serde's `skip_serializing_if`
+impl ExecutorKind {
+    /// True for [`ExecutorKind::Local`]. Takes a reference, as serde's `skip_serializing_if`
     /// passes one.
     #[allow(clippy::trivially_copy_pass_by_ref)]
     pub fn is_local(&self) -> bool {

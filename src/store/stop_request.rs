@@ -98,6 +98,22 @@ fn signal_text(signal: i32) -> String {
         .map_or_else(|| format!("signal {signal}"), str::to_owned)
 }
 
+/// Writes the session's result exactly once, as stopped when a stop was requested
+/// (`stop.toml`). Returns what was recorded.
+pub fn record_result(session: &SessionDir, result: ResultRecord) -> Result<ResultRecord> {
+    let result = as_stopped(session, result);
+    crate::store::record::write_result(session, &result)?;
+    Ok(result)
+}
+
+/// `result`, as stopped when a stop was requested (`stop.toml`).
+pub fn as_stopped(session: &SessionDir, mut result: ResultRecord) -> ResultRecord {
+    if let Some(request) = requested(session) {
+        apply(&mut result, &request);
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

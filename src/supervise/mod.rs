@@ -3,30 +3,27 @@
 //! it, enforces `--timeout`, writes `result.toml`, and only then releases the lock by
 //! exiting.
 //!
-//! `csa run` re-executes its own binary as `csa __supervise` (see [`crate::cmd::run`]);
-//! `csa run --no-daemon` calls [`run_job`] in its own process.
+//! `csa run` re-executes its own binary as `csa __supervise` (see [`crate::cmd::run`]).
+//! Once the session is admitted ([`crate::admission`]: dependencies, queue slot), its
+//! executor runs the job ([`crate::executor::Executor::start`]); the supervisor records
+//! what it returns.
 
-mod job;
 pub mod tunables;
 
 use std::ffi::OsString;
 use std::os::fd::AsRawFd as _;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::PathBuf;
-use std::process::Command;
-use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use ulid::Ulid;
 
-pub use job::{TIMEOUT_GRACE, run_job};
-
 use crate::admission::{self as gate, Gate, not_started_by_run as refused};
+use crate::executor::{self, Start};
 use crate::interrupt::{SURVIVED_SIGNALS, Waker, survive};
-use crate::stop;
 use crate::store::record::StdinSource;
-use crate::store::record::endings::{not_started, without_stdin};
-use crate::store::record::{self, Executor, ResultRecord};
+use crate::store::record::endings::not_started;
+use crate::store::record::{self, ResultRecord};
 use crate::store::session::{self, SessionDir};
 use crate::store::stop_request;
 use crate::sys;
@@ -106,59 +103,30 @@ pub fn main(args: &Request) -> Result<u8> {
         },
     };
     if waker.is_some() {
-        // A Slurm session stays `queued` until Slurm starts its job (its watcher marks
-        // the start then).
-        if args.executor.executor == Executor::Slurm {
-            let _ = std::fs::remove_file(session.file(session::QUEUED));
-        } else {
-            record::mark_started(&session, std::time::SystemTime::now());
-        }
+        // (A Slurm session is `queued` again while Slurm has not started its job; its
+        // watcher records the start once more when it does.)
+        record::mark_started(&session, std::time::SystemTime::now());
     }
-    if args.executor.executor == Executor::Slurm {
-        let result = crate::executor::slurm::supervise(
-            &session,
-            &args.executor,
-            args.admission.is_empty(),
-            &received,
-            slot,
-        )?;
-        return finish(&session, result, lock_fd);
-    }
-
-    let stdin = match args.stdin_from.stdio(&session) {
-        Ok(stdin) => stdin,
-        Err(err) => return finish(&session, without_stdin(&session, &err), lock_fd),
-    };
-    let timeout = args.timeout_ms.map(Duration::from_millis);
-    let mut command = Command::new(&args.argv[0]);
-    command.args(&args.argv[1..]).stdin(stdin);
-    let mut result = run_job(&session, command, timeout, &received, slot);
-    result.leftover_processes = Some(stop::leftover_processes());
+    let result = executor::by_kind(args.executor.executor).start(Start {
+        session: &session,
+        argv: &args.argv,
+        timeout_ms: args.timeout_ms,
+        stdin_from: args.stdin_from,
+        request: &args.executor,
+        waits_for_nothing: args.admission.is_empty(),
+        received: &received,
+        slot,
+        stop_descendants: crate::tree::stop_for_timeout,
+    })?;
     finish(&session, result, lock_fd)
 }
 
 /// Records `result` and lets go of the session's lock. Returns the exit code.
 fn finish(session: &SessionDir, result: ResultRecord, lock: std::os::fd::OwnedFd) -> Result<u8> {
-    let result = as_stopped(session, result);
+    let result = stop_request::as_stopped(session, result);
     record::write_result_only(session, &result)?;
     // Waiters wake now; the clean-up after them.
     drop(lock);
     record::remove_stop_reservation(session);
     Ok(result.exit_code)
-}
-
-/// Writes the session's result exactly once, as stopped when a stop was requested
-/// (`stop.toml`, see [`stop::request`]). Returns what was recorded.
-pub fn record_result(session: &SessionDir, result: ResultRecord) -> Result<ResultRecord> {
-    let result = as_stopped(session, result);
-    record::write_result(session, &result)?;
-    Ok(result)
-}
-
-/// `result`, as stopped when a stop was requested (`stop.toml`).
-fn as_stopped(session: &SessionDir, mut result: ResultRecord) -> ResultRecord {
-    if let Some(request) = stop_request::requested(session) {
-        stop_request::apply(&mut result, &request);
-    }
-    result
 }

@@ -29,7 +29,7 @@ use anyhow::Result;
 
 use super::{AGENT_PRESETS, PRESET_QUEUE_SLOTS, Source, ToolDef, builtin};
 use crate::exit::{CSA_ERROR, Failure};
-use crate::store::record::Executor;
+use crate::store::record::ExecutorKind;
 
 mod file;
 
@@ -60,7 +60,7 @@ pub struct QueueDef {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExecutorSettings {
     /// `executor`: the default executor, when set.
-    pub executor: Option<Executor>,
+    pub executor: Option<ExecutorKind>,
     /// `[executors.slurm] args`: `sbatch` options for every Slurm session.
     pub slurm_args: Vec<String>,
     /// `[executors.slurm] csa`: the path of csa on the compute nodes.

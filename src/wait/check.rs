@@ -5,7 +5,8 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 
-use crate::liveness::{self, Settled};
+use crate::executor::Settled;
+use crate::liveness;
 use crate::store::record::{self, ResultRecord};
 use crate::store::session::{self, SessionDir};
 
@@ -54,7 +55,7 @@ pub(super) fn check(session: &SessionDir) -> Checked {
     match liveness::supervisor_alive(session) {
         Ok(true) => Checked::Held,
         Ok(false) if !had_lock && young(session) && session.path.is_dir() => Checked::Starting,
-        Ok(false) => match liveness::settle(session) {
+        Ok(false) => match crate::heal::settle(session) {
             Ok(Settled::Finished(result)) => Checked::Ended(Ok(result)),
             Ok(Settled::Resumed) => Checked::Resumed,
             Err(err) => Checked::Ended(Err(err)),

@@ -25,7 +25,7 @@
 //!   50 ms later. A look costs about 8 µs a session: 1,000 sessions cost 0.4 ms of CPU a
 //!   second at the longest pause.
 //!
-//! A session whose lock is found free is settled with [`liveness::settle`]: its result, a
+//! A session whose lock is found free is settled with [`crate::heal::settle`]: its result, a
 //! `lost` one recorded now, or — an executor that started a new watcher — still running,
 //! and then a `flock` thread waits for that watcher (which may hold the lock through a
 //! descriptor opened read-only, whose close inotify does not report as a write).

@@ -3,12 +3,13 @@
 
 use std::time::{Duration, Instant};
 
+use crate::backoff::Backoff;
+
 /// The next time to look, and the pause that doubles after each look up to a maximum.
 #[derive(Debug)]
 pub(super) struct Schedule {
     at: Option<Instant>,
-    pause: Duration,
-    max: Duration,
+    pauses: Backoff,
 }
 
 impl Schedule {
@@ -16,8 +17,7 @@ impl Schedule {
     pub(super) fn new(first: Duration, max: Duration) -> Self {
         Self {
             at: None,
-            pause: first,
-            max,
+            pauses: Backoff::new(first, max),
         }
     }
 
@@ -34,7 +34,7 @@ impl Schedule {
     /// Arms the timer one pause after `now`, unless it is armed already.
     pub(super) fn arm(&mut self, now: Instant) {
         if self.at.is_none() {
-            self.at = Some(now + self.pause);
+            self.at = Some(now + self.pauses.pause());
         }
     }
 
@@ -51,7 +51,7 @@ impl Schedule {
 
     /// Doubles the pause (up to the maximum) and arms the timer after it.
     pub(super) fn back_off(&mut self, now: Instant) {
-        self.pause = (self.pause * 2).min(self.max);
-        self.at = Some(now + self.pause);
+        self.pauses.next_pause();
+        self.at = Some(now + self.pauses.pause());
     }
 }

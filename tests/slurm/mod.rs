@@ -1,10 +1,17 @@
 //! The Slurm executor against a real cluster (`csa run --executor slurm`).
 //!
-//! They run when `CSA_TEST_SLURM=1` (CI sets it after `.ci/slurm start`, with `SLURM_CONF`
-//! pointing at its private cluster) and then fail — never skip — when the cluster does not
-//! answer. Without the switch each prints one line saying why it skipped.
+//! Every test here is `#[ignore]`d: a plain `cargo test` lists them as ignored. CI runs them
+//! (`.ci/run`: `cargo test -- --include-ignored` with `CSA_TEST_SLURM=1` and `SLURM_CONF`
+//! pointing at the private cluster of `.ci/slurm start`). Run explicitly without that
+//! switch, or with a cluster that does not answer, each fails saying why — never passes
+//! without having run.
+//!
+//! The cluster's nodes all run on this machine (one PID namespace: a test may look at a
+//! node's processes), n1 under this machine's host name and n2, n3 under their own; the
+//! partitions and what each is for are listed in `.ci/slurm`.
 
 mod basics;
+mod cluster;
 mod faults;
 mod fleet;
 mod stop;
@@ -15,51 +22,87 @@ use std::time::Duration;
 
 use crate::support::{Csa, assert_success, output_within, wait_for};
 
-/// How long a Slurm job may take to start and end in these tests (the scheduler of a
-/// one-node cluster starts pending jobs once a second; a loaded machine is slower).
+/// How long a Slurm job may take to start and end in these tests (the scheduler starts
+/// pending jobs once a second; a loaded machine is slower).
 pub const SLURM_DEADLINE: Duration = Duration::from_secs(120);
 
-/// `Some` when the Slurm tests are switched on; panics when they are but Slurm does not
-/// answer; `None` (after one line on stderr) when they are off.
-pub fn enabled(test: &str) -> Option<()> {
+/// Fails the test unless the Slurm tests are switched on (`CSA_TEST_SLURM=1`) and the
+/// cluster of `SLURM_CONF` answers. The switch keeps an explicit `--include-ignored` run
+/// from sending test jobs to whatever cluster the caller's environment names.
+#[track_caller]
+pub fn require_cluster() {
     static CHECKED: OnceLock<Result<(), String>> = OnceLock::new();
-    if std::env::var_os("CSA_TEST_SLURM").is_none_or(|v| v.is_empty() || v == "0") {
-        eprintln!(
-            "skipping {test}: the Slurm tests need CSA_TEST_SLURM=1 and a cluster (eval \"$(.ci/slurm start)\")"
-        );
-        return None;
-    }
     let checked = CHECKED.get_or_init(|| {
+        if std::env::var_os("CSA_TEST_SLURM").is_none_or(|v| v.is_empty() || v == "0") {
+            return Err(
+                "needs a Slurm cluster: set CSA_TEST_SLURM=1 after eval \"$(.ci/slurm start)\" (.ci/run does both)"
+                    .to_owned(),
+            );
+        }
         let out = Command::new("sinfo")
             .args(["-h", "-o", "%a"])
             .stdin(Stdio::null())
             .output()
-            .map_err(|err| format!("cannot run sinfo: {err}"))?;
+            .map_err(|err| format!("CSA_TEST_SLURM=1 but sinfo cannot run: {err}"))?;
         if out.status.success() && String::from_utf8_lossy(&out.stdout).contains("up") {
             Ok(())
         } else {
             Err(format!(
-                "sinfo failed: {}",
+                "CSA_TEST_SLURM=1 but the Slurm cluster does not answer (sinfo: {}); start it with .ci/slurm start",
                 String::from_utf8_lossy(&out.stderr).trim()
             ))
         }
     });
     if let Err(why) = checked {
-        panic!(
-            "CSA_TEST_SLURM=1 but the Slurm cluster does not answer ({why}); start it with .ci/slurm start"
-        );
+        panic!("{why}");
     }
-    Some(())
 }
 
 /// A private csa state root whose Slurm jobs are cancelled when it is dropped.
 pub struct SlurmCsa {
     pub csa: Csa,
+    /// The `SLURM_CONF` of the cluster (`None`: the caller's, the default test cluster).
+    conf: Option<String>,
 }
 
 impl SlurmCsa {
+    /// A new state root for the default test cluster; fails the test when there is no
+    /// cluster ([`require_cluster`]).
+    #[track_caller]
     pub fn new() -> Self {
-        Self { csa: Csa::new() }
+        require_cluster();
+        Self {
+            csa: Csa::new(),
+            conf: None,
+        }
+    }
+
+    /// A new state root whose sessions go to the cluster with cgroup process tracking
+    /// (`CSA_SLURM_CGROUP_CONF`, started by `CSA_SLURM_PROCTRACK=cgroup .ci/slurm start`);
+    /// fails the test when it is not there.
+    #[track_caller]
+    pub fn cgroup() -> Self {
+        require_cluster();
+        let conf = std::env::var("CSA_SLURM_CGROUP_CONF").unwrap_or_default();
+        assert!(
+            !conf.is_empty(),
+            "needs the Slurm cluster with cgroup tracking: eval \"$(CSA_SLURM_PROCTRACK=cgroup .ci/slurm start)\" (.ci/run starts it)"
+        );
+        Self {
+            csa: Csa::new().with_env("SLURM_CONF", &conf),
+            conf: Some(conf),
+        }
+    }
+
+    /// One of Slurm's commands (`sbatch`, `squeue`, `scontrol`, `scancel`) for this
+    /// state root's cluster.
+    pub fn command(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        if let Some(conf) = &self.conf {
+            command.env("SLURM_CONF", conf);
+        }
+        command.stdin(Stdio::null());
+        command
     }
 
     /// `csa run --executor slurm ARGS…`: asserts success, returns the session ID.
@@ -98,7 +141,7 @@ impl SlurmCsa {
         record["job_id"].as_str().expect("job_id").to_owned()
     }
 
-    /// The PID of `csa __node` on this (one-node) cluster.
+    /// The PID of `csa __node` (every node of the test cluster runs on this machine).
     pub fn node_pid(&self, id: &str) -> i32 {
         let record: toml::Table = self.file(id, "node.toml").parse().expect("node.toml");
         i32::try_from(record["pid"].as_integer().expect("pid")).unwrap()
@@ -116,9 +159,9 @@ impl Drop for SlurmCsa {
         // with proctrack/linuxproc, the processes of a job whose `csa __node` was killed
         // are orphans Slurm no longer tracks.
         for id in self.csa.session_ids() {
-            let _ = Command::new("scancel")
+            let _ = self
+                .command("scancel")
                 .arg(format!("--name=csa-{id}"))
-                .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status();

@@ -4,20 +4,20 @@
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 
-use crate::store::record::{Executor, State, StdinSource};
+use crate::store::record::{ExecutorKind, State, StdinSource};
 
 /// One choice: its value, its name on the command line (and in records), its help.
 type Choice<T> = (T, &'static str, &'static str);
 
 /// `--executor NAME`.
-pub const EXECUTORS: &[Choice<Executor>] = &[
+pub const EXECUTORS: &[Choice<ExecutorKind>] = &[
     (
-        Executor::Local,
+        ExecutorKind::Local,
         "local",
         "A child of the supervisor on this machine (the default)",
     ),
     (
-        Executor::Slurm,
+        ExecutorKind::Slurm,
         "slurm",
         "A Slurm batch job, submitted with `sbatch` and watched from this machine",
     ),

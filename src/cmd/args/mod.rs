@@ -92,7 +92,7 @@ pub struct SuperviseArgs {
 pub struct ExecutorArgs {
     /// What runs the job (`slurm`: submit it and watch it)
     #[arg(long, value_parser = choices::parser(choices::EXECUTORS), default_value = "local")]
-    pub executor: crate::store::record::Executor,
+    pub executor: crate::store::record::ExecutorKind,
     /// Slurm: take over the job of a watcher that died (nothing is submitted)
     #[arg(long)]
     pub resume: bool,

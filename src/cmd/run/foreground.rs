@@ -11,7 +11,6 @@ use anyhow::Result;
 
 use super::{Launch, Prepared, announce_directive, set_job_environment, write_daemon_pid};
 use crate::store::session;
-use crate::supervise;
 use crate::tail;
 
 /// `--no-daemon`: supervise the job in this process, copying its output to the terminal as
@@ -48,10 +47,10 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
             crate::admission::Gate::Stopped(signal, waiting_for) => {
                 let result =
                     crate::store::record::endings::not_started(session, signal, &waiting_for);
-                return Ok(supervise::record_result(session, result)?.exit_code);
+                return Ok(crate::store::stop_request::record_result(session, result)?.exit_code);
             }
             crate::admission::Gate::Skipped(result) => {
-                return Ok(supervise::record_result(session, result)?.exit_code);
+                return Ok(crate::store::stop_request::record_result(session, result)?.exit_code);
             }
         }
     };
@@ -63,7 +62,7 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
         Ok(stdin) => stdin,
         Err(err) => {
             let result = crate::store::record::endings::without_stdin(session, &err);
-            return Ok(supervise::record_result(session, result)?.exit_code);
+            return Ok(crate::store::stop_request::record_result(session, result)?.exit_code);
         }
     };
     let mut command = Command::new(&job.argv[0]);
@@ -100,11 +99,18 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
         })
     };
     let timeout = job.timeout;
-    let mut result = supervise::run_job(session, command, timeout, &received, slot);
+    let mut result = crate::executor::local::run_job(
+        session,
+        command,
+        timeout,
+        &received,
+        slot,
+        crate::tree::stop_for_timeout,
+    );
     result.leftover_processes = Some(crate::stop::leftover_processes());
     finished.store(true, Ordering::SeqCst);
     // Renaming `result.toml` into the session directory also wakes the follower.
-    let written = supervise::record_result(session, result);
+    let written = crate::store::stop_request::record_result(session, result);
     let _ = follower.join();
     let result = written?;
     drop(prepared.lock);

@@ -130,7 +130,7 @@ fn waiting_for(fleet: &Fleet, at: usize) -> String {
     match (&record.queue, fleet.queue_position(at)) {
         (Some(queue), Some(place)) => format!("#{place} in {queue}"),
         (Some(queue), None) => format!("a slot of {queue}"),
-        (None, _) if record.executor == crate::store::record::Executor::Slurm => {
+        (None, _) if record.executor == crate::store::record::ExecutorKind::Slurm => {
             "Slurm to start the job".to_owned()
         }
         (None, _) => String::new(),

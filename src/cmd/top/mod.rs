@@ -244,7 +244,7 @@ impl Top {
                 self.view.message = Some(format!("stopping {what}…"));
                 let sessions = vec![self.root.session(id)];
                 self.in_background(move || {
-                    crate::cmd::kill::stop(sessions, KILL).map(|()| format!("{what} stopped"))
+                    crate::cmd::kill::stop(&sessions, KILL).map(|()| format!("{what} stopped"))
                 });
             }
             Effect::KillTag(tag) => {
@@ -254,7 +254,7 @@ impl Top {
                     let tags = [tag.clone()];
                     let sessions = crate::cmd::kill::tagged_live_sessions(&root, &tags)?;
                     let count = sessions.len();
-                    crate::cmd::kill::stop(sessions, KILL)?;
+                    crate::cmd::kill::stop(&sessions, KILL)?;
                     Ok(format!("{count} sessions tagged {tag} stopped"))
                 });
             }

@@ -10,6 +10,9 @@
 //! prints and its errors are those of the one-session `wait` of docs/exit-codes.md. Anything else
 //! (several sessions, `--tag`, `--any`) is a *multi* wait (docs/wait.md): errors about one
 //! session are reported and counted, and a `SESSION_WAIT_SUMMARY` line ends the output.
+//!
+//! **Looks and heals** ([`crate::wait`] settles each session found ended with
+//! [`crate::heal::settle`]: a `lost` result written, or a Slurm job re-adopted).
 
 use std::time::{Duration, Instant};
 

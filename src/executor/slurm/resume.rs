@@ -21,7 +21,8 @@ use anyhow::{Context as _, Result};
 use super::client::{Slurm, Unreachable};
 use super::files::{self, JobRecord};
 use super::outcome::{self, Ending};
-use crate::liveness::{self, Settled};
+use crate::executor::Settled;
+use crate::store::record::endings;
 use crate::store::record::{self, ResultRecord, SessionRecord};
 use crate::store::session::{self, SessionDir};
 use crate::sys;
@@ -42,7 +43,7 @@ pub fn settle(session: &SessionDir) -> Result<Settled> {
         Ok(lock) => lock,
         // Never set up (or its lock deleted): as for a local session.
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            return liveness::final_result(session).map(Settled::Finished);
+            return endings::final_result(session).map(Settled::Finished);
         }
         Err(err) => return Err(err).with_context(|| format!("cannot open {}", path.display())),
     };
@@ -61,7 +62,7 @@ pub fn settle(session: &SessionDir) -> Result<Settled> {
     if let Some(ending) = files::read_ending(session) {
         let job = files::read_job(session).ok().flatten();
         let result = outcome::result(session, job.as_ref(), Ending::Node(ending));
-        crate::supervise::record_result(session, result)?;
+        crate::store::stop_request::record_result(session, result)?;
         return record::read::<ResultRecord>(&result_path)?
             .map(Settled::Finished)
             .with_context(|| format!("result vanished ({})", result_path.display()));

@@ -13,7 +13,7 @@ use toml::Spanned;
 
 use super::{Config, QueueDef, malformed};
 use crate::queue::MAX_SLOTS;
-use crate::store::record::Executor;
+use crate::store::record::ExecutorKind;
 use crate::tool::{DIRECT_TOOL, PROMPT_PLACEHOLDER, Source, ToolDef};
 use crate::values::{parse_duration, parse_label};
 
@@ -25,7 +25,7 @@ struct ConfigFile {
     #[serde(default)]
     queues: BTreeMap<String, Spanned<QueueEntry>>,
     /// `executor = "local" | "slurm"`: what runs jobs by default.
-    executor: Option<Executor>,
+    executor: Option<ExecutorKind>,
     #[serde(default)]
     executors: ExecutorsEntry,
 }

@@ -16,18 +16,17 @@ use crate::exit;
 use crate::interrupt::{Received, SURVIVED_SIGNALS};
 use crate::queue::slot::Slot;
 use crate::stop::Scope;
-use crate::stop::sequence::How;
 use crate::store::record::endings::{finished, not_started};
 use crate::store::record::{ResultRecord, Status};
 use crate::store::session::SessionDir;
 use crate::sys::{self, Pid};
-use crate::tree;
 
 /// How long a job has to exit after SIGTERM before it gets SIGKILL (`--timeout`).
 pub const TIMEOUT_GRACE: Duration = Duration::from_secs(5);
 
-/// Spawns `command` in the caller's process group, reaps it, enforces `timeout` (SIGTERM
-/// to the job's processes, up to [`TIMEOUT_GRACE`] for all of them to exit, then SIGKILL to
+/// Spawns `command` in the caller's process group, reaps it, enforces `timeout` (the
+/// session's descendant sessions stopped with `stop_descendants`, then SIGTERM to the job's
+/// processes, up to [`TIMEOUT_GRACE`] for all of them to exit, then SIGKILL to
 /// every one left but the supervisor; see `enforce_timeout`), and returns the result to
 /// record. Never fails: a job that cannot be started is recorded as `failure` with exit
 /// code 127 or 126 and the reason.
@@ -45,6 +44,7 @@ pub fn run_job(
     timeout: Option<Duration>,
     received: &Received,
     slot: Option<Slot>,
+    stop_descendants: fn(&SessionDir),
 ) -> ResultRecord {
     if let Some(signal) = received.signal() {
         return not_started(session, signal, "");
@@ -87,7 +87,7 @@ pub fn run_job(
     // The supervisor lives as long as its job: give back what start-up used.
     drop(command);
     sys::release_free_heap();
-    let (status, timed_out, end) = reap(session, &mut child, timeout, slot);
+    let (status, timed_out, end) = reap(session, &mut child, timeout, slot, stop_descendants);
     let at_end = |status: Status, exit_code: u8, signal: Option<i32>| {
         ResultRecord::new(
             session.id_string(),
@@ -123,6 +123,7 @@ fn reap(
     child: &mut Child,
     timeout: Option<Duration>,
     slot: Option<Slot>,
+    stop_descendants: fn(&SessionDir),
 ) -> (Option<ExitStatus>, bool, SystemTime) {
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let timed_out = Arc::new(AtomicBool::new(false));
@@ -130,7 +131,9 @@ fn reap(
     let enforcer = timeout.map(|limit| {
         let timed_out = Arc::clone(&timed_out);
         let session = session.clone();
-        thread::spawn(move || enforce_timeout(&session, limit, &done_rx, &timed_out, job))
+        thread::spawn(move || {
+            enforce_timeout(&session, limit, &done_rx, &timed_out, job, stop_descendants);
+        })
     });
     // Any child: orphans of the job that were re-parented here and exited are reaped on
     // the way, so they do not linger as zombies while the job runs.
@@ -185,22 +188,14 @@ fn enforce_timeout(
     done: &mpsc::Receiver<()>,
     timed_out: &AtomicBool,
     job_pid: Option<Pid>,
+    stop_descendants: fn(&SessionDir),
 ) {
     if done.recv_timeout(limit) != Err(mpsc::RecvTimeoutError::Timeout) {
         return;
     }
     timed_out.store(true, Ordering::SeqCst);
     // The session's descendants first, deepest first, as `session kill` stops them.
-    let how = How {
-        signal: Signal::TERM,
-        grace: TIMEOUT_GRACE,
-    };
-    tree::stop_descendants(
-        std::slice::from_ref(session),
-        how,
-        &|ancestor| format!("the timeout of ancestor session {ancestor}"),
-        false,
-    );
+    stop_descendants(session);
     let scope = Scope::of_current_process();
     let except = matches!(scope, Scope::Group(_)).then_some(Pid::current());
     let _ = scope.signal(Signal::TERM, None);

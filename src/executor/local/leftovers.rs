@@ -3,11 +3,12 @@
 
 use anyhow::Result;
 
-use crate::liveness::{self, Identity, read_identity};
+use crate::liveness::{Identity, read_identity};
 use crate::stop::Scope;
 use crate::stop::sequence::{self, How};
 use crate::stop::target::{self, Target};
 use crate::store::record::Status;
+use crate::store::record::endings;
 use crate::store::session::SessionDir;
 use crate::sys::{self, Pid, ProcStat};
 
@@ -15,10 +16,10 @@ use crate::sys::{self, Pid, ProcStat};
 /// without a result) may still have running processes: when `daemon.pid` cannot identify
 /// its group — malformed, or its PID now belongs to another process — this refuses rather
 /// than report it finished.
-pub(super) fn stop_finished(session: &SessionDir, how: How) -> Result<()> {
+pub fn stop_finished(session: &SessionDir, how: How) -> Result<()> {
     let id = session.id_string();
     let identity = read_identity(session);
-    let result = liveness::final_result(session)?;
+    let result = endings::final_result(session)?;
     let lost = result.status == Status::Lost;
     let found = match identity {
         Ok(found) => Some(found),
