@@ -26,7 +26,7 @@ pub fn stop_finished(session: &SessionDir, how: How) -> Result<()> {
         Err(why) if lost => {
             return Err(target::refusal(
                 session,
-                &format!("the supervisor vanished without a result and {why}"),
+                format!("the supervisor vanished without a result and {why:#}"),
             ));
         }
         Err(_) => None,
@@ -37,7 +37,7 @@ pub fn stop_finished(session: &SessionDir, how: How) -> Result<()> {
     {
         return Err(target::refusal(
             session,
-            &format!(
+            format!(
                 "the supervisor vanished without a result and its PID {} now belongs to another process",
                 found.pid
             ),

@@ -260,7 +260,10 @@ fn submit_job(
     let slurm = Slurm::from_env();
     let job = match submit::submit(session, record, request, &slurm) {
         Ok(job) => job,
-        Err(message) => return (None, Some(Ending::Node(refused(session, &message)))),
+        Err(message) => {
+            let result = refused(session, &format!("{message:#}"));
+            return (None, Some(Ending::Node(result)));
+        }
     };
     if let Err(err) = files::record_job(session, &job) {
         let _ = slurm.cancel(&job.job_id, Cancel::Plain);
