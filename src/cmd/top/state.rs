@@ -269,7 +269,7 @@ impl View {
             }
             Ask::Slots(queue) => match crate::queue::parse_slots(text) {
                 Ok(slots) => return Some(Effect::SetSlots(queue, slots)),
-                Err(why) => self.message = Some(why),
+                Err(why) => self.message = Some(format!("{why:#}")),
             },
         }
         None
