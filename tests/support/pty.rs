@@ -7,6 +7,7 @@ use std::fs::File;
 use std::io::{Read as _, Write as _};
 use std::os::fd::{AsFd as _, OwnedFd};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,8 @@ pub struct Pty {
     master: OwnedFd,
     screen: Arc<Mutex<vt100::Parser>>,
     raw: Arc<Mutex<Vec<u8>>>,
+    /// The reader saw the end: every process holding the terminal is gone.
+    closed: Arc<AtomicBool>,
     child: Child,
 }
 
@@ -68,6 +71,8 @@ impl Pty {
         let raw = Arc::new(Mutex::new(Vec::new()));
         let mut reader = File::from(master.try_clone().unwrap());
         let (to_screen, to_raw) = (Arc::clone(&screen), Arc::clone(&raw));
+        let closed = Arc::new(AtomicBool::new(false));
+        let at_end = Arc::clone(&closed);
         std::thread::spawn(move || {
             let mut buffer = [0u8; 8192];
             // EIO once the last process holding the terminal is gone.
@@ -78,11 +83,13 @@ impl Pty {
                 to_screen.lock().unwrap().process(&buffer[..n]);
                 to_raw.lock().unwrap().extend_from_slice(&buffer[..n]);
             }
+            at_end.store(true, Ordering::SeqCst);
         });
         Self {
             master,
             screen,
             raw,
+            closed,
             child,
         }
     }
@@ -140,15 +147,14 @@ impl Pty {
         self.wait_for_screen(HANG, text, |screen| screen.contains(text));
     }
 
-    /// Waits for the command to exit (at most [`HANG`]) and returns its exit code.
+    /// Waits for the command to exit (at most [`HANG`]) and for everything it wrote to
+    /// reach the screen; returns its exit code.
     #[track_caller]
     pub fn wait_exit(&mut self) -> i32 {
         let deadline = Instant::now() + HANG;
-        loop {
+        let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                return status
-                    .code()
-                    .unwrap_or_else(|| panic!("killed: {status:?}"));
+                break status;
             }
             assert!(
                 Instant::now() < deadline,
@@ -156,7 +162,14 @@ impl Pty {
                 self.screen()
             );
             std::thread::sleep(Duration::from_millis(10));
+        };
+        while !self.closed.load(Ordering::SeqCst) {
+            assert!(Instant::now() < deadline, "the terminal is still held open");
+            std::thread::sleep(Duration::from_millis(5));
         }
+        status
+            .code()
+            .unwrap_or_else(|| panic!("killed: {status:?}"))
     }
 
     /// True when the terminal is back in the mode a shell expects: canonical input with
