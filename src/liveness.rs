@@ -75,6 +75,13 @@ impl Identity {
         format!("{} {}\n", self.pid, self.start_time)
     }
 
+    /// True while the recorded process exists with the recorded start time — running, or
+    /// exited and not yet reaped: its PID (and a process group it led) cannot have been
+    /// reused.
+    pub fn holds_pid(self) -> bool {
+        sys::ProcStat::read(self.pid).is_ok_and(|stat| stat.start_time == self.start_time)
+    }
+
     /// True when the recorded process exists, has not exited, and started at the recorded
     /// time: it is still the supervisor, not a process that reused its PID.
     pub fn is_running(self) -> bool {

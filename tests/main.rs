@@ -31,6 +31,7 @@ mod queue;
 mod run_wait;
 mod slurm;
 mod status;
+mod strangers;
 mod tags;
 mod timeout;
 mod tool_defaults;

@@ -22,9 +22,48 @@ pub struct Target {
     pub session: SessionDir,
     /// Its supervisor, as `daemon.pid` records it.
     pub identity: Identity,
-    /// Its job's processes: the supervisor's process group (or, for a supervisor that
-    /// shares a group it does not lead, its descendants in that group).
-    pub scope: Scope,
+    /// Its job's processes as verified: the supervisor's process group (or, for a
+    /// supervisor that shares a group it does not lead, its descendants in that group), or
+    /// the marked processes of a finished session ([`Target::leftovers`]).
+    scope: Scope,
+}
+
+impl Target {
+    /// The processes a stop of a finished session reaches: those of the supervisor's process
+    /// group that carry the session's ID ([`Scope::Marked`]).
+    pub fn leftovers(session: &SessionDir, identity: Identity) -> Self {
+        Self {
+            session: session.clone(),
+            identity,
+            scope: Scope::Marked {
+                pgid: Some(identity.pid),
+                id: session.id,
+                since: identity.start_time,
+            },
+        }
+    }
+
+    /// The processes a signal may reach now: the verified scope while the supervisor still
+    /// holds its PID (alive or not yet reaped, with the recorded start time: its group and
+    /// its descendants are the session's); once it is gone, only the processes that carry
+    /// the session's ID ([`Scope::Marked`]) — its PID, and so its group's number, may since
+    /// have been reused.
+    pub fn scope(&self) -> Scope {
+        match self.scope {
+            Scope::Marked { .. } => self.scope,
+            scope if self.identity.holds_pid() => scope,
+            Scope::Group(pgid) => Scope::Marked {
+                pgid: Some(pgid),
+                id: self.session.id,
+                since: self.identity.start_time,
+            },
+            Scope::Descendants { pgid, .. } => Scope::Marked {
+                pgid,
+                id: self.session.id,
+                since: self.identity.start_time,
+            },
+        }
+    }
 }
 
 /// True while the session runs or waits (its supervisor holds the lock, or `csa run` is

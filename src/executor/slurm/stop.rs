@@ -66,7 +66,7 @@ pub fn stop(session: &SessionDir, how: How, by: &str, notes: bool) -> Result<()>
         // wakes it from its wait. It survives the signal.
         request.write(session)?;
         if let Ok(target) = target::verify(session) {
-            let _ = target.scope.signal(Signal::TERM, None);
+            let _ = target.scope().signal(Signal::TERM, None);
         }
         note(format!(
             "session {id} is not submitted to Slurm yet; asked its watcher not to"
