@@ -59,7 +59,7 @@ pub fn exec(args: &KillArgs) -> Result<u8> {
 /// `how.signal`, the grace period, SIGKILL — and the leftovers of those that had ended.
 /// Each ends with its result recorded. Errors (125): identity not verified (nothing
 /// signalled), processes that survive SIGKILL, a lock still held after them.
-pub fn stop(sessions: &[SessionDir], how: How) -> Result<()> {
+pub fn stop(sessions: &[SessionDir], how: StopSequence) -> Result<()> {
     tree::stop_descendants(
         sessions,
         how,

@@ -38,7 +38,7 @@ use crate::exit::{self, CSA_ERROR, Failure};
 use crate::fleet::output::Spools;
 use crate::fleet::watch::{Change, Watcher};
 use crate::fleet::{Changes, Fleet};
-use crate::stop::sequence::How;
+use crate::stop::sequence::StopSequence;
 use crate::store::session::StateRoot;
 
 /// How often the times on screen move (while something runs or waits).
@@ -54,7 +54,7 @@ const FRAME: Duration = Duration::from_millis(30);
 /// interface.
 const PANIC_VARIABLE: &str = "CSA_TEST_TOP_PANIC";
 /// How sessions are killed from the view: as `csa session kill` without options.
-const KILL: How = How {
+const KILL: StopSequence = StopSequence {
     signal: rustix::process::Signal::TERM,
     grace: Duration::from_secs(5),
 };
