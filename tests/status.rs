@@ -4,7 +4,7 @@
 use std::io::Read as _;
 use std::process::Stdio;
 
-use crate::support::gate::Gate;
+use crate::support::Gate;
 use crate::support::{Csa, HANG, code, stderr, stdout, wait_for};
 use crate::support_faults::signal;
 

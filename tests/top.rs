@@ -3,7 +3,7 @@
 //! terminal is restored on every way out. Also `csa status --watch` on a terminal.
 
 use crate::status::{nested_run, status_json, wait_for_counts};
-use crate::support::gate::Gate;
+use crate::support::Gate;
 use crate::support::pty::Pty;
 use crate::support::{Csa, HANG, code, stderr, stdout, wait_for};
 use crate::support_faults::signal;
