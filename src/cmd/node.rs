@@ -130,7 +130,7 @@ pub fn exec(args: &NodeArgs) -> Result<u8> {
 /// The signals come through csa's own handler ([`crate::interrupt`]), the one the job's
 /// run already relies on: no second handler on the same signals.
 fn escalate_stops(session: &SessionDir, received: &crate::interrupt::Received) {
-    let Ok(waker) = crate::interrupt::Waker::new(received.clone()) else {
+    let Ok(waker) = crate::interrupt::Interruptible::new(received.clone()) else {
         return;
     };
     let session = session.clone();
