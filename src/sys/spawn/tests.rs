@@ -93,7 +93,10 @@ fn the_child_never_runs_the_parents_handlers() {
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 #[test]
 fn the_childs_stack_has_a_guard_page() {
-    assert!(super::clone::clone_is_safe(), "this build clones (see clone.rs)");
+    assert!(
+        super::clone::clone_is_safe(),
+        "this build clones (see clone.rs)"
+    );
     let dir = tempfile::tempdir().unwrap();
     let (pid, gate) = spawn(true_child(dir.path()), &[]).unwrap();
     until_asleep(pid);
