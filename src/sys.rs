@@ -15,6 +15,7 @@ use rustix::io::FdFlags;
 mod procfs;
 pub mod signals;
 mod spawn;
+pub mod witness;
 
 pub use procfs::{ProcStat, descendants_in_group, group_members, has_env, has_file_open};
 pub use spawn::{Detached, OnExecFailure, c_path, spawn};

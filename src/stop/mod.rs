@@ -13,6 +13,7 @@ pub mod tree;
 
 use std::collections::HashSet;
 use std::io;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,17 @@ use crate::sys;
 
 /// The longest pause between two scans while waiting for processes to exit (ms).
 const MAX_SCAN_PAUSE: Duration = Duration::from_millis(50);
+
+/// A process of the caller's own in the job's process group that is not part of the job:
+/// `csa __node`'s signal witness ([`crate::sys::witness`]). 0: none.
+static SPARED: AtomicI32 = AtomicI32::new(0);
+
+/// Makes every [`Scope`] of this process leave out `pid`, a helper of the caller's own
+/// that lives in the job's process group: it is not waited for, counted or signalled
+/// member by member (a signal to the whole group still reaches it).
+pub fn spare(pid: i32) {
+    SPARED.store(pid, Ordering::SeqCst);
+}
 
 /// The processes a stop sequence reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +91,8 @@ impl Scope {
                 family.into_iter().collect()
             }
         };
-        chosen.retain(|pid| Some(*pid) != except);
+        let spared = SPARED.load(Ordering::SeqCst);
+        chosen.retain(|pid| Some(*pid) != except && *pid != spared);
         chosen.sort_unstable();
         chosen
     }
@@ -162,7 +175,12 @@ pub fn leftover_processes() -> u32 {
             Scope::Group(pgid) | Scope::Descendants { pgid, .. } => pgid,
         };
         if subreaper && let Some(found) = sys::descendants_in_group(me, pgid) {
-            return found.into_iter().map(|(pid, _)| pid).collect();
+            let spared = SPARED.load(Ordering::SeqCst);
+            return found
+                .into_iter()
+                .map(|(pid, _)| pid)
+                .filter(|&pid| pid != spared)
+                .collect();
         }
         scope.members(Some(me))
     };

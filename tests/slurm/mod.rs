@@ -5,12 +5,14 @@
 //! answer. Without the switch each prints one line saying why it skipped.
 
 mod basics;
+mod endings;
 mod faults;
 mod fleet;
+mod signals;
 mod stop;
 
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use crate::support::{Csa, assert_success, output_within, wait_for};
@@ -52,14 +54,37 @@ pub fn enabled(test: &str) -> Option<()> {
     Some(())
 }
 
+/// Every Slurm test holds this shared, except one that disturbs the whole cluster (takes
+/// a node down), which holds it alone.
+static CLUSTER: RwLock<()> = RwLock::new(());
+
+/// How a test holds [`CLUSTER`].
+#[allow(dead_code)]
+enum Hold {
+    Shared(RwLockReadGuard<'static, ()>),
+    Alone(RwLockWriteGuard<'static, ()>),
+}
+
 /// A private csa state root whose Slurm jobs are cancelled when it is dropped.
 pub struct SlurmCsa {
     pub csa: Csa,
+    _hold: Hold,
 }
 
 impl SlurmCsa {
     pub fn new() -> Self {
-        Self { csa: Csa::new() }
+        Self {
+            csa: Csa::new(),
+            _hold: Hold::Shared(CLUSTER.read().unwrap_or_else(PoisonError::into_inner)),
+        }
+    }
+
+    /// As [`SlurmCsa::new`], for a test that no other Slurm test may run beside.
+    pub fn exclusive() -> Self {
+        Self {
+            csa: Csa::new(),
+            _hold: Hold::Alone(CLUSTER.write().unwrap_or_else(PoisonError::into_inner)),
+        }
     }
 
     /// `csa run --executor slurm ARGS…`: asserts success, returns the session ID.
@@ -187,4 +212,76 @@ pub fn sbatch(args: &[&str]) -> String {
         .expect("sbatch");
     assert_success(&out, "sbatch");
     stdout(&out).trim().to_owned()
+}
+
+/// Runs `scancel ARGS…` and asserts it succeeded.
+pub fn scancel(args: &[&str]) {
+    let out = Command::new("scancel")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("scancel");
+    assert_success(&out, "scancel");
+}
+
+/// The node job `job_id` runs on (empty while pending).
+pub fn job_node(job_id: &str) -> String {
+    let out = Command::new("squeue")
+        .args(["-h", "-j", job_id, "-o", "%N"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("squeue");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A node taken down (`scontrol update state=down`), brought back when dropped.
+pub struct NodeDown {
+    node: String,
+}
+
+impl NodeDown {
+    pub fn new(node: &str) -> Self {
+        let out = Command::new("scontrol")
+            .args([
+                "update",
+                &format!("nodename={node}"),
+                "state=down",
+                "reason=csa-test",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .expect("scontrol");
+        assert_success(&out, "scontrol update state=down");
+        Self {
+            node: node.to_owned(),
+        }
+    }
+}
+
+impl Drop for NodeDown {
+    fn drop(&mut self) {
+        let state = || {
+            Command::new("sinfo")
+                .args(["-h", "-n", &self.node, "-o", "%T"])
+                .stdin(Stdio::null())
+                .output()
+                .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+                .unwrap_or_default()
+        };
+        let deadline = std::time::Instant::now() + SLURM_DEADLINE;
+        while std::time::Instant::now() < deadline {
+            let now = state();
+            if ["idle", "mixed", "allocated"].contains(&now.as_str()) {
+                return;
+            }
+            // Resumed by hand, or by `ReturnToService` once the node registers again.
+            let _ = Command::new("scontrol")
+                .args(["update", &format!("nodename={}", self.node), "state=resume"])
+                .stdin(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        panic!("node {} did not come back: {}", self.node, state());
+    }
 }

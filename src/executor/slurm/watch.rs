@@ -27,9 +27,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::client::{Query, Slurm, Unreachable};
-use super::files::{self, JobRecord, NodeRecord};
+use super::files::{self, JobRecord, NodeEnding, NodeRecord};
 use super::outcome::Ending;
-use crate::record::ResultRecord;
 use crate::session::SessionDir;
 
 /// While pending: when the first look at Slurm is due after submission.
@@ -181,7 +180,7 @@ impl Watch<'_> {
     /// The job started (`node.toml` appeared): block on `node.lock` in a thread.
     fn started(&mut self, node: NodeRecord) {
         // No longer waiting for Slurm to start it.
-        let _ = std::fs::remove_file(self.session.file(crate::session::QUEUED));
+        files::not_queued(self.session);
         self.same_host = node.host == files::host_name();
         self.node = Some(node);
         self.poll = TRUSTED_POLL;
@@ -259,7 +258,7 @@ impl Watch<'_> {
                 self.plan_next();
                 return None;
             }
-            Ok(Query::Known(info)) if info.name == self.job.job_name => info,
+            Ok(Query::Known(info)) if self.job.is(&info) => info,
             Ok(other) => return Some(self.unknown(other)),
         };
         if self.unreachable_noted {
@@ -311,7 +310,7 @@ impl Watch<'_> {
             return Ending::Node(ending);
         }
         if let Some(info) = self.slurm.accounting(&self.job.job_id)
-            && info.name == self.job.job_name
+            && self.job.is(&info)
             && info.has_ended()
         {
             return Ending::Slurm(info);
@@ -329,7 +328,7 @@ impl Watch<'_> {
     }
 
     /// `ending.toml`, waiting up to `lag` for it to show.
-    fn ending_within(&self, lag: Duration) -> Option<ResultRecord> {
+    fn ending_within(&self, lag: Duration) -> Option<NodeEnding> {
         let deadline = Instant::now() + lag;
         loop {
             if let Some(ending) = files::read_ending(self.session) {
