@@ -4,17 +4,27 @@
 test:
     cargo test --locked
 
-# Lints: rustfmt check and clippy with warnings denied.
+# Lints: rustfmt check, clippy with warnings denied, and the layers (imports only point
+# down, no cycles between top-level modules: .ci/layers).
 lint:
     cargo fmt --all -- --check
     cargo clippy --locked --all-targets -- -D warnings
+    .ci/layers
 
 # Format the code.
 fmt:
     cargo fmt --all
 
-# What CI runs (`.ci/run` calls the same steps).
+# Lints and the tests that need nothing more than cargo. CI (`.ci/run`, as root) runs the
+# same lints, then every test including the ignored ones (`test-all`) with the Slurm
+# clusters, throwaway users, zsh and fish they need.
 ci: lint test
+
+# Every test, the ignored ones included: needs what `.ci/run` sets up (root, the Slurm
+# clusters of `.ci/slurm` with CSA_TEST_SLURM=1, the users of `.ci/users`, zsh, fish);
+# a test whose prerequisite is missing fails saying so.
+test-all:
+    cargo test --locked -- --include-ignored --skip agents:: --skip faults::helper
 
 # The full fault-injection and hostile-input suites (CI runs them with smaller counts):
 # 200 supervisor-kill trials, 500 back-to-back sessions, a non-reaping parent.

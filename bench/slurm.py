@@ -1,4 +1,4 @@
-"""The Slurm executor, on the private one-node cluster of `.ci/slurm` (same run, same
+"""The Slurm executor, on the private cluster of `.ci/slurm` (same run, same
 cluster for csa and for Slurm's own commands):
 
 - submission: `csa run --executor slurm true` against `sbatch --parsable --wrap true`
@@ -132,7 +132,10 @@ def load(sb: Sandbox, env: dict[str, str], quick: bool, elsewhere: bool) -> dict
     counted = dict(env, PATH=path)
     mode = "nodes elsewhere" if elsewhere else "nodes on this host"
     log(f"slurm load ({mode}): {sessions} sessions running for {window} s")
-    extra = ["--env", "CSA_TEST_NODE_ELSEWHERE=1"] if elsewhere else []
+    # On this host: node n1 (the cluster's n2 and n3 have host names of their own).
+    extra = (
+        ["--env", "CSA_TEST_NODE_ELSEWHERE=1"] if elsewhere else ["--slurm-arg=--nodelist=n1"]
+    )
     ids = [
         subprocess.run(
             [str(CSA), "run", "--executor", "slurm", *extra, f"sleep {window + 30}"],
@@ -217,7 +220,7 @@ def slurm(quick: bool, report) -> None:
             + f" | {one['succeeded']}/{one['sessions']} |"
         )
     report.section(
-        "Slurm (one-node cluster, `.ci/slurm`)",
+        "Slurm (private cluster of `.ci/slurm`; nodes on this host: n1)",
         "Submission: `hyperfine -N`, runs pooled; both return once `sbatch` has the job ID "
         "(csa also creates the session, records the job and starts its watcher).",
         "| command | runs | median ms | min ms | p90 ms |\n|---|---:|---:|---:|---:|\n"

@@ -1,24 +1,23 @@
-//! The command line, declared with clap's derive API.
+//! The command line's top: the grammar of `csa` (clap's derive API) put together from each
+//! subcommand's arguments ([`crate::cmd::args`]), parsing with csa's usage errors and
+//! hints, shell completion, and [`dispatch()`] to the command the user asked for.
 
-use std::ffi::OsString;
-use std::path::PathBuf;
-
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 use crate::exit::table as codes;
 
-mod fleet;
-mod hints;
-mod run;
-mod session;
-mod usage;
-pub mod values;
-
-pub use fleet::{FleetArgs, GateArgs, QueueCommand, QueueListArgs, QueueSlotsArgs};
-pub use run::RunArgs;
-pub use session::{
-    AttachArgs, CleanArgs, KillArgs, ListArgs, LogsArgs, ResultArgs, SessionCommand, WaitArgs,
+use crate::cmd::args::{
+    self, CompletionsArgs, ManArgs, NodeArgs, QueueCommand, RunArgs, SessionCommand, SuperviseArgs,
+    ToolsArgs,
 };
+
+mod complete;
+mod dispatch;
+mod hints;
+mod usage;
+
+pub use complete::visible_command;
+pub use dispatch::dispatch;
 pub use usage::parse_or_exit;
 
 /// Run long jobs in the background; wait for, follow and stop them.
@@ -38,13 +37,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start a job in the background and print its session ID
-    #[command(after_help = codes::help(codes::RUN, run::RUN_EXAMPLES))]
+    #[command(after_help = codes::help(codes::RUN, args::run::RUN_EXAMPLES))]
     Run(RunArgs),
     /// Wait for, follow, inspect and stop sessions
-    #[command(subcommand, after_help = session::SESSION_EXAMPLES)]
+    #[command(subcommand, after_help = args::session::SESSION_EXAMPLES)]
     Session(SessionCommand),
     /// Queues: how many of their sessions run at once, and who waits
-    #[command(subcommand, after_help = codes::help(codes::QUEUE, fleet::QUEUE_EXAMPLES))]
+    #[command(subcommand, after_help = codes::help(codes::QUEUE, args::fleet::QUEUE_EXAMPLES))]
     Queue(QueueCommand),
     /// List the tools `--tool` accepts, where each is defined and whether it is installed
     #[command(after_help = codes::help(codes::TOOLS, TOOLS_EXAMPLES))]
@@ -61,18 +60,6 @@ pub enum Command {
     /// Internal: runs a Slurm session's job on its compute node. Refused outside one.
     #[command(name = "__node", hide = true)]
     Node(NodeArgs),
-}
-
-/// Arguments of the hidden node entry (`csa __node`), the command of a Slurm session's
-/// batch script.
-#[derive(Debug, Args)]
-pub struct NodeArgs {
-    /// The absolute path of the session directory
-    #[arg(long)]
-    pub session_dir: PathBuf,
-    /// The session ID
-    #[arg(long)]
-    pub session_id: String,
 }
 
 const ROOT_EXAMPLES: &str = "\
@@ -103,81 +90,10 @@ Examples:
   csa completions zsh > \"${fpath[1]}/_csa\"
   csa completions fish > ~/.config/fish/completions/csa.fish";
 
-/// Arguments of `csa tools`.
-#[derive(Debug, Args)]
-pub struct ToolsArgs {
-    /// Print a JSON array of {name, argv, stdin, source, path}
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// Arguments of `csa completions`.
-#[derive(Debug, Args)]
-pub struct CompletionsArgs {
-    /// The shell
-    #[arg(value_enum)]
-    pub shell: clap_complete::Shell,
-}
-
 const MAN_EXAMPLES: &str = "\
 Examples:
   csa man | man -l -                              # read it now
   csa man --dir ~/.local/share/man/man1           # install: then `man csa`, `man csa-session-wait`";
-
-/// Arguments of `csa man`.
-#[derive(Debug, Args)]
-pub struct ManArgs {
-    /// Write csa.1 and one page per subcommand (csa-session-wait.1, …) into DIR (created if
-    /// missing) instead of printing csa.1
-    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
-    pub dir: Option<PathBuf>,
-}
-
-/// Arguments of the hidden supervisor entry point (`csa __supervise`).
-#[derive(Debug, Args)]
-pub struct SuperviseArgs {
-    /// The session ID
-    #[arg(long)]
-    pub session_id: String,
-    /// The absolute path of the session directory
-    #[arg(long)]
-    pub session_dir: PathBuf,
-    /// The inherited descriptor that holds the exclusive lock on `lock`
-    #[arg(long)]
-    pub lock_fd: i32,
-    /// The job's time limit in milliseconds
-    #[arg(long)]
-    pub timeout_ms: Option<u64>,
-    /// Where the job's standard input comes from
-    #[arg(long, value_enum, default_value = "null")]
-    pub stdin_from: crate::record::StdinSource,
-    /// What the job waits for before it starts
-    #[command(flatten)]
-    pub gate: GateArgs,
-    /// What runs the job
-    #[command(flatten)]
-    pub executor: ExecutorArgs,
-    /// The job's argv
-    #[arg(last = true, required = true)]
-    pub argv: Vec<OsString>,
-}
-
-/// How the supervisor runs the job: itself (`local`), or as the watcher of a Slurm job.
-#[derive(Debug, Args)]
-pub struct ExecutorArgs {
-    /// What runs the job (`slurm`: submit it and watch it)
-    #[arg(long, value_enum, default_value = "local")]
-    pub executor: crate::record::Executor,
-    /// Slurm: take over the job of a watcher that died (nothing is submitted)
-    #[arg(long)]
-    pub resume: bool,
-    /// Slurm: an `sbatch` option (repeatable)
-    #[arg(long = "slurm-arg", allow_hyphen_values = true)]
-    pub slurm_args: Vec<OsString>,
-    /// Slurm: the csa binary the compute node runs
-    #[arg(long)]
-    pub node_csa: Option<OsString>,
-}
 
 /// The supervisor's command line alone (`csa __supervise …`), parsed without building the
 /// whole CLI: the supervisor lives as long as its job, and the memory it dirties while
@@ -199,7 +115,7 @@ pub fn parse() -> Command {
     {
         return Command::Supervise(SuperviseCli::parse_from(std::env::args_os().skip(1)).args);
     }
-    crate::cmd::completions::answer_from_env();
+    complete::answer_from_env();
     if cannot_show_help(std::env::args_os().skip(1)) {
         codes::skip_tables();
     }
@@ -235,10 +151,10 @@ mod tests {
     /// `list --status` takes every status a session can show, observed or recorded.
     #[test]
     fn list_status_takes_every_state() {
-        use crate::record::State;
+        use crate::store::record::State;
         let all = "running,queued,success,failure,signal,timeout,lost,skipped";
         let cli = Cli::try_parse_from(["csa", "session", "list", "--status", all]).unwrap();
-        let Command::Session(session::SessionCommand::List(args)) = cli.command else {
+        let Command::Session(SessionCommand::List(args)) = cli.command else {
             panic!("not list: {cli:?}");
         };
         let names: Vec<&str> = args.status.iter().map(|s| s.as_str()).collect();
@@ -253,7 +169,7 @@ mod tests {
         #[derive(Debug, Parser)]
         struct Probe {
             #[command(flatten)]
-            target: session::SessionArg,
+            target: args::session::SessionArg,
             #[arg(long, group = "target")]
             tag: Option<String>,
         }

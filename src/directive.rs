@@ -68,7 +68,7 @@ pub fn csa_command(args: &[&str]) -> String {
 fn command_prefix() -> String {
     let mut prefix = String::new();
     if std::env::var_os("CSA_STATE_DIR").is_some_and(|dir| !dir.is_empty())
-        && let Ok(root) = crate::session::StateRoot::from_env()
+        && let Ok(root) = crate::store::session::StateRoot::from_env()
     {
         let _ = write!(
             prefix,

@@ -11,6 +11,12 @@ pub const LOST: u8 = 1;
 /// A session whose dependency (`--after`) did not end with `success`, so its job never
 /// started (`status = "skipped"`).
 pub const SKIPPED: u8 = 1;
+/// `csa run --executor slurm` whose job `sbatch` refused (the session records the
+/// `failure` result).
+pub const SLURM_REFUSED: u8 = 1;
+/// `session attach` left with Ctrl-C: the job keeps running (128 + SIGINT, as POSIX
+/// shells report an interrupt).
+pub const DETACHED: u8 = 130;
 /// Usage error (bad flags or arguments), as clap reports it.
 pub const USAGE: u8 = 2;
 /// The job was stopped by `--timeout`, or a dead session's result could not be
@@ -89,16 +95,6 @@ pub fn stdout_written(written: std::io::Result<()>, what: &str) -> anyhow::Resul
             "stdout",
         )),
         _ => Ok(()),
-    }
-}
-
-/// `err`, ending csa with `code` when it is a result that could not be recorded
-/// ([`crate::record::is_unrecorded`]); any other error unchanged. The message is kept.
-pub fn recode_unrecorded(err: anyhow::Error, code: u8) -> anyhow::Error {
-    if crate::record::is_unrecorded(&err) {
-        Failure::new(code, format!("{err:#}")).into()
-    } else {
-        err
     }
 }
 

@@ -1,7 +1,9 @@
 //! Is a session's supervisor alive, and how did its job end? Liveness is judged only from
 //! the session's `lock` (docs/format.md): the supervisor holds an exclusive advisory lock on
-//! it for its whole life, so a lock that can be taken means the supervisor is gone. A
-//! session whose supervisor is gone without a result is reconstructed as `lost`.
+//! it for its whole life, so a lock that can be taken means the supervisor is gone.
+//!
+//! Everything here only reads (and [`wait_for_supervisor`] blocks): what a look may
+//! repair — a `lost` result, a new watcher — is [`crate::heal`]'s.
 
 use std::fs::{File, TryLockError};
 use std::io::{self, Read as _};
@@ -12,12 +14,9 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context as _, Result};
 
 use crate::exit::{self, Failure};
-use crate::record::{self, Executor, ResultRecord, SessionRecord, Status};
-use crate::session::{self, SessionDir};
+use crate::store::record::{self, ResultRecord};
+use crate::store::session::{self, SessionDir};
 use crate::sys;
-
-/// The reason recorded in a reconstructed `lost` result.
-pub const LOST_REASON: &str = "supervisor vanished without a result";
 
 /// Opens the session's lock file, or `None` when it does not exist.
 ///
@@ -55,8 +54,8 @@ fn open_lock(session: &SessionDir) -> Result<Option<File>> {
 /// The supervisor as recorded in `daemon.pid`: `"<pid> <starttime>\n"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Identity {
-    /// The supervisor's PID, which is also the process group ID of the job.
-    pub pid: i32,
+    /// The supervisor's PID, which is also the process group ID of the job: above 1.
+    pub pid: sys::Pid,
     /// Field 22 of `/proc/<pid>/stat`: clock ticks since boot.
     pub start_time: u64,
 }
@@ -64,7 +63,7 @@ pub struct Identity {
 impl Identity {
     /// The identity of running process `pid`, read from `/proc/<pid>/stat`. Errors when
     /// the process is gone or its `stat` cannot be read; the message names the PID.
-    pub fn of(pid: i32) -> Result<Self> {
+    pub fn of(pid: sys::Pid) -> Result<Self> {
         let start_time = sys::ProcStat::read(pid)
             .with_context(|| format!("cannot read the start time of process {pid}"))?
             .start_time;
@@ -98,14 +97,19 @@ pub fn read_identity(session: &SessionDir) -> Result<Identity, String> {
     if !digits(pid) || !digits(start) {
         return Err(malformed());
     }
-    let pid: i32 = pid.parse().map_err(|_| malformed())?;
     let start_time: u64 = start.parse().map_err(|_| malformed())?;
-    if pid <= 1 {
-        return Err(format!(
-            "daemon.pid names PID {pid}, which is never a supervisor"
-        ));
-    }
+    // Digits only, so the number is at least 0; 0 and 1 are never a supervisor.
+    let pid = match sys::Pid::parse(pid) {
+        Some(pid) if !pid.is_init() => pid,
+        Some(pid) => return Err(never_a_supervisor(pid.as_raw())),
+        None if pid.bytes().all(|b| b == b'0') => return Err(never_a_supervisor(0)),
+        None => return Err(malformed()),
+    };
     Ok(Identity { pid, start_time })
+}
+
+fn never_a_supervisor(pid: i32) -> String {
+    format!("daemon.pid names PID {pid}, which is never a supervisor")
 }
 
 /// True while the session's supervisor holds its lock. Never blocks; never changes a live
@@ -163,109 +167,6 @@ pub fn wait_for_supervisor(session: &SessionDir, cap: Option<Duration>) -> Resul
     }
 }
 
-/// The result of a session whose supervisor is gone: `result.toml`, or — when there is none
-/// — a synthetic `lost` result written now without clobbering a result that appears
-/// meanwhile.
-///
-/// Call only after the supervisor is known to be gone. Errors: a malformed `result.toml`,
-/// or a lost result that cannot be written ([`record::is_unrecorded`]): the session is dead
-/// and its result cannot be reconstructed; each command decides what that means for it.
-pub fn final_result(session: &SessionDir) -> Result<ResultRecord> {
-    final_result_or(session, || lost_result(session))
-}
-
-/// Like [`final_result`], with `synthetic()` as the result recorded when there is none
-/// (e.g. the `signal` result of a supervisor that `session kill` had to SIGKILL).
-pub fn final_result_or(
-    session: &SessionDir,
-    synthetic: impl FnOnce() -> ResultRecord,
-) -> Result<ResultRecord> {
-    let path = session.file(session::RESULT_TOML);
-    if let Some(result) = record::read::<ResultRecord>(&path)? {
-        return Ok(result);
-    }
-    // A result whose rename a crash undid is still the result (`record::adopt`).
-    if let Some(result) = record::adopt_reserved_result(session)? {
-        return Ok(result);
-    }
-    let lost = synthetic();
-    let written = record::write_result(session, &lost)
-        .context("the session is dead and its result cannot be recorded")?;
-    if written {
-        return Ok(lost);
-    }
-    // Someone else recorded a result first; theirs stands.
-    record::read::<ResultRecord>(&path)?
-        .with_context(|| format!("result vanished ({})", path.display()))
-}
-
-/// What became of a session whose supervisor was found gone (its lock free).
-#[derive(Debug, Clone)]
-pub enum Settled {
-    /// The session has ended: its result, recorded now if it had none (as `lost`, or from
-    /// what the executor still knows).
-    Finished(ResultRecord),
-    /// The job still runs elsewhere (an executor that outlives its watcher, e.g. Slurm) and
-    /// a new watcher now holds the lock: wait for it again.
-    Resumed,
-}
-
-/// Settles a session whose lock was found free: returns its result (reconstructing a
-/// `lost` one when there is none, as [`final_result`]), or [`Settled::Resumed`] when its
-/// job still runs and a new watcher took the lock over. Waiters loop on `Resumed`.
-pub fn settle(session: &SessionDir) -> Result<Settled> {
-    match crate::executor::of(session) {
-        Executor::Local => final_result(session).map(Settled::Finished),
-        Executor::Slurm => crate::executor::slurm::settle(session),
-    }
-}
-
-/// A synthetic `lost` result: started when the session was created, finished now.
-pub fn lost_result(session: &SessionDir) -> ResultRecord {
-    synthetic_result(
-        session,
-        Status::Lost,
-        exit::LOST,
-        None,
-        LOST_REASON.to_owned(),
-    )
-}
-
-/// A result written on the supervisor's behalf (`synthetic = true`): started when the
-/// session was created, finished now.
-pub fn synthetic_result(
-    session: &SessionDir,
-    status: Status,
-    exit_code: u8,
-    signal: Option<i32>,
-    reason: String,
-) -> ResultRecord {
-    let now = SystemTime::now();
-    let mut result = ResultRecord::new(
-        session.id_string(),
-        (status, exit_code, signal),
-        created_at(session).unwrap_or(now),
-        now,
-    );
-    result.synthetic = true;
-    result.reason = Some(reason);
-    result
-}
-
-/// When the session was created: `created_at` of its `session.toml`, else its directory's
-/// modification time; `None` when neither can be read.
-pub fn created_at(session: &SessionDir) -> Option<SystemTime> {
-    record::read::<SessionRecord>(&session.file(session::SESSION_TOML))
-        .ok()
-        .flatten()
-        .and_then(|s| record::parse_timestamp(&s.created_at))
-        .or_else(|| {
-            std::fs::metadata(&session.path)
-                .and_then(|m| m.modified())
-                .ok()
-        })
-}
-
 /// How long a session directory without `daemon.pid` counts as still being set up by
 /// `csa run` (which writes `daemon.pid` before it prints the ID). A look at such a session
 /// within this window never reconstructs it as `lost`.
@@ -281,15 +182,18 @@ pub enum Observed {
     Queued,
     /// The job ended and `result.toml` says how.
     Finished(ResultRecord),
-    /// The supervisor is gone and there is no result: [`final_result`] reconstructs it as
-    /// `lost`.
+    /// The supervisor is gone and there is no result. For a local session the job has
+    /// ended (its result is reconstructed as `lost` by
+    /// [`crate::store::record::endings::final_result`]); a Slurm job may still run without
+    /// a watcher. [`crate::heal::settle`] tells which, and may change the session.
     Gone,
 }
 
 /// Looks at a session: its `result.toml` if present, else whether its supervisor is alive.
-/// Reads at most `result.toml`, the lock and `daemon.pid`'s existence; never blocks. A
-/// Slurm session whose watcher died is settled ([`settle`]): it reads as running again once
-/// a new watcher took it over, never as gone while Slurm may still run its job.
+/// Reads at most `result.toml`, the lock and `daemon.pid`'s existence; never blocks, never
+/// writes, never starts a process. A session found [`Observed::Gone`] may still have a job
+/// running elsewhere (an executor whose jobs outlive their watcher, as Slurm's do): only
+/// [`crate::heal::observe`] tells, by settling it.
 ///
 /// Errors: a malformed `result.toml`, or a lock that cannot be checked.
 pub fn observe(session: &SessionDir) -> Result<Observed> {
@@ -307,13 +211,6 @@ pub fn observe(session: &SessionDir) -> Result<Observed> {
     // The supervisor may have written its result just before it let go of the lock.
     if let Some(result) = record::read::<ResultRecord>(&path)? {
         return Ok(Observed::Finished(result));
-    }
-    // A Slurm job outlives its watcher: settling resumes it rather than report it gone.
-    if crate::executor::of(session) == Executor::Slurm {
-        return Ok(match settle(session)? {
-            Settled::Finished(result) => Observed::Finished(result),
-            Settled::Resumed => Observed::Running,
-        });
     }
     Ok(Observed::Gone)
 }

@@ -25,21 +25,3 @@ macro_rules! note {
         $crate::report::write_line(&format!("csa: {}", format_args!($($arg)*)))
     };
 }
-
-/// Prints a note when a session's job left processes running (`leftover_processes` in its
-/// result): `csa: note: 2 processes of session <ID> were still running when its job ended
-/// …`, with how to stop them. Prints nothing when there were none, or the count is unknown.
-pub fn leftovers(result: &crate::record::ResultRecord) {
-    let Some(count) = result.leftover_processes.filter(|&n| n > 0) else {
-        return;
-    };
-    let (processes, were, subject, object) = if count == 1 {
-        ("process", "was", "it", "it")
-    } else {
-        ("processes", "were", "they", "them")
-    };
-    let id = &result.id;
-    crate::note!(
-        "note: {count} {processes} of session {id} {were} still running when its job ended (in its process group; {subject} may still write to its output); stop {object}: csa session kill --session {id}"
-    );
-}

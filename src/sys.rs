@@ -1,7 +1,7 @@
 //! The one module that makes raw system calls csa's safe dependencies do not wrap:
 //! starting a process in a new session, adopting an inherited descriptor, closing inherited
-//! descriptors, opening files without following symbolic links, and reading process
-//! identity from `/proc`.
+//! descriptors, opening files without following symbolic links, reading process identity
+//! from `/proc`, and sending signals to checked PIDs ([`Pid`]).
 #![allow(unsafe_code)]
 
 use std::fs;
@@ -12,11 +12,13 @@ use std::process::Command;
 
 use rustix::io::FdFlags;
 
+mod pid;
 mod procfs;
 pub mod signals;
 mod spawn;
 pub mod witness;
 
+pub use pid::{Pid, signal_group, signal_process};
 pub use procfs::{ProcStat, descendants_in_group, group_members, has_env, has_file_open};
 pub use spawn::{Detached, OnExecFailure, c_path, spawn};
 
@@ -226,8 +228,7 @@ pub fn release_free_heap() {
 
 /// True when the calling process is the leader of its session (its session ID is its PID).
 pub fn is_session_leader() -> bool {
-    let me = rustix::process::getpid();
-    rustix::process::getsid(None).is_ok_and(|sid| sid == me)
+    Pid::current_session() == Some(Pid::current())
 }
 
 /// Opens a regular file for reading without following a symbolic link at its last

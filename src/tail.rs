@@ -24,6 +24,8 @@ use std::time::Duration;
 use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
 
+use crate::backoff::Backoff;
+
 mod copy;
 
 use copy::Copier;
@@ -37,6 +39,9 @@ pub const SAFETY_NET: Duration = Duration::from_secs(1);
 const MIN_PAUSE: Duration = Duration::from_millis(1);
 /// Adaptive poll (no inotify): the longest pause; bounds the delay of a new line.
 const MAX_PAUSE: Duration = Duration::from_millis(25);
+/// The pauses of polling: from [`MIN_PAUSE`], doubling up to [`MAX_PAUSE`]; back to the
+/// first after a pass that copied something.
+const POLLING: Backoff = Backoff::new(MIN_PAUSE, MAX_PAUSE);
 
 /// One followed spool file and where its bytes go.
 pub struct Follow<'a> {
@@ -165,7 +170,7 @@ enum Waker {
     /// An inotify instance watching the session directory.
     Inotify(OwnedFd),
     /// No inotify: an adaptive pause, doubled on every idle pass.
-    Poll(Duration),
+    Poll(Backoff),
 }
 
 impl Waker {
@@ -177,7 +182,7 @@ impl Waker {
             | WatchFlags::ONLYDIR;
         inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK)
             .and_then(|fd| inotify::add_watch(&fd, dir, watched).map(|_| fd))
-            .map_or(Self::Poll(MIN_PAUSE), Self::Inotify)
+            .map_or(Self::Poll(POLLING), Self::Inotify)
     }
 
     /// Returns when there may be something new to copy. `busy` says the last pass copied
@@ -185,13 +190,11 @@ impl Waker {
     fn wait(&mut self, busy: bool, reader: Option<BorrowedFd<'_>>) -> io::Result<()> {
         let (inotify, pause) = match self {
             Self::Inotify(fd) => (Some(&*fd), SAFETY_NET),
-            Self::Poll(pause) => {
-                let current = *pause;
-                *pause = if busy {
-                    MIN_PAUSE
-                } else {
-                    (current * 2).min(MAX_PAUSE)
-                };
+            Self::Poll(pauses) => {
+                let current = pauses.next_pause();
+                if busy {
+                    *pauses = POLLING;
+                }
                 (None, current)
             }
         };

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::exit::{Failure, USAGE};
-use crate::record::StdinSource;
+use crate::store::record::StdinSource;
 
 pub mod config;
 mod preset;
@@ -42,7 +42,7 @@ pub struct Job {
     /// The queue the tool's sessions wait in unless `--queue` or `--no-queue` says
     /// otherwise (`[tools.NAME] queue`; the agent presets' own queues by default); `None` for
     /// none and for `csa run -- PROGRAM`. A valid queue name
-    /// ([`crate::cli::values::parse_label`]).
+    /// ([`crate::values::parse_label`]).
     pub queue: Option<String>,
 }
 

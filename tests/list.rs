@@ -222,10 +222,8 @@ fn list_on_a_terminal(csa: &Csa, no_color: Option<&str>) -> String {
 
 #[test]
 fn colour_only_on_a_terminal_and_never_with_no_color() {
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("script(1) is not installed: colour on a terminal not checked");
-        return;
-    }
+    // script(1) (util-linux) gives `list` a terminal.
+    crate::support::require::program("script");
     let csa = Csa::new();
     let id = csa.run("exit 4");
     csa.wait(&id);

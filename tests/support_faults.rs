@@ -43,14 +43,19 @@ pub fn rng(test: &str) -> fastrand::Rng {
 }
 
 /// Sends signal number `signal` to process `pid`; errors are ignored (it may be gone).
+/// Fails the test for a PID below 2: `kill(-1)` or `kill(0)` would reach far more than the
+/// test's own processes.
 pub fn signal(pid: i32, signal: i32) {
+    assert!(pid > 1, "refusing to signal PID {pid}");
     if let (Some(pid), Some(signal)) = (Pid::from_raw(pid), Signal::from_named_raw(signal)) {
         let _ = rustix::process::kill_process(pid, signal);
     }
 }
 
-/// Sends signal number `signal` to process group `pgid`; errors are ignored.
+/// Sends signal number `signal` to process group `pgid`; errors are ignored. Fails the
+/// test for a group below 2 (see [`signal`]).
 pub fn signal_group(pgid: i32, signal: i32) {
+    assert!(pgid > 1, "refusing to signal process group {pgid}");
     if let (Some(pid), Some(signal)) = (Pid::from_raw(pgid), Signal::from_named_raw(signal)) {
         let _ = rustix::process::kill_process_group(pid, signal);
     }

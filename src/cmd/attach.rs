@@ -1,6 +1,9 @@
 //! `csa session attach`: stream a session's `stdout.log` from its first byte and follow it
 //! live (and `stderr.log` with `--stderr`) until the job ends, then exit with its exit code.
 //! Ctrl-C detaches and leaves the job running.
+//!
+//! **Looks and heals** ([`crate::heal::observe`]): a session found ended without a result gets
+//! its `lost` result written.
 
 use std::io::{self, IsTerminal as _};
 use std::os::fd::AsFd as _;
@@ -10,14 +13,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context as _, Result};
 use signal_hook::consts::SIGINT;
 
-use crate::cli::AttachArgs;
-use crate::liveness::{self, Observed};
-use crate::session::{self, StateRoot};
+use crate::cmd::args::AttachArgs;
+use crate::liveness::Observed;
+use crate::store::session::{self, StateRoot};
 use crate::tail::{self, Check, Follow, Outcome};
-
-/// Exit code after a detach with Ctrl-C: 128 + SIGINT, as shells report an interrupted
-/// command.
-pub const DETACHED: u8 = 130;
 
 /// Runs `csa session attach`. Returns the job's exit code; 130 when the user detached;
 /// 0 when the reader of stdout went away (`attach | head -1`), as Unix filters do; 1 for a
@@ -49,7 +48,7 @@ pub fn exec(args: &AttachArgs) -> Result<u8> {
             return Ok(Check::Stop);
         }
         // A session still being set up by `csa run` counts as running.
-        match liveness::observe(&session) {
+        match crate::heal::observe(&session) {
             Ok(Observed::Running | Observed::Queued) => Ok(Check::Running),
             Ok(Observed::Finished(_) | Observed::Gone) => Ok(Check::Finished),
             Err(err) => Err(io::Error::other(format!("{err:#}"))),
@@ -68,7 +67,7 @@ pub fn exec(args: &AttachArgs) -> Result<u8> {
             crate::report::write_line(&format!(
                 "{newline}csa: detached from session {id}; the job keeps running (re-attach: {again}; stop it: {stop})"
             ));
-            return Ok(DETACHED);
+            return Ok(crate::exit::DETACHED);
         }
         Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return Ok(0),
         Err(err) => {
@@ -79,8 +78,8 @@ pub fn exec(args: &AttachArgs) -> Result<u8> {
             ));
         }
     }
-    let result = liveness::final_result(&session)
-        .map_err(|err| crate::exit::recode_unrecorded(err, crate::exit::TIMEOUT))?;
+    let result = crate::store::record::endings::final_result(&session)
+        .map_err(|err| crate::store::record::recode_unrecorded(err, crate::exit::TIMEOUT))?;
     Ok(result.exit_code)
 }
 

@@ -6,6 +6,9 @@
 //! supervisor vanished without a result) the latest change to its spool files,
 //! `session.toml` or `daemon.pid` stands in for it, since a reconstructed result records
 //! when it was reconstructed, not when the job died.
+//!
+//! **Looks and heals** ([`crate::heal::observe`]): a Slurm session whose watcher died is
+//! re-adopted rather than taken for ended; nothing else is written before a removal.
 
 use std::fs;
 use std::io::{self, BufWriter};
@@ -14,11 +17,11 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 
-use crate::cli::CleanArgs;
+use crate::cmd::args::CleanArgs;
 use crate::liveness::{self, Observed};
-use crate::record::{self, ResultRecord, SessionRecord, Status};
-use crate::session::{self, SessionDir, StateRoot};
-use crate::tags;
+use crate::store::record::{self, ResultRecord, SessionRecord, Status};
+use crate::store::session::{self, SessionDir, StateRoot};
+use crate::store::tags;
 use crate::term;
 
 /// How long ago a session must have ended for `clean` without `--tag` and `--older-than`.
@@ -57,7 +60,7 @@ pub fn exec(args: &CleanArgs) -> Result<u8> {
         if !args.tag.is_empty() && !carries(&session, &args.tag) {
             continue;
         }
-        let (status, ended) = match liveness::observe(&session) {
+        let (status, ended) = match crate::heal::observe(&session) {
             Ok(Observed::Running | Observed::Queued) => continue,
             Ok(Observed::Finished(result)) => {
                 (result.status.as_str(), ended_at(&session, Some(&result)))

@@ -9,12 +9,11 @@ use std::ffi::OsStr;
 use std::io::{self, Write as _};
 
 use anyhow::Result;
-use clap::{Command, CommandFactory as _};
 use clap_complete::CompletionCandidate;
 use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
 
-use crate::cli::{Cli, CompletionsArgs};
-use crate::session::StateRoot;
+use crate::cmd::args::CompletionsArgs;
+use crate::store::session::StateRoot;
 
 /// The environment variable that asks csa for completions instead of running a command.
 /// Not the library's generic `COMPLETE`, which other programs' environments may set.
@@ -44,15 +43,6 @@ pub fn exec(args: &CompletionsArgs) -> Result<u8> {
         "the completion script",
     )?;
     Ok(0)
-}
-
-/// Answers a completion request when `CSA_COMPLETE` is set (then exits); returns at once
-/// otherwise (one environment lookup).
-pub fn answer_from_env() {
-    clap_complete::CompleteEnv::with_factory(visible_command)
-        .var(VAR)
-        .bin("csa")
-        .complete();
 }
 
 /// Completion candidates for a session handle that starts with `current`: the IDs of the
@@ -92,28 +82,4 @@ pub fn session_candidates(current: &OsStr) -> Vec<CompletionCandidate> {
             .map(|name| CompletionCandidate::new(name).help(Some("a session name".into()))),
     );
     candidates
-}
-
-/// The command line without its hidden subcommands (the supervisor entry point), which
-/// `clap_complete` would otherwise offer (clap issue #1335). `clap::Command` cannot remove a
-/// subcommand, so the root is rebuilt from the visible parts of [`Cli`].
-pub fn visible_command() -> Command {
-    let full = Cli::command();
-    let mut root = Command::new("csa")
-        .version(env!("CARGO_PKG_VERSION"))
-        .propagate_version(true)
-        .max_term_width(100);
-    if let Some(about) = full.get_about() {
-        root = root.about(about.clone());
-    }
-    if let Some(after) = full.get_after_help() {
-        root = root.after_help(after.clone());
-    }
-    for arg in full.get_arguments().filter(|a| !a.is_hide_set()) {
-        root = root.arg(arg.clone());
-    }
-    for sub in full.get_subcommands().filter(|s| !s.is_hide_set()) {
-        root = root.subcommand(sub.clone());
-    }
-    root
 }

@@ -12,17 +12,18 @@
 //! job; `kill` then records the synthetic `signal` result (9, exit 137) with the reason.
 //! A job that exits during the grace period is reaped by the supervisor, which survives
 //! the signal and records the result — as stopped by `session kill` (`stop.toml`).
-
-mod leftovers;
+//!
+//! **Heals, then stops**: a Slurm session whose watcher died is re-adopted first
+//! ([`crate::heal::is_live`]); a finished session without a result gets one.
 
 use anyhow::Result;
 
-use crate::cli::KillArgs;
+use crate::cmd::args::KillArgs;
+use crate::executor::StopMode;
 use crate::exit;
-use crate::session::{SessionDir, StateRoot};
-use crate::stop::sequence::{self, How};
-use crate::stop::target::{self, Target};
-use crate::stop::tree;
+use crate::stop::sequence::How;
+use crate::store::session::{SessionDir, StateRoot};
+use crate::tree;
 
 /// Who asked, as a result's reason names it.
 const BY_KILL: &str = "csa session kill";
@@ -55,48 +56,16 @@ pub fn exec(args: &KillArgs) -> Result<u8> {
         &|ancestor| format!("csa session kill of ancestor session {ancestor}"),
         true,
     );
-    let mut targets = Vec::new();
-    let mut finished = Vec::new();
-    for session in sessions {
-        // A Slurm job is stopped through Slurm, not by signalling a process here.
-        if crate::executor::of(&session) == crate::record::Executor::Slurm {
-            crate::executor::slurm::stop::stop(&session, how, BY_KILL, true)?;
-            continue;
-        }
-        match live_target(&session)? {
-            Some(target) => targets.push(target),
-            None => finished.push(session),
-        }
-    }
-    let last = sequence::stop_together(&targets, how, &|_| BY_KILL.to_owned(), true)?;
-    for (target, last) in targets.iter().zip(last) {
-        let result = sequence::recorded(target, last, how, BY_KILL)?;
-        sequence::report(&result, target.identity.pid);
-    }
-    for session in finished {
-        leftovers::stop_finished(&session, how)?;
+    for (executor, group) in crate::executor::group(&sessions) {
+        executor.stop(&group, how, &|_| BY_KILL.to_owned(), StopMode::Named)?;
     }
     Ok(exit::SUCCESS)
 }
 
-/// The verified target of a live session, or `None` when it has ended. Errors (nothing
-/// signalled) when it is live and its supervisor cannot be verified.
-fn live_target(session: &SessionDir) -> Result<Option<Target>> {
-    if !target::is_live(session)? {
-        return Ok(None);
-    }
-    match target::verify(session) {
-        Ok(target) => Ok(Some(target)),
-        // The session may have ended meanwhile; if not, refuse.
-        Err(why) if target::is_live(session)? => Err(target::refusal(session, &why)),
-        Err(_) => Ok(None),
-    }
-}
-
-/// The running or queued sessions that have every tag in `tags` (see [`crate::tags`]).
+/// The running or queued sessions that have every tag in `tags` (see [`crate::store::tags`]).
 fn tagged_live_sessions(root: &StateRoot, tags: &[String]) -> Result<Vec<SessionDir>> {
-    Ok(crate::tags::select(root, tags)?
+    Ok(crate::store::tags::select(root, tags)?
         .into_iter()
-        .filter(|session| target::is_live(session).unwrap_or(false))
+        .filter(|session| crate::heal::is_live(session).unwrap_or(false))
         .collect())
 }

@@ -5,11 +5,13 @@
 //! and each row reads only `result.toml` (and, while it has none, the lock) plus
 //! `session.toml` for the NAME/COMMAND column. With `--tag`, `session.toml` is read first,
 //! and a session without the tags is left at that.
+//!
+//! **Looks and heals** ([`crate::heal::observe`]): a session whose supervisor is gone without
+//! a result gets its `lost` result written (or, on Slurm, a new watcher); queues are only read.
 
 mod describe;
 mod tree;
 
-use std::collections::HashMap;
 use std::io::{self, BufWriter, Write as _};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -19,12 +21,13 @@ use anyhow::Result;
 use ulid::Ulid;
 
 use super::view::{self, ListEntry, ResultView};
-use crate::cli::ListArgs;
-use crate::liveness::{self, Observed};
-use crate::queue::whereabouts;
-use crate::record::{self, ResultRecord, SessionRecord, State};
-use crate::session::{self, SessionDir, StateRoot};
-use crate::tags;
+use crate::admission::waiting_for as whereabouts;
+use crate::cmd::args::ListArgs;
+use crate::liveness::Observed;
+use crate::queue::snapshot::Snapshots;
+use crate::store::record::{self, ResultRecord, SessionRecord, State};
+use crate::store::session::{self, SessionDir, StateRoot};
+use crate::store::tags;
 use crate::term::{self, Colour};
 
 /// One listed session.
@@ -178,7 +181,7 @@ fn look(root: &StateRoot, id: Ulid, filter: &Filter<'_>) -> Looked {
         }
     }
     let mut queued = false;
-    let result = match liveness::observe(&session) {
+    let result = match crate::heal::observe(&session) {
         Ok(Observed::Running) => None,
         Ok(Observed::Queued) => {
             queued = true;
@@ -188,7 +191,8 @@ fn look(root: &StateRoot, id: Ulid, filter: &Filter<'_>) -> Looked {
         // Reconstructed and recorded as `wait` does; a store that cannot be written
         // (someone else's, read-only) still lists the session as lost.
         Ok(Observed::Gone) => Some(
-            liveness::final_result(&session).unwrap_or_else(|_| liveness::lost_result(&session)),
+            crate::store::record::endings::final_result(&session)
+                .unwrap_or_else(|_| crate::store::record::endings::lost_result(&session)),
         ),
         Err(err) => {
             warnings.extend(warning_unless_removed(&session, &err));
@@ -230,7 +234,7 @@ fn warning_unless_removed(session: &SessionDir, err: &anyhow::Error) -> Option<S
 }
 
 fn print_json(rows: &[Row]) -> io::Result<()> {
-    let mut censuses = HashMap::new();
+    let mut snapshots = Snapshots::default();
     let entries: Vec<ListEntry> = rows
         .iter()
         .map(|row| {
@@ -243,7 +247,7 @@ fn print_json(rows: &[Row]) -> io::Result<()> {
                             &StateRoot::of_session(&row.session),
                             &row.session.id_string(),
                             record,
-                            &mut censuses,
+                            &mut snapshots,
                         )
                     });
                     ResultView::queued(&row.session, started_at, whereabouts)
@@ -311,7 +315,7 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
     let fixed: usize = widths[..5].iter().map(|w| w + 2).sum();
     let last = term::stdout_width().map(|w| w.saturating_sub(fixed).max(12));
     let colour = term::stdout_colour();
-    let mut censuses = HashMap::new();
+    let mut snapshots = Snapshots::default();
     let mut out = BufWriter::new(io::stdout().lock());
     for (h, w) in HEADERS[..5].iter().zip(&widths) {
         write!(out, "{h:<w$}  ")?;
@@ -333,7 +337,7 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
         writeln!(
             out,
             "  {exit:>w2$}  {age:<w3$}  {duration:>w4$}  {}",
-            term::one_line(&describe::row(row, &mut censuses), last),
+            term::one_line(&describe::row(row, &mut snapshots), last),
             w2 = widths[2],
             w3 = widths[3],
             w4 = widths[4],

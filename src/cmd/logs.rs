@@ -1,5 +1,7 @@
 //! `csa session logs`: what a job has written so far — `stdout.log` to stdout and, with
 //! `--stderr`, `stderr.log` to stderr — optionally only the last N lines. Never waits.
+//!
+//! **Only reads**: nothing is healed.
 
 use std::fs::File;
 use std::io::{self, Read as _, Seek as _, Write};
@@ -8,8 +10,8 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::cli::LogsArgs;
-use crate::session::{self, StateRoot};
+use crate::cmd::args::LogsArgs;
+use crate::store::session::{self, StateRoot};
 
 /// How many bytes are read at a time while looking for line starts from the end.
 const TAIL_CHUNK: usize = 64 * 1024;

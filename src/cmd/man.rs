@@ -5,14 +5,14 @@ use std::io::{self, Write as _};
 
 use anyhow::Result;
 
-use super::completions::visible_command;
-use crate::cli::ManArgs;
+use crate::cmd::args::ManArgs;
 
 /// Runs `csa man`: prints `csa.1` (roff) on stdout, or with `--dir` writes `csa.1` and a
 /// page per subcommand (`csa-run.1`, `csa-session-wait.1`, …) into the directory and
-/// prints their paths. Exit 0; 125 when a page cannot be written.
-pub fn exec(args: &ManArgs) -> Result<u8> {
-    let command = visible_command().bin_name("csa");
+/// prints their paths. `command` is csa's command line as users see it (without the
+/// hidden subcommands, [`crate::cli::visible_command`]). Exit 0; 125 when a page cannot be written.
+pub fn exec(args: &ManArgs, command: clap::Command) -> Result<u8> {
+    let command = command.bin_name("csa");
     let Some(dir) = &args.dir else {
         let mut page = Vec::new();
         clap_mangen::Man::new(command)

@@ -3,9 +3,13 @@
 
 use anyhow::Result;
 
-use crate::cli::NodeArgs;
+use crate::cmd::args::NodeArgs;
 
 /// Runs `csa __node`. Returns the job's exit code.
 pub fn exec(args: &NodeArgs) -> Result<u8> {
-    crate::executor::slurm::node::run(&args.session_dir, &args.session_id)
+    crate::executor::slurm::node::run(
+        &args.session_dir,
+        &args.session_id,
+        crate::tree::stop_for_timeout,
+    )
 }

@@ -1,4 +1,7 @@
 //! `csa queue slots` and `csa queue list`: set and look at queues' slot counts.
+//!
+//! **`queue list` tidies** ([`crate::heal::queue`]): entries left by waiters that died are
+//! removed; `queue slots` writes the slot count.
 
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
@@ -6,9 +9,9 @@ use std::io::{self, Write as _};
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-use crate::cli::{QueueListArgs, QueueSlotsArgs};
-use crate::queue::{self, Queue, census};
-use crate::session::StateRoot;
+use crate::cmd::args::{QueueListArgs, QueueSlotsArgs};
+use crate::queue::{self, Queue};
+use crate::store::session::StateRoot;
 use crate::tool::config::Config;
 
 /// One row of `csa queue list`.
@@ -71,15 +74,15 @@ pub fn list(args: &QueueListArgs) -> Result<u8> {
     let config = config()?;
     let mut rows = Vec::new();
     for queue in queue::all(&root) {
-        let census = census::take(&queue);
+        let snapshot = crate::heal::queue(&queue);
         let (slots, slots_set) = effective_slots(&queue, &config)?;
         rows.push(Row {
             name: queue.name,
             slots,
             slots_set,
-            running: census.running,
-            queued: census.waiting.len(),
-            waiting: census.waiting,
+            running: snapshot.running,
+            queued: snapshot.waiting.len(),
+            waiting: snapshot.waiting,
         });
     }
     let text = if args.json {

@@ -1,16 +1,16 @@
 //! `csa session result`: print a session's result as TOML (the text of `result.toml`) or
 //! JSON, or `status = "running"` while its supervisor lives. Never waits.
+//!
+//! **Looks and heals** ([`crate::heal::observe`]), as `list` does.
 
 use std::io::{self, Write as _};
 
 use anyhow::{Context as _, Result};
 
-use std::collections::HashMap;
-
 use super::view::{self, ResultView, Seen};
-use crate::cli::ResultArgs;
-use crate::queue::whereabouts;
-use crate::session::StateRoot;
+use crate::admission::waiting_for as whereabouts;
+use crate::cmd::args::ResultArgs;
+use crate::store::session::StateRoot;
 
 /// Runs `csa session result`. Exit 0 (whatever the job's status); 125 for an unknown or
 /// ambiguous ID or unreadable state; 124 when the session is dead and its lost result
@@ -32,7 +32,7 @@ pub fn exec(args: &ResultArgs) -> Result<u8> {
                     &StateRoot::of_session(&session),
                     &session.id_string(),
                     record,
-                    &mut HashMap::new(),
+                    &mut crate::queue::snapshot::Snapshots::default(),
                 )
             });
             ResultView::queued(&session, record.map(|r| r.created_at), whereabouts)

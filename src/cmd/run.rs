@@ -18,11 +18,11 @@ use std::process::Command;
 
 use anyhow::{Context as _, Result};
 
-use crate::cli::RunArgs;
+use crate::cmd::args::RunArgs;
 use crate::directive;
 use crate::exit::{CSA_ERROR, Failure, USAGE};
-use crate::record::{Executor, StdinSource};
-use crate::session::{SessionDir, StateRoot};
+use crate::store::record::{ExecutorKind, StdinSource};
+use crate::store::session::{SessionDir, StateRoot};
 use crate::tool::{self, Job};
 
 mod create;
@@ -65,9 +65,17 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
         .find(|(key, _)| key == "PATH")
         .map(|(_, value)| OsString::from(value))
         .or_else(|| std::env::var_os("PATH"));
-    let plan = crate::executor::plan(args, &config)?;
+    let plan = crate::executor::plan(
+        &crate::executor::Choice {
+            executor: args.executor,
+            slurm_args: &args.slurm_args,
+            no_daemon: args.no_daemon,
+            stdin: args.stdin,
+        },
+        &config,
+    )?;
     // A Slurm job's program must exist on the node, not necessarily here.
-    if plan.executor == Executor::Local {
+    if plan.executor == ExecutorKind::Local {
         tool::check_job(&job, &cwd, path_var.as_deref())?;
     }
 
@@ -215,19 +223,19 @@ fn start_daemon(launch: &Launch<'_>, prepared: Prepared) -> Result<u8> {
 }
 
 /// Prints the ID (or the JSON object) on stdout and `CSA:SESSION_STARTED` on stderr.
-pub(super) fn announce(args: &RunArgs, session: &SessionDir, pid: u32) -> Result<()> {
+pub(super) fn announce(args: &RunArgs, session: &SessionDir, pid: crate::sys::Pid) -> Result<()> {
     let id = session.id_string();
     let line = if args.json {
         // Fields in the documented order (docs/format.md, "JSON output"), which `json!` (a sorted map) would not keep.
         #[derive(serde::Serialize)]
         struct Started<'a> {
             id: &'a str,
-            pid: u32,
+            pid: i32,
             dir: &'a str,
         }
         serde_json::to_string(&Started {
             id: &id,
-            pid,
+            pid: pid.as_raw(),
             dir: &session.path.to_string_lossy(),
         })
         .context("cannot format the session as JSON")?
@@ -279,7 +287,7 @@ pub(super) fn job_environment(launch: &Launch<'_>) -> Vec<(OsString, OsString)> 
 }
 
 /// Prints `CSA:SESSION_STARTED` on stderr.
-pub(super) fn announce_directive(session: &SessionDir, pid: u32) {
+pub(super) fn announce_directive(session: &SessionDir, pid: crate::sys::Pid) {
     let id = session.id_string();
     directive::emit(
         "SESSION_STARTED",

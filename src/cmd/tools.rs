@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-use crate::cli::ToolsArgs;
+use crate::cmd::args::ToolsArgs;
 use crate::term::{self, Colour};
 use crate::tool::{self, ToolDef};
 

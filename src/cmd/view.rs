@@ -8,9 +8,9 @@ use std::time::SystemTime;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::liveness::{self, Observed};
-use crate::record::{self, ResultRecord, SessionRecord, State};
-use crate::session::{self, SessionDir};
+use crate::liveness::Observed;
+use crate::store::record::{self, ResultRecord, SessionRecord, State};
+use crate::store::session::{self, SessionDir};
 
 /// A session's result as `result` and `list` print it (TOML or JSON).
 #[derive(Debug, Clone, Serialize)]
@@ -79,7 +79,7 @@ impl ResultView {
     pub fn queued(
         session: &SessionDir,
         started_at: Option<String>,
-        whereabouts: Option<crate::queue::whereabouts::Whereabouts>,
+        whereabouts: Option<crate::admission::waiting_for::Whereabouts>,
     ) -> Self {
         let mut view = Self::running(session, started_at);
         view.status = State::Queued;
@@ -155,16 +155,18 @@ pub enum Seen {
 /// cannot be written, shown as lost anyway with a warning on stderr).
 /// Never blocks; never changes a live session.
 pub fn look(session: &SessionDir) -> Result<Seen> {
-    match liveness::observe(session)? {
+    match crate::heal::observe(session)? {
         Observed::Running => Ok(Seen::Running),
         Observed::Queued => Ok(Seen::Queued),
         Observed::Finished(result) => Ok(Seen::Finished(result)),
-        Observed::Gone => match liveness::final_result(session) {
+        Observed::Gone => match crate::store::record::endings::final_result(session) {
             // `result` exits 0 or 125 (docs/exit-codes.md): a lost result that cannot be recorded
             // (a read-only store) is still shown as lost, as `list` shows it.
             Err(err) if record::is_unrecorded(&err) => {
                 crate::note!("warning: {err:#}");
-                Ok(Seen::Finished(liveness::lost_result(session)))
+                Ok(Seen::Finished(crate::store::record::endings::lost_result(
+                    session,
+                )))
             }
             other => other.map(Seen::Finished),
         },

@@ -1,81 +1,178 @@
-//! Executors: what runs a session's job. `local` (the default) is the supervisor's own child
-//! ([`crate::supervise`]); `slurm` is a Slurm batch job ([`slurm`]). Every command behaves
+//! Executors: what runs a session's job. Each is one implementation of [`Executor`] —
+//! start, look, stop, resume — in its own folder: `local` (the default: a child of the
+//! supervisor, [`local`]) and `slurm` (a Slurm batch job, [`slurm`]). Every command behaves
 //! the same for both; docs/slurm.md says what differs.
+//!
+//! A new executor is a new folder implementing [`Executor`], a variant of
+//! [`ExecutorKind`] (its name in `session.toml`) and one line in [`ALL`]. Nothing else
+//! matches on the kind: callers ask [`of`] a session, or [`by_kind`].
 
+pub mod local;
+mod plan;
 pub mod slurm;
 
-use anyhow::{Context as _, Result};
+use std::ffi::OsString;
 
-use crate::cli::RunArgs;
-use crate::exit::{Failure, USAGE};
-use crate::record::{Executor, SessionRecord};
-use crate::session::{self, SessionDir};
+use anyhow::Result;
 
-/// The executor `csa run` uses, and for Slurm what to submit.
+pub use plan::{Choice, Plan, Request, plan};
+
+use crate::interrupt::Received;
+use crate::queue::slot::Slot;
+use crate::stop::sequence::How;
+use crate::store::record::{ExecutorKind, ResultRecord, SessionRecord, StdinSource};
+use crate::store::session::{self, SessionDir};
+
+/// Every executor, one line each.
+pub const ALL: [&dyn Executor; 2] = [&local::LocalExecutor, &slurm::SlurmExecutor];
+
+/// What runs a session's job. Implementations are stateless (unit structs in [`ALL`]).
+pub trait Executor: Sync {
+    /// The executor's kind, as `session.toml` records it.
+    fn kind(&self) -> ExecutorKind;
+
+    /// Runs the job of a supervised session whose admission is passed (dependencies
+    /// succeeded, queue slot taken — `job.slot`, held until the job has ended), and returns
+    /// the result to record; the supervisor applies a stop request and writes it. Blocks
+    /// until the job has ended.
+    ///
+    /// Errors: the executor cannot even say how the job ended (e.g. its records are
+    /// unreadable); a job that fails to start is a result, not an error.
+    fn start(&self, job: Start<'_>) -> Result<ResultRecord>;
+
+    /// A look, which changes nothing: what a session whose job has not started waits for
+    /// at the executor, in words (`Slurm to start job 42`), or `None`.
+    fn look(&self, session: &SessionDir) -> Option<String>;
+
+    /// Stops `sessions` (all of this executor's kind) together, `how`; `by(session)` names
+    /// who asks, as each result's reason will. What a session that cannot be verified or
+    /// has ended means is `mode`'s.
+    ///
+    /// Errors (exit 125), with [`StopMode::Named`] only: a session that cannot be verified
+    /// (nothing signalled), a stop that fails, a result that cannot be recorded.
+    fn stop(
+        &self,
+        sessions: &[SessionDir],
+        how: How,
+        by: &dyn Fn(&SessionDir) -> String,
+        mode: StopMode,
+    ) -> Result<()>;
+
+    /// Heals a session whose supervisor is gone (its lock found free): returns its result —
+    /// recorded now, as `lost` or from what the executor still knows, if it had none — or
+    /// [`Settled::Resumed`] when its job still runs and a new supervisor (a watcher) now
+    /// holds the lock. May write `result.toml` and start a process.
+    ///
+    /// Errors: the lock cannot be checked, a result cannot be written, a watcher cannot be
+    /// started.
+    fn resume(&self, session: &SessionDir) -> Result<Settled>;
+
+    /// True when a job can outlive its supervisor (a Slurm job runs on while its watcher
+    /// is gone): a look that finds such a session's lock free must not take it for ended.
+    fn outlives_supervisor(&self) -> bool;
+}
+
+/// What the supervisor hands its executor once the session is admitted.
+#[derive(Debug)]
+pub struct Start<'a> {
+    /// The session.
+    pub session: &'a SessionDir,
+    /// The job's argv (at least the program).
+    pub argv: &'a [OsString],
+    /// The job's time limit in milliseconds.
+    pub timeout_ms: Option<u64>,
+    /// Where the job's standard input comes from.
+    pub stdin_from: StdinSource,
+    /// What `csa run` asked of the executor.
+    pub request: &'a Request,
+    /// True when the session waited for nothing (no dependencies, no queue): `csa run`
+    /// started the executor's part itself (Slurm: it submitted the job).
+    pub waits_for_nothing: bool,
+    /// The supervisor's last termination signal, as its handler records it.
+    pub received: &'a Received,
+    /// The session's queue slot, held until the job has ended.
+    pub slot: Option<Slot>,
+    /// Stops the session's descendant sessions when the job times out (they may run on
+    /// any executor: [`crate::tree`] stops them, above the executors).
+    pub stop_descendants: fn(&SessionDir),
+}
+
+/// How [`Executor::stop`] treats sessions it cannot stop as asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopMode {
+    /// Sessions the user named (`session kill`): a live one that cannot be verified is an
+    /// error; one that has ended has its result reconstructed if needed and the processes
+    /// it left stopped; each step is reported on stderr.
+    Named,
+    /// Descendants of stopped sessions: only live ones are stopped; one that cannot be
+    /// verified or stopped is left as it is (with a note on stderr when `notes`).
+    Descendants {
+        /// Report each step and each session left alone on stderr.
+        notes: bool,
+    },
+}
+
+/// What became of a session whose supervisor was found gone (its lock free).
 #[derive(Debug, Clone)]
-pub struct Plan {
-    /// `--executor`, else the configured `executor`, else `local`.
-    pub executor: Executor,
-    /// For [`Executor::Slurm`]: the `sbatch` options and csa's path on the nodes.
-    pub slurm: Option<slurm::submit::Request>,
+pub enum Settled {
+    /// The session has ended: its result, recorded now if it had none (as `lost`, or from
+    /// what the executor still knows).
+    Finished(ResultRecord),
+    /// The job still runs elsewhere (an executor that outlives its watcher, e.g. Slurm) and
+    /// a new watcher now holds the lock: wait for it again.
+    Resumed,
 }
 
-/// Chooses the executor of a new session from the command line and the configuration of
-/// the job's directory. Errors: 2 for options that do not fit the executor (`--slurm-arg`
-/// without Slurm; `--no-daemon` or `--stdin` with it), 125 for an unreadable configuration.
-pub fn plan(args: &RunArgs, config: &crate::tool::config::Lazy<'_>) -> Result<Plan> {
-    let settings = config.get()?.executor.clone();
-    let executor = args
-        .executor
-        .or(settings.executor)
-        .unwrap_or(Executor::Local);
-    if executor == Executor::Local {
-        if !args.slurm_args.is_empty() {
-            return Err(usage("--slurm-arg needs --executor slurm"));
+impl Settled {
+    /// What a look reports for a settled session: its result, or running again under a
+    /// new watcher.
+    pub fn observed(self) -> crate::liveness::Observed {
+        match self {
+            Self::Finished(result) => crate::liveness::Observed::Finished(result),
+            Self::Resumed => crate::liveness::Observed::Running,
         }
-        return Ok(Plan {
-            executor,
-            slurm: None,
-        });
     }
-    if args.no_daemon {
-        return Err(usage(
-            "--no-daemon runs the job on this machine; it cannot be combined with the Slurm executor (use --executor local)",
-        ));
-    }
-    if args.stdin {
-        return Err(usage(
-            "--stdin passes this terminal's input to the job; a Slurm job runs elsewhere (put the input in a file, or use --executor local)",
-        ));
-    }
-    let csa = match settings.slurm_csa {
-        Some(path) => path.into_os_string(),
-        None => std::env::current_exe()
-            .context("cannot find the csa executable (set [executors.slurm] csa)")?
-            .into_os_string(),
-    };
-    let mut extra: Vec<std::ffi::OsString> =
-        settings.slurm_args.into_iter().map(Into::into).collect();
-    extra.extend(args.slurm_args.iter().map(Into::into));
-    Ok(Plan {
-        executor,
-        slurm: Some(slurm::submit::Request {
-            args: extra,
-            csa,
-            env: Vec::new(),
-            cwd: None,
-        }),
-    })
 }
 
-fn usage(message: &str) -> anyhow::Error {
-    Failure::new(USAGE, format!("{message} (csa run)")).into()
+/// The sessions grouped by executor, each group in the order given, the groups in the
+/// order of their first session.
+pub fn group(sessions: &[SessionDir]) -> Vec<(&'static dyn Executor, Vec<SessionDir>)> {
+    let mut groups: Vec<(&'static dyn Executor, Vec<SessionDir>)> = Vec::new();
+    for session in sessions {
+        let executor = of(session);
+        match groups.iter_mut().find(|(e, _)| e.kind() == executor.kind()) {
+            Some((_, group)) => group.push(session.clone()),
+            None => groups.push((executor, vec![session.clone()])),
+        }
+    }
+    groups
 }
 
-/// The executor recorded in a session's `session.toml` (`local` when it cannot be read).
-pub fn of(session: &SessionDir) -> Executor {
-    crate::record::read::<SessionRecord>(&session.file(session::SESSION_TOML))
+/// The executor of `kind`.
+pub fn by_kind(kind: ExecutorKind) -> &'static dyn Executor {
+    ALL.iter()
+        .copied()
+        .find(|executor| executor.kind() == kind)
+        .unwrap_or(ALL[0])
+}
+
+/// The executor of a session, as its `session.toml` records it (`local` when it cannot be
+/// read).
+pub fn of(session: &SessionDir) -> &'static dyn Executor {
+    by_kind(kind_of(session))
+}
+
+/// The executor kind recorded in a session's `session.toml` (`local` when it cannot be
+/// read).
+pub fn kind_of(session: &SessionDir) -> ExecutorKind {
+    crate::store::record::read::<SessionRecord>(&session.file(session::SESSION_TOML))
         .ok()
         .flatten()
-        .map_or(Executor::Local, |record| record.executor)
+        .map_or(ExecutorKind::Local, |record| record.executor)
+}
+
+impl std::fmt::Debug for dyn Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Executor({:?})", self.kind())
+    }
 }

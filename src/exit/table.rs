@@ -38,12 +38,16 @@ pub const COMMANDS: [(&str, &[Code]); 12] = [
 pub const RUN: &[Code] = &[
     code("0", "the job was started; its session ID is on stdout"),
     code(
+        "1",
+        "with `--executor slurm`: `sbatch` refused the job; Slurm's message is on stderr and the session records the `failure` result",
+    ),
+    code(
         "2",
         "usage error: unknown flag, bad `--env`, empty prompt (as PROMPT or on standard input), unknown `--tool`; no session is created",
     ),
     code(
         "125",
-        "csa itself failed: the message says what and where (state root not writable, malformed configuration file, …)",
+        "csa itself failed: the message says what and where (state root not writable, malformed configuration file, the supervisor cannot be created under a process limit, …); no session is left behind",
     ),
     code(
         "126",

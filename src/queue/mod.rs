@@ -14,16 +14,15 @@
 //! - `waiting/<seq>-<ID>` — one entry per session waiting for a slot, exclusively locked by
 //!   its supervisor while it waits; `seq` is 20 digits, so names sort in submission order.
 //!
-//! The hand-off ([`turn`]): each waiting supervisor blocks on the entry of the newest live
+//! The hand-off ([`slot`]): each waiting supervisor blocks on the entry of the newest live
 //! waiter ahead of it (a chain, as in a CLH lock); only the oldest waiter, the head,
 //! watches the slots. When the head takes a slot it removes its entry and lets go of it,
 //! which wakes exactly its successor, the new head. A waiter that dies lets go of its entry
 //! without removing it; its successor removes it and looks for the next live waiter ahead.
 
-pub mod census;
+pub mod slot;
+pub mod snapshot;
 pub mod ticket;
-pub mod turn;
-pub mod whereabouts;
 
 use std::fs;
 use std::io;
@@ -33,7 +32,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::exit::{CSA_ERROR, Failure};
-use crate::session::StateRoot;
+use crate::store::session::StateRoot;
 
 /// The most slots a queue may have.
 pub const MAX_SLOTS: u32 = 1024;
@@ -41,7 +40,7 @@ pub const MAX_SLOTS: u32 = 1024;
 /// One queue's directory, `<root>/queues/<NAME>/` (it may not exist yet).
 #[derive(Debug, Clone)]
 pub struct Queue {
-    /// The queue's name (`[A-Za-z0-9_.-]{1,64}`, see [`crate::cli::values::parse_label`]).
+    /// The queue's name (`[A-Za-z0-9_.-]{1,64}`, see [`crate::values::parse_label`]).
     pub name: String,
     /// Its directory.
     pub path: PathBuf,
@@ -113,7 +112,7 @@ impl Queue {
     /// the queue at once).
     pub fn store_slots(&self, slots: u32) -> Result<()> {
         self.create()?;
-        crate::record::write_bytes_atomic(
+        crate::store::record::write_bytes_atomic(
             &self.path,
             "slots",
             format!("{slots}\n").as_bytes(),
@@ -137,7 +136,7 @@ pub fn all(root: &StateRoot) -> Vec<Queue> {
         .flatten()
         .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
         .filter_map(|entry| entry.file_name().into_string().ok())
-        .filter(|name| crate::cli::values::parse_label(name).is_ok())
+        .filter(|name| crate::values::parse_label(name).is_ok())
         .map(|name| Queue::new(root, &name))
         .collect();
     queues.sort_by(|a, b| a.name.cmp(&b.name));

@@ -31,7 +31,7 @@ pub fn entry_name(seq: u64, id: &str) -> String {
 /// Parses an entry name into its ticket number and session ID.
 pub fn parse_entry(name: &str) -> Option<(u64, &str)> {
     let (seq, id) = name.split_once('-')?;
-    (seq.len() == 20 && id.len() == crate::session::ID_LEN)
+    (seq.len() == 20 && id.len() == crate::store::session::ID_LEN)
         .then(|| Some((seq.parse().ok()?, id)))
         .flatten()
 }

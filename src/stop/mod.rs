@@ -6,23 +6,22 @@
 //! member. Processes that moved to another process group or session on purpose (`setsid`,
 //! `setpgid`, daemons that double-fork into a new session) are out of reach.
 
-pub mod request;
 pub mod sequence;
 pub mod target;
-pub mod tree;
 
 use std::collections::HashSet;
 use std::io;
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::thread;
 use std::time::{Duration, Instant};
 
-use rustix::process::{Pid, Signal};
+use rustix::process::Signal;
 
-use crate::sys;
+use crate::backoff::{self, Backoff};
+use crate::sys::{self, Pid};
 
-/// The longest pause between two scans while waiting for processes to exit (ms).
-const MAX_SCAN_PAUSE: Duration = Duration::from_millis(50);
+/// The pauses between two scans while waiting for processes to exit: 1 ms, doubling up to
+/// 50 ms.
+pub const SCANS: Backoff = Backoff::new(Duration::from_millis(1), Duration::from_millis(50));
 
 /// A process of the caller's own in the job's process group that is not part of the job:
 /// `csa __node`'s signal witness ([`crate::sys::witness`]). 0: none.
@@ -31,23 +30,29 @@ static SPARED: AtomicI32 = AtomicI32::new(0);
 /// Makes every [`Scope`] of this process leave out `pid`, a helper of the caller's own
 /// that lives in the job's process group: it is not waited for, counted or signalled
 /// member by member (a signal to the whole group still reaches it).
-pub fn spare(pid: i32) {
-    SPARED.store(pid, Ordering::SeqCst);
+pub fn spare(pid: Pid) {
+    SPARED.store(pid.as_raw(), Ordering::SeqCst);
+}
+
+/// True for the process [`spare`] named.
+fn spared(pid: Pid) -> bool {
+    pid.as_raw() == SPARED.load(Ordering::SeqCst)
 }
 
 /// The processes a stop sequence reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     /// Every member of a process group (the job's group, led by its supervisor).
-    Group(i32),
+    Group(Pid),
     /// The descendants of `ancestor` inside process group `pgid`: for a supervisor that
     /// shares a group it does not lead (`run --no-daemon` inside a shell's pipeline), so
-    /// that the rest of the pipeline is never signalled.
+    /// that the rest of the pipeline is never signalled. Each is signalled by its PID,
+    /// never the group.
     Descendants {
-        /// The shared process group.
-        pgid: i32,
+        /// The shared process group; `None` when its leader is outside this PID namespace.
+        pgid: Option<Pid>,
         /// The supervisor.
-        ancestor: i32,
+        ancestor: Pid,
     },
 }
 
@@ -55,23 +60,23 @@ impl Scope {
     /// The scope of the calling process's job: its own group when it leads one, else its
     /// descendants in the group it shares.
     pub fn of_current_process() -> Self {
-        let me = rustix::process::getpid().as_raw_nonzero().get();
-        let pgid = rustix::process::getpgrp().as_raw_nonzero().get();
-        if me == pgid {
-            Self::Group(pgid)
+        let me = Pid::current();
+        let pgid = Pid::current_group();
+        if pgid == Some(me) {
+            Self::Group(me)
         } else {
             Self::Descendants { pgid, ancestor: me }
         }
     }
 
     /// The live members of the scope other than `except`.
-    pub fn members(self, except: Option<i32>) -> Vec<i32> {
+    pub fn members(self, except: Option<Pid>) -> Vec<Pid> {
         let (pgid, ancestor) = match self {
-            Self::Group(pgid) => (pgid, None),
+            Self::Group(pgid) => (Some(pgid), None),
             Self::Descendants { pgid, ancestor } => (pgid, Some(ancestor)),
         };
         let members = sys::group_members(pgid);
-        let mut chosen: Vec<i32> = match ancestor {
+        let mut chosen: Vec<Pid> = match ancestor {
             None => members.iter().map(|(pid, _)| *pid).collect(),
             Some(ancestor) => {
                 // Grow the set of descendants until no member's parent is in it.
@@ -79,7 +84,7 @@ impl Scope {
                 loop {
                     let before = family.len();
                     for (pid, stat) in &members {
-                        if family.contains(&stat.ppid) {
+                        if stat.ppid.is_some_and(|ppid| family.contains(&ppid)) {
                             family.insert(*pid);
                         }
                     }
@@ -91,8 +96,7 @@ impl Scope {
                 family.into_iter().collect()
             }
         };
-        let spared = SPARED.load(Ordering::SeqCst);
-        chosen.retain(|pid| Some(*pid) != except && *pid != spared);
+        chosen.retain(|&pid| Some(pid) != except && !spared(pid));
         chosen.sort_unstable();
         chosen
     }
@@ -101,43 +105,33 @@ impl Scope {
     /// meanwhile cannot escape), one `kill` per member otherwise. Members listed in `except`
     /// are spared only in the per-member case. Returns false when there was no one to
     /// signal.
-    pub fn signal(self, signal: Signal, except: Option<i32>) -> io::Result<bool> {
+    pub fn signal(self, signal: Signal, except: Option<Pid>) -> io::Result<bool> {
         if let (Self::Group(pgid), None) = (self, except) {
-            let pgid = Pid::from_raw(pgid).ok_or(io::ErrorKind::InvalidInput)?;
-            return match rustix::process::kill_process_group(pgid, signal) {
+            return match sys::signal_group(pgid, signal) {
                 Ok(()) => Ok(true),
-                Err(rustix::io::Errno::SRCH) => Ok(false),
-                Err(err) => Err(err.into()),
+                Err(err) if err.raw_os_error() == Some(libc::ESRCH) => Ok(false),
+                Err(err) => Err(err),
             };
         }
         let members = self.members(except);
-        for pid in members.iter().filter_map(|pid| Pid::from_raw(*pid)) {
-            let _ = rustix::process::kill_process(pid, signal);
+        for &pid in &members {
+            let _ = sys::signal_process(pid, signal);
         }
         Ok(!members.is_empty())
     }
 
     /// Polls until the scope has no live member other than `except`, or `limit` passes.
     /// Returns true when it is empty. Scans back off from 1 ms to 50 ms.
-    pub fn wait_until_empty(self, except: Option<i32>, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        let mut pause = Duration::from_millis(1);
-        loop {
-            if self.members(except).is_empty() {
-                return true;
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            thread::sleep(pause.min(deadline - now));
-            pause = (pause * 2).min(MAX_SCAN_PAUSE);
-        }
+    pub fn wait_until_empty(self, except: Option<Pid>, limit: Duration) -> bool {
+        backoff::poll(limit, SCANS, || {
+            self.members(except).is_empty().then_some(())
+        })
+        .is_some()
     }
 
     /// SIGKILLs every member but `except`, again and again (members may fork meanwhile),
     /// until none is left or `limit` passes. Returns true when the scope is empty.
-    pub fn kill_all(self, except: Option<i32>, limit: Duration) -> bool {
+    pub fn kill_all(self, except: Option<Pid>, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         loop {
             let _ = self.signal(Signal::KILL, except);
@@ -168,33 +162,28 @@ const LEFTOVER_SETTLE: Duration = Duration::from_millis(50);
 /// a busy machine takes milliseconds (BENCHMARKS.md, "Completion lateness").
 pub fn leftover_processes() -> u32 {
     let scope = Scope::of_current_process();
-    let me = rustix::process::getpid().as_raw_nonzero().get();
+    let me = Pid::current();
     let subreaper = rustix::process::child_subreaper().is_ok_and(|pid| pid.is_some());
-    let left = || -> Vec<i32> {
+    let left = || -> Vec<Pid> {
         let pgid = match scope {
-            Scope::Group(pgid) | Scope::Descendants { pgid, .. } => pgid,
+            Scope::Group(pgid) => Some(pgid),
+            Scope::Descendants { pgid, .. } => pgid,
         };
         if subreaper && let Some(found) = sys::descendants_in_group(me, pgid) {
-            let spared = SPARED.load(Ordering::SeqCst);
             return found
                 .into_iter()
                 .map(|(pid, _)| pid)
-                .filter(|&pid| pid != spared)
+                .filter(|&pid| !spared(pid))
                 .collect();
         }
         scope.members(Some(me))
     };
-    let deadline = Instant::now() + LEFTOVER_SETTLE;
-    let mut pause = Duration::from_millis(1);
-    loop {
-        let found = left();
-        let now = Instant::now();
-        if found.is_empty() || now >= deadline {
-            return u32::try_from(found.len()).unwrap_or(u32::MAX);
-        }
-        thread::sleep(pause.min(deadline - now));
-        pause = (pause * 2).min(MAX_SCAN_PAUSE);
-    }
+    let mut count = 0;
+    backoff::poll(LEFTOVER_SETTLE, SCANS, || {
+        count = left().len();
+        (count == 0).then_some(())
+    });
+    u32::try_from(count).unwrap_or(u32::MAX)
 }
 
 /// The conventional name of `signal`, e.g. `SIGTERM`, or `signal N`.

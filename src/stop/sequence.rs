@@ -2,25 +2,22 @@
 //! is left — several at a time (a session tree, every session with a tag), and recording
 //! how each ended.
 
-use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use rustix::process::Signal;
 
-use super::request::StopRequest;
 use super::target::Target;
 use super::{Scope, signal_name};
 use crate::exit::{self, CSA_ERROR, Failure};
 use crate::liveness;
-use crate::record::{ResultRecord, Status};
+use crate::store::record::endings;
+use crate::store::record::{ResultRecord, Status};
+use crate::store::stop_request::StopRequest;
 
 /// How long, after SIGKILL, to wait for processes to vanish and for supervisors to let go
 /// of their locks.
 pub const AFTER_KILL: Duration = Duration::from_secs(10);
-
-/// The longest pause between two looks at the processes while waiting for them to exit.
-const MAX_PAUSE: Duration = Duration::from_millis(50);
 
 /// How to stop: the first signal, and how long the processes have to exit before SIGKILL.
 #[derive(Debug, Clone, Copy)]
@@ -170,7 +167,7 @@ pub fn recorded(target: &Target, last: Signal, how: How, by: &str) -> Result<Res
         )
         .into());
     }
-    liveness::final_result_or(session, || {
+    endings::final_result_or(session, || {
         let reason = if last == Signal::KILL && how.first() != Signal::KILL {
             format!(
                 "killed by {by} (SIGKILL after {} grace)",
@@ -179,7 +176,7 @@ pub fn recorded(target: &Target, last: Signal, how: How, by: &str) -> Result<Res
         } else {
             format!("killed by {by} ({})", signal_name(last))
         };
-        liveness::synthetic_result(
+        endings::synthetic_result(
             session,
             Status::Signal,
             exit::from_signal(last.as_raw()),
@@ -207,36 +204,35 @@ fn send(target: &Target, signal: Signal) -> Result<()> {
 /// Polls until every target's processes are gone or `limit` passes; returns, per target,
 /// whether processes are left. Scans back off from 1 ms to 50 ms.
 pub fn wait_until_empty(targets: &[Target], limit: Duration) -> Vec<bool> {
-    let deadline = Instant::now() + limit;
-    let mut pause = Duration::from_millis(1);
     let mut left = vec![true; targets.len()];
-    loop {
+    crate::backoff::poll(limit, super::SCANS, || {
         for (i, target) in targets.iter().enumerate() {
             if left[i] {
                 left[i] = !target.scope.members(None).is_empty();
             }
         }
-        let now = Instant::now();
-        if !left.contains(&true) || now >= deadline {
-            return left;
-        }
-        thread::sleep(pause.min(deadline - now));
-        pause = (pause * 2).min(MAX_PAUSE);
-    }
+        (!left.contains(&true)).then_some(())
+    });
+    left
 }
 
 /// `process group 1234`, or the processes under a supervisor that shares a group.
 pub fn describe(scope: Scope) -> String {
     match scope {
         Scope::Group(pgid) => format!("process group {pgid}"),
-        Scope::Descendants { pgid, ancestor } => {
-            format!("the processes under supervisor {ancestor} in process group {pgid}")
-        }
+        Scope::Descendants {
+            pgid: Some(pgid),
+            ancestor,
+        } => format!("the processes under supervisor {ancestor} in process group {pgid}"),
+        Scope::Descendants {
+            pgid: None,
+            ancestor,
+        } => format!("the processes under supervisor {ancestor} in its process group"),
     }
 }
 
 /// PIDs separated by spaces.
-pub fn join(pids: &[i32]) -> String {
+pub fn join(pids: &[crate::sys::Pid]) -> String {
     pids.iter()
         .map(ToString::to_string)
         .collect::<Vec<_>>()
@@ -244,7 +240,7 @@ pub fn join(pids: &[i32]) -> String {
 }
 
 /// Prints the session's result on stderr.
-pub fn report(result: &ResultRecord, pid: i32) {
+pub fn report(result: &ResultRecord, pid: crate::sys::Pid) {
     let signal = result
         .signal
         .map(|n| format!(", signal {n}"))

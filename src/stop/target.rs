@@ -6,13 +6,14 @@
 //! and that process has the session's `lock` file open.
 
 use std::os::unix::fs::MetadataExt as _;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::Scope;
+use crate::backoff::Backoff;
 use crate::exit::{CSA_ERROR, Failure};
 use crate::liveness::{self, Identity, Observed};
-use crate::session::{self, SessionDir};
-use crate::sys::{self, ProcStat};
+use crate::store::session::{self, SessionDir};
+use crate::sys::{self, Pid, ProcStat};
 
 /// A live session whose supervisor was verified, and the processes a stop reaches.
 #[derive(Debug, Clone)]
@@ -62,7 +63,7 @@ pub fn verify(session: &SessionDir) -> Result<Target, String> {
             ));
         }
     }
-    let scope = if stat.pgrp == pid {
+    let scope = if stat.pgrp == Some(pid) {
         Scope::Group(pid)
     } else {
         Scope::Descendants {
@@ -92,40 +93,37 @@ const STARTING_LIMIT: Duration = Duration::from_secs(10);
 ///
 /// Errors (nothing signalled): the process vanished or was replaced while waiting, or did
 /// not exec within [`STARTING_LIMIT`].
-fn until_started(pid: i32, start_time: u64, stat: ProcStat) -> Result<ProcStat, String> {
-    if !blocks_sigterm(pid) || (stat.pgrp == pid && is_supervisor(pid)) {
+fn until_started(pid: Pid, start_time: u64, stat: ProcStat) -> Result<ProcStat, String> {
+    if !blocks_sigterm(pid) || (stat.pgrp == Some(pid) && is_supervisor(pid)) {
         return Ok(stat);
     }
-    let deadline = Instant::now() + STARTING_LIMIT;
-    let mut pause = Duration::from_micros(100);
-    loop {
-        let now = ProcStat::read(pid).map_err(|_| format!("process {pid} of daemon.pid exited"))?;
+    let pauses = Backoff::new(Duration::from_micros(100), Duration::from_millis(10));
+    crate::backoff::poll(STARTING_LIMIT, pauses, || {
+        let Ok(now) = ProcStat::read(pid) else {
+            return Some(Err(format!("process {pid} of daemon.pid exited")));
+        };
         if now.start_time != start_time || now.is_exited() {
-            return Err(format!("process {pid} of daemon.pid exited"));
+            return Some(Err(format!("process {pid} of daemon.pid exited")));
         }
-        if now.pgrp == pid && is_supervisor(pid) {
-            return Ok(now);
-        }
-        if Instant::now() >= deadline {
-            return Err(format!(
-                "process {pid} was started {} s ago and is not running csa's supervisor yet",
-                STARTING_LIMIT.as_secs()
-            ));
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(10));
-    }
+        (now.pgrp == Some(pid) && is_supervisor(pid)).then_some(Ok(now))
+    })
+    .unwrap_or_else(|| {
+        Err(format!(
+            "process {pid} was started {} s ago and is not running csa's supervisor yet",
+            STARTING_LIMIT.as_secs()
+        ))
+    })
 }
 
 /// True when process `pid` runs `csa __supervise` (its second argument, in
 /// `/proc/<pid>/cmdline`): it has exec'd.
-fn is_supervisor(pid: i32) -> bool {
+fn is_supervisor(pid: Pid) -> bool {
     std::fs::read(format!("/proc/{pid}/cmdline"))
         .is_ok_and(|cmdline| cmdline.split(|&b| b == 0).nth(1) == Some(b"__supervise"))
 }
 
 /// True when process `pid` has SIGTERM blocked (`SigBlk` of `/proc/<pid>/status`).
-fn blocks_sigterm(pid: i32) -> bool {
+fn blocks_sigterm(pid: Pid) -> bool {
     let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
         return false;
     };
@@ -152,7 +150,7 @@ pub fn refusal(session: &SessionDir, why: &str) -> anyhow::Error {
 #[cfg(test)]
 mod tests {
     use crate::liveness::{Identity, read_identity};
-    use crate::session::{self, SessionDir};
+    use crate::store::session::{self, SessionDir};
 
     fn identity_of(text: &str) -> Result<Identity, String> {
         let dir = tempfile::tempdir().unwrap();
@@ -168,7 +166,7 @@ mod tests {
         assert_eq!(
             identity_of("1234 5678\n"),
             Ok(Identity {
-                pid: 1234,
+                pid: crate::sys::Pid::new(1234).unwrap(),
                 start_time: 5678
             })
         );

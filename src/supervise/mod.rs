@@ -3,41 +3,59 @@
 //! it, enforces `--timeout`, writes `result.toml`, and only then releases the lock by
 //! exiting.
 //!
-//! `csa run` re-executes its own binary as `csa __supervise` (see [`crate::cmd::run`]);
-//! `csa run --no-daemon` calls [`run_job`] in its own process.
+//! `csa run` re-executes its own binary as `csa __supervise` (see [`crate::cmd::run`]).
+//! Once the session is admitted ([`crate::admission`]: dependencies, queue slot), its
+//! executor runs the job ([`crate::executor::Executor::start`]); the supervisor records
+//! what it returns.
 
-pub mod gate;
-mod job;
-mod signals;
 pub mod tunables;
 
+use std::ffi::OsString;
 use std::os::fd::AsRawFd as _;
 use std::os::unix::fs::MetadataExt as _;
-use std::process::Command;
-use std::time::{Duration, SystemTime};
+use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use ulid::Ulid;
 
-pub use job::{TIMEOUT_GRACE, run_job};
-pub use signals::{Received, SURVIVED_SIGNALS, survive};
-
-use crate::cli::SuperviseArgs;
-use crate::exit::{self, CSA_ERROR, Failure};
-use crate::record::{self, Executor, ResultRecord, Status};
-use crate::session::{self, SessionDir};
-use crate::stop;
+use crate::admission::{self as gate, Gate, not_started_by_run as refused};
+use crate::executor::{self, Start};
+use crate::interrupt::{SURVIVED_SIGNALS, Waker, survive};
+use crate::store::record::StdinSource;
+use crate::store::record::endings::not_started;
+use crate::store::record::{self, ResultRecord};
+use crate::store::session::{self, SessionDir};
+use crate::store::stop_request;
 use crate::sys;
-use crate::waker::Waker;
 
-use gate::Gate;
+/// What `csa run` asks of the supervisor it starts (the hidden `csa __supervise` command
+/// line, parsed in [`crate::cmd::supervise`]).
+#[derive(Debug)]
+pub struct Request {
+    /// The session ID (26 characters, Crockford base32).
+    pub session_id: String,
+    /// The absolute path of the session directory.
+    pub session_dir: PathBuf,
+    /// The inherited descriptor that holds the exclusive lock on the session's `lock`.
+    pub lock_fd: i32,
+    /// The job's time limit in milliseconds.
+    pub timeout_ms: Option<u64>,
+    /// Where the job's standard input comes from.
+    pub stdin_from: StdinSource,
+    /// What the job waits for before it starts.
+    pub admission: gate::Request,
+    /// What runs the job.
+    pub executor: crate::executor::Request,
+    /// The job's argv (at least one element: the program).
+    pub argv: Vec<OsString>,
+}
 
 /// Entry point of `csa __supervise`: verifies it was started by `csa run`, supervises the
 /// job and exits with the job's exit code.
 ///
 /// Refuses (exit 125) when the lock descriptor is not the session's `lock` file or the
 /// process is not a session leader — that is, when a user typed the hidden command.
-pub fn main(args: &SuperviseArgs) -> Result<u8> {
+pub fn main(args: &Request) -> Result<u8> {
     tunables::restore();
     let id = Ulid::from_string(&args.session_id).map_err(|_| refused())?;
     let session = SessionDir {
@@ -56,11 +74,11 @@ pub fn main(args: &SuperviseArgs) -> Result<u8> {
     let lock_fd = sys::adopt_inherited_fd(args.lock_fd).map_err(|_| refused())?;
     sys::set_close_on_exec(&lock_fd, true).context("cannot protect the session lock")?;
     let mut keep = vec![lock_fd.as_raw_fd()];
-    keep.extend(args.gate.queue_fd);
+    keep.extend(args.admission.queue_fd);
     sys::close_inherited_fds(&keep);
     let received = survive();
     // Registered before the signals are let in, so that none is missed while waiting.
-    let plan = gate::Plan::from_args(&session, &args.gate)?;
+    let plan = gate::Plan::from_request(&session, &args.admission)?;
     let waker = if plan.is_empty() {
         None
     } else {
@@ -87,110 +105,26 @@ pub fn main(args: &SuperviseArgs) -> Result<u8> {
     if waker.is_some() {
         let _ = std::fs::remove_file(session.file(session::QUEUED));
     }
-    if args.executor.executor == Executor::Slurm {
-        let result = crate::executor::slurm::supervise(&session, args, &received, slot)?;
-        return finish(&session, result, lock_fd);
-    }
-
-    let stdin = match args.stdin_from.stdio(&session) {
-        Ok(stdin) => stdin,
-        Err(err) => return finish(&session, without_stdin(&session, &err), lock_fd),
-    };
-    let timeout = args.timeout_ms.map(Duration::from_millis);
-    let mut command = Command::new(&args.argv[0]);
-    command.args(&args.argv[1..]).stdin(stdin);
-    let mut result = run_job(&session, command, timeout, &received, slot);
-    result.leftover_processes = Some(stop::leftover_processes());
+    let result = executor::by_kind(args.executor.executor).start(Start {
+        session: &session,
+        argv: &args.argv,
+        timeout_ms: args.timeout_ms,
+        stdin_from: args.stdin_from,
+        request: &args.executor,
+        waits_for_nothing: args.admission.is_empty(),
+        received: &received,
+        slot,
+        stop_descendants: crate::tree::stop_for_timeout,
+    })?;
     finish(&session, result, lock_fd)
 }
 
 /// Records `result` and lets go of the session's lock. Returns the exit code.
 fn finish(session: &SessionDir, result: ResultRecord, lock: std::os::fd::OwnedFd) -> Result<u8> {
-    let result = as_stopped(session, result);
+    let result = stop_request::as_stopped(session, result);
     record::write_result_only(session, &result)?;
     // Waiters wake now; the clean-up after them.
     drop(lock);
     record::remove_stop_reservation(session);
     Ok(result.exit_code)
-}
-
-/// Writes the session's result exactly once, as stopped when a stop was requested
-/// (`stop.toml`, see [`stop::request`]). Returns what was recorded.
-pub fn record_result(session: &SessionDir, result: ResultRecord) -> Result<ResultRecord> {
-    let result = as_stopped(session, result);
-    record::write_result(session, &result)?;
-    Ok(result)
-}
-
-/// `result`, as stopped when a stop was requested (`stop.toml`).
-fn as_stopped(session: &SessionDir, mut result: ResultRecord) -> ResultRecord {
-    if let Some(request) = stop::request::requested(session) {
-        stop::request::apply(&mut result, &request);
-    }
-    result
-}
-
-fn refused() -> Failure {
-    Failure::new(
-        CSA_ERROR,
-        "refusing to start the supervisor: `csa __supervise` is internal to `csa run` and was not started by it",
-    )
-}
-
-/// The result of a job that cannot start because its standard input, the session's
-/// `prompt.txt`, cannot be opened: `failure` with exit code 125 (csa's own state is
-/// broken) and the reason; the job is never started without its prompt.
-pub(crate) fn without_stdin(session: &SessionDir, err: &std::io::Error) -> ResultRecord {
-    let mut result = finished(
-        session,
-        SystemTime::now(),
-        Status::Failure,
-        exit::CSA_ERROR,
-        None,
-    );
-    result.reason = Some(format!(
-        "cannot open the prompt ({}): {}; the job was not started",
-        session::PROMPT_TXT,
-        exit::io_why(err)
-    ));
-    result
-}
-
-/// The result of a session stopped by `signal` before its job started, while it waited for
-/// `waiting_for`: the job is never started.
-pub(crate) fn not_started(session: &SessionDir, signal: i32, waiting_for: &str) -> ResultRecord {
-    let now = SystemTime::now();
-    let mut result = finished(
-        session,
-        now,
-        Status::Signal,
-        exit::from_signal(signal),
-        Some(signal),
-    );
-    let name = signal_hook::low_level::signal_name(signal)
-        .map_or_else(|| format!("signal {signal}"), str::to_owned);
-    result.reason = Some(if waiting_for.is_empty() {
-        format!("{name} arrived before the job started; the job was never started")
-    } else {
-        format!(
-            "{name} arrived while the session waited for {waiting_for}; the job was never started"
-        )
-    });
-    result
-}
-
-/// A result of a job started at `started` that ends now.
-pub(crate) fn finished(
-    session: &SessionDir,
-    started: SystemTime,
-    status: Status,
-    exit_code: u8,
-    signal: Option<i32>,
-) -> ResultRecord {
-    ResultRecord::new(
-        session.id_string(),
-        (status, exit_code, signal),
-        started,
-        SystemTime::now(),
-    )
 }

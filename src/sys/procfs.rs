@@ -5,6 +5,8 @@ use std::fs;
 use std::io;
 use std::io::Read as _;
 
+use super::Pid;
+
 /// Room for a `/proc/<pid>/stat` line (bytes): 52 numeric fields of at most 20 digits and a
 /// command name of at most 64 bytes fit in well under a kilobyte.
 const STAT_BYTES: usize = 1024;
@@ -14,12 +16,13 @@ const STAT_BYTES: usize = 1024;
 pub struct ProcStat {
     /// Field 3: the state letter (`R`, `S`, `Z` for a zombie, …).
     pub state: char,
-    /// Field 4: the parent's PID.
-    pub ppid: i32,
-    /// Field 5: the process group ID.
-    pub pgrp: i32,
-    /// Field 6: the session ID.
-    pub session: i32,
+    /// Field 4: the parent's PID; `None` for 0 (a process whose parent is outside its PID
+    /// namespace, such as init).
+    pub ppid: Option<Pid>,
+    /// Field 5: the process group ID; `None` for 0 (kernel threads).
+    pub pgrp: Option<Pid>,
+    /// Field 6: the session ID; `None` for 0 (kernel threads).
+    pub session: Option<Pid>,
     /// Field 22: the start time in clock ticks since boot.
     pub start_time: u64,
 }
@@ -27,7 +30,7 @@ pub struct ProcStat {
 impl ProcStat {
     /// Reads `/proc/<pid>/stat` (one `read` into a buffer on the stack). Errors when the
     /// process does not exist.
-    pub fn read(pid: i32) -> io::Result<Self> {
+    pub fn read(pid: Pid) -> io::Result<Self> {
         let mut buffer = [0u8; STAT_BYTES];
         let text = read_small(&format!("/proc/{pid}/stat"), &mut buffer)?;
         Self::parse(text).ok_or_else(|| {
@@ -39,17 +42,22 @@ impl ProcStat {
     }
 
     /// Parses the text of a `/proc/<pid>/stat` file. The command name (field 2) may contain
-    /// spaces and parentheses, so fields are counted from its last `)`.
+    /// spaces and parentheses, so fields are counted from its last `)`. `None` when a field
+    /// is missing or malformed (a PID field that is neither 0 nor a [`Pid`]).
     pub fn parse(text: &str) -> Option<Self> {
         let rest = &text[text.rfind(')')? + 1..];
         let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
         // `fields[0]` is field 3 of the file.
         let field = |n: usize| fields.get(n - 3).copied();
+        let pid = |n: usize| match field(n)? {
+            "0" => Some(None),
+            text => Pid::parse(text).map(Some),
+        };
         Some(Self {
             state: field(3)?.chars().next()?,
-            ppid: field(4)?.parse().ok()?,
-            pgrp: field(5)?.parse().ok()?,
-            session: field(6)?.parse().ok()?,
+            ppid: pid(4)?,
+            pgrp: pid(5)?,
+            session: pid(6)?,
             start_time: field(22)?.parse().ok()?,
         })
     }
@@ -61,17 +69,18 @@ impl ProcStat {
     }
 }
 
-/// The live (not exited) members of process group `pgid`, found by scanning `/proc`.
+/// The live (not exited) members of process group `pgid`, found by scanning `/proc`;
+/// `None` stands for every group whose leader is outside this PID namespace.
 ///
 /// A process that exits during the scan may or may not be listed; callers that need the
 /// group empty scan again.
-pub fn group_members(pgid: i32) -> Vec<(i32, ProcStat)> {
+pub fn group_members(pgid: Option<Pid>) -> Vec<(Pid, ProcStat)> {
     let Ok(entries) = fs::read_dir("/proc") else {
         return Vec::new();
     };
     entries
         .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|entry| Pid::parse(entry.file_name().to_str()?))
         .filter_map(|pid| Some((pid, ProcStat::read(pid).ok()?)))
         .filter(|(_, stat)| stat.pgrp == pgid && !stat.is_exited())
         .collect()
@@ -80,7 +89,7 @@ pub fn group_members(pgid: i32) -> Vec<(i32, ProcStat)> {
 /// True when process `pid` has `name=value` in its environment (`/proc/<pid>/environ`, as
 /// it was when the process started). False when it cannot be read (another user's process,
 /// gone).
-pub fn has_env(pid: i32, name: &str, value: &str) -> bool {
+pub fn has_env(pid: Pid, name: &str, value: &str) -> bool {
     let wanted = format!("{name}={value}");
     fs::read(format!("/proc/{pid}/environ")).is_ok_and(|environ| {
         environ
@@ -94,7 +103,7 @@ pub fn has_env(pid: i32, name: &str, value: &str) -> bool {
 ///
 /// Errors when the process does not exist or its descriptors cannot be listed (another
 /// user's process).
-pub fn has_file_open(pid: i32, dev: u64, ino: u64) -> io::Result<bool> {
+pub fn has_file_open(pid: Pid, dev: u64, ino: u64) -> io::Result<bool> {
     use std::os::unix::fs::MetadataExt as _;
     for entry in fs::read_dir(format!("/proc/{pid}/fd"))?.flatten() {
         if let Ok(meta) = fs::metadata(entry.path())
@@ -107,7 +116,8 @@ pub fn has_file_open(pid: i32, dev: u64, ino: u64) -> io::Result<bool> {
     Ok(false)
 }
 
-/// The live descendants of process `pid` in process group `group`, found by walking the
+/// The live descendants of process `pid` in process group `group` (`None`: as for
+/// [`group_members`]), found by walking the
 /// `children` files of `/proc/<pid>/task/<tid>/` down the tree — a few reads instead of a
 /// scan of every process. `None` when the kernel has no `children` files
 /// (`CONFIG_PROC_CHILDREN`).
@@ -119,7 +129,7 @@ pub fn has_file_open(pid: i32, dev: u64, ino: u64) -> io::Result<bool> {
 /// the session or descends from its leader's subreaper chain: then every orphan of its
 /// descendants is re-parented to it instead of to init, so every process of its group is
 /// found below it. A process that forks or is re-parented during the walk may be missed.
-pub fn descendants_in_group(pid: i32, group: i32) -> Option<Vec<(i32, ProcStat)>> {
+pub fn descendants_in_group(pid: Pid, group: Option<Pid>) -> Option<Vec<(Pid, ProcStat)>> {
     let mut found = Vec::new();
     let mut parents = vec![pid];
     let mut first = true;
@@ -154,31 +164,31 @@ pub fn descendants_in_group(pid: i32, group: i32) -> Option<Vec<(i32, ProcStat)>
 
 /// The children of process `pid`'s main thread and, when `pid` is the calling process, of
 /// the calling thread.
-fn own_children(pid: i32) -> Option<Vec<i32>> {
+fn own_children(pid: Pid) -> Option<Vec<Pid>> {
     let mut children = children_in(&format!("/proc/{pid}/task/{pid}/children"))?;
     let tid = rustix::thread::gettid().as_raw_nonzero().get();
-    if rustix::process::getpid().as_raw_nonzero().get() == pid && tid != pid {
+    if Pid::current() == pid && tid != pid.as_raw() {
         children.extend(children_in(&format!("/proc/{pid}/task/{tid}/children"))?);
     }
     Some(children)
 }
 
 /// The PIDs listed in a `children` file; `None` when it cannot be read.
-fn children_in(path: &str) -> Option<Vec<i32>> {
+fn children_in(path: &str) -> Option<Vec<Pid>> {
     let mut text = String::new();
     fs::File::open(path)
         .and_then(|mut file| file.read_to_string(&mut text))
         .ok()?;
     Some(
         text.split_ascii_whitespace()
-            .filter_map(|n| n.parse::<i32>().ok())
+            .filter_map(Pid::parse)
             .collect(),
     )
 }
 
 /// The children of every thread of process `pid` (`/proc/<pid>/task/*/children`). `None`
 /// when the process or its `children` files do not exist.
-fn children_of(pid: i32) -> Option<Vec<i32>> {
+fn children_of(pid: Pid) -> Option<Vec<Pid>> {
     let mut children = Vec::new();
     let mut any = false;
     for task in fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
@@ -187,10 +197,7 @@ fn children_of(pid: i32) -> Option<Vec<i32>> {
             .and_then(|mut file| file.read_to_string(&mut text));
         if read.is_ok() {
             any = true;
-            children.extend(
-                text.split_ascii_whitespace()
-                    .filter_map(|n| n.parse::<i32>().ok()),
-            );
+            children.extend(text.split_ascii_whitespace().filter_map(Pid::parse));
         }
     }
     any.then_some(children)
@@ -218,28 +225,37 @@ mod tests {
             "1234 (a) b (c)) S 1 1234 1234 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 98765 1000 10";
         let stat = ProcStat::parse(text).unwrap();
         assert_eq!(stat.state, 'S');
-        assert_eq!((stat.ppid, stat.pgrp, stat.session), (1, 1234, 1234));
+        assert_eq!(
+            (stat.ppid, stat.pgrp, stat.session),
+            (Pid::new(1), Pid::new(1234), Pid::new(1234))
+        );
         assert_eq!(stat.start_time, 98765);
     }
 
     #[test]
+    fn kernel_threads_have_no_group() {
+        let text = "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 12 0 0";
+        let stat = ProcStat::parse(text).unwrap();
+        assert_eq!((stat.ppid, stat.pgrp, stat.session), (None, None, None));
+        assert_eq!(ProcStat::parse(&text.replace(" S 0 0", " S -1 0")), None);
+    }
+
+    #[test]
     fn reads_own_stat() {
-        let me = i32::try_from(std::process::id()).unwrap();
-        let stat = ProcStat::read(me).unwrap();
+        let stat = ProcStat::read(Pid::current()).unwrap();
         assert!(!stat.is_exited());
         assert!(stat.start_time > 0);
     }
 
     #[test]
     fn finds_descendants_in_the_group() {
-        let me = i32::try_from(std::process::id()).unwrap();
-        let group = rustix::process::getpgrp().as_raw_nonzero().get();
         let mut child = std::process::Command::new("sleep")
             .arg("5")
             .spawn()
             .unwrap();
-        let pid = i32::try_from(child.id()).unwrap();
-        let found = descendants_in_group(me, group).expect("children files");
+        let pid = Pid::of_child(&child).unwrap();
+        let found =
+            descendants_in_group(Pid::current(), Pid::current_group()).expect("children files");
         child.kill().unwrap();
         child.wait().unwrap();
         assert!(found.iter().any(|(p, _)| *p == pid), "{found:?}");

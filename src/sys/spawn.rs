@@ -12,7 +12,7 @@ use std::io;
 use std::os::fd::{AsRawFd as _, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt as _;
 
-use rustix::process::Pid;
+use super::Pid;
 
 mod failure;
 mod raw;
@@ -213,7 +213,7 @@ fn start_child(plan: &'static mut Plan) -> io::Result<Pid> {
             std::ptr::from_mut(plan).cast(),
         )
     };
-    child_pid(pid)
+    Pid::of_new_child(pid)
 }
 
 /// Creates the child running [`child`] with `plan`: a `fork`.
@@ -226,22 +226,7 @@ fn start_child(plan: &'static mut Plan) -> io::Result<Pid> {
         // SAFETY: as above.
         unsafe { libc::_exit(child(std::ptr::from_mut(plan).cast())) }
     }
-    child_pid(pid)
-}
-
-/// The PID that `clone`/`fork` returned, when it names a child: -1 is a failure (with
-/// `errno` set) and 0 is never a child of ours. `Pid::from_raw` accepts any non-zero value,
-/// and a -1 taken for a child would be `kill(-1, …)`: every process the caller may signal.
-fn child_pid(raw: libc::pid_t) -> io::Result<Pid> {
-    if raw <= 0 {
-        let err = io::Error::last_os_error();
-        return Err(if err.raw_os_error().is_some_and(|e| e != 0) {
-            err
-        } else {
-            io::Error::other(format!("the kernel returned {raw} as the child's PID"))
-        });
-    }
-    Pid::from_raw(raw).ok_or_else(|| io::Error::other("the kernel returned PID 0"))
+    Pid::of_new_child(pid)
 }
 
 /// What [`install_stdio`] replaced: for each of 0, 1, 2, the caller's descriptor saved

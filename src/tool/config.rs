@@ -29,7 +29,7 @@ use anyhow::Result;
 
 use super::{AGENT_PRESETS, PRESET_QUEUE_SLOTS, Source, ToolDef, builtin};
 use crate::exit::{CSA_ERROR, Failure};
-use crate::record::Executor;
+use crate::store::record::ExecutorKind;
 
 mod file;
 
@@ -47,7 +47,7 @@ pub const DEFAULT_QUEUE_SLOTS: u32 = 1;
 /// and `run --slots`, kept under the state root, take precedence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueDef {
-    /// The queue's name ([`crate::cli::values::parse_label`]).
+    /// The queue's name ([`crate::values::parse_label`]).
     pub name: String,
     /// Its default slot count, 1 to [`crate::queue::MAX_SLOTS`].
     pub slots: u32,
@@ -60,7 +60,7 @@ pub struct QueueDef {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExecutorSettings {
     /// `executor`: the default executor, when set.
-    pub executor: Option<Executor>,
+    pub executor: Option<ExecutorKind>,
     /// `[executors.slurm] args`: `sbatch` options for every Slurm session.
     pub slurm_args: Vec<String>,
     /// `[executors.slurm] csa`: the path of csa on the compute nodes.

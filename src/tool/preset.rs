@@ -91,7 +91,7 @@ mod tests {
         for name in AGENT_PRESETS {
             let def = tools.iter().find(|t| t.name == name).unwrap();
             assert_eq!(def.queue.as_deref(), Some(name));
-            assert!(crate::cli::values::parse_label(name).is_ok());
+            assert!(crate::values::parse_label(name).is_ok());
         }
         assert_eq!(tools[0].name, "sh");
         assert_eq!(tools[0].queue, None);

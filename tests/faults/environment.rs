@@ -77,12 +77,8 @@ fn unwritable_state_root_fails_cleanly() {
         .env("RUST_BACKTRACE", "1")
         .args(["run", "true"]);
     let out = output_within(&mut command, HANG);
-    if is_root() && code(&out) != 125 && String::from_utf8_lossy(&out.stderr).contains("setpriv") {
-        eprintln!("skipped the unprivileged case: setpriv failed");
-    } else {
-        let stderr = assert_one_line_error(&out, 125);
-        assert!(stderr.contains(&*locked.to_string_lossy()), "{stderr}");
-    }
+    let stderr = assert_one_line_error(&out, 125);
+    assert!(stderr.contains(&*locked.to_string_lossy()), "{stderr}");
     set_mode(&locked.join("sessions"), 0o700);
     assert!(entries(&locked.join("sessions")).is_empty());
 }

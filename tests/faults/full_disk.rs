@@ -2,14 +2,16 @@
 //! fills. The result must still be recorded, `wait` must print what was spooled, and a
 //! session that cannot be set up must fail cleanly without leaving anything behind.
 //!
-//! Mounting needs root (CI runs as root); where `mount` is refused the tests say so in one
-//! line and pass.
+//! Mounting needs root: the tests are ignored by a plain `cargo test`, and CI runs them as
+//! root; run without root they fail saying so.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::wait_cmd;
-use crate::support::{Csa, HANG, code, directive, group_members, output_within, stderr, wait_for};
+use crate::support::{
+    Csa, HANG, code, directive, group_members, isolation, output_within, stderr, wait_for,
+};
 
 /// A page of tmpfs (bytes): the unit in which it hands out space.
 const PAGE: u64 = 4096;
@@ -22,8 +24,10 @@ struct SmallDisk {
 
 impl SmallDisk {
     /// Mounts a tmpfs of `size` (`mount -o size=…`, e.g. `256k`) over a new state root;
-    /// `None`, after saying why on stderr, where mounting is refused (not root).
-    fn mount(test: &str, size: &str) -> Option<Self> {
+    /// fails the test when that is impossible (not root).
+    #[track_caller]
+    fn mount(size: &str) -> Self {
+        isolation::require_root("mounts a small tmpfs");
         let csa = Csa::new();
         let out = Command::new("mount")
             .args([
@@ -34,21 +38,14 @@ impl SmallDisk {
                 "csa-test",
             ])
             .arg(csa.state.path())
-            .output();
-        match out {
-            Ok(out) if out.status.success() => Some(Self { csa }),
-            Ok(out) => {
-                eprintln!(
-                    "{test}: skipped: cannot mount a tmpfs: {}",
-                    stderr(&out).trim()
-                );
-                None
-            }
-            Err(err) => {
-                eprintln!("{test}: skipped: cannot run mount: {err}");
-                None
-            }
-        }
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "cannot mount a tmpfs: {}",
+            stderr(&out).trim()
+        );
+        Self { csa }
     }
 
     fn root(&self) -> &Path {
@@ -97,10 +94,9 @@ impl Drop for SmallDisk {
 /// The job fills the file system with its output and exits 3: its exit code is recorded,
 /// `wait` exits with it and prints every byte that was spooled.
 #[test]
+#[ignore = "needs root to mount a tmpfs (.ci/run runs it as root)"]
 fn a_job_that_fills_the_disk_keeps_its_result_and_output() {
-    let Some(disk) = SmallDisk::mount("a_job_that_fills_the_disk", "256k") else {
-        return;
-    };
+    let disk = SmallDisk::mount("256k");
     let csa = &disk.csa;
     let id = csa.run("head -c 400000 /dev/zero; exit 3");
     let out = csa.wait(&id);
@@ -144,10 +140,9 @@ fn job_sleeps(pid: i32) -> bool {
 /// The supervisor and its job are killed (SIGKILL) once the disk is full: the `lost` result is
 /// still recorded by the next look.
 #[test]
+#[ignore = "needs root to mount a tmpfs (.ci/run runs it as root)"]
 fn a_lost_session_on_a_full_disk_is_recorded() {
-    let Some(disk) = SmallDisk::mount("a_lost_session_on_a_full_disk", "256k") else {
-        return;
-    };
+    let disk = SmallDisk::mount("256k");
     let csa = &disk.csa;
     let (id, pid) = fill_then_sleep(&disk);
     csa.kill_group(&id);
@@ -163,10 +158,9 @@ fn a_lost_session_on_a_full_disk_is_recorded() {
 /// `session kill` on a full disk: with SIGTERM the supervisor records the signal; with
 /// `--grace 0` the supervisor dies with the job and `kill` records it.
 #[test]
+#[ignore = "needs root to mount a tmpfs (.ci/run runs it as root)"]
 fn kill_on_a_full_disk_records_the_result() {
-    let Some(disk) = SmallDisk::mount("kill_on_a_full_disk", "256k") else {
-        return;
-    };
+    let disk = SmallDisk::mount("256k");
     let csa = &disk.csa;
     for (grace, signal) in [("5s", 15), ("0", 9)] {
         let (id, _) = fill_then_sleep(&disk);
@@ -184,10 +178,9 @@ fn kill_on_a_full_disk_records_the_result() {
 /// its result is recorded, or fails with exit 125 and one error line, leaving no session
 /// directory behind.
 #[test]
+#[ignore = "needs root to mount a tmpfs (.ci/run runs it as root)"]
 fn a_session_is_never_half_made_on_a_full_disk() {
-    let Some(disk) = SmallDisk::mount("a_session_is_never_half_made", "256k") else {
-        return;
-    };
+    let disk = SmallDisk::mount("256k");
     let csa = &disk.csa;
     let (mut refused, mut started) = (0, 0);
     for pages in 0..=6 {

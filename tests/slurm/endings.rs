@@ -1,7 +1,7 @@
 //! Endings Slurm causes — its time limit, a cancellation from outside csa, a node going
 //! down — read as such, never as what the job made of the signal (issue 19, item 1).
 
-use super::{SLURM_DEADLINE, SlurmCsa, assert_ended, enabled, stdout};
+use super::{SLURM_DEADLINE, SlurmCsa, assert_ended, stdout};
 use crate::support::wait_for;
 
 /// A job that exits 0 when it gets SIGTERM: on its own it would read `success`. (It waits
@@ -10,11 +10,8 @@ const TRAPS_TERM: &str =
     "trap 'echo got TERM; exit 0' TERM; echo ready; sleep 300 & while :; do wait; done";
 
 #[test]
+#[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn slurms_time_limit_reads_as_timeout_even_when_the_job_traps_sigterm() {
-    let Some(()) = enabled("slurms_time_limit_reads_as_timeout_even_when_the_job_traps_sigterm")
-    else {
-        return;
-    };
     let slurm = SlurmCsa::new();
     // One minute: Slurm's shortest limit (it ends the job within about 30 s after).
     let id = slurm.run(&["--slurm-arg=--time=1", TRAPS_TERM]);
@@ -38,15 +35,13 @@ fn slurms_time_limit_reads_as_timeout_even_when_the_job_traps_sigterm() {
 }
 
 #[test]
+#[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_cancel_from_outside_csa_reads_as_a_signal_with_slurms_reason() {
-    let Some(()) = enabled("a_cancel_from_outside_csa_reads_as_a_signal_with_slurms_reason") else {
-        return;
-    };
     let slurm = SlurmCsa::new();
     let id = slurm.run(&[TRAPS_TERM]);
     slurm.wait_started(&id, "ready");
     let job = slurm.job_id(&id);
-    super::scancel(&[&job]);
+    slurm.scancel(&[&job]);
     assert_ended(&slurm, &id, 143, "signal");
     let result = slurm.result(&id);
     assert_eq!(result["signal"].as_integer(), Some(15));
@@ -61,14 +56,11 @@ fn a_cancel_from_outside_csa_reads_as_a_signal_with_slurms_reason() {
 }
 
 #[test]
+#[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_cancel_while_pending_from_outside_csa_says_the_job_never_started() {
-    let Some(()) = enabled("a_cancel_while_pending_from_outside_csa_says_the_job_never_started")
-    else {
-        return;
-    };
     let slurm = SlurmCsa::new();
     let id = slurm.run(&["--slurm-arg=--begin=now+1hour", "echo must-not-run"]);
-    super::scancel(&[&slurm.job_id(&id)]);
+    slurm.scancel(&[&slurm.job_id(&id)]);
     assert_ended(&slurm, &id, 143, "signal");
     let reason = slurm.result(&id)["reason"].as_str().unwrap().to_owned();
     assert!(
@@ -83,18 +75,16 @@ fn a_cancel_while_pending_from_outside_csa_says_the_job_never_started() {
 }
 
 #[test]
+#[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_node_that_goes_down_reads_as_failure() {
-    let Some(()) = enabled("a_node_that_goes_down_reads_as_failure") else {
-        return;
-    };
     // Taking a node down ends every job on it: no other Slurm test runs meanwhile.
     let slurm = SlurmCsa::exclusive();
     let id = slurm.run(&[TRAPS_TERM]);
     slurm.wait_started(&id, "ready");
     let job = slurm.job_id(&id);
-    let node = super::job_node(&job);
+    let node = slurm.job_node(&job);
     assert!(!node.is_empty(), "job {job} runs on a node");
-    let _up = super::NodeDown::new(&node);
+    let _up = slurm.node_down(&node);
     assert_ended(&slurm, &id, 1, "failure");
     let reason = slurm.result(&id)["reason"].as_str().unwrap().to_owned();
     assert!(

@@ -1,10 +1,17 @@
 //! The Slurm executor against a real cluster (`csa run --executor slurm`).
 //!
-//! They run when `CSA_TEST_SLURM=1` (CI sets it after `.ci/slurm start`, with `SLURM_CONF`
-//! pointing at its private cluster) and then fail — never skip — when the cluster does not
-//! answer. Without the switch each prints one line saying why it skipped.
+//! Every test here is `#[ignore]`d: a plain `cargo test` lists them as ignored. CI runs them
+//! (`.ci/run`: `cargo test -- --include-ignored` with `CSA_TEST_SLURM=1` and `SLURM_CONF`
+//! pointing at the private cluster of `.ci/slurm start`). Run explicitly without that
+//! switch, or with a cluster that does not answer, each fails saying why — never passes
+//! without having run.
+//!
+//! The cluster's nodes all run on this machine (one PID namespace: a test may look at a
+//! node's processes), n1 under this machine's host name and n2, n3 under their own; the
+//! partitions and what each is for are listed in `.ci/slurm`.
 
 mod basics;
+mod cluster;
 mod endings;
 mod faults;
 mod fleet;
@@ -17,41 +24,40 @@ use std::time::Duration;
 
 use crate::support::{Csa, assert_success, output_within, wait_for};
 
-/// How long a Slurm job may take to start and end in these tests (the scheduler of a
-/// one-node cluster starts pending jobs once a second; a loaded machine is slower).
+/// How long a Slurm job may take to start and end in these tests (the scheduler starts
+/// pending jobs once a second; a loaded machine is slower).
 pub const SLURM_DEADLINE: Duration = Duration::from_secs(120);
 
-/// `Some` when the Slurm tests are switched on; panics when they are but Slurm does not
-/// answer; `None` (after one line on stderr) when they are off.
-pub fn enabled(test: &str) -> Option<()> {
+/// Fails the test unless the Slurm tests are switched on (`CSA_TEST_SLURM=1`) and the
+/// cluster of `SLURM_CONF` answers. The switch keeps an explicit `--include-ignored` run
+/// from sending test jobs to whatever cluster the caller's environment names.
+#[track_caller]
+pub fn require_cluster() {
     static CHECKED: OnceLock<Result<(), String>> = OnceLock::new();
-    if std::env::var_os("CSA_TEST_SLURM").is_none_or(|v| v.is_empty() || v == "0") {
-        eprintln!(
-            "skipping {test}: the Slurm tests need CSA_TEST_SLURM=1 and a cluster (eval \"$(.ci/slurm start)\")"
-        );
-        return None;
-    }
     let checked = CHECKED.get_or_init(|| {
+        if std::env::var_os("CSA_TEST_SLURM").is_none_or(|v| v.is_empty() || v == "0") {
+            return Err(
+                "needs a Slurm cluster: set CSA_TEST_SLURM=1 after eval \"$(.ci/slurm start)\" (.ci/run does both)"
+                    .to_owned(),
+            );
+        }
         let out = Command::new("sinfo")
             .args(["-h", "-o", "%a"])
             .stdin(Stdio::null())
             .output()
-            .map_err(|err| format!("cannot run sinfo: {err}"))?;
+            .map_err(|err| format!("CSA_TEST_SLURM=1 but sinfo cannot run: {err}"))?;
         if out.status.success() && String::from_utf8_lossy(&out.stdout).contains("up") {
             Ok(())
         } else {
             Err(format!(
-                "sinfo failed: {}",
+                "CSA_TEST_SLURM=1 but the Slurm cluster does not answer (sinfo: {}); start it with .ci/slurm start",
                 String::from_utf8_lossy(&out.stderr).trim()
             ))
         }
     });
     if let Err(why) = checked {
-        panic!(
-            "CSA_TEST_SLURM=1 but the Slurm cluster does not answer ({why}); start it with .ci/slurm start"
-        );
+        panic!("{why}");
     }
-    Some(())
 }
 
 /// Every Slurm test holds this shared, except one that disturbs the whole cluster (takes
@@ -68,23 +74,63 @@ enum Hold {
 /// A private csa state root whose Slurm jobs are cancelled when it is dropped.
 pub struct SlurmCsa {
     pub csa: Csa,
-    _hold: Hold,
+    /// The `SLURM_CONF` of the cluster (`None`: the caller's, the default test cluster).
+    conf: Option<String>,
+    hold: Hold,
 }
 
 impl SlurmCsa {
+    /// A new state root for the default test cluster; fails the test when there is no
+    /// cluster ([`require_cluster`]).
+    #[track_caller]
     pub fn new() -> Self {
+        require_cluster();
         Self {
             csa: Csa::new(),
-            _hold: Hold::Shared(CLUSTER.read().unwrap_or_else(PoisonError::into_inner)),
+            conf: None,
+            hold: Hold::Shared(CLUSTER.read().unwrap_or_else(PoisonError::into_inner)),
         }
     }
 
-    /// As [`SlurmCsa::new`], for a test that no other Slurm test may run beside.
+    /// As [`SlurmCsa::new`], for a test that no other Slurm test may run beside (it takes
+    /// a node down).
+    #[track_caller]
     pub fn exclusive() -> Self {
+        require_cluster();
         Self {
             csa: Csa::new(),
-            _hold: Hold::Alone(CLUSTER.write().unwrap_or_else(PoisonError::into_inner)),
+            conf: None,
+            hold: Hold::Alone(CLUSTER.write().unwrap_or_else(PoisonError::into_inner)),
         }
+    }
+
+    /// A new state root whose sessions go to the cluster with cgroup process tracking
+    /// (`CSA_SLURM_CGROUP_CONF`, started by `CSA_SLURM_PROCTRACK=cgroup .ci/slurm start`);
+    /// fails the test when it is not there.
+    #[track_caller]
+    pub fn cgroup() -> Self {
+        require_cluster();
+        let conf = std::env::var("CSA_SLURM_CGROUP_CONF").unwrap_or_default();
+        assert!(
+            !conf.is_empty(),
+            "needs the Slurm cluster with cgroup tracking: eval \"$(CSA_SLURM_PROCTRACK=cgroup .ci/slurm start)\" (.ci/run starts it)"
+        );
+        Self {
+            csa: Csa::new().with_env("SLURM_CONF", &conf),
+            conf: Some(conf),
+            hold: Hold::Shared(CLUSTER.read().unwrap_or_else(PoisonError::into_inner)),
+        }
+    }
+
+    /// One of Slurm's commands (`sbatch`, `squeue`, `scontrol`, `scancel`) for this
+    /// state root's cluster.
+    pub fn command(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        if let Some(conf) = &self.conf {
+            command.env("SLURM_CONF", conf);
+        }
+        command.stdin(Stdio::null());
+        command
     }
 
     /// `csa run --executor slurm ARGS…`: asserts success, returns the session ID.
@@ -123,7 +169,7 @@ impl SlurmCsa {
         record["job_id"].as_str().expect("job_id").to_owned()
     }
 
-    /// The PID of `csa __node` on this (one-node) cluster.
+    /// The PID of `csa __node` (every node of the test cluster runs on this machine).
     pub fn node_pid(&self, id: &str) -> i32 {
         let record: toml::Table = self.file(id, "node.toml").parse().expect("node.toml");
         i32::try_from(record["pid"].as_integer().expect("pid")).unwrap()
@@ -133,6 +179,90 @@ impl SlurmCsa {
     pub fn result(&self, id: &str) -> toml::Table {
         self.csa.result(id).expect("result.toml")
     }
+
+    /// Runs `scancel ARGS…` on this cluster and asserts it succeeded.
+    pub fn scancel(&self, args: &[&str]) {
+        let out = self
+            .command("scancel")
+            .args(args)
+            .output()
+            .expect("scancel");
+        assert_success(&out, "scancel");
+    }
+
+    /// The node job `job_id` runs on (empty while pending).
+    pub fn job_node(&self, job_id: &str) -> String {
+        let out = self
+            .command("squeue")
+            .args(["-h", "-j", job_id, "-o", "%N"])
+            .output()
+            .expect("squeue");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Takes `node` down (`scontrol update state=down`) until the guard is dropped. Only
+    /// with [`SlurmCsa::exclusive`]: it ends every job on the node.
+    pub fn node_down(&self, node: &str) -> NodeDown<'_> {
+        assert!(
+            matches!(self.hold, Hold::Alone(_)),
+            "taking a node down needs SlurmCsa::exclusive"
+        );
+        let out = self
+            .command("scontrol")
+            .args([
+                "update",
+                &format!("nodename={node}"),
+                "state=down",
+                "reason=csa-test",
+            ])
+            .output()
+            .expect("scontrol");
+        assert_success(&out, "scontrol update state=down");
+        NodeDown {
+            slurm: self,
+            node: node.to_owned(),
+        }
+    }
+}
+
+/// A node taken down ([`SlurmCsa::node_down`]), brought back when dropped.
+pub struct NodeDown<'a> {
+    slurm: &'a SlurmCsa,
+    node: String,
+}
+
+impl Drop for NodeDown<'_> {
+    fn drop(&mut self) {
+        let state = || {
+            self.slurm
+                .command("sinfo")
+                .args(["-h", "-n", &self.node, "-o", "%T"])
+                .output()
+                .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+                .unwrap_or_default()
+        };
+        let back = |now: &str| ["idle", "mixed", "allocated"].contains(&now);
+        let deadline = std::time::Instant::now() + SLURM_DEADLINE;
+        while std::time::Instant::now() < deadline {
+            if back(&state()) {
+                return;
+            }
+            // Resumed by hand, or by `ReturnToService` once the node registers again.
+            let _ = self
+                .slurm
+                .command("scontrol")
+                .args(["update", &format!("nodename={}", self.node), "state=resume"])
+                .stderr(Stdio::null())
+                .status();
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        assert!(
+            std::thread::panicking(),
+            "node {} did not come back: {}",
+            self.node,
+            state()
+        );
+    }
 }
 
 impl Drop for SlurmCsa {
@@ -141,9 +271,9 @@ impl Drop for SlurmCsa {
         // with proctrack/linuxproc, the processes of a job whose `csa __node` was killed
         // are orphans Slurm no longer tracks.
         for id in self.csa.session_ids() {
-            let _ = Command::new("scancel")
+            let _ = self
+                .command("scancel")
                 .arg(format!("--name=csa-{id}"))
-                .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status();
@@ -212,76 +342,4 @@ pub fn sbatch(args: &[&str]) -> String {
         .expect("sbatch");
     assert_success(&out, "sbatch");
     stdout(&out).trim().to_owned()
-}
-
-/// Runs `scancel ARGS…` and asserts it succeeded.
-pub fn scancel(args: &[&str]) {
-    let out = Command::new("scancel")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("scancel");
-    assert_success(&out, "scancel");
-}
-
-/// The node job `job_id` runs on (empty while pending).
-pub fn job_node(job_id: &str) -> String {
-    let out = Command::new("squeue")
-        .args(["-h", "-j", job_id, "-o", "%N"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("squeue");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-/// A node taken down (`scontrol update state=down`), brought back when dropped.
-pub struct NodeDown {
-    node: String,
-}
-
-impl NodeDown {
-    pub fn new(node: &str) -> Self {
-        let out = Command::new("scontrol")
-            .args([
-                "update",
-                &format!("nodename={node}"),
-                "state=down",
-                "reason=csa-test",
-            ])
-            .stdin(Stdio::null())
-            .output()
-            .expect("scontrol");
-        assert_success(&out, "scontrol update state=down");
-        Self {
-            node: node.to_owned(),
-        }
-    }
-}
-
-impl Drop for NodeDown {
-    fn drop(&mut self) {
-        let state = || {
-            Command::new("sinfo")
-                .args(["-h", "-n", &self.node, "-o", "%T"])
-                .stdin(Stdio::null())
-                .output()
-                .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-                .unwrap_or_default()
-        };
-        let deadline = std::time::Instant::now() + SLURM_DEADLINE;
-        while std::time::Instant::now() < deadline {
-            let now = state();
-            if ["idle", "mixed", "allocated"].contains(&now.as_str()) {
-                return;
-            }
-            // Resumed by hand, or by `ReturnToService` once the node registers again.
-            let _ = Command::new("scontrol")
-                .args(["update", &format!("nodename={}", self.node), "state=resume"])
-                .stdin(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-            std::thread::sleep(Duration::from_millis(500));
-        }
-        panic!("node {} did not come back: {}", self.node, state());
-    }
 }

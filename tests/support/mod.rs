@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod isolation;
+pub mod require;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -13,13 +16,22 @@ pub const HANG: Duration = Duration::from_secs(60);
 /// A private csa installation: its own state root, removed when dropped.
 pub struct Csa {
     pub state: tempfile::TempDir,
+    /// Variables set for every csa command of this installation ([`Csa::with_env`]).
+    env: Vec<(String, String)>,
 }
 
 impl Csa {
     pub fn new() -> Self {
         Self {
             state: tempfile::tempdir().expect("temporary state root"),
+            env: Vec::new(),
         }
+    }
+
+    /// This installation with `key=value` in the environment of each of its csa commands.
+    pub fn with_env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
     }
 
     /// `csa` with `CSA_STATE_DIR` set and standard input from /dev/null.
@@ -28,6 +40,7 @@ impl Csa {
         command
             .env("CSA_STATE_DIR", self.state.path())
             .env("RUST_BACKTRACE", "1")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null());
         command
     }

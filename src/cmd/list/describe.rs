@@ -1,17 +1,15 @@
 //! The NAME/COMMAND column of `csa session list`.
 
-use std::collections::HashMap;
-
 use super::{Row, tree};
-use crate::queue::census::Census;
-use crate::queue::whereabouts;
-use crate::record::{SessionRecord, StdinSource};
-use crate::session::StateRoot;
+use crate::admission::waiting_for as whereabouts;
+use crate::queue::snapshot::Snapshots;
+use crate::store::record::{SessionRecord, StdinSource};
+use crate::store::session::StateRoot;
 
 /// The NAME/COMMAND cell of `row`: [`describe`] (indented by its depth with `--tree`), after
 /// where a queued session stands (`[queue builds #2] make test`, `[waiting for 01J… to
 /// succeed] make test`).
-pub(super) fn row(row: &Row, censuses: &mut HashMap<String, Census>) -> String {
+pub(super) fn row(row: &Row, snapshots: &mut Snapshots) -> String {
     let text = format!(
         "{}{}",
         tree::indent(row.depth),
@@ -24,7 +22,7 @@ pub(super) fn row(row: &Row, censuses: &mut HashMap<String, Census>) -> String {
         &StateRoot::of_session(&row.session),
         &row.session.id_string(),
         record,
-        censuses,
+        snapshots,
     );
     let place = match (&found.queue, found.position) {
         (Some(name), Some(position)) => format!("queue {name} #{position}"),

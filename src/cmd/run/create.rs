@@ -21,8 +21,8 @@ use anyhow::Result;
 use ulid::Ulid;
 
 use super::{Launch, Prepared};
-use crate::record::{self, SessionRecord};
-use crate::session::{self, SessionDir, StateRoot};
+use crate::store::record::{self, SessionRecord};
+use crate::store::session::{self, SessionDir, StateRoot};
 
 /// The prefix of a staged session directory's name (see the module documentation).
 pub const STAGING_PREFIX: &str = ".new-";
@@ -113,7 +113,7 @@ pub(super) fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
     record::reserve_result(&files)?;
     record::reserve(
         &files.path,
-        crate::stop::request::STOP_TOML,
+        crate::store::stop_request::STOP_TOML,
         STOP_TOML_BYTES,
     )?;
     let record = SessionRecord {

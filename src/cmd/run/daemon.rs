@@ -28,8 +28,8 @@ use rustix::process::Signal;
 use super::{Launch, Prepared, create, fleet, job_environment};
 use crate::exit::{CSA_ERROR, Failure};
 use crate::liveness::Identity;
-use crate::record::{self, ResultRecord, Status, StdinSource};
-use crate::session::{self, SessionDir};
+use crate::store::record::{self, ResultRecord, Status, StdinSource};
+use crate::store::session::{self, SessionDir};
 use crate::supervise;
 use crate::sys;
 
@@ -40,7 +40,7 @@ use crate::sys;
 /// Errors (exit 125) when the arguments cannot be passed (too long for `execve`), the
 /// process cannot be forked, or `daemon.pid` or the directory cannot be written; the
 /// child, if any, is killed first.
-pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Result<u32> {
+pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Result<sys::Pid> {
     let Launch { job, session, .. } = launch;
     let exe = std::env::current_exe().context("cannot find the csa executable")?;
     // Linux names a replaced executable `<path> (deleted)`; the child then falls back to
@@ -84,10 +84,19 @@ pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Resul
         Some(std::fs::File::open("/dev/null").context("cannot open /dev/null")?)
     };
     let failed = |err: std::io::Error| {
+        // EAGAIN from `clone`: a limit on processes (`ulimit -u`, a pids cgroup).
+        let hint = match err.raw_os_error() {
+            Some(libc::EAGAIN) => {
+                "; the process limit is reached (ulimit -u, or the pids limit of a control group): end some processes and run again"
+            }
+            Some(libc::ENOMEM) => "; out of memory",
+            _ => "",
+        };
         Failure::new(
             CSA_ERROR,
             format!(
-                "cannot start the supervisor: {err} ({})",
+                "cannot start the supervisor: {}{hint}; no session was created ({})",
+                crate::exit::io_why(&err),
                 session.id_string()
             ),
         )
@@ -105,20 +114,20 @@ pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Resul
         on_exec_failure(session)?,
     )
     .map_err(failed)?;
-    let (pid, gate) = sys::spawn(detached, &supervise::SURVIVED_SIGNALS).map_err(failed)?;
+    let (pid, gate) = sys::spawn(detached, &crate::interrupt::SURVIVED_SIGNALS).map_err(failed)?;
     drop(prepared);
-    let raw = pid.as_raw_nonzero().get();
-    let recorded = write_daemon_pid_of(launch, raw).and_then(|()| create::publish(launch));
+    let recorded = write_daemon_pid_of(launch, pid).and_then(|()| create::publish(launch));
     if let Err(err) = recorded {
         // Never let a session nobody can see run: the child is ours and not reaped, so
         // its PID cannot have been reused.
-        let _ = rustix::process::kill_process(pid, Signal::KILL);
+        let _ = sys::signal_process(pid, Signal::KILL);
         drop(gate);
-        let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+        let _ =
+            rustix::process::waitpid(Some(pid.to_rustix()), rustix::process::WaitOptions::empty());
         return Err(err);
     }
     drop(gate);
-    Ok(raw.cast_unsigned())
+    Ok(pid)
 }
 
 /// The supervisor's environment: csa's own with the job's additions
@@ -142,7 +151,7 @@ fn on_exec_failure(session: &SessionDir) -> Result<sys::OnExecFailure> {
     const ERRNO: &str = "ERRNO_HERE";
     let now = std::time::SystemTime::now();
     let mut result: ResultRecord =
-        supervise::finished(session, now, Status::Failure, CSA_ERROR, None);
+        crate::store::record::endings::finished(session, now, Status::Failure, CSA_ERROR, None);
     result.reason = Some(format!(
         "csa could not start the session's supervisor (error {ERRNO} from exec); the job was never started"
     ));
@@ -155,18 +164,18 @@ fn on_exec_failure(session: &SessionDir) -> Result<sys::OnExecFailure> {
         reservation: c(&session.file(&record::reservation_name(session::RESULT_TOML)))?,
         result: c(&session.file(session::RESULT_TOML))?,
         dir: c(&session.path)?,
-        stop_reservation: c(
-            &session.file(&record::reservation_name(crate::stop::request::STOP_TOML))
-        )?,
+        stop_reservation: c(&session.file(&record::reservation_name(
+            crate::store::stop_request::STOP_TOML,
+        )))?,
     })
 }
 
 /// Writes `daemon.pid` for process `pid` where the session's files are: directly in a
 /// staged directory (no one reads it yet), else atomically ([`write_daemon_pid`]).
-fn write_daemon_pid_of(launch: &Launch<'_>, pid: i32) -> Result<()> {
+fn write_daemon_pid_of(launch: &Launch<'_>, pid: sys::Pid) -> Result<()> {
     let files = launch.files();
     if launch.staging.is_none() {
-        return write_daemon_pid(&files, pid.cast_unsigned());
+        return write_daemon_pid(&files, pid);
     }
     let line = Identity::of(pid)?.line();
     create::write_file(&files, session::DAEMON_PID, line.as_bytes(), true)
@@ -175,9 +184,8 @@ fn write_daemon_pid_of(launch: &Launch<'_>, pid: i32) -> Result<()> {
 /// Writes `daemon.pid`: `"<pid> <starttime>\n"`, the start time being field 22 of
 /// `/proc/<pid>/stat`, atomically (a temporary file and a rename). Not fsynced: it only
 /// matters while the machine is up.
-pub(in crate::cmd) fn write_daemon_pid(session: &SessionDir, pid: u32) -> Result<()> {
-    let raw = i32::try_from(pid).context("PID out of range")?;
-    let line = Identity::of(raw)?.line();
+pub(in crate::cmd) fn write_daemon_pid(session: &SessionDir, pid: sys::Pid) -> Result<()> {
+    let line = Identity::of(pid)?.line();
     record::write_bytes_atomic(&session.path, session::DAEMON_PID, line.as_bytes(), false)?;
     Ok(())
 }

@@ -7,11 +7,11 @@ use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 
 use anyhow::Result;
 
-use crate::cli::RunArgs;
+use crate::admission::Plan;
+use crate::cmd::args::RunArgs;
 use crate::exit::{CSA_ERROR, Failure};
 use crate::queue::{Queue, ticket};
-use crate::session::{self, SessionDir, StateRoot};
-use crate::supervise::gate::Plan;
+use crate::store::session::{self, SessionDir, StateRoot};
 use crate::sys;
 use crate::tool::{self, Job};
 
@@ -102,7 +102,7 @@ pub(in crate::cmd::run) fn join(
     session: &SessionDir,
 ) -> Result<()> {
     if let Some(parent) = &fleet.parent {
-        let children = parent.file(crate::stop::tree::CHILDREN);
+        let children = parent.file(crate::tree::CHILDREN);
         let created = fs::DirBuilder::new()
             .mode(0o700)
             .create(&children)

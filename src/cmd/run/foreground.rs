@@ -10,8 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Result;
 
 use super::{Launch, Prepared, announce_directive, set_job_environment, write_daemon_pid};
-use crate::session;
-use crate::supervise;
+use crate::store::session;
 use crate::tail;
 
 /// `--no-daemon`: supervise the job in this process, copying its output to the terminal as
@@ -32,24 +31,25 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
     // even if the caller had them blocked: `session kill` takes a supervisor that blocks
     // SIGTERM and is not yet `csa __supervise` for one still starting
     // (`crate::stop::target::verify`).
-    let received = supervise::survive();
-    let _ = crate::sys::unblock_signals(&supervise::SURVIVED_SIGNALS);
-    let pid = std::process::id();
+    let received = crate::interrupt::survive();
+    let _ = crate::sys::unblock_signals(&crate::interrupt::SURVIVED_SIGNALS);
+    let pid = crate::sys::Pid::current();
     write_daemon_pid(session, pid).inspect_err(|_| super::create::remove(launch))?;
     // Standard output belongs to the job here; the ID is in the directive on stderr.
     announce_directive(session, pid);
     let slot = if gate.is_empty() {
         None
     } else {
-        let waker = crate::waker::Waker::new(received.clone())?;
-        match supervise::gate::pass(session, gate, &waker)? {
-            supervise::gate::Gate::Open(slot) => slot,
-            supervise::gate::Gate::Stopped(signal, waiting_for) => {
-                let result = supervise::not_started(session, signal, &waiting_for);
-                return Ok(supervise::record_result(session, result)?.exit_code);
+        let waker = crate::interrupt::Waker::new(received.clone())?;
+        match crate::admission::pass(session, gate, &waker)? {
+            crate::admission::Gate::Open(slot) => slot,
+            crate::admission::Gate::Stopped(signal, waiting_for) => {
+                let result =
+                    crate::store::record::endings::not_started(session, signal, &waiting_for);
+                return Ok(crate::store::stop_request::record_result(session, result)?.exit_code);
             }
-            supervise::gate::Gate::Skipped(result) => {
-                return Ok(supervise::record_result(session, result)?.exit_code);
+            crate::admission::Gate::Skipped(result) => {
+                return Ok(crate::store::stop_request::record_result(session, result)?.exit_code);
             }
         }
     };
@@ -58,8 +58,8 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
     let stdin = match job.stdin.stdio(session) {
         Ok(stdin) => stdin,
         Err(err) => {
-            let result = supervise::without_stdin(session, &err);
-            return Ok(supervise::record_result(session, result)?.exit_code);
+            let result = crate::store::record::endings::without_stdin(session, &err);
+            return Ok(crate::store::stop_request::record_result(session, result)?.exit_code);
         }
     };
     let mut command = Command::new(&job.argv[0]);
@@ -96,11 +96,18 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
         })
     };
     let timeout = job.timeout;
-    let mut result = supervise::run_job(session, command, timeout, &received, slot);
+    let mut result = crate::executor::local::run_job(
+        session,
+        command,
+        timeout,
+        &received,
+        slot,
+        crate::tree::stop_for_timeout,
+    );
     result.leftover_processes = Some(crate::stop::leftover_processes());
     finished.store(true, Ordering::SeqCst);
     // Renaming `result.toml` into the session directory also wakes the follower.
-    let written = supervise::record_result(session, result);
+    let written = crate::store::stop_request::record_result(session, result);
     let _ = follower.join();
     let result = written?;
     drop(prepared.lock);

@@ -17,10 +17,7 @@ use super::{Launch, Prepared, announce, spawn_supervisor};
 use crate::executor::slurm::client::{Cancel, Slurm};
 use crate::executor::slurm::{self, files, submit};
 use crate::exit::{CSA_ERROR, Failure};
-use crate::session::SessionDir;
-
-/// `run`'s exit code when `sbatch` refused the job.
-pub const REFUSED: u8 = 1;
+use crate::store::session::SessionDir;
 
 /// tmpfs (`TMPFS_MAGIC` in `linux/magic.h`).
 const TMPFS_MAGIC: i64 = 0x0102_1994;
@@ -110,9 +107,9 @@ fn record_submission(launch: &Launch<'_>, mut early: Early) -> Result<(files::Jo
         Ok(job) => job,
         Err(message) => {
             let result = slurm::refused(session, &message);
-            crate::supervise::record_result(session, result)?;
+            crate::store::stop_request::record_result(session, result)?;
             return Err(Failure::new(
-                REFUSED,
+                crate::exit::SLURM_REFUSED,
                 format!(
                     "cannot run session {id} on Slurm: sbatch refused the job: {message} (recorded: csa session result --session {id})"
                 ),

@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::cli::WaitArgs;
+use crate::cmd::args::WaitArgs;
 use crate::directive;
-use crate::liveness::{self, Observed};
-use crate::session::SessionDir;
+use crate::liveness::Observed;
+use crate::store::session::SessionDir;
 
 /// `status` of a pending session in `KV_WARM`: `alive` while its job runs (or `csa run` is
 /// still setting it up).
@@ -58,7 +58,7 @@ pub fn still_running(pending: &[&SessionDir], started: Instant, args: &WaitArgs,
 
 /// What a session that has not ended is doing, for `KV_WARM`'s `status`.
 fn state(session: &SessionDir) -> &'static str {
-    match liveness::observe(session) {
+    match crate::heal::observe(session) {
         Ok(Observed::Running) => ALIVE,
         Ok(Observed::Queued) => QUEUED,
         // It ended as the cap was reached: the next wait reports it at once.

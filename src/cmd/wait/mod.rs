@@ -2,7 +2,7 @@
 //! each one's `stdout.log` whole as it ends, and exit with one exit code for all of them.
 //!
 //! - [`targets`]: which sessions (IDs, `--session`, `--tag`);
-//! - [`crate::ends`]: waiting for them, event-driven;
+//! - [`crate::wait`]: waiting for them, event-driven;
 //! - [`print`]: a session's logs and its `CSA:SESSION_WAIT_COMPLETED` line, as it ends;
 //! - [`directives`]: `KV_WARM` at the cap, `SESSION_WAIT_SUMMARY` at the end.
 //!
@@ -10,16 +10,19 @@
 //! prints and its errors are those of the one-session `wait` of docs/exit-codes.md. Anything else
 //! (several sessions, `--tag`, `--any`) is a *multi* wait (docs/wait.md): errors about one
 //! session are reported and counted, and a `SESSION_WAIT_SUMMARY` line ends the output.
+//!
+//! **Looks and heals** ([`crate::wait`] settles each session found ended with
+//! [`crate::heal::settle`]: a `lost` result written, or a Slurm job re-adopted).
 
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::cli::WaitArgs;
-use crate::ends::Ends;
+use crate::cmd::args::WaitArgs;
 use crate::exit;
-use crate::record::{self, ResultRecord, Status};
-use crate::session::StateRoot;
+use crate::store::record::{self, ResultRecord, Status};
+use crate::store::session::StateRoot;
+use crate::wait::Ends;
 
 mod directives;
 mod print;
@@ -65,7 +68,7 @@ pub fn exec(args: &WaitArgs) -> Result<u8> {
                     }
                     crate::note!("{}", format!("{err:#}").replace('\n', " "));
                 }
-                crate::report::leftovers(&result);
+                print::leftovers(&result);
                 print::completed(&result);
                 tally.add(&result);
             }
@@ -75,7 +78,7 @@ pub fn exec(args: &WaitArgs) -> Result<u8> {
                     print::stdout_only(session);
                     directives::dead(session, started);
                 }
-                let err = exit::recode_unrecorded(err, exit::TIMEOUT);
+                let err = record::recode_unrecorded(err, exit::TIMEOUT);
                 if !multi {
                     return Err(err);
                 }

@@ -14,8 +14,8 @@ use anyhow::Result;
 use crate::cmd::logs;
 use crate::directive;
 use crate::exit;
-use crate::record::{ResultRecord, Status};
-use crate::session::{self, SessionDir};
+use crate::store::record::{ResultRecord, Status};
+use crate::store::session::{self, SessionDir};
 
 /// How many lines of `stderr.log` are shown for a session that did not succeed.
 pub const FAILURE_LINES: usize = 20;
@@ -145,4 +145,22 @@ fn copy_log<W: Write>(mut file: File, sink: &mut W, tail: Option<usize>) -> io::
     let mut last = [0u8];
     file.read_exact_at(&mut last, start + copied - 1)?;
     Ok(Some(last[0]))
+}
+
+/// Prints a note when a session's job left processes running (`leftover_processes` in its
+/// result): `csa: note: 2 processes of session <ID> were still running when its job ended
+/// …`, with how to stop them. Prints nothing when there were none, or the count is unknown.
+pub fn leftovers(result: &ResultRecord) {
+    let Some(count) = result.leftover_processes.filter(|&n| n > 0) else {
+        return;
+    };
+    let (processes, were, subject, object) = if count == 1 {
+        ("process", "was", "it", "it")
+    } else {
+        ("processes", "were", "they", "them")
+    };
+    let id = &result.id;
+    crate::note!(
+        "note: {count} {processes} of session {id} {were} still running when its job ended (in its process group; {subject} may still write to its output); stop {object}: csa session kill --session {id}"
+    );
 }

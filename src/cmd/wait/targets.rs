@@ -5,10 +5,10 @@ use std::collections::HashSet;
 
 use anyhow::Result;
 
-use crate::cli::WaitArgs;
+use crate::cmd::args::WaitArgs;
 use crate::exit::{CSA_ERROR, Failure};
-use crate::session::{SessionDir, StateRoot};
-use crate::tags;
+use crate::store::session::{SessionDir, StateRoot};
+use crate::store::tags;
 
 /// The sessions to wait for.
 #[derive(Debug)]

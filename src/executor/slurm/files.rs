@@ -14,8 +14,8 @@
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::record::{self, ResultRecord};
-use crate::session::SessionDir;
+use crate::store::record::{self, ResultRecord};
+use crate::store::session::SessionDir;
 
 /// `slurm.toml`: the Slurm job that runs the session.
 pub const JOB_TOML: &str = "slurm.toml";
@@ -135,13 +135,13 @@ pub fn record_job(session: &SessionDir, job: &JobRecord) -> Result<()> {
         .create(true)
         .truncate(false)
         .write(true)
-        .open(session.file(crate::session::QUEUED));
+        .open(session.file(crate::store::session::QUEUED));
     record::write_atomic(&session.path, JOB_TOML, job, false).map(drop)
 }
 
 /// Removes the session's `queued` mark: its job started, or ended without starting.
 pub fn not_queued(session: &SessionDir) {
-    let _ = std::fs::remove_file(session.file(crate::session::QUEUED));
+    let _ = std::fs::remove_file(session.file(crate::store::session::QUEUED));
 }
 
 /// This machine's host name (`/proc/sys/kernel/hostname`), empty when unknown.
@@ -159,7 +159,7 @@ mod tests {
     fn an_ending_reads_back_with_its_notes() {
         let result = ResultRecord::new(
             "01JD0000000000000000000000".into(),
-            (crate::record::Status::Success, 0, None),
+            (crate::store::record::Status::Success, 0, None),
             std::time::SystemTime::UNIX_EPOCH,
             std::time::SystemTime::UNIX_EPOCH,
         );

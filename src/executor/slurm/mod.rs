@@ -10,7 +10,7 @@
 //! - **Node side.** The batch script runs `csa __node` ([`crate::cmd::node`]), which runs the
 //!   job exactly as the local supervisor does and records its true ending in `ending.toml`.
 //! - **The job outlives its watcher.** When a look finds the lock free and no result, it
-//!   calls [`settle`] ([`resume`]), which takes the lock and starts a new watcher.
+//!   calls [`resume::settle`] (through [`crate::heal::settle`]), which takes the lock and starts a new watcher.
 //! - **`session kill`** goes through Slurm ([`stop`]).
 
 pub mod client;
@@ -29,21 +29,82 @@ use anyhow::{Context as _, Result};
 use self::client::{Cancel, Slurm};
 use self::files::JobRecord;
 use self::outcome::Ending;
-use crate::cli::SuperviseArgs;
+use super::StopMode;
 use crate::exit;
-use crate::queue::turn::Slot;
-use crate::record::{self, ResultRecord, SessionRecord, Status};
-use crate::session::{self, SessionDir};
-use crate::stop::request;
-use crate::supervise::Received;
+use crate::interrupt::Received;
+use crate::queue::slot::Slot;
+use crate::stop::sequence::How;
+use crate::store::record::{self, ExecutorKind, ResultRecord, SessionRecord, Status};
+use crate::store::session::{self, SessionDir};
+use crate::store::stop_request as request;
 
 pub use outcome::NEVER_STARTED;
-pub use resume::settle;
+
+/// The Slurm executor (see the module documentation).
+#[derive(Debug, Clone, Copy)]
+pub struct SlurmExecutor;
+
+impl super::Executor for SlurmExecutor {
+    fn kind(&self) -> ExecutorKind {
+        ExecutorKind::Slurm
+    }
+
+    /// The watcher: submits the job unless `csa run` did, and waits for its end
+    /// ([`supervise`]).
+    fn start(&self, job: super::Start<'_>) -> Result<ResultRecord> {
+        supervise(
+            job.session,
+            job.request,
+            job.waits_for_nothing,
+            job.received,
+            job.slot,
+        )
+    }
+
+    /// A submitted job that Slurm has not started: `Slurm to start job <ID>`.
+    fn look(&self, session: &SessionDir) -> Option<String> {
+        let job = files::read_job(session).ok().flatten()?;
+        Some(format!("Slurm to start job {}", job.job_id))
+    }
+
+    /// Each session through Slurm, one after the other ([`stop::stop`]).
+    fn stop(
+        &self,
+        sessions: &[SessionDir],
+        how: How,
+        by: &dyn Fn(&SessionDir) -> String,
+        mode: StopMode,
+    ) -> Result<()> {
+        for session in sessions {
+            match mode {
+                StopMode::Named => stop::stop(session, how, &by(session), true)?,
+                StopMode::Descendants { notes } => {
+                    let stopped = stop::stop(session, how, &by(session), notes);
+                    if let (Err(err), true) = (stopped, notes) {
+                        crate::note!("{err:#}");
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the lock and records the ending the node left, or starts a new watcher
+    /// ([`resume::settle`]).
+    fn resume(&self, session: &SessionDir) -> Result<super::Settled> {
+        resume::settle(session)
+    }
+
+    fn outlives_supervisor(&self) -> bool {
+        true
+    }
+}
 
 /// The watcher (`csa __supervise --executor slurm`, once the session's gate — dependencies,
 /// queue slot — is passed): submits the job (unless `--resume`), waits for its end and
 /// returns the result to record (the supervisor applies a stop request and writes it).
-/// `slot`, the session's queue slot, is held until the job has ended. `received` is the
+/// `waits_for_nothing`: the session had no dependencies and no queue (then `csa run`
+/// submitted the job). `slot`, the session's queue slot, is held until the job has ended. `received` is the
 /// supervisor's last termination signal: one that arrives before submission means the job
 /// is never submitted; later ones are ignored (the job is stopped through `session kill`,
 /// not by signalling its watcher).
@@ -51,14 +112,13 @@ pub use resume::settle;
 /// Errors: `session.toml` unreadable.
 pub fn supervise(
     session: &SessionDir,
-    supervise_args: &SuperviseArgs,
+    args: &super::Request,
+    waits_for_nothing: bool,
     received: &Received,
     slot: Option<Slot>,
 ) -> Result<ResultRecord> {
-    let args = &supervise_args.executor;
     // `csa run` submits a job that waits for nothing itself, while this watcher starts.
-    let gate = &supervise_args.gate;
-    let run_submits = !args.resume && gate.after.is_empty() && gate.queue.is_none();
+    let run_submits = !args.resume && waits_for_nothing;
     let request = &submit::Request {
         args: args.slurm_args.clone(),
         csa: args
@@ -154,7 +214,7 @@ pub fn forsake(session: &SessionDir, job: &JobRecord, slurm: &Slurm, why: &str) 
             job.job_id
         ),
     );
-    let _ = crate::supervise::record_result(session, result);
+    let _ = crate::store::stop_request::record_result(session, result);
 }
 
 /// What `csa run` left once it was done submitting.
@@ -172,7 +232,10 @@ enum Awaited {
 /// growing from 1 ms to 50 ms: `sbatch` answers within milliseconds.
 fn awaited(session: &SessionDir) -> Awaited {
     let parent = rustix::process::getppid();
-    let mut pause = std::time::Duration::from_millis(1);
+    let mut pause = crate::backoff::Backoff::new(
+        std::time::Duration::from_millis(1),
+        std::time::Duration::from_millis(50),
+    );
     loop {
         let now = rustix::process::getppid();
         let run_gone = now != parent || now.is_none_or(|pid| pid.as_raw_nonzero().get() == 1);
@@ -186,8 +249,7 @@ fn awaited(session: &SessionDir) -> Awaited {
         if run_gone {
             return Awaited::Gone;
         }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(std::time::Duration::from_millis(50));
+        pause.sleep();
     }
 }
 
@@ -199,7 +261,8 @@ fn not_run(
     reason: String,
 ) -> ResultRecord {
     let exit_code = signal.map_or(1, exit::from_signal);
-    let mut result = crate::liveness::synthetic_result(session, status, exit_code, signal, reason);
+    let mut result =
+        crate::store::record::endings::synthetic_result(session, status, exit_code, signal, reason);
     result.synthetic = false;
     result
 }

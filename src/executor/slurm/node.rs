@@ -16,8 +16,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, Result};
 use ulid::Ulid;
@@ -25,11 +24,11 @@ use ulid::Ulid;
 use super::NEVER_STARTED;
 use super::files::{self, NodeEnding, NodeRecord};
 use super::relay::Relay;
+use crate::backoff::{self, Backoff};
 use crate::exit::{self, CSA_ERROR, Failure};
-use crate::record::{self, ResultRecord, SessionRecord, Status, StdinSource};
-use crate::session::{self, SessionDir};
-use crate::stop::request;
-use crate::supervise;
+use crate::store::record::{self, ResultRecord, SessionRecord, Status, StdinSource};
+use crate::store::session::{self, SessionDir};
+use crate::store::stop_request as request;
 
 /// How long the node waits for the submitting side to record the job (`slurm.toml`).
 const SUBMITTED_LIMIT: Duration = Duration::from_secs(120);
@@ -37,9 +36,10 @@ const SUBMITTED_LIMIT: Duration = Duration::from_secs(120);
 /// The space reserved for `ending.toml` (bytes), several times a record's length.
 const ENDING_BYTES: u64 = 4096;
 
-/// Runs `csa __node` for the session `session_id` in `session_dir`. Returns the job's exit
-/// code.
-pub fn run(session_dir: &Path, session_id: &str) -> Result<u8> {
+/// Runs `csa __node` for the session `session_id` in `session_dir`: the job, as the local
+/// executor runs it (`stop_descendants` stops the session's descendants when its
+/// `--timeout` strikes). Returns the job's exit code.
+pub fn run(session_dir: &Path, session_id: &str, stop_descendants: fn(&SessionDir)) -> Result<u8> {
     let id = Ulid::from_string(session_id).map_err(|_| refused("bad session ID"))?;
     let session = SessionDir {
         id,
@@ -99,12 +99,13 @@ pub fn run(session_dir: &Path, session_id: &str) -> Result<u8> {
         )
     } else {
         match command(&session, &record) {
-            Ok(command) => supervise::run_job(
+            Ok(command) => crate::executor::local::run_job(
                 &session,
                 command,
                 record.timeout_ms.map(Duration::from_millis),
                 relay.received(),
                 None,
+                stop_descendants,
             ),
             Err(why) => not_started(&session, Status::Failure, 1, None, why),
         }
@@ -128,33 +129,26 @@ pub fn run(session_dir: &Path, session_id: &str) -> Result<u8> {
 /// Errors: no record in time (the submitting side died before it finished), or a record of
 /// another job (this one must not run the session).
 fn wait_until_submitted(session: &SessionDir, job_id: &str) -> Result<()> {
-    let deadline = Instant::now() + SUBMITTED_LIMIT;
-    let mut pause = Duration::from_millis(10);
-    loop {
-        if let Ok(Some(job)) = files::read_job(session) {
-            if job.job_id == job_id {
-                return Ok(());
-            }
-            return Err(refused(&format!(
-                "slurm.toml names Slurm job {}, not this job {job_id}",
-                job.job_id
-            ))
-            .into());
-        }
-        if Instant::now() >= deadline {
-            return Err(Failure::new(
-                CSA_ERROR,
-                format!(
-                    "session {} never recorded this Slurm job {job_id} in slurm.toml within {} s: is the state root on a filesystem this node shares? ({})",
-                    session.id_string(),
-                    SUBMITTED_LIMIT.as_secs(),
-                    session.path.display()
-                ),
-            )
-            .into());
-        }
-        thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(250));
+    let pauses = Backoff::new(Duration::from_millis(10), Duration::from_millis(250));
+    match backoff::poll(SUBMITTED_LIMIT, pauses, || {
+        files::read_job(session).ok().flatten()
+    }) {
+        Some(job) if job.job_id == job_id => Ok(()),
+        Some(job) => Err(refused(&format!(
+            "slurm.toml names Slurm job {}, not this job {job_id}",
+            job.job_id
+        ))
+        .into()),
+        None => Err(Failure::new(
+            CSA_ERROR,
+            format!(
+                "session {} never recorded this Slurm job {job_id} in slurm.toml within {} s: is the state root on a filesystem this node shares? ({})",
+                session.id_string(),
+                SUBMITTED_LIMIT.as_secs(),
+                session.path.display()
+            ),
+        )
+        .into()),
     }
 }
 

@@ -2,7 +2,7 @@
 //! the ending (exact), or — when the node could record none — Slurm's (lossy: a signal
 //! shows as `0:S`, a cancellation as `0:15` or `0:0`, see docs/slurm.md), or `lost` when
 //! neither the node nor Slurm knows the job. The supervisor applies a stop request
-//! (`stop.toml`) when it records the result ([`crate::supervise::record_result`]), so that a
+//! (`stop.toml`) when it records the result ([`crate::store::stop_request::record_result`]), so that a
 //! session stopped by `session kill` reads as stopped whatever the job returned.
 
 use std::time::SystemTime;
@@ -11,13 +11,13 @@ use super::client::JobInfo;
 use super::files::{JobRecord, NodeEnding, NodeRecord};
 use super::verdict::{self, Word};
 use crate::exit;
-use crate::liveness;
-use crate::record::{self, ResultRecord, Status};
-use crate::session::SessionDir;
-use crate::stop::request;
+use crate::store::record::endings;
+use crate::store::record::{self, ResultRecord, Status};
+use crate::store::session::SessionDir;
+use crate::store::stop_request as request;
 
 /// How the reason of a job that never started ends (a stop request keeps such a reason,
-/// [`crate::stop::request::apply`]).
+/// [`crate::store::stop_request::apply`]).
 pub const NEVER_STARTED: &str = "the job was never started";
 
 /// How the watcher learned that the job ended.
@@ -51,7 +51,7 @@ pub fn result(session: &SessionDir, job: Option<&JobRecord>, ending: Ending) -> 
         }
         Ending::Slurm(info) => from_slurm(session, job, node.as_ref(), &info),
         Ending::Unknown(why) => {
-            let mut lost = liveness::lost_result(session);
+            let mut lost = endings::lost_result(session);
             lost.reason = Some(why);
             return lost;
         }
@@ -154,7 +154,7 @@ fn from_slurm(
     let now = SystemTime::now();
     let started_at = node
         .and_then(|node| record::parse_timestamp(&node.started_at))
-        .or_else(|| liveness::created_at(session))
+        .or_else(|| endings::created_at(session))
         .unwrap_or(now);
     let mut result = ResultRecord::new(
         session.id_string(),

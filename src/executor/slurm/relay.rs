@@ -18,24 +18,23 @@
 //! starts csa's own grace period, after which every process of the job left gets SIGKILL:
 //! Slurm has no immediate SIGKILL (`scancel --signal=KILL` waits the cluster's `KillWait`).
 
-use std::io::Read as _;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::Duration;
 
 use rustix::process::Signal;
 
-use crate::session::SessionDir;
-use crate::stop::{self, Scope, request};
-use crate::supervise::{self, Received};
-use crate::sys;
-use crate::sys::witness::Witness;
+use crate::interrupt::{self, Received, SURVIVED_SIGNALS, Waker};
+use crate::stop::{self, Scope};
+use crate::store::session::SessionDir;
+use crate::store::stop_request as request;
+use crate::sys::{self, Pid, witness::Witness};
 
 /// The signals relayed to the job: those the supervisor survives (SIGTERM, SIGINT, SIGHUP,
 /// SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM) and SIGCONT, which Slurm sends before SIGTERM when it
 /// ends a job.
 pub const RELAYED: [i32; 8] = {
-    let s = supervise::SURVIVED_SIGNALS;
+    let s = SURVIVED_SIGNALS;
     [s[0], s[1], s[2], s[3], s[4], s[5], s[6], libc::SIGCONT]
 };
 
@@ -64,12 +63,14 @@ impl Relay {
     /// relays. Call it from the main thread (the witness lives as long as it), early:
     /// before the handlers are in place, SIGTERM ends `csa __node` without an ending.
     pub fn start(session: &SessionDir) -> Self {
-        let received = supervise::survive();
+        let received = interrupt::survive();
         // SIGCONT ends nothing: its arrival is only noted, to be relayed.
-        let _ = sys::signals::observe(&RELAYED[supervise::SURVIVED_SIGNALS.len()..]);
+        let _ = sys::signals::observe(&RELAYED[SURVIVED_SIGNALS.len()..]);
         let witness = match Witness::start() {
             Ok(witness) => {
-                stop::spare(witness.pid());
+                if let Some(pid) = Pid::new(witness.pid()) {
+                    stop::spare(pid);
+                }
                 Some(witness)
             }
             Err(err) => {
@@ -112,21 +113,14 @@ impl Relay {
 
     /// Starts the thread that wakes on each signal and relays it.
     fn listen(&self) -> std::io::Result<()> {
-        let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
-        rustix::fs::fcntl_setfl(&write, rustix::fs::OFlags::NONBLOCK)?;
-        sys::signals::wake_through(std::os::fd::IntoRawFd::into_raw_fd(write));
-        let mut wake = std::fs::File::from(read);
+        let waker = Waker::new(self.received.clone())?;
         let state = Arc::clone(&self.state);
         let session = self.session.clone();
         thread::Builder::new()
             .name("relay".into())
             .spawn(move || {
-                let mut bytes = [0_u8; 64];
-                while wake.read(&mut bytes).is_ok_and(|n| n > 0) {
-                    let arrived = sys::signals::take_arrived();
-                    if arrived != 0 {
-                        relay(&session, &state, arrived);
-                    }
+                while let Ok(arrived) = waker.next_arrivals() {
+                    relay(&session, &state, arrived);
                 }
             })
             .map(drop)
@@ -188,7 +182,7 @@ fn in_order(mask: u64) -> impl Iterator<Item = i32> {
 /// csa's grace period after a stop request's signal, then SIGKILL to every process of the
 /// job left (this one aside, which records the ending).
 fn escalate(grace: Duration) {
-    let me = rustix::process::getpid().as_raw_nonzero().get();
+    let me = Pid::current();
     let scope = Scope::of_current_process();
     if !scope.wait_until_empty(Some(me), grace) {
         scope.kill_all(Some(me), KILL_LIMIT);

@@ -21,9 +21,10 @@ use anyhow::{Context as _, Result};
 use super::client::{Slurm, Unreachable};
 use super::files::{self, JobRecord};
 use super::outcome::{self, Ending};
-use crate::liveness::{self, Settled};
-use crate::record::{self, ResultRecord, SessionRecord};
-use crate::session::{self, SessionDir};
+use crate::executor::Settled;
+use crate::store::record::endings;
+use crate::store::record::{self, ResultRecord, SessionRecord};
+use crate::store::session::{self, SessionDir};
 use crate::sys;
 
 /// How long a resumed watcher waits before asking Slurm again when it cannot reach it to
@@ -42,7 +43,7 @@ pub fn settle(session: &SessionDir) -> Result<Settled> {
         Ok(lock) => lock,
         // Never set up (or its lock deleted): as for a local session.
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            return liveness::final_result(session).map(Settled::Finished);
+            return endings::final_result(session).map(Settled::Finished);
         }
         Err(err) => return Err(err).with_context(|| format!("cannot open {}", path.display())),
     };
@@ -63,7 +64,7 @@ pub fn settle(session: &SessionDir) -> Result<Settled> {
         files::not_queued(session);
         let job = files::read_job(session).ok().flatten();
         let result = outcome::result(session, job.as_ref(), Ending::Node(ending));
-        crate::supervise::record_result(session, result)?;
+        crate::store::stop_request::record_result(session, result)?;
         return record::read::<ResultRecord>(&result_path)?
             .map(Settled::Finished)
             .with_context(|| format!("result vanished ({})", result_path.display()));
@@ -104,12 +105,12 @@ fn start_watcher(session: &SessionDir, lock: File) -> Result<()> {
         .stdout(Stdio::null())
         .stderr(log);
     sys::start_in_new_session(&mut command);
-    sys::block_signals(&mut command, &crate::supervise::SURVIVED_SIGNALS);
+    sys::block_signals(&mut command, &crate::interrupt::SURVIVED_SIGNALS);
     let child = command
         .spawn()
         .with_context(|| format!("cannot start a new watcher {}", exe.display()))?;
     drop(lock);
-    let pid = i32::try_from(child.id()).context("PID out of range")?;
+    let pid = sys::Pid::of_child(&child).context("cannot start a new watcher")?;
     let line = crate::liveness::Identity::of(pid)?.line();
     record::write_reserved(&session.path, session::DAEMON_PID, line.as_bytes(), false)?;
     Ok(())

@@ -21,12 +21,15 @@ use rustix::process::Signal;
 
 use super::client::{Cancel, JobInfo, Query, Slurm, Unreachable};
 use super::files::{self, JobRecord};
+use super::resume;
+use crate::backoff::Backoff;
+use crate::executor::Settled;
 use crate::exit::{CSA_ERROR, Failure};
-use crate::liveness::{self, Observed, Settled};
-use crate::session::{self, SessionDir};
-use crate::stop::request::{self, StopRequest};
+use crate::liveness::{self, Observed};
 use crate::stop::sequence::How;
 use crate::stop::{signal_name, target};
+use crate::store::session::{self, SessionDir};
+use crate::store::stop_request::{self as request, StopRequest};
 
 /// How long `kill` waits for the watcher to record the result once the job was told to
 /// stop: Slurm may take a few seconds to report a job killed on its node.
@@ -47,7 +50,7 @@ pub fn stop(session: &SessionDir, how: How, by: &str, notes: bool) -> Result<()>
             crate::note!("{text}");
         }
     };
-    if let Observed::Finished(result) = liveness::observe(session)? {
+    if let Observed::Finished(result) = observe(session)? {
         note(format!(
             "session {id} already finished (status {}, exit {}); nothing signalled",
             result.status.as_str(),
@@ -213,20 +216,12 @@ fn stop_running(
 
 /// Waits up to `limit` for the node's ending (or the result) to appear.
 fn ended_within(session: &SessionDir, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    let mut pause = Duration::from_millis(1);
-    loop {
-        if session.file(files::ENDING_TOML).exists() || session.file(session::RESULT_TOML).exists()
-        {
-            return true;
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            return false;
-        }
-        std::thread::sleep(pause.min(deadline - now));
-        pause = (pause * 2).min(Duration::from_millis(50));
-    }
+    let pauses = Backoff::new(Duration::from_millis(1), Duration::from_millis(50));
+    crate::backoff::poll(limit, pauses, || {
+        (session.file(files::ENDING_TOML).exists() || session.file(session::RESULT_TOML).exists())
+            .then_some(())
+    })
+    .is_some()
 }
 
 /// Waits for the watcher to record the result (resuming one if it died), and reports it.
@@ -246,7 +241,7 @@ fn finish(session: &SessionDir, notes: bool) -> Result<()> {
             .into());
         }
         // A result that cannot be recorded is an error (exit 125) of the stop.
-        match liveness::settle(session)? {
+        match resume::settle(session)? {
             Settled::Finished(result) => break result,
             Settled::Resumed => {}
         }
@@ -264,4 +259,13 @@ fn finish(session: &SessionDir, notes: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// A look at a Slurm session that settles it when its watcher is gone (the job outlives
+/// its watcher: it is never taken for ended while Slurm may still run it).
+fn observe(session: &SessionDir) -> Result<Observed> {
+    Ok(match liveness::observe(session)? {
+        Observed::Gone => resume::settle(session)?.observed(),
+        observed => observed,
+    })
 }

@@ -16,9 +16,9 @@ use std::time::SystemTime;
 
 use super::client::{Slurm, Submission};
 use super::files::{self, JobRecord};
-use crate::record::{self, SessionRecord};
-use crate::session::SessionDir;
-use crate::supervise::TIMEOUT_GRACE;
+use crate::executor::local::TIMEOUT_GRACE;
+use crate::store::record::{self, SessionRecord};
+use crate::store::session::SessionDir;
 
 /// What the user asked `sbatch` for: the configured arguments, then `--slurm-arg`s.
 #[derive(Debug, Clone, Default)]

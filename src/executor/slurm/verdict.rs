@@ -15,7 +15,7 @@ use std::time::Duration;
 use super::client::{JobInfo, Query, Slurm, Unreachable};
 use super::files::{JobRecord, NodeEnding};
 use crate::exit;
-use crate::record::{ResultRecord, Status};
+use crate::store::record::{ResultRecord, Status};
 
 /// The pauses before each question while Slurm has not finished the job yet (it reads
 /// `COMPLETING` until the node has reported the batch shell's end, usually within a few

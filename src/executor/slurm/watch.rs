@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use super::client::{Query, Slurm, Unreachable};
 use super::files::{self, JobRecord, NodeEnding, NodeRecord};
 use super::outcome::Ending;
-use crate::session::SessionDir;
+use crate::store::session::SessionDir;
 
 /// While pending: when the first look at Slurm is due after submission.
 const PENDING_FIRST_QUERY: Duration = Duration::from_secs(10);
@@ -133,7 +133,12 @@ impl Watch<'_> {
             if self.node.is_none() {
                 self.check_launch();
             }
-            if !self.stop_seen && self.session.file(crate::stop::request::STOP_TOML).exists() {
+            if !self.stop_seen
+                && self
+                    .session
+                    .file(crate::store::stop_request::STOP_TOML)
+                    .exists()
+            {
                 // `session kill` cancels the job itself; learn the outcome soon.
                 self.stop_seen = true;
                 if self.node.is_none() {

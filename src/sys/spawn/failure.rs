@@ -5,7 +5,7 @@ use std::ffi::CString;
 
 /// What an exec failure writes as the session's result, prepared before the fork: the
 /// result's text around the error number, and where it goes (see
-/// [`crate::record::write_result`]: into the reservation, then renamed without replacing).
+/// [`crate::store::record::write_result`]: into the reservation, then renamed without replacing).
 pub struct OnExecFailure {
     /// The text before the decimal `errno`.
     pub before: Vec<u8>,

@@ -12,10 +12,10 @@ use serde::de::{self, Deserializer, Visitor};
 use toml::Spanned;
 
 use super::{Config, QueueDef, malformed};
-use crate::cli::values::{parse_duration, parse_label};
 use crate::queue::MAX_SLOTS;
-use crate::record::Executor;
+use crate::store::record::ExecutorKind;
 use crate::tool::{DIRECT_TOOL, PROMPT_PLACEHOLDER, Source, ToolDef};
+use crate::values::{parse_duration, parse_label};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,7 +25,7 @@ struct ConfigFile {
     #[serde(default)]
     queues: BTreeMap<String, Spanned<QueueEntry>>,
     /// `executor = "local" | "slurm"`: what runs jobs by default.
-    executor: Option<Executor>,
+    executor: Option<ExecutorKind>,
     #[serde(default)]
     executors: ExecutorsEntry,
 }

@@ -66,7 +66,7 @@ fn executor_keys_override_key_by_key() {
     )
     .unwrap();
     let settings = &config.executor;
-    assert_eq!(settings.executor, Some(Executor::Slurm));
+    assert_eq!(settings.executor, Some(ExecutorKind::Slurm));
     assert_eq!(settings.slurm_args, ["-p", "long"]);
     assert_eq!(settings.slurm_csa.as_deref(), Some(Path::new("/opt/csa")));
     assert!(error("executor = \"cloud\"\n").contains(":1:"));

@@ -1,0 +1,83 @@
+//! The arguments for fleets of sessions: queues with slots and dependencies (`csa run
+//! --queue/--after`, `csa queue …`), and how the supervisor learns them.
+
+use clap::{Args, Subcommand};
+
+use crate::values;
+
+pub const QUEUE_EXAMPLES: &str = "\
+A queue runs at most SLOTS of its sessions at once; the others wait, first in, first out.
+Examples:
+  csa queue slots builds 2
+  for t in unit lint docs; do csa run --queue builds \"make $t\"; done
+  csa queue list";
+
+/// The options of `csa run` that place a session in a fleet.
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// Wait for a slot of queue NAME before starting the job (first in, first out)
+    #[arg(long, value_name = "NAME", value_parser = values::parse_label, conflicts_with = "no_queue")]
+    pub queue: Option<String>,
+    /// Start at once, even for a tool that runs in a queue by default
+    #[arg(long)]
+    pub no_queue: bool,
+    /// Set the queue's slot count (as `csa queue slots NAME N`) when submitting
+    #[arg(long, value_name = "N", value_parser = crate::queue::parse_slots)]
+    pub slots: Option<u32>,
+    /// Start the job only after session ID has ended with `success`; otherwise the session
+    /// ends as `skipped` without starting it (repeatable; any handle `--session` takes)
+    #[arg(long, value_name = "ID")]
+    pub after: Vec<String>,
+    /// Do not record the session that runs this `csa run` as the new session's parent (its
+    /// kill and timeout then leave this one running)
+    #[arg(long)]
+    pub detach_from_parent: bool,
+}
+
+/// `csa queue …`.
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// Set (or, without N, print) a queue's slot count: how many of its sessions run at once
+    Slots(QueueSlotsArgs),
+    /// List the queues: NAME, SLOTS, RUNNING, QUEUED
+    List(QueueListArgs),
+}
+
+/// Arguments of `csa queue slots`.
+#[derive(Debug, Args)]
+pub struct QueueSlotsArgs {
+    /// The queue
+    #[arg(value_name = "NAME", value_parser = values::parse_label)]
+    pub name: String,
+    /// The new slot count, 1 to 1024; takes effect at once for waiting sessions
+    #[arg(value_name = "N", value_parser = crate::queue::parse_slots)]
+    pub slots: Option<u32>,
+}
+
+/// Arguments of `csa queue list`.
+#[derive(Debug, Args)]
+pub struct QueueListArgs {
+    /// Print a JSON array of {name, slots, running, queued, waiting}
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What the supervisor waits for before it starts the job (`csa __supervise`).
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// The sessions (full IDs) that must end with `success` first
+    #[arg(long)]
+    pub after: Vec<String>,
+    /// The queue to take a slot of
+    #[arg(long, value_parser = values::parse_label)]
+    pub queue: Option<String>,
+    /// The slot count when none was set with `csa queue slots`
+    #[arg(long, default_value_t = 1)]
+    pub slots_default: u32,
+    /// The inherited descriptor of the session's queue entry, locked by `csa run`
+    #[arg(long, requires = "queue_seq")]
+    pub queue_fd: Option<i32>,
+    /// The ticket number of that entry
+    #[arg(long, requires = "queue_fd")]
+    pub queue_seq: Option<u64>,
+}

@@ -1,0 +1,259 @@
+//! The arguments of `csa session …`.
+
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+
+use crate::exit::table as codes;
+use crate::values;
+
+/// The session a single-session command acts on (`attach`, `kill`, `result`, `logs`): a
+/// handle given as the positional argument or with `--session`, exactly one of the two.
+/// The forms and their precedence are [`crate::store::session::StateRoot::resolve`]'s.
+///
+/// The two arguments form the group `target` (required, one at most). A command that can
+/// select sessions another way adds that argument to the group (`#[arg(long, group =
+/// "target")]`): then any one of them satisfies it, and [`SessionArg::given`] is `None`
+/// when the other was used.
+#[derive(Debug, Args)]
+#[group(id = "target", required = true, multiple = false)]
+pub struct SessionArg {
+    #[arg(
+        value_name = "SESSION",
+        help = SESSION_HELP,
+        long_help = SESSION_LONG_HELP,
+        add = session_completer()
+    )]
+    handle: Option<String>,
+    /// The same as SESSION, as an option
+    #[arg(long = "session", value_name = "SESSION", add = session_completer())]
+    session: Option<String>,
+}
+
+const SESSION_HELP: &str =
+    "The session: its ID, a unique prefix or suffix of it (4+ characters), `last`, or its name";
+const SESSION_LONG_HELP: &str = "\
+The session: its ID, a unique prefix or suffix of it (at least 4 characters, any case), `last`
+(the newest session), or its name (the newest session started with that --name). A handle that
+matches several sessions (say, a name that is also the start of another session's ID) is an
+error naming each of them; `last` and a full ID always win.";
+
+/// Completes a session argument with the sessions in the store (for `--session` and the
+/// positional handle of every command that takes one).
+pub fn session_completer() -> clap_complete::ArgValueCompleter {
+    clap_complete::ArgValueCompleter::new(crate::cmd::completions::session_candidates)
+}
+
+impl SessionArg {
+    /// The handle the user gave (positional or `--session`), if any.
+    pub fn given(&self) -> Option<&str> {
+        self.handle.as_deref().or(self.session.as_deref())
+    }
+
+    /// The handle the user gave; empty (which resolves to an error) when neither was given,
+    /// which clap prevents unless another argument joined the `target` group.
+    pub fn handle(&self) -> &str {
+        self.given().unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// Wait for a session to end (at most 250 s), print its stdout and exit with its code
+    #[command(after_help = codes::help(codes::WAIT, WAIT_EXAMPLES))]
+    Wait(WaitArgs),
+    /// Follow a session's output live until it ends; Ctrl-C detaches
+    #[command(after_help = codes::help(codes::ATTACH, ATTACH_EXAMPLES))]
+    Attach(AttachArgs),
+    /// Stop a session: SIGTERM to its process group, then SIGKILL after a grace period
+    #[command(after_help = codes::help(codes::KILL, KILL_EXAMPLES))]
+    Kill(KillArgs),
+    /// List sessions, newest first
+    #[command(after_help = codes::help(codes::LIST, LIST_EXAMPLES))]
+    List(ListArgs),
+    /// Print a session's result (TOML, or JSON with --json); `running` while it runs
+    #[command(after_help = codes::help(codes::RESULT, RESULT_EXAMPLES))]
+    Result(ResultArgs),
+    /// Print what a session's job has written so far, without waiting
+    #[command(after_help = codes::help(codes::LOGS, LOGS_EXAMPLES))]
+    Logs(LogsArgs),
+    /// Remove finished sessions older than an age (default 7d); never a running one
+    #[command(after_help = codes::help(codes::CLEAN, CLEAN_EXAMPLES))]
+    Clean(CleanArgs),
+}
+
+pub const SESSION_EXAMPLES: &str = "\
+Examples:
+  csa session list --status running
+  csa session wait --session 01JD4K
+  csa session logs last --tail 20 --stderr
+  csa session attach build          # the newest session started with --name build";
+const LIST_EXAMPLES: &str = "\
+Examples:
+  csa session list --limit 10
+  csa session list --status failure,lost,timeout
+  csa session list --json | jq -r '.[] | select(.status == \"running\") | .id'";
+const RESULT_EXAMPLES: &str = "\
+Fields as in result.toml: id, status (running | queued | success | failure | signal | timeout |
+lost | skipped), exit_code, signal, started_at, finished_at, duration_ms, synthetic, reason,
+leftover_processes.
+
+Examples:
+  csa session result 01JD4K
+  csa session result \"$SID\" --json | jq .exit_code";
+const LOGS_EXAMPLES: &str = "\
+Examples:
+  csa session logs 01JD4K
+  csa session logs last --stderr --tail 50";
+const CLEAN_EXAMPLES: &str = "\
+Examples:
+  csa session clean --dry-run
+  csa session clean --older-than 1d";
+
+/// Arguments of `csa session list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print a JSON array: the fields of result.toml plus those of session.toml
+    #[arg(long)]
+    pub json: bool,
+    /// Only sessions with this status (repeatable, or comma-separated)
+    #[arg(
+        long,
+        value_name = "STATUS",
+        value_delimiter = ',',
+        value_parser = super::choices::parser(super::choices::STATES)
+    )]
+    pub status: Vec<crate::store::record::State>,
+    /// At most N sessions (the newest)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Only sessions with this tag (repeatable: sessions with every tag given)
+    #[arg(long, value_name = "TAG", value_parser = values::parse_label)]
+    pub tag: Vec<String>,
+    /// Show each session under the session whose job started it (its parent)
+    #[arg(long)]
+    pub tree: bool,
+}
+
+/// Arguments of `csa session result`.
+#[derive(Debug, Args)]
+pub struct ResultArgs {
+    #[command(flatten)]
+    pub target: SessionArg,
+    /// Print JSON instead of TOML
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `csa session logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    #[command(flatten)]
+    pub target: SessionArg,
+    /// Also print stderr.log, to stderr
+    #[arg(long)]
+    pub stderr: bool,
+    /// Only the last N lines (of each log)
+    #[arg(long, value_name = "N")]
+    pub tail: Option<usize>,
+}
+
+/// Arguments of `csa session clean`.
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Remove sessions that ended longer ago than this (`12h`, `7d`, `0s` for all; default
+    /// 7d, or 0s with --tag)
+    #[arg(long, value_name = "DURATION", value_parser = values::parse_period)]
+    pub older_than: Option<Duration>,
+    /// Only sessions with this tag (repeatable: sessions with every tag given)
+    #[arg(long, value_name = "TAG", value_parser = values::parse_label)]
+    pub tag: Vec<String>,
+    /// Print what would be removed, remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+const WAIT_EXAMPLES: &str = "\
+Several sessions (IDs, --session repeated, --tag): each one's stdout is printed whole when it
+ends, then its CSA:SESSION_WAIT_COMPLETED line; CSA:SESSION_WAIT_SUMMARY comes last. A
+session that did not succeed also gets the last 20 lines of its stderr.log on stderr.
+
+Examples:
+  csa session wait 01JD4K
+  csa session wait --session \"$SID\" --until-done   # CI: no 250 s cap
+  csa session wait --tag build-42 --until-done       # every session tagged build-42
+  csa session wait --any \"$A\" \"$B\" --tail 50";
+
+/// Arguments of `csa session wait`.
+#[derive(Debug, Args)]
+#[command(group(
+    clap::ArgGroup::new("sessions")
+        .args(["handles", "session", "tag"])
+        .required(true)
+        .multiple(true)
+))]
+pub struct WaitArgs {
+    /// The sessions: IDs, unique prefixes or suffixes (4+ characters), `last`, or names
+    #[arg(value_name = "SESSION", add = session_completer())]
+    pub handles: Vec<String>,
+    /// A session to wait for (repeatable), the same as SESSION
+    #[arg(long, value_name = "SESSION", add = session_completer())]
+    pub session: Vec<String>,
+    /// Also wait for every session with this tag (repeatable: sessions with every tag given)
+    #[arg(long, value_name = "TAG", value_parser = values::parse_label)]
+    pub tag: Vec<String>,
+    /// Return as soon as one of the sessions ends, with its exit code
+    #[arg(long)]
+    pub any: bool,
+    /// Wait without the 250 s cap
+    #[arg(long)]
+    pub until_done: bool,
+    /// Print all of stderr.log on stderr (default: its last 20 lines, when the job did not
+    /// succeed)
+    #[arg(long)]
+    pub stderr: bool,
+    /// Print only the last N lines of stdout.log (and of stderr.log with --stderr)
+    #[arg(long, value_name = "N")]
+    pub tail: Option<usize>,
+}
+
+const ATTACH_EXAMPLES: &str = "\
+Examples:
+  csa session attach 01JD4K
+  csa session attach \"$SID\" --stderr 2>job-errors.log";
+
+/// Arguments of `csa session attach`.
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    #[command(flatten)]
+    pub target: SessionArg,
+    /// Also follow the job's stderr.log, on stderr
+    #[arg(long)]
+    pub stderr: bool,
+}
+
+const KILL_EXAMPLES: &str = "\
+Reaches every process of the job's process group, including background children; processes
+that moved to another session or process group on purpose are out of reach.
+
+Examples:
+  csa session kill 01JD4K
+  csa session kill last --signal INT --grace 30s
+  csa session kill \"$SID\" --grace 0      # SIGKILL at once";
+
+/// Arguments of `csa session kill`.
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    #[command(flatten)]
+    pub target: SessionArg,
+    /// Instead of one session, every running or queued session that has this tag (repeat
+    /// for sessions that have all of them)
+    #[arg(long, value_name = "TAG", group = "target", value_parser = values::parse_label)]
+    pub tag: Vec<String>,
+    /// The first signal sent to the process group: a name (`TERM`, `SIGINT`) or a number
+    #[arg(long, value_name = "SIG", default_value = "TERM", value_parser = values::parse_signal)]
+    pub signal: rustix::process::Signal,
+    /// How long the group has to exit before SIGKILL (`5s`, `1m`; `0` = SIGKILL at once)
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = values::parse_period)]
+    pub grace: Duration,
+}

@@ -1,0 +1,42 @@
+//! `csa __supervise` (hidden): the supervisor `csa run` re-executes. Its command line
+//! becomes the supervisor's request ([`crate::supervise::Request`]); everything else is
+//! [`crate::supervise`]'s.
+
+use anyhow::Result;
+
+use crate::cmd::args::SuperviseArgs;
+
+/// Runs the supervisor and returns the job's exit code (see [`crate::supervise::main`]).
+pub fn exec(args: SuperviseArgs) -> Result<u8> {
+    let SuperviseArgs {
+        session_id,
+        session_dir,
+        lock_fd,
+        timeout_ms,
+        stdin_from,
+        gate,
+        executor,
+        argv,
+    } = args;
+    crate::supervise::main(&crate::supervise::Request {
+        session_id,
+        session_dir,
+        lock_fd,
+        timeout_ms,
+        stdin_from,
+        admission: crate::admission::Request {
+            after: gate.after,
+            queue: gate.queue,
+            slots_default: gate.slots_default,
+            queue_fd: gate.queue_fd,
+            queue_seq: gate.queue_seq,
+        },
+        executor: crate::executor::Request {
+            executor: executor.executor,
+            resume: executor.resume,
+            slurm_args: executor.slurm_args,
+            node_csa: executor.node_csa,
+        },
+        argv,
+    })
+}

@@ -1,0 +1,238 @@
+//! Waiting for one's turn in a queue and taking a slot (see [`super`] for the design).
+//!
+//! **Why FIFO holds.** Tickets are numbered under the queue's lock, so entries sort in
+//! submission order. A waiter blocks on the newest live entry ahead of it; only a waiter
+//! with no live entry ahead — the head — may take a slot, and it takes one before it lets
+//! go of its entry. So there is at most one head, and it is always the oldest live waiter.
+//!
+//! **Why a dead waiter cannot block the queue.** A waiter's entry is locked through a
+//! descriptor only its supervisor holds; when that process dies the kernel releases the
+//! lock, which wakes its successor. The successor tells a predecessor that took a slot
+//! (it wrote a byte into its entry first) from one that died or was stopped (its entry is
+//! empty): after a death it removes the entry and looks for the next live waiter ahead.
+//!
+//! **Why a freed slot is taken within milliseconds.** The head watches the queue directory
+//! with inotify: the supervisor holding a slot closes the slot file when its job ends or
+//! when it dies (the kernel closes its descriptors), which is an `IN_CLOSE_WRITE` event; a
+//! new slot count arrives by rename (`IN_MOVED_TO`). Without inotify (the per-user limit of
+//! instances reached) the head re-checks with a backed-off pause of at most 100 ms.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{self, Write as _};
+use std::os::fd::{AsFd as _, OwnedFd};
+use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Result;
+use rustix::fs::inotify;
+
+use super::Queue;
+use super::ticket::{Ticket, parse_entry};
+use crate::backoff::Backoff;
+use crate::interrupt::{Waker, Woke};
+
+/// The longest pause between two looks at the slots when inotify is unavailable.
+const MAX_FALLBACK_PAUSE: Duration = Duration::from_millis(100);
+
+/// A queue slot, exclusively locked for as long as this value lives: keep it while the job
+/// runs and drop it when the job has ended.
+#[derive(Debug)]
+pub struct Slot {
+    _file: File,
+}
+
+/// Waits until `ticket` is at the head of `queue` and a slot is free, and takes the slot.
+/// `default_slots` is the slot count when none was set with `csa queue slots`.
+/// Returns [`Woke::Stopped`] when a stop signal arrives first (the ticket is given up).
+///
+/// Errors: the queue directory cannot be read, or a slot file cannot be created.
+pub fn wait_turn(
+    queue: &Queue,
+    ticket: Ticket,
+    default_slots: u32,
+    waker: &Waker,
+) -> Result<Woke<Slot>> {
+    loop {
+        let Some((path, ahead)) = newest_live_ahead(queue, ticket.seq)? else {
+            break;
+        };
+        match waker.lock(ahead, true)? {
+            Woke::Stopped(signal) => return Ok(Woke::Stopped(signal)),
+            Woke::Ready(entry) if took_a_slot(&entry) => break,
+            Woke::Ready(entry) => remove_entry(&path, &entry),
+        }
+    }
+    head(queue, ticket, default_slots, waker)
+}
+
+/// The newest entry ahead of ticket `seq` whose waiter is alive, opened, with its path —
+/// or `None` when there is none (this ticket is the head). Removes the entries of dead
+/// waiters on the way.
+fn newest_live_ahead(queue: &Queue, seq: u64) -> Result<Option<(std::path::PathBuf, File)>> {
+    let dir = queue.waiting_dir();
+    let entries = fs::read_dir(&dir)
+        .map_err(|err| crate::exit::io_failure("cannot read the queue", &err, dir.display()))?;
+    let mut ahead: Vec<(u64, String)> = entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter_map(|name| Some((parse_entry(&name)?.0, name)))
+        .filter(|(other, _)| *other < seq)
+        .collect();
+    ahead.sort_unstable();
+    for (_, name) in ahead.into_iter().rev() {
+        let path = dir.join(&name);
+        let Ok(entry) = File::open(&path) else {
+            continue; // left meanwhile
+        };
+        match entry.try_lock_shared() {
+            Err(TryLockError::WouldBlock) => return Ok(Some((path, entry))),
+            Err(TryLockError::Error(_)) => {}
+            // That waiter took a slot: none ahead of it is alive, so this ticket is the head.
+            Ok(()) if took_a_slot(&entry) => return Ok(None),
+            Ok(()) => remove_entry(&path, &entry),
+        }
+    }
+    Ok(None)
+}
+
+/// True when the entry's waiter left it after taking a slot (it wrote a byte first).
+fn took_a_slot(entry: &File) -> bool {
+    entry.metadata().is_ok_and(|meta| meta.len() > 0)
+}
+
+/// Removes the entry at `path` if it is still the file `entry` (a dead waiter's).
+fn remove_entry(path: &Path, entry: &File) {
+    if let (Ok(there), Ok(ours)) = (fs::symlink_metadata(path), entry.metadata())
+        && there.dev() == ours.dev()
+        && there.ino() == ours.ino()
+    {
+        let _ = fs::remove_file(path);
+    }
+}
+
+/// The head of the queue: takes a slot as soon as fewer sessions run than the queue has
+/// slots, then leaves the queue (which wakes the next waiter).
+fn head(
+    queue: &Queue,
+    mut ticket: Ticket,
+    default_slots: u32,
+    waker: &Waker,
+) -> Result<Woke<Slot>> {
+    let watch = watch(queue);
+    let mut files: BTreeMap<u32, File> = BTreeMap::new();
+    let mut pauses = Backoff::new(Duration::from_millis(2), MAX_FALLBACK_PAUSE);
+    loop {
+        let slots = queue.set_slots()?.unwrap_or(default_slots);
+        open_slots(queue, slots, &mut files)?;
+        let held = files.values().filter(|file| is_held(file)).count();
+        if held < usize::try_from(slots).unwrap_or(usize::MAX) {
+            let free = files
+                .iter()
+                .filter(|(index, _)| **index < slots)
+                .find(|(_, file)| file.try_lock().is_ok())
+                .map(|(index, _)| *index);
+            if let Some(index) = free {
+                let file = files.remove(&index).expect("the slot just locked");
+                // Say "took a slot" to the successor, then leave the queue.
+                let _ = ticket.file.write_all(b"1");
+                let _ = fs::remove_file(&ticket.path);
+                drop(ticket);
+                // Closing an inotify instance waits for an RCU grace period (about 8 ms
+                // measured here) before it returns; the job would start that much later.
+                // The descriptor goes with the process instead, after its lock.
+                std::mem::forget(watch);
+                return Ok(Woke::Ready(Slot { _file: file }));
+            }
+        }
+        let woke = if let Some(fd) = &watch {
+            let woke = waker.readable(fd.as_fd(), None)?;
+            drain(fd);
+            woke
+        } else {
+            waker.pause(pauses.next_pause())?
+        };
+        if let Woke::Stopped(signal) = woke {
+            // Leave the entry in place, empty: the successor takes it as a departure.
+            ticket.file.flush().ok();
+            return Ok(Woke::Stopped(signal));
+        }
+    }
+}
+
+/// An inotify instance watching the queue directory for slots freed and slot counts set,
+/// or `None` when inotify is unavailable.
+fn watch(queue: &Queue) -> Option<OwnedFd> {
+    use inotify::WatchFlags as W;
+    let fd = inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK).ok()?;
+    // Not `CLOSE_NOWRITE`: the head's own looks (reading `slots`, listing the directory)
+    // close read-only descriptors, and each such close would wake it again — a loop that
+    // kept one CPU busy for as long as a queue had waiters. Slots are opened for writing,
+    // so freeing one is a `CLOSE_WRITE`.
+    let events = W::CLOSE_WRITE | W::MOVED_TO | W::CREATE | W::DELETE;
+    inotify::add_watch(&fd, &queue.path, events).ok()?;
+    Some(fd)
+}
+
+/// Reads and discards the pending inotify events.
+fn drain(fd: &OwnedFd) {
+    let mut buffer = [0u8; 4096];
+    while matches!(rustix::io::read(fd, &mut buffer), Ok(n) if n > 0) {}
+}
+
+/// Opens (creating those below `slots`) every slot file, keeping them in `files`: the
+/// head keeps its descriptors open, so that looking at a slot does not itself cause the
+/// close events it waits for.
+fn open_slots(queue: &Queue, slots: u32, files: &mut BTreeMap<u32, File>) -> Result<()> {
+    let mut wanted: Vec<u32> = (0..slots).collect();
+    if let Ok(entries) = fs::read_dir(&queue.path) {
+        wanted.extend(entries.flatten().filter_map(|entry| {
+            entry
+                .file_name()
+                .to_str()?
+                .strip_prefix("slot.")?
+                .parse::<u32>()
+                .ok()
+        }));
+    }
+    for index in wanted {
+        if files.contains_key(&index) {
+            continue;
+        }
+        let path = queue.slot_path(index);
+        let opened = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(index < slots)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path);
+        match opened {
+            Ok(file) => {
+                files.insert(index, file);
+            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(err) => return Err(crate::exit::io_failure("cannot open", &err, path.display())),
+        }
+    }
+    Ok(())
+}
+
+/// True when another process holds the slot (a running job's supervisor).
+fn is_held(file: &File) -> bool {
+    match file.try_lock_shared() {
+        Ok(()) => {
+            let _ = file.unlock();
+            false
+        }
+        Err(TryLockError::WouldBlock) => true,
+        Err(TryLockError::Error(_)) => false,
+    }
+}
+
+/// True when `file` — a slot file — is held by a running job's supervisor. For
+/// [`super::snapshot`].
+pub(super) fn slot_is_held(file: &File) -> bool {
+    is_held(file)
+}

@@ -1,0 +1,125 @@
+//! Looking at a queue without waiting in it: how many of its sessions run, which wait and
+//! in what order ([`take`], which only reads). Removing the entries that waiters which
+//! died left behind (crashed machines, supervisors killed with SIGKILL) is a separate step,
+//! [`take_and_tidy`], that `csa queue list` asks for ([`crate::heal::queue`]); the queue's
+//! own waiters remove such entries as they pass them ([`super::slot`]).
+
+use std::collections::HashMap;
+use std::fs::{self, File, TryLockError};
+use std::time::{Duration, SystemTime};
+
+use super::Queue;
+use super::slot::slot_is_held;
+use super::ticket::parse_entry;
+use crate::store::session::StateRoot;
+
+/// How old an unfinished entry (`waiting/.new-<ID>`, left by an enqueue that died halfway)
+/// must be before a look removes it.
+const STALE_NEW_ENTRY: Duration = Duration::from_secs(60);
+
+/// What a look at a queue found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The number of slots that are held: sessions of this queue whose job runs.
+    pub running: usize,
+    /// The session IDs waiting for a slot, in the order they will get one.
+    pub waiting: Vec<String>,
+}
+
+/// Looks at `queue`: reads only, never blocks. Entries of dead waiters are not counted. A
+/// queue that does not exist, or cannot be read, looks empty.
+pub fn take(queue: &Queue) -> Snapshot {
+    scan(queue, false)
+}
+
+/// Looks at `queue` as [`take`] does, and removes the entries dead waiters left: unfinished
+/// ones (`waiting/.new-<ID>`) older than a minute whose creator is gone, and unlocked empty
+/// ones. Never changes a live session's entry.
+pub fn take_and_tidy(queue: &Queue) -> Snapshot {
+    scan(queue, true)
+}
+
+fn scan(queue: &Queue, tidy: bool) -> Snapshot {
+    let mut snapshot = Snapshot {
+        running: 0,
+        waiting: Vec::new(),
+    };
+    let Ok(entries) = fs::read_dir(&queue.path) else {
+        return snapshot;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let is_slot = name
+            .to_str()
+            .and_then(|name| name.strip_prefix("slot."))
+            .is_some_and(|index| index.parse::<u32>().is_ok());
+        if is_slot && File::open(entry.path()).is_ok_and(|file| slot_is_held(&file)) {
+            snapshot.running += 1;
+        }
+    }
+    let dir = queue.waiting_dir();
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return snapshot;
+    };
+    let mut waiting: Vec<(u64, String, String)> = Vec::new();
+    for entry in entries.flatten() {
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let path = entry.path();
+        if name.starts_with(".new-") {
+            let old = fs::symlink_metadata(&path)
+                .and_then(|meta| meta.modified())
+                .ok()
+                .and_then(|modified| SystemTime::now().duration_since(modified).ok())
+                .is_some_and(|age| age > STALE_NEW_ENTRY);
+            if tidy && old && File::open(&path).is_ok_and(|file| file.try_lock_shared().is_ok()) {
+                let _ = fs::remove_file(&path);
+            }
+            continue;
+        }
+        let Some((seq, id)) = parse_entry(&name) else {
+            continue;
+        };
+        let id = id.to_owned();
+        let Ok(file) = File::open(&path) else {
+            continue;
+        };
+        match file.try_lock_shared() {
+            Err(TryLockError::WouldBlock) => waiting.push((seq, name, id)),
+            // Its waiter is gone: a dead waiter's entry is empty; a waiter that took a slot
+            // removes its own entry.
+            Ok(()) if tidy && file.metadata().is_ok_and(|meta| meta.len() == 0) => {
+                let _ = fs::remove_file(&path);
+            }
+            _ => {}
+        }
+    }
+    waiting.sort_unstable();
+    snapshot.waiting = waiting.into_iter().map(|(_, _, id)| id).collect();
+    snapshot
+}
+
+/// One snapshot per queue, taken on first use: for callers that describe many sessions
+/// (`session list`), so that each queue is read once.
+#[derive(Debug, Default)]
+pub struct Snapshots(HashMap<String, Snapshot>);
+
+impl Snapshots {
+    /// The snapshot of queue `name` under `root`, taken now if this is its first use.
+    pub fn of(&mut self, root: &StateRoot, name: &str) -> &Snapshot {
+        self.0
+            .entry(name.to_owned())
+            .or_insert_with(|| take(&Queue::new(root, name)))
+    }
+}
+
+impl Snapshot {
+    /// The 1-based position of session `id` among the waiting sessions, if it waits.
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.waiting
+            .iter()
+            .position(|other| other == id)
+            .map(|at| at + 1)
+    }
+}

@@ -1,0 +1,353 @@
+//! The TOML records of a session directory (docs/format.md) and how they are read; how
+//! they are written is [`write`]'s business.
+
+use std::io::{self, Read as _};
+use std::path::Path;
+use std::time::SystemTime;
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::exit::{CSA_ERROR, Failure};
+
+mod adopt;
+pub mod endings;
+mod write;
+
+pub use adopt::adopt_reserved_result;
+
+pub use write::{
+    is_unrecorded, recode_unrecorded, remove_stop_reservation, reservation_name, reserve,
+    reserve_result, write_atomic, write_bytes_atomic, write_reserved, write_result,
+    write_result_only,
+};
+
+/// The largest state file csa reads (bytes); anything larger is malformed.
+pub const MAX_RECORD_BYTES: u64 = 1 << 20;
+
+/// Where a job's standard input comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StdinSource {
+    /// `/dev/null` (the default).
+    Null,
+    /// csa's own standard input, passed through (`--stdin`).
+    Inherit,
+    /// The session's `prompt.txt` (prompts over 100 KiB, or tools with `stdin = true`).
+    Prompt,
+}
+
+impl StdinSource {
+    /// The job's standard input: `/dev/null`, csa's own, or the session's `prompt.txt`
+    /// (opened without following a symbolic link). The one place that decides it, for the
+    /// supervisor and `run --no-daemon` alike.
+    ///
+    /// Errors when `prompt.txt` cannot be opened (missing, a symbolic link, not a regular
+    /// file): a job must never start without its prompt.
+    pub fn stdio(
+        self,
+        session: &crate::store::session::SessionDir,
+    ) -> io::Result<std::process::Stdio> {
+        use std::process::Stdio;
+        Ok(match self {
+            Self::Null => Stdio::null(),
+            Self::Inherit => Stdio::inherit(),
+            Self::Prompt => Stdio::from(crate::sys::open_no_follow(
+                &session.file(crate::store::session::PROMPT_TXT),
+            )?),
+        })
+    }
+}
+
+/// `session.toml`: what a session runs. Written by `run` before the job starts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// The session ID (26 upper-case characters).
+    pub id: String,
+    /// What is executed; arguments that are not UTF-8 are stored lossily.
+    pub argv: Vec<String>,
+    /// The tool name (`sh` by default).
+    pub tool: String,
+    /// The job's working directory.
+    pub cwd: String,
+    /// The user's label, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The time limit in milliseconds, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// When the session was created (RFC 3339, UTC, milliseconds).
+    pub created_at: String,
+    /// The csa version that created the session.
+    pub csa_version: String,
+    /// Where the job's standard input comes from.
+    #[serde(default = "default_stdin")]
+    pub stdin: StdinSource,
+    /// Labels given with `--tag` (each `[A-Za-z0-9_.-]{1,64}`), in the order given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// The session whose job ran `csa run` to create this one (from `CSA_SESSION_ID`),
+    /// unless `--detach-from-parent` was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// The queue the job waits in for a slot (`--queue`, or the tool's queue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// The sessions that must end with `success` before the job starts (`--after`), as
+    /// full IDs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<String>,
+    /// What runs the job: `local` (the default) or `slurm`.
+    #[serde(default, skip_serializing_if = "ExecutorKind::is_local")]
+    pub executor: ExecutorKind,
+}
+
+/// What runs a session's job.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExecutorKind {
+    /// A child of the supervisor on this machine (the default).
+    #[default]
+    Local,
+    /// A Slurm batch job, submitted with `sbatch` and watched from this machine.
+    Slurm,
+}
+
+impl ExecutorKind {
+    /// True for [`ExecutorKind::Local`]. Takes a reference, as serde's `skip_serializing_if`
+    /// passes one.
+    #[allow(clippy::trivially_copy_pass_by_ref)]
+    pub fn is_local(&self) -> bool {
+        *self == Self::Local
+    }
+}
+
+fn default_stdin() -> StdinSource {
+    StdinSource::Null
+}
+
+/// How a job ended (`status` in `result.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Exited 0.
+    Success,
+    /// Exited non-zero, or could not be started (126/127).
+    Failure,
+    /// Ended by a signal (including `session kill`).
+    Signal,
+    /// `--timeout` expired (exit code 124).
+    Timeout,
+    /// The supervisor disappeared without writing a result (exit code 1, synthetic).
+    Lost,
+    /// A dependency (`--after`) did not end with `success`, so the job was never started
+    /// (exit code 1).
+    Skipped,
+}
+
+impl Status {
+    /// The lower-case name used in files and directives.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::Signal => "signal",
+            Self::Timeout => "timeout",
+            Self::Lost => "lost",
+            Self::Skipped => "skipped",
+        }
+    }
+}
+
+/// The status a session shows (`list`, `result`, `list --status`): while it has no result,
+/// what a look finds (`running`, `queued`); then its result's [`Status`]. The names are
+/// the lower-case variant names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// The supervisor is alive and the job runs (or is being started).
+    Running,
+    /// The job waits for a queue slot or for its dependencies; it has not started.
+    Queued,
+    /// See [`Status::Success`].
+    Success,
+    /// See [`Status::Failure`].
+    Failure,
+    /// See [`Status::Signal`].
+    Signal,
+    /// See [`Status::Timeout`].
+    Timeout,
+    /// See [`Status::Lost`].
+    Lost,
+    /// See [`Status::Skipped`].
+    Skipped,
+}
+
+impl State {
+    /// The lower-case name, as printed and as `list --status` takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Queued => "queued",
+            Self::Success => Status::Success.as_str(),
+            Self::Failure => Status::Failure.as_str(),
+            Self::Signal => Status::Signal.as_str(),
+            Self::Timeout => Status::Timeout.as_str(),
+            Self::Lost => Status::Lost.as_str(),
+            Self::Skipped => Status::Skipped.as_str(),
+        }
+    }
+}
+
+impl From<Status> for State {
+    fn from(status: Status) -> Self {
+        match status {
+            Status::Success => Self::Success,
+            Status::Failure => Self::Failure,
+            Status::Signal => Self::Signal,
+            Status::Timeout => Self::Timeout,
+            Status::Lost => Self::Lost,
+            Status::Skipped => Self::Skipped,
+        }
+    }
+}
+
+/// `result.toml`: how the job ended. Written exactly once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultRecord {
+    /// The session ID.
+    pub id: String,
+    /// How the job ended.
+    pub status: Status,
+    /// 0..=255; 128 + N when ended by signal N (as POSIX shells report).
+    pub exit_code: u8,
+    /// The signal number, only when ended by a signal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+    /// When the job started (RFC 3339, UTC, milliseconds).
+    pub started_at: String,
+    /// When the job ended (RFC 3339, UTC, milliseconds).
+    pub finished_at: String,
+    /// `finished_at - started_at` in milliseconds.
+    pub duration_ms: u64,
+    /// True when csa wrote the result on the supervisor's behalf.
+    #[serde(default)]
+    pub synthetic: bool,
+    /// Human-readable detail, e.g. "timed out after 30 s".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// How many processes of the job's process group were still running when the job
+    /// ended and csa was done with it (background children such as `nohup cmd &`), not
+    /// counting the supervisor. Absent when unknown (synthetic results).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leftover_processes: Option<u32>,
+}
+
+impl ResultRecord {
+    /// The result of session `id`'s job, started at `started` and ended at `finished`,
+    /// written by the supervisor (not synthetic), with no reason and no leftover count.
+    pub fn new(
+        id: String,
+        (status, exit_code, signal): (Status, u8, Option<i32>),
+        started: SystemTime,
+        finished: SystemTime,
+    ) -> Self {
+        Self {
+            id,
+            status,
+            exit_code,
+            signal,
+            started_at: timestamp(started),
+            finished_at: timestamp(finished),
+            duration_ms: millis_between(started, finished),
+            synthetic: false,
+            reason: None,
+            leftover_processes: None,
+        }
+    }
+}
+
+/// Formats a time as RFC 3339 in UTC with milliseconds, e.g. `2026-11-21T10:00:00.123Z`.
+pub fn timestamp(time: SystemTime) -> String {
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
+/// Parses an RFC 3339 timestamp written by [`timestamp`].
+pub fn parse_timestamp(text: &str) -> Option<SystemTime> {
+    humantime::parse_rfc3339_weak(text).ok()
+}
+
+/// Milliseconds from `start` to `end`, 0 if `end` is earlier.
+pub fn millis_between(start: SystemTime, end: SystemTime) -> u64 {
+    end.duration_since(start)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Reads and parses a TOML record of at most [`MAX_RECORD_BYTES`].
+///
+/// Returns `Ok(None)` when the file does not exist. Errors (exit 125) when it cannot be
+/// read, is too large, or is not a valid record; the message names the path. Symbolic
+/// links are not followed.
+pub fn read<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+    // Left non-blocking: the descriptor is only read here, and on a regular file the flag
+    // has no effect (two `fcntl` calls a record saved; BENCHMARKS.md, "Listing").
+    let (mut file, len) = match crate::sys::open_regular(path) {
+        Ok(opened) => opened,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(crate::exit::io_failure("cannot read", &err, path.display())),
+    };
+    if len > MAX_RECORD_BYTES {
+        return Err(malformed(path, "larger than 1 MiB"));
+    }
+    // The size `statx` gave, read in one call (normally): a record never changes once it
+    // has its name (it appears by a rename), so there is no need for a second read to see
+    // the end — `session list` reads two records a session (BENCHMARKS.md, "Listing").
+    let mut bytes = vec![0; usize::try_from(len).unwrap_or(0)];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        match file.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(crate::exit::io_failure("cannot read", &err, path.display())),
+        }
+    }
+    bytes.truncate(filled);
+    let text = String::from_utf8(bytes).map_err(|_| malformed(path, "not UTF-8"))?;
+    toml::from_str(&text)
+        .map(Some)
+        .map_err(|err| malformed(path, err.message()))
+}
+
+fn malformed(path: &Path, why: &str) -> anyhow::Error {
+    Failure::new(
+        CSA_ERROR,
+        format!("malformed state file: {why} ({})", path.display()),
+    )
+    .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_and_missing_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("result.toml");
+        assert!(read::<ResultRecord>(&path).unwrap().is_none());
+        std::fs::write(&path, "status = \"succ").unwrap();
+        assert!(read::<ResultRecord>(&path).is_err());
+        std::fs::write(&path, "").unwrap();
+        assert!(read::<ResultRecord>(&path).is_err());
+    }
+
+    #[test]
+    fn timestamps_round_trip() {
+        let now = SystemTime::now();
+        let text = timestamp(now);
+        assert!(text.ends_with('Z'));
+        let back = parse_timestamp(&text).unwrap();
+        assert!(millis_between(back, now) < 2);
+    }
+}

@@ -1,0 +1,104 @@
+use super::*;
+use crate::store::record::{Status, read};
+
+fn sample() -> ResultRecord {
+    ResultRecord {
+        id: "01JD0000000000000000000000".into(),
+        status: Status::Signal,
+        exit_code: 143,
+        signal: Some(15),
+        started_at: "2026-11-21T10:00:00.123Z".into(),
+        finished_at: "2026-11-21T10:00:01.456Z".into(),
+        duration_ms: 1333,
+        synthetic: false,
+        reason: None,
+        leftover_processes: None,
+    }
+}
+
+fn session(dir: &Path) -> SessionDir {
+    SessionDir {
+        id: ulid::Ulid::nil(),
+        path: dir.to_owned(),
+    }
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn result_is_written_exactly_once_with_and_without_a_reservation() {
+    for reserved in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let session = session(dir.path());
+        if reserved {
+            reserve_result(&session).unwrap();
+            assert!(reserve_result(&session).is_err(), "reserved twice");
+        }
+        assert!(write_result(&session, &sample()).unwrap());
+        let mut other = sample();
+        other.status = Status::Lost;
+        assert!(!write_result(&session, &other).unwrap());
+        let back: ResultRecord = read(&dir.path().join("result.toml")).unwrap().unwrap();
+        assert_eq!(back, sample());
+        let text = fs::read_to_string(dir.path().join("result.toml")).unwrap();
+        assert_eq!(
+            text,
+            toml::to_string(&sample()).unwrap(),
+            "trimmed to its length"
+        );
+        assert_eq!(names(dir.path()), ["result.toml"], "a file left behind");
+    }
+}
+
+#[test]
+fn concurrent_writers_record_one_result() {
+    for _ in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let session = session(dir.path());
+        reserve_result(&session).unwrap();
+        let written: Vec<(u8, bool)> = std::thread::scope(|scope| {
+            let writers: Vec<_> = (0..4u8)
+                .map(|n| {
+                    let session = &session;
+                    scope.spawn(move || {
+                        let mut result = sample();
+                        result.exit_code = n;
+                        (n, write_result(session, &result).unwrap())
+                    })
+                })
+                .collect();
+            writers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        let winners: Vec<u8> = written.iter().filter(|w| w.1).map(|w| w.0).collect();
+        assert_eq!(winners.len(), 1, "{written:?}");
+        let back: ResultRecord = read(&dir.path().join("result.toml")).unwrap().unwrap();
+        assert_eq!(back.exit_code, winners[0]);
+    }
+}
+
+#[test]
+fn a_long_reason_is_shortened_to_fit_the_reservation() {
+    let mut long = sample();
+    long.reason = Some("é".repeat(5000));
+    let text = result_text(&long).unwrap();
+    assert!(text.len() as u64 <= RESERVED_RESULT_BYTES, "{}", text.len());
+    let back: ResultRecord = toml::from_str(&text).unwrap();
+    assert!(back.reason.unwrap().ends_with('…'));
+}
+
+#[test]
+fn a_reservation_is_written_in_place_and_renamed() {
+    let dir = tempfile::tempdir().unwrap();
+    reserve(dir.path(), "daemon.pid", 64).unwrap();
+    assert_eq!(names(dir.path()), [".daemon.pid.reserve"]);
+    assert!(write_reserved(dir.path(), "daemon.pid", b"12 34\n", false).unwrap());
+    assert_eq!(names(dir.path()), ["daemon.pid"]);
+    assert_eq!(fs::read(dir.path().join("daemon.pid")).unwrap(), b"12 34\n");
+}

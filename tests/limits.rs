@@ -1,0 +1,100 @@
+//! `csa run` under resource limits: when the supervisor cannot be created (`ulimit -u`, a
+//! pids control group), `run` fails with one line and exit 125, leaves no session behind,
+//! and signals nothing. A `clone` that fails returns -1; taken for a PID, the clean-up's
+//! SIGKILL would be `kill(-1)`: every process of the user, or of the machine as root. So
+//! these run in a private PID namespace ([`isolation`]).
+
+use crate::support::isolation::{self, Namespace, PidsLimit, Throwaway};
+use crate::support::{Csa, code, stderr};
+
+/// The start of a script: a decoy process (`sleep`), once it is asleep (polled, at most
+/// 10 s): `$decoy` is its PID.
+const DECOY: &str = r#"
+state() { sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1; }
+sleep 300 & decoy=$!
+for _ in $(seq 1000); do [ "$(state "$decoy")" = S ] && break; sleep 0.01; done
+"#;
+
+/// The lines a script prints after `csa run` returned: `exit=N`, then `decoy=alive` when the
+/// decoy ([`DECOY`]) is still asleep with no signal pending — had `run` sent it SIGKILL, it
+/// would be dead, dying or holding it pending.
+const REPORT: &str = r#"
+echo "exit=$status"
+state=$(state "$decoy")
+pending=$(sed -n 's/^ShdPnd:[[:space:]]*//p; s/^SigPnd:[[:space:]]*//p' "/proc/$decoy/status" | tr -d '\n')
+if [ "$state" = S ] && ! printf '%s' "$pending" | grep -q '[1-9a-f]'; then
+    echo decoy=alive
+else
+    echo "decoy=signalled (state $state, pending $pending)"
+fi
+kill "$decoy"
+"#;
+
+/// Checks what `run` reported and left: exit 125, one line saying the supervisor could not
+/// be started, no session (not even a staged `.new-` one), the decoy untouched.
+#[track_caller]
+fn assert_refused_cleanly(report: &str, run_stderr: &str, sessions: &[String]) {
+    assert!(
+        report.contains("decoy=alive"),
+        "{report}\nrun: {run_stderr}"
+    );
+    assert!(report.contains("exit=125"), "{report}\nrun: {run_stderr}");
+    assert_eq!(run_stderr.lines().count(), 1, "{run_stderr}");
+    assert!(
+        run_stderr.starts_with("csa: cannot start the supervisor:")
+            && run_stderr.contains("no session was created"),
+        "{run_stderr}"
+    );
+    assert!(sessions.is_empty(), "left behind: {sessions:?}");
+}
+
+#[test]
+#[ignore = "needs root: a private PID namespace and the throwaway user csatest (CI runs it)"]
+fn run_under_ulimit_u_fails_cleanly_and_signals_nothing() {
+    let user = Throwaway::new(isolation::USER);
+    let out = Namespace::new(&format!(
+        r#"cd "$HOME"
+{DECOY}
+( ulimit -u 1; exec "$CSA" run true ) >run.out 2>run.err
+status=$?
+{REPORT}"#
+    ))
+    .user(&user)
+    .run();
+    let report = crate::support::stdout(&out);
+    let run_stderr = std::fs::read_to_string(user.home().join("run.err")).unwrap_or_default();
+    assert_refused_cleanly(&report, &run_stderr, &user.session_entries());
+    assert!(run_stderr.contains("process limit"), "{run_stderr}");
+    let run_stdout = std::fs::read_to_string(user.home().join("run.out")).unwrap_or_default();
+    assert_eq!(run_stdout, "", "no session ID may be printed");
+}
+
+#[test]
+#[ignore = "needs root: a private PID namespace and a pids control group (CI runs it)"]
+fn run_under_a_pids_cgroup_limit_fails_cleanly_and_signals_nothing() {
+    let csa = Csa::new();
+    let limit = PidsLimit::new(1);
+    let out = Namespace::new(&format!(
+        r#"{DECOY}
+bash -c 'echo $$ > "$CSA_TEST_CGROUP/cgroup.procs" && exec "$CSA" run true' >"$CSA_TEST_DIR/run.out" 2>"$CSA_TEST_DIR/run.err"
+status=$?
+{REPORT}"#
+    ))
+    .env("CSA", env!("CARGO_BIN_EXE_csa"))
+    .env("CSA_STATE_DIR", csa.state.path())
+    .env("CSA_TEST_DIR", csa.state.path())
+    .env("CSA_TEST_CGROUP", limit.path())
+    .run();
+    let report = crate::support::stdout(&out);
+    let run_stderr = std::fs::read_to_string(csa.state.path().join("run.err")).unwrap_or_default();
+    let sessions: Vec<String> = std::fs::read_dir(csa.sessions_dir())
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_refused_cleanly(&report, &run_stderr, &sessions);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
