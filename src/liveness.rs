@@ -75,6 +75,13 @@ impl Identity {
         format!("{} {}\n", self.pid, self.start_time)
     }
 
+    /// True while the recorded process exists with the recorded start time — running, or
+    /// exited and not yet reaped: its PID (and a process group it led) cannot have been
+    /// reused.
+    pub fn holds_pid(self) -> bool {
+        sys::ProcStat::read(self.pid).is_ok_and(|stat| stat.start_time == self.start_time)
+    }
+
     /// True when the recorded process exists, has not exited, and started at the recorded
     /// time: it is still the supervisor, not a process that reused its PID.
     pub fn is_running(self) -> bool {
@@ -83,14 +90,15 @@ impl Identity {
     }
 }
 
-/// Reads and parses `daemon.pid`. The error says what is wrong with it.
-pub fn read_identity(session: &SessionDir) -> Result<Identity, String> {
+/// Reads and parses `daemon.pid`. The error says what is wrong with it (unreadable,
+/// malformed, or a PID that is never a supervisor: 0 or 1).
+pub fn read_identity(session: &SessionDir) -> Result<Identity> {
     let path = session.file(session::DAEMON_PID);
     let mut text = String::new();
     sys::open_no_follow(&path)
         .and_then(|file| file.take(64).read_to_string(&mut text))
-        .map_err(|err| format!("cannot read daemon.pid: {err}"))?;
-    let malformed = || format!("daemon.pid is malformed: {:?}", text.trim_end());
+        .map_err(|err| anyhow::anyhow!("cannot read daemon.pid: {err}"))?;
+    let malformed = || anyhow::anyhow!("daemon.pid is malformed: {:?}", text.trim_end());
     let line = text.strip_suffix('\n').unwrap_or(&text);
     let (pid, start) = line.split_once(' ').ok_or_else(malformed)?;
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
@@ -108,8 +116,8 @@ pub fn read_identity(session: &SessionDir) -> Result<Identity, String> {
     Ok(Identity { pid, start_time })
 }
 
-fn never_a_supervisor(pid: i32) -> String {
-    format!("daemon.pid names PID {pid}, which is never a supervisor")
+fn never_a_supervisor(pid: i32) -> anyhow::Error {
+    anyhow::anyhow!("daemon.pid names PID {pid}, which is never a supervisor")
 }
 
 /// True while the session's supervisor holds its lock. Never blocks; never changes a live

@@ -18,7 +18,7 @@ pub mod signals;
 mod spawn;
 pub mod witness;
 
-pub use pid::{Pid, signal_group, signal_process};
+pub use pid::{Pid, signal_group, signal_process, signal_proven};
 pub use procfs::{ProcStat, descendants_in_group, group_members, has_env, has_file_open};
 pub use spawn::{Detached, OnExecFailure, c_path, spawn};
 

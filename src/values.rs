@@ -1,22 +1,28 @@
-//! Parsers for option values: `KEY=VALUE` pairs, durations and signal names.
+//! Parsers for values users write — `KEY=VALUE` pairs, names, labels, durations and signal
+//! names — for the command line's value parsers and the configuration files alike. Each
+//! error is one line saying what is wrong and what is expected.
 
 use std::time::Duration;
 
+use anyhow::{Result, anyhow, bail};
+
 /// Parses `KEY=VALUE` for `--env`; the key must be non-empty and free of `=` and NUL.
-pub fn parse_env_pair(text: &str) -> Result<(String, String), String> {
+pub fn parse_env_pair(text: &str) -> Result<(String, String)> {
     match text.split_once('=') {
         Some((key, value)) if !key.is_empty() && !key.contains('\0') && !value.contains('\0') => {
             Ok((key.to_owned(), value.to_owned()))
         }
-        _ => Err(format!("expected KEY=VALUE, got `{text}`")),
+        _ => Err(anyhow!("expected KEY=VALUE, got `{text}`")),
     }
 }
 
 /// Refuses an empty PROMPT (as an empty prompt on standard input is refused): a shell
 /// script or an agent's prompt of nothing is a mistake, not a job.
-pub fn non_empty_prompt(prompt: std::ffi::OsString) -> Result<std::ffi::OsString, String> {
+pub fn non_empty_prompt(prompt: std::ffi::OsString) -> Result<std::ffi::OsString> {
     if prompt.is_empty() {
-        Err("the prompt is empty: give a script (`csa run 'make test'`) or a program (`csa run -- make test`)".to_owned())
+        Err(anyhow!(
+            "the prompt is empty: give a script (`csa run 'make test'`) or a program (`csa run -- make test`)"
+        ))
     } else {
         Ok(prompt)
     }
@@ -28,7 +34,7 @@ pub const MAX_NAME_LEN: usize = 1024;
 /// Parses a session name (`--name`): not empty nor only white space, no control
 /// characters (it is shown in one table row and typed back as a session handle), at most
 /// [`MAX_NAME_LEN`] bytes, and not `last`, which as a handle means the newest session.
-pub fn parse_name(text: &str) -> Result<String, String> {
+pub fn parse_name(text: &str) -> Result<String> {
     let why = if text.trim().is_empty() {
         "a session name cannot be empty; leave out --name for none"
     } else if text.chars().any(char::is_control) {
@@ -40,7 +46,7 @@ pub fn parse_name(text: &str) -> Result<String, String> {
     } else {
         return Ok(text.to_owned());
     };
-    Err(why.to_owned())
+    Err(anyhow!(why))
 }
 
 /// The longest queue name or tag (characters).
@@ -49,7 +55,7 @@ pub const MAX_LABEL_LEN: usize = 64;
 /// Parses a queue name (`--queue`, `csa queue …`) or a tag (`--tag`): 1 to 64 characters
 /// of `A-Z a-z 0-9 _ . -`, so that it is safe as a file name and needs no quoting. `.` and
 /// `..` alone are refused.
-pub fn parse_label(text: &str) -> Result<String, String> {
+pub fn parse_label(text: &str) -> Result<String> {
     let valid = !text.is_empty()
         && text.len() <= MAX_LABEL_LEN
         && text
@@ -60,36 +66,36 @@ pub fn parse_label(text: &str) -> Result<String, String> {
     if valid {
         Ok(text.to_owned())
     } else {
-        Err(format!(
+        Err(anyhow!(
             "`{text}` is not a valid name: use 1 to {MAX_LABEL_LEN} characters of A-Z, a-z, 0-9, `_`, `.`, `-`"
         ))
     }
 }
 
 /// Parses a positive duration such as `30s`, `10m`, `2h` or `1h30m` (humantime syntax).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration> {
     let duration = humantime::parse_duration(text.trim())
-        .map_err(|err| format!("invalid duration `{text}`: {err} (examples: 30s, 10m, 2h)"))?;
+        .map_err(|err| anyhow!("invalid duration `{text}`: {err} (examples: 30s, 10m, 2h)"))?;
     if duration.is_zero() {
-        return Err(format!("duration `{text}` must be greater than zero"));
+        bail!("duration `{text}` must be greater than zero");
     }
     // Durations travel as whole milliseconds in a u64 (`timeout_ms`, `--timeout-ms`).
     if u64::try_from(duration.as_millis()).is_err() {
-        return Err(format!("duration `{text}` is too long"));
+        bail!("duration `{text}` is too long");
     }
     Ok(duration)
 }
 
 /// Parses a period that may be zero, such as `0`, `5s`, `12h` or `7d` (humantime syntax):
 /// `--grace` and `--older-than`.
-pub fn parse_period(text: &str) -> Result<Duration, String> {
+pub fn parse_period(text: &str) -> Result<Duration> {
     humantime::parse_duration(text.trim())
-        .map_err(|err| format!("invalid duration `{text}`: {err} (examples: 0, 5s, 12h, 7d)"))
+        .map_err(|err| anyhow!("invalid duration `{text}`: {err} (examples: 0, 5s, 12h, 7d)"))
 }
 
 /// Parses a signal given as a name with or without `SIG` (`TERM`, `sigterm`, `SIGTERM`) or
 /// as a number (`15`). Only the standard, named signals are accepted.
-pub fn parse_signal(text: &str) -> Result<rustix::process::Signal, String> {
+pub fn parse_signal(text: &str) -> Result<rustix::process::Signal> {
     let upper = text.trim().to_ascii_uppercase();
     let number = upper.parse::<i32>().ok().or_else(|| {
         let name = format!("SIG{}", upper.strip_prefix("SIG").unwrap_or(&upper));
@@ -98,7 +104,7 @@ pub fn parse_signal(text: &str) -> Result<rustix::process::Signal, String> {
     number
         .filter(|&n| signal_hook::low_level::signal_name(n).is_some())
         .and_then(rustix::process::Signal::from_named_raw)
-        .ok_or_else(|| format!("unknown signal `{text}` (examples: TERM, INT, HUP, KILL, 15)"))
+        .ok_or_else(|| anyhow!("unknown signal `{text}` (examples: TERM, INT, HUP, KILL, 15)"))
 }
 
 #[cfg(test)]
@@ -107,7 +113,10 @@ mod tests {
 
     #[test]
     fn labels() {
-        assert_eq!(parse_label("codex-3.x_A"), Ok("codex-3.x_A".to_owned()));
+        assert_eq!(
+            parse_label("codex-3.x_A").ok(),
+            Some("codex-3.x_A".to_owned())
+        );
         for bad in ["", ".", "..", "a/b", "a b", "ü", &"x".repeat(65)] {
             assert!(parse_label(bad).is_err(), "{bad:?} accepted");
         }
@@ -117,8 +126,8 @@ mod tests {
     #[test]
     fn env_pairs() {
         assert_eq!(
-            parse_env_pair("A=b=c"),
-            Ok(("A".to_owned(), "b=c".to_owned()))
+            parse_env_pair("A=b=c").ok(),
+            Some(("A".to_owned(), "b=c".to_owned()))
         );
         assert!(parse_env_pair("A").is_err());
         assert!(parse_env_pair("=x").is_err());
@@ -128,11 +137,11 @@ mod tests {
     fn signals() {
         use rustix::process::Signal;
         for text in ["TERM", "SIGTERM", "sigterm", "term", "15", " 15 "] {
-            assert_eq!(parse_signal(text), Ok(Signal::TERM), "{text}");
+            assert_eq!(parse_signal(text).ok(), Some(Signal::TERM), "{text}");
         }
-        assert_eq!(parse_signal("KILL"), Ok(Signal::KILL));
-        assert_eq!(parse_signal("2"), Ok(Signal::INT));
-        assert_eq!(parse_signal("usr1"), Ok(Signal::USR1));
+        assert_eq!(parse_signal("KILL").ok(), Some(Signal::KILL));
+        assert_eq!(parse_signal("2").ok(), Some(Signal::INT));
+        assert_eq!(parse_signal("usr1").ok(), Some(Signal::USR1));
         for bad in ["0", "99", "-1", "FOO", "SIG", ""] {
             assert!(parse_signal(bad).is_err(), "{bad}");
         }
@@ -140,16 +149,16 @@ mod tests {
 
     #[test]
     fn grace_periods() {
-        assert_eq!(parse_period("0"), Ok(Duration::ZERO));
-        assert_eq!(parse_period("0s"), Ok(Duration::ZERO));
-        assert_eq!(parse_period("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_period("0").ok(), Some(Duration::ZERO));
+        assert_eq!(parse_period("0s").ok(), Some(Duration::ZERO));
+        assert_eq!(parse_period("5s").ok(), Some(Duration::from_secs(5)));
         assert!(parse_period("x").is_err());
     }
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("30s").ok(), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("10m").ok(), Some(Duration::from_secs(600)));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("500000000000y").is_err());

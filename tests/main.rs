@@ -30,6 +30,7 @@ mod list;
 mod queue;
 mod run_wait;
 mod slurm;
+mod strangers;
 mod tags;
 mod timeout;
 mod tool_defaults;

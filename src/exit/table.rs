@@ -125,7 +125,7 @@ pub const KILL: &[Code] = &[
     code("0", "the session was stopped, or had already finished"),
     code(
         "125",
-        "refused (the supervisor's identity could not be verified; nothing was signalled) or failed",
+        "refused (the supervisor's identity could not be verified, or processes in a finished session's process group cannot be proven to be the session's: those were not signalled) or failed",
     ),
 ];
 

@@ -144,10 +144,12 @@ pub fn all(root: &StateRoot) -> Vec<Queue> {
 }
 
 /// Parses a slot count: 1 to [`MAX_SLOTS`].
-pub fn parse_slots(text: &str) -> Result<u32, String> {
+pub fn parse_slots(text: &str) -> Result<u32> {
     text.trim()
         .parse::<u32>()
         .ok()
         .filter(|n| (1..=MAX_SLOTS).contains(n))
-        .ok_or_else(|| format!("invalid slot count `{text}`: give a number from 1 to {MAX_SLOTS}"))
+        .ok_or_else(|| {
+            anyhow::anyhow!("invalid slot count `{text}`: give a number from 1 to {MAX_SLOTS}")
+        })
 }

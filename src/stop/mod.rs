@@ -5,6 +5,12 @@
 //! Members are found by scanning `/proc` ([`sys::group_members`]); a zombie is not a live
 //! member. Processes that moved to another process group or session on purpose (`setsid`,
 //! `setpgid`, daemons that double-fork into a new session) are out of reach.
+//!
+//! **A signal needs proof** that the process is the session's, never a PID or a group
+//! number alone: the group of a verified live supervisor (the kernel reuses no PID that
+//! still names a process group, so while its leader lives the group is the session's); a
+//! descendant of a verified live supervisor; or, once the supervisor is gone, a process
+//! whose environment carries the session's `CSA_SESSION_ID` ([`Scope::Marked`]).
 
 pub mod sequence;
 pub mod target;
@@ -15,9 +21,10 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
+use ulid::Ulid;
 
 use crate::backoff::{self, Backoff};
-use crate::sys::{self, Pid};
+use crate::sys::{self, Pid, ProcStat};
 
 /// The pauses between two scans while waiting for processes to exit: 1 ms, doubling up to
 /// 50 ms.
@@ -54,6 +61,19 @@ pub enum Scope {
         /// The supervisor.
         ancestor: Pid,
     },
+    /// The members of process group `pgid` (`None`: as in `Descendants`) that carry
+    /// `CSA_SESSION_ID=<id>` in their environment and started no earlier than `since`
+    /// (the supervisor's start time, clock ticks since boot): what is provably left of a
+    /// session whose supervisor is gone. Each is signalled by its PID, the proof checked
+    /// again on the process pinned for the signal ([`sys::signal_proven`]).
+    Marked {
+        /// The session's process group.
+        pgid: Option<Pid>,
+        /// The session.
+        id: Ulid,
+        /// The supervisor's start time.
+        since: u64,
+    },
 }
 
 impl Scope {
@@ -74,10 +94,15 @@ impl Scope {
         let (pgid, ancestor) = match self {
             Self::Group(pgid) => (Some(pgid), None),
             Self::Descendants { pgid, ancestor } => (pgid, Some(ancestor)),
+            Self::Marked { pgid, .. } => (pgid, None),
         };
         let members = sys::group_members(pgid);
         let mut chosen: Vec<Pid> = match ancestor {
-            None => members.iter().map(|(pid, _)| *pid).collect(),
+            None => members
+                .iter()
+                .filter(|(pid, stat)| self.proves(*pid, stat))
+                .map(|(pid, _)| *pid)
+                .collect(),
             Some(ancestor) => {
                 // Grow the set of descendants until no member's parent is in it.
                 let mut family = HashSet::from([ancestor]);
@@ -102,9 +127,10 @@ impl Scope {
     }
 
     /// Sends `signal` to the scope: one `kill(-pgid)` for a group (atomic: a member forking
-    /// meanwhile cannot escape), one `kill` per member otherwise. Members listed in `except`
-    /// are spared only in the per-member case. Returns false when there was no one to
-    /// signal.
+    /// meanwhile cannot escape), one signal per member otherwise, each only after checking
+    /// again on the pinned process that it is still what the scan found
+    /// ([`sys::signal_proven`]). Members listed in `except` are spared only in the
+    /// per-member case. Returns false when there was no one to signal.
     pub fn signal(self, signal: Signal, except: Option<Pid>) -> io::Result<bool> {
         if let (Self::Group(pgid), None) = (self, except) {
             return match sys::signal_group(pgid, signal) {
@@ -114,10 +140,38 @@ impl Scope {
             };
         }
         let members = self.members(except);
+        let mut any = false;
         for &pid in &members {
-            let _ = sys::signal_process(pid, signal);
+            // Still what the scan found: a descendant (its parent in the scope, or the
+            // supervisor) or a marked process. A PID reused since the scan fails the proof.
+            let proof = || {
+                ProcStat::read(pid).is_ok_and(|stat| {
+                    !stat.is_exited()
+                        && match self {
+                            Self::Group(pgid) => stat.pgrp == Some(pgid),
+                            Self::Descendants { ancestor, .. } => stat
+                                .ppid
+                                .is_some_and(|ppid| ppid == ancestor || members.contains(&ppid)),
+                            Self::Marked { .. } => self.proves(pid, &stat),
+                        }
+                })
+            };
+            any |= sys::signal_proven(pid, signal, proof).unwrap_or(false);
         }
-        Ok(!members.is_empty())
+        Ok(any)
+    }
+
+    /// True when `pid` (with `stat`) may be signalled as a member of this scope found in
+    /// its process group: always for `Group` and `Descendants` (whose members are proven
+    /// by their group or their ancestry); for `Marked`, when it carries the session's ID
+    /// and started no earlier than its supervisor.
+    fn proves(self, pid: Pid, stat: &ProcStat) -> bool {
+        match self {
+            Self::Group(_) | Self::Descendants { .. } => true,
+            Self::Marked { id, since, .. } => {
+                stat.start_time >= since && sys::has_env(pid, "CSA_SESSION_ID", &id.to_string())
+            }
+        }
     }
 
     /// Polls until the scope has no live member other than `except`, or `limit` passes.
@@ -167,7 +221,7 @@ pub fn leftover_processes() -> u32 {
     let left = || -> Vec<Pid> {
         let pgid = match scope {
             Scope::Group(pgid) => Some(pgid),
-            Scope::Descendants { pgid, .. } => pgid,
+            Scope::Descendants { pgid, .. } | Scope::Marked { pgid, .. } => pgid,
         };
         if subreaper && let Some(found) = sys::descendants_in_group(me, pgid) {
             return found

@@ -71,7 +71,7 @@ pub fn stop_together(
             crate::note!(
                 "sent {} to {} (session {})",
                 signal_name(first),
-                describe(target.scope),
+                describe(target.scope()),
                 target.session.id_string()
             );
         }
@@ -86,7 +86,7 @@ pub fn stop_together(
     if !stop_signals.contains(&first) {
         // Stopped processes act on the signal only once continued.
         for target in targets {
-            let _ = target.scope.signal(Signal::CONT, None);
+            let _ = target.scope().signal(Signal::CONT, None);
         }
     }
     let mut last = vec![first; targets.len()];
@@ -97,7 +97,7 @@ pub fn stop_together(
                 if notes {
                     crate::note!(
                         "{} exited {} ms after {}",
-                        describe(target.scope),
+                        describe(target.scope()),
                         started.elapsed().as_millis(),
                         signal_name(first)
                     );
@@ -105,7 +105,7 @@ pub fn stop_together(
                 continue;
             }
             if notes {
-                let members = target.scope.members(None);
+                let members = target.scope().members(None);
                 crate::note!(
                     "{} processes still running {} after {}: {}; sending SIGKILL",
                     members.len(),
@@ -130,7 +130,7 @@ pub fn stop_together(
             CSA_ERROR,
             format!(
                 "processes survive SIGKILL (uninterruptible sleep?): {} ({})",
-                join(&target.scope.members(None)),
+                join(&target.scope().members(None)),
                 target.session.id_string()
             ),
         )
@@ -140,7 +140,7 @@ pub fn stop_together(
         for target in &killed {
             crate::note!(
                 "{} exited {} ms after the first signal",
-                describe(target.scope),
+                describe(target.scope()),
                 started.elapsed().as_millis()
             );
         }
@@ -188,17 +188,21 @@ pub fn recorded(target: &Target, last: Signal, how: How, by: &str) -> Result<Res
 
 /// Sends `signal` to the target's processes.
 fn send(target: &Target, signal: Signal) -> Result<()> {
-    target.scope.signal(signal, None).map(drop).map_err(|err| {
-        crate::exit::io_failure(
-            &format!(
-                "cannot send {} to {}",
-                signal_name(signal),
-                describe(target.scope)
-            ),
-            &err,
-            target.session.id_string(),
-        )
-    })
+    target
+        .scope()
+        .signal(signal, None)
+        .map(drop)
+        .map_err(|err| {
+            crate::exit::io_failure(
+                &format!(
+                    "cannot send {} to {}",
+                    signal_name(signal),
+                    describe(target.scope())
+                ),
+                &err,
+                target.session.id_string(),
+            )
+        })
 }
 
 /// Polls until every target's processes are gone or `limit` passes; returns, per target,
@@ -208,7 +212,7 @@ pub fn wait_until_empty(targets: &[Target], limit: Duration) -> Vec<bool> {
     crate::backoff::poll(limit, super::SCANS, || {
         for (i, target) in targets.iter().enumerate() {
             if left[i] {
-                left[i] = !target.scope.members(None).is_empty();
+                left[i] = !target.scope().members(None).is_empty();
             }
         }
         (!left.contains(&true)).then_some(())
@@ -228,6 +232,13 @@ pub fn describe(scope: Scope) -> String {
             pgid: None,
             ancestor,
         } => format!("the processes under supervisor {ancestor} in its process group"),
+        Scope::Marked { pgid, id, .. } => {
+            let group = pgid.map_or_else(
+                || "its process group".to_owned(),
+                |pgid| format!("process group {pgid}"),
+            );
+            format!("the processes of {group} that carry CSA_SESSION_ID={id}")
+        }
     }
 }
 

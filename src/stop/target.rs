@@ -22,9 +22,48 @@ pub struct Target {
     pub session: SessionDir,
     /// Its supervisor, as `daemon.pid` records it.
     pub identity: Identity,
-    /// Its job's processes: the supervisor's process group (or, for a supervisor that
-    /// shares a group it does not lead, its descendants in that group).
-    pub scope: Scope,
+    /// Its job's processes as verified: the supervisor's process group (or, for a
+    /// supervisor that shares a group it does not lead, its descendants in that group), or
+    /// the marked processes of a finished session ([`Target::leftovers`]).
+    scope: Scope,
+}
+
+impl Target {
+    /// The processes a stop of a finished session reaches: those of the supervisor's process
+    /// group that carry the session's ID ([`Scope::Marked`]).
+    pub fn leftovers(session: &SessionDir, identity: Identity) -> Self {
+        Self {
+            session: session.clone(),
+            identity,
+            scope: Scope::Marked {
+                pgid: Some(identity.pid),
+                id: session.id,
+                since: identity.start_time,
+            },
+        }
+    }
+
+    /// The processes a signal may reach now: the verified scope while the supervisor still
+    /// holds its PID (alive or not yet reaped, with the recorded start time: its group and
+    /// its descendants are the session's); once it is gone, only the processes that carry
+    /// the session's ID ([`Scope::Marked`]) — its PID, and so its group's number, may since
+    /// have been reused.
+    pub fn scope(&self) -> Scope {
+        match self.scope {
+            Scope::Marked { .. } => self.scope,
+            scope if self.identity.holds_pid() => scope,
+            Scope::Group(pgid) => Scope::Marked {
+                pgid: Some(pgid),
+                id: self.session.id,
+                since: self.identity.start_time,
+            },
+            Scope::Descendants { pgid, .. } => Scope::Marked {
+                pgid,
+                id: self.session.id,
+                since: self.identity.start_time,
+            },
+        }
+    }
 }
 
 /// True while the session runs or waits (its supervisor holds the lock, or `csa run` is
@@ -37,28 +76,33 @@ pub fn is_live(session: &SessionDir) -> anyhow::Result<bool> {
 }
 
 /// Verifies the supervisor of a live session. `Err` says why it cannot be signalled.
-pub fn verify(session: &SessionDir) -> Result<Target, String> {
+pub fn verify(session: &SessionDir) -> anyhow::Result<Target> {
     let found = liveness::read_identity(session)?;
     let pid = found.pid;
-    let stat =
-        ProcStat::read(pid).map_err(|_| format!("process {pid} of daemon.pid is not running"))?;
+    let stat = ProcStat::read(pid)
+        .map_err(|_| anyhow::anyhow!("process {pid} of daemon.pid is not running"))?;
     if stat.is_exited() {
-        return Err(format!("process {pid} of daemon.pid has exited"));
+        return Err(anyhow::anyhow!("process {pid} of daemon.pid has exited"));
     }
     if stat.start_time != found.start_time {
-        return Err(format!(
+        return Err(anyhow::anyhow!(
             "process {pid} started at tick {}, not at tick {} as daemon.pid records: the PID now belongs to another process",
-            stat.start_time, found.start_time
+            stat.start_time,
+            found.start_time
         ));
     }
     let stat = until_started(pid, found.start_time, stat)?;
     let lock = std::fs::metadata(session.file(session::LOCK))
-        .map_err(|err| format!("cannot inspect the session's lock: {err}"))?;
+        .map_err(|err| anyhow::anyhow!("cannot inspect the session's lock: {err}"))?;
     match sys::has_file_open(pid, lock.dev(), lock.ino()) {
         Ok(true) => {}
-        Ok(false) => return Err(format!("process {pid} does not hold the session's lock")),
+        Ok(false) => {
+            return Err(anyhow::anyhow!(
+                "process {pid} does not hold the session's lock"
+            ));
+        }
         Err(err) => {
-            return Err(format!(
+            return Err(anyhow::anyhow!(
                 "cannot check that process {pid} holds the session's lock: {err}"
             ));
         }
@@ -93,22 +137,22 @@ const STARTING_LIMIT: Duration = Duration::from_secs(10);
 ///
 /// Errors (nothing signalled): the process vanished or was replaced while waiting, or did
 /// not exec within [`STARTING_LIMIT`].
-fn until_started(pid: Pid, start_time: u64, stat: ProcStat) -> Result<ProcStat, String> {
+fn until_started(pid: Pid, start_time: u64, stat: ProcStat) -> anyhow::Result<ProcStat> {
     if !blocks_sigterm(pid) || (stat.pgrp == Some(pid) && is_supervisor(pid)) {
         return Ok(stat);
     }
     let pauses = Backoff::new(Duration::from_micros(100), Duration::from_millis(10));
     crate::backoff::poll(STARTING_LIMIT, pauses, || {
         let Ok(now) = ProcStat::read(pid) else {
-            return Some(Err(format!("process {pid} of daemon.pid exited")));
+            return Some(Err(anyhow::anyhow!("process {pid} of daemon.pid exited")));
         };
         if now.start_time != start_time || now.is_exited() {
-            return Some(Err(format!("process {pid} of daemon.pid exited")));
+            return Some(Err(anyhow::anyhow!("process {pid} of daemon.pid exited")));
         }
         (now.pgrp == Some(pid) && is_supervisor(pid)).then_some(Ok(now))
     })
     .unwrap_or_else(|| {
-        Err(format!(
+        Err(anyhow::anyhow!(
             "process {pid} was started {} s ago and is not running csa's supervisor yet",
             STARTING_LIMIT.as_secs()
         ))
@@ -135,11 +179,11 @@ fn blocks_sigterm(pid: Pid) -> bool {
 }
 
 /// The error of a refused stop: nothing was signalled.
-pub fn refusal(session: &SessionDir, why: &str) -> anyhow::Error {
+pub fn refusal(session: &SessionDir, why: impl std::fmt::Display) -> anyhow::Error {
     Failure::new(
         CSA_ERROR,
         format!(
-            "refusing to signal session {}: {why}; nothing was signalled ({})",
+            "refusing to signal session {}: {why:#}; nothing was signalled ({})",
             session.id_string(),
             session.file(session::DAEMON_PID).display()
         ),
@@ -152,7 +196,7 @@ mod tests {
     use crate::liveness::{Identity, read_identity};
     use crate::store::session::{self, SessionDir};
 
-    fn identity_of(text: &str) -> Result<Identity, String> {
+    fn identity_of(text: &str) -> anyhow::Result<Identity> {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(session::DAEMON_PID), text).unwrap();
         read_identity(&SessionDir {
@@ -164,8 +208,8 @@ mod tests {
     #[test]
     fn daemon_pid_parsing() {
         assert_eq!(
-            identity_of("1234 5678\n"),
-            Ok(Identity {
+            identity_of("1234 5678\n").ok(),
+            Some(Identity {
                 pid: crate::sys::Pid::new(1234).unwrap(),
                 start_time: 5678
             })

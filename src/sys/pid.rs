@@ -7,7 +7,8 @@
 //! machine), so neither value may ever reach a signal. [`signal_process`] and
 //! [`signal_group`] are the only ways csa sends a signal (clippy's `disallowed-methods`
 //! keeps `kill`, `killpg` and unchecked PIDs out of the rest of the code), and they also
-//! refuse PID 1, which is never a session's process.
+//! refuse PID 1, which is never a session's process. [`signal_proven`] signals a process
+//! only if a proof about it holds, race-free where the kernel has pidfds.
 
 use std::fmt;
 use std::io;
@@ -139,6 +140,39 @@ pub fn signal_group(pgid: Pid, signal: Signal) -> io::Result<()> {
     refuse_init(pgid)?;
     #[allow(clippy::disallowed_methods)] // `pgid` is above 1
     rustix::process::kill_process_group(pgid.to_rustix(), signal).map_err(io::Error::from)
+}
+
+/// Sends `signal` to process `pid` only if `proof()` holds for it — checked after the
+/// process is pinned, so that the signal reaches the very process the proof was about. The
+/// process is held by a pidfd (`pidfd_open`, Linux 5.3) while `proof` looks at it through
+/// its PID: if it exits and its PID is reused meanwhile, the signal goes to the old
+/// process, which is gone (nothing is sent). Without pidfds the proof and the `kill` are two
+/// steps (a PID would have to be reused within microseconds in between).
+///
+/// Returns whether it was signalled: false when `proof` does not hold or the process is
+/// gone. Errors: as [`signal_process`] (PID 1 is refused).
+pub fn signal_proven(pid: Pid, signal: Signal, proof: impl FnOnce() -> bool) -> io::Result<bool> {
+    refuse_init(pid)?;
+    let gone = |err: &io::Error| err.raw_os_error() == Some(libc::ESRCH);
+    let pidfd =
+        match rustix::process::pidfd_open(pid.to_rustix(), rustix::process::PidfdFlags::empty()) {
+            Ok(fd) => Some(fd),
+            Err(rustix::io::Errno::SRCH) => return Ok(false),
+            Err(rustix::io::Errno::NOSYS) => None,
+            Err(err) => return Err(err.into()),
+        };
+    if !proof() {
+        return Ok(false);
+    }
+    let sent = match pidfd {
+        Some(fd) => rustix::process::pidfd_send_signal(fd, signal).map_err(io::Error::from),
+        None => signal_process(pid, signal),
+    };
+    match sent {
+        Ok(()) => Ok(true),
+        Err(err) if gone(&err) => Ok(false),
+        Err(err) => Err(err),
+    }
 }
 
 fn refuse_init(pid: Pid) -> io::Result<()> {

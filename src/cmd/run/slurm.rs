@@ -27,7 +27,7 @@ const RAMFS_MAGIC: i64 = 0x8584_58f6;
 /// A submission started before the session's files were written. Dropped unanswered (a
 /// later step of `run` failed), it cancels the job.
 pub(super) struct Early {
-    pending: Option<Result<submit::Pending, String>>,
+    pending: Option<Result<submit::Pending>>,
     slurm: Slurm,
 }
 
@@ -100,12 +100,13 @@ fn record_submission(launch: &Launch<'_>, mut early: Early) -> Result<(files::Jo
     let answer = match early.pending.take() {
         Some(Ok(pending)) => pending.answer(),
         Some(Err(why)) => Err(why),
-        None => Err("no submission was started".to_owned()),
+        None => Err(anyhow::anyhow!("no submission was started")),
     };
     let slurm = early.slurm.clone();
     let job = match answer {
         Ok(job) => job,
         Err(message) => {
+            let message = format!("{message:#}");
             let result = slurm::refused(session, &message);
             crate::store::stop_request::record_result(session, result)?;
             return Err(Failure::new(

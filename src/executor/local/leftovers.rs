@@ -1,14 +1,24 @@
 //! `kill` of a session that has already ended: reconstruct its result if needed, and stop
-//! what is left of its process group, when those processes provably belong to it.
+//! what is left of its process group, when those processes provably belong to it: they
+//! carry the session's `CSA_SESSION_ID` in their environment ([`Target::leftovers`]). The
+//! supervisor is gone, so its PID — and the number of its process group — may belong to
+//! anyone now: a member without that proof is never signalled, and `kill` then says so and
+//! exits 125.
+
+use std::time::Duration;
 
 use anyhow::Result;
 
+use crate::backoff;
+use crate::exit::{CSA_ERROR, Failure};
 use crate::liveness::{Identity, read_identity};
-use crate::stop::Scope;
-use crate::stop::sequence::{self, How};
 use crate::stop::target::{self, Target};
-use crate::store::record::Status;
+use crate::stop::{
+    self,
+    sequence::{self, How},
+};
 use crate::store::record::endings;
+use crate::store::record::{ResultRecord, Status};
 use crate::store::session::SessionDir;
 use crate::sys::{self, Pid, ProcStat};
 
@@ -16,6 +26,10 @@ use crate::sys::{self, Pid, ProcStat};
 /// without a result) may still have running processes: when `daemon.pid` cannot identify
 /// its group — malformed, or its PID now belongs to another process — this refuses rather
 /// than report it finished.
+///
+/// Errors (125, a refusal): `daemon.pid` names a running process with the recorded start
+/// time that is not the session's; members of the group cannot be proven to be the
+/// session's (those that can are stopped first).
 pub fn stop_finished(session: &SessionDir, how: How) -> Result<()> {
     let id = session.id_string();
     let identity = read_identity(session);
@@ -26,7 +40,7 @@ pub fn stop_finished(session: &SessionDir, how: How) -> Result<()> {
         Err(why) if lost => {
             return Err(target::refusal(
                 session,
-                &format!("the supervisor vanished without a result and {why}"),
+                format!("the supervisor vanished without a result and {why:#}"),
             ));
         }
         Err(_) => None,
@@ -37,58 +51,111 @@ pub fn stop_finished(session: &SessionDir, how: How) -> Result<()> {
     {
         return Err(target::refusal(
             session,
-            &format!(
+            format!(
                 "the supervisor vanished without a result and its PID {} now belongs to another process",
                 found.pid
             ),
         ));
     }
-    let strays = found
-        .map(|found| leftovers(session, found))
-        .unwrap_or_default();
-    let Some(found) = found.filter(|_| !strays.is_empty()) else {
-        crate::note!(
-            "session {id} already finished (status {}, exit {}); nothing signalled",
-            result.status.as_str(),
-            result.exit_code
-        );
+    let Some(found) = found else {
+        nothing_signalled(&id, &result);
         return Ok(());
     };
-    crate::note!(
-        "session {id} already finished (status {}), but {} processes of its process group {} are still running: {}",
-        result.status.as_str(),
-        strays.len(),
-        found.pid,
-        sequence::join(&strays)
-    );
-    let strays = Target {
-        session: session.clone(),
-        identity: found,
-        scope: Scope::Group(found.pid),
+    // A live process with the recorded identity while the lock is free is the supervisor
+    // on its way out (it recorded the result and let go of the lock), which is left to
+    // exit; or a process csa never started (a stale or forged `daemon.pid`).
+    if found.is_running() && !exits_soon(found) && !sys::has_env(found.pid, "CSA_SESSION_ID", &id) {
+        return Err(target::refusal(
+            session,
+            format!(
+                "the session has ended (status {}), yet process {} named by daemon.pid runs with the recorded start time without the session's ID in its environment: csa did not start it",
+                result.status.as_str(),
+                found.pid
+            ),
+        ));
+    }
+    let target = Target::leftovers(session, found);
+    let (ours, strangers) = members(&target, found.pid);
+    let unproven = |what: &str| {
+        format!(
+            "session {id} has ended (status {}); {what}{} processes of its process group {} cannot be proven to be the session's (no CSA_SESSION_ID={id} in their environment: the group's number may have been reused): {}",
+            result.status.as_str(),
+            strangers.len(),
+            found.pid,
+            sequence::join(&strangers)
+        )
     };
+    if ours.is_empty() {
+        if strangers.is_empty() {
+            nothing_signalled(&id, &result);
+            return Ok(());
+        }
+        return Err(target::refusal(session, unproven("")));
+    }
+    crate::note!(
+        "session {id} already finished (status {}), but {} processes of its process group {} that carry its ID are still running: {}",
+        result.status.as_str(),
+        ours.len(),
+        found.pid,
+        sequence::join(&ours)
+    );
     // The result is written: the stop request only documents the request.
-    sequence::stop_together(&[strays], how, &|_| "csa session kill".to_owned(), true)?;
-    Ok(())
+    sequence::stop_together(&[target], how, &|_| "csa session kill".to_owned(), true)?;
+    if strangers.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::new(CSA_ERROR, unproven("its own processes were stopped, but ")).into())
 }
 
-/// The live members of a finished session's process group that provably belong to it:
-/// started no earlier than the supervisor, and in its session (same session ID as the
-/// supervisor's PID) or — for `run --no-daemon`, whose supervisor leads a process group but
-/// not a session — carrying the session's `CSA_SESSION_ID` in their environment. None when
-/// the PID now belongs to another process: while any member of the old group lived, the
-/// kernel could not have reused the PID.
-fn leftovers(session: &SessionDir, found: Identity) -> Vec<Pid> {
-    if ProcStat::read(found.pid).is_ok_and(|stat| stat.start_time != found.start_time) {
-        return Vec::new();
+/// How long members of the group that carry no proof get to finish exiting before they
+/// count as strangers: a process on its way out has already lost its environment (its
+/// `/proc/<pid>/environ` reads empty) but is not a zombie yet.
+const EXITING_SETTLE: Duration = Duration::from_millis(200);
+
+/// The live members of process group `pgid`: those the target's scope proves are the
+/// session's, and the others — looked at again for up to [`EXITING_SETTLE`] while there are
+/// others.
+fn members(target: &Target, pgid: Pid) -> (Vec<Pid>, Vec<Pid>) {
+    let look = || {
+        let ours = target.scope().members(None);
+        let strangers: Vec<Pid> = sys::group_members(Some(pgid))
+            .into_iter()
+            .map(|(pid, _)| pid)
+            .filter(|pid| !ours.contains(pid))
+            .collect();
+        (ours, strangers)
+    };
+    backoff::poll(EXITING_SETTLE, stop::SCANS, || {
+        Some(look()).filter(|(_, strangers)| strangers.is_empty())
+    })
+    .unwrap_or_else(look)
+}
+
+/// Notes that a finished session has nothing left to signal.
+fn nothing_signalled(id: &str, result: &ResultRecord) {
+    crate::note!(
+        "session {id} already finished (status {}, exit {}); nothing signalled",
+        result.status.as_str(),
+        result.exit_code
+    );
+}
+
+/// How long a supervisor that let go of the session's lock may take to exit.
+const EXITING_LIMIT: Duration = Duration::from_secs(2);
+
+/// True when the process of `found` exits within [`EXITING_LIMIT`]: the supervisor on its
+/// way out. Only a process that runs csa's own executable, or whose executable cannot be
+/// read (a process that is exiting has none left), gets that time; any other is not the
+/// supervisor.
+fn exits_soon(found: Identity) -> bool {
+    let exe = |pid: &str| std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+    if let Some(theirs) = exe(&found.pid.to_string())
+        && Some(theirs) != exe("self")
+    {
+        return false;
     }
-    let id = session.id_string();
-    sys::group_members(Some(found.pid))
-        .into_iter()
-        .filter(|(pid, stat)| {
-            *pid != found.pid
-                && stat.start_time >= found.start_time
-                && (stat.session == Some(found.pid) || sys::has_env(*pid, "CSA_SESSION_ID", &id))
-        })
-        .map(|(pid, _)| pid)
-        .collect()
+    backoff::poll(EXITING_LIMIT, stop::SCANS, || {
+        (!found.is_running()).then_some(())
+    })
+    .is_some()
 }

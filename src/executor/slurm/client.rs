@@ -195,7 +195,7 @@ impl Slurm {
         script: &str,
         env: &[(String, String)],
         cwd: Option<&Path>,
-    ) -> Result<Submission, String> {
+    ) -> anyhow::Result<Submission> {
         let mut command = self.command("sbatch");
         // `sbatch` hands its environment and working directory to the job (`--export=ALL`
         // and `--chdir` by default).
@@ -208,9 +208,9 @@ impl Slurm {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = command
-            .spawn()
-            .map_err(|err| format!("cannot run sbatch: {err} (is Slurm installed and on PATH?)"))?;
+        let mut child = command.spawn().map_err(|err| {
+            anyhow::anyhow!("cannot run sbatch: {err} (is Slurm installed and on PATH?)")
+        })?;
         if let Some(mut stdin) = child.stdin.take() {
             // The script is far below a pipe's capacity; a failed write shows in sbatch's
             // own error.
@@ -326,7 +326,7 @@ impl Slurm {
     /// Cancels or signals job `id` (see [`Cancel`]). Errors: `scancel`'s message.
     /// A connection to the controller that broke is tried again (at most [`CANCEL_ATTEMPTS`]
     /// times; cancelling is idempotent).
-    pub fn cancel(&self, id: &str, how: Cancel) -> Result<(), String> {
+    pub fn cancel(&self, id: &str, how: Cancel) -> anyhow::Result<()> {
         let mut attempt = 1;
         loop {
             match self.cancel_once(id, how) {
@@ -334,7 +334,7 @@ impl Slurm {
                     std::thread::sleep(std::time::Duration::from_millis(250) * attempt);
                     attempt += 1;
                 }
-                other => return other.map_err(|refusal| refusal.message),
+                other => return other.map_err(|refusal| anyhow::anyhow!(refusal.message)),
             }
         }
     }

@@ -292,7 +292,10 @@ fn submit_job(
     let slurm = Slurm::from_env();
     let job = match submit::submit(session, record, request, &slurm) {
         Ok(job) => job,
-        Err(message) => return (None, Some(Ending::Watcher(refused(session, &message)))),
+        Err(message) => {
+            let result = refused(session, &format!("{message:#}"));
+            return (None, Some(Ending::Watcher(result)));
+        }
     };
     if let Err(err) = files::record_job(session, &job) {
         let _ = slurm.cancel(&job.job_id, Cancel::Plain);

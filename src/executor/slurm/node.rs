@@ -107,7 +107,7 @@ pub fn run(session_dir: &Path, session_id: &str, stop_descendants: fn(&SessionDi
                 None,
                 stop_descendants,
             ),
-            Err(why) => not_started(&session, Status::Failure, 1, None, why),
+            Err(why) => not_started(&session, Status::Failure, 1, None, format!("{why:#}")),
         }
     };
     let exit_code = result.exit_code;
@@ -194,13 +194,13 @@ fn lock_node(session: &SessionDir) -> Result<File> {
 
 /// The job's command: argv, working directory, environment, standard input and the spool
 /// files. Errors: why the job cannot be started here (a reason for the result).
-fn command(session: &SessionDir, record: &SessionRecord) -> Result<Command, String> {
+fn command(session: &SessionDir, record: &SessionRecord) -> Result<Command> {
     let Some((program, args)) = record.argv.split_first() else {
-        return Err("session.toml has an empty argv".to_owned());
+        anyhow::bail!("session.toml has an empty argv");
     };
     let cwd = Path::new(&record.cwd);
     if !cwd.is_dir() {
-        return Err(format!(
+        return Err(anyhow::anyhow!(
             "the working directory {} does not exist on node {}",
             cwd.display(),
             files::host_name()
@@ -213,18 +213,19 @@ fn command(session: &SessionDir, record: &SessionRecord) -> Result<Command, Stri
             .create(true)
             .mode(0o600)
             .open(&path)
-            .map_err(|err| format!("cannot open {}: {}", path.display(), exit::io_why(&err)))
+            .map_err(|err| {
+                anyhow::anyhow!("cannot open {}: {}", path.display(), exit::io_why(&err))
+            })
     };
-    let stdin =
-        match record.stdin {
-            StdinSource::Prompt => {
-                let path = session.file(session::PROMPT_TXT);
-                Stdio::from(File::open(&path).map_err(|err| {
-                    format!("cannot open {}: {}", path.display(), exit::io_why(&err))
-                })?)
-            }
-            StdinSource::Null | StdinSource::Inherit => Stdio::null(),
-        };
+    let stdin = match record.stdin {
+        StdinSource::Prompt => {
+            let path = session.file(session::PROMPT_TXT);
+            Stdio::from(File::open(&path).map_err(|err| {
+                anyhow::anyhow!("cannot open {}: {}", path.display(), exit::io_why(&err))
+            })?)
+        }
+        StdinSource::Null | StdinSource::Inherit => Stdio::null(),
+    };
     let mut command = Command::new(program);
     command
         .args(args)

@@ -66,7 +66,7 @@ pub fn stop(session: &SessionDir, how: How, by: &str, notes: bool) -> Result<()>
         // wakes it from its wait. It survives the signal.
         request.write(session)?;
         if let Ok(target) = target::verify(session) {
-            let _ = target.scope.signal(Signal::TERM, None);
+            let _ = target.scope().signal(Signal::TERM, None);
         }
         note(format!(
             "session {id} is not submitted to Slurm yet; asked its watcher not to"
@@ -78,12 +78,12 @@ pub fn stop(session: &SessionDir, how: How, by: &str, notes: bool) -> Result<()>
         return finish(session, notes);
     };
     request.write(session)?;
-    let undo = |why: String| -> anyhow::Error {
+    let undo = |why: anyhow::Error| -> anyhow::Error {
         let _ = std::fs::remove_file(session.file(request::STOP_TOML));
         Failure::new(
             CSA_ERROR,
             format!(
-                "cannot stop Slurm job {} of session {id}: {why}",
+                "cannot stop Slurm job {} of session {id}: {why:#}",
                 job.job_id
             ),
         )
@@ -168,7 +168,7 @@ fn stop_running(
     first: Signal,
     grace: Duration,
     note: &dyn Fn(String),
-) -> Result<(), String> {
+) -> Result<()> {
     let id = session.id_string();
     let started = Instant::now();
     slurm.cancel(&job.job_id, Cancel::Signal(first.as_raw()))?;

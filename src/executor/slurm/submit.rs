@@ -110,7 +110,7 @@ impl Pending {
     /// its name (`squeue --name=csa-<ID>`, the name being the session's own) and adopts
     /// it, and only otherwise submits again — at most [`ATTEMPTS`] times in all, so a job is
     /// never submitted twice.
-    pub fn answer(self) -> Result<JobRecord, String> {
+    pub fn answer(self) -> anyhow::Result<JobRecord> {
         let Self {
             mut submission,
             args,
@@ -133,7 +133,7 @@ impl Pending {
                 Err(refusal) => refusal,
             };
             if !refusal.transient || attempt >= ATTEMPTS {
-                return Err(refusal.message);
+                return Err(anyhow::anyhow!(refusal.message));
             }
             std::thread::sleep(RETRY_PAUSE * attempt);
             if let Ok(ids) = slurm.jobs_named(&job_name)
@@ -160,7 +160,7 @@ pub fn start(
     timeout_ms: Option<u64>,
     request: &Request,
     slurm: &Slurm,
-) -> Result<Pending, String> {
+) -> anyhow::Result<Pending> {
     let args = sbatch_args(session, timeout_ms, request);
     let script = batch_script(session, &request.csa);
     Ok(Pending {
@@ -180,7 +180,7 @@ pub fn submit(
     record: &SessionRecord,
     request: &Request,
     slurm: &Slurm,
-) -> Result<JobRecord, String> {
+) -> anyhow::Result<JobRecord> {
     start(session, record.timeout_ms, request, slurm)?.answer()
 }
 

@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Result, anyhow, bail};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use toml::Spanned;
@@ -93,8 +93,8 @@ struct Place<'a> {
 }
 
 impl Place<'_> {
-    fn error(&self, at: usize, key: &str, why: &str) -> anyhow::Error {
-        malformed(self.path, self.text, Some(at), &format!("{key}: {why}"))
+    fn error(&self, at: usize, key: &str, why: impl std::fmt::Display) -> anyhow::Error {
+        malformed(self.path, self.text, Some(at), &format!("{key}: {why:#}"))
     }
 }
 
@@ -118,7 +118,7 @@ pub(super) fn apply(config: &mut Config, path: &Path, text: &str) -> Result<()> 
     for (name, entry) in file.queues {
         let at = entry.span().start;
         let key = format!("queues.{name}");
-        parse_label(&name).map_err(|why| place.error(at, &key, &why))?;
+        parse_label(&name).map_err(|why| place.error(at, &key, why))?;
         let slots = entry.into_inner().slots;
         let count = u32::try_from(*slots.get_ref())
             .ok()
@@ -185,7 +185,7 @@ fn apply_tool(
             argv.get_ref()
                 .iter()
                 .any(|a| a.contains(PROMPT_PLACEHOLDER))
-                .then(|| "the prompt goes on standard input; remove {prompt}".to_owned())
+                .then(|| anyhow!("the prompt goes on standard input; remove {{prompt}}"))
         });
         if let Some(why) = why {
             return Err(place.error(argv.span().start, &format!("{key}.stdin_argv"), &why));
@@ -195,23 +195,23 @@ fn apply_tool(
     if let Some(timeout) = entry.timeout {
         let at = timeout.span().start;
         def.timeout = timeout_setting(timeout.into_inner())
-            .map_err(|why| place.error(at, &format!("{key}.timeout"), &why))?;
+            .map_err(|why| place.error(at, &format!("{key}.timeout"), why))?;
     }
     if let Some(queue) = entry.queue {
         let at = queue.span().start;
         def.queue = queue_setting(queue.into_inner(), name)
-            .map_err(|why| place.error(at, &format!("{key}.queue"), &why))?;
+            .map_err(|why| place.error(at, &format!("{key}.queue"), why))?;
     }
     def.source = Source::File(place.path.to_path_buf());
-    validate(def).map_err(|why| place.error(at, &key, &why))
+    validate(def).map_err(|why| place.error(at, &key, why))
 }
 
 /// `timeout = "30m"` → that duration; `timeout = false` → none.
-fn timeout_setting(setting: Setting) -> Result<Option<Duration>, String> {
+fn timeout_setting(setting: Setting) -> Result<Option<Duration>> {
     match setting {
         Setting::Flag(false) => Ok(None),
         Setting::Flag(true) => {
-            Err("give a duration such as \"30m\" or \"2h\", or false for none".to_owned())
+            bail!("give a duration such as \"30m\" or \"2h\", or false for none")
         }
         Setting::Text(text) => parse_duration(&text).map(Some),
     }
@@ -219,7 +219,7 @@ fn timeout_setting(setting: Setting) -> Result<Option<Duration>, String> {
 
 /// `queue = "NAME"` → that queue; `queue = true` → the queue named after the tool;
 /// `queue = false` → none.
-fn queue_setting(setting: Setting, tool: &str) -> Result<Option<String>, String> {
+fn queue_setting(setting: Setting, tool: &str) -> Result<Option<String>> {
     match setting {
         Setting::Flag(false) => Ok(None),
         Setting::Flag(true) => parse_label(tool).map(Some),
@@ -228,36 +228,32 @@ fn queue_setting(setting: Setting, tool: &str) -> Result<Option<String>, String>
 }
 
 /// Checks that `argv` can be executed: a non-empty program name, no NUL.
-fn check_command(argv: &[String]) -> Result<(), String> {
+fn check_command(argv: &[String]) -> Result<()> {
     match argv.first() {
-        None => return Err("the command line is missing or empty".to_owned()),
-        Some(program) if program.is_empty() => return Err("argv[0] is empty".to_owned()),
+        None => bail!("the command line is missing or empty"),
+        Some(program) if program.is_empty() => bail!("argv[0] is empty"),
         Some(_) => {}
     }
     if argv.iter().any(|a| a.contains('\0')) {
-        return Err("the command line contains a NUL character".to_owned());
+        bail!("the command line contains a NUL character");
     }
     Ok(())
 }
 
 /// Checks that a tool can turn a prompt into a command line.
-fn validate(def: &ToolDef) -> Result<(), String> {
+fn validate(def: &ToolDef) -> Result<()> {
     check_command(&def.argv).map_err(|why| match def.argv.first() {
-        None => "`argv` is missing or empty".to_owned(),
+        None => anyhow!("`argv` is missing or empty"),
         Some(_) => why,
     })?;
     if def.stdin {
         if def.stdin_command().is_none() {
-            return Err(
-                "with `stdin = true` the prompt goes on standard input; remove {prompt} from the arguments, or set `stdin_argv`"
-                    .to_owned(),
+            bail!(
+                "with `stdin = true` the prompt goes on standard input; remove {{prompt}} from the arguments, or set `stdin_argv`"
             );
         }
     } else if !def.argv.iter().any(|a| a.contains(PROMPT_PLACEHOLDER)) {
-        return Err(
-            "argv has no \"{prompt}\"; add it where the prompt goes, or set `stdin = true`"
-                .to_owned(),
-        );
+        bail!("argv has no \"{{prompt}}\"; add it where the prompt goes, or set `stdin = true`");
     }
     Ok(())
 }
