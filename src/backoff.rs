@@ -43,6 +43,25 @@ impl Backoff {
     }
 }
 
+/// The instant `limit` from now: [`later`] than now.
+pub fn deadline(limit: Duration) -> Instant {
+    later(Instant::now(), limit)
+}
+
+/// The instant `by` after `from` — or, when that is beyond what an [`Instant`] can hold, the
+/// latest instant it can: a deadline that never comes. Never panics, as `Instant + Duration`
+/// does on overflow (a duration read from a file or the environment may be any `u64` of
+/// milliseconds), and never comes early.
+pub fn later(from: Instant, by: Duration) -> Instant {
+    let mut by = by;
+    loop {
+        if let Some(instant) = from.checked_add(by) {
+            return instant;
+        }
+        by /= 2;
+    }
+}
+
 /// Calls `look` until it returns `Some`, sleeping the pauses of `backoff` in between, for
 /// at most `limit`: returns what `look` found, or `None` once `limit` has passed (`look`
 /// is always called at least once, and once more after the last pause).
@@ -51,7 +70,7 @@ pub fn poll<T>(
     mut backoff: Backoff,
     mut look: impl FnMut() -> Option<T>,
 ) -> Option<T> {
-    let deadline = Instant::now() + limit;
+    let deadline = deadline(limit);
     loop {
         if let Some(found) = look() {
             return Some(found);
@@ -66,6 +85,23 @@ pub fn poll<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deadlines_never_overflow() {
+        let now = Instant::now();
+        assert_eq!(
+            later(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
+        for huge in [Duration::MAX, Duration::from_millis(u64::MAX)] {
+            let far = later(now, huge);
+            assert!(
+                far > now + Duration::from_secs(100 * 365 * 86_400),
+                "{far:?}"
+            );
+            assert!(deadline(huge) > Instant::now());
+        }
+    }
 
     #[test]
     fn pauses_double_up_to_the_maximum() {

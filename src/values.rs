@@ -72,25 +72,37 @@ pub fn parse_label(text: &str) -> Result<String> {
     }
 }
 
-/// Parses a positive duration such as `30s`, `10m`, `2h` or `1h30m` (humantime syntax).
+/// The longest duration a user may write (`--timeout`, `--grace`, `--older-than`, a tool's
+/// `timeout`): 100 years of 365.25 days, as humantime counts a year. Longer ones are
+/// refused where they are parsed, so that no deadline or date computed from one can
+/// overflow; 100 years is as good as "never" for any of them.
+pub const MAX_DURATION: Duration = Duration::from_secs(100 * 31_557_600);
+
+/// Parses a positive duration such as `30s`, `10m`, `2h` or `1h30m` (humantime syntax), at
+/// most [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration> {
     let duration = humantime::parse_duration(text.trim())
         .map_err(|err| anyhow!("invalid duration `{text}`: {err} (examples: 30s, 10m, 2h)"))?;
     if duration.is_zero() {
         bail!("duration `{text}` must be greater than zero");
     }
-    // Durations travel as whole milliseconds in a u64 (`timeout_ms`, `--timeout-ms`).
-    if u64::try_from(duration.as_millis()).is_err() {
-        bail!("duration `{text}` is too long");
-    }
-    Ok(duration)
+    bounded(text, duration)
 }
 
-/// Parses a period that may be zero, such as `0`, `5s`, `12h` or `7d` (humantime syntax):
-/// `--grace` and `--older-than`.
+/// Parses a period that may be zero, such as `0`, `5s`, `12h` or `7d` (humantime syntax), at
+/// most [`MAX_DURATION`]: `--grace` and `--older-than`.
 pub fn parse_period(text: &str) -> Result<Duration> {
-    humantime::parse_duration(text.trim())
-        .map_err(|err| anyhow!("invalid duration `{text}`: {err} (examples: 0, 5s, 12h, 7d)"))
+    let duration = humantime::parse_duration(text.trim())
+        .map_err(|err| anyhow!("invalid duration `{text}`: {err} (examples: 0, 5s, 12h, 7d)"))?;
+    bounded(text, duration)
+}
+
+/// `duration` when it is at most [`MAX_DURATION`].
+fn bounded(text: &str, duration: Duration) -> Result<Duration> {
+    if duration > MAX_DURATION {
+        bail!("duration `{text}` is too long: at most 100 years");
+    }
+    Ok(duration)
 }
 
 /// Parses a signal given as a name with or without `SIG` (`TERM`, `sigterm`, `SIGTERM`) or
@@ -153,6 +165,10 @@ mod tests {
         assert_eq!(parse_period("0s").ok(), Some(Duration::ZERO));
         assert_eq!(parse_period("5s").ok(), Some(Duration::from_secs(5)));
         assert!(parse_period("x").is_err());
+        assert_eq!(parse_period("100y").ok(), Some(MAX_DURATION));
+        for long in ["101y", "300000000000years", "18446744073709551615s"] {
+            assert!(parse_period(long).is_err(), "{long}");
+        }
     }
 
     #[test]
@@ -162,5 +178,9 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("500000000000y").is_err());
+        assert!(parse_duration("101years").is_err());
+        assert_eq!(parse_duration("100years").ok(), Some(MAX_DURATION));
+        // Whole milliseconds in a u64, as `timeout_ms` and `--timeout-ms` carry them.
+        assert!(u64::try_from(MAX_DURATION.as_millis()).is_ok());
     }
 }

@@ -19,6 +19,7 @@ mod clean;
 mod completion;
 mod contract;
 mod directives;
+mod durations;
 mod faults;
 mod handles;
 mod help_and_man;

@@ -186,7 +186,7 @@ impl Scope {
     /// SIGKILLs every member but `except`, again and again (members may fork meanwhile),
     /// until none is left or `limit` passes. Returns true when the scope is empty.
     pub fn kill_all(self, except: Option<Pid>, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
+        let deadline = backoff::deadline(limit);
         loop {
             let _ = self.signal(Signal::KILL, except);
             let left = deadline.saturating_duration_since(Instant::now());

@@ -51,7 +51,7 @@ pub fn exec(args: &WaitArgs) -> Result<u8> {
     let multi = targets.multi;
     let total = targets.sessions.len();
     let started = Instant::now();
-    let deadline = (!args.until_done).then(|| started + wait_cap());
+    let deadline = (!args.until_done).then(|| crate::backoff::later(started, wait_cap()));
     let options = print::Options {
         tail: args.tail,
         stderr: args.stderr,

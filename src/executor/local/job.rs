@@ -199,7 +199,7 @@ fn enforce_timeout(
     let scope = Scope::of_current_process();
     let except = matches!(scope, Scope::Group(_)).then_some(Pid::current());
     let _ = scope.signal(Signal::TERM, None);
-    let deadline = Instant::now() + TIMEOUT_GRACE;
+    let deadline = crate::backoff::deadline(TIMEOUT_GRACE);
     // The job itself first: until it is reaped its PID cannot be reused.
     let reaped = done.recv_timeout(TIMEOUT_GRACE) != Err(mpsc::RecvTimeoutError::Timeout);
     if reaped && scope.wait_until_empty(except, deadline.saturating_duration_since(Instant::now()))

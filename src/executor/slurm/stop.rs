@@ -226,7 +226,7 @@ fn ended_within(session: &SessionDir, limit: Duration) -> bool {
 
 /// Waits for the watcher to record the result (resuming one if it died), and reports it.
 fn finish(session: &SessionDir, notes: bool) -> Result<()> {
-    let deadline = Instant::now() + AFTER_STOP;
+    let deadline = crate::backoff::deadline(AFTER_STOP);
     let result = loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if !liveness::wait_for_supervisor(session, Some(left))? {

@@ -193,7 +193,7 @@ impl Watch<'_> {
             self.next_query = if self.same_host {
                 None
             } else {
-                Some(Instant::now() + QUERY_INTERVAL)
+                Some(crate::backoff::deadline(QUERY_INTERVAL))
             };
         }
         let path = self.session.file(files::NODE_LOCK);
@@ -232,7 +232,7 @@ impl Watch<'_> {
             (last * 2).max(URGENT_FIRST).min(QUERY_INTERVAL)
         });
         self.urgent = Some(delay);
-        self.next_query = Some(Instant::now() + delay);
+        self.next_query = Some(crate::backoff::deadline(delay));
     }
 
     /// Asks Slurm about the job, in a thread (an unreachable controller makes `scontrol`
@@ -305,7 +305,7 @@ impl Watch<'_> {
         self.next_query = if exact {
             None
         } else {
-            Some(Instant::now() + QUERY_INTERVAL)
+            Some(crate::backoff::deadline(QUERY_INTERVAL))
         };
     }
 
@@ -334,7 +334,7 @@ impl Watch<'_> {
 
     /// `ending.toml`, waiting up to `lag` for it to show.
     fn ending_within(&self, lag: Duration) -> Option<NodeEnding> {
-        let deadline = Instant::now() + lag;
+        let deadline = crate::backoff::deadline(lag);
         loop {
             if let Some(ending) = files::read_ending(self.session) {
                 return Some(ending);
