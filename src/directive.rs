@@ -37,7 +37,7 @@ pub fn format(name: &str, pairs: &[(&str, &str)]) -> String {
     line
 }
 
-/// Prints a directive on stderr (see [`format`]). Errors writing stderr are ignored: a
+/// Prints a directive on stderr (see [`format()`]). Errors writing stderr are ignored: a
 /// directive is advice, never a reason to fail.
 pub fn emit(name: &str, pairs: &[(&str, &str)]) {
     crate::report::write_line(&format(name, pairs));

@@ -146,7 +146,7 @@ pub fn follow(
     reader: Option<BorrowedFd<'_>>,
     check: &mut dyn FnMut() -> io::Result<Check>,
 ) -> io::Result<Outcome> {
-    let mut waker = Waker::new(dir);
+    let mut waker = Idle::new(dir);
     loop {
         // Look at `check` before copying, so that the copy after it sees every byte
         // written before the session ended.
@@ -166,14 +166,14 @@ pub fn follow(
 }
 
 /// Blocks between two passes of the follower.
-enum Waker {
+enum Idle {
     /// An inotify instance watching the session directory.
     Inotify(OwnedFd),
     /// No inotify: an adaptive pause, doubled on every idle pass.
     Poll(Backoff),
 }
 
-impl Waker {
+impl Idle {
     fn new(dir: &Path) -> Self {
         let watched = WatchFlags::MODIFY
             | WatchFlags::CLOSE_WRITE

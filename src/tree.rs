@@ -8,7 +8,7 @@ use std::fs;
 use ulid::Ulid;
 
 use crate::executor::{self, StopMode};
-use crate::stop::sequence::How;
+use crate::stop::sequence::StopSequence;
 use crate::store::session::{SessionDir, StateRoot};
 
 /// The directory of a session that lists its child sessions, one empty file per child.
@@ -62,7 +62,7 @@ pub fn live_descendants(roots: &[SessionDir]) -> Vec<Vec<SessionDir>> {
 /// on stderr; such a descendant is left as it is.
 pub fn stop_descendants(
     sessions: &[SessionDir],
-    how: How,
+    how: StopSequence,
     by: &dyn Fn(&str) -> String,
     notes: bool,
 ) {
@@ -94,7 +94,7 @@ pub fn stop_descendants(
 /// the timeout's grace ([`crate::executor::local::TIMEOUT_GRACE`]), quietly. Handed to the
 /// local executor, which sits below trees ([`crate::executor::Start::stop_descendants`]).
 pub fn stop_for_timeout(session: &SessionDir) {
-    let how = How {
+    let how = StopSequence {
         signal: rustix::process::Signal::TERM,
         grace: crate::executor::local::TIMEOUT_GRACE,
     };

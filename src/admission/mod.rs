@@ -1,6 +1,6 @@
 //! What a session waits for before its job starts: its dependencies (`--after`) to end
 //! with `success`, then a slot of its queue (`--queue`). Both waits block without using
-//! CPU and end at once on a stop signal ([`Waker`]).
+//! CPU and end at once on a stop signal ([`Interruptible`]).
 
 use std::fs::File;
 use std::os::unix::fs::MetadataExt as _;
@@ -10,7 +10,7 @@ use ulid::Ulid;
 
 use crate::executor::Settled;
 use crate::exit;
-use crate::interrupt::{Waker, Woke};
+use crate::interrupt::{Interruptible, Waited};
 use crate::queue::Queue;
 use crate::queue::slot::{self as turn, Slot};
 use crate::queue::ticket::{self, Ticket};
@@ -22,9 +22,9 @@ pub mod waiting_for;
 
 /// How the wait before the job ended.
 #[derive(Debug)]
-pub enum Gate {
+pub enum Admission {
     /// Start the job; keep the slot (if any) until it has ended.
-    Open(Option<Slot>),
+    Admitted(Option<Slot>),
     /// A stop signal arrived while waiting for what the text names ("dependencies",
     /// "a slot of queue NAME"); the job is never started.
     Stopped(i32, String),
@@ -57,7 +57,7 @@ impl Request {
 
 /// What a session waits for before its job starts.
 #[derive(Debug, Default)]
-pub struct Plan {
+pub struct Conditions {
     /// The sessions (full IDs) that must end with `success` first.
     pub after: Vec<String>,
     /// The queue to take a slot of.
@@ -70,7 +70,7 @@ pub struct Plan {
     pub ticket: Option<Ticket>,
 }
 
-impl Plan {
+impl Conditions {
     /// True when the job waits for nothing.
     pub fn is_empty(&self) -> bool {
         self.after.is_empty() && self.queue.is_none()
@@ -101,17 +101,21 @@ impl Plan {
 /// Waits for the dependencies, then for a queue slot.
 ///
 /// Errors: the queue directory cannot be used.
-pub fn pass(session: &SessionDir, plan: Plan, waker: &Waker) -> Result<Gate> {
+pub fn admit(session: &SessionDir, plan: Conditions, waker: &Interruptible) -> Result<Admission> {
     let root = StateRoot::of_session(session);
     for dependency in &plan.after {
         match wait_for(&root, dependency, waker)? {
-            Woke::Stopped(signal) => return Ok(Gate::Stopped(signal, "its dependencies".into())),
-            Woke::Ready(Some(reason)) => return Ok(Gate::Skipped(skipped(session, &reason))),
-            Woke::Ready(None) => {}
+            Waited::Stopped(signal) => {
+                return Ok(Admission::Stopped(signal, "its dependencies".into()));
+            }
+            Waited::Ready(Some(reason)) => {
+                return Ok(Admission::Skipped(skipped(session, &reason)));
+            }
+            Waited::Ready(None) => {}
         }
     }
     let Some(name) = &plan.queue else {
-        return Ok(Gate::Open(None));
+        return Ok(Admission::Admitted(None));
     };
     let queue = Queue::new(&root, name);
     let ticket = match plan.ticket {
@@ -119,47 +123,49 @@ pub fn pass(session: &SessionDir, plan: Plan, waker: &Waker) -> Result<Gate> {
         None => ticket::enqueue(&queue, &session.id_string())?,
     };
     Ok(
-        match turn::wait_turn(&queue, ticket, plan.slots_default, waker)? {
-            Woke::Ready(slot) => Gate::Open(Some(slot)),
-            Woke::Stopped(signal) => Gate::Stopped(signal, format!("a slot of queue {name}")),
+        match turn::wait_for_slot(&queue, ticket, plan.slots_default, waker)? {
+            Waited::Ready(slot) => Admission::Admitted(Some(slot)),
+            Waited::Stopped(signal) => {
+                Admission::Stopped(signal, format!("a slot of queue {name}"))
+            }
         },
     )
 }
 
 /// Waits until session `id` has ended. `Ready(None)`: it succeeded; `Ready(Some(why))`:
 /// it did not (or no longer exists), and why.
-fn wait_for(root: &StateRoot, id: &str, waker: &Waker) -> Result<Woke<Option<String>>> {
+fn wait_for(root: &StateRoot, id: &str, waker: &Interruptible) -> Result<Waited<Option<String>>> {
     let Ok(ulid) = Ulid::from_string(id) else {
-        return Ok(Woke::Ready(Some(format!(
+        return Ok(Waited::Ready(Some(format!(
             "dependency {id} is not a session ID"
         ))));
     };
     let dependency = root.session(ulid);
     loop {
         if !dependency.path.is_dir() {
-            return Ok(Woke::Ready(Some(format!(
+            return Ok(Waited::Ready(Some(format!(
                 "dependency {id} no longer exists"
             ))));
         }
         if let Ok(lock) = crate::sys::open_no_follow(&dependency.file(session::LOCK))
-            && let Woke::Stopped(signal) = waker.lock(lock, true)?
+            && let Waited::Stopped(signal) = waker.lock(lock, true)?
         {
-            return Ok(Woke::Stopped(signal));
+            return Ok(Waited::Stopped(signal));
         }
         match crate::heal::settle(&dependency) {
             Ok(Settled::Resumed) => {}
             Ok(Settled::Finished(result)) if result.status == Status::Success => {
-                return Ok(Woke::Ready(None));
+                return Ok(Waited::Ready(None));
             }
             Ok(Settled::Finished(result)) => {
-                return Ok(Woke::Ready(Some(format!(
+                return Ok(Waited::Ready(Some(format!(
                     "dependency {id} ended with status {} (exit {})",
                     result.status.as_str(),
                     result.exit_code
                 ))));
             }
             Err(err) => {
-                return Ok(Woke::Ready(Some(format!(
+                return Ok(Waited::Ready(Some(format!(
                     "the result of dependency {id} cannot be read: {err:#}"
                 ))));
             }

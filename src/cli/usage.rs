@@ -2,8 +2,8 @@
 
 use super::Cli;
 
-/// Parses csa's command line. On a usage error, prints one line, `csa: invalid arguments:
-/// <why> (see `<command> --help`)`, and exits with code 2 (docs/exit-codes.md); `--help`,
+/// Parses csa's command line. On a usage error, prints one line, ``csa: invalid arguments:
+/// <why> (see `<command> --help`)``, and exits with code 2 (docs/exit-codes.md); `--help`,
 /// `--version` and a missing subcommand print clap's help or version as usual.
 pub fn parse_or_exit() -> Cli {
     use clap::error::ErrorKind;

@@ -21,7 +21,7 @@ use anyhow::Result;
 use crate::cmd::args::KillArgs;
 use crate::executor::StopMode;
 use crate::exit;
-use crate::stop::sequence::How;
+use crate::stop::sequence::StopSequence;
 use crate::store::session::{SessionDir, StateRoot};
 use crate::tree;
 
@@ -33,7 +33,7 @@ const BY_KILL: &str = "csa session kill";
 /// processes that survive SIGKILL, a lock still held after them.
 pub fn exec(args: &KillArgs) -> Result<u8> {
     let root = StateRoot::from_env()?;
-    let how = How {
+    let how = StopSequence {
         signal: args.signal,
         grace: args.grace,
     };

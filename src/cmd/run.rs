@@ -189,7 +189,7 @@ pub(super) struct Launch<'a> {
     pub(super) cwd: PathBuf,
     pub(super) fleet: fleet::Fleet,
     /// The executor, and for Slurm what to submit.
-    pub(super) plan: crate::executor::Plan,
+    pub(super) plan: crate::executor::Chosen,
 }
 
 impl Launch<'_> {

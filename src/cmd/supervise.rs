@@ -14,7 +14,7 @@ pub fn exec(args: SuperviseArgs) -> Result<u8> {
         lock_fd,
         timeout_ms,
         stdin_from,
-        gate,
+        admission: gate,
         executor,
         argv,
     } = args;

@@ -15,11 +15,11 @@ use std::ffi::OsString;
 
 use anyhow::Result;
 
-pub use plan::{Choice, Plan, Request, plan};
+pub use plan::{Choice, Chosen, Request, plan};
 
 use crate::interrupt::Received;
 use crate::queue::slot::Slot;
-use crate::stop::sequence::How;
+use crate::stop::sequence::StopSequence;
 use crate::store::record::{ExecutorKind, ResultRecord, SessionRecord, StdinSource};
 use crate::store::session::{self, SessionDir};
 
@@ -53,7 +53,7 @@ pub trait Executor: Sync {
     fn stop(
         &self,
         sessions: &[SessionDir],
-        how: How,
+        how: StopSequence,
         by: &dyn Fn(&SessionDir) -> String,
         mode: StopMode,
     ) -> Result<()>;

@@ -36,7 +36,7 @@ pub struct Request {
 
 /// The executor `csa run` uses, and for Slurm what to submit.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub struct Chosen {
     /// `--executor`, else the configured `executor`, else `local`.
     pub executor: ExecutorKind,
     /// For [`ExecutorKind::Slurm`]: the `sbatch` options and csa's path on the nodes.
@@ -46,7 +46,7 @@ pub struct Plan {
 /// Chooses the executor of a new session from the command line and the configuration of
 /// the job's directory. Errors: 2 for options that do not fit the executor (`--slurm-arg`
 /// without Slurm; `--no-daemon` or `--stdin` with it), 125 for an unreadable configuration.
-pub fn plan(args: &Choice<'_>, config: &crate::tool::config::Lazy<'_>) -> Result<Plan> {
+pub fn plan(args: &Choice<'_>, config: &crate::tool::config::Lazy<'_>) -> Result<Chosen> {
     let settings = config.get()?.executor.clone();
     let executor = args
         .executor
@@ -56,7 +56,7 @@ pub fn plan(args: &Choice<'_>, config: &crate::tool::config::Lazy<'_>) -> Result
         if !args.slurm_args.is_empty() {
             return Err(usage("--slurm-arg needs --executor slurm"));
         }
-        return Ok(Plan {
+        return Ok(Chosen {
             executor,
             slurm: None,
         });
@@ -80,7 +80,7 @@ pub fn plan(args: &Choice<'_>, config: &crate::tool::config::Lazy<'_>) -> Result
     let mut extra: Vec<std::ffi::OsString> =
         settings.slurm_args.into_iter().map(Into::into).collect();
     extra.extend(args.slurm_args.iter().map(Into::into));
-    Ok(Plan {
+    Ok(Chosen {
         executor,
         slurm: Some(slurm::submit::Request {
             args: extra,

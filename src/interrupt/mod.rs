@@ -24,7 +24,7 @@ pub use signals::{Received, SURVIVED_SIGNALS, survive};
 
 /// What a wait ended with.
 #[derive(Debug)]
-pub enum Woke<T> {
+pub enum Waited<T> {
     /// What was awaited happened.
     Ready(T),
     /// A stop signal arrived first (its number).
@@ -33,12 +33,12 @@ pub enum Woke<T> {
 
 /// Waits that end early on any of [`SURVIVED_SIGNALS`].
 #[derive(Debug)]
-pub struct Waker {
+pub struct Interruptible {
     signals: OwnedFd,
     received: Received,
 }
 
-impl Waker {
+impl Interruptible {
     /// Registers a pipe with the signal handlers. Call after [`survive`].
     pub fn new(received: Received) -> io::Result<Self> {
         let (read, write) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?;
@@ -57,28 +57,28 @@ impl Waker {
 
     /// Takes an advisory lock on `file` (shared or exclusive), blocking until it is free or a
     /// stop signal arrives. Returns the file, locked.
-    pub fn lock(&self, file: File, shared: bool) -> io::Result<Woke<File>> {
+    pub fn lock(&self, file: File, shared: bool) -> io::Result<Waited<File>> {
         let attempt = if shared {
             file.try_lock_shared()
         } else {
             file.try_lock()
         };
         match attempt {
-            Ok(()) => return Ok(Woke::Ready(file)),
+            Ok(()) => return Ok(Waited::Ready(file)),
             Err(std::fs::TryLockError::WouldBlock) => {}
             Err(std::fs::TryLockError::Error(err)) => return Err(err),
         }
         if let Some(signal) = self.stopped() {
-            return Ok(Woke::Stopped(signal));
+            return Ok(Waited::Stopped(signal));
         }
         // On this thread: a helper thread blocked in `flock` cost every queued session a
         // stack and an arena (BENCHMARKS.md, "Memory"). The wait may be long: what was
         // freed since start-up goes back first.
         sys::release_free_heap();
         if sys::signals::lock_or_signal(&file, shared, &SURVIVED_SIGNALS)? {
-            return Ok(Woke::Ready(file));
+            return Ok(Waited::Ready(file));
         }
-        Ok(Woke::Stopped(self.stopped().unwrap_or(libc::SIGTERM)))
+        Ok(Waited::Stopped(self.stopped().unwrap_or(libc::SIGTERM)))
     }
 
     /// Waits until `fd` is readable (or hung up), `timeout` passes, or a stop signal
@@ -87,7 +87,7 @@ impl Waker {
         &self,
         fd: BorrowedFd<'_>,
         timeout: Option<Duration>,
-    ) -> io::Result<Woke<bool>> {
+    ) -> io::Result<Waited<bool>> {
         self.poll(Some(fd), timeout)
     }
 
@@ -120,7 +120,7 @@ impl Waker {
     }
 
     /// Waits until `pause` passes or a stop signal arrives.
-    pub fn pause(&self, pause: Duration) -> io::Result<Woke<bool>> {
+    pub fn pause(&self, pause: Duration) -> io::Result<Waited<bool>> {
         self.poll(None, Some(pause))
     }
 
@@ -128,9 +128,9 @@ impl Waker {
         &self,
         fd: Option<BorrowedFd<'_>>,
         timeout: Option<Duration>,
-    ) -> io::Result<Woke<bool>> {
+    ) -> io::Result<Waited<bool>> {
         if let Some(signal) = self.stopped() {
-            return Ok(Woke::Stopped(signal));
+            return Ok(Waited::Stopped(signal));
         }
         if timeout.is_none() {
             // A wait without end (the head of a queue): give back what was freed first.
@@ -155,8 +155,8 @@ impl Waker {
             self.drain();
         }
         if let Some(signal) = self.stopped() {
-            return Ok(Woke::Stopped(signal));
+            return Ok(Waited::Stopped(signal));
         }
-        Ok(Woke::Ready(ready))
+        Ok(Waited::Ready(ready))
     }
 }

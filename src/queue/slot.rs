@@ -31,7 +31,7 @@ use rustix::fs::inotify;
 use super::Queue;
 use super::ticket::{Ticket, parse_entry};
 use crate::backoff::Backoff;
-use crate::interrupt::{Waker, Woke};
+use crate::interrupt::{Interruptible, Waited};
 
 /// The longest pause between two looks at the slots when inotify is unavailable.
 const MAX_FALLBACK_PAUSE: Duration = Duration::from_millis(100);
@@ -45,23 +45,23 @@ pub struct Slot {
 
 /// Waits until `ticket` is at the head of `queue` and a slot is free, and takes the slot.
 /// `default_slots` is the slot count when none was set with `csa queue slots`.
-/// Returns [`Woke::Stopped`] when a stop signal arrives first (the ticket is given up).
+/// Returns [`Waited::Stopped`] when a stop signal arrives first (the ticket is given up).
 ///
 /// Errors: the queue directory cannot be read, or a slot file cannot be created.
-pub fn wait_turn(
+pub fn wait_for_slot(
     queue: &Queue,
     ticket: Ticket,
     default_slots: u32,
-    waker: &Waker,
-) -> Result<Woke<Slot>> {
+    waker: &Interruptible,
+) -> Result<Waited<Slot>> {
     loop {
         let Some((path, ahead)) = newest_live_ahead(queue, ticket.seq)? else {
             break;
         };
         match waker.lock(ahead, true)? {
-            Woke::Stopped(signal) => return Ok(Woke::Stopped(signal)),
-            Woke::Ready(entry) if took_a_slot(&entry) => break,
-            Woke::Ready(entry) => remove_entry(&path, &entry),
+            Waited::Stopped(signal) => return Ok(Waited::Stopped(signal)),
+            Waited::Ready(entry) if took_a_slot(&entry) => break,
+            Waited::Ready(entry) => remove_entry(&path, &entry),
         }
     }
     head(queue, ticket, default_slots, waker)
@@ -118,8 +118,8 @@ fn head(
     queue: &Queue,
     mut ticket: Ticket,
     default_slots: u32,
-    waker: &Waker,
-) -> Result<Woke<Slot>> {
+    waker: &Interruptible,
+) -> Result<Waited<Slot>> {
     let watch = watch(queue);
     let mut files: BTreeMap<u32, File> = BTreeMap::new();
     let mut pauses = Backoff::new(Duration::from_millis(2), MAX_FALLBACK_PAUSE);
@@ -143,7 +143,7 @@ fn head(
                 // measured here) before it returns; the job would start that much later.
                 // The descriptor goes with the process instead, after its lock.
                 std::mem::forget(watch);
-                return Ok(Woke::Ready(Slot { _file: file }));
+                return Ok(Waited::Ready(Slot { _file: file }));
             }
         }
         let woke = if let Some(fd) = &watch {
@@ -153,10 +153,10 @@ fn head(
         } else {
             waker.pause(pauses.next_pause())?
         };
-        if let Woke::Stopped(signal) = woke {
+        if let Waited::Stopped(signal) = woke {
             // Leave the entry in place, empty: the successor takes it as a departure.
             ticket.file.flush().ok();
-            return Ok(Woke::Stopped(signal));
+            return Ok(Waited::Stopped(signal));
         }
     }
 }

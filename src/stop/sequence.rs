@@ -21,14 +21,14 @@ pub const AFTER_KILL: Duration = Duration::from_secs(10);
 
 /// How to stop: the first signal, and how long the processes have to exit before SIGKILL.
 #[derive(Debug, Clone, Copy)]
-pub struct How {
+pub struct StopSequence {
     /// The first signal (SIGTERM by default).
     pub signal: Signal,
     /// The grace period; zero means SIGKILL at once.
     pub grace: Duration,
 }
 
-impl How {
+impl StopSequence {
     /// The signal sent first: SIGKILL when the grace period is zero.
     pub fn first(self) -> Signal {
         if self.grace.is_zero() {
@@ -48,7 +48,7 @@ impl How {
 /// cannot be sent, processes that survive SIGKILL for [`AFTER_KILL`].
 pub fn stop_together(
     targets: &[Target],
-    how: How,
+    how: StopSequence,
     by: &dyn Fn(&Target) -> String,
     notes: bool,
 ) -> Result<Vec<Signal>> {
@@ -154,7 +154,12 @@ pub fn stop_together(
 ///
 /// Errors: the lock is still held [`AFTER_KILL`] after the processes were killed; the
 /// result cannot be recorded.
-pub fn recorded(target: &Target, last: Signal, how: How, by: &str) -> Result<ResultRecord> {
+pub fn recorded(
+    target: &Target,
+    last: Signal,
+    how: StopSequence,
+    by: &str,
+) -> Result<ResultRecord> {
     let session = &target.session;
     if !liveness::wait_for_supervisor(session, Some(AFTER_KILL))? {
         return Err(Failure::new(

@@ -1,5 +1,5 @@
 //! The TOML records of a session directory (docs/format.md) and how they are read; how
-//! they are written is [`write`]'s business.
+//! they are written is [`write`](mod@write)'s business.
 
 use std::io::{self, Read as _};
 use std::path::Path;

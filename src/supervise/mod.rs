@@ -18,9 +18,9 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 use ulid::Ulid;
 
-use crate::admission::{self as gate, Gate, not_started_by_run as refused};
+use crate::admission::{self, Admission, not_started_by_run as refused};
 use crate::executor::{self, Start};
-use crate::interrupt::{SURVIVED_SIGNALS, Waker, survive};
+use crate::interrupt::{Interruptible, SURVIVED_SIGNALS, survive};
 use crate::store::record::StdinSource;
 use crate::store::record::endings::not_started;
 use crate::store::record::{self, ResultRecord};
@@ -43,7 +43,7 @@ pub struct Request {
     /// Where the job's standard input comes from.
     pub stdin_from: StdinSource,
     /// What the job waits for before it starts.
-    pub admission: gate::Request,
+    pub admission: admission::Request,
     /// What runs the job.
     pub executor: crate::executor::Request,
     /// The job's argv (at least one element: the program).
@@ -78,11 +78,11 @@ pub fn main(args: &Request) -> Result<u8> {
     sys::close_inherited_fds(&keep);
     let received = survive();
     // Registered before the signals are let in, so that none is missed while waiting.
-    let plan = gate::Plan::from_request(&session, &args.admission)?;
+    let plan = admission::Conditions::from_request(&session, &args.admission)?;
     let waker = if plan.is_empty() {
         None
     } else {
-        Some(Waker::new(received.clone()).context("cannot prepare to wait")?)
+        Some(Interruptible::new(received.clone()).context("cannot prepare to wait")?)
     };
     // `csa run` started this process with them blocked; with the handlers in place, let
     // them in.
@@ -93,13 +93,13 @@ pub fn main(args: &Request) -> Result<u8> {
     }
     let slot = match &waker {
         None => None,
-        Some(waker) => match gate::pass(&session, plan, waker)? {
-            Gate::Open(slot) => slot,
-            Gate::Stopped(signal, waiting_for) => {
+        Some(waker) => match admission::admit(&session, plan, waker)? {
+            Admission::Admitted(slot) => slot,
+            Admission::Stopped(signal, waiting_for) => {
                 let result = not_started(&session, signal, &waiting_for);
                 return finish(&session, result, lock_fd);
             }
-            Gate::Skipped(result) => return finish(&session, result, lock_fd),
+            Admission::Skipped(result) => return finish(&session, result, lock_fd),
         },
     };
     if waker.is_some() {

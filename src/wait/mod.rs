@@ -1,4 +1,4 @@
-//! Waiting for sessions to end, many at once, event-driven: [`Ends`] watches a fixed set of
+//! Waiting for sessions to end, many at once, event-driven: [`WaitSet`] watches a fixed set of
 //! sessions and hands out each one's result as it ends, in the order they end.
 //!
 //! What a waiter blocks on (a session's end is the release of its `lock`, docs/format.md):
@@ -60,7 +60,7 @@ const MODE_VARIABLE: &str = "CSA_TEST_WAIT_MODE";
 
 /// How a pending session is watched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum How {
+enum Watch {
     /// A `flock` thread (started when the lock is found held).
     Thread,
     /// The process's inotify instance.
@@ -69,7 +69,7 @@ enum How {
     Poll,
 }
 
-/// A wake-up for the thread that owns the [`Ends`].
+/// A wake-up for the thread that owns the [`WaitSet`].
 #[derive(Debug, Clone, Copy)]
 enum Wake {
     /// Something appeared in session `i`'s directory (or it was removed): look again.
@@ -89,10 +89,10 @@ enum Wake {
 #[derive(Debug)]
 struct Watched {
     session: SessionDir,
-    how: How,
+    how: Watch,
     /// Not ended yet: still looked at.
     pending: bool,
-    /// Handed out by [`Ends::next`].
+    /// Handed out by [`WaitSet::next`].
     handed: bool,
     /// A `flock` thread is blocked on its lock.
     thread: bool,
@@ -100,12 +100,12 @@ struct Watched {
     starting: bool,
 }
 
-/// A session that ended: its index in the list given to [`Ends::new`], and its result — or
+/// A session that ended: its index in the list given to [`WaitSet::new`], and its result — or
 /// the error that kept it from being known (exit 124: dead and its `lost` result cannot be
 /// recorded; 125: a malformed `result.toml`, an unreadable lock).
 #[derive(Debug)]
 pub struct Ended {
-    /// The session's index in the list given to [`Ends::new`].
+    /// The session's index in the list given to [`WaitSet::new`].
     pub index: usize,
     /// The session's result.
     pub outcome: Result<ResultRecord>,
@@ -113,7 +113,7 @@ pub struct Ended {
 
 /// A fixed set of sessions being waited for; see the module documentation.
 #[derive(Debug)]
-pub struct Ends {
+pub struct WaitSet {
     watched: Vec<Watched>,
     tx: Sender<Wake>,
     rx: Receiver<Wake>,
@@ -132,28 +132,28 @@ const NET: (Duration, Duration) = (Duration::from_secs(2), Duration::from_secs(2
 /// After an inotify queue overflow: the second look at every session.
 const AFTER_OVERFLOW: Duration = Duration::from_millis(50);
 
-impl Ends {
+impl WaitSet {
     /// Starts watching `sessions` and looks at each once: those that have already ended are
     /// handed out first by [`next`](Self::next), in the order they ended (`finished_at`).
     pub fn new(sessions: Vec<SessionDir>) -> Self {
         let (tx, rx) = mpsc::channel();
         let forced = std::env::var(MODE_VARIABLE).ok();
         let mut how = match forced.as_deref() {
-            Some("threads") => How::Thread,
-            Some("inotify") => How::Inotify,
-            Some("poll") => How::Poll,
-            _ if sessions.len() <= THREADS_UP_TO => How::Thread,
-            _ => How::Inotify,
+            Some("threads") => Watch::Thread,
+            Some("inotify") => Watch::Inotify,
+            Some("poll") => Watch::Poll,
+            _ if sessions.len() <= THREADS_UP_TO => Watch::Thread,
+            _ => Watch::Inotify,
         };
         let mut watched_by_inotify = vec![false; sessions.len()];
-        if how == How::Inotify {
+        if how == Watch::Inotify {
             let dirs: Vec<&std::path::Path> = sessions.iter().map(|s| s.path.as_path()).collect();
             match inotify::start(&dirs, tx.clone()) {
                 Some(watched) => watched_by_inotify = watched,
-                None => how = How::Thread,
+                None => how = Watch::Thread,
             }
         }
-        if how == How::Thread || watched_by_inotify.contains(&false) {
+        if how == Watch::Thread || watched_by_inotify.contains(&false) {
             threads::allow_descriptors(sessions.len());
         }
         let watched = sessions
@@ -162,7 +162,7 @@ impl Ends {
             .map(|(session, by_inotify)| Watched {
                 session,
                 how: match how {
-                    How::Inotify if !by_inotify => How::Thread,
+                    Watch::Inotify if !by_inotify => Watch::Thread,
                     other => other,
                 },
                 pending: true,
@@ -194,7 +194,7 @@ impl Ends {
         if ends
             .watched
             .iter()
-            .any(|w| w.pending && w.how == How::Inotify)
+            .any(|w| w.pending && w.how == Watch::Inotify)
         {
             ends.net.arm(Instant::now());
         }
@@ -230,13 +230,13 @@ impl Ends {
         }
     }
 
-    /// The session at `index` in the list given to [`Ends::new`].
+    /// The session at `index` in the list given to [`WaitSet::new`].
     pub fn session(&self, index: usize) -> &SessionDir {
         &self.watched[index].session
     }
 
     /// The sessions not handed out by [`next`](Self::next) yet, in the order given to
-    /// [`Ends::new`].
+    /// [`WaitSet::new`].
     pub fn pending(&self) -> impl Iterator<Item = &SessionDir> {
         self.watched
             .iter()
@@ -253,20 +253,20 @@ impl Ends {
                     watched.thread = false;
                     if !got_it {
                         // `flock` itself fails: a thread would fail again at once.
-                        watched.how = How::Poll;
+                        watched.how = Watch::Poll;
                     }
                 }
                 self.look(index, false);
             }
             Wake::Overflow => {
-                self.look_at_all(|w| w.how == How::Inotify);
+                self.look_at_all(|w| w.how == Watch::Inotify);
                 self.net.arm_in(Instant::now(), AFTER_OVERFLOW);
             }
             Wake::InotifyFailed => {
                 threads::allow_descriptors(self.watched.len());
                 for index in 0..self.watched.len() {
-                    if self.watched[index].how == How::Inotify {
-                        self.watched[index].how = How::Thread;
+                    if self.watched[index].how == Watch::Inotify {
+                        self.watched[index].how = Watch::Thread;
                         self.look(index, false);
                     }
                 }
@@ -279,18 +279,18 @@ impl Ends {
         let now = Instant::now();
         if self.poll.due(now) {
             self.poll.disarm();
-            self.look_at_all(|w| w.how == How::Poll || w.starting);
+            self.look_at_all(|w| w.how == Watch::Poll || w.starting);
             if self.watched.iter().any(Watched::polled) {
                 self.poll.back_off(Instant::now());
             }
         }
         if self.net.due(now) {
             self.net.disarm();
-            self.look_at_all(|w| w.how == How::Inotify);
+            self.look_at_all(|w| w.how == Watch::Inotify);
             if self
                 .watched
                 .iter()
-                .any(|w| w.pending && w.how == How::Inotify)
+                .any(|w| w.pending && w.how == Watch::Inotify)
             {
                 self.net.back_off(Instant::now());
             }
@@ -323,19 +323,19 @@ impl Ends {
             Checked::Held => {
                 watched.starting = false;
                 match watched.how {
-                    How::Thread => self.ensure_thread(index),
+                    Watch::Thread => self.ensure_thread(index),
                     // The close was reported before the lock was dropped: a thread sees the
                     // drop. (Or someone else closed it; the thread then simply waits.)
-                    How::Inotify if lock_closed => self.ensure_thread(index),
-                    How::Inotify => {}
-                    How::Poll => self.poll.arm(Instant::now()),
+                    Watch::Inotify if lock_closed => self.ensure_thread(index),
+                    Watch::Inotify => {}
+                    Watch::Poll => self.poll.arm(Instant::now()),
                 }
             }
             Checked::Resumed => {
                 watched.starting = false;
                 match watched.how {
-                    How::Poll => self.poll.arm(Instant::now()),
-                    How::Thread | How::Inotify => self.ensure_thread(index),
+                    Watch::Poll => self.poll.arm(Instant::now()),
+                    Watch::Thread | Watch::Inotify => self.ensure_thread(index),
                 }
             }
             Checked::Starting => {
@@ -355,7 +355,7 @@ impl Ends {
         if threads::spawn(index, &watched.session, self.tx.clone()).is_ok() {
             watched.thread = true;
         } else {
-            watched.how = How::Poll;
+            watched.how = Watch::Poll;
             self.poll.arm(Instant::now());
         }
     }
@@ -364,6 +364,6 @@ impl Ends {
 impl Watched {
     /// Looked at on the poll schedule.
     fn polled(&self) -> bool {
-        self.pending && (self.how == How::Poll || self.starting)
+        self.pending && (self.how == Watch::Poll || self.starting)
     }
 }

@@ -1,4 +1,4 @@
-//! A timer that backs off: when [`Ends`](super::Ends) next looks at sessions that nothing
+//! A timer that backs off: when [`WaitSet`](super::WaitSet) next looks at sessions that nothing
 //! will wake it for.
 
 use std::time::{Duration, Instant};

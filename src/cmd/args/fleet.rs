@@ -64,7 +64,7 @@ pub struct QueueListArgs {
 
 /// What the supervisor waits for before it starts the job (`csa __supervise`).
 #[derive(Debug, Args)]
-pub struct GateArgs {
+pub struct AdmissionArgs {
     /// The sessions (full IDs) that must end with `success` first
     #[arg(long)]
     pub after: Vec<String>,

@@ -13,7 +13,7 @@ pub mod fleet;
 pub mod run;
 pub mod session;
 
-pub use fleet::{FleetArgs, GateArgs, QueueCommand, QueueListArgs, QueueSlotsArgs};
+pub use fleet::{AdmissionArgs, FleetArgs, QueueCommand, QueueListArgs, QueueSlotsArgs};
 pub use run::RunArgs;
 pub use session::{
     AttachArgs, CleanArgs, KillArgs, ListArgs, LogsArgs, ResultArgs, SessionCommand, WaitArgs,
@@ -76,7 +76,7 @@ pub struct SuperviseArgs {
     pub stdin_from: crate::store::record::StdinSource,
     /// What the job waits for before it starts
     #[command(flatten)]
-    pub gate: GateArgs,
+    pub admission: AdmissionArgs,
     /// What runs the job
     #[command(flatten)]
     pub executor: ExecutorArgs,

@@ -134,8 +134,8 @@ pub(super) fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         stdin: job.stdin,
         tags: args.tag.clone(),
         parent: fleet.parent.as_ref().map(SessionDir::id_string),
-        queue: fleet.gate.queue.clone(),
-        after: fleet.gate.after.clone(),
+        queue: fleet.admission.queue.clone(),
+        after: fleet.admission.after.clone(),
         executor: plan.executor,
     };
     let text = toml::to_string(&record)

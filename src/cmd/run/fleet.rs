@@ -7,7 +7,7 @@ use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 
 use anyhow::Result;
 
-use crate::admission::Plan;
+use crate::admission::Conditions;
 use crate::cmd::args::RunArgs;
 use crate::exit::{CSA_ERROR, Failure};
 use crate::queue::{Queue, ticket};
@@ -19,7 +19,7 @@ use crate::tool::{self, Job};
 #[derive(Debug)]
 pub(in crate::cmd) struct Fleet {
     /// What the job waits for (the queue entry is added by [`join`]).
-    pub gate: Plan,
+    pub admission: Conditions,
     /// The session whose job runs this `csa run` (from `CSA_SESSION_ID`), unless
     /// `--detach-from-parent`.
     pub parent: Option<SessionDir>,
@@ -70,7 +70,7 @@ pub(in crate::cmd::run) fn plan(
         parent(root)
     };
     Ok(Fleet {
-        gate: Plan {
+        admission: Conditions {
             after,
             queue,
             slots_default,
@@ -126,7 +126,7 @@ pub(in crate::cmd::run) fn join(
             ));
         }
     }
-    if fleet.gate.is_empty() {
+    if fleet.admission.is_empty() {
         return Ok(());
     }
     let marker = session.file(session::QUEUED);
@@ -136,13 +136,13 @@ pub(in crate::cmd::run) fn join(
         .mode(0o600)
         .open(&marker)
         .map_err(|err| crate::exit::io_failure("cannot create", &err, marker.display()))?;
-    if let Some(name) = &fleet.gate.queue {
+    if let Some(name) = &fleet.admission.queue {
         let queue = Queue::new(root, name);
         if let Some(slots) = args.fleet.slots {
             queue.store_slots(slots)?;
         }
-        if fleet.gate.after.is_empty() {
-            fleet.gate.ticket = Some(ticket::enqueue(&queue, &session.id_string())?);
+        if fleet.admission.after.is_empty() {
+            fleet.admission.ticket = Some(ticket::enqueue(&queue, &session.id_string())?);
         }
     }
     Ok(())
@@ -151,7 +151,7 @@ pub(in crate::cmd::run) fn join(
 /// Adds the gate to the supervisor's arguments and hands the queue entry over (its
 /// descriptor is inherited).
 pub(in crate::cmd::run) fn pass_on(fleet: &Fleet, argv: &mut Vec<OsString>) -> Result<()> {
-    let gate = &fleet.gate;
+    let gate = &fleet.admission;
     for id in &gate.after {
         argv.extend(["--after".into(), id.into()]);
     }

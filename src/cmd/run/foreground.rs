@@ -16,7 +16,7 @@ use crate::tail;
 /// `--no-daemon`: supervise the job in this process, copying its output to the terminal as
 /// it reaches the spool files, and return its exit code.
 pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
-    let gate = std::mem::take(&mut launch.fleet.gate);
+    let gate = std::mem::take(&mut launch.fleet.admission);
     let launch = &*launch;
     let Launch { job, session, .. } = launch;
     // The job gets standard input, output and error only, as under a supervisor.
@@ -40,15 +40,15 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
     let slot = if gate.is_empty() {
         None
     } else {
-        let waker = crate::interrupt::Waker::new(received.clone())?;
-        match crate::admission::pass(session, gate, &waker)? {
-            crate::admission::Gate::Open(slot) => slot,
-            crate::admission::Gate::Stopped(signal, waiting_for) => {
+        let waker = crate::interrupt::Interruptible::new(received.clone())?;
+        match crate::admission::admit(session, gate, &waker)? {
+            crate::admission::Admission::Admitted(slot) => slot,
+            crate::admission::Admission::Stopped(signal, waiting_for) => {
                 let result =
                     crate::store::record::endings::not_started(session, signal, &waiting_for);
                 return Ok(crate::store::stop_request::record_result(session, result)?.exit_code);
             }
-            crate::admission::Gate::Skipped(result) => {
+            crate::admission::Admission::Skipped(result) => {
                 return Ok(crate::store::stop_request::record_result(session, result)?.exit_code);
             }
         }

@@ -45,7 +45,7 @@ impl Drop for Early {
 /// root looks node-local); `None` for other sessions.
 pub(super) fn submit_early(launch: &Launch<'_>) -> Option<Early> {
     let request = launch.plan.slurm.as_ref()?;
-    if !launch.fleet.gate.is_empty() || launch.args.no_daemon {
+    if !launch.fleet.admission.is_empty() || launch.args.no_daemon {
         return None;
     }
     warn_if_node_local(launch);

@@ -3,7 +3,7 @@
 //!
 //! - [`targets`]: which sessions (IDs, `--session`, `--tag`);
 //! - [`crate::wait`]: waiting for them, event-driven;
-//! - [`print`]: a session's logs and its `CSA:SESSION_WAIT_COMPLETED` line, as it ends;
+//! - [`print`](mod@print): a session's logs and its `CSA:SESSION_WAIT_COMPLETED` line, as it ends;
 //! - [`directives`]: `KV_WARM` at the cap, `SESSION_WAIT_SUMMARY` at the end.
 //!
 //! One session named once (`wait ID`, `wait --session ID`) is a *single* wait: what it
@@ -22,7 +22,7 @@ use crate::cmd::args::WaitArgs;
 use crate::exit;
 use crate::store::record::{self, ResultRecord, Status};
 use crate::store::session::StateRoot;
-use crate::wait::Ends;
+use crate::wait::WaitSet;
 
 mod directives;
 mod print;
@@ -56,7 +56,7 @@ pub fn exec(args: &WaitArgs) -> Result<u8> {
         tail: args.tail,
         stderr: args.stderr,
     };
-    let mut ends = Ends::new(targets.sessions);
+    let mut ends = WaitSet::new(targets.sessions);
     let mut tally = Tally::default();
     while let Some(ended) = ends.next(deadline) {
         let session = ends.session(ended.index);

@@ -15,7 +15,7 @@ use crate::liveness::{Identity, read_identity};
 use crate::stop::target::{self, Target};
 use crate::stop::{
     self,
-    sequence::{self, How},
+    sequence::{self, StopSequence},
 };
 use crate::store::record::endings;
 use crate::store::record::{ResultRecord, Status};
@@ -30,7 +30,7 @@ use crate::sys::{self, Pid, ProcStat};
 /// Errors (125, a refusal): `daemon.pid` names a running process with the recorded start
 /// time that is not the session's; members of the group cannot be proven to be the
 /// session's (those that can are stopped first).
-pub fn stop_finished(session: &SessionDir, how: How) -> Result<()> {
+pub fn stop_finished(session: &SessionDir, how: StopSequence) -> Result<()> {
     let id = session.id_string();
     let identity = read_identity(session);
     let result = endings::final_result(session)?;

@@ -15,7 +15,7 @@ pub use job::{TIMEOUT_GRACE, run_job};
 pub use leftovers::stop_finished;
 
 use super::{Executor, Settled, Start, StopMode};
-use crate::stop::sequence::How;
+use crate::stop::sequence::StopSequence;
 use crate::store::record::endings::{final_result, without_stdin};
 use crate::store::record::{ExecutorKind, ResultRecord};
 use crate::store::session::SessionDir;
@@ -65,7 +65,7 @@ impl Executor for LocalExecutor {
     fn stop(
         &self,
         sessions: &[SessionDir],
-        how: How,
+        how: StopSequence,
         by: &dyn Fn(&SessionDir) -> String,
         mode: StopMode,
     ) -> Result<()> {

@@ -5,14 +5,14 @@
 use anyhow::Result;
 
 use crate::executor::StopMode;
-use crate::stop::sequence::{self, How};
+use crate::stop::sequence::{self, StopSequence};
 use crate::stop::target::{self, Target};
 use crate::store::session::SessionDir;
 
 /// Stops local `sessions` together (see [`crate::executor::Executor::stop`]).
 pub fn stop(
     sessions: &[SessionDir],
-    how: How,
+    how: StopSequence,
     by: &dyn Fn(&SessionDir) -> String,
     mode: StopMode,
 ) -> Result<()> {

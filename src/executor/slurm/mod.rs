@@ -33,7 +33,7 @@ use super::StopMode;
 use crate::exit;
 use crate::interrupt::Received;
 use crate::queue::slot::Slot;
-use crate::stop::sequence::How;
+use crate::stop::sequence::StopSequence;
 use crate::store::record::{self, ExecutorKind, ResultRecord, SessionRecord, Status};
 use crate::store::session::{self, SessionDir};
 use crate::store::stop_request as request;
@@ -71,7 +71,7 @@ impl super::Executor for SlurmExecutor {
     fn stop(
         &self,
         sessions: &[SessionDir],
-        how: How,
+        how: StopSequence,
         by: &dyn Fn(&SessionDir) -> String,
         mode: StopMode,
     ) -> Result<()> {
@@ -100,7 +100,7 @@ impl super::Executor for SlurmExecutor {
     }
 }
 
-/// The watcher (`csa __supervise --executor slurm`, once the session's gate — dependencies,
+/// The watcher (`csa __supervise --executor slurm`, once the session is admitted — dependencies,
 /// queue slot — is passed): submits the job (unless `--resume`), waits for its end and
 /// returns the result to record (the supervisor applies a stop request and writes it).
 /// `waits_for_nothing`: the session had no dependencies and no queue (then `csa run`

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use rustix::process::Signal;
 
-use crate::interrupt::{self, Received, SURVIVED_SIGNALS, Waker};
+use crate::interrupt::{self, Interruptible, Received, SURVIVED_SIGNALS};
 use crate::stop::{self, Scope};
 use crate::store::session::SessionDir;
 use crate::store::stop_request as request;
@@ -113,13 +113,13 @@ impl Relay {
 
     /// Starts the thread that wakes on each signal and relays it.
     fn listen(&self) -> std::io::Result<()> {
-        let waker = Waker::new(self.received.clone())?;
+        let interruptible = Interruptible::new(self.received.clone())?;
         let state = Arc::clone(&self.state);
         let session = self.session.clone();
         thread::Builder::new()
             .name("relay".into())
             .spawn(move || {
-                while let Ok(arrived) = waker.next_arrivals() {
+                while let Ok(arrived) = interruptible.next_arrivals() {
                     relay(&session, &state, arrived);
                 }
             })

@@ -26,7 +26,7 @@ use crate::backoff::Backoff;
 use crate::executor::Settled;
 use crate::exit::{CSA_ERROR, Failure};
 use crate::liveness::{self, Observed};
-use crate::stop::sequence::How;
+use crate::stop::sequence::StopSequence;
 use crate::stop::{signal_name, target};
 use crate::store::session::{self, SessionDir};
 use crate::store::stop_request::{self as request, StopRequest};
@@ -43,7 +43,7 @@ const NODE_KILL_MARGIN: Duration = Duration::from_secs(5);
 ///
 /// Errors (125): Slurm unreachable or the job ID reused (nothing signalled), `scancel`
 /// failed, or no result recorded in time.
-pub fn stop(session: &SessionDir, how: How, by: &str, notes: bool) -> Result<()> {
+pub fn stop(session: &SessionDir, how: StopSequence, by: &str, notes: bool) -> Result<()> {
     let id = session.id_string();
     let note = |text: String| {
         if notes {
