@@ -343,7 +343,13 @@ fn the_session_directory_is_laid_out_as_section_1_says() {
     );
     let (pid, start) = pid_file.trim_end().split_once(' ').unwrap();
     let (pid, start): (i32, u64) = (pid.parse().unwrap(), start.parse().unwrap());
-    assert_eq!(proc_identity(pid), (pid, pid, start));
+    // `run` does not wait for the supervisor's first step (`setsid`): it may take a moment
+    // to lead its group and session (docs/format.md, `daemon.pid`).
+    crate::support::wait_for(
+        std::time::Duration::from_secs(30),
+        "the supervisor to lead its group",
+        || proc_identity(pid) == (pid, pid, start),
+    );
     crate::support::wait_for(std::time::Duration::from_secs(30), "the job", || {
         std::fs::read_to_string(dir.join("stdout.log")).is_ok_and(|s| s.contains("[]"))
     });

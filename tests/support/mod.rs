@@ -6,6 +6,7 @@
 mod assert;
 mod gate;
 pub mod isolation;
+pub mod pty;
 pub mod require;
 
 pub use assert::{assert_contains, assert_error, assert_reason};

@@ -185,7 +185,9 @@ impl Watch<'_> {
     /// The job started (`node.toml` appeared): block on `node.lock` in a thread.
     fn started(&mut self, node: NodeRecord) {
         // No longer waiting for Slurm to start it.
-        files::not_queued(self.session);
+        let at = crate::store::record::parse_timestamp(&node.started_at)
+            .unwrap_or_else(std::time::SystemTime::now);
+        crate::store::record::mark_started(self.session, at);
         self.same_host = node.host == files::host_name();
         self.node = Some(node);
         self.poll = TRUSTED_POLL;
