@@ -132,6 +132,18 @@ impl Csa {
             .collect()
     }
 
+    /// Every name in the `sessions` directory, staged sessions (`.new-<ID>`) included.
+    pub fn session_entries(&self) -> Vec<String> {
+        std::fs::read_dir(self.sessions_dir())
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// `result.toml` parsed as a TOML table, if present.
     pub fn result(&self, id: &str) -> Option<toml::Table> {
         let text = std::fs::read_to_string(self.session_dir(id).join("result.toml")).ok()?;
