@@ -15,6 +15,7 @@ mod cluster;
 mod endings;
 mod faults;
 mod fleet;
+mod requests;
 mod signals;
 mod stop;
 
