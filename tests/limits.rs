@@ -5,7 +5,7 @@
 //! these run in a private PID namespace ([`isolation`]).
 
 use crate::support::isolation::{self, Namespace, PidsLimit, Throwaway};
-use crate::support::{Csa, assert_contains, code, stderr};
+use crate::support::{Csa, assert_contains, code, stderr, stdout};
 
 /// The start of a script: a decoy process (`sleep`), once it is asleep (polled, at most
 /// 10 s): `$decoy` is its PID.
@@ -97,4 +97,142 @@ status=$?
         .unwrap_or_default();
     assert_refused_cleanly(&report, &run_stderr, &sessions);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+/// `csa run` under `ulimit -n` from 3 to 20 descriptors: either it starts the job and
+/// prints its ID and `CSA:SESSION_STARTED`, or it fails with one line (exit 125), leaves no
+/// session behind and the job never runs. (An EMFILE while saving its standard descriptors
+/// across the fork was taken for "not open": `run` then closed its own stdout and stderr,
+/// exited 0 and printed nothing, while the job ran.)
+#[test]
+fn run_under_ulimit_n_prints_the_id_or_fails_cleanly() {
+    let csa = Csa::new();
+    let marks = tempfile::tempdir().unwrap();
+    for limit in 3..=20 {
+        let mark = marks.path().join(format!("ran-{limit}"));
+        let before = csa.session_entries();
+        let mut command = std::process::Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("ulimit -n {limit} && exec \"$0\" run \"$1\""))
+            .arg(env!("CARGO_BIN_EXE_csa"))
+            .arg(format!("echo ran > '{}'", mark.display()))
+            .env("CSA_STATE_DIR", csa.state.path())
+            .stdin(std::process::Stdio::null());
+        let out = crate::support::output_within(&mut command, crate::support::HANG);
+        let (out_text, err_text) = (stdout(&out), stderr(&out));
+        let new: Vec<String> = csa
+            .session_entries()
+            .into_iter()
+            .filter(|entry| !before.contains(entry))
+            .collect();
+        match code(&out) {
+            0 => {
+                let id = out_text.trim_end();
+                assert!(crate::support::is_ulid(id), "{limit}: stdout {out_text:?}");
+                assert!(
+                    crate::support::directive(&err_text, "SESSION_STARTED")
+                        .is_some_and(|line| line.contains(id)),
+                    "{limit}: stderr {err_text:?}"
+                );
+                assert_eq!(new, [id.to_owned()], "{limit}");
+                assert_eq!(code(&csa.wait(id)), 0, "{limit}");
+                assert!(mark.exists(), "{limit}: the job ran");
+            }
+            125 => {
+                assert_eq!(out_text, "", "{limit}");
+                assert_eq!(err_text.lines().count(), 1, "{limit}: {err_text}");
+                assert!(err_text.starts_with("csa: "), "{limit}: {err_text}");
+                assert!(new.is_empty(), "{limit}: left behind {new:?}");
+                assert!(
+                    !mark.exists(),
+                    "{limit}: the job ran without its ID printed"
+                );
+            }
+            other => panic!("{limit}: exit {other}\nstdout: {out_text}\nstderr: {err_text}"),
+        }
+    }
+}
+
+/// `bash -c SCRIPT` with `$0` the csa binary, csa's state root, standard input from
+/// /dev/null; its output (a pipe: `ulimit -f` does not bind pipes).
+fn bash(csa: &Csa, script: &str) -> std::process::Output {
+    let mut command = std::process::Command::new("bash");
+    command
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_csa"))
+        .env("CSA_STATE_DIR", csa.state.path())
+        .stdin(std::process::Stdio::null());
+    crate::support::output_within(&mut command, crate::support::HANG)
+}
+
+/// Under `ulimit -f` of 0 to 3 KiB `csa run` cannot reserve the room a result needs: it
+/// fails with one line naming the limit (exit 125) and leaves nothing behind. (SIGXFSZ
+/// killed it: exit 153, no message, a `.new-` directory left.) At 4 KiB it starts.
+#[test]
+fn run_under_ulimit_f_fails_with_one_line_and_leaves_nothing() {
+    let csa = Csa::new();
+    for kib in 0..=3 {
+        let out = bash(&csa, &format!("ulimit -f {kib} && exec \"$0\" run true"));
+        let text = stderr(&out);
+        assert_eq!(code(&out), 125, "{kib} KiB: {text}");
+        assert_eq!(text.lines().count(), 1, "{kib} KiB: {text}");
+        assert!(text.contains("ulimit -f"), "{kib} KiB: {text}");
+        assert_eq!(stdout(&out), "", "{kib} KiB");
+        assert_eq!(csa.session_entries(), Vec::<String>::new(), "{kib} KiB");
+    }
+    let out = bash(&csa, "ulimit -f 4 && exec \"$0\" run true");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(code(&csa.wait(stdout(&out).trim_end())), 0);
+}
+
+/// `run --no-daemon` supervises its job and copies its output to its own standard output
+/// and error: a copy that meets `ulimit -f` is cut short, and the supervisor still records
+/// the job's true result. (SIGXFSZ killed the supervisor: exit 153, the session lost.)
+#[test]
+fn a_supervisor_that_meets_ulimit_f_still_records_the_result() {
+    let csa = Csa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy");
+    let out = bash(
+        &csa,
+        &format!(
+            "ulimit -f 8 && exec \"$0\" run --no-daemon 'head -c 6000 /dev/zero; head -c 6000 /dev/zero >&2; exit 3' >'{}' 2>&1",
+            copy.display()
+        ),
+    );
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let id = csa.session_ids().pop().expect("the session");
+    let result = csa.result(&id).expect("result.toml");
+    assert_eq!(result["status"].as_str(), Some("failure"), "{result:?}");
+    assert_eq!(result["exit_code"].as_integer(), Some(3));
+    assert_eq!(
+        std::fs::metadata(&copy).unwrap().len(),
+        8192,
+        "the copy stops at the limit"
+    );
+}
+
+/// csa ignores SIGXFSZ for itself; the job gets the default action back, even from a caller
+/// that ignored it (an ignored signal stays ignored across `exec`).
+#[test]
+fn the_job_gets_the_default_action_for_sigxfsz() {
+    let csa = Csa::new();
+    let out = bash(
+        &csa,
+        "trap '' XFSZ && exec \"$0\" run -- grep SigIgn /proc/self/status",
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let id = stdout(&out).trim_end().to_owned();
+    let waited = csa.wait(&id);
+    assert_eq!(code(&waited), 0, "{}", stderr(&waited));
+    let line = stdout(&waited);
+    let mask = u64::from_str_radix(line.trim().trim_start_matches("SigIgn:").trim(), 16)
+        .unwrap_or_else(|_| panic!("{line:?}"));
+    assert_eq!(
+        mask & (1 << (25 - 1)),
+        0,
+        "SIGXFSZ (25) is ignored in the job: {line}"
+    );
 }
