@@ -12,15 +12,18 @@
 
 mod basics;
 mod cluster;
+mod endings;
 mod faults;
 mod fleet;
+mod requests;
+mod signals;
 mod stop;
 
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
-use crate::support::{Csa, assert_success, output_within, wait_for};
+use crate::support::{Csa, assert_success, output_within, started_id, wait_for};
 
 /// How long a Slurm job may take to start and end in these tests (the scheduler starts
 /// pending jobs once a second; a loaded machine is slower).
@@ -58,11 +61,23 @@ pub fn require_cluster() {
     }
 }
 
+/// Every Slurm test holds this shared, except one that disturbs the whole cluster (takes
+/// a node down), which holds it alone.
+static CLUSTER: RwLock<()> = RwLock::new(());
+
+/// How a test holds [`CLUSTER`].
+#[allow(dead_code)]
+enum Hold {
+    Shared(RwLockReadGuard<'static, ()>),
+    Alone(RwLockWriteGuard<'static, ()>),
+}
+
 /// A private csa state root whose Slurm jobs are cancelled when it is dropped.
 pub struct SlurmCsa {
     pub csa: Csa,
     /// The `SLURM_CONF` of the cluster (`None`: the caller's, the default test cluster).
     conf: Option<String>,
+    hold: Hold,
 }
 
 impl SlurmCsa {
@@ -70,10 +85,29 @@ impl SlurmCsa {
     /// cluster ([`require_cluster`]).
     #[track_caller]
     pub fn new() -> Self {
+        Self::new_in(&std::env::temp_dir())
+    }
+
+    /// [`SlurmCsa::new`] with the state root in `parent`.
+    #[track_caller]
+    pub fn new_in(parent: &std::path::Path) -> Self {
+        require_cluster();
+        Self {
+            csa: Csa::new_in(parent),
+            conf: None,
+            hold: Hold::Shared(CLUSTER.read().unwrap_or_else(PoisonError::into_inner)),
+        }
+    }
+
+    /// As [`SlurmCsa::new`], for a test that no other Slurm test may run beside (it takes
+    /// a node down).
+    #[track_caller]
+    pub fn exclusive() -> Self {
         require_cluster();
         Self {
             csa: Csa::new(),
             conf: None,
+            hold: Hold::Alone(CLUSTER.write().unwrap_or_else(PoisonError::into_inner)),
         }
     }
 
@@ -91,6 +125,7 @@ impl SlurmCsa {
         Self {
             csa: Csa::new().with_env("SLURM_CONF", &conf),
             conf: Some(conf),
+            hold: Hold::Shared(CLUSTER.read().unwrap_or_else(PoisonError::into_inner)),
         }
     }
 
@@ -105,11 +140,24 @@ impl SlurmCsa {
         command
     }
 
+    /// `csa run --executor slurm ARGS…`, whatever it returns.
+    pub fn try_run(&self, args: &[&str]) -> Output {
+        let mut all = vec!["run", "--executor", "slurm"];
+        all.extend_from_slice(args);
+        self.output(&all)
+    }
+
     /// `csa run --executor slurm ARGS…`: asserts success, returns the session ID.
     pub fn run(&self, args: &[&str]) -> String {
-        let mut all = vec!["--executor", "slurm"];
-        all.extend_from_slice(args);
-        self.csa.run_args(&all)
+        started_id(&self.try_run(args))
+    }
+
+    /// `csa run --executor slurm SCRIPT`, returning once the job runs on its node and has
+    /// printed `ready`.
+    pub fn run_ready(&self, script: &str) -> String {
+        let id = self.run(&[script]);
+        self.wait_started(&id, "ready");
+        id
     }
 
     /// `csa ARGS…`, allowing for Slurm's pace.
@@ -124,7 +172,7 @@ impl SlurmCsa {
 
     /// A file of the session directory, as text (empty when missing).
     pub fn file(&self, id: &str, name: &str) -> String {
-        std::fs::read_to_string(self.csa.session_dir(id).join(name)).unwrap_or_default()
+        self.csa.file(id, name)
     }
 
     /// Waits until the job has started on the node (`node.toml`) and printed `text`.
@@ -150,6 +198,90 @@ impl SlurmCsa {
     /// The result, once recorded.
     pub fn result(&self, id: &str) -> toml::Table {
         self.csa.result(id).expect("result.toml")
+    }
+
+    /// Runs `scancel ARGS…` on this cluster and asserts it succeeded.
+    pub fn scancel(&self, args: &[&str]) {
+        let out = self
+            .command("scancel")
+            .args(args)
+            .output()
+            .expect("scancel");
+        assert_success(&out, "scancel");
+    }
+
+    /// The node job `job_id` runs on (empty while pending).
+    pub fn job_node(&self, job_id: &str) -> String {
+        let out = self
+            .command("squeue")
+            .args(["-h", "-j", job_id, "-o", "%N"])
+            .output()
+            .expect("squeue");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Takes `node` down (`scontrol update state=down`) until the guard is dropped. Only
+    /// with [`SlurmCsa::exclusive`]: it ends every job on the node.
+    pub fn node_down(&self, node: &str) -> NodeDown<'_> {
+        assert!(
+            matches!(self.hold, Hold::Alone(_)),
+            "taking a node down needs SlurmCsa::exclusive"
+        );
+        let out = self
+            .command("scontrol")
+            .args([
+                "update",
+                &format!("nodename={node}"),
+                "state=down",
+                "reason=csa-test",
+            ])
+            .output()
+            .expect("scontrol");
+        assert_success(&out, "scontrol update state=down");
+        NodeDown {
+            slurm: self,
+            node: node.to_owned(),
+        }
+    }
+}
+
+/// A node taken down ([`SlurmCsa::node_down`]), brought back when dropped.
+pub struct NodeDown<'a> {
+    slurm: &'a SlurmCsa,
+    node: String,
+}
+
+impl Drop for NodeDown<'_> {
+    fn drop(&mut self) {
+        let state = || {
+            self.slurm
+                .command("sinfo")
+                .args(["-h", "-n", &self.node, "-o", "%T"])
+                .output()
+                .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+                .unwrap_or_default()
+        };
+        let back = |now: &str| ["idle", "mixed", "allocated"].contains(&now);
+        let deadline = std::time::Instant::now() + SLURM_DEADLINE;
+        while std::time::Instant::now() < deadline {
+            if back(&state()) {
+                return;
+            }
+            // Resumed by hand, or by `ReturnToService` once the node registers again.
+            let _ = self
+                .slurm
+                .command("scontrol")
+                .args(["update", &format!("nodename={}", self.node), "state=resume"])
+                .stderr(Stdio::null())
+                .status();
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        assert!(
+            std::thread::panicking(),
+            "node {} did not come back: {}",
+            self.node,
+            state()
+        );
     }
 }
 
