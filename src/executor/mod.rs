@@ -44,6 +44,12 @@ pub trait Executor: Sync {
     /// at the executor, in words (`Slurm to start job 42`), or `None`.
     fn look(&self, session: &SessionDir) -> Option<String>;
 
+    /// A look, which changes nothing: the executor's own ID of the session's job, as its
+    /// tools show it (Slurm's job ID), once it has one; `None` by default.
+    fn job_id(&self, _session: &SessionDir) -> Option<String> {
+        None
+    }
+
     /// Stops `sessions` (all of this executor's kind) together, `how`; `by(session)` names
     /// who asks, as each result's reason will. What a session that cannot be verified or
     /// has ended means is `mode`'s.
