@@ -12,6 +12,7 @@ use std::process::Command;
 
 use rustix::io::FdFlags;
 
+pub mod cgroup;
 mod pid;
 mod procfs;
 pub mod signals;
@@ -20,7 +21,7 @@ pub mod witness;
 
 pub use pid::{Pid, signal_group, signal_process, signal_proven};
 pub use procfs::{ProcStat, descendants_in_group, group_members, has_env, has_file_open};
-pub use spawn::{Detached, OnExecFailure, c_path, spawn};
+pub use spawn::{Around, Detached, OnExecFailure, c_path, spawn};
 
 /// Makes `command` call `setsid()` in the child before `exec`, so the child is the leader
 /// of a new session and of a new process group whose ID is its PID, with no controlling
@@ -65,8 +66,9 @@ pub fn block_signals(command: &mut Command, signals: &[i32]) {
 /// set) or after it (to parent and child both). Between `fork` and `exec` the child: blocks
 /// `signals`; gives up ([`signalled_before_exec`]) if `received` is set — by the parent's
 /// handler before the fork, or by the inherited handler in the child; resets their
-/// handlers to the default; and unblocks them, so that one arriving meanwhile ends the
-/// child as it would have ended the job.
+/// handlers to the default (and SIGXFSZ's, which csa ignores: [`ignore_file_size_signal`]);
+/// and unblocks them, so that one arriving meanwhile ends the child as it would have ended
+/// the job.
 pub fn exec_unless_signalled(
     command: &mut Command,
     received: &'static std::sync::atomic::AtomicUsize,
@@ -86,12 +88,10 @@ pub fn exec_unless_signalled(
                 let signal = i32::try_from(signal).unwrap_or(0);
                 return Err(io::Error::from_raw_os_error(SIGNALLED_BEFORE_EXEC + signal));
             }
-            for &signal in signals {
-                let mut action: libc::sigaction = std::mem::zeroed();
-                action.sa_sigaction = libc::SIG_DFL;
-                if libc::sigaction(signal, &raw const action, std::ptr::null_mut()) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
+            // The job gets the default action for the signals csa handles, and for SIGXFSZ,
+            // which csa ignores ([`ignore_file_size_signal`]).
+            for &signal in signals.iter().chain(&[libc::SIGXFSZ]) {
+                default_action(signal)?;
             }
             if libc::sigprocmask(libc::SIG_UNBLOCK, &raw const set, std::ptr::null_mut()) != 0 {
                 return Err(io::Error::last_os_error());
@@ -99,6 +99,79 @@ pub fn exec_unless_signalled(
             Ok(())
         });
     }
+}
+
+/// Makes the calling process ignore SIGXFSZ, for all of its life: a write beyond the file
+/// size limit (`ulimit -f`) then fails with EFBIG, an error csa reports and handles (no
+/// result is lost, nothing is left half-made), instead of killing csa with no word. Every
+/// csa process calls it first thing; the programs csa starts get the default action back
+/// ([`exec_unless_signalled`], [`default_signals_on_exec`]): an ignored signal stays
+/// ignored across `exec`.
+pub fn ignore_file_size_signal() {
+    // SAFETY: `signal` with `SIG_IGN` takes no pointers and runs no code of ours.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
+/// Makes `command`'s program start with the default action for SIGXFSZ, which csa itself
+/// ignores ([`ignore_file_size_signal`]).
+pub fn default_signals_on_exec(command: &mut Command) {
+    // SAFETY: the closure runs between fork and exec in the child; it only makes the
+    // async-signal-safe `sigaction` call on a value built on its stack, and allocates
+    // nothing.
+    unsafe {
+        command.pre_exec(|| default_action(libc::SIGXFSZ));
+    }
+}
+
+/// Sets `signal`'s action to the default. Async-signal-safe.
+fn default_action(signal: i32) -> io::Result<()> {
+    // SAFETY: a zeroed `sigaction` is the default action with an empty mask.
+    let set = unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = libc::SIG_DFL;
+        libc::sigaction(signal, &raw const action, std::ptr::null_mut())
+    };
+    if set != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Makes `command`'s child change to directory `dir` before `exec` — as
+/// `Command::current_dir` does, but reporting a failure as one of `chdir`
+/// ([`chdir_failed`]), which std reports as if `exec` had failed.
+///
+/// Errors (`InvalidInput`): `dir` holds a NUL byte.
+pub fn enter_on_exec(command: &mut Command, dir: &std::path::Path) -> io::Result<()> {
+    let dir = c_path(dir)?;
+    // SAFETY: the closure runs between fork and exec in the child; it only makes the
+    // async-signal-safe `chdir` call on a string built before the fork, and allocates
+    // nothing (an `io::Error` from a raw code holds no allocation).
+    unsafe {
+        command.pre_exec(move || {
+            if libc::chdir(dir.as_ptr()) != 0 {
+                let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
+                return Err(io::Error::from_raw_os_error(CHDIR_FAILED + errno));
+            }
+            Ok(())
+        });
+    }
+    Ok(())
+}
+
+/// The error code by which a child of [`enter_on_exec`] reports that `chdir` failed with
+/// error N: this base plus N (far above every `errno` value, apart from
+/// [`SIGNALLED_BEFORE_EXEC`]'s).
+const CHDIR_FAILED: i32 = 0x4344_0000;
+
+/// The error of `chdir`, when that is why a spawn failed ([`enter_on_exec`]).
+pub fn chdir_failed(err: &io::Error) -> Option<io::Error> {
+    let errno = err.raw_os_error()?.checked_sub(CHDIR_FAILED)?;
+    (1..4096)
+        .contains(&errno)
+        .then(|| io::Error::from_raw_os_error(errno))
 }
 
 /// The error code by which a child of [`exec_unless_signalled`] reports that it saw signal
@@ -258,6 +331,19 @@ pub fn close_inherited_fds_on_exec() -> io::Result<()> {
     Ok(())
 }
 
+/// Checks that the calling process may enter directory `dir` (`chdir`): search permission
+/// for its effective user and group, as `chdir` checks it (`faccessat(X_OK, AT_EACCESS)`).
+/// Errors: why it may not (`EACCES`, `ENOENT`, `ENOTDIR`, …).
+pub fn can_enter(dir: &std::path::Path) -> io::Result<()> {
+    rustix::fs::accessat(
+        rustix::fs::CWD,
+        dir,
+        rustix::fs::Access::EXEC_OK,
+        rustix::fs::AtFlags::EACCESS,
+    )
+    .map_err(io::Error::from)
+}
+
 /// Sets or clears the close-on-exec flag of `fd`.
 pub fn set_close_on_exec(fd: impl AsFd, close_on_exec: bool) -> io::Result<()> {
     let flags = if close_on_exec {
@@ -351,6 +437,19 @@ pub fn set_env_single_threaded(name: &str, value: Option<&std::ffi::OsStr>) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_chdir_before_exec_that_fails_says_so() {
+        let mut command = std::process::Command::new("/bin/true");
+        super::enter_on_exec(&mut command, std::path::Path::new("/nonexistent/dir")).unwrap();
+        let err = command.spawn().unwrap_err();
+        let why = super::chdir_failed(&err).expect("a chdir failure");
+        assert_eq!(why.raw_os_error(), Some(libc::ENOENT));
+        assert!(super::chdir_failed(&std::io::Error::from_raw_os_error(libc::ENOENT)).is_none());
+        let mut command = std::process::Command::new("pwd");
+        super::enter_on_exec(&mut command, std::path::Path::new("/tmp")).unwrap();
+        assert_eq!(command.output().unwrap().stdout, b"/tmp\n");
+    }
+
     #[test]
     fn gaps_between_kept_descriptors() {
         assert_eq!(super::gaps(&[]), [(3, u32::MAX)]);
