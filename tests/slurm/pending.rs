@@ -83,11 +83,11 @@ fn a_job_that_can_never_start_says_why_in_list_result_and_wait() {
         SLURM_DEADLINE,
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let warm = stderr(&out)
+    let err = stderr(&out);
+    let warm = err
         .lines()
         .find(|line| line.starts_with("CSA:SESSION_WAIT_KV_WARM"))
-        .map(str::to_owned)
-        .unwrap_or_else(|| panic!("no KV_WARM: {}", stderr(&out)));
+        .unwrap_or_else(|| panic!("no KV_WARM: {err}"));
     assert!(
         warm.contains("status=queued")
             && warm.contains("waiting_for=")
