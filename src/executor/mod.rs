@@ -44,6 +44,19 @@ pub trait Executor: Sync {
     /// at the executor, in words (`Slurm to start job 42`), or `None`.
     fn look(&self, session: &SessionDir) -> Option<String>;
 
+    /// A look, which changes nothing: the executor's own ID of the session's job, as its
+    /// tools show it (Slurm's job ID), once it has one; `None` by default.
+    fn job_id(&self, _session: &SessionDir) -> Option<String> {
+        None
+    }
+
+    /// The file of the session directory where the executor's own messages about the job
+    /// go (Slurm's `slurm.log`: a time limit, a cancellation, an out-of-memory kill), shown
+    /// beside `stderr.log` when a job did not succeed; `None` by default.
+    fn messages_file(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Stops `sessions` (all of this executor's kind) together, `how`; `by(session)` names
     /// who asks, as each result's reason will. What a session that cannot be verified or
     /// has ended means is `mode`'s.
