@@ -156,8 +156,7 @@ report member "$member"
 #[test]
 fn kill_of_a_finished_session_stops_only_what_carries_its_id() {
     let csa = Csa::new();
-    let id = csa.run("sleep 1000 & env -i sleep 1001 & echo started");
-    assert_eq!(csa.wait(&id).status.code(), Some(0));
+    let id = csa.finished("sleep 1000 & env -i sleep 1001 & echo started", 0);
     let pgid = csa.supervisor_pid(&id);
     let cmdline = |pid: i32| std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     wait_for(HANG, "the supervisor to exit", || {

@@ -2,8 +2,8 @@
 //! with `--no-daemon`.
 
 use crate::support::{
-    Csa, HANG, assert_contains, assert_reason, assert_record, group_members, output_within,
-    wait_for,
+    Csa, HANG, assert_contains, assert_exit, assert_reason, assert_record, group_members,
+    output_within, wait_for,
 };
 
 /// Checks a `timeout` result: status, exit code 124, the reason naming the limit, and a
@@ -26,7 +26,7 @@ fn timeout_stops_a_daemon_job() {
     let csa = Csa::new();
     let id = csa.run_args(&["--timeout", "1s", "sleep 30"]);
     let out = csa.wait(&id);
-    assert_eq!(out.status.code(), Some(124));
+    assert_exit(&out, 124);
     assert_timed_out(&csa.result(&id).unwrap(), "1s");
     let session = csa.file(&id, "session.toml");
     assert_contains(&session, &["timeout_ms = 1000"]);
@@ -45,7 +45,7 @@ fn timeout_works_without_a_daemon() {
         ]),
         HANG,
     );
-    assert_eq!(out.status.code(), Some(124));
+    assert_exit(&out, 124);
     assert_eq!(out.stdout, b"started\n");
     let ids = csa.session_ids();
     assert_eq!(ids.len(), 1);
@@ -63,7 +63,7 @@ fn timeout_kills_what_ignores_sigterm_including_background_children() {
     ]);
     let pgid = csa.supervisor_pid(&id);
     let out = csa.wait(&id);
-    assert_eq!(out.status.code(), Some(124));
+    assert_exit(&out, 124);
     assert_timed_out(&csa.result(&id).unwrap(), "1s");
     // Nothing else kills the background child: only the supervisor can have done it.
     wait_for(HANG, "the process group to be empty", || {

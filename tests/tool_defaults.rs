@@ -2,7 +2,9 @@
 //! timeout (`[tools.NAME] timeout`), a queue (`[tools.NAME] queue`) and the queues' default
 //! slot counts (`[queues.NAME] slots`); and the job's `PWD`.
 
-use crate::support::{HANG, assert_error, assert_success, code, output_within, stderr, stdout};
+use crate::support::{
+    HANG, assert_error, assert_exit, assert_success, code, output_within, stdout,
+};
 use crate::tools::Bench;
 
 /// `session.toml` of session `id`.
@@ -34,7 +36,7 @@ fn a_tool_default_timeout_applies_when_run_has_none() {
         Some(1000)
     );
     let waited = bench.csa.wait(&id);
-    assert_eq!(code(&waited), 124, "{}", stderr(&waited));
+    assert_exit(&waited, 124);
     let result = bench.csa.result(&id).unwrap();
     assert_eq!(result["status"].as_str(), Some("timeout"));
 
@@ -48,7 +50,7 @@ fn a_tool_default_timeout_applies_when_run_has_none() {
         session_toml(&bench, &id)["timeout_ms"].as_integer(),
         Some(3_600_000)
     );
-    assert_eq!(code(&bench.csa.wait(&id)), 0);
+    assert_exit(&bench.csa.wait(&id), 0);
 
     // The foreground runs under the same default.
     let mut command = bench.cmd(&["run", "--no-daemon", "--tool", "slow", "sleep 30"]);
@@ -79,7 +81,7 @@ fn presets_run_in_their_own_queue_unless_configured_otherwise() {
     let plain = bench.path("config");
     let id = start(&bench, &plain, &["--tool", "claude", "hi"]);
     assert_eq!(session_toml(&bench, &id)["queue"].as_str(), Some("claude"));
-    assert_eq!(code(&bench.csa.wait(&id)), 0);
+    assert_exit(&bench.csa.wait(&id), 0);
     let id = start(&bench, &plain, &["--tool", "sh", "true"]);
     assert!(!session_toml(&bench, &id).contains_key("queue"));
 
@@ -93,7 +95,7 @@ fn presets_run_in_their_own_queue_unless_configured_otherwise() {
     let id = start(&bench, &proj, &["--tool", "gemini", "hi"]);
     assert!(!session_toml(&bench, &id).contains_key("queue"));
     let id = start(&bench, &proj, &["--queue", "build", "--", "true"]);
-    assert_eq!(code(&bench.csa.wait(&id)), 0);
+    assert_exit(&bench.csa.wait(&id), 0);
 
     // The default slot counts: configured, else 3 for the presets' queues, else 1.
     let slots = |dir: &std::path::Path, queue: &str| {

@@ -5,7 +5,7 @@
 use crate::status::{nested_run, status_json, wait_for_counts};
 use crate::support::Gate;
 use crate::support::pty::Pty;
-use crate::support::{Csa, HANG, code, stderr, stdout, wait_for};
+use crate::support::{Csa, HANG, assert_exit, code, stderr, stdout, wait_for};
 use crate::support_faults::signal;
 
 const DOWN: &str = "\x1b[B";
@@ -128,7 +128,7 @@ fn top_shows_a_fleet_live_follows_output_and_kills_with_a_key() {
 
     // Removed sessions leave the view.
     let out = csa.output(&["session", "clean", "--older-than", "0s"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     pty.wait_for_text("0 sessions: 0 running");
     quit(&mut pty);
 }
@@ -349,7 +349,7 @@ fn top_restores_the_terminal_on_every_way_out() {
 fn top_needs_a_terminal() {
     let csa = Csa::new();
     let out = csa.output(&["top"]);
-    assert_eq!(code(&out), 125);
+    assert_exit(&out, 125);
     assert!(
         stderr(&out).contains("csa top needs a terminal"),
         "{}",

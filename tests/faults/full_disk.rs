@@ -10,8 +10,8 @@ use std::process::Command;
 
 use super::wait_cmd;
 use crate::support::{
-    Csa, HANG, assert_record, code, directive, group_members, isolation, output_within, stderr,
-    wait_for,
+    Csa, HANG, assert_exit, assert_record, code, directive, group_members, isolation,
+    output_within, stderr, wait_for,
 };
 
 /// A page of tmpfs (bytes): the unit in which it hands out space.
@@ -101,7 +101,7 @@ fn a_job_that_fills_the_disk_keeps_its_result_and_output() {
     let csa = &disk.csa;
     let id = csa.run("head -c 400000 /dev/zero; exit 3");
     let out = csa.wait(&id);
-    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert_exit(&out, 3);
     let spooled = std::fs::read(csa.session_dir(&id).join("stdout.log")).unwrap();
     assert!(
         spooled.len() > 100_000 && spooled.len() < 400_000,
@@ -148,7 +148,7 @@ fn a_lost_session_on_a_full_disk_is_recorded() {
     csa.kill_group(&id);
     wait_for(HANG, "the group to die", || group_members(pid).is_empty());
     let out = csa.wait(&id);
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_exit(&out, 1);
     assert!(!out.stdout.is_empty(), "wait prints what was spooled");
     let result = csa.result(&id).expect("result.toml on a full file system");
     assert_record(&result, "status = 'lost', synthetic = true");
@@ -164,7 +164,7 @@ fn kill_on_a_full_disk_records_the_result() {
     for (grace, signal) in [("5s", 15), ("0", 9)] {
         let (id, _) = fill_then_sleep(&disk);
         let kill = csa.output(&["session", "kill", "--session", &id, "--grace", grace]);
-        assert_eq!(code(&kill), 0, "{}", stderr(&kill));
+        assert_exit(&kill, 0);
         let result = csa.result(&id).expect("result.toml on a full file system");
         assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
         assert_eq!(result["signal"].as_integer(), Some(signal));

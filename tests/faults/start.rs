@@ -8,7 +8,7 @@ use std::io::Read as _;
 use std::time::Duration;
 
 use super::{code, wait_cmd};
-use crate::support::{Csa, HANG, group_members, output_within, stderr};
+use crate::support::{Csa, HANG, assert_exit, group_members, output_within, stderr};
 use crate::support_faults::{rng, signal, trials};
 
 /// The first child of process `pid` (`/proc/<pid>/task/<pid>/children`), if any.
@@ -94,7 +94,7 @@ fn kill_at_once_after_the_id_stops_the_session() {
                 .args(["session", "kill", "--session", &id, "--grace", "5s"]),
             HANG,
         );
-        assert_eq!(code(&kill), 0, "{}", stderr(&kill));
+        assert_exit(&kill, 0);
         let result = csa.result(&id).expect("a result after kill");
         assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
         let supervisor = csa.supervisor_pid(&id);
@@ -103,7 +103,7 @@ fn kill_at_once_after_the_id_stops_the_session() {
             "processes of session {id} survive its kill"
         );
         let wait = output_within(&mut wait_cmd(&csa, &id), HANG);
-        assert_eq!(code(&wait), 143, "{}", stderr(&wait));
+        assert_exit(&wait, 143);
     }
 }
 
@@ -153,7 +153,7 @@ fn kill_waits_for_a_supervisor_still_starting() {
                     .args(["session", "kill", "--session", &id, "--grace", "0"]),
                 HANG,
             );
-            assert_eq!(code(&kill), 0, "{}", stderr(&kill));
+            assert_exit(&kill, 0);
             continue;
         }
         caught += 1;
@@ -173,7 +173,7 @@ fn kill_waits_for_a_supervisor_still_starting() {
         );
         signal(child, 18); // SIGCONT
         let kill = kill.join();
-        assert_eq!(code(&kill), 0, "{}", stderr(&kill));
+        assert_exit(&kill, 0);
         let result = csa.result(&id).expect("a result after kill");
         assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
         assert!(

@@ -90,6 +90,24 @@ impl SlurmCsa {
         Self::new_in(&std::env::temp_dir())
     }
 
+    /// A new state root ([`SlurmCsa::new`]) and its first session, started with
+    /// [`SlurmCsa::run_with`].
+    #[track_caller]
+    pub fn with_session(options: &str, script: &str) -> (Self, String) {
+        let slurm = Self::new();
+        let id = slurm.run_with(options, script);
+        (slurm, id)
+    }
+
+    /// A new state root and its first session, `SCRIPT`, once its job runs on its node and
+    /// has printed `ready` ([`SlurmCsa::run_ready`]).
+    #[track_caller]
+    pub fn with_ready_session(script: &str) -> (Self, String) {
+        let slurm = Self::new();
+        let id = slurm.run_ready(script);
+        (slurm, id)
+    }
+
     /// [`SlurmCsa::new`] with the state root in `parent`.
     #[track_caller]
     pub fn new_in(parent: &std::path::Path) -> Self {
@@ -152,6 +170,19 @@ impl SlurmCsa {
     /// `csa run --executor slurm ARGS…`: asserts success, returns the session ID.
     pub fn run(&self, args: &[&str]) -> String {
         started_id(&self.try_run(args))
+    }
+
+    /// `csa run --executor slurm OPTIONS SCRIPT`, the options written as on a command line
+    /// (split at spaces; none may contain one), whatever it returns.
+    pub fn try_run_with(&self, options: &str, script: &str) -> Output {
+        let mut args: Vec<&str> = options.split_whitespace().collect();
+        args.push(script);
+        self.try_run(&args)
+    }
+
+    /// [`SlurmCsa::try_run_with`]: asserts success, returns the session ID.
+    pub fn run_with(&self, options: &str, script: &str) -> String {
+        started_id(&self.try_run_with(options, script))
     }
 
     /// `csa run --executor slurm SCRIPT`, returning once the job runs on its node and has

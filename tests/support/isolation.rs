@@ -138,14 +138,7 @@ impl Throwaway {
 
     /// The names in the user's `sessions` directory, staged ones (`.new-…`) included.
     pub fn session_entries(&self) -> Vec<String> {
-        std::fs::read_dir(self.sessions())
-            .map(|entries| {
-                entries
-                    .flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default()
+        super::entries(&self.sessions())
     }
 
     /// The environment the user's script starts with (nothing else is inherited): `HOME`,

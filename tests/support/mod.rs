@@ -100,6 +100,24 @@ impl Csa {
         stdout.trim_end().to_owned()
     }
 
+    /// `csa run OPTIONS SCRIPT`, the options written as on a command line (split at
+    /// spaces; none may contain one): asserts success and returns the session ID.
+    pub fn run_with(&self, options: &str, script: &str) -> String {
+        let mut args: Vec<&str> = options.split_whitespace().collect();
+        args.push(script);
+        self.run_args(&args)
+    }
+
+    /// `csa run SCRIPT` waited for to its end: asserts it exited with `code`; returns the
+    /// session ID.
+    #[track_caller]
+    pub fn finished(&self, script: &str, code: i32) -> String {
+        let id = self.run(script);
+        let out = self.wait(&id);
+        assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
+        id
+    }
+
     /// `csa session wait --session ID --until-done`.
     pub fn wait(&self, id: &str) -> Output {
         self.output(&["session", "wait", "--session", id, "--until-done"])
@@ -132,27 +150,15 @@ impl Csa {
 
     /// The session IDs on disk.
     pub fn session_ids(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(self.sessions_dir()) else {
-            return Vec::new();
-        };
-        entries
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            // `csa run` stages a new session as `.new-<ID>` until it is complete.
-            .filter(|name| !name.starts_with('.'))
-            .collect()
+        let mut ids = self.session_entries();
+        // `csa run` stages a new session as `.new-<ID>` until it is complete.
+        ids.retain(|name| !name.starts_with('.'));
+        ids
     }
 
     /// Every name in the `sessions` directory, staged sessions (`.new-<ID>`) included.
     pub fn session_entries(&self) -> Vec<String> {
-        std::fs::read_dir(self.sessions_dir())
-            .map(|entries| {
-                entries
-                    .flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default()
+        entries(&self.sessions_dir())
     }
 
     /// Fails the test when the store holds a session (`what` made one, e.g. "a usage
@@ -226,6 +232,26 @@ impl Csa {
             pause = (pause * 2).min(Duration::from_millis(50));
         }
     }
+}
+
+/// The names in directory `dir` (none when it cannot be read).
+pub fn entries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A project directory whose `.csa/config.toml` holds `config`.
+pub fn project(config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".csa")).unwrap();
+    std::fs::write(dir.path().join(".csa/config.toml"), config).unwrap();
+    dir
 }
 
 /// The PIDs in `/proc` now.
