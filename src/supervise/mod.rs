@@ -105,6 +105,14 @@ pub fn main(args: &Request) -> Result<u8> {
         // It may wait long: give back what start-up used first.
         sys::release_free_heap();
     }
+    // A stop requested before this supervisor started (a watcher taking over a waiting
+    // session) came with no signal for it: the job is never started.
+    if waker.is_some()
+        && let Some(request) = stop_request::requested(&session)
+    {
+        let result = not_started(&session, request.signal, "its dependencies or a queue slot");
+        return finish(&session, result, lock_fd);
+    }
     let slot = match &waker {
         None => None,
         Some(waker) => match admission::admit(&session, plan, waker)? {

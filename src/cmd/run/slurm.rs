@@ -73,11 +73,16 @@ pub(super) fn start(launch: &Launch<'_>, prepared: Prepared, early: Option<Early
         warn_if_node_local(launch);
     }
     // Before the job can start (`slurm.toml` comes last): the node sets the `--env` pairs
-    // itself, whatever `sbatch` exports.
-    if let Err(err) = slurm::env::write(session, &args.env) {
+    // itself, whatever `sbatch` exports; and a watcher that submits the job later can be
+    // replaced before it did.
+    let written = slurm::env::write(session, &args.env).and_then(|()| match &early {
+        Some(_) => Ok(()),
+        None => keep_deferred(launch),
+    });
+    if let Err(err) = written {
         let _ = std::fs::remove_dir_all(&session.path);
         return Err(err.context(format!(
-            "cannot write the job's environment ({})",
+            "cannot write the session's files ({})",
             session.path.display()
         )));
     }
@@ -95,6 +100,29 @@ pub(super) fn start(launch: &Launch<'_>, prepared: Prepared, early: Option<Early
     }
     announce(args, session, pid)?;
     Ok(0)
+}
+
+/// Keeps what the watcher needs to submit the job later (`submit.toml`): the `sbatch`
+/// options, csa's path on the nodes, the queue's default slot count and the watcher's
+/// environment (this one's, with the job's additions).
+fn keep_deferred(launch: &Launch<'_>) -> Result<()> {
+    let Some(request) = &launch.plan.slurm else {
+        return Ok(());
+    };
+    let mut env: Vec<(std::ffi::OsString, std::ffi::OsString)> = std::env::vars_os().collect();
+    for (key, value) in super::job_environment(launch) {
+        match env.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => env.push((key, value)),
+        }
+    }
+    let deferred = slurm::deferred::Deferred::new(
+        &request.args,
+        &request.csa,
+        launch.fleet.admission.slots_default,
+        env,
+    );
+    slurm::deferred::write(&launch.session, &deferred)
 }
 
 /// Waits for `sbatch` and records the job in `slurm.toml`. Errors: Slurm refused it (exit

@@ -14,6 +14,7 @@
 //! - **`session kill`** goes through Slurm ([`stop`]).
 
 pub mod client;
+pub mod deferred;
 pub mod env;
 pub mod files;
 pub mod identity;
@@ -148,7 +149,11 @@ pub fn supervise(
     let record: SessionRecord = record::read(&session.file(session::SESSION_TOML))?
         .with_context(|| format!("session.toml is missing ({})", session.path.display()))?;
     let (job, ending) = if args.resume {
-        resume::job(session)
+        match resume::job(session) {
+            // Never submitted: the first watcher died before it could.
+            (None, None) => submit_job(session, &record, request, received),
+            found => found,
+        }
     } else if run_submits {
         match awaited(session) {
             Awaited::Job(job) => {
