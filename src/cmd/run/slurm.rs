@@ -177,9 +177,15 @@ fn watch_log(session: &SessionDir) -> Result<File> {
         .map_err(|err| crate::exit::io_failure("cannot create", &err, path.display()))
 }
 
-/// Warns when the state root looks node-local (a tmpfs or ramfs) while the cluster has more
-/// than one node: a job placed on another node could not reach its session directory.
+/// Warns about each node a job of this state root could not start on, because it does not
+/// see the state root ([`slurm::sharing`]); and when the state root looks node-local (a
+/// tmpfs or ramfs) while the cluster has more than one node: a job placed on another node
+/// could not reach its session directory.
 fn warn_if_node_local(launch: &Launch<'_>) {
+    let root = crate::store::session::StateRoot::of_session(&launch.session);
+    for warning in slurm::sharing::warnings(root.path()) {
+        crate::note!("{warning}");
+    }
     let Ok(stat) = rustix::fs::statfs(&launch.session.path) else {
         return;
     };

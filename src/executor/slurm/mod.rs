@@ -25,6 +25,7 @@ pub mod outcome;
 pub mod pending;
 mod relay;
 pub mod resume;
+pub mod sharing;
 pub mod stop;
 pub mod submit;
 mod verdict;
@@ -181,6 +182,13 @@ pub fn supervise(
         (None, None) => Ending::Unknown("no Slurm job was recorded".to_owned()),
     };
     let ending = explain(session, ending, job.as_ref());
+    if let (Ending::Slurm(info), Some(job)) = (&ending, &job)
+        && files::read_node(session).is_none()
+        && outcome::launch_failed(info)
+    {
+        // For the warning of the next `csa run`.
+        sharing::unshared(session, &info.nodes, &job.job_id);
+    }
     files::not_queued(session);
     drop(slot);
     Ok(outcome::result(session, job.as_ref(), ending))

@@ -82,6 +82,7 @@ pub fn run(session_dir: &Path, session_id: &str, stop_descendants: fn(&SessionDi
         } else {
             files::host_name()
         },
+        node: std::env::var("SLURMD_NODENAME").ok(),
         pid: std::process::id(),
         job_id,
         started_at: record::timestamp(SystemTime::now()),
