@@ -71,6 +71,7 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
             slurm_args: &args.slurm_args,
             no_daemon: args.no_daemon,
             stdin: args.stdin,
+            timeout: job.timeout,
         },
         &config,
     )?;

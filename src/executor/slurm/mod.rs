@@ -17,9 +17,11 @@ pub mod client;
 pub mod env;
 pub mod files;
 pub mod identity;
+pub mod limit;
 pub mod node;
 pub mod options;
 pub mod outcome;
+pub mod pending;
 mod relay;
 pub mod resume;
 pub mod stop;
@@ -65,6 +67,10 @@ impl super::Executor for SlurmExecutor {
     }
 
     /// A submitted job that Slurm has not started: `Slurm to start job <ID>`.
+    fn messages_file(&self) -> Option<&'static str> {
+        Some(files::SLURM_LOG)
+    }
+
     fn job_id(&self, session: &SessionDir) -> Option<String> {
         files::read_job(session)
             .ok()
@@ -74,7 +80,7 @@ impl super::Executor for SlurmExecutor {
 
     fn look(&self, session: &SessionDir) -> Option<String> {
         let job = files::read_job(session).ok().flatten()?;
-        Some(format!("Slurm to start job {}", job.job_id))
+        Some(pending::waiting_for(session, &job))
     }
 
     /// Each session through Slurm, one after the other ([`stop::stop`]).
