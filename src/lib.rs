@@ -26,6 +26,7 @@ pub mod heal;
 pub mod interrupt;
 pub mod liveness;
 pub mod queue;
+pub mod run;
 pub mod report;
 pub mod stop;
 pub mod store;

@@ -17,7 +17,7 @@ use crate::tool::{self, Job};
 
 /// A new session's place in the fleet, decided before its directory exists.
 #[derive(Debug)]
-pub(in crate::cmd) struct Fleet {
+pub(in crate::run) struct Fleet {
     /// What the job waits for (the queue entry is added by [`join`]).
     pub admission: Conditions,
     /// The session whose job runs this `csa run` (from `CSA_SESSION_ID`), unless
@@ -31,7 +31,7 @@ pub(in crate::cmd) struct Fleet {
 ///
 /// Errors: an `--after` handle that names no session (exit 125); `--slots` without a queue
 /// (exit 2); a malformed configuration file (exit 125).
-pub(in crate::cmd::run) fn plan(
+pub(in crate::run) fn plan(
     args: &RunArgs,
     job: &Job,
     root: &StateRoot,
@@ -95,7 +95,7 @@ fn parent(root: &StateRoot) -> Option<SessionDir> {
 /// order is the order of submission.
 ///
 /// Errors name the file that could not be written.
-pub(in crate::cmd::run) fn join(
+pub(in crate::run) fn join(
     fleet: &mut Fleet,
     args: &RunArgs,
     root: &StateRoot,
@@ -150,7 +150,7 @@ pub(in crate::cmd::run) fn join(
 
 /// Adds the gate to the supervisor's arguments and hands the queue entry over (its
 /// descriptor is inherited).
-pub(in crate::cmd::run) fn pass_on(fleet: &Fleet, argv: &mut Vec<OsString>) -> Result<()> {
+pub(in crate::run) fn pass_on(fleet: &Fleet, argv: &mut Vec<OsString>) -> Result<()> {
     let gate = &fleet.admission;
     for id in &gate.after {
         argv.extend(["--after".into(), id.into()]);
