@@ -8,7 +8,6 @@ use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use anyhow::Result;
 
 use crate::admission::Conditions;
-use crate::cmd::args::RunArgs;
 use crate::exit::{CSA_ERROR, Failure};
 use crate::queue::{Queue, ticket};
 use crate::store::session::{self, SessionDir, StateRoot};
@@ -32,7 +31,7 @@ pub(in crate::run) struct Fleet {
 /// Errors: an `--after` handle that names no session (exit 125); `--slots` without a queue
 /// (exit 2); a malformed configuration file (exit 125).
 pub(in crate::run) fn plan(
-    args: &RunArgs,
+    args: &super::Request,
     job: &Job,
     root: &StateRoot,
     config: &tool::config::Lazy<'_>,
@@ -97,7 +96,7 @@ fn parent(root: &StateRoot) -> Option<SessionDir> {
 /// Errors name the file that could not be written.
 pub(in crate::run) fn join(
     fleet: &mut Fleet,
-    args: &RunArgs,
+    args: &super::Request,
     root: &StateRoot,
     session: &SessionDir,
 ) -> Result<()> {

@@ -1,5 +1,6 @@
-//! `csa run`: create a session, start its supervisor detached (or run it in the foreground
-//! with `--no-daemon`), print the session ID.
+//! Starting a session, the domain side of `csa run` ([`start`]): plan, create, hand over —
+//! each step once, in that order. The command ([`crate::cmd::run`]) turns the arguments into
+//! a [`Request`] and announces the session it gets back.
 //!
 //! **Liveness invariant** (docs/format.md, "Reading sessions from another program"): from the moment the ID is printed, `lock` is held
 //! by a live csa process. `run` creates `lock` and takes the exclusive lock itself *before*
@@ -11,15 +12,13 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{self, IsTerminal as _, Read as _, Write as _};
+use std::io::{self, IsTerminal as _, Read as _};
 use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context as _, Result};
 
-use crate::cmd::args::RunArgs;
-use crate::directive;
 use crate::exit::{CSA_ERROR, Failure, USAGE};
 use crate::store::record::{ExecutorKind, StdinSource};
 use crate::store::session::{SessionDir, StateRoot};
@@ -29,19 +28,42 @@ mod create;
 mod daemon;
 mod fleet;
 mod foreground;
+mod request;
 mod slurm;
 
 pub use create::STAGING_PREFIX;
 use daemon::spawn_supervisor;
 use daemon::write_daemon_pid;
+pub use request::{FleetRequest, Request};
 
 /// The largest prompt accepted on standard input (bytes): 10 MiB.
 pub const MAX_STDIN_PROMPT: u64 = 10 * 1024 * 1024;
 
-/// Runs `csa run`. Returns 0 once the job is started (daemon mode), or the job's exit code
-/// with `--no-daemon`. Errors: 127/126 when the program cannot be run (before any session
-/// is created), 2 for a bad prompt, 125 when csa itself fails.
-pub fn exec(args: &RunArgs) -> Result<u8> {
+/// How a session was started.
+#[derive(Debug)]
+pub enum Started {
+    /// Its supervisor runs detached (or, for Slurm, its watcher): the caller announces it.
+    Detached {
+        /// The new session.
+        session: SessionDir,
+        /// Its supervisor, which is also its job's process group.
+        pid: crate::sys::Pid,
+    },
+    /// `--no-daemon`: the job ran in this process and ended with this exit code.
+    Foreground(u8),
+}
+
+/// Starts a session, top to bottom: **plan** (the job's working directory, its command
+/// line from the tool, the executor, the checks that the program can run; the queue,
+/// dependencies and parent), **create** the session (its directory, records and lock),
+/// and **hand it over** — to a detached supervisor, to Slurm and a watcher, or to this
+/// process with `--no-daemon`. Announcing it is the caller's.
+///
+/// Errors: 127/126 when the program cannot be run (before any session is created), 2 for
+/// a bad prompt or options that do not fit together, 1 when Slurm refused the job, 125
+/// when csa itself fails.
+pub fn start(args: &Request) -> Result<Started> {
+    // 1. Plan: nothing is written before every check has passed.
     let cwd = job_cwd(args.cd.as_deref())?;
     let config = tool::config::Lazy::new(&cwd);
     let mut job = plan_job(args, &config)?;
@@ -81,6 +103,8 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
 
     let root = StateRoot::from_env()?;
     let fleet = fleet::plan(args, &job, &root, &config)?;
+
+    // 2. Create the session: its directory, records, lock and spool files.
     // Staged (see `create`) unless the session is set up in place for a mode that needs its
     // directory under its ID from the start.
     let staged = !args.no_daemon && plan.slurm.is_none();
@@ -104,13 +128,19 @@ pub fn exec(args: &RunArgs) -> Result<u8> {
             Ok(prepared)
         })
         .inspect_err(|_| create::remove(&launch))?;
+    // 3. Hand it over: to this process, to Slurm and a watcher, or to a detached supervisor.
     if args.no_daemon {
-        foreground::run(&mut launch, prepared)
-    } else if launch.plan.slurm.is_some() {
-        slurm::start(&launch, prepared, early)
-    } else {
-        start_daemon(&launch, prepared)
+        return foreground::run(&mut launch, prepared).map(Started::Foreground);
     }
+    let pid = if launch.plan.slurm.is_some() {
+        slurm::start(&launch, prepared, early)?
+    } else {
+        spawn_supervisor(&launch, prepared).inspect_err(|_| create::remove(&launch))?
+    };
+    Ok(Started::Detached {
+        session: launch.session,
+        pid,
+    })
 }
 
 /// The job's working directory: `--cd` (made absolute) or the current one.
@@ -130,7 +160,7 @@ fn job_cwd(cd: Option<&Path>) -> Result<PathBuf> {
 
 /// Turns PROMPT, `-- PROGRAM ARGS…` or a prompt on standard input into a job, with the
 /// tools configured for the job's working directory.
-fn plan_job(args: &RunArgs, config: &tool::config::Lazy<'_>) -> Result<Job> {
+fn plan_job(args: &Request, config: &tool::config::Lazy<'_>) -> Result<Job> {
     if !args.program.is_empty() {
         return Ok(tool::job_for_program(args.program.clone()));
     }
@@ -179,7 +209,7 @@ fn plan_job(args: &RunArgs, config: &tool::config::Lazy<'_>) -> Result<Job> {
 /// What `csa run` starts: the parsed command line, the job, its new session, its working
 /// directory and its place in the fleet.
 pub(in crate::run) struct Launch<'a> {
-    pub(in crate::run) args: &'a RunArgs,
+    pub(in crate::run) args: &'a Request,
     pub(in crate::run) job: Job,
     /// The session, under its ID.
     pub(in crate::run) session: SessionDir,
@@ -215,47 +245,6 @@ pub(in crate::run) struct Prepared {
     pub(in crate::run) stderr: File,
 }
 
-/// Starts the supervisor detached and prints the session ID.
-fn start_daemon(launch: &Launch<'_>, prepared: Prepared) -> Result<u8> {
-    let started = spawn_supervisor(launch, prepared).inspect_err(|_| create::remove(launch))?;
-    announce(launch.args, &launch.session, started)?;
-    Ok(0)
-}
-
-/// Prints the ID (or the JSON object) on stdout and `CSA:SESSION_STARTED` on stderr.
-pub(in crate::run) fn announce(args: &RunArgs, session: &SessionDir, pid: crate::sys::Pid) -> Result<()> {
-    let id = session.id_string();
-    let line = if args.json {
-        // Fields in the documented order (docs/format.md, "JSON output"), which `json!` (a sorted map) would not keep.
-        #[derive(serde::Serialize)]
-        struct Started<'a> {
-            id: &'a str,
-            pid: i32,
-            dir: &'a str,
-        }
-        serde_json::to_string(&Started {
-            id: &id,
-            pid: pid.as_raw(),
-            dir: &session.path.to_string_lossy(),
-        })
-        .context("cannot format the session as JSON")?
-    } else {
-        id.clone()
-    };
-    let mut stdout = io::stdout().lock();
-    let printed = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
-    // The directive carries the ID too, so a caller whose stdout is gone still learns it.
-    announce_directive(session, pid);
-    printed.map_err(|err| {
-        crate::exit::io_failure(
-            "cannot print the session ID on stdout (the job runs anyway)",
-            &err,
-            &id,
-        )
-    })?;
-    Ok(())
-}
-
 /// Gives `command` the job's working directory and environment: csa's own, the `--env`
 /// pairs, `CSA_SESSION_ID` and `CSA_SESSION_DIR`.
 pub(in crate::run) fn set_job_environment(command: &mut Command, launch: &Launch<'_>) {
@@ -284,29 +273,4 @@ pub(in crate::run) fn job_environment(launch: &Launch<'_>) -> Vec<(OsString, OsS
         session.path.as_os_str().to_owned(),
     ));
     vars
-}
-
-/// Prints `CSA:SESSION_STARTED` on stderr.
-pub(in crate::run) fn announce_directive(session: &SessionDir, pid: crate::sys::Pid) {
-    let id = session.id_string();
-    directive::emit(
-        "SESSION_STARTED",
-        &[
-            ("id", &id),
-            ("pid", &pid.to_string()),
-            ("dir", &session.path.to_string_lossy()),
-            (
-                "wait_cmd",
-                &directive::csa_command(&["session", "wait", "--session", &id]),
-            ),
-            (
-                "attach_cmd",
-                &directive::csa_command(&["session", "attach", "--session", &id]),
-            ),
-            (
-                "kill_cmd",
-                &directive::csa_command(&["session", "kill", "--session", &id]),
-            ),
-        ],
-    );
 }
