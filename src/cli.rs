@@ -7,8 +7,8 @@ use clap::{Parser, Subcommand};
 use crate::exit::table as codes;
 
 use crate::cmd::args::{
-    self, CompletionsArgs, ManArgs, NodeArgs, QueueCommand, RunArgs, SessionCommand, SuperviseArgs,
-    ToolsArgs,
+    self, CompletionsArgs, ManArgs, NodeArgs, QueueCommand, RunArgs, SessionCommand, StatusArgs,
+    SuperviseArgs, ToolsArgs, TopArgs,
 };
 
 mod complete;
@@ -45,6 +45,12 @@ pub enum Command {
     /// Queues: how many of their sessions run at once, and who waits
     #[command(subcommand, after_help = codes::help(codes::QUEUE, args::fleet::QUEUE_EXAMPLES))]
     Queue(QueueCommand),
+    /// The fleet at a glance: counts, queues and the running sessions (once, or --watch)
+    #[command(after_help = codes::help(codes::STATUS, args::view::STATUS_EXAMPLES))]
+    Status(StatusArgs),
+    /// The fleet live, full screen: follow, filter and stop sessions, set queues' slots
+    #[command(after_help = codes::help(codes::TOP, args::view::TOP_EXAMPLES))]
+    Top(TopArgs),
     /// List the tools `--tool` accepts, where each is defined and whether it is installed
     #[command(after_help = codes::help(codes::TOOLS, TOOLS_EXAMPLES))]
     Tools(ToolsArgs),

@@ -22,6 +22,7 @@ pub mod cmd;
 pub mod directive;
 pub mod executor;
 pub mod exit;
+pub mod fleet;
 pub mod heal;
 pub mod interrupt;
 pub mod liveness;

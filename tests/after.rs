@@ -1,6 +1,6 @@
 //! Dependencies: `csa run --after ID`.
 
-use crate::support::{Csa, code, stderr, stdout};
+use crate::support::{Csa, Gate, assert_contains, assert_error, code, stderr, stdout};
 
 fn field(csa: &Csa, id: &str, key: &str) -> String {
     csa.result(id).unwrap()[key].as_str().unwrap().to_owned()
@@ -52,8 +52,7 @@ fn a_failed_dependency_skips_a_chain_of_three() {
         ]));
     }
     let out = csa.wait(chain.last().unwrap());
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert!(stderr(&out).contains("status=skipped"), "{}", stderr(&out));
+    assert_error(&out, 1, "status=skipped");
     for (i, id) in chain.iter().enumerate().skip(1) {
         let result = csa.result(id).unwrap();
         assert_eq!(result["status"].as_str(), Some("skipped"));
@@ -76,22 +75,18 @@ fn a_failed_dependency_skips_a_chain_of_three() {
 fn a_lost_dependency_skips_and_a_dependency_takes_a_slot_only_once_met() {
     let csa = Csa::new();
     let doomed = csa.run("sleep 60");
-    let gate = csa.state.path().join("go");
-    let blocker = csa.run_args(&[
-        "--queue",
-        "q",
-        &format!("while [ ! -e '{}' ]; do sleep 0.02; done", gate.display()),
-    ]);
+    let mut gate = Gate::new();
+    let blocker = csa.run_args(&["--queue", "q", &gate.pass()]);
     // Waits for `doomed`, not in the queue yet: `free` gets the slot after `blocker`.
     let dependent = csa.run_args(&["--queue", "q", "--after", &doomed, "echo dependent"]);
     let free = csa.run_args(&["--queue", "q", "echo free"]);
-    std::fs::write(&gate, "").unwrap();
+    gate.open();
     assert_eq!(stdout(&csa.wait(&free)), "free\n");
     crate::support_faults::signal(csa.supervisor_pid(&doomed), 9);
     let out = csa.wait(&dependent);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let reason = field(&csa, &dependent, "reason");
-    assert!(reason.contains("status lost"), "{reason}");
+    assert_contains(&reason, &["status lost"]);
     assert_eq!(code(&csa.wait(&blocker)), 0);
     csa.kill_group(&doomed);
 }
@@ -107,7 +102,7 @@ fn killing_a_session_that_waits_for_a_dependency_never_starts_it() {
     let out = csa.output(&["session", "kill", "--session", &second]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let reason = field(&csa, &second, "reason");
-    assert!(reason.contains("never started"), "{reason}");
+    assert_contains(&reason, &["never started"]);
     assert_eq!(stdout(&csa.wait(&second)), "");
     let out = csa.output(&["session", "kill", "--session", &first, "--grace", "0"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -117,7 +112,6 @@ fn killing_a_session_that_waits_for_a_dependency_never_starts_it() {
 fn an_unknown_dependency_is_refused_before_any_session_is_created() {
     let csa = Csa::new();
     let out = csa.output(&["run", "--after", "01JD4K9V0Q6Y3M8T2B5N7R1XWE", "true"]);
-    assert_eq!(code(&out), 125, "{}", stderr(&out));
-    assert!(stderr(&out).contains("--after"), "{}", stderr(&out));
+    assert_error(&out, 125, "--after");
     assert!(csa.session_ids().is_empty());
 }

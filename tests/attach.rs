@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::procs::{Streaming, send, wait_for_output};
-use crate::support::{Csa, HANG, assert_success};
+use crate::support::{Csa, HANG, assert_success, output_within};
 
 /// A job that prints `first`, then waits for the test to create `go` in its session
 /// directory, then prints `second` and exits 3.
@@ -110,15 +110,9 @@ fn head_in_a_shell_pipeline_ends_attach_with_exit_0() {
     let csa = Csa::new();
     let id = csa.run("seq 1 100000; sleep 1000");
     let script = format!(
-        "{} session attach --session {id} | head -1; echo \"status=$?\"",
-        env!("CARGO_BIN_EXE_csa")
+        "set -o pipefail; \"$CSA\" session attach --session {id} | head -1; echo \"status=$?\""
     );
-    let out = crate::support::output_within(
-        std::process::Command::new("bash")
-            .args(["-c", &format!("set -o pipefail; {script}")])
-            .env("CSA_STATE_DIR", csa.state.path()),
-        HANG,
-    );
+    let out = output_within(&mut csa.shell_command("bash", &script), HANG);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "1\nstatus=0\n");
     assert!(
         out.stderr.is_empty(),

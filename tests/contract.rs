@@ -1,10 +1,12 @@
 //! Black-box conformance with the behavioural contract: output formats, error lines and
 //! exit codes exactly as written there.
 
-use std::io::Write as _;
 use std::process::Stdio;
 
-use crate::support::{Csa, HANG, assert_success, code, directive, is_ulid, output_within, stderr};
+use crate::support::{
+    Csa, HANG, assert_contains, assert_success, code, directive, is_ulid, output_with_input,
+    output_within, started_id, stderr,
+};
 
 /// Asserts that stderr is exactly one error line of csa's form (docs/agents.md):
 /// `csa: <what failed>: <why> (<path or ID>)`.
@@ -109,38 +111,10 @@ fn help_and_version_still_print_normally() {
     );
 }
 
-/// Runs `csa run` with `input` on standard input.
+/// Runs `csa run` with `input` on standard input (csa stops reading after 10 MiB + 1 byte;
+/// the rest meets a closed pipe).
 fn run_with_stdin(csa: &Csa, input: &[u8]) -> std::process::Output {
-    let mut command = csa.cmd();
-    command
-        .arg("run")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    // csa stops reading after 10 MiB + 1 byte; the rest meets a closed pipe.
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let pid = child.id();
-    let (done, finished) = std::sync::mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if finished.recv_timeout(HANG).is_err() {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-            return true;
-        }
-        false
-    });
-    let out = child.wait_with_output().unwrap();
-    let _ = done.send(());
-    assert!(!watchdog.join().unwrap(), "csa run hung reading its prompt");
-    writer.join().unwrap();
-    crate::support::assert_no_panic(&out);
-    out
+    output_with_input(csa.cmd().arg("run"), input)
 }
 
 #[test]
@@ -167,9 +141,7 @@ fn a_prompt_of_exactly_10_mib_is_accepted() {
     let mut prompt = vec![b'#'; 10 * 1024 * 1024 - 12];
     prompt.extend_from_slice(b"\necho 10MiB\n");
     assert_eq!(prompt.len(), 10 * 1024 * 1024);
-    let out = run_with_stdin(&csa, &prompt);
-    assert_success(&out, "csa run with a 10 MiB prompt");
-    let id = String::from_utf8(out.stdout).unwrap().trim_end().to_owned();
+    let id = started_id(&run_with_stdin(&csa, &prompt));
     let waited = csa.wait(&id);
     assert_eq!(code(&waited), 0);
     assert_eq!(waited.stdout, b"10MiB\n");
@@ -307,10 +279,7 @@ fn a_dead_session_whose_result_cannot_be_written() {
     );
     let text = stderr(&wait);
     let directive_line = directive(&text, "SESSION_WAIT_TIMEOUT").expect("SESSION_WAIT_TIMEOUT");
-    assert!(
-        directive_line.contains(&format!("id={id} status=dead elapsed=")),
-        "{directive_line}"
-    );
+    assert_contains(directive_line, &[&format!("id={id} status=dead elapsed=")]);
     let errors: Vec<&str> = text.lines().filter(|l| !l.starts_with("CSA:")).collect();
     assert_eq!(errors.len(), 1, "{text}");
     assert!(
@@ -357,23 +326,13 @@ fn the_session_directory_is_laid_out_as_section_1_says() {
     let csa = Csa::new();
     // A root csa creates itself, so its modes are csa's.
     let root = csa.state.path().join("new-root");
-    let mut command = csa.cmd();
-    command
-        .env("CSA_STATE_DIR", &root)
-        .args(["run", "--name", "layout", "--timeout", "10m"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"read line; echo \"[$line]\"; sleep 600\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_success(&out, "csa run");
-    let id = String::from_utf8(out.stdout).unwrap().trim_end().to_owned();
+    let out = output_with_input(
+        csa.cmd()
+            .env("CSA_STATE_DIR", &root)
+            .args(["run", "--name", "layout", "--timeout", "10m"]),
+        b"read line; echo \"[$line]\"; sleep 600\n",
+    );
+    let id = started_id(&out);
     let dir = root.join("sessions").join(&id);
 
     // daemon.pid: "<pid> <starttime>\n", the supervisor leading the job's group and session.
@@ -384,7 +343,13 @@ fn the_session_directory_is_laid_out_as_section_1_says() {
     );
     let (pid, start) = pid_file.trim_end().split_once(' ').unwrap();
     let (pid, start): (i32, u64) = (pid.parse().unwrap(), start.parse().unwrap());
-    assert_eq!(proc_identity(pid), (pid, pid, start));
+    // `run` does not wait for the supervisor's first step (`setsid`): it may take a moment
+    // to lead its group and session (docs/format.md, `daemon.pid`).
+    crate::support::wait_for(
+        std::time::Duration::from_secs(30),
+        "the supervisor to lead its group",
+        || proc_identity(pid) == (pid, pid, start),
+    );
     crate::support::wait_for(std::time::Duration::from_secs(30), "the job", || {
         std::fs::read_to_string(dir.join("stdout.log")).is_ok_and(|s| s.contains("[]"))
     });

@@ -1,7 +1,7 @@
 //! Session handles: full ID, prefix, suffix, `last` and names, given positionally or with
 //! `--session`, for every single-session command.
 
-use crate::support::{Csa, assert_success, stderr, stdout};
+use crate::support::{Csa, assert_contains, assert_error, assert_success, stderr, stdout};
 
 /// The single-session commands that take a handle.
 const COMMANDS: [&str; 4] = ["attach", "kill", "result", "logs"];
@@ -86,9 +86,7 @@ fn a_name_that_is_also_an_id_prefix_is_ambiguous() {
     assert_eq!(out.status.code(), Some(125));
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("ambiguous"), "{err}");
-    assert!(err.contains(&first) && err.contains(&named), "{err}");
-    assert!(err.contains("ID prefix") && err.contains("name"), "{err}");
+    assert_contains(&err, &["ambiguous", &first, &named, "ID prefix", "name"]);
     // The full ID and `last` still pick one.
     assert_eq!(result_id(&csa, &[&first]), first);
     assert_eq!(result_id(&csa, &["last"]), named);
@@ -98,15 +96,9 @@ fn a_name_that_is_also_an_id_prefix_is_ambiguous() {
 fn last_in_an_empty_store_and_unknown_names_say_what_was_tried() {
     let csa = Csa::new();
     let out = csa.output(&["session", "attach", "last"]);
-    assert_eq!(out.status.code(), Some(125));
-    assert!(stderr(&out).contains("newest session"), "{}", stderr(&out));
+    assert_error(&out, 125, "newest session");
     let out = csa.output(&["session", "logs", "no-such-name"]);
-    assert_eq!(out.status.code(), Some(125));
-    assert!(
-        stderr(&out).contains("as a session name"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 125, "as a session name");
 }
 
 #[test]

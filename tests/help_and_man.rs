@@ -1,7 +1,7 @@
 //! `--help` carries each command's exit codes; `csa man` renders the same definitions as
 //! manual pages.
 
-use crate::support::{Csa, assert_success, stdout};
+use crate::support::{Csa, assert_contains, assert_success, stdout};
 
 #[test]
 fn help_lists_every_exit_code() {
@@ -39,7 +39,7 @@ fn man_prints_a_page_and_writes_one_per_command() {
     let out = csa.output(&["man"]);
     assert_success(&out, "man");
     let page = stdout(&out);
-    assert!(page.contains(".TH csa 1"), "{page}");
+    assert_contains(&page, &[".TH csa 1"]);
     assert!(
         page.contains("session") && !page.contains("__supervise"),
         "{page}"
@@ -60,8 +60,5 @@ fn man_prints_a_page_and_writes_one_per_command() {
         assert!(stdout(&out).contains(name), "{name} not listed");
     }
     let wait = std::fs::read_to_string(pages.join("csa-session-wait.1")).unwrap();
-    assert!(
-        wait.contains("Exit codes") && wait.contains("124"),
-        "{wait}"
-    );
+    assert_contains(&wait, &["Exit codes", "124"]);
 }

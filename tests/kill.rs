@@ -4,7 +4,9 @@
 use std::process::{Command, Output, Stdio};
 
 use crate::procs::{run_ready, stat};
-use crate::support::{Csa, HANG, group_members, stderr, wait_for};
+use crate::support::{
+    Csa, HANG, assert_contains, assert_error, assert_reason, group_members, stderr, wait_for,
+};
 
 fn kill(csa: &Csa, id: &str, extra: &[&str]) -> Output {
     let mut args = vec!["session", "kill", "--session", id];
@@ -21,12 +23,7 @@ fn kill_reaches_background_children_and_records_the_true_result() {
         "supervisor, sh and two sleeps"
     );
     let out = kill(&csa, &id, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains(&format!("sent SIGTERM to process group {pgid}")),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 0, &format!("sent SIGTERM to process group {pgid}"));
     assert_eq!(
         group_members(pgid),
         Vec::<i32>::new(),
@@ -44,19 +41,14 @@ fn a_job_ignoring_sigterm_is_killed_after_the_grace() {
     let csa = Csa::new();
     let (id, pgid) = run_ready(&csa, "trap '' TERM; echo ready; sleep 1000");
     let out = kill(&csa, &id, &["--grace", "1s"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("sending SIGKILL"), "{}", stderr(&out));
+    assert_error(&out, 0, "sending SIGKILL");
     assert!(group_members(pgid).is_empty());
     let result = csa.result(&id).unwrap();
     assert_eq!(result["status"].as_str(), Some("signal"));
     assert_eq!(result["signal"].as_integer(), Some(9));
     assert_eq!(result["exit_code"].as_integer(), Some(137));
     assert_eq!(result["synthetic"].as_bool(), Some(true));
-    let reason = result["reason"].as_str().unwrap();
-    assert!(
-        reason.contains("session kill") && reason.contains("SIGKILL after 1s"),
-        "{reason}"
-    );
+    assert_reason(&result, &["session kill", "SIGKILL after 1s"]);
     // Waiting on it now reports that result.
     assert_eq!(csa.wait(&id).status.code(), Some(137));
 }
@@ -66,8 +58,7 @@ fn grace_zero_kills_at_once() {
     let csa = Csa::new();
     let (id, pgid) = run_ready(&csa, "trap '' TERM; echo ready; sleep 1000");
     let out = kill(&csa, &id, &["--grace", "0"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("sent SIGKILL"), "{}", stderr(&out));
+    assert_error(&out, 0, "sent SIGKILL");
     assert!(!stderr(&out).contains("SIGTERM"), "{}", stderr(&out));
     assert!(group_members(pgid).is_empty());
     assert_eq!(csa.result(&id).unwrap()["signal"].as_integer(), Some(9));
@@ -83,12 +74,7 @@ fn another_signal_can_be_sent_first() {
             &format!("trap 'exit 42' {trapped}; echo ready; while :; do sleep 0.1; done"),
         );
         let out = kill(&csa, &id, &["--signal", given]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        assert!(
-            stderr(&out).contains(&format!("sent {name}")),
-            "{}",
-            stderr(&out)
-        );
+        assert_error(&out, 0, &format!("sent {name}"));
         // The supervisor survived the signal and recorded the session as stopped by it,
         // with what the job itself returned in the reason.
         let result = csa.result(&id).unwrap();
@@ -105,11 +91,7 @@ fn another_signal_can_be_sent_first() {
             "{name}"
         );
         assert_eq!(result["synthetic"].as_bool(), Some(false));
-        let reason = result["reason"].as_str().unwrap();
-        assert!(
-            reason.contains("csa session kill") && reason.contains("exited 42"),
-            "{reason}"
-        );
+        assert_reason(&result, &["csa session kill", "exited 42"]);
     }
 }
 
@@ -120,12 +102,7 @@ fn killing_a_finished_session_signals_nothing() {
     assert_eq!(csa.wait(&id).status.code(), Some(5));
     let before = std::fs::read(csa.session_dir(&id).join("result.toml")).unwrap();
     let out = kill(&csa, &id, &[]);
-    assert_eq!(out.status.code(), Some(0));
-    assert!(
-        stderr(&out).contains("already finished"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 0, "already finished");
     assert!(!stderr(&out).contains("sent"), "{}", stderr(&out));
     let after = std::fs::read(csa.session_dir(&id).join("result.toml")).unwrap();
     assert_eq!(before, after, "the result is never rewritten");
@@ -141,8 +118,7 @@ fn leftovers_of_a_finished_session_are_stopped() {
         group_members(pgid).len() == 1
     });
     let out = kill(&csa, &id, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("still running"), "{}", stderr(&out));
+    assert_error(&out, 0, "still running");
     assert!(group_members(pgid).is_empty());
     assert_eq!(csa.result(&id).unwrap()["status"].as_str(), Some("success"));
 }
@@ -215,12 +191,7 @@ fn a_daemon_pid_naming_an_unrelated_process_is_refused() {
     )
     .unwrap();
     let out = kill(&csa, &id, &["--grace", "0"]);
-    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("does not hold the session's lock"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 125, "does not hold the session's lock");
     assert!(bystander.alive(), "the unrelated process must survive");
     // The bystander's PID with a wrong start time.
     std::fs::write(
@@ -229,8 +200,7 @@ fn a_daemon_pid_naming_an_unrelated_process_is_refused() {
     )
     .unwrap();
     let out = kill(&csa, &id, &["--grace", "0"]);
-    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
-    assert!(stderr(&out).contains("another process"), "{}", stderr(&out));
+    assert_error(&out, 125, "another process");
     assert!(bystander.alive(), "the unrelated process must survive");
     assert!(csa.result(&id).is_none());
     assert!(group_members(pgid).len() >= 2);
@@ -249,9 +219,9 @@ fn malformed_daemon_pids_are_refused() {
         assert_refused(&csa, &id, &real, Some(bad));
     }
     let text = assert_refused(&csa, &id, &real, Some(&format!("{pid} 1\n")));
-    assert!(text.contains("another process"), "{text}");
+    assert_contains(&text, &["another process"]);
     let text = assert_refused(&csa, &id, &real, None);
-    assert!(text.contains("daemon.pid"), "{text}");
+    assert_contains(&text, &["daemon.pid"]);
     assert_eq!(kill(&csa, &id, &[]).status.code(), Some(0));
 }
 
@@ -286,8 +256,7 @@ fn a_job_orphaned_by_a_killed_supervisor_is_stopped() {
         "the job outlives its supervisor"
     );
     let out = kill(&csa, &id, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("still running"), "{}", stderr(&out));
+    assert_error(&out, 0, "still running");
     assert!(group_members(pgid).is_empty());
     assert_eq!(csa.result(&id).unwrap()["status"].as_str(), Some("lost"));
 }
@@ -308,7 +277,7 @@ fn a_lost_session_with_an_unverifiable_daemon_pid_is_refused() {
         std::fs::write(&path, &bad).unwrap();
         let out = kill(&csa, &id, &[]);
         assert_eq!(out.status.code(), Some(125), "{bad:?}: {}", stderr(&out));
-        assert!(stderr(&out).contains("refusing"), "{}", stderr(&out));
+        assert_contains(&stderr(&out), &["refusing"]);
     }
     std::fs::write(&path, real).unwrap();
     assert_eq!(csa.result(&id).unwrap()["status"].as_str(), Some("lost"));
@@ -332,11 +301,7 @@ fn a_job_that_exits_0_on_sigterm_reads_as_killed() {
     let result = csa.result(&id).unwrap();
     assert_eq!(result["status"].as_str(), Some("signal"));
     assert_eq!(result["signal"].as_integer(), Some(15));
-    let reason = result["reason"].as_str().unwrap();
-    assert!(
-        reason.contains("csa session kill") && reason.contains("exited 0"),
-        "{reason}"
-    );
+    assert_reason(&result, &["csa session kill", "exited 0"]);
 }
 
 /// A SIGTERM that reaches the group while the supervisor is starting the job is never

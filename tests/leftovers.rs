@@ -2,7 +2,7 @@
 //! group were still running when it ended (`leftover_processes`), `wait` says so in one
 //! note on stderr, and `list --json` and `result` show it.
 
-use crate::support::{Csa, HANG, code, group_members, stderr, stdout, wait_for};
+use crate::support::{Csa, HANG, assert_error, code, group_members, stderr, stdout, wait_for};
 
 /// The lines of `text` that are csa's notes about leftovers.
 fn leftover_notes(text: &str) -> Vec<&str> {
@@ -87,8 +87,7 @@ fn run_no_daemon_counts_leftovers_too() {
     // `kill` finds it although the supervisor led a process group but not a session.
     let pgid = csa.supervisor_pid(&id);
     let kill = csa.output(&["session", "kill", &id]);
-    assert_eq!(code(&kill), 0, "{}", stderr(&kill));
-    assert!(stderr(&kill).contains("still running"), "{}", stderr(&kill));
+    assert_error(&kill, 0, "still running");
     wait_for(HANG, "the leftover to be stopped", || {
         group_members(pgid).is_empty()
     });

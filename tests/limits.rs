@@ -5,7 +5,7 @@
 //! these run in a private PID namespace ([`isolation`]).
 
 use crate::support::isolation::{self, Namespace, PidsLimit, Throwaway};
-use crate::support::{Csa, code, stderr};
+use crate::support::{Csa, assert_contains, code, stderr};
 
 /// The start of a script: a decoy process (`sleep`), once it is asleep (polled, at most
 /// 10 s): `$decoy` is its PID.
@@ -64,7 +64,7 @@ status=$?
     let report = crate::support::stdout(&out);
     let run_stderr = std::fs::read_to_string(user.home().join("run.err")).unwrap_or_default();
     assert_refused_cleanly(&report, &run_stderr, &user.session_entries());
-    assert!(run_stderr.contains("process limit"), "{run_stderr}");
+    assert_contains(&run_stderr, &["process limit"]);
     let run_stdout = std::fs::read_to_string(user.home().join("run.out")).unwrap_or_default();
     assert_eq!(run_stdout, "", "no session ID may be printed");
 }

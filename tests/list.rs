@@ -3,7 +3,9 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::support::{Csa, HANG, assert_success, output_within, stderr, stdout, wait_for};
+use crate::support::{
+    Csa, HANG, assert_contains, assert_success, output_within, stderr, stdout, wait_for,
+};
 use crate::support_everyday::{fake_session, finish};
 
 /// The data rows of a `list` table: (ID, STATUS, EXIT, the rest of the line).
@@ -79,9 +81,7 @@ fn list_shows_running_failed_killed_and_lost_sessions_newest_first() {
         .map(|(id, s, e)| ((*id).clone(), (*s).to_owned(), (*e).to_owned()))
         .collect();
     assert_eq!(got, want, "{table}");
-    assert!(table.contains("the sleeper"), "{table}");
-    assert!(table.contains("exit 3"), "{table}");
-    assert!(table.contains(" ago "), "{table}");
+    assert_contains(&table, &["the sleeper", "exit 3", " ago "]);
     assert!(!table.contains('\x1b'), "colour on a pipe: {table:?}");
     // The look reconstructed the lost session on disk.
     let result = csa.result(&lost).expect("lost result written by list");
@@ -338,10 +338,7 @@ fn a_large_store_is_listed_in_order_with_every_warning() {
     let warned: Vec<&str> = err.lines().collect();
     assert_eq!(warned.len(), broken.len(), "{err}");
     for (line, id) in warned.iter().zip(&broken) {
-        assert!(
-            line.contains("malformed state file") && line.contains(id),
-            "{line}"
-        );
+        assert_contains(line, &["malformed state file", id]);
     }
     let failures = rows(&list(&csa, &["--status", "failure"]));
     assert!(failures.iter().all(|row| row.1 == "failure"));

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Csa, code, stderr, wait_for};
+use crate::support::{Csa, Gate, assert_contains, assert_reason, code, stderr, wait_for};
 
 const LONG: Duration = Duration::from_secs(60);
 
@@ -29,14 +29,6 @@ fn status(csa: &Csa, id: &str) -> String {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let view: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     view["status"].as_str().unwrap().to_owned()
-}
-
-/// A job that blocks until the file `gate` exists (polled by the job, not by csa).
-fn blocked_until(gate: &std::path::Path, then: &str) -> String {
-    format!(
-        "while [ ! -e '{}' ]; do sleep 0.02; done; {then}",
-        gate.display()
-    )
 }
 
 fn started_at(csa: &Csa, id: &str) -> String {
@@ -76,8 +68,8 @@ fn a_serial_queue_runs_sessions_one_at_a_time_in_submission_order() {
 #[test]
 fn queued_sessions_are_listed_with_their_place_and_start_when_a_slot_frees() {
     let csa = Csa::new();
-    let gate = csa.state.path().join("go");
-    let first = csa.run_args(&["--queue", "q", &blocked_until(&gate, "echo first")]);
+    let mut gate = Gate::new();
+    let first = csa.run_args(&["--queue", "q", &format!("{}; echo first", gate.pass())]);
     let second = csa.run_args(&["--queue", "q", "echo second"]);
     wait_for(LONG, "the first job to run", || {
         status(&csa, &first) == "running"
@@ -88,12 +80,9 @@ fn queued_sessions_are_listed_with_their_place_and_start_when_a_slot_frees() {
     assert_eq!(view["queue"], "q");
     assert_eq!(view["position"], 1);
     let list = crate::support::stdout(&csa.output(&["session", "list"]));
-    assert!(
-        list.contains("queued") && list.contains("[queue q #1]"),
-        "{list}"
-    );
+    assert_contains(&list, &["queued", "[queue q #1]"]);
     assert_eq!(counts(&csa, "q"), (1, 1));
-    std::fs::write(&gate, "").unwrap();
+    gate.open();
     let out = csa.wait(&second);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(crate::support::stdout(&out), "second\n");
@@ -102,9 +91,9 @@ fn queued_sessions_are_listed_with_their_place_and_start_when_a_slot_frees() {
 #[test]
 fn a_new_slot_count_takes_effect_at_once_for_waiting_sessions() {
     let csa = Csa::new();
-    let gate = csa.state.path().join("go");
+    let mut gate = Gate::new();
     let ids: Vec<String> = (0..4)
-        .map(|_| csa.run_args(&["--queue", "wide", &blocked_until(&gate, "true")]))
+        .map(|_| csa.run_args(&["--queue", "wide", &gate.pass()]))
         .collect();
     wait_for(LONG, "one running, three queued", || {
         counts(&csa, "wide") == (1, 3)
@@ -114,7 +103,7 @@ fn a_new_slot_count_takes_effect_at_once_for_waiting_sessions() {
     wait_for(LONG, "three running", || counts(&csa, "wide") == (3, 1));
     let shown = csa.output(&["queue", "slots", "wide"]);
     assert_eq!(crate::support::stdout(&shown), "3\n");
-    std::fs::write(&gate, "").unwrap();
+    gate.open();
     for id in &ids {
         assert_eq!(code(&csa.wait(id)), 0);
     }
@@ -163,9 +152,9 @@ fn slots_given_with_run_are_kept_and_bound_concurrency_under_a_race() {
 #[test]
 fn killing_a_queued_session_ends_it_without_starting_its_job() {
     let csa = Csa::new();
-    let gate = csa.state.path().join("go");
+    let mut gate = Gate::new();
     let marker = csa.state.path().join("ran");
-    let first = csa.run_args(&["--queue", "q", &blocked_until(&gate, "true")]);
+    let first = csa.run_args(&["--queue", "q", &gate.pass()]);
     let second = csa.run_args(&["--queue", "q", &format!("touch '{}'", marker.display())]);
     let third = csa.run_args(&["--queue", "q", "echo third"]);
     wait_for(LONG, "the first job to run", || {
@@ -176,12 +165,8 @@ fn killing_a_queued_session_ends_it_without_starting_its_job() {
     let result = csa.result(&second).unwrap();
     assert_eq!(result["status"].as_str(), Some("signal"));
     assert_eq!(result["exit_code"].as_integer(), Some(143));
-    let reason = result["reason"].as_str().unwrap();
-    assert!(
-        reason.contains("csa session kill") && reason.contains("never started"),
-        "{reason}"
-    );
-    std::fs::write(&gate, "").unwrap();
+    assert_reason(&result, &["csa session kill", "never started"]);
+    gate.open();
     assert_eq!(crate::support::stdout(&csa.wait(&third)), "third\n");
     assert!(!marker.exists(), "the killed session's job ran");
 }
@@ -200,8 +185,8 @@ fn a_timeout_counts_from_the_start_of_the_job_not_from_the_queue() {
 #[test]
 fn dead_supervisors_never_block_the_queue() {
     let csa = Csa::new();
-    let gate = csa.state.path().join("go");
-    let running = csa.run_args(&["--queue", "q", &blocked_until(&gate, "true")]);
+    let mut gate = Gate::new();
+    let running = csa.run_args(&["--queue", "q", &gate.pass()]);
     let doomed = csa.run_args(&["--queue", "q", "echo doomed"]);
     let last = csa.run_args(&["--queue", "q", "echo last"]);
     wait_for(LONG, "two queued", || counts(&csa, "q") == (1, 2));
@@ -219,7 +204,7 @@ fn dead_supervisors_never_block_the_queue() {
     let out = csa.wait(&last);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(crate::support::stdout(&out), "last\n");
-    std::fs::write(&gate, "").unwrap();
+    gate.open();
     csa.kill_group(&running);
 }
 

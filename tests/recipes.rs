@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::support::{Csa, HANG, directive, output_within, stderr, stdout};
+use crate::support::{Csa, HANG, assert_contains, directive, output_within, stderr, stdout};
 
 /// The fenced block after `<!-- recipe: NAME -->` in `doc` (relative to the repository).
 fn recipe(doc: &str, name: &str) -> String {
@@ -132,7 +132,7 @@ fn readme_quick_start_reports_the_jobs_failure() {
     assert_eq!(stdout(&out), "cargo 1.0.0 (stand-in)\nexit=3\n");
     let err = stderr(&out);
     let line = directive(&err, "SESSION_WAIT_COMPLETED").expect("completed");
-    assert!(line.contains(" status=failure exit=3 "), "{line}");
+    assert_contains(line, &[" status=failure exit=3 "]);
 }
 
 #[test]
@@ -147,7 +147,7 @@ fn ci_capped_wait_loop_waits_across_the_cap_and_exits_with_the_jobs_code() {
     ];
     let out = sandbox.run(&["sh"], &script, true, &env);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
-    assert!(stdout(&out).contains("make test ran"), "{}", stdout(&out));
+    assert_contains(&stdout(&out), &["make test ran"]);
     assert!(
         directive(&stderr(&out), "SESSION_WAIT_COMPLETED").is_some(),
         "{}",
@@ -328,7 +328,7 @@ fn fleets_ci_recipe_waits_for_eight_jobs_and_exits_with_the_first_failure() {
     );
     let err = stderr(&out);
     let summary = directive(&err, "SESSION_WAIT_SUMMARY").expect("summary");
-    assert!(summary.contains("total=8 success=8"), "{summary}");
+    assert_contains(summary, &["total=8 success=8"]);
 
     let sandbox = Sandbox::new();
     let env = [("MAKE_FAIL", "integration"), ("MAKE_EXIT", "7")];
@@ -359,5 +359,5 @@ fn fleets_agent_recipe_runs_every_task_through_the_queue() {
     );
     let err = stderr(&out);
     let summary = directive(&err, "SESSION_WAIT_SUMMARY").expect("summary");
-    assert!(summary.contains("total=5 success=5"), "{summary}");
+    assert_contains(summary, &["total=5 success=5"]);
 }

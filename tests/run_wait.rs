@@ -5,7 +5,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::{
-    Csa, HANG, assert_success, code, directive, is_ulid, output_within, wait_for,
+    Csa, Gate, HANG, assert_contains, assert_success, code, directive, is_ulid, output_with_input,
+    output_within, started_id, wait_for,
 };
 
 #[test]
@@ -20,18 +21,15 @@ fn run_prints_exactly_one_ulid_line_and_a_directive() {
     assert!(is_ulid(id), "not a ULID: {id:?}");
     let stderr = String::from_utf8(out.stderr).unwrap();
     let line = directive(&stderr, "SESSION_STARTED").expect("SESSION_STARTED directive");
-    assert!(line.contains(&format!("id={id} ")), "{line}");
-    assert!(
-        line.contains(&format!(
+    assert_contains(line, &[&format!("id={id} ")]);
+    assert_contains(
+        line,
+        &[&format!(
             "wait_cmd=\"{} session wait --session {id}\"",
             csa.pasted_csa()
-        )),
-        "{line}"
+        )],
     );
-    assert!(
-        line.contains(" pid=") && line.contains(" dir=") && line.contains(" kill_cmd="),
-        "{line}"
-    );
+    assert_contains(line, &[" pid=", " dir=", " kill_cmd="]);
     assert_eq!(code(&csa.wait(id)), 0);
 }
 
@@ -44,17 +42,10 @@ fn wait_returns_the_exit_code_and_stdout() {
     assert_eq!(out.stdout, b"out\n");
     let stderr = String::from_utf8(out.stderr).unwrap();
     let line = directive(&stderr, "SESSION_WAIT_COMPLETED").expect("completed directive");
-    assert!(
-        line.contains("status=failure") && line.contains("exit=3"),
-        "{line}"
-    );
-    assert!(line.contains("synthetic=false"), "{line}");
+    assert_contains(line, &["status=failure", "exit=3", "synthetic=false"]);
     // stdout.log on stdout; on a failure, the end of stderr.log on stderr, before the
     // directive.
-    assert!(
-        stderr.contains("\nto-stderr\nCSA:SESSION_WAIT_COMPLETED "),
-        "{stderr}"
-    );
+    assert_contains(&stderr, &["\nto-stderr\nCSA:SESSION_WAIT_COMPLETED "]);
     let result = csa.result(&id).unwrap();
     assert_eq!(result["status"].as_str(), Some("failure"));
     assert_eq!(result["exit_code"].as_integer(), Some(3));
@@ -83,17 +74,9 @@ fn run_returns_at_once_without_holding_the_callers_pipes() {
     let csa = Csa::new();
     // `$(csa run …)` and a caller with an extra pipe on fd 3: both read to EOF, which only
     // comes if the daemon closed every inherited copy of the pipe.
-    let script = format!("exec 3>&1; {} run 'sleep 30'", env!("CARGO_BIN_EXE_csa"));
-    let mut command = Command::new("sh");
-    command
-        .args(["-c", &script])
-        .env("CSA_STATE_DIR", csa.state.path())
-        .stdin(Stdio::null());
+    let mut command = csa.sh_command("exec 3>&1; \"$CSA\" run 'sleep 30'");
     // A daemon holding the pipe would keep this open for 30 s.
-    let out = output_within(&mut command, Duration::from_secs(20));
-    assert_success(&out, "csa run");
-    let id = String::from_utf8(out.stdout).unwrap().trim_end().to_owned();
-    assert!(is_ulid(&id));
+    let id = started_id(&output_within(&mut command, Duration::from_secs(20)));
     assert!(csa.result(&id).is_none(), "job still running");
     csa.kill_group(&id);
 }
@@ -111,37 +94,18 @@ fn output_comes_back_byte_exact() {
 fn wait_streams_a_100_mb_output() {
     let csa = Csa::new();
     let id = csa.run("head -c 100000000 /dev/zero | tr '\\0' x");
-    let script = format!(
-        "{} session wait --until-done --session {id} | wc -c",
-        env!("CARGO_BIN_EXE_csa")
-    );
-    let out = output_within(
-        Command::new("sh")
-            .args(["-c", &script])
-            .env("CSA_STATE_DIR", csa.state.path()),
-        HANG * 2,
-    );
+    let script = format!("\"$CSA\" session wait --until-done --session {id} | wc -c");
+    let out = output_within(&mut csa.sh_command(&script), HANG * 2);
     assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "100000000");
 }
 
 #[test]
 fn prompt_from_standard_input() {
     let csa = Csa::new();
-    let mut command = csa.cmd();
-    command
-        .arg("run")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().unwrap();
-    {
-        use std::io::Write as _;
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(b"echo from-pipe; exit 5\n").unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    assert_success(&out, "csa run with a piped prompt");
-    let id = String::from_utf8(out.stdout).unwrap().trim_end().to_owned();
+    let id = started_id(&output_with_input(
+        csa.cmd().arg("run"),
+        b"echo from-pipe; exit 5\n",
+    ));
     let waited = csa.wait(&id);
     assert_eq!(code(&waited), 5);
     assert_eq!(waited.stdout, b"from-pipe\n");
@@ -217,21 +181,10 @@ fn job_stdin_is_dev_null_unless_asked() {
 #[test]
 fn stdin_flag_passes_input_through() {
     let csa = Csa::new();
-    let mut command = csa.cmd();
-    command
-        .args(["run", "--stdin", "tr a-z A-Z"])
-        .stdin(Stdio::piped());
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write as _;
-        child.stdin.take().unwrap().write_all(b"shout\n").unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    let id = String::from_utf8(out.stdout).unwrap().trim_end().to_owned();
+    let id = started_id(&output_with_input(
+        csa.cmd().args(["run", "--stdin", "tr a-z A-Z"]),
+        b"shout\n",
+    ));
     assert_eq!(csa.wait(&id).stdout, b"SHOUT\n");
 }
 
@@ -286,10 +239,7 @@ fn unknown_and_ambiguous_ids_are_errors_naming_them() {
         let out = csa.output(&["session", "wait", "--session", prefix]);
         assert_eq!(code(&out), 125);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            stderr.contains("ambiguous") && stderr.contains(&first) && stderr.contains(&second),
-            "{stderr}"
-        );
+        assert_contains(&stderr, &["ambiguous", &first, &second]);
     }
 }
 
@@ -338,10 +288,7 @@ fn killed_supervisor_is_reported_lost_quickly() {
     assert_eq!(code(&out), 1);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let line = directive(&stderr, "SESSION_WAIT_COMPLETED").unwrap();
-    assert!(
-        line.contains("status=lost") && line.contains("synthetic=true"),
-        "{line}"
-    );
+    assert_contains(line, &["status=lost", "synthetic=true"]);
     let result = csa.result(&id).unwrap();
     assert_eq!(result["status"].as_str(), Some("lost"));
     assert_eq!(result["exit_code"].as_integer(), Some(1));
@@ -352,12 +299,8 @@ fn killed_supervisor_is_reported_lost_quickly() {
 #[test]
 fn concurrent_waiters_all_get_the_exit_code() {
     let csa = Csa::new();
-    let dir = tempfile::tempdir().unwrap();
-    let gate = dir.path().join("go");
-    let id = csa.run(&format!(
-        "while [ ! -e '{}' ]; do sleep 0.05; done; exit 42",
-        gate.display()
-    ));
+    let mut gate = Gate::new();
+    let id = csa.run(&format!("{}; exit 42", gate.pass()));
     let waiters: Vec<_> = (0..20)
         .map(|_| {
             let mut command = csa.cmd();
@@ -368,7 +311,7 @@ fn concurrent_waiters_all_get_the_exit_code() {
             command.spawn().unwrap()
         })
         .collect();
-    std::fs::write(&gate, "").unwrap();
+    gate.open();
     for mut waiter in waiters {
         let status = waiter.wait().unwrap();
         assert_eq!(status.code(), Some(42));
@@ -389,12 +332,9 @@ fn wait_at_the_cap_reports_a_healthy_running_session() {
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
     let warm = directive(&stderr, "SESSION_WAIT_KV_WARM").expect("KV_WARM directive");
-    assert!(
-        warm.contains("status=alive") && warm.contains(&format!("id={id}")),
-        "{warm}"
-    );
+    assert_contains(warm, &["status=alive", &format!("id={id}")]);
     let hint = directive(&stderr, "CALLER_HINT").expect("CALLER_HINT directive");
-    assert!(hint.contains("action=retry_wait"), "{hint}");
+    assert_contains(hint, &["action=retry_wait"]);
     csa.kill_group(&id);
 }
 
@@ -405,7 +345,7 @@ fn no_daemon_runs_in_the_foreground_and_records_the_session() {
     assert_eq!(code(&out), 4);
     assert_eq!(out.stdout, b"hi\n");
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("err\n"), "{stderr}");
+    assert_contains(&stderr, &["err\n"]);
     let started = directive(&stderr, "SESSION_STARTED").expect("directive");
     let id = started
         .split_whitespace()

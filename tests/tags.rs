@@ -1,7 +1,7 @@
 //! Tags: `csa run --tag`, kept in session.toml; `session list --tag` and `session clean
 //! --tag` select the sessions with every tag given.
 
-use crate::support::{Csa, assert_success, stdout};
+use crate::support::{Csa, assert_contains, assert_success, stdout};
 
 fn ids(csa: &Csa, args: &[&str]) -> Vec<String> {
     let mut all = vec!["session", "list", "--json"];
@@ -66,7 +66,7 @@ fn clean_by_tag_removes_the_tagged_sessions_that_ended() {
     let out = csa.output(&["session", "clean", "--tag", "batch"]);
     assert_success(&out, "clean --tag");
     let text = stdout(&out);
-    assert!(text.contains(&format!("removed {done}")), "{text}");
+    assert_contains(&text, &[&format!("removed {done}")]);
     assert!(!csa.session_dir(&done).exists());
     assert!(
         csa.session_dir(&untagged).is_dir(),

@@ -1,7 +1,9 @@
 //! `csa run --timeout`: the supervisor stops the job when the time is up, in daemon mode and
 //! with `--no-daemon`.
 
-use crate::support::{Csa, HANG, group_members, output_within, wait_for};
+use crate::support::{
+    Csa, HANG, assert_contains, assert_reason, group_members, output_within, wait_for,
+};
 
 /// Checks a `timeout` result: status, exit code 124, the reason naming the limit, and a
 /// duration showing the job was stopped early (its `sleep` would have lasted 30 s or more).
@@ -9,8 +11,7 @@ fn assert_timed_out(result: &toml::Table, limit: &str) {
     assert_eq!(result["status"].as_str(), Some("timeout"), "{result}");
     assert_eq!(result["exit_code"].as_integer(), Some(124));
     assert_eq!(result["synthetic"].as_bool(), Some(false));
-    let reason = result["reason"].as_str().unwrap();
-    assert!(reason.contains(limit), "{reason}");
+    assert_reason(result, &[limit]);
     let duration = result["duration_ms"].as_integer().unwrap();
     assert!(
         (1000..30_000).contains(&duration),
@@ -26,7 +27,7 @@ fn timeout_stops_a_daemon_job() {
     assert_eq!(out.status.code(), Some(124));
     assert_timed_out(&csa.result(&id).unwrap(), "1s");
     let session = std::fs::read_to_string(csa.session_dir(&id).join("session.toml")).unwrap();
-    assert!(session.contains("timeout_ms = 1000"), "{session}");
+    assert_contains(&session, &["timeout_ms = 1000"]);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! timeout (`[tools.NAME] timeout`), a queue (`[tools.NAME] queue`) and the queues' default
 //! slot counts (`[queues.NAME] slots`); and the job's `PWD`.
 
-use crate::support::{HANG, assert_success, code, output_within, stderr, stdout};
+use crate::support::{HANG, assert_error, assert_success, code, output_within, stderr, stdout};
 use crate::tools::Bench;
 
 /// `session.toml` of session `id`.
@@ -131,12 +131,7 @@ fn presets_run_in_their_own_queue_unless_configured_otherwise() {
     let mut command = bench.cmd(&["run", "--queue", "build", "--", "true"]);
     command.current_dir(&proj);
     let out = output_within(&mut command, HANG);
-    assert_eq!(code(&out), 125);
-    assert!(
-        stderr(&out).contains("queues.build.slots: invalid slot count 0"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 125, "queues.build.slots: invalid slot count 0");
 }
 
 #[test]

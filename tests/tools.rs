@@ -3,9 +3,12 @@
 //! and the examples in `--help`.
 
 use std::os::unix::fs::PermissionsExt as _;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use crate::support::{Csa, HANG, assert_success, output_within, stderr, stdout};
+use crate::support::{
+    Csa, HANG, assert_contains, assert_success, output_with_input, output_within, started_id,
+    stderr, stdout,
+};
 use crate::support_everyday::isolate_config;
 
 /// A stand-in agent CLI: prints its name, each argument on a line, then its stdin.
@@ -69,17 +72,8 @@ impl Bench {
     pub fn run_with_stdin_and_wait(&self, args: &[&str], input: &str) -> String {
         let mut all = vec!["run"];
         all.extend_from_slice(args);
-        let mut child = self
-            .cmd(&all)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert_success(&out, &format!("csa {}", all.join(" ")));
-        let waited = self.csa.wait(stdout(&out).trim());
+        let id = started_id(&output_with_input(&mut self.cmd(&all), input.as_bytes()));
+        let waited = self.csa.wait(&id);
         assert_success(&waited, "csa session wait");
         stdout(&waited)
     }
@@ -294,10 +288,7 @@ fn a_malformed_configuration_names_the_file_and_line() {
     let out = output_within(&mut tools, HANG);
     assert_eq!(out.status.code(), Some(125));
     let err = stderr(&out);
-    assert!(
-        err.contains("{prompt}") && err.contains("config.toml:1:"),
-        "{err}"
-    );
+    assert_contains(&err, &["{prompt}", "config.toml:1:"]);
 }
 
 #[test]

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use crate::support::{Csa, code, group_members, stderr, stdout, wait_for};
+use crate::support::{
+    Csa, assert_contains, assert_reason, code, group_members, stderr, stdout, wait_for,
+};
 
 const LONG: Duration = Duration::from_secs(60);
 
@@ -121,11 +123,7 @@ fn a_timeout_stops_the_descendants_too() {
     for id in [&middle, &bottom] {
         let result = csa.result(id).unwrap();
         assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
-        let reason = result["reason"].as_str().unwrap();
-        assert!(
-            reason.contains(&format!("timeout of ancestor session {top}")),
-            "{reason}"
-        );
+        assert_reason(&result, &[&format!("timeout of ancestor session {top}")]);
     }
 }
 
@@ -145,11 +143,7 @@ fn a_detached_child_outlives_its_parent() {
     let out = csa.output(&["session", "kill", "--session", &top]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let out = csa.output(&["session", "result", "--session", &free]);
-    assert!(
-        stdout(&out).contains("status = \"running\""),
-        "{}",
-        stdout(&out)
-    );
+    assert_contains(&stdout(&out), &["status = \"running\""]);
     let out = csa.output(&["session", "kill", "--session", &free, "--grace", "0"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }

@@ -1,7 +1,7 @@
 //! Usage mistakes that point to the fix: one line on stderr, exit 2, and the command that
 //! was meant.
 
-use crate::support::{Csa, stderr};
+use crate::support::{Csa, assert_contains, stderr};
 
 /// Runs `csa ARGS…` and returns its one-line usage error (asserting exit 2, one line, and
 /// that no session was created).
@@ -29,7 +29,7 @@ fn session_subcommands_typed_at_the_top_say_csa_session() {
         (&["logs", "my job"][..], "`csa session logs 'my job'`"),
     ] {
         let err = usage_error(&csa, args);
-        assert!(err.contains(&format!("did you mean {meant}?")), "{err}");
+        assert_contains(&err, &[&format!("did you mean {meant}?")]);
     }
 }
 
@@ -41,26 +41,20 @@ fn several_words_after_run_say_to_quote_or_use_dashes() {
         &["run", "--timeout", "10m", "make", "test"][..],
     ] {
         let err = usage_error(&csa, args);
-        assert!(
-            err.contains("`csa run 'make test'`") && err.contains("`csa run -- make test`"),
-            "{err}"
-        );
+        assert_contains(&err, &["`csa run 'make test'`", "`csa run -- make test`"]);
     }
     let err = usage_error(&csa, &["run", "make", "-j8", "test"]);
-    assert!(err.contains("`csa run -- make -j8 test`"), "{err}");
+    assert_contains(&err, &["`csa run -- make -j8 test`"]);
     // A mistyped option before the script is reported as such.
     let err = usage_error(&csa, &["run", "--bogus", "make"]);
-    assert!(err.contains("'--bogus'"), "{err}");
+    assert_contains(&err, &["'--bogus'"]);
 }
 
 #[test]
 fn prompt_and_program_together_explain_both_forms() {
     let csa = Csa::new();
     let err = usage_error(&csa, &["run", "ls", "--", "-la"]);
-    assert!(
-        err.contains("either PROMPT") && err.contains("`csa run -- ls -la`"),
-        "{err}"
-    );
+    assert_contains(&err, &["either PROMPT", "`csa run -- ls -la`"]);
 }
 
 #[test]
@@ -71,9 +65,6 @@ fn json_with_no_daemon_is_refused() {
         &["run", "--json", "--no-daemon", "true"][..],
     ] {
         let err = usage_error(&csa, args);
-        assert!(
-            err.contains("--json cannot be used with --no-daemon"),
-            "{err}"
-        );
+        assert_contains(&err, &["--json cannot be used with --no-daemon"]);
     }
 }

@@ -2,47 +2,17 @@
 //! exit codes, whole outputs in completion order, the cap with sessions still pending, lost
 //! sessions among many, and one wait for 1,000 sessions.
 
-use std::fs::File;
 use std::io::{BufRead as _, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::support::{Csa, HANG, code, directive, output_within, stderr, stdout, wait_for};
+use crate::support::{
+    Csa, Gate, HANG, assert_contains, assert_error, code, directive, output_within, stderr, stdout,
+    wait_for,
+};
 use crate::support_faults::signal;
-
-/// A gate jobs wait at: the test holds an exclusive `flock` on a file; a job runs
-/// `flock -s GATE true` (util-linux), which returns once the gate is opened.
-struct Gate {
-    path: PathBuf,
-    file: Option<File>,
-    _dir: tempfile::TempDir,
-}
-
-impl Gate {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("gate");
-        let file = File::create(&path).unwrap();
-        file.lock().unwrap();
-        Self {
-            path,
-            file: Some(file),
-            _dir: dir,
-        }
-    }
-
-    /// A shell command that returns once the gate is open.
-    fn pass(&self) -> String {
-        format!("flock -s '{}' true", self.path.display())
-    }
-
-    fn open(&mut self) {
-        self.file = None;
-    }
-}
 
 /// `csa session wait ARGS…` started in the background: stdout collected whole, stderr line
 /// by line as it comes.
@@ -224,8 +194,7 @@ fn tag_waits_for_the_sessions_with_every_tag() {
     assert_eq!(completed(&stderr(&out)), [ok]);
     // No session with the tag: an error naming it, not a silent success.
     let out = csa.output(&["session", "wait", "--tag", "ci-2"]);
-    assert_eq!(code(&out), 125);
-    assert!(stderr(&out).contains("ci-2"), "{}", stderr(&out));
+    assert_error(&out, 125, "ci-2");
     // Tags are labels: anything else is a usage error.
     for bad in ["a/b", "", "x y"] {
         let out = csa.output(&["session", "wait", "--tag", bad]);
@@ -300,7 +269,7 @@ fn at_the_cap_kv_warm_names_exactly_the_sessions_still_pending() {
     assert_eq!(value(warm, "status"), "alive,alive", "{warm}");
     assert_eq!(value(warm, "pending"), "2", "{warm}");
     let hint = directive(&err, "CALLER_HINT").expect("CALLER_HINT");
-    assert!(hint.contains("action=retry_wait"), "{hint}");
+    assert_contains(hint, &["action=retry_wait"]);
     assert!(
         summary(&err).contains("total=3 success=0 failed=1 pending=2 exit=6"),
         "{err}"
@@ -309,7 +278,7 @@ fn at_the_cap_kv_warm_names_exactly_the_sessions_still_pending() {
     // options.
     let cmd = warm.split_once(" cmd=\"").unwrap().1.trim_end_matches('"');
     let cmd = cmd.replace("\\\"", "\"").replace("\\\\", "\\");
-    assert!(cmd.contains(" session wait --tail 5 "), "{cmd}");
+    assert_contains(&cmd, &[" session wait --tail 5 "]);
     for gate in &mut gates {
         gate.open();
     }
@@ -342,10 +311,7 @@ fn at_the_cap_kv_warm_names_exactly_the_sessions_still_pending() {
     let err = stderr(&out);
     assert_eq!(code(&out), 0, "{err}");
     let warm = directive(&err, "SESSION_WAIT_KV_WARM").expect("KV_WARM");
-    assert!(
-        warm.contains(&format!(" session wait --any {d} {e}\"")),
-        "{warm}"
-    );
+    assert_contains(warm, &[&format!(" session wait --any {d} {e}\"")]);
     gate.open();
 }
 
@@ -405,9 +371,9 @@ fn one_wait_for_a_thousand_sessions() {
     const COUNT: usize = 1000;
     let csa = Csa::new();
     let mut gate = Gate::new();
-    let gate_path = gate.path.display().to_string();
+    let gate_path = gate.path().to_str().unwrap();
     for _ in 0..COUNT {
-        csa.run_args(&["--tag", "k", "--", "flock", "-s", &gate_path, "true"]);
+        csa.run_args(&["--tag", "k", "--", "flock", "-s", gate_path, "true"]);
     }
     let waiter = Waiter::start(&csa, &["--tag", "k", "--until-done"], &[]);
     let pid = waiter.pid();
@@ -484,11 +450,13 @@ fn a_failure_shows_the_end_of_stderr() {
     let out = csa.wait(&lost);
     let err = stderr(&out);
     assert_eq!(code(&out), 1);
-    assert!(
-        err.contains("ended with lost: supervisor vanished"),
-        "{err}"
+    assert_contains(
+        &err,
+        &[
+            "ended with lost: supervisor vanished",
+            "\ndying\nCSA:SESSION_WAIT_COMPLETED",
+        ],
     );
-    assert!(err.contains("\ndying\nCSA:SESSION_WAIT_COMPLETED"), "{err}");
     csa.kill_group(&lost);
 }
 

@@ -5,8 +5,8 @@ use anyhow::Result;
 use super::{Command, visible_command};
 use crate::cmd::args::{QueueCommand, SessionCommand};
 use crate::cmd::{
-    attach, clean, completions, kill, list, logs, man, node, queue, result, run, supervise, tools,
-    wait,
+    attach, clean, completions, kill, list, logs, man, node, queue, result, run, status, supervise,
+    tools, top, wait,
 };
 
 /// Runs `command` and returns csa's exit code.
@@ -22,6 +22,8 @@ pub fn dispatch(command: Command) -> Result<u8> {
         Command::Session(SessionCommand::Clean(args)) => clean::exec(&args),
         Command::Queue(QueueCommand::Slots(args)) => queue::slots(&args),
         Command::Queue(QueueCommand::List(args)) => queue::list(&args),
+        Command::Status(args) => status::exec(&args),
+        Command::Top(args) => top::exec(&args),
         Command::Tools(args) => tools::exec(&args),
         Command::Completions(args) => completions::exec(&args),
         Command::Man(args) => man::exec(&args, visible_command()),

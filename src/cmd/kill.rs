@@ -50,8 +50,18 @@ pub fn exec(args: &KillArgs) -> Result<u8> {
         }
         tagged
     };
+    stop(&sessions, how)?;
+    Ok(exit::SUCCESS)
+}
+
+/// Stops `sessions` as `csa session kill` does (`csa top` stops sessions through it too):
+/// their descendant sessions first, then every live one together — identity verified,
+/// `how.signal`, the grace period, SIGKILL — and the leftovers of those that had ended.
+/// Each ends with its result recorded. Errors (125): identity not verified (nothing
+/// signalled), processes that survive SIGKILL, a lock still held after them.
+pub fn stop(sessions: &[SessionDir], how: StopSequence) -> Result<()> {
     tree::stop_descendants(
-        &sessions,
+        sessions,
         how,
         &|ancestor| format!("csa session kill of ancestor session {ancestor}"),
         true,
@@ -61,14 +71,14 @@ pub fn exec(args: &KillArgs) -> Result<u8> {
         by: &|_| BY_KILL.to_owned(),
         mode: StopMode::Named,
     };
-    for (executor, group) in crate::executor::group(&sessions) {
+    for (executor, group) in crate::executor::group(sessions) {
         executor.stop(&group, &order)?;
     }
-    Ok(exit::SUCCESS)
+    Ok(())
 }
 
 /// The running or queued sessions that have every tag in `tags` (see [`crate::store::tags`]).
-fn tagged_live_sessions(root: &StateRoot, tags: &[String]) -> Result<Vec<SessionDir>> {
+pub fn tagged_live_sessions(root: &StateRoot, tags: &[String]) -> Result<Vec<SessionDir>> {
     Ok(crate::store::tags::select(root, tags)?
         .into_iter()
         .filter(|session| crate::heal::is_live(session).unwrap_or(false))

@@ -13,8 +13,6 @@ mod describe;
 mod tree;
 
 use std::io::{self, BufWriter, Write as _};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
@@ -103,60 +101,10 @@ struct Looked {
     warnings: Vec<String>,
 }
 
-/// Sessions read per claim by a reading thread.
-const BLOCK: usize = 128;
-
-/// The fewest sessions read on more than one thread. Below it, starting a thread (and its
-/// memory arena) costs about what it saves: measured break-even between 500 and 1,000
-/// sessions on 2 CPUs (BENCHMARKS.md, "Listing").
-const PARALLEL_FROM: usize = 1000;
-
-/// [`look`] at each of `ids`, results in the order of `ids`. From [`PARALLEL_FROM`]
-/// sessions on, they are read on one thread per CPU, each claiming the next [`BLOCK`] of
-/// sessions until none are left; a thread that cannot be started leaves its share to the
-/// others.
+/// [`look`] at each of `ids`, results in the order of `ids` (on several threads for many
+/// sessions: [`session::parallel`]).
 fn look_all(root: &StateRoot, ids: &[Ulid], filter: &Filter<'_>) -> Vec<Looked> {
-    let threads = if ids.len() < PARALLEL_FROM {
-        1
-    } else {
-        thread::available_parallelism()
-            .map_or(1, usize::from)
-            .min(ids.len().div_ceil(BLOCK))
-    };
-    if threads <= 1 {
-        return ids.iter().map(|&id| look(root, id, filter)).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let work = || {
-        let mut done = Vec::new();
-        loop {
-            let start = next.fetch_add(BLOCK, Ordering::Relaxed);
-            let Some(block) = ids.get(start..ids.len().min(start + BLOCK)) else {
-                return done;
-            };
-            if block.is_empty() {
-                return done;
-            }
-            let looked: Vec<Looked> = block.iter().map(|&id| look(root, id, filter)).collect();
-            done.push((start, looked));
-        }
-    };
-    let mut blocks = thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads)
-            .filter_map(|_| thread::Builder::new().spawn_scoped(scope, work).ok())
-            .collect();
-        let mut blocks = work();
-        for helper in helpers {
-            blocks.extend(
-                helper
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            );
-        }
-        blocks
-    });
-    blocks.sort_unstable_by_key(|&(start, _)| start);
-    blocks.into_iter().flat_map(|(_, looked)| looked).collect()
+    session::parallel::read_all(ids, |id| look(root, id, filter))
 }
 
 /// Reads one session: its result (reconstructing a `lost` one as `wait` does) and, when
@@ -346,7 +294,7 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
     out.flush()
 }
 
-fn status_colour(status: State) -> Colour {
+pub fn status_colour(status: State) -> Colour {
     match status {
         State::Running => Colour::Cyan,
         State::Queued | State::Skipped => Colour::Dim,

@@ -63,7 +63,7 @@ fn effective_slots(queue: &Queue, config: &Config) -> Result<(u32, bool)> {
 }
 
 /// The configuration of the current directory, for the default slot counts.
-fn config() -> Result<Config> {
+pub fn config() -> Result<Config> {
     let cwd = std::env::current_dir().context("cannot find the current directory")?;
     crate::tool::config::load(&cwd)
 }

@@ -19,7 +19,7 @@ const fn code(code: &'static str, meaning: &'static str) -> Code {
 /// Every command's table, in the order the documents show them: the command as typed
 /// (without `csa`) and its codes.
 #[cfg(test)]
-pub const COMMANDS: [(&str, &[Code]); 12] = [
+pub const COMMANDS: [(&str, &[Code]); 14] = [
     ("run", RUN),
     ("session wait", WAIT),
     ("session attach", ATTACH),
@@ -29,6 +29,8 @@ pub const COMMANDS: [(&str, &[Code]); 12] = [
     ("session logs", LOGS),
     ("session clean", CLEAN),
     ("queue", QUEUE),
+    ("status", STATUS),
+    ("top", TOP),
     ("tools", TOOLS),
     ("completions", COMPLETIONS),
     ("man", MAN),
@@ -172,6 +174,31 @@ pub const QUEUE: &[Code] = &[
         "done (the slot count was set or printed; the queues were listed)",
     ),
     code("125", "the state root cannot be read or written"),
+];
+
+/// `csa status`.
+pub const STATUS: &[Code] = &[
+    code(
+        "0",
+        "printed (a session that cannot be read is shown with the reason; with `--watch`, until interrupted)",
+    ),
+    code("125", "the session store cannot be read"),
+];
+
+/// `csa top`.
+pub const TOP: &[Code] = &[
+    code(
+        "0",
+        "quit with `q` (or Ctrl-C); the terminal is restored on every exit",
+    ),
+    code(
+        "128 + N",
+        "ended by signal N (SIGHUP, SIGINT, SIGTERM): 129, 130, 143",
+    ),
+    code(
+        "125",
+        "the session store cannot be read, or standard input and output are not a terminal",
+    ),
 ];
 
 /// `csa tools`.

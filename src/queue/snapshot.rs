@@ -53,7 +53,12 @@ fn scan(queue: &Queue, tidy: bool) -> Snapshot {
             .to_str()
             .and_then(|name| name.strip_prefix("slot."))
             .is_some_and(|index| index.parse::<u32>().is_ok());
-        if is_slot && File::open(entry.path()).is_ok_and(|file| slot_is_held(&file)) {
+        // Opened for writing, though nothing is written: the head of the queue tries the
+        // slots with `try_lock` and then sleeps until a slot file is closed by a writer
+        // (`IN_CLOSE_WRITE`). A look that held a free slot's lock for that instant would
+        // make the head's try fail; its close then wakes the head to try again.
+        let opened = || File::options().read(true).write(true).open(entry.path());
+        if is_slot && opened().is_ok_and(|file| slot_is_held(&file)) {
             snapshot.running += 1;
         }
     }

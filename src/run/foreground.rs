@@ -37,6 +37,7 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
     write_daemon_pid(session, pid).inspect_err(|_| super::create::remove(launch))?;
     // Standard output belongs to the job here; the ID is in the directive on stderr.
     crate::directive::session_started(session, pid);
+    let gated = !gate.is_empty();
     let slot = if gate.is_empty() {
         None
     } else {
@@ -53,7 +54,9 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
             }
         }
     };
-    let _ = std::fs::remove_file(session.file(session::QUEUED));
+    if gated {
+        crate::store::record::mark_started(session, std::time::SystemTime::now());
+    }
 
     let stdin = match job.stdin.stdio(session) {
         Ok(stdin) => stdin,

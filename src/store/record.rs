@@ -12,9 +12,11 @@ use crate::exit::{CSA_ERROR, Failure};
 
 mod adopt;
 pub mod endings;
+mod started;
 mod write;
 
 pub use adopt::adopt_reserved_result;
+pub use started::{STARTED_TOML, mark_started, started_at};
 
 pub use write::{
     is_unrecorded, recode_unrecorded, remove_stop_reservation, reservation_name, reserve,

@@ -13,6 +13,10 @@ use crate::exit::{CSA_ERROR, Failure};
 
 mod handle;
 mod names;
+pub mod parallel;
+mod short;
+
+pub use short::short_handles;
 
 /// `session.toml`: what the session runs (see [`crate::store::record::SessionRecord`]).
 pub const SESSION_TOML: &str = "session.toml";

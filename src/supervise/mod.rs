@@ -103,7 +103,9 @@ pub fn main(args: &Request) -> Result<u8> {
         },
     };
     if waker.is_some() {
-        let _ = std::fs::remove_file(session.file(session::QUEUED));
+        // (A Slurm session is `queued` again while Slurm has not started its job; its
+        // watcher records the start once more when it does.)
+        record::mark_started(&session, std::time::SystemTime::now());
     }
     let result = executor::by_kind(args.executor.executor).start(Start {
         session: &session,

@@ -5,7 +5,10 @@
 //! the child itself, as the session's result.
 //!
 //! Everything the child needs is built before the fork: between `fork` and `execve` the
-//! child makes only async-signal-safe system calls and allocates nothing.
+//! child makes only async-signal-safe system calls and allocates nothing. Every signal is
+//! blocked across the fork, and the child resets every handler to the default before it
+//! lets a signal in (as `posix_spawn` does): the handlers are the parent's, and a child
+//! that shares the parent's memory must never run them.
 
 use std::ffi::{CStr, CString, OsStr, OsString};
 use std::io;
@@ -14,12 +17,14 @@ use std::os::unix::ffi::OsStrExt as _;
 
 use super::Pid;
 
+mod clone;
 mod failure;
 mod raw;
 
+use clone::start_child;
 pub use failure::OnExecFailure;
 use failure::record_failure;
-use raw::{discard_pending, execve};
+use raw::{discard_pending, execve, reset_handlers, set_mask};
 
 /// The longest single argument or environment string `execve` accepts (bytes;
 /// `MAX_ARG_STRLEN`, 32 pages, in `linux/binfmts.h`).
@@ -110,15 +115,14 @@ impl Detached {
 /// first — without waiting for the child.
 pub struct Gate(#[allow(dead_code)] OwnedFd);
 
-/// The bytes of the child's own stack ([`spawn`] on x86-64 and `AArch64`).
-const CHILD_STACK: usize = 64 * 1024;
-
 /// Everything the child of [`spawn`] reads, in memory the parent never frees or changes
 /// after the child starts (it is leaked: `csa run` exits soon after).
 struct Plan {
     detached: Detached,
-    /// The signals blocked in the child from its start.
-    blocked: libc::sigset_t,
+    /// Every signal: the child's mask until its `execve`, and the pending signals it drops.
+    all: libc::sigset_t,
+    /// The mask the child execs with: the caller's and the `blocked` signals of [`spawn`].
+    mask: libc::sigset_t,
     argv: Vec<*const libc::c_char>,
     envp: Vec<*const libc::c_char>,
     gate_read: RawFd,
@@ -150,13 +154,20 @@ pub fn spawn(detached: Detached, blocked: &[i32]) -> io::Result<(Pid, Gate)> {
     let mut envp: Vec<*const libc::c_char> = detached.envp.iter().map(|s| s.as_ptr()).collect();
     envp.push(std::ptr::null());
     let stdio = detached.stdio;
-    let set = super::signal_set(blocked);
+    let all = full_signal_set();
     let mut old = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
-    // SAFETY: `set` is initialized; `old` is written by the call before it is read.
+    // SAFETY: `all` is initialized; `old` is written by the call before it is read.
     let masked =
-        unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &raw const set, old.as_mut_ptr()) };
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &raw const all, old.as_mut_ptr()) };
     if masked != 0 {
         return Err(io::Error::from_raw_os_error(masked));
+    }
+    // SAFETY: initialized by the successful call above.
+    let old = unsafe { old.assume_init() };
+    let mut mask = old;
+    for &signal in blocked {
+        // SAFETY: `mask` is an initialized signal set.
+        unsafe { libc::sigaddset(&raw mut mask, signal) };
     }
     // The child starts with its standard descriptors already in place: it holds the
     // caller's only until its first step, and a `$(csa run …)` reading standard output until
@@ -168,7 +179,8 @@ pub fn spawn(detached: Detached, blocked: &[i32]) -> io::Result<(Pid, Gate)> {
     });
     let plan = Box::leak(Box::new(Plan {
         detached,
-        blocked: set,
+        all,
+        mask,
         argv,
         envp,
         gate_read: gate_read.as_raw_fd(),
@@ -176,57 +188,23 @@ pub fn spawn(detached: Detached, blocked: &[i32]) -> io::Result<(Pid, Gate)> {
     }));
     let started = start_child(plan);
     restore_stdio(saved);
-    // SAFETY: `old` was initialized by the successful call above.
+    // SAFETY: `old` is the caller's initialized mask.
     unsafe {
-        libc::pthread_sigmask(libc::SIG_SETMASK, old.as_ptr(), std::ptr::null_mut());
+        libc::pthread_sigmask(libc::SIG_SETMASK, &raw const old, std::ptr::null_mut());
     }
     drop(gate_read);
     let pid = started?;
     Ok((pid, Gate(gate_write)))
 }
 
-/// Creates the child running [`child`] with `plan`: `clone(CLONE_VM)` on its own stack.
-#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-fn start_child(plan: &'static mut Plan) -> io::Result<Pid> {
-    // SAFETY: an anonymous private mapping; leaked, like `plan`, for the child's use.
-    let stack = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            CHILD_STACK,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
-            -1,
-            0,
-        )
-    };
-    if stack == libc::MAP_FAILED {
-        return Err(io::Error::last_os_error());
+/// A signal set holding every signal.
+fn full_signal_set() -> libc::sigset_t {
+    let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: `sigfillset` initializes the set before `assume_init` reads it.
+    unsafe {
+        libc::sigfillset(set.as_mut_ptr());
+        set.assume_init()
     }
-    // SAFETY: `child` runs on the new stack (its top, 16-byte aligned) with `plan`, which
-    // lives for the rest of the process, and only makes raw system calls (see `child`);
-    // `SIGCHLD` makes it an ordinary child process, reaped with `waitpid`.
-    let pid = unsafe {
-        libc::clone(
-            child,
-            stack.cast::<u8>().add(CHILD_STACK).cast(),
-            libc::CLONE_VM | libc::SIGCHLD,
-            std::ptr::from_mut(plan).cast(),
-        )
-    };
-    Pid::of_new_child(pid)
-}
-
-/// Creates the child running [`child`] with `plan`: a `fork`.
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-fn start_child(plan: &'static mut Plan) -> io::Result<Pid> {
-    // SAFETY: in the child, `child` makes only async-signal-safe system calls and ends the
-    // process.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        // SAFETY: as above.
-        unsafe { libc::_exit(child(std::ptr::from_mut(plan).cast())) }
-    }
-    Pid::of_new_child(pid)
 }
 
 /// What [`install_stdio`] replaced: for each of 0, 1, 2, the caller's descriptor saved
@@ -278,10 +256,13 @@ fn restore_stdio(saved: [Saved; 3]) {
 
 /// The child of [`spawn`], up to its `execve`; returns its exit status (125) when that
 /// fails. It may share its parent's memory: it only reads `plan`, uses its own stack, makes
-/// raw system calls (`rustix`'s, which set no `errno`), allocates nothing and cannot panic.
+/// raw system calls (`rustix`'s, which set no `errno`: checked by a test in `raw`),
+/// allocates nothing and cannot panic. It starts with every signal blocked and lets them in
+/// (its mask becomes `plan.mask`) only once every handler is reset and just before `execve`.
 extern "C" fn child(plan: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `plan` is the leaked `Plan` handed over by `spawn`, never freed or changed.
     let plan = unsafe { &*plan.cast::<Plan>() };
+    reset_handlers();
     for fd in plan.parents {
         if fd >= 0 {
             // SAFETY: the parent's descriptors, copied into this process's own table.
@@ -292,7 +273,7 @@ extern "C" fn child(plan: *mut libc::c_void) -> libc::c_int {
     // From here on no signal sent to the caller's process group reaches this process: drop
     // those that came before (the caller's shell hanging up, `kill 0`), as they would never
     // have reached a supervisor that `run` waited for.
-    discard_pending(&plan.blocked);
+    discard_pending(&plan.all);
     let errno = match rustix::process::chdir(plan.detached.cwd.as_c_str()) {
         Ok(()) => {
             // SAFETY: the gate's read end, open in this process's table.
@@ -300,6 +281,9 @@ extern "C" fn child(plan: *mut libc::c_void) -> libc::c_int {
             let mut byte = [0u8; 1];
             // Until the parent drops the gate (or dies): end of file.
             while rustix::io::read(gate, &mut byte) == Err(rustix::io::Errno::INTR) {}
+            // The mask the new program starts with; a signal that is not in it is now
+            // delivered, with its default action.
+            set_mask(&plan.mask);
             // SAFETY: NUL-terminated arrays of pointers into `plan.detached`.
             let errno = unsafe {
                 execve(
@@ -333,3 +317,6 @@ pub fn c_path(path: &std::path::Path) -> io::Result<CString> {
 /// removed. Executed only when the program's path is gone: the kernel names a process after
 /// the file it executes, and `ps` and `pgrep` should see `csa`, not `exe`.
 const SELF_EXE: &CStr = c"/proc/self/exe";
+
+#[cfg(test)]
+mod tests;

@@ -17,10 +17,12 @@ mod install;
 mod stub;
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use crate::support::{Csa, HANG, assert_success, code, output_within, stderr, stdout, wait_for};
+use crate::support::{
+    Csa, HANG, carrying, code, output_with_input, output_within, started_id, stderr, wait_for,
+};
 
 /// How long one CLI may take to reach its API (codex first tries a WebSocket five times).
 const DEADLINE: Duration = Duration::from_secs(180);
@@ -140,17 +142,10 @@ impl Lab {
     /// session ends. The session is killed and its processes are gone afterwards.
     fn check(&mut self, tool: &str, prompt: &str, needles: &[&str]) -> Verdict {
         let work = tempfile::tempdir_in(self.root.path()).unwrap();
-        let mut child = self
-            .cmd(&["run", "--tool", tool, "--cd", work.path().to_str().unwrap()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), prompt.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert_success(&out, &format!("csa run --tool {tool}"));
-        let id = stdout(&out).trim().to_owned();
+        let id = started_id(&output_with_input(
+            &mut self.cmd(&["run", "--tool", tool, "--cd", work.path().to_str().unwrap()]),
+            prompt.as_bytes(),
+        ));
         self.sessions.push(id.clone());
         let ended = |csa: &Csa| csa.result(&id).is_some_and(|r| r.contains_key("status"));
         wait_for(DEADLINE, &format!("{tool} to reach the API or end"), || {
@@ -195,25 +190,6 @@ impl Lab {
             || carrying(id).is_empty(),
         );
     }
-}
-
-/// Live processes (not zombies) whose environment has `CSA_SESSION_ID=<id>`.
-fn carrying(id: &str) -> Vec<i32> {
-    let marker = format!("CSA_SESSION_ID={id}");
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-            environ
-                .split(|b| *b == 0)
-                .any(|var| var == marker.as_bytes())
-                && crate::support::process_alive(*pid)
-        })
-        .collect()
 }
 
 /// A prompt that starts like an option, so that a CLI that reads it as one fails.

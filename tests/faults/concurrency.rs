@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::{background, code, until, wait_cmd};
-use crate::support::{Csa, directive, is_ulid, wait_for};
+use super::{background, code, wait_cmd};
+use crate::support::{Csa, Gate, assert_contains, directive, is_ulid, wait_for};
 use crate::support_faults::{signal, trials};
 
 /// Every `SESSION_WAIT_COMPLETED` line of `outputs`, which must all be equal.
@@ -28,9 +28,8 @@ fn same_completion(outputs: &[std::process::Output]) -> String {
 #[test]
 fn hundred_concurrent_waiters_get_the_same_exit_code() {
     let csa = Csa::new();
-    let dir = tempfile::tempdir().unwrap();
-    let gate = dir.path().join("go");
-    let id = csa.run(&format!("echo out; {}; exit 42", until(&gate)));
+    let mut gate = Gate::new();
+    let id = csa.run(&format!("echo out; {}; exit 42", gate.pass()));
     let waiters: Vec<_> = (0..100).map(|_| background(wait_cmd(&csa, &id))).collect();
     // `list` and `result` in a loop while the waiters block and the job ends.
     let stop = Arc::new(AtomicBool::new(false));
@@ -44,7 +43,7 @@ fn hundred_concurrent_waiters_get_the_same_exit_code() {
             std::thread::spawn(move || look_until(&root, &id, &stop))
         })
         .collect();
-    std::fs::write(&gate, "").unwrap();
+    gate.open();
     let outputs: Vec<_> = waiters.into_iter().map(super::Background::join).collect();
     stop.store(true, Ordering::SeqCst);
     for looker in lookers {
@@ -56,7 +55,7 @@ fn hundred_concurrent_waiters_get_the_same_exit_code() {
         assert_eq!(out.stdout, b"out\n");
     }
     let line = same_completion(&outputs);
-    assert!(line.contains("synthetic=false"), "{line}");
+    assert_contains(&line, &["synthetic=false"]);
 }
 
 /// Runs `list --json` and `result --session ID --json` until `stop`; each must succeed,
@@ -102,10 +101,7 @@ fn concurrent_waiters_on_a_killed_supervisor_agree() {
         let outputs: Vec<_> = waiters.into_iter().map(super::Background::join).collect();
         assert!(outputs.iter().all(|out| code(out) == 1));
         let line = same_completion(&outputs);
-        assert!(
-            line.contains("status=lost") && line.contains("synthetic=true"),
-            "{line}"
-        );
+        assert_contains(&line, &["status=lost", "synthetic=true"]);
         crate::support_faults::signal_group(supervisor, 9);
     }
 }

@@ -5,9 +5,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use super::{background, code, until, wait_cmd, wait_until_open};
+use super::{background, code, wait_cmd, wait_until_open};
 use crate::support::group_members;
-use crate::support::{Csa, HANG, assert_success, output_within, process_alive, wait_for};
+use crate::support::{
+    Csa, Gate, HANG, assert_reason, assert_success, output_within, process_alive, wait_for,
+};
 use crate::support_faults::is_root;
 
 /// Asserts a clean failure: exit `expected`, nothing on stdout, one `csa: ` line on stderr.
@@ -93,16 +95,7 @@ fn set_mode(path: &Path, mode: u32) {
 #[test]
 fn failed_session_creation_leaves_nothing_behind() {
     let csa = Csa::new();
-    let script = format!(
-        "trap '' XFSZ; ulimit -f 0; exec '{}' run 'true'",
-        env!("CARGO_BIN_EXE_csa")
-    );
-    let out = output_within(
-        Command::new("/bin/sh")
-            .args(["-c", &script])
-            .env("CSA_STATE_DIR", csa.state.path()),
-        HANG,
-    );
+    let out = csa.sh("trap '' XFSZ; ulimit -f 0; exec \"$CSA\" run 'true'");
     assert_one_line_error(&out, 125);
     assert!(csa.session_ids().is_empty(), "{:?}", csa.session_ids());
 }
@@ -112,15 +105,14 @@ fn failed_session_creation_leaves_nothing_behind() {
 #[test]
 fn session_directory_deleted_mid_run() {
     let csa = Csa::new();
-    let tmp = tempfile::tempdir().unwrap();
-    let gate = tmp.path().join("go");
-    let id = csa.run(&format!("echo before; {}; exit 5", until(&gate)));
+    let mut gate = Gate::new();
+    let id = csa.run(&format!("echo before; {}; exit 5", gate.pass()));
     let dir = csa.session_dir(&id);
     let supervisor = csa.supervisor_pid(&id);
     let waiter = background(wait_cmd(&csa, &id));
     wait_until_open(waiter.pid, &dir.join("lock"));
     std::fs::remove_dir_all(&dir).unwrap();
-    std::fs::write(&gate, "").unwrap();
+    gate.open();
     let out = waiter.join();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_ne!(code(&out), 0, "{stderr}");
@@ -142,16 +134,15 @@ fn session_directory_deleted_mid_run() {
 #[test]
 fn spool_files_deleted_mid_run() {
     let csa = Csa::new();
-    let tmp = tempfile::tempdir().unwrap();
-    let gate = tmp.path().join("go");
+    let mut gate = Gate::new();
     let id = csa.run(&format!(
         "echo a; echo e >&2; {}; echo b; echo f >&2; exit 0",
-        until(&gate)
+        gate.pass()
     ));
     let dir = csa.session_dir(&id);
     std::fs::remove_file(dir.join("stdout.log")).unwrap();
     std::fs::remove_file(dir.join("stderr.log")).unwrap();
-    std::fs::write(&gate, "").unwrap();
+    gate.open();
     let out = csa.wait(&id);
     assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stdout.is_empty());
@@ -163,9 +154,8 @@ fn spool_files_deleted_mid_run() {
 #[test]
 fn job_survives_the_callers_terminal_hanging_up() {
     let csa = Csa::new();
-    let tmp = tempfile::tempdir().unwrap();
-    let gate = tmp.path().join("go");
-    let job = format!("{}; echo survived", until(&gate));
+    let mut gate = Gate::new();
+    let job = format!("{}; echo survived", gate.pass());
     let exe = env!("CARGO_BIN_EXE_csa");
     // `script` gives the caller a terminal; the caller hangs up its own process group.
     let inner = format!("sh -c \"'{exe}' run \\\"\\$JOB\\\"; kill -HUP 0\"");
@@ -191,7 +181,7 @@ fn job_survives_the_callers_terminal_hanging_up() {
     let out = output_within(&mut command, HANG);
     assert_success(&out, "setsid csa run");
     let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    std::fs::write(&gate, "").unwrap();
+    gate.open();
     for id in [&with_terminal[0], &id] {
         let out = csa.wait(id);
         assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
@@ -211,16 +201,7 @@ fn job_survives_the_callers_terminal_hanging_up() {
 #[test]
 fn closed_standard_descriptors() {
     let csa = Csa::new();
-    let script = format!(
-        "exec '{}' run 'echo ok; exit 3' <&- >&- 2>&-",
-        env!("CARGO_BIN_EXE_csa")
-    );
-    let out = output_within(
-        Command::new("/bin/sh")
-            .args(["-c", &script])
-            .env("CSA_STATE_DIR", csa.state.path()),
-        HANG,
-    );
+    let out = csa.sh("exec \"$CSA\" run 'echo ok; exit 3' <&- >&- 2>&-");
     assert_success(&out, "csa run with closed descriptors");
     let ids = csa.session_ids();
     assert_eq!(ids.len(), 1);
@@ -259,11 +240,10 @@ pub fn many_fds_helper() {
     inheritable(&writer);
 
     let csa = Csa::new();
-    let tmp = tempfile::tempdir().unwrap();
-    let gate = tmp.path().join("go");
+    let mut gate = Gate::new();
     let id = csa.run(&format!(
         "for f in /proc/$$/fd/*; do echo \"${{f##*/}}\"; done; {}",
-        until(&gate)
+        gate.pass()
     ));
     drop(writer);
     let supervisor = csa.supervisor_pid(&id);
@@ -280,7 +260,7 @@ pub fn many_fds_helper() {
     wait_for(Duration::from_secs(30), "the supervisor to close", || {
         std::fs::read_dir(format!("/proc/{supervisor}/fd")).is_ok_and(|fds| fds.count() == 4)
     });
-    std::fs::write(&gate, "").unwrap();
+    gate.open();
     let out = csa.wait(&id);
     assert_eq!(code(&out), 0);
     let listed = String::from_utf8(out.stdout).unwrap();
@@ -343,13 +323,9 @@ fn run_killed_while_creating_the_session() {
 #[test]
 fn a_job_never_starts_without_its_prompt() {
     let csa = Csa::new();
-    let gate = csa.state.path().join("gate");
     for no_daemon in [false, true] {
-        let _ = std::fs::remove_file(&gate);
-        let blocker = csa.run(&format!(
-            "while [ ! -e '{}' ]; do sleep 0.01; done",
-            gate.display()
-        ));
+        let mut gate = Gate::new();
+        let blocker = csa.run(&gate.pass());
         let before = csa.session_ids();
         let mut args = vec!["run", "--after", &blocker];
         if no_daemon {
@@ -380,7 +356,7 @@ fn a_job_never_starts_without_its_prompt() {
             !id.is_empty() && csa.session_dir(&id).join("prompt.txt").exists()
         });
         std::fs::remove_file(csa.session_dir(&id).join("prompt.txt")).unwrap();
-        std::fs::write(&gate, "").unwrap();
+        gate.open();
         let out = child.wait_with_output().unwrap();
         let expected = if no_daemon { 125 } else { 0 };
         assert_eq!(
@@ -400,11 +376,7 @@ fn a_job_never_starts_without_its_prompt() {
         let result = csa.result(&id).unwrap();
         assert_eq!(result["status"].as_str(), Some("failure"));
         assert_eq!(result["synthetic"].as_bool(), Some(false));
-        let reason = result["reason"].as_str().unwrap();
-        assert!(
-            reason.contains("prompt.txt") && reason.contains("not started"),
-            "{reason}"
-        );
+        assert_reason(&result, &["prompt.txt", "not started"]);
     }
 }
 
@@ -415,18 +387,9 @@ fn a_job_never_starts_without_its_prompt() {
 fn a_foreground_job_inherits_no_descriptor_of_its_caller() {
     let csa = Csa::new();
     let probe = "[ -e /proc/$$/fd/7 ] && echo leaked || echo closed";
-    let out = output_within(
-        Command::new("/bin/sh")
-            .args([
-                "-c",
-                "exec 7>/dev/null; exec \"$0\" run --no-daemon \"$1\"",
-                env!("CARGO_BIN_EXE_csa"),
-                probe,
-            ])
-            .env("CSA_STATE_DIR", csa.state.path())
-            .stdin(std::process::Stdio::null()),
-        HANG,
-    );
+    let out = csa.sh(&format!(
+        "exec 7>/dev/null; exec \"$CSA\" run --no-daemon '{probe}'"
+    ));
     assert_success(&out, "csa run --no-daemon");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "closed\n");
 }

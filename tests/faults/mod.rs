@@ -19,7 +19,7 @@ use std::process::{Command, Output, Stdio};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::support::{Csa, HANG, assert_no_panic, wait_for};
+use crate::support::{Csa, HANG, assert_no_panic, has_open, wait_for};
 use crate::support_faults::signal;
 
 pub use crate::support::code;
@@ -69,18 +69,11 @@ pub fn wait_cmd(csa: &Csa, id: &str) -> Command {
     command
 }
 
-/// A shell snippet that blocks until `gate` exists (a test opens the gate; no timing).
-pub fn until(gate: &Path) -> String {
-    format!("while [ ! -e '{}' ]; do sleep 0.01; done", gate.display())
-}
-
 /// Waits until process `pid` has `path` open (e.g. a waiter blocked on a session's lock).
 pub fn wait_until_open(pid: u32, path: &Path) {
+    let pid = i32::try_from(pid).unwrap();
     wait_for(Duration::from_secs(30), "a process to open a file", || {
-        std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
-            fds.flatten()
-                .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))
-        })
+        has_open(pid, path)
     });
 }
 

@@ -4,8 +4,8 @@
 use std::process::{Child, Command};
 use std::time::Duration;
 
-use super::{code, until};
-use crate::support::{Csa, HANG, directive, output_within, process_alive, wait_for};
+use super::code;
+use crate::support::{Csa, Gate, HANG, directive, output_within, process_alive, wait_for};
 use crate::support_faults::{signal, signal_group, start_time};
 
 /// An unrelated live process of the same user, in a process group of its own.
@@ -90,9 +90,8 @@ fn reused_pid_in_daemon_pid_is_not_believed() {
     }
     // A live supervisor whose daemon.pid names the stranger: `kill` refuses, and the
     // session keeps running (the lock says so).
-    let dir = tempfile::tempdir().unwrap();
-    let gate = dir.path().join("go");
-    let id = csa.run(&format!("{}; exit 7", until(&gate)));
+    let mut gate = Gate::new();
+    let id = csa.run(&format!("{}; exit 7", gate.pass()));
     for text in &recorded {
         std::fs::write(csa.session_dir(&id).join("daemon.pid"), text).unwrap();
         let out = kill(&csa, &id);
@@ -113,7 +112,7 @@ fn reused_pid_in_daemon_pid_is_not_believed() {
         )
         .is_some()
     );
-    std::fs::write(&gate, "").unwrap();
+    gate.open();
     assert_eq!(code(&csa.wait(&id)), 7);
     stranger.assert_untouched();
 }
@@ -124,9 +123,8 @@ fn daemon_pid_naming_init_or_the_caller_is_refused() {
     let csa = Csa::new();
     let me = std::process::id();
     let mine = start_time(i32::try_from(me).unwrap()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let gate = dir.path().join("go");
-    let id = csa.run(&format!("{}; exit 0", until(&gate)));
+    let mut gate = Gate::new();
+    let id = csa.run(&format!("{}; exit 0", gate.pass()));
     for text in [
         "1 1\n".to_owned(),
         format!("{me} {mine}\n"),
@@ -138,6 +136,6 @@ fn daemon_pid_naming_init_or_the_caller_is_refused() {
         let out = kill(&csa, &id);
         assert_eq!(code(&out), 125, "{text:?}");
     }
-    std::fs::write(&gate, "").unwrap();
+    gate.open();
     assert_eq!(code(&csa.wait(&id)), 0);
 }

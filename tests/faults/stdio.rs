@@ -8,7 +8,7 @@ use std::process::{Command, ExitStatus, Output, Stdio};
 use std::time::Duration;
 
 use crate::procs::{run_ready, wait_for_output};
-use crate::support::{Csa, HANG, code, group_members, stderr, stdout};
+use crate::support::{Csa, Gate, HANG, code, group_members, has_open, stderr, stdout, wait_for};
 use crate::support_everyday::{fake_session, finish};
 
 /// What a broken stream is.
@@ -261,20 +261,22 @@ fn reading_commands_exit_as_usual_with_a_broken_stream() {
 #[test]
 fn attach_follows_stdout_when_stderr_breaks() {
     let csa = Csa::new();
-    let gate = csa.state.path().join("gate");
-    let script = format!(
-        "echo first; echo oops >&2; while [ ! -e '{}' ]; do sleep 0.01; done; echo second; exit 5",
-        gate.display()
-    );
     for broken in [Broken::Closed, Broken::Gone, Broken::Full] {
-        let _ = std::fs::remove_file(&gate);
-        let id = csa.run(&script);
+        let mut gate = Gate::new();
+        let id = csa.run(&format!(
+            "echo first; echo oops >&2; {}; echo second; exit 5",
+            gate.pass()
+        ));
         wait_for_output(&csa.session_dir(&id).join("stderr.log"), "oops");
+        // The rest of the output comes once `attach` follows the spool file, live.
         let opener = {
-            let gate = gate.clone();
+            let spool = csa.session_dir(&id).join("stdout.log");
+            let id = id.clone();
             std::thread::spawn(move || {
-                std::thread::sleep(Duration::from_millis(200));
-                std::fs::write(gate, "").unwrap();
+                wait_for(HANG, "attach to open the spool file", || {
+                    attaching(&id).is_some_and(|pid| has_open(pid, &spool))
+                });
+                gate.open();
             })
         };
         let ended = run_broken(
@@ -287,6 +289,15 @@ fn attach_follows_stdout_when_stderr_breaks() {
         assert_eq!(ended.code(), 5, "{}", ended.what);
         assert_eq!(ended.other, "first\nsecond\n", "{}", ended.what);
     }
+}
+
+/// The PID of a `csa session attach` of session `id`.
+fn attaching(id: &str) -> Option<i32> {
+    crate::support::pids().into_iter().find(|pid| {
+        let argv = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let argv: Vec<&[u8]> = argv.split(|b| *b == 0).collect();
+        argv.contains(&b"attach".as_slice()) && argv.contains(&id.as_bytes())
+    })
 }
 
 /// `run` and `run --no-daemon` with a broken stream: the job runs to its result, its

@@ -3,7 +3,9 @@
 use std::time::{Duration, SystemTime};
 
 use super::{background, code, wait_cmd};
-use crate::support::{Csa, HANG, assert_success, directive, output_within, wait_for};
+use crate::support::{
+    Csa, HANG, assert_contains, assert_success, directive, output_within, wait_for,
+};
 use crate::support_faults::{kill_trials, parse_time, rng, signal, signal_group, state, trials};
 
 /// The contract's bound between a supervisor's death and the synthetic `lost` result.
@@ -74,10 +76,7 @@ fn kill_trial(csa: &Csa, rng: &mut fastrand::Rng, stats: &mut KillStats) {
     let recorded = result["exit_code"].as_integer().unwrap();
     assert_eq!(i64::from(code(&out)), recorded, "wait exit code: {stderr}");
     let line = directive(&stderr, "SESSION_WAIT_COMPLETED").expect("completed directive");
-    assert!(
-        line.contains(&format!("status={recorded_status} ")),
-        "{line}"
-    );
+    assert_contains(line, &[&format!("status={recorded_status} ")]);
     if recorded_status == "lost" {
         assert_eq!(recorded, 1);
         assert_eq!(result["synthetic"].as_bool(), Some(true));

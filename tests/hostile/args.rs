@@ -6,29 +6,11 @@ use std::os::unix::ffi::OsStrExt as _;
 use std::process::{Command, Output, Stdio};
 
 use super::{assert_rejected, code, os_args};
-use crate::support::{Csa, HANG, assert_success, output_within};
+use crate::support::{Csa, HANG, assert_success, output_with_input, output_within, started_id};
 
 /// `csa run ARGS` with `stdin` as its standard input.
 fn run_with_stdin(csa: &Csa, args: &[&OsStr], stdin: &[u8]) -> Output {
-    let mut child = csa
-        .cmd()
-        .arg("run")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let bytes = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        use std::io::Write as _;
-        let _ = input.write_all(&bytes);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    crate::support::assert_no_panic(&out);
-    out
+    output_with_input(csa.cmd().arg("run").args(args), stdin)
 }
 
 #[test]
@@ -41,9 +23,7 @@ fn prompt_sizes_on_standard_input() {
         bytes.extend_from_slice(tail);
         bytes
     };
-    let out = run_with_stdin(&csa, &[], &script(10 * MIB));
-    assert_success(&out, "10 MiB prompt");
-    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let id = started_id(&run_with_stdin(&csa, &[], &script(10 * MIB)));
     let waited = csa.wait(&id);
     assert_eq!(code(&waited), 0);
     assert_eq!(waited.stdout, b"big-ok\n");

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use super::{assert_rejected, code, dead_session, finished_session};
-use crate::support::{Csa, HANG, output_within};
+use crate::support::{Csa, Gate, HANG, assert_contains, output_within};
 use crate::support_faults::snapshot;
 
 /// The hostile contents a state file is replaced with.
@@ -249,12 +249,8 @@ fn chown_tree(path: &Path, uid: u32) {
 #[test]
 fn lock_deleted_while_the_job_runs() {
     let csa = Csa::new();
-    let tmp = tempfile::tempdir().unwrap();
-    let gate = tmp.path().join("go");
-    let id = csa.run(&format!(
-        "while [ ! -e '{}' ]; do sleep 0.01; done; exit 6",
-        gate.display()
-    ));
+    let mut gate = Gate::new();
+    let id = csa.run(&format!("{}; exit 6", gate.pass()));
     let dir = csa.session_dir(&id);
     // Once the job runs, the supervisor has checked its lock and holds it.
     let supervisor = csa.supervisor_pid(&id);
@@ -265,14 +261,14 @@ fn lock_deleted_while_the_job_runs() {
     for command in ["wait", "result", "kill"] {
         let out = csa.output(&["session", command, "--session", &id]);
         let stderr = assert_rejected(&out, 125, command);
-        assert!(stderr.contains("lock file is missing"), "{stderr}");
+        assert_contains(&stderr, &["lock file is missing"]);
         assert!(
             !dir.join("result.toml").exists(),
             "{command} wrote a result"
         );
     }
     assert_eq!(code(&csa.output(&["session", "list"])), 0);
-    std::fs::write(&gate, "").unwrap();
+    gate.open();
     crate::support::wait_for(std::time::Duration::from_secs(30), "the result", || {
         dir.join("result.toml").exists()
     });

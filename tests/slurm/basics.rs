@@ -2,7 +2,7 @@
 //! configuration, many sessions at once, attach, list.
 
 use super::{SlurmCsa, assert_ended, stderr, stdout};
-use crate::support::assert_success;
+use crate::support::{assert_contains, assert_error, assert_reason, assert_success};
 
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
@@ -64,7 +64,7 @@ fn a_refused_submission_fails_run_with_slurms_message() {
         "no ID on stdout for a job that did not start"
     );
     let err = stderr(&out);
-    assert!(err.contains("Invalid partition"), "{err}");
+    assert_contains(&err, &["Invalid partition"]);
     assert_eq!(err.lines().count(), 1, "one line: {err}");
     // The session records the failure, with Slurm's message.
     let ids = slurm.csa.session_ids();
@@ -98,12 +98,7 @@ fn configured_executor_and_arguments_apply() {
     let cd = project.path().to_str().unwrap();
     // The configured arguments reach sbatch…
     let out = slurm.output(&["run", "--cd", cd, "true"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("Invalid partition"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 1, "Invalid partition");
     // …and a --slurm-arg given later wins; the executor came from the file.
     let out = slurm.output(&["run", "--cd", cd, "--slurm-arg=--partition=debug", "pwd"]);
     assert_success(&out, "run with the configured executor");
@@ -188,11 +183,7 @@ fn a_job_that_never_reaches_csa_on_the_node_says_why() {
     assert_ended(&slurm, &id, 127, "failure");
     let result = slurm.result(&id);
     assert_eq!(result["synthetic"].as_bool(), Some(true));
-    let reason = result["reason"].as_str().unwrap();
-    assert!(
-        reason.contains("never reached csa") && reason.contains("/nonexistent/csa"),
-        "{reason}"
-    );
+    assert_reason(&result, &["never reached csa", "/nonexistent/csa"]);
 }
 
 #[test]
@@ -232,9 +223,9 @@ fn a_tmpfs_state_root_on_a_multi_node_cluster_is_warned_about() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(
-        err.contains("warning: the state root is on a tmpfs") && err.contains("CSA_STATE_DIR"),
-        "{err}"
+    assert_contains(
+        &err,
+        &["warning: the state root is on a tmpfs", "CSA_STATE_DIR"],
     );
     // The job runs in the default partition, whose nodes all see this machine's /dev/shm.
     let id = stdout(&out).trim().to_owned();

@@ -4,7 +4,7 @@
 //! tracks jobs in cgroups.
 
 use super::{SlurmCsa, assert_ended, stdout};
-use crate::support::{HANG, wait_for};
+use crate::support::{HANG, assert_contains, wait_for};
 
 /// This machine's host name, as csa records it.
 fn this_host() -> String {
@@ -80,20 +80,11 @@ fn partitions_are_as_documented() {
         stdout(&out)
     };
     let debug = show("debug");
-    assert!(
-        debug.contains("Default=YES") && debug.contains("Nodes=n[1-2]"),
-        "{debug}"
-    );
+    assert_contains(&debug, &["Default=YES", "Nodes=n[1-2]"]);
     let short = show("short");
-    assert!(
-        short.contains("Default=NO") && short.contains("MaxTime=00:10:00"),
-        "{short}"
-    );
+    assert_contains(&short, &["Default=NO", "MaxTime=00:10:00"]);
     let isolated = show("isolated");
-    assert!(
-        isolated.contains("Default=NO") && isolated.contains("Nodes=n3"),
-        "{isolated}"
-    );
+    assert_contains(&isolated, &["Default=NO", "Nodes=n3"]);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use super::{SLURM_DEADLINE, SlurmCsa, assert_ended, stderr, stdout};
 use crate::procs::send;
-use crate::support::{process_alive, wait_for};
+use crate::support::{assert_contains, assert_error, assert_reason, process_alive, wait_for};
 
 /// SIGKILLs the session's watcher and waits until it is gone.
 fn kill_watcher(slurm: &SlurmCsa, id: &str) -> i32 {
@@ -84,11 +84,7 @@ fn a_node_that_dies_without_an_ending_leaves_slurms_record() {
         Some(true),
         "Slurm's record, not the node's"
     );
-    let reason = result["reason"].as_str().unwrap();
-    assert!(
-        reason.contains("Slurm") && reason.contains("no ending"),
-        "{reason}"
-    );
+    assert_reason(&result, &["Slurm", "no ending"]);
     assert!(!slurm.csa.session_dir(&id).join("ending.toml").exists());
 }
 
@@ -106,7 +102,7 @@ fn a_node_on_another_host_without_shared_locks_is_still_watched_exactly() {
     assert_eq!(stdout(&out), "ready\ndone\n");
     assert_eq!(slurm.result(&id)["synthetic"].as_bool(), Some(false));
     let log = slurm.file(&id, "watch.log");
-    assert!(log.contains("locks do not reach across hosts"), "{log}");
+    assert_contains(&log, &["locks do not reach across hosts"]);
 }
 
 #[test]
@@ -139,18 +135,13 @@ fn an_unreachable_controller_never_makes_a_session_lost() {
     kill_watcher(&slurm, &id);
     // The new watcher cannot ask Slurm: the session is running, not lost.
     let list = slurm.output(&["session", "list"]);
-    assert!(stdout(&list).contains("running"), "{}", stdout(&list));
+    assert_contains(&stdout(&list), &["running"]);
     // kill refuses: it cannot check the job's name, so it signals nothing.
     let out = slurm.output(&["session", "kill", "--session", &id]);
-    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("cannot reach Slurm"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 125, "cannot reach Slurm");
     // The node still records the ending.
     let out = assert_ended(&slurm, &id, 4, "failure");
     assert_eq!(stdout(&out), "ready\ndone\n");
     let log = slurm.file(&id, "watch.log");
-    assert!(log.contains("cannot ask Slurm"), "{log}");
+    assert_contains(&log, &["cannot ask Slurm"]);
 }

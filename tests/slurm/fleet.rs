@@ -2,7 +2,7 @@
 //! across executors.
 
 use super::{SLURM_DEADLINE, SlurmCsa, assert_ended, stderr, stdout};
-use crate::support::wait_for;
+use crate::support::{assert_contains, assert_error, wait_for};
 
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
@@ -131,22 +131,12 @@ fn one_wait_for_local_and_slurm_sessions() {
         .lines()
         .find(|line| line.starts_with("CSA:SESSION_WAIT_SUMMARY"))
         .unwrap_or_else(|| panic!("no summary: {err}"));
-    assert!(
-        summary.contains("total=4")
-            && summary.contains("success=3")
-            && summary.contains("failed=1"),
-        "{summary}"
-    );
+    assert_contains(summary, &["total=4", "success=3", "failed=1"]);
     // --any: the first of them to end (a Slurm job still waiting for its start is not).
     let fast = slurm.csa.run_args(&["exit 0"]);
     let slow = slurm.run(&["sleep 300"]);
     let out = slurm.output(&["session", "wait", "--any", &slow, &fast]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains(&format!("id={fast}")),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 0, &format!("id={fast}"));
 }
 
 #[test]

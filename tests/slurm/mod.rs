@@ -165,30 +165,13 @@ impl Drop for SlurmCsa {
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status();
-            for pid in session_processes(&id) {
+            for pid in crate::support::carrying(&id) {
                 let _ = Command::new("kill")
                     .args(["-KILL", &pid.to_string()])
                     .status();
             }
         }
     }
-}
-
-/// The processes whose environment carries `CSA_SESSION_ID=<id>`: the session's watcher,
-/// `csa __node` and the job's processes.
-pub fn session_processes(id: &str) -> Vec<u32> {
-    let marker = format!("CSA_SESSION_ID={id}");
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-            environ.split(|b| *b == 0).any(|v| v == marker.as_bytes())
-        })
-        .collect()
 }
 
 /// `squeue` state of job `job_id` (empty when Slurm no longer lists it).

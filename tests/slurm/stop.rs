@@ -2,7 +2,7 @@
 //! ignoring SIGTERM), and a job ID that Slurm reused.
 
 use super::{SLURM_DEADLINE, SlurmCsa, sbatch, squeue_state, stderr, stdout};
-use crate::support::wait_for;
+use crate::support::{assert_contains, assert_error, assert_reason, wait_for};
 
 fn kill(slurm: &SlurmCsa, id: &str, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["session", "kill", "--session", id];
@@ -10,24 +10,13 @@ fn kill(slurm: &SlurmCsa, id: &str, extra: &[&str]) -> std::process::Output {
     slurm.output(&args)
 }
 
-/// True while a process whose environment carries this session's ID exists.
+/// True while a process of the session's job is left (the watcher, `csa __supervise`, carries
+/// the session's ID too; only the job's side counts).
 fn job_processes_left(id: &str) -> bool {
-    let marker = format!("CSA_SESSION_ID={id}");
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_str()
-                .is_some_and(|n| n.parse::<u32>().is_ok())
-        })
-        .any(|e| {
-            let environ = std::fs::read(e.path().join("environ")).unwrap_or_default();
-            let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-            // The watcher (`csa __supervise`) carries it too; only the job's side counts.
-            !String::from_utf8_lossy(&cmdline).contains("__supervise")
-                && environ.split(|b| *b == 0).any(|v| v == marker.as_bytes())
-        })
+    crate::support::carrying(id).into_iter().any(|pid| {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        !String::from_utf8_lossy(&cmdline).contains("__supervise")
+    })
 }
 
 #[test]
@@ -40,25 +29,13 @@ fn kill_of_a_pending_job_cancels_it_without_starting_it() {
     // Pending in Slurm reads as queued, saying for what.
     let list = slurm.output(&["session", "list"]);
     let text = stdout(&list);
-    assert!(
-        text.contains("queued") && text.contains(&format!("Slurm to start job {job}")),
-        "{text}"
-    );
+    assert_contains(&text, &["queued", &format!("Slurm to start job {job}")]);
     let out = kill(&slurm, &id, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("cancelled pending Slurm job"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 0, "cancelled pending Slurm job");
     let result = slurm.result(&id);
     assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
     assert_eq!(result["exit_code"].as_integer(), Some(143));
-    let reason = result["reason"].as_str().unwrap();
-    assert!(
-        reason.contains("csa session kill") && reason.contains("never started"),
-        "{reason}"
-    );
+    assert_reason(&result, &["csa session kill", "never started"]);
     assert_eq!(slurm.file(&id, "stdout.log"), "");
     assert_eq!(squeue_state(&job), "", "Slurm no longer has the job");
     let out = slurm.wait(&id);
@@ -72,12 +49,7 @@ fn kill_of_a_running_job_reads_as_stopped_whatever_it_returns() {
     let id = slurm.run(&["trap 'echo trapped; exit 0' TERM; echo ready; sleep 300 & wait"]);
     slurm.wait_started(&id, "ready");
     let out = kill(&slurm, &id, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("sent SIGTERM to Slurm job"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 0, "sent SIGTERM to Slurm job");
     let result = slurm.result(&id);
     assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
     assert_eq!(result["signal"].as_integer(), Some(15));
@@ -87,11 +59,7 @@ fn kill_of_a_running_job_reads_as_stopped_whatever_it_returns() {
         Some(false),
         "the node's record"
     );
-    let reason = result["reason"].as_str().unwrap();
-    assert!(
-        reason.contains("csa session kill") && reason.contains("exited 0"),
-        "{reason}"
-    );
+    assert_reason(&result, &["csa session kill", "exited 0"]);
     assert_eq!(slurm.file(&id, "stdout.log"), "ready\ntrapped\n");
     let out = slurm.wait(&id);
     assert_eq!(out.status.code(), Some(143));
@@ -107,12 +75,7 @@ fn kill_of_a_job_ignoring_sigterm_uses_csas_grace_then_sigkill() {
     let id = slurm.run(&["trap '' TERM; echo ready; sleep 300"]);
     slurm.wait_started(&id, "ready");
     let out = kill(&slurm, &id, &["--grace", "1s"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("csa on the node sent SIGKILL"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 0, "csa on the node sent SIGKILL");
     let result = slurm.result(&id);
     assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
     assert_eq!(result["signal"].as_integer(), Some(9));
@@ -124,12 +87,7 @@ fn kill_of_a_job_ignoring_sigterm_uses_csas_grace_then_sigkill() {
     });
     // A second kill finds it finished.
     let out = kill(&slurm, &id, &[]);
-    assert_eq!(out.status.code(), Some(0));
-    assert!(
-        stderr(&out).contains("already finished"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 0, "already finished");
 }
 
 #[test]
@@ -157,12 +115,7 @@ fn a_reused_job_id_is_never_signalled() {
     let _ = std::process::Command::new("scancel").arg(&other).status();
     assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(
-        err.contains("refusing")
-            && err.contains("someone-else")
-            && err.contains("nothing was signalled"),
-        "{err}"
-    );
+    assert_contains(&err, &["refusing", "someone-else", "nothing was signalled"]);
     assert!(!slurm.csa.session_dir(&id).join("stop.toml").exists());
     // Our own job was not touched either.
     assert_eq!(squeue_state(&own), "RUNNING");

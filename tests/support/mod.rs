@@ -3,8 +3,14 @@
 
 #![allow(dead_code)]
 
+mod assert;
+mod gate;
 pub mod isolation;
+pub mod pty;
 pub mod require;
+
+pub use assert::{assert_contains, assert_error, assert_reason};
+pub use gate::Gate;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -43,6 +49,29 @@ impl Csa {
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null());
         command
+    }
+
+    /// `SHELL -c SCRIPT` where `$CSA` is the csa binary and `CSA_STATE_DIR` this
+    /// installation's root, standard input from /dev/null: csa as a shell script calls it.
+    pub fn shell_command(&self, shell: &str, script: &str) -> Command {
+        let csa = self.cmd();
+        let mut command = Command::new(shell);
+        command
+            .args(["-c", script])
+            .envs(csa.get_envs().filter_map(|(k, v)| Some((k, v?))))
+            .env("CSA", csa.get_program())
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// `/bin/sh -c SCRIPT` ([`Csa::shell_command`]).
+    pub fn sh_command(&self, script: &str) -> Command {
+        self.shell_command("/bin/sh", script)
+    }
+
+    /// Runs [`Csa::sh_command`] to completion (failing the test after [`HANG`]).
+    pub fn sh(&self, script: &str) -> Output {
+        output_within(&mut self.sh_command(script), HANG)
     }
 
     /// Runs `csa ARGS…` to completion (failing the test if it takes longer than [`HANG`]).
@@ -126,7 +155,7 @@ impl Csa {
 
     /// [`Csa::kill_group`] for each of `ids`, with one scan of `/proc` per round.
     pub fn kill_groups(&self, ids: &[String]) {
-        let marked: Vec<(i32, String)> = ids
+        let marked: Vec<(i32, &str)> = ids
             .iter()
             .filter_map(|id| {
                 // Only a regular file: a test may plant a FIFO there, which would block.
@@ -136,7 +165,7 @@ impl Csa {
                 }
                 let text = std::fs::read_to_string(path).ok()?;
                 let pgid = text.split_whitespace().next()?.parse::<i32>().ok()?;
-                (pgid > 1).then(|| (pgid, format!("CSA_SESSION_ID={id}")))
+                (pgid > 1).then_some((pgid, id.as_str()))
             })
             .collect();
         if marked.is_empty() {
@@ -148,13 +177,9 @@ impl Csa {
             let left: Vec<i32> = processes()
                 .into_iter()
                 .filter(|(pid, pgid)| {
-                    marked.iter().any(|(group, marker)| {
-                        group == pgid
-                            && std::fs::read(format!("/proc/{pid}/environ"))
-                                .unwrap_or_default()
-                                .split(|b| *b == 0)
-                                .any(|var| var == marker.as_bytes())
-                    })
+                    marked
+                        .iter()
+                        .any(|(group, id)| group == pgid && carries(*pid, id))
                 })
                 .map(|(pid, _)| pid)
                 .collect();
@@ -172,46 +197,61 @@ impl Csa {
     }
 }
 
-/// Every live (not zombie) process with its process group.
-fn processes() -> Vec<(i32, i32)> {
+/// The PIDs in `/proc` now.
+pub fn pids() -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     entries
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .collect()
+}
+
+/// True when process `pid` carries session `id`: its environment has
+/// `CSA_SESSION_ID=<id>` (the session's supervisor or watcher, its job and what the job
+/// started).
+pub fn carries(pid: i32, id: &str) -> bool {
+    let marker = format!("CSA_SESSION_ID={id}");
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .unwrap_or_default()
+        .split(|b| *b == 0)
+        .any(|var| var == marker.as_bytes())
+}
+
+/// True when process `pid` has `path` open.
+pub fn has_open(pid: i32, path: &Path) -> bool {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+        fds.flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))
+    })
+}
+
+/// The live processes (not zombies) that carry session `id` ([`carries`]).
+pub fn carrying(id: &str) -> Vec<i32> {
+    pids()
+        .into_iter()
+        .filter(|pid| carries(*pid, id) && process_alive(*pid))
+        .collect()
+}
+
+/// Every live (not zombie) process with its process group.
+fn processes() -> Vec<(i32, i32)> {
+    pids()
+        .into_iter()
         .filter_map(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
-            if matches!(fields.first(), Some(&("Z" | "X"))) {
-                return None;
-            }
-            Some((pid, fields.get(2)?.parse().ok()?))
+            let (state, pgid, _, _) = crate::procs::stat(pid)?;
+            (!matches!(state, 'Z' | 'X')).then_some((pid, pgid))
         })
         .collect()
 }
 
 /// The PIDs of live processes in process group `pgid`.
 pub fn group_members(pgid: i32) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                return false;
-            };
-            let fields: Vec<&str> = stat
-                .rsplit(')')
-                .next()
-                .unwrap_or("")
-                .split_whitespace()
-                .collect();
-            fields.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(pgid)
-                && !matches!(fields.first(), Some(&("Z" | "X")))
-        })
+    processes()
+        .into_iter()
+        .filter(|(_, group)| *group == pgid)
+        .map(|(pid, _)| pid)
         .collect()
 }
 
@@ -226,8 +266,28 @@ impl Drop for Csa {
 /// Runs `command` to completion with piped stdout/stderr; panics if it takes longer than
 /// `limit` (a hang), killing it first.
 pub fn output_within(command: &mut Command, limit: Duration) -> Output {
+    output_fed(command, None, limit)
+}
+
+/// Runs `command` to completion with `input` on its standard input (written from a thread
+/// and then closed; a command that stops reading early is fine) and piped stdout/stderr;
+/// panics if it takes longer than [`HANG`], killing it first.
+pub fn output_with_input(command: &mut Command, input: &[u8]) -> Output {
+    output_fed(command, Some(input.to_vec()), HANG)
+}
+
+fn output_fed(command: &mut Command, input: Option<Vec<u8>>, limit: Duration) -> Output {
     command.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let child = command.spawn().expect("spawn csa");
+    if input.is_some() {
+        command.stdin(Stdio::piped());
+    }
+    let mut child = command.spawn().expect("spawn csa");
+    let writer = input.map(|input| {
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        std::thread::spawn(move || {
+            let _ = std::io::Write::write_all(&mut stdin, &input);
+        })
+    });
     let pid = child.id();
     let (tx, rx) = std::sync::mpsc::channel();
     let watchdog = std::thread::spawn(move || {
@@ -243,8 +303,20 @@ pub fn output_within(command: &mut Command, limit: Duration) -> Output {
     let _ = tx.send(());
     let hung = watchdog.join().unwrap();
     assert!(!hung, "command hung for {limit:?}: {command:?}");
+    if let Some(writer) = writer {
+        writer.join().expect("the writer of standard input");
+    }
     assert_no_panic(&out);
     out
+}
+
+/// The session ID `csa run` printed: asserts that it succeeded and printed one.
+#[track_caller]
+pub fn started_id(out: &Output) -> String {
+    assert_success(out, "csa run");
+    let id = String::from_utf8_lossy(&out.stdout).trim_end().to_owned();
+    assert!(is_ulid(&id), "not a session ID: {id:?}");
+    id
 }
 
 /// Fails the test if csa panicked.

@@ -12,12 +12,14 @@ pub mod choices;
 pub mod fleet;
 pub mod run;
 pub mod session;
+pub mod view;
 
 pub use fleet::{AdmissionArgs, FleetArgs, QueueCommand, QueueListArgs, QueueSlotsArgs};
 pub use run::RunArgs;
 pub use session::{
     AttachArgs, CleanArgs, KillArgs, ListArgs, LogsArgs, ResultArgs, SessionCommand, WaitArgs,
 };
+pub use view::{StatusArgs, TopArgs};
 
 /// Arguments of the hidden node entry (`csa __node`), the command of a Slurm session's
 /// batch script.

@@ -186,7 +186,7 @@ impl Watch<'_> {
     /// The job started (`node.toml` appeared): block on `node.lock` in a thread.
     fn started(&mut self, node: NodeRecord) {
         // No longer waiting for Slurm to start it.
-        let _ = std::fs::remove_file(self.session.file(crate::store::session::QUEUED));
+        crate::store::record::mark_started(self.session, std::time::SystemTime::now());
         self.same_host = node.host == files::host_name();
         self.node = Some(node);
         self.poll = TRUSTED_POLL;

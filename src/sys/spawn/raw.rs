@@ -27,6 +27,100 @@ pub(super) unsafe fn execve(
     i32::try_from(-ret).unwrap_or(libc::EINVAL)
 }
 
+/// The size of the kernel's signal set (bytes), which `rt_sig*` calls take: 64 signals.
+const KERNEL_SIGSET: usize = 8;
+
+// The C library's `sigset_t` is at least the kernel's (glibc's is 128 bytes), so a pointer to
+// one is a valid kernel signal set.
+const _: () = assert!(size_of::<libc::sigset_t>() >= KERNEL_SIGSET);
+
+/// The kernel's `struct sigaction` for `rt_sigaction` on x86-64 and `AArch64` (both define
+/// `SA_RESTORER`): handler, flags, restorer, mask.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[repr(C)]
+#[derive(Default)]
+struct KernelSigaction {
+    handler: usize,
+    flags: libc::c_ulong,
+    restorer: usize,
+    mask: u64,
+}
+
+/// Resets every signal with a handler to its default action, as `posix_spawn` does: the
+/// handlers are the parent's code, and a child that shares the parent's memory must never
+/// run them. Ignored signals stay ignored (as `exec` keeps them); SIGKILL and SIGSTOP have
+/// no handler. Call with every signal blocked.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+pub(super) fn reset_handlers() {
+    let default = KernelSigaction::default(); // handler 0: SIG_DFL
+    for signal in 1..=64_usize {
+        if signal == libc::SIGKILL as usize || signal == libc::SIGSTOP as usize {
+            continue;
+        }
+        let mut old = KernelSigaction::default();
+        // SAFETY: `old` is a kernel `struct sigaction` on this stack; no new action.
+        let read = unsafe {
+            syscall4(
+                libc::SYS_rt_sigaction,
+                signal,
+                0,
+                std::ptr::from_mut(&mut old) as usize,
+                KERNEL_SIGSET,
+            )
+        };
+        if read != 0 || old.handler == libc::SIG_DFL || old.handler == libc::SIG_IGN {
+            continue;
+        }
+        // SAFETY: `default` is a kernel `struct sigaction` with the default handler.
+        unsafe {
+            syscall4(
+                libc::SYS_rt_sigaction,
+                signal,
+                std::ptr::from_ref(&default) as usize,
+                0,
+                KERNEL_SIGSET,
+            );
+        }
+    }
+}
+
+/// [`reset_handlers`] for a forked child (its memory is its own): through the C library.
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+pub(super) fn reset_handlers() {
+    for signal in 1..libc::SIGRTMAX() {
+        if signal == libc::SIGKILL || signal == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: `sigaction` with a zeroed action (SIG_DFL, empty mask) and a zeroed
+        // buffer for the old one.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(signal, std::ptr::null(), &raw mut old) != 0
+                || old.sa_sigaction == libc::SIG_DFL
+                || old.sa_sigaction == libc::SIG_IGN
+            {
+                continue;
+            }
+            let default: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(signal, &raw const default, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Sets the calling thread's signal mask to `set` (`rt_sigprocmask(SIG_SETMASK)`).
+pub(super) fn set_mask(set: &libc::sigset_t) {
+    // SAFETY: `set` is a signal set at least as large as the kernel's; no old mask asked.
+    unsafe {
+        syscall4(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK as usize,
+            std::ptr::from_ref(set) as usize,
+            0,
+            KERNEL_SIGSET,
+        );
+    }
+}
+
 /// Discards the signals of `set` that are pending: those that reached the child while it
 /// was still in its parent's process group, sent to the caller's job, not to the session
 /// (`rt_sigtimedwait` with a zero timeout, until none is left).
@@ -36,15 +130,14 @@ pub(super) fn discard_pending(set: &libc::sigset_t) {
         tv_nsec: 0,
     };
     for _ in 0..64 {
-        // SAFETY: `set` and `zero` are valid for the call; no `siginfo` is asked for. The
-        // kernel's signal set is 8 bytes on Linux.
+        // SAFETY: `set` and `zero` are valid for the call; no `siginfo` is asked for.
         let taken = unsafe {
             syscall4(
                 libc::SYS_rt_sigtimedwait,
                 std::ptr::from_ref(set) as usize,
                 0,
                 std::ptr::from_ref(&zero) as usize,
-                8,
+                KERNEL_SIGSET,
             )
         };
         if taken <= 0 {
@@ -120,5 +213,50 @@ unsafe fn syscall4(number: libc::c_long, a: usize, b: usize, c: usize, d: usize)
         } else {
             isize::try_from(ret).unwrap_or(isize::MAX)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::{AsFd as _, BorrowedFd};
+
+    /// The child of `spawn` may share its parent's memory, so it must never write `errno`
+    /// (the parent thread's): it makes its system calls through rustix, whose Linux backend
+    /// makes them directly and never touches `errno`. This checks that assumption — it would
+    /// fail if rustix were built on its C-library backend — on failing calls of each kind the
+    /// child makes.
+    #[test]
+    fn the_childs_system_calls_leave_errno_alone() {
+        use rustix::fs::{self as rfs, Mode, OFlags};
+        const SENTINEL: i32 = 4242;
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let file = std::fs::File::open("/dev/null").unwrap();
+        // SAFETY: `__errno_location` is this thread's `errno`.
+        unsafe { *libc::__errno_location() = SENTINEL };
+        // SAFETY: no descriptor has this number in a test process.
+        let closed = unsafe { BorrowedFd::borrow_raw(1 << 20) };
+        let failures = [
+            rustix::process::chdir(&missing).is_err(),
+            rustix::io::read(closed, &mut [0u8; 1]).is_err(),
+            rfs::open(&missing, OFlags::WRONLY | OFlags::NOFOLLOW, Mode::empty()).is_err(),
+            rfs::flock(closed, rfs::FlockOperation::LockExclusive).is_err(),
+            rustix::io::pwrite(file.as_fd(), b"x", 0).is_err(),
+            rfs::ftruncate(closed, 0).is_err(),
+            rfs::fsync(closed).is_err(),
+            rfs::renameat_with(
+                rfs::CWD,
+                &missing,
+                rfs::CWD,
+                dir.path().join("other"),
+                rfs::RenameFlags::NOREPLACE,
+            )
+            .is_err(),
+            rfs::unlink(&missing).is_err(),
+        ];
+        // SAFETY: as above.
+        let errno = unsafe { *libc::__errno_location() };
+        assert!(failures.iter().all(|failed| *failed), "{failures:?}");
+        assert_eq!(errno, SENTINEL, "a system call of the child's wrote errno");
     }
 }

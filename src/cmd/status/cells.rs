@@ -1,0 +1,232 @@
+//! The cells of a session's row and of a queue's line, as `csa status` prints them and
+//! `csa top` draws them: one wording for both.
+
+use std::fmt::Write as _;
+use std::time::{Duration, SystemTime};
+
+use super::rows::Line;
+use crate::fleet::output::Spools;
+use crate::fleet::{Fleet, QueueFigures, Session};
+use crate::store::record::State;
+
+/// The headers of the sessions table.
+pub const HEADERS: [&str; 8] = [
+    "HANDLE",
+    "NAME/COMMAND",
+    "QUEUE",
+    "STATE",
+    "WAITED",
+    "RAN",
+    "QUIET",
+    "LAST OUTPUT / REASON",
+];
+
+/// How long a running job may go without output before its QUIET cell stands out: 5
+/// minutes.
+pub const QUIET_AFTER: Duration = Duration::from_secs(300);
+
+/// The cells of one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cells {
+    pub handle: String,
+    /// The name (or command), indented by its depth, with its tree's roll-up.
+    pub name: String,
+    pub queue: String,
+    pub state: State,
+    pub waited: String,
+    pub ran: String,
+    /// Empty unless the job runs.
+    pub quiet: String,
+    /// The job has been quiet for [`QUIET_AFTER`] or more.
+    pub hushed: bool,
+    /// A running job's last line of output; else what it waits for, or why it ended.
+    pub detail: String,
+}
+
+/// The cells of `line` at `now`; the activity of a running job comes from `spools`.
+pub fn cells(fleet: &Fleet, line: &Line, spools: &mut Spools, now: SystemTime) -> Cells {
+    let session = &fleet.sessions()[line.at];
+    let mut name = String::new();
+    if line.depth > 0 {
+        name.push_str(&"   ".repeat(line.depth - 1));
+        name.push_str("└─ ");
+    }
+    name.push_str(&crate::term::one_line(&title(session), None));
+    if let Some(rollup) = line.rollup {
+        let mark = if line.open { '▾' } else { '▸' };
+        let _ = write!(name, " {mark} {}/{} done", rollup.done, rollup.total);
+        if rollup.failed > 0 {
+            let _ = write!(name, ", {} failed", rollup.failed);
+        }
+        if rollup.running > 0 {
+            let _ = write!(name, ", {} running", rollup.running);
+        }
+    }
+    let mut cells = Cells {
+        handle: session.handle.clone(),
+        name,
+        queue: session.queue().unwrap_or("-").to_owned(),
+        state: session.state,
+        waited: if session.is_gated() || session.state == State::Queued {
+            clock(session.waited(now))
+        } else {
+            "-".to_owned()
+        },
+        ran: session.ran(now).map_or_else(|| "-".to_owned(), clock),
+        quiet: String::new(),
+        hushed: false,
+        detail: String::new(),
+    };
+    cells.detail = match session.state {
+        State::Running if !session.unrecorded => {
+            let activity = spools.activity(&session.dir);
+            let since = activity.last_output.max(session.started).unwrap_or(now);
+            let quiet = now.duration_since(since).unwrap_or_default();
+            cells.quiet = clock(quiet);
+            cells.hushed = quiet >= QUIET_AFTER;
+            activity.last_line.clone()
+        }
+        State::Queued => waiting_for(fleet, line.at),
+        _ => ended(session),
+    };
+    if let Some(problem) = &session.problem {
+        cells.detail = format!("cannot be read: {problem}");
+    }
+    cells
+}
+
+/// What a row calls the session: its `--name`, else its command.
+pub fn title(session: &Session) -> String {
+    match session.name() {
+        Some(name) => name.to_owned(),
+        None => crate::cmd::list::describe(session.record.as_ref()),
+    }
+}
+
+/// What a queued session waits for: `after 4XKQ, 9ZT1` (dependencies that have not
+/// succeeded, by handle), `#3 in builds`, or `a slot of builds`.
+fn waiting_for(fleet: &Fleet, at: usize) -> String {
+    let session = &fleet.sessions()[at];
+    let Some(record) = &session.record else {
+        return String::new();
+    };
+    let pending: Vec<String> = record
+        .after
+        .iter()
+        .filter_map(|id| {
+            let found = ulid::Ulid::from_string(id)
+                .ok()
+                .and_then(|id| fleet.find(id));
+            match found.map(|dep| &fleet.sessions()[dep]) {
+                Some(dep) if dep.state == State::Success => None,
+                Some(dep) => Some(dep.handle.clone()),
+                None => Some(id.clone()),
+            }
+        })
+        .collect();
+    if !pending.is_empty() {
+        return format!("after {}", pending.join(", "));
+    }
+    match (&record.queue, fleet.queue_position(at)) {
+        (Some(queue), Some(place)) => format!("#{place} in {queue}"),
+        (Some(queue), None) => format!("a slot of {queue}"),
+        (None, _) if record.executor == crate::store::record::ExecutorKind::Slurm => {
+            "Slurm to start the job".to_owned()
+        }
+        (None, _) => String::new(),
+    }
+}
+
+/// Why an ended session ended: the first line of its reason, else its exit code when it
+/// is not 0.
+fn ended(session: &Session) -> String {
+    if let Some(reason) = session.reason.as_deref().and_then(|r| r.lines().next()) {
+        return reason.to_owned();
+    }
+    match session.exit_code {
+        Some(code) if code != 0 => format!("exit {code}"),
+        _ => String::new(),
+    }
+}
+
+/// The cells of a queue's line: NAME, SLOTS (`*` when the default), RUNNING, WAITING,
+/// DONE, FAILED, OLDEST WAIT, THROUGHPUT.
+pub fn queue_cells(queue: &QueueFigures) -> [String; 8] {
+    let slots = if queue.slots_set {
+        queue.slots.to_string()
+    } else {
+        format!("{}*", queue.slots)
+    };
+    [
+        queue.name.clone(),
+        slots,
+        queue.running.to_string(),
+        queue.waiting.to_string(),
+        queue.done.to_string(),
+        queue.failed.to_string(),
+        queue.oldest_wait().map_or_else(|| "-".to_owned(), clock),
+        format!("{:.1}/min", queue.per_minute()),
+    ]
+}
+
+/// The headers of the queues table (then the use bar).
+pub const QUEUE_HEADERS: [&str; 9] = [
+    "QUEUE",
+    "SLOTS",
+    "RUNNING",
+    "WAITING",
+    "DONE",
+    "FAILED",
+    "OLDEST WAIT",
+    "THROUGHPUT",
+    "USE",
+];
+
+/// A duration to the second, in its two largest units: `0s`, `12s`, `4m05s`, `2h07m`,
+/// `3d04h`.
+pub fn clock(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs < 60 {
+        format!("{secs}s")
+    } else if secs < 3600 {
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    } else if secs < 86_400 {
+        format!("{}h{:02}m", secs / 3600, secs % 3600 / 60)
+    } else {
+        format!("{}d{:02}h", secs / 86_400, secs % 86_400 / 3600)
+    }
+}
+
+/// The counts line: `300 sessions: 25 running, 262 queued, 10 succeeded, 2 failed,
+/// 0 skipped, 1 lost`.
+pub fn counts_line(counts: &crate::fleet::Counts) -> String {
+    let noun = if counts.total == 1 {
+        "session"
+    } else {
+        "sessions"
+    };
+    format!(
+        "{} {noun}: {} running, {} queued, {} succeeded, {} failed, {} skipped, {} lost",
+        counts.total,
+        counts.running,
+        counts.queued,
+        counts.succeeded,
+        counts.failed,
+        counts.skipped,
+        counts.lost
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_shows_two_units() {
+        assert_eq!(clock(Duration::from_millis(999)), "0s");
+        assert_eq!(clock(Duration::from_secs(59)), "59s");
+        assert_eq!(clock(Duration::from_secs(245)), "4m05s");
+        assert_eq!(clock(Duration::from_secs(2 * 3600 + 7 * 60 + 5)), "2h07m");
+        assert_eq!(clock(Duration::from_secs(3 * 86_400 + 4 * 3600)), "3d04h");
+    }
+}

@@ -1,0 +1,64 @@
+//! Which sessions get a row, in what order, and how deep: flat, or with each session tree
+//! as one row (its root's, with a roll-up) that can be opened.
+
+use std::collections::HashSet;
+
+use ulid::Ulid;
+
+use crate::fleet::{Fleet, Rollup};
+
+/// One row of the sessions table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line {
+    /// The session's position in [`Fleet::sessions`].
+    pub at: usize,
+    /// How deep in its tree the row is drawn (0 at the top).
+    pub depth: usize,
+    /// How the sessions under it fare, when it has any.
+    pub rollup: Option<Rollup>,
+    /// True when the sessions under it have rows of their own (an opened tree).
+    pub open: bool,
+}
+
+/// Every session that `keep` keeps, one row each, in display order.
+pub fn flat(fleet: &Fleet, keep: impl Fn(usize) -> bool) -> Vec<Line> {
+    (0..fleet.sessions().len())
+        .filter(|&at| keep(at))
+        .map(|at| Line {
+            at,
+            depth: 0,
+            rollup: None,
+            open: false,
+        })
+        .collect()
+}
+
+/// One row per tree whose root `keep` keeps (a session without parent is a tree of its
+/// own), in display order, with its roll-up; under the roots in `open` (and the opened
+/// sessions below them), their children, in display order.
+pub fn trees<S: std::hash::BuildHasher>(
+    fleet: &Fleet,
+    open: &HashSet<Ulid, S>,
+    keep: impl Fn(usize) -> bool,
+) -> Vec<Line> {
+    let sessions = fleet.sessions();
+    let mut lines = Vec::new();
+    let mut stack: Vec<(usize, usize)> = Vec::new();
+    for root in (0..sessions.len()).filter(|&at| fleet.is_root(at) && keep(at)) {
+        stack.push((root, 0));
+        while let Some((at, depth)) = stack.pop() {
+            let rollup = fleet.rollup(at);
+            let opened = rollup.is_some() && open.contains(&sessions[at].id());
+            lines.push(Line {
+                at,
+                depth,
+                rollup,
+                open: opened,
+            });
+            if opened {
+                stack.extend(fleet.children(at).iter().rev().map(|&c| (c, depth + 1)));
+            }
+        }
+    }
+    lines
+}
