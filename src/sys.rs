@@ -16,6 +16,7 @@ mod pid;
 mod procfs;
 pub mod signals;
 mod spawn;
+pub mod witness;
 
 pub use pid::{Pid, signal_group, signal_process, signal_proven};
 pub use procfs::{ProcStat, descendants_in_group, group_members, has_env, has_file_open};

@@ -91,24 +91,24 @@ impl Interruptible {
         self.poll(Some(fd), timeout)
     }
 
-    /// Blocks until a stop signal arrives — a new one, whatever arrived before — and returns
-    /// the number of the last one received. For a thread that acts on each signal (the
-    /// Slurm node's escalation of a stop).
+    /// Blocks until signals arrive from another process, and returns them (bit N: signal
+    /// N; see [`sys::signals::take_arrived`]): for a thread that acts on each signal (the
+    /// Slurm node's relay to the job).
     ///
     /// Errors: `poll` fails otherwise than by being interrupted.
-    pub fn next_signal(&self) -> io::Result<i32> {
+    pub fn next_arrivals(&self) -> io::Result<u64> {
         loop {
+            let arrived = sys::signals::take_arrived();
+            if arrived != 0 {
+                return Ok(arrived);
+            }
             let mut fds = [PollFd::new(&self.signals, PollFlags::IN)];
             match rustix::event::poll(&mut fds, None) {
                 Ok(_) | Err(rustix::io::Errno::INTR) => {}
                 Err(err) => return Err(err.into()),
             }
-            if fds[0].revents().is_empty() {
-                continue;
-            }
-            self.drain();
-            if let Some(signal) = self.stopped() {
-                return Ok(signal);
+            if !fds[0].revents().is_empty() {
+                self.drain();
             }
         }
     }

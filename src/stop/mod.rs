@@ -17,6 +17,7 @@ pub mod target;
 
 use std::collections::HashSet;
 use std::io;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
@@ -28,6 +29,22 @@ use crate::sys::{self, Pid, ProcStat};
 /// The pauses between two scans while waiting for processes to exit: 1 ms, doubling up to
 /// 50 ms.
 pub const SCANS: Backoff = Backoff::new(Duration::from_millis(1), Duration::from_millis(50));
+
+/// A process of the caller's own in the job's process group that is not part of the job:
+/// `csa __node`'s signal witness ([`crate::sys::witness`]). 0: none.
+static SPARED: AtomicI32 = AtomicI32::new(0);
+
+/// Makes every [`Scope`] of this process leave out `pid`, a helper of the caller's own
+/// that lives in the job's process group: it is not waited for, counted or signalled
+/// member by member (a signal to the whole group still reaches it).
+pub fn spare(pid: Pid) {
+    SPARED.store(pid.as_raw(), Ordering::SeqCst);
+}
+
+/// True for the process [`spare`] named.
+fn spared(pid: Pid) -> bool {
+    pid.as_raw() == SPARED.load(Ordering::SeqCst)
+}
 
 /// The processes a stop sequence reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,7 +121,7 @@ impl Scope {
                 family.into_iter().collect()
             }
         };
-        chosen.retain(|pid| Some(*pid) != except);
+        chosen.retain(|&pid| Some(pid) != except && !spared(pid));
         chosen.sort_unstable();
         chosen
     }
@@ -207,7 +224,11 @@ pub fn leftover_processes() -> u32 {
             Scope::Descendants { pgid, .. } | Scope::Marked { pgid, .. } => pgid,
         };
         if subreaper && let Some(found) = sys::descendants_in_group(me, pgid) {
-            return found.into_iter().map(|(pid, _)| pid).collect();
+            return found
+                .into_iter()
+                .map(|(pid, _)| pid)
+                .filter(|&pid| !spared(pid))
+                .collect();
         }
         scope.members(Some(me))
     };

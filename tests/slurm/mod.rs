@@ -12,12 +12,14 @@
 
 mod basics;
 mod cluster;
+mod endings;
 mod faults;
 mod fleet;
+mod signals;
 mod stop;
 
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use crate::support::{Csa, assert_success, output_within, wait_for};
@@ -58,11 +60,23 @@ pub fn require_cluster() {
     }
 }
 
+/// Every Slurm test holds this shared, except one that disturbs the whole cluster (takes
+/// a node down), which holds it alone.
+static CLUSTER: RwLock<()> = RwLock::new(());
+
+/// How a test holds [`CLUSTER`].
+#[allow(dead_code)]
+enum Hold {
+    Shared(RwLockReadGuard<'static, ()>),
+    Alone(RwLockWriteGuard<'static, ()>),
+}
+
 /// A private csa state root whose Slurm jobs are cancelled when it is dropped.
 pub struct SlurmCsa {
     pub csa: Csa,
     /// The `SLURM_CONF` of the cluster (`None`: the caller's, the default test cluster).
     conf: Option<String>,
+    hold: Hold,
 }
 
 impl SlurmCsa {
@@ -74,6 +88,19 @@ impl SlurmCsa {
         Self {
             csa: Csa::new(),
             conf: None,
+            hold: Hold::Shared(CLUSTER.read().unwrap_or_else(PoisonError::into_inner)),
+        }
+    }
+
+    /// As [`SlurmCsa::new`], for a test that no other Slurm test may run beside (it takes
+    /// a node down).
+    #[track_caller]
+    pub fn exclusive() -> Self {
+        require_cluster();
+        Self {
+            csa: Csa::new(),
+            conf: None,
+            hold: Hold::Alone(CLUSTER.write().unwrap_or_else(PoisonError::into_inner)),
         }
     }
 
@@ -91,6 +118,7 @@ impl SlurmCsa {
         Self {
             csa: Csa::new().with_env("SLURM_CONF", &conf),
             conf: Some(conf),
+            hold: Hold::Shared(CLUSTER.read().unwrap_or_else(PoisonError::into_inner)),
         }
     }
 
@@ -150,6 +178,90 @@ impl SlurmCsa {
     /// The result, once recorded.
     pub fn result(&self, id: &str) -> toml::Table {
         self.csa.result(id).expect("result.toml")
+    }
+
+    /// Runs `scancel ARGS…` on this cluster and asserts it succeeded.
+    pub fn scancel(&self, args: &[&str]) {
+        let out = self
+            .command("scancel")
+            .args(args)
+            .output()
+            .expect("scancel");
+        assert_success(&out, "scancel");
+    }
+
+    /// The node job `job_id` runs on (empty while pending).
+    pub fn job_node(&self, job_id: &str) -> String {
+        let out = self
+            .command("squeue")
+            .args(["-h", "-j", job_id, "-o", "%N"])
+            .output()
+            .expect("squeue");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Takes `node` down (`scontrol update state=down`) until the guard is dropped. Only
+    /// with [`SlurmCsa::exclusive`]: it ends every job on the node.
+    pub fn node_down(&self, node: &str) -> NodeDown<'_> {
+        assert!(
+            matches!(self.hold, Hold::Alone(_)),
+            "taking a node down needs SlurmCsa::exclusive"
+        );
+        let out = self
+            .command("scontrol")
+            .args([
+                "update",
+                &format!("nodename={node}"),
+                "state=down",
+                "reason=csa-test",
+            ])
+            .output()
+            .expect("scontrol");
+        assert_success(&out, "scontrol update state=down");
+        NodeDown {
+            slurm: self,
+            node: node.to_owned(),
+        }
+    }
+}
+
+/// A node taken down ([`SlurmCsa::node_down`]), brought back when dropped.
+pub struct NodeDown<'a> {
+    slurm: &'a SlurmCsa,
+    node: String,
+}
+
+impl Drop for NodeDown<'_> {
+    fn drop(&mut self) {
+        let state = || {
+            self.slurm
+                .command("sinfo")
+                .args(["-h", "-n", &self.node, "-o", "%T"])
+                .output()
+                .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+                .unwrap_or_default()
+        };
+        let back = |now: &str| ["idle", "mixed", "allocated"].contains(&now);
+        let deadline = std::time::Instant::now() + SLURM_DEADLINE;
+        while std::time::Instant::now() < deadline {
+            if back(&state()) {
+                return;
+            }
+            // Resumed by hand, or by `ReturnToService` once the node registers again.
+            let _ = self
+                .slurm
+                .command("scontrol")
+                .args(["update", &format!("nodename={}", self.node), "state=resume"])
+                .stderr(Stdio::null())
+                .status();
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        assert!(
+            std::thread::panicking(),
+            "node {} did not come back: {}",
+            self.node,
+            state()
+        );
     }
 }
 

@@ -5,7 +5,7 @@
 //! | `slurm.toml` | the watcher, right after `sbatch` accepted the job | job ID, job name, cluster, `SLURM_CONF` |
 //! | `node.toml` | `csa __node` on the compute node, when the job starts | host, PID, start time |
 //! | `node.lock` | `csa __node` | empty; locked by it for its whole life |
-//! | `ending.toml` | `csa __node`, when the job has ended | the job's true ending, in `result.toml`'s format |
+//! | `ending.toml` | `csa __node`, when the job has ended | the job's true ending, in `result.toml`'s format, and signals from outside csa |
 //! | `slurm.log` | Slurm (`sbatch -o/-e`) | what Slurm and the batch script printed, never the job's output |
 //! | `watch.log` | the watcher | the watcher's own diagnostics |
 //!
@@ -51,6 +51,14 @@ pub struct JobRecord {
     pub submitted_at: String,
 }
 
+impl JobRecord {
+    /// True when Slurm's record `info` is this job's: the ID alone is not proof (Slurm hands
+    /// IDs out again after its controller lost its state).
+    pub fn is(&self, info: &super::client::JobInfo) -> bool {
+        info.name == self.job_name
+    }
+}
+
 /// `node.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeRecord {
@@ -62,6 +70,40 @@ pub struct NodeRecord {
     pub job_id: String,
     /// When the node entry started (RFC 3339, UTC, milliseconds).
     pub started_at: String,
+}
+
+/// `ending.toml`: the job's ending as `csa __node` saw it — a result, in `result.toml`'s
+/// format — and what the node noticed that only Slurm can explain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeEnding {
+    /// The job's own ending.
+    #[serde(flatten)]
+    pub result: ResultRecord,
+    /// The signals that reached `csa __node` from another process without a stop request
+    /// (Slurm's time limit, `scancel`, `--signal=B:…`, a node going down, a user's `kill`
+    /// on the node), by number, in the order they were noticed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outside_signals: Vec<i32>,
+    /// How many processes the kernel killed for lack of memory in the job's memory cgroup
+    /// while it ran (`oom_kill` of `memory.events`, or of `memory.oom_control` under cgroup
+    /// v1); 0 when none or when the node has no memory cgroup.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub oom_kills: u64,
+}
+
+impl NodeEnding {
+    /// True when Slurm may have caused the ending, so that the watcher asks it once: a
+    /// signal came from outside csa (`SIGCONT` included: Slurm sends it first when it ends
+    /// a job, and a shell's `wait` may return on it, ending the job before the SIGTERM
+    /// that follows), or the kernel killed a process of the job for lack of memory.
+    pub fn needs_slurm(&self) -> bool {
+        self.oom_kills > 0 || !self.outside_signals.is_empty()
+    }
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The job name of a session: `csa-<ID>`.
@@ -81,13 +123,13 @@ pub fn read_node(session: &SessionDir) -> Option<NodeRecord> {
 
 /// Reads `ending.toml`; `None` while the node has recorded no ending. A malformed one
 /// counts as none (Slurm's record is used instead).
-pub fn read_ending(session: &SessionDir) -> Option<ResultRecord> {
+pub fn read_ending(session: &SessionDir) -> Option<NodeEnding> {
     record::read(&session.file(ENDING_TOML)).ok().flatten()
 }
 
 /// Records a submitted job: marks the session `queued` (until `csa __node` starts the job,
-/// when the watcher removes the mark) and writes `slurm.toml`, last — `csa __node` waits
-/// for it. Errors: `slurm.toml` cannot be written.
+/// or the job ends, when the watcher removes the mark: [`not_queued`]) and writes
+/// `slurm.toml`, last — `csa __node` waits for it. Errors: `slurm.toml` cannot be written.
 pub fn record_job(session: &SessionDir, job: &JobRecord) -> Result<()> {
     let _ = std::fs::OpenOptions::new()
         .create(true)
@@ -97,9 +139,46 @@ pub fn record_job(session: &SessionDir, job: &JobRecord) -> Result<()> {
     record::write_atomic(&session.path, JOB_TOML, job, false).map(drop)
 }
 
+/// Removes the session's `queued` mark: its job started, or ended without starting.
+pub fn not_queued(session: &SessionDir) {
+    let _ = std::fs::remove_file(session.file(crate::store::session::QUEUED));
+}
+
 /// This machine's host name (`/proc/sys/kernel/hostname`), empty when unknown.
 pub fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|name| name.trim().to_owned())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ending_reads_back_with_its_notes() {
+        let result = ResultRecord::new(
+            "01JD0000000000000000000000".into(),
+            (crate::store::record::Status::Success, 0, None),
+            std::time::SystemTime::UNIX_EPOCH,
+            std::time::SystemTime::UNIX_EPOCH,
+        );
+        let ending = NodeEnding {
+            result: result.clone(),
+            outside_signals: vec![18, 15],
+            oom_kills: 0,
+        };
+        let text = toml::to_string(&ending).unwrap();
+        assert!(text.contains("outside_signals = [18, 15]"), "{text}");
+        assert!(!text.contains("oom_kills"), "{text}");
+        let back: NodeEnding = toml::from_str(&text).unwrap();
+        assert_eq!(back, ending);
+        assert!(back.needs_slurm());
+        // A plain result (an older node's ending) reads as one without notes.
+        let plain: NodeEnding = toml::from_str(&toml::to_string(&result).unwrap()).unwrap();
+        assert!(plain.outside_signals.is_empty() && !plain.needs_slurm());
+        // And the ending reads as a result (a newer node's ending, read by an older csa).
+        let read: ResultRecord = toml::from_str(&text).unwrap();
+        assert_eq!(read, result);
+    }
 }

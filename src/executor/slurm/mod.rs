@@ -15,10 +15,13 @@
 
 pub mod client;
 pub mod files;
+pub mod node;
 pub mod outcome;
+mod relay;
 pub mod resume;
 pub mod stop;
 pub mod submit;
+mod verdict;
 mod watch;
 
 use anyhow::{Context as _, Result};
@@ -149,8 +152,37 @@ pub fn supervise(
         }
         (None, None) => Ending::Unknown("no Slurm job was recorded".to_owned()),
     };
+    let ending = explain(ending, job.as_ref());
+    files::not_queued(session);
     drop(slot);
     Ok(outcome::result(session, job.as_ref(), ending))
+}
+
+/// Asks Slurm once about a node's ending that Slurm may have caused
+/// ([`files::NodeEnding::needs_slurm`]); notes the answer in `watch.log`.
+fn explain(ending: Ending, job: Option<&JobRecord>) -> Ending {
+    let (Ending::Node(node), Some(job)) = (&ending, job) else {
+        return ending;
+    };
+    if !node.needs_slurm() {
+        return ending;
+    }
+    let slurm = Slurm::recorded(job.slurm_conf.as_deref(), job.cluster.as_deref());
+    let (word, calls) = verdict::ask(job, &slurm);
+    let said = match &word {
+        verdict::Word::Said(info) => format!("{} (reason {})", info.state, info.reason),
+        verdict::Word::Silent(why) => format!("nothing ({why})"),
+    };
+    crate::note!(
+        "the node of Slurm job {} noted signals {:?} from outside csa and {} out-of-memory kills; Slurm says {said} ({calls} calls)",
+        job.job_id,
+        node.outside_signals,
+        node.oom_kills
+    );
+    let Ending::Node(node) = ending else {
+        unreachable!("matched above")
+    };
+    Ending::Explained(node, word)
 }
 
 /// The result of a job `sbatch` refused: `failure`, exit 1, Slurm's message as the reason.
@@ -249,14 +281,14 @@ fn submit_job(
             outcome::NEVER_STARTED
         );
         let result = not_run(session, Status::Signal, Some(signal), reason);
-        return (None, Some(Ending::Node(result)));
+        return (None, Some(Ending::Watcher(result)));
     }
     let slurm = Slurm::from_env();
     let job = match submit::submit(session, record, request, &slurm) {
         Ok(job) => job,
         Err(message) => {
             let result = refused(session, &format!("{message:#}"));
-            return (None, Some(Ending::Node(result)));
+            return (None, Some(Ending::Watcher(result)));
         }
     };
     if let Err(err) = files::record_job(session, &job) {
@@ -266,7 +298,7 @@ fn submit_job(
             job.job_id
         );
         let result = not_run(session, Status::Failure, None, reason);
-        return (Some(job), Some(Ending::Node(result)));
+        return (Some(job), Some(Ending::Watcher(result)));
     }
     if stopped() {
         // A stop that raced the submission: `session kill` may not have seen the job yet.

@@ -8,7 +8,8 @@
 use std::time::SystemTime;
 
 use super::client::JobInfo;
-use super::files::{JobRecord, NodeRecord};
+use super::files::{JobRecord, NodeEnding, NodeRecord};
+use super::verdict::{self, Word};
 use crate::exit;
 use crate::store::record::endings;
 use crate::store::record::{self, ResultRecord, Status};
@@ -22,9 +23,13 @@ pub const NEVER_STARTED: &str = "the job was never started";
 /// How the watcher learned that the job ended.
 #[derive(Debug, Clone)]
 pub enum Ending {
-    /// The node recorded the ending (`ending.toml`), or the watcher did for a job that
-    /// never ran.
-    Node(ResultRecord),
+    /// The node recorded the ending (`ending.toml`).
+    Node(NodeEnding),
+    /// The node recorded the ending, and Slurm had its word on it
+    /// ([`NodeEnding::needs_slurm`], [`verdict`]).
+    Explained(NodeEnding, Word),
+    /// The watcher's own result, for a job that never ran.
+    Watcher(ResultRecord),
     /// The node recorded none; Slurm's record of the job.
     Slurm(JobInfo),
     /// Neither the node nor Slurm knows the job: why.
@@ -36,7 +41,14 @@ pub enum Ending {
 pub fn result(session: &SessionDir, job: Option<&JobRecord>, ending: Ending) -> ResultRecord {
     let node = super::files::read_node(session);
     let mut result = match ending {
-        Ending::Node(result) => return result,
+        Ending::Node(node) => return node.result,
+        Ending::Watcher(result) => return result,
+        Ending::Explained(node, word) => {
+            return match job {
+                Some(job) => verdict::apply(node, job, &word),
+                None => node.result,
+            };
+        }
         Ending::Slurm(info) => from_slurm(session, job, node.as_ref(), &info),
         Ending::Unknown(why) => {
             let mut lost = endings::lost_result(session);

@@ -59,7 +59,9 @@ pub fn settle(session: &SessionDir) -> Result<Settled> {
     if let Some(result) = record::read::<ResultRecord>(&result_path)? {
         return Ok(Settled::Finished(result));
     }
-    if let Some(ending) = files::read_ending(session) {
+    // The node's ending, unless Slurm must be asked about it (the new watcher does).
+    if let Some(ending) = files::read_ending(session).filter(|ending| !ending.needs_slurm()) {
+        files::not_queued(session);
         let job = files::read_job(session).ok().flatten();
         let result = outcome::result(session, job.as_ref(), Ending::Node(ending));
         crate::store::stop_request::record_result(session, result)?;

@@ -93,7 +93,7 @@ pub fn stop(session: &SessionDir, how: StopSequence, by: &str, notes: bool) -> R
         // Only while it still waits; ask again in case it started meanwhile.
         let _ = slurm.cancel(&job.job_id, Cancel::Pending);
         info = match slurm.show_job(&job.job_id) {
-            Ok(Query::Known(now)) if now.name == job.job_name => now,
+            Ok(Query::Known(now)) if job.is(&now) => now,
             _ => info,
         };
         if info.is_pending() || info.has_ended() {
@@ -127,7 +127,7 @@ fn verified(session: &SessionDir, job: &JobRecord, slurm: &Slurm) -> Result<Opti
     };
     match show_job_patiently(slurm, &job.job_id) {
         Err(Unreachable(why)) => Err(refuse(format!("cannot reach Slurm ({why})"))),
-        Ok(Query::Known(info)) if info.name == job.job_name => {
+        Ok(Query::Known(info)) if job.is(&info) => {
             Ok((!info.has_ended()).then_some(info))
         }
         Ok(Query::Known(other)) => Err(refuse(format!(
@@ -188,7 +188,7 @@ fn stop_running(
     if ended_within(session, limit) {
         let ending = files::read_ending(session);
         let by_kill = first != Signal::KILL
-            && ending.is_some_and(|ending| ending.signal == Some(Signal::KILL.as_raw()));
+            && ending.is_some_and(|ending| ending.result.signal == Some(Signal::KILL.as_raw()));
         note(if by_kill {
             format!(
                 "Slurm job {} was still running {} after {}: csa on the node sent SIGKILL",

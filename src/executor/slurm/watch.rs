@@ -27,9 +27,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::client::{Query, Slurm, Unreachable};
-use super::files::{self, JobRecord, NodeRecord};
+use super::files::{self, JobRecord, NodeEnding, NodeRecord};
 use super::outcome::Ending;
-use crate::store::record::ResultRecord;
 use crate::store::session::SessionDir;
 
 /// While pending: when the first look at Slurm is due after submission.
@@ -186,7 +185,9 @@ impl Watch<'_> {
     /// The job started (`node.toml` appeared): block on `node.lock` in a thread.
     fn started(&mut self, node: NodeRecord) {
         // No longer waiting for Slurm to start it.
-        crate::store::record::mark_started(self.session, std::time::SystemTime::now());
+        let at = crate::store::record::parse_timestamp(&node.started_at)
+            .unwrap_or_else(std::time::SystemTime::now);
+        crate::store::record::mark_started(self.session, at);
         self.same_host = node.host == files::host_name();
         self.node = Some(node);
         self.poll = TRUSTED_POLL;
@@ -264,7 +265,7 @@ impl Watch<'_> {
                 self.plan_next();
                 return None;
             }
-            Ok(Query::Known(info)) if info.name == self.job.job_name => info,
+            Ok(Query::Known(info)) if self.job.is(&info) => info,
             Ok(other) => return Some(self.unknown(other)),
         };
         if self.unreachable_noted {
@@ -316,7 +317,7 @@ impl Watch<'_> {
             return Ending::Node(ending);
         }
         if let Some(info) = self.slurm.accounting(&self.job.job_id)
-            && info.name == self.job.job_name
+            && self.job.is(&info)
             && info.has_ended()
         {
             return Ending::Slurm(info);
@@ -334,7 +335,7 @@ impl Watch<'_> {
     }
 
     /// `ending.toml`, waiting up to `lag` for it to show.
-    fn ending_within(&self, lag: Duration) -> Option<ResultRecord> {
+    fn ending_within(&self, lag: Duration) -> Option<NodeEnding> {
         let deadline = crate::backoff::deadline(lag);
         loop {
             if let Some(ending) = files::read_ending(self.session) {
