@@ -28,12 +28,17 @@ pub const QUIET_AFTER: Duration = Duration::from_secs(300);
 /// The cells of one row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cells {
+    /// The session's handle, as the row shows it.
     pub handle: String,
     /// The name (or command), indented by its depth, with its tree's roll-up.
     pub name: String,
+    /// Its queue, if any.
     pub queue: String,
+    /// Its state.
     pub state: State,
+    /// How long it waited (or has waited) before its job started, as shown.
     pub waited: String,
+    /// How long its job ran (or has run), as shown.
     pub ran: String,
     /// Empty unless the job runs.
     pub quiet: String,
