@@ -1,6 +1,8 @@
 //! Dependencies: `csa run --after ID`.
 
-use crate::support::{Csa, Gate, assert_contains, assert_error, code, stderr, stdout};
+use crate::support::{
+    Csa, Gate, assert_contains, assert_error, assert_record, code, stderr, stdout,
+};
 
 fn field(csa: &Csa, id: &str, key: &str) -> String {
     csa.result(id).unwrap()[key].as_str().unwrap().to_owned()
@@ -55,8 +57,7 @@ fn a_failed_dependency_skips_a_chain_of_three() {
     assert_error(&out, 1, "status=skipped");
     for (i, id) in chain.iter().enumerate().skip(1) {
         let result = csa.result(id).unwrap();
-        assert_eq!(result["status"].as_str(), Some("skipped"));
-        assert_eq!(result["exit_code"].as_integer(), Some(1));
+        assert_record(&result, "status = 'skipped', exit_code = 1");
         let reason = result["reason"].as_str().unwrap();
         let expected = if i == 1 {
             "status failure (exit 3)"
@@ -113,5 +114,5 @@ fn an_unknown_dependency_is_refused_before_any_session_is_created() {
     let csa = Csa::new();
     let out = csa.output(&["run", "--after", "01JD4K9V0Q6Y3M8T2B5N7R1XWE", "true"]);
     assert_error(&out, 125, "--after");
-    assert!(csa.session_ids().is_empty());
+    csa.assert_no_session("an unknown dependency");
 }

@@ -6,19 +6,25 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::procs::{Streaming, send, wait_for_output};
-use crate::support::{Csa, HANG, assert_success, output_within};
+use crate::support::{Csa, HANG, assert_record, assert_success, output_within};
 
 /// A job that prints `first`, then waits for the test to create `go` in its session
 /// directory, then prints `second` and exits 3.
 const GATED: &str =
     r#"echo first; while [ ! -e "$CSA_SESSION_DIR/go" ]; do sleep 0.02; done; echo second; exit 3"#;
 
+/// Starts [`GATED`] and attaches to it; returns once `attach` printed the first line.
+fn attached_to_gated(csa: &Csa) -> (String, Streaming) {
+    let id = csa.run(GATED);
+    let attach = Streaming::start(csa, &["session", "attach", "--session", &id]);
+    assert_eq!(attach.line(), "first");
+    (id, attach)
+}
+
 #[test]
 fn attach_streams_lines_while_the_job_runs() {
     let csa = Csa::new();
-    let id = csa.run(GATED);
-    let attach = Streaming::start(&csa, &["session", "attach", "--session", &id]);
-    assert_eq!(attach.line(), "first");
+    let (id, attach) = attached_to_gated(&csa);
     // The job is blocked until `go` exists: the line arrived while it was running.
     assert!(csa.result(&id).is_none(), "the job must still be running");
     std::fs::write(csa.session_dir(&id).join("go"), "").unwrap();
@@ -97,12 +103,14 @@ fn a_closed_reader_ends_attach_quietly_and_the_job_runs_on() {
     };
     let out = child.wait_with_output().unwrap();
     assert_eq!(status.code(), Some(0));
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(csa.result(&id).is_none(), "the job must keep running");
+    assert_detached_quietly(&csa, &id, &out);
+}
+
+/// `attach` said nothing on stderr, and the job runs on.
+#[track_caller]
+fn assert_detached_quietly(csa: &Csa, id: &str, out: &std::process::Output) {
+    assert_eq!(crate::support::stderr(out), "", "attach said something");
+    assert!(csa.result(id).is_none(), "the job must keep running");
 }
 
 #[test]
@@ -114,20 +122,13 @@ fn head_in_a_shell_pipeline_ends_attach_with_exit_0() {
     );
     let out = output_within(&mut csa.shell_command("bash", &script), HANG);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "1\nstatus=0\n");
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(csa.result(&id).is_none(), "the job must keep running");
+    assert_detached_quietly(&csa, &id, &out);
 }
 
 #[test]
 fn ctrl_c_detaches_and_leaves_the_job_running() {
     let csa = Csa::new();
-    let id = csa.run(GATED);
-    let attach = Streaming::start(&csa, &["session", "attach", "--session", &id]);
-    assert_eq!(attach.line(), "first");
+    let (id, attach) = attached_to_gated(&csa);
     send("INT", attach.child.id());
     let (status, stderr) = attach.finish();
     assert_eq!(status.code(), Some(130), "{stderr}");
@@ -158,7 +159,6 @@ fn a_vanished_supervisor_is_reported_lost() {
     let (status, _) = attach.finish();
     assert_eq!(status.code(), Some(1));
     let result = csa.result(&id).unwrap();
-    assert_eq!(result["status"].as_str(), Some("lost"));
-    assert_eq!(result["synthetic"].as_bool(), Some(true));
+    assert_record(&result, "status = 'lost', synthetic = true");
     csa.kill_group(&id);
 }

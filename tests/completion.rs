@@ -1,7 +1,6 @@
 //! Shell completion completes session arguments with the sessions in the store (not file
 //! names), in bash, zsh and fish, through the script `csa completions SHELL` prints.
 
-use std::path::Path;
 use std::process::Command;
 
 use crate::support::{Csa, HANG, assert_success, output_within, require, stdout};
@@ -67,35 +66,58 @@ fn every_session_argument_completes_to_sessions() {
     );
 }
 
-/// `csa completions SHELL`, written to a file in `dir`.
-fn script(csa: &Csa, shell: &str, dir: &Path) -> String {
-    let out = csa.output(&["completions", shell]);
-    assert_success(&out, "completions");
-    let path = dir.join(format!("csa.{shell}"));
-    std::fs::write(&path, &out.stdout).unwrap();
-    path.display().to_string()
+/// A store with two sessions (one named `build`) and the script `csa completions SHELL`
+/// printed, for a shell to source.
+struct Completing {
+    csa: Csa,
+    shell: String,
+    /// The named session and the other one.
+    named: String,
+    other: String,
+    /// The completion script's path.
+    script: String,
+    _dir: tempfile::TempDir,
 }
 
-/// Runs `program -c code` with the test's state root, returns stdout.
-fn run_shell(csa: &Csa, program: &str, code: &str) -> String {
-    let mut command = Command::new(program);
-    command
-        .arg("-c")
-        .arg(code)
-        .env("CSA_STATE_DIR", csa.state.path())
-        .env("HOME", csa.state.path());
-    let out = output_within(&mut command, HANG);
-    assert_success(&out, program);
-    stdout(&out)
+impl Completing {
+    /// `shell` must be installed (the test fails otherwise).
+    fn new(shell: &str) -> Self {
+        let program = require::program(shell).display().to_string();
+        let csa = Csa::new();
+        let (named, other) = two_sessions(&csa);
+        let out = csa.output(&["completions", shell]);
+        assert_success(&out, "completions");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("csa.{shell}"));
+        std::fs::write(&path, &out.stdout).unwrap();
+        Self {
+            csa,
+            shell: program,
+            named,
+            other,
+            script: path.display().to_string(),
+            _dir: dir,
+        }
+    }
+
+    /// Runs `SHELL -c code` with the store as state root and home; returns stdout.
+    fn replies(&self, code: &str) -> String {
+        let mut command = Command::new(&self.shell);
+        command
+            .arg("-c")
+            .arg(code)
+            .env("CSA_STATE_DIR", self.csa.state.path())
+            .env("HOME", self.csa.state.path());
+        let out = output_within(&mut command, HANG);
+        assert_success(&out, &self.shell);
+        stdout(&out)
+    }
 }
 
 #[test]
 fn bash_completes_session_ids() {
-    let bash = require::program("bash").display().to_string();
-    let csa = Csa::new();
-    let (named, other) = two_sessions(&csa);
-    let dir = tempfile::tempdir().unwrap();
-    let script = script(&csa, "bash", dir.path());
+    let bash = Completing::new("bash");
+    let (named, other, script) = (&bash.named, &bash.other, &bash.script);
     let prefix = &other[..4];
     let code = format!(
         "source {script}
@@ -104,7 +126,7 @@ COMP_LINE='csa session attach {prefix}'; COMP_POINT=${{#COMP_LINE}}
 _clap_complete_csa csa {prefix} attach
 printf '%s\\n' \"${{COMPREPLY[@]}}\""
     );
-    let replies = run_shell(&csa, &bash, &code);
+    let replies = bash.replies(&code);
     assert!(replies.lines().any(|l| l.trim() == other), "{replies}");
     assert!(replies.lines().any(|l| l.trim() == named), "{replies}");
 }
@@ -112,33 +134,27 @@ printf '%s\\n' \"${{COMPREPLY[@]}}\""
 #[test]
 #[ignore = "needs fish (.ci/run installs it)"]
 fn fish_completes_session_ids() {
-    let fish = require::program("fish").display().to_string();
-    let csa = Csa::new();
-    let (named, _) = two_sessions(&csa);
-    let dir = tempfile::tempdir().unwrap();
-    let script = script(&csa, "fish", dir.path());
-    let code = format!(
+    let fish = Completing::new("fish");
+    let (named, script) = (&fish.named, &fish.script);
+    let replies = fish.replies(&format!(
         "source {script}; complete -C 'csa session kill --session {}'",
         &named[..4]
+    ));
+    assert!(
+        replies.lines().any(|l| l.starts_with(named.as_str())),
+        "{replies}"
     );
-    let replies = run_shell(&csa, &fish, &code);
-    assert!(replies.lines().any(|l| l.starts_with(&named)), "{replies}");
-    let replies = run_shell(
-        &csa,
-        &fish,
-        &format!("source {script}; complete -C 'csa session logs bu'"),
-    );
+    let replies = fish.replies(&format!(
+        "source {script}; complete -C 'csa session logs bu'"
+    ));
     assert!(replies.lines().any(|l| l.starts_with("build")), "{replies}");
 }
 
 #[test]
 #[ignore = "needs zsh (.ci/run installs it)"]
 fn zsh_completes_session_ids() {
-    let zsh = require::program("zsh").display().to_string();
-    let csa = Csa::new();
-    let (named, other) = two_sessions(&csa);
-    let dir = tempfile::tempdir().unwrap();
-    let script = script(&csa, "zsh", dir.path());
+    let zsh = Completing::new("zsh");
+    let (named, other, script) = (&zsh.named, &zsh.other, &zsh.script);
     // Without an interactive line editor: `compdef` and `_describe` (zsh's completion
     // system) stand in, printing the candidates the function hands them.
     let code = format!(
@@ -149,8 +165,8 @@ words=(csa session result {}); CURRENT=4
 _clap_dynamic_completer_csa",
         &other[..4]
     );
-    let replies = run_shell(&csa, &zsh, &code);
-    for id in [&named, &other] {
+    let replies = zsh.replies(&code);
+    for id in [named, other] {
         assert!(
             replies.lines().any(|l| l.starts_with(id.as_str())),
             "{replies}"

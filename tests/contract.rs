@@ -4,8 +4,8 @@
 use std::process::Stdio;
 
 use crate::support::{
-    Csa, HANG, assert_contains, assert_success, code, directive, is_ulid, output_with_input,
-    output_within, started_id, stderr,
+    Csa, HANG, assert_contains, assert_record, assert_success, code, directive, is_ulid,
+    output_with_input, output_within, started_id, stderr,
 };
 
 /// Asserts that stderr is exactly one error line of csa's form (docs/agents.md):
@@ -91,10 +91,7 @@ fn usage_errors_are_one_line_with_exit_2() {
         assert_error_line(&out, &format!("{args:?}"));
         assert!(out.stdout.is_empty(), "{args:?}");
     }
-    assert!(
-        csa.session_ids().is_empty(),
-        "a usage error created a session"
-    );
+    csa.assert_no_session("a usage error");
 }
 
 #[test]
@@ -129,10 +126,7 @@ fn prompt_errors_say_what_failed() {
     let out = csa.output(&["run", "--stdin"]);
     assert_eq!(code(&out), 2);
     assert_error_line(&out, "--stdin without a prompt");
-    assert!(
-        csa.session_ids().is_empty(),
-        "a refused prompt created a session"
-    );
+    csa.assert_no_session("a refused prompt");
 }
 
 #[test]
@@ -234,11 +228,9 @@ fn an_exec_failure_is_recorded_with_the_contract_reason() {
     let id = csa.run_args(&["--", script.to_str().unwrap()]);
     assert_eq!(code(&csa.wait(&id)), 127);
     let result = csa.result(&id).unwrap();
-    assert_eq!(result["status"].as_str(), Some("failure"));
-    assert_eq!(result["exit_code"].as_integer(), Some(127));
-    assert_eq!(
-        result["reason"].as_str(),
-        Some("exec failed: No such file or directory")
+    assert_record(
+        &result,
+        "status = 'failure', exit_code = 127, reason = 'exec failed: No such file or directory'",
     );
 }
 
@@ -411,9 +403,7 @@ fn assert_killed_result(dir: &std::path::Path, id: &str) {
         .parse()
         .unwrap();
     assert_eq!(result["id"].as_str(), Some(id));
-    assert_eq!(result["status"].as_str(), Some("signal"));
-    assert_eq!(result["exit_code"].as_integer(), Some(137));
-    assert_eq!(result["signal"].as_integer(), Some(9));
+    assert_record(&result, "status = 'signal', exit_code = 137, signal = 9");
     for key in ["started_at", "finished_at"] {
         assert!(
             humantime::parse_rfc3339(result[key].as_str().unwrap()).is_ok(),
@@ -479,5 +469,5 @@ fn an_unreadable_config_is_one_error_line_naming_it() {
             stderr(&out)
         );
     }
-    assert!(csa.session_ids().is_empty());
+    csa.assert_no_session("an unreadable configuration");
 }

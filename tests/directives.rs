@@ -67,14 +67,10 @@ fn pasted_commands_work_from_anywhere() {
 
 #[test]
 fn still_running_cmd_works_when_pasted() {
-    let csa = Csa::new();
+    // `wait` gives up after 100 ms instead of 250 s.
+    let csa = Csa::new().with_env("CSA_TEST_WAIT_CAP_MS", "100");
     let id = csa.run("sleep 300");
-    let out = output_within(
-        csa.cmd()
-            .env("CSA_TEST_WAIT_CAP_MS", "100")
-            .args(["session", "wait", "--session", &id]),
-        HANG,
-    );
+    let out = csa.output(&["session", "wait", "--session", &id]);
     assert_eq!(out.status.code(), Some(0));
     let text = stderr(&out);
     let line = directive(&text, "SESSION_WAIT_KV_WARM").expect("KV_WARM");

@@ -64,12 +64,7 @@ fn a_name_is_the_newest_session_with_it() {
     assert_eq!(result_id(&csa, &["build"]), older);
     // Names are exact and case-sensitive.
     let out = csa.output(&["session", "result", "Build"]);
-    assert_eq!(out.status.code(), Some(125));
-    assert!(
-        stderr(&out).starts_with("csa: no such session"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 125, "csa: no such session");
 }
 
 /// A name that is also the start of another session's ID must not pick either silently.
@@ -111,7 +106,7 @@ fn names_that_cannot_be_handles_are_refused() {
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.starts_with("csa: invalid arguments:"), "{err}");
     }
-    assert!(csa.session_ids().is_empty(), "a session was created");
+    csa.assert_no_session("a refused name");
 }
 
 #[test]

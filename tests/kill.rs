@@ -5,7 +5,8 @@ use std::process::{Command, Output, Stdio};
 
 use crate::procs::{run_ready, stat};
 use crate::support::{
-    Csa, HANG, assert_contains, assert_error, assert_reason, group_members, stderr, wait_for,
+    Csa, HANG, assert_contains, assert_error, assert_reason, assert_record, group_members, stderr,
+    wait_for,
 };
 
 fn kill(csa: &Csa, id: &str, extra: &[&str]) -> Output {
@@ -30,38 +31,35 @@ fn kill_reaches_background_children_and_records_the_true_result() {
         "no process of the group is left"
     );
     let result = csa.result(&id).expect("result.toml after kill");
-    assert_eq!(result["status"].as_str(), Some("signal"));
-    assert_eq!(result["signal"].as_integer(), Some(15));
-    assert_eq!(result["exit_code"].as_integer(), Some(143));
-    assert_eq!(result["synthetic"].as_bool(), Some(false));
+    assert_record(
+        &result,
+        "status = 'signal', signal = 15, exit_code = 143, synthetic = false",
+    );
 }
 
+/// A job ignoring SIGTERM gets SIGKILL after the grace (`--grace 0`: at once, without
+/// SIGTERM).
 #[test]
 fn a_job_ignoring_sigterm_is_killed_after_the_grace() {
     let csa = Csa::new();
-    let (id, pgid) = run_ready(&csa, "trap '' TERM; echo ready; sleep 1000");
-    let out = kill(&csa, &id, &["--grace", "1s"]);
-    assert_error(&out, 0, "sending SIGKILL");
-    assert!(group_members(pgid).is_empty());
-    let result = csa.result(&id).unwrap();
-    assert_eq!(result["status"].as_str(), Some("signal"));
-    assert_eq!(result["signal"].as_integer(), Some(9));
-    assert_eq!(result["exit_code"].as_integer(), Some(137));
-    assert_eq!(result["synthetic"].as_bool(), Some(true));
-    assert_reason(&result, &["session kill", "SIGKILL after 1s"]);
-    // Waiting on it now reports that result.
-    assert_eq!(csa.wait(&id).status.code(), Some(137));
-}
-
-#[test]
-fn grace_zero_kills_at_once() {
-    let csa = Csa::new();
-    let (id, pgid) = run_ready(&csa, "trap '' TERM; echo ready; sleep 1000");
-    let out = kill(&csa, &id, &["--grace", "0"]);
-    assert_error(&out, 0, "sent SIGKILL");
-    assert!(!stderr(&out).contains("SIGTERM"), "{}", stderr(&out));
-    assert!(group_members(pgid).is_empty());
-    assert_eq!(csa.result(&id).unwrap()["signal"].as_integer(), Some(9));
+    for (grace, said, reason) in [
+        ("1s", "sending SIGKILL", "SIGKILL after 1s"),
+        ("0", "sent SIGKILL", "(SIGKILL)"),
+    ] {
+        let (id, pgid) = run_ready(&csa, "trap '' TERM; echo ready; sleep 1000");
+        let out = kill(&csa, &id, &["--grace", grace]);
+        assert_error(&out, 0, said);
+        assert_eq!(grace != "0", stderr(&out).contains("SIGTERM"), "{grace}");
+        assert!(group_members(pgid).is_empty());
+        let result = csa.result(&id).unwrap();
+        assert_record(
+            &result,
+            "status = 'signal', signal = 9, exit_code = 137, synthetic = true",
+        );
+        assert_reason(&result, &["session kill", reason]);
+        // Waiting on it now reports that result.
+        assert_eq!(csa.wait(&id).status.code(), Some(137));
+    }
 }
 
 #[test]
@@ -181,7 +179,7 @@ fn assert_refused(csa: &Csa, id: &str, real: &str, bad: Option<&str>) -> String 
 fn a_daemon_pid_naming_an_unrelated_process_is_refused() {
     let csa = Csa::new();
     let (id, pgid) = run_ready(&csa, "echo ready; sleep 1000");
-    let real = std::fs::read_to_string(csa.session_dir(&id).join("daemon.pid")).unwrap();
+    let real = csa.file(&id, "daemon.pid");
     let mut bystander = Bystander::start();
     let start = stat(bystander.pid()).unwrap().3;
     // The bystander's own PID and start time: only the lock check can tell.
@@ -214,7 +212,7 @@ fn a_daemon_pid_naming_an_unrelated_process_is_refused() {
 fn malformed_daemon_pids_are_refused() {
     let csa = Csa::new();
     let (id, pid) = run_ready(&csa, "echo ready; sleep 1000");
-    let real = std::fs::read_to_string(csa.session_dir(&id).join("daemon.pid")).unwrap();
+    let real = csa.file(&id, "daemon.pid");
     for bad in ["0 0\n", "1 0\n", "garbage\n", "", "-1 5\n", "12 34 56\n"] {
         assert_refused(&csa, &id, &real, Some(bad));
     }
@@ -299,8 +297,7 @@ fn a_job_that_exits_0_on_sigterm_reads_as_killed() {
     let wait = csa.wait(&id);
     assert_eq!(wait.status.code(), Some(143), "{}", stderr(&wait));
     let result = csa.result(&id).unwrap();
-    assert_eq!(result["status"].as_str(), Some("signal"));
-    assert_eq!(result["signal"].as_integer(), Some(15));
+    assert_record(&result, "status = 'signal', signal = 15");
     assert_reason(&result, &["csa session kill", "exited 0"]);
 }
 
@@ -315,7 +312,6 @@ fn a_kill_at_once_is_never_absorbed_by_the_start() {
         let out = kill(&csa, &id, &["--grace", "50s"]);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let result = csa.result(&id).unwrap();
-        assert_eq!(result["signal"].as_integer(), Some(15), "{result:?}");
-        assert_eq!(result["exit_code"].as_integer(), Some(143), "{result:?}");
+        assert_record(&result, "signal = 15, exit_code = 143");
     }
 }

@@ -2,13 +2,24 @@
 //! group were still running when it ended (`leftover_processes`), `wait` says so in one
 //! note on stderr, and `list --json` and `result` show it.
 
-use crate::support::{Csa, HANG, assert_error, code, group_members, stderr, stdout, wait_for};
+use crate::support::{
+    Csa, HANG, assert_error, assert_record, code, group_members, stderr, stdout, wait_for,
+};
 
 /// The lines of `text` that are csa's notes about leftovers.
 fn leftover_notes(text: &str) -> Vec<&str> {
     text.lines()
         .filter(|line| line.starts_with("csa: note: ") && line.contains("still running"))
         .collect()
+}
+
+/// `wait` exits with `code`; the result counts no leftover and `wait` notes none.
+#[track_caller]
+fn assert_nothing_left(csa: &Csa, id: &str, code: i32) {
+    let out = csa.wait(id);
+    assert_eq!(crate::support::code(&out), code, "{}", stderr(&out));
+    assert_record(&csa.result(id).unwrap(), "leftover_processes = 0");
+    assert!(leftover_notes(&stderr(&out)).is_empty(), "{}", stderr(&out));
 }
 
 #[test]
@@ -19,8 +30,7 @@ fn background_children_that_outlive_the_job_are_counted_and_reported() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(stdout(&out), "done\n");
     let result = csa.result(&id).unwrap();
-    assert_eq!(result["status"].as_str(), Some("success"));
-    assert_eq!(result["leftover_processes"].as_integer(), Some(2));
+    assert_record(&result, "status = 'success', leftover_processes = 2");
     let text = stderr(&out);
     let notes = leftover_notes(&text);
     assert_eq!(notes.len(), 1, "{text}");
@@ -65,13 +75,7 @@ fn a_job_that_leaves_nothing_behind_records_zero_and_no_note() {
     let csa = Csa::new();
     // A child that ends before the job does is not left behind.
     let id = csa.run("sleep 0.01 & wait; echo done");
-    let out = csa.wait(&id);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(
-        csa.result(&id).unwrap()["leftover_processes"].as_integer(),
-        Some(0)
-    );
-    assert!(leftover_notes(&stderr(&out)).is_empty(), "{}", stderr(&out));
+    assert_nothing_left(&csa, &id, 0);
 }
 
 #[test]
@@ -97,11 +101,5 @@ fn run_no_daemon_counts_leftovers_too() {
 fn a_timeout_stops_the_leftovers_so_none_are_counted() {
     let csa = Csa::new();
     let id = csa.run_args(&["--timeout", "1s", "sleep 1000 & sleep 1000"]);
-    let out = csa.wait(&id);
-    assert_eq!(code(&out), 124, "{}", stderr(&out));
-    assert_eq!(
-        csa.result(&id).unwrap()["leftover_processes"].as_integer(),
-        Some(0)
-    );
-    assert!(leftover_notes(&stderr(&out)).is_empty(), "{}", stderr(&out));
+    assert_nothing_left(&csa, &id, 124);
 }

@@ -4,7 +4,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::support::{
-    Csa, HANG, assert_contains, assert_success, output_within, stderr, stdout, wait_for,
+    Csa, HANG, assert_contains, assert_error, assert_record, assert_success, output_within, stderr,
+    stdout, wait_for,
 };
 use crate::support_everyday::{fake_session, finish};
 
@@ -85,8 +86,7 @@ fn list_shows_running_failed_killed_and_lost_sessions_newest_first() {
     assert!(!table.contains('\x1b'), "colour on a pipe: {table:?}");
     // The look reconstructed the lost session on disk.
     let result = csa.result(&lost).expect("lost result written by list");
-    assert_eq!(result["status"].as_str(), Some("lost"));
-    assert_eq!(result["synthetic"].as_bool(), Some(true));
+    assert_record(&result, "status = 'lost', synthetic = true");
     // The running session was left alone.
     assert!(csa.result(&running).is_none());
 
@@ -262,12 +262,7 @@ fn result_prints_toml_or_json_and_running_while_it_runs() {
     assert_eq!(json["synthetic"], false);
 
     let out = csa.output(&["session", "result", "--session", "0000000000"]);
-    assert_eq!(out.status.code(), Some(125));
-    assert!(
-        stderr(&out).starts_with("csa: no such session"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 125, "csa: no such session");
 }
 
 #[test]

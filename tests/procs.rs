@@ -6,7 +6,6 @@
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 use crate::support::{Csa, HANG};
 
@@ -78,17 +77,8 @@ impl Streaming {
     /// Waits for the command to exit (failing after [`HANG`]); returns its status and its
     /// stderr.
     pub fn finish(mut self) -> (ExitStatus, String) {
-        let deadline = Instant::now() + HANG;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "csa did not exit within {HANG:?}"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        };
+        let status = crate::support::exited_within(&mut self.child, HANG)
+            .unwrap_or_else(|| panic!("csa did not exit within {HANG:?}"));
         let mut stderr = String::new();
         std::io::Read::read_to_string(&mut self.child.stderr.take().unwrap(), &mut stderr).unwrap();
         crate::support::assert_no_panic(&std::process::Output {

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use crate::support::{Csa, Gate, assert_contains, assert_reason, code, stderr, wait_for};
+use crate::support::{
+    Csa, Gate, assert_contains, assert_reason, assert_record, code, stderr, wait_for,
+};
 
 const LONG: Duration = Duration::from_secs(60);
 
@@ -163,8 +165,7 @@ fn killing_a_queued_session_ends_it_without_starting_its_job() {
     let out = csa.output(&["session", "kill", "--session", &second]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let result = csa.result(&second).unwrap();
-    assert_eq!(result["status"].as_str(), Some("signal"));
-    assert_eq!(result["exit_code"].as_integer(), Some(143));
+    assert_record(&result, "status = 'signal', exit_code = 143");
     assert_reason(&result, &["csa session kill", "never started"]);
     gate.open();
     assert_eq!(crate::support::stdout(&csa.wait(&third)), "third\n");
@@ -219,5 +220,5 @@ fn queue_names_are_checked() {
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     let out = csa.output(&["queue", "slots", "q", "0"]);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(csa.session_ids().is_empty());
+    csa.assert_no_session("a bad queue name");
 }

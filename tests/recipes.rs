@@ -319,16 +319,7 @@ fn fleets_ci_recipe_waits_for_eight_jobs_and_exits_with_the_first_failure() {
     let sandbox = Sandbox::new();
     let script = recipe("docs/fleets.md", "fleet-ci");
     let out = sandbox.run(&["sh"], &script, true, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(
-        stdout(&out).matches(" ran\n").count(),
-        8,
-        "{}",
-        stdout(&out)
-    );
-    let err = stderr(&out);
-    let summary = directive(&err, "SESSION_WAIT_SUMMARY").expect("summary");
-    assert_contains(summary, &["total=8 success=8"]);
+    assert_all_ran(&out, " ran\n", 8);
 
     let sandbox = Sandbox::new();
     let env = [("MAKE_FAIL", "integration"), ("MAKE_EXIT", "7")];
@@ -350,14 +341,16 @@ fn fleets_agent_recipe_runs_every_task_through_the_queue() {
         true,
         &[],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(
-        stdout(&out).matches("codex ran\n").count(),
-        5,
-        "{}",
-        stdout(&out)
-    );
-    let err = stderr(&out);
+    assert_all_ran(&out, "codex ran\n", 5);
+}
+
+/// The recipe exited 0, printed `line` once per job, and its wait's summary counts `jobs`
+/// sessions, all successful.
+#[track_caller]
+fn assert_all_ran(out: &std::process::Output, line: &str, jobs: usize) {
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+    assert_eq!(stdout(out).matches(line).count(), jobs, "{}", stdout(out));
+    let err = stderr(out);
     let summary = directive(&err, "SESSION_WAIT_SUMMARY").expect("summary");
-    assert_contains(summary, &["total=5 success=5"]);
+    assert_contains(summary, &[&format!("total={jobs} success={jobs}")]);
 }

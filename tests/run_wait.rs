@@ -5,8 +5,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::{
-    Csa, Gate, HANG, assert_contains, assert_success, code, directive, is_ulid, output_with_input,
-    output_within, started_id, wait_for,
+    Csa, Gate, HANG, assert_contains, assert_record, assert_success, code, directive, is_ulid,
+    output_with_input, output_within, started_id, wait_for,
 };
 
 #[test]
@@ -47,13 +47,11 @@ fn wait_returns_the_exit_code_and_stdout() {
     // directive.
     assert_contains(&stderr, &["\nto-stderr\nCSA:SESSION_WAIT_COMPLETED "]);
     let result = csa.result(&id).unwrap();
-    assert_eq!(result["status"].as_str(), Some("failure"));
-    assert_eq!(result["exit_code"].as_integer(), Some(3));
-    assert_eq!(result["synthetic"].as_bool(), Some(false));
-    assert_eq!(
-        std::fs::read(csa.session_dir(&id).join("stderr.log")).unwrap(),
-        b"to-stderr\n"
+    assert_record(
+        &result,
+        "status = 'failure', exit_code = 3, synthetic = false",
     );
+    assert_eq!(csa.file(&id, "stderr.log"), "to-stderr\n");
 }
 
 #[test]
@@ -109,10 +107,7 @@ fn prompt_from_standard_input() {
     let waited = csa.wait(&id);
     assert_eq!(code(&waited), 5);
     assert_eq!(waited.stdout, b"from-pipe\n");
-    assert_eq!(
-        std::fs::read(csa.session_dir(&id).join("prompt.txt")).unwrap(),
-        b"echo from-pipe; exit 5\n"
-    );
+    assert_eq!(csa.file(&id, "prompt.txt"), "echo from-pipe; exit 5\n");
 }
 
 #[test]
@@ -120,7 +115,7 @@ fn empty_prompt_on_stdin_is_a_usage_error() {
     let csa = Csa::new();
     let out = csa.output(&["run"]);
     assert_eq!(code(&out), 2);
-    assert!(csa.session_ids().is_empty());
+    csa.assert_no_session("an empty prompt");
 }
 
 #[test]
@@ -129,7 +124,7 @@ fn program_runs_without_a_shell() {
     let id = csa.run_args(&["--", "printf", "%s|", "a b", "$HOME", "c"]);
     let out = csa.wait(&id);
     assert_eq!(out.stdout, b"a b|$HOME|c|");
-    let session = std::fs::read_to_string(csa.session_dir(&id).join("session.toml")).unwrap();
+    let session = csa.file(&id, "session.toml");
     assert!(
         session.contains(r#"argv = ["printf", "%s|", "a b", "$HOME", "c"]"#),
         "{session}"
@@ -208,7 +203,7 @@ fn missing_or_non_executable_program_fails_before_a_session_exists() {
     assert_eq!(code(&out), 126);
     let out = csa.output(&["run", "--", dir.path().to_str().unwrap()]);
     assert_eq!(code(&out), 126);
-    assert!(csa.session_ids().is_empty(), "a session was left behind");
+    csa.assert_no_session("a program that cannot run");
 }
 
 #[test]
@@ -290,9 +285,7 @@ fn killed_supervisor_is_reported_lost_quickly() {
     let line = directive(&stderr, "SESSION_WAIT_COMPLETED").unwrap();
     assert_contains(line, &["status=lost", "synthetic=true"]);
     let result = csa.result(&id).unwrap();
-    assert_eq!(result["status"].as_str(), Some("lost"));
-    assert_eq!(result["exit_code"].as_integer(), Some(1));
-    assert_eq!(result["synthetic"].as_bool(), Some(true));
+    assert_record(&result, "status = 'lost', exit_code = 1, synthetic = true");
     csa.kill_group(&id);
 }
 
@@ -320,14 +313,10 @@ fn concurrent_waiters_all_get_the_exit_code() {
 
 #[test]
 fn wait_at_the_cap_reports_a_healthy_running_session() {
-    let csa = Csa::new();
+    // `wait` gives up after 300 ms instead of 250 s.
+    let csa = Csa::new().with_env("CSA_TEST_WAIT_CAP_MS", "300");
     let id = csa.run("sleep 30");
-    let out = output_within(
-        csa.cmd()
-            .args(["session", "wait", "--session", &id])
-            .env("CSA_TEST_WAIT_CAP_MS", "300"),
-        HANG,
-    );
+    let out = csa.output(&["session", "wait", "--session", &id]);
     assert_eq!(code(&out), 0);
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -2,15 +2,17 @@
 //! with `--no-daemon`.
 
 use crate::support::{
-    Csa, HANG, assert_contains, assert_reason, group_members, output_within, wait_for,
+    Csa, HANG, assert_contains, assert_reason, assert_record, group_members, output_within,
+    wait_for,
 };
 
 /// Checks a `timeout` result: status, exit code 124, the reason naming the limit, and a
 /// duration showing the job was stopped early (its `sleep` would have lasted 30 s or more).
 fn assert_timed_out(result: &toml::Table, limit: &str) {
-    assert_eq!(result["status"].as_str(), Some("timeout"), "{result}");
-    assert_eq!(result["exit_code"].as_integer(), Some(124));
-    assert_eq!(result["synthetic"].as_bool(), Some(false));
+    assert_record(
+        result,
+        "status = 'timeout', exit_code = 124, synthetic = false",
+    );
     assert_reason(result, &[limit]);
     let duration = result["duration_ms"].as_integer().unwrap();
     assert!(
@@ -26,7 +28,7 @@ fn timeout_stops_a_daemon_job() {
     let out = csa.wait(&id);
     assert_eq!(out.status.code(), Some(124));
     assert_timed_out(&csa.result(&id).unwrap(), "1s");
-    let session = std::fs::read_to_string(csa.session_dir(&id).join("session.toml")).unwrap();
+    let session = csa.file(&id, "session.toml");
     assert_contains(&session, &["timeout_ms = 1000"]);
 }
 

@@ -25,11 +25,9 @@ fn start(bench: &Bench, dir: &std::path::Path, args: &[&str]) -> String {
 #[test]
 fn a_tool_default_timeout_applies_when_run_has_none() {
     let bench = Bench::new();
-    bench.write(
-        "proj/.csa/config.toml",
+    let proj = bench.project(
         "[tools.slow]\nargv = [\"/bin/sh\", \"-c\", \"{prompt}\"]\ntimeout = \"1s\"\n\n[tools.claude]\ntimeout = \"45m\"\n\n[tools.codex]\ntimeout = false\n",
     );
-    let proj = bench.path("proj");
     let id = start(&bench, &proj, &["--tool", "slow", "sleep 30"]);
     assert_eq!(
         session_toml(&bench, &id)["timeout_ms"].as_integer(),

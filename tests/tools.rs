@@ -3,7 +3,7 @@
 //! and the examples in `--help`.
 
 use std::os::unix::fs::PermissionsExt as _;
-use std::process::Command;
+use std::process::{Command, Output};
 
 use crate::support::{
     Csa, HANG, assert_contains, assert_success, output_with_input, output_within, started_id,
@@ -55,6 +55,11 @@ impl Bench {
         command
     }
 
+    /// [`Bench::cmd`] to its end.
+    pub fn output(&self, args: &[&str]) -> Output {
+        output_within(&mut self.cmd(args), HANG)
+    }
+
     /// `csa run ARGS…` then `wait`: the job's stdout.
     pub fn run_and_wait(&self, args: &[&str]) -> String {
         let mut all = vec!["run"];
@@ -76,6 +81,12 @@ impl Bench {
         let waited = self.csa.wait(&id);
         assert_success(&waited, "csa session wait");
         stdout(&waited)
+    }
+
+    /// A project directory `proj` whose `.csa/config.toml` holds `config`.
+    pub fn project(&self, config: &str) -> std::path::PathBuf {
+        self.write("proj/.csa/config.toml", config);
+        self.path("proj")
     }
 
     pub fn write(&self, rel: &str, text: &str) {
@@ -165,7 +176,7 @@ fn a_missing_preset_program_exits_127_naming_it() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(bench.csa.session_ids().is_empty(), "a session was created");
+    bench.csa.assert_no_session("a missing preset program");
 }
 
 #[test]
@@ -195,17 +206,9 @@ fn user_and_project_configuration_add_and_override_tools() {
     assert_eq!(got, "prog:claude\narg:-p\nstdin:on stdin");
     // A project's tool with its own command line for prompts on standard input.
     let big = format!("{}!", "b".repeat(100 * 1024));
-    let mut run = bench.cmd(&[
-        "run",
-        "--cd",
-        deeper.to_str().unwrap(),
-        "--tool",
-        "review",
-        &big,
-    ]);
-    let out = output_within(&mut run, HANG);
-    assert_success(&out, "csa run --tool review with a big prompt");
-    let waited = bench.csa.wait(stdout(&out).trim());
+    let cd = deeper.to_str().unwrap();
+    let id = started_id(&bench.output(&["run", "--cd", cd, "--tool", "review", &big]));
+    let waited = bench.csa.wait(&id);
     assert_eq!(stdout(&waited), format!("prog:gemini\narg:-p\nstdin:{big}"));
 
     let mut tools = bench.cmd(&["tools", "--json"]);
@@ -263,15 +266,8 @@ fn user_and_project_configuration_add_and_override_tools() {
 #[test]
 fn a_malformed_configuration_names_the_file_and_line() {
     let bench = Bench::new();
-    bench.write(
-        "proj/.csa/config.toml",
-        "[tools.a]\nargv = [\"a\", \"{prompt}\"]\nstdin = maybe\n",
-    );
-    let proj = bench.path("proj");
-    let out = output_within(
-        &mut bench.cmd(&["run", "--cd", proj.to_str().unwrap(), "echo hi"]),
-        HANG,
-    );
+    let proj = bench.project("[tools.a]\nargv = [\"a\", \"{prompt}\"]\nstdin = maybe\n");
+    let out = bench.output(&["run", "--cd", proj.to_str().unwrap(), "echo hi"]);
     assert_eq!(out.status.code(), Some(125));
     let err = stderr(&out);
     let place = format!("{}:3:", bench.path("proj/.csa/config.toml").display());
@@ -280,7 +276,7 @@ fn a_malformed_configuration_names_the_file_and_line() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(bench.csa.session_ids().is_empty());
+    bench.csa.assert_no_session("a malformed configuration");
 
     bench.write("config/csa/config.toml", "[tools.b]\nargv = [\"b\"]\n");
     let mut tools = bench.cmd(&["tools"]);

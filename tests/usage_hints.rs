@@ -12,7 +12,7 @@ fn usage_error(csa: &Csa, args: &[&str]) -> String {
     assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
     assert!(err.starts_with("csa: invalid arguments: "), "{err}");
     assert!(out.stdout.is_empty(), "{args:?}");
-    assert!(csa.session_ids().is_empty(), "{args:?} created a session");
+    csa.assert_no_session(&format!("{args:?}"));
     err
 }
 

@@ -45,7 +45,9 @@ pub struct Chosen {
 
 /// Chooses the executor of a new session from the command line and the configuration of
 /// the job's directory. Errors: 2 for options that do not fit the executor (`--slurm-arg`
-/// without Slurm; `--no-daemon` or `--stdin` with it), 125 for an unreadable configuration.
+/// without Slurm; `--no-daemon` or `--stdin` with it; an `sbatch` option that would break
+/// one session, one job, or that `sbatch` does not have: [`slurm::options`]), 125 for an
+/// unreadable configuration.
 pub fn plan(args: &Choice<'_>, config: &crate::tool::config::Lazy<'_>) -> Result<Chosen> {
     let settings = config.get()?.executor.clone();
     let executor = args
@@ -79,7 +81,9 @@ pub fn plan(args: &Choice<'_>, config: &crate::tool::config::Lazy<'_>) -> Result
     };
     let mut extra: Vec<std::ffi::OsString> =
         settings.slurm_args.into_iter().map(Into::into).collect();
+    let configured = extra.len();
     extra.extend(args.slurm_args.iter().map(Into::into));
+    slurm::options::check(&extra, configured, &slurm::client::Slurm::from_env())?;
     Ok(Chosen {
         executor,
         slurm: Some(slurm::submit::Request {

@@ -79,6 +79,15 @@ pub(super) fn start(
     if early.is_none() {
         warn_if_node_local(launch);
     }
+    // Before the job can start (`slurm.toml` comes last): the node sets the `--env` pairs
+    // itself, whatever `sbatch` exports.
+    if let Err(err) = slurm::env::write(session, &args.env) {
+        let _ = std::fs::remove_dir_all(&session.path);
+        return Err(err.context(format!(
+            "cannot write the job's environment ({})",
+            session.path.display()
+        )));
+    }
     let prepared = Prepared {
         lock: prepared.lock,
         stdout: watch_log(session)?,

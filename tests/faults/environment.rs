@@ -8,7 +8,8 @@ use std::time::Duration;
 use super::{background, code, wait_cmd, wait_until_open};
 use crate::support::group_members;
 use crate::support::{
-    Csa, Gate, HANG, assert_reason, assert_success, output_within, process_alive, wait_for,
+    Csa, Gate, HANG, assert_reason, assert_record, assert_success, output_within, process_alive,
+    wait_for,
 };
 use crate::support_faults::is_root;
 
@@ -97,7 +98,7 @@ fn failed_session_creation_leaves_nothing_behind() {
     let csa = Csa::new();
     let out = csa.sh("trap '' XFSZ; ulimit -f 0; exec \"$CSA\" run 'true'");
     assert_one_line_error(&out, 125);
-    assert!(csa.session_ids().is_empty(), "{:?}", csa.session_ids());
+    csa.assert_no_session("a failed creation");
 }
 
 /// The session directory removed while its job runs: the supervisor ends cleanly, a
@@ -279,12 +280,7 @@ fn run_killed_while_creating_the_session() {
     let mut rng = crate::support_faults::rng("run_killed_while_creating_the_session");
     let mut printed = std::collections::HashSet::new();
     for _ in 0..crate::support_faults::trials(20, 100) {
-        let mut command = csa.cmd();
-        command.args(["run", "exit 2"]);
-        command
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null());
-        let mut child = command.spawn().unwrap();
+        let mut child = super::spawn_run(&csa);
         std::thread::sleep(Duration::from_micros(rng.u64(0..6_000)));
         crate::support_faults::signal(i32::try_from(child.id()).unwrap(), 9);
         let mut stdout = String::new();
@@ -374,8 +370,7 @@ fn a_job_never_starts_without_its_prompt() {
         );
         assert!(wait.stdout.is_empty(), "the job ran");
         let result = csa.result(&id).unwrap();
-        assert_eq!(result["status"].as_str(), Some("failure"));
-        assert_eq!(result["synthetic"].as_bool(), Some(false));
+        assert_record(&result, "status = 'failure', synthetic = false");
         assert_reason(&result, &["prompt.txt", "not started"]);
     }
 }

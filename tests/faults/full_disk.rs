@@ -10,7 +10,8 @@ use std::process::Command;
 
 use super::wait_cmd;
 use crate::support::{
-    Csa, HANG, code, directive, group_members, isolation, output_within, stderr, wait_for,
+    Csa, HANG, assert_record, code, directive, group_members, isolation, output_within, stderr,
+    wait_for,
 };
 
 /// A page of tmpfs (bytes): the unit in which it hands out space.
@@ -115,8 +116,7 @@ fn a_job_that_fills_the_disk_keeps_its_result_and_output() {
         stderr(&out)
     );
     let result = csa.result(&id).expect("result.toml on a full file system");
-    assert_eq!(result["status"].as_str(), Some("failure"));
-    assert_eq!(result["exit_code"].as_integer(), Some(3));
+    assert_record(&result, "status = 'failure', exit_code = 3");
 }
 
 /// Starts a job that fills the file system, then sleeps; returns its ID and supervisor PID
@@ -151,8 +151,7 @@ fn a_lost_session_on_a_full_disk_is_recorded() {
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert!(!out.stdout.is_empty(), "wait prints what was spooled");
     let result = csa.result(&id).expect("result.toml on a full file system");
-    assert_eq!(result["status"].as_str(), Some("lost"));
-    assert_eq!(result["synthetic"].as_bool(), Some(true));
+    assert_record(&result, "status = 'lost', synthetic = true");
 }
 
 /// `session kill` on a full disk: with SIGTERM the supervisor records the signal; with

@@ -62,6 +62,17 @@ pub fn background(mut command: Command) -> Background {
     Background { pid, handle }
 }
 
+/// `csa run 'exit 2'` started with its standard output piped (for the ID) and its standard
+/// error dropped, for a test to kill at a random moment.
+pub fn spawn_run(csa: &Csa) -> std::process::Child {
+    csa.cmd()
+        .args(["run", "exit 2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// `csa session wait --until-done --session ID` as a command.
 pub fn wait_cmd(csa: &Csa, id: &str) -> Command {
     let mut command = csa.cmd();

@@ -27,12 +27,7 @@ fn run_and_its_child_killed_in_the_start_window() {
     let mut rng = rng("run_and_its_child_killed_in_the_start_window");
     let (mut printed_ids, mut real, mut lost, mut unprinted) = (0, 0, 0, 0);
     for _ in 0..trials(30, 200) {
-        let mut command = csa.cmd();
-        command.args(["run", "exit 2"]);
-        command
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null());
-        let mut run = command.spawn().unwrap();
+        let mut run = super::spawn_run(&csa);
         let run_pid = run.id();
         // Catch the fork: poll for the child while `run` lives.
         let mut supervisor = None;

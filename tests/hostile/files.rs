@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::{assert_rejected, code, dead_session, finished_session};
+use super::{Outside, assert_rejected, code, dead_session, finished_session};
 use crate::support::{Csa, Gate, HANG, assert_contains, output_within};
 use crate::support_faults::snapshot;
 
@@ -50,10 +50,7 @@ fn plant(path: &Path, kind: &str, outside: &Path) {
 #[test]
 fn corrupt_result_files_are_clear_errors() {
     let csa = Csa::new();
-    let outside = tempfile::tempdir().unwrap();
-    let victim = outside.path().join("victim");
-    std::fs::write(&victim, "id = \"victim\"\n").unwrap();
-    let before = snapshot(outside.path());
+    let outside = Outside::new("id = \"victim\"\n");
     let (id, dir) = finished_session(&csa);
     let path = dir.join("result.toml");
     let real = std::fs::read(&path).unwrap();
@@ -65,13 +62,13 @@ fn corrupt_result_files_are_clear_errors() {
         assert_eq!(std::fs::read(&path).unwrap(), bytes, "{what}: rewritten");
     }
     for kind in ["directory", "symlink", "fifo"] {
-        plant(&path, kind, &victim);
+        plant(&path, kind, &outside.victim);
         assert_rejected(&csa.wait(&id), 125, kind);
         look_everywhere(&csa, &id, kind);
     }
     let _ = std::fs::remove_file(&path);
     std::fs::write(&path, &real).unwrap();
-    assert_eq!(before, snapshot(outside.path()));
+    outside.assert_untouched();
 }
 
 /// Every other command on a session with a damaged `result.toml`: `result` and `attach`
@@ -98,10 +95,7 @@ fn look_everywhere(csa: &Csa, id: &str, what: &str) {
 #[test]
 fn corrupt_session_and_pid_files_of_a_dead_session() {
     let csa = Csa::new();
-    let outside = tempfile::tempdir().unwrap();
-    let victim = outside.path().join("victim");
-    std::fs::write(&victim, "x").unwrap();
-    let before = snapshot(outside.path());
+    let outside = Outside::new("x");
     for name in ["session.toml", "daemon.pid"] {
         let real = std::fs::read(dead_session(&csa).1.join(name)).unwrap();
         let mut cases: Vec<(String, Option<Vec<u8>>)> = corruptions(&real)
@@ -115,7 +109,7 @@ fn corrupt_session_and_pid_files_of_a_dead_session() {
             match (bytes, what.as_str()) {
                 (Some(bytes), _) => std::fs::write(&path, bytes).unwrap(),
                 (None, "missing") => std::fs::remove_file(&path).unwrap(),
-                (None, kind) => plant(&path, kind, &victim),
+                (None, kind) => plant(&path, kind, &outside.victim),
             }
             // The supervisor is gone: `lost`, reconstructed despite the damage, by whichever
             // command looks first.
@@ -146,7 +140,7 @@ fn corrupt_session_and_pid_files_of_a_dead_session() {
             assert_eq!(csa.result(&id).unwrap()["status"].as_str(), Some("lost"));
         }
     }
-    assert_eq!(before, snapshot(outside.path()));
+    outside.assert_untouched();
 }
 
 /// The job plants symbolic links as `result.toml` and `stdout.log`: csa never writes
@@ -154,15 +148,12 @@ fn corrupt_session_and_pid_files_of_a_dead_session() {
 #[test]
 fn planted_symlinks_are_never_followed() {
     let csa = Csa::new();
-    let outside = tempfile::tempdir().unwrap();
-    let victim = outside.path().join("victim");
-    std::fs::write(&victim, "precious\n").unwrap();
-    let missing = outside.path().join("created-through-a-link");
-    let before = snapshot(outside.path());
+    let outside = Outside::new("precious\n");
+    let missing = outside.path("created-through-a-link");
     for (name, target) in [
-        ("result.toml", &victim),
+        ("result.toml", &outside.victim),
         ("result.toml", &missing),
-        ("stdout.log", &victim),
+        ("stdout.log", &outside.victim),
         ("stderr.log", &missing),
     ] {
         let id = csa.run_args(&[
@@ -181,9 +172,9 @@ fn planted_symlinks_are_never_followed() {
             !missing.exists(),
             "{name}: a file was created through the link"
         );
-        assert_eq!(std::fs::read(&victim).unwrap(), b"precious\n");
+        assert_eq!(std::fs::read(&outside.victim).unwrap(), b"precious\n");
     }
-    assert_eq!(before, snapshot(outside.path()));
+    outside.assert_untouched();
 }
 
 /// A session directory that is a symbolic link to a directory elsewhere is not a session:

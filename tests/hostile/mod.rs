@@ -13,7 +13,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use crate::support::{Csa, wait_for};
-use crate::support_faults::{signal, signal_group};
+use crate::support_faults::{signal, signal_group, snapshot};
 
 pub use crate::support::code;
 
@@ -34,6 +34,43 @@ pub fn assert_rejected(out: &Output, expected: i32, what: &str) -> String {
         );
     }
     stderr
+}
+
+/// A directory outside the state root holding a `victim` file that planted links point
+/// at: nothing in it may change.
+pub struct Outside {
+    dir: tempfile::TempDir,
+    /// `victim` in the directory.
+    pub victim: PathBuf,
+    before: Snapshot,
+}
+
+type Snapshot = std::collections::BTreeMap<PathBuf, (u64, std::time::SystemTime, u32)>;
+
+impl Outside {
+    /// The directory, with `victim` holding `content`.
+    pub fn new(content: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, content).unwrap();
+        let before = snapshot(dir.path());
+        Self {
+            dir,
+            victim,
+            before,
+        }
+    }
+
+    /// A path in the directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Fails the test if anything in the directory changed since [`Outside::new`].
+    #[track_caller]
+    pub fn assert_untouched(&self) {
+        assert_eq!(self.before, snapshot(self.dir.path()));
+    }
 }
 
 pub fn os_args<'a>(args: impl IntoIterator<Item = &'a [u8]>) -> Vec<&'a OsStr> {

@@ -2,7 +2,10 @@
 //! configuration, many sessions at once, attach, list.
 
 use super::{SlurmCsa, assert_ended, stderr, stdout};
-use crate::support::{assert_contains, assert_error, assert_reason, assert_success};
+use crate::support::{
+    assert_contains, assert_error, assert_exit, assert_reason, assert_record, assert_success,
+    started_id,
+};
 
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
@@ -23,8 +26,7 @@ fn exit_codes_and_output_are_the_jobs_own() {
     let out = assert_ended(&slurm, &killed, 138, "signal");
     assert_eq!(stdout(&out), "before\n");
     let result = slurm.result(&killed);
-    assert_eq!(result["signal"].as_integer(), Some(10));
-    assert_eq!(result["synthetic"].as_bool(), Some(false));
+    assert_record(&result, "signal = 10, synthetic = false");
 
     // Slurm's own messages never reach the job's output.
     for id in [&ok, &three, &killed] {
@@ -42,21 +44,14 @@ fn timeout_is_csas_own() {
     let out = assert_ended(&slurm, &id, 124, "timeout");
     assert_eq!(stdout(&out), "started\n");
     let result = slurm.result(&id);
-    assert_eq!(result["reason"].as_str(), Some("timed out after 1s"));
-    assert_eq!(result["synthetic"].as_bool(), Some(false));
+    assert_record(&result, "reason = 'timed out after 1s', synthetic = false");
 }
 
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_refused_submission_fails_run_with_slurms_message() {
     let slurm = SlurmCsa::new();
-    let out = slurm.output(&[
-        "run",
-        "--executor",
-        "slurm",
-        "--slurm-arg=--partition=no-such-partition",
-        "echo never",
-    ]);
+    let out = slurm.try_run(&["--slurm-arg=--partition=no-such-partition", "echo never"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
@@ -209,34 +204,11 @@ fn the_job_gets_its_environment_and_directory() {
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_tmpfs_state_root_on_a_multi_node_cluster_is_warned_about() {
-    let slurm = SlurmCsa::new();
     // /dev/shm: a tmpfs on every Linux machine.
-    let state = tempfile::tempdir_in("/dev/shm").expect("a directory on the /dev/shm tmpfs");
-    let out = crate::support::output_within(
-        slurm.csa.cmd().env("CSA_STATE_DIR", state.path()).args([
-            "run",
-            "--executor",
-            "slurm",
-            "true",
-        ]),
-        super::SLURM_DEADLINE,
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let err = stderr(&out);
-    assert_contains(
-        &err,
-        &["warning: the state root is on a tmpfs", "CSA_STATE_DIR"],
-    );
+    let slurm = SlurmCsa::new_in(std::path::Path::new("/dev/shm"));
+    let out = slurm.try_run(&["true"]);
+    let err = assert_error(&out, 0, "warning: the state root is on a tmpfs");
+    assert_contains(&err, &["CSA_STATE_DIR"]);
     // The job runs in the default partition, whose nodes all see this machine's /dev/shm.
-    let id = stdout(&out).trim().to_owned();
-    let out = crate::support::output_within(
-        slurm.csa.cmd().env("CSA_STATE_DIR", state.path()).args([
-            "session",
-            "wait",
-            "--until-done",
-            &id,
-        ]),
-        super::SLURM_DEADLINE,
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&slurm.wait(&started_id(&out)), 0);
 }

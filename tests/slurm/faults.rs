@@ -2,7 +2,9 @@
 
 use super::{SLURM_DEADLINE, SlurmCsa, assert_ended, stderr, stdout};
 use crate::procs::send;
-use crate::support::{assert_contains, assert_error, assert_reason, process_alive, wait_for};
+use crate::support::{
+    assert_contains, assert_error, assert_reason, assert_record, process_alive, wait_for,
+};
 
 /// SIGKILLs the session's watcher and waits until it is gone.
 fn kill_watcher(slurm: &SlurmCsa, id: &str) -> i32 {
@@ -16,8 +18,7 @@ fn kill_watcher(slurm: &SlurmCsa, id: &str) -> i32 {
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_killed_watcher_is_replaced_and_the_result_stays_exact() {
     let slurm = SlurmCsa::new();
-    let id = slurm.run(&["echo ready; sleep 3; echo done; exit 3"]);
-    slurm.wait_started(&id, "ready");
+    let id = slurm.run_ready("echo ready; sleep 3; echo done; exit 3");
     let old = kill_watcher(&slurm, &id);
     // Several looks at once: none may call it lost, exactly one new watcher takes over.
     let looks: Vec<std::process::Output> = std::thread::scope(|scope| {
@@ -56,8 +57,7 @@ fn a_killed_watcher_is_replaced_and_the_result_stays_exact() {
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_watcher_killed_before_the_end_is_settled_by_wait() {
     let slurm = SlurmCsa::new();
-    let id = slurm.run(&["echo ready; sleep 1; exit 7"]);
-    slurm.wait_started(&id, "ready");
+    let id = slurm.run_ready("echo ready; sleep 1; exit 7");
     kill_watcher(&slurm, &id);
     // The job ends while nobody watches; `wait` records the node's ending without Slurm.
     wait_for(SLURM_DEADLINE, "the node's ending", || {
@@ -72,18 +72,13 @@ fn a_watcher_killed_before_the_end_is_settled_by_wait() {
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_node_that_dies_without_an_ending_leaves_slurms_record() {
     let slurm = SlurmCsa::new();
-    let id = slurm.run(&["echo ready; sleep 300"]);
-    slurm.wait_started(&id, "ready");
+    let id = slurm.run_ready("echo ready; sleep 300");
     send("KILL", u32::try_from(slurm.node_pid(&id)).unwrap());
     let out = assert_ended(&slurm, &id, 137, "signal");
     assert_eq!(stdout(&out), "ready\n");
     let result = slurm.result(&id);
-    assert_eq!(result["signal"].as_integer(), Some(9));
-    assert_eq!(
-        result["synthetic"].as_bool(),
-        Some(true),
-        "Slurm's record, not the node's"
-    );
+    // Slurm's record, not the node's.
+    assert_record(&result, "signal = 9, synthetic = true");
     assert_reason(&result, &["Slurm", "no ending"]);
     assert!(!slurm.csa.session_dir(&id).join("ending.toml").exists());
 }
@@ -109,8 +104,7 @@ fn a_node_on_another_host_without_shared_locks_is_still_watched_exactly() {
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn an_unreachable_controller_never_makes_a_session_lost() {
     let slurm = SlurmCsa::new();
-    let id = slurm.run(&["echo ready; sleep 4; echo done; exit 4"]);
-    slurm.wait_started(&id, "ready");
+    let id = slurm.run_ready("echo ready; sleep 4; echo done; exit 4");
     // From now on the session's Slurm commands reach a port nobody listens on.
     let conf = std::env::var("SLURM_CONF").expect("SLURM_CONF");
     let text = std::fs::read_to_string(&conf).unwrap();

@@ -2,7 +2,7 @@
 //! across executors.
 
 use super::{SLURM_DEADLINE, SlurmCsa, assert_ended, stderr, stdout};
-use crate::support::{assert_contains, assert_error, wait_for};
+use crate::support::{assert_contains, assert_error, assert_record, wait_for};
 
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
@@ -159,16 +159,7 @@ fn tags_reach_local_and_slurm_sessions_alike() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     for id in [&local, &remote] {
         let result = slurm.result(id);
-        assert_eq!(
-            result["status"].as_str(),
-            Some("signal"),
-            "{id}: {result:?}"
-        );
-        assert_eq!(
-            result["exit_code"].as_integer(),
-            Some(143),
-            "{id}: {result:?}"
-        );
+        assert_record(&result, "status = 'signal', exit_code = 143");
     }
     assert!(
         slurm.csa.result(&other).is_none(),

@@ -15,6 +15,7 @@ mod cluster;
 mod endings;
 mod faults;
 mod fleet;
+mod requests;
 mod signals;
 mod stop;
 
@@ -22,7 +23,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
-use crate::support::{Csa, assert_success, output_within, wait_for};
+use crate::support::{Csa, assert_success, output_within, started_id, wait_for};
 
 /// How long a Slurm job may take to start and end in these tests (the scheduler starts
 /// pending jobs once a second; a loaded machine is slower).
@@ -84,9 +85,15 @@ impl SlurmCsa {
     /// cluster ([`require_cluster`]).
     #[track_caller]
     pub fn new() -> Self {
+        Self::new_in(&std::env::temp_dir())
+    }
+
+    /// [`SlurmCsa::new`] with the state root in `parent`.
+    #[track_caller]
+    pub fn new_in(parent: &std::path::Path) -> Self {
         require_cluster();
         Self {
-            csa: Csa::new(),
+            csa: Csa::new_in(parent),
             conf: None,
             hold: Hold::Shared(CLUSTER.read().unwrap_or_else(PoisonError::into_inner)),
         }
@@ -133,11 +140,24 @@ impl SlurmCsa {
         command
     }
 
+    /// `csa run --executor slurm ARGS…`, whatever it returns.
+    pub fn try_run(&self, args: &[&str]) -> Output {
+        let mut all = vec!["run", "--executor", "slurm"];
+        all.extend_from_slice(args);
+        self.output(&all)
+    }
+
     /// `csa run --executor slurm ARGS…`: asserts success, returns the session ID.
     pub fn run(&self, args: &[&str]) -> String {
-        let mut all = vec!["--executor", "slurm"];
-        all.extend_from_slice(args);
-        self.csa.run_args(&all)
+        started_id(&self.try_run(args))
+    }
+
+    /// `csa run --executor slurm SCRIPT`, returning once the job runs on its node and has
+    /// printed `ready`.
+    pub fn run_ready(&self, script: &str) -> String {
+        let id = self.run(&[script]);
+        self.wait_started(&id, "ready");
+        id
     }
 
     /// `csa ARGS…`, allowing for Slurm's pace.
@@ -152,7 +172,7 @@ impl SlurmCsa {
 
     /// A file of the session directory, as text (empty when missing).
     pub fn file(&self, id: &str, name: &str) -> String {
-        std::fs::read_to_string(self.csa.session_dir(id).join(name)).unwrap_or_default()
+        self.csa.file(id, name)
     }
 
     /// Waits until the job has started on the node (`node.toml`) and printed `text`.

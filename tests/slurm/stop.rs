@@ -2,7 +2,7 @@
 //! ignoring SIGTERM), and a job ID that Slurm reused.
 
 use super::{SLURM_DEADLINE, SlurmCsa, sbatch, squeue_state, stderr, stdout};
-use crate::support::{assert_contains, assert_error, assert_reason, wait_for};
+use crate::support::{assert_contains, assert_error, assert_reason, assert_record, wait_for};
 
 fn kill(slurm: &SlurmCsa, id: &str, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["session", "kill", "--session", id];
@@ -33,8 +33,7 @@ fn kill_of_a_pending_job_cancels_it_without_starting_it() {
     let out = kill(&slurm, &id, &[]);
     assert_error(&out, 0, "cancelled pending Slurm job");
     let result = slurm.result(&id);
-    assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
-    assert_eq!(result["exit_code"].as_integer(), Some(143));
+    assert_record(&result, "status = 'signal', exit_code = 143");
     assert_reason(&result, &["csa session kill", "never started"]);
     assert_eq!(slurm.file(&id, "stdout.log"), "");
     assert_eq!(squeue_state(&job), "", "Slurm no longer has the job");
@@ -46,18 +45,14 @@ fn kill_of_a_pending_job_cancels_it_without_starting_it() {
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn kill_of_a_running_job_reads_as_stopped_whatever_it_returns() {
     let slurm = SlurmCsa::new();
-    let id = slurm.run(&["trap 'echo trapped; exit 0' TERM; echo ready; sleep 300 & wait"]);
-    slurm.wait_started(&id, "ready");
+    let id = slurm.run_ready("trap 'echo trapped; exit 0' TERM; echo ready; sleep 300 & wait");
     let out = kill(&slurm, &id, &[]);
     assert_error(&out, 0, "sent SIGTERM to Slurm job");
     let result = slurm.result(&id);
-    assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
-    assert_eq!(result["signal"].as_integer(), Some(15));
-    assert_eq!(result["exit_code"].as_integer(), Some(143));
-    assert_eq!(
-        result["synthetic"].as_bool(),
-        Some(false),
-        "the node's record"
+    // The node's record.
+    assert_record(
+        &result,
+        "status = 'signal', signal = 15, exit_code = 143, synthetic = false",
     );
     assert_reason(&result, &["csa session kill", "exited 0"]);
     assert_eq!(slurm.file(&id, "stdout.log"), "ready\ntrapped\n");
@@ -72,14 +67,11 @@ fn kill_of_a_running_job_reads_as_stopped_whatever_it_returns() {
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn kill_of_a_job_ignoring_sigterm_uses_csas_grace_then_sigkill() {
     let slurm = SlurmCsa::new();
-    let id = slurm.run(&["trap '' TERM; echo ready; sleep 300"]);
-    slurm.wait_started(&id, "ready");
+    let id = slurm.run_ready("trap '' TERM; echo ready; sleep 300");
     let out = kill(&slurm, &id, &["--grace", "1s"]);
     assert_error(&out, 0, "csa on the node sent SIGKILL");
     let result = slurm.result(&id);
-    assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
-    assert_eq!(result["signal"].as_integer(), Some(9));
-    assert_eq!(result["exit_code"].as_integer(), Some(137));
+    assert_record(&result, "status = 'signal', signal = 9, exit_code = 137");
     // Killed by csa on the node (not by Slurm after KillWait): the node recorded it.
     assert_eq!(result["synthetic"].as_bool(), Some(false), "{result:?}");
     wait_for(SLURM_DEADLINE, "the job's processes to exit", || {
@@ -94,8 +86,7 @@ fn kill_of_a_job_ignoring_sigterm_uses_csas_grace_then_sigkill() {
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_reused_job_id_is_never_signalled() {
     let slurm = SlurmCsa::new();
-    let id = slurm.run(&["echo ready; sleep 300"]);
-    slurm.wait_started(&id, "ready");
+    let id = slurm.run_ready("echo ready; sleep 300");
     let own = slurm.job_id(&id);
     // Another job, as if the controller had lost its state and handed our ID out again.
     let other = sbatch(&[

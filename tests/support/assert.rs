@@ -44,6 +44,22 @@ pub fn assert_reason(result: &toml::Table, needles: &[&str]) {
     assert_contains(reason(result), needles);
 }
 
+/// Asserts that a record (`result.toml`, `session.toml`, …) holds each key of `expected`
+/// with the same value; `expected` is written as the record's TOML keys, separated by
+/// commas: `"status = 'signal', signal = 9, synthetic = true"`.
+#[track_caller]
+pub fn assert_record(record: &toml::Table, expected: &str) {
+    let inline: toml::Table = format!("expected = {{ {expected} }}")
+        .parse()
+        .expect("the expected keys, as TOML");
+    let Some(toml::Value::Table(expected)) = inline.get("expected") else {
+        unreachable!("an inline table parses as a table");
+    };
+    for (key, value) in expected {
+        assert_eq!(record.get(key), Some(value), "{key} in {record:?}");
+    }
+}
+
 /// Asserts a result's `status` and `exit_code`.
 #[track_caller]
 pub fn assert_result(result: &toml::Table, status: &str, exit_code: i64) {

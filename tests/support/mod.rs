@@ -9,7 +9,7 @@ pub mod isolation;
 pub mod pty;
 pub mod require;
 
-pub use assert::{assert_contains, assert_error, assert_reason};
+pub use assert::{assert_contains, assert_error, assert_exit, assert_reason, assert_record};
 pub use gate::Gate;
 
 use std::path::{Path, PathBuf};
@@ -28,8 +28,14 @@ pub struct Csa {
 
 impl Csa {
     pub fn new() -> Self {
+        Self::new_in(&std::env::temp_dir())
+    }
+
+    /// An installation whose state root is a new directory in `parent` (a tmpfs, a
+    /// directory a Slurm node cannot see, …).
+    pub fn new_in(parent: &Path) -> Self {
         Self {
-            state: tempfile::tempdir().expect("temporary state root"),
+            state: tempfile::tempdir_in(parent).expect("temporary state root"),
             env: Vec::new(),
         }
     }
@@ -119,6 +125,11 @@ impl Csa {
         self.sessions_dir().join(id)
     }
 
+    /// A file of the session directory, as text (empty when missing).
+    pub fn file(&self, id: &str, name: &str) -> String {
+        std::fs::read_to_string(self.session_dir(id).join(name)).unwrap_or_default()
+    }
+
     /// The session IDs on disk.
     pub fn session_ids(&self) -> Vec<String> {
         let Ok(entries) = std::fs::read_dir(self.sessions_dir()) else {
@@ -130,6 +141,14 @@ impl Csa {
             // `csa run` stages a new session as `.new-<ID>` until it is complete.
             .filter(|name| !name.starts_with('.'))
             .collect()
+    }
+
+    /// Fails the test when the store holds a session (`what` made one, e.g. "a usage
+    /// error").
+    #[track_caller]
+    pub fn assert_no_session(&self, what: &str) {
+        let ids = self.session_ids();
+        assert!(ids.is_empty(), "{what} left sessions: {ids:?}");
     }
 
     /// `result.toml` parsed as a TOML table, if present.
@@ -317,6 +336,24 @@ pub fn started_id(out: &Output) -> String {
     let id = String::from_utf8_lossy(&out.stdout).trim_end().to_owned();
     assert!(is_ulid(&id), "not a session ID: {id:?}");
     id
+}
+
+/// Polls `child` until it exits; `None` once `limit` has passed (the caller says what
+/// hung).
+pub fn exited_within(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Fails the test if csa panicked.

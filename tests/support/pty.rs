@@ -152,17 +152,8 @@ impl Pty {
     #[track_caller]
     pub fn wait_exit(&mut self) -> i32 {
         let deadline = Instant::now() + HANG;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "still running:\n{}",
-                self.screen()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        };
+        let status = super::exited_within(&mut self.child, HANG)
+            .unwrap_or_else(|| panic!("still running:\n{}", self.screen()));
         while !self.closed.load(Ordering::SeqCst) {
             assert!(Instant::now() < deadline, "the terminal is still held open");
             std::thread::sleep(Duration::from_millis(5));

@@ -304,6 +304,18 @@ impl Slurm {
         })
     }
 
+    /// What `sbatch --help` prints (the options this `sbatch` has; it asks no controller),
+    /// `None` when it cannot be run.
+    pub fn help(&self) -> Option<String> {
+        let mut command = self.command("sbatch");
+        command.arg("--help");
+        let output = Self::run(command, "sbatch").ok()?;
+        output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
     /// The number of nodes of the cluster (`sinfo -N`), `None` when Slurm cannot say.
     pub fn node_count(&self) -> Option<usize> {
         let mut command = self.command("sinfo");

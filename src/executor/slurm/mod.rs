@@ -14,8 +14,10 @@
 //! - **`session kill`** goes through Slurm ([`stop`]).
 
 pub mod client;
+pub mod env;
 pub mod files;
 pub mod node;
+pub mod options;
 pub mod outcome;
 mod relay;
 pub mod resume;

@@ -227,11 +227,10 @@ fn command(session: &SessionDir, record: &SessionRecord) -> Result<Command> {
         StdinSource::Null | StdinSource::Inherit => Stdio::null(),
     };
     let mut command = Command::new(program);
+    command.args(args).current_dir(cwd);
+    // Whatever `sbatch` exported (`--export=NONE` included).
+    super::env::apply(&mut command, session, cwd)?;
     command
-        .args(args)
-        .current_dir(cwd)
-        .env("CSA_SESSION_ID", session.id_string())
-        .env("CSA_SESSION_DIR", &session.path)
         .stdin(stdin)
         .stdout(spool(session::STDOUT_LOG)?)
         .stderr(spool(session::STDERR_LOG)?);
