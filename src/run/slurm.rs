@@ -75,7 +75,7 @@ pub(super) fn start(
     prepared: Prepared,
     early: Option<Early>,
 ) -> Result<crate::sys::Pid> {
-    let Launch { session, .. } = launch;
+    let Launch { args, session, .. } = launch;
     if early.is_none() {
         warn_if_node_local(launch);
     }
