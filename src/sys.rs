@@ -12,6 +12,7 @@ use std::process::Command;
 
 use rustix::io::FdFlags;
 
+pub mod inotify;
 mod pid;
 mod procfs;
 pub mod signals;
