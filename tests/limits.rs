@@ -5,7 +5,7 @@
 //! these run in a private PID namespace ([`isolation`]).
 
 use crate::support::isolation::{self, Namespace, PidsLimit, Throwaway};
-use crate::support::{Csa, assert_contains, code, stderr};
+use crate::support::{Csa, assert_contains, code, stderr, stdout};
 
 /// The start of a script: a decoy process (`sleep`), once it is asleep (polled, at most
 /// 10 s): `$decoy` is its PID.
@@ -97,4 +97,59 @@ status=$?
         .unwrap_or_default();
     assert_refused_cleanly(&report, &run_stderr, &sessions);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+/// `csa run` under `ulimit -n` from 3 to 20 descriptors: either it starts the job and
+/// prints its ID and `CSA:SESSION_STARTED`, or it fails with one line (exit 125), leaves no
+/// session behind and the job never runs. (An EMFILE while saving its standard descriptors
+/// across the fork was taken for "not open": `run` then closed its own stdout and stderr,
+/// exited 0 and printed nothing, while the job ran.)
+#[test]
+fn run_under_ulimit_n_prints_the_id_or_fails_cleanly() {
+    let csa = Csa::new();
+    let marks = tempfile::tempdir().unwrap();
+    for limit in 3..=20 {
+        let mark = marks.path().join(format!("ran-{limit}"));
+        let before = csa.session_entries();
+        let mut command = std::process::Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("ulimit -n {limit} && exec \"$0\" run \"$1\""))
+            .arg(env!("CARGO_BIN_EXE_csa"))
+            .arg(format!("echo ran > '{}'", mark.display()))
+            .env("CSA_STATE_DIR", csa.state.path())
+            .stdin(std::process::Stdio::null());
+        let out = crate::support::output_within(&mut command, crate::support::HANG);
+        let (out_text, err_text) = (stdout(&out), stderr(&out));
+        let new: Vec<String> = csa
+            .session_entries()
+            .into_iter()
+            .filter(|entry| !before.contains(entry))
+            .collect();
+        match code(&out) {
+            0 => {
+                let id = out_text.trim_end();
+                assert!(crate::support::is_ulid(id), "{limit}: stdout {out_text:?}");
+                assert!(
+                    crate::support::directive(&err_text, "SESSION_STARTED")
+                        .is_some_and(|line| line.contains(id)),
+                    "{limit}: stderr {err_text:?}"
+                );
+                assert_eq!(new, [id.to_owned()], "{limit}");
+                assert_eq!(code(&csa.wait(id)), 0, "{limit}");
+                assert!(mark.exists(), "{limit}: the job ran");
+            }
+            125 => {
+                assert_eq!(out_text, "", "{limit}");
+                assert_eq!(err_text.lines().count(), 1, "{limit}: {err_text}");
+                assert!(err_text.starts_with("csa: "), "{limit}: {err_text}");
+                assert!(new.is_empty(), "{limit}: left behind {new:?}");
+                assert!(
+                    !mark.exists(),
+                    "{limit}: the job ran without its ID printed"
+                );
+            }
+            other => panic!("{limit}: exit {other}\nstdout: {out_text}\nstderr: {err_text}"),
+        }
+    }
 }

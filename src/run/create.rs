@@ -214,10 +214,46 @@ fn create_locked(session: &SessionDir) -> Result<File> {
 }
 
 /// Removes what was made of a session that failed to start: its staged directory, and the
-/// published one (a path only this session can have). Best effort.
+/// published one (a path only this session can have). When a directory cannot be walked
+/// (no descriptor is free: `ulimit -n`), the files `run` makes are removed by name, which
+/// needs none; what still cannot be removed is reported on stderr.
 pub(super) fn remove(launch: &Launch<'_>) {
-    if let Some(staging) = &launch.staging {
-        let _ = fs::remove_dir_all(staging);
+    let dirs = launch
+        .staging
+        .iter()
+        .chain(std::iter::once(&launch.session.path));
+    for dir in dirs {
+        match fs::remove_dir_all(dir) {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(err) => {
+                for name in RUN_MAKES {
+                    let _ = fs::remove_file(dir.join(name));
+                }
+                let _ = fs::remove_file(dir.join(record::reservation_name(session::RESULT_TOML)));
+                let _ = fs::remove_file(dir.join(record::reservation_name(
+                    crate::store::stop_request::STOP_TOML,
+                )));
+                match fs::remove_dir(dir) {
+                    Ok(()) => {}
+                    Err(again) if again.kind() == io::ErrorKind::NotFound => {}
+                    Err(_) => crate::note!(
+                        "cannot remove the unfinished session directory {}: {}; `csa session clean` removes it",
+                        dir.display(),
+                        crate::exit::io_why(&err)
+                    ),
+                }
+            }
+        }
     }
-    let _ = fs::remove_dir_all(&launch.session.path);
 }
+
+/// The files `run` makes in a session directory before the supervisor starts.
+const RUN_MAKES: [&str; 6] = [
+    session::LOCK,
+    session::SESSION_TOML,
+    session::PROMPT_TXT,
+    session::STDOUT_LOG,
+    session::STDERR_LOG,
+    session::DAEMON_PID,
+];

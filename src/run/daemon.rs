@@ -84,10 +84,14 @@ pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Resul
         Some(std::fs::File::open("/dev/null").context("cannot open /dev/null")?)
     };
     let failed = |err: std::io::Error| {
-        // EAGAIN from `clone`: a limit on processes (`ulimit -u`, a pids cgroup).
+        // EAGAIN from `clone`: a limit on processes (`ulimit -u`, a pids cgroup); EMFILE:
+        // no descriptor free to save csa's own standard descriptors across the fork.
         let hint = match err.raw_os_error() {
             Some(libc::EAGAIN) => {
                 "; the process limit is reached (ulimit -u, or the pids limit of a control group): end some processes and run again"
+            }
+            Some(libc::EMFILE | libc::ENFILE) => {
+                "; no file descriptor is free (ulimit -n, or the system's limit): raise the limit and run again"
             }
             Some(libc::ENOMEM) => "; out of memory",
             _ => "",

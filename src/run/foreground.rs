@@ -20,7 +20,15 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
     let launch = &*launch;
     let Launch { job, session, .. } = launch;
     // The job gets standard input, output and error only, as under a supervisor.
-    crate::sys::close_inherited_fds_on_exec();
+    crate::sys::close_inherited_fds_on_exec()
+        .map_err(|err| {
+            crate::exit::io_failure(
+                "cannot keep inherited descriptors from the job",
+                &err,
+                session.id_string(),
+            )
+        })
+        .inspect_err(|_| super::create::remove(launch))?;
     let no_terminal =
         !(io::stdin().is_terminal() || io::stdout().is_terminal() || io::stderr().is_terminal());
     if no_terminal {
@@ -107,7 +115,7 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
         slot,
         crate::tree::stop_for_timeout,
     );
-    result.leftover_processes = Some(crate::stop::leftover_processes());
+    result.leftover_processes = crate::stop::leftover_processes();
     finished.store(true, Ordering::SeqCst);
     // Renaming `result.toml` into the session directory also wakes the follower.
     let written = crate::store::stop_request::record_result(session, result);

@@ -89,14 +89,15 @@ impl Scope {
         }
     }
 
-    /// The live members of the scope other than `except`.
-    pub fn members(self, except: Option<Pid>) -> Vec<Pid> {
+    /// The live members of the scope other than `except`. Errors: `/proc` cannot be read
+    /// ([`sys::group_members`]).
+    pub fn members(self, except: Option<Pid>) -> io::Result<Vec<Pid>> {
         let (pgid, ancestor) = match self {
             Self::Group(pgid) => (Some(pgid), None),
             Self::Descendants { pgid, ancestor } => (pgid, Some(ancestor)),
             Self::Marked { pgid, .. } => (pgid, None),
         };
-        let members = sys::group_members(pgid);
+        let members = sys::group_members(pgid)?;
         let mut chosen: Vec<Pid> = match ancestor {
             None => members
                 .iter()
@@ -123,7 +124,7 @@ impl Scope {
         };
         chosen.retain(|&pid| Some(pid) != except && !spared(pid));
         chosen.sort_unstable();
-        chosen
+        Ok(chosen)
     }
 
     /// Sends `signal` to the scope: one `kill(-pgid)` for a group (atomic: a member forking
@@ -139,7 +140,7 @@ impl Scope {
                 Err(err) => Err(err),
             };
         }
-        let members = self.members(except);
+        let members = self.members(except)?;
         let mut any = false;
         for &pid in &members {
             // Still what the scan found: a descendant (its parent in the scope, or the
@@ -175,10 +176,13 @@ impl Scope {
     }
 
     /// Polls until the scope has no live member other than `except`, or `limit` passes.
-    /// Returns true when it is empty. Scans back off from 1 ms to 50 ms.
+    /// Returns true when it is empty (a scan that fails is not an empty one). Scans back off
+    /// from 1 ms to 50 ms.
     pub fn wait_until_empty(self, except: Option<Pid>, limit: Duration) -> bool {
         backoff::poll(limit, SCANS, || {
-            self.members(except).is_empty().then_some(())
+            self.members(except)
+                .is_ok_and(|members| members.is_empty())
+                .then_some(())
         })
         .is_some()
     }
@@ -213,31 +217,32 @@ const LEFTOVER_SETTLE: Duration = Duration::from_millis(50);
 /// A supervisor that is a child subreaper (the local executor makes itself one before it
 /// starts the job) finds its group's processes among its own descendants, a few reads of
 /// `/proc/<pid>/task/*/children`; any other caller scans every process in `/proc`, which on
-/// a busy machine takes milliseconds (BENCHMARKS.md, "Completion lateness").
-pub fn leftover_processes() -> u32 {
+/// a busy machine takes milliseconds (BENCHMARKS.md, "Completion lateness"). `None` when
+/// `/proc` cannot be read: the count is unknown.
+pub fn leftover_processes() -> Option<u32> {
     let scope = Scope::of_current_process();
     let me = Pid::current();
     let subreaper = rustix::process::child_subreaper().is_ok_and(|pid| pid.is_some());
-    let left = || -> Vec<Pid> {
+    let left = || -> io::Result<Vec<Pid>> {
         let pgid = match scope {
             Scope::Group(pgid) => Some(pgid),
             Scope::Descendants { pgid, .. } | Scope::Marked { pgid, .. } => pgid,
         };
         if subreaper && let Some(found) = sys::descendants_in_group(me, pgid) {
-            return found
+            return Ok(found
                 .into_iter()
                 .map(|(pid, _)| pid)
                 .filter(|&pid| !spared(pid))
-                .collect();
+                .collect());
         }
         scope.members(Some(me))
     };
-    let mut count = 0;
+    let mut count = Some(0);
     backoff::poll(LEFTOVER_SETTLE, SCANS, || {
-        count = left().len();
-        (count == 0).then_some(())
+        count = left().ok().map(|left| left.len());
+        (count == Some(0)).then_some(())
     });
-    u32::try_from(count).unwrap_or(u32::MAX)
+    count.map(|count| u32::try_from(count).unwrap_or(u32::MAX))
 }
 
 /// The conventional name of `signal`, e.g. `SIGTERM`, or `signal N`.

@@ -105,7 +105,7 @@ pub fn stop_together(
                 continue;
             }
             if notes {
-                let members = target.scope().members(None);
+                let members = target.scope().members(None).unwrap_or_default();
                 crate::note!(
                     "{} processes still running {} after {}: {}; sending SIGKILL",
                     members.len(),
@@ -130,7 +130,7 @@ pub fn stop_together(
             CSA_ERROR,
             format!(
                 "processes survive SIGKILL (uninterruptible sleep?): {} ({})",
-                join(&target.scope().members(None)),
+                join(&target.scope().members(None).unwrap_or_default()),
                 target.session.id_string()
             ),
         )
@@ -217,7 +217,10 @@ pub fn wait_until_empty(targets: &[Target], limit: Duration) -> Vec<bool> {
     crate::backoff::poll(limit, super::SCANS, || {
         for (i, target) in targets.iter().enumerate() {
             if left[i] {
-                left[i] = !target.scope().members(None).is_empty();
+                left[i] = !target
+                    .scope()
+                    .members(None)
+                    .is_ok_and(|members| members.is_empty());
             }
         }
         (!left.contains(&true)).then_some(())

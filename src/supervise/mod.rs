@@ -22,7 +22,7 @@ use crate::admission::{self, Admission, not_started_by_run as refused};
 use crate::executor::{self, Start};
 use crate::interrupt::{Interruptible, SURVIVED_SIGNALS, survive};
 use crate::store::record::StdinSource;
-use crate::store::record::endings::not_started;
+use crate::store::record::endings::{finished, not_started};
 use crate::store::record::{self, ResultRecord};
 use crate::store::session::{self, SessionDir};
 use crate::store::stop_request;
@@ -75,7 +75,21 @@ pub fn main(args: &Request) -> Result<u8> {
     sys::set_close_on_exec(&lock_fd, true).context("cannot protect the session lock")?;
     let mut keep = vec![lock_fd.as_raw_fd()];
     keep.extend(args.admission.queue_fd);
-    sys::close_inherited_fds(&keep);
+    if let Err(err) = sys::close_inherited_fds(&keep) {
+        // A job must never hold its caller's pipes open: it is not started.
+        let mut result = finished(
+            &session,
+            std::time::SystemTime::now(),
+            record::Status::Failure,
+            crate::exit::CSA_ERROR,
+            None,
+        );
+        result.reason = Some(format!(
+            "the supervisor cannot close the descriptors it inherited: {}; the job was not started",
+            crate::exit::io_why(&err)
+        ));
+        return finish(&session, result, lock_fd);
+    }
     let received = survive();
     // Registered before the signals are let in, so that none is missed while waiting.
     let plan = admission::Conditions::from_request(&session, &args.admission)?;

@@ -69,21 +69,32 @@ impl ProcStat {
     }
 }
 
-/// The live (not exited) members of process group `pgid`, found by scanning `/proc`;
+/// The live (not exited) members of process group `group`, found by scanning `/proc`;
 /// `None` stands for every group whose leader is outside this PID namespace.
 ///
 /// A process that exits during the scan may or may not be listed; callers that need the
-/// group empty scan again.
-pub fn group_members(pgid: Option<Pid>) -> Vec<(Pid, ProcStat)> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| Pid::parse(entry.file_name().to_str()?))
-        .filter_map(|pid| Some((pid, ProcStat::read(pid).ok()?)))
-        .filter(|(_, stat)| stat.pgrp == pgid && !stat.is_exited())
-        .collect()
+/// group empty scan again. Errors: `/proc` or a process's `stat` cannot be read (other
+/// than because it is gone) — never taken for an empty group.
+pub fn group_members(group: Option<Pid>) -> io::Result<Vec<(Pid, ProcStat)>> {
+    let mut members = Vec::new();
+    for entry in fs::read_dir("/proc")? {
+        let Some(pid) = entry?.file_name().to_str().and_then(Pid::parse) else {
+            continue;
+        };
+        match ProcStat::read(pid) {
+            Ok(stat) if stat.pgrp == group && !stat.is_exited() => members.push((pid, stat)),
+            Ok(_) => {}
+            // Exited and reaped since the directory was listed.
+            Err(err) if gone(&err) => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(members)
+}
+
+/// True for the errors of reading a `/proc/<pid>` file of a process that is gone.
+fn gone(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::NotFound || err.raw_os_error() == Some(libc::ESRCH)
 }
 
 /// True when process `pid` has `name=value` in its environment (`/proc/<pid>/environ`, as

@@ -172,7 +172,16 @@ pub fn spawn(detached: Detached, blocked: &[i32]) -> io::Result<(Pid, Gate)> {
     // The child starts with its standard descriptors already in place: it holds the
     // caller's only until its first step, and a `$(csa run …)` reading standard output until
     // end of file returns as soon as `run` exits.
-    let saved = install_stdio(&stdio);
+    let saved = match install_stdio(&stdio) {
+        Ok(saved) => saved,
+        Err(err) => {
+            // SAFETY: `old` is the caller's initialized mask.
+            unsafe {
+                libc::pthread_sigmask(libc::SIG_SETMASK, &raw const old, std::ptr::null_mut());
+            }
+            return Err(err);
+        }
+    };
     let copies = saved.each_ref().map(|saved| match saved {
         Saved::Moved(copy) => *copy,
         _ => -1,
@@ -216,29 +225,54 @@ enum Saved {
 }
 
 /// Makes `stdio` this process's descriptors 0, 1, 2 (for the child), saving the caller's.
-fn install_stdio(stdio: &[Option<RawFd>; 3]) -> [Saved; 3] {
+///
+/// Errors (everything put back): a descriptor cannot be saved — `EMFILE` when no
+/// descriptor is free (`ulimit -n`). Only `EBADF` means the caller's was not open; any
+/// other error taken for that would have `restore_stdio` close csa's own standard
+/// descriptors.
+fn install_stdio(stdio: &[Option<RawFd>; 3]) -> io::Result<[Saved; 3]> {
     let mut saved = [Saved::Kept, Saved::Kept, Saved::Kept];
-    for ((target, fd), saved) in (0..).zip(stdio).zip(&mut saved) {
+    for (target, fd) in (0..).zip(stdio) {
         let Some(fd) = *fd else { continue };
         // SAFETY: plain descriptor calls; `target` is one of 0, 1, 2, restored by
         // `restore_stdio` before anything else of this process uses it.
-        unsafe {
+        let outcome = unsafe {
             let copy = libc::fcntl(target, libc::F_DUPFD_CLOEXEC, 3);
-            *saved = if copy >= 0 {
-                Saved::Moved(copy)
+            let err = io::Error::last_os_error();
+            let kept = if copy >= 0 {
+                Ok(Saved::Moved(copy))
+            } else if err.raw_os_error() == Some(libc::EBADF) {
+                Ok(Saved::Closed)
             } else {
-                Saved::Closed
+                Err(err)
             };
-            libc::dup2(fd, target);
+            kept.and_then(|kept| {
+                if libc::dup2(fd, target) < 0 {
+                    let err = io::Error::last_os_error();
+                    if let Saved::Moved(copy) = kept {
+                        libc::close(copy);
+                    }
+                    return Err(err);
+                }
+                Ok(kept)
+            })
+        };
+        match outcome {
+            Ok(kept) => saved[usize::try_from(target).unwrap_or(0)] = kept,
+            Err(err) => {
+                restore_stdio(saved);
+                return Err(err);
+            }
         }
     }
-    saved
+    Ok(saved)
 }
 
 /// Puts back the caller's descriptors 0, 1, 2 ([`install_stdio`]).
 fn restore_stdio(saved: [Saved; 3]) {
     for (target, saved) in (0..).zip(saved) {
-        // SAFETY: plain descriptor calls on descriptors this module made.
+        // SAFETY: plain descriptor calls on descriptors this module made. `dup2` onto a
+        // descriptor below 3 needs no free slot, so it does not fail with EMFILE.
         unsafe {
             match saved {
                 Saved::Kept => {}

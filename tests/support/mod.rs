@@ -143,6 +143,18 @@ impl Csa {
             .collect()
     }
 
+    /// Every name in the `sessions` directory, staged sessions (`.new-<ID>`) included.
+    pub fn session_entries(&self) -> Vec<String> {
+        std::fs::read_dir(self.sessions_dir())
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Fails the test when the store holds a session (`what` made one, e.g. "a usage
     /// error").
     #[track_caller]

@@ -75,7 +75,9 @@ pub fn stop_finished(session: &SessionDir, how: StopSequence) -> Result<()> {
         ));
     }
     let target = Target::leftovers(session, found);
-    let (ours, strangers) = members(&target, found.pid);
+    let (ours, strangers) = members(&target, found.pid).map_err(|err| {
+        crate::exit::io_failure("cannot list the processes of its group", &err, &id)
+    })?;
     let unproven = |what: &str| {
         format!(
             "session {id} has ended (status {}); {what}{} processes of its process group {} cannot be proven to be the session's (no CSA_SESSION_ID={id} in their environment: the group's number may have been reused): {}",
@@ -115,20 +117,25 @@ const EXITING_SETTLE: Duration = Duration::from_millis(200);
 /// The live members of process group `pgid`: those the target's scope proves are the
 /// session's, and the others — looked at again for up to [`EXITING_SETTLE`] while there are
 /// others.
-fn members(target: &Target, pgid: Pid) -> (Vec<Pid>, Vec<Pid>) {
-    let look = || {
-        let ours = target.scope().members(None);
-        let strangers: Vec<Pid> = sys::group_members(Some(pgid))
+fn members(target: &Target, pgid: Pid) -> std::io::Result<(Vec<Pid>, Vec<Pid>)> {
+    let look = || -> std::io::Result<(Vec<Pid>, Vec<Pid>)> {
+        let ours = target.scope().members(None)?;
+        let strangers: Vec<Pid> = sys::group_members(Some(pgid))?
             .into_iter()
             .map(|(pid, _)| pid)
             .filter(|pid| !ours.contains(pid))
             .collect();
-        (ours, strangers)
+        Ok((ours, strangers))
     };
+    // `poll` looks at least once.
+    let mut last = Ok((Vec::new(), Vec::new()));
     backoff::poll(EXITING_SETTLE, stop::SCANS, || {
-        Some(look()).filter(|(_, strangers)| strangers.is_empty())
-    })
-    .unwrap_or_else(look)
+        last = look();
+        last.as_ref()
+            .is_ok_and(|(_, strangers)| strangers.is_empty())
+            .then_some(())
+    });
+    last
 }
 
 /// Notes that a finished session has nothing left to signal.

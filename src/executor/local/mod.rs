@@ -52,7 +52,7 @@ impl Executor for LocalExecutor {
             job.slot,
             job.stop_descendants,
         );
-        result.leftover_processes = Some(crate::stop::leftover_processes());
+        result.leftover_processes = crate::stop::leftover_processes();
         Ok(result)
     }
 
