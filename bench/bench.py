@@ -31,6 +31,7 @@ from lib import CSA, PUEUE, ROOT, log  # noqa: E402
 from scale import list_scale, supervisor_pss  # noqa: E402
 from slurm import slurm  # noqa: E402
 from start import back_to_back, start_latency  # noqa: E402
+from top import top_section  # noqa: E402
 from waitmany import wait_many  # noqa: E402
 
 SECTIONS = {
@@ -45,6 +46,7 @@ SECTIONS = {
     "fleet": fleet,
     "waitmany": wait_many,
     "slurm": slurm,
+    "top": top_section,
 }
 
 

@@ -81,6 +81,9 @@ pub fn io_why(err: &std::io::Error) -> String {
     if let Some(at) = text.find(" (os error ") {
         text.truncate(at);
     }
+    if err.raw_os_error() == Some(libc::EFBIG) {
+        text.push_str(" (the file size limit, ulimit -f)");
+    }
     text
 }
 

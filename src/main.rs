@@ -5,6 +5,8 @@
 //! (`src/lib.rs`).
 
 fn main() -> std::process::ExitCode {
+    // A write past `ulimit -f` fails with EFBIG, an error, instead of killing csa.
+    csa::sys::ignore_file_size_signal();
     match csa::cli::dispatch(csa::cli::parse()) {
         Ok(code) => std::process::ExitCode::from(code),
         Err(err) => {

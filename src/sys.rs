@@ -66,8 +66,9 @@ pub fn block_signals(command: &mut Command, signals: &[i32]) {
 /// set) or after it (to parent and child both). Between `fork` and `exec` the child: blocks
 /// `signals`; gives up ([`signalled_before_exec`]) if `received` is set — by the parent's
 /// handler before the fork, or by the inherited handler in the child; resets their
-/// handlers to the default; and unblocks them, so that one arriving meanwhile ends the
-/// child as it would have ended the job.
+/// handlers to the default (and SIGXFSZ's, which csa ignores: [`ignore_file_size_signal`]);
+/// and unblocks them, so that one arriving meanwhile ends the child as it would have ended
+/// the job.
 pub fn exec_unless_signalled(
     command: &mut Command,
     received: &'static std::sync::atomic::AtomicUsize,
@@ -87,12 +88,10 @@ pub fn exec_unless_signalled(
                 let signal = i32::try_from(signal).unwrap_or(0);
                 return Err(io::Error::from_raw_os_error(SIGNALLED_BEFORE_EXEC + signal));
             }
-            for &signal in signals {
-                let mut action: libc::sigaction = std::mem::zeroed();
-                action.sa_sigaction = libc::SIG_DFL;
-                if libc::sigaction(signal, &raw const action, std::ptr::null_mut()) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
+            // The job gets the default action for the signals csa handles, and for SIGXFSZ,
+            // which csa ignores ([`ignore_file_size_signal`]).
+            for &signal in signals.iter().chain(&[libc::SIGXFSZ]) {
+                default_action(signal)?;
             }
             if libc::sigprocmask(libc::SIG_UNBLOCK, &raw const set, std::ptr::null_mut()) != 0 {
                 return Err(io::Error::last_os_error());
@@ -100,6 +99,44 @@ pub fn exec_unless_signalled(
             Ok(())
         });
     }
+}
+
+/// Makes the calling process ignore SIGXFSZ, for all of its life: a write beyond the file
+/// size limit (`ulimit -f`) then fails with EFBIG, an error csa reports and handles (no
+/// result is lost, nothing is left half-made), instead of killing csa with no word. Every
+/// csa process calls it first thing; the programs csa starts get the default action back
+/// ([`exec_unless_signalled`], [`default_signals_on_exec`]): an ignored signal stays
+/// ignored across `exec`.
+pub fn ignore_file_size_signal() {
+    // SAFETY: `signal` with `SIG_IGN` takes no pointers and runs no code of ours.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
+/// Makes `command`'s program start with the default action for SIGXFSZ, which csa itself
+/// ignores ([`ignore_file_size_signal`]).
+pub fn default_signals_on_exec(command: &mut Command) {
+    // SAFETY: the closure runs between fork and exec in the child; it only makes the
+    // async-signal-safe `sigaction` call on a value built on its stack, and allocates
+    // nothing.
+    unsafe {
+        command.pre_exec(|| default_action(libc::SIGXFSZ));
+    }
+}
+
+/// Sets `signal`'s action to the default. Async-signal-safe.
+fn default_action(signal: i32) -> io::Result<()> {
+    // SAFETY: a zeroed `sigaction` is the default action with an empty mask.
+    let set = unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = libc::SIG_DFL;
+        libc::sigaction(signal, &raw const action, std::ptr::null_mut())
+    };
+    if set != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// The error code by which a child of [`exec_unless_signalled`] reports that it saw signal

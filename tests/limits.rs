@@ -153,3 +153,86 @@ fn run_under_ulimit_n_prints_the_id_or_fails_cleanly() {
         }
     }
 }
+
+/// `bash -c SCRIPT` with `$0` the csa binary, csa's state root, standard input from
+/// /dev/null; its output (a pipe: `ulimit -f` does not bind pipes).
+fn bash(csa: &Csa, script: &str) -> std::process::Output {
+    let mut command = std::process::Command::new("bash");
+    command
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_csa"))
+        .env("CSA_STATE_DIR", csa.state.path())
+        .stdin(std::process::Stdio::null());
+    crate::support::output_within(&mut command, crate::support::HANG)
+}
+
+/// Under `ulimit -f` of 0 to 3 KiB `csa run` cannot reserve the room a result needs: it
+/// fails with one line naming the limit (exit 125) and leaves nothing behind. (SIGXFSZ
+/// killed it: exit 153, no message, a `.new-` directory left.) At 4 KiB it starts.
+#[test]
+fn run_under_ulimit_f_fails_with_one_line_and_leaves_nothing() {
+    let csa = Csa::new();
+    for kib in 0..=3 {
+        let out = bash(&csa, &format!("ulimit -f {kib} && exec \"$0\" run true"));
+        let text = stderr(&out);
+        assert_eq!(code(&out), 125, "{kib} KiB: {text}");
+        assert_eq!(text.lines().count(), 1, "{kib} KiB: {text}");
+        assert!(text.contains("ulimit -f"), "{kib} KiB: {text}");
+        assert_eq!(stdout(&out), "", "{kib} KiB");
+        assert_eq!(csa.session_entries(), Vec::<String>::new(), "{kib} KiB");
+    }
+    let out = bash(&csa, "ulimit -f 4 && exec \"$0\" run true");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(code(&csa.wait(stdout(&out).trim_end())), 0);
+}
+
+/// `run --no-daemon` supervises its job and copies its output to its own standard output
+/// and error: a copy that meets `ulimit -f` is cut short, and the supervisor still records
+/// the job's true result. (SIGXFSZ killed the supervisor: exit 153, the session lost.)
+#[test]
+fn a_supervisor_that_meets_ulimit_f_still_records_the_result() {
+    let csa = Csa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy");
+    let out = bash(
+        &csa,
+        &format!(
+            "ulimit -f 8 && exec \"$0\" run --no-daemon 'head -c 6000 /dev/zero; head -c 6000 /dev/zero >&2; exit 3' >'{}' 2>&1",
+            copy.display()
+        ),
+    );
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let id = csa.session_ids().pop().expect("the session");
+    let result = csa.result(&id).expect("result.toml");
+    assert_eq!(result["status"].as_str(), Some("failure"), "{result:?}");
+    assert_eq!(result["exit_code"].as_integer(), Some(3));
+    assert_eq!(
+        std::fs::metadata(&copy).unwrap().len(),
+        8192,
+        "the copy stops at the limit"
+    );
+}
+
+/// csa ignores SIGXFSZ for itself; the job gets the default action back, even from a caller
+/// that ignored it (an ignored signal stays ignored across `exec`).
+#[test]
+fn the_job_gets_the_default_action_for_sigxfsz() {
+    let csa = Csa::new();
+    let out = bash(
+        &csa,
+        "trap '' XFSZ && exec \"$0\" run -- grep SigIgn /proc/self/status",
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let id = stdout(&out).trim_end().to_owned();
+    let waited = csa.wait(&id);
+    assert_eq!(code(&waited), 0, "{}", stderr(&waited));
+    let line = stdout(&waited);
+    let mask = u64::from_str_radix(line.trim().trim_start_matches("SigIgn:").trim(), 16)
+        .unwrap_or_else(|_| panic!("{line:?}"));
+    assert_eq!(
+        mask & (1 << (25 - 1)),
+        0,
+        "SIGXFSZ (25) is ignored in the job: {line}"
+    );
+}

@@ -125,6 +125,24 @@ fn top_shows_a_fleet_live_follows_output_and_kills_with_a_key() {
     pty.wait_for_screen(HANG, "beta's row", |s| {
         row_with(s, "beta").contains("signal")
     });
+
+    // Removed sessions leave the view.
+    let out = csa.output(&["session", "clean", "--older-than", "0s"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    pty.wait_for_text("0 sessions: 0 running");
+    quit(&mut pty);
+}
+
+#[test]
+fn top_sees_a_store_created_after_it_started() {
+    let csa = Csa::new();
+    assert!(!csa.sessions_dir().exists());
+    let mut pty = top(&csa, &[], 30, 120);
+    pty.wait_for_text("No session yet");
+    let gate = Gate::new();
+    csa.run_args(&["--name", "first-ever", &gate.pass()]);
+    pty.wait_for_text("1 session: 1 running");
+    assert!(row_with(&pty.screen(), "first-ever").contains("running"));
     quit(&mut pty);
 }
 
@@ -277,9 +295,14 @@ fn top_sets_slots_filters_and_kills_a_tag() {
     pty.wait_for_text("4 sessions: 1 running, 0 queued, 0 succeeded, 3 failed");
     assert!(csa.result(&other).is_none(), "the bystander was killed");
 
-    // Esc clears the filter; ? shows the keys, any key closes them.
+    // Esc clears the filter; Esc in the filter's prompt puts the one before back.
     pty.send(ESC);
     pty.wait_for_text("bystander");
+    pty.send("/nomatch");
+    pty.wait_for_text("No session matches the filter `nomatch`");
+    pty.send(ESC);
+    pty.wait_for_text("bystander");
+    // ? shows the keys, any key closes them.
     pty.send("?");
     pty.wait_for_text("keys · any key closes");
     pty.send(" ");

@@ -192,8 +192,9 @@ impl Fleet {
     /// [`Session::problem`].
     pub fn open(root: StateRoot, config: Config) -> Result<Self> {
         let ids = root.session_ids()?;
-        let read =
-            crate::store::session::parallel::read_all(&ids, |id| read::session(&root, id, None));
+        let read = crate::store::session::parallel::read_all(&ids, |id| {
+            read::session(&root, id, None, true)
+        });
         let mut fleet = Self {
             census: queues::Censuses::default(),
             root,
@@ -232,11 +233,17 @@ impl Fleet {
         }
         wanted.sort_unstable();
         wanted.dedup();
-        // Finished sessions never change: only live, new and removed ones are read.
-        wanted.retain(|id| {
-            self.index
-                .get(id)
-                .is_none_or(|&at| self.sessions[at].is_live())
+        // Finished sessions never change: only live and new ones are read; of a finished
+        // one, only whether it is still there (`clean` removes them).
+        let mut gone = HashSet::new();
+        wanted.retain(|id| match self.index.get(id) {
+            Some(&at) if !self.sessions[at].is_live() => {
+                if !self.sessions[at].dir.path.is_dir() {
+                    gone.insert(*id);
+                }
+                false
+            }
+            _ => true,
         });
         let previous: Vec<Option<Session>> = wanted
             .iter()
@@ -248,9 +255,9 @@ impl Fleet {
                 .binary_search_by_key(&id, |(id, _)| *id)
                 .ok()
                 .and_then(|at| pairs[at].1.clone());
-            read::session(&self.root, id, previous)
+            read::session(&self.root, id, previous, false)
         });
-        let mut gone = HashSet::new();
+        ids_changed |= !gone.is_empty();
         for (id, session) in wanted.iter().zip(read) {
             match (self.index.get(id), session) {
                 (Some(&at), Some(session)) => self.sessions[at] = session,

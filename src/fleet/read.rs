@@ -11,11 +11,17 @@ use crate::store::record::{self, ExecutorKind, ResultRecord, SessionRecord, Stat
 use crate::store::session::{self, StateRoot};
 
 /// Reads session `id` of `root`; `previous` is what the last read found (its
-/// `session.toml` is not read again). `None` when the session is gone (removed by
+/// `session.toml` is not read again). `listed`: the store's directory listing just named it
+/// as a directory (else it is looked at first). `None` when the session is gone (removed by
 /// `clean`, or never a session).
-pub(super) fn session(root: &StateRoot, id: Ulid, previous: Option<Session>) -> Option<Session> {
+pub(super) fn session(
+    root: &StateRoot,
+    id: Ulid,
+    previous: Option<Session>,
+    listed: bool,
+) -> Option<Session> {
     let dir = root.session(id);
-    if !std::fs::symlink_metadata(&dir.path).is_ok_and(|meta| meta.is_dir()) {
+    if !listed && !std::fs::symlink_metadata(&dir.path).is_ok_and(|meta| meta.is_dir()) {
         return None;
     }
     let mut problem = None;

@@ -87,6 +87,8 @@ pub struct Watcher {
     sessions: HashMap<Ulid, i32>,
     /// The session whose spool files are watched too.
     output: Option<Ulid>,
+    /// `sessions/` is watched.
+    pub store: bool,
     root: StateRoot,
 }
 
@@ -102,9 +104,10 @@ impl Watcher {
             targets: Arc::clone(&targets),
             sessions: HashMap::new(),
             output: None,
+            store: false,
             root: root.clone(),
         };
-        watcher.watch_store();
+        watcher.store = watcher.watch_store();
         thread::Builder::new()
             .name("inotify".to_owned())
             .spawn(move || read_events(&fd, &targets, &send))
@@ -113,14 +116,18 @@ impl Watcher {
     }
 
     /// Watches `sessions/`, `queues/` and every queue (again: directories created since
-    /// are added; the ones already watched keep their watch).
-    pub fn watch_store(&mut self) {
-        self.add(&self.root.sessions_dir(), STORE, Target::Sessions);
+    /// are added; the ones already watched keep their watch). Returns false when
+    /// `sessions/` cannot be watched (it does not exist yet): re-scan often until it can.
+    pub fn watch_store(&mut self) -> bool {
+        let store = self
+            .add(&self.root.sessions_dir(), STORE, Target::Sessions)
+            .is_some();
         self.add(&queue::queues_dir(&self.root), QUEUE, Target::Queues);
         for queue in queue::all(&self.root) {
             self.add(&queue.path, QUEUE, Target::Queues);
             self.add(&queue.waiting_dir(), QUEUE, Target::Queues);
         }
+        store
     }
 
     /// Watches each live session of `fleet` not watched yet, and stops watching those no

@@ -240,7 +240,7 @@ fn draw_bottom(frame: &mut Frame<'_>, view: &View, area: Rect) {
     let line = match &view.mode {
         Mode::Prompt(ask, text) => {
             let label = match ask {
-                Ask::Filter => "filter (words, tag:T, queue:Q, status:S): ".to_owned(),
+                Ask::Filter(_) => "filter (words, tag:T, queue:Q, status:S): ".to_owned(),
                 Ask::KillTag => "kill the sessions with the tag: ".to_owned(),
                 Ask::Slots(queue) => format!("slots of queue {queue}: "),
             };

@@ -114,17 +114,31 @@ struct Top {
 
 type Screen = Terminal<CrosstermBackend<BufWriter<io::Stdout>>>;
 
+/// What the events of one wake-up call for.
+#[derive(Debug, Default)]
+struct Woke {
+    /// What to read again.
+    changes: Changes,
+    /// Read the followed output again.
+    output: bool,
+    /// Draw again.
+    dirty: bool,
+}
+
 impl Top {
     /// The loop: draw when something changed, block until an event or the next tick.
     fn run(&mut self, terminal: &mut Screen, rx: &mpsc::Receiver<Event>) -> Result<u8> {
         self.follow_live()?;
-        let rescan = if self.watcher.is_some() {
-            RESCAN
-        } else {
-            RESCAN_WITHOUT_INOTIFY
+        // Often while the store is not watched (no inotify, or no store yet).
+        let rescan = |watcher: &Option<Watcher>| {
+            if watcher.as_ref().is_some_and(|w| w.store) {
+                RESCAN
+            } else {
+                RESCAN_WITHOUT_INOTIFY
+            }
         };
         let mut next_tick = Instant::now() + TICK;
-        let mut next_scan = Instant::now() + rescan;
+        let mut next_scan = Instant::now() + rescan(&self.watcher);
         let mut dirty = true;
         let mut drawn = Instant::now()
             .checked_sub(FRAME)
@@ -143,56 +157,35 @@ impl Top {
                     "{PANIC_VARIABLE} is set: a panic to show the terminal is restored"
                 );
             }
-            let wake = if dirty {
+            let until = if dirty {
                 drawn + FRAME
             } else {
                 next_tick.min(next_scan)
             };
-            let first = match rx.recv_timeout(wake.saturating_duration_since(Instant::now())) {
+            let first = match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
                 Ok(event) => Some(event),
                 Err(RecvTimeoutError::Timeout) => None,
                 Err(RecvTimeoutError::Disconnected) => return Ok(exit::SUCCESS),
             };
-            let mut changes = Changes::default();
-            let mut output = false;
+            let mut woke = Woke::default();
             for event in first.into_iter().chain(rx.try_iter()) {
-                match event {
-                    Event::Terminal(TermEvent::Key(key)) => {
-                        if let Some(action) = input::action(self.view.key_mode(), key)
-                            && let Some(effect) = self.view.apply(action, &self.fleet)
-                            && self.perform(effect)
-                        {
-                            return Ok(exit::SUCCESS);
-                        }
-                        dirty = true;
-                    }
-                    Event::Terminal(TermEvent::Resize(..)) => {
-                        terminal.autoresize().context("cannot draw")?;
-                        dirty = true;
-                    }
-                    Event::Terminal(_) => {}
-                    Event::TerminalGone => return Ok(exit::from_signal(libc::SIGHUP)),
-                    Event::Signal(signal) => return Ok(exit::from_signal(signal)),
-                    Event::Store(Change::Session(id)) => {
-                        output |= self.view.follow.as_ref().is_some_and(|f| f.id() == id);
-                        changes.sessions.insert(id);
-                    }
-                    Event::Store(Change::Queues) => changes.queues = true,
-                    Event::Store(Change::Rescan) => changes.rescan = true,
-                    Event::Store(Change::Output(_)) => output = true,
-                    Event::Note(line) | Event::Done(line) => {
-                        self.view.message = Some(line);
-                        dirty = true;
-                    }
+                if let Some(code) = self.handle(event, terminal, &mut woke)? {
+                    return Ok(code);
                 }
             }
+            let Woke {
+                mut changes,
+                mut output,
+                dirty: touched,
+            } = woke;
+            dirty |= touched;
             let now = Instant::now();
             if now >= next_scan {
                 changes.rescan = true;
-                next_scan = now + rescan;
                 if let Some(watcher) = &mut self.watcher {
-                    watcher.watch_store();
+                    watcher.store = watcher.watch_store();
                 }
+                next_scan = now + rescan(&self.watcher);
             }
             if now >= next_tick {
                 next_tick = now + TICK;
@@ -218,6 +211,45 @@ impl Top {
                 dirty |= follow.reload();
             }
         }
+    }
+
+    /// Takes in one event; returns the exit code when it ends the view.
+    fn handle(
+        &mut self,
+        event: Event,
+        terminal: &mut Screen,
+        woke: &mut Woke,
+    ) -> Result<Option<u8>> {
+        match event {
+            Event::Terminal(TermEvent::Key(key)) => {
+                if let Some(action) = input::action(self.view.key_mode(), key)
+                    && let Some(effect) = self.view.apply(action, &self.fleet)
+                    && self.perform(effect)
+                {
+                    return Ok(Some(exit::SUCCESS));
+                }
+                woke.dirty = true;
+            }
+            Event::Terminal(TermEvent::Resize(..)) => {
+                terminal.autoresize().context("cannot draw")?;
+                woke.dirty = true;
+            }
+            Event::Terminal(_) => {}
+            Event::TerminalGone => return Ok(Some(exit::from_signal(libc::SIGHUP))),
+            Event::Signal(signal) => return Ok(Some(exit::from_signal(signal))),
+            Event::Store(Change::Session(id)) => {
+                woke.output |= self.view.follow.as_ref().is_some_and(|f| f.id() == id);
+                woke.changes.sessions.insert(id);
+            }
+            Event::Store(Change::Queues) => woke.changes.queues = true,
+            Event::Store(Change::Rescan) => woke.changes.rescan = true,
+            Event::Store(Change::Output(_)) => woke.output = true,
+            Event::Note(line) | Event::Done(line) => {
+                self.view.message = Some(line);
+                woke.dirty = true;
+            }
+        }
+        Ok(None)
     }
 
     /// Watches the live sessions not watched yet, and reads those once more (they may

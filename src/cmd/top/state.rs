@@ -17,8 +17,8 @@ use crate::fleet::Fleet;
 /// What a prompt asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ask {
-    /// The filter.
-    Filter,
+    /// The filter (and the one before, which Esc puts back).
+    Filter(String),
     /// The tag whose sessions to kill.
     KillTag,
     /// The slot count of this queue.
@@ -204,7 +204,10 @@ impl View {
                 }
                 self.set_filter("", fleet);
             }
-            Action::AskFilter => self.mode = Mode::Prompt(Ask::Filter, self.filter_text.clone()),
+            Action::AskFilter => {
+                let before = self.filter_text.clone();
+                self.mode = Mode::Prompt(Ask::Filter(before.clone()), before);
+            }
             Action::AskKill => self.ask_kill(fleet),
             Action::AskKillTag => {
                 let tag = self
@@ -233,11 +236,16 @@ impl View {
             Action::Erase => {
                 text.pop();
             }
-            Action::Cancel => return None,
+            Action::Cancel => {
+                if let Ask::Filter(before) = ask {
+                    self.set_filter(&before, fleet);
+                }
+                return None;
+            }
             Action::Submit => return self.submit(ask, text.trim(), fleet),
             _ => {}
         }
-        if ask == Ask::Filter {
+        if matches!(ask, Ask::Filter(_)) {
             // The rows follow the filter as it is typed.
             self.set_filter(&text, fleet);
         }
@@ -247,7 +255,7 @@ impl View {
 
     fn submit(&mut self, ask: Ask, text: &str, fleet: &Fleet) -> Option<Effect> {
         match ask {
-            Ask::Filter => self.set_filter(text, fleet),
+            Ask::Filter(_) => self.set_filter(text, fleet),
             Ask::KillTag if text.is_empty() => {}
             Ask::KillTag => {
                 let count = fleet

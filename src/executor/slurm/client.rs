@@ -177,6 +177,7 @@ impl Slurm {
             command.env("SLURM_CONF", conf);
         }
         command.stdin(Stdio::null());
+        crate::sys::default_signals_on_exec(&mut command);
         command
     }
 
