@@ -47,7 +47,14 @@ pub fn observe(session: &SessionDir) -> Result<Observed> {
     if !executor.outlives_supervisor() {
         return Ok(observed);
     }
-    Ok(executor.resume(session)?.observed())
+    match executor.resume(session)? {
+        // A new watcher holds the lock: running, or still queued at the executor.
+        Settled::Resumed => Ok(match liveness::observe(session)? {
+            Observed::Gone => Observed::Running,
+            seen => seen,
+        }),
+        finished @ Settled::Finished(_) => Ok(finished.observed()),
+    }
 }
 
 /// True while the session runs or waits, as [`observe`] finds it (so a Slurm session whose

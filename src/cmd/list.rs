@@ -203,6 +203,7 @@ fn print_json(rows: &[Row]) -> io::Result<()> {
                 None => ResultView::running(&row.session, started_at),
             };
             let record = row.record.as_ref();
+            let result = result.with_job_id(&row.session, record);
             ListEntry {
                 result,
                 name: record.and_then(|r| r.name.clone()),

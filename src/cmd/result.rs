@@ -38,6 +38,7 @@ pub fn exec(args: &ResultArgs) -> Result<u8> {
             ResultView::queued(&session, record.map(|r| r.created_at), whereabouts)
         }
     };
+    let shown = shown.with_job_id(&session, view::session_record(&session).ok().as_ref());
     let text = if args.json {
         let mut text = serde_json::to_string_pretty(&shown).context("cannot format the result")?;
         text.push('\n');

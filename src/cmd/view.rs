@@ -52,6 +52,10 @@ pub struct ResultView {
     /// While `queued`: what it waits for, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiting_for: Option<String>,
+    /// The executor's own ID of the job: a Slurm session's Slurm job ID, as `squeue` and
+    /// `sacct` show it, once submitted; absent for a local session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
 }
 
 impl ResultView {
@@ -71,6 +75,7 @@ impl ResultView {
             queue: None,
             position: None,
             waiting_for: None,
+            job_id: None,
         }
     }
 
@@ -107,7 +112,16 @@ impl ResultView {
             queue: None,
             position: None,
             waiting_for: None,
+            job_id: None,
         }
+    }
+
+    /// The view with the executor's ID of the session's job, when it has one.
+    #[must_use]
+    pub fn with_job_id(mut self, session: &SessionDir, record: Option<&SessionRecord>) -> Self {
+        self.job_id =
+            record.and_then(|record| crate::executor::by_kind(record.executor).job_id(session));
+        self
     }
 }
 

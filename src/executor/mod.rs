@@ -44,6 +44,12 @@ pub trait Executor: Sync {
     /// at the executor, in words (`Slurm to start job 42`), or `None`.
     fn look(&self, session: &SessionDir) -> Option<String>;
 
+    /// A look, which changes nothing: the executor's own ID of the session's job, as its
+    /// tools show it (Slurm's job ID), once it has one; `None` by default.
+    fn job_id(&self, _session: &SessionDir) -> Option<String> {
+        None
+    }
+
     /// Stops `sessions` (all of this executor's kind) together, as `order` says.
     ///
     /// Errors (exit 125), with [`StopMode::Named`] only: a session that cannot be verified

@@ -91,6 +91,7 @@ pub fn plan(args: &Choice<'_>, config: &crate::tool::config::Lazy<'_>) -> Result
             csa,
             env: Vec::new(),
             cwd: None,
+            name: None,
         }),
     })
 }

@@ -58,6 +58,7 @@ pub(super) fn submit_early(launch: &Launch<'_>) -> Option<Early> {
     let request = submit::Request {
         env: launch.args.env.clone(),
         cwd: Some(launch.cwd.clone()),
+        name: launch.args.name.clone(),
         ..request.clone()
     };
     let pending = submit::start(&launch.session, timeout_ms, &request, &slurm);

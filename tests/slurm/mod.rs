@@ -15,6 +15,7 @@ mod cluster;
 mod endings;
 mod faults;
 mod fleet;
+mod identity;
 mod requests;
 mod signals;
 mod stop;
@@ -291,9 +292,16 @@ impl Drop for SlurmCsa {
         // with proctrack/linuxproc, the processes of a job whose `csa __node` was killed
         // are orphans Slurm no longer tracks.
         for id in self.csa.session_ids() {
+            // By its recorded ID (a named session's job is not `csa-<ID>`), else by name.
+            let job = self
+                .file(&id, "slurm.toml")
+                .parse::<toml::Table>()
+                .ok()
+                .and_then(|record| record.get("job_id")?.as_str().map(str::to_owned));
+            let target = job.unwrap_or_else(|| format!("--name=csa-{id}"));
             let _ = self
                 .command("scancel")
-                .arg(format!("--name=csa-{id}"))
+                .arg(target)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status();

@@ -12,8 +12,10 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
 mod parse;
+mod query;
 
 pub use parse::{field, parse_exit, parse_show_job};
+pub use query::{JobInfo, Query};
 
 /// Where Slurm's commands find their cluster: the `SLURM_CONF` the job was submitted with
 /// (none: the commands' default) and the cluster `sbatch` named (federations, `-M`).
@@ -21,58 +23,6 @@ pub use parse::{field, parse_exit, parse_show_job};
 pub struct Slurm {
     conf: Option<OsString>,
     cluster: Option<String>,
-}
-
-/// What `scontrol show job` (or `sacct`) says about a job.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobInfo {
-    /// `JobName`.
-    pub name: String,
-    /// `JobState`, e.g. `PENDING`, `RUNNING`, `FAILED` (without `sacct`'s ` by UID`).
-    pub state: String,
-    /// `Reason` (why pending, or why it ended), `None` in Slurm's terms when empty.
-    pub reason: String,
-    /// `ExitCode=X:S`: the batch script's exit code and the signal that ended it.
-    pub exit_code: i32,
-    /// See [`JobInfo::exit_code`].
-    pub exit_signal: i32,
-    /// `NodeList` (or `BatchHost`) where it ran, empty while pending.
-    pub nodes: String,
-}
-
-impl JobInfo {
-    /// True for the states of a job that has ended (Slurm's "completed" states).
-    pub fn has_ended(&self) -> bool {
-        matches!(
-            self.state.as_str(),
-            "COMPLETED"
-                | "FAILED"
-                | "CANCELLED"
-                | "TIMEOUT"
-                | "NODE_FAIL"
-                | "PREEMPTED"
-                | "OUT_OF_MEMORY"
-                | "BOOT_FAIL"
-                | "DEADLINE"
-                | "REVOKED"
-                | "SPECIAL_EXIT"
-        )
-    }
-
-    /// True while the job waits for resources (or is held): plain `scancel` removes it.
-    pub fn is_pending(&self) -> bool {
-        self.state == "PENDING" || self.state == "REQUEUE_HOLD" || self.state == "RESV_DEL_HOLD"
-    }
-}
-
-/// The answer to a question about one job.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Query {
-    /// Slurm knows a job with this ID (check its name before trusting it).
-    Known(JobInfo),
-    /// Slurm does not know the ID (the job ended more than `MinJobAge` ago, or the
-    /// controller lost its state).
-    Unknown,
 }
 
 /// An `sbatch` under way.
@@ -171,7 +121,7 @@ impl Slurm {
             .map(|conf| conf.to_string_lossy().into_owned())
     }
 
-    fn command(&self, program: &str) -> Command {
+    pub(super) fn command(&self, program: &str) -> Command {
         let mut command = Command::new(program);
         if let Some(conf) = &self.conf {
             command.env("SLURM_CONF", conf);
@@ -181,7 +131,7 @@ impl Slurm {
         command
     }
 
-    fn run(mut command: Command, program: &str) -> Result<Output, Unreachable> {
+    pub(super) fn run(mut command: Command, program: &str) -> Result<Output, Unreachable> {
         command
             .output()
             .map_err(|err| Unreachable(format!("cannot run {program}: {err}")))
@@ -219,123 +169,6 @@ impl Slurm {
         }
         Ok(Submission { child })
     }
-    /// `scontrol show job ID`: what the controller knows about the job.
-    pub fn show_job(&self, id: &str) -> Result<Query, Unreachable> {
-        let mut command = self.command("scontrol");
-        if let Some(cluster) = &self.cluster {
-            command.args(["-M", cluster]);
-        }
-        command.args(["-o", "show", "job", id]);
-        let output = Self::run(command, "scontrol")?;
-        if !output.status.success() {
-            let why = one_line(&output.stderr).unwrap_or_default();
-            if why.contains("Invalid job id") {
-                return Ok(Query::Unknown);
-            }
-            return Err(Unreachable(if why.is_empty() {
-                format!("scontrol failed ({})", output.status)
-            } else {
-                why
-            }));
-        }
-        let text = String::from_utf8_lossy(&output.stdout);
-        let line = text
-            .lines()
-            .find(|line| field(line, "JobId").as_deref() == Some(id));
-        Ok(line.map_or(Query::Unknown, |line| Query::Known(parse_show_job(line))))
-    }
-
-    /// `squeue --name=NAME`: the IDs of the jobs still queued or running under that name.
-    pub fn jobs_named(&self, name: &str) -> Result<Vec<String>, Unreachable> {
-        let mut command = self.command("squeue");
-        if let Some(cluster) = &self.cluster {
-            command.args(["-M", cluster]);
-        }
-        command.args(["-h", "-o", "%i", "--name", name]);
-        let output = Self::run(command, "squeue")?;
-        if !output.status.success() {
-            return Err(Unreachable(
-                one_line(&output.stderr)
-                    .unwrap_or_else(|| format!("squeue failed ({})", output.status)),
-            ));
-        }
-        Ok(String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .map(str::trim)
-            .filter(|id| !id.is_empty())
-            .map(str::to_owned)
-            .collect())
-    }
-
-    /// `sacct`: the accounting record of a job the controller no longer knows. `None` when
-    /// `sacct` is missing, accounting is disabled, or it has no record.
-    pub fn accounting(&self, id: &str) -> Option<JobInfo> {
-        let mut command = self.command("sacct");
-        if let Some(cluster) = &self.cluster {
-            command.args(["-M", cluster]);
-        }
-        command.args([
-            "-n",
-            "-P",
-            "-X",
-            "-j",
-            id,
-            "-o",
-            "JobName,State,ExitCode,NodeList,Reason",
-        ]);
-        let output = Self::run(command, "sacct").ok()?;
-        if !output.status.success() {
-            return None;
-        }
-        let text = String::from_utf8_lossy(&output.stdout);
-        let line = text.lines().next()?;
-        let fields: Vec<&str> = line.split('|').collect();
-        let [name, state, exit, nodes, reason] = fields.as_slice() else {
-            return None;
-        };
-        let (exit_code, exit_signal) = parse_exit(exit);
-        Some(JobInfo {
-            name: (*name).to_owned(),
-            // "CANCELLED by 0"
-            state: state.split_whitespace().next().unwrap_or("").to_owned(),
-            reason: (*reason).to_owned(),
-            exit_code,
-            exit_signal,
-            nodes: (*nodes).to_owned(),
-        })
-    }
-
-    /// What `sbatch --help` prints (the options this `sbatch` has; it asks no controller),
-    /// `None` when it cannot be run.
-    pub fn help(&self) -> Option<String> {
-        let mut command = self.command("sbatch");
-        command.arg("--help");
-        let output = Self::run(command, "sbatch").ok()?;
-        output
-            .status
-            .success()
-            .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
-    }
-
-    /// The number of nodes of the cluster (`sinfo -N`), `None` when Slurm cannot say.
-    pub fn node_count(&self) -> Option<usize> {
-        let mut command = self.command("sinfo");
-        command.args(["-h", "-N", "-o", "%N"]);
-        let output = Self::run(command, "sinfo").ok()?;
-        if !output.status.success() {
-            return None;
-        }
-        let text = String::from_utf8_lossy(&output.stdout);
-        let mut nodes: Vec<&str> = text
-            .lines()
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .collect();
-        nodes.sort_unstable();
-        nodes.dedup();
-        Some(nodes.len())
-    }
-
     /// Cancels or signals job `id` (see [`Cancel`]). Errors: `scancel`'s message.
     /// A connection to the controller that broke is tried again (at most [`CANCEL_ATTEMPTS`]
     /// times; cancelling is idempotent).
@@ -395,7 +228,7 @@ fn refusal(output: &Output) -> Refusal {
 }
 
 /// The last non-empty line of a command's error output, trimmed.
-fn one_line(bytes: &[u8]) -> Option<String> {
+pub(super) fn one_line(bytes: &[u8]) -> Option<String> {
     String::from_utf8_lossy(bytes)
         .lines()
         .map(str::trim)

@@ -30,7 +30,7 @@ pub const SLURM_LOG: &str = "slurm.log";
 /// `watch.log`: the watcher's diagnostics.
 pub const WATCH_LOG: &str = "watch.log";
 
-/// The prefix of every csa job name: `csa-<session ID>`.
+/// The prefix of the job name of a session without a name: `csa-<session ID>`.
 pub const JOB_NAME_PREFIX: &str = "csa-";
 
 /// `slurm.toml`.
@@ -38,8 +38,9 @@ pub const JOB_NAME_PREFIX: &str = "csa-";
 pub struct JobRecord {
     /// The Slurm job ID, as `sbatch --parsable` printed it.
     pub job_id: String,
-    /// The job name csa gave it, `csa-<session ID>`: checked against Slurm's before csa
-    /// trusts or signals the ID (IDs are reused after the controller loses its state).
+    /// The job name csa gave it (`NAME-<end of the ID>`, or `csa-<ID>`:
+    /// [`super::identity::job_name`]), one of the checks before csa trusts or signals the
+    /// ID (IDs are reused after the controller loses its state).
     pub job_name: String,
     /// The cluster `sbatch` named (federations), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -49,14 +50,6 @@ pub struct JobRecord {
     pub slurm_conf: Option<String>,
     /// When `sbatch` accepted the job (RFC 3339, UTC, milliseconds).
     pub submitted_at: String,
-}
-
-impl JobRecord {
-    /// True when Slurm's record `info` is this job's: the ID alone is not proof (Slurm hands
-    /// IDs out again after its controller lost its state).
-    pub fn is(&self, info: &super::client::JobInfo) -> bool {
-        info.name == self.job_name
-    }
 }
 
 /// `node.toml`.
@@ -104,11 +97,6 @@ impl NodeEnding {
 #[allow(clippy::trivially_copy_pass_by_ref)]
 fn is_zero(n: &u64) -> bool {
     *n == 0
-}
-
-/// The job name of a session: `csa-<ID>`.
-pub fn job_name(session: &SessionDir) -> String {
-    format!("{JOB_NAME_PREFIX}{}", session.id_string())
 }
 
 /// Reads `slurm.toml`; `None` before the job was submitted.

@@ -16,6 +16,7 @@
 pub mod client;
 pub mod env;
 pub mod files;
+pub mod identity;
 pub mod node;
 pub mod options;
 pub mod outcome;
@@ -63,6 +64,13 @@ impl super::Executor for SlurmExecutor {
     }
 
     /// A submitted job that Slurm has not started: `Slurm to start job <ID>`.
+    fn job_id(&self, session: &SessionDir) -> Option<String> {
+        files::read_job(session)
+            .ok()
+            .flatten()
+            .map(|job| job.job_id)
+    }
+
     fn look(&self, session: &SessionDir) -> Option<String> {
         let job = files::read_job(session).ok().flatten()?;
         Some(format!("Slurm to start job {}", job.job_id))
@@ -123,6 +131,7 @@ pub fn supervise(
             .unwrap_or_else(|| std::env::current_exe().map_or_else(|_| "csa".into(), Into::into)),
         env: Vec::new(),
         cwd: None,
+        name: None,
     };
     let record: SessionRecord = record::read(&session.file(session::SESSION_TOML))?
         .with_context(|| format!("session.toml is missing ({})", session.path.display()))?;
@@ -154,7 +163,7 @@ pub fn supervise(
         }
         (None, None) => Ending::Unknown("no Slurm job was recorded".to_owned()),
     };
-    let ending = explain(ending, job.as_ref());
+    let ending = explain(session, ending, job.as_ref());
     files::not_queued(session);
     drop(slot);
     Ok(outcome::result(session, job.as_ref(), ending))
@@ -162,7 +171,7 @@ pub fn supervise(
 
 /// Asks Slurm once about a node's ending that Slurm may have caused
 /// ([`files::NodeEnding::needs_slurm`]); notes the answer in `watch.log`.
-fn explain(ending: Ending, job: Option<&JobRecord>) -> Ending {
+fn explain(session: &SessionDir, ending: Ending, job: Option<&JobRecord>) -> Ending {
     let (Ending::Node(node), Some(job)) = (&ending, job) else {
         return ending;
     };
@@ -170,7 +179,7 @@ fn explain(ending: Ending, job: Option<&JobRecord>) -> Ending {
         return ending;
     }
     let slurm = Slurm::recorded(job.slurm_conf.as_deref(), job.cluster.as_deref());
-    let (word, calls) = verdict::ask(job, &slurm);
+    let (word, calls) = verdict::ask(job, session, &slurm);
     let said = match &word {
         verdict::Word::Said(info) => format!("{} (reason {})", info.state, info.reason),
         verdict::Word::Silent(why) => format!("nothing ({why})"),

@@ -85,6 +85,12 @@ fn start_watcher(session: &SessionDir, lock: File) -> Result<()> {
         .mode(0o600)
         .open(session.file(files::WATCH_LOG))
         .with_context(|| format!("cannot open {}", session.file(files::WATCH_LOG).display()))?;
+    // The gone watcher, for the note of the takeover.
+    let before = std::fs::read_to_string(session.file(session::DAEMON_PID))
+        .ok()
+        .and_then(|line| line.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned());
+    let mut note_log = log.try_clone().ok();
     sys::set_close_on_exec(&lock, false).context("cannot pass the session lock on")?;
     let mut command = Command::new(&exe);
     command
@@ -113,6 +119,14 @@ fn start_watcher(session: &SessionDir, lock: File) -> Result<()> {
     let pid = sys::Pid::of_child(&child).context("cannot start a new watcher")?;
     let line = crate::liveness::Identity::of(pid)?.line();
     record::write_reserved(&session.path, session::DAEMON_PID, line.as_bytes(), false)?;
+    if let Some(log) = note_log.as_mut() {
+        use std::io::Write as _;
+        let _ = writeln!(
+            log,
+            "csa: {} the watcher (PID {before}) was gone without a result; a look at the session started watcher {pid}, which takes over",
+            record::timestamp(SystemTime::now())
+        );
+    }
     Ok(())
 }
 
@@ -124,7 +138,10 @@ pub fn job(session: &SessionDir) -> (Option<JobRecord>, Option<Ending>) {
         return (Some(job), None);
     }
     let slurm = Slurm::from_env();
-    let name = files::job_name(session);
+    let record: Option<SessionRecord> = record::read(&session.file(session::SESSION_TOML))
+        .ok()
+        .flatten();
+    let name = super::identity::job_name(session, record.and_then(|r| r.name).as_deref());
     loop {
         if let Some(ending) = files::read_ending(session) {
             return (None, Some(Ending::Node(ending)));

@@ -21,6 +21,7 @@ use rustix::process::Signal;
 
 use super::client::{Cancel, JobInfo, Query, Slurm, Unreachable};
 use super::files::{self, JobRecord};
+use super::identity;
 use super::resume;
 use crate::backoff::Backoff;
 use crate::executor::Settled;
@@ -93,7 +94,7 @@ pub fn stop(session: &SessionDir, how: StopSequence, by: &str, notes: bool) -> R
         // Only while it still waits; ask again in case it started meanwhile.
         let _ = slurm.cancel(&job.job_id, Cancel::Pending);
         info = match slurm.show_job(&job.job_id) {
-            Ok(Query::Known(now)) if job.is(&now) => now,
+            Ok(Query::Known(now)) if identity::named(&job, session, &now) => now,
             _ => info,
         };
         if info.is_pending() || info.has_ended() {
@@ -127,7 +128,7 @@ fn verified(session: &SessionDir, job: &JobRecord, slurm: &Slurm) -> Result<Opti
     };
     match show_job_patiently(slurm, &job.job_id) {
         Err(Unreachable(why)) => Err(refuse(format!("cannot reach Slurm ({why})"))),
-        Ok(Query::Known(info)) if job.is(&info) => {
+        Ok(Query::Known(info)) if identity::proven(job, session, &info, slurm) => {
             Ok((!info.has_ended()).then_some(info))
         }
         Ok(Query::Known(other)) => Err(refuse(format!(

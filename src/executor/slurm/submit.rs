@@ -16,6 +16,7 @@ use std::time::SystemTime;
 
 use super::client::{Slurm, Submission};
 use super::files::{self, JobRecord};
+use super::identity;
 use crate::executor::local::TIMEOUT_GRACE;
 use crate::store::record::{self, SessionRecord};
 use crate::store::session::SessionDir;
@@ -32,6 +33,8 @@ pub struct Request {
     pub env: Vec<(String, String)>,
     /// The job's working directory, where `sbatch` runs (`None`: the current one).
     pub cwd: Option<PathBuf>,
+    /// The session's `--name`, shown in the job's name ([`identity::job_name`]).
+    pub name: Option<String>,
 }
 
 impl Request {
@@ -74,7 +77,11 @@ pub fn sbatch_args(
         "--parsable".into(),
         "--no-requeue".into(),
         "--open-mode=append".into(),
-        format!("--job-name={}", files::job_name(session)).into(),
+        format!(
+            "--job-name={}",
+            identity::job_name(session, request.name.as_deref())
+        )
+        .into(),
         output,
         error,
     ]);
@@ -168,7 +175,7 @@ pub fn start(
         args,
         script,
         slurm: slurm.clone(),
-        job_name: files::job_name(session),
+        job_name: identity::job_name(session, request.name.as_deref()),
         request: request.clone(),
     })
 }
@@ -181,7 +188,11 @@ pub fn submit(
     request: &Request,
     slurm: &Slurm,
 ) -> anyhow::Result<JobRecord> {
-    start(session, record.timeout_ms, request, slurm)?.answer()
+    let request = Request {
+        name: record.name.clone(),
+        ..request.clone()
+    };
+    start(session, record.timeout_ms, &request, slurm)?.answer()
 }
 
 /// `path` in single quotes for `sh`, with `'` written as `'\''`.
@@ -218,6 +229,7 @@ mod tests {
             csa: "/bin/csa".into(),
             env: Vec::new(),
             cwd: None,
+            name: None,
         };
         let args: Vec<String> = sbatch_args(&session(), Some(90_000), &request)
             .into_iter()

@@ -14,8 +14,10 @@ use std::time::Duration;
 
 use super::client::{JobInfo, Query, Slurm, Unreachable};
 use super::files::{JobRecord, NodeEnding};
+use super::identity;
 use crate::exit;
 use crate::store::record::{ResultRecord, Status};
+use crate::store::session::SessionDir;
 
 /// The pauses before each question while Slurm has not finished the job yet (it reads
 /// `COMPLETING` until the node has reported the batch shell's end, usually within a few
@@ -42,14 +44,14 @@ pub enum Word {
 
 /// Asks Slurm how `job` ended (see [`PAUSES`]). Returns the number of controller calls
 /// made with the answer.
-pub fn ask(job: &JobRecord, slurm: &Slurm) -> (Word, u32) {
+pub fn ask(job: &JobRecord, session: &SessionDir, slurm: &Slurm) -> (Word, u32) {
     let mut calls = 0;
     let mut why = String::new();
     for pause in PAUSES {
         thread::sleep(pause);
         calls += 1;
         match slurm.show_job(&job.job_id) {
-            Ok(Query::Known(info)) if job.is(&info) => {
+            Ok(Query::Known(info)) if identity::proven(job, session, &info, slurm) => {
                 if info.has_ended() {
                     return (Word::Said(info), calls);
                 }
@@ -75,7 +77,7 @@ pub fn ask(job: &JobRecord, slurm: &Slurm) -> (Word, u32) {
             Ok(Query::Unknown) => {
                 calls += 1;
                 let word = match slurm.accounting(&job.job_id) {
-                    Some(info) if job.is(&info) && info.has_ended() => Word::Said(info),
+                    Some(info) if info.name == job.job_name && info.has_ended() => Word::Said(info),
                     _ => Word::Silent(format!("Slurm no longer knows job {}", job.job_id)),
                 };
                 return (word, calls);
@@ -267,6 +269,7 @@ mod tests {
             exit_code: 0,
             exit_signal: 0,
             nodes: "n1".into(),
+            stdout: String::new(),
         })
     }
 

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use super::client::{Query, Slurm, Unreachable};
 use super::files::{self, JobRecord, NodeEnding, NodeRecord};
+use super::identity;
 use super::outcome::Ending;
 use crate::store::session::SessionDir;
 
@@ -86,6 +87,8 @@ struct Watch<'a> {
     /// When `slurm.log` was first seen (the batch script started).
     launched: Option<Instant>,
     launch_suspected: bool,
+    /// The job's new name (`scontrol update name=`) was noted.
+    renamed_noted: bool,
 }
 
 /// Waits until the job of `job` ends and says how the watcher learned it. `resumed`: a
@@ -112,6 +115,7 @@ pub fn until_end(session: &SessionDir, job: &JobRecord, slurm: &Slurm, resumed: 
         unreachable_noted: false,
         launched: None,
         launch_suspected: false,
+        renamed_noted: false,
     };
     if resumed {
         watch.suspect();
@@ -265,7 +269,20 @@ impl Watch<'_> {
                 self.plan_next();
                 return None;
             }
-            Ok(Query::Known(info)) if self.job.is(&info) => info,
+            Ok(Query::Known(info))
+                if identity::proven(self.job, self.session, &info, self.slurm) =>
+            {
+                if info.name != self.job.job_name && !self.renamed_noted {
+                    crate::note!(
+                        "Slurm job {} is named {} now, not {}: renamed, and still this session's job",
+                        self.job.job_id,
+                        info.name,
+                        self.job.job_name
+                    );
+                    self.renamed_noted = true;
+                }
+                info
+            }
             Ok(other) => return Some(self.unknown(other)),
         };
         if self.unreachable_noted {
@@ -317,7 +334,7 @@ impl Watch<'_> {
             return Ending::Node(ending);
         }
         if let Some(info) = self.slurm.accounting(&self.job.job_id)
-            && self.job.is(&info)
+            && info.name == self.job.job_name
             && info.has_ended()
         {
             return Ending::Slurm(info);

@@ -43,6 +43,7 @@ pub fn parse_show_job(line: &str) -> JobInfo {
         exit_code,
         exit_signal,
         nodes,
+        stdout: get("StdOut"),
     }
 }
 
