@@ -21,7 +21,7 @@ pub mod witness;
 
 pub use pid::{Pid, signal_group, signal_process, signal_proven};
 pub use procfs::{ProcStat, descendants_in_group, group_members, has_env, has_file_open};
-pub use spawn::{Detached, OnExecFailure, c_path, spawn};
+pub use spawn::{Around, Detached, OnExecFailure, c_path, spawn};
 
 /// Makes `command` call `setsid()` in the child before `exec`, so the child is the leader
 /// of a new session and of a new process group whose ID is its PID, with no controlling
@@ -137,6 +137,41 @@ fn default_action(signal: i32) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// Makes `command`'s child change to directory `dir` before `exec` — as
+/// `Command::current_dir` does, but reporting a failure as one of `chdir`
+/// ([`chdir_failed`]), which std reports as if `exec` had failed.
+///
+/// Errors (`InvalidInput`): `dir` holds a NUL byte.
+pub fn enter_on_exec(command: &mut Command, dir: &std::path::Path) -> io::Result<()> {
+    let dir = c_path(dir)?;
+    // SAFETY: the closure runs between fork and exec in the child; it only makes the
+    // async-signal-safe `chdir` call on a string built before the fork, and allocates
+    // nothing (an `io::Error` from a raw code holds no allocation).
+    unsafe {
+        command.pre_exec(move || {
+            if libc::chdir(dir.as_ptr()) != 0 {
+                let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
+                return Err(io::Error::from_raw_os_error(CHDIR_FAILED + errno));
+            }
+            Ok(())
+        });
+    }
+    Ok(())
+}
+
+/// The error code by which a child of [`enter_on_exec`] reports that `chdir` failed with
+/// error N: this base plus N (far above every `errno` value, apart from
+/// [`SIGNALLED_BEFORE_EXEC`]'s).
+const CHDIR_FAILED: i32 = 0x4344_0000;
+
+/// The error of `chdir`, when that is why a spawn failed ([`enter_on_exec`]).
+pub fn chdir_failed(err: &io::Error) -> Option<io::Error> {
+    let errno = err.raw_os_error()?.checked_sub(CHDIR_FAILED)?;
+    (1..4096)
+        .contains(&errno)
+        .then(|| io::Error::from_raw_os_error(errno))
 }
 
 /// The error code by which a child of [`exec_unless_signalled`] reports that it saw signal
@@ -296,6 +331,19 @@ pub fn close_inherited_fds_on_exec() -> io::Result<()> {
     Ok(())
 }
 
+/// Checks that the calling process may enter directory `dir` (`chdir`): search permission
+/// for its effective user and group, as `chdir` checks it (`faccessat(X_OK, AT_EACCESS)`).
+/// Errors: why it may not (`EACCES`, `ENOENT`, `ENOTDIR`, …).
+pub fn can_enter(dir: &std::path::Path) -> io::Result<()> {
+    rustix::fs::accessat(
+        rustix::fs::CWD,
+        dir,
+        rustix::fs::Access::EXEC_OK,
+        rustix::fs::AtFlags::EACCESS,
+    )
+    .map_err(io::Error::from)
+}
+
 /// Sets or clears the close-on-exec flag of `fd`.
 pub fn set_close_on_exec(fd: impl AsFd, close_on_exec: bool) -> io::Result<()> {
     let flags = if close_on_exec {
@@ -389,6 +437,19 @@ pub fn set_env_single_threaded(name: &str, value: Option<&std::ffi::OsStr>) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_chdir_before_exec_that_fails_says_so() {
+        let mut command = std::process::Command::new("/bin/true");
+        super::enter_on_exec(&mut command, std::path::Path::new("/nonexistent/dir")).unwrap();
+        let err = command.spawn().unwrap_err();
+        let why = super::chdir_failed(&err).expect("a chdir failure");
+        assert_eq!(why.raw_os_error(), Some(libc::ENOENT));
+        assert!(super::chdir_failed(&std::io::Error::from_raw_os_error(libc::ENOENT)).is_none());
+        let mut command = std::process::Command::new("pwd");
+        super::enter_on_exec(&mut command, std::path::Path::new("/tmp")).unwrap();
+        assert_eq!(command.output().unwrap().stdout, b"/tmp\n");
+    }
+
     #[test]
     fn gaps_between_kept_descriptors() {
         assert_eq!(super::gaps(&[]), [(3, u32::MAX)]);

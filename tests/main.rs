@@ -41,3 +41,4 @@ mod top;
 mod tree;
 mod usage_hints;
 mod wait_many;
+mod working_dir;

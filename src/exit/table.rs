@@ -53,11 +53,11 @@ pub const RUN: &[Code] = &[
     ),
     code(
         "126",
-        "the program (or the tool's program) exists but is not executable; no session is created",
+        "the program (or the tool's program) exists but is not executable, or the `--cd` directory is not a directory or cannot be entered; no session is created",
     ),
     code(
         "127",
-        "the program (or the tool's program) is not found; no session is created",
+        "the program (or the tool's program) is not found, or the `--cd` directory does not exist; no session is created",
     ),
     code(
         "the job's exit code",

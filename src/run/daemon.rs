@@ -115,7 +115,7 @@ pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Resul
             Some(prepared.stdout.as_fd()),
             Some(prepared.stderr.as_fd()),
         ],
-        on_exec_failure(session)?,
+        on_exec_failure(session, &launch.cwd)?,
     )
     .map_err(failed)?;
     let (pid, gate) = sys::spawn(detached, &crate::interrupt::SURVIVED_SIGNALS).map_err(failed)?;
@@ -149,22 +149,39 @@ fn environment(launch: &Launch<'_>) -> Vec<(OsString, OsString)> {
     env
 }
 
-/// What the child records when it cannot exec the supervisor: `failure`, exit code 125,
-/// the error number in the reason, started and finished now.
-fn on_exec_failure(session: &SessionDir) -> Result<sys::OnExecFailure> {
+/// What the child records when it cannot exec the supervisor (`failure`, exit code 125) or
+/// cannot enter the job's working directory `cwd` (`failure`, exit code 126, as `run`'s own
+/// check of `--cd` says): the error number in the reason, started and finished now.
+fn on_exec_failure(session: &SessionDir, cwd: &std::path::Path) -> Result<sys::OnExecFailure> {
     const ERRNO: &str = "ERRNO_HERE";
     let now = std::time::SystemTime::now();
-    let mut result: ResultRecord =
-        crate::store::record::endings::finished(session, now, Status::Failure, CSA_ERROR, None);
-    result.reason = Some(format!(
-        "csa could not start the session's supervisor (error {ERRNO} from exec); the job was never started"
-    ));
-    let text = toml::to_string(&result).context("cannot serialize a result")?;
-    let (before, after) = text.split_once(ERRNO).unwrap_or((&text, ""));
+    let around = |code: u8, reason: String| -> Result<sys::Around> {
+        let mut result: ResultRecord =
+            crate::store::record::endings::finished(session, now, Status::Failure, code, None);
+        result.reason = Some(reason);
+        let text = toml::to_string(&result).context("cannot serialize a result")?;
+        let (before, after) = text.split_once(ERRNO).unwrap_or((&text, ""));
+        Ok(sys::Around {
+            before: before.as_bytes().to_vec(),
+            after: after.as_bytes().to_vec(),
+        })
+    };
     let c = |path: &std::path::Path| sys::c_path(path).context("cannot start the supervisor");
     Ok(sys::OnExecFailure {
-        before: before.as_bytes().to_vec(),
-        after: after.as_bytes().to_vec(),
+        exec: around(
+            CSA_ERROR,
+            format!(
+                "csa could not start the session's supervisor (error {ERRNO} from exec); the job was never started"
+            ),
+        )?,
+        // The error number first: the directory's name may hold anything.
+        chdir: around(
+            crate::exit::NOT_EXECUTABLE,
+            format!(
+                "cannot enter the job's working directory (error {ERRNO} from chdir: {}); the job was never started",
+                cwd.display()
+            ),
+        )?,
         reservation: c(&session.file(&record::reservation_name(session::RESULT_TOML)))?,
         result: c(&session.file(session::RESULT_TOML))?,
         dir: c(&session.path)?,

@@ -75,7 +75,10 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
     };
     let mut command = Command::new(&job.argv[0]);
     command.args(&job.argv[1..]);
-    set_job_environment(&mut command, launch);
+    if let Err(err) = set_job_environment(&mut command, launch) {
+        let result = never_started(session, &err);
+        return Ok(crate::store::stop_request::record_result(session, result)?.exit_code);
+    }
     command
         .stdin(stdin)
         .stdout(prepared.stdout)
@@ -123,4 +126,20 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
     let result = written?;
     drop(prepared.lock);
     Ok(result.exit_code)
+}
+
+/// The result of a job that cannot be given its working directory: `failure`, 126.
+fn never_started(
+    session: &crate::store::session::SessionDir,
+    err: &anyhow::Error,
+) -> crate::store::record::ResultRecord {
+    let mut result = crate::store::record::endings::finished(
+        session,
+        std::time::SystemTime::now(),
+        crate::store::record::Status::Failure,
+        crate::exit::NOT_EXECUTABLE,
+        None,
+    );
+    result.reason = Some(format!("{err:#}; the job was never started"));
+    result
 }

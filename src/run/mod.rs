@@ -19,7 +19,7 @@ use std::process::Command;
 
 use anyhow::{Context as _, Result};
 
-use crate::exit::{CSA_ERROR, Failure, USAGE};
+use crate::exit::{Failure, NOT_EXECUTABLE, NOT_FOUND, USAGE};
 use crate::store::record::{ExecutorKind, StdinSource};
 use crate::store::session::{SessionDir, StateRoot};
 use crate::tool::{self, Job};
@@ -144,17 +144,41 @@ pub fn start(args: &Request) -> Result<Started> {
 }
 
 /// The job's working directory: `--cd` (made absolute) or the current one.
+///
+/// Errors, before any session is created, as for the program (`tool::check_job`): 127
+/// when the directory does not exist; 126 when it is not a directory or cannot be entered
+/// (no search permission for csa's effective user: `chdir` would fail).
 fn job_cwd(cd: Option<&Path>) -> Result<PathBuf> {
     let current = std::env::current_dir().context("cannot find the current directory")?;
     let Some(dir) = cd else { return Ok(current) };
     let dir = current.join(dir);
-    if !dir.is_dir() {
-        return Err(Failure::new(
-            CSA_ERROR,
-            format!("cannot use --cd: not a directory ({})", dir.display()),
+    let refuse = |code: u8, why: String| -> anyhow::Error {
+        Failure::new(
+            code,
+            format!(
+                "cannot use --cd: {why}; no session was created ({})",
+                dir.display()
+            ),
         )
-        .into());
+        .into()
+    };
+    match std::fs::metadata(&dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => return Err(refuse(NOT_EXECUTABLE, "not a directory".into())),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            return Err(refuse(NOT_FOUND, "no such directory".into()));
+        }
+        Err(err) => return Err(refuse(NOT_EXECUTABLE, crate::exit::io_why(&err))),
     }
+    crate::sys::can_enter(&dir).map_err(|err| {
+        refuse(
+            NOT_EXECUTABLE,
+            format!(
+                "the directory cannot be entered: {}",
+                crate::exit::io_why(&err)
+            ),
+        )
+    })?;
     Ok(dir)
 }
 
@@ -245,12 +269,17 @@ pub(in crate::run) struct Prepared {
     pub(in crate::run) stderr: File,
 }
 
-/// Gives `command` the job's working directory and environment: csa's own, the `--env`
-/// pairs, `CSA_SESSION_ID` and `CSA_SESSION_DIR`.
-pub(in crate::run) fn set_job_environment(command: &mut Command, launch: &Launch<'_>) {
-    command
-        .current_dir(&launch.cwd)
-        .envs(job_environment(launch));
+/// Gives `command` the job's working directory ([`crate::sys::enter_on_exec`]: a failure
+/// is one of `chdir`) and environment: csa's own, the `--env` pairs, `CSA_SESSION_ID` and
+/// `CSA_SESSION_DIR`. Errors: the directory's name holds a NUL byte.
+pub(in crate::run) fn set_job_environment(
+    command: &mut Command,
+    launch: &Launch<'_>,
+) -> Result<()> {
+    crate::sys::enter_on_exec(command, &launch.cwd)
+        .with_context(|| format!("cannot use --cd ({})", launch.cwd.display()))?;
+    command.envs(job_environment(launch));
+    Ok(())
 }
 
 /// The variables the job's environment adds to csa's own, in order (a later one wins):

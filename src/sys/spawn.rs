@@ -22,8 +22,8 @@ mod failure;
 mod raw;
 
 use clone::start_child;
-pub use failure::OnExecFailure;
 use failure::record_failure;
+pub use failure::{Around, OnExecFailure};
 use raw::{discard_pending, execve, reset_handlers, set_mask};
 
 /// The longest single argument or environment string `execve` accepts (bytes;
@@ -143,7 +143,7 @@ struct Plan {
 /// of its own and makes only raw system calls, which touch neither `errno` nor any other
 /// thread-local or shared state. Elsewhere it is a `fork`.
 ///
-/// When the `execve` (or the `chdir`) fails, the child writes the failure's result
+/// When the `chdir` or the `execve` fails, the child writes that failure's result
 /// ([`OnExecFailure`]) and exits with status 125.
 ///
 /// Descriptors without close-on-exec are inherited, as by any `exec`.
@@ -308,7 +308,8 @@ extern "C" fn child(plan: *mut libc::c_void) -> libc::c_int {
     // those that came before (the caller's shell hanging up, `kill 0`), as they would never
     // have reached a supervisor that `run` waited for.
     discard_pending(&plan.all);
-    let errno = match rustix::process::chdir(plan.detached.cwd.as_c_str()) {
+    let failure = &plan.detached.failure;
+    let (text, errno) = match rustix::process::chdir(plan.detached.cwd.as_c_str()) {
         Ok(()) => {
             // SAFETY: the gate's read end, open in this process's table.
             let gate = unsafe { BorrowedFd::borrow_raw(plan.gate_read) };
@@ -326,18 +327,19 @@ extern "C" fn child(plan: *mut libc::c_void) -> libc::c_int {
                     plan.envp.as_ptr(),
                 )
             };
-            if errno == libc::ENOENT {
+            let errno = if errno == libc::ENOENT {
                 // The executable was removed or replaced since this process started (a
                 // reinstall): run the very file this process runs.
                 // SAFETY: as above.
                 unsafe { execve(SELF_EXE, plan.argv.as_ptr(), plan.envp.as_ptr()) }
             } else {
                 errno
-            }
+            };
+            (&failure.exec, errno)
         }
-        Err(err) => err.raw_os_error(),
+        Err(err) => (&failure.chdir, err.raw_os_error()),
     };
-    record_failure(&plan.detached.failure, errno);
+    record_failure(failure, text, errno);
     125
 }
 

@@ -121,8 +121,9 @@ fn bad_options_are_usage_errors() {
     let mut command = csa.cmd();
     command.args(os_args([b"run".as_slice(), b"--env", b"K=\xff", b"true"]));
     assert_rejected(&output_within(&mut command, HANG), 2, "non-UTF-8 --env");
-    for cd in ["/nonexistent/dir", "/etc/passwd"] {
-        assert_rejected(&csa.output(&["run", "--cd", cd, "true"]), 125, cd);
+    // As for a program: 127 not found, 126 not usable.
+    for (cd, code) in [("/nonexistent/dir", 127), ("/etc/passwd", 126)] {
+        assert_rejected(&csa.output(&["run", "--cd", cd, "true"]), code, cd);
     }
     csa.assert_no_session("a bad option");
 }

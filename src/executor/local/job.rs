@@ -74,6 +74,20 @@ pub fn run_job(
                 result.reason = Some(format!("signal {signal} ended the job as it started"));
                 return result;
             }
+            if let Some(err) = sys::chdir_failed(&err) {
+                let mut result = finished(
+                    session,
+                    started,
+                    Status::Failure,
+                    exit::NOT_EXECUTABLE,
+                    None,
+                );
+                result.reason = Some(format!(
+                    "cannot enter the job's working directory: {} (chdir); the job was never started",
+                    exit::io_why(&err)
+                ));
+                return result;
+            }
             let code = if err.kind() == io::ErrorKind::NotFound {
                 exit::NOT_FOUND
             } else {

@@ -227,7 +227,9 @@ fn command(session: &SessionDir, record: &SessionRecord) -> Result<Command> {
         StdinSource::Null | StdinSource::Inherit => Stdio::null(),
     };
     let mut command = Command::new(program);
-    command.args(args).current_dir(cwd);
+    command.args(args);
+    crate::sys::enter_on_exec(&mut command, cwd)
+        .map_err(|err| anyhow::anyhow!("cannot use the working directory: {err}"))?;
     // Whatever `sbatch` exported (`--export=NONE` included).
     super::env::apply(&mut command, session, cwd)?;
     command

@@ -3,14 +3,23 @@
 
 use std::ffi::CString;
 
-/// What an exec failure writes as the session's result, prepared before the fork: the
-/// result's text around the error number, and where it goes (see
-/// [`crate::store::record::write_result`]: into the reservation, then renamed without replacing).
-pub struct OnExecFailure {
+/// A result's text around a decimal error number.
+pub struct Around {
     /// The text before the decimal `errno`.
     pub before: Vec<u8>,
     /// The text after it.
     pub after: Vec<u8>,
+}
+
+/// What a failure of the child's `chdir` or `execve` writes as the session's result,
+/// prepared before the fork: the result's text around the error number, one for each, and
+/// where it goes (see [`crate::store::record::write_result`]: into the reservation, then
+/// renamed without replacing).
+pub struct OnExecFailure {
+    /// The result when `execve` fails.
+    pub exec: Around,
+    /// The result when `chdir` to the working directory fails.
+    pub chdir: Around,
     /// The reservation of `result.toml` (written in place).
     pub reservation: CString,
     /// `result.toml`.
@@ -22,13 +31,15 @@ pub struct OnExecFailure {
     pub stop_reservation: CString,
 }
 
-/// Writes the result of a failed `execve` (see [`OnExecFailure`]): its text with `errno` in
+/// Writes the result of a failed `execve` or `chdir` (see [`OnExecFailure`]): `text` with
+/// `errno` in
 /// a buffer on the stack, into the reservation, fsynced, renamed to `result.toml` unless one
 /// exists, and the directory fsynced; then removes the reservation of `stop.toml`. Best
 /// effort: on any error the session reads as `lost`. Raw system calls only, no allocation,
 /// no panic (see [`child`]).
-pub(super) fn record_failure(failure: &OnExecFailure, errno: i32) {
+pub(super) fn record_failure(failure: &OnExecFailure, text: &Around, errno: i32) {
     use rustix::fs::{self as rfs, Mode, OFlags};
+    let around = text;
     let mut text = [0u8; 4096];
     let mut len = 0;
     let mut digits = [0u8; 12];
@@ -43,9 +54,9 @@ pub(super) fn record_failure(failure: &OnExecFailure, errno: i32) {
         }
     }
     let parts: [&[u8]; 3] = [
-        &failure.before,
+        &around.before,
         digits.get(first..).unwrap_or(&[]),
-        &failure.after,
+        &around.after,
     ];
     for byte in parts.iter().flat_map(|part| part.iter()) {
         if let Some(slot) = text.get_mut(len) {

@@ -5,21 +5,33 @@ use std::ffi::OsString;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{Detached, OnExecFailure, spawn};
+use super::{Around, Detached, OnExecFailure, spawn};
 use crate::sys::{Pid, ProcStat, signal_process};
 
-/// A child that will exec `/bin/true` in `/` once its gate is dropped.
+/// A child that will exec `/bin/true` in `/` once its gate is dropped; it records a
+/// failure in `dir` (`exec N` or `chdir N` in `result.toml`).
 fn true_child(dir: &std::path::Path) -> Detached {
+    true_child_in(dir, "/".as_ref())
+}
+
+/// [`true_child`] in working directory `cwd`.
+fn true_child_in(dir: &std::path::Path, cwd: &std::ffi::OsStr) -> Detached {
     let c = |name: &str| super::c_path(&dir.join(name)).unwrap();
     Detached::new(
         c"/bin/true",
         &[OsString::from("true")],
         &[],
-        "/".as_ref(),
+        cwd,
         [None, None, None],
         OnExecFailure {
-            before: Vec::new(),
-            after: Vec::new(),
+            exec: Around {
+                before: b"exec ".to_vec(),
+                after: Vec::new(),
+            },
+            chdir: Around {
+                before: b"chdir ".to_vec(),
+                after: Vec::new(),
+            },
             reservation: c("reservation"),
             result: c("result.toml"),
             dir: c(""),
@@ -127,4 +139,18 @@ fn the_childs_stack_has_a_guard_page() {
     );
     let stack = region(base + page).expect("the stack's mapping");
     assert!(stack.2.starts_with("rw"), "{stack:?}\n{maps}");
+}
+
+/// A working directory the child cannot enter is recorded as a failure of `chdir`, with
+/// its error number — not of `exec`.
+#[test]
+fn a_chdir_failure_is_recorded_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("reservation"), [0u8; 64]).unwrap();
+    let missing = dir.path().join("missing");
+    let (pid, gate) = spawn(true_child_in(dir.path(), missing.as_os_str()), &[]).unwrap();
+    drop(gate);
+    assert_eq!(reap(pid), 125);
+    let result = std::fs::read_to_string(dir.path().join("result.toml")).unwrap();
+    assert_eq!(result, format!("chdir {}", libc::ENOENT));
 }
