@@ -12,6 +12,7 @@ use std::process::Command;
 
 use rustix::io::FdFlags;
 
+pub mod cgroup;
 pub mod inotify;
 mod pid;
 mod procfs;

@@ -50,6 +50,13 @@ pub trait Executor: Sync {
         None
     }
 
+    /// The file of the session directory where the executor's own messages about the job
+    /// go (Slurm's `slurm.log`: a time limit, a cancellation, an out-of-memory kill), shown
+    /// beside `stderr.log` when a job did not succeed; `None` by default.
+    fn messages_file(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Stops `sessions` (all of this executor's kind) together, as `order` says.
     ///
     /// Errors (exit 125), with [`StopMode::Named`] only: a session that cannot be verified

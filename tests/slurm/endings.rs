@@ -95,3 +95,42 @@ fn a_node_that_goes_down_reads_as_failure() {
         slurm.csa.result(&id).is_some()
     });
 }
+
+/// Takes 300 MB, beyond the job's `--mem=64M`.
+const HOG: &str = "python3 -c 'x = bytearray(300 * 1024 * 1024); print(len(x))'";
+
+#[test]
+#[ignore = "needs the Slurm cluster with cgroup tracking (CSA_SLURM_CGROUP_CONF; .ci/run starts it)"]
+fn an_out_of_memory_kill_says_so_even_when_the_script_exits_0() {
+    let slurm = SlurmCsa::cgroup();
+    // The job itself killed: the signal stays, the reason says why.
+    let killed = slurm.run(&["--slurm-arg=--mem=64M", &format!("exec {HOG}")]);
+    // A child killed, the script going on to exit 0: not a success.
+    let hid = slurm.run(&[
+        "--slurm-arg=--mem=64M",
+        &format!("{HOG}; echo went on; exit 0"),
+    ]);
+
+    let out = assert_ended(&slurm, &killed, 137, "signal");
+    let result = slurm.result(&killed);
+    assert_eq!(result["signal"].as_integer(), Some(9));
+    crate::support::assert_reason(&result, &["out of memory", "OUT_OF_MEMORY"]);
+    // `wait` shows what Slurm said beside the job's stderr.
+    let err = super::stderr(&out);
+    assert!(
+        err.contains("slurm.log of session") && err.contains("oom-kill"),
+        "{err}"
+    );
+
+    let out = assert_ended(&slurm, &hid, 1, "failure");
+    assert_eq!(stdout(&out), "went on\n");
+    crate::support::assert_reason(
+        &slurm.result(&hid),
+        &[
+            "out of memory: the kernel killed 1 process",
+            "the job exited 0",
+        ],
+    );
+    let ending = slurm.file(&hid, "ending.toml");
+    assert!(ending.contains("oom_kills = 1"), "{ending}");
+}

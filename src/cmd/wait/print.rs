@@ -66,9 +66,18 @@ pub fn logs(session: &SessionDir, result: &ResultRecord, options: &Options) -> R
         );
     }
     if options.stderr {
-        stderr_log(session, options.tail, None);
+        log_to_stderr(session, session::STDERR_LOG, options.tail, None);
     } else if failed {
-        stderr_log(session, Some(FAILURE_LINES), Some(&result.id));
+        log_to_stderr(
+            session,
+            session::STDERR_LOG,
+            Some(FAILURE_LINES),
+            Some(&result.id),
+        );
+    }
+    // What the executor said about the job (Slurm's `slurm.log`), beside it.
+    if failed && let Some(name) = crate::executor::of(session).messages_file() {
+        log_to_stderr(session, name, Some(FAILURE_LINES), Some(&result.id));
     }
     Ok(())
 }
@@ -87,19 +96,20 @@ pub fn completed(result: &ResultRecord) {
     );
 }
 
-/// Copies `stderr.log` (or its last `tail` lines) to stderr, ending with a newline so that
-/// the directive after it starts a line. With `header`, the session ID of a failure:
-/// nothing is printed for an empty log, else a `csa:` line first says what follows. Every
-/// error is ignored: stderr is advice, and its reader may be gone.
-fn stderr_log(session: &SessionDir, tail: Option<usize>, header: Option<&str>) {
-    let path = session.file(session::STDERR_LOG);
+/// Copies the session's log `name` (`stderr.log`, or the executor's messages), or its
+/// last `tail` lines, to stderr, ending with a newline so that the directive after it
+/// starts a line. With `header`, the session ID of a failure: nothing is printed for an
+/// empty log, else a `csa:` line first says what follows. Every error is ignored: stderr
+/// is advice, and its reader may be gone.
+fn log_to_stderr(session: &SessionDir, name: &str, tail: Option<usize>, header: Option<&str>) {
+    let path = session.file(name);
     if let Some(id) = header {
         let empty = std::fs::symlink_metadata(&path).map_or(true, |meta| meta.len() == 0);
         if empty {
             return;
         }
         let lines = tail.unwrap_or(FAILURE_LINES);
-        crate::note!("the last {lines} lines of stderr.log of session {id}:");
+        crate::note!("the last {lines} lines of {name} of session {id}:");
     }
     let Ok(Some(file)) = open_log(&path) else {
         return;

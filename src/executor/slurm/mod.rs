@@ -64,6 +64,10 @@ impl super::Executor for SlurmExecutor {
     }
 
     /// A submitted job that Slurm has not started: `Slurm to start job <ID>`.
+    fn messages_file(&self) -> Option<&'static str> {
+        Some(files::SLURM_LOG)
+    }
+
     fn job_id(&self, session: &SessionDir) -> Option<String> {
         files::read_job(session)
             .ok()

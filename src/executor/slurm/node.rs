@@ -87,6 +87,8 @@ pub fn run(session_dir: &Path, session_id: &str, stop_descendants: fn(&SessionDi
         started_at: record::timestamp(SystemTime::now()),
     };
     record::write_atomic(&session.path, files::NODE_TOML, &node, false)?;
+    // Out-of-memory kills are counted from here: those of the job's memory cgroup.
+    let oom_before = crate::sys::cgroup::oom_kills();
 
     let result = if request::requested(&session).is_some() {
         let signal = request::requested(&session).map_or(15, |request| request.signal);
@@ -114,7 +116,7 @@ pub fn run(session_dir: &Path, session_id: &str, stop_descendants: fn(&SessionDi
     let ending = NodeEnding {
         result,
         outside_signals: relay.outside(),
-        oom_kills: 0,
+        oom_kills: oom_after(oom_before),
     };
     let text = toml::to_string(&ending).context("cannot serialize the ending")?;
     record::write_reserved(&session.path, files::ENDING_TOML, text.as_bytes(), true)?;
@@ -237,6 +239,16 @@ fn command(session: &SessionDir, record: &SessionRecord) -> Result<Command> {
         .stdout(spool(session::STDOUT_LOG)?)
         .stderr(spool(session::STDERR_LOG)?);
     Ok(command)
+}
+
+/// How many processes the kernel killed for lack of memory in the job's memory cgroup
+/// since `before` (0 when the node has no memory cgroup).
+fn oom_after(before: Option<u64>) -> u64 {
+    match (before, crate::sys::cgroup::oom_kills()) {
+        (Some(before), Some(now)) => now.saturating_sub(before),
+        (None, Some(now)) => now,
+        _ => 0,
+    }
 }
 
 /// The ending of a job that was not started.
