@@ -373,3 +373,24 @@ fn status_watch_redraws_in_place_on_a_terminal() {
     assert!(raw.contains("\x1b[H"), "{raw:?}");
     assert_eq!(pty.screen().matches("1 session:").count(), 1);
 }
+
+/// A queue name read from a session's file is never used as a path: `s` on a session whose
+/// `session.toml` was edited to name `../outside` sets nothing.
+#[test]
+fn top_never_sets_the_slots_of_a_queue_named_by_a_tampered_file() {
+    let csa = Csa::new();
+    let gate = Gate::new();
+    let id = csa.run_args(&["--name", "tampered", &gate.pass()]);
+    let path = csa.session_dir(&id).join("session.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("queue = \"../outside\"\n{text}")).unwrap();
+    let mut pty = top(&csa, &[], 30, 120);
+    pty.wait_for_text("tampered");
+    pty.send("s");
+    pty.wait_for_text("slots of queue ../outside:");
+    pty.send("\x7f2\r");
+    pty.wait_for_text("is not a valid name");
+    assert!(!csa.state.path().join("outside").exists());
+    assert!(!csa.state.path().join("queues").exists());
+    quit(&mut pty);
+}

@@ -313,7 +313,7 @@ impl Fleet {
     }
 
     /// The sessions started by the job of session `at` (positions in
-    /// [`Fleet::sessions`], in display order).
+    /// [`Fleet::sessions`]), oldest first.
     pub fn children(&self, at: usize) -> &[usize] {
         self.tree.children(at)
     }

@@ -21,7 +21,7 @@ pub struct Rollup {
     pub running: usize,
 }
 
-/// The children of each session, by position in the display order.
+/// The children of each session (positions in the display order), oldest first.
 #[derive(Debug, Default)]
 pub(super) struct Tree {
     children: Vec<Vec<usize>>,
@@ -43,6 +43,11 @@ impl Tree {
                 children[parent].push(at);
                 has_parent[at] = true;
             }
+        }
+        // Children in the order they were started (by ID), as `session list --tree` shows
+        // them.
+        for list in &mut children {
+            list.sort_unstable_by_key(|&at| sessions[at].id());
         }
         let mut tree = Self {
             children,

@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-/// The examples under `csa session status --help`.
+/// What `csa status --help` says after the options.
 pub const STATUS_EXAMPLES: &str = "\
 Shows the counts of sessions by state, one line per queue (slots, running, waiting, done,
 failed, the oldest wait, jobs ended per minute over the last 10 minutes, use of the slots),
@@ -19,7 +19,7 @@ Examples:
   csa status --watch                 # redrawn in place every second; Ctrl-C ends it
   csa status --json | jq '.counts.running'";
 
-/// The examples under `csa top --help`.
+/// What `csa top --help` says after the options.
 pub const TOP_EXAMPLES: &str = "\
 Keys: arrows, PgUp/PgDn, Home/End move; / filters (words, tag:T, queue:Q, status:S); Enter
 follows the selected session's output (Tab: stdout/stderr); k kills the selected session and

@@ -28,17 +28,17 @@ pub const QUIET_AFTER: Duration = Duration::from_secs(300);
 /// The cells of one row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cells {
-    /// The session's handle, as the row shows it.
+    /// The short handle (the shortest unique end of the ID).
     pub handle: String,
     /// The name (or command), indented by its depth, with its tree's roll-up.
     pub name: String,
-    /// Its queue, if any.
+    /// The queue, `-` for none.
     pub queue: String,
-    /// Its state.
+    /// The state (coloured by the caller).
     pub state: State,
-    /// How long it waited (or has waited) before its job started, as shown.
+    /// How long it waited before its job started (`-`: it waited for nothing).
     pub waited: String,
-    /// How long its job ran (or has run), as shown.
+    /// How long its job ran, or runs (`-`: not started).
     pub ran: String,
     /// Empty unless the job runs.
     pub quiet: String,

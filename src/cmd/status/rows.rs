@@ -35,7 +35,7 @@ pub fn flat(fleet: &Fleet, keep: impl Fn(usize) -> bool) -> Vec<Line> {
 
 /// One row per tree whose root `keep` keeps (a session without parent is a tree of its
 /// own), in display order, with its roll-up; under the roots in `open` (and the opened
-/// sessions below them), their children, in display order.
+/// sessions below them), their children, oldest first.
 pub fn trees<S: std::hash::BuildHasher>(
     fleet: &Fleet,
     open: &HashSet<Ulid, S>,

@@ -291,8 +291,11 @@ impl Top {
                 });
             }
             Effect::SetSlots(name, slots) => {
-                let queue = crate::queue::Queue::new(&self.root, &name);
-                self.view.message = Some(match queue.store_slots(slots) {
+                // The name may come from a session's file: a queue name, or nothing.
+                let stored = crate::values::parse_label(&name).and_then(|name| {
+                    crate::queue::Queue::new(&self.root, &name).store_slots(slots)
+                });
+                self.view.message = Some(match stored {
                     Ok(()) => format!("queue {name} now has {slots} slots"),
                     Err(err) => format!("csa: {err:#}"),
                 });
