@@ -96,7 +96,25 @@ pub fn duration(d: Duration) -> String {
         format!("{ms}ms")
     } else if secs < 60 {
         format!("{}.{}s", secs, d.subsec_millis() / 100)
-    } else if secs < 3600 {
+    } else {
+        minutes_and_more(secs)
+    }
+}
+
+/// A duration to the second, in its two largest units: `0s`, `12s`, `4m05s`, `2h07m`,
+/// `3d04h` (what `csa status` and `csa top` show: whole seconds).
+pub fn clock(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs < 60 {
+        format!("{secs}s")
+    } else {
+        minutes_and_more(secs)
+    }
+}
+
+/// `secs` (60 or more) in its two largest units: `4m05s`, `2h07m`, `3d04h`.
+fn minutes_and_more(secs: u64) -> String {
+    if secs < 3600 {
         format!("{}m{:02}s", secs / 60, secs % 60)
     } else if secs < 86_400 {
         format!("{}h{:02}m", secs / 3600, secs % 3600 / 60)
@@ -169,6 +187,10 @@ mod tests {
             duration(Duration::from_secs(3 * 86_400 + 4 * 3600)),
             "3d04h"
         );
+        assert_eq!(clock(Duration::from_millis(999)), "0s");
+        assert_eq!(clock(Duration::from_secs(59)), "59s");
+        assert_eq!(clock(Duration::from_secs(245)), "4m05s");
+        assert_eq!(clock(Duration::from_secs(2 * 3600 + 7 * 60 + 5)), "2h07m");
         assert_eq!(age(Duration::from_secs(12)), "12s ago");
         assert_eq!(age(Duration::from_secs(3 * 3600 + 59)), "3h ago");
         assert_eq!(age(Duration::from_secs(9 * 86_400)), "9d ago");

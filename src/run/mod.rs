@@ -93,6 +93,7 @@ pub fn start(args: &Request) -> Result<Started> {
             slurm_args: &args.slurm_args,
             no_daemon: args.no_daemon,
             stdin: args.stdin,
+            timeout: job.timeout,
         },
         &config,
     )?;

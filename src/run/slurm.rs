@@ -50,10 +50,6 @@ pub(super) fn submit_early(launch: &Launch<'_>) -> Option<Early> {
     }
     warn_if_node_local(launch);
     let slurm = Slurm::from_env();
-    let timeout_ms = launch
-        .args
-        .timeout
-        .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX));
     // `sbatch` hands its environment and directory to the job: the job's own.
     let request = submit::Request {
         env: launch.args.env.clone(),
@@ -61,7 +57,7 @@ pub(super) fn submit_early(launch: &Launch<'_>) -> Option<Early> {
         name: launch.args.name.clone(),
         ..request.clone()
     };
-    let pending = submit::start(&launch.session, timeout_ms, &request, &slurm);
+    let pending = submit::start(&launch.session, &request, &slurm);
     Some(Early {
         pending: Some(pending),
         slurm,

@@ -16,6 +16,7 @@ mod endings;
 mod faults;
 mod fleet;
 mod identity;
+mod pending;
 mod requests;
 mod signals;
 mod stop;

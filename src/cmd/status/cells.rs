@@ -4,6 +4,8 @@
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
+use crate::term::clock;
+
 use super::rows::Line;
 use crate::fleet::output::Spools;
 use crate::fleet::{Fleet, QueueFigures, Session};
@@ -187,21 +189,6 @@ pub const QUEUE_HEADERS: [&str; 9] = [
     "USE",
 ];
 
-/// A duration to the second, in its two largest units: `0s`, `12s`, `4m05s`, `2h07m`,
-/// `3d04h`.
-pub fn clock(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs < 60 {
-        format!("{secs}s")
-    } else if secs < 3600 {
-        format!("{}m{:02}s", secs / 60, secs % 60)
-    } else if secs < 86_400 {
-        format!("{}h{:02}m", secs / 3600, secs % 3600 / 60)
-    } else {
-        format!("{}d{:02}h", secs / 86_400, secs % 86_400 / 3600)
-    }
-}
-
 /// The counts line: `300 sessions: 25 running, 262 queued, 10 succeeded, 2 failed,
 /// 0 skipped, 1 lost`.
 pub fn counts_line(counts: &crate::fleet::Counts) -> String {
@@ -220,18 +207,4 @@ pub fn counts_line(counts: &crate::fleet::Counts) -> String {
         counts.skipped,
         counts.lost
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clock_shows_two_units() {
-        assert_eq!(clock(Duration::from_millis(999)), "0s");
-        assert_eq!(clock(Duration::from_secs(59)), "59s");
-        assert_eq!(clock(Duration::from_secs(245)), "4m05s");
-        assert_eq!(clock(Duration::from_secs(2 * 3600 + 7 * 60 + 5)), "2h07m");
-        assert_eq!(clock(Duration::from_secs(3 * 86_400 + 4 * 3600)), "3d04h");
-    }
 }

@@ -17,9 +17,11 @@ pub mod client;
 pub mod env;
 pub mod files;
 pub mod identity;
+pub mod limit;
 pub mod node;
 pub mod options;
 pub mod outcome;
+pub mod pending;
 mod relay;
 pub mod resume;
 pub mod stop;
@@ -77,7 +79,7 @@ impl super::Executor for SlurmExecutor {
 
     fn look(&self, session: &SessionDir) -> Option<String> {
         let job = files::read_job(session).ok().flatten()?;
-        Some(format!("Slurm to start job {}", job.job_id))
+        Some(pending::waiting_for(session, &job))
     }
 
     /// Each session through Slurm, one after the other ([`stop::stop`]).

@@ -295,6 +295,10 @@ impl Watch<'_> {
                     .map_or(Ending::Slurm(info), Ending::Node),
             );
         }
+        if info.is_pending() && self.node.is_none() {
+            // For `list`, `result` and `wait`: why it has not started.
+            super::pending::record(self.session, &info.reason);
+        }
         if self.node_gone && !self.same_host && self.trusted_lock {
             crate::note!(
                 "node.lock came free while Slurm still runs job {}: locks do not reach across hosts here; polling ending.toml",
