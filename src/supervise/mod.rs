@@ -3,7 +3,7 @@
 //! it, enforces `--timeout`, writes `result.toml`, and only then releases the lock by
 //! exiting.
 //!
-//! `csa run` re-executes its own binary as `csa __supervise` (see [`crate::cmd::run`]).
+//! `csa run` re-executes its own binary as `csa __supervise` (see [`crate::run`]).
 //! Once the session is admitted ([`crate::admission`]: dependencies, queue slot), its
 //! executor runs the job ([`crate::executor::Executor::start`]); the supervisor records
 //! what it returns.

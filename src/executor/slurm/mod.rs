@@ -2,7 +2,7 @@
 //! a local session (docs/slurm.md).
 //!
 //! - **Submitting side.** `csa run --executor slurm` submits the job ([`submit`]) and
-//!   records its ID in `slurm.toml` (`crate::cmd::run`), then starts the supervisor as for a
+//!   records its ID in `slurm.toml` ([`crate::run`]), then starts the supervisor as for a
 //!   local session; it holds the session's `lock` exactly as today (the liveness invariant
 //!   is unchanged), but instead of running the job it is the job's *watcher*: it waits for
 //!   its end ([`watch`]) and returns the result to record ([`outcome`]). A session that
@@ -36,11 +36,10 @@ use anyhow::{Context as _, Result};
 use self::client::{Cancel, Slurm};
 use self::files::JobRecord;
 use self::outcome::Ending;
-use super::StopMode;
+use super::{StopMode, StopOrder};
 use crate::exit;
 use crate::interrupt::Received;
 use crate::queue::slot::Slot;
-use crate::stop::sequence::StopSequence;
 use crate::store::record::{self, ExecutorKind, ResultRecord, SessionRecord, Status};
 use crate::store::session::{self, SessionDir};
 use crate::store::stop_request as request;
@@ -86,15 +85,10 @@ impl super::Executor for SlurmExecutor {
     }
 
     /// Each session through Slurm, one after the other ([`stop::stop`]).
-    fn stop(
-        &self,
-        sessions: &[SessionDir],
-        how: StopSequence,
-        by: &dyn Fn(&SessionDir) -> String,
-        mode: StopMode,
-    ) -> Result<()> {
+    fn stop(&self, sessions: &[SessionDir], order: &StopOrder<'_>) -> Result<()> {
+        let (how, by) = (order.sequence, order.by);
         for session in sessions {
-            match mode {
+            match order.mode {
                 StopMode::Named => stop::stop(session, how, &by(session), true)?,
                 StopMode::Descendants { notes } => {
                     let stopped = stop::stop(session, how, &by(session), notes);

@@ -260,8 +260,13 @@ fn not_started(
     signal: Option<i32>,
     reason: String,
 ) -> ResultRecord {
-    let now = SystemTime::now();
-    let mut result = ResultRecord::new(session.id_string(), (status, exit_code, signal), now, now);
+    let mut result = crate::store::record::endings::finished(
+        session,
+        SystemTime::now(),
+        status,
+        exit_code,
+        signal,
+    );
     result.reason = Some(reason);
     result
 }

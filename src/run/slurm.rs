@@ -13,7 +13,7 @@ use std::os::unix::fs::OpenOptionsExt as _;
 
 use anyhow::Result;
 
-use super::{Launch, Prepared, announce, spawn_supervisor};
+use super::{Launch, Prepared, spawn_supervisor};
 use crate::executor::slurm::client::{Cancel, Slurm};
 use crate::executor::slurm::{self, files, submit};
 use crate::exit::{CSA_ERROR, Failure};
@@ -65,9 +65,13 @@ pub(super) fn submit_early(launch: &Launch<'_>) -> Option<Early> {
 }
 
 /// Starts the watcher and — when `run` submits the job itself (`early`) — records the
-/// submitted job or Slurm's refusal; then prints the session ID. The watcher starts while
+/// submitted job or Slurm's refusal. Returns the watcher's PID. The watcher starts while
 /// `sbatch` runs, and waits for `slurm.toml` (or the refusal's result) before it watches.
-pub(super) fn start(launch: &Launch<'_>, prepared: Prepared, early: Option<Early>) -> Result<u8> {
+pub(super) fn start(
+    launch: &Launch<'_>,
+    prepared: Prepared,
+    early: Option<Early>,
+) -> Result<crate::sys::Pid> {
     let Launch { args, session, .. } = launch;
     if early.is_none() {
         warn_if_node_local(launch);
@@ -98,8 +102,7 @@ pub(super) fn start(launch: &Launch<'_>, prepared: Prepared, early: Option<Early
     if let Some(early) = early {
         record_submission(launch, early)?;
     }
-    announce(args, session, pid)?;
-    Ok(0)
+    Ok(pid)
 }
 
 /// Keeps what the watcher needs to submit the job later (`submit.toml`): the `sbatch`
