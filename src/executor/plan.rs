@@ -19,6 +19,8 @@ pub struct Choice<'a> {
     pub no_daemon: bool,
     /// `--stdin`: the caller's standard input goes to the job.
     pub stdin: bool,
+    /// The job's time limit (`--timeout`, or its tool's).
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// What the supervisor is told runs its job (`csa __supervise --executor …`).
@@ -83,7 +85,14 @@ pub fn plan(args: &Choice<'_>, config: &crate::tool::config::Lazy<'_>) -> Result
         settings.slurm_args.into_iter().map(Into::into).collect();
     let configured = extra.len();
     extra.extend(args.slurm_args.iter().map(Into::into));
-    slurm::options::check(&extra, configured, &slurm::client::Slurm::from_env())?;
+    let cluster = slurm::client::Slurm::from_env();
+    let given = slurm::options::check(&extra, configured, &cluster)?;
+    // First: a configured or given `--time` comes later and wins.
+    if let Some(timeout) = args.timeout
+        && let Some(time) = slurm::limit::backstop(timeout, &given, &cluster)?
+    {
+        extra.insert(0, time);
+    }
     Ok(Chosen {
         executor,
         slurm: Some(slurm::submit::Request {

@@ -139,3 +139,40 @@ fn an_unreachable_controller_never_makes_a_session_lost() {
     let log = slurm.file(&id, "watch.log");
     assert_contains(&log, &["cannot ask Slurm"]);
 }
+
+#[test]
+#[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
+fn a_node_that_cannot_see_the_state_root_fails_the_job_with_a_reason_and_is_warned_about() {
+    let slurm = SlurmCsa::new();
+    // n3, the `isolated` partition's node, has the tests' state roots hidden.
+    let id = slurm.run(&["--slurm-arg=--partition=isolated", "echo never"]);
+    let out = super::assert_ended(&slurm, &id, 1, "failure");
+    assert_eq!(stdout(&out), "");
+    let result = slurm.result(&id);
+    crate::support::assert_reason(
+        &result,
+        &[
+            "JobLaunchFailure",
+            "on n3",
+            "does not see the state root",
+            "never started",
+        ],
+    );
+    let reason = result["reason"].as_str().unwrap();
+    assert!(
+        !reason.contains("signal 53") && !reason.contains("see /"),
+        "{reason}"
+    );
+    assert!(result.get("signal").is_none(), "not a signal: {result:?}");
+    // The next run warns about that node, before it submits.
+    let out = slurm.output(&["run", "--executor", "slurm", "echo elsewhere"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: Slurm node n3 could not see this state root")
+            && err.contains("--exclude=n3"),
+        "{err}"
+    );
+    let other = stdout(&out).trim().to_owned();
+    super::assert_ended(&slurm, &other, 0, "success");
+}

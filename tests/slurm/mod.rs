@@ -16,6 +16,7 @@ mod endings;
 mod faults;
 mod fleet;
 mod identity;
+mod pending;
 mod requests;
 mod signals;
 mod stop;
@@ -176,10 +177,13 @@ impl SlurmCsa {
         self.csa.file(id, name)
     }
 
-    /// Waits until the job has started on the node (`node.toml`) and printed `text`.
+    /// Waits until the job has started on the node (`node.toml`), its watcher has seen it
+    /// start (the `queued` mark is gone: a look reads `running`), and it printed `text`.
     pub fn wait_started(&self, id: &str, text: &str) {
+        let dir = self.csa.session_dir(id);
         wait_for(SLURM_DEADLINE, "the Slurm job to start", || {
-            self.csa.session_dir(id).join("node.toml").exists()
+            dir.join("node.toml").exists()
+                && !dir.join("queued").exists()
                 && self.file(id, "stdout.log").contains(text)
         });
     }

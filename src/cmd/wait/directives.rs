@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use crate::cmd::args::WaitArgs;
 use crate::directive;
 use crate::liveness::Observed;
-use crate::store::session::SessionDir;
+use crate::store::record::SessionRecord;
+use crate::store::session::{SESSION_TOML, SessionDir, StateRoot};
 
 /// `status` of a pending session in `KV_WARM`: `alive` while its job runs (or `csa run` is
 /// still setting it up).
@@ -46,6 +47,15 @@ pub fn still_running(pending: &[&SessionDir], started: Instant, args: &WaitArgs,
     if multi {
         pairs.push(("pending", &count));
     }
+    // What a single queued session waits for (a queue slot, its dependencies, Slurm and
+    // Slurm's reason): a job that can never start says so here.
+    let waiting = match pending {
+        [session] if states == QUEUED => waiting_for(session),
+        _ => None,
+    };
+    if let Some(waiting) = &waiting {
+        pairs.push(("waiting_for", waiting));
+    }
     pairs.extend([("elapsed", elapsed.as_str()), ("cmd", cmd.as_str())]);
     directive::emit("SESSION_WAIT_KV_WARM", &pairs);
     let rule = if multi {
@@ -54,6 +64,20 @@ pub fn still_running(pending: &[&SessionDir], started: Instant, args: &WaitArgs,
         "the session is healthy and still running; run cmd again to keep waiting"
     };
     directive::emit("CALLER_HINT", &[("action", "retry_wait"), ("rule", rule)]);
+}
+
+/// What a queued session waits for, in words ([`crate::admission::waiting_for`]).
+fn waiting_for(session: &SessionDir) -> Option<String> {
+    let record: SessionRecord = crate::store::record::read(&session.file(SESSION_TOML))
+        .ok()
+        .flatten()?;
+    let found = crate::admission::waiting_for::find(
+        &StateRoot::of_session(session),
+        &session.id_string(),
+        &record,
+        &mut crate::queue::snapshot::Snapshots::default(),
+    );
+    Some(found.waiting_for)
 }
 
 /// What a session that has not ended is doing, for `KV_WARM`'s `status`.

@@ -88,61 +88,76 @@ struct Known {
     short: HashMap<char, String>,
 }
 
+/// The options given, resolved to their long names, with their values (in order).
+#[derive(Debug, Clone, Default)]
+pub struct Given(Vec<(String, Option<String>)>);
+
+impl Given {
+    /// The value of the last `--name` given (a later option wins in `sbatch`).
+    pub fn last(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(given, _)| given == name)
+            .and_then(|(_, value)| value.as_deref())
+    }
+}
+
 /// Checks `args` (the configured options first, then `--slurm-arg`s; `configured` of them
-/// came from the configuration). Errors (exit 2): the first refused or unknown option.
-pub fn check(args: &[OsString], configured: usize, slurm: &Slurm) -> Result<()> {
+/// came from the configuration), and returns them resolved. Errors (exit 2): the first
+/// refused or unknown option.
+pub fn check(args: &[OsString], configured: usize, slurm: &Slurm) -> Result<Given> {
     if args.is_empty() {
-        return Ok(());
+        return Ok(Given::default());
     }
     let known = slurm.help().map(|help| parse_help(&help));
     let args: Vec<String> = args
         .iter()
         .map(|arg| arg.to_string_lossy().into_owned())
         .collect();
-    let Some((at, why)) = first_problem(&args, known.as_ref()) else {
-        return Ok(());
-    };
-    let from = if at < configured {
-        "[executors.slurm] args"
-    } else {
-        "--slurm-arg"
-    };
-    Err(Failure::new(USAGE, format!("{why} ({}, from {from})", args[at])).into())
+    read(&args, known.as_ref()).map_err(|(at, why)| {
+        let from = if at < configured {
+            "[executors.slurm] args"
+        } else {
+            "--slurm-arg"
+        };
+        Failure::new(USAGE, format!("{why} ({}, from {from})", args[at])).into()
+    })
 }
 
-/// The index of the first refused or unknown option of `args`, and why.
-fn first_problem(args: &[String], known: Option<&Known>) -> Option<(usize, String)> {
+/// `args` resolved; errors: the index of the first refused or unknown option, and why.
+fn read(args: &[String], known: Option<&Known>) -> Result<Given, (usize, String)> {
+    let mut given = Vec::new();
     let mut i = 0;
     while i < args.len() {
         let at = i;
-        let (name, inline_value) = match option_name(&args[at], known) {
-            Ok(found) => found,
-            Err(why) => return Some((at, why)),
-        };
+        let (name, mut value) = option_name(&args[at], known).map_err(|why| (at, why))?;
         if let Some((_, why)) = REFUSED.iter().find(|(refused, _)| *refused == name) {
-            return Some((at, format!("cannot pass --{name} to sbatch: {why}")));
+            return Err((at, format!("cannot pass --{name} to sbatch: {why}")));
         }
         let takes = known
             .and_then(|known| known.long.get(&name).copied())
             .unwrap_or(Value::Optional);
         i += 1;
-        if takes == Value::Required && !inline_value {
-            if i >= args.len() {
-                return Some((at, format!("--{name} needs a value")));
-            }
+        if takes == Value::Required && value.is_none() {
+            let Some(next) = args.get(i) else {
+                return Err((at, format!("--{name} needs a value")));
+            };
+            value = Some(next.clone());
             i += 1;
         }
+        given.push((name, value));
     }
-    None
+    Ok(Given(given))
 }
 
-/// The long name of the option `arg`, and whether its value is in `arg` itself. Errors:
-/// not an option, or one `sbatch` does not have.
-fn option_name(arg: &str, known: Option<&Known>) -> Result<(String, bool), String> {
+/// The long name of the option `arg`, and its value when `arg` carries it (`--name=value`,
+/// `-Xvalue`). Errors: not an option, or one `sbatch` does not have.
+fn option_name(arg: &str, known: Option<&Known>) -> Result<(String, Option<String>), String> {
     if let Some(long) = arg.strip_prefix("--") {
         let (name, value) = match long.split_once('=') {
-            Some((name, _)) => (name, true),
-            None => (long, false),
+            Some((name, value)) => (name, Some(value.to_owned())),
+            None => (long, None),
         };
         if name.is_empty() {
             return Err("not an sbatch option: csa passes no script or arguments to sbatch".into());
@@ -155,16 +170,17 @@ fn option_name(arg: &str, known: Option<&Known>) -> Result<(String, bool), Strin
     if let Some(short) = arg.strip_prefix('-')
         && let Some(letter) = short.chars().next()
     {
-        let inline = short.len() > letter.len_utf8();
+        let rest = &short[letter.len_utf8()..];
+        let value = (!rest.is_empty()).then(|| rest.to_owned());
         if let Some((_, name)) = REFUSED_SHORT.iter().find(|(l, _)| *l == letter) {
-            return Ok(((*name).to_owned(), inline));
+            return Ok(((*name).to_owned(), value));
         }
         return match known {
-            None => Ok((letter.to_string(), inline)),
+            None => Ok((letter.to_string(), value)),
             Some(known) => known
                 .short
                 .get(&letter)
-                .map(|name| (name.clone(), inline))
+                .map(|name| (name.clone(), value))
                 .ok_or_else(|| {
                     format!("unknown sbatch option -{letter}: sbatch --help lists no such option")
                 }),
@@ -248,9 +264,9 @@ mod tests {
         \n\
         Parallel run options:\n  -a, --array=indexes         job array index values\n      --export[=names]        specify environment variables to export\n  -H, --hold                  submit job in held state\n  -p, --partition=partition   partition requested\n      --parsable              outputs only the jobid\n  -t, --time=minutes          time limit\n      --time-min=minutes      minimum time limit (if distinct)\n";
 
-    fn checked(args: &[&str], known: &Known) -> Result<(), String> {
+    fn checked(args: &[&str], known: &Known) -> Result<Given, String> {
         let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
-        first_problem(&args, Some(known)).map_or(Ok(()), |(_, why)| Err(why))
+        read(&args, Some(known)).map_err(|(_, why)| why)
     }
 
     #[test]
@@ -261,7 +277,9 @@ mod tests {
         assert_eq!(known.long.get("hold"), Some(&Value::None));
         assert_eq!(known.short.get(&'p').map(String::as_str), Some("partition"));
         assert!(checked(&["--partition=debug", "-t", "5", "--hold"], &known).is_ok());
-        assert!(checked(&["-p", "debug", "--part=debug", "-pdebug"], &known).is_ok());
+        let given = checked(&["-p", "one", "--part=two", "-pthree", "-t", "5"], &known).unwrap();
+        assert_eq!(given.last("partition"), Some("three"));
+        assert_eq!(given.last("time"), Some("5"));
         assert!(checked(&["--export=NONE"], &known).is_ok());
         let err = |args: &[&str]| checked(args, &known).unwrap_err();
         assert!(err(&["--array=0-9"]).contains("--tag"));

@@ -3,12 +3,12 @@
 //!
 //! The batch script only starts `csa __node` on the node, which reads `session.toml` and
 //! runs the job as the local supervisor does. Options, in this order (a later option wins):
-//! `--time` (a backstop above csa's own `--timeout`: the timeout plus its 5 s grace plus a
-//! minute, in whole minutes), then the configured `[executors.slurm] args`, then each
-//! `--slurm-arg`, then what csa needs and the user may not change: `--parsable`,
-//! `--no-requeue` (a requeued job would run twice and truncate nothing but confuse every
-//! record), `--open-mode=append`, `--job-name=csa-<ID>`, and `--output`/`--error` to
-//! `slurm.log` (the job's own output goes to the spool files, written by `csa __node`).
+//! the request's (`--time` as a backstop above csa's own `--timeout`, [`super::limit`];
+//! the configured `[executors.slurm] args`; each `--slurm-arg`), then what csa needs and the
+//! user may not change: `--parsable`, `--no-requeue` (a requeued job would run twice and
+//! truncate nothing but confuse every record), `--open-mode=append`, `--job-name=NAME`
+//! ([`identity::job_name`]), and `--output`/`--error` to `slurm.log` (the job's own output
+//! goes to the spool files, written by `csa __node`).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -17,7 +17,6 @@ use std::time::SystemTime;
 use super::client::{Slurm, Submission};
 use super::files::{self, JobRecord};
 use super::identity;
-use crate::executor::local::TIMEOUT_GRACE;
 use crate::store::record::{self, SessionRecord};
 use crate::store::session::SessionDir;
 
@@ -54,20 +53,9 @@ impl Request {
     }
 }
 
-/// The `sbatch` options for `session`, whose `--timeout` is `timeout_ms` (see the module
-/// documentation).
-pub fn sbatch_args(
-    session: &SessionDir,
-    timeout_ms: Option<u64>,
-    request: &Request,
-) -> Vec<OsString> {
-    let mut args: Vec<OsString> = Vec::new();
-    if let Some(timeout_ms) = timeout_ms {
-        let grace = u64::try_from(TIMEOUT_GRACE.as_millis()).unwrap_or(0);
-        let minutes = timeout_ms.saturating_add(grace).div_ceil(60_000) + 1;
-        args.push(format!("--time={minutes}").into());
-    }
-    args.extend(request.args.iter().cloned());
+/// The `sbatch` options for `session` (see the module documentation).
+pub fn sbatch_args(session: &SessionDir, request: &Request) -> Vec<OsString> {
+    let mut args: Vec<OsString> = request.args.clone();
     let log = session.file(files::SLURM_LOG);
     let mut output = OsString::from("--output=");
     output.push(&log);
@@ -160,15 +148,10 @@ const ATTEMPTS: u32 = 3;
 /// The pause before the next attempt, times the attempt's number.
 const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
 
-/// Starts submitting the session's job (`timeout_ms`: its `--timeout`) without waiting for
-/// Slurm's answer. Errors: `sbatch` cannot be run.
-pub fn start(
-    session: &SessionDir,
-    timeout_ms: Option<u64>,
-    request: &Request,
-    slurm: &Slurm,
-) -> anyhow::Result<Pending> {
-    let args = sbatch_args(session, timeout_ms, request);
+/// Starts submitting the session's job without waiting for Slurm's answer. Errors:
+/// `sbatch` cannot be run.
+pub fn start(session: &SessionDir, request: &Request, slurm: &Slurm) -> anyhow::Result<Pending> {
+    let args = sbatch_args(session, request);
     let script = batch_script(session, &request.csa);
     Ok(Pending {
         submission: slurm.start_submission(&args, &script, &request.env, request.cwd.as_deref())?,
@@ -192,7 +175,7 @@ pub fn submit(
         name: record.name.clone(),
         ..request.clone()
     };
-    start(session, record.timeout_ms, &request, slurm)?.answer()
+    start(session, &request, slurm)?.answer()
 }
 
 /// `path` in single quotes for `sh`, with `'` written as `'\''`.
@@ -223,7 +206,7 @@ mod tests {
     }
 
     #[test]
-    fn csa_options_come_last_and_time_is_a_backstop() {
+    fn csa_options_come_last() {
         let request = Request {
             args: vec!["--partition=gpu".into(), "--job-name=mine".into()],
             csa: "/bin/csa".into(),
@@ -231,13 +214,11 @@ mod tests {
             cwd: None,
             name: None,
         };
-        let args: Vec<String> = sbatch_args(&session(), Some(90_000), &request)
+        let args: Vec<String> = sbatch_args(&session(), &request)
             .into_iter()
             .map(|a| a.into_string().unwrap())
             .collect();
-        // 90 s + 5 s grace → 2 minutes, plus one.
-        assert_eq!(args[0], "--time=3");
-        assert_eq!(args[1], "--partition=gpu");
+        assert_eq!(args[0], "--partition=gpu");
         let name = args
             .iter()
             .rposition(|a| a.starts_with("--job-name="))

@@ -192,6 +192,10 @@ impl Watch<'_> {
         let at = crate::store::record::parse_timestamp(&node.started_at)
             .unwrap_or_else(std::time::SystemTime::now);
         crate::store::record::mark_started(self.session, at);
+        if let Some(name) = &node.node {
+            // It sees the state root.
+            super::sharing::shared(self.session, name);
+        }
         self.same_host = node.host == files::host_name();
         self.node = Some(node);
         self.poll = TRUSTED_POLL;
@@ -294,6 +298,10 @@ impl Watch<'_> {
                 self.ending_within(self.lag())
                     .map_or(Ending::Slurm(info), Ending::Node),
             );
+        }
+        if info.is_pending() && self.node.is_none() {
+            // For `list`, `result` and `wait`: why it has not started.
+            super::pending::record(self.session, &info.reason);
         }
         if self.node_gone && !self.same_host && self.trusted_lock {
             crate::note!(

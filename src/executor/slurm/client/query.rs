@@ -173,6 +173,36 @@ impl Slurm {
             .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
+    /// Every partition (`sinfo -h -o "%P %l"`): its name, whether it is the default, and
+    /// its time limit in minutes (`None`: infinite); `None` when Slurm cannot say.
+    pub fn partition_limits(&self) -> Option<Vec<(String, bool, Option<u64>)>> {
+        let mut command = self.command("sinfo");
+        command.args(["-h", "-o", "%P %l"]);
+        let output = Self::run(command, "sinfo").ok()?;
+        if !output.status.success() {
+            return None;
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
+        let mut partitions: Vec<(String, bool, Option<u64>)> = Vec::new();
+        for line in text.lines() {
+            let Some((name, limit)) = line.trim().split_once(' ') else {
+                continue;
+            };
+            let (name, default) = match name.strip_suffix('*') {
+                Some(name) => (name, true),
+                None => (name, false),
+            };
+            if !partitions.iter().any(|(seen, _, _)| seen == name) {
+                partitions.push((
+                    name.to_owned(),
+                    default,
+                    super::super::limit::parse_limit(limit),
+                ));
+            }
+        }
+        Some(partitions)
+    }
+
     /// The number of nodes of the cluster (`sinfo -N`), `None` when Slurm cannot say.
     pub fn node_count(&self) -> Option<usize> {
         let mut command = self.command("sinfo");
