@@ -30,10 +30,12 @@ pub use usage::parse_or_exit;
     after_help = ROOT_EXAMPLES
 )]
 pub struct Cli {
+    /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// csa's subcommands (the hidden ones are `csa run`'s and Slurm's internal entries).
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start a job in the background and print its session ID

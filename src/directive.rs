@@ -132,6 +132,33 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// Prints `CSA:SESSION_STARTED id pid dir wait_cmd attach_cmd kill_cmd` on stderr: a new
+/// session, its supervisor's PID and directory, and the commands to wait for, follow and
+/// stop it.
+pub fn session_started(session: &crate::store::session::SessionDir, pid: crate::sys::Pid) {
+    let id = session.id_string();
+    emit(
+        "SESSION_STARTED",
+        &[
+            ("id", &id),
+            ("pid", &pid.to_string()),
+            ("dir", &session.path.to_string_lossy()),
+            (
+                "wait_cmd",
+                &csa_command(&["session", "wait", "--session", &id]),
+            ),
+            (
+                "attach_cmd",
+                &csa_command(&["session", "attach", "--session", &id]),
+            ),
+            (
+                "kill_cmd",
+                &csa_command(&["session", "kill", "--session", &id]),
+            ),
+        ],
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::format;

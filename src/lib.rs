@@ -28,6 +28,7 @@ pub mod interrupt;
 pub mod liveness;
 pub mod queue;
 pub mod report;
+pub mod run;
 pub mod stop;
 pub mod store;
 pub mod supervise;

@@ -13,6 +13,7 @@ use std::process::Command;
 use rustix::io::FdFlags;
 
 pub mod cgroup;
+pub mod inotify;
 mod pid;
 mod procfs;
 pub mod signals;

@@ -16,15 +16,15 @@
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::mem::MaybeUninit;
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd as _, BorrowedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rustix::event::{PollFd, PollFlags, Timespec};
-use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
+use rustix::event::{PollFd, PollFlags};
+use rustix::fs::inotify::WatchFlags;
 
 use crate::backoff::Backoff;
+use crate::sys::inotify::DirWatch;
 
 mod copy;
 
@@ -168,7 +168,7 @@ pub fn follow(
 /// Blocks between two passes of the follower.
 enum Idle {
     /// An inotify instance watching the session directory.
-    Inotify(OwnedFd),
+    Inotify(DirWatch),
     /// No inotify: an adaptive pause, doubled on every idle pass.
     Poll(Backoff),
 }
@@ -180,9 +180,7 @@ impl Idle {
             | WatchFlags::CREATE
             | WatchFlags::MOVED_TO
             | WatchFlags::ONLYDIR;
-        inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK)
-            .and_then(|fd| inotify::add_watch(&fd, dir, watched).map(|_| fd))
-            .map_or(Self::Poll(POLLING), Self::Inotify)
+        DirWatch::new(dir, watched).map_or(Self::Poll(POLLING), Self::Inotify)
     }
 
     /// Returns when there may be something new to copy. `busy` says the last pass copied
@@ -200,22 +198,19 @@ impl Idle {
         };
         if busy {
             // Events queued during the copy only say "look again": look at once.
-            if let Some(fd) = inotify {
-                drain_events(fd);
+            if let Some(watch) = inotify {
+                watch.drain();
             }
             return Ok(());
         }
         let mut fds = Vec::with_capacity(2);
-        if let Some(fd) = inotify {
-            fds.push(PollFd::new(fd, PollFlags::IN));
+        if let Some(watch) = inotify {
+            fds.push(PollFd::from_borrowed_fd(watch.as_fd(), PollFlags::IN));
         }
         if let Some(reader) = reader {
             fds.push(PollFd::from_borrowed_fd(reader, PollFlags::empty()));
         }
-        let timeout = Timespec {
-            tv_sec: i64::try_from(pause.as_secs()).unwrap_or(i64::MAX),
-            tv_nsec: i64::from(pause.subsec_nanos()),
-        };
+        let timeout = crate::sys::inotify::timespec(pause);
         match rustix::event::poll(&mut fds, Some(&timeout)) {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(err) => return Err(err.into()),
@@ -228,18 +223,11 @@ impl Idle {
         if reader_gone {
             return Err(io::ErrorKind::BrokenPipe.into());
         }
-        if let Some(fd) = inotify {
-            drain_events(fd);
+        if let Some(watch) = inotify {
+            watch.drain();
         }
         Ok(())
     }
-}
-
-/// Reads and discards the queued inotify events: each only means "look again".
-fn drain_events(fd: &OwnedFd) {
-    let mut buffer = [MaybeUninit::<u8>::uninit(); 4096];
-    let mut events = inotify::Reader::new(fd, &mut buffer);
-    while events.next().is_ok() {}
 }
 
 #[cfg(test)]

@@ -9,11 +9,17 @@ use std::time::Duration;
 /// An ANSI SGR colour for a status word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Colour {
+    /// SGR 31.
     Red,
+    /// SGR 32.
     Green,
+    /// SGR 33.
     Yellow,
+    /// SGR 35.
     Magenta,
+    /// SGR 36.
     Cyan,
+    /// SGR 2 (faint).
     Dim,
 }
 

@@ -7,7 +7,7 @@ use std::fs;
 
 use ulid::Ulid;
 
-use crate::executor::{self, StopMode};
+use crate::executor::{self, StopMode, StopOrder};
 use crate::stop::sequence::StopSequence;
 use crate::store::session::{SessionDir, StateRoot};
 
@@ -85,7 +85,12 @@ pub fn stop_descendants(
     for level in levels.iter().rev() {
         for (executor, group) in executor::group(level) {
             // Errors are noted (with `notes`) by the executor, never returned.
-            let _ = executor.stop(&group, how, &by, StopMode::Descendants { notes });
+            let order = StopOrder {
+                sequence: how,
+                by: &by,
+                mode: StopMode::Descendants { notes },
+            };
+            let _ = executor.stop(&group, &order);
         }
     }
 }

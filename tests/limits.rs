@@ -7,26 +7,18 @@
 use crate::support::isolation::{self, Namespace, PidsLimit, Throwaway};
 use crate::support::{Csa, assert_contains, assert_exit, code, stderr, stdout};
 
-/// The start of a script: a decoy process (`sleep`), once it is asleep (polled, at most
-/// 10 s): `$decoy` is its PID.
+/// The start of a script: a decoy process (`sleep`), once it is asleep: `$decoy` is its
+/// PID.
 const DECOY: &str = r#"
-state() { sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1; }
 sleep 300 & decoy=$!
-for _ in $(seq 1000); do [ "$(state "$decoy")" = S ] && break; sleep 0.01; done
+asleep "$decoy"
 "#;
 
 /// The lines a script prints after `csa run` returned: `exit=N`, then `decoy=alive` when the
-/// decoy ([`DECOY`]) is still asleep with no signal pending — had `run` sent it SIGKILL, it
-/// would be dead, dying or holding it pending.
+/// decoy ([`DECOY`]) was not signalled ([`isolation::PROCESS_FUNCTIONS`]).
 const REPORT: &str = r#"
 echo "exit=$status"
-state=$(state "$decoy")
-pending=$(sed -n 's/^ShdPnd:[[:space:]]*//p; s/^SigPnd:[[:space:]]*//p' "/proc/$decoy/status" | tr -d '\n')
-if [ "$state" = S ] && ! printf '%s' "$pending" | grep -q '[1-9a-f]'; then
-    echo decoy=alive
-else
-    echo "decoy=signalled (state $state, pending $pending)"
-fi
+report decoy "$decoy"
 kill "$decoy"
 "#;
 
@@ -87,15 +79,7 @@ status=$?
     .run();
     let report = crate::support::stdout(&out);
     let run_stderr = std::fs::read_to_string(csa.state.path().join("run.err")).unwrap_or_default();
-    let sessions: Vec<String> = std::fs::read_dir(csa.sessions_dir())
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    assert_refused_cleanly(&report, &run_stderr, &sessions);
+    assert_refused_cleanly(&report, &run_stderr, &csa.session_entries());
     assert_exit(&out, 0);
 }
 

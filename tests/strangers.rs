@@ -10,25 +10,12 @@
 use crate::support::isolation::Namespace;
 use crate::support::{Csa, HANG, code, group_members, stderr, stdout, wait_for};
 
-/// Shell functions for the scripts: `state PID` (its state letter), `field PID N` (field N of
-/// its `/proc/PID/stat`: 5 the process group, 6 the session), `asleep PID` (polls until
-/// it sleeps, at most 10 s), `report NAME PID` (prints `NAME=alive` when the process still
-/// sleeps with no signal pending, else `NAME=signalled …`), `kill_session ID` (runs
-/// `csa session kill --grace 0`, output in `kill.out`/`kill.err`, prints `kill=N`).
+/// A shell function for the scripts (besides
+/// [`crate::support::isolation::PROCESS_FUNCTIONS`]):
+/// `kill_session ID` runs `csa session kill --grace 0`, its output in `kill.out` and
+/// `kill.err`, and prints `kill=N`.
 const FUNCTIONS: &str = r#"
 cd "$CSA_TEST_DIR"
-state() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1; }
-field() { sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f"$(($2 - 2))"; }
-asleep() { for _ in $(seq 1000); do [ "$(state "$1")" = S ] && return; sleep 0.01; done; }
-report() {
-    pending=$(sed -n 's/^ShdPnd:[[:space:]]*//p; s/^SigPnd:[[:space:]]*//p' "/proc/$2/status" 2>/dev/null | tr -d '\n')
-    st=$(state "$2")
-    if [ "$st" = S ] && ! printf '%s' "$pending" | grep -q '[1-9a-f]'; then
-        echo "$1=alive"
-    else
-        echo "$1=signalled (state $st, pending $pending)"
-    fi
-}
 kill_session() {
     "$CSA" session kill --session "$1" --grace 0 >kill.out 2>kill.err
     echo "kill=$?"
@@ -190,4 +177,30 @@ fn kill_of_a_finished_session_stops_only_what_carries_its_id() {
         "only the marked process is stopped"
     );
     assert_eq!(csa.result(&id).unwrap()["status"].as_str(), Some("success"));
+}
+
+/// A process whose command name is not UTF-8 (the name of the file it runs) is a process
+/// like any other: reading it never fails a scan of `/proc`, so `kill` still finds and
+/// stops the session's leftovers.
+#[test]
+fn a_process_with_a_name_that_is_not_utf8_does_not_stop_kill() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let csa = Csa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let odd = dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"sleep-\xff\xfe"));
+    std::fs::copy("/bin/sleep", &odd).unwrap();
+    let mut stranger = std::process::Command::new(&odd).arg("300").spawn().unwrap();
+    let id = csa.run("sleep 1000 & echo started");
+    assert_eq!(csa.wait(&id).status.code(), Some(0));
+    let pgid = csa.supervisor_pid(&id);
+    wait_for(HANG, "the supervisor to exit", || {
+        !group_members(pgid).contains(&pgid)
+    });
+    let out = csa.output(&["session", "kill", "--session", &id, "--grace", "0"]);
+    let _ = stranger.kill();
+    let _ = stranger.wait();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(group_members(pgid).is_empty());
 }

@@ -130,7 +130,7 @@ fn remove_abandoned_setups(root: &StateRoot, now: SystemTime) {
         let name = entry.file_name();
         let Some(id) = name
             .to_str()
-            .and_then(|name| name.strip_prefix(crate::cmd::run::STAGING_PREFIX))
+            .and_then(|name| name.strip_prefix(crate::run::STAGING_PREFIX))
             .and_then(|id| ulid::Ulid::from_string(id).ok())
         else {
             continue;

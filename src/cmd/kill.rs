@@ -19,7 +19,7 @@
 use anyhow::Result;
 
 use crate::cmd::args::KillArgs;
-use crate::executor::StopMode;
+use crate::executor::{StopMode, StopOrder};
 use crate::exit;
 use crate::stop::sequence::StopSequence;
 use crate::store::session::{SessionDir, StateRoot};
@@ -66,8 +66,13 @@ pub fn stop(sessions: &[SessionDir], how: StopSequence) -> Result<()> {
         &|ancestor| format!("csa session kill of ancestor session {ancestor}"),
         true,
     );
+    let order = StopOrder {
+        sequence: how,
+        by: &|_| BY_KILL.to_owned(),
+        mode: StopMode::Named,
+    };
     for (executor, group) in crate::executor::group(sessions) {
-        executor.stop(&group, how, &|_| BY_KILL.to_owned(), StopMode::Named)?;
+        executor.stop(&group, &order)?;
     }
     Ok(())
 }

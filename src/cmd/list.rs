@@ -295,6 +295,7 @@ fn print_table(rows: &[Row]) -> io::Result<()> {
     out.flush()
 }
 
+/// The colour of a status word in `list` and `status`.
 pub fn status_colour(status: State) -> Colour {
     match status {
         State::Running => Colour::Cyan,

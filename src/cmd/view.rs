@@ -128,6 +128,7 @@ impl ResultView {
 /// A row of `csa session list --json`: [`ResultView`] plus what the session runs.
 #[derive(Debug, Clone, Serialize)]
 pub struct ListEntry {
+    /// The fields `result` shows.
     #[serde(flatten)]
     pub result: ResultView,
     /// The user's label (`--name`), if any.

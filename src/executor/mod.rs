@@ -57,19 +57,11 @@ pub trait Executor: Sync {
         None
     }
 
-    /// Stops `sessions` (all of this executor's kind) together, `how`; `by(session)` names
-    /// who asks, as each result's reason will. What a session that cannot be verified or
-    /// has ended means is `mode`'s.
+    /// Stops `sessions` (all of this executor's kind) together, as `order` says.
     ///
     /// Errors (exit 125), with [`StopMode::Named`] only: a session that cannot be verified
     /// (nothing signalled), a stop that fails, a result that cannot be recorded.
-    fn stop(
-        &self,
-        sessions: &[SessionDir],
-        how: StopSequence,
-        by: &dyn Fn(&SessionDir) -> String,
-        mode: StopMode,
-    ) -> Result<()>;
+    fn stop(&self, sessions: &[SessionDir], order: &StopOrder<'_>) -> Result<()>;
 
     /// Heals a session whose supervisor is gone (its lock found free): returns its result —
     /// recorded now, as `lost` or from what the executor still knows, if it had none — or
@@ -108,6 +100,16 @@ pub struct Start<'a> {
     /// Stops the session's descendant sessions when the job times out (they may run on
     /// any executor: [`crate::tree`] stops them, above the executors).
     pub stop_descendants: fn(&SessionDir),
+}
+
+/// How [`Executor::stop`] stops sessions.
+pub struct StopOrder<'a> {
+    /// The first signal and the grace period before SIGKILL.
+    pub sequence: StopSequence,
+    /// Who asks, as each session's result's reason will name it.
+    pub by: &'a dyn Fn(&SessionDir) -> String,
+    /// What a session that cannot be verified, or has ended, means.
+    pub mode: StopMode,
 }
 
 /// How [`Executor::stop`] treats sessions it cannot stop as asked.

@@ -13,7 +13,7 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 
-use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::event::{PollFd, PollFlags};
 use rustix::pipe::PipeFlags;
 
 use crate::sys;
@@ -136,10 +136,7 @@ impl Interruptible {
             // A wait without end (the head of a queue): give back what was freed first.
             sys::release_free_heap();
         }
-        let timeout = timeout.map(|t| Timespec {
-            tv_sec: i64::try_from(t.as_secs()).unwrap_or(i64::MAX),
-            tv_nsec: i64::from(t.subsec_nanos()),
-        });
+        let timeout = timeout.map(sys::inotify::timespec);
         let mut fds = [
             PollFd::new(&self.signals, PollFlags::IN),
             PollFd::from_borrowed_fd(fd.unwrap_or(self.signals.as_fd()), PollFlags::IN),

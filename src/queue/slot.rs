@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write as _};
-use std::os::fd::{AsFd as _, OwnedFd};
+use std::os::fd::AsFd as _;
 use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
 use std::path::Path;
 use std::time::Duration;
@@ -32,6 +32,7 @@ use super::Queue;
 use super::ticket::{Ticket, parse_entry};
 use crate::backoff::Backoff;
 use crate::interrupt::{Interruptible, Waited};
+use crate::sys::inotify::DirWatch;
 
 /// The longest pause between two looks at the slots when inotify is unavailable.
 const MAX_FALLBACK_PAUSE: Duration = Duration::from_millis(100);
@@ -148,7 +149,7 @@ fn head(
         }
         let woke = if let Some(fd) = &watch {
             let woke = waker.readable(fd.as_fd(), None)?;
-            drain(fd);
+            fd.drain();
             woke
         } else {
             waker.pause(pauses.next_pause())?
@@ -163,22 +164,14 @@ fn head(
 
 /// An inotify instance watching the queue directory for slots freed and slot counts set,
 /// or `None` when inotify is unavailable.
-fn watch(queue: &Queue) -> Option<OwnedFd> {
+fn watch(queue: &Queue) -> Option<DirWatch> {
     use inotify::WatchFlags as W;
-    let fd = inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK).ok()?;
     // Not `CLOSE_NOWRITE`: the head's own looks (reading `slots`, listing the directory)
     // close read-only descriptors, and each such close would wake it again — a loop that
     // kept one CPU busy for as long as a queue had waiters. Slots are opened for writing,
     // so freeing one is a `CLOSE_WRITE`.
     let events = W::CLOSE_WRITE | W::MOVED_TO | W::CREATE | W::DELETE;
-    inotify::add_watch(&fd, &queue.path, events).ok()?;
-    Some(fd)
-}
-
-/// Reads and discards the pending inotify events.
-fn drain(fd: &OwnedFd) {
-    let mut buffer = [0u8; 4096];
-    while matches!(rustix::io::read(fd, &mut buffer), Ok(n) if n > 0) {}
+    DirWatch::new(&queue.path, events).ok()
 }
 
 /// Opens (creating those below `slots`) every slot file, keeping them in `files`: the

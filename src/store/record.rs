@@ -148,16 +148,9 @@ pub enum Status {
 }
 
 impl Status {
-    /// The lower-case name used in files and directives.
+    /// The lower-case name used in files and directives (the [`State`]'s name).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Success => "success",
-            Self::Failure => "failure",
-            Self::Signal => "signal",
-            Self::Timeout => "timeout",
-            Self::Lost => "lost",
-            Self::Skipped => "skipped",
-        }
+        State::from(self).as_str()
     }
 }
 
@@ -191,12 +184,12 @@ impl State {
         match self {
             Self::Running => "running",
             Self::Queued => "queued",
-            Self::Success => Status::Success.as_str(),
-            Self::Failure => Status::Failure.as_str(),
-            Self::Signal => Status::Signal.as_str(),
-            Self::Timeout => Status::Timeout.as_str(),
-            Self::Lost => Status::Lost.as_str(),
-            Self::Skipped => Status::Skipped.as_str(),
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::Signal => "signal",
+            Self::Timeout => "timeout",
+            Self::Lost => "lost",
+            Self::Skipped => "skipped",
         }
     }
 }
@@ -327,6 +320,24 @@ fn malformed(path: &Path, why: &str) -> anyhow::Error {
         format!("malformed state file: {why} ({})", path.display()),
     )
     .into()
+}
+
+/// A fixed result for unit tests: session `01JD0000000000000000000000`, ended with
+/// `status`, `exit_code` and `signal` after 1,333 ms.
+#[cfg(test)]
+pub(crate) fn sample_result(status: Status, exit_code: u8, signal: Option<i32>) -> ResultRecord {
+    ResultRecord {
+        id: "01JD0000000000000000000000".into(),
+        status,
+        exit_code,
+        signal,
+        started_at: "2026-11-21T10:00:00.123Z".into(),
+        finished_at: "2026-11-21T10:00:01.456Z".into(),
+        duration_ms: 1333,
+        synthetic: false,
+        reason: None,
+        leftover_processes: None,
+    }
 }
 
 #[cfg(test)]

@@ -119,18 +119,7 @@ mod tests {
     use super::*;
 
     fn ended(status: Status, exit_code: u8, signal: Option<i32>) -> ResultRecord {
-        ResultRecord {
-            id: "01JD0000000000000000000000".into(),
-            status,
-            exit_code,
-            signal,
-            started_at: "2026-11-21T10:00:00.123Z".into(),
-            finished_at: "2026-11-21T10:00:01.456Z".into(),
-            duration_ms: 1333,
-            synthetic: false,
-            reason: None,
-            leftover_processes: None,
-        }
+        crate::store::record::sample_result(status, exit_code, signal)
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! it, enforces `--timeout`, writes `result.toml`, and only then releases the lock by
 //! exiting.
 //!
-//! `csa run` re-executes its own binary as `csa __supervise` (see [`crate::cmd::run`]).
+//! `csa run` re-executes its own binary as `csa __supervise` (see [`crate::run`]).
 //! Once the session is admitted ([`crate::admission`]: dependencies, queue slot), its
 //! executor runs the job ([`crate::executor::Executor::start`]); the supervisor records
 //! what it returns.
@@ -104,6 +104,14 @@ pub fn main(args: &Request) -> Result<u8> {
     if waker.is_some() {
         // It may wait long: give back what start-up used first.
         sys::release_free_heap();
+    }
+    // A stop requested before this supervisor started (a watcher taking over a waiting
+    // session) came with no signal for it: the job is never started.
+    if waker.is_some()
+        && let Some(request) = stop_request::requested(&session)
+    {
+        let result = not_started(&session, request.signal, "its dependencies or a queue slot");
+        return finish(&session, result, lock_fd);
     }
     let slot = match &waker {
         None => None,

@@ -32,8 +32,8 @@ impl ProcStat {
     /// process does not exist.
     pub fn read(pid: Pid) -> io::Result<Self> {
         let mut buffer = [0u8; STAT_BYTES];
-        let text = read_small(&format!("/proc/{pid}/stat"), &mut buffer)?;
-        Self::parse(text).ok_or_else(|| {
+        let bytes = read_small(&format!("/proc/{pid}/stat"), &mut buffer)?;
+        Self::parse_bytes(bytes).ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("unparsable /proc/{pid}/stat"),
@@ -45,7 +45,15 @@ impl ProcStat {
     /// spaces and parentheses, so fields are counted from its last `)`. `None` when a field
     /// is missing or malformed (a PID field that is neither 0 nor a [`Pid`]).
     pub fn parse(text: &str) -> Option<Self> {
-        let rest = &text[text.rfind(')')? + 1..];
+        Self::parse_bytes(text.as_bytes())
+    }
+
+    /// [`ProcStat::parse`] on the file's bytes: the command name is whatever the process
+    /// chose (`prctl(PR_SET_NAME)`, the name of the file it executes), UTF-8 or not; the
+    /// fields after it are ASCII.
+    fn parse_bytes(bytes: &[u8]) -> Option<Self> {
+        let close = bytes.iter().rposition(|&b| b == b')')?;
+        let rest = std::str::from_utf8(&bytes[close + 1..]).ok()?;
         let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
         // `fields[0]` is field 3 of the file.
         let field = |n: usize| fields.get(n - 3).copied();
@@ -216,14 +224,13 @@ fn children_of(pid: Pid) -> Option<Vec<Pid>> {
 
 /// Reads a small `/proc` file (whose size `/proc` reports as 0) with one `read` into
 /// `buffer`: the kernel produces such a file whole on the first read when it fits. Its
-/// text; errors when it does not fit.
-fn read_small<'a>(path: &str, buffer: &'a mut [u8]) -> io::Result<&'a str> {
+/// bytes; errors when it does not fit.
+fn read_small<'a>(path: &str, buffer: &'a mut [u8]) -> io::Result<&'a [u8]> {
     let n = fs::File::open(path)?.read(buffer)?;
     if n == buffer.len() {
         return Err(io::Error::new(io::ErrorKind::InvalidData, "too long"));
     }
-    std::str::from_utf8(&buffer[..n])
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8"))
+    Ok(&buffer[..n])
 }
 
 #[cfg(test)]
@@ -241,6 +248,16 @@ mod tests {
             (Pid::new(1), Pid::new(1234), Pid::new(1234))
         );
         assert_eq!(stat.start_time, 98765);
+    }
+
+    #[test]
+    fn parses_stat_with_a_command_name_that_is_not_utf8() {
+        let bytes = b"77 (a\xff)) R 1 77 77 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 4321 1000 10";
+        let stat = ProcStat::parse_bytes(bytes).unwrap();
+        assert_eq!(
+            (stat.state, stat.pgrp, stat.start_time),
+            ('R', Pid::new(77), 4321)
+        );
     }
 
     #[test]

@@ -2,23 +2,13 @@
 
 use super::{SLURM_DEADLINE, SlurmCsa, assert_ended, stderr, stdout};
 use crate::procs::send;
-use crate::support::{
-    assert_contains, assert_error, assert_reason, assert_record, process_alive, wait_for,
-};
-
-/// SIGKILLs the session's watcher and waits until it is gone.
-fn kill_watcher(slurm: &SlurmCsa, id: &str) -> i32 {
-    let pid = slurm.csa.supervisor_pid(id);
-    send("KILL", u32::try_from(pid).unwrap());
-    wait_for(SLURM_DEADLINE, "the watcher to die", || !process_alive(pid));
-    pid
-}
+use crate::support::{assert_contains, assert_error, assert_reason, assert_record, wait_for};
 
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_killed_watcher_is_replaced_and_the_result_stays_exact() {
     let (slurm, id) = SlurmCsa::with_ready_session("echo ready; sleep 3; echo done; exit 3");
-    let old = kill_watcher(&slurm, &id);
+    let old = slurm.kill_watcher(&id);
     // Several looks at once: none may call it lost, exactly one new watcher takes over.
     let looks: Vec<std::process::Output> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..4)
@@ -56,7 +46,7 @@ fn a_killed_watcher_is_replaced_and_the_result_stays_exact() {
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_watcher_killed_before_the_end_is_settled_by_wait() {
     let (slurm, id) = SlurmCsa::with_ready_session("echo ready; sleep 1; exit 7");
-    kill_watcher(&slurm, &id);
+    slurm.kill_watcher(&id);
     // The job ends while nobody watches; `wait` records the node's ending without Slurm.
     wait_for(SLURM_DEADLINE, "the node's ending", || {
         slurm.csa.session_dir(&id).join("ending.toml").exists()
@@ -119,7 +109,7 @@ fn an_unreachable_controller_never_makes_a_session_lost() {
     let record = std::fs::read_to_string(&job_file).unwrap();
     let record = record.replace(&conf, dead_conf.to_str().unwrap());
     std::fs::write(&job_file, record).unwrap();
-    kill_watcher(&slurm, &id);
+    slurm.kill_watcher(&id);
     // The new watcher cannot ask Slurm: the session is running, not lost.
     let list = slurm.output(&["session", "list"]);
     assert_contains(&stdout(&list), &["running"]);
@@ -131,4 +121,41 @@ fn an_unreachable_controller_never_makes_a_session_lost() {
     assert_eq!(stdout(&out), "ready\ndone\n");
     let log = slurm.file(&id, "watch.log");
     assert_contains(&log, &["cannot ask Slurm"]);
+}
+
+#[test]
+#[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
+fn a_node_that_cannot_see_the_state_root_fails_the_job_with_a_reason_and_is_warned_about() {
+    let slurm = SlurmCsa::new();
+    // n3, the `isolated` partition's node, has the tests' state roots hidden.
+    let id = slurm.run(&["--slurm-arg=--partition=isolated", "echo never"]);
+    let out = super::assert_ended(&slurm, &id, 1, "failure");
+    assert_eq!(stdout(&out), "");
+    let result = slurm.result(&id);
+    crate::support::assert_reason(
+        &result,
+        &[
+            "JobLaunchFailure",
+            "on n3",
+            "does not see the state root",
+            "never started",
+        ],
+    );
+    let reason = result["reason"].as_str().unwrap();
+    assert!(
+        !reason.contains("signal 53") && !reason.contains("see /"),
+        "{reason}"
+    );
+    assert!(result.get("signal").is_none(), "not a signal: {result:?}");
+    // The next run warns about that node, before it submits.
+    let out = slurm.output(&["run", "--executor", "slurm", "echo elsewhere"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: Slurm node n3 could not see this state root")
+            && err.contains("--exclude=n3"),
+        "{err}"
+    );
+    let other = stdout(&out).trim().to_owned();
+    super::assert_ended(&slurm, &other, 0, "success");
 }

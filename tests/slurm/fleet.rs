@@ -168,3 +168,70 @@ fn tags_reach_local_and_slurm_sessions_alike() {
     let out = slurm.output(&["session", "wait", "--tag", "mixed", "--until-done"]);
     assert_exit(&out, 143);
 }
+
+#[test]
+#[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
+fn a_session_not_submitted_yet_survives_its_watcher() {
+    let slurm = SlurmCsa::new();
+    // The dependency pends (held) until the test lets it go.
+    let first = slurm.run(&["--slurm-arg=--hold", "echo first"]);
+    // Its follower's watcher waits for it, with the caller's environment to submit with.
+    let out = crate::support::output_within(
+        slurm.csa.cmd().env("CSA_SLURM_TEST_CALLERS", "kept").args([
+            "run",
+            "--executor",
+            "slurm",
+            "--after",
+            &first,
+            "echo \"second $CSA_SLURM_TEST_CALLERS\"",
+        ]),
+        SLURM_DEADLINE,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let second = stdout(&out).trim().to_owned();
+    // And a queue: one slot, taken by a job that runs until the test ends it.
+    let holder = slurm.run(&[
+        "--queue",
+        "resumed",
+        "--slots",
+        "1",
+        "echo ready; sleep 300",
+    ]);
+    let behind = slurm.run(&["--queue", "resumed", "echo behind"]);
+    slurm.wait_started(&holder, "ready");
+
+    // The login node's csa dies: both watchers are gone before they submitted.
+    slurm.kill_watcher(&second);
+    slurm.kill_watcher(&behind);
+    for id in [&second, &behind] {
+        let out = slurm.output(&["session", "result", "--session", id]);
+        assert!(
+            stdout(&out).contains("status = \"queued\""),
+            "{}",
+            stdout(&out)
+        );
+        assert!(
+            slurm.file(id, "watch.log").contains("takes over"),
+            "{}",
+            slurm.file(id, "watch.log")
+        );
+        assert!(!slurm.csa.session_dir(id).join("slurm.toml").exists());
+    }
+
+    // The dependency succeeds: the new watcher submits the follower, as the first would.
+    let job = slurm.job_id(&first);
+    slurm.scontrol(&["release", &job]);
+    assert_ended(&slurm, &first, 0, "success");
+    let out = assert_ended(&slurm, &second, 0, "success");
+    assert_eq!(
+        stdout(&out),
+        "second kept\n",
+        "the caller's environment, not the look's"
+    );
+
+    // The slot comes free: the one behind runs.
+    let out = slurm.output(&["session", "kill", "--session", &holder]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = assert_ended(&slurm, &behind, 0, "success");
+    assert_eq!(stdout(&out), "behind\n");
+}

@@ -236,14 +236,32 @@ impl SlurmCsa {
         self.csa.result(id).expect("result.toml")
     }
 
+    /// Runs `PROGRAM ARGS…`, one of Slurm's commands, on this cluster and asserts it
+    /// succeeded.
+    pub fn succeed(&self, program: &str, args: &[&str]) {
+        let out = self.command(program).args(args).output().expect(program);
+        assert_success(&out, program);
+    }
+
+    /// Runs `scontrol ARGS…` on this cluster and asserts it succeeded.
+    pub fn scontrol(&self, args: &[&str]) {
+        self.succeed("scontrol", args);
+    }
+
+    /// SIGKILLs the session's watcher (its job lives on) and waits until it is gone;
+    /// returns its PID.
+    pub fn kill_watcher(&self, id: &str) -> i32 {
+        let pid = self.csa.supervisor_pid(id);
+        crate::procs::send("KILL", u32::try_from(pid).unwrap());
+        wait_for(SLURM_DEADLINE, "the watcher to die", || {
+            !crate::support::process_alive(pid)
+        });
+        pid
+    }
+
     /// Runs `scancel ARGS…` on this cluster and asserts it succeeded.
     pub fn scancel(&self, args: &[&str]) {
-        let out = self
-            .command("scancel")
-            .args(args)
-            .output()
-            .expect("scancel");
-        assert_success(&out, "scancel");
+        self.succeed("scancel", args);
     }
 
     /// The node job `job_id` runs on (empty while pending).

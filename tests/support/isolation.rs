@@ -138,7 +138,7 @@ impl Throwaway {
 
     /// The names in the user's `sessions` directory, staged ones (`.new-…`) included.
     pub fn session_entries(&self) -> Vec<String> {
-        super::entries(&self.sessions())
+        super::names_in(&self.sessions())
     }
 
     /// The environment the user's script starts with (nothing else is inherited): `HOME`,
@@ -174,8 +174,29 @@ impl Throwaway {
     }
 }
 
+/// Shell functions every [`Namespace`] script starts with, to look at processes without a
+/// fixed sleep: `state PID` (its state letter: `S` asleep, `Z` a zombie, empty when gone);
+/// `field PID N` (field N of `/proc/PID/stat`: 5 its process group, 6 its session, 22 its
+/// start time); `asleep PID` (polls until it sleeps, at most 10 s); `report NAME PID`
+/// (prints `NAME=alive` when it still sleeps with no signal pending — had it been sent a
+/// SIGKILL, it would be dead, dying or holding it pending — else `NAME=signalled …`).
+pub const PROCESS_FUNCTIONS: &str = r#"
+state() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1; }
+field() { sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f"$(($2 - 2))"; }
+asleep() { for _ in $(seq 1000); do [ "$(state "$1")" = S ] && return; sleep 0.01; done; }
+report() {
+    pending=$(sed -n 's/^ShdPnd:[[:space:]]*//p; s/^SigPnd:[[:space:]]*//p' "/proc/$2/status" 2>/dev/null | tr -d '\n')
+    st=$(state "$2")
+    if [ "$st" = S ] && ! printf '%s' "$pending" | grep -q '[1-9a-f]'; then
+        echo "$1=alive"
+    else
+        echo "$1=signalled (state $st, pending $pending)"
+    fi
+}
+"#;
+
 /// A script to run as PID 1 of a private PID namespace, as root or as a [`Throwaway`]
-/// user, with `bash` (for `ulimit -u`).
+/// user, with `bash` (for `ulimit -u`), after [`PROCESS_FUNCTIONS`].
 pub struct Namespace<'a> {
     script: String,
     user: Option<&'a Throwaway>,
@@ -227,7 +248,11 @@ impl<'a> Namespace<'a> {
         } else {
             command.envs(self.env.iter().map(|(k, v)| (k, v)));
         }
-        command.args(["bash", "-c", &self.script]);
+        command.args([
+            "bash",
+            "-c",
+            &format!("{PROCESS_FUNCTIONS}\n{}", self.script),
+        ]);
         command.current_dir("/");
         output_within(&mut command, self.limit)
     }

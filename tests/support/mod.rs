@@ -158,7 +158,7 @@ impl Csa {
 
     /// Every name in the `sessions` directory, staged sessions (`.new-<ID>`) included.
     pub fn session_entries(&self) -> Vec<String> {
-        entries(&self.sessions_dir())
+        names_in(&self.sessions_dir())
     }
 
     /// Fails the test when the store holds a session (`what` made one, e.g. "a usage
@@ -234,18 +234,6 @@ impl Csa {
     }
 }
 
-/// The names in directory `dir` (none when it cannot be read).
-pub fn entries(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// A project directory whose `.csa/config.toml` holds `config`.
 pub fn project(config: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -290,6 +278,18 @@ pub fn carrying(id: &str) -> Vec<i32> {
         .into_iter()
         .filter(|pid| carries(*pid, id) && process_alive(*pid))
         .collect()
+}
+
+/// The names in directory `dir` (none when it cannot be read, e.g. does not exist yet).
+pub fn names_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Every live (not zombie) process with its process group.

@@ -5,6 +5,7 @@ use clap::{Args, Subcommand};
 
 use crate::values;
 
+/// The examples under `csa queue --help`.
 pub const QUEUE_EXAMPLES: &str = "\
 A queue runs at most SLOTS of its sessions at once; the others wait, first in, first out.
 Examples:

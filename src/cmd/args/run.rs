@@ -8,6 +8,7 @@ use clap::Args;
 
 use crate::values;
 
+/// The examples under `csa run --help`.
 pub const RUN_EXAMPLES: &str = "\
 Examples:
   SID=$(csa run 'make test') && csa session wait --session \"$SID\"

@@ -57,6 +57,7 @@ impl SessionArg {
     }
 }
 
+/// `csa session …`: the commands that act on sessions.
 #[derive(Debug, Subcommand)]
 pub enum SessionCommand {
     /// Wait for a session to end (at most 250 s), print its stdout and exit with its code
@@ -82,6 +83,7 @@ pub enum SessionCommand {
     Clean(CleanArgs),
 }
 
+/// The examples under `csa session --help`.
 pub const SESSION_EXAMPLES: &str = "\
 Examples:
   csa session list --status running
@@ -138,6 +140,7 @@ pub struct ListArgs {
 /// Arguments of `csa session result`.
 #[derive(Debug, Args)]
 pub struct ResultArgs {
+    /// The session (a handle: ID, prefix, suffix, `last` or name).
     #[command(flatten)]
     pub target: SessionArg,
     /// Print JSON instead of TOML
@@ -148,6 +151,7 @@ pub struct ResultArgs {
 /// Arguments of `csa session logs`.
 #[derive(Debug, Args)]
 pub struct LogsArgs {
+    /// The session (a handle: ID, prefix, suffix, `last` or name).
     #[command(flatten)]
     pub target: SessionArg,
     /// Also print stderr.log, to stderr
@@ -225,6 +229,7 @@ Examples:
 /// Arguments of `csa session attach`.
 #[derive(Debug, Args)]
 pub struct AttachArgs {
+    /// The session (a handle: ID, prefix, suffix, `last` or name).
     #[command(flatten)]
     pub target: SessionArg,
     /// Also follow the job's stderr.log, on stderr
@@ -244,6 +249,7 @@ Examples:
 /// Arguments of `csa session kill`.
 #[derive(Debug, Args)]
 pub struct KillArgs {
+    /// The session (a handle: ID, prefix, suffix, `last` or name).
     #[command(flatten)]
     pub target: SessionArg,
     /// Instead of one session, every running or queued session that has this tag (repeat

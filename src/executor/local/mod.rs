@@ -14,8 +14,7 @@ use anyhow::Result;
 pub use job::{TIMEOUT_GRACE, run_job};
 pub use leftovers::stop_finished;
 
-use super::{Executor, Settled, Start, StopMode};
-use crate::stop::sequence::StopSequence;
+use super::{Executor, Settled, Start, StopOrder};
 use crate::store::record::endings::{final_result, without_stdin};
 use crate::store::record::{ExecutorKind, ResultRecord};
 use crate::store::session::SessionDir;
@@ -62,14 +61,8 @@ impl Executor for LocalExecutor {
         None
     }
 
-    fn stop(
-        &self,
-        sessions: &[SessionDir],
-        how: StopSequence,
-        by: &dyn Fn(&SessionDir) -> String,
-        mode: StopMode,
-    ) -> Result<()> {
-        stop::stop(sessions, how, by, mode)
+    fn stop(&self, sessions: &[SessionDir], order: &StopOrder<'_>) -> Result<()> {
+        stop::stop(sessions, order)
     }
 
     /// The job ended with its supervisor: the recorded result, or a `lost` one written now.

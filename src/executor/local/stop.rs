@@ -4,18 +4,18 @@
 
 use anyhow::Result;
 
-use crate::executor::StopMode;
-use crate::stop::sequence::{self, StopSequence};
+use crate::executor::{StopMode, StopOrder};
+use crate::stop::sequence;
 use crate::stop::target::{self, Target};
 use crate::store::session::SessionDir;
 
 /// Stops local `sessions` together (see [`crate::executor::Executor::stop`]).
-pub fn stop(
-    sessions: &[SessionDir],
-    how: StopSequence,
-    by: &dyn Fn(&SessionDir) -> String,
-    mode: StopMode,
-) -> Result<()> {
+pub fn stop(sessions: &[SessionDir], order: &StopOrder<'_>) -> Result<()> {
+    let StopOrder {
+        sequence: how,
+        by,
+        mode,
+    } = *order;
     let notes = match mode {
         StopMode::Named => true,
         StopMode::Descendants { notes } => notes,

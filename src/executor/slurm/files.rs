@@ -57,6 +57,9 @@ pub struct JobRecord {
 pub struct NodeRecord {
     /// The compute node's host name.
     pub host: String,
+    /// The node's name in Slurm (`SLURMD_NODENAME`), when the node said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
     /// The PID of `csa __node` on that host.
     pub pid: u32,
     /// `SLURM_JOB_ID` as the node saw it.

@@ -2,7 +2,7 @@
 //! a local session (docs/slurm.md).
 //!
 //! - **Submitting side.** `csa run --executor slurm` submits the job ([`submit`]) and
-//!   records its ID in `slurm.toml` (`crate::cmd::run`), then starts the supervisor as for a
+//!   records its ID in `slurm.toml` ([`crate::run`]), then starts the supervisor as for a
 //!   local session; it holds the session's `lock` exactly as today (the liveness invariant
 //!   is unchanged), but instead of running the job it is the job's *watcher*: it waits for
 //!   its end ([`watch`]) and returns the result to record ([`outcome`]). A session that
@@ -14,6 +14,7 @@
 //! - **`session kill`** goes through Slurm ([`stop`]).
 
 pub mod client;
+pub mod deferred;
 pub mod env;
 pub mod files;
 pub mod identity;
@@ -24,6 +25,7 @@ pub mod outcome;
 pub mod pending;
 mod relay;
 pub mod resume;
+pub mod sharing;
 pub mod stop;
 pub mod submit;
 mod verdict;
@@ -34,11 +36,10 @@ use anyhow::{Context as _, Result};
 use self::client::{Cancel, Slurm};
 use self::files::JobRecord;
 use self::outcome::Ending;
-use super::StopMode;
+use super::{StopMode, StopOrder};
 use crate::exit;
 use crate::interrupt::Received;
 use crate::queue::slot::Slot;
-use crate::stop::sequence::StopSequence;
 use crate::store::record::{self, ExecutorKind, ResultRecord, SessionRecord, Status};
 use crate::store::session::{self, SessionDir};
 use crate::store::stop_request as request;
@@ -84,15 +85,10 @@ impl super::Executor for SlurmExecutor {
     }
 
     /// Each session through Slurm, one after the other ([`stop::stop`]).
-    fn stop(
-        &self,
-        sessions: &[SessionDir],
-        how: StopSequence,
-        by: &dyn Fn(&SessionDir) -> String,
-        mode: StopMode,
-    ) -> Result<()> {
+    fn stop(&self, sessions: &[SessionDir], order: &StopOrder<'_>) -> Result<()> {
+        let (how, by) = (order.sequence, order.by);
         for session in sessions {
-            match mode {
+            match order.mode {
                 StopMode::Named => stop::stop(session, how, &by(session), true)?,
                 StopMode::Descendants { notes } => {
                     let stopped = stop::stop(session, how, &by(session), notes);
@@ -148,7 +144,11 @@ pub fn supervise(
     let record: SessionRecord = record::read(&session.file(session::SESSION_TOML))?
         .with_context(|| format!("session.toml is missing ({})", session.path.display()))?;
     let (job, ending) = if args.resume {
-        resume::job(session)
+        match resume::job(session) {
+            // Never submitted: the first watcher died before it could.
+            (None, None) => submit_job(session, &record, request, received),
+            found => found,
+        }
     } else if run_submits {
         match awaited(session) {
             Awaited::Job(job) => {
@@ -176,6 +176,13 @@ pub fn supervise(
         (None, None) => Ending::Unknown("no Slurm job was recorded".to_owned()),
     };
     let ending = explain(session, ending, job.as_ref());
+    if let (Ending::Slurm(info), Some(job)) = (&ending, &job)
+        && files::read_node(session).is_none()
+        && outcome::launch_failed(info)
+    {
+        // For the warning of the next `csa run`.
+        sharing::unshared(session, &info.nodes, &job.job_id);
+    }
     files::not_queued(session);
     drop(slot);
     Ok(outcome::result(session, job.as_ref(), ending))

@@ -82,6 +82,7 @@ pub fn run(session_dir: &Path, session_id: &str, stop_descendants: fn(&SessionDi
         } else {
             files::host_name()
         },
+        node: std::env::var("SLURMD_NODENAME").ok(),
         pid: std::process::id(),
         job_id,
         started_at: record::timestamp(SystemTime::now()),
@@ -259,8 +260,13 @@ fn not_started(
     signal: Option<i32>,
     reason: String,
 ) -> ResultRecord {
-    let now = SystemTime::now();
-    let mut result = ResultRecord::new(session.id_string(), (status, exit_code, signal), now, now);
+    let mut result = crate::store::record::endings::finished(
+        session,
+        SystemTime::now(),
+        status,
+        exit_code,
+        signal,
+    );
     result.reason = Some(reason);
     result
 }

@@ -93,9 +93,19 @@ fn from_slurm(
         info.state, info.exit_code, info.exit_signal
     );
     let started = node.is_some();
-    let missing = why_slurms(session, started, &info.state);
+    let mut missing = why_slurms(session, started, &info.state);
     let signal = (info.exit_signal > 0).then_some(info.exit_signal);
     let (status, exit_code, signal, what) = match info.state.as_str() {
+        _ if !started && launch_failed(info) => {
+            // Not a signal of the job's: Slurm's own code for a job it could not launch.
+            missing = String::new();
+            (
+                Status::Failure,
+                1,
+                None,
+                not_launched(session, info, &slurm, &on),
+            )
+        }
         "COMPLETED" => (Status::Success, 0, None, slurm.clone()),
         "TIMEOUT" | "DEADLINE" => (
             Status::Timeout,
@@ -165,6 +175,32 @@ fn from_slurm(
     result.synthetic = true;
     result.reason = Some(format!("{what}{missing}"));
     result
+}
+
+/// The reason of a job Slurm could not launch ([`launch_failed`]) on a node that does not
+/// see the state root; `slurm` and `on` say what Slurm recorded and where.
+fn not_launched(session: &SessionDir, info: &JobInfo, slurm: &str, on: &str) -> String {
+    let root = crate::store::session::StateRoot::of_session(session);
+    let why = match info.reason.as_str() {
+        "" | "None" => "JobLaunchFailure",
+        reason => reason,
+    };
+    let node = if info.nodes.is_empty() {
+        "NODE"
+    } else {
+        info.nodes.as_str()
+    };
+    format!(
+        "{slurm}: Slurm could not start the batch script{on} ({why}): the node cannot open the session's slurm.log, so it does not see the state root {}; {NEVER_STARTED} (put the state root on a filesystem every node shares, or keep jobs off that node with --slurm-arg=--exclude={node})",
+        root.path().display()
+    )
+}
+
+/// True when Slurm could not launch the batch script at all (`JobLaunchFailure`, signal
+/// 53 in its exit code): on a node that does not see the session directory, `slurmstepd`
+/// cannot open `slurm.log`.
+pub fn launch_failed(info: &JobInfo) -> bool {
+    info.state == "FAILED" && (info.reason == "JobLaunchFailure" || info.exit_signal == 53)
 }
 
 /// Why the result is Slurm's record rather than the node's, for the reason.

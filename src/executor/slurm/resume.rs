@@ -74,9 +74,33 @@ pub fn settle(session: &SessionDir) -> Result<Settled> {
 }
 
 /// Starts `csa __supervise --executor slurm --resume` in a new session, handing it `lock`
-/// (exclusively locked), and records it in `daemon.pid`.
+/// (exclusively locked), and records it in `daemon.pid`. For a session whose job was not
+/// submitted yet ([`super::deferred`]), the new watcher gets what the first one had: the
+/// session's dependencies and queue, the `sbatch` options, and its environment.
 fn start_watcher(session: &SessionDir, lock: File) -> Result<()> {
     let record: Option<SessionRecord> = record::read(&session.file(session::SESSION_TOML))?;
+    let deferred = match files::read_job(session) {
+        Ok(None) => super::deferred::read(session),
+        _ => None,
+    };
+    let mut admission: Vec<std::ffi::OsString> = Vec::new();
+    if let (Some(deferred), Some(record)) = (&deferred, &record) {
+        for dependency in &record.after {
+            admission.extend(["--after".into(), dependency.into()]);
+        }
+        if let Some(queue) = &record.queue {
+            admission.extend([
+                "--queue".into(),
+                queue.into(),
+                "--slots-default".into(),
+                deferred.slots_default.to_string().into(),
+            ]);
+        }
+        for arg in &deferred.args {
+            admission.push(format!("--slurm-arg={arg}").into());
+        }
+        admission.push(format!("--node-csa={}", deferred.csa).into());
+    }
     let argv = record.map_or_else(|| vec!["?".to_owned()], |r| r.argv);
     let exe = std::env::current_exe().context("cannot find the csa executable")?;
     let log = OpenOptions::new()
@@ -104,12 +128,19 @@ fn start_watcher(session: &SessionDir, lock: File) -> Result<()> {
         .arg("--executor")
         .arg("slurm")
         .arg("--resume")
+        .args(&admission)
         .arg("--")
         .args(&argv)
         .current_dir(&session.path)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log);
+    if let Some(deferred) = &deferred {
+        // The environment the job is submitted with: `csa run`'s, not this look's.
+        command
+            .env_clear()
+            .envs(deferred.env.iter().map(|(k, v)| (k, v)));
+    }
     sys::start_in_new_session(&mut command);
     sys::block_signals(&mut command, &crate::interrupt::SURVIVED_SIGNALS);
     let child = command
@@ -132,7 +163,9 @@ fn start_watcher(session: &SessionDir, lock: File) -> Result<()> {
 
 /// For a resumed watcher: the session's job, from `slurm.toml` or — when the watcher that
 /// submitted it died before recording it — from Slurm by its name; or the ending when
-/// there is no job to watch (`lost` when Slurm has none by that name either).
+/// there is no job to watch (`lost` when Slurm has none by that name either). Neither when
+/// the job was never submitted and its submission was deferred ([`super::deferred`]): the
+/// new watcher submits it.
 pub fn job(session: &SessionDir) -> (Option<JobRecord>, Option<Ending>) {
     if let Ok(Some(job)) = files::read_job(session) {
         return (Some(job), None);
@@ -149,6 +182,9 @@ pub fn job(session: &SessionDir) -> (Option<JobRecord>, Option<Ending>) {
         match slurm.jobs_named(&name) {
             Ok(ids) => {
                 let Some(job_id) = ids.into_iter().next() else {
+                    if super::deferred::read(session).is_some() {
+                        return (None, None);
+                    }
                     return (
                         None,
                         Some(Ending::Unknown(format!(

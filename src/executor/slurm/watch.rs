@@ -192,6 +192,10 @@ impl Watch<'_> {
         let at = crate::store::record::parse_timestamp(&node.started_at)
             .unwrap_or_else(std::time::SystemTime::now);
         crate::store::record::mark_started(self.session, at);
+        if let Some(name) = &node.node {
+            // It sees the state root.
+            super::sharing::shared(self.session, name);
+        }
         self.same_host = node.host == files::host_name();
         self.node = Some(node);
         self.poll = TRUSTED_POLL;

@@ -2,18 +2,7 @@ use super::*;
 use crate::store::record::{Status, read};
 
 fn sample() -> ResultRecord {
-    ResultRecord {
-        id: "01JD0000000000000000000000".into(),
-        status: Status::Signal,
-        exit_code: 143,
-        signal: Some(15),
-        started_at: "2026-11-21T10:00:00.123Z".into(),
-        finished_at: "2026-11-21T10:00:01.456Z".into(),
-        duration_ms: 1333,
-        synthetic: false,
-        reason: None,
-        leftover_processes: None,
-    }
+    crate::store::record::sample_result(Status::Signal, 143, Some(15))
 }
 
 fn session(dir: &Path) -> SessionDir {

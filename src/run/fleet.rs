@@ -8,7 +8,6 @@ use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use anyhow::Result;
 
 use crate::admission::Conditions;
-use crate::cmd::args::RunArgs;
 use crate::exit::{CSA_ERROR, Failure};
 use crate::queue::{Queue, ticket};
 use crate::store::session::{self, SessionDir, StateRoot};
@@ -17,7 +16,7 @@ use crate::tool::{self, Job};
 
 /// A new session's place in the fleet, decided before its directory exists.
 #[derive(Debug)]
-pub(in crate::cmd) struct Fleet {
+pub(in crate::run) struct Fleet {
     /// What the job waits for (the queue entry is added by [`join`]).
     pub admission: Conditions,
     /// The session whose job runs this `csa run` (from `CSA_SESSION_ID`), unless
@@ -31,8 +30,8 @@ pub(in crate::cmd) struct Fleet {
 ///
 /// Errors: an `--after` handle that names no session (exit 125); `--slots` without a queue
 /// (exit 2); a malformed configuration file (exit 125).
-pub(in crate::cmd::run) fn plan(
-    args: &RunArgs,
+pub(in crate::run) fn plan(
+    args: &super::Request,
     job: &Job,
     root: &StateRoot,
     config: &tool::config::Lazy<'_>,
@@ -95,9 +94,9 @@ fn parent(root: &StateRoot) -> Option<SessionDir> {
 /// order is the order of submission.
 ///
 /// Errors name the file that could not be written.
-pub(in crate::cmd::run) fn join(
+pub(in crate::run) fn join(
     fleet: &mut Fleet,
-    args: &RunArgs,
+    args: &super::Request,
     root: &StateRoot,
     session: &SessionDir,
 ) -> Result<()> {
@@ -150,7 +149,7 @@ pub(in crate::cmd::run) fn join(
 
 /// Adds the gate to the supervisor's arguments and hands the queue entry over (its
 /// descriptor is inherited).
-pub(in crate::cmd::run) fn pass_on(fleet: &Fleet, argv: &mut Vec<OsString>) -> Result<()> {
+pub(in crate::run) fn pass_on(fleet: &Fleet, argv: &mut Vec<OsString>) -> Result<()> {
     let gate = &fleet.admission;
     for id in &gate.after {
         argv.extend(["--after".into(), id.into()]);

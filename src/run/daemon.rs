@@ -205,7 +205,7 @@ fn write_daemon_pid_of(launch: &Launch<'_>, pid: sys::Pid) -> Result<()> {
 /// Writes `daemon.pid`: `"<pid> <starttime>\n"`, the start time being field 22 of
 /// `/proc/<pid>/stat`, atomically (a temporary file and a rename). Not fsynced: it only
 /// matters while the machine is up.
-pub(in crate::cmd) fn write_daemon_pid(session: &SessionDir, pid: sys::Pid) -> Result<()> {
+pub(in crate::run) fn write_daemon_pid(session: &SessionDir, pid: sys::Pid) -> Result<()> {
     let line = Identity::of(pid)?.line();
     record::write_bytes_atomic(&session.path, session::DAEMON_PID, line.as_bytes(), false)?;
     Ok(())

@@ -13,7 +13,7 @@ use std::os::unix::fs::OpenOptionsExt as _;
 
 use anyhow::Result;
 
-use super::{Launch, Prepared, announce, spawn_supervisor};
+use super::{Launch, Prepared, spawn_supervisor};
 use crate::executor::slurm::client::{Cancel, Slurm};
 use crate::executor::slurm::{self, files, submit};
 use crate::exit::{CSA_ERROR, Failure};
@@ -65,19 +65,28 @@ pub(super) fn submit_early(launch: &Launch<'_>) -> Option<Early> {
 }
 
 /// Starts the watcher and — when `run` submits the job itself (`early`) — records the
-/// submitted job or Slurm's refusal; then prints the session ID. The watcher starts while
+/// submitted job or Slurm's refusal. Returns the watcher's PID. The watcher starts while
 /// `sbatch` runs, and waits for `slurm.toml` (or the refusal's result) before it watches.
-pub(super) fn start(launch: &Launch<'_>, prepared: Prepared, early: Option<Early>) -> Result<u8> {
+pub(super) fn start(
+    launch: &Launch<'_>,
+    prepared: Prepared,
+    early: Option<Early>,
+) -> Result<crate::sys::Pid> {
     let Launch { args, session, .. } = launch;
     if early.is_none() {
         warn_if_node_local(launch);
     }
     // Before the job can start (`slurm.toml` comes last): the node sets the `--env` pairs
-    // itself, whatever `sbatch` exports.
-    if let Err(err) = slurm::env::write(session, &args.env) {
+    // itself, whatever `sbatch` exports; and a watcher that submits the job later can be
+    // replaced before it did.
+    let written = slurm::env::write(session, &args.env).and_then(|()| match &early {
+        Some(_) => Ok(()),
+        None => keep_deferred(launch),
+    });
+    if let Err(err) = written {
         let _ = std::fs::remove_dir_all(&session.path);
         return Err(err.context(format!(
-            "cannot write the job's environment ({})",
+            "cannot write the session's files ({})",
             session.path.display()
         )));
     }
@@ -93,8 +102,30 @@ pub(super) fn start(launch: &Launch<'_>, prepared: Prepared, early: Option<Early
     if let Some(early) = early {
         record_submission(launch, early)?;
     }
-    announce(args, session, pid)?;
-    Ok(0)
+    Ok(pid)
+}
+
+/// Keeps what the watcher needs to submit the job later (`submit.toml`): the `sbatch`
+/// options, csa's path on the nodes, the queue's default slot count and the watcher's
+/// environment (this one's, with the job's additions).
+fn keep_deferred(launch: &Launch<'_>) -> Result<()> {
+    let Some(request) = &launch.plan.slurm else {
+        return Ok(());
+    };
+    let mut env: Vec<(std::ffi::OsString, std::ffi::OsString)> = std::env::vars_os().collect();
+    for (key, value) in super::job_environment(launch) {
+        match env.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => env.push((key, value)),
+        }
+    }
+    let deferred = slurm::deferred::Deferred::new(
+        &request.args,
+        &request.csa,
+        launch.fleet.admission.slots_default,
+        env,
+    );
+    slurm::deferred::write(&launch.session, &deferred)
 }
 
 /// Waits for `sbatch` and records the job in `slurm.toml`. Errors: Slurm refused it (exit
@@ -149,9 +180,15 @@ fn watch_log(session: &SessionDir) -> Result<File> {
         .map_err(|err| crate::exit::io_failure("cannot create", &err, path.display()))
 }
 
-/// Warns when the state root looks node-local (a tmpfs or ramfs) while the cluster has more
-/// than one node: a job placed on another node could not reach its session directory.
+/// Warns about each node a job of this state root could not start on, because it does not
+/// see the state root ([`slurm::sharing`]); and when the state root looks node-local (a
+/// tmpfs or ramfs) while the cluster has more than one node: a job placed on another node
+/// could not reach its session directory.
 fn warn_if_node_local(launch: &Launch<'_>) {
+    let root = crate::store::session::StateRoot::of_session(&launch.session);
+    for warning in slurm::sharing::warnings(root.path()) {
+        crate::note!("{warning}");
+    }
     let Ok(stat) = rustix::fs::statfs(&launch.session.path) else {
         return;
     };

@@ -1,0 +1,306 @@
+//! Starting a session, the domain side of `csa run` ([`start`]): plan, create, hand over —
+//! each step once, in that order. The command ([`crate::cmd::run`]) turns the arguments into
+//! a [`Request`] and announces the session it gets back.
+//!
+//! **Liveness invariant** (docs/format.md, "Reading sessions from another program"): from the moment the ID is printed, `lock` is held
+//! by a live csa process. `run` creates `lock` and takes the exclusive lock itself *before*
+//! starting the supervisor, and hands the locked descriptor to it: a `flock` lock belongs to
+//! the open file description, which the supervisor inherits, so the lock never passes
+//! through a free state. When `run` exits, the supervisor's copy keeps it held. No
+//! handshake is needed, and `run` does not wait for the supervisor at all: it forks it and
+//! goes on (`daemon`), and a session appears in the store whole, in one rename (`create`).
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, IsTerminal as _, Read as _};
+use std::os::unix::ffi::OsStrExt as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context as _, Result};
+
+use crate::exit::{Failure, NOT_EXECUTABLE, NOT_FOUND, USAGE};
+use crate::store::record::{ExecutorKind, StdinSource};
+use crate::store::session::{SessionDir, StateRoot};
+use crate::tool::{self, Job};
+
+mod create;
+mod daemon;
+mod fleet;
+mod foreground;
+mod request;
+mod slurm;
+
+pub use create::STAGING_PREFIX;
+use daemon::spawn_supervisor;
+use daemon::write_daemon_pid;
+pub use request::{FleetRequest, Request};
+
+/// The largest prompt accepted on standard input (bytes): 10 MiB.
+pub const MAX_STDIN_PROMPT: u64 = 10 * 1024 * 1024;
+
+/// How a session was started.
+#[derive(Debug)]
+pub enum Started {
+    /// Its supervisor runs detached (or, for Slurm, its watcher): the caller announces it.
+    Detached {
+        /// The new session.
+        session: SessionDir,
+        /// Its supervisor, which is also its job's process group.
+        pid: crate::sys::Pid,
+    },
+    /// `--no-daemon`: the job ran in this process and ended with this exit code.
+    Foreground(u8),
+}
+
+/// Starts a session, top to bottom: **plan** (the job's working directory, its command
+/// line from the tool, the executor, the checks that the program can run; the queue,
+/// dependencies and parent), **create** the session (its directory, records and lock),
+/// and **hand it over** — to a detached supervisor, to Slurm and a watcher, or to this
+/// process with `--no-daemon`. Announcing it is the caller's.
+///
+/// Errors: 127/126 when the program cannot be run (before any session is created), 2 for
+/// a bad prompt or options that do not fit together, 1 when Slurm refused the job, 125
+/// when csa itself fails.
+pub fn start(args: &Request) -> Result<Started> {
+    // 1. Plan: nothing is written before every check has passed.
+    let cwd = job_cwd(args.cd.as_deref())?;
+    let config = tool::config::Lazy::new(&cwd);
+    let mut job = plan_job(args, &config)?;
+    if args.timeout.is_some() {
+        job.timeout = args.timeout;
+    }
+    if args.stdin {
+        if job.stdin != StdinSource::Null {
+            return Err(Failure::new(
+                USAGE,
+                "cannot use --stdin: the prompt itself goes to the job on standard input (standard input)",
+            )
+            .into());
+        }
+        job.stdin = StdinSource::Inherit;
+    }
+    let path_var = args
+        .env
+        .iter()
+        .rev()
+        .find(|(key, _)| key == "PATH")
+        .map(|(_, value)| OsString::from(value))
+        .or_else(|| std::env::var_os("PATH"));
+    let plan = crate::executor::plan(
+        &crate::executor::Choice {
+            executor: args.executor,
+            slurm_args: &args.slurm_args,
+            no_daemon: args.no_daemon,
+            stdin: args.stdin,
+            timeout: job.timeout,
+        },
+        &config,
+    )?;
+    // A Slurm job's program must exist on the node, not necessarily here.
+    if plan.executor == ExecutorKind::Local {
+        tool::check_job(&job, &cwd, path_var.as_deref())?;
+    }
+
+    let root = StateRoot::from_env()?;
+    let fleet = fleet::plan(args, &job, &root, &config)?;
+
+    // 2. Create the session: its directory, records, lock and spool files.
+    // Staged (see `create`) unless the session is set up in place for a mode that needs its
+    // directory under its ID from the start.
+    let staged = !args.no_daemon && plan.slurm.is_none();
+    let (session, staging) = create::create_session_dir(&root, staged)?;
+    let mut launch = Launch {
+        args,
+        job,
+        session,
+        staging,
+        cwd,
+        fleet,
+        plan,
+    };
+    // A Slurm job is submitted while the session's files are written (it cannot start
+    // before they are: `csa __node` waits for `slurm.toml`).
+    let early = slurm::submit_early(&launch);
+    let files = launch.files();
+    let prepared = create::prepare(&launch)
+        .and_then(|prepared| {
+            fleet::join(&mut launch.fleet, args, &root, &files)?;
+            Ok(prepared)
+        })
+        .inspect_err(|_| create::remove(&launch))?;
+    // 3. Hand it over: to this process, to Slurm and a watcher, or to a detached supervisor.
+    if args.no_daemon {
+        return foreground::run(&mut launch, prepared).map(Started::Foreground);
+    }
+    let pid = if launch.plan.slurm.is_some() {
+        slurm::start(&launch, prepared, early)?
+    } else {
+        spawn_supervisor(&launch, prepared).inspect_err(|_| create::remove(&launch))?
+    };
+    Ok(Started::Detached {
+        session: launch.session,
+        pid,
+    })
+}
+
+/// The job's working directory: `--cd` (made absolute) or the current one.
+///
+/// Errors, before any session is created, as for the program (`tool::check_job`): 127
+/// when the directory does not exist; 126 when it is not a directory or cannot be entered
+/// (no search permission for csa's effective user: `chdir` would fail).
+fn job_cwd(cd: Option<&Path>) -> Result<PathBuf> {
+    let current = std::env::current_dir().context("cannot find the current directory")?;
+    let Some(dir) = cd else { return Ok(current) };
+    let dir = current.join(dir);
+    let refuse = |code: u8, why: String| -> anyhow::Error {
+        Failure::new(
+            code,
+            format!(
+                "cannot use --cd: {why}; no session was created ({})",
+                dir.display()
+            ),
+        )
+        .into()
+    };
+    match std::fs::metadata(&dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => return Err(refuse(NOT_EXECUTABLE, "not a directory".into())),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            return Err(refuse(NOT_FOUND, "no such directory".into()));
+        }
+        Err(err) => return Err(refuse(NOT_EXECUTABLE, crate::exit::io_why(&err))),
+    }
+    crate::sys::can_enter(&dir).map_err(|err| {
+        refuse(
+            NOT_EXECUTABLE,
+            format!(
+                "the directory cannot be entered: {}",
+                crate::exit::io_why(&err)
+            ),
+        )
+    })?;
+    Ok(dir)
+}
+
+/// Turns PROMPT, `-- PROGRAM ARGS…` or a prompt on standard input into a job, with the
+/// tools configured for the job's working directory.
+fn plan_job(args: &Request, config: &tool::config::Lazy<'_>) -> Result<Job> {
+    if !args.program.is_empty() {
+        return Ok(tool::job_for_program(args.program.clone()));
+    }
+    if let Some(prompt) = &args.prompt {
+        let tools = &config.get()?.tools;
+        return tool::job_for_prompt(tools, &args.tool, prompt.as_bytes().to_vec(), false);
+    }
+    if args.stdin {
+        return Err(Failure::new(
+            USAGE,
+            "cannot use --stdin: without PROMPT or `-- PROGRAM`, standard input is the prompt (standard input)",
+        )
+        .into());
+    }
+    let stdin = io::stdin();
+    if stdin.is_terminal() {
+        return Err(Failure::new(
+            USAGE,
+            "no prompt: standard input is a terminal; give PROMPT, `-- PROGRAM ARGS…`, or pipe the prompt (standard input)",
+        )
+        .into());
+    }
+    let mut prompt = Vec::new();
+    stdin
+        .lock()
+        .take(MAX_STDIN_PROMPT + 1)
+        .read_to_end(&mut prompt)
+        .context("cannot read the prompt from standard input")?;
+    if prompt.is_empty() {
+        return Err(Failure::new(
+            USAGE,
+            "no prompt: the prompt on standard input is empty (standard input)",
+        )
+        .into());
+    }
+    if prompt.len() as u64 > MAX_STDIN_PROMPT {
+        return Err(Failure::new(
+            USAGE,
+            "prompt too large: the prompt on standard input is over 10 MiB (standard input)",
+        )
+        .into());
+    }
+    tool::job_for_prompt(&config.get()?.tools, &args.tool, prompt, true)
+}
+
+/// What `csa run` starts: the parsed command line, the job, its new session, its working
+/// directory and its place in the fleet.
+pub(in crate::run) struct Launch<'a> {
+    pub(in crate::run) args: &'a Request,
+    pub(in crate::run) job: Job,
+    /// The session, under its ID.
+    pub(in crate::run) session: SessionDir,
+    /// The hidden directory its files are written in until [`create::publish`], when it is
+    /// staged.
+    pub(in crate::run) staging: Option<PathBuf>,
+    pub(in crate::run) cwd: PathBuf,
+    pub(in crate::run) fleet: fleet::Fleet,
+    /// The executor, and for Slurm what to submit.
+    pub(in crate::run) plan: crate::executor::Chosen,
+}
+
+impl Launch<'_> {
+    /// Where the session's files are written now: its staged directory, or its own.
+    pub(in crate::run) fn files(&self) -> SessionDir {
+        SessionDir {
+            id: self.session.id,
+            path: self
+                .staging
+                .clone()
+                .unwrap_or_else(|| self.session.path.clone()),
+        }
+    }
+}
+
+/// What [`create::prepare`] leaves open for starting the job.
+pub(in crate::run) struct Prepared {
+    /// `lock`, exclusively locked by this process.
+    pub(in crate::run) lock: File,
+    /// `stdout.log`, opened for append.
+    pub(in crate::run) stdout: File,
+    /// `stderr.log`, opened for append.
+    pub(in crate::run) stderr: File,
+}
+
+/// Gives `command` the job's working directory ([`crate::sys::enter_on_exec`]: a failure
+/// is one of `chdir`) and environment: csa's own, the `--env` pairs, `CSA_SESSION_ID` and
+/// `CSA_SESSION_DIR`. Errors: the directory's name holds a NUL byte.
+pub(in crate::run) fn set_job_environment(
+    command: &mut Command,
+    launch: &Launch<'_>,
+) -> Result<()> {
+    crate::sys::enter_on_exec(command, &launch.cwd)
+        .with_context(|| format!("cannot use --cd ({})", launch.cwd.display()))?;
+    command.envs(job_environment(launch));
+    Ok(())
+}
+
+/// The variables the job's environment adds to csa's own, in order (a later one wins):
+/// `PWD`, the `--env` pairs, `CSA_SESSION_ID` and `CSA_SESSION_DIR`.
+pub(in crate::run) fn job_environment(launch: &Launch<'_>) -> Vec<(OsString, OsString)> {
+    let Launch {
+        args, session, cwd, ..
+    } = launch;
+    // Programs that trust `PWD` over getcwd(3) (opencode does) must see the job's
+    // directory, not the caller's, as a shell would after `cd`.
+    let mut vars = vec![(OsString::from("PWD"), cwd.as_os_str().to_owned())];
+    vars.extend(
+        args.env
+            .iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+    );
+    vars.push(("CSA_SESSION_ID".into(), session.id_string().into()));
+    vars.push((
+        "CSA_SESSION_DIR".into(),
+        session.path.as_os_str().to_owned(),
+    ));
+    vars
+}

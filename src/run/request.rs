@@ -1,0 +1,53 @@
+//! What `csa run` is asked to start, as plain data the command line fills in.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::store::record::ExecutorKind;
+
+/// A request to start a session (`csa run`'s arguments).
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// Pass csa's standard input through to the job (`--stdin`).
+    pub stdin: bool,
+    /// The tool that receives the prompt (`sh` by default).
+    pub tool: String,
+    /// The job's working directory, relative to the current one (`--cd`).
+    pub cd: Option<PathBuf>,
+    /// Variables added to the job's environment, in order (`--env KEY=VALUE`).
+    pub env: Vec<(String, String)>,
+    /// The job's time limit (`--timeout`); overrides the tool's.
+    pub timeout: Option<Duration>,
+    /// The session's name (`--name`).
+    pub name: Option<String>,
+    /// The session's tags (`--tag`), in the order given.
+    pub tag: Vec<String>,
+    /// Run the job in this process (`--no-daemon`).
+    pub no_daemon: bool,
+    /// Its queue, dependencies and parent.
+    pub fleet: FleetRequest,
+    /// The executor asked for (`--executor`), else the configured one.
+    pub executor: Option<ExecutorKind>,
+    /// `sbatch` options (`--slurm-arg`), in order.
+    pub slurm_args: Vec<String>,
+    /// The prompt (PROMPT); `None` with a program, or when the prompt is on standard input.
+    pub prompt: Option<OsString>,
+    /// The program and its arguments (`-- PROGRAM ARGS…`), run without a shell.
+    pub program: Vec<OsString>,
+}
+
+/// Where a new session stands in its fleet: its queue, its dependencies, its parent.
+#[derive(Debug, Clone, Default)]
+pub struct FleetRequest {
+    /// The queue to wait in for a slot (`--queue`), else the tool's.
+    pub queue: Option<String>,
+    /// No queue, even the tool's (`--no-queue`).
+    pub no_queue: bool,
+    /// The queue's slot count to set (`--slots`, 1 to 1024).
+    pub slots: Option<u32>,
+    /// Session handles that must end with `success` first (`--after`).
+    pub after: Vec<String>,
+    /// Do not record the session running this `csa run` as the parent.
+    pub detach_from_parent: bool,
+}

@@ -1,0 +1,50 @@
+//! A directory watched with inotify, for waits that only need to know "something changed
+//! here: look again" (the queue's head watching its slots, a follower watching its spool
+//! files). Events are never parsed: each one only ends a wait, and the waiter looks at the
+//! files themselves. Callers keep a bounded re-check (or a polling fallback) for file
+//! systems that report nothing, and for when no inotify instance is left (the per-user
+//! limit is small, 128 by default).
+
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+use std::time::Duration;
+
+use rustix::event::Timespec;
+use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
+
+/// An inotify instance (non-blocking, closed on exec) with one watch on a directory.
+#[derive(Debug)]
+pub struct DirWatch(OwnedFd);
+
+impl DirWatch {
+    /// Watches `dir` for `events`.
+    ///
+    /// Errors: no inotify instance can be had (the per-user limit), or `dir` cannot be
+    /// watched (gone, not a directory, no permission).
+    pub fn new(dir: &Path, events: WatchFlags) -> io::Result<Self> {
+        let fd = inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK)?;
+        inotify::add_watch(&fd, dir, events)?;
+        Ok(Self(fd))
+    }
+
+    /// Reads and discards the queued events: each only means "look again".
+    pub fn drain(&self) {
+        let mut buffer = [0u8; 4096];
+        while matches!(rustix::io::read(&self.0, &mut buffer), Ok(n) if n > 0) {}
+    }
+}
+
+impl AsFd for DirWatch {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+/// `duration` as a `poll` timeout (seconds saturate at `i64::MAX`).
+pub fn timespec(duration: Duration) -> Timespec {
+    Timespec {
+        tv_sec: i64::try_from(duration.as_secs()).unwrap_or(i64::MAX),
+        tv_nsec: i64::from(duration.subsec_nanos()),
+    }
+}
