@@ -43,7 +43,7 @@ pub fn run_job(
     mut command: Command,
     timeout: Option<Duration>,
     received: &Received,
-    slot: Option<Slot>,
+    mut slot: Option<Slot>,
     stop_descendants: fn(&SessionDir),
 ) -> ResultRecord {
     if let Some(signal) = received.signal() {
@@ -98,7 +98,11 @@ pub fn run_job(
             return result;
         }
     };
-    // The supervisor lives as long as its job: give back what start-up used.
+    // The supervisor lives as long as its job: give back what start-up used (the queue's
+    // inotify instance included).
+    if let Some(slot) = &mut slot {
+        slot.job_started();
+    }
     drop(command);
     sys::release_free_heap();
     let (status, timed_out, end) = reap(session, &mut child, timeout, slot, stop_descendants);
