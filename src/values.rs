@@ -94,16 +94,17 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit(pub Option<Duration>);
 
-/// Parses a time limit: a positive duration as [`parse_duration`] takes it, or `none`
-/// (also `0`, as timeout(1) reads a zero duration) for no limit — which overrides a tool's
-/// default.
+/// Parses a time limit: a positive duration as [`parse_duration`] takes it, or `none` for
+/// no limit — which overrides a tool's default. A zero duration is refused, naming `none`.
 pub fn parse_limit(text: &str) -> Result<Limit> {
     let trimmed = text.trim();
     if trimmed.eq_ignore_ascii_case("none") {
         return Ok(Limit(None));
     }
     match humantime::parse_duration(trimmed) {
-        Ok(duration) if duration.is_zero() => Ok(Limit(None)),
+        Ok(duration) if duration.is_zero() => Err(anyhow!(
+            "time limit `{text}` must be greater than zero; give `none` for no limit"
+        )),
         Ok(duration) => bounded(text, duration).map(|d| Limit(Some(d))),
         Err(_) => Err(anyhow!(
             "invalid time limit `{text}`: give a duration such as 30s, 10m or 2h, or `none` for no limit"
@@ -198,10 +199,10 @@ mod tests {
         let secs = |n| Limit(Some(Duration::from_secs(n)));
         assert_eq!(parse_limit("30s").ok(), Some(secs(30)));
         assert_eq!(parse_limit(" 1h30m ").ok(), Some(secs(5400)));
-        for none in ["none", "NONE", "0", "0s", " 0m "] {
+        for none in ["none", "NONE", " none "] {
             assert_eq!(parse_limit(none).ok(), Some(Limit(None)), "{none}");
         }
-        for bad in ["soon", "", "-1s"] {
+        for bad in ["soon", "", "-1s", "0", "0s"] {
             let err = parse_limit(bad).unwrap_err().to_string();
             assert!(err.contains("`none` for no limit"), "{bad}: {err}");
         }

@@ -140,7 +140,7 @@ fn idle_timeout_works_without_a_daemon() {
 #[test]
 fn timeout_and_idle_timeout_take_none_and_refuse_nonsense() {
     let csa = Csa::new();
-    let id = csa.run_args(&["--timeout", "none", "--idle-timeout", "0", "true"]);
+    let id = csa.run_args(&["--timeout", "none", "--idle-timeout", "none", "true"]);
     let session = csa.file(&id, "session.toml");
     assert!(!session.contains("timeout_ms"), "{session}");
     for flag in ["--timeout", "--idle-timeout"] {

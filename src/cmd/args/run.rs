@@ -30,11 +30,11 @@ pub struct RunArgs {
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = values::parse_env_pair)]
     pub env: Vec<(String, String)>,
     /// Stop the job after this long (`30s`, `10m`, `2h`): SIGTERM, 5 s grace, SIGKILL;
-    /// status `timeout`, exit code 124. `none` (or `0`): no limit, not even the tool's
+    /// status `timeout`, exit code 124. `none`: no limit, not even the tool's
     #[arg(long, value_name = "DURATION", value_parser = values::parse_limit)]
     pub timeout: Option<values::Limit>,
     /// Stop the job, as --timeout does, once it has written nothing to stdout or stderr for
-    /// this long. `none` (or `0`): no limit, not even the tool's (`csa tools` shows each
+    /// this long. `none`: no limit, not even the tool's (`csa tools` shows each
     /// tool's default)
     #[arg(long, value_name = "DURATION", value_parser = values::parse_limit)]
     pub idle_timeout: Option<values::Limit>,
