@@ -90,6 +90,9 @@ pub fn main(args: &Request) -> Result<u8> {
         ));
         return finish(&session, result, lock_fd);
     }
+    // The state root is the user's alone (checked once, after the inherited descriptors
+    // are closed: every path below it is then resolved from the directory checked).
+    crate::store::session::StateRoot::of_session(&session).check()?;
     let received = survive();
     // Registered before the signals are let in, so that none is missed while waiting.
     let plan = admission::Conditions::from_request(&session, &args.admission)?;
