@@ -80,6 +80,10 @@ pub struct SessionRecord {
     /// The time limit in milliseconds, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// The idle timeout in milliseconds, if any: the job is stopped once neither
+    /// `stdout.log` nor `stderr.log` has grown for this long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout_ms: Option<u64>,
     /// When the session was created (RFC 3339, UTC, milliseconds).
     pub created_at: String,
     /// The csa version that created the session.
