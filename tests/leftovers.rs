@@ -3,7 +3,7 @@
 //! note on stderr, and `list --json` and `result` show it.
 
 use crate::support::{
-    Csa, HANG, assert_error, assert_exit, assert_record, group_members, stderr, stdout, wait_for,
+    Csa, assert_error, assert_exit, assert_record, stderr, stdout, wait_group_empty,
 };
 
 /// The lines of `text` that are csa's notes about leftovers.
@@ -61,9 +61,7 @@ fn background_children_that_outlive_the_job_are_counted_and_reported() {
     let pgid = csa.supervisor_pid(&id);
     let kill = csa.output(&["session", "kill", &id]);
     assert_exit(&kill, 0);
-    wait_for(HANG, "the leftovers to be stopped", || {
-        group_members(pgid).is_empty()
-    });
+    wait_group_empty(pgid, "stopping the leftovers");
     assert_eq!(
         csa.result(&id).unwrap()["leftover_processes"].as_integer(),
         Some(2)
@@ -92,9 +90,7 @@ fn run_no_daemon_counts_leftovers_too() {
     let pgid = csa.supervisor_pid(&id);
     let kill = csa.output(&["session", "kill", &id]);
     assert_error(&kill, 0, "still running");
-    wait_for(HANG, "the leftover to be stopped", || {
-        group_members(pgid).is_empty()
-    });
+    wait_group_empty(pgid, "stopping the leftover");
 }
 
 #[test]

@@ -186,7 +186,7 @@ fn stdin_flag_passes_input_through() {
 #[test]
 fn missing_or_non_executable_program_fails_before_a_session_exists() {
     let csa = Csa::new();
-    let out = csa.output(&["run", "--", "csa-no-such-program"]);
+    let out = csa.output_with("run --", "csa-no-such-program");
     assert_exit(&out, 127);
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
@@ -199,9 +199,9 @@ fn missing_or_non_executable_program_fails_before_a_session_exists() {
     let script = dir.path().join("not-executable.sh");
     std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let out = csa.output(&["run", "--", script.to_str().unwrap()]);
+    let out = csa.output_with("run --", script.to_str().unwrap());
     assert_exit(&out, 126);
-    let out = csa.output(&["run", "--", dir.path().to_str().unwrap()]);
+    let out = csa.output_with("run --", dir.path().to_str().unwrap());
     assert_exit(&out, 126);
     csa.assert_no_session("a program that cannot run");
 }
@@ -220,7 +220,7 @@ fn unknown_and_ambiguous_ids_are_errors_naming_them() {
     let csa = Csa::new();
     let first = csa.run("true");
     let second = csa.run("true");
-    let out = csa.output(&["session", "wait", "--session", "7ZZZZZZZZZZZZZZZZZZZZZZZZZ"]);
+    let out = csa.output_with("session wait --session", "7ZZZZZZZZZZZZZZZZZZZZZZZZZ");
     assert_exit(&out, 125);
     assert!(String::from_utf8_lossy(&out.stderr).contains("7ZZZZZZZZZZZZZZZZZZZZZZZZZ"));
     // Both IDs were made in the same second or so: find their common prefix.
@@ -231,7 +231,7 @@ fn unknown_and_ambiguous_ids_are_errors_naming_them() {
         .count();
     if common >= 4 {
         let prefix = &first[..common];
-        let out = csa.output(&["session", "wait", "--session", prefix]);
+        let out = csa.output_with("session wait --session", prefix);
         assert_exit(&out, 125);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_contains(&stderr, &["ambiguous", &first, &second]);
@@ -253,7 +253,7 @@ fn hostile_ids_are_rejected_before_any_path_is_built() {
         "01JD 4K",
         long.as_str(),
     ] {
-        let out = csa.output(&["session", "wait", "--session", bad]);
+        let out = csa.output_with("session wait --session", bad);
         let status = code(&out);
         assert!(status == 125 || status == 2, "{bad:.20?} gave {status}");
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -316,7 +316,7 @@ fn wait_at_the_cap_reports_a_healthy_running_session() {
     // `wait` gives up after 300 ms instead of 250 s.
     let csa = Csa::new().with_env("CSA_TEST_WAIT_CAP_MS", "300");
     let id = csa.run("sleep 30");
-    let out = csa.output(&["session", "wait", "--session", &id]);
+    let out = csa.output_with("session wait --session", &id);
     assert_exit(&out, 0);
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -330,7 +330,7 @@ fn wait_at_the_cap_reports_a_healthy_running_session() {
 #[test]
 fn no_daemon_runs_in_the_foreground_and_records_the_session() {
     let csa = Csa::new();
-    let out = csa.output(&["run", "--no-daemon", "echo hi; echo err >&2; exit 4"]);
+    let out = csa.output_with("run --no-daemon", "echo hi; echo err >&2; exit 4");
     assert_exit(&out, 4);
     assert_eq!(out.stdout, b"hi\n");
     let stderr = String::from_utf8(out.stderr).unwrap();
@@ -386,7 +386,7 @@ fn wait_works_from_any_directory() {
 #[test]
 fn json_output_names_id_pid_and_dir() {
     let csa = Csa::new();
-    let out = csa.output(&["run", "--json", "exit 0"]);
+    let out = csa.output_with("run --json", "exit 0");
     assert_success(&out, "csa run --json");
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     let id = value["id"].as_str().unwrap();

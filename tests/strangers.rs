@@ -8,7 +8,7 @@
 //! deterministic.
 
 use crate::support::isolation::Namespace;
-use crate::support::{Csa, HANG, code, group_members, stderr, stdout, wait_for};
+use crate::support::{Csa, HANG, assert_exit, code, group_members, stderr, stdout, wait_for};
 
 /// A shell function for the scripts (besides
 /// [`crate::support::isolation::PROCESS_FUNCTIONS`]):
@@ -193,7 +193,7 @@ fn a_process_with_a_name_that_is_not_utf8_does_not_stop_kill() {
     std::fs::copy("/bin/sleep", &odd).unwrap();
     let mut stranger = std::process::Command::new(&odd).arg("300").spawn().unwrap();
     let id = csa.run("sleep 1000 & echo started");
-    assert_eq!(csa.wait(&id).status.code(), Some(0));
+    assert_exit(&csa.wait(&id), 0);
     let pgid = csa.supervisor_pid(&id);
     wait_for(HANG, "the supervisor to exit", || {
         !group_members(pgid).contains(&pgid)
@@ -201,6 +201,6 @@ fn a_process_with_a_name_that_is_not_utf8_does_not_stop_kill() {
     let out = csa.output(&["session", "kill", "--session", &id, "--grace", "0"]);
     let _ = stranger.kill();
     let _ = stranger.wait();
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(group_members(pgid).is_empty());
 }

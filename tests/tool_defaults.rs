@@ -24,21 +24,31 @@ fn start(bench: &Bench, dir: &std::path::Path, args: &[&str]) -> String {
     stdout(&out).trim().to_owned()
 }
 
+/// Starts `csa run --tool TOOL PROMPT` from `dir`, checks that `session.toml` records `key`
+/// (`timeout_ms` or `idle_timeout_ms`) as one second (the tool's default), and that the session
+/// ends as a `timeout` with exit code 124; returns its result.
+fn times_out_by_default(
+    bench: &Bench,
+    dir: &std::path::Path,
+    tool: &str,
+    prompt: &str,
+    key: &str,
+) -> toml::Table {
+    let id = start(bench, dir, &["--tool", tool, prompt]);
+    assert_eq!(session_toml(bench, &id)[key].as_integer(), Some(1000));
+    assert_exit(&bench.csa.wait(&id), 124);
+    let result = bench.csa.result(&id).unwrap();
+    assert_eq!(result["status"].as_str(), Some("timeout"));
+    result
+}
+
 #[test]
 fn a_tool_default_timeout_applies_when_run_has_none() {
     let bench = Bench::new();
     let proj = bench.project(
         "[tools.slow]\nargv = [\"/bin/sh\", \"-c\", \"{prompt}\"]\ntimeout = \"1s\"\n\n[tools.claude]\ntimeout = \"45m\"\n\n[tools.codex]\ntimeout = false\n",
     );
-    let id = start(&bench, &proj, &["--tool", "slow", "sleep 30"]);
-    assert_eq!(
-        session_toml(&bench, &id)["timeout_ms"].as_integer(),
-        Some(1000)
-    );
-    let waited = bench.csa.wait(&id);
-    assert_exit(&waited, 124);
-    let result = bench.csa.result(&id).unwrap();
-    assert_eq!(result["status"].as_str(), Some("timeout"));
+    times_out_by_default(&bench, &proj, "slow", "sleep 30", "timeout_ms");
 
     // `--timeout` wins over the tool's default.
     let id = start(
@@ -99,15 +109,13 @@ fn a_tool_default_idle_timeout_applies_unless_run_says_otherwise() {
     let proj = bench.project(
         "[tools.quiet]\nargv = [\"/bin/sh\", \"-c\", \"{prompt}\"]\nidle_timeout = \"1s\"\n",
     );
-    let id = start(&bench, &proj, &["--tool", "quiet", "echo hi; sleep 30"]);
-    assert_eq!(
-        session_toml(&bench, &id)["idle_timeout_ms"].as_integer(),
-        Some(1000)
+    let result = times_out_by_default(
+        &bench,
+        &proj,
+        "quiet",
+        "echo hi; sleep 30",
+        "idle_timeout_ms",
     );
-    let waited = bench.csa.wait(&id);
-    assert_exit(&waited, 124);
-    let result = bench.csa.result(&id).unwrap();
-    assert_eq!(result["status"].as_str(), Some("timeout"));
     assert_reason(&result, &["no output on stdout or stderr for 1s"]);
     // `--idle-timeout none` lifts it: the job outlives its quiet second.
     let id = start(

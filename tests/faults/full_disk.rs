@@ -11,7 +11,7 @@ use std::process::Command;
 use super::wait_cmd;
 use crate::support::{
     Csa, HANG, assert_exit, assert_record, code, directive, group_members, isolation,
-    output_within, stderr, wait_for,
+    output_within, stderr, wait_for, wait_group_empty,
 };
 
 /// A page of tmpfs (bytes): the unit in which it hands out space.
@@ -146,7 +146,7 @@ fn a_lost_session_on_a_full_disk_is_recorded() {
     let csa = &disk.csa;
     let (id, pid) = fill_then_sleep(&disk);
     csa.kill_group(&id);
-    wait_for(HANG, "the group to die", || group_members(pid).is_empty());
+    wait_group_empty(pid, "the kill");
     let out = csa.wait(&id);
     assert_exit(&out, 1);
     assert!(!out.stdout.is_empty(), "wait prints what was spooled");

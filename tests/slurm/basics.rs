@@ -80,13 +80,7 @@ fn a_refused_submission_fails_run_with_slurms_message() {
     assert!(err.contains(&ids[0]), "the error names the session: {err}");
     let result = slurm.result(&ids[0]);
     assert_eq!(result["status"].as_str(), Some("failure"));
-    assert!(
-        result["reason"]
-            .as_str()
-            .unwrap()
-            .contains("Invalid partition"),
-        "{result:?}"
-    );
+    assert_reason(&result, &["Invalid partition"]);
     let out = slurm.wait(&ids[0]);
     assert_exit(&out, 1);
 }

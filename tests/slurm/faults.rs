@@ -2,7 +2,9 @@
 
 use super::{SLURM_DEADLINE, SlurmCsa, assert_ended, stderr, stdout};
 use crate::procs::send;
-use crate::support::{assert_contains, assert_error, assert_reason, assert_record, wait_for};
+use crate::support::{
+    assert_contains, assert_error, assert_exit, assert_reason, assert_record, wait_for,
+};
 
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
@@ -149,7 +151,7 @@ fn a_node_that_cannot_see_the_state_root_fails_the_job_with_a_reason_and_is_warn
     assert!(result.get("signal").is_none(), "not a signal: {result:?}");
     // The next run warns about that node, before it submits.
     let out = slurm.output(&["run", "--executor", "slurm", "echo elsewhere"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let err = stderr(&out);
     assert!(
         err.contains("warning: Slurm node n3 could not see this state root")

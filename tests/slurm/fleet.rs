@@ -2,7 +2,9 @@
 //! across executors.
 
 use super::{SLURM_DEADLINE, SlurmCsa, assert_ended, stderr, stdout};
-use crate::support::{assert_contains, assert_error, assert_exit, assert_record, wait_for};
+use crate::support::{
+    assert_contains, assert_error, assert_exit, assert_reason, assert_record, wait_for,
+};
 
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
@@ -23,10 +25,7 @@ fn a_slurm_session_waits_for_its_queue_slot_before_it_is_submitted() {
     assert_exit(&out, 0);
     let result = slurm.result(&doomed);
     assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
-    assert!(
-        result["reason"].as_str().unwrap().contains("never started"),
-        "{result:?}"
-    );
+    assert_reason(&result, &["never started"]);
     assert!(!slurm.csa.session_dir(&doomed).join("slurm.toml").exists());
 
     assert_ended(&slurm, &first, 0, "success");
@@ -187,7 +186,7 @@ fn a_session_not_submitted_yet_survives_its_watcher() {
         ]),
         SLURM_DEADLINE,
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let second = stdout(&out).trim().to_owned();
     // And a queue: one slot, taken by a job that runs until the test ends it.
     let holder = slurm.run(&[
@@ -231,7 +230,7 @@ fn a_session_not_submitted_yet_survives_its_watcher() {
 
     // The slot comes free: the one behind runs.
     let out = slurm.output(&["session", "kill", "--session", &holder]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let out = assert_ended(&slurm, &behind, 0, "success");
     assert_eq!(stdout(&out), "behind\n");
 }

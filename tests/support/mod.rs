@@ -85,6 +85,14 @@ impl Csa {
         output_within(self.cmd().args(args), HANG)
     }
 
+    /// `csa WORDS LAST`: the words written as on a command line (split at spaces; none may
+    /// contain one), then one last argument as it is (a script); to completion.
+    pub fn output_with(&self, words: &str, last: &str) -> Output {
+        let mut args: Vec<&str> = words.split_whitespace().collect();
+        args.push(last);
+        self.output(&args)
+    }
+
     /// `csa run SCRIPT`: asserts success and returns the session ID.
     pub fn run(&self, script: &str) -> String {
         self.run_args(&[script])
@@ -310,6 +318,17 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
         .filter(|(_, group)| *group == pgid)
         .map(|(pid, _)| pid)
         .collect()
+}
+
+/// Waits (up to [`HANG`]) until process group `pgid` has no live member; panics naming
+/// `what` (what should have stopped it) if one is left.
+#[track_caller]
+pub fn wait_group_empty(pgid: i32, what: &str) {
+    wait_for(
+        HANG,
+        &format!("{what} to leave process group {pgid} empty"),
+        || group_members(pgid).is_empty(),
+    );
 }
 
 impl Drop for Csa {
