@@ -41,7 +41,17 @@ const MAX_FALLBACK_PAUSE: Duration = Duration::from_millis(100);
 /// runs and drop it when the job has ended.
 #[derive(Debug)]
 pub struct Slot {
-    _file: File,
+    file: File,
+}
+
+impl Slot {
+    /// Writes session `id` (26 characters) at the start of the slot file, so that a look at
+    /// the queue can name the session that holds the slot ([`super::snapshot`]). Best
+    /// effort: a slot whose holder is not named is still held, and counted.
+    pub fn name_holder(&self, id: &str) {
+        use std::os::unix::fs::FileExt as _;
+        let _ = self.file.write_all_at(id.as_bytes(), 0);
+    }
 }
 
 /// Waits until `ticket` is at the head of `queue` and a slot is free, and takes the slot.
@@ -144,7 +154,7 @@ fn head(
                 // measured here) before it returns; the job would start that much later.
                 // The descriptor goes with the process instead, after its lock.
                 std::mem::forget(watch);
-                return Ok(Waited::Ready(Slot { _file: file }));
+                return Ok(Waited::Ready(Slot { file }));
             }
         }
         let woke = if let Some(fd) = &watch {
