@@ -62,7 +62,11 @@ pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Resul
     ];
     if let Some(timeout) = job.timeout {
         argv.push("--timeout-ms".into());
-        argv.push(timeout.as_millis().to_string().into());
+        argv.push(crate::executor::millis(timeout).to_string().into());
+    }
+    if let Some(idle) = job.idle_timeout {
+        argv.push("--idle-timeout-ms".into());
+        argv.push(crate::executor::millis(idle).to_string().into());
     }
     let stdin_from = match job.stdin {
         StdinSource::Null => "null",

@@ -109,11 +109,10 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
             });
         })
     };
-    let timeout = job.timeout;
     let mut result = crate::executor::local::run_job(
         session,
         command,
-        timeout,
+        crate::executor::Limits::new(job.timeout, job.idle_timeout),
         &received,
         slot,
         crate::tree::stop_for_timeout,
