@@ -121,6 +121,8 @@ fn a_queued_job_starts_and_runs_from_the_end_of_its_wait() {
     });
     gate.open();
     assert_eq!(code(&csa.wait(&waiting)), 0);
+    // (The blocker frees its slot before it records its result.)
+    assert_eq!(code(&csa.wait(&blocker)), 0);
     let result = csa.result(&waiting).unwrap();
     let blocker_result = csa.result(&blocker).unwrap();
     let (started, finished) = (
