@@ -124,7 +124,10 @@ pub fn admit(session: &SessionDir, plan: Conditions, waker: &Interruptible) -> R
     };
     Ok(
         match turn::wait_for_slot(&queue, ticket, plan.slots_default, waker)? {
-            Waited::Ready(slot) => Admission::Admitted(Some(slot)),
+            Waited::Ready(slot) => {
+                slot.name_holder(&session.id_string());
+                Admission::Admitted(Some(slot))
+            }
             Waited::Stopped(signal) => {
                 Admission::Stopped(signal, format!("a slot of queue {name}"))
             }
@@ -177,9 +180,8 @@ fn wait_for(root: &StateRoot, id: &str, waker: &Interruptible) -> Result<Waited<
 /// directory cannot be used, its slot count file is malformed, …): `failure`, exit 125,
 /// the error as the reason. The job is never started.
 pub fn failed(session: &SessionDir, err: &anyhow::Error) -> ResultRecord {
-    let mut result = crate::store::record::endings::finished(
+    let mut result = crate::store::record::endings::never_started(
         session,
-        std::time::SystemTime::now(),
         Status::Failure,
         exit::CSA_ERROR,
         None,
@@ -192,13 +194,8 @@ pub fn failed(session: &SessionDir, err: &anyhow::Error) -> ResultRecord {
 
 /// The result of a session whose dependency did not succeed.
 fn skipped(session: &SessionDir, why: &str) -> ResultRecord {
-    let mut result = crate::store::record::endings::finished(
-        session,
-        std::time::SystemTime::now(),
-        Status::Skipped,
-        exit::SKIPPED,
-        None,
-    );
+    let mut result =
+        crate::store::record::endings::never_started(session, Status::Skipped, exit::SKIPPED, None);
     result.reason = Some(format!("{why}; the job was never started"));
     result
 }

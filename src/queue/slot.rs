@@ -59,13 +59,21 @@ const MAX_RECHECK: Duration = Duration::from_millis(50);
 /// runs and drop it when the job has ended.
 #[derive(Debug)]
 pub struct Slot {
-    _file: File,
+    file: File,
     /// The inotify instance the head waited with, if it had to wait: closed by
     /// [`Slot::job_started`].
     watch: Option<DirWatch>,
 }
 
 impl Slot {
+    /// Writes session `id` (26 characters) at the start of the slot file, so that a look at
+    /// the queue can name the session that holds the slot ([`super::snapshot`]). Best
+    /// effort: a slot whose holder is not named is still held, and counted.
+    pub fn name_holder(&self, id: &str) {
+        use std::os::unix::fs::FileExt as _;
+        let _ = self.file.write_all_at(id.as_bytes(), 0);
+    }
+
     /// Lets go of what the wait for the slot used (its inotify instance): call once the
     /// job has started. Closing an inotify instance waits for an RCU grace period (about
     /// 8 ms measured here), which would delay the job if done before it starts; kept for
@@ -206,7 +214,7 @@ fn head(
                     Wake::Inotify(watch) => Some(watch),
                     Wake::NotYet | Wake::Polling(_) => None,
                 };
-                return Ok(Waited::Ready(Slot { _file: file, watch }));
+                return Ok(Waited::Ready(Slot { file, watch }));
             }
         } else {
             contended = Backoff::new(FIRST_RECHECK, MAX_RECHECK);

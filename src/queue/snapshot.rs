@@ -5,7 +5,8 @@
 //! own waiters remove such entries as they pass them ([`super::slot`]).
 
 use std::collections::HashMap;
-use std::fs::TryLockError;
+use std::fs::{File, TryLockError};
+use std::os::unix::fs::FileExt as _;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -28,6 +29,10 @@ const TEMPORARY: &str = ".tmp-";
 pub struct Snapshot {
     /// The number of slots that are held: sessions of this queue whose job runs.
     pub running: usize,
+    /// The sessions holding those slots, as their supervisors named them in the slot files
+    /// (oldest first). For an instant after a slot is taken its holder may not be named
+    /// yet, so there can be fewer IDs than `running`.
+    pub running_ids: Vec<String>,
     /// The session IDs waiting for a slot, in the order they will get one.
     pub waiting: Vec<String>,
     /// What csa found in the queue's directory and could not use (a slot file or an entry
@@ -52,6 +57,7 @@ pub fn take_and_tidy(queue: &Queue) -> Snapshot {
 fn scan(queue: &Queue, tidy: bool) -> Snapshot {
     let mut snapshot = Snapshot {
         running: 0,
+        running_ids: Vec::new(),
         waiting: Vec::new(),
         malformed: Vec::new(),
     };
@@ -79,11 +85,15 @@ fn scan(queue: &Queue, tidy: bool) -> Snapshot {
         // that instant makes the head's try fail; its close then wakes the head at once
         // (the head also looks again on its own within 50 ms).
         match Options::read_write().open(&path) {
-            Ok(file) if slot_is_held(&file) => snapshot.running += 1,
+            Ok(file) if slot_is_held(&file) => {
+                snapshot.running += 1;
+                snapshot.running_ids.extend(holder(queue, &file));
+            }
             Ok(_) => {}
             Err(err) => snapshot.note_malformed(&path, &err),
         }
     }
+    snapshot.running_ids.sort_unstable();
     let dir = queue.waiting_dir();
     let Ok(entries) = files::read_dir(&dir) else {
         return snapshot;
@@ -137,6 +147,19 @@ fn is_stale(path: &Path) -> bool {
         .ok()
         .and_then(|modified| SystemTime::now().duration_since(modified).ok())
         .is_some_and(|age| age > STALE)
+}
+
+/// The session named in a held slot file ([`super::slot::Slot::name_holder`]), unless the
+/// name is not a session ID or that session has ended (the name of a previous holder, read
+/// in the instant before the new one wrote its own).
+fn holder(queue: &Queue, file: &File) -> Option<String> {
+    let mut text = [0u8; crate::store::session::ID_LEN];
+    file.read_exact_at(&mut text, 0).ok()?;
+    let id = ulid::Ulid::from_string(std::str::from_utf8(&text).ok()?).ok()?;
+    let sessions = queue.path.parent()?.with_file_name("sessions");
+    let dir = sessions.join(id.to_string());
+    let ended = files::exists(&dir.join(crate::store::session::RESULT_TOML));
+    (files::is_dir(&dir) && !ended).then(|| id.to_string())
 }
 
 /// One snapshot per queue, taken on first use: for callers that describe many sessions

@@ -161,7 +161,7 @@ fn on_exec_failure(session: &SessionDir, cwd: &std::path::Path) -> Result<sys::O
     let now = std::time::SystemTime::now();
     let around = |code: u8, reason: String| -> Result<sys::Around> {
         let mut result: ResultRecord =
-            crate::store::record::endings::finished(session, now, Status::Failure, code, None);
+            ResultRecord::never_started(session.id_string(), (Status::Failure, code, None), now);
         result.reason = Some(reason);
         let text = toml::to_string(&result).context("cannot serialize a result")?;
         let (before, after) = text.split_once(ERRNO).unwrap_or((&text, ""));

@@ -156,9 +156,8 @@ fn never_started(
     session: &crate::store::session::SessionDir,
     err: &anyhow::Error,
 ) -> crate::store::record::ResultRecord {
-    let mut result = crate::store::record::endings::finished(
+    let mut result = crate::store::record::endings::never_started(
         session,
-        std::time::SystemTime::now(),
         crate::store::record::Status::Failure,
         crate::exit::NOT_EXECUTABLE,
         None,

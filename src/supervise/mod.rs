@@ -22,7 +22,7 @@ use crate::admission::{self, Admission, not_started_by_run as refused};
 use crate::executor::{self, Start};
 use crate::interrupt::{Interruptible, SURVIVED_SIGNALS, survive};
 use crate::store::record::StdinSource;
-use crate::store::record::endings::{finished, not_started};
+use crate::store::record::endings::{never_started, not_started};
 use crate::store::record::{self, ResultRecord};
 use crate::store::session::{self, SessionDir};
 use crate::store::stop_request;
@@ -77,9 +77,8 @@ pub fn main(args: &Request) -> Result<u8> {
     keep.extend(args.admission.queue_fd);
     if let Err(err) = sys::close_inherited_fds(&keep) {
         // A job must never hold its caller's pipes open: it is not started.
-        let mut result = finished(
+        let mut result = never_started(
             &session,
-            std::time::SystemTime::now(),
             record::Status::Failure,
             crate::exit::CSA_ERROR,
             None,

@@ -15,7 +15,7 @@ use crate::exit;
 use crate::interrupt::{Received, SURVIVED_SIGNALS};
 use crate::queue::slot::Slot;
 use crate::stop::Scope;
-use crate::store::record::endings::{finished, not_started};
+use crate::store::record::endings::{finished, never_started, not_started};
 use crate::store::record::{ResultRecord, Status};
 use crate::store::session::SessionDir;
 use crate::sys::{self, Pid};
@@ -75,13 +75,8 @@ pub fn run_job(
                 return result;
             }
             if let Some(err) = sys::chdir_failed(&err) {
-                let mut result = finished(
-                    session,
-                    started,
-                    Status::Failure,
-                    exit::NOT_EXECUTABLE,
-                    None,
-                );
+                let mut result =
+                    never_started(session, Status::Failure, exit::NOT_EXECUTABLE, None);
                 result.reason = Some(format!(
                     "cannot enter the job's working directory: {} (chdir); the job was never started",
                     exit::io_why(&err)

@@ -261,13 +261,8 @@ fn not_started(
     signal: Option<i32>,
     reason: String,
 ) -> ResultRecord {
-    let mut result = crate::store::record::endings::finished(
-        session,
-        SystemTime::now(),
-        status,
-        exit_code,
-        signal,
-    );
+    let mut result =
+        crate::store::record::endings::never_started(session, status, exit_code, signal);
     result.reason = Some(reason);
     result
 }
