@@ -216,10 +216,8 @@ fn queue_names_are_checked() {
         let out = csa.output(&["run", "--queue", bad, "true"]);
         assert_eq!(code(&out), 2, "{bad:?}: {}", stderr(&out));
     }
-    let out = csa.output(&["run", "--slots", "2", "true"]);
-    assert_exit(&out, 2);
-    let out = csa.output(&["queue", "slots", "q", "0"]);
-    assert_exit(&out, 2);
+    assert_exit(&csa.output(&["run", "--slots", "2", "true"]), 2);
+    assert_exit(&csa.output(&["queue", "slots", "q", "0"]), 2);
     csa.assert_no_session("a bad queue name");
 }
 

@@ -22,9 +22,11 @@ kill_session() {
 }
 "#;
 
-/// Runs `script` (after [`FUNCTIONS`]) as root in a private PID namespace with csa's state
-/// root; returns its standard output and `kill.err`.
-fn run_isolated(csa: &Csa, script: &str) -> (String, String) {
+/// Runs `script` (after [`FUNCTIONS`]) as root in a private PID namespace with a state
+/// root of its own; returns that csa (its state root holds what the script left), its
+/// standard output and `kill.err`.
+fn run_isolated(script: &str) -> (Csa, String, String) {
+    let csa = Csa::new();
     let out = Namespace::new(&format!("{FUNCTIONS}\n{script}"))
         .env("CSA", env!("CARGO_BIN_EXE_csa"))
         .env("CSA_STATE_DIR", csa.state.path())
@@ -32,7 +34,7 @@ fn run_isolated(csa: &Csa, script: &str) -> (String, String) {
         .run();
     let kill_err = std::fs::read_to_string(csa.state.path().join("kill.err")).unwrap_or_default();
     let report = format!("{}{}", stdout(&out), stderr(&out));
-    (report, kill_err)
+    (csa, report, kill_err)
 }
 
 /// Checks a refusal: exit 125, one line saying nothing was signalled.
@@ -53,9 +55,7 @@ fn assert_refused(report: &str, kill_err: &str) {
 #[test]
 #[ignore = "needs root: a private PID namespace and /proc/sys/kernel/ns_last_pid (CI runs it)"]
 fn kill_of_a_finished_session_spares_a_group_that_reused_its_pid() {
-    let csa = Csa::new();
-    let (report, kill_err) = run_isolated(
-        &csa,
+    let (_, report, kill_err) = run_isolated(
         r#"
 sid=$("$CSA" run true)
 "$CSA" session wait --session "$sid" --until-done >/dev/null 2>&1
@@ -85,9 +85,7 @@ report stranger "$child"
 #[test]
 #[ignore = "needs root: a private PID namespace (CI runs it)"]
 fn kill_never_signals_a_group_that_daemon_pid_names_but_csa_did_not_start() {
-    let csa = Csa::new();
-    let (report, kill_err) = run_isolated(
-        &csa,
+    let (csa, report, kill_err) = run_isolated(
         r#"
 setsid sh -c 'sleep 300 & exec sleep 301' </dev/null >/dev/null 2>&1 &
 leader=$!

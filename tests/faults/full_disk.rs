@@ -173,6 +173,60 @@ fn kill_on_a_full_disk_records_the_result() {
     }
 }
 
+/// With `pages` pages free, `csa run OPTIONS… [--no-daemon] 'exit 7'`: either it fails
+/// with exit 125 and one error line naming the full disk, leaving no session directory, or
+/// the job starts and its result (exit 7) is recorded; that session is then removed. True
+/// when the job started.
+fn run_on_a_full_disk(disk: &SmallDisk, options: &[&str], pages: u64, no_daemon: bool) -> bool {
+    let csa = &disk.csa;
+    disk.fill_leaving(pages);
+    let mut args = vec!["run"];
+    args.extend_from_slice(options);
+    if no_daemon {
+        args.push("--no-daemon");
+    }
+    args.push("exit 7");
+    let out = csa.output(&args);
+    let what = format!("{pages} pages free, --no-daemon {no_daemon}");
+    if code(&out) == 125 {
+        let text = stderr(&out);
+        assert_eq!(text.lines().count(), 1, "{what}: {text}");
+        assert!(text.starts_with("csa: "), "{what}: {text}");
+        assert!(text.contains("No space left on device"), "{what}: {text}");
+        assert!(
+            csa.session_ids().is_empty(),
+            "{what}: a session left behind"
+        );
+        return false;
+    }
+    let expected = if no_daemon { 7 } else { 0 };
+    assert_eq!(code(&out), expected, "{what}: {}", stderr(&out));
+    let id = csa.session_ids().pop().expect("the session");
+    let wait = output_within(&mut wait_cmd(csa, &id), HANG);
+    assert_eq!(code(&wait), 7, "{what}: {}", stderr(&wait));
+    std::fs::remove_dir_all(csa.session_dir(&id)).unwrap();
+    true
+}
+
+/// Runs `options` on 0 to 6 free pages, daemon and `--no-daemon`, each with
+/// [`run_on_a_full_disk`], calling `after` (with what was tried) after each; asserts that some
+/// runs were refused and some started.
+fn run_on_ever_fuller_disks(disk: &SmallDisk, options: &[&str], mut after: impl FnMut(&str)) {
+    let (mut refused, mut started) = (0, 0);
+    for (pages, no_daemon) in (0..=6).flat_map(|pages| [(pages, false), (pages, true)]) {
+        if run_on_a_full_disk(disk, options, pages, no_daemon) {
+            started += 1;
+        } else {
+            refused += 1;
+        }
+        after(&format!("{pages} pages free, --no-daemon {no_daemon}"));
+    }
+    assert!(
+        refused > 0 && started > 0,
+        "{refused} refused, {started} started"
+    );
+}
+
 /// With 0 to 6 pages free, `csa run` (daemon and `--no-daemon`) either starts the job and
 /// its result is recorded, or fails with exit 125 and one error line, leaving no session
 /// directory behind.
@@ -180,46 +234,7 @@ fn kill_on_a_full_disk_records_the_result() {
 #[ignore = "needs root to mount a tmpfs (.ci/run runs it as root)"]
 fn a_session_is_never_half_made_on_a_full_disk() {
     let disk = SmallDisk::mount("256k");
-    let csa = &disk.csa;
-    let (mut refused, mut started) = (0, 0);
-    for pages in 0..=6 {
-        for no_daemon in [false, true] {
-            disk.fill_leaving(pages);
-            let mut args = vec!["run"];
-            if no_daemon {
-                args.push("--no-daemon");
-            }
-            args.push("exit 7");
-            let out = csa.output(&args);
-            let what = format!("{pages} pages free, --no-daemon {no_daemon}");
-            match code(&out) {
-                125 => {
-                    refused += 1;
-                    let text = stderr(&out);
-                    assert_eq!(text.lines().count(), 1, "{what}: {text}");
-                    assert!(text.starts_with("csa: "), "{what}: {text}");
-                    assert!(text.contains("No space left on device"), "{what}: {text}");
-                    assert!(
-                        csa.session_ids().is_empty(),
-                        "{what}: a session left behind"
-                    );
-                }
-                exit => {
-                    started += 1;
-                    let expected = if no_daemon { 7 } else { 0 };
-                    assert_eq!(exit, expected, "{what}: {}", stderr(&out));
-                    let id = csa.session_ids().pop().expect("the session");
-                    let wait = output_within(&mut wait_cmd(csa, &id), HANG);
-                    assert_eq!(code(&wait), 7, "{what}: {}", stderr(&wait));
-                    std::fs::remove_dir_all(csa.session_dir(&id)).unwrap();
-                }
-            }
-        }
-    }
-    assert!(
-        refused > 0 && started > 0,
-        "{refused} refused, {started} started"
-    );
+    run_on_ever_fuller_disks(&disk, &[], |_| {});
 }
 
 /// The ticket number in a queue's `seq` file: it must always hold one.
@@ -243,41 +258,7 @@ fn a_queue_on_a_full_disk_keeps_its_numbering_and_no_failed_entry() {
     assert_eq!(code(&csa.wait(&first)), 7);
     std::fs::remove_dir_all(csa.session_dir(&first)).unwrap();
     let mut last = read_seq(&queue);
-    let (mut refused, mut started) = (0, 0);
-    for (pages, no_daemon) in (0..=6).flat_map(|pages| [(pages, false), (pages, true)]) {
-        disk.fill_leaving(pages);
-        let mut args = vec!["run", "--queue", "q"];
-        if no_daemon {
-            args.push("--no-daemon");
-        }
-        args.push("exit 7");
-        let out = csa.output(&args);
-        let what = format!("{pages} pages free, --no-daemon {no_daemon}");
-        match code(&out) {
-            125 => {
-                refused += 1;
-                let text = stderr(&out);
-                assert_eq!(text.lines().count(), 1, "{what}: {text}");
-                assert!(text.contains("No space left on device"), "{what}: {text}");
-                assert!(
-                    csa.session_ids().is_empty(),
-                    "{what}: a session left behind"
-                );
-            }
-            exit => {
-                started += 1;
-                assert_eq!(
-                    exit,
-                    if no_daemon { 7 } else { 0 },
-                    "{what}: {}",
-                    stderr(&out)
-                );
-                let id = csa.session_ids().pop().expect("the session");
-                let wait = output_within(&mut wait_cmd(csa, &id), HANG);
-                assert_eq!(code(&wait), 7, "{what}: {}", stderr(&wait));
-                std::fs::remove_dir_all(csa.session_dir(&id)).unwrap();
-            }
-        }
+    run_on_ever_fuller_disks(&disk, &["--queue", "q"], |what| {
         let entries = crate::support::names_in(&queue.join("waiting"));
         assert!(entries.is_empty(), "{what}: left in waiting/: {entries:?}");
         let seq = read_seq(&queue);
@@ -286,13 +267,9 @@ fn a_queue_on_a_full_disk_keeps_its_numbering_and_no_failed_entry() {
             "{what}: numbering went back from {last} to {seq}"
         );
         last = seq;
-    }
+    });
     std::fs::remove_file(disk.root().join("filler")).unwrap();
     let id = csa.run_args(&["--queue", "q", "exit 7"]);
     assert_eq!(code(&csa.wait(&id)), 7);
     assert!(read_seq(&queue) > last, "numbering went on after {last}");
-    assert!(
-        refused > 0 && started > 0,
-        "{refused} refused, {started} started"
-    );
 }
