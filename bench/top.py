@@ -13,6 +13,10 @@ view has live rows and its clock ticks. `csa top` runs in a pseudo-terminal of 1
   shows it. Two changes, alternating: a finished session renamed into `sessions/` (as
   `csa run` publishes a session: one rename), and a running session ending — a session
   whose `lock` this script holds gets its `result.toml` by a rename, then the lock goes.
+  Its CPU time (`schedstat` of its threads, read at that moment) is reported too: on a
+  loaded machine the wall time is mostly waiting for a CPU. So is the first frame of
+  `chrt -f 10 csa top` (as root): real-time scheduling gives it a CPU whenever it can run,
+  as a quiet machine would.
 - **Idle CPU**: `schedstat` CPU time of the process over a window in which nothing changes
   but the clock (its 2 running sessions make it redraw every second).
 """
@@ -22,11 +26,12 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import shutil
 import statistics
 import time
 from pathlib import Path
 
-from lib import CSA, Sandbox, Sample, cpu_ns, csa_has, hyperfine, log, ms
+from lib import CSA, Sample, Sandbox, cpu_ns, csa_has, hyperfine, log, ms
 from scale import rfc3339, synthesize, ulid
 from screen import Terminal
 
@@ -88,6 +93,8 @@ def top_section(quick: bool, report) -> None:
     count = 2000 if quick else 10_000
     firsts, window, rounds = (5, 5, 10) if quick else (15, 30, 40)
     first = Sample("first frame")
+    first_cpu = Sample("first frame: CPU time of csa top (all threads)")
+    first_fifo = Sample("first frame under `chrt -f 10` (given the CPU at once)")
     appear = Sample("a session appears")
     ends = Sample("a session ends")
     with Sandbox("top", pueue=False) as sb:
@@ -103,6 +110,16 @@ def top_section(quick: bool, report) -> None:
             term = Terminal([str(CSA), "top"], sb.env)
             shown = term.wait_for(lambda s: f"{total} sessions:" in s, 30, "the first frame")
             first.times.append(shown - term.started)
+            # Less bound to the machine's load than the wall time: what the start cost.
+            first_cpu.times.append(cpu_ns(term.proc.pid) / 1e9)
+            term.close()
+        # The same with the CPU given to it at once (SCHED_FIFO, as root): what it costs
+        # when the machine's other work does not make it wait.
+        fifo = os.geteuid() == 0 and shutil.which("chrt") is not None
+        for _ in range(firsts if fifo else 0):
+            term = Terminal(["chrt", "-f", "10", str(CSA), "top"], sb.env)
+            shown = term.wait_for(lambda s: f"{total} sessions:" in s, 30, "the first frame")
+            first_fifo.times.append(shown - term.started)
             term.close()
         term = Terminal([str(CSA), "top"], sb.env)
         term.wait_for(lambda s: f"{total} sessions:" in s, 30, "the first frame")
@@ -156,7 +173,8 @@ def top_section(quick: bool, report) -> None:
         )
     rows = [
         f"| {s.label} | {ms(s.median)} | {ms(s.min)} | {ms(max(s.times))} | {len(s.times)} |"
-        for s in (first, appear, ends)
+        for s in (first, first_cpu, first_fifo, appear, ends)
+        if s.times
     ]
     status_rows = [f"| `{k}` | {ms(v.median)} | {ms(v.pct(90))} |" for k, v in statuses.items()]
     report.section(
@@ -174,6 +192,12 @@ def top_section(quick: bool, report) -> None:
         first.median <= TARGETS["first"],
         f"{ms(first.median)} ms",
     )
+    if first_fifo.times:
+        report.target(
+            "top: first frame ≤ 200 ms, given the CPU (`chrt -f`)",
+            first_fifo.median <= TARGETS["first"],
+            f"{ms(first_fifo.median)} ms",
+        )
     report.target(
         "top: refresh ≤ 50 ms", refresh <= TARGETS["refresh"], f"{ms(refresh)} ms (median)"
     )
@@ -184,6 +208,8 @@ def top_section(quick: bool, report) -> None:
     )
     report.data["top"] = {
         "first": first.times,
+        "first_cpu": first_cpu.times,
+        "first_fifo": first_fifo.times,
         "appear": appear.times,
         "ends": ends.times,
         "idle_share": idle_share,

@@ -345,6 +345,19 @@ fn top_restores_the_terminal_on_every_way_out() {
     pty.wait_for_text("a panic to show the terminal is restored");
 }
 
+/// An error ends the view with its message and exit code, and the terminal restored: the
+/// store becomes unreadable (a file where the sessions directory should be).
+#[test]
+fn top_restores_the_terminal_when_it_fails() {
+    let csa = Csa::new();
+    let mut pty = top(&csa, &[], 30, 120);
+    pty.wait_for_text("No session yet");
+    std::fs::write(csa.sessions_dir(), "not a directory").unwrap();
+    assert_eq!(pty.wait_exit(), 125, "{}", pty.screen());
+    assert_restored(&pty);
+    pty.wait_for_text("csa: cannot read the session store");
+}
+
 #[test]
 fn top_needs_a_terminal() {
     let csa = Csa::new();

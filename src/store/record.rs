@@ -1,22 +1,24 @@
 //! The TOML records of a session directory (docs/format.md) and how they are read; how
 //! they are written is [`write`](mod@write)'s business.
 
-use std::io::{self, Read as _};
+use std::io;
 use std::path::Path;
 use std::time::SystemTime;
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::exit::{CSA_ERROR, Failure};
+use crate::store::files;
 
 mod adopt;
 pub mod endings;
 mod started;
+pub mod times;
 mod write;
 
 pub use adopt::adopt_reserved_result;
-pub use started::{STARTED_TOML, mark_started, started_at};
+pub use started::{STARTED_TOML, job_started_at, mark_started, started_at};
+pub use times::Times;
 
 pub use write::{
     is_unrecorded, recode_unrecorded, remove_stop_reservation, reservation_name, reserve,
@@ -54,9 +56,11 @@ impl StdinSource {
         Ok(match self {
             Self::Null => Stdio::null(),
             Self::Inherit => Stdio::inherit(),
-            Self::Prompt => Stdio::from(crate::sys::open_no_follow(
-                &session.file(crate::store::session::PROMPT_TXT),
-            )?),
+            Self::Prompt => Stdio::from(
+                files::Options::read()
+                    .blocking()
+                    .open(&session.file(crate::store::session::PROMPT_TXT))?,
+            ),
         })
     }
 }
@@ -78,6 +82,10 @@ pub struct SessionRecord {
     /// The time limit in milliseconds, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// The idle timeout in milliseconds, if any: the job is stopped once neither
+    /// `stdout.log` nor `stderr.log` has grown for this long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout_ms: Option<u64>,
     /// When the session was created (RFC 3339, UTC, milliseconds).
     pub created_at: String,
     /// The csa version that created the session.
@@ -102,6 +110,16 @@ pub struct SessionRecord {
     /// What runs the job: `local` (the default) or `slurm`.
     #[serde(default, skip_serializing_if = "ExecutorKind::is_local")]
     pub executor: ExecutorKind,
+}
+
+impl SessionRecord {
+    /// True when the session's job waits for something before it starts: a queue slot
+    /// (`queue`), dependencies (`after`), or Slurm (`executor = "slurm"`). Such a session is
+    /// created `queued`, and its job's start is recorded in `started.toml`; any other job
+    /// starts as its session is created.
+    pub fn waits(&self) -> bool {
+        self.queue.is_some() || !self.after.is_empty() || self.executor == ExecutorKind::Slurm
+    }
 }
 
 /// What runs a session's job.
@@ -219,11 +237,17 @@ pub struct ResultRecord {
     /// The signal number, only when ended by a signal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signal: Option<i32>,
-    /// When the job started (RFC 3339, UTC, milliseconds).
-    pub started_at: String,
-    /// When the job ended (RFC 3339, UTC, milliseconds).
+    /// When the job started (RFC 3339, UTC, milliseconds): after the session's wait for a
+    /// queue slot, its dependencies or Slurm, not when the session was created. Absent when
+    /// the job never started (`skipped`, stopped while it waited, or csa could not prepare
+    /// it; the reason then says so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// When the job ended — or, for a job that never started, when the session did (RFC
+    /// 3339, UTC, milliseconds).
     pub finished_at: String,
-    /// `finished_at - started_at` in milliseconds.
+    /// How long the job ran: `finished_at - started_at` in milliseconds; 0 when it never
+    /// started.
     pub duration_ms: u64,
     /// True when csa wrote the result on the supervisor's behalf.
     #[serde(default)]
@@ -252,13 +276,30 @@ impl ResultRecord {
             status,
             exit_code,
             signal,
-            started_at: timestamp(started),
+            started_at: Some(timestamp(started)),
             finished_at: timestamp(finished),
             duration_ms: millis_between(started, finished),
             synthetic: false,
             reason: None,
             leftover_processes: None,
         }
+    }
+
+    /// The result of session `id` whose job never started: no `started_at`, `duration_ms`
+    /// 0, finished at `finished`; not synthetic, no reason.
+    pub fn never_started(
+        id: String,
+        outcome: (Status, u8, Option<i32>),
+        finished: SystemTime,
+    ) -> Self {
+        let mut result = Self::new(id, outcome, finished, finished);
+        result.started_at = None;
+        result
+    }
+
+    /// When the job started, if it did.
+    pub fn started(&self) -> Option<SystemTime> {
+        self.started_at.as_deref().and_then(parse_timestamp)
     }
 }
 
@@ -278,48 +319,48 @@ pub fn millis_between(start: SystemTime, end: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// Reads and parses a TOML record of at most [`MAX_RECORD_BYTES`].
+/// Reads and parses a TOML record of at most [`MAX_RECORD_BYTES`], through the safe-open
+/// layer ([`crate::store::files`]: no symbolic link, a regular file of the user's).
 ///
 /// Returns `Ok(None)` when the file does not exist. Errors (exit 125) when it cannot be
-/// read, is too large, or is not a valid record; the message names the path. Symbolic
-/// links are not followed.
+/// read, is refused, too large, or not a valid record: `malformed state file: <why>
+/// (<path>)` — never its content.
 pub fn read<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
-    // Left non-blocking: the descriptor is only read here, and on a regular file the flag
-    // has no effect (two `fcntl` calls a record saved; BENCHMARKS.md, "Listing").
-    let (mut file, len) = match crate::sys::open_regular(path) {
-        Ok(opened) => opened,
+    let bytes = match files::read(path, MAX_RECORD_BYTES) {
+        Ok(bytes) => bytes,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(crate::exit::io_failure("cannot read", &err, path.display())),
+        Err(err) => return Err(files::failure("cannot read", &err, path)),
     };
-    if len > MAX_RECORD_BYTES {
-        return Err(malformed(path, "larger than 1 MiB"));
-    }
-    // The size `statx` gave, read in one call (normally): a record never changes once it
-    // has its name (it appears by a rename), so there is no need for a second read to see
-    // the end — `session list` reads two records a session (BENCHMARKS.md, "Listing").
-    let mut bytes = vec![0; usize::try_from(len).unwrap_or(0)];
-    let mut filled = 0;
-    while filled < bytes.len() {
-        match file.read(&mut bytes[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(crate::exit::io_failure("cannot read", &err, path.display())),
-        }
-    }
-    bytes.truncate(filled);
-    let text = String::from_utf8(bytes).map_err(|_| malformed(path, "not UTF-8"))?;
+    let text = String::from_utf8(bytes).map_err(|_| files::malformed(path, "not UTF-8"))?;
     toml::from_str(&text)
         .map(Some)
-        .map_err(|err| malformed(path, err.message()))
+        .map_err(|err| files::malformed(path, redacted(err.message())))
 }
 
-fn malformed(path: &Path, why: &str) -> anyhow::Error {
-    Failure::new(
-        CSA_ERROR,
-        format!("malformed state file: {why} ({})", path.display()),
-    )
-    .into()
+/// A parser's message without what it quotes from the file (serde's `invalid type: string
+/// "…", expected u8` quotes the value): a record's content is never echoed. One line, at
+/// most 200 characters.
+fn redacted(message: &str) -> String {
+    let mut out = String::new();
+    let mut quoted = false;
+    for c in message.chars() {
+        match c {
+            '"' | '`' => {
+                if !quoted {
+                    out.push_str("a value");
+                }
+                quoted = !quoted;
+            }
+            _ if quoted => {}
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+        if out.len() > 200 {
+            out.push('…');
+            break;
+        }
+    }
+    out
 }
 
 /// A fixed result for unit tests: session `01JD0000000000000000000000`, ended with
@@ -331,7 +372,7 @@ pub(crate) fn sample_result(status: Status, exit_code: u8, signal: Option<i32>) 
         status,
         exit_code,
         signal,
-        started_at: "2026-11-21T10:00:00.123Z".into(),
+        started_at: Some("2026-11-21T10:00:00.123Z".into()),
         finished_at: "2026-11-21T10:00:01.456Z".into(),
         duration_ms: 1333,
         synthetic: false,
@@ -353,6 +394,16 @@ mod tests {
         assert!(read::<ResultRecord>(&path).is_err());
         std::fs::write(&path, "").unwrap();
         assert!(read::<ResultRecord>(&path).is_err());
+    }
+
+    #[test]
+    fn parse_errors_never_echo_the_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("result.toml");
+        std::fs::write(&path, "id = \"x\"\nstatus = \"root:x:0:0:secret\"\n").unwrap();
+        let err = read::<ResultRecord>(&path).unwrap_err().to_string();
+        assert!(err.starts_with("malformed state file: "), "{err}");
+        assert!(!err.contains("secret"), "{err}");
     }
 
     #[test]

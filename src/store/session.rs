@@ -1,22 +1,23 @@
 //! The session store (docs/format.md): the state root, session IDs and their resolution, and
 //! the layout of a session directory.
 
-use std::fs;
 use std::io;
-use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use ulid::Ulid;
 
 use crate::exit::{CSA_ERROR, Failure};
+use crate::store::files;
 
 mod handle;
 mod names;
 pub mod parallel;
 mod short;
+mod spool;
 
 pub use short::short_handles;
+pub use spool::{SpoolStamp, Stamp, spool_stamp, spool_stamps};
 
 /// `session.toml`: what the session runs (see [`crate::store::record::SessionRecord`]).
 pub const SESSION_TOML: &str = "session.toml";
@@ -72,7 +73,24 @@ impl StateRoot {
         };
         let path = std::path::absolute(&path)
             .with_context(|| format!("cannot make the state root absolute ({})", path.display()))?;
-        Ok(Self { path })
+        let root = Self { path };
+        root.check()?;
+        Ok(root)
+    }
+
+    /// Checks that the state root, when it exists, is the user's alone (owned by the user,
+    /// not writable by group or others), once per process; see [`files::root`]. Every
+    /// command does, through [`StateRoot::from_env`] (the supervisor through this).
+    ///
+    /// Errors (exit 125): one line naming the path, its owner and mode, and the fix.
+    pub fn check(&self) -> Result<()> {
+        files::root::check(&self.path, files::root::Missing::Leave).map(drop)
+    }
+
+    /// True when the state root this process checked has been removed since (e.g. by
+    /// `rm -rf` while a session runs).
+    pub fn removed(&self) -> bool {
+        files::root::removed(&self.path)
     }
 
     /// The state root that holds `session` (`<root>/sessions/<ID>/`).
@@ -95,20 +113,20 @@ impl StateRoot {
         self.path.join("sessions")
     }
 
-    /// Creates `<root>/sessions` (and the root) with mode 0700 if missing.
+    /// Creates `<root>/sessions` (and the root, and its missing parents) with mode 0700 if
+    /// missing, and checks them (see [`StateRoot::check`]).
+    ///
+    /// Errors (exit 125): they cannot be created, or are refused.
     pub fn create_sessions_dir(&self) -> Result<PathBuf> {
+        files::root::check(&self.path, files::root::Missing::Create)?;
         let dir = self.sessions_dir();
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .map_err(|err| {
-                crate::exit::io_failure(
-                    "cannot create the session store (check CSA_STATE_DIR)",
-                    &err,
-                    dir.display(),
-                )
-            })?;
+        files::ensure_dir(&dir).map_err(|err| {
+            files::failure(
+                "cannot create the session store (check CSA_STATE_DIR)",
+                &err,
+                &dir,
+            )
+        })?;
         Ok(dir)
     }
 
@@ -119,24 +137,17 @@ impl StateRoot {
     /// Errors (exit 125) when the store exists but cannot be read.
     pub fn session_ids(&self) -> Result<Vec<Ulid>> {
         let dir = self.sessions_dir();
-        let entries = match fs::read_dir(&dir) {
+        let entries = match files::read_dir(&dir) {
             Ok(entries) => entries,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(err) => {
-                return Err(crate::exit::io_failure(
-                    "cannot read the session store",
-                    &err,
-                    dir.display(),
-                ));
-            }
+            Err(err) => return Err(files::failure("cannot read the session store", &err, &dir)),
         };
         let mut ids: Vec<Ulid> = entries
-            .flatten()
+            .into_iter()
             // Only real directories: a symbolic link in the store is not a session.
-            .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
+            .filter(|entry| entry.kind == files::Kind::Dir)
             .filter_map(|entry| {
-                let name = entry.file_name();
-                let name = name.to_str()?;
+                let name = entry.name_str()?;
                 Ulid::from_string(name)
                     .ok()
                     .filter(|id| id.array_to_str(&mut [0; ID_LEN]) == name)
@@ -177,6 +188,6 @@ impl SessionDir {
 
     /// Creates the directory with mode 0700. Fails if it already exists.
     pub fn create(&self) -> io::Result<()> {
-        fs::DirBuilder::new().mode(0o700).create(&self.path)
+        files::create_dir(&self.path)
     }
 }

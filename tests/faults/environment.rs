@@ -257,9 +257,10 @@ pub fn many_fds_helper() {
         matches!(rx.recv_timeout(Duration::from_secs(30)), Ok(Ok(0))),
         "the caller's pipe is held open by the session"
     );
-    // The supervisor closes what it inherited at start-up: 0, 1, 2 and the lock remain.
+    // The supervisor closes what it inherited at start-up: 0, 1, 2 and the lock remain,
+    // and it opens the state root it checked (close-on-exec).
     wait_for(Duration::from_secs(30), "the supervisor to close", || {
-        std::fs::read_dir(format!("/proc/{supervisor}/fd")).is_ok_and(|fds| fds.count() == 4)
+        std::fs::read_dir(format!("/proc/{supervisor}/fd")).is_ok_and(|fds| fds.count() == 5)
     });
     gate.open();
     let out = csa.wait(&id);

@@ -2,24 +2,14 @@
 
 use super::{SLURM_DEADLINE, SlurmCsa, assert_ended, stderr, stdout};
 use crate::procs::send;
-use crate::support::{
-    assert_contains, assert_error, assert_reason, assert_record, process_alive, wait_for,
-};
-
-/// SIGKILLs the session's watcher and waits until it is gone.
-fn kill_watcher(slurm: &SlurmCsa, id: &str) -> i32 {
-    let pid = slurm.csa.supervisor_pid(id);
-    send("KILL", u32::try_from(pid).unwrap());
-    wait_for(SLURM_DEADLINE, "the watcher to die", || !process_alive(pid));
-    pid
-}
+use crate::support::{assert_contains, assert_error, assert_reason, assert_record, wait_for};
 
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_killed_watcher_is_replaced_and_the_result_stays_exact() {
     let slurm = SlurmCsa::new();
     let id = slurm.run_ready("echo ready; sleep 3; echo done; exit 3");
-    let old = kill_watcher(&slurm, &id);
+    let old = slurm.kill_watcher(&id);
     // Several looks at once: none may call it lost, exactly one new watcher takes over.
     let looks: Vec<std::process::Output> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..4)
@@ -58,7 +48,7 @@ fn a_killed_watcher_is_replaced_and_the_result_stays_exact() {
 fn a_watcher_killed_before_the_end_is_settled_by_wait() {
     let slurm = SlurmCsa::new();
     let id = slurm.run_ready("echo ready; sleep 1; exit 7");
-    kill_watcher(&slurm, &id);
+    slurm.kill_watcher(&id);
     // The job ends while nobody watches; `wait` records the node's ending without Slurm.
     wait_for(SLURM_DEADLINE, "the node's ending", || {
         slurm.csa.session_dir(&id).join("ending.toml").exists()
@@ -126,7 +116,7 @@ fn an_unreachable_controller_never_makes_a_session_lost() {
     let record = std::fs::read_to_string(&job_file).unwrap();
     let record = record.replace(&conf, dead_conf.to_str().unwrap());
     std::fs::write(&job_file, record).unwrap();
-    kill_watcher(&slurm, &id);
+    slurm.kill_watcher(&id);
     // The new watcher cannot ask Slurm: the session is running, not lost.
     let list = slurm.output(&["session", "list"]);
     assert_contains(&stdout(&list), &["running"]);

@@ -149,7 +149,7 @@ fn tags_reach_local_and_slurm_sessions_alike() {
     let remote = slurm.run(&["--tag", "mixed", "echo ready; sleep 300"]);
     let other = slurm.run(&["--tag", "other", "echo ready; sleep 300"]);
     slurm.wait_started(&remote, "ready");
-    let list = slurm.output(&["session", "list", "--tag", "mixed"]);
+    let list = slurm.output(&["session", "list", "--long", "--tag", "mixed"]);
     let text = stdout(&list);
     assert!(
         text.contains(&local) && text.contains(&remote) && !text.contains(&other),
@@ -167,15 +167,6 @@ fn tags_reach_local_and_slurm_sessions_alike() {
     );
     let out = slurm.output(&["session", "wait", "--tag", "mixed", "--until-done"]);
     assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
-}
-
-/// SIGKILLs the session's watcher and waits until it is gone.
-fn kill_watcher(slurm: &SlurmCsa, id: &str) {
-    let pid = slurm.csa.supervisor_pid(id);
-    crate::procs::send("KILL", u32::try_from(pid).unwrap());
-    wait_for(SLURM_DEADLINE, "the watcher to die", || {
-        !crate::support::process_alive(pid)
-    });
 }
 
 #[test]
@@ -210,8 +201,8 @@ fn a_session_not_submitted_yet_survives_its_watcher() {
     slurm.wait_started(&holder, "ready");
 
     // The login node's csa dies: both watchers are gone before they submitted.
-    kill_watcher(&slurm, &second);
-    kill_watcher(&slurm, &behind);
+    slurm.kill_watcher(&second);
+    slurm.kill_watcher(&behind);
     for id in [&second, &behind] {
         let out = slurm.output(&["session", "result", "--session", id]);
         assert!(
@@ -229,12 +220,7 @@ fn a_session_not_submitted_yet_survives_its_watcher() {
 
     // The dependency succeeds: the new watcher submits the follower, as the first would.
     let job = slurm.job_id(&first);
-    let out = slurm
-        .command("scontrol")
-        .args(["release", &job])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    slurm.scontrol(&["release", &job]);
     assert_ended(&slurm, &first, 0, "success");
     let out = assert_ended(&slurm, &second, 0, "success");
     assert_eq!(

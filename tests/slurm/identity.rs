@@ -4,8 +4,7 @@
 //! (issue 19, items 8 and 10).
 
 use super::{SLURM_DEADLINE, SlurmCsa, assert_ended, stdout};
-use crate::procs::send;
-use crate::support::{process_alive, wait_for};
+use crate::support::wait_for;
 
 fn squeue(slurm: &SlurmCsa, job: &str, format: &str) -> String {
     let out = slurm
@@ -14,21 +13,6 @@ fn squeue(slurm: &SlurmCsa, job: &str, format: &str) -> String {
         .output()
         .expect("squeue");
     stdout(&out).trim().to_owned()
-}
-
-fn scontrol(slurm: &SlurmCsa, args: &[&str]) {
-    let out = slurm
-        .command("scontrol")
-        .args(args)
-        .output()
-        .expect("scontrol");
-    crate::support::assert_success(&out, "scontrol");
-}
-
-fn kill_watcher(slurm: &SlurmCsa, id: &str) {
-    let pid = slurm.csa.supervisor_pid(id);
-    send("KILL", u32::try_from(pid).unwrap());
-    wait_for(SLURM_DEADLINE, "the watcher to die", || !process_alive(pid));
 }
 
 #[test]
@@ -53,7 +37,7 @@ fn a_named_session_shows_its_name_and_job_id_and_leaves_no_queued_mark() {
     let shown = json(&["session", "result", "--json", &id]);
     assert_eq!(shown["job_id"], job.as_str(), "{shown}");
     assert_eq!(shown["status"], "queued", "{shown}");
-    scontrol(&slurm, &["release", &job]);
+    slurm.scontrol(&["release", &job]);
     assert_eq!(
         stdout(&assert_ended(&slurm, &id, 0, "success")),
         "trained\n"
@@ -87,17 +71,14 @@ fn a_renamed_pending_job_stays_the_sessions_and_runs() {
     // Renamed, and its output moved: only its batch script still says whose it is.
     let elsewhere = tempfile::tempdir().unwrap();
     let log = elsewhere.path().join("moved.log");
-    scontrol(
-        &slurm,
-        &[
-            "update",
-            &format!("jobid={job}"),
-            "name=renamed-by-hand",
-            &format!("StdOut={}", log.display()),
-        ],
-    );
+    slurm.scontrol(&[
+        "update",
+        &format!("jobid={job}"),
+        "name=renamed-by-hand",
+        &format!("StdOut={}", log.display()),
+    ]);
     // A new watcher asks Slurm at once: the job is still the session's, not lost.
-    kill_watcher(&slurm, &id);
+    slurm.kill_watcher(&id);
     let out = slurm.output(&["session", "result", "--session", &id]);
     assert!(stdout(&out).contains("queued"), "{}", stdout(&out));
     wait_for(
@@ -112,16 +93,13 @@ fn a_renamed_pending_job_stays_the_sessions_and_runs() {
         "the takeover is noted: {log_text}"
     );
     assert!(slurm.csa.result(&id).is_none(), "not lost");
-    scontrol(&slurm, &["release", &job]);
+    slurm.scontrol(&["release", &job]);
     assert_eq!(stdout(&assert_ended(&slurm, &id, 0, "success")), "ran\n");
 
     // `session kill` finds a renamed job its own too.
     let doomed = slurm.run(&["--slurm-arg=--hold", "echo never"]);
     let job = slurm.job_id(&doomed);
-    scontrol(
-        &slurm,
-        &["update", &format!("jobid={job}"), "name=other-name"],
-    );
+    slurm.scontrol(&["update", &format!("jobid={job}"), "name=other-name"]);
     let out = slurm.output(&["session", "kill", "--session", &doomed]);
     assert_eq!(out.status.code(), Some(0), "{}", super::stderr(&out));
     assert_eq!(slurm.result(&doomed)["status"].as_str(), Some("signal"));

@@ -205,6 +205,27 @@ impl SlurmCsa {
         self.csa.result(id).expect("result.toml")
     }
 
+    /// Runs `scontrol ARGS…` on this cluster and asserts it succeeded.
+    pub fn scontrol(&self, args: &[&str]) {
+        let out = self
+            .command("scontrol")
+            .args(args)
+            .output()
+            .expect("scontrol");
+        assert_success(&out, "scontrol");
+    }
+
+    /// SIGKILLs the session's watcher (its job lives on) and waits until it is gone;
+    /// returns its PID.
+    pub fn kill_watcher(&self, id: &str) -> i32 {
+        let pid = self.csa.supervisor_pid(id);
+        crate::procs::send("KILL", u32::try_from(pid).unwrap());
+        wait_for(SLURM_DEADLINE, "the watcher to die", || {
+            !crate::support::process_alive(pid)
+        });
+        pid
+    }
+
     /// Runs `scancel ARGS…` on this cluster and asserts it succeeded.
     pub fn scancel(&self, args: &[&str]) {
         let out = self

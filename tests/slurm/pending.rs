@@ -24,12 +24,7 @@ fn a_timeout_is_kept_within_the_partitions_time_limit() {
         .output()
         .unwrap();
     assert_eq!(stdout(&out).trim(), "10:00");
-    let out = slurm
-        .command("scontrol")
-        .args(["release", &job])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    slurm.scontrol(&["release", &job]);
     assert_eq!(stdout(&assert_ended(&slurm, &id, 0, "success")), "fits\n");
 
     // A timeout that cannot fit is refused before anything is created.

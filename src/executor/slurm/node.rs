@@ -46,6 +46,7 @@ pub fn run(session_dir: &Path, session_id: &str, stop_descendants: fn(&SessionDi
         path: session_dir.to_path_buf(),
     };
     let job_id = std::env::var("SLURM_JOB_ID").map_err(|_| refused("not in a Slurm job"))?;
+    crate::store::session::StateRoot::of_session(&session).check()?;
     // Lead a process group of our own, with the job in it, as the local supervisor does
     // (Slurm starts the batch shell as a group leader already).
     let _ = rustix::process::setsid();
@@ -105,7 +106,7 @@ pub fn run(session_dir: &Path, session_id: &str, stop_descendants: fn(&SessionDi
             Ok(command) => crate::executor::local::run_job(
                 &session,
                 command,
-                record.timeout_ms.map(Duration::from_millis),
+                crate::executor::Limits::from_ms(record.timeout_ms, record.idle_timeout_ms),
                 relay.received(),
                 None,
                 stop_descendants,
@@ -260,13 +261,8 @@ fn not_started(
     signal: Option<i32>,
     reason: String,
 ) -> ResultRecord {
-    let mut result = crate::store::record::endings::finished(
-        session,
-        SystemTime::now(),
-        status,
-        exit_code,
-        signal,
-    );
+    let mut result =
+        crate::store::record::endings::never_started(session, status, exit_code, signal);
     result.reason = Some(reason);
     result
 }
