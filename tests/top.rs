@@ -62,8 +62,7 @@ fn top_shows_a_fleet_live_follows_output_and_kills_with_a_key() {
         &format!("echo hello-beta; {}", second_gate.pass()),
     ]);
     let mut pty = top(&csa, &[], 40, 140);
-    pty.wait_for_text("2 sessions: 2 running, 0 queued");
-    let screen = pty.screen();
+    let screen = pty.wait_for_frame("2 sessions: 2 running, 0 queued");
     assert!(
         screen.contains("HANDLE") && screen.contains("LAST OUTPUT"),
         "{screen}"
@@ -177,8 +176,7 @@ fn top_and_status_show_300_sessions_in_three_queues_and_a_tree() {
     wait_for_counts(&csa, 13, 290);
 
     let mut pty = top(&csa, &[], 50, 160);
-    pty.wait_for_text("304 sessions: 13 running, 290 queued, 0 succeeded, 1 failed");
-    let screen = pty.screen();
+    let screen = pty.wait_for_frame("304 sessions: 13 running, 290 queued, 0 succeeded, 1 failed");
     for (queue, running, waiting) in [
         ("alpha", "4", "96"),
         ("beta", "3", "97"),
