@@ -2,7 +2,7 @@
 //! file (the fenced block after `<!-- recipe: NAME -->`), so the docs and this test cannot
 //! drift. `cargo` and `make` are stand-ins on `PATH` (installing copies the built binary;
 //! `make TARGET` sleeps `MAKE_SLEEP` seconds, prints, and exits `MAKE_EXIT` when TARGET is
-//! `MAKE_FAIL`); everything else is real.
+//! `MAKE_FAIL`; with `MAKE_GATE`, it first waits for that file); everything else is real.
 
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt as _;
@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::support::{Csa, HANG, assert_contains, directive, output_within, stderr, stdout};
+
+mod tour;
 
 /// The fenced block after `<!-- recipe: NAME -->` in `doc` (relative to the repository).
 fn recipe(doc: &str, name: &str) -> String {
@@ -50,6 +52,9 @@ echo "codex ran"
 "#;
 
 const MAKE: &str = r#"#!/bin/sh
+# With MAKE_GATE, first wait (at most 10 minutes) for that file to exist.
+n=0
+while [ -n "${MAKE_GATE:-}" ] && [ ! -e "$MAKE_GATE" ] && [ "$n" -lt 6000 ]; do sleep 0.1; n=$((n + 1)); done
 sleep "${MAKE_SLEEP:-0}"
 echo "make $1 ran"
 if [ "$1" = "${MAKE_FAIL:-}" ]; then exit "${MAKE_EXIT:-1}"; fi
@@ -87,6 +92,17 @@ impl Sandbox {
 
     /// `shell ARGS… -c script` in the work directory with a clean environment plus `env`.
     fn run(&self, shell: &[&str], script: &str, installed: bool, env: &[(&str, &str)]) -> Output {
+        output_within(&mut self.command(shell, script, installed, env), HANG)
+    }
+
+    /// The command [`Sandbox::run`] runs, not started.
+    fn command(
+        &self,
+        shell: &[&str],
+        script: &str,
+        installed: bool,
+        env: &[(&str, &str)],
+    ) -> Command {
         let mut command = Command::new(shell[0]);
         command
             .args(&shell[1..])
@@ -100,7 +116,7 @@ impl Sandbox {
             .env("CSA_BUILT", env!("CARGO_BIN_EXE_csa"))
             .envs(env.iter().copied())
             .stdin(std::process::Stdio::null());
-        output_within(&mut command, HANG)
+        command
     }
 }
 
