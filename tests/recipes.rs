@@ -143,12 +143,47 @@ fn readme_set_up_installs_and_runs_a_detached_job_to_its_result() {
 #[test]
 fn readme_quick_start_reports_the_jobs_failure() {
     let sandbox = Sandbox::new();
-    let out = sandbox.run(&["sh"], &recipe("README.md", "quick-start"), true, &[]);
+    let script = recipe("README.md", "quick-start");
+    let out = sandbox.run(&["sh"], &script, true, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out), "cargo 1.0.0 (stand-in)\nexit=3\n");
     let err = stderr(&out);
     let line = directive(&err, "SESSION_WAIT_COMPLETED").expect("completed");
     assert_contains(line, &[" status=failure exit=3 "]);
+    // What the recipe's comments say a terminal shows, stderr's tail included, in order.
+    let shown: Vec<&str> = script
+        .lines()
+        .filter_map(|line| line.strip_prefix("# "))
+        .collect();
+    let terminal = format!("{}{err}", stdout(&out));
+    for (said, prefix) in [
+        (1, "csa: the last 20 lines of stderr.log of session "),
+        (2, "to-stderr"),
+        (3, "CSA:SESSION_WAIT_COMPLETED "),
+        (4, "exit=3"),
+    ] {
+        assert!(shown[said].starts_with(prefix), "{script}");
+        assert!(
+            terminal.lines().any(|line| line.starts_with(prefix)),
+            "{terminal}"
+        );
+    }
+}
+
+/// The completion install lines work in a fresh home (their directories do not exist yet).
+#[test]
+fn shell_completion_install_lines_work_in_a_fresh_home() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.run(&["sh"], &recipe("docs/shell.md", "completions"), true, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for file in [
+        ".local/share/bash-completion/completions/csa",
+        ".zfunc/_csa",
+        ".config/fish/completions/csa.fish",
+    ] {
+        let text = std::fs::read_to_string(sandbox.home.path().join(file)).unwrap();
+        assert!(text.contains("CSA_COMPLETE"), "{file}: {text}");
+    }
 }
 
 #[test]

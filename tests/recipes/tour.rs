@@ -63,11 +63,11 @@ fn fenced(text: &str, from: usize, open: &str, name: &str) -> (std::ops::Range<u
 
 /// What the terminal showed, with the sandbox's home shown as [`SHOWN_HOME`].
 fn shown(screen: &str, home: &Path) -> String {
-    let mut text: String = screen
-        .replace(home.to_str().unwrap(), SHOWN_HOME)
-        .lines()
-        .map(|line| format!("{}\n", line.trim_end()))
-        .collect();
+    let mut text = String::new();
+    for line in screen.replace(home.to_str().unwrap(), SHOWN_HOME).lines() {
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
     while text.ends_with('\n') {
         text.pop();
     }
@@ -76,7 +76,8 @@ fn shown(screen: &str, home: &Path) -> String {
 }
 
 /// A capture reduced to what must not change between runs: session IDs and handles, times,
-/// process IDs and other measurements are masked, runs of spaces are one, blank lines go,
+/// process IDs and other measurements are masked (a handle may be all digits, so numbers of
+/// 3 digits or more are masked as handles are), runs of spaces are one, blank lines go,
 /// and lines are sorted (sessions that end together are reported in either order). Exit
 /// codes, statuses, counts and names stay. The line `kill` adds when the job outlasts a
 /// moment of its grace period (only on a loaded machine) is left out.
@@ -88,10 +89,13 @@ fn essence(text: &str) -> Vec<String> {
             let words: Vec<&str> = line.split_whitespace().collect();
             let mut masked = Vec::new();
             for (i, word) in words.iter().enumerate() {
+                // A number before `ms` is a time; one of 3 digits or more a process ID or
+                // a handle that happens to be all digits.
                 let number = word.bytes().all(|b| b.is_ascii_digit());
-                let measured = number && (word.len() >= 3 || words.get(i + 1) == Some(&"ms"));
-                masked.push(if measured {
-                    "N".to_owned()
+                masked.push(if number && words.get(i + 1) == Some(&"ms") {
+                    "T".to_owned()
+                } else if number && word.len() >= 3 {
+                    "<ID>".to_owned()
                 } else {
                     mask_word(word)
                 });
@@ -104,11 +108,18 @@ fn essence(text: &str) -> Vec<String> {
     lines
 }
 
-/// Masks in one word: runs of 4 or more Crockford base32 capitals and digits that are not
-/// all digits (session IDs and handles) become `<ID>`; the value of `pid=`,
+/// Masks in one word: runs of 4 or more Crockford base32 capitals and digits (session IDs
+/// and handles, which may be all digits) become `<ID>`; the value of `pid=`,
 /// `duration_ms=`, `elapsed_ms=` and a throughput become `N`; a time (`12ms`, `1.0s`,
 /// `1m05s`, `3s ago`'s `3s`) becomes `T`.
 fn mask_word(word: &str) -> String {
+    for key in ["pid=", "duration_ms=", "elapsed_ms="] {
+        if let Some(value) = word.strip_prefix(key)
+            && value.bytes().all(|b| b.is_ascii_digit())
+        {
+            return format!("{key}N");
+        }
+    }
     let crockford = |c: char| c.is_ascii_digit() || (c.is_ascii_uppercase() && !"ILOU".contains(c));
     let chars: Vec<char> = word.chars().collect();
     let mut out = String::new();
@@ -120,7 +131,7 @@ fn mask_word(word: &str) -> String {
                 j += 1;
             }
             let run: String = chars[i..j].iter().collect();
-            if j - i >= 4 && !run.chars().all(|c| c.is_ascii_digit()) {
+            if j - i >= 4 {
                 out.push_str("<ID>");
             } else {
                 out.push_str(&run);
@@ -129,13 +140,6 @@ fn mask_word(word: &str) -> String {
         } else {
             out.push(chars[i]);
             i += 1;
-        }
-    }
-    for key in ["pid=", "duration_ms=", "elapsed_ms="] {
-        if let Some(value) = out.strip_prefix(key) {
-            if value.bytes().all(|b| b.is_ascii_digit()) {
-                return format!("{key}N");
-            }
         }
     }
     if out.ends_with("/min") {
@@ -184,7 +188,7 @@ fn the_tour_runs_as_written_and_shows_what_it_says() {
         let mut command = sandbox.command(&["sh"], &step.script, true, &env);
         command.env_remove("CSA_STATE_DIR");
         let screen = if step.script.trim() == "csa top" {
-            // The fleet is settled (the status step waited for it): capture the view.
+            // The fleet is settled (the `--after` step waited for it): capture the view.
             let mut pty = Pty::spawn(&command, 18, 110);
             pty.wait_for_screen(HANG, "the fleet", |screen| {
                 screen.contains("package")
@@ -196,11 +200,11 @@ fn the_tour_runs_as_written_and_shows_what_it_says() {
             assert_eq!(pty.wait_exit(), 0, "{}", pty.screen());
             screen
         } else {
-            if step.script.contains("csa status") {
-                // The fleet settles: two running in the queue's two slots, three waiting.
-                wait_for(HANG, "2 running and 3 queued", || {
+            if step.script.contains("--after") {
+                // The fleet settles: two running in the queue's two slots, two waiting.
+                wait_for(HANG, "2 running and 2 queued", || {
                     let counts = counts(&sandbox);
-                    counts["counts"]["running"] == 2 && counts["counts"]["queued"] == 3
+                    counts["counts"]["running"] == 2 && counts["counts"]["queued"] == 2
                 });
             }
             if step.script.contains("--tag ci-1") && step.script.contains("wait") {
@@ -214,22 +218,70 @@ fn the_tour_runs_as_written_and_shows_what_it_says() {
         };
         captures.push(shown(&screen, sandbox.home.path()));
     }
-    if std::env::var_os("CSA_BLESS_DOCS").is_some() {
+    let bless = std::env::var_os("CSA_BLESS_DOCS").is_some();
+    let mut blocks: Vec<(String, std::ops::Range<usize>)> = steps
+        .iter()
+        .map(|step| (step.name.clone(), step.output.clone()))
+        .collect();
+    check(DOC, &mut blocks, &captures, bless);
+    // The README shows some of the same captures (`<!-- capture: tour-N -->`).
+    let mut shown_again = captured(README);
+    assert!(
+        !shown_again.is_empty(),
+        "{README} shows no capture of the tour"
+    );
+    check(README, &mut shown_again, &captures, bless);
+}
+
+const README: &str = "README.md";
+
+/// The `text` blocks of `doc` marked `<!-- capture: tour-N -->`: step name, body range.
+fn captured(doc: &str) -> Vec<(String, std::ops::Range<usize>)> {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(doc)).unwrap();
+    let mut found = Vec::new();
+    let mut at = 0;
+    while let Some(start) = text[at..].find("<!-- capture: ") {
+        let start = at + start;
+        let name_end = start + text[start..].find(" -->").unwrap();
+        let name = text[start + "<!-- capture: ".len()..name_end].to_owned();
+        let (body, end) = fenced(&text, name_end, "```text\n", &name);
+        found.push((name, body));
+        at = end;
+    }
+    found
+}
+
+/// Compares each block of `doc` (step name, body range) with that step's capture, or with
+/// `bless` writes the captures into them.
+fn check(
+    doc: &str,
+    blocks: &mut [(String, std::ops::Range<usize>)],
+    captures: &[String],
+    bless: bool,
+) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(doc);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let capture_of = |name: &str| -> &String {
+        let n: usize = name.trim_start_matches("tour-").parse().unwrap();
+        &captures[n - 1]
+    };
+    if bless {
+        blocks.sort_by_key(|(_, range)| range.start);
         let mut blessed = text.clone();
-        for (step, capture) in steps.iter().zip(&captures).rev() {
-            blessed.replace_range(step.output.clone(), capture);
+        for (name, range) in blocks.iter().rev() {
+            blessed.replace_range(range.clone(), capture_of(name));
         }
         std::fs::write(&path, blessed).unwrap();
         return;
     }
-    for (step, capture) in steps.iter().zip(&captures) {
+    for (name, range) in blocks.iter() {
+        let capture = capture_of(name);
         assert_eq!(
-            essence(&text[step.output.clone()]),
+            essence(&text[range.clone()]),
             essence(capture),
-            "{DOC}: {} shows something else now; if that is right, regenerate the captures with \
-             `CSA_BLESS_DOCS=1 cargo test --locked --test main -- recipes::tour` and review the diff.\n\
-             This run showed:\n{capture}",
-            step.name
+            "{doc}: {name} shows something else now; if that is right, regenerate the captures \
+             with `CSA_BLESS_DOCS=1 cargo test --locked --test main -- recipes::tour` and \
+             review the diff.\nThis run showed:\n{capture}"
         );
     }
 }
