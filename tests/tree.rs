@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::support::{
-    Csa, assert_contains, assert_exit, assert_reason, group_members, stdout, wait_for,
+    Csa, assert_contains, assert_exit, assert_group_empty, assert_reason, stdout, wait_for,
 };
 
 const LONG: Duration = Duration::from_secs(60);
@@ -107,10 +107,7 @@ fn killing_a_parent_stops_a_three_level_tree_and_leaves_no_process() {
     };
     assert!(ended(&bottom) <= ended(&middle) && ended(&middle) <= ended(&top));
     for pgid in groups {
-        assert!(
-            group_members(pgid).is_empty(),
-            "process group {pgid} survives"
-        );
+        assert_group_empty(pgid, "a level of the tree");
     }
 }
 

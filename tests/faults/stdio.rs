@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::procs::{run_ready, wait_for_output};
 use crate::support::{
-    Csa, Gate, HANG, assert_exit, code, group_members, has_open, stderr, stdout, wait_for,
+    Csa, Gate, HANG, assert_exit, assert_group_empty, code, has_open, stderr, stdout, wait_for,
 };
 use crate::support_everyday::{fake_session, finish};
 
@@ -158,11 +158,7 @@ fn kill_with_a_broken_stream_still_kills_and_records_the_result() {
             broken,
         );
         assert_eq!(ended.code(), 0, "{}: {}", ended.what, ended.other);
-        assert!(
-            group_members(pgid).is_empty(),
-            "{}: the job is still running",
-            ended.what
-        );
+        assert_group_empty(pgid, &format!("{}: the job", ended.what));
         let result = csa.result(&id).expect("result.toml after kill");
         assert_eq!(result["status"].as_str(), Some("signal"), "{}", ended.what);
         assert_eq!(result["signal"].as_integer(), Some(9), "{}", ended.what);

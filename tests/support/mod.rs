@@ -320,6 +320,17 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
         .collect()
 }
 
+/// Asserts that process group `pgid` has no live member now; the panic names `what` and
+/// the members left.
+#[track_caller]
+pub fn assert_group_empty(pgid: i32, what: &str) {
+    let members = group_members(pgid);
+    assert!(
+        members.is_empty(),
+        "{what}: process group {pgid} still has {members:?}"
+    );
+}
+
 /// Waits (up to [`HANG`]) until process group `pgid` has no live member; panics naming
 /// `what` (what should have stopped it) if one is left.
 #[track_caller]
