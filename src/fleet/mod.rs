@@ -95,12 +95,12 @@ impl Session {
     }
 
     /// True when its job waits (or waited) for something before it starts: a queue slot,
-    /// dependencies, or Slurm.
+    /// dependencies, or its executor ([`crate::executor::Executor::awaits`]: Slurm).
     pub fn is_gated(&self) -> bool {
         self.record.as_ref().is_some_and(|record| {
             record.queue.is_some()
                 || !record.after.is_empty()
-                || record.executor == crate::store::record::ExecutorKind::Slurm
+                || crate::executor::by_kind(record.executor).awaits().is_some()
         })
     }
 

@@ -16,13 +16,11 @@ use crate::exit;
 use crate::interrupt::{Received, SURVIVED_SIGNALS};
 use crate::queue::slot::Slot;
 use crate::stop::Scope;
+use crate::stop::sequence::TIMEOUT_GRACE;
 use crate::store::record::endings::{finished, not_started};
 use crate::store::record::{ResultRecord, Status};
 use crate::store::session::SessionDir;
 use crate::sys::{self, Pid};
-
-/// How long a job has to exit after SIGTERM before it gets SIGKILL (`--timeout`).
-pub const TIMEOUT_GRACE: Duration = Duration::from_secs(5);
 
 /// Spawns `command` in the caller's process group, reaps it, enforces `timeout` (the
 /// session's descendant sessions stopped with `stop_descendants`, then SIGTERM to the job's
