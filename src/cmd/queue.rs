@@ -25,6 +25,8 @@ struct Row {
     slots_set: bool,
     /// Sessions of the queue whose job runs (slots held).
     running: usize,
+    /// Their IDs (oldest first), as the slot files name them.
+    running_ids: Vec<String>,
     /// Sessions waiting for a slot.
     queued: usize,
     /// Their IDs, in the order they will start.
@@ -81,6 +83,7 @@ pub fn list(args: &QueueListArgs) -> Result<u8> {
             slots,
             slots_set,
             running: snapshot.running,
+            running_ids: snapshot.running_ids,
             queued: snapshot.waiting.len(),
             waiting: snapshot.waiting,
         });

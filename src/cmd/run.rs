@@ -31,6 +31,7 @@ fn request(args: &RunArgs) -> Request {
         cd: args.cd.clone(),
         env: args.env.clone(),
         timeout: args.timeout,
+        idle_timeout: args.idle_timeout,
         name: args.name.clone(),
         tag: args.tag.clone(),
         no_daemon: args.no_daemon,

@@ -8,6 +8,7 @@
 //! matches on the kind: callers ask [`of`] a session, or [`by_kind`].
 
 mod handover;
+mod limits;
 pub mod local;
 mod plan;
 pub mod slurm;
@@ -18,6 +19,7 @@ use std::path::Path;
 use anyhow::Result;
 
 pub use handover::{HandOver, NewSession, SupervisorOutput};
+pub use limits::{Limits, Struck, millis};
 pub use plan::{Choice, Chosen, Request, plan, usage};
 
 use crate::interrupt::Received;
@@ -133,8 +135,8 @@ pub struct Start<'a> {
     pub session: &'a SessionDir,
     /// The job's argv (at least the program).
     pub argv: &'a [OsString],
-    /// The job's time limit in milliseconds.
-    pub timeout_ms: Option<u64>,
+    /// The job's time limit and idle timeout.
+    pub limits: Limits,
     /// Where the job's standard input comes from.
     pub stdin_from: StdinSource,
     /// What `csa run` asked of the executor.

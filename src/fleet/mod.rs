@@ -95,13 +95,9 @@ impl Session {
     }
 
     /// True when its job waits (or waited) for something before it starts: a queue slot,
-    /// dependencies, or its executor ([`crate::executor::Executor::awaits`]: Slurm).
+    /// dependencies, or its executor ([`SessionRecord::waits`]).
     pub fn is_gated(&self) -> bool {
-        self.record.as_ref().is_some_and(|record| {
-            record.queue.is_some()
-                || !record.after.is_empty()
-                || crate::executor::by_kind(record.executor).awaits().is_some()
-        })
+        self.record.as_ref().is_some_and(SessionRecord::waits)
     }
 
     /// How long it waited before its job started: until the start, the end (a job that

@@ -14,8 +14,10 @@ mod handle;
 mod names;
 pub mod parallel;
 mod short;
+mod spool;
 
 pub use short::short_handles;
+pub use spool::{SpoolStamp, Stamp, spool_stamp, spool_stamps};
 
 /// `session.toml`: what the session runs (see [`crate::store::record::SessionRecord`]).
 pub const SESSION_TOML: &str = "session.toml";

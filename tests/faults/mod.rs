@@ -9,6 +9,7 @@ mod concurrency;
 mod environment;
 mod full_disk;
 mod pid_reuse;
+mod queue_head;
 mod queues;
 mod start;
 mod stdio;

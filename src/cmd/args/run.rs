@@ -2,7 +2,6 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Args;
 
@@ -30,9 +29,15 @@ pub struct RunArgs {
     /// Set an environment variable for the job (repeatable)
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = values::parse_env_pair)]
     pub env: Vec<(String, String)>,
-    /// Stop the job after this long (`30s`, `10m`, `2h`): SIGTERM, 5 s grace, SIGKILL
-    #[arg(long, value_name = "DURATION", value_parser = values::parse_duration)]
-    pub timeout: Option<Duration>,
+    /// Stop the job after this long (`30s`, `10m`, `2h`): SIGTERM, 5 s grace, SIGKILL;
+    /// status `timeout`, exit code 124. `none`: no limit, not even the tool's
+    #[arg(long, value_name = "DURATION", value_parser = values::parse_limit)]
+    pub timeout: Option<values::Limit>,
+    /// Stop the job, as --timeout does, once it has written nothing to stdout or stderr for
+    /// this long. `none`: no limit, not even the tool's (`csa tools` shows each
+    /// tool's default)
+    #[arg(long, value_name = "DURATION", value_parser = values::parse_limit)]
+    pub idle_timeout: Option<values::Limit>,
     /// A name for the session, shown by `session list` and usable as its handle
     /// (`csa session attach NAME` picks the newest session with that name)
     #[arg(long, value_name = "TEXT", value_parser = values::parse_name)]

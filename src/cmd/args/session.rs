@@ -135,6 +135,10 @@ pub struct ListArgs {
     /// Show each session under the session whose job started it (its parent)
     #[arg(long)]
     pub tree: bool,
+    /// Full session IDs in the ID column (default: the short handle, the shortest end of
+    /// the ID that names the session alone)
+    #[arg(long)]
+    pub long: bool,
 }
 
 /// Arguments of `csa session result`.
