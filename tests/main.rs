@@ -29,6 +29,7 @@ mod leftovers;
 mod limits;
 mod list;
 mod list_columns;
+mod plurals;
 mod queue;
 mod run_wait;
 mod slurm;

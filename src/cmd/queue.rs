@@ -41,7 +41,11 @@ pub fn slots(args: &QueueSlotsArgs) -> Result<u8> {
     let text = match args.slots {
         Some(slots) => {
             queue.store_slots(slots)?;
-            crate::note!("queue {} now has {slots} slots", queue.name);
+            crate::note!(
+                "queue {} now has {}",
+                queue.name,
+                crate::term::count(u64::from(slots), "slot", "slots")
+            );
             return Ok(0);
         }
         None => format!("{}\n", effective_slots(&queue, &config()?)?.0),
