@@ -19,6 +19,10 @@ use crate::store::stop_request::StopRequest;
 /// of their locks.
 pub const AFTER_KILL: Duration = Duration::from_secs(10);
 
+/// How long a job has to exit after SIGTERM before it gets SIGKILL when its `--timeout` or
+/// `--idle-timeout` strikes (wherever it runs: under its supervisor, on a Slurm node; its descendants too).
+pub const TIMEOUT_GRACE: Duration = Duration::from_secs(5);
+
 /// How to stop: the first signal, and how long the processes have to exit before SIGKILL.
 #[derive(Debug, Clone, Copy)]
 pub struct StopSequence {
@@ -228,8 +232,9 @@ pub fn wait_until_empty(targets: &[Target], limit: Duration) -> Vec<bool> {
     left
 }
 
-/// How long the processes may take to exit before [`stop_together`] says what it waits for.
-const QUIET_WAIT: Duration = Duration::from_secs(1);
+/// How long the processes may take to exit before a stop says what it waits for (here,
+/// and for a Slurm job in the Slurm executor's stop).
+pub const QUIET_WAIT: Duration = Duration::from_secs(1);
 
 /// Waits up to the grace period (counted from `started`) for `targets` to exit, as
 /// [`wait_until_empty`]. With `notes`, once some are still there after [`QUIET_WAIT`], says
