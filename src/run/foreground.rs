@@ -44,7 +44,7 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
     let pid = crate::sys::Pid::current();
     write_daemon_pid(session, pid).inspect_err(|_| super::create::remove(launch))?;
     // Standard output belongs to the job here; the ID is in the directive on stderr.
-    crate::directive::session_started(session, pid);
+    launch.args.announce.started(session, pid);
     let gated = !gate.is_empty();
     let slot = if gate.is_empty() {
         None

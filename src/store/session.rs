@@ -16,7 +16,7 @@ pub mod parallel;
 mod short;
 mod spool;
 
-pub use short::short_handles;
+pub use short::{short_handle, short_handles};
 pub use spool::{SpoolStamp, Stamp, spool_stamp, spool_stamps};
 
 /// `session.toml`: what the session runs (see [`crate::store::record::SessionRecord`]).
