@@ -22,6 +22,9 @@ pub use program::{check_executable, check_job};
 /// Prompts longer than this (bytes) go to the job on standard input instead of argv.
 pub const ARGV_PROMPT_LIMIT: usize = 100 * 1024;
 
+/// The tool of a `csa run` without `--tool`: `sh`, which runs the prompt as a shell script.
+pub const DEFAULT_TOOL: &str = "sh";
+
 /// The name recorded as `tool` for `csa run -- PROGRAM ARGS…`.
 pub const DIRECT_TOOL: &str = "exec";
 

@@ -48,7 +48,7 @@ pub const RUN: &[Code] = &[
     ),
     code(
         "2",
-        "usage error: unknown flag, bad `--env`, empty prompt (as PROMPT or on standard input), unknown `--tool`; no session is created",
+        "usage error: unknown flag, bad `--env` or duration, empty prompt (as PROMPT or on standard input), unknown `--tool`, `--tool` with `-- PROGRAM`, an `--after` that names no session or several; no session is created",
     ),
     code(
         "125",

@@ -16,6 +16,7 @@ pub mod parallel;
 mod short;
 mod spool;
 
+pub use handle::{HandleMistake, is_handle_mistake};
 pub use short::{short_handle, short_handles};
 pub use spool::{SpoolStamp, Stamp, spool_stamp, spool_stamps};
 

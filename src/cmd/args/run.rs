@@ -24,9 +24,10 @@ pub struct RunArgs {
     /// Pass csa's standard input through to the job (default: /dev/null)
     #[arg(long)]
     pub stdin: bool,
-    /// The tool that receives PROMPT (`sh` runs it as a shell script)
-    #[arg(long, value_name = "NAME", default_value = "sh")]
-    pub tool: String,
+    /// The tool that receives PROMPT (default: `sh`, which runs it as a shell script;
+    /// `csa tools` lists the others). Not with `-- PROGRAM`, which runs without a tool
+    #[arg(long, value_name = "NAME", conflicts_with = "program")]
+    pub tool: Option<String>,
     /// The job's working directory (default: the current one)
     #[arg(long, value_name = "DIR")]
     pub cd: Option<PathBuf>,
