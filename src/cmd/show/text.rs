@@ -116,7 +116,11 @@ fn times(shown: &Shown, now: SystemTime, line: &mut impl FnMut(&str, &str)) {
         };
         line(
             "created",
-            &format!("{} ({}{queued})", stamp(shown.created_at.as_deref()), ago(created)),
+            &format!(
+                "{} ({}{queued})",
+                stamp(shown.created_at.as_deref()),
+                ago(created)
+            ),
         );
     }
     let waited = shown
