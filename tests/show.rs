@@ -51,6 +51,9 @@ fn show_tells_a_queued_session_its_place_and_what_it_runs() {
         "5m",
         "echo done",
     ]);
+    wait_for(HANG, "the first to run", || {
+        show_json(&csa, &first)["status"] == "running"
+    });
     let text = show(&csa, &second);
     assert!(field(&text, "session").starts_with(&second), "{text}");
     assert_eq!(field(&text, "name"), "second");
