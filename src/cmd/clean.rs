@@ -107,11 +107,12 @@ pub fn exec(args: &CleanArgs) -> Result<u8> {
     if !args.dry_run {
         remove_abandoned_setups(&root, now);
     }
-    let plural = if count == 1 { "" } else { "s" };
     writeln_ok(
         &mut out,
         &format!(
-            "{verb} {count} session{plural}, {freed} bytes ({})",
+            "{verb} {}, {} ({})",
+            term::count(count, "session", "sessions"),
+            term::count(freed, "byte", "bytes"),
             term::bytes(freed)
         ),
         &mut unreported,

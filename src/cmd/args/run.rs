@@ -26,7 +26,7 @@ pub struct RunArgs {
     pub stdin: bool,
     /// The tool that receives PROMPT (default: `sh`, which runs it as a shell script;
     /// `csa tools` lists the others). Not with `-- PROGRAM`, which runs without a tool
-    #[arg(long, value_name = "NAME", conflicts_with = "program")]
+    #[arg(long, value_name = "NAME", conflicts_with = "program", add = super::session::tool_completer())]
     pub tool: Option<String>,
     /// The job's working directory (default: the current one)
     #[arg(long, value_name = "DIR")]
@@ -49,7 +49,7 @@ pub struct RunArgs {
     pub name: Option<String>,
     /// Tag the session (repeatable; `A-Z a-z 0-9 _ . -`, at most 64): `session list`,
     /// `wait`, `kill` and `clean` take `--tag` to act on the sessions that carry it
-    #[arg(long, value_name = "TAG", value_parser = values::parse_label)]
+    #[arg(long, value_name = "TAG", value_parser = values::parse_label, add = super::session::tag_completer())]
     pub tag: Vec<String>,
     /// Run in the foreground: output to the terminal and the spool files, exit with the
     /// job's exit code
