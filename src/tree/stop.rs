@@ -81,13 +81,13 @@ pub fn stop_tree(named: &[SessionDir], how: &TreeStop<'_>) -> Result<()> {
 /// records the session's own stop request (no session may start under it from now on; its
 /// result still reads `timeout`), then stops its tree as [`stop_tree`] stops a named
 /// session's, with SIGTERM and the timeout's grace
-/// ([`crate::executor::local::TIMEOUT_GRACE`]), quietly. The session's own job is the
+/// ([`crate::stop::sequence::TIMEOUT_GRACE`]), quietly. The session's own job is the
 /// caller's to stop. Handed to the local executor, which sits below trees
 /// ([`crate::executor::Start::stop_descendants`]).
 pub fn stop_for_timeout(session: &SessionDir) {
     let sequence = StopSequence {
         signal: rustix::process::Signal::TERM,
-        grace: crate::executor::local::TIMEOUT_GRACE,
+        grace: crate::stop::sequence::TIMEOUT_GRACE,
     };
     let by = format!("the timeout of session {}", session.id_string());
     let _ = record(session, sequence, by);
