@@ -13,7 +13,10 @@
 //! that saw it never starts.
 
 pub mod birth;
+mod remove;
 pub mod stop;
+
+use std::collections::HashSet;
 
 use ulid::Ulid;
 
@@ -21,6 +24,7 @@ use crate::store::files;
 use crate::store::record::SessionRecord;
 use crate::store::session::{self, SessionDir, StateRoot};
 
+pub use remove::{Removal, remove};
 pub use stop::{TreeStop, stop_for_timeout, stop_tree};
 
 /// The directory of a session that lists its child sessions, one empty file per child.
@@ -32,7 +36,7 @@ const MAX_DEPTH: usize = 64;
 
 /// The IDs listed in a session's `children/` directory (none when it has none); names that
 /// are not session IDs are ignored.
-pub fn children(parent: &SessionDir) -> Vec<Ulid> {
+pub fn child_ids(parent: &SessionDir) -> Vec<Ulid> {
     let Ok(entries) = files::read_dir(&parent.file(CHILDREN)) else {
         return Vec::new();
     };
@@ -44,6 +48,39 @@ pub fn children(parent: &SessionDir) -> Vec<Ulid> {
                 .and_then(|name| Ulid::from_string(name).ok())
         })
         .collect()
+}
+
+/// The child sessions of `session` (its `children/<ID>` entries) whose directories still
+/// exist, oldest first. Reads one directory; none when it has no children.
+pub fn children(session: &SessionDir) -> Vec<SessionDir> {
+    let root = StateRoot::of_session(session);
+    let mut found: Vec<SessionDir> = child_ids(session)
+        .into_iter()
+        .map(|id| root.session(id))
+        .filter(|child| files::is_dir(&child.path))
+        .collect();
+    found.sort_by_key(|child| child.id);
+    found
+}
+
+/// Every descendant of `roots` (children, their children, …) whose directory exists, each
+/// once, deepest last: `levels[0]` are the children.
+pub fn descendants(roots: &[SessionDir]) -> Vec<Vec<SessionDir>> {
+    let mut seen: HashSet<Ulid> = roots.iter().map(|session| session.id).collect();
+    let mut levels = Vec::new();
+    let mut current: Vec<SessionDir> = roots.to_vec();
+    while !current.is_empty() {
+        let next: Vec<SessionDir> = current
+            .iter()
+            .flat_map(children)
+            .filter(|child| seen.insert(child.id))
+            .collect();
+        if !next.is_empty() {
+            levels.push(next.clone());
+        }
+        current = next;
+    }
+    levels
 }
 
 /// The parent a session's `session.toml` names: `Ok(None)` for a session without one,

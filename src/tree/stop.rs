@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Result;
 use ulid::Ulid;
 
-use super::{children, recorded_parent};
+use super::{child_ids, recorded_parent};
 use crate::backoff::Backoff;
 use crate::executor::{self, StopMode, StopOrder};
 use crate::stop::sequence::StopSequence;
@@ -177,7 +177,7 @@ fn decide(roots: &[SessionDir], how: &TreeStop<'_>, seen: &mut HashSet<Ulid>) ->
         let mut waiting = Vec::new();
         for (parent, ancestor) in &frontier {
             let root = StateRoot::of_session(parent);
-            for id in children(parent) {
+            for id in child_ids(parent) {
                 if !walked.insert(id) {
                     continue;
                 }
