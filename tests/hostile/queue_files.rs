@@ -204,5 +204,15 @@ fn planted_slot_files_and_entries_are_refused_or_passed_over() {
     let warnings = stderr(&list);
     names_without_echo(&warnings, &above, "slot.7");
     names_without_echo(&warnings, &entry, "a planted entry");
+    // The other looks at the queue never hang on them, nor echo them.
+    for args in [&["session", "list"][..], &["status"][..]] {
+        let out = output_within(csa.cmd().args(args), HANG);
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        let text = format!("{}{}", crate::support::stdout(&out), stderr(&out));
+        assert!(
+            !text.contains(SECRET) && !text.contains("victim-line"),
+            "{args:?}: {text}"
+        );
+    }
     outside.assert_untouched();
 }
