@@ -2,7 +2,7 @@
 //! session's supervisor takes its turn with advisory locks (`flock`) and, at the head of
 //! the queue only, inotify.
 //!
-//! Layout of `<root>/queues/<NAME>/` (docs/fleets.md):
+//! Layout of `<root>/queues/<NAME>/` (docs/internals/queues.md):
 //! - `lock` — taken exclusively for the few microseconds of an enqueue, so that tickets are
 //!   numbered in submission order;
 //! - `seq` — the last ticket number given out (decimal text);
