@@ -76,10 +76,12 @@ impl Identity {
     }
 
     /// True while the recorded process exists with the recorded start time — running, or
-    /// exited and not yet reaped: its PID (and a process group it led) cannot have been
-    /// reused.
+    /// exited and not yet reaped (a zombie): its PID (and a process group it led) cannot
+    /// have been reused. Not once it is dead (`X`, being reaped): the kernel may already
+    /// have released its PID.
     pub fn holds_pid(self) -> bool {
-        sys::ProcStat::read(self.pid).is_ok_and(|stat| stat.start_time == self.start_time)
+        sys::ProcStat::read(self.pid)
+            .is_ok_and(|stat| stat.state != 'X' && stat.start_time == self.start_time)
     }
 
     /// True when the recorded process exists, has not exited, and started at the recorded

@@ -43,7 +43,8 @@ impl ProcStat {
 
     /// Parses the text of a `/proc/<pid>/stat` file. The command name (field 2) may contain
     /// spaces and parentheses, so fields are counted from its last `)`. `None` when a field
-    /// is missing or malformed (a PID field that is neither 0 nor a [`Pid`]).
+    /// is missing or malformed (a PID field that is neither 0 nor a [`Pid`], but for the -1
+    /// a dead process (`X`) shows for its process group and session: read as `None`).
     pub fn parse(text: &str) -> Option<Self> {
         Self::parse_bytes(text.as_bytes())
     }
@@ -57,12 +58,16 @@ impl ProcStat {
         let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
         // `fields[0]` is field 3 of the file.
         let field = |n: usize| fields.get(n - 3).copied();
+        let state = field(3)?.chars().next()?;
         let pid = |n: usize| match field(n)? {
             "0" => Some(None),
+            // A dead process (`X`, being reaped) no longer has a process group or session:
+            // the kernel writes -1 for them.
+            "-1" if state == 'X' => Some(None),
             text => Pid::parse(text).map(Some),
         };
         Some(Self {
-            state: field(3)?.chars().next()?,
+            state,
             ppid: pid(4)?,
             pgrp: pid(5)?,
             session: pid(6)?,
@@ -266,6 +271,18 @@ mod tests {
         let stat = ProcStat::parse(text).unwrap();
         assert_eq!((stat.ppid, stat.pgrp, stat.session), (None, None, None));
         assert_eq!(ProcStat::parse(&text.replace(" S 0 0", " S -1 0")), None);
+    }
+
+    #[test]
+    fn a_dead_process_has_no_group_or_session() {
+        // As read from a process being reaped, under load.
+        let text = "17359 (csa) X 0 -1 -1 0 -1 4227084 308 0 0 0 0 0 0 0 20 0 0 0 1579251 0 0 0";
+        let stat = ProcStat::parse(text).unwrap();
+        assert!(stat.is_exited());
+        assert_eq!((stat.ppid, stat.pgrp, stat.session), (None, None, None));
+        assert_eq!(stat.start_time, 1_579_251);
+        // Only a dead process may show -1.
+        assert_eq!(ProcStat::parse(&text.replace(" X ", " S ")), None);
     }
 
     #[test]
