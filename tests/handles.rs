@@ -20,7 +20,7 @@ fn result_id(csa: &Csa, args: &[&str]) -> String {
 #[test]
 fn every_handle_form_works_positionally_and_with_the_option() {
     let csa = Csa::new();
-    let first = csa.run_args(&["--name", "api tests/unit", "echo first"]);
+    let first = csa.run_named("api tests/unit", "echo first");
     let second = csa.run("echo second");
     assert_exit(&csa.wait(&first), 0);
     assert_exit(&csa.wait(&second), 0);
@@ -75,7 +75,7 @@ fn a_name_that_is_also_an_id_prefix_is_ambiguous() {
     let csa = Csa::new();
     let first = csa.run("true");
     let prefix = first[..10].to_owned();
-    let named = csa.run_args(&["--name", &prefix, "true"]);
+    let named = csa.run_named(&prefix, "true");
     for id in [&first, &named] {
         csa.wait(id);
     }

@@ -63,7 +63,7 @@ fn list_shows_running_failed_killed_and_lost_sessions_newest_first() {
     let failed = csa.run("exit 3");
     let killed = csa.run("sleep 300");
     let lost = csa.run("sleep 301");
-    let running = csa.run_args(&["--name", "the sleeper", "sleep 302"]);
+    let running = csa.run_named("the sleeper", "sleep 302");
     assert_exit(&csa.wait(&ok), 0);
     assert_exit(&csa.wait(&failed), 3);
     // SIGTERM to the group: the supervisor survives it and records the signal.

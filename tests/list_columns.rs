@@ -135,7 +135,7 @@ fn list_json_carries_parent_dependencies_and_times() {
 fn the_tree_draws_siblings_and_where_a_waiting_child_stands() {
     let csa = Csa::new();
     let mut gate = Gate::new();
-    let root = csa.run_args(&["--name", "root", &gate.pass()]);
+    let root = csa.run_named("root", &gate.pass());
     let first = run_child(&csa, &root, &["--name", "first", &gate.pass()]);
     let _grandchild = run_child(&csa, &first, &["--name", "grandchild", "true"]);
     let _second = run_child(

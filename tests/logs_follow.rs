@@ -1,35 +1,32 @@
 //! `csa logs -f` (follow one session until it ends, exit 0 whatever its status) and
 //! `csa logs --tag T [-f]` (many sessions, each line after the session's label).
 
-use std::io::Read as _;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
-use crate::support::{Csa, Gate, HANG, code, exited_within, stderr, stdout, wait_for};
+use crate::support::{
+    Csa, Gate, HANG, code, exited_within, read_on_a_thread, stderr, stdout, wait_for,
+};
 
 /// Starts `csa ARGS` with stdout captured by a thread; returns the child and the text so far.
 fn spawn(csa: &Csa, args: &[&str]) -> (std::process::Child, Arc<Mutex<String>>) {
-    let mut child = csa
-        .cmd()
+    let mut command = csa.cmd();
+    command
         .args(args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::null());
+    let mut child = command.spawn().unwrap();
     let text = Arc::new(Mutex::new(String::new()));
-    let mut out = child.stdout.take().unwrap();
     let into = Arc::clone(&text);
-    std::thread::spawn(move || {
-        let mut buffer = [0u8; 4096];
-        while let Ok(n) = out.read(&mut buffer) {
-            if n == 0 {
-                break;
-            }
+    read_on_a_thread(
+        child.stdout.take().unwrap(),
+        move |bytes| {
             into.lock()
                 .unwrap()
-                .push_str(&String::from_utf8_lossy(&buffer[..n]));
-        }
-    });
+                .push_str(&String::from_utf8_lossy(bytes));
+        },
+        || {},
+    );
     (child, text)
 }
 

@@ -1,7 +1,7 @@
 //! `csa rm` (removes ended sessions, refuses running ones) and `csa rerun` (a new session
 //! with the same command, cwd, env additions, tool, queue and tags).
 
-use crate::support::{Csa, Gate, code, output_with_input, stderr, stdout};
+use crate::support::{BIN, Csa, Gate, code, output_with_input, stderr, stdout};
 
 fn record(csa: &Csa, id: &str) -> toml::Table {
     csa.file(id, "session.toml").parse().unwrap()
@@ -42,10 +42,9 @@ fn rm_removes_ended_sessions_and_refuses_running_ones() {
 fn rm_takes_a_session_with_its_children_or_not_at_all() {
     let csa = Csa::new();
     let mut gate = Gate::new();
-    let bin = env!("CARGO_BIN_EXE_csa");
+    let pass = gate.pass();
     let parent = csa.run(&format!(
-        "'{bin}' run --name kid \"{}\" >/dev/null 2>&1",
-        gate.pass()
+        "'{BIN}' run --name kid \"{pass}\" >/dev/null 2>&1"
     ));
     assert_eq!(code(&csa.wait(&parent)), 0);
     let out = csa.output(&["rm", &parent]);

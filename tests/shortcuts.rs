@@ -8,7 +8,7 @@ use crate::support::{Csa, Gate, HANG, code, directive, is_ulid, stderr, stdout, 
 #[test]
 fn each_shortcut_is_its_session_command() {
     let csa = Csa::new();
-    let id = csa.run_args(&["--name", "short", "echo out; echo err >&2; exit 3"]);
+    let id = csa.run_named("short", "echo out; echo err >&2; exit 3");
     assert_eq!(code(&csa.output(&["wait", &id])), 3);
     let same = |short: &[&str], long: &[&str]| {
         let (a, b) = (csa.output(short), csa.output(long));

@@ -2,7 +2,7 @@
 //! name, tags, queue and position, parent and children, dependencies, times, status and
 //! reason, file paths — as text and as JSON.
 
-use crate::support::{Csa, Gate, HANG, code, stderr, stdout, wait_for};
+use crate::support::{BIN, Csa, Gate, HANG, code, stderr, stdout, wait_for};
 
 fn show_json(csa: &Csa, handle: &str) -> serde_json::Value {
     let out = csa.output(&["show", "--json", handle]);
@@ -123,12 +123,10 @@ fn show_tells_a_queued_session_its_place_and_what_it_runs() {
 #[test]
 fn show_names_the_parent_and_children_and_the_reason() {
     let csa = Csa::new();
-    let bin = env!("CARGO_BIN_EXE_csa");
-    let parent = csa.run_args(&[
-        "--name",
+    let parent = csa.run_named(
         "orch",
-        &format!("'{bin}' run --name kid 'exit 4' >/dev/null 2>&1; exit 0"),
-    ]);
+        &format!("'{BIN}' run --name kid 'exit 4' >/dev/null 2>&1; exit 0"),
+    );
     assert_eq!(code(&csa.wait(&parent)), 0);
     let json = show_json(&csa, &parent);
     let kid = json["children"][0]["id"].as_str().unwrap().to_owned();

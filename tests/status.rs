@@ -46,7 +46,7 @@ fn status_shows_the_counts_the_queues_then_the_running_sessions() {
     let first = csa.run_args(&["--queue", "builds", "--name", "build-1", &gate.pass()]);
     csa.run_args(&["--queue", "builds", "--name", "build-2", &gate.pass()]);
     csa.run_args(&["--queue", "builds", "--name", "build-3", &gate.pass()]);
-    let broken = csa.run_args(&["--name", "broken", "echo oops; exit 3"]);
+    let broken = csa.run_named("broken", "echo oops; exit 3");
     assert_exit(&csa.wait(&broken), 3);
     let orch = format!(
         "{}; {}; {}",
@@ -54,7 +54,7 @@ fn status_shows_the_counts_the_queues_then_the_running_sessions() {
         nested_run("--name child-2 'exit 1'"),
         gate.pass()
     );
-    csa.run_args(&["--name", "orch", &orch]);
+    csa.run_named("orch", &orch);
     wait_for(HANG, "child-2 to fail", || {
         status_json(&csa)["counts"]["failed"] == 2
     });
@@ -187,7 +187,7 @@ fn status_json_gives_the_counts_and_each_queues_figures() {
 fn status_only_looks() {
     let csa = Csa::new();
     let mut gate = Gate::new();
-    let doomed = csa.run_args(&["--name", "doomed", &gate.pass()]);
+    let doomed = csa.run_named("doomed", &gate.pass());
     assert_eq!(code(&csa.output(&["queue", "slots", "q", "1"])), 0);
     csa.run_args(&["--queue", "q", &gate.pass()]);
     let waiter = csa.run_args(&["--queue", "q", &gate.pass()]);
@@ -235,7 +235,7 @@ fn status_only_looks() {
 fn status_watch_prints_a_picture_every_second() {
     let csa = Csa::new();
     let mut gate = Gate::new();
-    csa.run_args(&["--name", "watched", &gate.pass()]);
+    csa.run_named("watched", &gate.pass());
     let mut child = csa
         .cmd()
         .args(["status", "--watch"])

@@ -51,16 +51,8 @@ fn top_shows_a_fleet_live_follows_output_and_kills_with_a_key() {
     let csa = Csa::new();
     let mut first_gate = Gate::new();
     let second_gate = Gate::new();
-    let alpha = csa.run_args(&[
-        "--name",
-        "alpha",
-        &format!("echo hello-alpha; {}", first_gate.pass()),
-    ]);
-    let beta = csa.run_args(&[
-        "--name",
-        "beta",
-        &format!("echo hello-beta; {}", second_gate.pass()),
-    ]);
+    let alpha = csa.run_named("alpha", &format!("echo hello-alpha; {}", first_gate.pass()));
+    let beta = csa.run_named("beta", &format!("echo hello-beta; {}", second_gate.pass()));
     let mut pty = top(&csa, &[], 40, 140);
     let screen = pty.wait_for_frame("2 sessions: 2 running, 0 queued");
     assert!(
@@ -69,7 +61,7 @@ fn top_shows_a_fleet_live_follows_output_and_kills_with_a_key() {
     );
 
     // A session starts (and ends at once): its row appears.
-    csa.run_args(&["--name", "gamma", "exit 4"]);
+    csa.run_named("gamma", "exit 4");
     pty.wait_for_text("3 sessions: 2 running, 0 queued, 0 succeeded, 1 failed");
     pty.wait_for_screen(HANG, "gamma's exit", |s| {
         row_with(s, "gamma").contains("exit 4")
@@ -139,7 +131,7 @@ fn top_sees_a_store_created_after_it_started() {
     let mut pty = top(&csa, &[], 30, 120);
     pty.wait_for_text("No session yet");
     let gate = Gate::new();
-    csa.run_args(&["--name", "first-ever", &gate.pass()]);
+    csa.run_named("first-ever", &gate.pass());
     pty.wait_for_text("1 session: 1 running");
     assert!(row_with(&pty.screen(), "first-ever").contains("running"));
     quit(&mut pty);
@@ -168,7 +160,7 @@ fn top_and_status_show_300_sessions_in_three_queues_and_a_tree() {
         nested_run("--name child-3 'exit 2'"),
         gate.pass()
     );
-    csa.run_args(&["--name", "orch", &orch]);
+    csa.run_named("orch", &orch);
     wait_for(HANG, "child-3 to fail", || {
         status_json(&csa)["counts"]["failed"] == 1
     });
@@ -257,7 +249,7 @@ fn top_sets_slots_filters_and_kills_a_tag() {
             ])
         })
         .collect();
-    let other = csa.run_args(&["--name", "bystander", &gate.pass()]);
+    let other = csa.run_named("bystander", &gate.pass());
     wait_for_counts(&csa, 2, 2);
     let mut pty = top(&csa, &[], 40, 140);
     pty.wait_for_text("4 sessions: 2 running, 2 queued");
@@ -313,7 +305,7 @@ fn top_sets_slots_filters_and_kills_a_tag() {
 fn top_restores_the_terminal_on_every_way_out() {
     let csa = Csa::new();
     let gate = Gate::new();
-    csa.run_args(&["--name", "sleeper", &gate.pass()]);
+    csa.run_named("sleeper", &gate.pass());
     for (how, expected) in [
         ("SIGTERM", 143),
         ("SIGHUP", 129),
@@ -372,7 +364,7 @@ fn top_needs_a_terminal() {
 fn status_watch_redraws_in_place_on_a_terminal() {
     let csa = Csa::new();
     let mut gate = Gate::new();
-    csa.run_args(&["--name", "watched", &gate.pass()]);
+    csa.run_named("watched", &gate.pass());
     let mut command = csa.cmd();
     command.args(["status", "--watch"]);
     let pty = Pty::spawn(&command, 30, 120);
@@ -391,7 +383,7 @@ fn status_watch_redraws_in_place_on_a_terminal() {
 fn top_never_sets_the_slots_of_a_queue_named_by_a_tampered_file() {
     let csa = Csa::new();
     let gate = Gate::new();
-    let id = csa.run_args(&["--name", "tampered", &gate.pass()]);
+    let id = csa.run_named("tampered", &gate.pass());
     let path = csa.session_dir(&id).join("session.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, format!("queue = \"../outside\"\n{text}")).unwrap();

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::support::{
-    Csa, assert_contains, assert_exit, assert_group_empty, assert_reason, stdout, wait_for,
+    BIN, Csa, assert_contains, assert_exit, assert_group_empty, assert_reason, stdout, wait_for,
 };
 
 const LONG: Duration = Duration::from_secs(60);
@@ -44,23 +44,27 @@ pub fn record(csa: &Csa, id: &str) -> toml::Table {
         .unwrap()
 }
 
-/// Starts top → middle → bottom, each job running `csa run` for the next, then `sleep`.
-fn three_levels(csa: &Csa, top_args: &[&str]) -> [String; 3] {
-    let bin = env!("CARGO_BIN_EXE_csa");
-    let bottom = format!("'{bin}' run --name bottom 'sleep 300' >/dev/null 2>&1; sleep 300 & wait");
-    let middle = script(csa, "middle.sh", &format!("{bottom}\n"));
+/// Starts top → middle → bottom: `csa run --name top TOP_ARGS… top.sh`, whose job runs
+/// `csa run --name middle middle.sh` (`middle` is that script's text, which starts the
+/// session named `bottom`), then `sleep`. Returns their IDs, top first.
+pub fn tree_of_three(csa: &Csa, middle: &str, top_args: &[&str]) -> [String; 3] {
+    let middle = script(csa, "middle.sh", middle);
     let top = script(
         csa,
         "top.sh",
-        &format!("'{bin}' run --name middle \"{middle}\" >/dev/null 2>&1; sleep 300 & wait\n"),
+        &format!("'{BIN}' run --name middle \"{middle}\" >/dev/null 2>&1; sleep 300 & wait\n"),
     );
     let mut args = vec!["--name", "top"];
     args.extend_from_slice(top_args);
     args.push(&top);
     let top = csa.run_args(&args);
-    let middle = named(csa, "middle");
-    let bottom = named(csa, "bottom");
-    [top, middle, bottom]
+    [top, named(csa, "middle"), named(csa, "bottom")]
+}
+
+/// Starts top → middle → bottom, each job running `csa run` for the next, then `sleep`.
+fn three_levels(csa: &Csa, top_args: &[&str]) -> [String; 3] {
+    let bottom = format!("'{BIN}' run --name bottom 'sleep 300' >/dev/null 2>&1; sleep 300 & wait");
+    tree_of_three(csa, &format!("{bottom}\n"), top_args)
 }
 
 #[test]
@@ -128,14 +132,12 @@ fn a_timeout_stops_the_descendants_too() {
 #[test]
 fn a_detached_child_outlives_its_parent() {
     let csa = Csa::new();
-    let bin = env!("CARGO_BIN_EXE_csa");
-    let top = csa.run_args(&[
-        "--name",
+    let top = csa.run_named(
         "top",
         &format!(
-            "'{bin}' run --detach-from-parent --name free 'sleep 300' >/dev/null 2>&1; sleep 300"
+            "'{BIN}' run --detach-from-parent --name free 'sleep 300' >/dev/null 2>&1; sleep 300"
         ),
-    ]);
+    );
     let free = named(&csa, "free");
     assert!(record(&csa, &free).get("parent").is_none());
     let out = csa.output(&["session", "kill", "--session", &top]);

@@ -3,8 +3,8 @@
 //! its children died; no session starts under a session being stopped; a finished session
 //! never gains children; and a nested `csa run` lands in its parent's store.
 
-use crate::support::{Csa, HANG, assert_reason, code, stderr, stdout};
-use crate::tree::{named, record, script};
+use crate::support::{BIN, Csa, HANG, assert_reason, code, stderr, stdout};
+use crate::tree::{named, record};
 
 /// The result's status and reason.
 fn ending(csa: &Csa, id: &str) -> (String, String) {
@@ -28,14 +28,9 @@ fn ending(csa: &Csa, id: &str) -> (String, String) {
 #[test]
 fn a_killed_orchestrator_reads_as_killed_though_its_job_ended_first() {
     let csa = Csa::new();
-    let bin = env!("CARGO_BIN_EXE_csa");
-    let orchestrator = csa.run_args(&[
-        "--name",
-        "orch",
-        &format!(
-            "'{bin}' run --tag kids --name a 'sleep 300' >/dev/null 2>&1; '{bin}' run --tag kids --name b 'sleep 300' >/dev/null 2>&1; '{bin}' session wait --tag kids --until-done"
-        ),
-    ]);
+    let orchestrator = csa.run_named("orch", &format!(
+            "'{BIN}' run --tag kids --name a 'sleep 300' >/dev/null 2>&1; '{BIN}' run --tag kids --name b 'sleep 300' >/dev/null 2>&1; '{BIN}' session wait --tag kids --until-done"
+        ));
     let kids = [named(&csa, "a"), named(&csa, "b")];
     let out = csa.output(&["session", "kill", "--session", &orchestrator]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -60,24 +55,13 @@ fn a_killed_orchestrator_reads_as_killed_though_its_job_ended_first() {
 /// Writes top → middle → bottom, where the middle node starts the bottom one and waits for
 /// it (`session wait`), so that it ends on its own once the bottom one is stopped.
 fn waiting_middle(csa: &Csa, top_args: &[&str]) -> [String; 3] {
-    let bin = env!("CARGO_BIN_EXE_csa");
-    let middle = script(
+    crate::tree::tree_of_three(
         csa,
-        "middle.sh",
         &format!(
-            "id=$('{bin}' run --name bottom 'sleep 300' 2>/dev/null)\n'{bin}' session wait --until-done --session \"$id\"\n"
+            "id=$('{BIN}' run --name bottom 'sleep 300' 2>/dev/null)\n'{BIN}' session wait --until-done --session \"$id\"\n"
         ),
-    );
-    let top = script(
-        csa,
-        "top.sh",
-        &format!("'{bin}' run --name middle \"{middle}\" >/dev/null 2>&1; sleep 300 & wait\n"),
-    );
-    let mut args = vec!["--name", "top"];
-    args.extend_from_slice(top_args);
-    args.push(&top);
-    let top = csa.run_args(&args);
-    [top, named(csa, "middle"), named(csa, "bottom")]
+        top_args,
+    )
 }
 
 /// A middle node whose job waits on its child reads `signal` with the kill's reason when the
@@ -127,16 +111,11 @@ fn under_a_timeout_a_middle_node_that_waits_on_its_child_reads_as_stopped() {
 #[test]
 fn no_session_starts_under_a_session_being_stopped() {
     let csa = Csa::new();
-    let bin = env!("CARGO_BIN_EXE_csa");
     let log = csa.state.path().join("tries.log");
-    let top = csa.run_args(&[
-        "--name",
-        "top",
-        &format!(
-            "trap '' TERM; while :; do id=$('{bin}' run --name attempt 'sleep 300' 2>>'{log}'); echo \"exit $?\" >> '{log}'; '{bin}' session wait --until-done --session \"$id\" >/dev/null 2>&1; done",
+    let top = csa.run_named("top", &format!(
+            "trap '' TERM; while :; do id=$('{BIN}' run --name attempt 'sleep 300' 2>>'{log}'); echo \"exit $?\" >> '{log}'; '{BIN}' session wait --until-done --session \"$id\" >/dev/null 2>&1; done",
             log = log.display()
-        ),
-    ]);
+        ));
     let first = named(&csa, "attempt");
     let out = csa.output(&["session", "kill", "--session", &top, "--grace", "2s"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -203,7 +182,6 @@ fn a_finished_session_never_gains_children() {
 #[test]
 fn a_relative_state_root_keeps_a_tree_in_one_store() {
     let csa = Csa::new();
-    let bin = env!("CARGO_BIN_EXE_csa");
     let state = csa.state.path();
     let elsewhere = tempfile::tempdir().unwrap();
     let out = crate::support::output_within(
@@ -217,7 +195,7 @@ fn a_relative_state_root_keeps_a_tree_in_one_store() {
                 "--name",
                 "top",
                 &format!(
-                    "echo \"$CSA_STATE_DIR\" > root.txt; '{bin}' run --name child 'sleep 300' >/dev/null 2>&1; sleep 300"
+                    "echo \"$CSA_STATE_DIR\" > root.txt; '{BIN}' run --name child 'sleep 300' >/dev/null 2>&1; sleep 300"
                 ),
             ]),
         HANG,

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::code;
-use crate::support::{Csa, HANG, output_within, pids, process_alive, stderr};
+use crate::support::{BIN, Csa, HANG, output_within, pids, process_alive, stderr};
 use crate::support_faults::{rng, trials};
 
 /// Live processes (not zombies) whose environment carries `CSA_STATE_DIR=<state>`: the
@@ -74,7 +74,7 @@ fn stress(test: &str, trials: usize, root_script: impl Fn(&Csa) -> String) {
     let mut failures = Vec::new();
     for trial in 0..trials {
         let csa = Csa::new();
-        let root = csa.run_args(&["--name", "root", &root_script(&csa)]);
+        let root = csa.run_named("root", &root_script(&csa));
         let delay = Duration::from_millis(rng.u64(0..=500));
         let left = kill_and_look(&csa, &root, delay);
         sessions += csa.session_ids().len();
@@ -102,7 +102,6 @@ fn stress(test: &str, trials: usize, root_script: impl Fn(&Csa) -> String) {
 /// reason.
 #[test]
 fn a_tree_killed_at_random_moments_stops_as_one() {
-    let bin = env!("CARGO_BIN_EXE_csa");
     stress(
         "a_tree_killed_at_random_moments_stops_as_one",
         trials(8, 200),
@@ -111,14 +110,14 @@ fn a_tree_killed_at_random_moments_stops_as_one() {
                 csa,
                 "middle.sh",
                 &format!(
-                    "for i in 1 2 3; do '{bin}' run --name leaf 'sleep 300' >/dev/null 2>&1; sleep 0.03; done\nsleep 300 & wait\n"
+                    "for i in 1 2 3; do '{BIN}' run --name leaf 'sleep 300' >/dev/null 2>&1; sleep 0.03; done\nsleep 300 & wait\n"
                 ),
             );
             crate::tree::script(
                 csa,
                 "root.sh",
                 &format!(
-                    "for i in 1 2 3 4; do '{bin}' run --name middle \"{middle}\" >/dev/null 2>&1; sleep 0.05; done\nsleep 300 & wait\n"
+                    "for i in 1 2 3 4; do '{BIN}' run --name middle \"{middle}\" >/dev/null 2>&1; sleep 0.05; done\nsleep 300 & wait\n"
                 ),
             )
         },
@@ -131,13 +130,12 @@ fn a_tree_killed_at_random_moments_stops_as_one() {
 /// tree is left.
 #[test]
 fn a_retrying_parent_killed_at_random_moments_leaks_no_attempt() {
-    let bin = env!("CARGO_BIN_EXE_csa");
     stress(
         "a_retrying_parent_killed_at_random_moments_leaks_no_attempt",
         trials(8, 200),
         |_| {
             format!(
-                "while :; do '{bin}' session wait --until-done \"$('{bin}' run 'sleep 60')\" && break; done"
+                "while :; do '{BIN}' session wait --until-done \"$('{BIN}' run 'sleep 60')\" && break; done"
             )
         },
     );

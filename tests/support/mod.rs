@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// The csa binary under test (its path, as Cargo built it): for scripts that run csa.
+pub const BIN: &str = env!("CARGO_BIN_EXE_csa");
+
 /// The longest any single csa invocation may take in a test before it counts as hung.
 pub const HANG: Duration = Duration::from_secs(60);
 
@@ -48,7 +51,7 @@ impl Csa {
 
     /// `csa` with `CSA_STATE_DIR` set and standard input from /dev/null.
     pub fn cmd(&self) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_csa"));
+        let mut command = Command::new(BIN);
         command
             .env("CSA_STATE_DIR", self.state.path())
             .env("RUST_BACKTRACE", "1")
@@ -116,6 +119,11 @@ impl Csa {
         self.run_args(&args)
     }
 
+    /// `csa run --name NAME SCRIPT`: asserts success and returns the session ID.
+    pub fn run_named(&self, name: &str, script: &str) -> String {
+        self.run_args(&["--name", name, script])
+    }
+
     /// `csa run SCRIPT` waited for to its end: asserts it exited with `code`; returns the
     /// session ID.
     #[track_caller]
@@ -135,7 +143,7 @@ impl Csa {
     /// (from `CSA_STATE_DIR`) and the binary's absolute path, e.g.
     /// `CSA_STATE_DIR=/tmp/.tmpX /…/target/debug/csa`.
     pub fn pasted_csa(&self) -> String {
-        let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_csa")).unwrap();
+        let exe = std::fs::canonicalize(BIN).unwrap();
         format!(
             "CSA_STATE_DIR={} {}",
             self.state.path().display(),
@@ -348,6 +356,26 @@ impl Drop for Csa {
         // (whose inherited descriptors could hold a caller's pipe or lock open).
         self.kill_groups(&self.session_ids());
     }
+}
+
+/// Reads `reader` on a new thread until its end or an error (a terminal's master reads EIO
+/// once the last process holding the terminal is gone), handing each chunk read to `chunk`;
+/// then calls `at_end`.
+pub fn read_on_a_thread(
+    mut reader: impl std::io::Read + Send + 'static,
+    mut chunk: impl FnMut(&[u8]) + Send + 'static,
+    at_end: impl FnOnce() + Send + 'static,
+) {
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            chunk(&buffer[..n]);
+        }
+        at_end();
+    });
 }
 
 /// Runs `command` to completion with piped stdout/stderr; panics if it takes longer than

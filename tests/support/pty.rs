@@ -4,7 +4,7 @@
 //! terminal emulator (`vt100`), so tests read the screen a user would see.
 
 use std::fs::File;
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::os::fd::{AsFd as _, OwnedFd};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -69,22 +69,18 @@ impl Pty {
             0,
         )));
         let raw = Arc::new(Mutex::new(Vec::new()));
-        let mut reader = File::from(master.try_clone().unwrap());
+        let reader = File::from(master.try_clone().unwrap());
         let (to_screen, to_raw) = (Arc::clone(&screen), Arc::clone(&raw));
         let closed = Arc::new(AtomicBool::new(false));
         let at_end = Arc::clone(&closed);
-        std::thread::spawn(move || {
-            let mut buffer = [0u8; 8192];
-            // EIO once the last process holding the terminal is gone.
-            while let Ok(n) = reader.read(&mut buffer) {
-                if n == 0 {
-                    break;
-                }
-                to_screen.lock().unwrap().process(&buffer[..n]);
-                to_raw.lock().unwrap().extend_from_slice(&buffer[..n]);
-            }
-            at_end.store(true, Ordering::SeqCst);
-        });
+        super::read_on_a_thread(
+            reader,
+            move |bytes| {
+                to_screen.lock().unwrap().process(bytes);
+                to_raw.lock().unwrap().extend_from_slice(bytes);
+            },
+            move || at_end.store(true, Ordering::SeqCst),
+        );
         Self {
             master,
             screen,
