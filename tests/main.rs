@@ -32,6 +32,7 @@ mod list_columns;
 mod logs_follow;
 mod plurals;
 mod queue;
+mod queue_control;
 mod rm_rerun;
 mod run_wait;
 mod shortcuts;
