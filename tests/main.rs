@@ -28,6 +28,7 @@ mod kill;
 mod leftovers;
 mod limits;
 mod list;
+mod owners;
 mod queue;
 mod run_wait;
 mod slurm;
