@@ -4,6 +4,7 @@
 //! fix; what csa creates is 0700/0600 whatever the umask. The tests with another user run
 //! as the throwaway users `csatest` and `csaother` (root; CI creates them).
 
+use std::fmt::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::Output;
@@ -168,10 +169,11 @@ chmod -R a+rwX "$root"
         other = other.as_user(),
     );
     for (n, command) in COMMANDS.iter().enumerate() {
-        script.push_str(&format!(
-            "{user} CSA_STATE_DIR=\"$root\" \"$CSA\" {command} >out.{n} 2>err.{n}; echo \"exit.{n}=$?\"\n",
+        let _ = writeln!(
+            script,
+            "{user} CSA_STATE_DIR=\"$root\" \"$CSA\" {command} >out.{n} 2>err.{n}; echo \"exit.{n}=$?\"",
             user = user.as_user(),
-        ));
+        );
     }
     let out = Namespace::new(&format!("cd {}\n{script}", shell_word(shared.path())))
         .env("CSA", user.csa())
