@@ -24,8 +24,7 @@ use super::{Launch, Prepared};
 use crate::store::record::{self, SessionRecord};
 use crate::store::session::{self, SessionDir, StateRoot};
 
-/// The prefix of a staged session directory's name (see the module documentation).
-pub const STAGING_PREFIX: &str = ".new-";
+pub use crate::store::session::STAGING_PREFIX;
 
 /// The space reserved for `stop.toml` (bytes), several times a request's length.
 const STOP_TOML_BYTES: u64 = 512;

@@ -36,6 +36,10 @@ pub const QUEUED: &str = "queued";
 /// `result.toml`: the job's result (see [`crate::store::record::ResultRecord`]).
 pub const RESULT_TOML: &str = "result.toml";
 
+/// The prefix of the hidden directory a session is set up in, `sessions/.new-<ID>`, before
+/// it appears under its ID in one rename (docs/format.md, "Where sessions live").
+pub const STAGING_PREFIX: &str = ".new-";
+
 /// The shortest session ID prefix or suffix a handle may be.
 pub const MIN_PREFIX_LEN: usize = 4;
 /// The length of a full ULID.
