@@ -3,12 +3,12 @@
 //! its descendants first, deepest first.
 
 use std::collections::{HashMap, HashSet};
-use std::fs;
 
 use ulid::Ulid;
 
 use crate::executor::{self, StopMode, StopOrder};
 use crate::stop::sequence::StopSequence;
+use crate::store::files;
 use crate::store::session::{SessionDir, StateRoot};
 
 /// The directory of a session that lists its child sessions, one empty file per child.
@@ -26,19 +26,18 @@ pub fn live_descendants(roots: &[SessionDir]) -> Vec<Vec<SessionDir>> {
         let mut next = Vec::new();
         for parent in &current {
             let root = StateRoot::of_session(parent);
-            let Ok(entries) = fs::read_dir(parent.file(CHILDREN)) else {
+            let Ok(entries) = files::read_dir(&parent.file(CHILDREN)) else {
                 continue;
             };
-            for entry in entries.flatten() {
+            for entry in entries {
                 let Some(id) = entry
-                    .file_name()
-                    .to_str()
+                    .name_str()
                     .and_then(|name| Ulid::from_string(name).ok())
                 else {
                     continue;
                 };
                 let child = root.session(id);
-                if seen.insert(id) && child.path.is_dir() {
+                if seen.insert(id) && files::is_dir(&child.path) {
                     next.push(child);
                 }
             }

@@ -155,7 +155,10 @@ fn clean_keeps_a_parent_until_its_children_go_and_cleans_a_whole_tree_at_once() 
     let out = csa.output(&["session", "clean", "--older-than", "0s", "--dry-run"]);
     assert_contains(
         &stdout(&out),
-        &[&format!("would remove {child}"), &format!("would remove {parent}")],
+        &[
+            &format!("would remove {child}"),
+            &format!("would remove {parent}"),
+        ],
     );
     let out = csa.output(&["session", "clean", "--older-than", "0s"]);
     assert_contains(&stdout(&out), &["removed 2 sessions"]);
@@ -169,9 +172,7 @@ fn clean_keeps_a_parent_until_its_children_go_and_cleans_a_whole_tree_at_once() 
     ]);
     csa.wait(&top);
     crate::support::wait_for(Duration::from_secs(60), "the leaf to end", || {
-        csa.session_ids()
-            .iter()
-            .all(|id| csa.result(id).is_some())
+        csa.session_ids().iter().all(|id| csa.result(id).is_some())
     });
     let out = csa.output(&["session", "clean", "--tag", "t2"]);
     assert_contains(&stdout(&out), &["removed 2 sessions"]);

@@ -145,7 +145,10 @@ fn remove_abandoned_setups(root: &StateRoot, now: SystemTime) {
     let Ok(entries) = files::read_dir(&dir) else {
         return;
     };
-    for entry in entries.iter().filter(|entry| entry.kind == files::Kind::Dir) {
+    for entry in entries
+        .iter()
+        .filter(|entry| entry.kind == files::Kind::Dir)
+    {
         let Some(id) = entry
             .name_str()
             .and_then(|name| name.strip_prefix(session::STAGING_PREFIX))
@@ -231,12 +234,7 @@ fn ended_at(session: &SessionDir, result: Option<&ResultRecord>) -> SystemTime {
         session::DAEMON_PID,
     ]
     .iter()
-    .filter_map(|name| {
-        files::metadata(&session.file(name))
-            .ok()?
-            .modified()
-            .ok()
-    })
+    .filter_map(|name| files::metadata(&session.file(name)).ok()?.modified().ok())
     .max()
     .unwrap_or_else(|| session.id.datetime())
 }

@@ -175,10 +175,7 @@ fn look(root: &StateRoot, id: Ulid, filter: &Filter<'_>) -> Looked {
 /// The warning about a session that cannot be read, unless it was removed meanwhile (by
 /// `clean`): one line, printed after `csa: skipping a session: `.
 fn warning_unless_removed(session: &SessionDir, err: &anyhow::Error) -> Option<String> {
-    session
-        .path
-        .is_dir()
-        .then(|| format!("{err:#}").replace('\n', " "))
+    crate::store::files::is_dir(&session.path).then(|| format!("{err:#}").replace('\n', " "))
 }
 
 fn print_json(rows: &[Row]) -> io::Result<()> {

@@ -8,8 +8,7 @@
 //! written last. With `--queue` or `--after` the watcher submits the job once it may start,
 //! and a refusal is recorded in the result.
 
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt as _;
+use std::fs::File;
 
 use anyhow::Result;
 
@@ -84,7 +83,7 @@ pub(super) fn start(
         None => keep_deferred(launch),
     });
     if let Err(err) = written {
-        let _ = std::fs::remove_dir_all(&session.path);
+        let _ = crate::store::files::remove_dir_all(&session.path);
         return Err(err.context(format!(
             "cannot write the session's files ({})",
             session.path.display()
@@ -97,7 +96,7 @@ pub(super) fn start(
     };
     // On failure `early`, dropped, cancels the job it submitted.
     let pid = spawn_supervisor(launch, prepared).inspect_err(|_| {
-        let _ = std::fs::remove_dir_all(&session.path);
+        let _ = crate::store::files::remove_dir_all(&session.path);
     })?;
     if let Some(early) = early {
         record_submission(launch, early)?;
@@ -172,12 +171,11 @@ fn record_submission(launch: &Launch<'_>, mut early: Early) -> Result<(files::Jo
 /// `watch.log`, opened for append: the watcher's stdout and stderr.
 fn watch_log(session: &SessionDir) -> Result<File> {
     let path = session.file(files::WATCH_LOG);
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
+    crate::store::files::Options::append()
+        .create()
+        .blocking()
         .open(&path)
-        .map_err(|err| crate::exit::io_failure("cannot create", &err, path.display()))
+        .map_err(|err| crate::store::files::failure("cannot create", &err, &path))
 }
 
 /// Warns about each node a job of this state root could not start on, because it does not

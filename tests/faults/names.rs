@@ -29,9 +29,12 @@ fn a_name_resolves_to_the_newest_session_while_others_look_it_up() {
             std::thread::spawn(move || {
                 while !stop.load(Ordering::SeqCst) {
                     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_csa"));
-                    command
-                        .env("CSA_STATE_DIR", &root)
-                        .args(["session", "result", "--session", name]);
+                    command.env("CSA_STATE_DIR", &root).args([
+                        "session",
+                        "result",
+                        "--session",
+                        name,
+                    ]);
                     let out = crate::support::output_within(&mut command, crate::support::HANG);
                     crate::support::assert_no_panic(&out);
                     lookups.fetch_add(1, Ordering::SeqCst);

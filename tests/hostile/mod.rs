@@ -5,6 +5,7 @@
 mod args;
 mod files;
 mod ids;
+mod planted;
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt as _;

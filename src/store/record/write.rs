@@ -300,7 +300,7 @@ pub fn write_bytes_atomic(
 /// [`write_bytes_atomic`] with the bare I/O error.
 fn write_temp(dir: &Path, name: &str, bytes: &[u8], exactly_once: bool) -> io::Result<bool> {
     let temp = files::Temp::new_in(dir, ".tmp-")?;
-    (&*temp.file()).write_all(bytes)?;
+    temp.file().write_all(bytes)?;
     let replace = if exactly_once {
         files::Replace::No
     } else {

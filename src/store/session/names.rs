@@ -119,7 +119,9 @@ impl StateRoot {
             if young || files::exists(&staged) || files::exists(&self.session(entry.id).path) {
                 continue;
             }
-            let path = self.names_dir().join(Entry::file_name(entry.hash, entry.id));
+            let path = self
+                .names_dir()
+                .join(Entry::file_name(entry.hash, entry.id));
             if files::remove_file(&path).is_ok() {
                 removed += 1;
             }
