@@ -81,7 +81,8 @@ Tools come from csa itself, $XDG_CONFIG_HOME/csa/config.toml (else ~/.config/csa
 and the nearest .csa/config.toml upwards from the current directory, later ones overriding:
   [tools.review]
   argv = [\"claude\", \"-p\", \"--model\", \"opus\", \"--\", \"{prompt}\"]
-  timeout = \"30m\"    # default --timeout
+  timeout = \"30m\"    # default --timeout (false: none)
+  idle_timeout = \"10m\"  # default --idle-timeout: stop after 10m without output
   queue = \"agents\"   # wait for a slot in this queue (false: none)
   [queues.agents]
   slots = 2

@@ -30,11 +30,12 @@ mod copy;
 
 use copy::Copier;
 
-/// With inotify, the longest the follower blocks without looking at the files: bounds the
-/// delay of a line on file systems that report no changes. Each look costs a few system
-/// calls; at one a second an idle `attach` uses about 4 ms of CPU a minute (BENCHMARKS.md,
-/// "Idle cost"; at 250 ms it was about 16 ms).
-pub const SAFETY_NET: Duration = Duration::from_secs(1);
+/// With inotify, the longest the follower blocks without looking at the files
+/// ([`crate::sys::inotify::SAFETY_NET`]): bounds the delay of a line on file systems that
+/// report no changes. Each look costs a few system calls; at one a second an idle `attach`
+/// uses about 4 ms of CPU a minute (BENCHMARKS.md, "Idle cost"; at 250 ms it was about
+/// 16 ms).
+pub const SAFETY_NET: Duration = crate::sys::inotify::SAFETY_NET;
 /// Adaptive poll (no inotify): the shortest pause between two looks at idle files.
 const MIN_PAUSE: Duration = Duration::from_millis(1);
 /// Adaptive poll (no inotify): the longest pause; bounds the delay of a new line.

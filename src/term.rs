@@ -135,6 +135,11 @@ pub fn age(d: Duration) -> String {
     format!("{n}{unit} ago")
 }
 
+/// A count with its noun, singular for exactly one: `1 slot`, `0 slots`, `3 slots`.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A size in bytes for people: `512 B`, `12.3 KiB`, `4.0 MiB`, `1.2 GiB`.
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];

@@ -22,6 +22,9 @@ pub use program::{check_executable, check_job};
 /// Prompts longer than this (bytes) go to the job on standard input instead of argv.
 pub const ARGV_PROMPT_LIMIT: usize = 100 * 1024;
 
+/// The tool of a `csa run` without `--tool`: `sh`, which runs the prompt as a shell script.
+pub const DEFAULT_TOOL: &str = "sh";
+
 /// The name recorded as `tool` for `csa run -- PROGRAM ARGS…`.
 pub const DIRECT_TOOL: &str = "exec";
 
@@ -39,6 +42,10 @@ pub struct Job {
     /// The tool's default timeout (`[tools.NAME] timeout`), for a `csa run` without
     /// `--timeout`; `None` for no limit and for `csa run -- PROGRAM`.
     pub timeout: Option<Duration>,
+    /// The tool's default idle timeout (`[tools.NAME] idle_timeout`), for a `csa run`
+    /// without `--idle-timeout`: the job is stopped when neither spool file has grown for
+    /// this long. `None` for no limit and for `csa run -- PROGRAM`.
+    pub idle_timeout: Option<Duration>,
     /// The queue the tool's sessions wait in unless `--queue` or `--no-queue` says
     /// otherwise (`[tools.NAME] queue`; the agent presets' own queues by default); `None` for
     /// none and for `csa run -- PROGRAM`. A valid queue name
@@ -83,6 +90,9 @@ pub struct ToolDef {
     pub stdin_argv: Option<Vec<String>>,
     /// The default timeout of its sessions (`--timeout` overrides it); `None` for none.
     pub timeout: Option<Duration>,
+    /// The default idle timeout of its sessions (`--idle-timeout` overrides it): how long
+    /// the job may write nothing to stdout or stderr; `None` for none.
+    pub idle_timeout: Option<Duration>,
     /// The queue its sessions wait in by default; `None` for none.
     pub queue: Option<String>,
     /// Where the definition comes from.
@@ -98,6 +108,7 @@ impl ToolDef {
             stdin: false,
             stdin_argv: None,
             timeout: None,
+            idle_timeout: None,
             queue: None,
             source,
         }
@@ -125,7 +136,7 @@ impl ToolDef {
 }
 
 /// The job that runs `prompt` with the tool named `tool` from `tools`, with the tool's
-/// default timeout and queue.
+/// default timeout, idle timeout and queue.
 ///
 /// Prompts over [`ARGV_PROMPT_LIMIT`] bytes, and every prompt of a tool with
 /// `stdin = true`, go on standard input, with the tool's [`ToolDef::stdin_command`]. A
@@ -176,6 +187,7 @@ pub fn job_for_prompt(
         stdin,
         prompt_file,
         timeout: def.timeout,
+        idle_timeout: def.idle_timeout,
         queue: def.queue.clone(),
     })
 }
@@ -202,6 +214,7 @@ pub fn job_for_program(argv: Vec<OsString>) -> Job {
         stdin: StdinSource::Null,
         prompt_file: None,
         timeout: None,
+        idle_timeout: None,
         queue: None,
     }
 }
@@ -269,10 +282,11 @@ mod tests {
         assert_eq!(small.stdin, StdinSource::Prompt);
         assert_eq!(small.prompt_file.as_deref(), Some(&b"hi"[..]));
         let codex = job_for_prompt(&tools, "codex", b"x".to_vec(), false).unwrap();
-        assert_eq!(codex.timeout, Some(preset::CODEX_TIMEOUT));
+        assert_eq!(codex.timeout, Some(preset::AGENT_TIMEOUT));
+        assert_eq!(codex.idle_timeout, Some(preset::AGENT_IDLE_TIMEOUT));
         assert_eq!(codex.queue.as_deref(), Some("codex"));
         let sh = job_for_prompt(&tools, "sh", b"x".to_vec(), false).unwrap();
-        assert_eq!((sh.timeout, sh.queue), (None, None));
+        assert_eq!((sh.timeout, sh.idle_timeout, sh.queue), (None, None, None));
     }
 
     #[test]

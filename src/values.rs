@@ -89,6 +89,29 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
     bounded(text, duration)
 }
 
+/// A time limit as users write it (`--timeout`, `--idle-timeout`, a tool's `timeout` and
+/// `idle_timeout`): a duration, or no limit at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit(pub Option<Duration>);
+
+/// Parses a time limit: a positive duration as [`parse_duration`] takes it, or `none` for
+/// no limit — which overrides a tool's default. A zero duration is refused, naming `none`.
+pub fn parse_limit(text: &str) -> Result<Limit> {
+    let trimmed = text.trim();
+    if trimmed.eq_ignore_ascii_case("none") {
+        return Ok(Limit(None));
+    }
+    match humantime::parse_duration(trimmed) {
+        Ok(duration) if duration.is_zero() => Err(anyhow!(
+            "time limit `{text}` must be greater than zero; give `none` for no limit"
+        )),
+        Ok(duration) => bounded(text, duration).map(|d| Limit(Some(d))),
+        Err(_) => Err(anyhow!(
+            "invalid time limit `{text}`: give a duration such as 30s, 10m or 2h, or `none` for no limit"
+        )),
+    }
+}
+
 /// Parses a period that may be zero, such as `0`, `5s`, `12h` or `7d` (humantime syntax), at
 /// most [`MAX_DURATION`]: `--grace` and `--older-than`.
 pub fn parse_period(text: &str) -> Result<Duration> {
@@ -169,6 +192,21 @@ mod tests {
         for long in ["101y", "300000000000years", "18446744073709551615s"] {
             assert!(parse_period(long).is_err(), "{long}");
         }
+    }
+
+    #[test]
+    fn limits() {
+        let secs = |n| Limit(Some(Duration::from_secs(n)));
+        assert_eq!(parse_limit("30s").ok(), Some(secs(30)));
+        assert_eq!(parse_limit(" 1h30m ").ok(), Some(secs(5400)));
+        for none in ["none", "NONE", " none "] {
+            assert_eq!(parse_limit(none).ok(), Some(Limit(None)), "{none}");
+        }
+        for bad in ["soon", "", "-1s", "0", "0s"] {
+            let err = parse_limit(bad).unwrap_err().to_string();
+            assert!(err.contains("`none` for no limit"), "{bad}: {err}");
+        }
+        assert!(parse_limit("101y").is_err());
     }
 
     #[test]

@@ -110,9 +110,9 @@ fn killing_a_session_that_waits_for_a_dependency_never_starts_it() {
 }
 
 #[test]
-fn an_unknown_dependency_is_refused_before_any_session_is_created() {
+fn an_unknown_dependency_is_a_usage_error_before_any_session_is_created() {
     let csa = Csa::new();
     let out = csa.output(&["run", "--after", "01JD4K9V0Q6Y3M8T2B5N7R1XWE", "true"]);
-    assert_error(&out, 125, "--after");
+    assert_error(&out, 2, "--after");
     csa.assert_no_session("an unknown dependency");
 }

@@ -173,3 +173,60 @@ _clap_dynamic_completer_csa",
         );
     }
 }
+
+/// `--queue`, `--tag`, `--tool` and `--after` complete to the queues, tags, tools and
+/// sessions that exist, not to file names.
+#[test]
+fn queue_tag_tool_and_after_values_complete_to_what_exists() {
+    let csa = Csa::new();
+    assert_success(&csa.output(&["queue", "slots", "builds", "2"]), "slots");
+    let id = csa.run_args(&[
+        "--queue", "builds", "--tag", "ci-42", "--tag", "nightly", "true",
+    ]);
+    csa.wait(&id);
+    // Queues: the one under the state root, and the agent presets' configured ones.
+    for words in [
+        &["csa", "run", "--queue", ""][..],
+        &["csa", "queue", "slots", ""][..],
+    ] {
+        let found = candidates(&csa, words);
+        for wanted in ["builds", "claude", "codex"] {
+            assert!(found.iter().any(|c| c == wanted), "{words:?}: {found:?}");
+        }
+    }
+    assert_eq!(
+        candidates(&csa, &["csa", "run", "--queue", "bu"]),
+        vec!["builds".to_owned()]
+    );
+    // Tags, for every command that takes --tag.
+    for words in [
+        &["csa", "run", "--tag", ""][..],
+        &["csa", "session", "list", "--tag", ""][..],
+        &["csa", "session", "wait", "--tag", ""][..],
+        &["csa", "session", "kill", "--tag", ""][..],
+        &["csa", "session", "clean", "--tag", ""][..],
+    ] {
+        let mut found = candidates(&csa, words);
+        found.sort();
+        assert_eq!(found, vec!["ci-42", "nightly"], "{words:?}");
+    }
+    assert_eq!(
+        candidates(&csa, &["csa", "session", "list", "--tag", "n"]),
+        vec!["nightly".to_owned()]
+    );
+    // Tools: the built-in ones.
+    let found = candidates(&csa, &["csa", "run", "--tool", ""]);
+    for wanted in ["sh", "codex", "claude", "gemini", "opencode"] {
+        assert!(found.iter().any(|c| c == wanted), "{found:?}");
+    }
+    assert_eq!(
+        candidates(&csa, &["csa", "run", "--tool", "cl"]),
+        vec!["claude".to_owned()]
+    );
+    // --after: sessions.
+    let found = candidates(&csa, &["csa", "run", "--after", ""]);
+    assert!(
+        found.contains(&id) && found.contains(&"last".to_owned()),
+        "{found:?}"
+    );
+}

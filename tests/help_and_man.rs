@@ -62,3 +62,32 @@ fn man_prints_a_page_and_writes_one_per_command() {
     let wait = std::fs::read_to_string(pages.join("csa-session-wait.1")).unwrap();
     assert_contains(&wait, &["Exit codes", "124"]);
 }
+
+/// Help is written for people: no command's `--help` nor any manual page carries the
+/// rustdoc syntax of the doc comments it is made from (links in brackets, `crate::` paths).
+#[test]
+fn help_and_manual_pages_carry_no_rustdoc_links() {
+    let csa = Csa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let out = csa.output(&["man", "--dir", dir.path().to_str().unwrap()]);
+    assert_success(&out, "man --dir");
+    let mut pages = 0;
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        let page = std::fs::read_to_string(&path).unwrap();
+        // `csa-session-wait` is `csa session wait --help`.
+        let mut args: Vec<&str> = name.split('-').skip(1).collect();
+        args.push("--help");
+        let help = csa.output(&args);
+        assert_success(&help, &format!("{args:?}"));
+        let help = stdout(&help);
+        for (what, text) in [("man page", &page), ("--help", &help)] {
+            for link in ["[`", "`]", "crate::", "Self::", "See [", "::Success"] {
+                assert!(!text.contains(link), "{name} {what} has {link:?}:\n{text}");
+            }
+        }
+        pages += 1;
+    }
+    assert!(pages >= 10, "only {pages} manual pages");
+}

@@ -315,3 +315,19 @@ fn a_kill_at_once_is_never_absorbed_by_the_start() {
         assert_record(&result, "signal = 15, exit_code = 143");
     }
 }
+
+/// A long grace period is never waited through in silence: once the processes outlast a
+/// moment, `kill` says once what it is waiting for, for how long, and what comes next.
+#[test]
+fn a_long_grace_period_is_announced_once() {
+    let csa = Csa::new();
+    let (id, pgid) = run_ready(&csa, "trap '' TERM; echo ready; sleep 1000");
+    let out = kill(&csa, &id, &["--grace", "3s"]);
+    let text = stderr(&out);
+    assert_error(&out, 0, "sending SIGKILL");
+    let said = format!(
+        "waiting up to 3s (the grace period) for process group {pgid} (session {id}) to exit after SIGTERM; SIGKILL then"
+    );
+    assert_eq!(text.matches(&said).count(), 1, "{text}");
+    assert!(group_members(pgid).is_empty());
+}

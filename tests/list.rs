@@ -14,7 +14,16 @@ fn rows(table: &str) -> Vec<(String, String, String, String)> {
     let mut lines = table.lines();
     let header = lines.next().expect("header line");
     assert!(header.starts_with("ID "), "header: {header}");
-    for column in ["STATUS", "EXIT", "STARTED", "DURATION", "NAME/COMMAND"] {
+    for column in [
+        "STATUS",
+        "EXIT",
+        "STARTED",
+        "WAITED",
+        "RAN",
+        "QUEUE",
+        "TAGS",
+        "NAME/COMMAND",
+    ] {
         assert!(header.contains(column), "header: {header}");
     }
     lines
@@ -27,8 +36,9 @@ fn rows(table: &str) -> Vec<(String, String, String, String)> {
         .collect()
 }
 
+/// `csa session list ARGS…` (with `--long`: full IDs in the table).
 fn list(csa: &Csa, args: &[&str]) -> String {
-    let mut all = vec!["session", "list"];
+    let mut all = vec!["session", "list", "--long"];
     all.extend_from_slice(args);
     let out = csa.output(&all);
     assert_success(&out, "csa session list");
@@ -142,12 +152,12 @@ fn limit_is_applied_before_older_sessions_are_read() {
         let fake = fake_session(&csa, Duration::from_secs(60 - i), "new", true);
         finish(&fake, "success", 0, Duration::from_secs(1));
     }
-    let out = csa.output(&["session", "list", "--limit", "3"]);
+    let out = csa.output(&["session", "list", "--long", "--limit", "3"]);
     assert_success(&out, "list --limit 3");
     assert_eq!(rows(&stdout(&out)).len(), 3);
     assert_eq!(stderr(&out), "", "an old session was read");
     // Without the limit the broken session is reached, reported, and skipped.
-    let out = csa.output(&["session", "list"]);
+    let out = csa.output(&["session", "list", "--long"]);
     assert_success(&out, "list");
     assert_eq!(rows(&stdout(&out)).len(), 5);
     let err = stderr(&out);
@@ -320,7 +330,7 @@ fn a_large_store_is_listed_in_order_with_every_warning() {
     }
     expected.reverse();
     broken.reverse();
-    let out = csa.output(&["session", "list"]);
+    let out = csa.output(&["session", "list", "--long"]);
     assert_success(&out, "list");
     let listed = rows(&stdout(&out));
     assert_eq!(listed.len(), expected.len());

@@ -161,7 +161,8 @@ fn kill_of_a_finished_session_stops_only_what_carries_its_id() {
     crate::support_faults::signal(unmarked, 9);
     assert_eq!(code(&out), 125, "{text}");
     assert!(
-        text.contains("that carry its ID are still running"),
+        text.contains("1 process of its process group")
+            && text.contains("that carries its ID is still running"),
         "{text}"
     );
     assert!(

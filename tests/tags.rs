@@ -42,7 +42,7 @@ fn tags_are_recorded_and_listed() {
     assert!(ids(&csa, &["--tag", "nope"]).is_empty());
     assert_eq!(ids(&csa, &["--tag", "ci.7", "--limit", "1"]), [one]);
     // The table too.
-    let out = csa.output(&["session", "list", "--tag", "unit-tests"]);
+    let out = csa.output(&["session", "list", "--long", "--tag", "unit-tests"]);
     let table = stdout(&out);
     assert!(table.contains(&both) && !table.contains(&none), "{table}");
     // JSON shows the tags.

@@ -70,3 +70,81 @@ fn timeout_kills_what_ignores_sigterm_including_background_children() {
         group_members(pgid).is_empty()
     });
 }
+
+/// `csa run --idle-timeout`: a job that writes nothing for the limit is stopped as
+/// `--timeout` stops it, and the reason says how long it was quiet.
+#[test]
+fn idle_timeout_stops_a_quiet_job() {
+    let csa = Csa::new();
+    let id = csa.run_args(&["--idle-timeout", "1s", "echo started; sleep 30; echo late"]);
+    let out = csa.wait(&id);
+    assert_eq!(out.status.code(), Some(124));
+    assert_eq!(out.stdout, b"started\n");
+    let result = csa.result(&id).unwrap();
+    assert_timed_out(
+        &result,
+        "idle timeout: no output on stdout or stderr for 1s",
+    );
+    assert_contains(&csa.file(&id, "session.toml"), &["idle_timeout_ms = 1000"]);
+    assert!(!csa.file(&id, "session.toml").contains("\ntimeout_ms"));
+}
+
+#[test]
+fn idle_timeout_spares_a_job_that_keeps_writing_on_either_stream() {
+    let csa = Csa::new();
+    // Runs three times the idle limit, writing every 0.1 s: first on stdout only, then on
+    // stderr only.
+    let id = csa.run_args(&[
+        "--idle-timeout",
+        "2s",
+        "i=0; while [ $i -lt 30 ]; do echo $i; sleep 0.1; i=$((i+1)); done; \
+         while [ $i -lt 60 ]; do echo $i >&2; sleep 0.1; i=$((i+1)); done; echo done",
+    ]);
+    let out = csa.wait(&id);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result = csa.result(&id).unwrap();
+    assert_record(&result, "status = 'success', exit_code = 0");
+    assert!(result["duration_ms"].as_integer().unwrap() >= 6000);
+}
+
+#[test]
+fn idle_timeout_works_without_a_daemon() {
+    let csa = Csa::new();
+    let out = output_within(
+        csa.cmd().args([
+            "run",
+            "--no-daemon",
+            "--idle-timeout",
+            "1s",
+            "--",
+            "sh",
+            "-c",
+            "echo started >&2; sleep 30",
+        ]),
+        HANG,
+    );
+    assert_eq!(out.status.code(), Some(124));
+    let ids = csa.session_ids();
+    assert_eq!(ids.len(), 1);
+    assert_timed_out(
+        &csa.result(&ids[0]).unwrap(),
+        "no output on stdout or stderr for 1s",
+    );
+}
+
+#[test]
+fn timeout_and_idle_timeout_take_none_and_refuse_nonsense() {
+    let csa = Csa::new();
+    let id = csa.run_args(&["--timeout", "none", "--idle-timeout", "none", "true"]);
+    let session = csa.file(&id, "session.toml");
+    assert!(!session.contains("timeout_ms"), "{session}");
+    for flag in ["--timeout", "--idle-timeout"] {
+        let out = csa.output(&["run", flag, "soon", "true"]);
+        crate::support::assert_error(&out, 2, "invalid time limit `soon`");
+    }
+}

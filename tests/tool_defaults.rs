@@ -1,5 +1,5 @@
 //! What a tool's configuration gives its sessions besides a command line: a default
-//! timeout (`[tools.NAME] timeout`), a queue (`[tools.NAME] queue`) and the queues' default
+//! timeout and idle timeout (`[tools.NAME] timeout`, `idle_timeout`), a queue (`[tools.NAME] queue`) and the queues' default
 //! slot counts (`[queues.NAME] slots`); and the job's `PWD`.
 
 use crate::support::{HANG, assert_error, assert_success, code, output_within, stderr, stdout};
@@ -55,15 +55,26 @@ fn a_tool_default_timeout_applies_when_run_has_none() {
     command.current_dir(&proj);
     assert_eq!(code(&output_within(&mut command, HANG)), 124);
 
-    // Presets: codex carries one hour unless configured; the others none.
+    // Presets: every agent preset carries one hour unless configured; codex, gemini and
+    // opencode an idle timeout of 15 minutes too (claude -p prints nothing until it answers).
     let elsewhere = bench.path("config");
-    let id = start(&bench, &elsewhere, &["--tool", "codex", "hi"]);
-    assert_eq!(
-        session_toml(&bench, &id)["timeout_ms"].as_integer(),
-        Some(3_600_000)
-    );
-    let id = start(&bench, &elsewhere, &["--tool", "gemini", "hi"]);
-    assert!(!session_toml(&bench, &id).contains_key("timeout_ms"));
+    for (tool, idle) in [
+        ("codex", Some(900_000)),
+        ("claude", None),
+        ("gemini", Some(900_000)),
+        ("opencode", Some(900_000)),
+    ] {
+        let id = start(&bench, &elsewhere, &["--tool", tool, "hi"]);
+        let record = session_toml(&bench, &id);
+        assert_eq!(record["timeout_ms"].as_integer(), Some(3_600_000), "{tool}");
+        assert_eq!(
+            record
+                .get("idle_timeout_ms")
+                .and_then(toml::Value::as_integer),
+            idle,
+            "{tool}"
+        );
+    }
     let id = start(&bench, &proj, &["--tool", "codex", "hi"]);
     assert!(!session_toml(&bench, &id).contains_key("timeout_ms"));
     let id = start(&bench, &proj, &["--tool", "claude", "hi"]);
@@ -71,6 +82,53 @@ fn a_tool_default_timeout_applies_when_run_has_none() {
         session_toml(&bench, &id)["timeout_ms"].as_integer(),
         Some(2_700_000)
     );
+    // `--timeout none` lifts the tool's default.
+    let id = start(
+        &bench,
+        &elsewhere,
+        &["--tool", "gemini", "--timeout", "none", "hi"],
+    );
+    assert!(!session_toml(&bench, &id).contains_key("timeout_ms"));
+}
+
+#[test]
+fn a_tool_default_idle_timeout_applies_unless_run_says_otherwise() {
+    let bench = Bench::new();
+    let proj = bench.project(
+        "[tools.quiet]\nargv = [\"/bin/sh\", \"-c\", \"{prompt}\"]\nidle_timeout = \"1s\"\n",
+    );
+    let id = start(&bench, &proj, &["--tool", "quiet", "echo hi; sleep 30"]);
+    assert_eq!(
+        session_toml(&bench, &id)["idle_timeout_ms"].as_integer(),
+        Some(1000)
+    );
+    let waited = bench.csa.wait(&id);
+    assert_eq!(code(&waited), 124, "{}", stderr(&waited));
+    let result = bench.csa.result(&id).unwrap();
+    assert_eq!(result["status"].as_str(), Some("timeout"));
+    assert!(
+        result["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no output on stdout or stderr for 1s"),
+        "{result:?}"
+    );
+    // `--idle-timeout none` lifts it: the job outlives its quiet second.
+    let id = start(
+        &bench,
+        &proj,
+        &[
+            "--tool",
+            "quiet",
+            "--idle-timeout",
+            "none",
+            "sleep 2; echo ok",
+        ],
+    );
+    assert!(!session_toml(&bench, &id).contains_key("idle_timeout_ms"));
+    let waited = bench.csa.wait(&id);
+    assert_eq!(code(&waited), 0, "{}", stderr(&waited));
+    assert_eq!(stdout(&waited), "ok\n");
 }
 
 #[test]

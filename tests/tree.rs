@@ -76,7 +76,7 @@ fn killing_a_parent_stops_a_three_level_tree_and_leaves_no_process() {
         .map(|id| csa.supervisor_pid(id))
         .collect();
 
-    let tree = stdout(&csa.output(&["session", "list", "--tree"]));
+    let tree = stdout(&csa.output(&["session", "list", "--tree", "--long"]));
     let lines: Vec<&str> = tree.lines().collect();
     let at = |id: &str| lines.iter().position(|line| line.starts_with(id)).unwrap();
     assert!(

@@ -68,3 +68,90 @@ fn json_with_no_daemon_is_refused() {
         assert_contains(&err, &["--json cannot be used with --no-daemon"]);
     }
 }
+
+#[test]
+fn unknown_commands_say_what_was_meant() {
+    let csa = Csa::new();
+    for (args, meant) in [
+        (&["rn", "make test"][..], "`csa run 'make test'`"),
+        (&["sesion", "list"][..], "`csa session list`"),
+        (&["session", "lst"][..], "`csa session list`"),
+        (&["session", "kil", "last"][..], "`csa session kill last`"),
+        (&["queue", "slot", "builds"][..], "`csa queue slots builds`"),
+        (&["stauts"][..], "`csa status`"),
+        (&["tool"][..], "`csa tools`"),
+        // Words from other tools.
+        (&["ps"][..], "`csa session list`"),
+        (&["stop", "last"][..], "`csa session kill last`"),
+    ] {
+        let err = usage_error(&csa, args);
+        let typed = args
+            .iter()
+            .find(|a| !["session", "queue"].contains(a))
+            .unwrap();
+        assert_contains(
+            &err,
+            &[&format!(
+                "unrecognized subcommand '{typed}': did you mean {meant}?"
+            )],
+        );
+    }
+    // Nothing near: clap's message alone.
+    let err = usage_error(&csa, &["xyzzy"]);
+    assert!(!err.contains("did you mean"), "{err}");
+}
+
+#[test]
+fn tool_with_a_program_is_refused_with_both_forms() {
+    let csa = Csa::new();
+    let err = usage_error(&csa, &["run", "--tool", "claude", "--", "echo", "hi"]);
+    assert_contains(
+        &err,
+        &[
+            "--tool claude cannot be used with `-- PROGRAM`",
+            "`csa run --tool claude 'echo hi'`",
+            "`csa run -- echo hi`",
+        ],
+    );
+    // Even the default tool, named: `-- PROGRAM` runs without one.
+    usage_error(&csa, &["run", "--tool=sh", "--", "true"]);
+}
+
+/// clap's tip "to pass '-x' as a value, use '-- -x'" is wrong for csa: after `--`, `run`
+/// takes a program, and no other command takes such a value.
+#[test]
+fn options_that_are_not_there_get_a_hint_that_works() {
+    let csa = Csa::new();
+    let err = usage_error(&csa, &["run", "--tool", "claude", "-x"]);
+    assert_contains(&err, &["`printf '%s\\n' -x | csa run --tool claude`"]);
+    let err = usage_error(&csa, &["session", "wait", "--timeout", "5", "last"]);
+    assert_contains(
+        &err,
+        &["has no --timeout", "`csa session wait --until-done last`"],
+    );
+    let err = usage_error(&csa, &["session", "kill", "-9", "last"]);
+    assert_contains(&err, &["`csa session kill --signal KILL last`"]);
+    let err = usage_error(&csa, &["run", "--tol", "claude", "hi"]);
+    assert_contains(&err, &["a similar argument exists: '--tool'"]);
+    for args in [
+        &["run", "--tool", "claude", "-x"][..],
+        &["session", "wait", "--timeout", "5", "last"][..],
+        &["session", "list", "-q"][..],
+        &["run", "--tol", "claude", "hi"][..],
+        &["session", "logs", "last", "--bogus"][..],
+    ] {
+        let err = usage_error(&csa, args);
+        assert!(!err.contains("use '--"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn after_naming_no_session_is_a_usage_error() {
+    let csa = Csa::new();
+    for handle in ["nosuch", "last", "ZZZZ"] {
+        let out = csa.output(&["run", "--after", handle, "true"]);
+        assert_eq!(out.status.code(), Some(2), "{handle}: {}", stderr(&out));
+        assert_contains(&stderr(&out), &["cannot use --after: no such session"]);
+        csa.assert_no_session(handle);
+    }
+}

@@ -124,7 +124,10 @@ pub fn admit(session: &SessionDir, plan: Conditions, waker: &Interruptible) -> R
     };
     Ok(
         match turn::wait_for_slot(&queue, ticket, plan.slots_default, waker)? {
-            Waited::Ready(slot) => Admission::Admitted(Some(slot)),
+            Waited::Ready(slot) => {
+                slot.name_holder(&session.id_string());
+                Admission::Admitted(Some(slot))
+            }
             Waited::Stopped(signal) => {
                 Admission::Stopped(signal, format!("a slot of queue {name}"))
             }
@@ -175,13 +178,8 @@ fn wait_for(root: &StateRoot, id: &str, waker: &Interruptible) -> Result<Waited<
 
 /// The result of a session whose dependency did not succeed.
 fn skipped(session: &SessionDir, why: &str) -> ResultRecord {
-    let mut result = crate::store::record::endings::finished(
-        session,
-        std::time::SystemTime::now(),
-        Status::Skipped,
-        exit::SKIPPED,
-        None,
-    );
+    let mut result =
+        crate::store::record::endings::never_started(session, Status::Skipped, exit::SKIPPED, None);
     result.reason = Some(format!("{why}; the job was never started"));
     result
 }

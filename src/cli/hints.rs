@@ -5,6 +5,9 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 use crate::term::quote;
 
+mod commands;
+mod options;
+
 /// The subcommands of `csa session`, which people type without `session`.
 const SESSION_COMMANDS: [&str; 7] = ["wait", "attach", "kill", "list", "result", "logs", "clean"];
 
@@ -12,9 +15,14 @@ const SESSION_COMMANDS: [&str; 7] = ["wait", "attach", "kill", "list", "result",
 /// are csa's arguments without the program name.
 pub fn hint(err: &clap::Error, args: &[String]) -> Option<String> {
     match err.kind() {
-        ErrorKind::InvalidSubcommand => session_subcommand_at_top(err, args),
-        ErrorKind::UnknownArgument if is_run(args) => run_with_several_words(err, args),
-        ErrorKind::ArgumentConflict if is_run(args) => run_conflict(err),
+        ErrorKind::InvalidSubcommand => {
+            session_subcommand_at_top(err, args).or_else(|| commands::did_you_mean(err, args))
+        }
+        ErrorKind::UnknownArgument if is_run(args) => {
+            run_with_several_words(err, args).or_else(|| options::prompt_with_a_dash(err, args))
+        }
+        ErrorKind::UnknownArgument => options::expected_option(err, args),
+        ErrorKind::ArgumentConflict if is_run(args) => run_conflict(err, args),
         _ => None,
     }
 }
@@ -54,13 +62,17 @@ fn run_with_several_words(err: &clap::Error, args: &[String]) -> Option<String> 
     ))
 }
 
-/// `csa run ls -- -la`: PROMPT and `-- PROGRAM` together; `--json` with `--no-daemon`.
-fn run_conflict(err: &clap::Error) -> Option<String> {
+/// `csa run ls -- -la`: PROMPT and `-- PROGRAM` together; `--tool` with `-- PROGRAM`;
+/// `--json` with `--no-daemon`.
+fn run_conflict(err: &clap::Error, args: &[String]) -> Option<String> {
     let one = context_string(err, ContextKind::InvalidArg)?;
     let other = context_string(err, ContextKind::PriorArg)?;
     let both = |a: &str, b: &str| {
         (one.contains(a) && other.contains(b)) || (one.contains(b) && other.contains(a))
     };
+    if both("--tool", "PROGRAM") {
+        return Some(tool_with_program(args));
+    }
     if both("PROMPT", "PROGRAM") {
         return Some(
             "give either PROMPT, a shell script in one argument (`csa run 'ls -la'`), or `-- PROGRAM ARGS…` with nothing between `run`'s options and `--` (`csa run -- ls -la`), not both".to_owned(),
@@ -72,6 +84,29 @@ fn run_conflict(err: &clap::Error) -> Option<String> {
         );
     }
     None
+}
+
+/// `csa run --tool claude -- echo hi`: a tool takes a PROMPT; `-- PROGRAM` runs without one.
+fn tool_with_program(args: &[String]) -> String {
+    let tool = args
+        .iter()
+        .position(|arg| arg == "--tool")
+        .and_then(|at| args.get(at + 1).cloned())
+        .or_else(|| {
+            args.iter()
+                .find_map(|arg| arg.strip_prefix("--tool=").map(str::to_owned))
+        })
+        .unwrap_or_else(|| "NAME".to_owned());
+    let program = args
+        .iter()
+        .position(|arg| arg == "--")
+        .map(|at| args[at + 1..].join(" "))
+        .unwrap_or_default();
+    format!(
+        "--tool {tool} cannot be used with `-- PROGRAM`: a tool turns a PROMPT into its command line, while `-- {program}` runs {program:?} as it is, without a tool, so --tool would be ignored. Give {tool} a prompt in one argument (`csa run --tool {} {}`), or leave out --tool to run the program (`csa run -- {program}`)",
+        quote(&tool),
+        quote(&program),
+    )
 }
 
 /// The index in `args` (`run` first) of the first word that is neither an option of

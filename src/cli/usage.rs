@@ -41,7 +41,7 @@ pub fn parse_or_exit() -> Cli {
 
 /// clap's own text in one line: its first paragraph says what is wrong (maybe over several
 /// lines), then come tips, usage and a pointer to `--help`; keeps the first paragraph and
-/// the tips.
+/// the tips that apply.
 fn clap_why(err: &clap::Error) -> String {
     let rendered = err.render().to_string();
     let mut paragraphs = rendered.split("\n\n");
@@ -55,7 +55,9 @@ fn clap_why(err: &clap::Error) -> String {
     let mut why = first.join(" ");
     why = why.trim_start_matches("error: ").to_owned();
     for tip in paragraphs.flat_map(str::lines).map(str::trim) {
-        if tip.starts_with("tip:") {
+        // "to pass '-x' as a value, use '-- -x'": wrong for csa, where what follows `--` is
+        // `csa run`'s program and no other command takes such a value.
+        if tip.starts_with("tip:") && !tip.contains("as a value, use '--") {
             why.push_str("; ");
             why.push_str(tip);
         }

@@ -125,11 +125,12 @@ pub fn exec(args: &CleanArgs) -> Result<u8> {
         remove_abandoned_setups(&root, now);
         root.tidy_names(now, liveness::START_GRACE);
     }
-    let plural = if count == 1 { "" } else { "s" };
     writeln_ok(
         &mut out,
         &format!(
-            "{verb} {count} session{plural}, {freed} bytes ({})",
+            "{verb} {}, {} ({})",
+            term::count(count, "session", "sessions"),
+            term::count(freed, "byte", "bytes"),
             term::bytes(freed)
         ),
         &mut unreported,

@@ -3,7 +3,8 @@
 //! `csa completions SHELL` prints a small registration script (`clap_complete`'s dynamic
 //! completion): at each Tab the shell runs `CSA_COMPLETE=<shell> csa -- <words>`, and csa
 //! answers from its own command-line definition, so a session argument is completed with
-//! the IDs (and `last`, and names) of the sessions that exist, not with file names.
+//! the IDs (and `last`, and names) of the sessions that exist, not with file names; a
+//! queue, tag or tool with those that exist ([`values`]).
 
 use std::ffi::OsStr;
 use std::io::{self, Write as _};
@@ -14,6 +15,10 @@ use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
 
 use crate::cmd::args::CompletionsArgs;
 use crate::store::session::StateRoot;
+
+mod values;
+
+pub use values::{queue_candidates, tag_candidates, tool_candidates};
 
 /// The environment variable that asks csa for completions instead of running a command.
 /// Not the library's generic `COMPLETE`, which other programs' environments may set.

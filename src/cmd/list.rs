@@ -1,32 +1,32 @@
-//! `csa session list`: one row per session, newest first.
+//! `csa session list` (`csa ls`): one row per session, newest first.
 //!
 //! Fast with thousands of sessions: the creation time is in the ULID, so sessions are
 //! ordered by their directory names alone, `--limit` is applied before any file is read,
 //! and each row reads only `result.toml` (and, while it has none, the lock) plus
-//! `session.toml` for the NAME/COMMAND column. With `--tag`, `session.toml` is read first,
-//! and a session without the tags is left at that.
+//! `session.toml` for the QUEUE, TAGS and NAME/COMMAND columns; a running session that
+//! waited also `started.toml` (when its job started). With `--tag`, `session.toml` is read
+//! first, and a session without the tags is left at that. The short handles are computed
+//! from the directory names alone ([`session::short_handles`]).
 //!
 //! **Looks and heals** ([`crate::heal::observe`]): a session whose supervisor is gone without
 //! a result gets its `lost` result written (or, on Slurm, a new watcher); queues are only read.
 
 mod describe;
+mod json;
+mod table;
 mod tree;
 
-use std::io::{self, BufWriter, Write as _};
-use std::time::{Duration, SystemTime};
+use std::collections::HashMap;
 
 use anyhow::Result;
 use ulid::Ulid;
 
-use super::view::{self, ListEntry, ResultView};
-use crate::admission::waiting_for as whereabouts;
 use crate::cmd::args::ListArgs;
 use crate::liveness::Observed;
-use crate::queue::snapshot::Snapshots;
-use crate::store::record::{self, ResultRecord, SessionRecord, State};
+use crate::store::record::{self, ResultRecord, SessionRecord, State, Times};
 use crate::store::session::{self, SessionDir, StateRoot};
 use crate::store::tags;
-use crate::term::{self, Colour};
+use crate::term::Colour;
 
 /// One listed session.
 struct Row {
@@ -35,8 +35,11 @@ struct Row {
     record: Option<SessionRecord>,
     /// Its job waits for a queue slot or its dependencies.
     queued: bool,
-    /// Its depth in the session tree shown by `--tree` (0 otherwise).
-    depth: usize,
+    /// What comes before its NAME/COMMAND cell in the tree shown by `--tree`: the lines and
+    /// glyph (`│  ├─ `) of its place under its parent; empty otherwise.
+    branch: String,
+    /// Its short handle (empty until [`exec`] sets it).
+    handle: String,
 }
 
 impl Row {
@@ -46,6 +49,17 @@ impl Row {
             None if self.queued => State::Queued,
             None => State::Running,
         }
+    }
+
+    /// Its true times (docs/format.md, "Times").
+    fn times(&self) -> Times {
+        let running = self.result.is_none() && !self.queued;
+        Times::of(
+            &self.session,
+            self.record.as_ref(),
+            self.result.as_ref(),
+            running,
+        )
     }
 }
 
@@ -79,10 +93,19 @@ pub fn exec(args: &ListArgs) -> Result<u8> {
     if args.tree {
         rows = tree::in_tree_order(rows);
     }
+    // Unique among every session of the store, not only the listed ones.
+    let handles: HashMap<Ulid, String> = ids
+        .iter()
+        .copied()
+        .zip(session::short_handles(&ids))
+        .collect();
+    for row in &mut rows {
+        row.handle = handles.get(&row.session.id).cloned().unwrap_or_default();
+    }
     let written = if args.json {
-        print_json(&rows)
+        json::print(&rows)
     } else {
-        print_table(&rows)
+        table::print(&rows, args.long)
     };
     crate::exit::stdout_written(written, "the list")?;
     Ok(0)
@@ -152,7 +175,8 @@ fn look(root: &StateRoot, id: Ulid, filter: &Filter<'_>) -> Looked {
         result,
         session,
         queued,
-        depth: 0,
+        branch: String::new(),
+        handle: String::new(),
     };
     if !filter.status.is_empty() && !filter.status.contains(&row.status()) {
         return skipped(warnings);
@@ -176,120 +200,6 @@ fn look(root: &StateRoot, id: Ulid, filter: &Filter<'_>) -> Looked {
 /// `clean`): one line, printed after `csa: skipping a session: `.
 fn warning_unless_removed(session: &SessionDir, err: &anyhow::Error) -> Option<String> {
     crate::store::files::is_dir(&session.path).then(|| format!("{err:#}").replace('\n', " "))
-}
-
-fn print_json(rows: &[Row]) -> io::Result<()> {
-    let mut snapshots = Snapshots::default();
-    let entries: Vec<ListEntry> = rows
-        .iter()
-        .map(|row| {
-            let started_at = row.record.as_ref().map(|r| r.created_at.clone());
-            let result = match &row.result {
-                Some(result) => ResultView::finished(result),
-                None if row.queued => {
-                    let whereabouts = row.record.as_ref().map(|record| {
-                        whereabouts::find(
-                            &StateRoot::of_session(&row.session),
-                            &row.session.id_string(),
-                            record,
-                            &mut snapshots,
-                        )
-                    });
-                    ResultView::queued(&row.session, started_at, whereabouts)
-                }
-                None => ResultView::running(&row.session, started_at),
-            };
-            let record = row.record.as_ref();
-            let result = result.with_job_id(&row.session, record);
-            ListEntry {
-                result,
-                name: record.and_then(|r| r.name.clone()),
-                tool: record.map(|r| r.tool.clone()),
-                argv: record.map(|r| r.argv.clone()),
-                cwd: record.map(|r| r.cwd.clone()),
-                created_at: record.map(|r| r.created_at.clone()),
-                tags: record.map(|r| r.tags.clone()),
-                parent: record.and_then(|r| r.parent.clone()),
-            }
-        })
-        .collect();
-    let mut out = BufWriter::new(io::stdout().lock());
-    serde_json::to_writer_pretty(&mut out, &entries)?;
-    writeln!(out)?;
-    out.flush()
-}
-
-const HEADERS: [&str; 6] = [
-    "ID",
-    "STATUS",
-    "EXIT",
-    "STARTED",
-    "DURATION",
-    "NAME/COMMAND",
-];
-
-fn print_table(rows: &[Row]) -> io::Result<()> {
-    let now = SystemTime::now();
-    // The cells computed per row (EXIT, STARTED, DURATION); the others are written
-    // straight from the row, without a `String` each.
-    let cells: Vec<[String; 3]> = rows
-        .iter()
-        .map(|row| {
-            let since = now
-                .duration_since(view::created(&row.session))
-                .unwrap_or_default();
-            match &row.result {
-                Some(r) => [
-                    r.exit_code.to_string(),
-                    term::age(since),
-                    term::duration(Duration::from_millis(r.duration_ms)),
-                ],
-                None => ["-".to_owned(), term::age(since), term::duration(since)],
-            }
-        })
-        .collect();
-    let mut widths = HEADERS.map(str::len);
-    for (row, cells) in rows.iter().zip(&cells) {
-        widths[0] = widths[0].max(session::ID_LEN);
-        widths[1] = widths[1].max(row.status().as_str().len());
-        // ASCII only: digits, units and `-`.
-        for (width, cell) in widths[2..5].iter_mut().zip(cells) {
-            *width = (*width).max(cell.len());
-        }
-    }
-    // The last column takes what is left of the terminal, but at least 12 columns.
-    let fixed: usize = widths[..5].iter().map(|w| w + 2).sum();
-    let last = term::stdout_width().map(|w| w.saturating_sub(fixed).max(12));
-    let colour = term::stdout_colour();
-    let mut snapshots = Snapshots::default();
-    let mut out = BufWriter::new(io::stdout().lock());
-    for (h, w) in HEADERS[..5].iter().zip(&widths) {
-        write!(out, "{h:<w$}  ")?;
-    }
-    writeln!(out, "{}", HEADERS[5])?;
-    for (row, [exit, age, duration]) in rows.iter().zip(&cells) {
-        let status = row.status().as_str();
-        write!(out, "{:<w0$}  ", row.session.id, w0 = widths[0])?;
-        if colour {
-            let padded = format!("{status:<w$}", w = widths[1]);
-            write!(
-                out,
-                "{}",
-                term::paint(&padded, status_colour(row.status()), true)
-            )?;
-        } else {
-            write!(out, "{status:<w$}", w = widths[1])?;
-        }
-        writeln!(
-            out,
-            "  {exit:>w2$}  {age:<w3$}  {duration:>w4$}  {}",
-            term::one_line(&describe::row(row, &mut snapshots), last),
-            w2 = widths[2],
-            w3 = widths[3],
-            w4 = widths[4],
-        )?;
-    }
-    out.flush()
 }
 
 /// The colour of a status word in `list` and `status`.

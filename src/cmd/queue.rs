@@ -25,6 +25,8 @@ struct Row {
     slots_set: bool,
     /// Sessions of the queue whose job runs (slots held).
     running: usize,
+    /// Their IDs (oldest first), as the slot files name them.
+    running_ids: Vec<String>,
     /// Sessions waiting for a slot.
     queued: usize,
     /// Their IDs, in the order they will start.
@@ -39,7 +41,11 @@ pub fn slots(args: &QueueSlotsArgs) -> Result<u8> {
     let text = match args.slots {
         Some(slots) => {
             queue.store_slots(slots)?;
-            crate::note!("queue {} now has {slots} slots", queue.name);
+            crate::note!(
+                "queue {} now has {}",
+                queue.name,
+                crate::term::count(u64::from(slots), "slot", "slots")
+            );
             return Ok(0);
         }
         None => format!("{}\n", effective_slots(&queue, &config()?)?.0),
@@ -81,6 +87,7 @@ pub fn list(args: &QueueListArgs) -> Result<u8> {
             slots,
             slots_set,
             running: snapshot.running,
+            running_ids: snapshot.running_ids,
             queued: snapshot.waiting.len(),
             waiting: snapshot.waiting,
         });

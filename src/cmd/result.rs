@@ -19,12 +19,9 @@ pub fn exec(args: &ResultArgs) -> Result<u8> {
     let session = StateRoot::from_env()?.resolve(args.target.handle())?;
     let shown = match view::look(&session)? {
         Seen::Finished(result) => ResultView::finished(&result),
-        Seen::Running => ResultView::running(
-            &session,
-            view::session_record(&session)
-                .ok()
-                .map(|record| record.created_at),
-        ),
+        Seen::Running => {
+            ResultView::running(&session, view::session_record(&session).ok().as_ref())
+        }
         Seen::Queued => {
             let record = view::session_record(&session).ok();
             let whereabouts = record.as_ref().map(|record| {
@@ -35,7 +32,7 @@ pub fn exec(args: &ResultArgs) -> Result<u8> {
                     &mut crate::queue::snapshot::Snapshots::default(),
                 )
             });
-            ResultView::queued(&session, record.map(|r| r.created_at), whereabouts)
+            ResultView::queued(&session, record.as_ref(), whereabouts)
         }
     };
     let shown = shown.with_job_id(&session, view::session_record(&session).ok().as_ref());

@@ -27,10 +27,14 @@ fn request(args: &RunArgs) -> Request {
     let fleet = &args.fleet;
     Request {
         stdin: args.stdin,
-        tool: args.tool.clone(),
+        tool: args
+            .tool
+            .clone()
+            .unwrap_or_else(|| crate::tool::DEFAULT_TOOL.to_owned()),
         cd: args.cd.clone(),
         env: args.env.clone(),
         timeout: args.timeout,
+        idle_timeout: args.idle_timeout,
         name: args.name.clone(),
         tag: args.tag.clone(),
         no_daemon: args.no_daemon,

@@ -13,6 +13,7 @@ pub fn exec(args: SuperviseArgs) -> Result<u8> {
         session_dir,
         lock_fd,
         timeout_ms,
+        idle_timeout_ms,
         stdin_from,
         admission: gate,
         executor,
@@ -22,7 +23,7 @@ pub fn exec(args: SuperviseArgs) -> Result<u8> {
         session_id,
         session_dir,
         lock_fd,
-        timeout_ms,
+        limits: crate::executor::Limits::from_ms(timeout_ms, idle_timeout_ms),
         stdin_from,
         admission: crate::admission::Request {
             after: gate.after,

@@ -1,5 +1,5 @@
-//! `csa tools`: the tools `--tool` accepts here, their command lines, default queues and
-//! timeouts, where each is defined and whether its program is found on `PATH`.
+//! `csa tools`: the tools `--tool` accepts here, their command lines, default queues,
+//! timeouts and idle timeouts, where each is defined and whether its program is found on `PATH`.
 
 use std::ffi::OsStr;
 use std::io::{self, BufWriter, Write as _};
@@ -25,6 +25,8 @@ struct ToolRow<'a> {
     stdin_argv: Option<Vec<String>>,
     /// The default timeout of its sessions (ms), or null for none.
     timeout_ms: Option<u64>,
+    /// The default idle timeout of its sessions (ms), or null for none.
+    idle_timeout_ms: Option<u64>,
     /// The queue its sessions wait in by default, or null for none.
     queue: Option<&'a str>,
     /// `built-in`, or the configuration file that defines it.
@@ -46,9 +48,8 @@ pub fn exec(args: &ToolsArgs) -> Result<u8> {
             argv: &def.argv,
             stdin: def.stdin,
             stdin_argv: def.stdin_command(),
-            timeout_ms: def
-                .timeout
-                .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+            timeout_ms: def.timeout.map(millis),
+            idle_timeout_ms: def.idle_timeout.map(millis),
             queue: def.queue.as_deref(),
             source: def.source.to_string(),
             path: tool::check_executable(OsStr::new(&def.argv[0]), &cwd, path_var.as_deref())
@@ -65,6 +66,11 @@ pub fn exec(args: &ToolsArgs) -> Result<u8> {
     Ok(0)
 }
 
+/// `duration` in whole milliseconds (saturating).
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 fn print_json(rows: &[ToolRow<'_>]) -> io::Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, rows)?;
@@ -73,9 +79,11 @@ fn print_json(rows: &[ToolRow<'_>]) -> io::Result<()> {
 }
 
 fn print_table(rows: &[ToolRow<'_>]) -> io::Result<()> {
-    const HEADERS: [&str; 6] = ["NAME", "FOUND", "QUEUE", "TIMEOUT", "SOURCE", "ARGV"];
+    const HEADERS: [&str; 7] = [
+        "NAME", "FOUND", "QUEUE", "TIMEOUT", "IDLE", "SOURCE", "ARGV",
+    ];
     let colour = term::stdout_colour();
-    let cells: Vec<[String; 6]> = rows
+    let cells: Vec<[String; 7]> = rows
         .iter()
         .map(|row| {
             // With every prompt on standard input, show the command that gets it.
@@ -99,15 +107,18 @@ fn print_table(rows: &[ToolRow<'_>]) -> io::Result<()> {
             if row.stdin {
                 argv.push_str(" < {prompt}");
             }
-            let timeout = row.timeout_ms.map_or_else(
-                || "-".to_owned(),
-                |ms| humantime::format_duration(Duration::from_millis(ms)).to_string(),
-            );
+            let limit = |ms: Option<u64>| {
+                ms.map_or_else(
+                    || "-".to_owned(),
+                    |ms| humantime::format_duration(Duration::from_millis(ms)).to_string(),
+                )
+            };
             [
                 row.name.to_owned(),
                 row.path.clone().unwrap_or_else(|| "not found".to_owned()),
                 row.queue.unwrap_or("-").to_owned(),
-                timeout,
+                limit(row.timeout_ms),
+                limit(row.idle_timeout_ms),
                 row.source.clone(),
                 argv,
             ]
@@ -121,7 +132,7 @@ fn print_table(rows: &[ToolRow<'_>]) -> io::Result<()> {
     }
     let mut out = BufWriter::new(io::stdout().lock());
     let last = HEADERS.len() - 1;
-    let line = |out: &mut BufWriter<_>, cells: [&str; 6], dim_found: bool| -> io::Result<()> {
+    let line = |out: &mut BufWriter<_>, cells: [&str; 7], dim_found: bool| -> io::Result<()> {
         for (index, cell) in cells.iter().enumerate() {
             if index == last {
                 writeln!(out, "{cell}")?;

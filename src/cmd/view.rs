@@ -25,7 +25,13 @@ pub struct ResultView {
     /// The signal number, only when the job was ended by a signal.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signal: Option<i32>,
-    /// When the job started (RFC 3339, UTC); while running, the session's `created_at`.
+    /// When the session was queued (RFC 3339, UTC): its `created_at`, for a session whose
+    /// job waits for a queue slot, dependencies or Slurm. Not in `result` of an ended
+    /// session (which prints `result.toml` as it is); `list` has it for every such session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queued_at: Option<String>,
+    /// When the job started (RFC 3339, UTC): after its wait, if it waited; absent while it
+    /// waits, and for a job that never started.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub started_at: Option<String>,
     /// When the job ended (RFC 3339, UTC; absent while running).
@@ -43,7 +49,8 @@ pub struct ResultView {
     /// How many processes of the job's process group outlived the job, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leftover_processes: Option<u32>,
-    /// While `queued`: the session's queue, if it has one.
+    /// The session's queue, if it has one (`result` shows it while the session runs or
+    /// waits; `list` always).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queue: Option<String>,
     /// While `queued`: its 1-based place among the sessions waiting for a slot.
@@ -59,37 +66,50 @@ pub struct ResultView {
 }
 
 impl ResultView {
-    /// The view of a running session; `started_at` is its `created_at`.
-    pub fn running(session: &SessionDir, started_at: Option<String>) -> Self {
+    /// The view of a running session described by `record` (its `session.toml`, if read):
+    /// `started_at` is when its job started ([`record::job_started_at`]), `queued_at` and
+    /// `queue` are set when it waited in one.
+    pub fn running(session: &SessionDir, record: Option<&SessionRecord>) -> Self {
+        let started_at = record::job_started_at(session, record).map(record::timestamp);
+        let mut view = Self::live(session, record);
+        view.started_at = started_at;
+        view
+    }
+
+    /// A view with status `running`, `queued_at` and `queue`, no times otherwise.
+    fn live(session: &SessionDir, record: Option<&SessionRecord>) -> Self {
         Self {
             id: session.id_string(),
             status: State::Running,
             exit_code: None,
             signal: None,
-            started_at,
+            queued_at: record
+                .filter(|record| record.waits())
+                .map(|record| record.created_at.clone()),
+            started_at: None,
             finished_at: None,
             duration_ms: None,
             synthetic: None,
             reason: None,
             leftover_processes: None,
-            queue: None,
+            queue: record.and_then(|record| record.queue.clone()),
             position: None,
             waiting_for: None,
             job_id: None,
         }
     }
 
-    /// The view of a queued session: as [`Self::running`], with status `queued` and where it
-    /// stands.
+    /// The view of a queued session: status `queued`, no `started_at` (its job has not
+    /// started), and where it stands.
     pub fn queued(
         session: &SessionDir,
-        started_at: Option<String>,
+        record: Option<&SessionRecord>,
         whereabouts: Option<crate::admission::waiting_for::Whereabouts>,
     ) -> Self {
-        let mut view = Self::running(session, started_at);
+        let mut view = Self::live(session, record);
         view.status = State::Queued;
         if let Some(found) = whereabouts {
-            view.queue = found.queue;
+            view.queue = found.queue.or(view.queue);
             view.position = found.position;
             view.waiting_for = Some(found.waiting_for);
         }
@@ -103,7 +123,8 @@ impl ResultView {
             status: result.status.into(),
             exit_code: Some(result.exit_code),
             signal: result.signal,
-            started_at: Some(result.started_at.clone()),
+            queued_at: None,
+            started_at: result.started_at.clone(),
             finished_at: Some(result.finished_at.clone()),
             duration_ms: Some(result.duration_ms),
             synthetic: Some(result.synthetic),
@@ -131,6 +152,9 @@ pub struct ListEntry {
     /// The fields `result` shows.
     #[serde(flatten)]
     pub result: ResultView,
+    /// The session's short handle: the shortest end of its ID that names it alone among
+    /// the sessions of the store (what the ID column of the table shows).
+    pub handle: String,
     /// The user's label (`--name`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -152,6 +176,10 @@ pub struct ListEntry {
     /// The session whose job started this one, if any (`parent` in `session.toml`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
+    /// The sessions that must succeed before its job starts (`--after`, full IDs); `[]` when
+    /// it has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<Vec<String>>,
 }
 
 /// What a look at a session found.

@@ -7,6 +7,7 @@
 //! [`ExecutorKind`] (its name in `session.toml`) and one line in [`ALL`]. Nothing else
 //! matches on the kind: callers ask [`of`] a session, or [`by_kind`].
 
+mod limits;
 pub mod local;
 mod plan;
 pub mod slurm;
@@ -15,6 +16,7 @@ use std::ffi::OsString;
 
 use anyhow::Result;
 
+pub use limits::{Limits, Struck, millis};
 pub use plan::{Choice, Chosen, Request, plan};
 
 use crate::interrupt::Received;
@@ -84,8 +86,8 @@ pub struct Start<'a> {
     pub session: &'a SessionDir,
     /// The job's argv (at least the program).
     pub argv: &'a [OsString],
-    /// The job's time limit in milliseconds.
-    pub timeout_ms: Option<u64>,
+    /// The job's time limit and idle timeout.
+    pub limits: Limits,
     /// Where the job's standard input comes from.
     pub stdin_from: StdinSource,
     /// What `csa run` asked of the executor.

@@ -45,7 +45,7 @@ pub const RUN: &[Code] = &[
     ),
     code(
         "2",
-        "usage error: unknown flag, bad `--env`, empty prompt (as PROMPT or on standard input), unknown `--tool`; no session is created",
+        "usage error: unknown flag, bad `--env` or duration, empty prompt (as PROMPT or on standard input), unknown `--tool`, `--tool` with `-- PROGRAM`, an `--after` that names no session or several; no session is created",
     ),
     code(
         "125",
@@ -77,7 +77,7 @@ pub const WAIT: &[Code] = &[
     ),
     code(
         "124",
-        "the job's `--timeout` expired; or the session is dead and its result cannot be recorded (`CSA:SESSION_WAIT_TIMEOUT`; what the job wrote to `stdout.log` is printed all the same)",
+        "the job's `--timeout` or `--idle-timeout` expired; or the session is dead and its result cannot be recorded (`CSA:SESSION_WAIT_TIMEOUT`; what the job wrote to `stdout.log` is printed all the same)",
     ),
     code(
         "1",
@@ -101,7 +101,7 @@ pub const WAIT: &[Code] = &[
 pub const ATTACH: &[Code] = &[
     code(
         "the job's exit code",
-        "the job ended while attached (128 + N for signal N, 124 for `--timeout`)",
+        "the job ended while attached (128 + N for signal N, 124 for `--timeout` and `--idle-timeout`)",
     ),
     code("130", "detached with Ctrl-C; the job keeps running"),
     code(

@@ -97,11 +97,7 @@ impl Session {
     /// True when its job waits (or waited) for something before it starts: a queue slot,
     /// dependencies, or Slurm.
     pub fn is_gated(&self) -> bool {
-        self.record.as_ref().is_some_and(|record| {
-            record.queue.is_some()
-                || !record.after.is_empty()
-                || record.executor == crate::store::record::ExecutorKind::Slurm
-        })
+        self.record.as_ref().is_some_and(SessionRecord::waits)
     }
 
     /// How long it waited before its job started: until the start, the end (a job that

@@ -25,8 +25,8 @@ pub struct Activity {
     pub last_line: String,
 }
 
-/// One spool file as last seen: (size in bytes, modification time).
-type Seen = Option<(u64, SystemTime)>;
+/// One spool file as last seen.
+type Seen = session::SpoolStamp;
 
 /// The last look at each session's spool files, so that a file that did not change is not
 /// read again.
@@ -39,10 +39,7 @@ impl Spools {
     /// What the job of `session` last wrote: the spool files are looked at (two `statx`)
     /// and the end of the one written last is read when it changed.
     pub fn activity(&mut self, session: &SessionDir) -> &Activity {
-        let now = [
-            look(session, session::STDOUT_LOG),
-            look(session, session::STDERR_LOG),
-        ];
+        let now = session::spool_stamps(session);
         let entry = self.seen.entry(session.id).or_default();
         if entry.0 != now || (entry.1.last_output.is_none() && now.iter().any(Option::is_some)) {
             entry.0 = now;
@@ -57,18 +54,11 @@ impl Spools {
     }
 }
 
-fn look(session: &SessionDir, name: &str) -> Seen {
-    let meta = crate::store::files::metadata(&session.file(name)).ok()?;
-    meta.is_file()
-        .then(|| Some((meta.len(), meta.modified().ok()?)))
-        .flatten()
-}
-
 fn activity(session: &SessionDir, seen: [Seen; 2]) -> Activity {
-    let last_output = seen.iter().flatten().map(|(_, modified)| *modified).max();
+    let last_output = seen.iter().flatten().map(|stamp| stamp.modified).max();
     // The file written last first; the other when it has no line.
     let mut names = [session::STDOUT_LOG, session::STDERR_LOG];
-    if seen[1].map(|s| s.1) > seen[0].map(|s| s.1) {
+    if seen[1].map(|s| s.modified) > seen[0].map(|s| s.modified) {
         names.swap(0, 1);
     }
     let last_line = names

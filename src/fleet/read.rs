@@ -99,11 +99,12 @@ fn finished(session: &mut Session, result: &ResultRecord) {
     session.exit_code = Some(result.exit_code);
     session.reason.clone_from(&result.reason);
     session.finished = record::parse_timestamp(&result.finished_at);
+    // Results of older versions of csa gave a job that never started a start time too.
     let never_started = result.status == Status::Skipped
         || (session.is_gated()
             && !crate::store::files::exists(&session.dir.file(record::STARTED_TOML)));
     if !never_started {
-        session.started = record::parse_timestamp(&result.started_at);
+        session.started = result.started();
     }
 }
 

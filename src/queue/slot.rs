@@ -15,7 +15,18 @@
 //! with inotify: the supervisor holding a slot closes the slot file when its job ends or
 //! when it dies (the kernel closes its descriptors), which is an `IN_CLOSE_WRITE` event; a
 //! new slot count arrives by rename (`IN_MOVED_TO`). Without inotify (the per-user limit of
-//! instances reached) the head re-checks with a backed-off pause of at most 100 ms.
+//! instances reached) the head re-checks with a backed-off pause of at most 100 ms, and
+//! says so with `CSA_DEBUG`.
+//!
+//! **Why the head never stalls.** No wait is unbounded: when a slot looks free but its lock
+//! could not be taken (a look at the queue held it for an instant, and closed it in a way
+//! inotify may not report), the head looks again after 1 ms, doubling up to 50 ms; when
+//! every slot is held it still looks again every second.
+//!
+//! **Why a running job holds no inotify instance.** The head makes its instance only when
+//! it has to wait, and the supervisor closes it once the job has started
+//! ([`Slot::job_started`]): the per-user limit (128 by default) bounds nothing but the
+//! number of queues whose head is waiting.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions, TryLockError};
@@ -32,16 +43,45 @@ use super::Queue;
 use super::ticket::{Ticket, parse_entry};
 use crate::backoff::Backoff;
 use crate::interrupt::{Interruptible, Waited};
-use crate::sys::inotify::DirWatch;
+use crate::sys::inotify::{DirWatch, SAFETY_NET};
 
 /// The longest pause between two looks at the slots when inotify is unavailable.
 const MAX_FALLBACK_PAUSE: Duration = Duration::from_millis(100);
+
+/// The first pause before the head looks again when the slots look free but none could be
+/// taken (another process holds a free slot's lock for an instant: a look at the queue).
+const FIRST_RECHECK: Duration = Duration::from_millis(1);
+
+/// The longest pause between two looks when the slots look free but none could be taken.
+const MAX_RECHECK: Duration = Duration::from_millis(50);
 
 /// A queue slot, exclusively locked for as long as this value lives: keep it while the job
 /// runs and drop it when the job has ended.
 #[derive(Debug)]
 pub struct Slot {
-    _file: File,
+    file: File,
+    /// The inotify instance the head waited with, if it had to wait: closed by
+    /// [`Slot::job_started`].
+    watch: Option<DirWatch>,
+}
+
+impl Slot {
+    /// Writes session `id` (26 characters) at the start of the slot file, so that a look at
+    /// the queue can name the session that holds the slot ([`super::snapshot`]). Best
+    /// effort: a slot whose holder is not named is still held, and counted.
+    pub fn name_holder(&self, id: &str) {
+        use std::os::unix::fs::FileExt as _;
+        let _ = self.file.write_all_at(id.as_bytes(), 0);
+    }
+
+    /// Lets go of what the wait for the slot used (its inotify instance): call once the
+    /// job has started. Closing an inotify instance waits for an RCU grace period (about
+    /// 8 ms measured here), which would delay the job if done before it starts; kept for
+    /// the job's life, every running job of a queue would hold one of the user's few
+    /// instances (128 by default). The slot itself stays held.
+    pub fn job_started(&mut self) {
+        self.watch = None;
+    }
 }
 
 /// Waits until `ticket` is at the head of `queue` and a slot is free, and takes the slot.
@@ -113,22 +153,61 @@ fn remove_entry(path: &Path, entry: &File) {
     }
 }
 
+/// How the head learns that the slots may have changed.
+enum Wake {
+    /// Not needed yet: the head has not had to wait.
+    NotYet,
+    /// An inotify instance on the queue directory.
+    Inotify(DirWatch),
+    /// No inotify instance could be had: a pause that grows to [`MAX_FALLBACK_PAUSE`].
+    Polling(Backoff),
+}
+
+impl Wake {
+    /// Watches the queue directory, or falls back to polling — saying so with `CSA_DEBUG`.
+    fn start(queue: &Queue) -> Self {
+        // It may wait long: give back what was freed first.
+        crate::sys::release_free_heap();
+        match watch(queue) {
+            Ok(watch) => Self::Inotify(watch),
+            Err(err) => {
+                crate::debug!(
+                    "queue {}: no inotify instance ({}); looking at the slots every {} ms at most instead",
+                    queue.name,
+                    crate::exit::io_why(&err),
+                    MAX_FALLBACK_PAUSE.as_millis()
+                );
+                Self::Polling(Backoff::new(Duration::from_millis(2), MAX_FALLBACK_PAUSE))
+            }
+        }
+    }
+}
+
 /// The head of the queue: takes a slot as soon as fewer sessions run than the queue has
 /// slots, then leaves the queue (which wakes the next waiter).
+///
+/// It waits for a change only when it could take no slot, and never without a bound: on
+/// inotify, for at most [`SAFETY_NET`] when every slot is held, and for a pause growing
+/// from [`FIRST_RECHECK`] to [`MAX_RECHECK`] when a slot looks free but could not be locked
+/// (another process — a look at the queue — held its lock for an instant, and its close
+/// may be one inotify does not report); without inotify, for a pause growing to
+/// [`MAX_FALLBACK_PAUSE`]. The inotify instance is made only when the head first has to
+/// wait, so a queue with free slots starts its jobs without one.
 fn head(
     queue: &Queue,
     mut ticket: Ticket,
     default_slots: u32,
     waker: &Interruptible,
 ) -> Result<Waited<Slot>> {
-    let watch = watch(queue);
+    let mut changes = Wake::NotYet;
     let mut files: BTreeMap<u32, File> = BTreeMap::new();
-    let mut pauses = Backoff::new(Duration::from_millis(2), MAX_FALLBACK_PAUSE);
+    let mut contended = Backoff::new(FIRST_RECHECK, MAX_RECHECK);
     loop {
         let slots = queue.set_slots()?.unwrap_or(default_slots);
         open_slots(queue, slots, &mut files)?;
         let held = files.values().filter(|file| is_held(file)).count();
-        if held < usize::try_from(slots).unwrap_or(usize::MAX) {
+        let looks_free = held < usize::try_from(slots).unwrap_or(usize::MAX);
+        if looks_free {
             let free = files
                 .iter()
                 .filter(|(index, _)| **index < slots)
@@ -140,19 +219,32 @@ fn head(
                 let _ = ticket.file.write_all(b"1");
                 let _ = fs::remove_file(&ticket.path);
                 drop(ticket);
-                // Closing an inotify instance waits for an RCU grace period (about 8 ms
-                // measured here) before it returns; the job would start that much later.
-                // The descriptor goes with the process instead, after its lock.
-                std::mem::forget(watch);
-                return Ok(Waited::Ready(Slot { _file: file }));
+                let watch = match changes {
+                    Wake::Inotify(watch) => Some(watch),
+                    Wake::NotYet | Wake::Polling(_) => None,
+                };
+                return Ok(Waited::Ready(Slot { file, watch }));
             }
-        }
-        let woke = if let Some(fd) = &watch {
-            let woke = waker.readable(fd.as_fd(), None)?;
-            fd.drain();
-            woke
         } else {
-            waker.pause(pauses.next_pause())?
+            contended = Backoff::new(FIRST_RECHECK, MAX_RECHECK);
+        }
+        let woke = match &mut changes {
+            Wake::NotYet => {
+                // Look again at once: a slot freed before the watch existed sent no event.
+                changes = Wake::start(queue);
+                continue;
+            }
+            Wake::Inotify(watch) => {
+                let limit = if looks_free {
+                    contended.next_pause()
+                } else {
+                    SAFETY_NET
+                };
+                let waited = waker.readable(watch.as_fd(), Some(limit))?;
+                watch.drain();
+                waited
+            }
+            Wake::Polling(pauses) => waker.pause(pauses.next_pause())?,
         };
         if let Waited::Stopped(signal) = woke {
             // Leave the entry in place, empty: the successor takes it as a departure.
@@ -162,16 +254,18 @@ fn head(
     }
 }
 
-/// An inotify instance watching the queue directory for slots freed and slot counts set,
-/// or `None` when inotify is unavailable.
-fn watch(queue: &Queue) -> Option<DirWatch> {
+/// An inotify instance watching the queue directory for slots freed and slot counts set.
+///
+/// Errors: no inotify instance can be had (`EMFILE`: the per-user limit), or the directory
+/// cannot be watched.
+fn watch(queue: &Queue) -> io::Result<DirWatch> {
     use inotify::WatchFlags as W;
     // Not `CLOSE_NOWRITE`: the head's own looks (reading `slots`, listing the directory)
     // close read-only descriptors, and each such close would wake it again — a loop that
     // kept one CPU busy for as long as a queue had waiters. Slots are opened for writing,
     // so freeing one is a `CLOSE_WRITE`.
     let events = W::CLOSE_WRITE | W::MOVED_TO | W::CREATE | W::DELETE;
-    DirWatch::new(&queue.path, events).ok()
+    DirWatch::new(&queue.path, events)
 }
 
 /// Opens (creating those below `slots`) every slot file, keeping them in `files`: the

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File, TryLockError};
+use std::os::unix::fs::FileExt as _;
 use std::time::{Duration, SystemTime};
 
 use super::Queue;
@@ -22,6 +23,10 @@ const STALE_NEW_ENTRY: Duration = Duration::from_secs(60);
 pub struct Snapshot {
     /// The number of slots that are held: sessions of this queue whose job runs.
     pub running: usize,
+    /// The sessions holding those slots, as their supervisors named them in the slot files
+    /// (oldest first). For an instant after a slot is taken its holder may not be named
+    /// yet, so there can be fewer IDs than `running`.
+    pub running_ids: Vec<String>,
     /// The session IDs waiting for a slot, in the order they will get one.
     pub waiting: Vec<String>,
 }
@@ -42,6 +47,7 @@ pub fn take_and_tidy(queue: &Queue) -> Snapshot {
 fn scan(queue: &Queue, tidy: bool) -> Snapshot {
     let mut snapshot = Snapshot {
         running: 0,
+        running_ids: Vec::new(),
         waiting: Vec::new(),
     };
     let Ok(entries) = fs::read_dir(&queue.path) else {
@@ -58,10 +64,17 @@ fn scan(queue: &Queue, tidy: bool) -> Snapshot {
         // (`IN_CLOSE_WRITE`). A look that held a free slot's lock for that instant would
         // make the head's try fail; its close then wakes the head to try again.
         let opened = || File::options().read(true).write(true).open(entry.path());
-        if is_slot && opened().is_ok_and(|file| slot_is_held(&file)) {
+        if !is_slot {
+            continue;
+        }
+        if let Ok(file) = opened()
+            && slot_is_held(&file)
+        {
             snapshot.running += 1;
+            snapshot.running_ids.extend(holder(queue, &file));
         }
     }
+    snapshot.running_ids.sort_unstable();
     let dir = queue.waiting_dir();
     let Ok(entries) = fs::read_dir(&dir) else {
         return snapshot;
@@ -103,6 +116,19 @@ fn scan(queue: &Queue, tidy: bool) -> Snapshot {
     waiting.sort_unstable();
     snapshot.waiting = waiting.into_iter().map(|(_, _, id)| id).collect();
     snapshot
+}
+
+/// The session named in a held slot file ([`super::slot::Slot::name_holder`]), unless the
+/// name is not a session ID or that session has ended (the name of a previous holder, read
+/// in the instant before the new one wrote its own).
+fn holder(queue: &Queue, file: &File) -> Option<String> {
+    let mut text = [0u8; crate::store::session::ID_LEN];
+    file.read_exact_at(&mut text, 0).ok()?;
+    let id = ulid::Ulid::from_string(std::str::from_utf8(&text).ok()?).ok()?;
+    let sessions = queue.path.parent()?.with_file_name("sessions");
+    let dir = sessions.join(id.to_string());
+    let ended = dir.join(crate::store::session::RESULT_TOML).exists();
+    (dir.is_dir() && !ended).then(|| id.to_string())
 }
 
 /// One snapshot per queue, taken on first use: for callers that describe many sessions

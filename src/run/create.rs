@@ -122,9 +122,8 @@ pub(super) fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         tool: job.tool.clone(),
         cwd: cwd.to_string_lossy().into_owned(),
         name: args.name.clone(),
-        timeout_ms: job
-            .timeout
-            .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+        timeout_ms: job.timeout.map(crate::executor::millis),
+        idle_timeout_ms: job.idle_timeout.map(crate::executor::millis),
         created_at: record::timestamp(SystemTime::now()),
         csa_version: env!("CARGO_PKG_VERSION").to_owned(),
         stdin: job.stdin,

@@ -62,7 +62,11 @@ pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Resul
     ];
     if let Some(timeout) = job.timeout {
         argv.push("--timeout-ms".into());
-        argv.push(timeout.as_millis().to_string().into());
+        argv.push(crate::executor::millis(timeout).to_string().into());
+    }
+    if let Some(idle) = job.idle_timeout {
+        argv.push("--idle-timeout-ms".into());
+        argv.push(crate::executor::millis(idle).to_string().into());
     }
     let stdin_from = match job.stdin {
         StdinSource::Null => "null",
@@ -157,7 +161,7 @@ fn on_exec_failure(session: &SessionDir, cwd: &std::path::Path) -> Result<sys::O
     let now = std::time::SystemTime::now();
     let around = |code: u8, reason: String| -> Result<sys::Around> {
         let mut result: ResultRecord =
-            crate::store::record::endings::finished(session, now, Status::Failure, code, None);
+            ResultRecord::never_started(session.id_string(), (Status::Failure, code, None), now);
         result.reason = Some(reason);
         let text = toml::to_string(&result).context("cannot serialize a result")?;
         let (before, after) = text.split_once(ERRNO).unwrap_or((&text, ""));

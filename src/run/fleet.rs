@@ -27,7 +27,8 @@ pub(in crate::run) struct Fleet {
 /// (`--queue`, else the tool's, unless `--no-queue`) and its configured default slot count,
 /// and finds the parent session.
 ///
-/// Errors: an `--after` handle that names no session (exit 125); `--slots` without a queue
+/// Errors: an `--after` handle that names no session or several (exit 2), or a store
+/// that cannot be read (exit 125); `--slots` without a queue
 /// (exit 2); a malformed configuration file (exit 125).
 pub(in crate::run) fn plan(
     args: &super::Request,
@@ -40,7 +41,14 @@ pub(in crate::run) fn plan(
     for handle in &fleet.after {
         let id = root
             .resolve(handle)
-            .map_err(|err| err.context("cannot use --after"))?
+            .map_err(|err| {
+                // Naming no session is a mistake on the command line: exit 2.
+                if session::is_handle_mistake(&err) {
+                    Failure::new(crate::exit::USAGE, format!("cannot use --after: {err}")).into()
+                } else {
+                    err.context("cannot use --after")
+                }
+            })?
             .id_string();
         if !after.contains(&id) {
             after.push(id);

@@ -109,11 +109,10 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
             });
         })
     };
-    let timeout = job.timeout;
     let mut result = crate::executor::local::run_job(
         session,
         command,
-        timeout,
+        crate::executor::Limits::new(job.timeout, job.idle_timeout),
         &received,
         slot,
         crate::tree::stop_for_timeout,
@@ -133,9 +132,8 @@ fn never_started(
     session: &crate::store::session::SessionDir,
     err: &anyhow::Error,
 ) -> crate::store::record::ResultRecord {
-    let mut result = crate::store::record::endings::finished(
+    let mut result = crate::store::record::endings::never_started(
         session,
-        std::time::SystemTime::now(),
         crate::store::record::Status::Failure,
         crate::exit::NOT_EXECUTABLE,
         None,

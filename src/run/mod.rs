@@ -67,8 +67,11 @@ pub fn start(args: &Request) -> Result<Started> {
     let cwd = job_cwd(args.cd.as_deref())?;
     let config = tool::config::Lazy::new(&cwd);
     let mut job = plan_job(args, &config)?;
-    if args.timeout.is_some() {
-        job.timeout = args.timeout;
+    if let Some(limit) = args.timeout {
+        job.timeout = limit.0;
+    }
+    if let Some(limit) = args.idle_timeout {
+        job.idle_timeout = limit.0;
     }
     if args.stdin {
         if job.stdin != StdinSource::Null {

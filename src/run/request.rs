@@ -1,10 +1,9 @@
 //! What `csa run` is asked to start, as plain data the command line fills in.
 
+use crate::store::record::ExecutorKind;
+use crate::values::Limit;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::time::Duration;
-
-use crate::store::record::ExecutorKind;
 
 /// A request to start a session (`csa run`'s arguments).
 #[derive(Debug, Clone, Default)]
@@ -17,8 +16,11 @@ pub struct Request {
     pub cd: Option<PathBuf>,
     /// Variables added to the job's environment, in order (`--env KEY=VALUE`).
     pub env: Vec<(String, String)>,
-    /// The job's time limit (`--timeout`); overrides the tool's.
-    pub timeout: Option<Duration>,
+    /// The job's time limit (`--timeout`; `none` for no limit); overrides the tool's.
+    pub timeout: Option<Limit>,
+    /// How long the job may write nothing before it is stopped (`--idle-timeout`; `none`
+    /// for no limit); overrides the tool's.
+    pub idle_timeout: Option<Limit>,
     /// The session's name (`--name`).
     pub name: Option<String>,
     /// The session's tags (`--tag`), in the order given.

@@ -91,7 +91,7 @@ pub fn stop_together(
     }
     let mut last = vec![first; targets.len()];
     if first != Signal::KILL {
-        let left = wait_until_empty(targets, how.grace);
+        let left = wait_through_grace(targets, how, started, notes);
         for (i, target) in targets.iter().enumerate() {
             if !left[i] {
                 if notes {
@@ -107,8 +107,8 @@ pub fn stop_together(
             if notes {
                 let members = target.scope().members(None).unwrap_or_default();
                 crate::note!(
-                    "{} processes still running {} after {}: {}; sending SIGKILL",
-                    members.len(),
+                    "{} still running {} after {}: {}; sending SIGKILL",
+                    crate::term::count(members.len() as u64, "process", "processes"),
                     humantime::format_duration(how.grace),
                     signal_name(first),
                     join(&members)
@@ -226,6 +226,47 @@ pub fn wait_until_empty(targets: &[Target], limit: Duration) -> Vec<bool> {
         (!left.contains(&true)).then_some(())
     });
     left
+}
+
+/// How long the processes may take to exit before [`stop_together`] says what it waits for.
+const QUIET_WAIT: Duration = Duration::from_secs(1);
+
+/// Waits up to the grace period (counted from `started`) for `targets` to exit, as
+/// [`wait_until_empty`]. With `notes`, once some are still there after [`QUIET_WAIT`], says
+/// once on stderr what it is waiting for and how long, so that a long `--grace` never
+/// blocks in silence.
+fn wait_through_grace(
+    targets: &[Target],
+    how: StopSequence,
+    started: Instant,
+    notes: bool,
+) -> Vec<bool> {
+    if !notes || how.grace <= QUIET_WAIT {
+        return wait_until_empty(targets, how.grace);
+    }
+    let left = wait_until_empty(targets, QUIET_WAIT.saturating_sub(started.elapsed()));
+    if !left.contains(&true) {
+        return left;
+    }
+    let waiting: Vec<&Target> = targets
+        .iter()
+        .zip(&left)
+        .filter_map(|(target, &left)| left.then_some(target))
+        .collect();
+    let what = match waiting.as_slice() {
+        [one] => format!(
+            "{} (session {})",
+            describe(one.scope()),
+            one.session.id_string()
+        ),
+        many => format!("the processes of {} sessions", many.len()),
+    };
+    crate::note!(
+        "waiting up to {} (the grace period) for {what} to exit after {}; SIGKILL then",
+        humantime::format_duration(how.grace),
+        signal_name(how.first())
+    );
+    wait_until_empty(targets, how.grace.saturating_sub(started.elapsed()))
 }
 
 /// `process group 1234`, or the processes under a supervisor that shares a group.

@@ -13,10 +13,12 @@ use crate::store::files;
 mod adopt;
 pub mod endings;
 mod started;
+pub mod times;
 mod write;
 
 pub use adopt::adopt_reserved_result;
-pub use started::{STARTED_TOML, mark_started, started_at};
+pub use started::{STARTED_TOML, job_started_at, mark_started, started_at};
+pub use times::Times;
 
 pub use write::{
     is_unrecorded, recode_unrecorded, remove_stop_reservation, reservation_name, reserve,
@@ -80,6 +82,10 @@ pub struct SessionRecord {
     /// The time limit in milliseconds, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// The idle timeout in milliseconds, if any: the job is stopped once neither
+    /// `stdout.log` nor `stderr.log` has grown for this long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout_ms: Option<u64>,
     /// When the session was created (RFC 3339, UTC, milliseconds).
     pub created_at: String,
     /// The csa version that created the session.
@@ -104,6 +110,16 @@ pub struct SessionRecord {
     /// What runs the job: `local` (the default) or `slurm`.
     #[serde(default, skip_serializing_if = "ExecutorKind::is_local")]
     pub executor: ExecutorKind,
+}
+
+impl SessionRecord {
+    /// True when the session's job waits for something before it starts: a queue slot
+    /// (`queue`), dependencies (`after`), or Slurm (`executor = "slurm"`). Such a session is
+    /// created `queued`, and its job's start is recorded in `started.toml`; any other job
+    /// starts as its session is created.
+    pub fn waits(&self) -> bool {
+        self.queue.is_some() || !self.after.is_empty() || self.executor == ExecutorKind::Slurm
+    }
 }
 
 /// What runs a session's job.
@@ -221,11 +237,17 @@ pub struct ResultRecord {
     /// The signal number, only when ended by a signal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signal: Option<i32>,
-    /// When the job started (RFC 3339, UTC, milliseconds).
-    pub started_at: String,
-    /// When the job ended (RFC 3339, UTC, milliseconds).
+    /// When the job started (RFC 3339, UTC, milliseconds): after the session's wait for a
+    /// queue slot, its dependencies or Slurm, not when the session was created. Absent when
+    /// the job never started (`skipped`, stopped while it waited, or csa could not prepare
+    /// it; the reason then says so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// When the job ended — or, for a job that never started, when the session did (RFC
+    /// 3339, UTC, milliseconds).
     pub finished_at: String,
-    /// `finished_at - started_at` in milliseconds.
+    /// How long the job ran: `finished_at - started_at` in milliseconds; 0 when it never
+    /// started.
     pub duration_ms: u64,
     /// True when csa wrote the result on the supervisor's behalf.
     #[serde(default)]
@@ -254,13 +276,30 @@ impl ResultRecord {
             status,
             exit_code,
             signal,
-            started_at: timestamp(started),
+            started_at: Some(timestamp(started)),
             finished_at: timestamp(finished),
             duration_ms: millis_between(started, finished),
             synthetic: false,
             reason: None,
             leftover_processes: None,
         }
+    }
+
+    /// The result of session `id` whose job never started: no `started_at`, `duration_ms`
+    /// 0, finished at `finished`; not synthetic, no reason.
+    pub fn never_started(
+        id: String,
+        outcome: (Status, u8, Option<i32>),
+        finished: SystemTime,
+    ) -> Self {
+        let mut result = Self::new(id, outcome, finished, finished);
+        result.started_at = None;
+        result
+    }
+
+    /// When the job started, if it did.
+    pub fn started(&self) -> Option<SystemTime> {
+        self.started_at.as_deref().and_then(parse_timestamp)
     }
 }
 
@@ -333,7 +372,7 @@ pub(crate) fn sample_result(status: Status, exit_code: u8, signal: Option<i32>) 
         status,
         exit_code,
         signal,
-        started_at: "2026-11-21T10:00:00.123Z".into(),
+        started_at: Some("2026-11-21T10:00:00.123Z".into()),
         finished_at: "2026-11-21T10:00:01.456Z".into(),
         duration_ms: 1333,
         synthetic: false,

@@ -14,8 +14,11 @@ mod handle;
 mod names;
 pub mod parallel;
 mod short;
+mod spool;
 
+pub use handle::{HandleMistake, is_handle_mistake};
 pub use short::short_handles;
+pub use spool::{SpoolStamp, Stamp, spool_stamp, spool_stamps};
 
 /// `session.toml`: what the session runs (see [`crate::store::record::SessionRecord`]).
 pub const SESSION_TOML: &str = "session.toml";

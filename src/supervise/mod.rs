@@ -1,6 +1,6 @@
 //! The supervisor: the process that owns a session from `csa run` until its result is
 //! durable. It holds the session's lock, starts the job in its own process group, reaps
-//! it, enforces `--timeout`, writes `result.toml`, and only then releases the lock by
+//! it, enforces `--timeout` and `--idle-timeout`, writes `result.toml`, and only then releases the lock by
 //! exiting.
 //!
 //! `csa run` re-executes its own binary as `csa __supervise` (see [`crate::run`]).
@@ -22,7 +22,7 @@ use crate::admission::{self, Admission, not_started_by_run as refused};
 use crate::executor::{self, Start};
 use crate::interrupt::{Interruptible, SURVIVED_SIGNALS, survive};
 use crate::store::record::StdinSource;
-use crate::store::record::endings::{finished, not_started};
+use crate::store::record::endings::{never_started, not_started};
 use crate::store::record::{self, ResultRecord};
 use crate::store::session::{self, SessionDir};
 use crate::store::stop_request;
@@ -38,8 +38,8 @@ pub struct Request {
     pub session_dir: PathBuf,
     /// The inherited descriptor that holds the exclusive lock on the session's `lock`.
     pub lock_fd: i32,
-    /// The job's time limit in milliseconds.
-    pub timeout_ms: Option<u64>,
+    /// The job's time limit and idle timeout.
+    pub limits: crate::executor::Limits,
     /// Where the job's standard input comes from.
     pub stdin_from: StdinSource,
     /// What the job waits for before it starts.
@@ -77,9 +77,8 @@ pub fn main(args: &Request) -> Result<u8> {
     keep.extend(args.admission.queue_fd);
     if let Err(err) = sys::close_inherited_fds(&keep) {
         // A job must never hold its caller's pipes open: it is not started.
-        let mut result = finished(
+        let mut result = never_started(
             &session,
-            std::time::SystemTime::now(),
             record::Status::Failure,
             crate::exit::CSA_ERROR,
             None,
@@ -135,7 +134,7 @@ pub fn main(args: &Request) -> Result<u8> {
     let result = executor::by_kind(args.executor.executor).start(Start {
         session: &session,
         argv: &args.argv,
-        timeout_ms: args.timeout_ms,
+        limits: args.limits,
         stdin_from: args.stdin_from,
         request: &args.executor,
         waits_for_nothing: args.admission.is_empty(),

@@ -13,6 +13,11 @@ use std::time::Duration;
 use rustix::event::Timespec;
 use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
 
+/// How long a wait on a [`DirWatch`] lasts at most before the waiter looks again anyway:
+/// the bounded re-check that covers file systems that report nothing and events that are
+/// not watched for.
+pub const SAFETY_NET: Duration = Duration::from_secs(1);
+
 /// An inotify instance (non-blocking, closed on exec) with one watch on a directory.
 #[derive(Debug)]
 pub struct DirWatch(OwnedFd);

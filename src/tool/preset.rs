@@ -28,10 +28,17 @@ use super::{PROMPT_PLACEHOLDER, Source, ToolDef};
 /// it), unless configured (`[queues.NAME] slots = N`).
 pub const PRESET_QUEUE_SLOTS: u32 = 3;
 
-/// The default timeout of the `codex` preset: `codex exec` retries forever when it cannot
-/// reach its API ("Reconnecting... waiting for network"), and a hung job would hold one of
-/// its queue's slots for good. The other CLIs give up by themselves within minutes.
-pub const CODEX_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+/// The default timeout of every agent preset. Against an API that accepts connections but
+/// never answers, claude, gemini and opencode wait forever, and `codex exec` retries forever
+/// when it cannot reach its API ("Reconnecting... waiting for network"): a hung job would
+/// hold one of its queue's slots for good.
+pub const AGENT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
+/// The default idle timeout of the agent presets that show their progress as they work
+/// (codex, gemini, opencode): a job that has written nothing to stdout or stderr for this
+/// long is stopped. Long enough for a slow model turn or a long command the agent runs
+/// (a test suite), during which these CLIs print nothing.
+pub const AGENT_IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// The names of the agent presets, each also the name of its queue.
 pub const AGENT_PRESETS: [&str; 4] = ["codex", "claude", "gemini", "opencode"];
@@ -45,30 +52,35 @@ pub fn builtin() -> Vec<ToolDef> {
         stdin: false,
         stdin_argv: stdin_argv.map(strings),
         timeout: None,
+        idle_timeout: None,
         queue: None,
         source: Source::BuiltIn,
     };
     let agent = |name: &str, argv: &[&str], stdin_argv: Option<&[&str]>| ToolDef {
         queue: Some(name.to_owned()),
+        timeout: Some(AGENT_TIMEOUT),
+        idle_timeout: Some(AGENT_IDLE_TIMEOUT),
         ..tool(name, argv, stdin_argv)
     };
     let prompt = PROMPT_PLACEHOLDER;
     let gemini_prompt = format!("--prompt={PROMPT_PLACEHOLDER}");
     vec![
         tool("sh", &["/bin/sh", "-c", prompt], Some(&["/bin/sh", "-s"])),
+        agent(
+            "codex",
+            &["codex", "exec", "--skip-git-repo-check", "--", prompt],
+            Some(&["codex", "exec", "--skip-git-repo-check", "-"]),
+        ),
+        // `claude -p` prints nothing until its final answer: a quiet job is a working
+        // one, so only its timeout bounds it.
         ToolDef {
-            timeout: Some(CODEX_TIMEOUT),
+            idle_timeout: None,
             ..agent(
-                "codex",
-                &["codex", "exec", "--skip-git-repo-check", "--", prompt],
-                Some(&["codex", "exec", "--skip-git-repo-check", "-"]),
+                "claude",
+                &["claude", "-p", "--", prompt],
+                Some(&["claude", "-p"]),
             )
         },
-        agent(
-            "claude",
-            &["claude", "-p", "--", prompt],
-            Some(&["claude", "-p"]),
-        ),
         agent(
             "gemini",
             &["gemini", "--skip-trust", &gemini_prompt],
@@ -91,6 +103,7 @@ mod tests {
         for name in AGENT_PRESETS {
             let def = tools.iter().find(|t| t.name == name).unwrap();
             assert_eq!(def.queue.as_deref(), Some(name));
+            assert_eq!(def.timeout, Some(AGENT_TIMEOUT), "{name}");
             assert!(crate::values::parse_label(name).is_ok());
         }
         assert_eq!(tools[0].name, "sh");

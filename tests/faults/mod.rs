@@ -10,6 +10,7 @@ mod environment;
 mod full_disk;
 mod names;
 mod pid_reuse;
+mod queue_head;
 mod queues;
 mod start;
 mod stdio;

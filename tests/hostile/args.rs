@@ -104,6 +104,10 @@ fn bad_options_are_usage_errors() {
         ("--env", &["NOEQUALS", "=value", ""]),
         ("--timeout", &["soon", "0s", "-5s", "1e10s", ""]),
         ("--timeout", &["99999999999999999999h", "500000000000y"]),
+        (
+            "--idle-timeout",
+            &["soon", "0s", "0", "-5s", "1e10s", "", "500000000000y"],
+        ),
         ("--tool", &["no-such-tool", ""]),
         ("--session-id", &["01JD0000000000000000000000"]),
     ];

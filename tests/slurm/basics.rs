@@ -49,6 +49,20 @@ fn timeout_is_csas_own() {
 
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
+fn idle_timeout_is_enforced_on_the_node() {
+    let slurm = SlurmCsa::new();
+    let id = slurm.run(&["--idle-timeout", "1s", "echo started; sleep 300"]);
+    let out = assert_ended(&slurm, &id, 124, "timeout");
+    assert_eq!(stdout(&out), "started\n");
+    let result = slurm.result(&id);
+    assert_record(
+        &result,
+        "reason = 'idle timeout: no output on stdout or stderr for 1s', synthetic = false",
+    );
+}
+
+#[test]
+#[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_refused_submission_fails_run_with_slurms_message() {
     let slurm = SlurmCsa::new();
     let out = slurm.try_run(&["--slurm-arg=--partition=no-such-partition", "echo never"]);

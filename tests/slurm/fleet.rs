@@ -149,7 +149,7 @@ fn tags_reach_local_and_slurm_sessions_alike() {
     let remote = slurm.run(&["--tag", "mixed", "echo ready; sleep 300"]);
     let other = slurm.run(&["--tag", "other", "echo ready; sleep 300"]);
     slurm.wait_started(&remote, "ready");
-    let list = slurm.output(&["session", "list", "--tag", "mixed"]);
+    let list = slurm.output(&["session", "list", "--long", "--tag", "mixed"]);
     let text = stdout(&list);
     assert!(
         text.contains(&local) && text.contains(&remote) && !text.contains(&other),

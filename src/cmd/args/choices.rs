@@ -49,7 +49,7 @@ pub const STATES: &[Choice<State>] = &[
     (
         State::Timeout,
         "timeout",
-        "`--timeout` expired (exit code 124)",
+        "`--timeout` or `--idle-timeout` expired (exit code 124)",
     ),
     (
         State::Lost,

@@ -17,7 +17,7 @@ Examples:
 #[derive(Debug, Args)]
 pub struct FleetArgs {
     /// Wait for a slot of queue NAME before starting the job (first in, first out)
-    #[arg(long, value_name = "NAME", value_parser = values::parse_label, conflicts_with = "no_queue")]
+    #[arg(long, value_name = "NAME", value_parser = values::parse_label, conflicts_with = "no_queue", add = super::session::queue_completer())]
     pub queue: Option<String>,
     /// Start at once, even for a tool that runs in a queue by default
     #[arg(long)]
@@ -27,7 +27,7 @@ pub struct FleetArgs {
     pub slots: Option<u32>,
     /// Start the job only after session ID has ended with `success`; otherwise the session
     /// ends as `skipped` without starting it (repeatable; any handle `--session` takes)
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", add = super::session::session_completer())]
     pub after: Vec<String>,
     /// Do not record the session that runs this `csa run` as the new session's parent (its
     /// kill and timeout then leave this one running)
@@ -48,7 +48,7 @@ pub enum QueueCommand {
 #[derive(Debug, Args)]
 pub struct QueueSlotsArgs {
     /// The queue
-    #[arg(value_name = "NAME", value_parser = values::parse_label)]
+    #[arg(value_name = "NAME", value_parser = values::parse_label, add = super::session::queue_completer())]
     pub name: String,
     /// The new slot count, 1 to 1024; takes effect at once for waiting sessions
     #[arg(value_name = "N", value_parser = crate::queue::parse_slots)]

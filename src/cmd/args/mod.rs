@@ -36,7 +36,8 @@ pub struct NodeArgs {
 /// Arguments of `csa tools`.
 #[derive(Debug, Args)]
 pub struct ToolsArgs {
-    /// Print a JSON array of {name, argv, stdin, source, path}
+    /// Print a JSON array, one object per tool: `name`, `argv`, `stdin`, `stdin_argv`,
+    /// `timeout_ms`, `idle_timeout_ms`, `queue`, `source`, `path`
     #[arg(long)]
     pub json: bool,
 }
@@ -73,6 +74,9 @@ pub struct SuperviseArgs {
     /// The job's time limit in milliseconds
     #[arg(long)]
     pub timeout_ms: Option<u64>,
+    /// The job's idle timeout in milliseconds
+    #[arg(long)]
+    pub idle_timeout_ms: Option<u64>,
     /// Where the job's standard input comes from
     #[arg(long, value_parser = choices::parser(choices::STDIN_SOURCES), default_value = "null")]
     pub stdin_from: crate::store::record::StdinSource,

@@ -2,7 +2,6 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Args;
 
@@ -21,25 +20,32 @@ pub struct RunArgs {
     /// Pass csa's standard input through to the job (default: /dev/null)
     #[arg(long)]
     pub stdin: bool,
-    /// The tool that receives PROMPT (`sh` runs it as a shell script)
-    #[arg(long, value_name = "NAME", default_value = "sh")]
-    pub tool: String,
+    /// The tool that receives PROMPT (default: `sh`, which runs it as a shell script;
+    /// `csa tools` lists the others). Not with `-- PROGRAM`, which runs without a tool
+    #[arg(long, value_name = "NAME", conflicts_with = "program", add = super::session::tool_completer())]
+    pub tool: Option<String>,
     /// The job's working directory (default: the current one)
     #[arg(long, value_name = "DIR")]
     pub cd: Option<PathBuf>,
     /// Set an environment variable for the job (repeatable)
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = values::parse_env_pair)]
     pub env: Vec<(String, String)>,
-    /// Stop the job after this long (`30s`, `10m`, `2h`): SIGTERM, 5 s grace, SIGKILL
-    #[arg(long, value_name = "DURATION", value_parser = values::parse_duration)]
-    pub timeout: Option<Duration>,
+    /// Stop the job after this long (`30s`, `10m`, `2h`): SIGTERM, 5 s grace, SIGKILL;
+    /// status `timeout`, exit code 124. `none`: no limit, not even the tool's
+    #[arg(long, value_name = "DURATION", value_parser = values::parse_limit)]
+    pub timeout: Option<values::Limit>,
+    /// Stop the job, as --timeout does, once it has written nothing to stdout or stderr for
+    /// this long. `none`: no limit, not even the tool's (`csa tools` shows each
+    /// tool's default)
+    #[arg(long, value_name = "DURATION", value_parser = values::parse_limit)]
+    pub idle_timeout: Option<values::Limit>,
     /// A name for the session, shown by `session list` and usable as its handle
     /// (`csa session attach NAME` picks the newest session with that name)
     #[arg(long, value_name = "TEXT", value_parser = values::parse_name)]
     pub name: Option<String>,
     /// Tag the session (repeatable; `A-Z a-z 0-9 _ . -`, at most 64): `session list`,
     /// `wait`, `kill` and `clean` take `--tag` to act on the sessions that carry it
-    #[arg(long, value_name = "TAG", value_parser = values::parse_label)]
+    #[arg(long, value_name = "TAG", value_parser = values::parse_label, add = super::session::tag_completer())]
     pub tag: Vec<String>,
     /// Run in the foreground: output to the terminal and the spool files, exit with the
     /// job's exit code

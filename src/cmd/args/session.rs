@@ -44,6 +44,21 @@ pub fn session_completer() -> clap_complete::ArgValueCompleter {
     clap_complete::ArgValueCompleter::new(crate::cmd::completions::session_candidates)
 }
 
+/// Completes a queue name with the queues that exist and those configured.
+pub fn queue_completer() -> clap_complete::ArgValueCompleter {
+    clap_complete::ArgValueCompleter::new(crate::cmd::completions::queue_candidates)
+}
+
+/// Completes a tag with the tags of the newest sessions.
+pub fn tag_completer() -> clap_complete::ArgValueCompleter {
+    clap_complete::ArgValueCompleter::new(crate::cmd::completions::tag_candidates)
+}
+
+/// Completes a tool name with the tools `--tool` accepts.
+pub fn tool_completer() -> clap_complete::ArgValueCompleter {
+    clap_complete::ArgValueCompleter::new(crate::cmd::completions::tool_candidates)
+}
+
 impl SessionArg {
     /// The handle the user gave (positional or `--session`), if any.
     pub fn given(&self) -> Option<&str> {
@@ -130,11 +145,15 @@ pub struct ListArgs {
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
     /// Only sessions with this tag (repeatable: sessions with every tag given)
-    #[arg(long, value_name = "TAG", value_parser = values::parse_label)]
+    #[arg(long, value_name = "TAG", value_parser = values::parse_label, add = tag_completer())]
     pub tag: Vec<String>,
     /// Show each session under the session whose job started it (its parent)
     #[arg(long)]
     pub tree: bool,
+    /// Full session IDs in the ID column (default: the short handle, the shortest end of
+    /// the ID that names the session alone)
+    #[arg(long)]
+    pub long: bool,
 }
 
 /// Arguments of `csa session result`.
@@ -170,7 +189,7 @@ pub struct CleanArgs {
     #[arg(long, value_name = "DURATION", value_parser = values::parse_period)]
     pub older_than: Option<Duration>,
     /// Only sessions with this tag (repeatable: sessions with every tag given)
-    #[arg(long, value_name = "TAG", value_parser = values::parse_label)]
+    #[arg(long, value_name = "TAG", value_parser = values::parse_label, add = tag_completer())]
     pub tag: Vec<String>,
     /// Print what would be removed, remove nothing
     #[arg(long)]
@@ -204,7 +223,7 @@ pub struct WaitArgs {
     #[arg(long, value_name = "SESSION", add = session_completer())]
     pub session: Vec<String>,
     /// Also wait for every session with this tag (repeatable: sessions with every tag given)
-    #[arg(long, value_name = "TAG", value_parser = values::parse_label)]
+    #[arg(long, value_name = "TAG", value_parser = values::parse_label, add = tag_completer())]
     pub tag: Vec<String>,
     /// Return as soon as one of the sessions ends, with its exit code
     #[arg(long)]
@@ -254,7 +273,7 @@ pub struct KillArgs {
     pub target: SessionArg,
     /// Instead of one session, every running or queued session that has this tag (repeat
     /// for sessions that have all of them)
-    #[arg(long, value_name = "TAG", group = "target", value_parser = values::parse_label)]
+    #[arg(long, value_name = "TAG", group = "target", value_parser = values::parse_label, add = tag_completer())]
     pub tag: Vec<String>,
     /// The first signal sent to the process group: a name (`TERM`, `SIGINT`) or a number
     #[arg(long, value_name = "SIG", default_value = "TERM", value_parser = values::parse_signal)]

@@ -1,22 +1,18 @@
 //! The NAME/COMMAND column of `csa session list`.
 
-use super::{Row, tree};
+use super::Row;
 use crate::admission::waiting_for as whereabouts;
 use crate::queue::snapshot::Snapshots;
 use crate::store::record::{SessionRecord, StdinSource};
 use crate::store::session::StateRoot;
 
-/// The NAME/COMMAND cell of `row`: [`describe`] (indented by its depth with `--tree`), after
-/// where a queued session stands (`[queue builds #2] make test`, `[waiting for 01J… to
-/// succeed] make test`).
+/// The NAME/COMMAND cell of `row`: its branch of the tree with `--tree` (`├─ `), then
+/// where a queued session stands (`[queue builds #2]`, `[waiting for 01J… to succeed]`),
+/// then [`describe`].
 pub(super) fn row(row: &Row, snapshots: &mut Snapshots) -> String {
-    let text = format!(
-        "{}{}",
-        tree::indent(row.depth),
-        describe(row.record.as_ref())
-    );
+    let text = describe(row.record.as_ref());
     let (true, Some(record)) = (row.queued, row.record.as_ref()) else {
-        return text;
+        return format!("{}{text}", row.branch);
     };
     let found = whereabouts::find(
         &StateRoot::of_session(&row.session),
@@ -28,7 +24,7 @@ pub(super) fn row(row: &Row, snapshots: &mut Snapshots) -> String {
         (Some(name), Some(position)) => format!("queue {name} #{position}"),
         _ => format!("waiting for {}", found.waiting_for),
     };
-    format!("[{place}] {text}")
+    format!("{}[{place}] {text}", row.branch)
 }
 
 /// The NAME/COMMAND cell: the session's name, else the script of an `sh` session, else its

@@ -1,4 +1,6 @@
-//! `csa session list --tree`: sessions under their parents (`parent` in `session.toml`).
+//! `csa session list --tree`: sessions under their parents (`parent` in `session.toml`),
+//! drawn as `tree(1)` draws directories: `├─ ` before a session with a younger sibling
+//! below it, `└─ ` before the last, and `│  ` down the side of an ancestor's siblings.
 
 use std::collections::HashMap;
 
@@ -6,7 +8,7 @@ use super::Row;
 
 /// `rows` (newest first) reordered as a tree: each session that has no listed parent,
 /// newest first, followed by its descendants depth-first, children oldest first (in the
-/// order they were started). Sets each row's depth.
+/// order they were started). Sets each row's branch.
 pub(super) fn in_tree_order(rows: Vec<Row>) -> Vec<Row> {
     let ids: HashMap<String, usize> = rows
         .iter()
@@ -27,28 +29,37 @@ pub(super) fn in_tree_order(rows: Vec<Row>) -> Vec<Row> {
             None => roots.push(at),
         }
     }
-    let mut order: Vec<(usize, usize)> = Vec::with_capacity(rows.len());
-    let mut stack: Vec<(usize, usize)> = roots.into_iter().rev().map(|at| (at, 0)).collect();
-    while let Some((at, depth)) = stack.pop() {
-        order.push((at, depth));
-        // Rows are newest first: pushing them in that order pops the oldest child first.
-        stack.extend(children[at].iter().map(|&child| (child, depth + 1)));
+    // Children oldest first (rows are newest first).
+    for list in &mut children {
+        list.reverse();
+    }
+    // Depth-first: (row, the branch drawn before it, the side drawn before its children).
+    let mut order: Vec<(usize, String)> = Vec::with_capacity(rows.len());
+    let mut stack: Vec<(usize, String, String)> = roots
+        .into_iter()
+        .rev()
+        .map(|at| (at, String::new(), String::new()))
+        .collect();
+    while let Some((at, branch, side)) = stack.pop() {
+        order.push((at, branch));
+        let count = children[at].len();
+        for (nth, &child) in children[at].iter().enumerate().rev() {
+            let last = nth + 1 == count;
+            let (glyph, below) = if last {
+                ("└─ ", "   ")
+            } else {
+                ("├─ ", "│  ")
+            };
+            stack.push((child, format!("{side}{glyph}"), format!("{side}{below}")));
+        }
     }
     let mut slots: Vec<Option<Row>> = rows.into_iter().map(Some).collect();
     order
         .into_iter()
-        .filter_map(|(at, depth)| {
+        .filter_map(|(at, branch)| {
             let mut row = slots[at].take()?;
-            row.depth = depth;
+            row.branch = branch;
             Some(row)
         })
         .collect()
-}
-
-/// The NAME/COMMAND prefix of a row at `depth`: nothing at the top, else `└─ ` indented.
-pub(super) fn indent(depth: usize) -> String {
-    match depth {
-        0 => String::new(),
-        n => format!("{}└─ ", "   ".repeat(n - 1)),
-    }
 }

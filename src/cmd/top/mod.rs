@@ -287,7 +287,10 @@ impl Top {
                     let sessions = crate::cmd::kill::tagged_live_sessions(&root, &tags)?;
                     let count = sessions.len();
                     crate::cmd::kill::stop(&sessions, KILL)?;
-                    Ok(format!("{count} sessions tagged {tag} stopped"))
+                    Ok(format!(
+                        "{} tagged {tag} stopped",
+                        crate::term::count(count as u64, "session", "sessions")
+                    ))
                 });
             }
             Effect::SetSlots(name, slots) => {
@@ -296,7 +299,10 @@ impl Top {
                     crate::queue::Queue::new(&self.root, &name).store_slots(slots)
                 });
                 self.view.message = Some(match stored {
-                    Ok(()) => format!("queue {name} now has {slots} slots"),
+                    Ok(()) => format!(
+                        "queue {name} now has {}",
+                        crate::term::count(u64::from(slots), "slot", "slots")
+                    ),
                     Err(err) => format!("csa: {err:#}"),
                 });
             }

@@ -109,7 +109,8 @@ fn log_to_stderr(session: &SessionDir, name: &str, tail: Option<usize>, header: 
             return;
         }
         let lines = tail.unwrap_or(FAILURE_LINES);
-        crate::note!("the last {lines} lines of {name} of session {id}:");
+        let lines = crate::term::count(lines as u64, "line", "lines");
+        crate::note!("the last {lines} of {name} of session {id}:");
     }
     let Ok(Some(file)) = open_log(&path) else {
         return;

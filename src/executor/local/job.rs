@@ -1,34 +1,34 @@
 //! The local executor: start the job in the supervisor's process group, reap it, enforce
-//! `--timeout`, and say how it ended.
+//! its time limits (`--timeout`, `--idle-timeout`), and say how it ended.
 
 use std::io;
 use std::os::unix::process::ExitStatusExt as _;
 use std::process::{Child, Command, ExitStatus};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use rustix::process::Signal;
 
+use crate::executor::{Limits, Struck};
 use crate::exit;
 use crate::interrupt::{Received, SURVIVED_SIGNALS};
 use crate::queue::slot::Slot;
 use crate::stop::Scope;
-use crate::store::record::endings::{finished, not_started};
+use crate::store::record::endings::{finished, never_started, not_started};
 use crate::store::record::{ResultRecord, Status};
 use crate::store::session::SessionDir;
 use crate::sys::{self, Pid};
 
-/// How long a job has to exit after SIGTERM before it gets SIGKILL (`--timeout`).
+/// How long a job has to exit after SIGTERM before it gets SIGKILL (`--timeout`,
+/// `--idle-timeout`).
 pub const TIMEOUT_GRACE: Duration = Duration::from_secs(5);
 
-/// Spawns `command` in the caller's process group, reaps it, enforces `timeout` (the
-/// session's descendant sessions stopped with `stop_descendants`, then SIGTERM to the job's
-/// processes, up to [`TIMEOUT_GRACE`] for all of them to exit, then SIGKILL to
-/// every one left but the supervisor; see `enforce_timeout`), and returns the result to
-/// record. Never fails: a job that cannot be started is recorded as `failure` with exit
+/// Spawns `command` in the caller's process group, reaps it, enforces `limits` (when one
+/// strikes: the session's descendant sessions stopped with `stop_descendants`, then SIGTERM
+/// to the job's processes, up to [`TIMEOUT_GRACE`] for all of them to exit, then SIGKILL to
+/// every one left but the supervisor; see `enforce_limits`), and returns the result to
+/// record: `timeout` (exit code 124) with a reason naming the limit when one struck. Never fails: a job that cannot be started is recorded as `failure` with exit
 /// code 127 or 126 and the reason.
 ///
 /// **No signal is lost at the start.** A signal sent to the group before the job exists
@@ -41,9 +41,9 @@ pub const TIMEOUT_GRACE: Duration = Duration::from_secs(5);
 pub fn run_job(
     session: &SessionDir,
     mut command: Command,
-    timeout: Option<Duration>,
+    limits: Limits,
     received: &Received,
-    slot: Option<Slot>,
+    mut slot: Option<Slot>,
     stop_descendants: fn(&SessionDir),
 ) -> ResultRecord {
     if let Some(signal) = received.signal() {
@@ -75,13 +75,8 @@ pub fn run_job(
                 return result;
             }
             if let Some(err) = sys::chdir_failed(&err) {
-                let mut result = finished(
-                    session,
-                    started,
-                    Status::Failure,
-                    exit::NOT_EXECUTABLE,
-                    None,
-                );
+                let mut result =
+                    never_started(session, Status::Failure, exit::NOT_EXECUTABLE, None);
                 result.reason = Some(format!(
                     "cannot enter the job's working directory: {} (chdir); the job was never started",
                     exit::io_why(&err)
@@ -98,10 +93,14 @@ pub fn run_job(
             return result;
         }
     };
-    // The supervisor lives as long as its job: give back what start-up used.
+    // The supervisor lives as long as its job: give back what start-up used (the queue's
+    // inotify instance included).
+    if let Some(slot) = &mut slot {
+        slot.job_started();
+    }
     drop(command);
     sys::release_free_heap();
-    let (status, timed_out, end) = reap(session, &mut child, timeout, slot, stop_descendants);
+    let (status, struck, end) = reap(session, &mut child, limits, slot, stop_descendants);
     let at_end = |status: Status, exit_code: u8, signal: Option<i32>| {
         ResultRecord::new(
             session.id_string(),
@@ -115,38 +114,33 @@ pub fn run_job(
         result.reason = Some("the supervisor could not reap the job".into());
         return result;
     };
-    if timed_out {
-        let limit = timeout.unwrap_or_default();
+    if let Some(struck) = struck {
         let mut result = at_end(Status::Timeout, exit::TIMEOUT, None);
-        result.reason = Some(format!(
-            "timed out after {}",
-            humantime::format_duration(limit)
-        ));
+        result.reason = Some(struck.reason());
         return result;
     }
     ended(status, at_end)
 }
 
-/// Waits for `child` to exit while a thread enforces `timeout`, then gives its queue slot
+/// Waits for `child` to exit while a thread enforces `limits`, then gives its queue slot
 /// back at once (before the result is written: the next job of the queue starts while this
 /// one's result is made durable). Returns its exit status (`None` if it cannot be reaped),
-/// whether the time limit struck, and when it was reaped — before the slot was given back,
+/// which limit struck, if one did, and when it was reaped — before the slot was given back,
 /// so that the next job of the queue never starts before this one's `finished_at`.
 fn reap(
     session: &SessionDir,
     child: &mut Child,
-    timeout: Option<Duration>,
+    limits: Limits,
     slot: Option<Slot>,
     stop_descendants: fn(&SessionDir),
-) -> (Option<ExitStatus>, bool, SystemTime) {
+) -> (Option<ExitStatus>, Option<Struck>, SystemTime) {
+    let started = Instant::now();
     let (done_tx, done_rx) = mpsc::channel::<()>();
-    let timed_out = Arc::new(AtomicBool::new(false));
     let job = Pid::of_child(child).ok();
-    let enforcer = timeout.map(|limit| {
-        let timed_out = Arc::clone(&timed_out);
+    let enforcer = (!limits.is_none()).then(|| {
         let session = session.clone();
         thread::spawn(move || {
-            enforce_timeout(&session, limit, &done_rx, &timed_out, job, stop_descendants);
+            enforce_limits(&session, limits, started, &done_rx, job, stop_descendants)
         })
     });
     // Any child: orphans of the job that were re-parented here and exited are reaped on
@@ -167,10 +161,8 @@ fn reap(
     let end = SystemTime::now();
     drop(slot);
     drop(done_tx);
-    if let Some(handle) = enforcer {
-        let _ = handle.join();
-    }
-    (status, timed_out.load(Ordering::SeqCst), end)
+    let struck = enforcer.and_then(|handle| handle.join().ok().flatten());
+    (status, struck, end)
 }
 
 /// The result of a job that exited with `status`, made by `at_end` from its status, exit
@@ -191,23 +183,22 @@ fn ended(
     }
 }
 
-/// Waits for the job to end or `limit` to pass. On timeout: stops the session's descendant
-/// sessions (deepest first, SIGTERM and the same grace); then SIGTERM to the job's processes
-/// (see [`Scope::of_current_process`]); then, until [`TIMEOUT_GRACE`] has passed, waits for
+/// Waits for the job to end or one of `limits` to strike ([`crate::executor::limits`]).
+/// When one strikes: stops the session's descendant sessions (deepest first, SIGTERM and
+/// the same grace); then SIGTERM to the job's processes (see
+/// [`Scope::of_current_process`]); then, until [`TIMEOUT_GRACE`] has passed, waits for
 /// every one of them to exit — background children included; then SIGKILLs whatever is
-/// left, except the supervisor itself, which must survive to record the result.
-fn enforce_timeout(
+/// left, except the supervisor itself, which must survive to record the result. Returns
+/// the limit that struck.
+fn enforce_limits(
     session: &SessionDir,
-    limit: Duration,
+    limits: Limits,
+    started: Instant,
     done: &mpsc::Receiver<()>,
-    timed_out: &AtomicBool,
     job_pid: Option<Pid>,
     stop_descendants: fn(&SessionDir),
-) {
-    if done.recv_timeout(limit) != Err(mpsc::RecvTimeoutError::Timeout) {
-        return;
-    }
-    timed_out.store(true, Ordering::SeqCst);
+) -> Option<Struck> {
+    let struck = crate::executor::limits::watch(session, limits, started, done)?;
     // The session's descendants first, deepest first, as `session kill` stops them.
     stop_descendants(session);
     let scope = Scope::of_current_process();
@@ -218,10 +209,11 @@ fn enforce_timeout(
     let reaped = done.recv_timeout(TIMEOUT_GRACE) != Err(mpsc::RecvTimeoutError::Timeout);
     if reaped && scope.wait_until_empty(except, deadline.saturating_duration_since(Instant::now()))
     {
-        return;
+        return Some(struck);
     }
     if !reaped && let Some(pid) = job_pid {
         let _ = sys::signal_process(pid, Signal::KILL);
     }
     scope.kill_all(except, TIMEOUT_GRACE);
+    Some(struck)
 }

@@ -80,9 +80,9 @@ pub fn stop_finished(session: &SessionDir, how: StopSequence) -> Result<()> {
     })?;
     let unproven = |what: &str| {
         format!(
-            "session {id} has ended (status {}); {what}{} processes of its process group {} cannot be proven to be the session's (no CSA_SESSION_ID={id} in their environment: the group's number may have been reused): {}",
+            "session {id} has ended (status {}); {what}{} of its process group {} cannot be proven to be the session's (no CSA_SESSION_ID={id} in their environment: the group's number may have been reused): {}",
             result.status.as_str(),
-            strangers.len(),
+            crate::term::count(strangers.len() as u64, "process", "processes"),
             found.pid,
             sequence::join(&strangers)
         )
@@ -95,10 +95,15 @@ pub fn stop_finished(session: &SessionDir, how: StopSequence) -> Result<()> {
         return Err(target::refusal(session, unproven("")));
     }
     crate::note!(
-        "session {id} already finished (status {}), but {} processes of its process group {} that carry its ID are still running: {}",
+        "session {id} already finished (status {}), but {} of its process group {} that {} still running: {}",
         result.status.as_str(),
-        ours.len(),
+        crate::term::count(ours.len() as u64, "process", "processes"),
         found.pid,
+        if ours.len() == 1 {
+            "carries its ID is"
+        } else {
+            "carry its ID are"
+        },
         sequence::join(&ours)
     );
     // The result is written: the stop request only documents the request.

@@ -7,7 +7,6 @@ mod leftovers;
 mod stop;
 
 use std::process::Command;
-use std::time::Duration;
 
 use anyhow::Result;
 
@@ -35,7 +34,6 @@ impl Executor for LocalExecutor {
             Ok(stdin) => stdin,
             Err(err) => return Ok(without_stdin(job.session, &err)),
         };
-        let timeout = job.timeout_ms.map(Duration::from_millis);
         let Some((program, args)) = job.argv.split_first() else {
             return Err(anyhow::anyhow!(
                 "the job has no program ({})",
@@ -47,7 +45,7 @@ impl Executor for LocalExecutor {
         let mut result = run_job(
             job.session,
             command,
-            timeout,
+            job.limits,
             job.received,
             job.slot,
             job.stop_descendants,

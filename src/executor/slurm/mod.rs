@@ -127,8 +127,12 @@ pub fn supervise(
     args: &super::Request,
     waits_for_nothing: bool,
     received: &Received,
-    slot: Option<Slot>,
+    mut slot: Option<Slot>,
 ) -> Result<ResultRecord> {
+    // The slot is held until the job has ended; what waiting for it used is not needed.
+    if let Some(slot) = &mut slot {
+        slot.job_started();
+    }
     // `csa run` submits a job that waits for nothing itself, while this watcher starts.
     let run_submits = !args.resume && waits_for_nothing;
     let request = &submit::Request {

@@ -107,7 +107,7 @@ pub fn run(session_dir: &Path, session_id: &str, stop_descendants: fn(&SessionDi
             Ok(command) => crate::executor::local::run_job(
                 &session,
                 command,
-                record.timeout_ms.map(Duration::from_millis),
+                crate::executor::Limits::from_ms(record.timeout_ms, record.idle_timeout_ms),
                 relay.received(),
                 None,
                 stop_descendants,
@@ -263,13 +263,8 @@ fn not_started(
     signal: Option<i32>,
     reason: String,
 ) -> ResultRecord {
-    let mut result = crate::store::record::endings::finished(
-        session,
-        SystemTime::now(),
-        status,
-        exit_code,
-        signal,
-    );
+    let mut result =
+        crate::store::record::endings::never_started(session, status, exit_code, signal);
     result.reason = Some(reason);
     result
 }

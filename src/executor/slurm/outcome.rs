@@ -162,16 +162,13 @@ fn from_slurm(
         },
     };
     let now = SystemTime::now();
-    let started_at = node
-        .and_then(|node| record::parse_timestamp(&node.started_at))
-        .or_else(|| endings::created_at(session))
-        .unwrap_or(now);
-    let mut result = ResultRecord::new(
-        session.id_string(),
-        (status, exit_code, signal),
-        started_at,
-        now,
-    );
+    // A job that never reached its node never started (docs/format.md: no `started_at`).
+    let started_at = node.map(|node| record::parse_timestamp(&node.started_at).unwrap_or(now));
+    let outcome = (status, exit_code, signal);
+    let mut result = match started_at {
+        Some(started) => ResultRecord::new(session.id_string(), outcome, started, now),
+        None => ResultRecord::never_started(session.id_string(), outcome, now),
+    };
     result.synthetic = true;
     result.reason = Some(format!("{what}{missing}"));
     result

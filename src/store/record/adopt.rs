@@ -96,7 +96,7 @@ mod tests {
             status: Status::Success,
             exit_code: 0,
             signal: None,
-            started_at: "2026-11-21T10:00:00.123Z".into(),
+            started_at: Some("2026-11-21T10:00:00.123Z".into()),
             finished_at: "2026-11-21T10:00:01.456Z".into(),
             duration_ms: 1333,
             synthetic: false,

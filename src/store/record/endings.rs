@@ -17,13 +17,7 @@ use crate::store::session::{self, SessionDir};
 /// `prompt.txt`, cannot be opened: `failure` with exit code 125 (csa's own state is
 /// broken) and the reason; the job is never started without its prompt.
 pub fn without_stdin(session: &SessionDir, err: &std::io::Error) -> ResultRecord {
-    let mut result = finished(
-        session,
-        SystemTime::now(),
-        Status::Failure,
-        exit::CSA_ERROR,
-        None,
-    );
+    let mut result = never_started(session, Status::Failure, exit::CSA_ERROR, None);
     result.reason = Some(format!(
         "cannot open the prompt ({}): {}; the job was not started",
         session::PROMPT_TXT,
@@ -35,10 +29,8 @@ pub fn without_stdin(session: &SessionDir, err: &std::io::Error) -> ResultRecord
 /// The result of a session stopped by `signal` before its job started, while it waited for
 /// `waiting_for`: the job is never started.
 pub fn not_started(session: &SessionDir, signal: i32, waiting_for: &str) -> ResultRecord {
-    let now = SystemTime::now();
-    let mut result = finished(
+    let mut result = never_started(
         session,
-        now,
         Status::Signal,
         exit::from_signal(signal),
         Some(signal),
@@ -53,6 +45,21 @@ pub fn not_started(session: &SessionDir, signal: i32, waiting_for: &str) -> Resu
         )
     });
     result
+}
+
+/// The result of a session whose job never started, ending now: no `started_at`,
+/// `duration_ms` 0 (docs/format.md). The caller adds the reason, which says so.
+pub fn never_started(
+    session: &SessionDir,
+    status: Status,
+    exit_code: u8,
+    signal: Option<i32>,
+) -> ResultRecord {
+    ResultRecord::never_started(
+        session.id_string(),
+        (status, exit_code, signal),
+        SystemTime::now(),
+    )
 }
 
 /// A result of a job started at `started` that ends now.
@@ -110,7 +117,8 @@ pub fn final_result_or(
         .with_context(|| format!("result vanished ({})", path.display()))
 }
 
-/// A synthetic `lost` result: started when the session was created, finished now.
+/// A synthetic `lost` result: started when its job started ([`record::job_started_at`]:
+/// absent for a job that never got past its wait), finished now.
 pub fn lost_result(session: &SessionDir) -> ResultRecord {
     synthetic_result(
         session,
@@ -121,8 +129,9 @@ pub fn lost_result(session: &SessionDir) -> ResultRecord {
     )
 }
 
-/// A result written on the supervisor's behalf (`synthetic = true`): started when the
-/// session was created, finished now.
+/// A result written on the supervisor's behalf (`synthetic = true`), finished now: started
+/// when its job started ([`record::job_started_at`]), without `started_at` when the job
+/// never got past its wait.
 pub fn synthetic_result(
     session: &SessionDir,
     status: Status,
@@ -131,12 +140,14 @@ pub fn synthetic_result(
     reason: String,
 ) -> ResultRecord {
     let now = SystemTime::now();
-    let mut result = ResultRecord::new(
-        session.id_string(),
-        (status, exit_code, signal),
-        created_at(session).unwrap_or(now),
-        now,
-    );
+    let described = record::read::<SessionRecord>(&session.file(session::SESSION_TOML))
+        .ok()
+        .flatten();
+    let outcome = (status, exit_code, signal);
+    let mut result = match record::job_started_at(session, described.as_ref()) {
+        Some(started) => ResultRecord::new(session.id_string(), outcome, started.min(now), now),
+        None => ResultRecord::never_started(session.id_string(), outcome, now),
+    };
     result.synthetic = true;
     result.reason = Some(reason);
     result

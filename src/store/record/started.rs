@@ -43,3 +43,23 @@ pub fn started_at(session: &SessionDir) -> Option<SystemTime> {
         .flatten()
         .and_then(|record| super::parse_timestamp(&record.started_at))
 }
+
+/// When the job of `session` (described by `record`, its `session.toml` when it could be
+/// read) started, for a session without a result yet or whose result csa writes on the
+/// supervisor's behalf. A session whose job waits for nothing
+/// ([`super::SessionRecord::waits`]) started it as it was created (`created_at`, else the
+/// time in its ID); one that waits has `started.toml` once its job started, and `None`
+/// before (it waits, or never got past its wait). Reads `started.toml` only for a session
+/// that waits (or whose `session.toml` is unknown).
+pub fn job_started_at(
+    session: &SessionDir,
+    record: Option<&super::SessionRecord>,
+) -> Option<SystemTime> {
+    match record {
+        Some(record) if !record.waits() => Some(
+            super::parse_timestamp(&record.created_at).unwrap_or_else(|| session.id.datetime()),
+        ),
+        Some(_) => started_at(session),
+        None => started_at(session).or_else(|| Some(session.id.datetime())),
+    }
+}

@@ -125,11 +125,10 @@ const MAX_FIELD_BYTES: usize = 64;
 /// this ends.
 fn result_text(result: &ResultRecord) -> Result<String> {
     let mut shortened = result.clone();
-    for field in [
-        &mut shortened.id,
-        &mut shortened.started_at,
-        &mut shortened.finished_at,
-    ] {
+    for field in [&mut shortened.id, &mut shortened.finished_at]
+        .into_iter()
+        .chain(shortened.started_at.as_mut())
+    {
         cut(field, MAX_FIELD_BYTES);
     }
     loop {

@@ -70,7 +70,7 @@ impl StateRoot {
             let ids = self.session_ids()?;
             return match ids.first() {
                 Some(id) => Ok(self.session(*id)),
-                None => Err(failure(format!(
+                None => Err(mistake(format!(
                     "no such session: `last` names the newest session, and there is none in {} (last)",
                     self.sessions_dir().display()
                 ))),
@@ -134,7 +134,7 @@ impl StateRoot {
         } else {
             "as a session name (it cannot be part of a session ID: those are Crockford base32, 0-9 and A-Z without I, L, O, U, at least 4 characters)"
         };
-        failure(format!(
+        mistake(format!(
             "no such session: nothing matches {shown:?} {tried} in {}; `csa session list` shows them ({shown})",
             self.sessions_dir().display()
         ))
@@ -159,7 +159,7 @@ impl StateRoot {
             let _ = write!(list, "; and {} more", sorted.len() - SHOWN);
         }
         let shown = excerpt(handle);
-        failure(format!(
+        mistake(format!(
             "ambiguous session handle: {} sessions match {shown:?}: {list}; give more characters or the full ID ({shown})",
             sorted.len()
         ))
@@ -179,7 +179,7 @@ fn check_text(handle: &str) -> Result<()> {
     } else {
         return Ok(());
     };
-    Err(failure(format!(
+    Err(mistake(format!(
         "invalid session handle: {why}; give {HANDLE_FORMS} ({})",
         excerpt(handle)
     )))
@@ -207,6 +207,31 @@ fn excerpt(text: &str) -> String {
 
 fn failure(message: String) -> anyhow::Error {
     Failure::new(CSA_ERROR, message).into()
+}
+
+/// A handle that names no session, several sessions, or cannot name one: the caller's
+/// mistake rather than csa's. The session commands end with exit 125 for it, as for any
+/// csa error (the contract's "unknown or ambiguous ID"); `csa run --after` makes it a
+/// usage error ([`is_handle_mistake`]).
+#[derive(Debug)]
+pub struct HandleMistake(String);
+
+impl std::fmt::Display for HandleMistake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HandleMistake {}
+
+/// True when `err` says a handle names no session or several ([`HandleMistake`]).
+pub fn is_handle_mistake(err: &anyhow::Error) -> bool {
+    err.chain()
+        .any(<dyn std::error::Error + 'static>::is::<HandleMistake>)
+}
+
+fn mistake(message: String) -> anyhow::Error {
+    HandleMistake(message).into()
 }
 
 #[cfg(test)]

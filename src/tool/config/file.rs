@@ -15,7 +15,7 @@ use super::{Config, QueueDef, malformed};
 use crate::queue::MAX_SLOTS;
 use crate::store::record::ExecutorKind;
 use crate::tool::{DIRECT_TOOL, PROMPT_PLACEHOLDER, Source, ToolDef};
-use crate::values::{parse_duration, parse_label};
+use crate::values::{parse_label, parse_limit};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,6 +51,7 @@ struct ToolEntry {
     stdin: Option<bool>,
     stdin_argv: Option<Spanned<Vec<String>>>,
     timeout: Option<Spanned<Setting>>,
+    idle_timeout: Option<Spanned<Setting>>,
     queue: Option<Spanned<Setting>>,
 }
 
@@ -194,8 +195,13 @@ fn apply_tool(
     }
     if let Some(timeout) = entry.timeout {
         let at = timeout.span().start;
-        def.timeout = timeout_setting(timeout.into_inner())
+        def.timeout = limit_setting(timeout.into_inner())
             .map_err(|why| place.error(at, &format!("{key}.timeout"), why))?;
+    }
+    if let Some(idle) = entry.idle_timeout {
+        let at = idle.span().start;
+        def.idle_timeout = limit_setting(idle.into_inner())
+            .map_err(|why| place.error(at, &format!("{key}.idle_timeout"), why))?;
     }
     if let Some(queue) = entry.queue {
         let at = queue.span().start;
@@ -206,14 +212,15 @@ fn apply_tool(
     validate(def).map_err(|why| place.error(at, &key, why))
 }
 
-/// `timeout = "30m"` → that duration; `timeout = false` → none.
-fn timeout_setting(setting: Setting) -> Result<Option<Duration>> {
+/// `timeout = "30m"` → that duration; `timeout = false` or `"none"` → none (the same for
+/// `idle_timeout`).
+fn limit_setting(setting: Setting) -> Result<Option<Duration>> {
     match setting {
         Setting::Flag(false) => Ok(None),
         Setting::Flag(true) => {
             bail!("give a duration such as \"30m\" or \"2h\", or false for none")
         }
-        Setting::Text(text) => parse_duration(&text).map(Some),
+        Setting::Text(text) => parse_limit(&text).map(|limit| limit.0),
     }
 }
 

@@ -95,7 +95,7 @@ fn a_result_that_cannot_fit_through_its_reason_alone_still_ends_and_fits() {
         for reason in [None, Some("…".to_owned()), Some("x".repeat(10_000))] {
             let mut huge = sample();
             huge.id = "I".repeat(5000);
-            huge.started_at = "S".repeat(5000);
+            huge.started_at = Some("S".repeat(5000));
             huge.finished_at = "é".repeat(5000);
             huge.reason = reason;
             cases.push(result_text(&huge).map(|text| text.len()));

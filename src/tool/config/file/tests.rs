@@ -1,5 +1,6 @@
 use super::*;
-use crate::tool::{config::DEFAULT_QUEUE_SLOTS, preset::CODEX_TIMEOUT};
+use crate::tool::config::DEFAULT_QUEUE_SLOTS;
+use crate::tool::preset::{AGENT_IDLE_TIMEOUT, AGENT_TIMEOUT};
 
 fn configured(text: &str) -> Result<Config> {
     let mut config = Config::builtin();
@@ -25,7 +26,8 @@ fn adds_and_overrides_tools() {
     assert!(codex.stdin);
     assert_eq!(codex.argv[..2], ["codex", "exec"]);
     assert_eq!(codex.source, Source::File("/c/config.toml".into()));
-    assert_eq!(codex.timeout, Some(CODEX_TIMEOUT));
+    assert_eq!(codex.timeout, Some(AGENT_TIMEOUT));
+    assert_eq!(codex.idle_timeout, Some(AGENT_IDLE_TIMEOUT));
     assert_eq!(codex.queue.as_deref(), Some("codex"));
     let mine = tool(&config, "mine");
     assert_eq!(mine.argv, ["mine", "{prompt}"]);
@@ -35,7 +37,7 @@ fn adds_and_overrides_tools() {
 #[test]
 fn timeouts_queues_and_slots() {
     let config = configured(
-        "[tools.codex]\ntimeout = false\nqueue = \"agents\"\n\n[tools.claude]\nqueue = false\ntimeout = \"1h30m\"\n\n[tools.mine]\nargv = [\"m\", \"{prompt}\"]\nqueue = true\n\n[queues.agents]\nslots = 2\n\n[queues.codex]\nslots = 5\n",
+        "[tools.codex]\ntimeout = false\nidle_timeout = \"none\"\nqueue = \"agents\"\n\n[tools.claude]\nqueue = false\ntimeout = \"1h30m\"\nidle_timeout = \"5m\"\n\n[tools.gemini]\nidle_timeout = false\n\n[tools.mine]\nargv = [\"m\", \"{prompt}\"]\nqueue = true\n\n[queues.agents]\nslots = 2\n\n[queues.codex]\nslots = 5\n",
     )
     .unwrap();
     let codex = tool(&config, "codex");
@@ -46,6 +48,10 @@ fn timeouts_queues_and_slots() {
     let claude = tool(&config, "claude");
     assert_eq!(claude.timeout, Some(Duration::from_secs(5400)));
     assert_eq!(claude.queue, None);
+    assert_eq!(codex.idle_timeout, None);
+    assert_eq!(claude.idle_timeout, Some(Duration::from_secs(300)));
+    assert_eq!(tool(&config, "gemini").idle_timeout, None);
+    assert_eq!(tool(&config, "gemini").timeout, Some(AGENT_TIMEOUT));
     assert_eq!(tool(&config, "mine").queue.as_deref(), Some("mine"));
     assert_eq!(config.default_slots("agents"), 2);
     assert_eq!(config.default_slots("codex"), 5);
@@ -114,7 +120,11 @@ fn errors_name_key_file_and_line() {
     assert!(error("[tools.exec]\nargv = [\"{prompt}\"]\n").contains("reserved"));
     let timeout = error("[tools.codex]\n\ntimeout = \"soon\"\n");
     assert!(
-        timeout.contains("tools.codex.timeout: invalid duration `soon`")
+        error("[tools.gemini]\nidle_timeout = \"later\"\n")
+            .contains("tools.gemini.idle_timeout: invalid time limit `later`"),
+    );
+    assert!(
+        timeout.contains("tools.codex.timeout: invalid time limit `soon`")
             && timeout.ends_with("(/c/config.toml:3:11)"),
         "{timeout}"
     );
