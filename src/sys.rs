@@ -22,7 +22,7 @@ pub mod witness;
 
 pub use pid::{Pid, signal_group, signal_process, signal_proven};
 pub use procfs::{ProcStat, descendants_in_group, group_members, has_env, has_file_open};
-pub use spawn::{Around, Detached, OnExecFailure, c_path, spawn};
+pub use spawn::{Around, Detached, Gate, OnExecFailure, c_path, spawn};
 
 /// Makes `command` call `setsid()` in the child before `exec`, so the child is the leader
 /// of a new session and of a new process group whose ID is its PID, with no controlling

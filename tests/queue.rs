@@ -222,3 +222,29 @@ fn queue_names_are_checked() {
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     csa.assert_no_session("a bad queue name");
 }
+
+/// A `seq` left empty — as a crash or a full disk left it when csa rewrote it in place —
+/// never restarts the numbering: a new session still queues behind those waiting (the order
+/// seen before was Q1 Q2 NEW Q3).
+#[test]
+fn an_emptied_seq_never_lets_a_new_session_jump_the_queue() {
+    let csa = Csa::new();
+    let mut gate = Gate::new();
+    let log = csa.state.path().join("order.log");
+    let job = |name: &str| format!("echo {name} >> '{}'", log.display());
+    let mut ids = vec![csa.run_args(&["--queue", "q", &format!("{}; {}", gate.pass(), job("Q1"))])];
+    ids.push(csa.run_args(&["--queue", "q", &job("Q2")]));
+    ids.push(csa.run_args(&["--queue", "q", &job("Q3")]));
+    wait_for(LONG, "one running, two queued", || {
+        counts(&csa, "q") == (1, 2)
+    });
+    let seq = csa.state.path().join("queues/q/seq");
+    std::fs::write(&seq, "").unwrap();
+    ids.push(csa.run_args(&["--queue", "q", &job("NEW")]));
+    assert_eq!(std::fs::read_to_string(&seq).unwrap(), "4\n");
+    gate.open();
+    for id in &ids {
+        assert_eq!(code(&csa.wait(id)), 0);
+    }
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "Q1\nQ2\nQ3\nNEW\n");
+}

@@ -2,7 +2,7 @@
 //! file (the fenced block after `<!-- recipe: NAME -->`), so the docs and this test cannot
 //! drift. `cargo` and `make` are stand-ins on `PATH` (installing copies the built binary;
 //! `make TARGET` sleeps `MAKE_SLEEP` seconds, prints, and exits `MAKE_EXIT` when TARGET is
-//! `MAKE_FAIL`); everything else is real.
+//! `MAKE_FAIL`; with `MAKE_GATE`, it first waits for that file); everything else is real.
 
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt as _;
@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::support::{Csa, HANG, assert_contains, directive, output_within, stderr, stdout};
+
+mod tour;
 
 /// The fenced block after `<!-- recipe: NAME -->` in `doc` (relative to the repository).
 fn recipe(doc: &str, name: &str) -> String {
@@ -50,6 +52,9 @@ echo "codex ran"
 "#;
 
 const MAKE: &str = r#"#!/bin/sh
+# With MAKE_GATE, first wait (at most 10 minutes) for that file to exist.
+n=0
+while [ -n "${MAKE_GATE:-}" ] && [ ! -e "$MAKE_GATE" ] && [ "$n" -lt 6000 ]; do sleep 0.1; n=$((n + 1)); done
 sleep "${MAKE_SLEEP:-0}"
 echo "make $1 ran"
 if [ "$1" = "${MAKE_FAIL:-}" ]; then exit "${MAKE_EXIT:-1}"; fi
@@ -87,6 +92,17 @@ impl Sandbox {
 
     /// `shell ARGS… -c script` in the work directory with a clean environment plus `env`.
     fn run(&self, shell: &[&str], script: &str, installed: bool, env: &[(&str, &str)]) -> Output {
+        output_within(&mut self.command(shell, script, installed, env), HANG)
+    }
+
+    /// The command [`Sandbox::run`] runs, not started.
+    fn command(
+        &self,
+        shell: &[&str],
+        script: &str,
+        installed: bool,
+        env: &[(&str, &str)],
+    ) -> Command {
         let mut command = Command::new(shell[0]);
         command
             .args(&shell[1..])
@@ -100,7 +116,7 @@ impl Sandbox {
             .env("CSA_BUILT", env!("CARGO_BIN_EXE_csa"))
             .envs(env.iter().copied())
             .stdin(std::process::Stdio::null());
-        output_within(&mut command, HANG)
+        command
     }
 }
 
@@ -127,12 +143,47 @@ fn readme_set_up_installs_and_runs_a_detached_job_to_its_result() {
 #[test]
 fn readme_quick_start_reports_the_jobs_failure() {
     let sandbox = Sandbox::new();
-    let out = sandbox.run(&["sh"], &recipe("README.md", "quick-start"), true, &[]);
+    let script = recipe("README.md", "quick-start");
+    let out = sandbox.run(&["sh"], &script, true, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out), "cargo 1.0.0 (stand-in)\nexit=3\n");
     let err = stderr(&out);
     let line = directive(&err, "SESSION_WAIT_COMPLETED").expect("completed");
     assert_contains(line, &[" status=failure exit=3 "]);
+    // What the recipe's comments say a terminal shows, stderr's tail included, in order.
+    let shown: Vec<&str> = script
+        .lines()
+        .filter_map(|line| line.strip_prefix("# "))
+        .collect();
+    let terminal = format!("{}{err}", stdout(&out));
+    for (said, prefix) in [
+        (1, "csa: the last 20 lines of stderr.log of session "),
+        (2, "to-stderr"),
+        (3, "CSA:SESSION_WAIT_COMPLETED "),
+        (4, "exit=3"),
+    ] {
+        assert!(shown[said].starts_with(prefix), "{script}");
+        assert!(
+            terminal.lines().any(|line| line.starts_with(prefix)),
+            "{terminal}"
+        );
+    }
+}
+
+/// The completion install lines work in a fresh home (their directories do not exist yet).
+#[test]
+fn shell_completion_install_lines_work_in_a_fresh_home() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.run(&["sh"], &recipe("docs/shell.md", "completions"), true, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for file in [
+        ".local/share/bash-completion/completions/csa",
+        ".zfunc/_csa",
+        ".config/fish/completions/csa.fish",
+    ] {
+        let text = std::fs::read_to_string(sandbox.home.path().join(file)).unwrap();
+        assert!(text.contains("CSA_COMPLETE"), "{file}: {text}");
+    }
 }
 
 #[test]

@@ -342,3 +342,24 @@ fn every_command_has_examples_in_its_help() {
         );
     }
 }
+
+/// `csa tools --help` names every field `csa tools --json` prints.
+#[test]
+fn tools_help_names_every_json_field() {
+    let csa = Csa::new();
+    let out = csa.output(&["tools", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let tools: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let help = stdout(&csa.output(&["tools", "--help"]));
+    let mut fields = 0;
+    for tool in tools.as_array().unwrap() {
+        for key in tool.as_object().unwrap().keys() {
+            assert!(
+                help.contains(&format!("`{key}`")),
+                "{key} is not in:\n{help}"
+            );
+            fields += 1;
+        }
+    }
+    assert!(fields >= 9, "{tools}");
+}

@@ -176,6 +176,22 @@ fn wait_for(root: &StateRoot, id: &str, waker: &Interruptible) -> Result<Waited<
     }
 }
 
+/// The result of a session whose wait before the job failed with `err` (the queue's
+/// directory cannot be used, its slot count file is malformed, …): `failure`, exit 125,
+/// the error as the reason. The job is never started.
+pub fn failed(session: &SessionDir, err: &anyhow::Error) -> ResultRecord {
+    let mut result = crate::store::record::endings::never_started(
+        session,
+        Status::Failure,
+        exit::CSA_ERROR,
+        None,
+    );
+    result.reason = Some(format!(
+        "the wait for its dependencies or a queue slot failed: {err:#}; the job was never started"
+    ));
+    result
+}
+
 /// The result of a session whose dependency did not succeed.
 fn skipped(session: &SessionDir, why: &str) -> ResultRecord {
     let mut result =
@@ -190,7 +206,7 @@ fn inherited_ticket(queue: &Queue, session: &SessionDir, fd: i32, seq: u64) -> R
         .waiting_dir()
         .join(ticket::entry_name(seq, &session.id_string()));
     let inherited = std::fs::metadata(format!("/proc/self/fd/{fd}")).ok();
-    let there = std::fs::metadata(&path).ok();
+    let there = crate::store::files::metadata(&path).ok();
     let same = matches!((inherited, there), (Some(a), Some(b)) if a.dev() == b.dev() && a.ino() == b.ino());
     if !same {
         return Err(not_started_by_run().into());

@@ -74,14 +74,25 @@ pub fn config() -> Result<Config> {
     crate::tool::config::load(&cwd)
 }
 
-/// Runs `csa queue list [--json]`: one row per queue. Exit 0.
+/// Runs `csa queue list [--json]`: one row per queue. A queue whose slot count file is
+/// malformed is skipped with a warning on stderr, as are its files that are (a symbolic
+/// link, a FIFO, another user's…). Exit 0.
 pub fn list(args: &QueueListArgs) -> Result<u8> {
     let root = StateRoot::from_env()?;
     let config = config()?;
     let mut rows = Vec::new();
     for queue in queue::all(&root) {
         let snapshot = crate::heal::queue(&queue);
-        let (slots, slots_set) = effective_slots(&queue, &config)?;
+        for what in &snapshot.malformed {
+            crate::note!("queue {}: malformed state file: {what}", queue.name);
+        }
+        let (slots, slots_set) = match effective_slots(&queue, &config) {
+            Ok(found) => found,
+            Err(err) => {
+                crate::note!("skipping queue {}: {err:#}", queue.name);
+                continue;
+            }
+        };
         rows.push(Row {
             name: queue.name,
             slots,

@@ -2,7 +2,7 @@
 //! session's supervisor takes its turn with advisory locks (`flock`) and, at the head of
 //! the queue only, inotify.
 //!
-//! Layout of `<root>/queues/<NAME>/` (docs/fleets.md):
+//! Layout of `<root>/queues/<NAME>/` (docs/internals/queues.md):
 //! - `lock` — taken exclusively for the few microseconds of an enqueue, so that tickets are
 //!   numbered in submission order;
 //! - `seq` — the last ticket number given out (decimal text);
@@ -24,18 +24,27 @@ pub mod slot;
 pub mod snapshot;
 pub mod ticket;
 
-use std::fs;
 use std::io;
-use std::os::unix::fs::DirBuilderExt as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::exit::{CSA_ERROR, Failure};
+use crate::store::files;
 use crate::store::session::StateRoot;
 
 /// The most slots a queue may have.
 pub const MAX_SLOTS: u32 = 1024;
+
+/// The most bytes csa reads of a queue's counter files (`seq`, `slots`): a count is a
+/// decimal number and a newline. A larger file is malformed, and never read.
+pub const MAX_COUNT_BYTES: u64 = 64;
+
+/// The queue's lock file, taken for the moment of an enqueue.
+const LOCK: &str = "lock";
+/// The last ticket number given out.
+const SEQ: &str = "seq";
+/// The slot count set with `csa queue slots`.
+const SLOTS: &str = "slots";
 
 /// One queue's directory, `<root>/queues/<NAME>/` (it may not exist yet).
 #[derive(Debug, Clone)]
@@ -65,46 +74,46 @@ impl Queue {
         self.path.join(format!("slot.{index}"))
     }
 
-    /// Creates the queue's directories (mode 0700) if missing.
-    pub fn create(&self) -> Result<()> {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(self.waiting_dir())
-            .map_err(|err| {
-                crate::exit::io_failure(
-                    "cannot create the queue directory",
-                    &err,
-                    self.path.display(),
-                )
-            })
+    /// The index of a slot file named `name` (`slot.<index>`).
+    pub fn slot_index(name: &str) -> Option<u32> {
+        name.strip_prefix("slot.")?.parse().ok()
     }
 
-    /// The slot count set with `csa queue slots` or `run --slots`, if any. Errors name the
-    /// file when it exists but is not a count.
+    /// Creates the queue's directories (mode 0700) if missing, and checks those that exist
+    /// (directories of csa's user, not writable by group or others; never followed).
+    ///
+    /// Errors name the directory that cannot be created or is refused.
+    pub fn create(&self) -> Result<()> {
+        let queues = self.path.parent().unwrap_or(&self.path);
+        for dir in [queues, &self.path, &self.waiting_dir()] {
+            files::ensure_dir(dir)
+                .map_err(|err| files::failure("cannot create the queue directory", &err, dir))?;
+        }
+        Ok(())
+    }
+
+    /// The slot count set with `csa queue slots` or `run --slots`, if any.
+    ///
+    /// Never blocks, never follows a symbolic link, reads at most [`MAX_COUNT_BYTES`].
+    /// Errors: the file is there but is not a count from 1 to [`MAX_SLOTS`] (a FIFO, a
+    /// symbolic link, another user's, too large, not a number): `malformed state file`,
+    /// naming the file and the fix, never its content.
     pub fn set_slots(&self) -> Result<Option<u32>> {
-        let path = self.path.join("slots");
-        match fs::read_to_string(&path) {
-            Ok(text) => text
-                .trim()
-                .parse::<u32>()
+        let path = self.path.join(SLOTS);
+        let fix = format!("set it again with `csa queue slots {} N`", self.name);
+        match read_count(&path) {
+            Ok(None) => Ok(None),
+            Ok(Some(count)) => u32::try_from(count)
                 .ok()
                 .filter(|n| (1..=MAX_SLOTS).contains(n))
                 .map(Some)
                 .ok_or_else(|| {
-                    Failure::new(
-                        CSA_ERROR,
-                        format!(
-                            "malformed slot count {:?}; set it again with `csa queue slots {} N` ({})",
-                            text.trim(),
-                            self.name,
-                            path.display()
-                        ),
+                    files::malformed(
+                        &path,
+                        format!("not a slot count from 1 to {MAX_SLOTS}; {fix}"),
                     )
-                    .into()
                 }),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(err) => Err(crate::exit::io_failure("cannot read", &err, path.display())),
+            Err(err) => Err(count_failure(&path, &err, &fix)),
         }
     }
 
@@ -114,11 +123,39 @@ impl Queue {
         self.create()?;
         crate::store::record::write_bytes_atomic(
             &self.path,
-            "slots",
+            SLOTS,
             format!("{slots}\n").as_bytes(),
             false,
         )
         .map(drop)
+    }
+}
+
+/// Reads a counter file (`seq`, `slots`): `None` when it does not exist.
+///
+/// Errors: the file is refused ([`files`]: a symbolic link, not a regular file, another
+/// user's, over [`MAX_COUNT_BYTES`]), cannot be read, or holds no decimal number
+/// (`InvalidData`, naming nothing of its content).
+fn read_count(path: &Path) -> io::Result<Option<u64>> {
+    let text = match files::read_to_string(path, MAX_COUNT_BYTES) {
+        Ok(text) => text,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    text.trim()
+        .parse()
+        .map(Some)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not a decimal number"))
+}
+
+/// The error for a counter file [`read_count`] could not use, with the `fix`.
+fn count_failure(path: &Path, err: &io::Error, fix: &str) -> anyhow::Error {
+    match files::why_refused(err) {
+        Some(why) => files::malformed(path, format!("{why}; {fix}")),
+        None if err.kind() == io::ErrorKind::InvalidData => {
+            files::malformed(path, format!("not a decimal number; {fix}"))
+        }
+        None => files::failure("cannot read", err, path),
     }
 }
 
@@ -127,17 +164,18 @@ pub fn queues_dir(root: &StateRoot) -> PathBuf {
     root.sessions_dir().with_file_name("queues")
 }
 
-/// The queues that exist under `root`, sorted by name.
+/// The queues that exist under `root`, sorted by name: the directories of `queues/` (not
+/// symbolic links) whose names are queue names.
 pub fn all(root: &StateRoot) -> Vec<Queue> {
-    let Ok(entries) = fs::read_dir(queues_dir(root)) else {
+    let Ok(entries) = files::read_dir(&queues_dir(root)) else {
         return Vec::new();
     };
     let mut queues: Vec<Queue> = entries
-        .flatten()
-        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
-        .filter_map(|entry| entry.file_name().into_string().ok())
+        .iter()
+        .filter(|entry| entry.kind == files::Kind::Dir)
+        .filter_map(|entry| entry.name_str())
         .filter(|name| crate::values::parse_label(name).is_ok())
-        .map(|name| Queue::new(root, &name))
+        .map(|name| Queue::new(root, name))
         .collect();
     queues.sort_by(|a, b| a.name.cmp(&b.name));
     queues

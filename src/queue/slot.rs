@@ -29,20 +29,20 @@
 //! number of queues whose head is waiting.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io::{self, Write as _};
 use std::os::fd::AsFd as _;
-use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
 use rustix::fs::inotify;
 
 use super::Queue;
-use super::ticket::{Ticket, parse_entry};
+use super::ticket::{Ticket, parse_entry, remove_entry};
 use crate::backoff::Backoff;
 use crate::interrupt::{Interruptible, Waited};
+use crate::store::files::{self, Options};
 use crate::sys::inotify::{DirWatch, SAFETY_NET};
 
 /// The longest pause between two looks at the slots when inotify is unavailable.
@@ -110,22 +110,23 @@ pub fn wait_for_slot(
 
 /// The newest entry ahead of ticket `seq` whose waiter is alive, opened, with its path —
 /// or `None` when there is none (this ticket is the head). Removes the entries of dead
-/// waiters on the way.
-fn newest_live_ahead(queue: &Queue, seq: u64) -> Result<Option<(std::path::PathBuf, File)>> {
+/// waiters on the way. What is not an entry csa made (not a regular file of csa's user, a
+/// symbolic link) is passed over: no waiter holds it.
+fn newest_live_ahead(queue: &Queue, seq: u64) -> Result<Option<(PathBuf, File)>> {
     let dir = queue.waiting_dir();
-    let entries = fs::read_dir(&dir)
-        .map_err(|err| crate::exit::io_failure("cannot read the queue", &err, dir.display()))?;
+    let entries =
+        files::read_dir(&dir).map_err(|err| files::failure("cannot read the queue", &err, &dir))?;
     let mut ahead: Vec<(u64, String)> = entries
-        .flatten()
-        .filter_map(|entry| entry.file_name().into_string().ok())
-        .filter_map(|name| Some((parse_entry(&name)?.0, name)))
+        .iter()
+        .filter_map(|entry| entry.name_str())
+        .filter_map(|name| Some((parse_entry(name)?.0, name.to_owned())))
         .filter(|(other, _)| *other < seq)
         .collect();
     ahead.sort_unstable();
     for (_, name) in ahead.into_iter().rev() {
         let path = dir.join(&name);
-        let Ok(entry) = File::open(&path) else {
-            continue; // left meanwhile
+        let Ok(entry) = Options::read().open(&path) else {
+            continue; // left meanwhile, or not an entry csa made
         };
         match entry.try_lock_shared() {
             Err(TryLockError::WouldBlock) => return Ok(Some((path, entry))),
@@ -141,16 +142,6 @@ fn newest_live_ahead(queue: &Queue, seq: u64) -> Result<Option<(std::path::PathB
 /// True when the entry's waiter left it after taking a slot (it wrote a byte first).
 fn took_a_slot(entry: &File) -> bool {
     entry.metadata().is_ok_and(|meta| meta.len() > 0)
-}
-
-/// Removes the entry at `path` if it is still the file `entry` (a dead waiter's).
-fn remove_entry(path: &Path, entry: &File) {
-    if let (Ok(there), Ok(ours)) = (fs::symlink_metadata(path), entry.metadata())
-        && there.dev() == ours.dev()
-        && there.ino() == ours.ino()
-    {
-        let _ = fs::remove_file(path);
-    }
 }
 
 /// How the head learns that the slots may have changed.
@@ -200,24 +191,24 @@ fn head(
     waker: &Interruptible,
 ) -> Result<Waited<Slot>> {
     let mut changes = Wake::NotYet;
-    let mut files: BTreeMap<u32, File> = BTreeMap::new();
+    let mut open: BTreeMap<u32, File> = BTreeMap::new();
     let mut contended = Backoff::new(FIRST_RECHECK, MAX_RECHECK);
     loop {
         let slots = queue.set_slots()?.unwrap_or(default_slots);
-        open_slots(queue, slots, &mut files)?;
-        let held = files.values().filter(|file| is_held(file)).count();
+        open_slots(queue, slots, &mut open)?;
+        let held = open.values().filter(|file| is_held(file)).count();
         let looks_free = held < usize::try_from(slots).unwrap_or(usize::MAX);
         if looks_free {
-            let free = files
+            let free = open
                 .iter()
                 .filter(|(index, _)| **index < slots)
                 .find(|(_, file)| file.try_lock().is_ok())
                 .map(|(index, _)| *index);
             if let Some(index) = free {
-                let file = files.remove(&index).expect("the slot just locked");
+                let file = open.remove(&index).expect("the slot just locked");
                 // Say "took a slot" to the successor, then leave the queue.
                 let _ = ticket.file.write_all(b"1");
-                let _ = fs::remove_file(&ticket.path);
+                let _ = files::remove_file(&ticket.path);
                 drop(ticket);
                 let watch = match changes {
                     Wake::Inotify(watch) => Some(watch),
@@ -268,39 +259,39 @@ fn watch(queue: &Queue) -> io::Result<DirWatch> {
     DirWatch::new(&queue.path, events)
 }
 
-/// Opens (creating those below `slots`) every slot file, keeping them in `files`: the
+/// Opens (creating those below `slots`) every slot file, keeping them in `open`: the
 /// head keeps its descriptors open, so that looking at a slot does not itself cause the
 /// close events it waits for.
-fn open_slots(queue: &Queue, slots: u32, files: &mut BTreeMap<u32, File>) -> Result<()> {
+///
+/// Errors: a slot below `slots` cannot be created or opened, or is refused (a symbolic
+/// link, a FIFO, another user's file: whether it is held cannot be known). A refused file
+/// above the slot count is not a slot and is passed over.
+fn open_slots(queue: &Queue, slots: u32, open: &mut BTreeMap<u32, File>) -> Result<()> {
     let mut wanted: Vec<u32> = (0..slots).collect();
-    if let Ok(entries) = fs::read_dir(&queue.path) {
-        wanted.extend(entries.flatten().filter_map(|entry| {
-            entry
-                .file_name()
-                .to_str()?
-                .strip_prefix("slot.")?
-                .parse::<u32>()
-                .ok()
-        }));
+    if let Ok(entries) = files::read_dir(&queue.path) {
+        wanted.extend(
+            entries
+                .iter()
+                .filter_map(|entry| Queue::slot_index(entry.name_str()?)),
+        );
     }
     for index in wanted {
-        if files.contains_key(&index) {
+        if open.contains_key(&index) {
             continue;
         }
         let path = queue.slot_path(index);
-        let opened = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(index < slots)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path);
-        match opened {
+        let options = if index < slots {
+            Options::read_write().create()
+        } else {
+            Options::read_write()
+        };
+        match options.open(&path) {
             Ok(file) => {
-                files.insert(index, file);
+                open.insert(index, file);
             }
             Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-            Err(err) => return Err(crate::exit::io_failure("cannot open", &err, path.display())),
+            Err(err) if index >= slots && files::why_refused(&err).is_some() => {}
+            Err(err) => return Err(files::failure("cannot open", &err, &path)),
         }
     }
     Ok(())

@@ -5,18 +5,24 @@
 //! own waiters remove such entries as they pass them ([`super::slot`]).
 
 use std::collections::HashMap;
-use std::fs::{self, File, TryLockError};
+use std::fs::{File, TryLockError};
 use std::os::unix::fs::FileExt as _;
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use super::Queue;
 use super::slot::slot_is_held;
 use super::ticket::parse_entry;
+use crate::store::files::{self, Options};
 use crate::store::session::StateRoot;
 
-/// How old an unfinished entry (`waiting/.new-<ID>`, left by an enqueue that died halfway)
-/// must be before a look removes it.
-const STALE_NEW_ENTRY: Duration = Duration::from_secs(60);
+/// How old an unfinished file — an entry `waiting/.new-<ID>` left by an enqueue that died
+/// halfway, a temporary file of an atomic write of `seq` or `slots` — must be before a look
+/// removes it.
+const STALE: Duration = Duration::from_secs(60);
+
+/// How the temporary files of atomic writes start ([`crate::store::record::write_bytes_atomic`]).
+const TEMPORARY: &str = ".tmp-";
 
 /// What a look at a queue found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +35,10 @@ pub struct Snapshot {
     pub running_ids: Vec<String>,
     /// The session IDs waiting for a slot, in the order they will get one.
     pub waiting: Vec<String>,
+    /// What csa found in the queue's directory and could not use (a slot file or an entry
+    /// that is a symbolic link, a FIFO, another user's…): one text each, `<why> (<path>)`,
+    /// never a byte of content. Not counted above.
+    pub malformed: Vec<String>,
 }
 
 /// Looks at `queue`: reads only, never blocks. Entries of dead waiters are not counted. A
@@ -49,73 +59,94 @@ fn scan(queue: &Queue, tidy: bool) -> Snapshot {
         running: 0,
         running_ids: Vec::new(),
         waiting: Vec::new(),
+        malformed: Vec::new(),
     };
-    let Ok(entries) = fs::read_dir(&queue.path) else {
+    let Ok(entries) = files::read_dir(&queue.path) else {
         return snapshot;
     };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let is_slot = name
-            .to_str()
-            .and_then(|name| name.strip_prefix("slot."))
-            .is_some_and(|index| index.parse::<u32>().is_ok());
-        // Opened for writing, though nothing is written: the head of the queue tries the
-        // slots with `try_lock` and then sleeps until a slot file is closed by a writer
-        // (`IN_CLOSE_WRITE`). A look that held a free slot's lock for that instant would
-        // make the head's try fail; its close then wakes the head to try again.
-        let opened = || File::options().read(true).write(true).open(entry.path());
-        if !is_slot {
+    for entry in &entries {
+        let Some(name) = entry.name_str() else {
+            continue;
+        };
+        let path = queue.path.join(name);
+        if name.starts_with(TEMPORARY) {
+            // An atomic write of `seq` or `slots` that died halfway.
+            if tidy && is_stale(&path) {
+                let _ = files::remove_file(&path);
+            }
             continue;
         }
-        if let Ok(file) = opened()
-            && slot_is_held(&file)
-        {
-            snapshot.running += 1;
-            snapshot.running_ids.extend(holder(queue, &file));
+        if Queue::slot_index(name).is_none() {
+            continue;
+        }
+        // Opened for writing, though nothing is written: the head of the queue tries the
+        // slots with `try_lock` and, when every slot is held, waits until a slot file is
+        // closed by a writer (`IN_CLOSE_WRITE`). A look that held a free slot's lock for
+        // that instant makes the head's try fail; its close then wakes the head at once
+        // (the head also looks again on its own within 50 ms).
+        match Options::read_write().open(&path) {
+            Ok(file) if slot_is_held(&file) => {
+                snapshot.running += 1;
+                snapshot.running_ids.extend(holder(queue, &file));
+            }
+            Ok(_) => {}
+            Err(err) => snapshot.note_malformed(&path, &err),
         }
     }
     snapshot.running_ids.sort_unstable();
     let dir = queue.waiting_dir();
-    let Ok(entries) = fs::read_dir(&dir) else {
+    let Ok(entries) = files::read_dir(&dir) else {
         return snapshot;
     };
-    let mut waiting: Vec<(u64, String, String)> = Vec::new();
-    for entry in entries.flatten() {
-        let Ok(name) = entry.file_name().into_string() else {
+    let mut waiting: Vec<(u64, String)> = Vec::new();
+    for entry in &entries {
+        let Some(name) = entry.name_str() else {
             continue;
         };
-        let path = entry.path();
+        let path = dir.join(name);
         if name.starts_with(".new-") {
-            let old = fs::symlink_metadata(&path)
-                .and_then(|meta| meta.modified())
-                .ok()
-                .and_then(|modified| SystemTime::now().duration_since(modified).ok())
-                .is_some_and(|age| age > STALE_NEW_ENTRY);
-            if tidy && old && File::open(&path).is_ok_and(|file| file.try_lock_shared().is_ok()) {
-                let _ = fs::remove_file(&path);
+            let free = || {
+                Options::read()
+                    .open(&path)
+                    .is_ok_and(|file| file.try_lock_shared().is_ok())
+            };
+            if tidy && is_stale(&path) && free() {
+                let _ = files::remove_file(&path);
             }
             continue;
         }
-        let Some((seq, id)) = parse_entry(&name) else {
+        let Some((seq, id)) = parse_entry(name) else {
             continue;
         };
-        let id = id.to_owned();
-        let Ok(file) = File::open(&path) else {
-            continue;
+        let file = match Options::read().open(&path) {
+            Ok(file) => file,
+            Err(err) => {
+                snapshot.note_malformed(&path, &err);
+                continue;
+            }
         };
         match file.try_lock_shared() {
-            Err(TryLockError::WouldBlock) => waiting.push((seq, name, id)),
+            Err(TryLockError::WouldBlock) => waiting.push((seq, id.to_owned())),
             // Its waiter is gone: a dead waiter's entry is empty; a waiter that took a slot
             // removes its own entry.
             Ok(()) if tidy && file.metadata().is_ok_and(|meta| meta.len() == 0) => {
-                let _ = fs::remove_file(&path);
+                let _ = files::remove_file(&path);
             }
             _ => {}
         }
     }
     waiting.sort_unstable();
-    snapshot.waiting = waiting.into_iter().map(|(_, _, id)| id).collect();
+    snapshot.waiting = waiting.into_iter().map(|(_, id)| id).collect();
     snapshot
+}
+
+/// True when the file at `path` was last changed more than [`STALE`] ago.
+fn is_stale(path: &Path) -> bool {
+    files::metadata(path)
+        .and_then(|meta| meta.modified())
+        .ok()
+        .and_then(|modified| SystemTime::now().duration_since(modified).ok())
+        .is_some_and(|age| age > STALE)
 }
 
 /// The session named in a held slot file ([`super::slot::Slot::name_holder`]), unless the
@@ -127,8 +158,8 @@ fn holder(queue: &Queue, file: &File) -> Option<String> {
     let id = ulid::Ulid::from_string(std::str::from_utf8(&text).ok()?).ok()?;
     let sessions = queue.path.parent()?.with_file_name("sessions");
     let dir = sessions.join(id.to_string());
-    let ended = dir.join(crate::store::session::RESULT_TOML).exists();
-    (dir.is_dir() && !ended).then(|| id.to_string())
+    let ended = files::exists(&dir.join(crate::store::session::RESULT_TOML));
+    (files::is_dir(&dir) && !ended).then(|| id.to_string())
 }
 
 /// One snapshot per queue, taken on first use: for callers that describe many sessions
@@ -146,6 +177,13 @@ impl Snapshots {
 }
 
 impl Snapshot {
+    /// Notes that the file at `path` could not be used (nothing when it is simply gone).
+    fn note_malformed(&mut self, path: &Path, err: &std::io::Error) {
+        if let Some(why) = files::why_refused(err) {
+            self.malformed.push(format!("{why} ({})", path.display()));
+        }
+    }
+
     /// The 1-based position of session `id` among the waiting sessions, if it waits.
     pub fn position(&self, id: &str) -> Option<usize> {
         self.waiting

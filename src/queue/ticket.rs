@@ -1,13 +1,13 @@
 //! Joining a queue: a numbered ticket and a locked entry in `waiting/`.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read as _, Seek as _, Write as _};
-use std::os::unix::fs::OpenOptionsExt as _;
-use std::path::PathBuf;
+use std::fs::File;
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::Queue;
+use super::{LOCK, Queue, SEQ, count_failure, read_count};
+use crate::store::files::{self, Options};
 
 /// A session's place in a queue: the entry `waiting/<seq>-<ID>`, exclusively locked through
 /// `file` for as long as the session waits. Dropping the ticket (or the process dying)
@@ -20,6 +20,26 @@ pub struct Ticket {
     pub file: File,
     /// The entry's path.
     pub path: PathBuf,
+}
+
+impl Ticket {
+    /// Leaves the queue without waiting: removes the entry (if it is still this ticket's).
+    /// For a `csa run` that fails after joining, so that nothing of it is left behind; the
+    /// lock goes when the ticket is dropped.
+    pub fn leave(&self) {
+        remove_entry(&self.path, &self.file);
+    }
+}
+
+/// Removes the entry at `path` if it is still the file `entry` (never another waiter's
+/// entry that took its name meanwhile).
+pub(super) fn remove_entry(path: &Path, entry: &File) {
+    if let (Ok(there), Ok(ours)) = (files::metadata(path), entry.metadata())
+        && there.dev() == ours.dev()
+        && there.ino() == ours.ino()
+    {
+        let _ = files::remove_file(path);
+    }
 }
 
 /// The name of the entry of ticket `seq` of session `id`: 20 digits, so that names sort
@@ -40,58 +60,80 @@ pub fn parse_entry(name: &str) -> Option<(u64, &str)> {
 /// and creates the entry, locked, under its final name in one rename — so no one ever sees
 /// an entry that is not locked by a live session.
 ///
-/// Errors name the file that could not be created, read or locked.
+/// Errors name the file that could not be created, read, written or locked, or that is
+/// refused ([`files`]: a symbolic link, a FIFO, another user's…).
 pub fn enqueue(queue: &Queue, id: &str) -> Result<Ticket> {
     queue.create()?;
-    let open = |path: PathBuf| {
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|err| crate::exit::io_failure("cannot open", &err, path.display()))
-    };
-    let lock = open(queue.path.join("lock"))?;
-    lock.lock().map_err(|err| {
-        crate::exit::io_failure("cannot lock", &err, queue.path.join("lock").display())
-    })?;
-    let seq_path = queue.path.join("seq");
-    let mut counter = open(seq_path.clone())?;
-    let mut text = String::new();
-    let _ = counter.read_to_string(&mut text);
-    let seq = text.trim().parse::<u64>().unwrap_or(0) + 1;
-    let written = counter
-        .rewind()
-        .and_then(|()| counter.set_len(0))
-        .and_then(|()| counter.write_all(format!("{seq}\n").as_bytes()));
-    written.map_err(|err| crate::exit::io_failure("cannot write", &err, seq_path.display()))?;
+    let lock_path = queue.path.join(LOCK);
+    // Read only: its close is not an event the head of the queue wakes up for.
+    let lock = Options::read()
+        .create()
+        .open(&lock_path)
+        .map_err(|err| files::failure("cannot open", &err, &lock_path))?;
+    lock.lock()
+        .map_err(|err| crate::exit::io_failure("cannot lock", &err, lock_path.display()))?;
+    let seq = next_seq(queue)?;
 
     let waiting = queue.waiting_dir();
     let temp = waiting.join(format!(".new-{id}"));
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
+    let file = Options::read_write()
+        .create_new()
         .open(&temp)
-        .map_err(|err| crate::exit::io_failure("cannot create", &err, temp.display()))?;
+        .map_err(|err| files::failure("cannot create", &err, &temp))?;
     let path = waiting.join(entry_name(seq, id));
     let placed = file
         .try_lock()
         .map_err(|err| std::io::Error::other(err.to_string()))
-        .and_then(|()| fs::rename(&temp, &path));
+        .and_then(|()| files::rename(&temp, &path));
     if let Err(err) = placed {
-        let _ = fs::remove_file(&temp);
-        return Err(crate::exit::io_failure(
-            "cannot enter the queue",
-            &err,
-            path.display(),
-        ));
+        let _ = files::remove_file(&temp);
+        return Err(files::failure("cannot enter the queue", &err, &path));
     }
     drop(lock);
     Ok(Ticket { seq, file, path })
+}
+
+/// Gives out the next ticket number, under the queue's lock: one more than the last one
+/// given out (`seq`) and than every waiting entry's — so the numbering never goes back,
+/// even after `seq` was lost — and records it in `seq` atomically (a new file renamed over
+/// the old one: a crash or a full disk leaves the old number or the new one, never an
+/// empty file) before it is used.
+///
+/// An empty `seq` (left by csa versions that rewrote it in place) counts as missing.
+/// Errors: `seq` is refused or holds no number (`malformed state file`, naming the fix);
+/// `waiting/` cannot be read; the new `seq` cannot be written (a full disk: nothing is
+/// changed).
+fn next_seq(queue: &Queue) -> Result<u64> {
+    let path = queue.path.join(SEQ);
+    let fix = "remove it: numbering goes on after the sessions waiting";
+    let empty = files::metadata(&path).is_ok_and(|meta| meta.is_file() && meta.len() == 0);
+    let last = if empty {
+        0
+    } else {
+        read_count(&path)
+            .map_err(|err| count_failure(&path, &err, fix))?
+            .unwrap_or(0)
+    };
+    let dir = queue.waiting_dir();
+    let newest_waiting = files::read_dir(&dir)
+        .map_err(|err| files::failure("cannot read the queue", &err, &dir))?
+        .iter()
+        .filter_map(|entry| Some(parse_entry(entry.name_str()?)?.0))
+        .max()
+        .unwrap_or(0);
+    let seq = last.max(newest_waiting).checked_add(1).ok_or_else(|| {
+        files::malformed(
+            &path,
+            format!("the last ticket number given out is the largest there is; {fix}"),
+        )
+    })?;
+    crate::store::record::write_bytes_atomic(
+        &queue.path,
+        SEQ,
+        format!("{seq}\n").as_bytes(),
+        false,
+    )?;
+    Ok(seq)
 }
 
 #[cfg(test)]

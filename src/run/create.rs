@@ -200,11 +200,15 @@ fn create_locked(session: &SessionDir) -> Result<File> {
         .ok_or_else(|| failed(io::Error::from(io::ErrorKind::AlreadyExists)))
 }
 
-/// Removes what was made of a session that failed to start: its staged directory, and the
-/// published one (a path only this session can have). When a directory cannot be walked
-/// (no descriptor is free: `ulimit -n`), the files `run` makes are removed by name, which
-/// needs none; what still cannot be removed is reported on stderr.
+/// Removes what was made of a session that failed to start: its queue entry, its staged
+/// directory, and the published one (a path only this session can have). When a directory
+/// cannot be walked (no descriptor is free: `ulimit -n`), the files `run` makes are removed
+/// by name, which needs none; what still cannot be removed is reported on stderr.
 pub(super) fn remove(launch: &Launch<'_>) {
+    // Its queue entry too: a session that was never started waits for nothing.
+    if let Some(ticket) = &launch.fleet.admission.ticket {
+        ticket.leave();
+    }
     let dirs = launch
         .staging
         .iter()

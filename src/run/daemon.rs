@@ -3,8 +3,11 @@
 //!
 //! `run` forks ([`sys::spawn`]); the child becomes the leader of a new session at once and
 //! waits at a gate. Meanwhile `run` reads the child's start time from `/proc/<pid>/stat`
-//! (fixed at the fork), writes `daemon.pid`, publishes the session directory, and opens the
-//! gate; the child then execs the supervisor. So when the ID is printed:
+//! (fixed at the fork), writes `daemon.pid`, waits for the child's word that it leads its
+//! session (one byte on a pipe right after `setsid`, its first step), publishes the session
+//! directory, and opens the gate; the child then execs the supervisor. So when the ID is
+//! printed:
+//! - the PID of `daemon.pid` is the job's process group ID and session ID;
 //! - the lock is held by a live process (the child inherited `run`'s locked descriptor at
 //!   the fork, and keeps it through `exec`);
 //! - `daemon.pid` names that process, verifiable at once (PID, start time, lock open);
@@ -122,9 +125,20 @@ pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Resul
         on_exec_failure(session, &launch.cwd)?,
     )
     .map_err(failed)?;
-    let (pid, gate) = sys::spawn(detached, &crate::interrupt::SURVIVED_SIGNALS).map_err(failed)?;
+    let (pid, mut gate) =
+        sys::spawn(detached, &crate::interrupt::SURVIVED_SIGNALS).map_err(failed)?;
     drop(prepared);
-    let recorded = write_daemon_pid_of(launch, pid).and_then(|()| create::publish(launch));
+    // Nobody sees the session before the child leads its own session: from the moment the
+    // ID is printed, the PID of `daemon.pid` is the job's process group and session.
+    let leads = |gate: &mut sys::Gate| gate.until_leader().map_err(|err| failed(err).into());
+    let recorded = if launch.staging.is_some() {
+        // Written while the child starts; the directory is published once it leads.
+        write_daemon_pid_of(launch, pid)
+            .and_then(|()| leads(&mut gate))
+            .and_then(|()| create::publish(launch))
+    } else {
+        leads(&mut gate).and_then(|()| write_daemon_pid_of(launch, pid))
+    };
     if let Err(err) = recorded {
         // Never let a session nobody can see run: the child is ours and not reaped, so
         // its PID cannot have been reused.

@@ -19,6 +19,13 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
     let gate = std::mem::take(&mut launch.fleet.admission);
     let launch = &*launch;
     let Launch { job, session, .. } = launch;
+    // What was made of the session goes, its queue entry (taken out of `launch`) with it.
+    let abandon = |_: &anyhow::Error| {
+        if let Some(ticket) = &gate.ticket {
+            ticket.leave();
+        }
+        super::create::remove(launch);
+    };
     // The job gets standard input, output and error only, as under a supervisor.
     crate::sys::close_inherited_fds_on_exec()
         .map_err(|err| {
@@ -28,7 +35,7 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
                 session.id_string(),
             )
         })
-        .inspect_err(|_| super::create::remove(launch))?;
+        .inspect_err(abandon)?;
     let no_terminal =
         !(io::stdin().is_terminal() || io::stdout().is_terminal() || io::stderr().is_terminal());
     if no_terminal {
@@ -42,25 +49,13 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
     let received = crate::interrupt::survive();
     let _ = crate::sys::unblock_signals(&crate::interrupt::SURVIVED_SIGNALS);
     let pid = crate::sys::Pid::current();
-    write_daemon_pid(session, pid).inspect_err(|_| super::create::remove(launch))?;
+    write_daemon_pid(session, pid).inspect_err(abandon)?;
     // Standard output belongs to the job here; the ID is in the directive on stderr.
     crate::directive::session_started(session, pid);
     let gated = !gate.is_empty();
-    let slot = if gate.is_empty() {
-        None
-    } else {
-        let waker = crate::interrupt::Interruptible::new(received.clone())?;
-        match crate::admission::admit(session, gate, &waker)? {
-            crate::admission::Admission::Admitted(slot) => slot,
-            crate::admission::Admission::Stopped(signal, waiting_for) => {
-                let result =
-                    crate::store::record::endings::not_started(session, signal, &waiting_for);
-                return Ok(crate::store::stop_request::record_result(session, result)?.exit_code);
-            }
-            crate::admission::Admission::Skipped(result) => {
-                return Ok(crate::store::stop_request::record_result(session, result)?.exit_code);
-            }
-        }
+    let slot = match admit(session, gate, &received)? {
+        Ok(slot) => slot,
+        Err(exit_code) => return Ok(exit_code),
     };
     if gated {
         crate::store::record::mark_started(session, std::time::SystemTime::now());
@@ -125,6 +120,35 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
     let result = written?;
     drop(prepared.lock);
     Ok(result.exit_code)
+}
+
+/// Waits for what the session waits for (`gate`): `Ok(Ok(slot))` to start the job (with its
+/// queue slot, if any); `Ok(Err(exit code))` when it ended without starting (stopped,
+/// skipped; its result recorded). Errors: the wait failed — its `failure` is recorded too.
+fn admit(
+    session: &crate::store::session::SessionDir,
+    gate: crate::admission::Conditions,
+    received: &crate::interrupt::Received,
+) -> Result<Result<Option<crate::queue::slot::Slot>, u8>> {
+    use crate::admission::Admission;
+    use crate::store::stop_request::record_result;
+    if gate.is_empty() {
+        return Ok(Ok(None));
+    }
+    let waker = crate::interrupt::Interruptible::new(received.clone())?;
+    let result = match crate::admission::admit(session, gate, &waker) {
+        Ok(Admission::Admitted(slot)) => return Ok(Ok(slot)),
+        Ok(Admission::Stopped(signal, waiting_for)) => {
+            crate::store::record::endings::not_started(session, signal, &waiting_for)
+        }
+        Ok(Admission::Skipped(result)) => result,
+        Err(err) => {
+            // Recorded, and said on the terminal (exit 125).
+            record_result(session, crate::admission::failed(session, &err))?;
+            return Err(err);
+        }
+    };
+    Ok(Err(record_result(session, result)?.exit_code))
 }
 
 /// The result of a job that cannot be given its working directory: `failure`, 126.

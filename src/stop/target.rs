@@ -127,13 +127,13 @@ pub fn verify(session: &SessionDir) -> anyhow::Result<Target> {
 const STARTING_LIMIT: Duration = Duration::from_secs(10);
 
 /// The supervisor's `/proc` entry once it is `csa __supervise`, for a supervisor `csa run`
-/// has just forked: `run` does not wait for the child before it writes `daemon.pid` and
-/// prints the ID. Until its `exec` the child may still share the caller's process group,
-/// and it drops the signals it got while it did (they were meant for the caller's job), so
-/// a stop must wait for the `exec`. Such a child is told apart from a `--no-daemon`
-/// supervisor, which shares its caller's group on purpose, by its signal mask: it blocks
-/// SIGTERM until its handlers are in place, and no job starts before that. Any other
-/// supervisor's `stat` is returned as it is.
+/// has just forked: `run` waits for the child to lead its own session before it publishes
+/// `daemon.pid` and prints the ID, but not for its `exec`. A stop waits for the `exec` all
+/// the same, so that it finds the group and the supervisor as they will stay (a signal sent
+/// earlier would be kept pending, not lost: the child blocks every signal until its
+/// handlers are in place, and no job starts before that). Such a child is told apart from a
+/// `--no-daemon` supervisor, which shares its caller's group on purpose, by its signal
+/// mask. Any other supervisor's `stat` is returned as it is.
 ///
 /// Errors (nothing signalled): the process vanished or was replaced while waiting, or did
 /// not exec within [`STARTING_LIMIT`].

@@ -117,13 +117,14 @@ pub fn main(args: &Request) -> Result<u8> {
     }
     let slot = match &waker {
         None => None,
-        Some(waker) => match admission::admit(&session, plan, waker)? {
-            Admission::Admitted(slot) => slot,
-            Admission::Stopped(signal, waiting_for) => {
+        Some(waker) => match admission::admit(&session, plan, waker) {
+            Err(err) => return finish(&session, admission::failed(&session, &err), lock_fd),
+            Ok(Admission::Admitted(slot)) => slot,
+            Ok(Admission::Stopped(signal, waiting_for)) => {
                 let result = not_started(&session, signal, &waiting_for);
                 return finish(&session, result, lock_fd);
             }
-            Admission::Skipped(result) => return finish(&session, result, lock_fd),
+            Ok(Admission::Skipped(result)) => return finish(&session, result, lock_fd),
         },
     };
     if waker.is_some() {

@@ -112,8 +112,45 @@ impl Detached {
 
 /// The gate of a child of [`spawn`]: the child waits before its `execve` until this is
 /// dropped (or the parent dies), so that the parent can finish what the new process needs
-/// first — without waiting for the child.
-pub struct Gate(#[allow(dead_code)] OwnedFd);
+/// first — without waiting for the child. [`Gate::until_leader`] waits for the child's
+/// first step, `setsid`.
+pub struct Gate {
+    /// The write end of the pipe the child reads before its `execve`.
+    _gate: OwnedFd,
+    /// The read end of the pipe on which the child writes one byte after `setsid`; `None`
+    /// once that byte was read.
+    ready: Option<OwnedFd>,
+}
+
+impl Gate {
+    /// Waits until the child leads its own session (and so its own process group): it
+    /// says so with one byte right after `setsid`, its first step. A pipe rather than memory
+    /// both share, so that a child that dies first ends the wait (its end closes). Returns
+    /// at once after the first success.
+    ///
+    /// Errors: the child died before its `setsid` (the caller kills and reaps it: its PID
+    /// cannot have been reused, it is a child not yet reaped), or the pipe cannot be read.
+    pub fn until_leader(&mut self) -> io::Result<()> {
+        let Some(ready) = &self.ready else {
+            return Ok(());
+        };
+        let mut byte = [0_u8; 1];
+        loop {
+            match rustix::io::read(ready, &mut byte) {
+                Ok(1) => break,
+                Ok(_) => {
+                    return Err(io::Error::other(
+                        "the new process ended before it led a session of its own",
+                    ));
+                }
+                Err(rustix::io::Errno::INTR) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+        self.ready = None;
+        Ok(())
+    }
+}
 
 /// Everything the child of [`spawn`] reads, in memory the parent never frees or changes
 /// after the child starts (it is leaked: `csa run` exits soon after).
@@ -126,16 +163,23 @@ struct Plan {
     argv: Vec<*const libc::c_char>,
     envp: Vec<*const libc::c_char>,
     gate_read: RawFd,
-    /// Descriptors of the parent's to close first (-1 for none): the gate's write end and
-    /// the caller's saved standard descriptors.
-    parents: [RawFd; 4],
+    /// The write end of the pipe on which the child tells its parent it leads its own
+    /// session: one byte, right after `setsid`.
+    ready_write: RawFd,
+    /// Descriptors of the parent's to close first (-1 for none): the gate's write end, the
+    /// read end of the ready pipe and the caller's saved standard descriptors.
+    parents: [RawFd; 5],
 }
 
 /// Starts a child that leads a new session (`setsid`, so it has no controlling terminal and
 /// leads its own process group), starts with `blocked` signals blocked and with `stdio` as
 /// its descriptors 0, 1, 2, changes to `cwd`, waits for the returned [`Gate`] to be
 /// dropped, and execs. Returns at once, with the child's PID: its start time in
-/// `/proc/<pid>/stat` is fixed from now on.
+/// `/proc/<pid>/stat` is fixed from now on. The PID is the child's process group ID and
+/// session ID once [`Gate::until_leader`] has returned: call it before the PID is made known
+/// as such (`daemon.pid`, published) — the caller's work in between overlaps the child's.
+///
+/// Errors: no pipe, or no process (`EAGAIN` under a process limit).
 ///
 /// On x86-64 and `AArch64` the child shares this process's memory until its `execve`
 /// (`clone(CLONE_VM)`, as `posix_spawn` does, but without suspending the caller): nothing is
@@ -149,6 +193,7 @@ struct Plan {
 /// Descriptors without close-on-exec are inherited, as by any `exec`.
 pub fn spawn(detached: Detached, blocked: &[i32]) -> io::Result<(Pid, Gate)> {
     let (gate_read, gate_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    let (ready_read, ready_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
     let mut argv: Vec<*const libc::c_char> = detached.argv.iter().map(|s| s.as_ptr()).collect();
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = detached.envp.iter().map(|s| s.as_ptr()).collect();
@@ -193,7 +238,14 @@ pub fn spawn(detached: Detached, blocked: &[i32]) -> io::Result<(Pid, Gate)> {
         argv,
         envp,
         gate_read: gate_read.as_raw_fd(),
-        parents: [gate_write.as_raw_fd(), copies[0], copies[1], copies[2]],
+        ready_write: ready_write.as_raw_fd(),
+        parents: [
+            gate_write.as_raw_fd(),
+            ready_read.as_raw_fd(),
+            copies[0],
+            copies[1],
+            copies[2],
+        ],
     }));
     let started = start_child(plan);
     restore_stdio(saved);
@@ -202,8 +254,15 @@ pub fn spawn(detached: Detached, blocked: &[i32]) -> io::Result<(Pid, Gate)> {
         libc::pthread_sigmask(libc::SIG_SETMASK, &raw const old, std::ptr::null_mut());
     }
     drop(gate_read);
+    drop(ready_write);
     let pid = started?;
-    Ok((pid, Gate(gate_write)))
+    Ok((
+        pid,
+        Gate {
+            _gate: gate_write,
+            ready: Some(ready_read),
+        },
+    ))
 }
 
 /// A signal set holding every signal.
@@ -296,6 +355,18 @@ fn restore_stdio(saved: [Saved; 3]) {
 extern "C" fn child(plan: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `plan` is the leaked `Plan` handed over by `spawn`, never freed or changed.
     let plan = unsafe { &*plan.cast::<Plan>() };
+    // First of all, as the parent waits for it: lead a session of its own.
+    let _ = rustix::process::setsid();
+    // From here on no signal sent to the caller's process group reaches this process: drop
+    // those that came before (the caller's shell hanging up, `kill 0`), as they would never
+    // have reached a supervisor that `run` waited for. Signals sent later stay pending until
+    // the new program lets them in.
+    discard_pending(&plan.all);
+    // SAFETY: the ready pipe's write end, open in this process's table (a copy); the one
+    // byte always fits in a pipe's buffer.
+    let _ = rustix::io::write(unsafe { BorrowedFd::borrow_raw(plan.ready_write) }, &[1]);
+    // SAFETY: as above; not used again.
+    unsafe { rustix::io::close(plan.ready_write) };
     reset_handlers();
     for fd in plan.parents {
         if fd >= 0 {
@@ -303,11 +374,6 @@ extern "C" fn child(plan: *mut libc::c_void) -> libc::c_int {
             unsafe { rustix::io::close(fd) };
         }
     }
-    let _ = rustix::process::setsid();
-    // From here on no signal sent to the caller's process group reaches this process: drop
-    // those that came before (the caller's shell hanging up, `kill 0`), as they would never
-    // have reached a supervisor that `run` waited for.
-    discard_pending(&plan.all);
     let failure = &plan.detached.failure;
     let (text, errno) = match rustix::process::chdir(plan.detached.cwd.as_c_str()) {
         Ok(()) => {

@@ -221,3 +221,78 @@ fn a_session_is_never_half_made_on_a_full_disk() {
         "{refused} refused, {started} started"
     );
 }
+
+/// The ticket number in a queue's `seq` file: it must always hold one.
+fn read_seq(queue: &Path) -> u64 {
+    let text = std::fs::read_to_string(queue.join("seq")).expect("read seq");
+    text.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("seq holds no number: {text:?}"))
+}
+
+/// A queue on a full disk: `csa run --queue` (daemon and `--no-daemon`) with 0 to 6 pages
+/// free either starts the job or fails with one error line, leaving no entry in `waiting/`; and the ticket numbering never
+/// goes back (`seq` is never left empty or rewound), also once there is room again.
+#[test]
+#[ignore = "needs root to mount a tmpfs (.ci/run runs it as root)"]
+fn a_queue_on_a_full_disk_keeps_its_numbering_and_no_failed_entry() {
+    let disk = SmallDisk::mount("256k");
+    let csa = &disk.csa;
+    let queue = disk.root().join("queues").join("q");
+    let first = csa.run_args(&["--queue", "q", "exit 7"]);
+    assert_eq!(code(&csa.wait(&first)), 7);
+    std::fs::remove_dir_all(csa.session_dir(&first)).unwrap();
+    let mut last = read_seq(&queue);
+    let (mut refused, mut started) = (0, 0);
+    for (pages, no_daemon) in (0..=6).flat_map(|pages| [(pages, false), (pages, true)]) {
+        disk.fill_leaving(pages);
+        let mut args = vec!["run", "--queue", "q"];
+        if no_daemon {
+            args.push("--no-daemon");
+        }
+        args.push("exit 7");
+        let out = csa.output(&args);
+        let what = format!("{pages} pages free, --no-daemon {no_daemon}");
+        match code(&out) {
+            125 => {
+                refused += 1;
+                let text = stderr(&out);
+                assert_eq!(text.lines().count(), 1, "{what}: {text}");
+                assert!(text.contains("No space left on device"), "{what}: {text}");
+                assert!(
+                    csa.session_ids().is_empty(),
+                    "{what}: a session left behind"
+                );
+            }
+            exit => {
+                started += 1;
+                assert_eq!(
+                    exit,
+                    if no_daemon { 7 } else { 0 },
+                    "{what}: {}",
+                    stderr(&out)
+                );
+                let id = csa.session_ids().pop().expect("the session");
+                let wait = output_within(&mut wait_cmd(csa, &id), HANG);
+                assert_eq!(code(&wait), 7, "{what}: {}", stderr(&wait));
+                std::fs::remove_dir_all(csa.session_dir(&id)).unwrap();
+            }
+        }
+        let entries = crate::support::names_in(&queue.join("waiting"));
+        assert!(entries.is_empty(), "{what}: left in waiting/: {entries:?}");
+        let seq = read_seq(&queue);
+        assert!(
+            seq >= last,
+            "{what}: numbering went back from {last} to {seq}"
+        );
+        last = seq;
+    }
+    std::fs::remove_file(disk.root().join("filler")).unwrap();
+    let id = csa.run_args(&["--queue", "q", "exit 7"]);
+    assert_eq!(code(&csa.wait(&id)), 7);
+    assert!(read_seq(&queue) > last, "numbering went on after {last}");
+    assert!(
+        refused > 0 && started > 0,
+        "{refused} refused, {started} started"
+    );
+}

@@ -1,6 +1,6 @@
-//! The start of a session: `csa run` forks the supervisor and does not wait for its `exec`,
-//! so the ID may be printed while the supervisor is still a copy of `run` that has not yet
-//! led its own process group. SIGKILLs of `run` and of that child at random moments, and a
+//! The start of a session: `csa run` forks the supervisor and does not wait for its `exec`
+//! (only for it to lead its own session), so the ID may be printed while the supervisor is
+//! still a copy of `run`. SIGKILLs of `run` and of that child at random moments, and a
 //! `session kill` at once after the ID, check that every promise holds from the moment the
 //! ID is printed.
 
@@ -107,13 +107,13 @@ fn kill_at_once_after_the_id_stops_the_session() {
     }
 }
 
-/// `session kill` of a session whose supervisor `csa run` forked but which does not yet lead
-/// its own process group (held stopped there with `SIGSTOP`): `kill` waits for it — it
-/// neither signals the group the child still shares with `run` nor gives up — and once it
-/// runs on, stops the session. Trials where the child had already led its group when
-/// caught are skipped.
+/// A supervisor that `csa run` forked but that does not yet lead its own session (held
+/// stopped there with `SIGSTOP`) holds `run` back: no ID is printed before the PID it names
+/// is the job's process group and session. Once it runs on, the ID comes and
+/// `session kill` stops the session. Trials where the child had already led its session
+/// when caught count as not caught.
 #[test]
-fn kill_waits_for_a_supervisor_still_starting() {
+fn run_prints_no_id_before_the_supervisor_leads_its_session() {
     let csa = Csa::new();
     let (mut caught, mut attempts) = (0, 0);
     while caught < trials(3, 10) && attempts < 300 {
@@ -140,56 +140,134 @@ fn kill_waits_for_a_supervisor_still_starting() {
         };
         signal(child, 19); // SIGSTOP
         let early = crate::support_faults::state(child).is_some()
-            && std::fs::read_to_string(format!("/proc/{child}/stat")).is_ok_and(|stat| {
-                let pgrp = stat.rsplit(')').next().unwrap().split_whitespace().nth(2);
-                pgrp != Some(child.to_string().as_str())
+            && crate::procs::stat(child)
+                .is_some_and(|(_, pgrp, sid, _)| pgrp != child || sid != child);
+        if early {
+            caught += 1;
+            // `run` waits for its child to lead its session: it is asleep in `read`, and
+            // has printed nothing.
+            crate::support::wait_for(HANG, "run to wait for its child", || {
+                in_syscall(run.id(), READ)
             });
-        run.wait().unwrap();
-        let id = std::fs::read_to_string(&printed).unwrap().trim().to_owned();
-        if !early {
-            signal(child, 18); // SIGCONT
-            let kill = output_within(
-                csa.cmd()
-                    .args(["session", "kill", "--session", &id, "--grace", "0"]),
-                HANG,
+            assert!(
+                run.try_wait().unwrap().is_none(),
+                "run returned while its child did not lead its own session"
             );
-            assert_eq!(code(&kill), 0, "{}", stderr(&kill));
-            continue;
+            assert_eq!(std::fs::read_to_string(&printed).unwrap(), "");
         }
-        caught += 1;
-        let kill = super::background({
-            let mut kill = csa.cmd();
-            kill.args(["session", "kill", "--session", &id, "--grace", "5s"]);
-            kill
-        });
-        // Let `kill` find the supervisor still starting (it polls, sleeping in between),
-        // then let the supervisor go on.
-        crate::support::wait_for(HANG, "kill to wait for the supervisor", || {
-            sleeping(kill.pid) || !crate::support::process_alive(kill.pid.cast_signed())
-        });
-        assert!(
-            crate::support::process_alive(child),
-            "kill must not end a supervisor by signalling the group it shares with run"
-        );
         signal(child, 18); // SIGCONT
-        let kill = kill.join();
+        assert!(
+            crate::support::exited_within(&mut run, HANG).is_some(),
+            "run hung"
+        );
+        let id = std::fs::read_to_string(&printed).unwrap().trim().to_owned();
+        let supervisor = csa.supervisor_pid(&id);
+        let (_, pgrp, sid, _) = crate::procs::stat(supervisor).expect("the supervisor");
+        assert_eq!((pgrp, sid), (supervisor, supervisor), "session {id}");
+        let kill = output_within(
+            csa.cmd()
+                .args(["session", "kill", "--session", &id, "--grace", "5s"]),
+            HANG,
+        );
         assert_eq!(code(&kill), 0, "{}", stderr(&kill));
         let result = csa.result(&id).expect("a result after kill");
         assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
         assert!(
-            group_members(child).is_empty(),
+            group_members(supervisor).is_empty(),
             "processes of session {id} survive its kill"
         );
     }
     eprintln!(
-        "kill_waits_for_a_supervisor_still_starting: {caught} supervisors caught before leading their group in {attempts} attempts"
+        "run_prints_no_id_before_the_supervisor_leads_its_session: {caught} supervisors caught before leading their session in {attempts} attempts"
     );
 }
 
-/// True when process `pid` is in `clock_nanosleep` or `nanosleep` (`/proc/<pid>/syscall`).
-fn sleeping(pid: u32) -> bool {
+/// From the moment `csa run` has printed the ID, the PID of `daemon.pid` is the process
+/// group ID and the session ID of the job (docs/format.md), even when the forked
+/// supervisor is slow to get a CPU: `run`, its child and this test's thread share one CPU
+/// with two busy loops, and the supervisor is looked at as soon as `run` returns.
+#[test]
+fn the_supervisor_leads_its_session_when_run_returns() {
+    let cpu = first_allowed_cpu();
+    let mut set = rustix::thread::CpuSet::new();
+    set.set(cpu.parse().unwrap());
+    // This test's own thread (the harness runs each test on a thread of its own).
+    rustix::thread::sched_setaffinity(None, &set).expect("sched_setaffinity");
+    let _spinners = Spinners::start(&cpu, 2);
+    let csa = Csa::new();
+    for _ in 0..trials(40, 200) {
+        let mut command = csa.cmd();
+        command.args(["run", "exec sleep 60"]);
+        let out = output_within(
+            std::process::Command::new("taskset")
+                .args(["-c", &cpu])
+                .arg(command.get_program())
+                .args(command.get_args())
+                .envs(command.get_envs().filter_map(|(k, v)| Some((k, v?))))
+                .stdin(std::process::Stdio::null()),
+            HANG,
+        );
+        let id = crate::support::started_id(&out);
+        let supervisor = csa.supervisor_pid(&id);
+        let stat = crate::procs::stat(supervisor);
+        csa.kill_group(&id);
+        let (_, pgrp, sid, _) = stat.expect("the supervisor");
+        assert_eq!(
+            (pgrp, sid),
+            (supervisor, supervisor),
+            "session {id}: the supervisor does not lead its own process group and session yet"
+        );
+    }
+}
+
+/// The first CPU this process may run on (`Cpus_allowed_list` of `/proc/self/status`).
+fn first_allowed_cpu() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let list = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
+        .expect("Cpus_allowed_list");
+    list.trim().split([',', '-']).next().unwrap().to_owned()
+}
+
+/// Busy loops pinned to one CPU, killed when dropped.
+struct Spinners(Vec<std::process::Child>);
+
+impl Spinners {
+    fn start(cpu: &str, count: usize) -> Self {
+        Self(
+            (0..count)
+                .map(|_| {
+                    std::process::Command::new("taskset")
+                        .args(["-c", cpu, "sh", "-c", "while :; do :; done"])
+                        .stdin(std::process::Stdio::null())
+                        .spawn()
+                        .expect("taskset (util-linux)")
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Drop for Spinners {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The number of the `read` system call, as `/proc/<pid>/syscall` shows it.
+#[cfg(target_arch = "x86_64")]
+const READ: &str = "0";
+#[cfg(target_arch = "aarch64")]
+const READ: &str = "63";
+
+/// True when process `pid` is in system call `number` (`/proc/<pid>/syscall`).
+fn in_syscall(pid: u32, number: &str) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/syscall"))
-        .is_ok_and(|text| matches!(text.split_whitespace().next(), Some("230" | "35")))
+        .is_ok_and(|text| text.split_whitespace().next() == Some(number))
 }
 
 /// A signal to the caller's process group right after `csa run` returns (`kill -HUP 0`, as a

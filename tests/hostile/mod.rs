@@ -6,6 +6,7 @@ mod args;
 mod files;
 mod ids;
 mod planted;
+mod queue_files;
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt as _;

@@ -62,6 +62,22 @@ fn reap(pid: Pid) -> i32 {
     status.exit_status().unwrap_or(-1)
 }
 
+/// Once `Gate::until_leader` returns, the child leads its own session and process group (the
+/// PID `daemon.pid` records is the job's process group from the moment the ID is printed):
+/// looked at at once, every time.
+#[test]
+fn the_child_leads_its_session_once_the_gate_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..50 {
+        let (pid, mut gate) = spawn(true_child(dir.path()), &[]).unwrap();
+        gate.until_leader().unwrap();
+        let stat = ProcStat::read(pid).unwrap();
+        drop(gate);
+        assert_eq!(reap(pid), 0);
+        assert_eq!((stat.pgrp, stat.session), (Some(pid), Some(pid)));
+    }
+}
+
 static HANDLED: AtomicUsize = AtomicUsize::new(0);
 
 extern "C" fn count(_: libc::c_int) {
