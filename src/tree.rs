@@ -95,12 +95,12 @@ pub fn stop_descendants(
 }
 
 /// Stops the descendants of a session whose job timed out, deepest first, with SIGTERM and
-/// the timeout's grace ([`crate::executor::local::TIMEOUT_GRACE`]), quietly. Handed to the
+/// the timeout's grace ([`crate::stop::sequence::TIMEOUT_GRACE`]), quietly. Handed to the
 /// local executor, which sits below trees ([`crate::executor::Start::stop_descendants`]).
 pub fn stop_for_timeout(session: &SessionDir) {
     let how = StopSequence {
         signal: rustix::process::Signal::TERM,
-        grace: crate::executor::local::TIMEOUT_GRACE,
+        grace: crate::stop::sequence::TIMEOUT_GRACE,
     };
     stop_descendants(
         std::slice::from_ref(session),

@@ -1,5 +1,7 @@
-//! `csa __node`: the Slurm batch script's one command, on the compute node
-//! ([`crate::executor::slurm::node`] runs the session's job and records its ending).
+//! `csa __node` (hidden): the command an executor runs where it placed a job, when that is
+//! not under its supervisor — the one command of a Slurm job's batch script, on the
+//! compute node ([`crate::executor::on_node`] runs the session's job and records its
+//! ending).
 
 use anyhow::Result;
 
@@ -7,7 +9,7 @@ use crate::cmd::args::NodeArgs;
 
 /// Runs `csa __node`. Returns the job's exit code.
 pub fn exec(args: &NodeArgs) -> Result<u8> {
-    crate::executor::slurm::node::run(
+    crate::executor::on_node(
         &args.session_dir,
         &args.session_id,
         crate::tree::stop_for_timeout,

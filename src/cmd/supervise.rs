@@ -35,8 +35,6 @@ pub fn exec(args: SuperviseArgs) -> Result<u8> {
         executor: crate::executor::Request {
             executor: executor.executor,
             resume: executor.resume,
-            slurm_args: executor.slurm_args,
-            node_csa: executor.node_csa,
         },
         argv,
     })

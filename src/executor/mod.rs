@@ -7,23 +7,27 @@
 //! [`ExecutorKind`] (its name in `session.toml`) and one line in [`ALL`]. Nothing else
 //! matches on the kind: callers ask [`of`] a session, or [`by_kind`].
 
+mod handover;
 mod limits;
 pub mod local;
 mod plan;
 pub mod slurm;
 
 use std::ffi::OsString;
+use std::path::Path;
 
 use anyhow::Result;
 
+pub use handover::{HandOver, NewSession, SupervisorOutput};
 pub use limits::{Limits, Struck, millis};
-pub use plan::{Choice, Chosen, Request, plan};
+pub use plan::{Choice, Chosen, Request, plan, usage};
 
 use crate::interrupt::Received;
 use crate::queue::slot::Slot;
 use crate::stop::sequence::StopSequence;
 use crate::store::record::{ExecutorKind, ResultRecord, SessionRecord, StdinSource};
 use crate::store::session::{self, SessionDir};
+use crate::tool::config::ExecutorSettings;
 
 /// Every executor, one line each.
 pub const ALL: [&dyn Executor; 2] = [&local::LocalExecutor, &slurm::SlurmExecutor];
@@ -32,6 +36,14 @@ pub const ALL: [&dyn Executor; 2] = [&local::LocalExecutor, &slurm::SlurmExecuto
 pub trait Executor: Sync {
     /// The executor's kind, as `session.toml` records it.
     fn kind(&self) -> ExecutorKind;
+
+    /// `csa run`'s part, once the executor is chosen: checks the options that depend on
+    /// it (`choice`, and the configuration's `settings`) and returns its steps for the
+    /// new session ([`HandOver`]).
+    ///
+    /// Errors: 2 for options that do not fit the executor (`--slurm-arg` without Slurm;
+    /// `--no-daemon` or `--stdin` with it), 125 when csa itself fails.
+    fn plan(&self, choice: &Choice<'_>, settings: &ExecutorSettings) -> Result<Box<dyn HandOver>>;
 
     /// Runs the job of a supervised session whose admission is passed (dependencies
     /// succeeded, queue slot taken — `job.slot`, held until the job has ended), and returns
@@ -45,6 +57,14 @@ pub trait Executor: Sync {
     /// A look, which changes nothing: what a session whose job has not started waits for
     /// at the executor, in words (`Slurm to start job 42`), or `None`.
     fn look(&self, session: &SessionDir) -> Option<String>;
+
+    /// What a session of this executor waits for once it is admitted, in words, known
+    /// without looking (`Slurm to start the job`); `None` (the default) when its job
+    /// starts as soon as it is admitted. A look that must not read the executor's files
+    /// (`csa status`) shows it; [`Self::look`] says more.
+    fn awaits(&self) -> Option<&'static str> {
+        None
+    }
 
     /// A look, which changes nothing: the executor's own ID of the session's job, as its
     /// tools show it (Slurm's job ID), once it has one; `None` by default.
@@ -77,6 +97,35 @@ pub trait Executor: Sync {
     /// True when a job can outlive its supervisor (a Slurm job runs on while its watcher
     /// is gone): a look that finds such a session's lock free must not take it for ended.
     fn outlives_supervisor(&self) -> bool;
+
+    /// The executor's side on the machine where a job runs, when that is not its
+    /// supervisor's ([`NodeEntry`]: `csa __node`, the one command of a Slurm job's batch
+    /// script); `None` (the default) for an executor whose jobs run under their supervisor.
+    fn node(&self) -> Option<NodeEntry> {
+        None
+    }
+}
+
+/// Runs a session's job where the executor placed it and records its ending there:
+/// `(session_dir, session_id, stop_descendants)`, `stop_descendants` stopping the session's
+/// descendants when its `--timeout` strikes. Returns the job's exit code.
+pub type NodeEntry = fn(&Path, &str, fn(&SessionDir)) -> Result<u8>;
+
+/// `csa __node`: the node side of the executor that has one ([`Executor::node`]; Slurm's
+/// batch script runs it on the job's node). Returns the job's exit code.
+///
+/// Errors (exit 125): refused outside a job of that executor; the job's records cannot be
+/// read or written.
+pub fn on_node(
+    session_dir: &Path,
+    session_id: &str,
+    stop_descendants: fn(&SessionDir),
+) -> Result<u8> {
+    let entry = ALL
+        .iter()
+        .find_map(|executor| executor.node())
+        .ok_or_else(|| anyhow::anyhow!("no executor runs jobs away from their supervisor"))?;
+    entry(session_dir, session_id, stop_descendants)
 }
 
 /// What the supervisor hands its executor once the session is admitted.

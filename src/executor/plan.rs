@@ -1,9 +1,9 @@
 //! Choosing the executor of a new session (`csa run --executor`, the configuration), and
 //! what the supervisor is told about it.
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
-use super::slurm;
+use super::{Executor, HandOver, by_kind};
 use crate::exit::{Failure, USAGE};
 use crate::store::record::ExecutorKind;
 
@@ -23,88 +23,48 @@ pub struct Choice<'a> {
     pub timeout: Option<std::time::Duration>,
 }
 
-/// What the supervisor is told runs its job (`csa __supervise --executor …`).
+/// What the supervisor is told runs its job (`csa __supervise --executor … [--resume]`).
 #[derive(Debug, Clone, Default)]
 pub struct Request {
     /// The executor.
     pub executor: ExecutorKind,
-    /// Slurm: take over the job of a watcher that died (nothing is submitted).
+    /// Take over the job of a supervisor that died (an executor whose jobs outlive their
+    /// supervisor: [`Executor::outlives_supervisor`]); nothing is submitted again.
     pub resume: bool,
-    /// Slurm: `sbatch` options, in order.
-    pub slurm_args: Vec<std::ffi::OsString>,
-    /// Slurm: the csa binary the compute node runs.
-    pub node_csa: Option<std::ffi::OsString>,
 }
 
-/// The executor `csa run` uses, and for Slurm what to submit.
-#[derive(Debug, Clone)]
+/// The executor `csa run` uses, and its part in creating the session.
 pub struct Chosen {
     /// `--executor`, else the configured `executor`, else `local`.
-    pub executor: ExecutorKind,
-    /// For [`ExecutorKind::Slurm`]: the `sbatch` options and csa's path on the nodes.
-    pub slurm: Option<slurm::submit::Request>,
+    pub executor: &'static dyn Executor,
+    /// What its plan decided, and its steps while `run` creates the session.
+    pub hand_over: Box<dyn HandOver>,
+}
+
+impl std::fmt::Debug for Chosen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Chosen({:?})", self.executor)
+    }
 }
 
 /// Chooses the executor of a new session from the command line and the configuration of
-/// the job's directory. Errors: 2 for options that do not fit the executor (`--slurm-arg`
-/// without Slurm; `--no-daemon` or `--stdin` with it; an `sbatch` option that would break
-/// one session, one job, or that `sbatch` does not have: [`slurm::options`]), 125 for an
+/// the job's directory, and has it check the options that depend on it
+/// ([`Executor::plan`]). Errors: 2 for options that do not fit the executor, 125 for an
 /// unreadable configuration.
 pub fn plan(args: &Choice<'_>, config: &crate::tool::config::Lazy<'_>) -> Result<Chosen> {
-    let settings = config.get()?.executor.clone();
-    let executor = args
-        .executor
-        .or(settings.executor)
-        .unwrap_or(ExecutorKind::Local);
-    if executor == ExecutorKind::Local {
-        if !args.slurm_args.is_empty() {
-            return Err(usage("--slurm-arg needs --executor slurm"));
-        }
-        return Ok(Chosen {
-            executor,
-            slurm: None,
-        });
-    }
-    if args.no_daemon {
-        return Err(usage(
-            "--no-daemon runs the job on this machine; it cannot be combined with the Slurm executor (use --executor local)",
-        ));
-    }
-    if args.stdin {
-        return Err(usage(
-            "--stdin passes this terminal's input to the job; a Slurm job runs elsewhere (put the input in a file, or use --executor local)",
-        ));
-    }
-    let csa = match settings.slurm_csa {
-        Some(path) => path.into_os_string(),
-        None => std::env::current_exe()
-            .context("cannot find the csa executable (set [executors.slurm] csa)")?
-            .into_os_string(),
-    };
-    let mut extra: Vec<std::ffi::OsString> =
-        settings.slurm_args.into_iter().map(Into::into).collect();
-    let configured = extra.len();
-    extra.extend(args.slurm_args.iter().map(Into::into));
-    let cluster = slurm::client::Slurm::from_env();
-    let given = slurm::options::check(&extra, configured, &cluster)?;
-    // First: a configured or given `--time` comes later and wins.
-    if let Some(timeout) = args.timeout
-        && let Some(time) = slurm::limit::backstop(timeout, &given, &cluster)?
-    {
-        extra.insert(0, time);
-    }
+    let settings = &config.get()?.executor;
+    let executor = by_kind(
+        args.executor
+            .or(settings.executor)
+            .unwrap_or(ExecutorKind::Local),
+    );
     Ok(Chosen {
         executor,
-        slurm: Some(slurm::submit::Request {
-            args: extra,
-            csa,
-            env: Vec::new(),
-            cwd: None,
-            name: None,
-        }),
+        hand_over: executor.plan(args, settings)?,
     })
 }
 
-fn usage(message: &str) -> anyhow::Error {
+/// A usage error (exit 2) of `csa run`'s options.
+pub fn usage(message: &str) -> anyhow::Error {
     Failure::new(USAGE, format!("{message} (csa run)")).into()
 }

@@ -95,7 +95,7 @@ impl Session {
     }
 
     /// True when its job waits (or waited) for something before it starts: a queue slot,
-    /// dependencies, or Slurm.
+    /// dependencies, or its executor ([`SessionRecord::waits`]).
     pub fn is_gated(&self) -> bool {
         self.record.as_ref().is_some_and(SessionRecord::waits)
     }

@@ -7,7 +7,7 @@ use ulid::Ulid;
 
 use super::Session;
 use crate::liveness::{self, Observed};
-use crate::store::record::{self, ExecutorKind, ResultRecord, SessionRecord, State, Status};
+use crate::store::record::{self, ResultRecord, SessionRecord, State, Status};
 use crate::store::session::{self, StateRoot};
 
 /// Reads session `id` of `root`; `previous` is what the last read found (its
@@ -59,12 +59,11 @@ pub(super) fn session(
         Ok(Observed::Finished(result)) => finished(&mut session, &result),
         Ok(Observed::Gone) => {
             session.unrecorded = true;
-            let slurm = session
-                .record
-                .as_ref()
-                .is_some_and(|record| record.executor == ExecutorKind::Slurm);
-            if slurm {
-                // Its job may still run under Slurm; the next `csa session list` resumes
+            let outlives = session.record.as_ref().is_some_and(|record| {
+                crate::executor::by_kind(record.executor).outlives_supervisor()
+            });
+            if outlives {
+                // Its job may still run (under Slurm); the next `csa session list` resumes
                 // the watcher.
                 session.started = started(&session);
                 session.reason =

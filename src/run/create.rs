@@ -8,7 +8,8 @@
 //! `csa run` killed before the rename leaves only the hidden directory, which `session
 //! clean` removes.
 //!
-//! **In place** (`--no-daemon`, Slurm): the directory is created under its ID at once, and
+//! **In place** (`--no-daemon`, or an executor that needs it:
+//! [`crate::executor::HandOver::in_place`]): the directory is created under its ID at once, and
 //! each file appears atomically by a rename of its own.
 
 use std::fs::File;
@@ -94,7 +95,7 @@ pub(super) fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         job,
         cwd,
         fleet,
-        plan,
+        executor,
         ..
     } = launch;
     let dir = launch.files();
@@ -131,7 +132,7 @@ pub(super) fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         parent: fleet.parent.as_ref().map(SessionDir::id_string),
         queue: fleet.admission.queue.clone(),
         after: fleet.admission.after.clone(),
-        executor: plan.executor,
+        executor: executor.kind(),
     };
     let text = toml::to_string(&record)
         .map_err(|err| anyhow::anyhow!("cannot serialize a record: {err}"))?;

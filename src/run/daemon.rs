@@ -28,7 +28,7 @@ use std::os::fd::{AsFd as _, AsRawFd as _};
 use anyhow::{Context as _, Result};
 use rustix::process::Signal;
 
-use super::{Launch, Prepared, create, fleet, job_environment};
+use super::{Launch, Prepared, create, fleet};
 use crate::exit::{CSA_ERROR, Failure};
 use crate::liveness::Identity;
 use crate::store::record::{self, ResultRecord, Status, StdinSource};
@@ -36,14 +36,21 @@ use crate::store::session::{self, SessionDir};
 use crate::supervise;
 use crate::sys;
 
-/// Starts `csa __supervise` detached with the spool files as stdout/stderr and the locked
-/// `lock` descriptor inherited, records `daemon.pid` and publishes a staged session.
-/// Returns the supervisor's PID.
+/// Starts `csa __supervise` detached with `prepared`'s files as stdout/stderr (the spool
+/// files, or the executor's) and the locked `lock` descriptor inherited, records
+/// `daemon.pid` and publishes a staged session. `executor_args` name the executor
+/// ([`crate::executor::HandOver::supervisor_args`]); `job_environment` is
+/// [`super::job_environment`]'s. Returns the supervisor's PID.
 ///
 /// Errors (exit 125) when the arguments cannot be passed (too long for `execve`), the
 /// process cannot be forked, or `daemon.pid` or the directory cannot be written; the
 /// child, if any, is killed first.
-pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Result<sys::Pid> {
+pub(super) fn spawn_supervisor(
+    launch: &Launch<'_>,
+    prepared: Prepared,
+    executor_args: &[OsString],
+    job_environment: &[(OsString, OsString)],
+) -> Result<sys::Pid> {
     let Launch { job, session, .. } = launch;
     let exe = std::env::current_exe().context("cannot find the csa executable")?;
     // Linux names a replaced executable `<path> (deleted)`; the child then falls back to
@@ -79,12 +86,10 @@ pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Resul
     argv.push("--stdin-from".into());
     argv.push(stdin_from.into());
     fleet::pass_on(&launch.fleet, &mut argv)?;
-    if let Some(request) = &launch.plan.slurm {
-        argv.extend(request.supervisor_args());
-    }
+    argv.extend_from_slice(executor_args);
     argv.push("--".into());
     argv.extend(job.argv.iter().cloned());
-    let env = environment(launch);
+    let env = environment(job_environment);
     let null = if job.stdin == StdinSource::Inherit {
         None
     } else {
@@ -153,12 +158,12 @@ pub(super) fn spawn_supervisor(launch: &Launch<'_>, prepared: Prepared) -> Resul
 }
 
 /// The supervisor's environment: csa's own with the job's additions
-/// ([`job_environment`]; a later value of a name wins) and the allocator's tunables
+/// (`job_environment`; a later value of a name wins) and the allocator's tunables
 /// ([`supervise::tunables`], which the supervisor takes out again).
-fn environment(launch: &Launch<'_>) -> Vec<(OsString, OsString)> {
+fn environment(job_environment: &[(OsString, OsString)]) -> Vec<(OsString, OsString)> {
     let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     let tuned = supervise::tunables::for_supervisor(std::env::var_os("GLIBC_TUNABLES").as_deref());
-    for (key, value) in job_environment(launch).into_iter().chain(tuned) {
+    for (key, value) in job_environment.iter().cloned().chain(tuned) {
         match env.iter_mut().find(|(k, _)| *k == key) {
             Some(slot) => slot.1 = value,
             None => env.push((key, value)),

@@ -20,7 +20,7 @@ use std::process::Command;
 use anyhow::{Context as _, Result};
 
 use crate::exit::{Failure, NOT_EXECUTABLE, NOT_FOUND, USAGE};
-use crate::store::record::{ExecutorKind, StdinSource};
+use crate::store::record::StdinSource;
 use crate::store::session::{SessionDir, StateRoot};
 use crate::tool::{self, Job};
 
@@ -29,7 +29,6 @@ mod daemon;
 mod fleet;
 mod foreground;
 mod request;
-mod slurm;
 
 pub use create::STAGING_PREFIX;
 use daemon::spawn_supervisor;
@@ -42,7 +41,8 @@ pub const MAX_STDIN_PROMPT: u64 = 10 * 1024 * 1024;
 /// How a session was started.
 #[derive(Debug)]
 pub enum Started {
-    /// Its supervisor runs detached (or, for Slurm, its watcher): the caller announces it.
+    /// Its supervisor runs detached (the executor's watcher, for a job that runs
+    /// elsewhere): the caller announces it.
     Detached {
         /// The new session.
         session: SessionDir,
@@ -56,8 +56,9 @@ pub enum Started {
 /// Starts a session, top to bottom: **plan** (the job's working directory, its command
 /// line from the tool, the executor, the checks that the program can run; the queue,
 /// dependencies and parent), **create** the session (its directory, records and lock),
-/// and **hand it over** — to a detached supervisor, to Slurm and a watcher, or to this
-/// process with `--no-daemon`. Announcing it is the caller's.
+/// and **hand it over** — to a detached supervisor and the session's executor
+/// ([`crate::executor::HandOver`]: its steps before, while and after the session's files
+/// are written), or to this process with `--no-daemon`. Announcing it is the caller's.
 ///
 /// Errors: 127/126 when the program cannot be run (before any session is created), 2 for
 /// a bad prompt or options that do not fit together, 1 when Slurm refused the job, 125
@@ -90,7 +91,7 @@ pub fn start(args: &Request) -> Result<Started> {
         .find(|(key, _)| key == "PATH")
         .map(|(_, value)| OsString::from(value))
         .or_else(|| std::env::var_os("PATH"));
-    let plan = crate::executor::plan(
+    let chosen = crate::executor::plan(
         &crate::executor::Choice {
             executor: args.executor,
             slurm_args: &args.slurm_args,
@@ -100,8 +101,7 @@ pub fn start(args: &Request) -> Result<Started> {
         },
         &config,
     )?;
-    // A Slurm job's program must exist on the node, not necessarily here.
-    if plan.executor == ExecutorKind::Local {
+    if chosen.hand_over.runs_here() {
         tool::check_job(&job, &cwd, path_var.as_deref())?;
     }
 
@@ -111,8 +111,9 @@ pub fn start(args: &Request) -> Result<Started> {
     // 2. Create the session: its directory, records, lock and spool files.
     // Staged (see `create`) unless the session is set up in place for a mode that needs its
     // directory under its ID from the start.
-    let staged = !args.no_daemon && plan.slurm.is_none();
+    let staged = !args.no_daemon && !chosen.hand_over.in_place();
     let (session, staging) = create::create_session_dir(&root, staged)?;
+    let mut hand_over = chosen.hand_over;
     let mut launch = Launch {
         args,
         job,
@@ -120,11 +121,14 @@ pub fn start(args: &Request) -> Result<Started> {
         staging,
         cwd,
         fleet,
-        plan,
+        executor: chosen.executor,
     };
-    // A Slurm job is submitted while the session's files are written (it cannot start
-    // before they are: `csa __node` waits for `slurm.toml`).
-    let early = slurm::submit_early(&launch);
+    let job_environment = job_environment(&launch);
+    // The executor's slow part overlaps with writing the session's files (Slurm submits
+    // the job meanwhile; it cannot start before they are written).
+    if !args.no_daemon {
+        hand_over.begin(&launch.new_session(&job_environment));
+    }
     let files = launch.files();
     let prepared = create::prepare(&launch)
         .and_then(|prepared| {
@@ -132,15 +136,31 @@ pub fn start(args: &Request) -> Result<Started> {
             Ok(prepared)
         })
         .inspect_err(|_| create::remove(&launch))?;
-    // 3. Hand it over: to this process, to Slurm and a watcher, or to a detached supervisor.
+    // 3. Hand it over: to this process, or to a detached supervisor and the executor.
     if args.no_daemon {
         return foreground::run(&mut launch, prepared).map(Started::Foreground);
     }
-    let pid = if launch.plan.slurm.is_some() {
-        slurm::start(&launch, prepared, early)?
-    } else {
-        spawn_supervisor(&launch, prepared).inspect_err(|_| create::remove(&launch))?
+    let new = launch.new_session(&job_environment);
+    let output = hand_over
+        .prepare(&new)
+        .inspect_err(|_| create::remove(&launch))?;
+    let prepared = match output {
+        Some(output) => Prepared {
+            stdout: output.stdout,
+            stderr: output.stderr,
+            ..prepared
+        },
+        None => prepared,
     };
+    // On failure the hand-over, dropped, undoes what it started (Slurm cancels the job).
+    let pid = spawn_supervisor(
+        &launch,
+        prepared,
+        &hand_over.supervisor_args(),
+        &job_environment,
+    )
+    .inspect_err(|_| create::remove(&launch))?;
+    hand_over.finish(&new)?;
     Ok(Started::Detached {
         session: launch.session,
         pid,
@@ -246,11 +266,27 @@ pub(in crate::run) struct Launch<'a> {
     pub(in crate::run) staging: Option<PathBuf>,
     pub(in crate::run) cwd: PathBuf,
     pub(in crate::run) fleet: fleet::Fleet,
-    /// The executor, and for Slurm what to submit.
-    pub(in crate::run) plan: crate::executor::Chosen,
+    /// The executor.
+    pub(in crate::run) executor: &'static dyn crate::executor::Executor,
 }
 
 impl Launch<'_> {
+    /// The session as its executor sees it; `job_environment` is [`job_environment`]'s.
+    pub(in crate::run) fn new_session<'a>(
+        &'a self,
+        job_environment: &'a [(OsString, OsString)],
+    ) -> crate::executor::NewSession<'a> {
+        crate::executor::NewSession {
+            session: &self.session,
+            env: &self.args.env,
+            cwd: &self.cwd,
+            name: self.args.name.as_deref(),
+            waits: !self.fleet.admission.is_empty(),
+            slots_default: self.fleet.admission.slots_default,
+            job_environment,
+        }
+    }
+
     /// Where the session's files are written now: its staged directory, or its own.
     pub(in crate::run) fn files(&self) -> SessionDir {
         SessionDir {

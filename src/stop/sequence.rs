@@ -19,6 +19,10 @@ use crate::store::stop_request::StopRequest;
 /// of their locks.
 pub const AFTER_KILL: Duration = Duration::from_secs(10);
 
+/// How long a job has to exit after SIGTERM before it gets SIGKILL when its `--timeout` or
+/// `--idle-timeout` strikes (wherever it runs: under its supervisor, on a Slurm node; its descendants too).
+pub const TIMEOUT_GRACE: Duration = Duration::from_secs(5);
+
 /// How to stop: the first signal, and how long the processes have to exit before SIGKILL.
 #[derive(Debug, Clone, Copy)]
 pub struct StopSequence {

@@ -114,11 +114,12 @@ pub struct SessionRecord {
 
 impl SessionRecord {
     /// True when the session's job waits for something before it starts: a queue slot
-    /// (`queue`), dependencies (`after`), or Slurm (`executor = "slurm"`). Such a session is
-    /// created `queued`, and its job's start is recorded in `started.toml`; any other job
-    /// starts as its session is created.
+    /// (`queue`), dependencies (`after`), or an executor that starts the job itself, which
+    /// is every executor but `local` (Slurm). Such a session is created `queued`, and its
+    /// job's start is recorded in `started.toml`; any other job starts as its session is
+    /// created.
     pub fn waits(&self) -> bool {
-        self.queue.is_some() || !self.after.is_empty() || self.executor == ExecutorKind::Slurm
+        self.queue.is_some() || !self.after.is_empty() || !self.executor.is_local()
     }
 }
 

@@ -21,8 +21,8 @@ pub use session::{
 };
 pub use view::{StatusArgs, TopArgs};
 
-/// Arguments of the hidden node entry (`csa __node`), the command of a Slurm session's
-/// batch script.
+/// Arguments of the hidden node entry (`csa __node`), the command an executor runs where
+/// it placed a job (a Slurm job's batch script).
 #[derive(Debug, Args)]
 pub struct NodeArgs {
     /// The absolute path of the session directory
@@ -91,19 +91,14 @@ pub struct SuperviseArgs {
     pub argv: Vec<OsString>,
 }
 
-/// How the supervisor runs the job: itself (`local`), or as the watcher of a Slurm job.
+/// How the supervisor runs the job: itself (`local`), or as the watcher of a job another
+/// executor runs.
 #[derive(Debug, Args)]
 pub struct ExecutorArgs {
-    /// What runs the job (`slurm`: submit it and watch it)
+    /// What runs the job
     #[arg(long, value_parser = choices::parser(choices::EXECUTORS), default_value = "local")]
     pub executor: crate::store::record::ExecutorKind,
-    /// Slurm: take over the job of a watcher that died (nothing is submitted)
+    /// Take over the job of a supervisor that died (nothing is submitted again)
     #[arg(long)]
     pub resume: bool,
-    /// Slurm: an `sbatch` option (repeatable)
-    #[arg(long = "slurm-arg", allow_hyphen_values = true)]
-    pub slurm_args: Vec<OsString>,
-    /// Slurm: the csa binary the compute node runs
-    #[arg(long)]
-    pub node_csa: Option<OsString>,
 }

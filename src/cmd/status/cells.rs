@@ -137,10 +137,10 @@ fn waiting_for(fleet: &Fleet, at: usize) -> String {
     match (&record.queue, fleet.queue_position(at)) {
         (Some(queue), Some(place)) => format!("#{place} in {queue}"),
         (Some(queue), None) => format!("a slot of {queue}"),
-        (None, _) if record.executor == crate::store::record::ExecutorKind::Slurm => {
-            "Slurm to start the job".to_owned()
-        }
-        (None, _) => String::new(),
+        (None, _) => crate::executor::by_kind(record.executor)
+            .awaits()
+            .unwrap_or_default()
+            .to_owned(),
     }
 }
 

@@ -6,7 +6,7 @@ use std::os::unix::process::ExitStatusExt as _;
 use std::process::{Child, Command, ExitStatus};
 use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use rustix::process::Signal;
 
@@ -15,14 +15,11 @@ use crate::exit;
 use crate::interrupt::{Received, SURVIVED_SIGNALS};
 use crate::queue::slot::Slot;
 use crate::stop::Scope;
+use crate::stop::sequence::TIMEOUT_GRACE;
 use crate::store::record::endings::{finished, never_started, not_started};
 use crate::store::record::{ResultRecord, Status};
 use crate::store::session::SessionDir;
 use crate::sys::{self, Pid};
-
-/// How long a job has to exit after SIGTERM before it gets SIGKILL (`--timeout`,
-/// `--idle-timeout`).
-pub const TIMEOUT_GRACE: Duration = Duration::from_secs(5);
 
 /// Spawns `command` in the caller's process group, reaps it, enforces `limits` (when one
 /// strikes: the session's descendant sessions stopped with `stop_descendants`, then SIGTERM

@@ -10,13 +10,14 @@ use std::process::Command;
 
 use anyhow::Result;
 
-pub use job::{TIMEOUT_GRACE, run_job};
+pub use job::run_job;
 pub use leftovers::stop_finished;
 
-use super::{Executor, Settled, Start, StopOrder};
+use super::{Choice, Executor, HandOver, NewSession, Settled, Start, StopOrder, SupervisorOutput};
 use crate::store::record::endings::{final_result, without_stdin};
 use crate::store::record::{ExecutorKind, ResultRecord};
 use crate::store::session::SessionDir;
+use crate::tool::config::ExecutorSettings;
 
 /// The local executor (see the module documentation).
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +26,14 @@ pub struct LocalExecutor;
 impl Executor for LocalExecutor {
     fn kind(&self) -> ExecutorKind {
         ExecutorKind::Local
+    }
+
+    /// Refuses the options of other executors; nothing else to plan.
+    fn plan(&self, choice: &Choice<'_>, _: &ExecutorSettings) -> Result<Box<dyn HandOver>> {
+        if !choice.slurm_args.is_empty() {
+            return Err(super::usage("--slurm-arg needs --executor slurm"));
+        }
+        Ok(Box::new(LocalHandOver))
     }
 
     /// Runs the job under the supervisor ([`run_job`]) with its standard input; a prompt
@@ -70,5 +79,35 @@ impl Executor for LocalExecutor {
 
     fn outlives_supervisor(&self) -> bool {
         false
+    }
+}
+
+/// `csa run`'s part of the local executor: none. The job runs here, under the supervisor
+/// `run` starts, with the spool files as the supervisor's output; the session is staged.
+#[derive(Debug)]
+struct LocalHandOver;
+
+impl HandOver for LocalHandOver {
+    fn runs_here(&self) -> bool {
+        true
+    }
+
+    fn in_place(&self) -> bool {
+        false
+    }
+
+    fn begin(&mut self, _: &NewSession<'_>) {}
+
+    fn prepare(&mut self, _: &NewSession<'_>) -> Result<Option<SupervisorOutput>> {
+        Ok(None)
+    }
+
+    /// None: `local` is the supervisor's default.
+    fn supervisor_args(&self) -> Vec<std::ffi::OsString> {
+        Vec::new()
+    }
+
+    fn finish(self: Box<Self>, _: &NewSession<'_>) -> Result<()> {
+        Ok(())
     }
 }

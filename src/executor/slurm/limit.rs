@@ -14,8 +14,8 @@ use anyhow::Result;
 
 use super::client::Slurm;
 use super::options::Given;
-use crate::executor::local::TIMEOUT_GRACE;
 use crate::exit::{Failure, USAGE};
+use crate::stop::sequence::TIMEOUT_GRACE;
 
 /// The `--time=MINUTES` option for a job whose `--timeout` is `timeout`, given the options
 /// `given`; `None` when the user gave a `--time`. Errors (exit 2): the timeout and its

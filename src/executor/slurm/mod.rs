@@ -2,12 +2,12 @@
 //! a local session (docs/slurm.md).
 //!
 //! - **Submitting side.** `csa run --executor slurm` submits the job ([`submit`]) and
-//!   records its ID in `slurm.toml` ([`crate::run`]), then starts the supervisor as for a
-//!   local session; it holds the session's `lock` exactly as today (the liveness invariant
+//!   records its ID in `slurm.toml` ([`handover`], the executor's part of [`crate::run`]),
+//!   starting the supervisor meanwhile as for a local session; it holds the session's `lock` exactly as today (the liveness invariant
 //!   is unchanged), but instead of running the job it is the job's *watcher*: it waits for
 //!   its end ([`watch`]) and returns the result to record ([`outcome`]). A session that
 //!   waited for a queue slot or dependencies is submitted by its watcher.
-//! - **Node side.** The batch script runs `csa __node` ([`crate::cmd::node`]), which runs the
+//! - **Node side.** The batch script runs `csa __node` ([`node`]), which runs the
 //!   job exactly as the local supervisor does and records its true ending in `ending.toml`.
 //! - **The job outlives its watcher.** When a look finds the lock free and no result, it
 //!   calls [`resume::settle`] (through [`crate::heal::settle`]), which takes the lock and starts a new watcher.
@@ -17,6 +17,7 @@ pub mod client;
 pub mod deferred;
 pub mod env;
 pub mod files;
+mod handover;
 pub mod identity;
 pub mod limit;
 pub mod node;
@@ -36,13 +37,14 @@ use anyhow::{Context as _, Result};
 use self::client::{Cancel, Slurm};
 use self::files::JobRecord;
 use self::outcome::Ending;
-use super::{StopMode, StopOrder};
+use super::{Choice, HandOver, NodeEntry, StopMode, StopOrder};
 use crate::exit;
 use crate::interrupt::Received;
 use crate::queue::slot::Slot;
 use crate::store::record::{self, ExecutorKind, ResultRecord, SessionRecord, Status};
 use crate::store::session::{self, SessionDir};
 use crate::store::stop_request as request;
+use crate::tool::config::ExecutorSettings;
 
 pub use outcome::NEVER_STARTED;
 
@@ -53,6 +55,12 @@ pub struct SlurmExecutor;
 impl super::Executor for SlurmExecutor {
     fn kind(&self) -> ExecutorKind {
         ExecutorKind::Slurm
+    }
+
+    /// Checks the `sbatch` options and the options Slurm cannot honour
+    /// ([`handover::plan`]).
+    fn plan(&self, choice: &Choice<'_>, settings: &ExecutorSettings) -> Result<Box<dyn HandOver>> {
+        Ok(Box::new(handover::plan(choice, settings)?))
     }
 
     /// The watcher: submits the job unless `csa run` did, and waits for its end
@@ -67,9 +75,13 @@ impl super::Executor for SlurmExecutor {
         )
     }
 
-    /// A submitted job that Slurm has not started: `Slurm to start job <ID>`.
+    /// Slurm's `slurm.log`.
     fn messages_file(&self) -> Option<&'static str> {
         Some(files::SLURM_LOG)
+    }
+
+    fn awaits(&self) -> Option<&'static str> {
+        Some("Slurm to start the job")
     }
 
     fn job_id(&self, session: &SessionDir) -> Option<String> {
@@ -79,6 +91,8 @@ impl super::Executor for SlurmExecutor {
             .map(|job| job.job_id)
     }
 
+    /// A submitted job that Slurm has not started: `Slurm to start job <ID>`, with
+    /// Slurm's reason ([`pending::waiting_for`]).
     fn look(&self, session: &SessionDir) -> Option<String> {
         let job = files::read_job(session).ok().flatten()?;
         Some(pending::waiting_for(session, &job))
@@ -110,10 +124,16 @@ impl super::Executor for SlurmExecutor {
     fn outlives_supervisor(&self) -> bool {
         true
     }
+
+    /// `csa __node` ([`node::run`]).
+    fn node(&self) -> Option<NodeEntry> {
+        Some(node::run)
+    }
 }
 
 /// The watcher (`csa __supervise --executor slurm`, once the session is admitted — dependencies,
-/// queue slot — is passed): submits the job (unless `--resume`), waits for its end and
+/// queue slot — is passed): submits the job (unless `--resume`, or `csa run` did) with what
+/// `submit.toml` keeps ([`deferred`]), waits for its end and
 /// returns the result to record (the supervisor applies a stop request and writes it).
 /// `waits_for_nothing`: the session had no dependencies and no queue (then `csa run`
 /// submitted the job). `slot`, the session's queue slot, is held until the job has ended. `received` is the
@@ -135,15 +155,31 @@ pub fn supervise(
     }
     // `csa run` submits a job that waits for nothing itself, while this watcher starts.
     let run_submits = !args.resume && waits_for_nothing;
-    let request = &submit::Request {
-        args: args.slurm_args.clone(),
-        csa: args
-            .node_csa
-            .clone()
-            .unwrap_or_else(|| std::env::current_exe().map_or_else(|_| "csa".into(), Into::into)),
-        env: Vec::new(),
-        cwd: None,
-        name: None,
+    // What to submit, when this watcher submits the job: what `csa run` kept
+    // (`submit.toml`); a resumed watcher whose session has none submits with no options.
+    let deferred = if run_submits {
+        None
+    } else {
+        deferred::read(session)
+    };
+    if deferred.is_none() && !args.resume && !run_submits {
+        let reason = format!(
+            "cannot read {} ({}); the job was never submitted",
+            deferred::SUBMIT_TOML,
+            session.path.display()
+        );
+        return Ok(not_run(session, Status::Failure, None, reason));
+    }
+    let request = &match deferred {
+        Some(deferred) => submit::Request {
+            args: deferred.args.into_iter().map(Into::into).collect(),
+            csa: deferred.csa.into(),
+            ..submit::Request::default()
+        },
+        None => submit::Request {
+            csa: std::env::current_exe().map_or_else(|_| "csa".into(), Into::into),
+            ..submit::Request::default()
+        },
     };
     let record: SessionRecord = record::read(&session.file(session::SESSION_TOML))?
         .with_context(|| format!("session.toml is missing ({})", session.path.display()))?;

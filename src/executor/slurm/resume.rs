@@ -75,7 +75,8 @@ pub fn settle(session: &SessionDir) -> Result<Settled> {
 /// Starts `csa __supervise --executor slurm --resume` in a new session, handing it `lock`
 /// (exclusively locked), and records it in `daemon.pid`. For a session whose job was not
 /// submitted yet ([`super::deferred`]), the new watcher gets what the first one had: the
-/// session's dependencies and queue, the `sbatch` options, and its environment.
+/// session's dependencies and queue and its environment (the `sbatch` options it reads
+/// from `submit.toml` itself).
 fn start_watcher(session: &SessionDir, lock: File) -> Result<()> {
     let record: Option<SessionRecord> = record::read(&session.file(session::SESSION_TOML))?;
     let deferred = match files::read_job(session) {
@@ -95,10 +96,6 @@ fn start_watcher(session: &SessionDir, lock: File) -> Result<()> {
                 deferred.slots_default.to_string().into(),
             ]);
         }
-        for arg in &deferred.args {
-            admission.push(format!("--slurm-arg={arg}").into());
-        }
-        admission.push(format!("--node-csa={}", deferred.csa).into());
     }
     let argv = record.map_or_else(|| vec!["?".to_owned()], |r| r.argv);
     let exe = std::env::current_exe().context("cannot find the csa executable")?;
