@@ -232,8 +232,9 @@ pub fn wait_until_empty(targets: &[Target], limit: Duration) -> Vec<bool> {
     left
 }
 
-/// How long the processes may take to exit before [`stop_together`] says what it waits for.
-const QUIET_WAIT: Duration = Duration::from_secs(1);
+/// How long the processes may take to exit before a stop says what it waits for (here,
+/// and for a Slurm job in the Slurm executor's stop).
+pub const QUIET_WAIT: Duration = Duration::from_secs(1);
 
 /// Waits up to the grace period (counted from `started`) for `targets` to exit, as
 /// [`wait_until_empty`]. With `notes`, once some are still there after [`QUIET_WAIT`], says

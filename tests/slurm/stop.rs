@@ -68,8 +68,16 @@ fn kill_of_a_running_job_reads_as_stopped_whatever_it_returns() {
 fn kill_of_a_job_ignoring_sigterm_uses_csas_grace_then_sigkill() {
     let slurm = SlurmCsa::new();
     let id = slurm.run_ready("trap '' TERM; echo ready; sleep 300");
-    let out = kill(&slurm, &id, &["--grace", "1s"]);
+    let out = kill(&slurm, &id, &["--grace", "3s"]);
     assert_error(&out, 0, "csa on the node sent SIGKILL");
+    // The grace period is not waited through in silence: said once.
+    let text = stderr(&out);
+    assert_eq!(
+        text.matches("waiting up to 3s (the grace period) for Slurm job ")
+            .count(),
+        1,
+        "{text}"
+    );
     let result = slurm.result(&id);
     assert_record(&result, "status = 'signal', signal = 9, exit_code = 137");
     // Killed by csa on the node (not by Slurm after KillWait): the node recorded it.

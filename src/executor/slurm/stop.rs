@@ -27,7 +27,7 @@ use crate::backoff::Backoff;
 use crate::executor::Settled;
 use crate::exit::{CSA_ERROR, Failure};
 use crate::liveness::{self, Observed};
-use crate::stop::sequence::StopSequence;
+use crate::stop::sequence::{QUIET_WAIT, StopSequence};
 use crate::stop::{signal_name, target};
 use crate::store::session::{self, SessionDir};
 use crate::store::stop_request::{self as request, StopRequest};
@@ -186,7 +186,22 @@ fn stop_running(
     } else {
         grace + NODE_KILL_MARGIN
     };
-    if ended_within(session, limit) {
+    let ended = if first != Signal::KILL && grace > QUIET_WAIT {
+        // A long grace period is never waited through in silence.
+        ended_within(session, QUIET_WAIT)
+            || {
+                note(format!(
+                    "waiting up to {} (the grace period) for Slurm job {} (session {id}) to end after {}; csa on the node sends SIGKILL then",
+                    humantime::format_duration(grace),
+                    job.job_id,
+                    signal_name(first)
+                ));
+                ended_within(session, limit.saturating_sub(started.elapsed()))
+            }
+    } else {
+        ended_within(session, limit)
+    };
+    if ended {
         let ending = files::read_ending(session);
         let by_kill = first != Signal::KILL
             && ending.is_some_and(|ending| ending.result.signal == Some(Signal::KILL.as_raw()));
