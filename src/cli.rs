@@ -7,8 +7,9 @@ use clap::{Parser, Subcommand};
 use crate::exit::table as codes;
 
 use crate::cmd::args::{
-    self, CompletionsArgs, ManArgs, NodeArgs, QueueCommand, RunArgs, SessionCommand, StatusArgs,
-    SuperviseArgs, ToolsArgs, TopArgs,
+    self, AttachArgs, CompletionsArgs, KillArgs, ListArgs, LogsArgs, ManArgs, NodeArgs,
+    QueueCommand, RerunArgs, ResultArgs, RmArgs, RunArgs, SessionCommand, ShowArgs, StatusArgs,
+    SuperviseArgs, ToolsArgs, TopArgs, WaitArgs,
 };
 
 mod complete;
@@ -41,7 +42,34 @@ pub enum Command {
     /// Start a job in the background and print its session ID
     #[command(after_help = codes::help(codes::RUN, args::run::RUN_EXAMPLES))]
     Run(RunArgs),
-    /// Wait for, follow, inspect and stop sessions
+    /// List sessions, newest first (`csa session list`)
+    #[command(after_help = shortcut(codes::LIST, args::session::LIST_EXAMPLES))]
+    Ls(ListArgs),
+    /// Everything about one session (`csa session show`)
+    #[command(after_help = shortcut(codes::SHOW, args::session::SHOW_EXAMPLES))]
+    Show(ShowArgs),
+    /// Wait for sessions to end and print their output (`csa session wait`)
+    #[command(after_help = shortcut(codes::WAIT, args::session::WAIT_EXAMPLES))]
+    Wait(WaitArgs),
+    /// Follow a session's output live until it ends (`csa session attach`)
+    #[command(after_help = shortcut(codes::ATTACH, args::session::ATTACH_EXAMPLES))]
+    Attach(AttachArgs),
+    /// Print (or with -f follow) what sessions have written (`csa session logs`)
+    #[command(after_help = shortcut(codes::LOGS, args::session::LOGS_EXAMPLES))]
+    Logs(LogsArgs),
+    /// Stop a session or every session with a tag (`csa session kill`)
+    #[command(after_help = shortcut(codes::KILL, args::session::KILL_EXAMPLES))]
+    Kill(KillArgs),
+    /// Print a session's result (`csa session result`)
+    #[command(after_help = shortcut(codes::RESULT, args::session::RESULT_EXAMPLES))]
+    Result(ResultArgs),
+    /// Remove finished sessions (`csa session rm`)
+    #[command(after_help = shortcut(codes::RM, args::session::RM_EXAMPLES))]
+    Rm(RmArgs),
+    /// Run a session's command again, as a new session (`csa session rerun`)
+    #[command(after_help = shortcut(codes::RERUN, args::session::RERUN_EXAMPLES))]
+    Rerun(RerunArgs),
+    /// Wait for, follow, inspect and stop sessions (the stable forms, for scripts)
     #[command(subcommand, after_help = args::session::SESSION_EXAMPLES)]
     Session(SessionCommand),
     /// Queues: how many of their sessions run at once, and who waits
@@ -71,10 +99,27 @@ pub enum Command {
 }
 
 const ROOT_EXAMPLES: &str = "\
+`csa ls`, `show`, `wait`, `attach`, `logs`, `kill`, `result`, `rm` and `rerun` are short for
+`csa session …`; scripts should use the long forms, which are the stable ones.
+
 Examples:
   SID=$(csa run 'make test') && csa session wait --session \"$SID\"
   csa run --tool claude 'find why tests/list.rs is flaky'
-  csa session list";
+  csa ls
+  csa logs -f last";
+
+/// The text under a shortcut's options: which form scripts should use, then the exit codes
+/// and examples of the `csa session` command it is short for.
+fn shortcut(codes: &[codes::Code], examples: &str) -> String {
+    codes::help(
+        codes,
+        &format!(
+            "A shortcut for the `csa session` command of the same name (`csa ls` for `csa session \
+             list`): the same options and output. Scripts should use the long form, which is the \
+             stable one.\n\n{examples}"
+        ),
+    )
+}
 
 const TOOLS_EXAMPLES: &str = "\
 Tools come from csa itself, $XDG_CONFIG_HOME/csa/config.toml (else ~/.config/csa/config.toml)
@@ -131,7 +176,7 @@ pub fn parse() -> Command {
     parse_or_exit().command
 }
 
-/// True for a command line of `run`, `session …` or `queue …` with arguments and without
+/// True for a command line of `run`, `session …`, `queue …` or a shortcut with arguments and without
 /// `-h`, `--help` or `help` anywhere: clap will not show a help text, so the exit-code
 /// tables need not be built ([`codes::skip_tables`]). Anything else — help asked for, a
 /// bare command group, `man`, `completions` — builds them.
@@ -139,7 +184,20 @@ fn cannot_show_help(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
     let args: Vec<std::ffi::OsString> = args.collect();
     let hot = matches!(
         args.first().and_then(|a| a.to_str()),
-        Some("run" | "session" | "queue")
+        Some(
+            "run"
+                | "session"
+                | "queue"
+                | "ls"
+                | "show"
+                | "wait"
+                | "attach"
+                | "logs"
+                | "kill"
+                | "result"
+                | "rm"
+                | "rerun"
+        )
     );
     hot && args.len() >= 2
         && !args

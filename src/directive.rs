@@ -132,6 +132,65 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// How `csa run` tells that a session started, on stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Announce {
+    /// `CSA:SESSION_STARTED` ([`session_started`]): for programs and agents, and whenever
+    /// stderr is not a terminal.
+    #[default]
+    Directive,
+    /// One short line for people ([`started_for_people`]): stderr is a terminal.
+    People,
+    /// Nothing (`--quiet`).
+    Quiet,
+}
+
+impl Announce {
+    /// [`Announce::Quiet`] when `quiet`, else [`Announce::People`] when stderr is a
+    /// terminal, else [`Announce::Directive`].
+    pub fn for_stderr(quiet: bool) -> Self {
+        use std::io::IsTerminal as _;
+        if quiet {
+            Self::Quiet
+        } else if std::io::stderr().is_terminal() {
+            Self::People
+        } else {
+            Self::Directive
+        }
+    }
+
+    /// Says on stderr, as `self` asks, that `session` started with supervisor `pid`.
+    pub fn started(self, session: &crate::store::session::SessionDir, pid: crate::sys::Pid) {
+        match self {
+            Self::Directive => session_started(session, pid),
+            Self::People => started_for_people(session),
+            Self::Quiet => {}
+        }
+    }
+}
+
+/// One line for a person at a terminal: `csa: session 1XWE started (01JD…); follow: csa
+/// logs -f 1XWE, wait: csa wait 1XWE, stop: csa kill 1XWE` (`queued` instead of
+/// `started` while it waits), naming the session by its short handle and csa as a pasted
+/// command would ([`program_path`]).
+pub fn started_for_people(session: &crate::store::session::SessionDir) {
+    use crate::store::session::{self, StateRoot};
+    let id = session.id_string();
+    let handle = StateRoot::of_session(session).session_ids().map_or_else(
+        |_| id.clone(),
+        |ids| session::short_handle(session.id, &ids),
+    );
+    let csa = quote(&program_path().to_string_lossy());
+    let state = if session.file(session::QUEUED).exists() {
+        "queued"
+    } else {
+        "started"
+    };
+    crate::report::write_line(&format!(
+        "csa: session {handle} {state} ({id}); follow: {csa} logs -f {handle}, wait: {csa} wait {handle}, stop: {csa} kill {handle}"
+    ));
+}
+
 /// Prints `CSA:SESSION_STARTED id pid dir wait_cmd attach_cmd kill_cmd` on stderr: a new
 /// session, its supervisor's PID and directory, and the commands to wait for, follow and
 /// stop it.

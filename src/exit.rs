@@ -14,6 +14,9 @@ pub const SKIPPED: u8 = 1;
 /// `csa run --executor slurm` whose job `sbatch` refused (the session records the
 /// `failure` result).
 pub const SLURM_REFUSED: u8 = 1;
+/// `session rm` left a session in place: it (or one of its descendants) still runs or
+/// waits.
+pub const RM_REFUSED: u8 = 1;
 /// `session attach` left with Ctrl-C: the job keeps running (128 + SIGINT, as POSIX
 /// shells report an interrupt).
 pub const DETACHED: u8 = 130;

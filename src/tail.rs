@@ -27,8 +27,10 @@ use crate::backoff::Backoff;
 use crate::sys::inotify::DirWatch;
 
 mod copy;
+mod prefix;
 
 use copy::Copier;
+pub use prefix::Prefixed;
 
 /// With inotify, the longest the follower blocks without looking at the files
 /// ([`crate::sys::inotify::SAFETY_NET`]): bounds the delay of a line on file systems that
@@ -53,6 +55,8 @@ pub struct Follow<'a> {
     best_effort: bool,
     /// A best-effort source whose copy failed: nothing more is copied.
     broken: bool,
+    /// Where the copy starts in the file once it is opened (0: its first byte).
+    start: u64,
 }
 
 impl<'a> Follow<'a> {
@@ -65,7 +69,16 @@ impl<'a> Follow<'a> {
             copier: Copier::new(sink),
             best_effort: false,
             broken: false,
+            start: 0,
         }
+    }
+
+    /// Starts the copy at byte `offset` of the file instead of its first byte (`logs
+    /// --tail N --follow`: where its last N lines begin).
+    #[must_use]
+    pub fn starting_at(mut self, offset: u64) -> Self {
+        self.start = offset;
+        self
     }
 
     /// Makes a failure of this source (a sink that cannot be written: a closed, full or
@@ -102,7 +115,13 @@ impl<'a> Follow<'a> {
     fn copy_new(&mut self) -> io::Result<u64> {
         if self.file.is_none() {
             match crate::store::files::Options::read().open(&self.path) {
-                Ok(file) => self.file = Some(file),
+                Ok(mut file) => {
+                    if self.start > 0 {
+                        use std::io::Seek as _;
+                        file.seek(io::SeekFrom::Start(self.start))?;
+                    }
+                    self.file = Some(file);
+                }
                 Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(0),
                 // Named, as the caller only knows the session.
                 Err(err) => {
@@ -153,7 +172,20 @@ pub fn follow(
     reader: Option<BorrowedFd<'_>>,
     check: &mut dyn FnMut() -> io::Result<Check>,
 ) -> io::Result<Outcome> {
-    let mut waker = Idle::new(dir);
+    follow_in(&[dir], sources, reader, check)
+}
+
+/// [`follow`] for sources in several session directories (`logs --tag --follow`): each of
+/// `dirs` is watched for changes.
+///
+/// Errors: as [`follow`].
+pub fn follow_in(
+    dirs: &[&Path],
+    sources: &mut [Follow<'_>],
+    reader: Option<BorrowedFd<'_>>,
+    check: &mut dyn FnMut() -> io::Result<Check>,
+) -> io::Result<Outcome> {
+    let mut waker = Idle::new(dirs);
     loop {
         // Look at `check` before copying, so that the copy after it sees every byte
         // written before the session ended.
@@ -181,13 +213,25 @@ enum Idle {
 }
 
 impl Idle {
-    fn new(dir: &Path) -> Self {
+    /// One inotify instance watching each of `dirs`; polling when any of them cannot be
+    /// watched.
+    fn new(dirs: &[&Path]) -> Self {
         let watched = WatchFlags::MODIFY
             | WatchFlags::CLOSE_WRITE
             | WatchFlags::CREATE
             | WatchFlags::MOVED_TO
             | WatchFlags::ONLYDIR;
-        DirWatch::new(dir, watched).map_or(Self::Poll(POLLING), Self::Inotify)
+        let Some((first, others)) = dirs.split_first() else {
+            return Self::Poll(POLLING);
+        };
+        DirWatch::new(first, watched)
+            .and_then(|watch| {
+                for dir in others {
+                    watch.add(dir, watched)?;
+                }
+                Ok(watch)
+            })
+            .map_or(Self::Poll(POLLING), Self::Inotify)
     }
 
     /// Returns when there may be something new to copy. `busy` says the last pass copied

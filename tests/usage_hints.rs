@@ -20,13 +20,9 @@ fn usage_error(csa: &Csa, args: &[&str]) -> String {
 fn session_subcommands_typed_at_the_top_say_csa_session() {
     let csa = Csa::new();
     for (args, meant) in [
-        (
-            &["wait", "--session", "01JD"][..],
-            "`csa session wait --session 01JD`",
-        ),
+        // (`wait`, `kill`, `logs`, … are shortcuts of their own: `csa ls` and tests/shortcuts.rs.)
         (&["list"][..], "`csa session list`"),
-        (&["kill", "last"][..], "`csa session kill last`"),
-        (&["logs", "my job"][..], "`csa session logs 'my job'`"),
+        (&["clean", "--dry-run"][..], "`csa session clean --dry-run`"),
     ] {
         let err = usage_error(&csa, args);
         assert_contains(&err, &[&format!("did you mean {meant}?")]);

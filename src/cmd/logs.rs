@@ -1,7 +1,12 @@
 //! `csa session logs`: what a job has written so far — `stdout.log` to stdout and, with
-//! `--stderr`, `stderr.log` to stderr — optionally only the last N lines. Never waits.
+//! `--stderr`, `stderr.log` to stderr — optionally only the last N lines; with `--follow`,
+//! then what it writes until it ends ([`follow`]). With `--tag`, the same for every session
+//! with the tags, each line after its session's label ([`crate::tail::Prefixed`]).
 //!
-//! **Only reads**: nothing is healed.
+//! **Only reads**: nothing is healed (a session whose supervisor died without a result
+//! counts as ended).
+
+mod follow;
 
 use std::fs::File;
 use std::io::{self, Read as _, Seek as _, Write};
@@ -11,28 +16,117 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::cmd::args::LogsArgs;
-use crate::store::session::{self, StateRoot};
+use crate::exit::{CSA_ERROR, Failure};
+use crate::store::session::{self, SessionDir, StateRoot};
+use crate::store::tags;
+use crate::tail::Prefixed;
 
 /// How many bytes are read at a time while looking for line starts from the end.
 const TAIL_CHUNK: usize = 64 * 1024;
 
-/// Runs `csa session logs`. Exit 0; 125 for an unknown or ambiguous ID or a spool file that
-/// cannot be read. A reader that went away (`BrokenPipe`) is not an error.
+/// Runs `csa session logs`. Exit 0 (with `--follow`, once every session followed has
+/// ended, whatever its status); 125 for an unknown or ambiguous ID, a `--tag` no session
+/// has, or a spool file that cannot be read. A reader that went away (`BrokenPipe`) is not
+/// an error.
 pub fn exec(args: &LogsArgs) -> Result<u8> {
-    let session = StateRoot::from_env()?.resolve(args.target.handle())?;
-    copy_log(
-        &session.file(session::STDOUT_LOG),
-        &mut io::stdout().lock(),
-        args.tail,
-    )?;
-    if args.stderr {
-        copy_log(
-            &session.file(session::STDERR_LOG),
-            &mut io::stderr().lock(),
-            args.tail,
-        )?;
+    let root = StateRoot::from_env()?;
+    let sessions = if args.tag.is_empty() {
+        vec![root.resolve(args.target.handle())?]
+    } else {
+        tagged(&root, &args.tag)?
+    };
+    let labels = (!args.tag.is_empty()).then(|| labels(&root, &sessions));
+    if args.follow {
+        return follow::exec(args, &sessions, labels.as_ref());
+    }
+    for (n, session) in sessions.iter().enumerate() {
+        let label = labels.as_ref().map(|(labels, width)| (&labels[n], *width));
+        print(session, args, label)?;
     }
     Ok(0)
+}
+
+/// Prints what `session` has written so far, every line after `label` (with its width)
+/// when given.
+fn print(session: &SessionDir, args: &LogsArgs, label: Option<(&String, usize)>) -> Result<()> {
+    let files = [
+        Some((session::STDOUT_LOG, true)),
+        args.stderr.then_some((session::STDERR_LOG, false)),
+    ];
+    for (name, to_stdout) in files.into_iter().flatten() {
+        let path = session.file(name);
+        let sink: Box<dyn Write> = if to_stdout {
+            Box::new(io::stdout().lock())
+        } else {
+            Box::new(io::stderr().lock())
+        };
+        match label {
+            Some((label, width)) => {
+                let mut sink = Prefixed::new(label, width, sink);
+                copy_log(&path, &mut sink, args.tail)?;
+                ended(sink.finish(), &path)?;
+            }
+            None => copy_log(&path, &mut { sink }, args.tail)?,
+        }
+    }
+    Ok(())
+}
+
+/// The sessions with every tag of `wanted`, oldest first. Errors (125): none has them.
+fn tagged(root: &StateRoot, wanted: &[String]) -> Result<Vec<SessionDir>> {
+    let sessions = tags::select(root, wanted)?;
+    if sessions.is_empty() {
+        return Err(Failure::new(
+            CSA_ERROR,
+            format!(
+                "no session has the tag{} {}: check the spelling with `csa session list --json` ({})",
+                if wanted.len() == 1 { "" } else { "s" },
+                tags::describe(wanted),
+                root.sessions_dir().display()
+            ),
+        )
+        .into());
+    }
+    Ok(sessions)
+}
+
+/// Each session's label — its `--name` when no other of `sessions` has it, else its short
+/// handle — and the width of the longest.
+fn labels(root: &StateRoot, sessions: &[SessionDir]) -> (Vec<String>, usize) {
+    let ids = root.session_ids().unwrap_or_default();
+    let names: Vec<Option<String>> = sessions
+        .iter()
+        .map(|session| {
+            crate::store::record::read::<crate::store::record::SessionRecord>(
+                &session.file(session::SESSION_TOML),
+            )
+            .ok()
+            .flatten()
+            .and_then(|record| record.name)
+        })
+        .collect();
+    let labels: Vec<String> = sessions
+        .iter()
+        .zip(&names)
+        .map(|(session, name)| match name {
+            Some(name) if names.iter().flatten().filter(|n| *n == name).count() == 1 => {
+                name.clone()
+            }
+            _ => session::short_handle(session.id, &ids),
+        })
+        .collect();
+    let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    (labels, width)
+}
+
+/// The end of a copy to a sink: a reader that went away is not an error.
+fn ended(result: io::Result<()>, path: &Path) -> Result<()> {
+    match result {
+        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => {
+            Err(crate::exit::io_failure("cannot copy", &err, path.display()))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Copies the bytes `path` holds now (or its last `tail` lines) to `sink`, in constant
@@ -54,12 +148,7 @@ fn copy_log(path: &Path, sink: &mut dyn Write, tail: Option<usize>) -> Result<()
         io::copy(&mut reader.take(len - start), sink)?;
         sink.flush()
     })();
-    match copied {
-        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => {
-            Err(crate::exit::io_failure("cannot copy", &err, path.display()))
-        }
-        _ => Ok(()),
-    }
+    ended(copied, path)
 }
 
 /// The offset where the last `lines` lines of the first `len` bytes of `file` begin. A

@@ -1,21 +1,31 @@
 //! `csa run`: the arguments become a [`Request`]; [`crate::run::start`] plans, creates
-//! and hands over the session; this prints its ID (or the JSON object) on stdout and
-//! `CSA:SESSION_STARTED` on stderr — or, with `--no-daemon`, exits with the job's code.
+//! and hands over the session; this prints its ID (or the JSON object) on stdout and, on
+//! stderr, `CSA:SESSION_STARTED` — or a line for people when stderr is a terminal, or
+//! nothing with `--quiet` ([`Announce`]) — or, with `--no-daemon`, exits with the job's
+//! code.
 
 use std::io::{self, Write as _};
 
 use anyhow::{Context as _, Result};
 
 use crate::cmd::args::RunArgs;
+use crate::directive::Announce;
 use crate::run::{FleetRequest, Request, Started};
 use crate::store::session::SessionDir;
 
 /// Runs `csa run`. Returns 0 once the job is started (daemon mode), or the job's exit code
 /// with `--no-daemon`. Errors: as [`crate::run::start`].
 pub fn exec(args: &RunArgs) -> Result<u8> {
-    match crate::run::start(&request(args))? {
+    started(&request(args), args.json)
+}
+
+/// Starts the session `request` asks for and announces it: its ID (or, with `json`, the
+/// JSON object) on stdout and, on stderr, as `request.announce` says. Returns 0, or with
+/// `--no-daemon` the job's exit code. For `run` and `rerun`.
+pub fn started(request: &Request, json: bool) -> Result<u8> {
+    match crate::run::start(request)? {
         Started::Detached { session, pid } => {
-            announce(args.json, &session, pid)?;
+            announce(json, &session, pid, request.announce)?;
             Ok(crate::exit::SUCCESS)
         }
         Started::Foreground(code) => Ok(code),
@@ -49,11 +59,13 @@ fn request(args: &RunArgs) -> Request {
         slurm_args: args.slurm_args.clone(),
         prompt: args.prompt.clone(),
         program: args.program.clone(),
+        replay: None,
+        announce: Announce::for_stderr(args.quiet),
     }
 }
 
-/// Prints the ID (or the JSON object) on stdout and `CSA:SESSION_STARTED` on stderr.
-fn announce(json: bool, session: &SessionDir, pid: crate::sys::Pid) -> Result<()> {
+/// Prints the ID (or the JSON object) on stdout and tells the start on stderr as `how` says.
+fn announce(json: bool, session: &SessionDir, pid: crate::sys::Pid, how: Announce) -> Result<()> {
     let id = session.id_string();
     let line = if json {
         // Fields in the documented order (docs/format.md, "JSON output"), which `json!` (a sorted map) would not keep.
@@ -75,7 +87,7 @@ fn announce(json: bool, session: &SessionDir, pid: crate::sys::Pid) -> Result<()
     let mut stdout = io::stdout().lock();
     let printed = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
     // The directive carries the ID too, so a caller whose stdout is gone still learns it.
-    crate::directive::session_started(session, pid);
+    how.started(session, pid);
     printed.map_err(|err| {
         crate::exit::io_failure(
             "cannot print the session ID on stdout (the job runs anyway)",

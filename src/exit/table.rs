@@ -19,7 +19,7 @@ const fn code(code: &'static str, meaning: &'static str) -> Code {
 /// Every command's table, in the order the documents show them: the command as typed
 /// (without `csa`) and its codes.
 #[cfg(test)]
-pub const COMMANDS: [(&str, &[Code]); 14] = [
+pub const COMMANDS: [(&str, &[Code]); 17] = [
     ("run", RUN),
     ("session wait", WAIT),
     ("session attach", ATTACH),
@@ -28,6 +28,9 @@ pub const COMMANDS: [(&str, &[Code]); 14] = [
     ("session result", RESULT),
     ("session logs", LOGS),
     ("session clean", CLEAN),
+    ("session show", SHOW),
+    ("session rm", RM),
+    ("session rerun", RERUN),
     ("queue", QUEUE),
     ("status", STATUS),
     ("top", TOP),
@@ -154,10 +157,51 @@ pub const RESULT: &[Code] = &[
 
 /// `csa session logs`.
 pub const LOGS: &[Code] = &[
-    code("0", "printed what the job has written so far"),
+    code(
+        "0",
+        "printed what the job has written so far (with `--follow`, once every session followed has ended, whatever its status)",
+    ),
     code(
         "125",
-        "csa error: unknown or ambiguous session, unreadable spool file",
+        "csa error: unknown or ambiguous session, a `--tag` no session has, unreadable spool file",
+    ),
+];
+
+/// `csa session show`.
+pub const SHOW: &[Code] = &[
+    code(
+        "0",
+        "printed, whatever the session's status (a dead session without a result is recorded as `lost` first, as `result` does)",
+    ),
+    code(
+        "125",
+        "csa error: unknown or ambiguous session, unreadable state",
+    ),
+];
+
+/// `csa session rm`.
+pub const RM: &[Code] = &[
+    code("0", "every session named was removed, with its descendants"),
+    code(
+        "1",
+        "a session (or one of its descendants) still runs or waits: that tree was left in place, the others were removed",
+    ),
+    code(
+        "125",
+        "csa error: unknown or ambiguous session, a directory that cannot be removed",
+    ),
+];
+
+/// `csa session rerun`.
+pub const RERUN: &[Code] = &[
+    code("0", "the new session was started; its ID is on stdout"),
+    code(
+        "the codes of `run`",
+        "when the command cannot be started again (126, 127: the program or the working directory is gone; 1: Slurm refused it)",
+    ),
+    code(
+        "125",
+        "csa error: unknown or ambiguous session, its `session.toml` or `prompt.txt` cannot be read",
     ),
 ];
 

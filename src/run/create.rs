@@ -133,6 +133,7 @@ pub(super) fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         queue: fleet.admission.queue.clone(),
         after: fleet.admission.after.clone(),
         executor: executor.kind(),
+        env: args.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
     };
     let text = toml::to_string(&record)
         .map_err(|err| anyhow::anyhow!("cannot serialize a record: {err}"))?;

@@ -51,7 +51,7 @@ pub(super) fn run(launch: &mut Launch<'_>, prepared: Prepared) -> Result<u8> {
     let pid = crate::sys::Pid::current();
     write_daemon_pid(session, pid).inspect_err(abandon)?;
     // Standard output belongs to the job here; the ID is in the directive on stderr.
-    crate::directive::session_started(session, pid);
+    launch.args.announce.started(session, pid);
     let gated = !gate.is_empty();
     let slot = match admit(session, gate, &received)? {
         Ok(slot) => slot,

@@ -209,6 +209,9 @@ fn job_cwd(cd: Option<&Path>) -> Result<PathBuf> {
 /// Turns PROMPT, `-- PROGRAM ARGS…` or a prompt on standard input into a job, with the
 /// tools configured for the job's working directory.
 fn plan_job(args: &Request, config: &tool::config::Lazy<'_>) -> Result<Job> {
+    if let Some(job) = &args.replay {
+        return Ok(job.clone());
+    }
     if !args.program.is_empty() {
         return Ok(tool::job_for_program(args.program.clone()));
     }

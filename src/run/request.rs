@@ -37,6 +37,11 @@ pub struct Request {
     pub prompt: Option<OsString>,
     /// The program and its arguments (`-- PROGRAM ARGS…`), run without a shell.
     pub program: Vec<OsString>,
+    /// The job itself, as an earlier session ran it (`csa rerun`): its argv, tool and
+    /// standard input are taken as they are, instead of PROMPT or PROGRAM.
+    pub replay: Option<crate::tool::Job>,
+    /// How the start is told on stderr (with `--no-daemon`, by [`super::start`] itself).
+    pub announce: crate::directive::Announce,
 }
 
 /// Where a new session stands in its fleet: its queue, its dependencies, its parent.

@@ -110,6 +110,10 @@ pub struct SessionRecord {
     /// What runs the job: `local` (the default) or `slurm`.
     #[serde(default, skip_serializing_if = "ExecutorKind::is_local")]
     pub executor: ExecutorKind,
+    /// The variables `--env` added to the job's environment, as `KEY=VALUE`, in the order
+    /// given (for `show` and `rerun`; csa's own environment is not recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<String>,
 }
 
 impl SessionRecord {

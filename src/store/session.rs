@@ -17,7 +17,7 @@ mod short;
 mod spool;
 
 pub use handle::{HandleMistake, is_handle_mistake};
-pub use short::short_handles;
+pub use short::{short_handle, short_handles};
 pub use spool::{SpoolStamp, Stamp, spool_stamp, spool_stamps};
 
 /// `session.toml`: what the session runs (see [`crate::store::record::SessionRecord`]).

@@ -38,6 +38,15 @@ impl DirWatch {
         Ok(Self(fd))
     }
 
+    /// Watches one more directory, `dir`, for `events` with the same instance.
+    ///
+    /// Errors: `dir` cannot be watched (gone, not a directory, no permission, the per-user
+    /// limit of watches reached).
+    pub fn add(&self, dir: &Path, events: WatchFlags) -> io::Result<()> {
+        inotify::add_watch(&self.0, dir, events).map(drop)?;
+        Ok(())
+    }
+
     /// Reads and discards the queued events: each only means "look again".
     pub fn drain(&self) {
         let mut buffer = [0u8; 4096];

@@ -17,7 +17,8 @@ pub mod view;
 pub use fleet::{AdmissionArgs, FleetArgs, QueueCommand, QueueListArgs, QueueSlotsArgs};
 pub use run::RunArgs;
 pub use session::{
-    AttachArgs, CleanArgs, KillArgs, ListArgs, LogsArgs, ResultArgs, SessionCommand, WaitArgs,
+    AttachArgs, CleanArgs, KillArgs, ListArgs, LogsArgs, RerunArgs, ResultArgs, RmArgs,
+    SessionCommand, ShowArgs, WaitArgs,
 };
 pub use view::{StatusArgs, TopArgs};
 

@@ -9,6 +9,10 @@ use crate::values;
 
 /// The examples under `csa run --help`.
 pub const RUN_EXAMPLES: &str = "\
+On stdout, the session ID alone. On stderr, for programs and agents, the line
+CSA:SESSION_STARTED (docs/agents.md); when stderr is a terminal, a short line for people
+instead, with the commands to follow, wait for and stop the session; nothing with --quiet.
+
 Examples:
   SID=$(csa run 'make test') && csa session wait --session \"$SID\"
   csa run --name build --timeout 30m -- cargo build --release
@@ -67,6 +71,10 @@ pub struct RunArgs {
     /// --no-daemon, whose stdout is the job's output)
     #[arg(long, conflicts_with = "no_daemon")]
     pub json: bool,
+    /// Print only the session ID (or --json's object): nothing on stderr — neither the
+    /// `CSA:SESSION_STARTED` line nor, on a terminal, the line for people
+    #[arg(short, long)]
+    pub quiet: bool,
     /// The prompt for the tool; with the default tool `sh`, a shell script. Read from
     /// standard input when neither PROMPT nor `-- PROGRAM` is given
     #[arg(

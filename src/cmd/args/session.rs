@@ -96,6 +96,15 @@ pub enum SessionCommand {
     /// Remove finished sessions older than an age (default 7d); never a running one
     #[command(after_help = codes::help(codes::CLEAN, CLEAN_EXAMPLES))]
     Clean(CleanArgs),
+    /// Everything about one session: command, place in its fleet, times, status, files
+    #[command(after_help = codes::help(codes::SHOW, SHOW_EXAMPLES))]
+    Show(ShowArgs),
+    /// Remove finished sessions (with their descendants); refuses running ones
+    #[command(after_help = codes::help(codes::RM, RM_EXAMPLES))]
+    Rm(RmArgs),
+    /// Start a new session with the same command, cwd, environment, tool, queue and tags
+    #[command(after_help = codes::help(codes::RERUN, RERUN_EXAMPLES))]
+    Rerun(RerunArgs),
 }
 
 /// The examples under `csa session --help`.
@@ -105,12 +114,14 @@ Examples:
   csa session wait --session 01JD4K
   csa session logs last --tail 20 --stderr
   csa session attach build          # the newest session started with --name build";
-const LIST_EXAMPLES: &str = "\
+/// The examples under `csa session list --help`.
+pub const LIST_EXAMPLES: &str = "\
 Examples:
   csa session list --limit 10
   csa session list --status failure,lost,timeout
   csa session list --json | jq -r '.[] | select(.status == \"running\") | .id'";
-const RESULT_EXAMPLES: &str = "\
+/// The examples under `csa session result --help`.
+pub const RESULT_EXAMPLES: &str = "\
 Fields as in result.toml: id, status (running | queued | success | failure | signal | timeout |
 lost | skipped), exit_code, signal, started_at, finished_at, duration_ms, synthetic, reason,
 leftover_processes.
@@ -118,10 +129,41 @@ leftover_processes.
 Examples:
   csa session result 01JD4K
   csa session result \"$SID\" --json | jq .exit_code";
-const LOGS_EXAMPLES: &str = "\
+/// The examples under `csa session logs --help`.
+pub const LOGS_EXAMPLES: &str = "\
+With --follow, the output is printed as it is written until the session ends (exit 0, whatever
+the job's status; `attach` exits with the job's code). With --tag, every session with the tags
+is printed, each line after the session's name or short handle (`build | …`), and --follow
+goes on until every one of them has ended.
+
 Examples:
   csa session logs 01JD4K
-  csa session logs last --stderr --tail 50";
+  csa session logs last --stderr --tail 50
+  csa logs -f build                   # follow it until it ends
+  csa logs --tag ci-812 -f            # every session tagged ci-812, one prefix per line";
+/// The examples under `csa session show --help`.
+pub const SHOW_EXAMPLES: &str = "\
+Examples:
+  csa session show 01JD4K
+  csa show last --json | jq .started_at";
+/// The examples under `csa session rm --help`.
+pub const RM_EXAMPLES: &str = "\
+A session is removed with its descendants (the sessions its job started), so that no session
+is left naming a parent that is gone; if any of them still runs or waits, none of that tree
+is removed.
+
+Examples:
+  csa session rm 01JD4K 4R6Y
+  csa rm last";
+/// The examples under `csa session rerun --help`.
+pub const RERUN_EXAMPLES: &str = "\
+The new session gets the same argv, working directory, --env additions, tool, queue, tags,
+name, timeout and executor, and the same prompt (prompt.txt) when it went on standard input;
+not the --after dependencies (they have ended) nor the parent (that is whoever runs rerun).
+
+Examples:
+  csa session rerun 01JD4K
+  csa rerun last && csa wait last";
 const CLEAN_EXAMPLES: &str = "\
 Examples:
   csa session clean --dry-run
@@ -173,12 +215,52 @@ pub struct LogsArgs {
     /// The session (a handle: ID, prefix, suffix, `last` or name).
     #[command(flatten)]
     pub target: SessionArg,
+    /// Instead of one session, every session that has this tag (repeat for sessions that
+    /// have all of them), each line after the session's name or handle
+    #[arg(long, value_name = "TAG", group = "target", value_parser = values::parse_label)]
+    pub tag: Vec<String>,
     /// Also print stderr.log, to stderr
     #[arg(long)]
     pub stderr: bool,
     /// Only the last N lines (of each log)
     #[arg(long, value_name = "N")]
     pub tail: Option<usize>,
+    /// Keep printing what is written until the session (with --tag: every session) ends
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+}
+
+/// Arguments of `csa session show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The session (a handle: ID, prefix, suffix, `last` or name).
+    #[command(flatten)]
+    pub target: SessionArg,
+    /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `csa session rm`.
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// The sessions: IDs, unique prefixes or suffixes (4+ characters), `last`, or names
+    #[arg(value_name = "SESSION", required = true, add = session_completer())]
+    pub handles: Vec<String>,
+}
+
+/// Arguments of `csa session rerun`.
+#[derive(Debug, Args)]
+pub struct RerunArgs {
+    /// The session to run again (a handle: ID, prefix, suffix, `last` or name).
+    #[command(flatten)]
+    pub target: SessionArg,
+    /// Print `{"id":…,"pid":…,"dir":…}` instead of the bare ID
+    #[arg(long)]
+    pub json: bool,
+    /// Print only the ID: no line on stderr
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// Arguments of `csa session clean`.
@@ -196,7 +278,8 @@ pub struct CleanArgs {
     pub dry_run: bool,
 }
 
-const WAIT_EXAMPLES: &str = "\
+/// The examples under `csa session wait --help`.
+pub const WAIT_EXAMPLES: &str = "\
 Several sessions (IDs, --session repeated, --tag): each one's stdout is printed whole when it
 ends, then its CSA:SESSION_WAIT_COMPLETED line; CSA:SESSION_WAIT_SUMMARY comes last. A
 session that did not succeed also gets the last 20 lines of its stderr.log on stderr.
@@ -240,7 +323,8 @@ pub struct WaitArgs {
     pub tail: Option<usize>,
 }
 
-const ATTACH_EXAMPLES: &str = "\
+/// The examples under `csa session attach --help`.
+pub const ATTACH_EXAMPLES: &str = "\
 Examples:
   csa session attach 01JD4K
   csa session attach \"$SID\" --stderr 2>job-errors.log";
@@ -256,7 +340,8 @@ pub struct AttachArgs {
     pub stderr: bool,
 }
 
-const KILL_EXAMPLES: &str = "\
+/// The examples under `csa session kill --help`.
+pub const KILL_EXAMPLES: &str = "\
 Reaches every process of the job's process group, including background children; processes
 that moved to another session or process group on purpose are out of reach.
 
