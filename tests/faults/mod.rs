@@ -15,6 +15,7 @@ mod queues;
 mod start;
 mod stdio;
 mod supervisor;
+mod trees;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
