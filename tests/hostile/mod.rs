@@ -5,6 +5,7 @@
 mod args;
 mod files;
 mod ids;
+mod planted;
 mod queue_files;
 
 use std::ffi::OsStr;

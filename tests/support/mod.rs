@@ -211,12 +211,18 @@ impl Csa {
         let marked: Vec<(i32, &str)> = ids
             .iter()
             .filter_map(|id| {
-                // Only a regular file: a test may plant a FIFO there, which would block.
+                // Only a regular file, and only its start: a test may plant a FIFO there,
+                // which would block, or a 3 GB file.
                 let path = self.session_dir(id).join("daemon.pid");
                 if !std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_file()) {
                     return None;
                 }
-                let text = std::fs::read_to_string(path).ok()?;
+                let mut text = String::new();
+                std::io::Read::read_to_string(
+                    &mut std::io::Read::take(std::fs::File::open(path).ok()?, 64),
+                    &mut text,
+                )
+                .ok()?;
                 let pgid = text.split_whitespace().next()?.parse::<i32>().ok()?;
                 (pgid > 1).then_some((pgid, id.as_str()))
             })
