@@ -63,6 +63,10 @@ pub const RUN: &[Code] = &[
         "the program (or the tool's program) is not found, or the `--cd` directory does not exist; no session is created",
     ),
     code(
+        "128 + N",
+        "inside a session's job (`CSA_SESSION_ID`) whose tree is being stopped with signal N (143 for SIGTERM): the line on stderr names the session being stopped; no session is created",
+    ),
+    code(
         "the job's exit code",
         "with `--no-daemon`: the job ran in the foreground",
     ),
@@ -215,7 +219,11 @@ pub const CLEAN: &[Code] = &[code(
 pub const QUEUE: &[Code] = &[
     code(
         "0",
-        "done (the slot count was set or printed; the queues were listed)",
+        "done (the slot count was set or printed; the queues were listed; the queue was paused, resumed or removed)",
+    ),
+    code(
+        "1",
+        "`queue rm`: the queue was left in place, since a session runs in it or waits for it",
     ),
     code("125", "the state root cannot be read or written"),
 ];
