@@ -12,13 +12,14 @@ use crate::support::{Csa, HANG, names_in, output_within, stderr};
 /// What a planted file holds when it is a regular file: it must never appear in a message.
 const SECRET: &str = "SECRET-CONTENT-0123";
 
-/// Replaces `path` with `kind`: a symbolic link to `victim`, a FIFO, a directory, a
-/// 3 GiB sparse file, or a small file of garbage holding [`SECRET`].
+/// Replaces `path` with `kind`: a symbolic link to `victim` or to `/dev/zero`, a FIFO, a
+/// directory, a 3 GiB sparse file, or a small file of garbage holding [`SECRET`].
 fn plant(path: &Path, kind: &str, victim: &Path) {
     let _ = std::fs::remove_file(path);
     let _ = std::fs::remove_dir_all(path);
     match kind {
         "symlink" => std::os::unix::fs::symlink(victim, path).unwrap(),
+        "zero" => std::os::unix::fs::symlink("/dev/zero", path).unwrap(),
         "fifo" => assert!(Command::new("mkfifo").arg(path).status().unwrap().success()),
         "directory" => std::fs::create_dir(path).unwrap(),
         "huge" => std::fs::File::create(path)
@@ -36,7 +37,7 @@ fn unplant(path: &Path) {
     let _ = std::fs::remove_dir_all(path);
 }
 
-const KINDS: [&str; 5] = ["symlink", "fifo", "directory", "huge", "garbage"];
+const KINDS: [&str; 6] = ["symlink", "zero", "fifo", "directory", "huge", "garbage"];
 
 /// Asserts that `text` names `path` and echoes nothing of the victim or the planted file.
 #[track_caller]
@@ -46,6 +47,15 @@ fn names_without_echo(text: &str, path: &Path, what: &str) {
         !text.contains(SECRET) && !text.contains("victim-line"),
         "{what}: {text}"
     );
+}
+
+/// `csa ARGS…` fails with exit 125 and one error line (see [`assert_rejected`]) that names
+/// `path` without echoing the victim (see [`names_without_echo`]); returns the error text.
+#[track_caller]
+fn refused_naming(csa: &Csa, args: &[&str], path: &Path, what: &str) -> String {
+    let text = assert_rejected(&csa.output(args), 125, what);
+    names_without_echo(&text, path, what);
+    text
 }
 
 /// A csa with queue `q` (two slots set) and a file outside the root to point links at.
@@ -67,10 +77,8 @@ fn a_planted_seq_is_refused_and_never_followed() {
     let seq = queue.join("seq");
     for kind in KINDS {
         plant(&seq, kind, &outside.victim);
-        let out = csa.output(&["run", "--queue", "q", "true"]);
-        let text = assert_rejected(&out, 125, kind);
+        let text = refused_naming(&csa, &["run", "--queue", "q", "true"], &seq, kind);
         assert!(text.contains("malformed state file"), "{kind}: {text}");
-        names_without_echo(&text, &seq, kind);
         csa.assert_no_session(kind);
         assert!(
             names_in(&queue.join("waiting")).is_empty(),
@@ -92,8 +100,7 @@ fn a_planted_queue_lock_is_refused_and_never_followed() {
     let lock = queue.join("lock");
     for kind in ["symlink", "fifo", "directory"] {
         plant(&lock, kind, &outside.victim);
-        let text = assert_rejected(&csa.output(&["run", "--queue", "q", "true"]), 125, kind);
-        names_without_echo(&text, &lock, kind);
+        refused_naming(&csa, &["run", "--queue", "q", "true"], &lock, kind);
         csa.assert_no_session(kind);
         unplant(&lock);
     }
@@ -109,8 +116,7 @@ fn a_planted_slot_count_is_refused_never_read_nor_followed() {
     let slots = queue.join("slots");
     for kind in KINDS {
         plant(&slots, kind, &outside.victim);
-        let text = assert_rejected(&csa.output(&["queue", "slots", "q"]), 125, kind);
-        names_without_echo(&text, &slots, kind);
+        refused_naming(&csa, &["queue", "slots", "q"], &slots, kind);
         let list = csa.output(&["queue", "list", "--json"]);
         assert_eq!(code(&list), 0, "{kind}: {}", stderr(&list));
         assert!(
@@ -153,20 +159,19 @@ fn planted_queue_directories_are_refused_and_never_followed() {
         &["run", "--queue", "linked", "true"][..],
         &["queue", "slots", "linked", "3"][..],
     ] {
-        let text = assert_rejected(&csa.output(args), 125, &format!("{args:?}"));
-        names_without_echo(&text, &linked, "a linked queue directory");
+        refused_naming(&csa, args, &linked, "a linked queue directory");
     }
     let list = csa.output(&["queue", "list", "--json"]);
     assert_eq!(crate::support::stdout(&list), "[]\n");
     let waiting = queues.join("w").join("waiting");
     std::fs::create_dir(queues.join("w")).unwrap();
     std::os::unix::fs::symlink(outside.path(""), &waiting).unwrap();
-    let text = assert_rejected(
-        &csa.output(&["run", "--queue", "w", "true"]),
-        125,
-        "waiting",
+    refused_naming(
+        &csa,
+        &["run", "--queue", "w", "true"],
+        &waiting,
+        "a linked waiting/",
     );
-    names_without_echo(&text, &waiting, "a linked waiting/");
     csa.assert_no_session("planted directories");
     outside.assert_untouched();
 }
@@ -204,5 +209,15 @@ fn planted_slot_files_and_entries_are_refused_or_passed_over() {
     let warnings = stderr(&list);
     names_without_echo(&warnings, &above, "slot.7");
     names_without_echo(&warnings, &entry, "a planted entry");
+    // The other looks at the queue never hang on them, nor echo them.
+    for args in [&["session", "list"][..], &["status"][..]] {
+        let out = output_within(csa.cmd().args(args), HANG);
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        let text = format!("{}{}", crate::support::stdout(&out), stderr(&out));
+        assert!(
+            !text.contains(SECRET) && !text.contains("victim-line"),
+            "{args:?}: {text}"
+        );
+    }
     outside.assert_untouched();
 }
