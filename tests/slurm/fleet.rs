@@ -64,41 +64,33 @@ fn a_slurm_session_runs_after_its_dependency_and_is_skipped_after_a_failure() {
     );
 }
 
-/// A local session (`csa run OPTIONS…`, in a temporary directory, returned to be kept)
-/// whose job starts a Slurm session (`echo child-ready; sleep 300`), writes its ID to
-/// `child.id` and goes on with `then` (`$child` holds the ID). Returns the directory, the
-/// parent's ID and the child's, once the child exists.
-fn parent_of_a_slurm_child(
-    slurm: &SlurmCsa,
-    options: &[&str],
-    then: &str,
-) -> (tempfile::TempDir, String, String) {
-    let csa = env!("CARGO_BIN_EXE_csa");
-    let script = format!(
-        "child=$({csa} run --executor slurm 'echo child-ready; sleep 300') && echo $child > child.id && {then}"
-    );
-    let work = tempfile::tempdir().unwrap();
-    let mut args = vec!["--cd", work.path().to_str().unwrap()];
-    args.extend_from_slice(options);
-    args.push(&script);
-    let parent = slurm.csa.run_args(&args);
-    let child_file = work.path().join("child.id");
+/// The ID of the child session a parent's job wrote to `child.id` in `work`, once it is
+/// there.
+fn child_id(work: &std::path::Path) -> String {
+    let child_file = work.join("child.id");
     wait_for(SLURM_DEADLINE, "the child session", || {
         std::fs::read_to_string(&child_file).is_ok_and(|s| s.trim().len() == 26)
     });
-    let child = std::fs::read_to_string(&child_file)
+    std::fs::read_to_string(&child_file)
         .unwrap()
         .trim()
-        .to_owned();
-    (work, parent, child)
+        .to_owned()
 }
 
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn killing_a_local_parent_stops_its_slurm_child() {
     let slurm = SlurmCsa::new();
+    let csa = env!("CARGO_BIN_EXE_csa");
     // The parent's job starts a Slurm session, records its ID, and goes on running.
-    let (_work, parent, child) = parent_of_a_slurm_child(&slurm, &[], "sleep 300");
+    let script = format!(
+        "child=$({csa} run --executor slurm 'echo child-ready; sleep 300') && echo $child > child.id && sleep 300"
+    );
+    let work = tempfile::tempdir().unwrap();
+    let parent = slurm
+        .csa
+        .run_args(&["--cd", work.path().to_str().unwrap(), &script]);
+    let child = child_id(work.path());
     slurm.wait_started(&child, "child-ready");
     let out = slurm.output(&["session", "kill", "--session", &parent]);
     assert_exit(&out, 0);
@@ -120,13 +112,21 @@ fn killing_a_local_parent_stops_its_slurm_child() {
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_local_parents_timeout_stops_its_slurm_child() {
     let slurm = SlurmCsa::new();
+    let csa = env!("CARGO_BIN_EXE_csa");
     // Output every second until the child runs, then silence: `--idle-timeout` strikes
     // only once the child is there.
-    let (_work, parent, child) = parent_of_a_slurm_child(
-        &slurm,
-        &["--idle-timeout", "4s"],
-        "until grep -q child-ready \"$CSA_STATE_DIR/sessions/$child/stdout.log\" 2>/dev/null; do echo waiting; sleep 1; done; sleep 300",
+    let script = format!(
+        "child=$({csa} run --executor slurm 'echo child-ready; sleep 300') && echo $child > child.id && until grep -q child-ready \"$CSA_STATE_DIR/sessions/$child/stdout.log\" 2>/dev/null; do echo waiting; sleep 1; done; sleep 300"
     );
+    let work = tempfile::tempdir().unwrap();
+    let parent = slurm.csa.run_args(&[
+        "--cd",
+        work.path().to_str().unwrap(),
+        "--idle-timeout",
+        "4s",
+        &script,
+    ]);
+    let child = child_id(work.path());
     let out = slurm.wait(&parent);
     assert_eq!(out.status.code(), Some(124), "{}", stderr(&out));
     slurm.wait(&child);
