@@ -20,7 +20,10 @@ pub mod signals;
 mod spawn;
 pub mod witness;
 
-pub use pid::{Pid, signal_group, signal_process, signal_proven};
+pub use pid::{
+    Pid, group_may_exist, signal_group, signal_process, signal_proven,
+    wait_any_child_of_this_thread,
+};
 pub use procfs::{ProcStat, descendants_in_group, group_members, has_env, has_file_open};
 pub use spawn::{Around, Detached, Gate, OnExecFailure, c_path, spawn};
 

@@ -46,6 +46,7 @@ mod tool_defaults;
 mod tools;
 mod top;
 mod tree;
+mod tree_stop;
 mod usage_hints;
 mod wait_many;
 mod working_dir;

@@ -10,14 +10,14 @@ use crate::support::{
 const LONG: Duration = Duration::from_secs(60);
 
 /// Writes `script` to a file in the state root and returns a `sh FILE` command for it.
-fn script(csa: &Csa, name: &str, text: &str) -> String {
+pub fn script(csa: &Csa, name: &str, text: &str) -> String {
     let path = csa.state.path().join(name);
     std::fs::write(&path, text).unwrap();
     format!("sh '{}'", path.display())
 }
 
 /// The session whose name is `name` (from `session list --json`), once it exists.
-fn named(csa: &Csa, name: &str) -> String {
+pub fn named(csa: &Csa, name: &str) -> String {
     let mut found = None;
     wait_for(LONG, &format!("session {name}"), || {
         let out = csa.output(&["session", "list", "--json"]);
@@ -36,7 +36,8 @@ fn named(csa: &Csa, name: &str) -> String {
     found.unwrap()
 }
 
-fn record(csa: &Csa, id: &str) -> toml::Table {
+/// The session's `session.toml`.
+pub fn record(csa: &Csa, id: &str) -> toml::Table {
     std::fs::read_to_string(csa.session_dir(id).join("session.toml"))
         .unwrap()
         .parse()

@@ -19,7 +19,6 @@
 use anyhow::Result;
 
 use crate::cmd::args::KillArgs;
-use crate::executor::{StopMode, StopOrder};
 use crate::exit;
 use crate::stop::sequence::StopSequence;
 use crate::store::session::{SessionDir, StateRoot};
@@ -55,26 +54,22 @@ pub fn exec(args: &KillArgs) -> Result<u8> {
 }
 
 /// Stops `sessions` as `csa session kill` does (`csa top` stops sessions through it too):
-/// their descendant sessions first, then every live one together — identity verified,
-/// `how.signal`, the grace period, SIGKILL — and the leftovers of those that had ended.
-/// Each ends with its result recorded. Errors (125): identity not verified (nothing
-/// signalled), processes that survive SIGKILL, a lock still held after them.
+/// each with its tree, as one ([`tree::stop_tree`]) — every live session of the trees
+/// proven and given its stop request before the first signal; then the descendants, deepest
+/// first, and the named sessions — identity verified, `how.signal`, the grace period,
+/// SIGKILL — and what ended sessions left behind. Each ends with its result recorded.
+/// Errors (125): identity not verified (nothing signalled), processes that survive SIGKILL,
+/// a lock still held after them.
 pub fn stop(sessions: &[SessionDir], how: StopSequence) -> Result<()> {
-    tree::stop_descendants(
+    tree::stop_tree(
         sessions,
-        how,
-        &|ancestor| format!("csa session kill of ancestor session {ancestor}"),
-        true,
-    );
-    let order = StopOrder {
-        sequence: how,
-        by: &|_| BY_KILL.to_owned(),
-        mode: StopMode::Named,
-    };
-    for (executor, group) in crate::executor::group(sessions) {
-        executor.stop(&group, &order)?;
-    }
-    Ok(())
+        &tree::TreeStop {
+            sequence: how,
+            by: BY_KILL,
+            by_ancestor: &|ancestor| format!("csa session kill of ancestor session {ancestor}"),
+            notes: true,
+        },
+    )
 }
 
 /// The running or queued sessions that have every tag in `tags` (see [`crate::store::tags`]).

@@ -79,6 +79,14 @@ pub trait Executor: Sync {
         None
     }
 
+    /// Proves, before anything is signalled, that `session` (of this executor's kind) may be
+    /// stopped: true when it runs or waits and its identity is proven, false when it has
+    /// ended. Nothing is written or signalled: a stop of a tree proves and records every
+    /// session's stop request first ([`crate::tree::stop`]), then signals.
+    ///
+    /// Errors: a live session whose identity cannot be proven (the message says why).
+    fn may_stop(&self, session: &SessionDir) -> Result<bool>;
+
     /// Stops `sessions` (all of this executor's kind) together, as `order` says.
     ///
     /// Errors (exit 125), with [`StopMode::Named`] only: a session that cannot be verified
@@ -161,6 +169,10 @@ pub struct StopOrder<'a> {
     pub by: &'a dyn Fn(&SessionDir) -> String,
     /// What a session that cannot be verified, or has ended, means.
     pub mode: StopMode,
+    /// True for a session whose stop request this stop recorded before the first signal of
+    /// its tree ([`Executor::may_stop`]): one that has ended since did so as stopped, and is
+    /// reported as such — not as "already finished".
+    pub requested: &'a dyn Fn(&SessionDir) -> bool,
 }
 
 /// How [`Executor::stop`] treats sessions it cannot stop as asked.
@@ -170,8 +182,9 @@ pub enum StopMode {
     /// error; one that has ended has its result reconstructed if needed and the processes
     /// it left stopped; each step is reported on stderr.
     Named,
-    /// Descendants of stopped sessions: only live ones are stopped; one that cannot be
-    /// verified or stopped is left as it is (with a note on stderr when `notes`).
+    /// Descendants of stopped sessions: live ones are stopped, and ended ones have the
+    /// processes they left behind (provably theirs) stopped; one that cannot be verified or
+    /// stopped is left as it is (with a note on stderr when `notes`).
     Descendants {
         /// Report each step and each session left alone on stderr.
         notes: bool,

@@ -25,8 +25,7 @@ use super::{Launch, Prepared};
 use crate::store::record::{self, SessionRecord};
 use crate::store::session::{self, SessionDir, StateRoot};
 
-/// The prefix of a staged session directory's name (see the module documentation).
-pub const STAGING_PREFIX: &str = ".new-";
+pub use crate::store::session::STAGING_PREFIX;
 
 /// The space reserved for `stop.toml` (bytes), several times a request's length.
 const STOP_TOML_BYTES: u64 = 512;
@@ -91,8 +90,10 @@ pub(super) fn publish(launch: &Launch<'_>) -> Result<()> {
 
 /// Creates `lock`, locked, before anything else; reserves the space of `result.toml` and
 /// `stop.toml` (so that a job filling the file system cannot keep them from being written,
-/// nor itself from being stopped); writes `session.toml` and `prompt.txt`; and creates the
-/// spool files. All files are mode 0600.
+/// nor itself from being stopped); takes its place under its parent, if any
+/// ([`crate::tree::birth::adopt`]: refused under a session being stopped, none when the
+/// parent has ended); writes `session.toml` and `prompt.txt`; and creates the spool files.
+/// All files are mode 0600.
 pub(super) fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
     let Launch {
         args,
@@ -117,6 +118,12 @@ pub(super) fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         crate::store::stop_request::STOP_TOML,
         STOP_TOML_BYTES,
     )?;
+    // Listed under the parent once `lock` is held: a stop of the parent's tree that finds
+    // the listing waits for this session while the lock is held (see `crate::tree`).
+    let parent = match &fleet.parent {
+        Some(parent) => crate::tree::birth::adopt(parent, files.id)?,
+        None => None,
+    };
     let record = SessionRecord {
         id: files.id_string(),
         argv: job
@@ -133,7 +140,7 @@ pub(super) fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         csa_version: env!("CARGO_PKG_VERSION").to_owned(),
         stdin: job.stdin,
         tags: args.tag.clone(),
-        parent: fleet.parent.as_ref().map(SessionDir::id_string),
+        parent: parent.as_ref().map(SessionDir::id_string),
         queue: fleet.admission.queue.clone(),
         after: fleet.admission.after.clone(),
         executor: executor.kind(),
@@ -214,14 +221,18 @@ fn create_locked(session: &SessionDir) -> Result<File> {
         .map_err(|err| failed(err.error))
 }
 
-/// Removes what was made of a session that failed to start: its queue entry, its staged
-/// directory, and the published one (a path only this session can have). When a directory
-/// cannot be walked (no descriptor is free: `ulimit -n`), the files `run` makes are removed
-/// by name, which needs none; what still cannot be removed is reported on stderr.
+/// Removes what was made of a session that failed to start: its queue entry, its listing
+/// under its parent, its staged directory, and the published one (a path only this session
+/// can have). When a directory cannot be walked (no descriptor is free: `ulimit -n`), the
+/// files `run` makes are removed by name, which needs none; what still cannot be removed is
+/// reported on stderr.
 pub(super) fn remove(launch: &Launch<'_>) {
     // Its queue entry too: a session that was never started waits for nothing.
     if let Some(ticket) = &launch.fleet.admission.ticket {
         ticket.leave();
+    }
+    if let Some(parent) = &launch.fleet.parent {
+        crate::tree::birth::unregister(parent, launch.session.id);
     }
     let dirs = launch
         .staging

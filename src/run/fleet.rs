@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::fs;
 use std::os::fd::AsRawFd as _;
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+use std::os::unix::fs::OpenOptionsExt as _;
 
 use anyhow::Result;
 
@@ -88,7 +88,8 @@ pub(in crate::run) fn plan(
 }
 
 /// The session this `csa run` runs in, from `CSA_SESSION_ID`, when it is a session of the
-/// same state root that is still there.
+/// same state root that is still there (whether it may still gain children is decided when
+/// the new session is created: [`crate::tree::birth::adopt`]).
 fn parent(root: &StateRoot) -> Option<SessionDir> {
     let id = std::env::var("CSA_SESSION_ID").ok()?;
     let id = ulid::Ulid::from_string(&id).ok()?;
@@ -97,9 +98,9 @@ fn parent(root: &StateRoot) -> Option<SessionDir> {
 }
 
 /// Records the new session in its fleet, before its supervisor starts: marks it `queued`
-/// when it waits, sets `--slots`, lists it among its parent's children, and — when it
-/// waits for a slot and for nothing else — joins the queue now, so that the queue's
-/// order is the order of submission.
+/// when it waits, sets `--slots`, and — when it waits for a slot and for nothing else —
+/// joins the queue now, so that the queue's order is the order of submission. (Its parent
+/// lists it earlier: [`crate::tree::birth::adopt`].)
 ///
 /// Errors name the file that could not be written.
 pub(in crate::run) fn join(
@@ -108,31 +109,6 @@ pub(in crate::run) fn join(
     root: &StateRoot,
     session: &SessionDir,
 ) -> Result<()> {
-    if let Some(parent) = &fleet.parent {
-        let children = parent.file(crate::tree::CHILDREN);
-        let created = fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&children)
-            .or_else(|err| match err.kind() {
-                std::io::ErrorKind::AlreadyExists => Ok(()),
-                _ => Err(err),
-            })
-            .and_then(|()| {
-                fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(children.join(session.id_string()))
-                    .map(drop)
-            });
-        if let Err(err) = created {
-            return Err(crate::exit::io_failure(
-                "cannot record the session as a child of its parent",
-                &err,
-                children.display(),
-            ));
-        }
-    }
     if fleet.admission.is_empty() {
         return Ok(());
     }

@@ -326,7 +326,8 @@ pub(in crate::run) fn set_job_environment(
 }
 
 /// The variables the job's environment adds to csa's own, in order (a later one wins):
-/// `PWD`, the `--env` pairs, `CSA_SESSION_ID` and `CSA_SESSION_DIR`.
+/// `PWD`; `CSA_STATE_DIR` made absolute, when it is set; the `--env` pairs;
+/// `CSA_SESSION_ID` and `CSA_SESSION_DIR`.
 pub(in crate::run) fn job_environment(launch: &Launch<'_>) -> Vec<(OsString, OsString)> {
     let Launch {
         args, session, cwd, ..
@@ -334,6 +335,15 @@ pub(in crate::run) fn job_environment(launch: &Launch<'_>) -> Vec<(OsString, OsS
     // Programs that trust `PWD` over getcwd(3) (opencode does) must see the job's
     // directory, not the caller's, as a shell would after `cd`.
     let mut vars = vec![(OsString::from("PWD"), cwd.as_os_str().to_owned())];
+    // A `csa run` inside the job, in another working directory (`--cd`), must land in this
+    // store: a relative root would name another one there, and its sessions would escape
+    // their parent's stop.
+    if std::env::var_os("CSA_STATE_DIR").is_some_and(|dir| !dir.is_empty()) {
+        vars.push((
+            "CSA_STATE_DIR".into(),
+            StateRoot::of_session(session).path().as_os_str().to_owned(),
+        ));
+    }
     vars.extend(
         args.env
             .iter()

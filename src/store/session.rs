@@ -39,6 +39,10 @@ pub const QUEUED: &str = "queued";
 /// `result.toml`: the job's result (see [`crate::store::record::ResultRecord`]).
 pub const RESULT_TOML: &str = "result.toml";
 
+/// The prefix of a session directory's name while `csa run` builds it: `sessions/.new-<ID>`,
+/// renamed to `<ID>` once complete (docs/format.md). Never a session.
+pub const STAGING_PREFIX: &str = ".new-";
+
 /// The shortest session ID prefix or suffix a handle may be.
 pub const MIN_PREFIX_LEN: usize = 4;
 /// The length of a full ULID.

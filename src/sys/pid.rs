@@ -142,6 +142,41 @@ pub fn signal_group(pgid: Pid, signal: Signal) -> io::Result<()> {
     rustix::process::kill_process_group(pgid.to_rustix(), signal).map_err(io::Error::from)
 }
 
+/// Waits until a child of the calling *thread* ends and reaps it: `waitpid(-1, __WNOTHREAD)`
+/// (waitpid(2), since Linux 2.4). Returns its PID and its raw wait status.
+///
+/// Never a child that another thread of this process started: a thread that runs a command
+/// (`std::process::Command`, as the Slurm client's `scontrol` and `scancel` do) reaps it by
+/// its PID, and a plain `waitpid(-1)` here would take its status first (that thread's wait
+/// then fails with `ECHILD`). Orphans re-parented to a child subreaper go to its first live
+/// thread — its main thread, as long as it runs — so a main thread that starts the job also
+/// reaps the job's orphans this way, and nothing else.
+///
+/// Errors: `ECHILD` when the thread has no child, `EINTR`, and a PID the kernel gave that is
+/// not above 0.
+pub fn wait_any_child_of_this_thread() -> io::Result<(Pid, rustix::process::WaitStatus)> {
+    // Not named by rustix; passed through unchanged (its `WaitOptions` keeps unknown bits).
+    let only_this_thread =
+        rustix::process::WaitOptions::from_bits_retain(libc::__WNOTHREAD.cast_unsigned());
+    match rustix::process::wait(only_this_thread)? {
+        Some((pid, status)) => Pid::new(pid.as_raw_nonzero().get())
+            .map(|pid| (pid, status))
+            .ok_or_else(|| io::Error::other("the kernel reaped a child with PID 1")),
+        // Only with WNOHANG.
+        None => Err(io::Error::from_raw_os_error(libc::ECHILD)),
+    }
+}
+
+/// True unless process group `pgid` certainly has no member at all: `kill(-pgid, 0)`,
+/// which sends nothing, fails with `ESRCH`. A member may be a zombie, or another user's
+/// process (`EPERM`): a cheap look before a scan of `/proc`, never a proof of anything.
+pub fn group_may_exist(pgid: Pid) -> bool {
+    !matches!(
+        rustix::process::test_kill_process_group(pgid.to_rustix()),
+        Err(rustix::io::Errno::SRCH)
+    )
+}
+
 /// Sends `signal` to process `pid` only if `proof()` holds for it — checked after the
 /// process is pinned, so that the signal reaches the very process the proof was about. The
 /// process is held by a pidfd (`pidfd_open`, Linux 5.3) while `proof` looks at it through

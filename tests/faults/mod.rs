@@ -14,6 +14,7 @@ mod queues;
 mod start;
 mod stdio;
 mod supervisor;
+mod trees;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

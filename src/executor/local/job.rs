@@ -140,15 +140,18 @@ fn reap(
             enforce_limits(&session, limits, started, &done_rx, job, stop_descendants)
         })
     });
-    // Any child: orphans of the job that were re-parented here and exited are reaped on
-    // the way, so they do not linger as zombies while the job runs.
+    // Any child of this (the main) thread: orphans of the job that were re-parented here and
+    // exited are reaped on the way, so they do not linger as zombies while the job runs —
+    // but never a command another thread runs and reaps itself (the timeout's `scontrol` and
+    // `scancel` for Slurm descendants): see `sys::wait_any_child_of_this_thread`.
     let status = match job {
         Some(job) => loop {
-            match rustix::process::wait(rustix::process::WaitOptions::empty()) {
-                Ok(Some((pid, status))) if pid == job.to_rustix() => {
+            match sys::wait_any_child_of_this_thread() {
+                Ok((pid, status)) if pid == job => {
                     break Some(ExitStatus::from_raw(status.as_raw()));
                 }
-                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Ok(_) => {}
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => break None,
             }
         },

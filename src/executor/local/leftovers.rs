@@ -27,10 +27,13 @@ use crate::sys::{self, Pid, ProcStat};
 /// its group — malformed, or its PID now belongs to another process — this refuses rather
 /// than report it finished.
 ///
+/// `requested`: this stop recorded the session's stop request before its tree was signalled,
+/// and the session ended since (as stopped): it is reported so, not as "already finished".
+///
 /// Errors (125, a refusal): `daemon.pid` names a running process with the recorded start
 /// time that is not the session's; members of the group cannot be proven to be the
 /// session's (those that can are stopped first).
-pub fn stop_finished(session: &SessionDir, how: StopSequence) -> Result<()> {
+pub fn stop_finished(session: &SessionDir, how: StopSequence, requested: bool) -> Result<()> {
     let id = session.id_string();
     let identity = read_identity(session);
     let result = endings::final_result(session)?;
@@ -58,7 +61,7 @@ pub fn stop_finished(session: &SessionDir, how: StopSequence) -> Result<()> {
         ));
     }
     let Some(found) = found else {
-        nothing_signalled(&id, &result);
+        nothing_signalled(&id, &result, requested);
         return Ok(());
     };
     // A live process with the recorded identity while the lock is free is the supervisor
@@ -89,13 +92,14 @@ pub fn stop_finished(session: &SessionDir, how: StopSequence) -> Result<()> {
     };
     if ours.is_empty() {
         if strangers.is_empty() {
-            nothing_signalled(&id, &result);
+            nothing_signalled(&id, &result, requested);
             return Ok(());
         }
         return Err(target::refusal(session, unproven("")));
     }
     crate::note!(
-        "session {id} already finished (status {}), but {} of its process group {} that {} still running: {}",
+        "session {id} {} (status {}), but {} of its process group {} that {} still running: {}",
+        ended(requested),
         result.status.as_str(),
         crate::term::count(ours.len() as u64, "process", "processes"),
         found.pid,
@@ -144,12 +148,70 @@ fn members(target: &Target, pgid: Pid) -> std::io::Result<(Vec<Pid>, Vec<Pid>)> 
 }
 
 /// Notes that a finished session has nothing left to signal.
-fn nothing_signalled(id: &str, result: &ResultRecord) {
+fn nothing_signalled(id: &str, result: &ResultRecord, requested: bool) {
     crate::note!(
-        "session {id} already finished (status {}, exit {}); nothing signalled",
+        "session {id} {} (status {}, exit {}); nothing {}",
+        ended(requested),
         result.status.as_str(),
-        result.exit_code
+        result.exit_code,
+        if requested {
+            "left to signal"
+        } else {
+            "signalled"
+        }
     );
+}
+
+/// How a finished session ended, for a note: `already finished`, or — its stop request
+/// recorded by this stop before its tree was signalled — after that.
+fn ended(requested: bool) -> &'static str {
+    if requested {
+        "ended once the stop was recorded, before its own signal"
+    } else {
+        "already finished"
+    }
+}
+
+/// Stops, quietly unless `notes`, what an ended descendant of a stopped session left behind:
+/// the processes of its process group that carry its `CSA_SESSION_ID` ([`Target::leftovers`]).
+/// Nothing else of the group is signalled, and a group that has no member at all costs one
+/// system call. `by` names who asks (a stop request in a finished session changes nothing
+/// of its result).
+///
+/// Errors: its processes cannot be listed, or survive SIGKILL.
+pub fn stop_left_behind(
+    session: &SessionDir,
+    how: StopSequence,
+    by: &str,
+    notes: bool,
+) -> Result<()> {
+    let Ok(found) = read_identity(session) else {
+        return Ok(());
+    };
+    if !sys::group_may_exist(found.pid) {
+        return Ok(());
+    }
+    let target = Target::leftovers(session, found);
+    let ours = target.scope().members(None).map_err(|err| {
+        crate::exit::io_failure(
+            "cannot list the processes of its group",
+            &err,
+            session.id_string(),
+        )
+    })?;
+    if ours.is_empty() {
+        return Ok(());
+    }
+    if notes {
+        crate::note!(
+            "descendant session {} has ended, but {} processes of its process group {} that carry its ID are still running: {}",
+            session.id_string(),
+            ours.len(),
+            found.pid,
+            sequence::join(&ours)
+        );
+    }
+    sequence::stop_together(&[target], how, &|_| by.to_owned(), notes).map(drop)
 }
 
 /// How long a supervisor that let go of the session's lock may take to exit.

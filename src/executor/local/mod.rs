@@ -68,6 +68,11 @@ impl Executor for LocalExecutor {
         None
     }
 
+    /// Live, and its supervisor verified ([`crate::stop::target::verify`]).
+    fn may_stop(&self, session: &SessionDir) -> Result<bool> {
+        stop::live_target(session).map(|target| target.is_some())
+    }
+
     fn stop(&self, sessions: &[SessionDir], order: &StopOrder<'_>) -> Result<()> {
         stop::stop(sessions, order)
     }

@@ -15,6 +15,7 @@ pub fn stop(sessions: &[SessionDir], order: &StopOrder<'_>) -> Result<()> {
         sequence: how,
         by,
         mode,
+        requested,
     } = *order;
     let notes = match mode {
         StopMode::Named => true,
@@ -31,11 +32,15 @@ pub fn stop(sessions: &[SessionDir], order: &StopOrder<'_>) -> Result<()> {
             StopMode::Descendants { notes } => match target::verify(session) {
                 Ok(target) => targets.push(target),
                 Err(why) => {
-                    if notes && target::is_live(session).unwrap_or(false) {
-                        crate::note!(
-                            "not stopping descendant session {}: {why}",
-                            session.id_string()
-                        );
+                    if target::is_live(session).unwrap_or(false) {
+                        if notes {
+                            crate::note!(
+                                "not stopping descendant session {}: {why}",
+                                session.id_string()
+                            );
+                        }
+                    } else {
+                        finished.push(session);
                     }
                 }
             },
@@ -55,18 +60,26 @@ pub fn stop(sessions: &[SessionDir], order: &StopOrder<'_>) -> Result<()> {
         if let (Err(err), true) = (stopped, notes) {
             crate::note!("{err:#}");
         }
+        // What ended descendants left behind, quietly unless `notes`.
+        for session in finished {
+            if let Err(err) = super::leftovers::stop_left_behind(session, how, &by(session), notes)
+                && notes
+            {
+                crate::note!("{err:#}");
+            }
+        }
         return Ok(());
     }
     stopped?;
     for session in finished {
-        super::stop_finished(session, how)?;
+        super::stop_finished(session, how, requested(session))?;
     }
     Ok(())
 }
 
 /// The verified target of a live session, or `None` when it has ended. Errors (nothing
 /// signalled) when it is live and its supervisor cannot be verified.
-fn live_target(session: &SessionDir) -> Result<Option<Target>> {
+pub(super) fn live_target(session: &SessionDir) -> Result<Option<Target>> {
     if !target::is_live(session)? {
         return Ok(None);
     }

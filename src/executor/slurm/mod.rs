@@ -98,14 +98,23 @@ impl super::Executor for SlurmExecutor {
         Some(pending::waiting_for(session, &job))
     }
 
-    /// Each session through Slurm, one after the other ([`stop::stop`]).
+    /// Live (a dead watcher resumed first), and its job, once submitted, still the one Slurm
+    /// knows under its ID ([`stop::may_stop`]).
+    fn may_stop(&self, session: &SessionDir) -> Result<bool> {
+        stop::may_stop(session)
+    }
+
+    /// Each session through Slurm, one after the other ([`stop::stop`]). An ended descendant
+    /// has nothing left to stop: Slurm ended its job.
     fn stop(&self, sessions: &[SessionDir], order: &StopOrder<'_>) -> Result<()> {
         let (how, by) = (order.sequence, order.by);
         for session in sessions {
+            let requested = (order.requested)(session);
             match order.mode {
-                StopMode::Named => stop::stop(session, how, &by(session), true)?,
+                StopMode::Named => stop::stop(session, how, &by(session), true, requested)?,
+                StopMode::Descendants { .. } if !requested => {}
                 StopMode::Descendants { notes } => {
-                    let stopped = stop::stop(session, how, &by(session), notes);
+                    let stopped = stop::stop(session, how, &by(session), notes, requested);
                     if let (Err(err), true) = (stopped, notes) {
                         crate::note!("{err:#}");
                     }

@@ -39,12 +39,36 @@ const AFTER_STOP: Duration = Duration::from_secs(90);
 /// before `kill` falls back to Slurm's own termination.
 const NODE_KILL_MARGIN: Duration = Duration::from_secs(5);
 
+/// Whether a Slurm session may be stopped, proven before anything of its tree is signalled:
+/// false when it has ended (its watcher resumed first when it died) or Slurm reports its job
+/// ended; true when it is not submitted yet, or Slurm confirms the job ID still names it.
+///
+/// Errors (nothing signalled): Slurm unreachable, or the job ID reused.
+pub fn may_stop(session: &SessionDir) -> Result<bool> {
+    if let Observed::Finished(_) = observe(session)? {
+        return Ok(false);
+    }
+    let Some(job) = files::read_job(session)? else {
+        return Ok(true);
+    };
+    let slurm = Slurm::recorded(job.slurm_conf.as_deref(), job.cluster.as_deref());
+    Ok(verified(session, &job, &slurm)?.is_some())
+}
+
 /// Stops a Slurm session `how` — `by` names who asks, as the result's reason will — and
 /// waits until its result is recorded. With `notes`, reports each step on stderr.
+/// `requested`: its stop request was recorded before its tree was signalled (an ending
+/// since is reported as such).
 ///
 /// Errors (125): Slurm unreachable or the job ID reused (nothing signalled), `scancel`
 /// failed, or no result recorded in time.
-pub fn stop(session: &SessionDir, how: StopSequence, by: &str, notes: bool) -> Result<()> {
+pub fn stop(
+    session: &SessionDir,
+    how: StopSequence,
+    by: &str,
+    notes: bool,
+    requested: bool,
+) -> Result<()> {
     let id = session.id_string();
     let note = |text: String| {
         if notes {
@@ -52,11 +76,19 @@ pub fn stop(session: &SessionDir, how: StopSequence, by: &str, notes: bool) -> R
         }
     };
     if let Observed::Finished(result) = observe(session)? {
-        note(format!(
-            "session {id} already finished (status {}, exit {}); nothing signalled",
-            result.status.as_str(),
-            result.exit_code
-        ));
+        note(if requested {
+            format!(
+                "session {id} ended once the stop was recorded, before its own signal (status {}, exit {}); nothing left to signal",
+                result.status.as_str(),
+                result.exit_code
+            )
+        } else {
+            format!(
+                "session {id} already finished (status {}, exit {}); nothing signalled",
+                result.status.as_str(),
+                result.exit_code
+            )
+        });
         return Ok(());
     }
     let first = how.first();
