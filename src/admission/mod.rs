@@ -180,24 +180,22 @@ fn wait_for(root: &StateRoot, id: &str, waker: &Interruptible) -> Result<Waited<
 /// directory cannot be used, its slot count file is malformed, …): `failure`, exit 125,
 /// the error as the reason. The job is never started.
 pub fn failed(session: &SessionDir, err: &anyhow::Error) -> ResultRecord {
-    let mut result = crate::store::record::endings::never_started(
+    crate::store::record::endings::never_started(
         session,
-        Status::Failure,
-        exit::CSA_ERROR,
-        None,
-    );
-    result.reason = Some(format!(
-        "the wait for its dependencies or a queue slot failed: {err:#}; the job was never started"
-    ));
-    result
+        (Status::Failure, exit::CSA_ERROR, None),
+        format!(
+            "the wait for its dependencies or a queue slot failed: {err:#}; the job was never started"
+        ),
+    )
 }
 
 /// The result of a session whose dependency did not succeed.
 fn skipped(session: &SessionDir, why: &str) -> ResultRecord {
-    let mut result =
-        crate::store::record::endings::never_started(session, Status::Skipped, exit::SKIPPED, None);
-    result.reason = Some(format!("{why}; the job was never started"));
-    result
+    crate::store::record::endings::never_started(
+        session,
+        (Status::Skipped, exit::SKIPPED, None),
+        format!("{why}; the job was never started"),
+    )
 }
 
 /// The queue entry `csa run` created and locked for this session, inherited as `fd`.

@@ -11,7 +11,6 @@
 //! refused at the per-user limit), and re-scans at once after [`Change::Rescan`].
 
 use std::collections::HashMap;
-use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -24,6 +23,7 @@ use super::Fleet;
 use crate::queue;
 use crate::store::record;
 use crate::store::session::{self, StateRoot};
+use crate::sys::inotify::Read;
 
 /// What changed, as far as inotify tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,9 +74,6 @@ const QUEUE: WatchFlags = WatchFlags::CREATE
     .union(WatchFlags::DELETE)
     .union(WatchFlags::ONLYDIR)
     .union(WatchFlags::DONT_FOLLOW);
-
-/// The reader's event buffer (bytes).
-const BUFFER: usize = 16 * 1024;
 
 /// An inotify instance watching a store, and its reader thread.
 #[derive(Debug)]
@@ -220,36 +217,21 @@ impl Watcher {
 /// Reads events until `send` says nobody listens, or a read fails (after a
 /// [`Change::Rescan`]).
 fn read_events(fd: &OwnedFd, targets: &Mutex<HashMap<i32, Target>>, send: &dyn Fn(Change) -> bool) {
-    let mut buffer = vec![MaybeUninit::<u8>::uninit(); BUFFER];
-    let mut events = inotify::Reader::new(fd, &mut buffer);
-    loop {
-        let change = match events.next() {
-            Ok(event) => {
+    crate::sys::inotify::read_events(fd, |read| {
+        let change = match read {
+            Read::Event { wd, flags, name } => {
                 let mut targets = targets.lock().unwrap_or_else(PoisonError::into_inner);
-                let flags = event.events();
-                let target = targets.get(&event.wd()).copied();
+                let target = targets.get(&wd).copied();
                 if flags.contains(ReadFlags::IGNORED) {
-                    targets.remove(&event.wd());
+                    targets.remove(&wd);
                 }
                 drop(targets);
-                change_for(
-                    target,
-                    flags,
-                    event.file_name().map(std::ffi::CStr::to_bytes),
-                )
+                change_for(target, flags, name)
             }
-            Err(rustix::io::Errno::INTR) => None,
-            Err(_) => {
-                send(Change::Rescan);
-                return;
-            }
+            Read::Failed => Some(Change::Rescan),
         };
-        if let Some(change) = change
-            && !send(change)
-        {
-            return;
-        }
-    }
+        change.is_none_or(send)
+    });
 }
 
 /// The change an event means, if any.

@@ -156,12 +156,13 @@ fn never_started(
     session: &crate::store::session::SessionDir,
     err: &anyhow::Error,
 ) -> crate::store::record::ResultRecord {
-    let mut result = crate::store::record::endings::never_started(
+    crate::store::record::endings::never_started(
         session,
-        crate::store::record::Status::Failure,
-        crate::exit::NOT_EXECUTABLE,
-        None,
-    );
-    result.reason = Some(format!("{err:#}; the job was never started"));
-    result
+        (
+            crate::store::record::Status::Failure,
+            crate::exit::NOT_EXECUTABLE,
+            None,
+        ),
+        format!("{err:#}; the job was never started"),
+    )
 }

@@ -302,6 +302,20 @@ impl ResultRecord {
         result
     }
 
+    /// The result of session `id` that ended at `finished`: [`Self::new`] when its job
+    /// `started`, else [`Self::never_started`].
+    pub fn ended(
+        id: String,
+        outcome: (Status, u8, Option<i32>),
+        started: Option<SystemTime>,
+        finished: SystemTime,
+    ) -> Self {
+        match started {
+            Some(started) => Self::new(id, outcome, started, finished),
+            None => Self::never_started(id, outcome, finished),
+        }
+    }
+
     /// When the job started, if it did.
     pub fn started(&self) -> Option<SystemTime> {
         self.started_at.as_deref().and_then(parse_timestamp)

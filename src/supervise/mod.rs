@@ -77,16 +77,14 @@ pub fn main(args: &Request) -> Result<u8> {
     keep.extend(args.admission.queue_fd);
     if let Err(err) = sys::close_inherited_fds(&keep) {
         // A job must never hold its caller's pipes open: it is not started.
-        let mut result = never_started(
+        let result = never_started(
             &session,
-            record::Status::Failure,
-            crate::exit::CSA_ERROR,
-            None,
+            (record::Status::Failure, crate::exit::CSA_ERROR, None),
+            format!(
+                "the supervisor cannot close the descriptors it inherited: {}; the job was not started",
+                crate::exit::io_why(&err)
+            ),
         );
-        result.reason = Some(format!(
-            "the supervisor cannot close the descriptors it inherited: {}; the job was not started",
-            crate::exit::io_why(&err)
-        ));
         return finish(&session, result, lock_fd);
     }
     // The state root is the user's alone (checked once, after the inherited descriptors

@@ -1,17 +1,25 @@
-//! A directory watched with inotify, for waits that only need to know "something changed
-//! here: look again" (the queue's head watching its slots, a follower watching its spool
-//! files). Events are never parsed: each one only ends a wait, and the waiter looks at the
-//! files themselves. Callers keep a bounded re-check (or a polling fallback) for file
-//! systems that report nothing, and for when no inotify instance is left (the per-user
-//! limit is small, 128 by default).
+//! inotify, the two ways csa uses it.
+//!
+//! - [`DirWatch`]: a directory watched for waits that only need to know "something changed
+//!   here: look again" (the queue's head watching its slots, a follower watching its spool
+//!   files). Events are never parsed: each one only ends a wait, and the waiter looks at the
+//!   files themselves.
+//! - [`read_events`]: one instance with many watches, read on a thread of its own that
+//!   turns the events that matter into messages (the wait set watching many sessions, the
+//!   fleet view watching the store).
+//!
+//! Either way the caller keeps a bounded re-check (or a polling fallback) for file systems
+//! that report nothing, and for when no inotify instance is left (the per-user limit is
+//! small, 128 by default).
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::time::Duration;
 
 use rustix::event::Timespec;
-use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
+use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
 
 /// How long a wait on a [`DirWatch`] lasts at most before the waiter looks again anyway:
 /// the bounded re-check that covers file systems that report nothing and events that are
@@ -60,5 +68,50 @@ pub fn timespec(duration: Duration) -> Timespec {
     Timespec {
         tv_sec: i64::try_from(duration.as_secs()).unwrap_or(i64::MAX),
         tv_nsec: i64::from(duration.subsec_nanos()),
+    }
+}
+
+/// The event buffer of [`read_events`] (bytes): room for a few hundred events per `read`.
+const BUFFER: usize = 16 * 1024;
+
+/// What [`read_events`] hands its caller.
+#[derive(Debug, Clone, Copy)]
+pub enum Read<'a> {
+    /// One event: its watch descriptor, its flags (`IN_Q_OVERFLOW` has no watch: -1), and
+    /// the name of the file in the watched directory it is about, if any.
+    Event {
+        /// The watch descriptor.
+        wd: i32,
+        /// What happened.
+        flags: ReadFlags,
+        /// The file's name in the watched directory.
+        name: Option<&'a [u8]>,
+    },
+    /// Reading failed: no more events will come; the caller must look another way.
+    Failed,
+}
+
+/// Reads the events of the inotify instance `fd` (blocking) and hands each to `handle`,
+/// until `handle` returns false or reading fails (after [`Read::Failed`]). Meant for a
+/// thread of its own; an interrupted read is retried.
+pub fn read_events(fd: &OwnedFd, mut handle: impl FnMut(Read<'_>) -> bool) {
+    let mut buffer = vec![MaybeUninit::<u8>::uninit(); BUFFER];
+    let mut events = inotify::Reader::new(fd, &mut buffer);
+    loop {
+        let go_on = match events.next() {
+            Ok(event) => handle(Read::Event {
+                wd: event.wd(),
+                flags: event.events(),
+                name: event.file_name().map(std::ffi::CStr::to_bytes),
+            }),
+            Err(rustix::io::Errno::INTR) => true,
+            Err(_) => {
+                handle(Read::Failed);
+                return;
+            }
+        };
+        if !go_on {
+            return;
+        }
     }
 }

@@ -2,8 +2,6 @@
 //! and a reader thread that turns the events that matter into wake-ups.
 
 use std::collections::HashMap;
-use std::mem::MaybeUninit;
-use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::sync::mpsc::Sender;
 use std::thread;
@@ -12,6 +10,8 @@ use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
 
 use super::Wake;
 use crate::store::session;
+use crate::sys;
+use crate::sys::inotify::Read;
 
 /// The events watched in each session directory: the last close of a file opened for
 /// writing (the supervisor's `lock`), and files renamed into it (`result.toml`, `lock`). A deleted directory reports `IN_IGNORED` unasked.
@@ -19,9 +19,6 @@ const WATCHED: WatchFlags = WatchFlags::CLOSE_WRITE
     .union(WatchFlags::MOVED_TO)
     .union(WatchFlags::ONLYDIR)
     .union(WatchFlags::DONT_FOLLOW);
-
-/// The reader's event buffer (bytes): room for a few hundred events per `read`.
-const BUFFER: usize = 16 * 1024;
 
 /// Creates the inotify instance, watches each of `dirs` and starts the reader thread, which
 /// sends wake-ups naming the index of the directory in `dirs`. Returns which directories are
@@ -42,34 +39,18 @@ pub(super) fn start(dirs: &[&Path], tx: Sender<Wake>) -> Option<Vec<bool>> {
     }
     thread::Builder::new()
         .stack_size(super::threads::STACK)
-        .spawn(move || read_events(&fd, &by_watch, &tx))
+        .spawn(move || {
+            sys::inotify::read_events(&fd, |read| {
+                let wake = match read {
+                    Read::Event { wd, flags, name } => wake_for(wd, flags, name, &by_watch),
+                    Read::Failed => Some(Wake::InotifyFailed),
+                };
+                // After a failure the reader ends anyway.
+                wake.is_none_or(|wake| tx.send(wake).is_ok())
+            });
+        })
         .ok()?;
     Some(watched)
-}
-
-/// Reads events until the receiver is gone; on a read error, sends
-/// [`Wake::InotifyFailed`] and ends.
-fn read_events(fd: &OwnedFd, by_watch: &HashMap<i32, usize>, tx: &Sender<Wake>) {
-    let mut buffer = vec![MaybeUninit::<u8>::uninit(); BUFFER];
-    let mut events = inotify::Reader::new(fd, &mut buffer);
-    loop {
-        let wake = match events.next() {
-            Ok(event) => wake_for(
-                event.wd(),
-                event.events(),
-                event.file_name().map(std::ffi::CStr::to_bytes),
-                by_watch,
-            ),
-            Err(rustix::io::Errno::INTR) => None,
-            Err(_) => Some(Wake::InotifyFailed),
-        };
-        if let Some(wake) = wake {
-            let failed = matches!(wake, Wake::InotifyFailed);
-            if tx.send(wake).is_err() || failed {
-                return;
-            }
-        }
-    }
 }
 
 /// The wake-up an event calls for, if any.

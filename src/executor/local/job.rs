@@ -72,13 +72,14 @@ pub fn run_job(
                 return result;
             }
             if let Some(err) = sys::chdir_failed(&err) {
-                let mut result =
-                    never_started(session, Status::Failure, exit::NOT_EXECUTABLE, None);
-                result.reason = Some(format!(
-                    "cannot enter the job's working directory: {} (chdir); the job was never started",
-                    exit::io_why(&err)
-                ));
-                return result;
+                return never_started(
+                    session,
+                    (Status::Failure, exit::NOT_EXECUTABLE, None),
+                    format!(
+                        "cannot enter the job's working directory: {} (chdir); the job was never started",
+                        exit::io_why(&err)
+                    ),
+                );
             }
             let code = if err.kind() == io::ErrorKind::NotFound {
                 exit::NOT_FOUND

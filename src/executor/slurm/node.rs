@@ -26,7 +26,8 @@ use super::files::{self, NodeEnding, NodeRecord};
 use super::relay::Relay;
 use crate::backoff::{self, Backoff};
 use crate::exit::{self, CSA_ERROR, Failure};
-use crate::store::record::{self, ResultRecord, SessionRecord, Status, StdinSource};
+use crate::store::record::endings::never_started;
+use crate::store::record::{self, SessionRecord, Status, StdinSource};
 use crate::store::session::{self, SessionDir};
 use crate::store::stop_request as request;
 
@@ -94,11 +95,9 @@ pub fn run(session_dir: &Path, session_id: &str, stop_descendants: fn(&SessionDi
 
     let result = if request::requested(&session).is_some() {
         let signal = request::requested(&session).map_or(15, |request| request.signal);
-        not_started(
+        never_started(
             &session,
-            Status::Signal,
-            exit::from_signal(signal),
-            Some(signal),
+            (Status::Signal, exit::from_signal(signal), Some(signal)),
             format!("stopped as it reached the node; {NEVER_STARTED}"),
         )
     } else {
@@ -111,7 +110,7 @@ pub fn run(session_dir: &Path, session_id: &str, stop_descendants: fn(&SessionDi
                 None,
                 stop_descendants,
             ),
-            Err(why) => not_started(&session, Status::Failure, 1, None, format!("{why:#}")),
+            Err(why) => never_started(&session, (Status::Failure, 1, None), format!("{why:#}")),
         }
     };
     let exit_code = result.exit_code;
@@ -251,18 +250,4 @@ fn oom_after(before: Option<u64>) -> u64 {
         (None, Some(now)) => now,
         _ => 0,
     }
-}
-
-/// The ending of a job that was not started.
-fn not_started(
-    session: &SessionDir,
-    status: Status,
-    exit_code: u8,
-    signal: Option<i32>,
-    reason: String,
-) -> ResultRecord {
-    let mut result =
-        crate::store::record::endings::never_started(session, status, exit_code, signal);
-    result.reason = Some(reason);
-    result
 }

@@ -165,10 +165,7 @@ fn from_slurm(
     // A job that never reached its node never started (docs/format.md: no `started_at`).
     let started_at = node.map(|node| record::parse_timestamp(&node.started_at).unwrap_or(now));
     let outcome = (status, exit_code, signal);
-    let mut result = match started_at {
-        Some(started) => ResultRecord::new(session.id_string(), outcome, started, now),
-        None => ResultRecord::never_started(session.id_string(), outcome, now),
-    };
+    let mut result = ResultRecord::ended(session.id_string(), outcome, started_at, now);
     result.synthetic = true;
     result.reason = Some(format!("{what}{missing}"));
     result

@@ -17,49 +17,47 @@ use crate::store::session::{self, SessionDir};
 /// `prompt.txt`, cannot be opened: `failure` with exit code 125 (csa's own state is
 /// broken) and the reason; the job is never started without its prompt.
 pub fn without_stdin(session: &SessionDir, err: &std::io::Error) -> ResultRecord {
-    let mut result = never_started(session, Status::Failure, exit::CSA_ERROR, None);
-    result.reason = Some(format!(
-        "cannot open the prompt ({}): {}; the job was not started",
-        session::PROMPT_TXT,
-        exit::io_why(err)
-    ));
-    result
+    never_started(
+        session,
+        (Status::Failure, exit::CSA_ERROR, None),
+        format!(
+            "cannot open the prompt ({}): {}; the job was not started",
+            session::PROMPT_TXT,
+            exit::io_why(err)
+        ),
+    )
 }
 
 /// The result of a session stopped by `signal` before its job started, while it waited for
 /// `waiting_for`: the job is never started.
 pub fn not_started(session: &SessionDir, signal: i32, waiting_for: &str) -> ResultRecord {
-    let mut result = never_started(
-        session,
-        Status::Signal,
-        exit::from_signal(signal),
-        Some(signal),
-    );
     let name = signal_hook::low_level::signal_name(signal)
         .map_or_else(|| format!("signal {signal}"), str::to_owned);
-    result.reason = Some(if waiting_for.is_empty() {
+    let reason = if waiting_for.is_empty() {
         format!("{name} arrived before the job started; the job was never started")
     } else {
         format!(
             "{name} arrived while the session waited for {waiting_for}; the job was never started"
         )
-    });
-    result
+    };
+    never_started(
+        session,
+        (Status::Signal, exit::from_signal(signal), Some(signal)),
+        reason,
+    )
 }
 
 /// The result of a session whose job never started, ending now: no `started_at`,
-/// `duration_ms` 0 (docs/format.md). The caller adds the reason, which says so.
+/// `duration_ms` 0 (docs/format.md). `outcome` is (status, exit code, signal number);
+/// `reason` says why, and that the job never started.
 pub fn never_started(
     session: &SessionDir,
-    status: Status,
-    exit_code: u8,
-    signal: Option<i32>,
+    outcome: (Status, u8, Option<i32>),
+    reason: String,
 ) -> ResultRecord {
-    ResultRecord::never_started(
-        session.id_string(),
-        (status, exit_code, signal),
-        SystemTime::now(),
-    )
+    let mut result = ResultRecord::never_started(session.id_string(), outcome, SystemTime::now());
+    result.reason = Some(reason);
+    result
 }
 
 /// A result of a job started at `started` that ends now.
@@ -144,10 +142,8 @@ pub fn synthetic_result(
         .ok()
         .flatten();
     let outcome = (status, exit_code, signal);
-    let mut result = match record::job_started_at(session, described.as_ref()) {
-        Some(started) => ResultRecord::new(session.id_string(), outcome, started.min(now), now),
-        None => ResultRecord::never_started(session.id_string(), outcome, now),
-    };
+    let started = record::job_started_at(session, described.as_ref()).map(|at| at.min(now));
+    let mut result = ResultRecord::ended(session.id_string(), outcome, started, now);
     result.synthetic = true;
     result.reason = Some(reason);
     result
