@@ -13,6 +13,7 @@ use std::process::Command;
 use rustix::io::FdFlags;
 
 pub mod cgroup;
+mod exits;
 pub mod inotify;
 mod pid;
 mod procfs;
@@ -20,6 +21,7 @@ pub mod signals;
 mod spawn;
 pub mod witness;
 
+pub use exits::until_one_exits;
 pub use pid::{
     Pid, group_may_exist, signal_group, signal_process, signal_proven,
     wait_any_child_of_this_thread,

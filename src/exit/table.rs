@@ -63,6 +63,10 @@ pub const RUN: &[Code] = &[
         "the program (or the tool's program) is not found, or the `--cd` directory does not exist; no session is created",
     ),
     code(
+        "128 + N",
+        "inside a session's job (`CSA_SESSION_ID`) whose tree is being stopped with signal N (143 for SIGTERM): the line on stderr names the session being stopped; no session is created",
+    ),
+    code(
         "the job's exit code",
         "with `--no-daemon`: the job ran in the foreground",
     ),

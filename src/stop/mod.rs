@@ -12,6 +12,7 @@
 //! descendant of a verified live supervisor; or, once the supervisor is gone, a process
 //! whose environment carries the session's `CSA_SESSION_ID` ([`Scope::Marked`]).
 
+pub mod drain;
 pub mod sequence;
 pub mod target;
 
@@ -175,16 +176,11 @@ impl Scope {
         }
     }
 
-    /// Polls until the scope has no live member other than `except`, or `limit` passes.
-    /// Returns true when it is empty (a scan that fails is not an empty one). Scans back off
-    /// from 1 ms to 50 ms.
+    /// Waits until the scope has no live member other than `except`, or `limit` passes
+    /// ([`drain::until_empty`]: woken by a member's exit, not a scan every few ms). Returns
+    /// true when it is empty (a scan that fails is not an empty one).
     pub fn wait_until_empty(self, except: Option<Pid>, limit: Duration) -> bool {
-        backoff::poll(limit, SCANS, || {
-            self.members(except)
-                .is_ok_and(|members| members.is_empty())
-                .then_some(())
-        })
-        .is_some()
+        drain::until_empty(limit, || self.members(except).ok())
     }
 
     /// SIGKILLs every member but `except`, again and again (members may fork meanwhile),

@@ -214,20 +214,23 @@ fn send(target: &Target, signal: Signal) -> Result<()> {
         })
 }
 
-/// Polls until every target's processes are gone or `limit` passes; returns, per target,
-/// whether processes are left. Scans back off from 1 ms to 50 ms.
+/// Waits until every target's processes are gone or `limit` passes ([`super::drain`]:
+/// woken by an exit, not a scan every few ms); returns, per target, whether processes are
+/// left.
 pub fn wait_until_empty(targets: &[Target], limit: Duration) -> Vec<bool> {
     let mut left = vec![true; targets.len()];
-    crate::backoff::poll(limit, super::SCANS, || {
+    super::drain::until_empty(limit, || {
+        let mut members = Vec::new();
         for (i, target) in targets.iter().enumerate() {
             if left[i] {
-                left[i] = !target
-                    .scope()
-                    .members(None)
-                    .is_ok_and(|members| members.is_empty());
+                match target.scope().members(None) {
+                    Ok(found) if found.is_empty() => left[i] = false,
+                    Ok(found) => members.extend(found),
+                    Err(_) => return None,
+                }
             }
         }
-        (!left.contains(&true)).then_some(())
+        Some(members)
     });
     left
 }

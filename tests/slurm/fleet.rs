@@ -99,6 +99,48 @@ fn killing_a_local_parent_stops_its_slurm_child() {
     assert_eq!(slurm.result(&parent)["status"].as_str(), Some("signal"));
 }
 
+/// The time limit of a local parent stops its Slurm child: the supervisor's timeout thread
+/// runs `scontrol` and `scancel` and reaps them itself, so the supervisor's main thread,
+/// which reaps the job's orphans, must never take their exit status (it did, with
+/// `waitpid(-1)`: the stop then failed with "no child processes" and the child ran on).
+#[test]
+#[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
+fn a_local_parents_timeout_stops_its_slurm_child() {
+    let slurm = SlurmCsa::new();
+    let csa = env!("CARGO_BIN_EXE_csa");
+    // Output every second until the child runs, then silence: `--idle-timeout` strikes
+    // only once the child is there.
+    let script = format!(
+        "child=$({csa} run --executor slurm 'echo child-ready; sleep 300') && echo $child > child.id && until grep -q child-ready \"$CSA_STATE_DIR/sessions/$child/stdout.log\" 2>/dev/null; do echo waiting; sleep 1; done; sleep 300"
+    );
+    let work = tempfile::tempdir().unwrap();
+    let parent = slurm.csa.run_args(&[
+        "--cd",
+        work.path().to_str().unwrap(),
+        "--idle-timeout",
+        "4s",
+        &script,
+    ]);
+    let child_file = work.path().join("child.id");
+    wait_for(SLURM_DEADLINE, "the child session", || {
+        std::fs::read_to_string(&child_file).is_ok_and(|s| s.trim().len() == 26)
+    });
+    let child = std::fs::read_to_string(&child_file)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let out = slurm.wait(&parent);
+    assert_eq!(out.status.code(), Some(124), "{}", stderr(&out));
+    slurm.wait(&child);
+    let result = slurm.result(&child);
+    assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
+    let reason = result["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("the timeout of ancestor session {parent}")),
+        "the reason names the ancestor's timeout: {reason}"
+    );
+}
+
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn one_wait_for_local_and_slurm_sessions() {
