@@ -6,10 +6,11 @@ use std::fs::File;
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use super::code;
 use crate::support::{Csa, Gate, HANG, assert_success, has_open, stderr, wait_for};
-use crate::support_faults::trials;
+use crate::support_faults::{parse_time, trials};
 
 /// True when process `pid` is blocked in `poll`/`ppoll` (a queue's head waiting for a
 /// change): from `/proc/<pid>/syscall` (x86-64 numbers 7 and 271), else its wait channel.
@@ -67,7 +68,7 @@ fn looks_in_a_loop_never_stall_a_one_slot_queue() {
     assert_success(&csa.output(&["queue", "slots", "one", "1"]), "queue slots");
     let done = AtomicBool::new(false);
     let looks = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
+    let ids = std::thread::scope(|scope| {
         for args in [&["queue", "list"][..], &["session", "list"][..]] {
             let (csa, done, looks) = (&csa, &done, &looks);
             scope.spawn(move || {
@@ -86,8 +87,35 @@ fn looks_in_a_loop_never_stall_a_one_slot_queue() {
             assert_eq!(code(&out), 0, "job {i}: {}", stderr(&out));
         }
         done.store(true, Ordering::SeqCst);
+        ids
     });
-    assert!(looks.load(Ordering::SeqCst) > 0, "the looks ran");
+    let looks = looks.load(Ordering::SeqCst);
+    assert!(looks > 0, "the looks ran");
+    // The figure for a report, not a timed assertion (a stall that lasts is caught above,
+    // as a wait that hangs): how long the slot stayed free between one job's end and the
+    // next one's start.
+    let times = |id: &String, key: &str| {
+        let result = csa.result(id).expect("result.toml");
+        parse_time(result[key].as_str().expect(key))
+    };
+    let gaps: Vec<Duration> = ids
+        .windows(2)
+        .map(|pair| {
+            let ended = times(&pair[0], "finished_at");
+            let started = times(&pair[1], "started_at");
+            started.duration_since(ended).unwrap_or_default()
+        })
+        .collect();
+    let longest = gaps.iter().max().copied().unwrap_or_default();
+    let over_a_second = gaps
+        .iter()
+        .filter(|gap| **gap > Duration::from_secs(1))
+        .count();
+    println!(
+        "{jobs} jobs through one slot beside {looks} looks: longest gap from one job's end \
+         to the next one's start {} ms; gaps over 1 s: {over_a_second}",
+        longest.as_millis()
+    );
 }
 
 /// A queue of 300 slots runs 300 jobs at once — each waits at a gate that opens only when

@@ -12,13 +12,14 @@ use crate::support::{Csa, HANG, names_in, output_within, stderr};
 /// What a planted file holds when it is a regular file: it must never appear in a message.
 const SECRET: &str = "SECRET-CONTENT-0123";
 
-/// Replaces `path` with `kind`: a symbolic link to `victim`, a FIFO, a directory, a
-/// 3 GiB sparse file, or a small file of garbage holding [`SECRET`].
+/// Replaces `path` with `kind`: a symbolic link to `victim` or to `/dev/zero`, a FIFO, a
+/// directory, a 3 GiB sparse file, or a small file of garbage holding [`SECRET`].
 fn plant(path: &Path, kind: &str, victim: &Path) {
     let _ = std::fs::remove_file(path);
     let _ = std::fs::remove_dir_all(path);
     match kind {
         "symlink" => std::os::unix::fs::symlink(victim, path).unwrap(),
+        "zero" => std::os::unix::fs::symlink("/dev/zero", path).unwrap(),
         "fifo" => assert!(Command::new("mkfifo").arg(path).status().unwrap().success()),
         "directory" => std::fs::create_dir(path).unwrap(),
         "huge" => std::fs::File::create(path)
@@ -36,7 +37,7 @@ fn unplant(path: &Path) {
     let _ = std::fs::remove_dir_all(path);
 }
 
-const KINDS: [&str; 5] = ["symlink", "fifo", "directory", "huge", "garbage"];
+const KINDS: [&str; 6] = ["symlink", "zero", "fifo", "directory", "huge", "garbage"];
 
 /// Asserts that `text` names `path` and echoes nothing of the victim or the planted file.
 #[track_caller]
@@ -204,5 +205,15 @@ fn planted_slot_files_and_entries_are_refused_or_passed_over() {
     let warnings = stderr(&list);
     names_without_echo(&warnings, &above, "slot.7");
     names_without_echo(&warnings, &entry, "a planted entry");
+    // The other looks at the queue never hang on them, nor echo them.
+    for args in [&["session", "list"][..], &["status"][..]] {
+        let out = output_within(csa.cmd().args(args), HANG);
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        let text = format!("{}{}", crate::support::stdout(&out), stderr(&out));
+        assert!(
+            !text.contains(SECRET) && !text.contains("victim-line"),
+            "{args:?}: {text}"
+        );
+    }
     outside.assert_untouched();
 }
