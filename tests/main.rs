@@ -30,6 +30,7 @@ mod limits;
 mod list;
 mod list_columns;
 mod logs_follow;
+mod owners;
 mod plurals;
 mod queue;
 mod rm_rerun;
