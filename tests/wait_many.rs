@@ -162,6 +162,13 @@ fn any_returns_when_one_ends_with_its_exit_code() {
         "{err}"
     );
     assert!(directive(&err, "SESSION_WAIT_KV_WARM").is_none(), "{err}");
+    // It names the session still pending and the command that keeps waiting for it.
+    let line = err
+        .lines()
+        .find(|line| line.starts_with("csa: 1 session still pending: "))
+        .unwrap_or_else(|| panic!("no pending line: {err}"));
+    assert!(line.contains(&format!("pending: {a};")), "{line}");
+    assert!(line.ends_with(&format!("session wait --any {a}")), "{line}");
     assert!(csa.result(&a).is_none(), "the other session still runs");
     gates[0].open();
     // A success ends `--any` with 0.
