@@ -105,7 +105,14 @@ fn essence(text: &str) -> Vec<String> {
                 // A number before `ms` is a time; one of 3 digits or more a process ID or
                 // a handle that happens to be all digits.
                 let number = word.bytes().all(|b| b.is_ascii_digit());
-                masked.push(if number && words.get(i + 1) == Some(&"ms") {
+                let bare = word.trim_start_matches('(');
+                let size = !bare.is_empty()
+                    && bare.bytes().all(|b| b.is_ascii_digit())
+                    && words.get(i + 1).is_some_and(|next| next.starts_with('B'));
+                masked.push(if size {
+                    // A file's size (`daemon.pid`'s depends on the PID).
+                    word.replace(bare, "S")
+                } else if number && words.get(i + 1) == Some(&"ms") {
                     "T".to_owned()
                 } else if number && word.len() >= 3 {
                     "<ID>".to_owned()
