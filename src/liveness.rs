@@ -6,7 +6,7 @@
 //! repair — a `lost` result, a new watcher — is [`crate::heal`]'s.
 
 use std::fs::{File, TryLockError};
-use std::io::{self, Read as _};
+use std::io;
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, SystemTime};
@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context as _, Result};
 
 use crate::exit::{self, Failure};
+use crate::store::files;
 use crate::store::record::{self, ResultRecord};
 use crate::store::session::{self, SessionDir};
 use crate::sys;
@@ -26,11 +27,11 @@ use crate::sys;
 /// `lost` would change a live one, so that is an error (exit 125).
 fn open_lock(session: &SessionDir) -> Result<Option<File>> {
     let path = session.file(session::LOCK);
-    match sys::open_no_follow(&path) {
+    match files::Options::read().open(&path) {
         Ok(file) => Ok(Some(file)),
         // A durable result means the session is over, whatever still runs.
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            if session.file(session::RESULT_TOML).exists() {
+            if files::exists(&session.file(session::RESULT_TOML)) {
                 return Ok(None);
             }
             match read_identity(session) {
@@ -94,11 +95,10 @@ impl Identity {
 /// malformed, or a PID that is never a supervisor: 0 or 1).
 pub fn read_identity(session: &SessionDir) -> Result<Identity> {
     let path = session.file(session::DAEMON_PID);
-    let mut text = String::new();
-    sys::open_no_follow(&path)
-        .and_then(|file| file.take(64).read_to_string(&mut text))
+    let text = files::read_to_string(&path, 64)
         .map_err(|err| anyhow::anyhow!("cannot read daemon.pid: {err}"))?;
-    let malformed = || anyhow::anyhow!("daemon.pid is malformed: {:?}", text.trim_end());
+    // Never echoed: it says what it should hold.
+    let malformed = || anyhow::anyhow!("daemon.pid is malformed: not \"<pid> <start time>\"");
     let line = text.strip_suffix('\n').unwrap_or(&text);
     let (pid, start) = line.split_once(' ').ok_or_else(malformed)?;
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
@@ -210,7 +210,7 @@ pub fn observe(session: &SessionDir) -> Result<Observed> {
         return Ok(Observed::Finished(result));
     }
     if supervisor_alive(session)? || starting(session) {
-        return Ok(if session.file(session::QUEUED).exists() {
+        return Ok(if files::exists(&session.file(session::QUEUED)) {
             Observed::Queued
         } else {
             Observed::Running
@@ -226,7 +226,7 @@ pub fn observe(session: &SessionDir) -> Result<Observed> {
 /// True while `csa run` may still be setting the session up: no `daemon.pid` yet and the
 /// session (by the time in its ULID) is younger than [`START_GRACE`].
 fn starting(session: &SessionDir) -> bool {
-    if session.file(session::DAEMON_PID).exists() {
+    if files::exists(&session.file(session::DAEMON_PID)) {
         return false;
     }
     // A creation time in the future (the clock went back) also counts as young.

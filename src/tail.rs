@@ -114,7 +114,7 @@ impl<'a> Follow<'a> {
 
     fn copy_new(&mut self) -> io::Result<u64> {
         if self.file.is_none() {
-            match crate::sys::open_no_follow(&self.path) {
+            match crate::store::files::Options::read().open(&self.path) {
                 Ok(mut file) => {
                     if self.start > 0 {
                         use std::io::Seek as _;
@@ -123,7 +123,13 @@ impl<'a> Follow<'a> {
                     self.file = Some(file);
                 }
                 Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(0),
-                Err(err) => return Err(err),
+                // Named, as the caller only knows the session.
+                Err(err) => {
+                    return Err(io::Error::new(
+                        err.kind(),
+                        format!("{}: {}", self.path.display(), crate::exit::io_why(&err)),
+                    ));
+                }
             }
         }
         match self.file.as_mut() {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Csa, assert_contains, assert_success, stdout};
+use crate::support::{Csa, assert_contains, assert_exit, assert_success, stdout};
 use crate::support_everyday::{fake_session, finish};
 
 const DAY: Duration = Duration::from_secs(86_400);
@@ -98,5 +98,83 @@ fn clean_removes_a_dead_session_without_a_result_by_its_last_output() {
 fn clean_rejects_a_bad_age() {
     let csa = Csa::new();
     let out = csa.output(&["session", "clean", "--older-than", "soon"]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_exit(&out, 2);
+}
+
+/// Every session's `parent`, when it has one, names a session that is still there.
+#[track_caller]
+fn assert_no_orphans(csa: &Csa) {
+    for id in csa.session_ids() {
+        let text = std::fs::read_to_string(csa.session_dir(&id).join("session.toml")).unwrap();
+        let record: toml::Table = text.parse().unwrap();
+        if let Some(parent) = record.get("parent").and_then(|p| p.as_str()) {
+            assert!(
+                csa.session_dir(parent).is_dir(),
+                "session {id} names its parent {parent}, which is gone"
+            );
+        }
+    }
+}
+
+/// Issue 17, item 9: `clean --tag` removed a tagged parent and left its child's record
+/// naming a parent that no longer exists. A parent now stays while a child is there; a
+/// tree whose sessions all qualify goes in one run.
+#[test]
+fn clean_keeps_a_parent_until_its_children_go_and_cleans_a_whole_tree_at_once() {
+    let csa = Csa::new();
+    let bin = env!("CARGO_BIN_EXE_csa");
+    // A tagged parent with an untagged child.
+    let parent = csa.run_args(&[
+        "--tag",
+        "batch",
+        &format!("'{bin}' run --name child true >/dev/null 2>&1"),
+    ]);
+    csa.wait(&parent);
+    let child = csa.output(&["session", "result", "--session", "child", "--json"]);
+    let child: serde_json::Value = serde_json::from_slice(&child.stdout).unwrap();
+    let child = child["id"].as_str().unwrap().to_owned();
+    crate::support::wait_for(Duration::from_secs(60), "the child to end", || {
+        csa.result(&child).is_some()
+    });
+    for dry in [true, false] {
+        let mut args = vec!["session", "clean", "--tag", "batch"];
+        if dry {
+            args.push("--dry-run");
+        }
+        let out = csa.output(&args);
+        assert_success(&out, "clean --tag");
+        assert_contains(&stdout(&out), &["0 sessions"]);
+        assert_contains(
+            &crate::support::stderr(&out),
+            &[&format!("keeping session {parent}"), &child],
+        );
+        assert!(csa.session_dir(&parent).is_dir());
+        assert_no_orphans(&csa);
+    }
+    // Once the child goes, the parent can.
+    let out = csa.output(&["session", "clean", "--older-than", "0s", "--dry-run"]);
+    assert_contains(
+        &stdout(&out),
+        &[
+            &format!("would remove {child}"),
+            &format!("would remove {parent}"),
+        ],
+    );
+    let out = csa.output(&["session", "clean", "--older-than", "0s"]);
+    assert_contains(&stdout(&out), &["removed 2 sessions"]);
+    assert!(csa.session_ids().is_empty());
+
+    // A tree tagged throughout goes in one run.
+    let top = csa.run_args(&[
+        "--tag",
+        "t2",
+        &format!("'{bin}' run --tag t2 --name leaf true >/dev/null 2>&1"),
+    ]);
+    csa.wait(&top);
+    crate::support::wait_for(Duration::from_secs(60), "the leaf to end", || {
+        csa.session_ids().iter().all(|id| csa.result(id).is_some())
+    });
+    let out = csa.output(&["session", "clean", "--tag", "t2"]);
+    assert_contains(&stdout(&out), &["removed 2 sessions"]);
+    assert_no_orphans(&csa);
 }

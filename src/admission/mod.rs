@@ -145,12 +145,12 @@ fn wait_for(root: &StateRoot, id: &str, waker: &Interruptible) -> Result<Waited<
     };
     let dependency = root.session(ulid);
     loop {
-        if !dependency.path.is_dir() {
+        if !crate::store::files::is_dir(&dependency.path) {
             return Ok(Waited::Ready(Some(format!(
                 "dependency {id} no longer exists"
             ))));
         }
-        if let Ok(lock) = crate::sys::open_no_follow(&dependency.file(session::LOCK))
+        if let Ok(lock) = crate::store::files::Options::read().open(&dependency.file(session::LOCK))
             && let Waited::Stopped(signal) = waker.lock(lock, true)?
         {
             return Ok(Waited::Stopped(signal));

@@ -7,10 +7,15 @@
 //! `session.toml` or `daemon.pid` stands in for it, since a reconstructed result records
 //! when it was reconstructed, not when the job died.
 //!
+//! **Trees stay whole**: a session is removed only once none of its child sessions is left
+//! (`children/<ID>`), so no session's `parent` ever names a session that is gone. Sessions
+//! are judged newest first, so a tree whose sessions all qualify goes in one run; a parent
+//! whose children stay (running, younger, without the tags) stays too, with a note.
+//!
 //! **Looks and heals** ([`crate::heal::observe`]): a Slurm session whose watcher died is
-//! re-adopted rather than taken for ended; nothing else is written before a removal.
+//! re-adopted rather than taken for ended; nothing else is written before a removal. The
+//! name index loses the entries of the sessions removed ([`StateRoot::tidy_names`]).
 
-use std::fs;
 use std::io::{self, BufWriter};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -19,6 +24,7 @@ use anyhow::Result;
 
 use crate::cmd::args::CleanArgs;
 use crate::liveness::{self, Observed};
+use crate::store::files;
 use crate::store::record::{self, ResultRecord, SessionRecord, Status};
 use crate::store::session::{self, SessionDir, StateRoot};
 use crate::store::tags;
@@ -50,12 +56,12 @@ pub fn exec(args: &CleanArgs) -> Result<u8> {
     // The first error writing the report; the cleaning goes on without a report.
     let mut unreported = None;
     let (mut count, mut freed) = (0u64, 0u64);
-    // Oldest first.
-    for id in root.session_ids()?.into_iter().rev() {
-        // A session created after the cutoff cannot have ended before it.
-        if id.datetime() > cutoff {
-            break;
-        }
+    // With --dry-run, the sessions that would be removed so far.
+    let mut dry_removed = Vec::new();
+    // A session created after the cutoff cannot have ended before it. Newest first: a
+    // child before its parent.
+    let ids = root.session_ids()?;
+    for id in ids.into_iter().filter(|id| id.datetime() <= cutoff) {
         let session = root.session(id);
         if !args.tag.is_empty() && !carries(&session, &args.tag) {
             continue;
@@ -74,8 +80,18 @@ pub fn exec(args: &CleanArgs) -> Result<u8> {
         if ended > cutoff {
             continue;
         }
+        if let Some(child) = remaining_child(&root, &session, &dry_removed) {
+            crate::note!(
+                "keeping session {}: its child session {child} is still there (clean it first)",
+                session.id_string()
+            );
+            continue;
+        }
         let size = dir_size(&session.path);
-        if !args.dry_run {
+        if args.dry_run {
+            // As if removed: its parent may go in the same run.
+            dry_removed.push(session.id);
+        } else {
             match liveness::supervisor_alive(&session) {
                 Ok(false) => {}
                 Ok(true) => continue,
@@ -84,10 +100,11 @@ pub fn exec(args: &CleanArgs) -> Result<u8> {
                     continue;
                 }
             }
-            if let Err(err) = fs::remove_dir_all(&session.path) {
-                let err = anyhow::Error::new(err)
-                    .context(format!("cannot remove {}", session.path.display()));
-                warn(&session, &err);
+            if let Err(err) = files::remove_dir_all(&session.path) {
+                warn(
+                    &session,
+                    &files::failure("cannot remove", &err, &session.path),
+                );
                 continue;
             }
         }
@@ -106,6 +123,7 @@ pub fn exec(args: &CleanArgs) -> Result<u8> {
     }
     if !args.dry_run {
         remove_abandoned_setups(&root, now);
+        root.tidy_names(now, liveness::START_GRACE);
     }
     writeln_ok(
         &mut out,
@@ -124,14 +142,17 @@ pub fn exec(args: &CleanArgs) -> Result<u8> {
 /// printed the ID left behind: older than a minute and with their `lock` free. Nothing
 /// ever read them, so nothing is reported.
 fn remove_abandoned_setups(root: &StateRoot, now: SystemTime) {
-    let Ok(entries) = fs::read_dir(root.sessions_dir()) else {
+    let dir = root.sessions_dir();
+    let Ok(entries) = files::read_dir(&dir) else {
         return;
     };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(id) = name
-            .to_str()
-            .and_then(|name| name.strip_prefix(crate::run::STAGING_PREFIX))
+    for entry in entries
+        .iter()
+        .filter(|entry| entry.kind == files::Kind::Dir)
+    {
+        let Some(id) = entry
+            .name_str()
+            .and_then(|name| name.strip_prefix(session::STAGING_PREFIX))
             .and_then(|id| ulid::Ulid::from_string(id).ok())
         else {
             continue;
@@ -139,12 +160,29 @@ fn remove_abandoned_setups(root: &StateRoot, now: SystemTime) {
         let young = now
             .duration_since(id.datetime())
             .map_or(true, |age| age < liveness::START_GRACE);
-        let free = fs::File::open(entry.path().join(session::LOCK))
+        let path = dir.join(&entry.name);
+        let free = files::Options::read()
+            .open(&path.join(session::LOCK))
             .map_or(true, |lock| lock.try_lock().is_ok());
         if !young && free {
-            let _ = fs::remove_dir_all(entry.path());
+            let _ = files::remove_dir_all(&path);
         }
     }
+}
+
+/// A child session of `session` that is still in the store (listed in its `children/` and
+/// with a directory, and not among `removed`: those a dry run would have removed), if any.
+fn remaining_child(
+    root: &StateRoot,
+    session: &SessionDir,
+    removed: &[ulid::Ulid],
+) -> Option<String> {
+    let children = files::read_dir(&session.file(crate::tree::CHILDREN)).ok()?;
+    children
+        .iter()
+        .filter_map(|entry| ulid::Ulid::from_string(entry.name_str()?).ok())
+        .find(|id| !removed.contains(id) && files::exists(&root.session(*id).path))
+        .map(|id| id.to_string())
 }
 
 /// True when the session's `session.toml` carries every tag of `wanted`; a missing or
@@ -174,7 +212,7 @@ fn writeln_ok(out: &mut impl io::Write, line: &str, failed: &mut Option<anyhow::
 }
 
 fn warn(session: &SessionDir, err: &anyhow::Error) {
-    if session.path.is_dir() {
+    if files::is_dir(&session.path) {
         crate::note!(
             "skipping a session: {} ({})",
             format!("{err:#}").replace('\n', " "),
@@ -197,12 +235,7 @@ fn ended_at(session: &SessionDir, result: Option<&ResultRecord>) -> SystemTime {
         session::DAEMON_PID,
     ]
     .iter()
-    .filter_map(|name| {
-        fs::symlink_metadata(session.file(name))
-            .ok()?
-            .modified()
-            .ok()
-    })
+    .filter_map(|name| files::metadata(&session.file(name)).ok()?.modified().ok())
     .max()
     .unwrap_or_else(|| session.id.datetime())
 }
@@ -210,19 +243,17 @@ fn ended_at(session: &SessionDir, result: Option<&ResultRecord>) -> SystemTime {
 /// The total length in bytes of the regular files under `dir` (symbolic links are not
 /// followed).
 fn dir_size(dir: &Path) -> u64 {
-    let Ok(entries) = fs::read_dir(dir) else {
+    let Ok(entries) = files::read_dir(dir) else {
         return 0;
     };
     entries
-        .flatten()
-        .filter_map(|entry| {
-            let meta = entry.metadata().ok()?;
-            if meta.is_dir() {
-                Some(dir_size(&entry.path()))
-            } else if meta.is_file() {
-                Some(meta.len())
-            } else {
-                None
+        .iter()
+        .map(|entry| {
+            let path = dir.join(&entry.name);
+            match entry.kind {
+                files::Kind::Dir => dir_size(&path),
+                files::Kind::File => files::metadata(&path).map_or(0, |meta| meta.len()),
+                _ => 0,
             }
         })
         .sum()

@@ -199,10 +199,7 @@ fn look(root: &StateRoot, id: Ulid, filter: &Filter<'_>) -> Looked {
 /// The warning about a session that cannot be read, unless it was removed meanwhile (by
 /// `clean`): one line, printed after `csa: skipping a session: `.
 fn warning_unless_removed(session: &SessionDir, err: &anyhow::Error) -> Option<String> {
-    session
-        .path
-        .is_dir()
-        .then(|| format!("{err:#}").replace('\n', " "))
+    crate::store::files::is_dir(&session.path).then(|| format!("{err:#}").replace('\n', " "))
 }
 
 /// The colour of a status word in `list` and `status`.

@@ -132,7 +132,7 @@ fn ended(result: io::Result<()>, path: &Path) -> Result<()> {
 /// Copies the bytes `path` holds now (or its last `tail` lines) to `sink`, in constant
 /// memory. A missing file copies nothing.
 fn copy_log(path: &Path, sink: &mut dyn Write, tail: Option<usize>) -> Result<()> {
-    let file = match crate::sys::open_no_follow(path) {
+    let file = match crate::store::files::Options::read().open(path) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(err) => return Err(crate::exit::io_failure("cannot read", &err, path.display())),

@@ -34,7 +34,8 @@ fn request(session: &SessionDir, record: &SessionRecord, announce: Announce) -> 
     let prompt_file = match record.stdin {
         StdinSource::Prompt => {
             let path = session.file(session::PROMPT_TXT);
-            let prompt = crate::sys::open_no_follow(&path)
+            let prompt = crate::store::files::Options::read()
+                .open(&path)
                 .and_then(|file| {
                     use std::io::Read as _;
                     let mut bytes = Vec::new();

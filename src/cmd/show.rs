@@ -196,7 +196,7 @@ fn gather(
             .chain(crate::executor::of(session).messages_file())
             .filter_map(|name| {
                 let path = session.file(name);
-                let meta = std::fs::symlink_metadata(&path).ok()?;
+                let meta = crate::store::files::metadata(&path).ok()?;
                 meta.is_file().then(|| File {
                     name,
                     path: path.display().to_string(),

@@ -234,7 +234,7 @@ impl Fleet {
         let mut gone = HashSet::new();
         wanted.retain(|id| match self.index.get(id) {
             Some(&at) if !self.sessions[at].is_live() => {
-                if !self.sessions[at].dir.path.is_dir() {
+                if !crate::store::files::is_dir(&self.sessions[at].dir.path) {
                     gone.insert(*id);
                 }
                 false

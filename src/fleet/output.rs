@@ -73,7 +73,7 @@ fn activity(session: &SessionDir, seen: [Seen; 2]) -> Activity {
 
 /// The last [`TAIL_BYTES`] of the file at `path` (empty when it cannot be read).
 fn tail(path: &std::path::Path) -> Vec<u8> {
-    let Ok((mut file, len)) = crate::sys::open_regular(path) else {
+    let Ok((mut file, len)) = crate::store::files::Options::read().open_sized(path) else {
         return Vec::new();
     };
     let from = len.saturating_sub(TAIL_BYTES);

@@ -21,7 +21,7 @@ pub(super) fn session(
     listed: bool,
 ) -> Option<Session> {
     let dir = root.session(id);
-    if !listed && !std::fs::symlink_metadata(&dir.path).is_ok_and(|meta| meta.is_dir()) {
+    if !listed && !crate::store::files::is_dir(&dir.path) {
         return None;
     }
     let mut problem = None;
@@ -100,7 +100,8 @@ fn finished(session: &mut Session, result: &ResultRecord) {
     session.finished = record::parse_timestamp(&result.finished_at);
     // Results of older versions of csa gave a job that never started a start time too.
     let never_started = result.status == Status::Skipped
-        || (session.is_gated() && !session.dir.file(record::STARTED_TOML).exists());
+        || (session.is_gated()
+            && !crate::store::files::exists(&session.dir.file(record::STARTED_TOML)));
     if !never_started {
         session.started = result.started();
     }

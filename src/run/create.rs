@@ -12,9 +12,8 @@
 //! [`crate::executor::HandOver::in_place`]): the directory is created under its ID at once, and
 //! each file appears atomically by a rename of its own.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write as _};
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -22,6 +21,7 @@ use anyhow::Result;
 use ulid::Ulid;
 
 use super::{Launch, Prepared};
+use crate::store::files;
 use crate::store::record::{self, SessionRecord};
 use crate::store::session::{self, SessionDir, StateRoot};
 
@@ -71,21 +71,18 @@ pub(super) fn publish(launch: &Launch<'_>) -> Result<()> {
     let Some(staging) = &launch.staging else {
         return Ok(());
     };
-    let cwd = rustix::fs::CWD;
-    rustix::fs::renameat_with(
-        cwd,
-        staging,
-        cwd,
-        &launch.session.path,
-        rustix::fs::RenameFlags::NOREPLACE,
-    )
-    .map_err(|err| {
-        crate::exit::io_failure(
+    let failed = |err: &io::Error| {
+        files::failure(
             "cannot create the session directory",
-            &err.into(),
-            launch.session.path.display(),
+            err,
+            &launch.session.path,
         )
-    })
+    };
+    match files::rename_noreplace(staging, &launch.session.path) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(failed(&io::Error::from(io::ErrorKind::AlreadyExists))),
+        Err(err) => Err(failed(&err)),
+    }
 }
 
 /// Creates `lock`, locked, before anything else; reserves the space of `result.toml` and
@@ -103,29 +100,29 @@ pub(super) fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         executor,
         ..
     } = launch;
-    let files = launch.files();
+    let dir = launch.files();
     let staged = launch.staging.is_some();
     // `lock` first, so that no one ever sees the session without one (a session without
     // `lock` counts as being set up only briefly: src/ends/check.rs).
     let lock = if staged {
-        create_locked_in_staging(&files)?
+        create_locked_in_staging(&dir)?
     } else {
-        create_locked(&files)?
+        create_locked(&dir)?
     };
-    record::reserve_result(&files)?;
+    record::reserve_result(&dir)?;
     record::reserve(
-        &files.path,
+        &dir.path,
         crate::store::stop_request::STOP_TOML,
         STOP_TOML_BYTES,
     )?;
     // Listed under the parent once `lock` is held: a stop of the parent's tree that finds
     // the listing waits for this session while the lock is held (see `crate::tree`).
     let parent = match &fleet.parent {
-        Some(parent) => crate::tree::birth::adopt(parent, files.id)?,
+        Some(parent) => crate::tree::birth::adopt(parent, dir.id)?,
         None => None,
     };
     let record = SessionRecord {
-        id: files.id_string(),
+        id: dir.id_string(),
         argv: job
             .argv
             .iter()
@@ -148,21 +145,20 @@ pub(super) fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
     };
     let text = toml::to_string(&record)
         .map_err(|err| anyhow::anyhow!("cannot serialize a record: {err}"))?;
-    write_file(&files, session::SESSION_TOML, text.as_bytes(), staged)?;
+    write_file(&dir, session::SESSION_TOML, text.as_bytes(), staged)?;
     if let Some(name) = &args.name {
-        StateRoot::from_env()?.index_name(&files, name)?;
+        StateRoot::from_env()?.index_name(&dir, name)?;
     }
     if let Some(prompt) = &job.prompt_file {
-        write_file(&files, session::PROMPT_TXT, prompt, staged)?;
+        write_file(&dir, session::PROMPT_TXT, prompt, staged)?;
     }
     let create = |name: &str| {
-        let path = files.file(name);
-        OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .mode(0o600)
+        let path = dir.file(name);
+        files::Options::append()
+            .create_new()
+            .blocking()
             .open(&path)
-            .map_err(|err| crate::exit::io_failure("cannot create", &err, path.display()))
+            .map_err(|err| files::failure("cannot create", &err, &path))
     };
     Ok(Prepared {
         lock,
@@ -173,31 +169,26 @@ pub(super) fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
 
 /// Writes `bytes` as the file `name` of the session's directory: directly when it is
 /// staged (no one reads it yet), else atomically through a temporary file and a rename.
-pub(super) fn write_file(files: &SessionDir, name: &str, bytes: &[u8], staged: bool) -> Result<()> {
+pub(super) fn write_file(dir: &SessionDir, name: &str, bytes: &[u8], staged: bool) -> Result<()> {
     if !staged {
-        return record::write_bytes_atomic(&files.path, name, bytes, false).map(drop);
+        return record::write_bytes_atomic(&dir.path, name, bytes, false).map(drop);
     }
-    let path = files.file(name);
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
+    let path = dir.file(name);
+    files::Options::write()
+        .create_new()
         .open(&path)
         .and_then(|mut file| file.write_all(bytes))
-        .map_err(|err| crate::exit::io_failure("cannot write", &err, path.display()))
+        .map_err(|err| files::failure("cannot write", &err, &path))
 }
 
 /// Creates `lock` in a staged directory, exclusively locked (no reader sees it before the
 /// directory is published).
-fn create_locked_in_staging(files: &SessionDir) -> Result<File> {
-    let path = files.file(session::LOCK);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
+fn create_locked_in_staging(dir: &SessionDir) -> Result<File> {
+    let path = dir.file(session::LOCK);
+    let file = files::Options::read_write()
+        .create_new()
         .open(&path)
-        .map_err(|err| crate::exit::io_failure("cannot create", &err, path.display()))?;
+        .map_err(|err| files::failure("cannot create", &err, &path))?;
     file.try_lock()
         .map_err(|err| anyhow::anyhow!("cannot lock {}: {err}", path.display()))?;
     Ok(file)
@@ -209,16 +200,14 @@ fn create_locked_in_staging(files: &SessionDir) -> Result<File> {
 /// waiter never mistakes a session being set up for a dead one.
 fn create_locked(session: &SessionDir) -> Result<File> {
     let path = session.file(session::LOCK);
-    let failed = |err: io::Error| crate::exit::io_failure("cannot create", &err, path.display());
-    let temp = tempfile::Builder::new()
-        .prefix(".tmp-lock-")
-        .tempfile_in(&session.path)
-        .map_err(failed)?;
-    temp.as_file()
+    let failed = |err: io::Error| files::failure("cannot create", &err, &path);
+    let temp = files::Temp::new_in(&session.path, ".tmp-lock-").map_err(failed)?;
+    temp.file()
         .try_lock()
         .map_err(|err| anyhow::anyhow!("cannot lock {}: {err}", path.display()))?;
-    temp.persist_noclobber(&path)
-        .map_err(|err| failed(err.error))
+    temp.persist(std::ffi::OsStr::new(session::LOCK), files::Replace::No)
+        .map_err(failed)?
+        .ok_or_else(|| failed(io::Error::from(io::ErrorKind::AlreadyExists)))
 }
 
 /// Removes what was made of a session that failed to start: its queue entry, its listing
@@ -239,18 +228,19 @@ pub(super) fn remove(launch: &Launch<'_>) {
         .iter()
         .chain(std::iter::once(&launch.session.path));
     for dir in dirs {
-        match fs::remove_dir_all(dir) {
+        match files::remove_dir_all(dir) {
             Ok(()) => {}
             Err(err) if err.kind() == io::ErrorKind::NotFound => {}
             Err(err) => {
                 for name in RUN_MAKES {
-                    let _ = fs::remove_file(dir.join(name));
+                    let _ = files::remove_file(&dir.join(name));
                 }
-                let _ = fs::remove_file(dir.join(record::reservation_name(session::RESULT_TOML)));
-                let _ = fs::remove_file(dir.join(record::reservation_name(
+                let _ =
+                    files::remove_file(&dir.join(record::reservation_name(session::RESULT_TOML)));
+                let _ = files::remove_file(&dir.join(record::reservation_name(
                     crate::store::stop_request::STOP_TOML,
                 )));
-                match fs::remove_dir(dir) {
+                match files::remove_dir(dir) {
                     Ok(()) => {}
                     Err(again) if again.kind() == io::ErrorKind::NotFound => {}
                     Err(_) => crate::note!(

@@ -1,15 +1,14 @@
 //! What places a new session in a fleet: its queue, its dependencies and its parent.
 
 use std::ffi::OsString;
-use std::fs;
 use std::os::fd::AsRawFd as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 
 use anyhow::Result;
 
 use crate::admission::Conditions;
 use crate::exit::{CSA_ERROR, Failure};
 use crate::queue::{Queue, ticket};
+use crate::store::files;
 use crate::store::session::{self, SessionDir, StateRoot};
 use crate::sys;
 use crate::tool::{self, Job};
@@ -94,7 +93,7 @@ fn parent(root: &StateRoot) -> Option<SessionDir> {
     let id = std::env::var("CSA_SESSION_ID").ok()?;
     let id = ulid::Ulid::from_string(&id).ok()?;
     let parent = root.session(id);
-    parent.path.is_dir().then_some(parent)
+    files::is_dir(&parent.path).then_some(parent)
 }
 
 /// Records the new session in its fleet, before its supervisor starts: marks it `queued`
@@ -113,12 +112,10 @@ pub(in crate::run) fn join(
         return Ok(());
     }
     let marker = session.file(session::QUEUED);
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
+    files::Options::write()
+        .create_new()
         .open(&marker)
-        .map_err(|err| crate::exit::io_failure("cannot create", &err, marker.display()))?;
+        .map_err(|err| files::failure("cannot create", &err, &marker))?;
     if let Some(name) = &fleet.admission.queue {
         let queue = Queue::new(root, name);
         if let Some(slots) = args.fleet.slots {

@@ -92,7 +92,7 @@ pub fn verify(session: &SessionDir) -> anyhow::Result<Target> {
         ));
     }
     let stat = until_started(pid, found.start_time, stat)?;
-    let lock = std::fs::metadata(session.file(session::LOCK))
+    let lock = crate::store::files::metadata(&session.file(session::LOCK))
         .map_err(|err| anyhow::anyhow!("cannot inspect the session's lock: {err}"))?;
     match sys::has_file_open(pid, lock.dev(), lock.ino()) {
         Ok(true) => {}

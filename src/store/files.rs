@@ -36,7 +36,7 @@ pub mod root;
 mod temp;
 
 pub use refusal::{Unsafe, euid, refused, user_name, why_refused};
-pub use temp::Temp;
+pub use temp::{Replace, Temp};
 
 /// The mode of every file csa creates under the state root.
 const FILE_MODE: u32 = 0o600;

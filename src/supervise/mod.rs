@@ -63,7 +63,7 @@ pub fn main(args: &Request) -> Result<u8> {
         path: args.session_dir.clone(),
     };
     let inherited = std::fs::metadata(format!("/proc/self/fd/{}", args.lock_fd)).ok();
-    let lock = std::fs::metadata(session.file(session::LOCK)).ok();
+    let lock = crate::store::files::metadata(&session.file(session::LOCK)).ok();
     let same_file =
         matches!((inherited, lock), (Some(a), Some(b)) if a.dev() == b.dev() && a.ino() == b.ino());
     if !same_file || !sys::is_session_leader() {

@@ -31,13 +31,18 @@ pub const SAFETY_NET: Duration = Duration::from_secs(1);
 pub struct DirWatch(OwnedFd);
 
 impl DirWatch {
-    /// Watches `dir` for `events`.
+    /// Watches `dir` for `events`: a directory, never reached through a symbolic link at
+    /// its name (`IN_ONLYDIR | IN_DONT_FOLLOW` are added).
     ///
     /// Errors: no inotify instance can be had (the per-user limit), or `dir` cannot be
-    /// watched (gone, not a directory, no permission).
+    /// watched (gone, not a directory, a symbolic link, no permission).
     pub fn new(dir: &Path, events: WatchFlags) -> io::Result<Self> {
         let fd = inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK)?;
-        inotify::add_watch(&fd, dir, events)?;
+        inotify::add_watch(
+            &fd,
+            dir,
+            events | WatchFlags::ONLYDIR | WatchFlags::DONT_FOLLOW,
+        )?;
         Ok(Self(fd))
     }
 

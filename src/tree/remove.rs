@@ -2,11 +2,11 @@
 //! or waits, descendants first, so that no session is left naming a parent that is gone.
 
 use std::collections::HashSet;
-use std::fs;
 
 use ulid::Ulid;
 
 use super::{CHILDREN, descendants};
+use crate::store::files;
 use crate::store::session::{SessionDir, StateRoot};
 
 /// What [`remove`] did.
@@ -102,14 +102,14 @@ fn remove_one(session: &SessionDir) -> anyhow::Result<()> {
     .flatten()
     .and_then(|record| record.parent)
     .and_then(|parent| Ulid::from_string(&parent).ok());
-    fs::remove_dir_all(&session.path)
+    files::remove_dir_all(&session.path)
         .map_err(|err| crate::exit::io_failure("cannot remove", &err, session.path.display()))?;
     if let Some(parent) = parent {
         let entry = StateRoot::of_session(session)
             .session(parent)
             .file(CHILDREN)
             .join(&id);
-        let _ = fs::remove_file(entry);
+        let _ = files::remove_file(&entry);
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ use anyhow::Result;
 
 use crate::executor::Settled;
 use crate::liveness;
+use crate::store::files;
 use crate::store::record::{self, ResultRecord};
 use crate::store::session::{self, SessionDir};
 
@@ -51,10 +52,12 @@ pub(super) fn check(session: &SessionDir) -> Checked {
         Ok(None) => {}
         Err(err) => return Checked::Ended(Err(err)),
     }
-    let had_lock = session.file(session::LOCK).exists();
+    let had_lock = files::exists(&session.file(session::LOCK));
     match liveness::supervisor_alive(session) {
         Ok(true) => Checked::Held,
-        Ok(false) if !had_lock && young(session) && session.path.is_dir() => Checked::Starting,
+        Ok(false) if !had_lock && young(session) && files::is_dir(&session.path) => {
+            Checked::Starting
+        }
         Ok(false) => match crate::heal::settle(session) {
             Ok(Settled::Finished(result)) => Checked::Ended(Ok(result)),
             Ok(Settled::Resumed) => Checked::Resumed,

@@ -24,7 +24,7 @@ const SPARE_DESCRIPTORS: u64 = 64;
 /// Errors when the lock cannot be opened (no descriptor left) or the thread cannot be
 /// started; the caller then polls the session.
 pub(super) fn spawn(index: usize, session: &SessionDir, tx: Sender<Wake>) -> io::Result<()> {
-    let lock = match crate::sys::open_no_follow(&session.file(session::LOCK)) {
+    let lock = match crate::store::files::Options::read().open(&session.file(session::LOCK)) {
         Ok(lock) => lock,
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
             let _ = tx.send(Wake::Unlocked(index, true));

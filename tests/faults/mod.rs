@@ -8,6 +8,7 @@
 mod concurrency;
 mod environment;
 mod full_disk;
+mod names;
 mod pid_reuse;
 mod queue_head;
 mod queues;

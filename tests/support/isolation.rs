@@ -174,6 +174,22 @@ impl Throwaway {
     }
 }
 
+impl Throwaway {
+    /// A shell command prefix that runs what follows as this user, with only its
+    /// environment ([`Throwaway`]): `setpriv … env -i HOME=… CSA_STATE_DIR=… CSA=… PATH=…
+    /// LANG=C`, each word shell-quoted. Assignments after it (`CSA_STATE_DIR=/x`) override.
+    pub fn as_user(&self) -> String {
+        self.drop_privileges()
+            .iter()
+            .map(|word| {
+                let word = word.to_string_lossy();
+                format!("'{}'", word.replace('\'', r"'\''"))
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
 /// Shell functions every [`Namespace`] script starts with, to look at processes without a
 /// fixed sleep: `state PID` (its state letter: `S` asleep, `Z` a zombie, empty when gone);
 /// `field PID N` (field N of `/proc/PID/stat`: 5 its process group, 6 its session, 22 its

@@ -120,7 +120,7 @@ fn start(path: &Path, tail: Option<usize>) -> Result<u64> {
     let Some(lines) = tail else {
         return Ok(0);
     };
-    let file: File = match crate::sys::open_no_follow(path) {
+    let file: File = match crate::store::files::Options::read().open(path) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(0),
         Err(err) => return Err(crate::exit::io_failure("cannot read", &err, path.display())),

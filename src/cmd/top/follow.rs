@@ -77,7 +77,7 @@ impl Follow {
     /// true when the lines changed.
     pub fn reload(&mut self) -> bool {
         let path = self.dir.file(self.stream.file());
-        let Ok((mut file, len)) = crate::sys::open_regular(&path) else {
+        let Ok((mut file, len)) = crate::store::files::Options::read().open_sized(&path) else {
             let changed = !self.lines.is_empty();
             self.lines.clear();
             self.seen = None;

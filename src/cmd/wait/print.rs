@@ -104,7 +104,7 @@ pub fn completed(result: &ResultRecord) {
 fn log_to_stderr(session: &SessionDir, name: &str, tail: Option<usize>, header: Option<&str>) {
     let path = session.file(name);
     if let Some(id) = header {
-        let empty = std::fs::symlink_metadata(&path).map_or(true, |meta| meta.len() == 0);
+        let empty = crate::store::files::metadata(&path).map_or(true, |meta| meta.len() == 0);
         if empty {
             return;
         }
@@ -126,7 +126,7 @@ fn log_to_stderr(session: &SessionDir, name: &str, tail: Option<usize>, header: 
 
 /// Opens a log without following a symbolic link; `None` when it does not exist.
 fn open_log(path: &Path) -> io::Result<Option<File>> {
-    match crate::sys::open_no_follow(path) {
+    match crate::store::files::Options::read().open(path) {
         Ok(file) => Ok(Some(file)),
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(err) => Err(err),

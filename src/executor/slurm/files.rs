@@ -122,17 +122,15 @@ pub fn read_ending(session: &SessionDir) -> Option<NodeEnding> {
 /// or the job ends, when the watcher removes the mark: [`not_queued`]) and writes
 /// `slurm.toml`, last — `csa __node` waits for it. Errors: `slurm.toml` cannot be written.
 pub fn record_job(session: &SessionDir, job: &JobRecord) -> Result<()> {
-    let _ = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(session.file(crate::store::session::QUEUED));
+    let _ = crate::store::files::Options::write()
+        .create()
+        .open(&session.file(crate::store::session::QUEUED));
     record::write_atomic(&session.path, JOB_TOML, job, false).map(drop)
 }
 
 /// Removes the session's `queued` mark: its job started, or ended without starting.
 pub fn not_queued(session: &SessionDir) {
-    let _ = std::fs::remove_file(session.file(crate::store::session::QUEUED));
+    let _ = crate::store::files::remove_file(&session.file(crate::store::session::QUEUED));
 }
 
 /// This machine's host name (`/proc/sys/kernel/hostname`), empty when unknown.

@@ -11,8 +11,7 @@
 //! ([`super::deferred`]), and a refusal is recorded in the result.
 
 use std::ffi::OsString;
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt as _;
+use std::fs::File;
 
 use anyhow::{Context as _, Result};
 
@@ -236,12 +235,11 @@ fn record_submission(session: &SessionDir, mut early: Early) -> Result<()> {
 /// `watch.log`, opened for append: the watcher's stdout and stderr.
 fn watch_log(session: &SessionDir) -> Result<File> {
     let path = session.file(files::WATCH_LOG);
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
+    crate::store::files::Options::append()
+        .create()
+        .blocking()
         .open(&path)
-        .map_err(|err| crate::exit::io_failure("cannot create", &err, path.display()))
+        .map_err(|err| crate::store::files::failure("cannot create", &err, &path))
 }
 
 /// Warns about each node a job of this state root could not start on, because it does not

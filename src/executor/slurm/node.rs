@@ -12,13 +12,14 @@
 //!
 //! Refused (exit 125) outside the Slurm job that `slurm.toml` names.
 
-use std::fs::{File, OpenOptions, TryLockError};
-use std::os::unix::fs::OpenOptionsExt as _;
+use std::fs::{File, TryLockError};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, Result};
+
+use crate::store::files as store_files;
 use ulid::Ulid;
 
 use super::NEVER_STARTED;
@@ -177,13 +178,10 @@ fn refused(why: &str) -> Failure {
 /// close-on-exec: the job does not hold it).
 fn lock_node(session: &SessionDir) -> Result<File> {
     let path = session.file(files::NODE_LOCK);
-    let lock = OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(false)
-        .mode(0o600)
+    let lock = store_files::Options::write()
+        .create()
         .open(&path)
-        .map_err(|err| exit::io_failure("cannot create", &err, path.display()))?;
+        .map_err(|err| store_files::failure("cannot create", &err, &path))?;
     match lock.try_lock() {
         Ok(()) => Ok(lock),
         Err(TryLockError::WouldBlock) => Err(Failure::new(
@@ -211,10 +209,9 @@ fn command(session: &SessionDir, record: &SessionRecord) -> Result<Command> {
     }
     let spool = |name: &str| {
         let path = session.file(name);
-        OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o600)
+        store_files::Options::append()
+            .create()
+            .blocking()
             .open(&path)
             .map_err(|err| {
                 anyhow::anyhow!("cannot open {}: {}", path.display(), exit::io_why(&err))
@@ -223,9 +220,14 @@ fn command(session: &SessionDir, record: &SessionRecord) -> Result<Command> {
     let stdin = match record.stdin {
         StdinSource::Prompt => {
             let path = session.file(session::PROMPT_TXT);
-            Stdio::from(File::open(&path).map_err(|err| {
-                anyhow::anyhow!("cannot open {}: {}", path.display(), exit::io_why(&err))
-            })?)
+            Stdio::from(
+                store_files::Options::read()
+                    .blocking()
+                    .open(&path)
+                    .map_err(|err| {
+                        anyhow::anyhow!("cannot open {}: {}", path.display(), exit::io_why(&err))
+                    })?,
+            )
         }
         StdinSource::Null | StdinSource::Inherit => Stdio::null(),
     };

@@ -219,7 +219,7 @@ fn why_slurms(session: &SessionDir, started: bool, state: &str) -> String {
 /// The last non-empty line of a (small) log, at most 300 characters.
 fn last_line(path: &std::path::Path) -> Option<String> {
     use std::io::{Read as _, Seek as _, SeekFrom};
-    let mut file = crate::sys::open_no_follow(path).ok()?;
+    let mut file = crate::store::files::Options::read().open(path).ok()?;
     let len = file.metadata().ok()?.len();
     file.seek(SeekFrom::Start(len.saturating_sub(4096))).ok()?;
     let mut tail = Vec::new();

@@ -8,10 +8,9 @@
 //! ([`Settled::Resumed`]). The new watcher asks Slurm at once and records the ending, or
 //! keeps watching: `lost` only when neither the node nor Slurm knows the job.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io;
 use std::os::fd::AsRawFd as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, SystemTime};
@@ -39,7 +38,7 @@ pub fn settle(session: &SessionDir) -> Result<Settled> {
     let path = session.file(session::LOCK);
     // Read and write: the new watcher's exit is then seen as a writer's close, like the
     // first one's (a waiter watching with inotify wakes at once).
-    let lock = match sys::open_no_follow_rw(&path) {
+    let lock = match crate::store::files::Options::read_write().open(&path) {
         Ok(lock) => lock,
         // Never set up (or its lock deleted): as for a local session.
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
@@ -100,14 +99,13 @@ fn start_watcher(session: &SessionDir, lock: File) -> Result<()> {
     }
     let argv = record.map_or_else(|| vec!["?".to_owned()], |r| r.argv);
     let exe = std::env::current_exe().context("cannot find the csa executable")?;
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(session.file(files::WATCH_LOG))
+    let log = crate::store::files::Options::append()
+        .create()
+        .blocking()
+        .open(&session.file(files::WATCH_LOG))
         .with_context(|| format!("cannot open {}", session.file(files::WATCH_LOG).display()))?;
     // The gone watcher, for the note of the takeover.
-    let before = std::fs::read_to_string(session.file(session::DAEMON_PID))
+    let before = crate::store::files::read_to_string(&session.file(session::DAEMON_PID), 64)
         .ok()
         .and_then(|line| line.split_whitespace().next().map(str::to_owned))
         .unwrap_or_else(|| "?".to_owned());

@@ -49,8 +49,7 @@ pub fn unshared(session: &SessionDir, node: &str, job_id: &str) {
         return;
     }
     let dir = root.path().join(NODES_DIR);
-    let _ =
-        std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700).create(&dir);
+    let _ = crate::store::files::ensure_dir(&dir);
     let record = Unshared {
         job_id: job_id.to_owned(),
         session: session.id_string(),
@@ -62,19 +61,19 @@ pub fn unshared(session: &SessionDir, node: &str, job_id: &str) {
 /// Records that `node` sees the state root of `session` (a job started there).
 pub fn shared(session: &SessionDir, node: &str) {
     if let Some(path) = file_of(StateRoot::of_session(session).path(), node) {
-        let _ = std::fs::remove_file(path);
+        let _ = crate::store::files::remove_file(&path);
     }
 }
 
 /// One warning per node recorded as not seeing the state root `root`.
 pub fn warnings(root: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(root.join(NODES_DIR)) else {
+    let Ok(entries) = crate::store::files::read_dir(&root.join(NODES_DIR)) else {
         return Vec::new();
     };
     let mut found: Vec<(String, Unshared)> = entries
-        .flatten()
+        .into_iter()
         .filter_map(|entry| {
-            let node = entry.file_name().into_string().ok()?;
+            let node = entry.name.into_string().ok()?;
             let path = file_of(root, &node)?;
             let seen: Unshared = record::read(&path).ok().flatten()?;
             Some((node, seen))

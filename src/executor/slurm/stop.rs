@@ -112,7 +112,7 @@ pub fn stop(
     };
     request.write(session)?;
     let undo = |why: anyhow::Error| -> anyhow::Error {
-        let _ = std::fs::remove_file(session.file(request::STOP_TOML));
+        let _ = crate::store::files::remove_file(&session.file(request::STOP_TOML));
         Failure::new(
             CSA_ERROR,
             format!(
@@ -266,8 +266,9 @@ fn stop_running(
 fn ended_within(session: &SessionDir, limit: Duration) -> bool {
     let pauses = Backoff::new(Duration::from_millis(1), Duration::from_millis(50));
     crate::backoff::poll(limit, pauses, || {
-        (session.file(files::ENDING_TOML).exists() || session.file(session::RESULT_TOML).exists())
-            .then_some(())
+        (crate::store::files::exists(&session.file(files::ENDING_TOML))
+            || crate::store::files::exists(&session.file(session::RESULT_TOML)))
+        .then_some(())
     })
     .is_some()
 }

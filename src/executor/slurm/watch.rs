@@ -21,7 +21,6 @@
 //! watcher). None once `ending.toml` exists. "Slurm unreachable" is retried every 60 s and
 //! never makes the session `lost`: only a job that neither the node nor Slurm knows is.
 
-use std::fs::File;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -138,10 +137,9 @@ impl Watch<'_> {
                 self.check_launch();
             }
             if !self.stop_seen
-                && self
-                    .session
-                    .file(crate::store::stop_request::STOP_TOML)
-                    .exists()
+                && crate::store::files::exists(
+                    &self.session.file(crate::store::stop_request::STOP_TOML),
+                )
             {
                 // `session kill` cancels the job itself; learn the outcome soon.
                 self.stop_seen = true;
@@ -210,7 +208,7 @@ impl Watch<'_> {
         let tx = self.tx.clone();
         thread::spawn(move || {
             // A missing lock file tells nothing: treat it as a gone node and let Slurm say.
-            if let Ok(lock) = File::open(&path) {
+            if let Ok(lock) = crate::store::files::Options::read().open(&path) {
                 let _ = lock.lock_shared();
             }
             let _ = tx.send(Event::NodeGone);
@@ -224,7 +222,7 @@ impl Watch<'_> {
     fn check_launch(&mut self) {
         match self.launched {
             None => {
-                if self.session.file(files::SLURM_LOG).exists() {
+                if crate::store::files::exists(&self.session.file(files::SLURM_LOG)) {
                     self.launched = Some(Instant::now());
                 }
             }

@@ -204,10 +204,43 @@ fn walk(dir: &OwnedFd, rel: &Path, flags: OFlags, mode: Mode) -> Result<OwnedFd,
     rustix::fs::openat(from, last, flags, mode)
 }
 
-/// The error of an open of `path`: a symbolic link met is [`Unsafe::Symlink`]; a FIFO
-/// without a reader opened for writing (`ENXIO`) is [`Unsafe::NotRegular`].
+/// The error of an open of `path`: a symbolic link met is [`Unsafe::Symlink`] (also when the
+/// kernel says `ENOTDIR`, as for a link opened as a directory); a FIFO without a reader
+/// opened for writing (`ENXIO`) is [`Unsafe::NotRegular`]; a file csa may not open
+/// (`EACCES`) that is another user's is [`Unsafe::Owner`].
 fn translate(err: Errno, path: &Path) -> io::Error {
+    // Only to say what is wrong: looked at without following, with no check.
+    let found = || {
+        let fd = match root_of(path) {
+            Some((root, rel)) => open_below(
+                &root.dir,
+                &rel,
+                OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            ),
+            None => rustix::fs::openat(
+                rustix::fs::CWD,
+                path,
+                OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            ),
+        };
+        fd.ok().and_then(|fd| rustix::fs::fstat(fd).ok())
+    };
     match err {
+        Errno::NOTDIR
+            if found().is_some_and(|stat| {
+                rustix::fs::FileType::from_raw_mode(stat.st_mode) == rustix::fs::FileType::Symlink
+            }) =>
+        {
+            refused(Unsafe::Symlink)
+        }
+        Errno::ACCESS => match found() {
+            Some(stat) if stat.st_uid != super::refusal::euid() => {
+                refused(Unsafe::Owner(stat.st_uid))
+            }
+            _ => err.into(),
+        },
         Errno::LOOP => refused(Unsafe::Symlink),
         Errno::NXIO => refused(Unsafe::NotRegular("a FIFO or a socket")),
         Errno::XDEV => io::Error::new(

@@ -81,7 +81,7 @@ fn created_files_and_directories_are_private_whatever_the_umask() {
     Options::write().create_new().open(&file).unwrap();
     let temp = Temp::new_in(&sub, ".tmp-").unwrap();
     let kept = temp
-        .persist(std::ffi::OsStr::new("g"), temp::Replace::No)
+        .persist(std::ffi::OsStr::new("g"), Replace::No)
         .unwrap();
     rustix::process::umask(old);
     assert!(kept.is_some());

@@ -10,15 +10,14 @@
 //! session as `lost`. So a result a waiter has seen is never contradicted later: it is on
 //! disk, under one name or the other, and nothing else is ever recorded in its place.
 
-use std::fs::OpenOptions;
 use std::io::{self, Read as _};
-use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
+use std::os::unix::fs::MetadataExt as _;
 
 use anyhow::Result;
-use rustix::fs::OFlags;
 
-use super::write::{RESERVED_RESULT_BYTES, rename_noreplace, reservation_name, sync_dir};
+use super::write::{RESERVED_RESULT_BYTES, reservation_name};
 use super::{ResultRecord, read};
+use crate::store::files;
 use crate::store::session::{self, SessionDir};
 
 /// The result the session's reservation holds complete, renamed into place as
@@ -35,25 +34,21 @@ use crate::store::session::{self, SessionDir};
 pub fn adopt_reserved_result(session: &SessionDir) -> Result<Option<ResultRecord>> {
     let reservation = session.file(&reservation_name(session::RESULT_TOML));
     let target = session.file(session::RESULT_TOML);
-    let opened = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags((OFlags::NOFOLLOW | OFlags::NONBLOCK).bits().cast_signed())
-        .open(&reservation);
-    let Ok(mut file) = opened else {
+    // Only a regular file of ours, never followed: anything else is not a reservation.
+    let Ok(mut file) = files::Options::read_write().open(&reservation) else {
         return read(&target);
     };
     let Ok(ours) = file.metadata() else {
         return Ok(None);
     };
-    if !ours.is_file() || file.lock().is_err() {
+    if file.lock().is_err() {
         return Ok(None);
     }
     if let Some(result) = read::<ResultRecord>(&target)? {
         return Ok(Some(result));
     }
     // A writer before us may have renamed it while we waited for the lock.
-    match std::fs::symlink_metadata(&reservation) {
+    match files::metadata(&reservation) {
         Ok(now) if now.dev() == ours.dev() && now.ino() == ours.ino() => {}
         _ => return read(&target),
     }
@@ -72,9 +67,9 @@ pub fn adopt_reserved_result(session: &SessionDir) -> Result<Option<ResultRecord
     if !complete {
         return Ok(None);
     }
-    match rename_noreplace(&reservation, &target) {
+    match files::rename_noreplace(&reservation, &target) {
         Ok(true) => {
-            sync_dir(&session.path);
+            files::sync_dir(&session.path);
             Ok(Some(result))
         }
         Ok(false) => read(&target),

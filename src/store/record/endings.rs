@@ -157,7 +157,7 @@ pub fn created_at(session: &SessionDir) -> Option<SystemTime> {
         .flatten()
         .and_then(|s| record::parse_timestamp(&s.created_at))
         .or_else(|| {
-            std::fs::metadata(&session.path)
+            crate::store::files::metadata(&session.path)
                 .and_then(|m| m.modified())
                 .ok()
         })

@@ -31,7 +31,7 @@ pub fn mark_started(session: &SessionDir, at: SystemTime) {
         started_at: super::timestamp(at),
     };
     let _ = super::write_atomic(&session.path, STARTED_TOML, &record, false);
-    let _ = std::fs::remove_file(session.file(session::QUEUED));
+    let _ = crate::store::files::remove_file(&session.file(session::QUEUED));
 }
 
 /// When the job of `session` started, from its `started.toml`; `None` when there is none

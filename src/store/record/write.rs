@@ -19,19 +19,20 @@
 //! Copy-on-write file systems (btrfs, ZFS) may need new blocks even to overwrite reserved
 //! ones; there the reservation makes a lost result unlikely, not impossible.
 
+use std::ffi::OsStr;
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
-use std::os::unix::fs::{FileExt as _, MetadataExt as _, OpenOptionsExt as _};
+use std::os::unix::fs::{FileExt as _, MetadataExt as _};
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
-use rustix::fs::{FallocateFlags, OFlags, RenameFlags};
+use rustix::fs::FallocateFlags;
 use rustix::io::Errno;
 use serde::Serialize;
 
 use super::ResultRecord;
 use crate::exit::io_failure;
+use crate::store::files;
 use crate::store::session::{self, SessionDir};
 
 /// The space reserved for `result.toml` (bytes): one block of common file systems, and
@@ -54,12 +55,10 @@ pub fn reservation_name(target: &str) -> String {
 pub fn reserve(dir: &Path, target: &str, len: u64) -> Result<()> {
     let path = dir.join(reservation_name(target));
     let what = format!("cannot reserve space for {target}");
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
+    let mut file = files::Options::write()
+        .create_new()
         .open(&path)
-        .map_err(|err| io_failure(&what, &err, path.display()))?;
+        .map_err(|err| files::failure(&what, &err, &path))?;
     let allocated = match rustix::fs::fallocate(&file, FallocateFlags::empty(), 0, len) {
         Err(Errno::OPNOTSUPP | Errno::NOSYS) => {
             let zeros = vec![0; usize::try_from(len).unwrap_or(0)];
@@ -68,7 +67,7 @@ pub fn reserve(dir: &Path, target: &str, len: u64) -> Result<()> {
         other => other.map_err(io::Error::from),
     };
     allocated.map_err(|err| {
-        let _ = fs::remove_file(&path);
+        let _ = files::remove_file(&path);
         io_failure(&what, &err, path.display())
     })
 }
@@ -111,30 +110,56 @@ pub fn write_result_only(session: &SessionDir, result: &ResultRecord) -> Result<
 /// request that never came (removes `.stop.toml.reserve`). Best effort.
 pub fn remove_stop_reservation(session: &SessionDir) {
     let unused = reservation_name(crate::store::stop_request::STOP_TOML);
-    let _ = fs::remove_file(session.file(&unused));
+    let _ = files::remove_file(&session.file(&unused));
 }
 
-/// The TOML text of `result`, its `reason` shortened (ending in `…`) until the text fits in
+/// The longest `id`, `started_at` and `finished_at` of a result (bytes): a session ID is 26
+/// characters and a timestamp about 24, so only a damaged value is ever cut. With them
+/// bounded, a result without its `reason` is a few hundred bytes: it always fits in
 /// [`RESERVED_RESULT_BYTES`].
+const MAX_FIELD_BYTES: usize = 64;
+
+/// The TOML text of `result`, fitting in [`RESERVED_RESULT_BYTES`]: its `reason` is halved
+/// (ending in `…`) until the text fits, and dropped when even `…` does not; the other text
+/// fields are cut to [`MAX_FIELD_BYTES`]. Each round shortens the reason or drops it, so
+/// this ends.
 fn result_text(result: &ResultRecord) -> Result<String> {
-    let serialize = |record: &ResultRecord| {
-        toml::to_string(record).context("cannot serialize the result of a session")
-    };
-    let mut text = serialize(result)?;
     let mut shortened = result.clone();
-    while text.len() as u64 > RESERVED_RESULT_BYTES {
-        let Some(reason) = shortened.reason.as_mut().filter(|r| !r.is_empty()) else {
-            break;
-        };
-        let mut keep = reason.trim_end_matches('…').len() / 2;
-        while !reason.is_char_boundary(keep) {
+    for field in [&mut shortened.id, &mut shortened.finished_at]
+        .into_iter()
+        .chain(shortened.started_at.as_mut())
+    {
+        cut(field, MAX_FIELD_BYTES);
+    }
+    loop {
+        let text =
+            toml::to_string(&shortened).context("cannot serialize the result of a session")?;
+        if text.len() as u64 <= RESERVED_RESULT_BYTES {
+            return Ok(text);
+        }
+        match shortened.reason.as_mut() {
+            Some(reason) if !reason.trim_end_matches('…').is_empty() => {
+                let keep = reason.trim_end_matches('…').len() / 2;
+                cut(reason, keep);
+                reason.push('…');
+            }
+            Some(_) => shortened.reason = None,
+            // Not reached (the other fields are bounded); a longer text is still written,
+            // beyond the reservation.
+            None => return Ok(text),
+        }
+    }
+}
+
+/// Cuts `text` to at most `len` bytes, at a character boundary.
+fn cut(text: &mut String, len: usize) {
+    if text.len() > len {
+        let mut keep = len;
+        while !text.is_char_boundary(keep) {
             keep -= 1;
         }
-        reason.truncate(keep);
-        reason.push('…');
-        text = serialize(&shortened)?;
+        text.truncate(keep);
     }
-    Ok(text)
 }
 
 /// The error of a `result.toml` that could not be written (a full file system without a
@@ -184,7 +209,7 @@ pub fn write_reserved(dir: &Path, target: &str, bytes: &[u8], exactly_once: bool
     match write_temp(dir, target, bytes, exactly_once) {
         Ok(written) => Ok(written),
         // Another writer may have recorded it meanwhile; theirs stands.
-        Err(_) if exactly_once && fs::symlink_metadata(&path).is_ok() => Ok(false),
+        Err(_) if exactly_once && files::exists(&path) => Ok(false),
         Err(err) => Err(io_failure(
             "cannot write",
             first_error.as_ref().unwrap_or(&err),
@@ -203,28 +228,22 @@ fn write_in_place(
 ) -> io::Result<Option<bool>> {
     let reservation = dir.join(reservation_name(target));
     let path = dir.join(target);
-    // Not followed, and never blocking on a FIFO planted under the name.
-    let flags = OFlags::NOFOLLOW | OFlags::NONBLOCK;
-    let file = match OpenOptions::new()
-        .write(true)
-        .custom_flags(flags.bits().cast_signed())
-        .open(&reservation)
-    {
+    // Not followed, never blocking on a FIFO planted under the name, and only a file of
+    // ours: anything else is not a reservation.
+    let file = match files::Options::write().open(&reservation) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) if files::why_refused(&err).is_some() => return Ok(None),
         Err(err) => return Err(err),
     };
     let ours = file.metadata()?;
-    if !ours.is_file() {
-        return Ok(None);
-    }
     // One writer at a time; the lock goes with the descriptor.
     file.lock()?;
-    if exactly_once && fs::symlink_metadata(&path).is_ok() {
+    if exactly_once && files::exists(&path) {
         return Ok(Some(false));
     }
     // A writer before us may have used it (and renamed it) while we waited.
-    match fs::symlink_metadata(&reservation) {
+    match files::metadata(&reservation) {
         Ok(now) if now.dev() == ours.dev() && now.ino() == ours.ino() => {}
         _ => return Ok(None),
     }
@@ -232,46 +251,20 @@ fn write_in_place(
     file.set_len(bytes.len() as u64)?;
     file.sync_all()?;
     if exactly_once {
-        if !rename_noreplace(&reservation, &path)? {
+        if !files::rename_noreplace(&reservation, &path)? {
             return Ok(Some(false));
         }
     } else {
-        fs::rename(&reservation, &path)?;
+        files::rename(&reservation, &path)?;
     }
     // The directory is not fsynced after the rename of `result.toml`: its text is durable
     // in the file already, and a rename lost in a crash leaves that file under its
     // reservation's name, which the next look adopts (`adopt`) — so a result, once seen,
     // is never replaced by `lost`. Other records get the directory fsync.
     if !(exactly_once && target == session::RESULT_TOML) {
-        sync_dir(dir);
+        files::sync_dir(dir);
     }
     Ok(Some(true))
-}
-
-/// Renames `from` to `to` unless `to` exists (`renameat2(RENAME_NOREPLACE)`; where the file
-/// system lacks it, `link` then `unlink`). Returns false when `to` exists.
-pub(super) fn rename_noreplace(from: &Path, to: &Path) -> io::Result<bool> {
-    let cwd = rustix::fs::CWD;
-    match rustix::fs::renameat_with(cwd, from, cwd, to, RenameFlags::NOREPLACE) {
-        Ok(()) => Ok(true),
-        Err(Errno::EXIST) => Ok(false),
-        Err(Errno::INVAL | Errno::NOSYS) => match fs::hard_link(from, to) {
-            Ok(()) => {
-                let _ = fs::remove_file(from);
-                Ok(true)
-            }
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-            Err(err) => Err(err),
-        },
-        Err(err) => Err(err.into()),
-    }
-}
-
-/// Fsyncs directory `dir`, so that a rename in it survives a crash. Best effort.
-pub(super) fn sync_dir(dir: &Path) {
-    if let Ok(handle) = File::open(dir) {
-        let _ = handle.sync_all();
-    }
 }
 
 /// Serializes `record` as TOML and writes it to `dir/name` atomically (temporary file in
@@ -305,22 +298,14 @@ pub fn write_bytes_atomic(
 
 /// [`write_bytes_atomic`] with the bare I/O error.
 fn write_temp(dir: &Path, name: &str, bytes: &[u8], exactly_once: bool) -> io::Result<bool> {
-    let target = dir.join(name);
-    let mut temp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
-    temp.write_all(bytes)?;
-    if !exactly_once {
-        temp.persist(&target).map_err(|err| err.error)?;
-        return Ok(true);
-    }
-    temp.as_file().sync_all()?;
-    match temp.persist_noclobber(&target) {
-        Ok(_) => {
-            sync_dir(dir);
-            Ok(true)
-        }
-        Err(err) if err.error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-        Err(err) => Err(err.error),
-    }
+    let temp = files::Temp::new_in(dir, ".tmp-")?;
+    temp.file().write_all(bytes)?;
+    let replace = if exactly_once {
+        files::Replace::No
+    } else {
+        files::Replace::Yes
+    };
+    Ok(temp.persist(OsStr::new(name), replace)?.is_some())
 }
 
 #[cfg(test)]

@@ -17,7 +17,6 @@
 //! or `..` in a handle never reaches the file system.
 
 use std::fmt::Write as _;
-use std::fs;
 use std::time::SystemTime;
 
 use anyhow::Result;
@@ -84,9 +83,10 @@ impl StateRoot {
         {
             return Ok(session);
         }
-        // The index before the directory (see names.rs).
-        let entries = self.name_entries();
+        // The directory before the index: a session is indexed before it appears under its
+        // ID (names.rs), so every session listed here has its entry read below.
         let ids = self.session_ids()?;
+        let entries = self.name_entries();
         let mut found: Vec<(Ulid, Matched)> = Vec::new();
         if id_like {
             let mut text = [0; ID_LEN];
@@ -116,7 +116,7 @@ impl StateRoot {
     /// outside the store).
     fn existing(&self, id: Ulid) -> Result<Option<SessionDir>> {
         let session = self.session(id);
-        match fs::symlink_metadata(&session.path) {
+        match crate::store::files::metadata(&session.path) {
             Ok(meta) if meta.is_dir() => Ok(Some(session)),
             Ok(_) => Err(failure(format!(
                 "not a session directory: it is not a plain directory ({})",

@@ -6,19 +6,20 @@
 //! fixed-length file name whatever the name holds (`/`, `..`, 1 KiB of text), so no part of
 //! a name ever reaches a path. A hash match is only a hint; `session.toml` decides.
 //!
-//! The index is derived data. `csa run` adds an entry after creating the session directory;
-//! an entry whose session directory is gone (removed by `clean`, or by a `run` that failed)
-//! is removed by the next lookup that meets it. Lookups read `names/` *before* `sessions/`,
-//! so an entry seen without its directory really is stale.
+//! The index is derived data. `csa run` adds an entry while it sets the session up in its
+//! hidden `sessions/.new-<ID>` directory, before the session appears under its ID. So an
+//! entry whose session directory is not there may belong to a session being started:
+//! **a lookup never removes an entry**. `csa session clean` removes the entries of the
+//! sessions it removes, and those whose session is gone for good ([`StateRoot::tidy_names`]).
 
-use std::fs::{self, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 use anyhow::Result;
 use ulid::Ulid;
 
 use super::{ID_LEN, SESSION_TOML, SessionDir, StateRoot};
+use crate::store::files;
 use crate::store::record::{self, SessionRecord};
 
 /// `<root>/names`, the name index.
@@ -29,6 +30,13 @@ const NAMES_DIR: &str = "names";
 pub(super) struct Entry {
     hash: u64,
     id: Ulid,
+}
+
+impl Entry {
+    /// `<hash>-<ID>`: the entry's file name in `<root>/names`.
+    fn file_name(hash: u64, id: Ulid) -> String {
+        format!("{hash:016x}-{id}")
+    }
 }
 
 /// The 64-bit FNV-1a hash of `name` (Fowler, Noll, Vo; the parameters of the 64-bit
@@ -50,35 +58,22 @@ impl StateRoot {
     /// empty entry, mode 0600). Errors (exit 125) when the entry cannot be created.
     pub fn index_name(&self, session: &SessionDir, name: &str) -> Result<()> {
         let dir = self.names_dir();
-        let entry = dir.join(format!("{:016x}-{}", hash(name), session.id_string()));
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .and_then(|()| {
-                OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(false)
-                    .mode(0o600)
-                    .open(&entry)
-            })
-            .map_err(|err| {
-                crate::exit::io_failure("cannot record the session name", &err, entry.display())
-            })?;
+        let entry = dir.join(Entry::file_name(hash(name), session.id));
+        files::ensure_dir(&dir)
+            .and_then(|()| files::Options::write().create().open(&entry))
+            .map_err(|err| files::failure("cannot record the session name", &err, &entry))?;
         Ok(())
     }
 
     /// Every entry of the index (none when it does not exist or cannot be read).
     pub(super) fn name_entries(&self) -> Vec<Entry> {
-        let Ok(entries) = fs::read_dir(self.names_dir()) else {
+        let Ok(entries) = files::read_dir(&self.names_dir()) else {
             return Vec::new();
         };
         entries
-            .flatten()
+            .iter()
             .filter_map(|entry| {
-                let file = entry.file_name();
-                let (hash, id) = file.to_str()?.split_once('-')?;
+                let (hash, id) = entry.name_str()?.split_once('-')?;
                 (hash.len() == 16 && id.len() == ID_LEN).then_some(())?;
                 Some(Entry {
                     hash: u64::from_str_radix(hash, 16).ok()?,
@@ -88,25 +83,50 @@ impl StateRoot {
             .collect()
     }
 
-    /// The newest session named exactly `name` (case-sensitive), among `entries` (read
-    /// with [`Self::name_entries`] *before* `ids`, the store's IDs newest first). Reads the
-    /// `session.toml` of hash matches only; removes the entries whose session is gone.
+    /// The newest session named exactly `name` (case-sensitive), among `entries` (the
+    /// index, [`Self::name_entries`]) whose session is in `ids` (the store's IDs, newest
+    /// first). Reads the `session.toml` of hash matches only. Removes nothing: an entry
+    /// without its session may be a session being set up (see the module documentation).
     pub(super) fn newest_named(&self, name: &str, entries: &[Entry], ids: &[Ulid]) -> Option<Ulid> {
         let wanted = hash(name);
-        let mut matches = Vec::new();
-        for entry in entries {
-            let exists = ids.binary_search_by(|id| entry.id.cmp(id)).is_ok();
-            if !exists {
-                let file = format!("{:016x}-{}", entry.hash, entry.id);
-                let _ = fs::remove_file(self.names_dir().join(file));
-            } else if entry.hash == wanted {
-                matches.push(entry.id);
-            }
-        }
+        let mut matches: Vec<Ulid> = entries
+            .iter()
+            .filter(|entry| entry.hash == wanted)
+            .filter(|entry| ids.binary_search_by(|id| entry.id.cmp(id)).is_ok())
+            .map(|entry| entry.id)
+            .collect();
         matches.sort_unstable_by(|a, b| b.cmp(a));
+        matches.dedup();
         matches
             .into_iter()
             .find(|id| self.name_of(*id).as_deref() == Some(name))
+    }
+
+    /// Removes the index entries of sessions that are gone for good: no directory under
+    /// their ID, none being set up (`sessions/.new-<ID>`), and created longer ago than
+    /// `grace` before `now` (a `csa run` indexes the name while it sets the session up).
+    /// For `csa session clean`; best effort. Returns how many were removed.
+    pub fn tidy_names(&self, now: SystemTime, grace: std::time::Duration) -> usize {
+        let sessions = self.sessions_dir();
+        let mut removed = 0;
+        for entry in self.name_entries() {
+            let young = now
+                .duration_since(entry.id.datetime())
+                .map_or(true, |age| age < grace);
+            // Checked in this order: a session being set up is renamed from its hidden
+            // name to its ID in one step, so it is seen under one of them.
+            let staged = sessions.join(format!("{}{}", super::STAGING_PREFIX, entry.id));
+            if young || files::exists(&staged) || files::exists(&self.session(entry.id).path) {
+                continue;
+            }
+            let path = self
+                .names_dir()
+                .join(Entry::file_name(entry.hash, entry.id));
+            if files::remove_file(&path).is_ok() {
+                removed += 1;
+            }
+        }
+        removed
     }
 
     /// The `--name` of session `id`, if it has one and its `session.toml` can be read.

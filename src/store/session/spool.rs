@@ -17,9 +17,9 @@ pub struct Stamp {
     pub modified: SystemTime,
 }
 
-/// The stamp of the file `name` of `session` (one `statx`, not following a symbolic link).
+/// The stamp of the file `name` of `session` (not following a symbolic link at its name or on the way to it).
 pub fn spool_stamp(session: &SessionDir, name: &str) -> SpoolStamp {
-    let meta = std::fs::symlink_metadata(session.file(name)).ok()?;
+    let meta = crate::store::files::metadata(&session.file(name)).ok()?;
     if !meta.is_file() {
         return None;
     }

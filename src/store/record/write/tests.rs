@@ -1,3 +1,5 @@
+use std::fs;
+
 use super::*;
 use crate::store::record::{Status, read};
 
@@ -80,6 +82,32 @@ fn a_long_reason_is_shortened_to_fit_the_reservation() {
     assert!(text.len() as u64 <= RESERVED_RESULT_BYTES, "{}", text.len());
     let back: ResultRecord = toml::from_str(&text).unwrap();
     assert!(back.reason.unwrap().ends_with('…'));
+}
+
+/// Issue 17, item 9: once the reason was down to `…`, a result whose other fields did not
+/// fit looped forever. Now every round shortens or drops the reason, and the other text
+/// fields are bounded, so it ends and fits.
+#[test]
+fn a_result_that_cannot_fit_through_its_reason_alone_still_ends_and_fits() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut cases = Vec::new();
+        for reason in [None, Some("…".to_owned()), Some("x".repeat(10_000))] {
+            let mut huge = sample();
+            huge.id = "I".repeat(5000);
+            huge.started_at = Some("S".repeat(5000));
+            huge.finished_at = "é".repeat(5000);
+            huge.reason = reason;
+            cases.push(result_text(&huge).map(|text| text.len()));
+        }
+        let _ = tx.send(cases);
+    });
+    let lengths = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("result_text did not end");
+    for len in lengths {
+        assert!(len.unwrap() as u64 <= RESERVED_RESULT_BYTES);
+    }
 }
 
 #[test]
