@@ -14,6 +14,8 @@ pub const SKIPPED: u8 = 1;
 /// `csa run --executor slurm` whose job `sbatch` refused (the session records the
 /// `failure` result).
 pub const SLURM_REFUSED: u8 = 1;
+/// `queue rm` left the queue in place: a session runs in it or waits for it.
+pub const QUEUE_BUSY: u8 = 1;
 /// `session rm` left a session in place: it (or one of its descendants) still runs or
 /// waits.
 pub const RM_REFUSED: u8 = 1;

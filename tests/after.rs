@@ -1,7 +1,7 @@
 //! Dependencies: `csa run --after ID`.
 
 use crate::support::{
-    Csa, Gate, assert_contains, assert_error, assert_record, code, stderr, stdout,
+    Csa, Gate, assert_contains, assert_error, assert_exit, assert_record, stdout,
 };
 
 fn field(csa: &Csa, id: &str, key: &str) -> String {
@@ -21,7 +21,7 @@ fn a_job_starts_after_its_dependencies_succeed() {
         "echo last",
     ]);
     let out = csa.wait(&last);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(stdout(&out), "last\n");
     for dependency in [&first, &second] {
         assert!(field(&csa, &last, "started_at") >= field(&csa, dependency, "finished_at"));
@@ -77,18 +77,18 @@ fn a_lost_dependency_skips_and_a_dependency_takes_a_slot_only_once_met() {
     let csa = Csa::new();
     let doomed = csa.run("sleep 60");
     let mut gate = Gate::new();
-    let blocker = csa.run_args(&["--queue", "q", &gate.pass()]);
+    let blocker = csa.run_with("--queue q", &gate.pass());
     // Waits for `doomed`, not in the queue yet: `free` gets the slot after `blocker`.
     let dependent = csa.run_args(&["--queue", "q", "--after", &doomed, "echo dependent"]);
-    let free = csa.run_args(&["--queue", "q", "echo free"]);
+    let free = csa.run_with("--queue q", "echo free");
     gate.open();
     assert_eq!(stdout(&csa.wait(&free)), "free\n");
     crate::support_faults::signal(csa.supervisor_pid(&doomed), 9);
     let out = csa.wait(&dependent);
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_exit(&out, 1);
     let reason = field(&csa, &dependent, "reason");
     assert_contains(&reason, &["status lost"]);
-    assert_eq!(code(&csa.wait(&blocker)), 0);
+    assert_exit(&csa.wait(&blocker), 0);
     csa.kill_group(&doomed);
 }
 
@@ -101,12 +101,12 @@ fn killing_a_session_that_waits_for_a_dependency_never_starts_it() {
         stdout(&csa.output(&["session", "result", "--session", &second])).contains("queued")
     });
     let out = csa.output(&["session", "kill", "--session", &second]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     let reason = field(&csa, &second, "reason");
     assert_contains(&reason, &["never started"]);
     assert_eq!(stdout(&csa.wait(&second)), "");
     let out = csa.output(&["session", "kill", "--session", &first, "--grace", "0"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::procs::{Streaming, send, wait_for_output};
-use crate::support::{Csa, HANG, assert_record, assert_success, output_within};
+use crate::support::{Csa, HANG, assert_exit, assert_record, assert_success, output_within};
 
 /// A job that prints `first`, then waits for the test to create `go` in its session
 /// directory, then prints `second` and exits 3.
@@ -39,12 +39,12 @@ fn stderr_is_followed_separately_only_when_asked() {
     let csa = Csa::new();
     let id = csa.run("echo to-out; echo to-err >&2; exit 4");
     let out = csa.output(&["session", "attach", "--session", &id, "--stderr"]);
-    assert_eq!(out.status.code(), Some(4));
+    assert_exit(&out, 4);
     assert_eq!(out.stdout, b"to-out\n");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "to-err\n");
 
     let out = csa.output(&["session", "attach", "--session", &id]);
-    assert_eq!(out.status.code(), Some(4));
+    assert_exit(&out, 4);
     assert_eq!(out.stdout, b"to-out\n");
     assert!(
         out.stderr.is_empty(),
@@ -56,8 +56,7 @@ fn stderr_is_followed_separately_only_when_asked() {
 #[test]
 fn attach_after_the_end_prints_everything_and_exits_at_once() {
     let csa = Csa::new();
-    let id = csa.run("for i in 1 2 3; do echo line $i; done; exit 0");
-    assert_eq!(csa.wait(&id).status.code(), Some(0));
+    let id = csa.finished("for i in 1 2 3; do echo line $i; done; exit 0", 0);
     let out = csa.output(&["session", "attach", "--session", &id]);
     assert_success(&out, "attach");
     assert_eq!(out.stdout, b"line 1\nline 2\nline 3\n");
@@ -143,7 +142,7 @@ fn ctrl_c_detaches_and_leaves_the_job_running() {
     // The job is unaffected: it finishes normally once released.
     assert!(csa.result(&id).is_none());
     std::fs::write(csa.session_dir(&id).join("go"), "").unwrap();
-    assert_eq!(csa.wait(&id).status.code(), Some(3));
+    assert_exit(&csa.wait(&id), 3);
     wait_for_output(&csa.session_dir(&id).join("stdout.log"), "second");
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Csa, assert_contains, assert_success, stdout};
+use crate::support::{Csa, assert_contains, assert_exit, assert_success, stdout};
 use crate::support_everyday::{fake_session, finish};
 
 const DAY: Duration = Duration::from_secs(86_400);
@@ -98,7 +98,7 @@ fn clean_removes_a_dead_session_without_a_result_by_its_last_output() {
 fn clean_rejects_a_bad_age() {
     let csa = Csa::new();
     let out = csa.output(&["session", "clean", "--older-than", "soon"]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_exit(&out, 2);
 }
 
 /// Every session's `parent`, when it has one, names a session that is still there.

@@ -21,7 +21,7 @@ fn candidates(csa: &Csa, words: &[&str]) -> Vec<String> {
 
 /// Two sessions, one named `build`; returns their IDs (newest last).
 fn two_sessions(csa: &Csa) -> (String, String) {
-    let named = csa.run_args(&["--name", "build", "true"]);
+    let named = csa.run_with("--name build", "true");
     let other = csa.run("true");
     csa.wait(&named);
     csa.wait(&other);

@@ -4,8 +4,8 @@
 use std::process::Stdio;
 
 use crate::support::{
-    Csa, HANG, assert_contains, assert_record, assert_success, code, directive, is_ulid,
-    output_with_input, output_within, started_id, stderr,
+    Csa, HANG, assert_contains, assert_exit, assert_record, assert_success, code, directive,
+    is_ulid, output_with_input, output_within, started_id, stderr,
 };
 
 /// Asserts that stderr is exactly one error line of csa's form (docs/agents.md):
@@ -46,7 +46,7 @@ fn run_json_prints_id_pid_dir_in_that_order() {
         stdout,
         format!("{{\"id\":\"{id}\",\"pid\":{pid},\"dir\":{expected}}}\n")
     );
-    assert_eq!(code(&csa.wait(id)), 0);
+    assert_exit(&csa.wait(id), 0);
 }
 
 #[test]
@@ -68,7 +68,7 @@ fn session_started_matches_the_contract_template() {
             csa_ = csa.pasted_csa()
         )
     );
-    assert_eq!(code(&csa.wait(&id)), 0);
+    assert_exit(&csa.wait(&id), 0);
 }
 
 #[test]
@@ -98,10 +98,10 @@ fn usage_errors_are_one_line_with_exit_2() {
 fn help_and_version_still_print_normally() {
     let csa = Csa::new();
     let out = csa.output(&["run", "--help"]);
-    assert_eq!(code(&out), 0);
+    assert_exit(&out, 0);
     assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: csa run"));
     let out = csa.output(&["--version"]);
-    assert_eq!(code(&out), 0);
+    assert_exit(&out, 0);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         format!("csa {}\n", env!("CARGO_PKG_VERSION"))
@@ -118,13 +118,13 @@ fn run_with_stdin(csa: &Csa, input: &[u8]) -> std::process::Output {
 fn prompt_errors_say_what_failed() {
     let csa = Csa::new();
     let out = run_with_stdin(&csa, b"");
-    assert_eq!(code(&out), 2);
+    assert_exit(&out, 2);
     assert_error_line(&out, "empty prompt");
     let out = run_with_stdin(&csa, &vec![b'#'; 10 * 1024 * 1024 + 1]);
-    assert_eq!(code(&out), 2);
+    assert_exit(&out, 2);
     assert_error_line(&out, "prompt over 10 MiB");
     let out = csa.output(&["run", "--stdin"]);
-    assert_eq!(code(&out), 2);
+    assert_exit(&out, 2);
     assert_error_line(&out, "--stdin without a prompt");
     csa.assert_no_session("a refused prompt");
 }
@@ -137,7 +137,7 @@ fn a_prompt_of_exactly_10_mib_is_accepted() {
     assert_eq!(prompt.len(), 10 * 1024 * 1024);
     let id = started_id(&run_with_stdin(&csa, &prompt));
     let waited = csa.wait(&id);
-    assert_eq!(code(&waited), 0);
+    assert_exit(&waited, 0);
     assert_eq!(waited.stdout, b"10MiB\n");
     let kept = std::fs::read(csa.session_dir(&id).join("prompt.txt")).unwrap();
     assert_eq!(kept, prompt);
@@ -171,7 +171,7 @@ fn run_with_a_closed_stdout_still_names_the_session_on_stderr() {
     let child = command.stderr(Stdio::piped()).spawn().unwrap();
     let out = child.wait_with_output().unwrap();
     crate::support::assert_no_panic(&out);
-    assert_eq!(code(&out), 125, "{}", stderr(&out));
+    assert_exit(&out, 125);
     let text = stderr(&out);
     let started = directive(&text, "SESSION_STARTED").expect("SESSION_STARTED");
     let id = started
@@ -184,14 +184,13 @@ fn run_with_a_closed_stdout_still_names_the_session_on_stderr() {
     assert!(errors[0].ends_with(&format!("({id})")), "{text}");
     assert!(!errors[0].contains("os error"), "{text}");
     // The job runs anyway.
-    assert_eq!(code(&csa.wait(&id)), 7);
+    assert_exit(&csa.wait(&id), 7);
 }
 
 #[test]
 fn a_planted_stdout_link_is_never_followed_and_the_error_is_one_line() {
     let csa = Csa::new();
-    let id = csa.run("echo mine");
-    assert_eq!(code(&csa.wait(&id)), 0);
+    let id = csa.finished("echo mine", 0);
     let dir = csa.session_dir(&id);
     let secret = csa.state.path().join("secret");
     std::fs::write(&secret, "not yours\n").unwrap();
@@ -226,7 +225,7 @@ fn an_exec_failure_is_recorded_with_the_contract_reason() {
     std::fs::write(&script, "#!/nonexistent/interpreter\n").unwrap();
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let id = csa.run_args(&["--", script.to_str().unwrap()]);
-    assert_eq!(code(&csa.wait(&id)), 127);
+    assert_exit(&csa.wait(&id), 127);
     let result = csa.result(&id).unwrap();
     assert_record(
         &result,
@@ -264,7 +263,7 @@ fn a_dead_session_whose_result_cannot_be_written() {
         )
     };
     let wait = limited(&format!("session wait --session {id}"));
-    assert_eq!(code(&wait), 124, "{}", stderr(&wait));
+    assert_exit(&wait, 124);
     assert_eq!(
         wait.stdout, b"partial\n",
         "what was spooled is printed anyway"
@@ -281,18 +280,18 @@ fn a_dead_session_whose_result_cannot_be_written() {
     assert!(!errors[0].contains("os error"), "{text}");
     // `result` exits 0 or 125: it shows the session as lost, as `list` does.
     let result = limited(&format!("session result --session {id}"));
-    assert_eq!(code(&result), 0, "{}", stderr(&result));
+    assert_exit(&result, 0);
     assert!(String::from_utf8_lossy(&result.stdout).contains("status = \"lost\""));
     // `kill` exits 0 or 125.
     let kill = limited(&format!("session kill --session {id}"));
-    assert_eq!(code(&kill), 125, "{}", stderr(&kill));
+    assert_exit(&kill, 125);
     assert!(
         csa.result(&id).is_none(),
         "a result was written despite the limit"
     );
     // Without the limit the lost result is recorded.
     let wait = csa.wait(&id);
-    assert_eq!(code(&wait), 1, "{}", stderr(&wait));
+    assert_exit(&wait, 1);
     assert_eq!(wait.stdout, b"partial\n");
 }
 

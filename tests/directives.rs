@@ -5,7 +5,7 @@
 use std::os::unix::fs::symlink;
 use std::process::Command;
 
-use crate::support::{Csa, HANG, assert_success, directive, output_within, stderr};
+use crate::support::{Csa, HANG, assert_exit, assert_success, directive, output_within, stderr};
 
 /// The value of `key` in a directive line, unescaped (`\"` and `\\`).
 fn value(line: &str, key: &str) -> String {
@@ -53,16 +53,16 @@ fn pasted_commands_work_from_anywhere() {
     let wait = value(line, "wait_cmd");
     assert!(wait.starts_with(&csa.pasted_csa()), "{wait}");
     let waited = paste(&wait, "/usr/bin:/bin");
-    assert_eq!(waited.status.code(), Some(5), "{}", stderr(&waited));
+    assert_exit(&waited, 5);
     assert_eq!(String::from_utf8_lossy(&waited.stdout), "pasted\n");
     let attached = paste(&value(line, "attach_cmd"), "/usr/bin:/bin");
-    assert_eq!(attached.status.code(), Some(5), "{}", stderr(&attached));
+    assert_exit(&attached, 5);
 
     let out = csa.output(&["run", "sleep 300"]);
     let started = stderr(&out);
     let line = directive(&started, "SESSION_STARTED").unwrap();
     let killed = paste(&value(line, "kill_cmd"), "/usr/bin:/bin");
-    assert_eq!(killed.status.code(), Some(0), "{}", stderr(&killed));
+    assert_exit(&killed, 0);
 }
 
 #[test]
@@ -71,7 +71,7 @@ fn still_running_cmd_works_when_pasted() {
     let csa = Csa::new().with_env("CSA_TEST_WAIT_CAP_MS", "100");
     let id = csa.run("sleep 300");
     let out = csa.output(&["session", "wait", "--session", &id]);
-    assert_eq!(out.status.code(), Some(0));
+    assert_exit(&out, 0);
     let text = stderr(&out);
     let line = directive(&text, "SESSION_WAIT_KV_WARM").expect("KV_WARM");
     let cmd = value(line, "cmd");

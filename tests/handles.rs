@@ -1,7 +1,9 @@
 //! Session handles: full ID, prefix, suffix, `last` and names, given positionally or with
 //! `--session`, for every single-session command.
 
-use crate::support::{Csa, assert_contains, assert_error, assert_success, stderr, stdout};
+use crate::support::{
+    Csa, assert_contains, assert_error, assert_exit, assert_success, stderr, stdout,
+};
 
 /// The single-session commands that take a handle.
 const COMMANDS: [&str; 4] = ["attach", "kill", "result", "logs"];
@@ -20,8 +22,8 @@ fn every_handle_form_works_positionally_and_with_the_option() {
     let csa = Csa::new();
     let first = csa.run_args(&["--name", "api tests/unit", "echo first"]);
     let second = csa.run("echo second");
-    assert_eq!(csa.wait(&first).status.code(), Some(0));
-    assert_eq!(csa.wait(&second).status.code(), Some(0));
+    assert_exit(&csa.wait(&first), 0);
+    assert_exit(&csa.wait(&second), 0);
     let suffix = &first[first.len() - 6..];
     for (handle, expected) in [
         (first.as_str(), &first),
@@ -54,8 +56,8 @@ fn every_handle_form_works_positionally_and_with_the_option() {
 #[test]
 fn a_name_is_the_newest_session_with_it() {
     let csa = Csa::new();
-    let older = csa.run_args(&["--name", "build", "exit 1"]);
-    let newer = csa.run_args(&["--name", "build", "exit 2"]);
+    let older = csa.run_with("--name build", "exit 1");
+    let newer = csa.run_with("--name build", "exit 2");
     csa.wait(&older);
     csa.wait(&newer);
     assert_eq!(result_id(&csa, &["build"]), newer);
@@ -78,7 +80,7 @@ fn a_name_that_is_also_an_id_prefix_is_ambiguous() {
         csa.wait(id);
     }
     let out = csa.output(&["session", "result", &prefix]);
-    assert_eq!(out.status.code(), Some(125));
+    assert_exit(&out, 125);
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert_contains(&err, &["ambiguous", &first, &named, "ID prefix", "name"]);
@@ -112,7 +114,7 @@ fn names_that_cannot_be_handles_are_refused() {
 #[test]
 fn kill_by_name_stops_that_session() {
     let csa = Csa::new();
-    let id = csa.run_args(&["--name", "sleeper", "sleep 300"]);
+    let id = csa.run_with("--name sleeper", "sleep 300");
     let out = csa.output(&["session", "kill", "sleeper", "--grace", "0"]);
     assert_success(&out, "kill sleeper");
     let result = csa.result(&id).expect("result after kill");

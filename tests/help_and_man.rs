@@ -46,7 +46,7 @@ fn man_prints_a_page_and_writes_one_per_command() {
     );
     let dir = tempfile::tempdir().unwrap();
     let pages = dir.path().join("man1");
-    let out = csa.output(&["man", "--dir", pages.to_str().unwrap()]);
+    let out = csa.output_with("man --dir", pages.to_str().unwrap());
     assert_success(&out, "man --dir");
     for name in [
         "csa.1",

@@ -5,8 +5,8 @@ use std::process::{Command, Output, Stdio};
 
 use crate::procs::{run_ready, stat};
 use crate::support::{
-    Csa, HANG, assert_contains, assert_error, assert_reason, assert_record, group_members, stderr,
-    wait_for,
+    Csa, HANG, assert_contains, assert_error, assert_exit, assert_reason, assert_record,
+    group_members, stderr, wait_for,
 };
 
 fn kill(csa: &Csa, id: &str, extra: &[&str]) -> Output {
@@ -58,7 +58,7 @@ fn a_job_ignoring_sigterm_is_killed_after_the_grace() {
         );
         assert_reason(&result, &["session kill", reason]);
         // Waiting on it now reports that result.
-        assert_eq!(csa.wait(&id).status.code(), Some(137));
+        assert_exit(&csa.wait(&id), 137);
     }
 }
 
@@ -96,8 +96,7 @@ fn another_signal_can_be_sent_first() {
 #[test]
 fn killing_a_finished_session_signals_nothing() {
     let csa = Csa::new();
-    let id = csa.run("exit 5");
-    assert_eq!(csa.wait(&id).status.code(), Some(5));
+    let id = csa.finished("exit 5", 5);
     let before = std::fs::read(csa.session_dir(&id).join("result.toml")).unwrap();
     let out = kill(&csa, &id, &[]);
     assert_error(&out, 0, "already finished");
@@ -109,8 +108,7 @@ fn killing_a_finished_session_signals_nothing() {
 #[test]
 fn leftovers_of_a_finished_session_are_stopped() {
     let csa = Csa::new();
-    let id = csa.run("sleep 1000 & echo started");
-    assert_eq!(csa.wait(&id).status.code(), Some(0));
+    let id = csa.finished("sleep 1000 & echo started", 0);
     let pgid = csa.supervisor_pid(&id);
     wait_for(HANG, "the supervisor to exit", || {
         group_members(pgid).len() == 1
@@ -228,7 +226,7 @@ fn bad_signal_names_are_usage_errors() {
     let csa = Csa::new();
     let (id, _) = run_ready(&csa, "echo ready; sleep 1000");
     let out = kill(&csa, &id, &["--signal", "NOPE"]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_exit(&out, 2);
     assert!(csa.result(&id).is_none());
 }
 
@@ -293,9 +291,9 @@ fn a_job_that_exits_0_on_sigterm_reads_as_killed() {
         "trap 'exit 0' TERM; echo ready; while :; do sleep 0.1; done",
     );
     let out = kill(&csa, &id, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let wait = csa.wait(&id);
-    assert_eq!(wait.status.code(), Some(143), "{}", stderr(&wait));
+    assert_exit(&wait, 143);
     let result = csa.result(&id).unwrap();
     assert_record(&result, "status = 'signal', signal = 15");
     assert_reason(&result, &["csa session kill", "exited 0"]);
@@ -310,7 +308,7 @@ fn a_kill_at_once_is_never_absorbed_by_the_start() {
     for _ in 0..30 {
         let id = csa.run("sleep 60");
         let out = kill(&csa, &id, &["--grace", "50s"]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_exit(&out, 0);
         let result = csa.result(&id).unwrap();
         assert_record(&result, "signal = 15, exit_code = 143");
     }

@@ -3,7 +3,7 @@
 //! note on stderr, and `list --json` and `result` show it.
 
 use crate::support::{
-    Csa, HANG, assert_error, assert_record, code, group_members, stderr, stdout, wait_for,
+    Csa, assert_error, assert_exit, assert_record, stderr, stdout, wait_group_empty,
 };
 
 /// The lines of `text` that are csa's notes about leftovers.
@@ -27,7 +27,7 @@ fn background_children_that_outlive_the_job_are_counted_and_reported() {
     let csa = Csa::new();
     let id = csa.run("sleep 1000 & nohup sleep 1000 >/dev/null 2>&1 & echo done");
     let out = csa.wait(&id);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(stdout(&out), "done\n");
     let result = csa.result(&id).unwrap();
     assert_record(&result, "status = 'success', leftover_processes = 2");
@@ -60,10 +60,8 @@ fn background_children_that_outlive_the_job_are_counted_and_reported() {
     // `kill` stops them; the result stays as recorded.
     let pgid = csa.supervisor_pid(&id);
     let kill = csa.output(&["session", "kill", &id]);
-    assert_eq!(code(&kill), 0, "{}", stderr(&kill));
-    wait_for(HANG, "the leftovers to be stopped", || {
-        group_members(pgid).is_empty()
-    });
+    assert_exit(&kill, 0);
+    wait_group_empty(pgid, "stopping the leftovers");
     assert_eq!(
         csa.result(&id).unwrap()["leftover_processes"].as_integer(),
         Some(2)
@@ -82,7 +80,7 @@ fn a_job_that_leaves_nothing_behind_records_zero_and_no_note() {
 fn run_no_daemon_counts_leftovers_too() {
     let csa = Csa::new();
     let out = csa.output(&["run", "--no-daemon", "sleep 1000 & exit 3"]);
-    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert_exit(&out, 3);
     let id = csa.session_ids().pop().unwrap();
     assert_eq!(
         csa.result(&id).unwrap()["leftover_processes"].as_integer(),
@@ -92,14 +90,12 @@ fn run_no_daemon_counts_leftovers_too() {
     let pgid = csa.supervisor_pid(&id);
     let kill = csa.output(&["session", "kill", &id]);
     assert_error(&kill, 0, "still running");
-    wait_for(HANG, "the leftover to be stopped", || {
-        group_members(pgid).is_empty()
-    });
+    wait_group_empty(pgid, "stopping the leftover");
 }
 
 #[test]
 fn a_timeout_stops_the_leftovers_so_none_are_counted() {
     let csa = Csa::new();
-    let id = csa.run_args(&["--timeout", "1s", "sleep 1000 & sleep 1000"]);
+    let id = csa.run_with("--timeout 1s", "sleep 1000 & sleep 1000");
     assert_nothing_left(&csa, &id, 124);
 }

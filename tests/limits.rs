@@ -5,7 +5,7 @@
 //! these run in a private PID namespace ([`isolation`]).
 
 use crate::support::isolation::{self, Namespace, PidsLimit, Throwaway};
-use crate::support::{Csa, assert_contains, code, stderr, stdout};
+use crate::support::{Csa, assert_contains, assert_exit, code, stderr, stdout};
 
 /// The start of a script: a decoy process (`sleep`), once it is asleep: `$decoy` is its
 /// PID.
@@ -80,7 +80,7 @@ status=$?
     let report = crate::support::stdout(&out);
     let run_stderr = std::fs::read_to_string(csa.state.path().join("run.err")).unwrap_or_default();
     assert_refused_cleanly(&report, &run_stderr, &csa.session_entries());
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
 }
 
 /// `csa run` under `ulimit -n` from 3 to 20 descriptors: either it starts the job and
@@ -167,7 +167,7 @@ fn run_under_ulimit_f_fails_with_one_line_and_leaves_nothing() {
         assert_eq!(csa.session_entries(), Vec::<String>::new(), "{kib} KiB");
     }
     let out = bash(&csa, "ulimit -f 4 && exec \"$0\" run true");
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(code(&csa.wait(stdout(&out).trim_end())), 0);
 }
 
@@ -186,7 +186,7 @@ fn a_supervisor_that_meets_ulimit_f_still_records_the_result() {
             copy.display()
         ),
     );
-    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert_exit(&out, 3);
     let id = csa.session_ids().pop().expect("the session");
     let result = csa.result(&id).expect("result.toml");
     assert_eq!(result["status"].as_str(), Some("failure"), "{result:?}");
@@ -207,10 +207,10 @@ fn the_job_gets_the_default_action_for_sigxfsz() {
         &csa,
         "trap '' XFSZ && exec \"$0\" run -- grep SigIgn /proc/self/status",
     );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     let id = stdout(&out).trim_end().to_owned();
     let waited = csa.wait(&id);
-    assert_eq!(code(&waited), 0, "{}", stderr(&waited));
+    assert_exit(&waited, 0);
     let line = stdout(&waited);
     let mask = u64::from_str_radix(line.trim().trim_start_matches("SigIgn:").trim(), 16)
         .unwrap_or_else(|_| panic!("{line:?}"));

@@ -4,28 +4,30 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::support::{
-    Csa, HANG, assert_contains, assert_error, assert_record, assert_success, output_within, stderr,
-    stdout, wait_for,
+    Csa, HANG, assert_contains, assert_error, assert_exit, assert_record, assert_success,
+    output_within, stderr, stdout, wait_for,
 };
 use crate::support_everyday::{fake_session, finish};
+
+/// The columns of `csa session list`'s table, in order.
+pub const COLUMNS: [&str; 9] = [
+    "ID",
+    "STATUS",
+    "EXIT",
+    "STARTED",
+    "WAITED",
+    "RAN",
+    "QUEUE",
+    "TAGS",
+    "NAME/COMMAND",
+];
 
 /// The data rows of a `list` table: (ID, STATUS, EXIT, the rest of the line).
 fn rows(table: &str) -> Vec<(String, String, String, String)> {
     let mut lines = table.lines();
     let header = lines.next().expect("header line");
-    assert!(header.starts_with("ID "), "header: {header}");
-    for column in [
-        "STATUS",
-        "EXIT",
-        "STARTED",
-        "WAITED",
-        "RAN",
-        "QUEUE",
-        "TAGS",
-        "NAME/COMMAND",
-    ] {
-        assert!(header.contains(column), "header: {header}");
-    }
+    let columns: Vec<&str> = header.split_whitespace().collect();
+    assert_eq!(columns, COLUMNS, "header: {header}");
     lines
         .map(|line| {
             let mut words = line.split_whitespace();
@@ -62,11 +64,11 @@ fn list_shows_running_failed_killed_and_lost_sessions_newest_first() {
     let killed = csa.run("sleep 300");
     let lost = csa.run("sleep 301");
     let running = csa.run_args(&["--name", "the sleeper", "sleep 302"]);
-    assert_eq!(csa.wait(&ok).status.code(), Some(0));
-    assert_eq!(csa.wait(&failed).status.code(), Some(3));
+    assert_exit(&csa.wait(&ok), 0);
+    assert_exit(&csa.wait(&failed), 3);
     // SIGTERM to the group: the supervisor survives it and records the signal.
     signal_group(&csa, &killed, "-TERM");
-    assert_eq!(csa.wait(&killed).status.code(), Some(143));
+    assert_exit(&csa.wait(&killed), 143);
     // SIGKILL to the group: the supervisor dies without a result.
     let lost_pid = csa.supervisor_pid(&lost);
     signal_group(&csa, &lost, "-KILL");

@@ -47,20 +47,7 @@ fn the_table_shows_short_handles_queues_and_tags() {
     let mut lines = table.lines();
     let header = lines.next().unwrap();
     let columns: Vec<&str> = header.split_whitespace().collect();
-    assert_eq!(
-        columns,
-        [
-            "ID",
-            "STATUS",
-            "EXIT",
-            "STARTED",
-            "WAITED",
-            "RAN",
-            "QUEUE",
-            "TAGS",
-            "NAME/COMMAND"
-        ]
-    );
+    assert_eq!(columns, crate::list::COLUMNS);
     assert!(
         !table.contains(&tagged) && !table.contains(&plain),
         "full IDs:\n{table}"

@@ -33,6 +33,7 @@ mod logs_follow;
 mod owners;
 mod plurals;
 mod queue;
+mod queue_control;
 mod rm_rerun;
 mod run_wait;
 mod shortcuts;

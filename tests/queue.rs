@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::support::{
-    Csa, Gate, assert_contains, assert_reason, assert_record, code, stderr, wait_for,
+    Csa, Gate, assert_contains, assert_exit, assert_reason, assert_record, code, stderr, wait_for,
 };
 
 const LONG: Duration = Duration::from_secs(60);
@@ -11,7 +11,7 @@ const LONG: Duration = Duration::from_secs(60);
 /// `csa queue list --json` as (running, queued) for queue `name`.
 fn counts(csa: &Csa, name: &str) -> (i64, i64) {
     let out = csa.output(&["queue", "list", "--json"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     rows.as_array()
         .unwrap()
@@ -28,7 +28,7 @@ fn counts(csa: &Csa, name: &str) -> (i64, i64) {
 /// The `status` that `csa session result` reports.
 fn status(csa: &Csa, id: &str) -> String {
     let out = csa.output(&["session", "result", "--session", id, "--json"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     let view: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     view["status"].as_str().unwrap().to_owned()
 }
@@ -44,10 +44,10 @@ fn started_at(csa: &Csa, id: &str) -> String {
 fn a_serial_queue_runs_sessions_one_at_a_time_in_submission_order() {
     let csa = Csa::new();
     let ids: Vec<String> = (0..20)
-        .map(|i| csa.run_args(&["--queue", "serial", &format!("echo {i}")]))
+        .map(|i| csa.run_with("--queue serial", &format!("echo {i}")))
         .collect();
     for id in &ids {
-        assert_eq!(code(&csa.wait(id)), 0);
+        assert_exit(&csa.wait(id), 0);
     }
     let mut previous_end = String::new();
     for (i, id) in ids.iter().enumerate() {
@@ -72,7 +72,7 @@ fn queued_sessions_are_listed_with_their_place_and_start_when_a_slot_frees() {
     let csa = Csa::new();
     let mut gate = Gate::new();
     let first = csa.run_args(&["--queue", "q", &format!("{}; echo first", gate.pass())]);
-    let second = csa.run_args(&["--queue", "q", "echo second"]);
+    let second = csa.run_with("--queue q", "echo second");
     wait_for(LONG, "the first job to run", || {
         status(&csa, &first) == "running"
     });
@@ -86,7 +86,7 @@ fn queued_sessions_are_listed_with_their_place_and_start_when_a_slot_frees() {
     assert_eq!(counts(&csa, "q"), (1, 1));
     gate.open();
     let out = csa.wait(&second);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(crate::support::stdout(&out), "second\n");
 }
 
@@ -95,19 +95,19 @@ fn a_new_slot_count_takes_effect_at_once_for_waiting_sessions() {
     let csa = Csa::new();
     let mut gate = Gate::new();
     let ids: Vec<String> = (0..4)
-        .map(|_| csa.run_args(&["--queue", "wide", &gate.pass()]))
+        .map(|_| csa.run_with("--queue wide", &gate.pass()))
         .collect();
     wait_for(LONG, "one running, three queued", || {
         counts(&csa, "wide") == (1, 3)
     });
     let out = csa.output(&["queue", "slots", "wide", "3"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     wait_for(LONG, "three running", || counts(&csa, "wide") == (3, 1));
     let shown = csa.output(&["queue", "slots", "wide"]);
     assert_eq!(crate::support::stdout(&shown), "3\n");
     gate.open();
     for id in &ids {
-        assert_eq!(code(&csa.wait(id)), 0);
+        assert_exit(&csa.wait(id), 0);
     }
 }
 
@@ -119,17 +119,17 @@ fn slots_given_with_run_are_kept_and_bound_concurrency_under_a_race() {
         "echo \"+ $(date +%s%N)\" >> '{0}'; sleep 0.05; echo \"- $(date +%s%N)\" >> '{0}'",
         log.display()
     );
-    csa.run_args(&["--queue", "pair", "--slots", "2", "true"]);
+    csa.run_with("--queue pair --slots 2", "true");
     let threads: Vec<_> = (0..50)
         .map(|_| {
             let csa = std::sync::Arc::clone(&csa);
             let script = script.clone();
-            std::thread::spawn(move || csa.run_args(&["--queue", "pair", &script]))
+            std::thread::spawn(move || csa.run_with("--queue pair", &script))
         })
         .collect();
     let ids: Vec<String> = threads.into_iter().map(|t| t.join().unwrap()).collect();
     for id in &ids {
-        assert_eq!(code(&csa.wait(id)), 0);
+        assert_exit(&csa.wait(id), 0);
     }
     let mut events: Vec<(u128, i32)> = std::fs::read_to_string(&log)
         .unwrap()
@@ -156,14 +156,14 @@ fn killing_a_queued_session_ends_it_without_starting_its_job() {
     let csa = Csa::new();
     let mut gate = Gate::new();
     let marker = csa.state.path().join("ran");
-    let first = csa.run_args(&["--queue", "q", &gate.pass()]);
+    let first = csa.run_with("--queue q", &gate.pass());
     let second = csa.run_args(&["--queue", "q", &format!("touch '{}'", marker.display())]);
-    let third = csa.run_args(&["--queue", "q", "echo third"]);
+    let third = csa.run_with("--queue q", "echo third");
     wait_for(LONG, "the first job to run", || {
         status(&csa, &first) == "running"
     });
     let out = csa.output(&["session", "kill", "--session", &second]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     let result = csa.result(&second).unwrap();
     assert_record(&result, "status = 'signal', exit_code = 143");
     assert_reason(&result, &["csa session kill", "never started"]);
@@ -175,21 +175,21 @@ fn killing_a_queued_session_ends_it_without_starting_its_job() {
 #[test]
 fn a_timeout_counts_from_the_start_of_the_job_not_from_the_queue() {
     let csa = Csa::new();
-    let first = csa.run_args(&["--queue", "q", "sleep 1.5"]);
-    let second = csa.run_args(&["--queue", "q", "--timeout", "1s", "sleep 0.2; echo done"]);
+    let first = csa.run_with("--queue q", "sleep 1.5");
+    let second = csa.run_with("--queue q --timeout 1s", "sleep 0.2; echo done");
     let out = csa.wait(&second);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(crate::support::stdout(&out), "done\n");
-    assert_eq!(code(&csa.wait(&first)), 0);
+    assert_exit(&csa.wait(&first), 0);
 }
 
 #[test]
 fn dead_supervisors_never_block_the_queue() {
     let csa = Csa::new();
     let mut gate = Gate::new();
-    let running = csa.run_args(&["--queue", "q", &gate.pass()]);
-    let doomed = csa.run_args(&["--queue", "q", "echo doomed"]);
-    let last = csa.run_args(&["--queue", "q", "echo last"]);
+    let running = csa.run_with("--queue q", &gate.pass());
+    let doomed = csa.run_with("--queue q", "echo doomed");
+    let last = csa.run_with("--queue q", "echo last");
     wait_for(LONG, "two queued", || counts(&csa, "q") == (1, 2));
     // SIGKILL a queued session's supervisor: its entry is left behind, and it is lost.
     crate::support_faults::signal(csa.supervisor_pid(&doomed), 9);
@@ -203,7 +203,7 @@ fn dead_supervisors_never_block_the_queue() {
     // SIGKILL the running session's supervisor: its slot is freed at once.
     crate::support_faults::signal(csa.supervisor_pid(&running), 9);
     let out = csa.wait(&last);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(crate::support::stdout(&out), "last\n");
     gate.open();
     csa.kill_group(&running);
@@ -216,10 +216,8 @@ fn queue_names_are_checked() {
         let out = csa.output(&["run", "--queue", bad, "true"]);
         assert_eq!(code(&out), 2, "{bad:?}: {}", stderr(&out));
     }
-    let out = csa.output(&["run", "--slots", "2", "true"]);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
-    let out = csa.output(&["queue", "slots", "q", "0"]);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_exit(&csa.output(&["run", "--slots", "2", "true"]), 2);
+    assert_exit(&csa.output(&["queue", "slots", "q", "0"]), 2);
     csa.assert_no_session("a bad queue name");
 }
 

@@ -9,7 +9,9 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::support::{Csa, HANG, assert_contains, directive, output_within, stderr, stdout};
+use crate::support::{
+    Csa, HANG, assert_contains, assert_exit, directive, output_within, stderr, stdout,
+};
 
 mod tour;
 
@@ -131,7 +133,7 @@ fn readme_set_up_installs_and_runs_a_detached_job_to_its_result() {
     );
     let sandbox = Sandbox::new();
     let out = sandbox.run(&["sh"], lines[0], false, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(stdout(&out), "cargo 1.0.0 (stand-in)\nbuilt\n");
     assert!(
         directive(&stderr(&out), "SESSION_WAIT_COMPLETED")
@@ -145,7 +147,7 @@ fn readme_quick_start_reports_the_jobs_failure() {
     let sandbox = Sandbox::new();
     let script = recipe("README.md", "quick-start");
     let out = sandbox.run(&["sh"], &script, true, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(stdout(&out), "cargo 1.0.0 (stand-in)\nexit=3\n");
     let err = stderr(&out);
     let line = directive(&err, "SESSION_WAIT_COMPLETED").expect("completed");
@@ -197,7 +199,7 @@ fn ci_capped_wait_loop_waits_across_the_cap_and_exits_with_the_jobs_code() {
         ("MAKE_EXIT", "4"),
     ];
     let out = sandbox.run(&["sh"], &script, true, &env);
-    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert_exit(&out, 4);
     assert_contains(&stdout(&out), &["make test ran"]);
     assert!(
         directive(&stderr(&out), "SESSION_WAIT_COMPLETED").is_some(),
@@ -375,7 +377,7 @@ fn fleets_ci_recipe_waits_for_eight_jobs_and_exits_with_the_first_failure() {
     let sandbox = Sandbox::new();
     let env = [("MAKE_FAIL", "integration"), ("MAKE_EXIT", "7")];
     let out = sandbox.run(&["sh"], &script, true, &env);
-    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    assert_exit(&out, 7);
 }
 
 #[test]

@@ -5,8 +5,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::{
-    Csa, Gate, HANG, assert_contains, assert_record, assert_success, code, directive, is_ulid,
-    output_with_input, output_within, started_id, wait_for,
+    Csa, Gate, HANG, assert_contains, assert_exit, assert_record, assert_success, code, directive,
+    is_ulid, output_with_input, output_within, started_id, wait_for,
 };
 
 #[test]
@@ -30,7 +30,7 @@ fn run_prints_exactly_one_ulid_line_and_a_directive() {
         )],
     );
     assert_contains(line, &[" pid=", " dir=", " kill_cmd="]);
-    assert_eq!(code(&csa.wait(id)), 0);
+    assert_exit(&csa.wait(id), 0);
 }
 
 #[test]
@@ -38,7 +38,7 @@ fn wait_returns_the_exit_code_and_stdout() {
     let csa = Csa::new();
     let id = csa.run("echo out; echo to-stderr >&2; exit 3");
     let out = csa.wait(&id);
-    assert_eq!(code(&out), 3);
+    assert_exit(&out, 3);
     assert_eq!(out.stdout, b"out\n");
     let stderr = String::from_utf8(out.stderr).unwrap();
     let line = directive(&stderr, "SESSION_WAIT_COMPLETED").expect("completed directive");
@@ -84,7 +84,7 @@ fn output_comes_back_byte_exact() {
     let csa = Csa::new();
     let id = csa.run(r"printf 'no newline\000\001\377end'");
     let out = csa.wait(&id);
-    assert_eq!(code(&out), 0);
+    assert_exit(&out, 0);
     assert_eq!(out.stdout, b"no newline\x00\x01\xffend");
 }
 
@@ -105,7 +105,7 @@ fn prompt_from_standard_input() {
         b"echo from-pipe; exit 5\n",
     ));
     let waited = csa.wait(&id);
-    assert_eq!(code(&waited), 5);
+    assert_exit(&waited, 5);
     assert_eq!(waited.stdout, b"from-pipe\n");
     assert_eq!(csa.file(&id, "prompt.txt"), "echo from-pipe; exit 5\n");
 }
@@ -114,7 +114,7 @@ fn prompt_from_standard_input() {
 fn empty_prompt_on_stdin_is_a_usage_error() {
     let csa = Csa::new();
     let out = csa.output(&["run"]);
-    assert_eq!(code(&out), 2);
+    assert_exit(&out, 2);
     csa.assert_no_session("an empty prompt");
 }
 
@@ -186,8 +186,8 @@ fn stdin_flag_passes_input_through() {
 #[test]
 fn missing_or_non_executable_program_fails_before_a_session_exists() {
     let csa = Csa::new();
-    let out = csa.output(&["run", "--", "csa-no-such-program"]);
-    assert_eq!(code(&out), 127);
+    let out = csa.output_with("run --", "csa-no-such-program");
+    assert_exit(&out, 127);
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
         stderr.starts_with("csa: ") && stderr.contains("csa-no-such-program"),
@@ -199,10 +199,10 @@ fn missing_or_non_executable_program_fails_before_a_session_exists() {
     let script = dir.path().join("not-executable.sh");
     std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let out = csa.output(&["run", "--", script.to_str().unwrap()]);
-    assert_eq!(code(&out), 126);
-    let out = csa.output(&["run", "--", dir.path().to_str().unwrap()]);
-    assert_eq!(code(&out), 126);
+    let out = csa.output_with("run --", script.to_str().unwrap());
+    assert_exit(&out, 126);
+    let out = csa.output_with("run --", dir.path().to_str().unwrap());
+    assert_exit(&out, 126);
     csa.assert_no_session("a program that cannot run");
 }
 
@@ -220,8 +220,8 @@ fn unknown_and_ambiguous_ids_are_errors_naming_them() {
     let csa = Csa::new();
     let first = csa.run("true");
     let second = csa.run("true");
-    let out = csa.output(&["session", "wait", "--session", "7ZZZZZZZZZZZZZZZZZZZZZZZZZ"]);
-    assert_eq!(code(&out), 125);
+    let out = csa.output_with("session wait --session", "7ZZZZZZZZZZZZZZZZZZZZZZZZZ");
+    assert_exit(&out, 125);
     assert!(String::from_utf8_lossy(&out.stderr).contains("7ZZZZZZZZZZZZZZZZZZZZZZZZZ"));
     // Both IDs were made in the same second or so: find their common prefix.
     let common = first
@@ -231,8 +231,8 @@ fn unknown_and_ambiguous_ids_are_errors_naming_them() {
         .count();
     if common >= 4 {
         let prefix = &first[..common];
-        let out = csa.output(&["session", "wait", "--session", prefix]);
-        assert_eq!(code(&out), 125);
+        let out = csa.output_with("session wait --session", prefix);
+        assert_exit(&out, 125);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_contains(&stderr, &["ambiguous", &first, &second]);
     }
@@ -253,7 +253,7 @@ fn hostile_ids_are_rejected_before_any_path_is_built() {
         "01JD 4K",
         long.as_str(),
     ] {
-        let out = csa.output(&["session", "wait", "--session", bad]);
+        let out = csa.output_with("session wait --session", bad);
         let status = code(&out);
         assert!(status == 125 || status == 2, "{bad:.20?} gave {status}");
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -280,7 +280,7 @@ fn killed_supervisor_is_reported_lost_quickly() {
         .status()
         .unwrap();
     let out = csa.wait(&id);
-    assert_eq!(code(&out), 1);
+    assert_exit(&out, 1);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let line = directive(&stderr, "SESSION_WAIT_COMPLETED").unwrap();
     assert_contains(line, &["status=lost", "synthetic=true"]);
@@ -316,8 +316,8 @@ fn wait_at_the_cap_reports_a_healthy_running_session() {
     // `wait` gives up after 300 ms instead of 250 s.
     let csa = Csa::new().with_env("CSA_TEST_WAIT_CAP_MS", "300");
     let id = csa.run("sleep 30");
-    let out = csa.output(&["session", "wait", "--session", &id]);
-    assert_eq!(code(&out), 0);
+    let out = csa.output_with("session wait --session", &id);
+    assert_exit(&out, 0);
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
     let warm = directive(&stderr, "SESSION_WAIT_KV_WARM").expect("KV_WARM directive");
@@ -330,8 +330,8 @@ fn wait_at_the_cap_reports_a_healthy_running_session() {
 #[test]
 fn no_daemon_runs_in_the_foreground_and_records_the_session() {
     let csa = Csa::new();
-    let out = csa.output(&["run", "--no-daemon", "echo hi; echo err >&2; exit 4"]);
-    assert_eq!(code(&out), 4);
+    let out = csa.output_with("run --no-daemon", "echo hi; echo err >&2; exit 4");
+    assert_exit(&out, 4);
     assert_eq!(out.stdout, b"hi\n");
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_contains(&stderr, &["err\n"]);
@@ -342,7 +342,7 @@ fn no_daemon_runs_in_the_foreground_and_records_the_session() {
         .unwrap();
     let result = csa.result(id).unwrap();
     assert_eq!(result["exit_code"].as_integer(), Some(4));
-    assert_eq!(code(&csa.wait(id)), 4);
+    assert_exit(&csa.wait(id), 4);
 }
 
 #[test]
@@ -386,7 +386,7 @@ fn wait_works_from_any_directory() {
 #[test]
 fn json_output_names_id_pid_and_dir() {
     let csa = Csa::new();
-    let out = csa.output(&["run", "--json", "exit 0"]);
+    let out = csa.output_with("run --json", "exit 0");
     assert_success(&out, "csa run --json");
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     let id = value["id"].as_str().unwrap();
@@ -396,7 +396,7 @@ fn json_output_names_id_pid_and_dir() {
         value["dir"].as_str().unwrap(),
         csa.session_dir(id).to_str().unwrap()
     );
-    assert_eq!(code(&csa.wait(id)), 0);
+    assert_exit(&csa.wait(id), 0);
 }
 
 #[test]

@@ -5,13 +5,13 @@ use std::io::Read as _;
 use std::process::Stdio;
 
 use crate::support::Gate;
-use crate::support::{Csa, HANG, code, stderr, stdout, wait_for};
+use crate::support::{Csa, HANG, assert_exit, code, stderr, stdout, wait_for};
 use crate::support_faults::signal;
 
 /// `csa status --json`, parsed.
 pub fn status_json(csa: &Csa) -> serde_json::Value {
     let out = csa.output(&["status", "--json"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -47,7 +47,7 @@ fn status_shows_the_counts_the_queues_then_the_running_sessions() {
     csa.run_args(&["--queue", "builds", "--name", "build-2", &gate.pass()]);
     csa.run_args(&["--queue", "builds", "--name", "build-3", &gate.pass()]);
     let broken = csa.run_args(&["--name", "broken", "echo oops; exit 3"]);
-    assert_eq!(code(&csa.wait(&broken)), 3);
+    assert_exit(&csa.wait(&broken), 3);
     let orch = format!(
         "{}; {}; {}",
         nested_run(&format!("--name child-1 \"{}\"", gate.pass())),
@@ -61,7 +61,7 @@ fn status_shows_the_counts_the_queues_then_the_running_sessions() {
     wait_for_counts(&csa, 3, 2);
 
     let out = csa.output(&["status"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     let text = stdout(&out);
     assert!(
         !text.contains('\x1b'),

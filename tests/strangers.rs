@@ -8,7 +8,7 @@
 //! deterministic.
 
 use crate::support::isolation::Namespace;
-use crate::support::{Csa, HANG, code, group_members, stderr, stdout, wait_for};
+use crate::support::{Csa, HANG, assert_exit, code, group_members, stderr, stdout, wait_for};
 
 /// A shell function for the scripts (besides
 /// [`crate::support::isolation::PROCESS_FUNCTIONS`]):
@@ -22,9 +22,11 @@ kill_session() {
 }
 "#;
 
-/// Runs `script` (after [`FUNCTIONS`]) as root in a private PID namespace with csa's state
-/// root; returns its standard output and `kill.err`.
-fn run_isolated(csa: &Csa, script: &str) -> (String, String) {
+/// Runs `script` (after [`FUNCTIONS`]) as root in a private PID namespace with a state
+/// root of its own; returns that csa (its state root holds what the script left), its
+/// standard output and `kill.err`.
+fn run_isolated(script: &str) -> (Csa, String, String) {
+    let csa = Csa::new();
     let out = Namespace::new(&format!("{FUNCTIONS}\n{script}"))
         .env("CSA", env!("CARGO_BIN_EXE_csa"))
         .env("CSA_STATE_DIR", csa.state.path())
@@ -32,7 +34,7 @@ fn run_isolated(csa: &Csa, script: &str) -> (String, String) {
         .run();
     let kill_err = std::fs::read_to_string(csa.state.path().join("kill.err")).unwrap_or_default();
     let report = format!("{}{}", stdout(&out), stderr(&out));
-    (report, kill_err)
+    (csa, report, kill_err)
 }
 
 /// Checks a refusal: exit 125, one line saying nothing was signalled.
@@ -53,9 +55,7 @@ fn assert_refused(report: &str, kill_err: &str) {
 #[test]
 #[ignore = "needs root: a private PID namespace and /proc/sys/kernel/ns_last_pid (CI runs it)"]
 fn kill_of_a_finished_session_spares_a_group_that_reused_its_pid() {
-    let csa = Csa::new();
-    let (report, kill_err) = run_isolated(
-        &csa,
+    let (_, report, kill_err) = run_isolated(
         r#"
 sid=$("$CSA" run true)
 "$CSA" session wait --session "$sid" --until-done >/dev/null 2>&1
@@ -85,9 +85,7 @@ report stranger "$child"
 #[test]
 #[ignore = "needs root: a private PID namespace (CI runs it)"]
 fn kill_never_signals_a_group_that_daemon_pid_names_but_csa_did_not_start() {
-    let csa = Csa::new();
-    let (report, kill_err) = run_isolated(
-        &csa,
+    let (csa, report, kill_err) = run_isolated(
         r#"
 setsid sh -c 'sleep 300 & exec sleep 301' </dev/null >/dev/null 2>&1 &
 leader=$!
@@ -143,8 +141,7 @@ report member "$member"
 #[test]
 fn kill_of_a_finished_session_stops_only_what_carries_its_id() {
     let csa = Csa::new();
-    let id = csa.run("sleep 1000 & env -i sleep 1001 & echo started");
-    assert_eq!(csa.wait(&id).status.code(), Some(0));
+    let id = csa.finished("sleep 1000 & env -i sleep 1001 & echo started", 0);
     let pgid = csa.supervisor_pid(&id);
     let cmdline = |pid: i32| std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     wait_for(HANG, "the supervisor to exit", || {
@@ -195,7 +192,7 @@ fn a_process_with_a_name_that_is_not_utf8_does_not_stop_kill() {
     std::fs::copy("/bin/sleep", &odd).unwrap();
     let mut stranger = std::process::Command::new(&odd).arg("300").spawn().unwrap();
     let id = csa.run("sleep 1000 & echo started");
-    assert_eq!(csa.wait(&id).status.code(), Some(0));
+    assert_exit(&csa.wait(&id), 0);
     let pgid = csa.supervisor_pid(&id);
     wait_for(HANG, "the supervisor to exit", || {
         !group_members(pgid).contains(&pgid)
@@ -203,6 +200,6 @@ fn a_process_with_a_name_that_is_not_utf8_does_not_stop_kill() {
     let out = csa.output(&["session", "kill", "--session", &id, "--grace", "0"]);
     let _ = stranger.kill();
     let _ = stranger.wait();
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(group_members(pgid).is_empty());
 }

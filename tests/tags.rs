@@ -19,8 +19,8 @@ fn ids(csa: &Csa, args: &[&str]) -> Vec<String> {
 #[test]
 fn tags_are_recorded_and_listed() {
     let csa = Csa::new();
-    let both = csa.run_args(&["--tag", "ci.7", "--tag", "unit-tests", "true"]);
-    let one = csa.run_args(&["--tag", "ci.7", "true"]);
+    let both = csa.run_with("--tag ci.7 --tag unit-tests", "true");
+    let one = csa.run_with("--tag ci.7", "true");
     let none = csa.run("true");
     for id in [&both, &one, &none] {
         csa.wait(id);
@@ -54,9 +54,9 @@ fn tags_are_recorded_and_listed() {
 #[test]
 fn clean_by_tag_removes_the_tagged_sessions_that_ended() {
     let csa = Csa::new();
-    let done = csa.run_args(&["--tag", "batch", "true"]);
+    let done = csa.run_with("--tag batch", "true");
     let untagged = csa.run("true");
-    let running = csa.run_args(&["--tag", "batch", "sleep 300"]);
+    let running = csa.run_with("--tag batch", "sleep 300");
     csa.wait(&done);
     csa.wait(&untagged);
     // With --tag, no age limit unless one is given.

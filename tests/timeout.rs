@@ -2,8 +2,7 @@
 //! with `--no-daemon`.
 
 use crate::support::{
-    Csa, HANG, assert_contains, assert_reason, assert_record, group_members, output_within,
-    wait_for,
+    Csa, assert_contains, assert_exit, assert_reason, assert_record, wait_group_empty,
 };
 
 /// Checks a `timeout` result: status, exit code 124, the reason naming the limit, and a
@@ -21,54 +20,54 @@ fn assert_timed_out(result: &toml::Table, limit: &str) {
     );
 }
 
+/// `csa session wait` on session `id`: asserts exit code 124 and a `timeout` result whose
+/// reason names `limit` (see [`assert_timed_out`]); returns what `wait` printed on stdout.
+fn wait_timed_out(csa: &Csa, id: &str, limit: &str) -> Vec<u8> {
+    let out = csa.wait(id);
+    assert_exit(&out, 124);
+    assert_timed_out(&csa.result(id).unwrap(), limit);
+    out.stdout
+}
+
 #[test]
 fn timeout_stops_a_daemon_job() {
     let csa = Csa::new();
-    let id = csa.run_args(&["--timeout", "1s", "sleep 30"]);
-    let out = csa.wait(&id);
-    assert_eq!(out.status.code(), Some(124));
-    assert_timed_out(&csa.result(&id).unwrap(), "1s");
+    let id = csa.run_with("--timeout 1s", "sleep 30");
+    wait_timed_out(&csa, &id, "1s");
     let session = csa.file(&id, "session.toml");
     assert_contains(&session, &["timeout_ms = 1000"]);
 }
 
-#[test]
-fn timeout_works_without_a_daemon() {
+/// `csa run --no-daemon WORDS SCRIPT` (WORDS as on a command line): exits 124 and records
+/// one session; returns the command's stdout and that session's result.
+fn timed_out_without_a_daemon(words: &str, script: &str) -> (Vec<u8>, toml::Table) {
     let csa = Csa::new();
-    let out = output_within(
-        csa.cmd().args([
-            "run",
-            "--no-daemon",
-            "--timeout",
-            "1s",
-            "echo started; sleep 30",
-        ]),
-        HANG,
-    );
-    assert_eq!(out.status.code(), Some(124));
-    assert_eq!(out.stdout, b"started\n");
+    let out = csa.output_with(&format!("run --no-daemon {words}"), script);
+    assert_exit(&out, 124);
     let ids = csa.session_ids();
     assert_eq!(ids.len(), 1);
-    assert_timed_out(&csa.result(&ids[0]).unwrap(), "1s");
+    (out.stdout, csa.result(&ids[0]).unwrap())
+}
+
+#[test]
+fn timeout_works_without_a_daemon() {
+    let (stdout, result) = timed_out_without_a_daemon("--timeout 1s", "echo started; sleep 30");
+    assert_eq!(stdout, b"started\n");
+    assert_timed_out(&result, "1s");
 }
 
 #[test]
 fn timeout_kills_what_ignores_sigterm_including_background_children() {
     let csa = Csa::new();
     // The shell dies on SIGTERM; its background child ignores it and must get SIGKILL.
-    let id = csa.run_args(&[
-        "--timeout",
-        "1s",
+    let id = csa.run_with(
+        "--timeout 1s",
         "(trap '' TERM; sleep 1000; sleep 1000) & sleep 30",
-    ]);
+    );
     let pgid = csa.supervisor_pid(&id);
-    let out = csa.wait(&id);
-    assert_eq!(out.status.code(), Some(124));
-    assert_timed_out(&csa.result(&id).unwrap(), "1s");
+    wait_timed_out(&csa, &id, "1s");
     // Nothing else kills the background child: only the supervisor can have done it.
-    wait_for(HANG, "the process group to be empty", || {
-        group_members(pgid).is_empty()
-    });
+    wait_group_empty(pgid, "the supervisor");
 }
 
 /// `csa run --idle-timeout`: a job that writes nothing for the limit is stopped as
@@ -76,15 +75,13 @@ fn timeout_kills_what_ignores_sigterm_including_background_children() {
 #[test]
 fn idle_timeout_stops_a_quiet_job() {
     let csa = Csa::new();
-    let id = csa.run_args(&["--idle-timeout", "1s", "echo started; sleep 30; echo late"]);
-    let out = csa.wait(&id);
-    assert_eq!(out.status.code(), Some(124));
-    assert_eq!(out.stdout, b"started\n");
-    let result = csa.result(&id).unwrap();
-    assert_timed_out(
-        &result,
+    let id = csa.run_with("--idle-timeout 1s", "echo started; sleep 30; echo late");
+    let stdout = wait_timed_out(
+        &csa,
+        &id,
         "idle timeout: no output on stdout or stderr for 1s",
     );
+    assert_eq!(stdout, b"started\n");
     assert_contains(&csa.file(&id, "session.toml"), &["idle_timeout_ms = 1000"]);
     assert!(!csa.file(&id, "session.toml").contains("\ntimeout_ms"));
 }
@@ -94,19 +91,13 @@ fn idle_timeout_spares_a_job_that_keeps_writing_on_either_stream() {
     let csa = Csa::new();
     // Runs three times the idle limit, writing every 0.1 s: first on stdout only, then on
     // stderr only.
-    let id = csa.run_args(&[
-        "--idle-timeout",
-        "2s",
+    let id = csa.run_with(
+        "--idle-timeout 2s",
         "i=0; while [ $i -lt 30 ]; do echo $i; sleep 0.1; i=$((i+1)); done; \
          while [ $i -lt 60 ]; do echo $i >&2; sleep 0.1; i=$((i+1)); done; echo done",
-    ]);
-    let out = csa.wait(&id);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
+    let out = csa.wait(&id);
+    assert_exit(&out, 0);
     let result = csa.result(&id).unwrap();
     assert_record(&result, "status = 'success', exit_code = 0");
     assert!(result["duration_ms"].as_integer().unwrap() >= 6000);
@@ -114,27 +105,10 @@ fn idle_timeout_spares_a_job_that_keeps_writing_on_either_stream() {
 
 #[test]
 fn idle_timeout_works_without_a_daemon() {
-    let csa = Csa::new();
-    let out = output_within(
-        csa.cmd().args([
-            "run",
-            "--no-daemon",
-            "--idle-timeout",
-            "1s",
-            "--",
-            "sh",
-            "-c",
-            "echo started >&2; sleep 30",
-        ]),
-        HANG,
-    );
-    assert_eq!(out.status.code(), Some(124));
-    let ids = csa.session_ids();
-    assert_eq!(ids.len(), 1);
-    assert_timed_out(
-        &csa.result(&ids[0]).unwrap(),
-        "no output on stdout or stderr for 1s",
-    );
+    let (stdout, result) =
+        timed_out_without_a_daemon("--idle-timeout 1s -- sh -c", "echo started >&2; sleep 30");
+    assert!(stdout.is_empty());
+    assert_timed_out(&result, "no output on stdout or stderr for 1s");
 }
 
 #[test]

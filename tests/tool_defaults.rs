@@ -2,7 +2,9 @@
 //! timeout and idle timeout (`[tools.NAME] timeout`, `idle_timeout`), a queue (`[tools.NAME] queue`) and the queues' default
 //! slot counts (`[queues.NAME] slots`); and the job's `PWD`.
 
-use crate::support::{HANG, assert_error, assert_success, code, output_within, stderr, stdout};
+use crate::support::{
+    HANG, assert_error, assert_exit, assert_reason, assert_success, code, output_within, stdout,
+};
 use crate::tools::Bench;
 
 /// `session.toml` of session `id`.
@@ -22,21 +24,31 @@ fn start(bench: &Bench, dir: &std::path::Path, args: &[&str]) -> String {
     stdout(&out).trim().to_owned()
 }
 
+/// Starts `csa run --tool TOOL PROMPT` from `dir`, checks that `session.toml` records `key`
+/// (`timeout_ms` or `idle_timeout_ms`) as one second (the tool's default), and that the session
+/// ends as a `timeout` with exit code 124; returns its result.
+fn times_out_by_default(
+    bench: &Bench,
+    dir: &std::path::Path,
+    tool: &str,
+    prompt: &str,
+    key: &str,
+) -> toml::Table {
+    let id = start(bench, dir, &["--tool", tool, prompt]);
+    assert_eq!(session_toml(bench, &id)[key].as_integer(), Some(1000));
+    assert_exit(&bench.csa.wait(&id), 124);
+    let result = bench.csa.result(&id).unwrap();
+    assert_eq!(result["status"].as_str(), Some("timeout"));
+    result
+}
+
 #[test]
 fn a_tool_default_timeout_applies_when_run_has_none() {
     let bench = Bench::new();
     let proj = bench.project(
         "[tools.slow]\nargv = [\"/bin/sh\", \"-c\", \"{prompt}\"]\ntimeout = \"1s\"\n\n[tools.claude]\ntimeout = \"45m\"\n\n[tools.codex]\ntimeout = false\n",
     );
-    let id = start(&bench, &proj, &["--tool", "slow", "sleep 30"]);
-    assert_eq!(
-        session_toml(&bench, &id)["timeout_ms"].as_integer(),
-        Some(1000)
-    );
-    let waited = bench.csa.wait(&id);
-    assert_eq!(code(&waited), 124, "{}", stderr(&waited));
-    let result = bench.csa.result(&id).unwrap();
-    assert_eq!(result["status"].as_str(), Some("timeout"));
+    times_out_by_default(&bench, &proj, "slow", "sleep 30", "timeout_ms");
 
     // `--timeout` wins over the tool's default.
     let id = start(
@@ -48,7 +60,7 @@ fn a_tool_default_timeout_applies_when_run_has_none() {
         session_toml(&bench, &id)["timeout_ms"].as_integer(),
         Some(3_600_000)
     );
-    assert_eq!(code(&bench.csa.wait(&id)), 0);
+    assert_exit(&bench.csa.wait(&id), 0);
 
     // The foreground runs under the same default.
     let mut command = bench.cmd(&["run", "--no-daemon", "--tool", "slow", "sleep 30"]);
@@ -97,22 +109,14 @@ fn a_tool_default_idle_timeout_applies_unless_run_says_otherwise() {
     let proj = bench.project(
         "[tools.quiet]\nargv = [\"/bin/sh\", \"-c\", \"{prompt}\"]\nidle_timeout = \"1s\"\n",
     );
-    let id = start(&bench, &proj, &["--tool", "quiet", "echo hi; sleep 30"]);
-    assert_eq!(
-        session_toml(&bench, &id)["idle_timeout_ms"].as_integer(),
-        Some(1000)
+    let result = times_out_by_default(
+        &bench,
+        &proj,
+        "quiet",
+        "echo hi; sleep 30",
+        "idle_timeout_ms",
     );
-    let waited = bench.csa.wait(&id);
-    assert_eq!(code(&waited), 124, "{}", stderr(&waited));
-    let result = bench.csa.result(&id).unwrap();
-    assert_eq!(result["status"].as_str(), Some("timeout"));
-    assert!(
-        result["reason"]
-            .as_str()
-            .unwrap()
-            .contains("no output on stdout or stderr for 1s"),
-        "{result:?}"
-    );
+    assert_reason(&result, &["no output on stdout or stderr for 1s"]);
     // `--idle-timeout none` lifts it: the job outlives its quiet second.
     let id = start(
         &bench,
@@ -127,7 +131,7 @@ fn a_tool_default_idle_timeout_applies_unless_run_says_otherwise() {
     );
     assert!(!session_toml(&bench, &id).contains_key("idle_timeout_ms"));
     let waited = bench.csa.wait(&id);
-    assert_eq!(code(&waited), 0, "{}", stderr(&waited));
+    assert_exit(&waited, 0);
     assert_eq!(stdout(&waited), "ok\n");
 }
 
@@ -137,7 +141,7 @@ fn presets_run_in_their_own_queue_unless_configured_otherwise() {
     let plain = bench.path("config");
     let id = start(&bench, &plain, &["--tool", "claude", "hi"]);
     assert_eq!(session_toml(&bench, &id)["queue"].as_str(), Some("claude"));
-    assert_eq!(code(&bench.csa.wait(&id)), 0);
+    assert_exit(&bench.csa.wait(&id), 0);
     let id = start(&bench, &plain, &["--tool", "sh", "true"]);
     assert!(!session_toml(&bench, &id).contains_key("queue"));
 
@@ -151,7 +155,7 @@ fn presets_run_in_their_own_queue_unless_configured_otherwise() {
     let id = start(&bench, &proj, &["--tool", "gemini", "hi"]);
     assert!(!session_toml(&bench, &id).contains_key("queue"));
     let id = start(&bench, &proj, &["--queue", "build", "--", "true"]);
-    assert_eq!(code(&bench.csa.wait(&id)), 0);
+    assert_exit(&bench.csa.wait(&id), 0);
 
     // The default slot counts: configured, else 3 for the presets' queues, else 1.
     let slots = |dir: &std::path::Path, queue: &str| {

@@ -6,8 +6,8 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::process::{Command, Output};
 
 use crate::support::{
-    Csa, HANG, assert_contains, assert_success, output_with_input, output_within, started_id,
-    stderr, stdout,
+    Csa, HANG, assert_contains, assert_exit, assert_success, output_with_input, output_within,
+    started_id, stderr, stdout,
 };
 use crate::support_everyday::isolate_config;
 
@@ -169,7 +169,7 @@ fn a_missing_preset_program_exits_127_naming_it() {
     let mut command = bench.cmd(&["run", "--tool", "gemini", "hello"]);
     command.env("PATH", &empty);
     let out = output_within(&mut command, HANG);
-    assert_eq!(out.status.code(), Some(127), "{}", stderr(&out));
+    assert_exit(&out, 127);
     let err = stderr(&out);
     assert!(
         err.starts_with("csa: cannot run tool gemini: gemini "),
@@ -268,7 +268,7 @@ fn a_malformed_configuration_names_the_file_and_line() {
     let bench = Bench::new();
     let proj = bench.project("[tools.a]\nargv = [\"a\", \"{prompt}\"]\nstdin = maybe\n");
     let out = bench.output(&["run", "--cd", proj.to_str().unwrap(), "echo hi"]);
-    assert_eq!(out.status.code(), Some(125));
+    assert_exit(&out, 125);
     let err = stderr(&out);
     let place = format!("{}:3:", bench.path("proj/.csa/config.toml").display());
     assert!(
@@ -282,7 +282,7 @@ fn a_malformed_configuration_names_the_file_and_line() {
     let mut tools = bench.cmd(&["tools"]);
     tools.current_dir(bench.path("config"));
     let out = output_within(&mut tools, HANG);
-    assert_eq!(out.status.code(), Some(125));
+    assert_exit(&out, 125);
     let err = stderr(&out);
     assert_contains(&err, &["{prompt}", "config.toml:1:"]);
 }

@@ -5,7 +5,7 @@
 use crate::status::{nested_run, status_json, wait_for_counts};
 use crate::support::Gate;
 use crate::support::pty::Pty;
-use crate::support::{Csa, HANG, code, stderr, stdout, wait_for};
+use crate::support::{Csa, HANG, assert_exit, code, stderr, stdout, wait_for};
 use crate::support_faults::signal;
 
 const DOWN: &str = "\x1b[B";
@@ -62,8 +62,7 @@ fn top_shows_a_fleet_live_follows_output_and_kills_with_a_key() {
         &format!("echo hello-beta; {}", second_gate.pass()),
     ]);
     let mut pty = top(&csa, &[], 40, 140);
-    pty.wait_for_text("2 sessions: 2 running, 0 queued");
-    let screen = pty.screen();
+    let screen = pty.wait_for_frame("2 sessions: 2 running, 0 queued");
     assert!(
         screen.contains("HANDLE") && screen.contains("LAST OUTPUT"),
         "{screen}"
@@ -128,7 +127,7 @@ fn top_shows_a_fleet_live_follows_output_and_kills_with_a_key() {
 
     // Removed sessions leave the view.
     let out = csa.output(&["session", "clean", "--older-than", "0s"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     pty.wait_for_text("0 sessions: 0 running");
     quit(&mut pty);
 }
@@ -177,8 +176,7 @@ fn top_and_status_show_300_sessions_in_three_queues_and_a_tree() {
     wait_for_counts(&csa, 13, 290);
 
     let mut pty = top(&csa, &[], 50, 160);
-    pty.wait_for_text("304 sessions: 13 running, 290 queued, 0 succeeded, 1 failed");
-    let screen = pty.screen();
+    let screen = pty.wait_for_frame("304 sessions: 13 running, 290 queued, 0 succeeded, 1 failed");
     for (queue, running, waiting) in [
         ("alpha", "4", "96"),
         ("beta", "3", "97"),
@@ -362,7 +360,7 @@ fn top_restores_the_terminal_when_it_fails() {
 fn top_needs_a_terminal() {
     let csa = Csa::new();
     let out = csa.output(&["top"]);
-    assert_eq!(code(&out), 125);
+    assert_exit(&out, 125);
     assert!(
         stderr(&out).contains("csa top needs a terminal"),
         "{}",

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::support::{
-    Csa, assert_contains, assert_reason, code, group_members, stderr, stdout, wait_for,
+    Csa, assert_contains, assert_exit, assert_group_empty, assert_reason, stdout, wait_for,
 };
 
 const LONG: Duration = Duration::from_secs(60);
@@ -86,7 +86,7 @@ fn killing_a_parent_stops_a_three_level_tree_and_leaves_no_process() {
     );
 
     let out = csa.output(&["session", "kill", "--session", &top]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     for (id, ancestor) in [(&bottom, Some(&top)), (&middle, Some(&top)), (&top, None)] {
         let result = csa.result(id).unwrap();
         assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
@@ -108,10 +108,7 @@ fn killing_a_parent_stops_a_three_level_tree_and_leaves_no_process() {
     };
     assert!(ended(&bottom) <= ended(&middle) && ended(&middle) <= ended(&top));
     for pgid in groups {
-        assert!(
-            group_members(pgid).is_empty(),
-            "process group {pgid} survives"
-        );
+        assert_group_empty(pgid, "a level of the tree");
     }
 }
 
@@ -120,7 +117,7 @@ fn a_timeout_stops_the_descendants_too() {
     let csa = Csa::new();
     let [top, middle, bottom] = three_levels(&csa, &["--timeout", "2s"]);
     let out = csa.wait(&top);
-    assert_eq!(code(&out), 124, "{}", stderr(&out));
+    assert_exit(&out, 124);
     for id in [&middle, &bottom] {
         let result = csa.result(id).unwrap();
         assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
@@ -142,11 +139,11 @@ fn a_detached_child_outlives_its_parent() {
     let free = named(&csa, "free");
     assert!(record(&csa, &free).get("parent").is_none());
     let out = csa.output(&["session", "kill", "--session", &top]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     let out = csa.output(&["session", "result", "--session", &free]);
     assert_contains(&stdout(&out), &["status = \"running\""]);
     let out = csa.output(&["session", "kill", "--session", &free, "--grace", "0"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
 }
 
 #[test]
@@ -157,7 +154,7 @@ fn kill_by_tag_stops_every_running_and_queued_session_with_the_tag() {
         .collect();
     let other = csa.run_args(&["--tag", "keep", "sleep 300"]);
     let out = csa.output(&["session", "kill", "--tag", "batch"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     for id in &tagged {
         let result = csa.result(id).unwrap();
         assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
@@ -167,7 +164,7 @@ fn kill_by_tag_stops_every_running_and_queued_session_with_the_tag() {
         "an untagged session was stopped"
     );
     let out = csa.output(&["session", "kill", "--tag", "nothing-has-this"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     let out = csa.output(&["session", "kill", "--session", &other, "--grace", "0"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
 }

@@ -9,8 +9,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::support::{
-    Csa, Gate, HANG, assert_contains, assert_error, code, directive, output_within, stderr, stdout,
-    wait_for,
+    Csa, Gate, HANG, assert_contains, assert_error, assert_exit, code, directive, output_within,
+    stderr, stdout, wait_for,
 };
 use crate::support_faults::signal;
 
@@ -141,7 +141,7 @@ fn all_exits_with_the_first_failure_in_completion_order() {
     );
     // All succeeded: 0.
     let out = csa.output(&["session", "wait", &b, &b, "--until-done"]);
-    assert_eq!(code(&out), 0);
+    assert_exit(&out, 0);
     assert!(summary(&stderr(&out)).contains("total=1 success=1"));
 }
 
@@ -162,11 +162,18 @@ fn any_returns_when_one_ends_with_its_exit_code() {
         "{err}"
     );
     assert!(directive(&err, "SESSION_WAIT_KV_WARM").is_none(), "{err}");
+    // It names the session still pending and the command that keeps waiting for it.
+    let line = err
+        .lines()
+        .find(|line| line.starts_with("csa: 1 session still pending: "))
+        .unwrap_or_else(|| panic!("no pending line: {err}"));
+    assert!(line.contains(&format!("pending: {a};")), "{line}");
+    assert!(line.ends_with(&format!("session wait --any {a}")), "{line}");
     assert!(csa.result(&a).is_none(), "the other session still runs");
     gates[0].open();
     // A success ends `--any` with 0.
     let out = csa.output(&["session", "wait", "--any", &a, "--until-done"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
 }
 
 #[test]
@@ -174,8 +181,8 @@ fn tag_waits_for_the_sessions_with_every_tag() {
     let csa = Csa::new();
     let mut gate = Gate::new();
     let other = csa.run(&gate.pass());
-    let ok = csa.run_args(&["--tag", "ci-1", "--tag", "unit", "echo ok"]);
-    let failing = csa.run_args(&["--tag", "ci-1", "echo failing; exit 4"]);
+    let ok = csa.run_with("--tag ci-1 --tag unit", "echo ok");
+    let failing = csa.run_with("--tag ci-1", "echo failing; exit 4");
     let out = csa.output(&["session", "wait", "--tag", "ci-1", "--until-done"]);
     let err = stderr(&out);
     assert_eq!(code(&out), 4, "{err}");
@@ -190,7 +197,7 @@ fn tag_waits_for_the_sessions_with_every_tag() {
     );
     // Several tags: the sessions with all of them.
     let out = csa.output(&["session", "wait", "--tag", "ci-1", "--tag", "unit"]);
-    assert_eq!(code(&out), 0);
+    assert_exit(&out, 0);
     assert_eq!(completed(&stderr(&out)), [ok]);
     // No session with the tag: an error naming it, not a silent success.
     let out = csa.output(&["session", "wait", "--tag", "ci-2"]);
@@ -323,7 +330,7 @@ fn a_lost_session_among_many_is_reported_at_once() {
         let csa = Csa::new();
         let mut gate = Gate::new();
         let ids: Vec<String> = (0..12)
-            .map(|_| csa.run_args(&["--tag", "fleet", &gate.pass()]))
+            .map(|_| csa.run_with("--tag fleet", &gate.pass()))
             .collect();
         let waiter = Waiter::start(
             &csa,
@@ -415,7 +422,7 @@ fn a_failure_shows_the_end_of_stderr() {
     );
     let out = csa.wait(&failing);
     let err = stderr(&out);
-    assert_eq!(code(&out), 2);
+    assert_exit(&out, 2);
     assert_eq!(stdout(&out), "out\n");
     let lines: Vec<&str> = err.lines().collect();
     let header = lines
@@ -449,7 +456,7 @@ fn a_failure_shows_the_end_of_stderr() {
     signal(csa.supervisor_pid(&lost), 9);
     let out = csa.wait(&lost);
     let err = stderr(&out);
-    assert_eq!(code(&out), 1);
+    assert_exit(&out, 1);
     assert_contains(
         &err,
         &[
@@ -465,7 +472,7 @@ fn tail_limits_stdout_to_its_last_lines() {
     let csa = Csa::new();
     let id = csa.run("seq 100000; seq 3 >&2; exit 1");
     let out = csa.output(&["session", "wait", "--session", &id, "--tail", "2"]);
-    assert_eq!(code(&out), 1);
+    assert_exit(&out, 1);
     assert_eq!(stdout(&out), "99999\n100000\n");
     // With --stderr, both logs are cut.
     let out = csa.output(&["session", "wait", &id, "--tail", "1", "--stderr"]);
@@ -492,7 +499,7 @@ fn a_single_wait_prints_no_summary() {
         let mut all = vec!["session", "wait"];
         all.extend(args);
         let out = csa.output(&all);
-        assert_eq!(code(&out), 0);
+        assert_exit(&out, 0);
         assert!(directive(&stderr(&out), "SESSION_WAIT_SUMMARY").is_none());
     }
 }

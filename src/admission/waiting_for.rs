@@ -48,6 +48,9 @@ pub fn find(
     }
     let waiting_for = match (&record.queue, position, pending.is_empty()) {
         (_, None, false) => format!("{} to succeed", pending.join(", ")),
+        (Some(name), _, _) if crate::queue::Queue::new(root, name).is_paused() => {
+            format!("a slot of queue {name}, which is paused (`csa queue resume {name}`)")
+        }
         (Some(name), _, _) => format!("a slot of queue {name}"),
         (None, _, _) => "its dependencies".to_owned(),
     };

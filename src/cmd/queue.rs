@@ -1,4 +1,5 @@
-//! `csa queue slots` and `csa queue list`: set and look at queues' slot counts.
+//! `csa queue slots`, `list`, `pause`, `resume` and `rm`: set and look at queues' slot
+//! counts, hold a queue's waiting sessions back, remove a queue.
 //!
 //! **`queue list` tidies** ([`crate::heal::queue`]): entries left by waiters that died are
 //! removed; `queue slots` writes the slot count.
@@ -9,7 +10,7 @@ use std::io::{self, Write as _};
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-use crate::cmd::args::{QueueListArgs, QueueSlotsArgs};
+use crate::cmd::args::{QueueListArgs, QueueNameArgs, QueueSlotsArgs};
 use crate::queue::{self, Queue};
 use crate::store::session::StateRoot;
 use crate::tool::config::Config;
@@ -23,6 +24,8 @@ struct Row {
     slots: u32,
     /// True when set with `csa queue slots` / `run --slots`; else the configured default.
     slots_set: bool,
+    /// True while the queue is paused (`csa queue pause`).
+    paused: bool,
     /// Sessions of the queue whose job runs (slots held).
     running: usize,
     /// Their IDs (oldest first), as the slot files name them.
@@ -81,6 +84,7 @@ pub fn list(args: &QueueListArgs) -> Result<u8> {
     let root = StateRoot::from_env()?;
     let config = config()?;
     let mut rows = Vec::new();
+    let now = std::time::SystemTime::now();
     for queue in queue::all(&root) {
         let snapshot = crate::heal::queue(&queue);
         for what in &snapshot.malformed {
@@ -93,10 +97,16 @@ pub fn list(args: &QueueListArgs) -> Result<u8> {
                 continue;
             }
         };
+        let paused = queue.is_paused();
+        let idle = snapshot.running == 0 && snapshot.waiting.is_empty() && !paused;
+        if idle && !args.all && unused_since(&queue, now).is_some_and(|age| age >= UNUSED) {
+            continue;
+        }
         rows.push(Row {
             name: queue.name,
             slots,
             slots_set,
+            paused,
             running: snapshot.running,
             running_ids: snapshot.running_ids,
             queued: snapshot.waiting.len(),
@@ -115,20 +125,26 @@ pub fn list(args: &QueueListArgs) -> Result<u8> {
             .unwrap_or(0)
             .max(4);
         let mut text = format!(
-            "{:<width$}  {:>5}  {:>7}  {:>6}\n",
+            "{:<width$}  {:>5}  {:>7}  {:>6}",
             "NAME", "SLOTS", "RUNNING", "QUEUED"
         );
+        text.push_str(if rows.iter().any(|row| row.paused) {
+            "  STATE\n"
+        } else {
+            "\n"
+        });
         for row in &rows {
             let slots = if row.slots_set {
                 row.slots.to_string()
             } else {
                 format!("{}*", row.slots)
             };
-            let _ = writeln!(
+            let _ = write!(
                 text,
                 "{:<width$}  {:>5}  {:>7}  {:>6}",
                 row.name, slots, row.running, row.queued
             );
+            text.push_str(if row.paused { "  paused\n" } else { "\n" });
         }
         if rows.iter().any(|row| !row.slots_set) {
             text.push_str("* the default; set it with `csa queue slots NAME N`\n");
@@ -143,4 +159,81 @@ pub fn list(args: &QueueListArgs) -> Result<u8> {
         "the queue list",
     )?;
     Ok(0)
+}
+
+/// How long a queue stays listed after its last use when nothing runs or waits in it (the
+/// age `session clean` removes ended sessions at, by default).
+const UNUSED: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// How long ago `queue` was last used: its directory changes when a session joins it (its
+/// ticket counter is replaced), its slot count is set, or it is paused or resumed. `None`
+/// when that cannot be told.
+fn unused_since(queue: &Queue, now: std::time::SystemTime) -> Option<std::time::Duration> {
+    let modified = crate::store::files::metadata(&queue.path)
+        .ok()?
+        .modified()
+        .ok()?;
+    now.duration_since(modified).ok()
+}
+
+/// Runs `csa queue pause NAME`. Exit 0; 125 when the state root cannot be written.
+pub fn pause(args: &QueueNameArgs) -> Result<u8> {
+    let queue = Queue::new(&StateRoot::from_env()?, &args.name);
+    queue::control::pause(&queue)?;
+    let waiting = queue::snapshot::take(&queue).waiting.len() as u64;
+    crate::note!(
+        "queue {} is paused: {} keep their places and start no job until `csa queue resume {}`; running jobs go on",
+        queue.name,
+        crate::term::count(waiting, "waiting session", "waiting sessions"),
+        queue.name
+    );
+    Ok(0)
+}
+
+/// Runs `csa queue resume NAME`. Exit 0 (also when it was not paused, which is said); 125
+/// when the state root cannot be written.
+pub fn resume(args: &QueueNameArgs) -> Result<u8> {
+    let queue = Queue::new(&StateRoot::from_env()?, &args.name);
+    if queue::control::resume(&queue)? {
+        crate::note!("queue {} is resumed", queue.name);
+    } else {
+        crate::note!("queue {} was not paused", queue.name);
+    }
+    Ok(0)
+}
+
+/// Runs `csa queue rm NAME`. Exit 0 when removed; 1 when a session runs in it or waits for
+/// it (said, with what to do); 125 for no such queue or a state root that cannot be
+/// written.
+pub fn remove(args: &QueueNameArgs) -> Result<u8> {
+    use queue::control::Removal;
+    let queue = Queue::new(&StateRoot::from_env()?, &args.name);
+    match queue::control::remove(&queue)? {
+        Removal::Removed => {
+            crate::note!("removed queue {}", queue.name);
+            Ok(0)
+        }
+        Removal::Missing => Err(crate::exit::Failure::new(
+            crate::exit::CSA_ERROR,
+            format!(
+                "no queue {}: `csa queue list --all` lists them ({})",
+                queue.name,
+                queue.path.display()
+            ),
+        )
+        .into()),
+        Removal::Live { running, waiting } => {
+            let waiting = if waiting.is_empty() {
+                "none waiting".to_owned()
+            } else {
+                format!("{} waiting ({})", waiting.len(), waiting.join(", "))
+            };
+            crate::note!(
+                "not removing queue {}: {} running, {waiting}; let them end or stop them (`csa session kill`) first",
+                queue.name,
+                crate::term::count(running as u64, "session", "sessions"),
+            );
+            Ok(crate::exit::QUEUE_BUSY)
+        }
+    }
 }

@@ -219,7 +219,11 @@ pub const CLEAN: &[Code] = &[code(
 pub const QUEUE: &[Code] = &[
     code(
         "0",
-        "done (the slot count was set or printed; the queues were listed)",
+        "done (the slot count was set or printed; the queues were listed; the queue was paused, resumed or removed)",
+    ),
+    code(
+        "1",
+        "`queue rm`: the queue was left in place, since a session runs in it or waits for it",
     ),
     code("125", "the state root cannot be read or written"),
 ];

@@ -11,6 +11,8 @@
 //! - `slot.<i>` — one file per slot; the supervisor of a running job holds an exclusive lock
 //!   on one of them for as long as the job runs, so a dying supervisor frees its slot at
 //!   once;
+//! - `paused` — present while the queue is paused (`csa queue pause`, [`control`]): no
+//!   waiting session takes a slot;
 //! - `waiting/<seq>-<ID>` — one entry per session waiting for a slot, exclusively locked by
 //!   its supervisor while it waits; `seq` is 20 digits, so names sort in submission order.
 //!
@@ -20,6 +22,7 @@
 //! which wakes exactly its successor, the new head. A waiter that dies lets go of its entry
 //! without removing it; its successor removes it and looks for the next live waiter ahead.
 
+pub mod control;
 pub mod slot;
 pub mod snapshot;
 pub mod ticket;
@@ -45,6 +48,8 @@ const LOCK: &str = "lock";
 const SEQ: &str = "seq";
 /// The slot count set with `csa queue slots`.
 const SLOTS: &str = "slots";
+/// Present while the queue is paused.
+const PAUSED: &str = "paused";
 
 /// One queue's directory, `<root>/queues/<NAME>/` (it may not exist yet).
 #[derive(Debug, Clone)]
@@ -90,6 +95,11 @@ impl Queue {
                 .map_err(|err| files::failure("cannot create the queue directory", &err, dir))?;
         }
         Ok(())
+    }
+
+    /// True while the queue is paused ([`control::pause`]).
+    pub fn is_paused(&self) -> bool {
+        files::exists(&self.path.join(PAUSED))
     }
 
     /// The slot count set with `csa queue slots` or `run --slots`, if any.

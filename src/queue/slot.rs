@@ -194,7 +194,13 @@ fn head(
     let mut open: BTreeMap<u32, File> = BTreeMap::new();
     let mut contended = Backoff::new(FIRST_RECHECK, MAX_RECHECK);
     loop {
-        let slots = queue.set_slots()?.unwrap_or(default_slots);
+        // A paused queue has no slot to give (its `paused` file comes by rename and goes
+        // by unlink: both wake the head).
+        let slots = if queue.is_paused() {
+            0
+        } else {
+            queue.set_slots()?.unwrap_or(default_slots)
+        };
         open_slots(queue, slots, &mut open)?;
         let held = open.values().filter(|file| is_held(file)).count();
         let looks_free = held < usize::try_from(slots).unwrap_or(usize::MAX);

@@ -63,15 +63,25 @@ pub fn parse_entry(name: &str) -> Option<(u64, &str)> {
 /// Errors name the file that could not be created, read, written or locked, or that is
 /// refused ([`files`]: a symbolic link, a FIFO, another user's…).
 pub fn enqueue(queue: &Queue, id: &str) -> Result<Ticket> {
-    queue.create()?;
     let lock_path = queue.path.join(LOCK);
-    // Read only: its close is not an event the head of the queue wakes up for.
-    let lock = Options::read()
-        .create()
-        .open(&lock_path)
-        .map_err(|err| files::failure("cannot open", &err, &lock_path))?;
-    lock.lock()
-        .map_err(|err| crate::exit::io_failure("cannot lock", &err, lock_path.display()))?;
+    let lock = loop {
+        queue.create()?;
+        // Read only: its close is not an event the head of the queue wakes up for.
+        let lock = Options::read()
+            .create()
+            .open(&lock_path)
+            .map_err(|err| files::failure("cannot open", &err, &lock_path))?;
+        lock.lock()
+            .map_err(|err| crate::exit::io_failure("cannot lock", &err, lock_path.display()))?;
+        // `csa queue rm` may have removed the queue while this waited for its lock: then
+        // join the queue made anew.
+        if let (Ok(there), Ok(ours)) = (files::metadata(&lock_path), lock.metadata())
+            && there.dev() == ours.dev()
+            && there.ino() == ours.ino()
+        {
+            break lock;
+        }
+    };
     let seq = next_seq(queue)?;
 
     let waiting = queue.waiting_dir();

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::{background, code, wait_cmd};
-use crate::support::{Csa, Gate, assert_contains, directive, is_ulid, wait_for};
+use crate::support::{Csa, Gate, assert_contains, assert_exit, directive, is_ulid, wait_for};
 use crate::support_faults::{signal, trials};
 
 /// Every `SESSION_WAIT_COMPLETED` line of `outputs`, which must all be equal.
@@ -115,7 +115,7 @@ fn sessions_started_back_to_back() {
     let mut ids = Vec::with_capacity(count);
     let mut supervisors = Vec::with_capacity(count);
     for n in 0..count {
-        let id = csa.run_args(&["--", "sh", "-c", &format!("echo {n}")]);
+        let id = csa.run_with("-- sh -c", &format!("echo {n}"));
         assert!(is_ulid(&id), "{id:?}");
         supervisors.push(csa.supervisor_pid(&id));
         ids.push(id);
@@ -132,7 +132,7 @@ fn sessions_started_back_to_back() {
     assert_eq!(csa.session_ids().len(), count);
     for (n, id) in ids.iter().enumerate() {
         let out = csa.wait(id);
-        assert_eq!(code(&out), 0);
+        assert_exit(&out, 0);
         assert_eq!(out.stdout, format!("{n}\n").as_bytes());
         assert_eq!(csa.result(id).unwrap()["status"].as_str(), Some("success"));
     }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::{background, code, wait_cmd, wait_until_open};
 use crate::support::group_members;
 use crate::support::{
-    Csa, Gate, HANG, assert_reason, assert_record, assert_success, output_within, process_alive,
-    wait_for,
+    Csa, Gate, HANG, assert_exit, assert_reason, assert_record, assert_success, output_within,
+    process_alive, wait_for,
 };
 use crate::support_faults::is_root;
 
@@ -30,18 +30,6 @@ fn csa_at(root: &Path) -> Command {
         .env("RUST_BACKTRACE", "1")
         .stdin(std::process::Stdio::null());
     command
-}
-
-/// The entries of `dir`, empty if it does not exist.
-fn entries(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir).map_or_else(
-        |_| Vec::new(),
-        |it| {
-            it.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        },
-    )
 }
 
 #[test]
@@ -83,7 +71,7 @@ fn unwritable_state_root_fails_cleanly() {
     let stderr = assert_one_line_error(&out, 125);
     assert!(stderr.contains(&*locked.to_string_lossy()), "{stderr}");
     set_mode(&locked.join("sessions"), 0o700);
-    assert!(entries(&locked.join("sessions")).is_empty());
+    assert!(crate::support::names_in(&locked.join("sessions")).is_empty());
 }
 
 fn set_mode(path: &Path, mode: u32) {
@@ -207,7 +195,7 @@ fn closed_standard_descriptors() {
     let ids = csa.session_ids();
     assert_eq!(ids.len(), 1);
     let out = csa.wait(&ids[0]);
-    assert_eq!(code(&out), 3);
+    assert_exit(&out, 3);
     assert_eq!(out.stdout, b"ok\n");
     let dir = csa.session_dir(&ids[0]);
     assert_eq!(std::fs::metadata(dir.join("lock")).unwrap().len(), 0);
@@ -264,7 +252,7 @@ pub fn many_fds_helper() {
     });
     gate.open();
     let out = csa.wait(&id);
-    assert_eq!(code(&out), 0);
+    assert_exit(&out, 0);
     let listed = String::from_utf8(out.stdout).unwrap();
     let fds: Vec<i32> = listed.lines().map(|l| l.parse().unwrap()).collect();
     assert!(fds.iter().all(|&fd| fd < 10), "the job inherited {fds:?}");

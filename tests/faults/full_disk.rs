@@ -10,8 +10,8 @@ use std::process::Command;
 
 use super::wait_cmd;
 use crate::support::{
-    Csa, HANG, assert_record, code, directive, group_members, isolation, output_within, stderr,
-    wait_for,
+    Csa, HANG, assert_exit, assert_record, code, directive, group_members, isolation,
+    output_within, stderr, wait_for, wait_group_empty,
 };
 
 /// A page of tmpfs (bytes): the unit in which it hands out space.
@@ -101,7 +101,7 @@ fn a_job_that_fills_the_disk_keeps_its_result_and_output() {
     let csa = &disk.csa;
     let id = csa.run("head -c 400000 /dev/zero; exit 3");
     let out = csa.wait(&id);
-    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert_exit(&out, 3);
     let spooled = std::fs::read(csa.session_dir(&id).join("stdout.log")).unwrap();
     assert!(
         spooled.len() > 100_000 && spooled.len() < 400_000,
@@ -146,9 +146,9 @@ fn a_lost_session_on_a_full_disk_is_recorded() {
     let csa = &disk.csa;
     let (id, pid) = fill_then_sleep(&disk);
     csa.kill_group(&id);
-    wait_for(HANG, "the group to die", || group_members(pid).is_empty());
+    wait_group_empty(pid, "the kill");
     let out = csa.wait(&id);
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_exit(&out, 1);
     assert!(!out.stdout.is_empty(), "wait prints what was spooled");
     let result = csa.result(&id).expect("result.toml on a full file system");
     assert_record(&result, "status = 'lost', synthetic = true");
@@ -164,13 +164,67 @@ fn kill_on_a_full_disk_records_the_result() {
     for (grace, signal) in [("5s", 15), ("0", 9)] {
         let (id, _) = fill_then_sleep(&disk);
         let kill = csa.output(&["session", "kill", "--session", &id, "--grace", grace]);
-        assert_eq!(code(&kill), 0, "{}", stderr(&kill));
+        assert_exit(&kill, 0);
         let result = csa.result(&id).expect("result.toml on a full file system");
         assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
         assert_eq!(result["signal"].as_integer(), Some(signal));
         // Make room for the next session.
         std::fs::remove_dir_all(csa.session_dir(&id)).unwrap();
     }
+}
+
+/// With `pages` pages free, `csa run OPTIONS… [--no-daemon] 'exit 7'`: either it fails
+/// with exit 125 and one error line naming the full disk, leaving no session directory, or
+/// the job starts and its result (exit 7) is recorded; that session is then removed. True
+/// when the job started.
+fn run_on_a_full_disk(disk: &SmallDisk, options: &[&str], pages: u64, no_daemon: bool) -> bool {
+    let csa = &disk.csa;
+    disk.fill_leaving(pages);
+    let mut args = vec!["run"];
+    args.extend_from_slice(options);
+    if no_daemon {
+        args.push("--no-daemon");
+    }
+    args.push("exit 7");
+    let out = csa.output(&args);
+    let what = format!("{pages} pages free, --no-daemon {no_daemon}");
+    if code(&out) == 125 {
+        let text = stderr(&out);
+        assert_eq!(text.lines().count(), 1, "{what}: {text}");
+        assert!(text.starts_with("csa: "), "{what}: {text}");
+        assert!(text.contains("No space left on device"), "{what}: {text}");
+        assert!(
+            csa.session_ids().is_empty(),
+            "{what}: a session left behind"
+        );
+        return false;
+    }
+    let expected = if no_daemon { 7 } else { 0 };
+    assert_eq!(code(&out), expected, "{what}: {}", stderr(&out));
+    let id = csa.session_ids().pop().expect("the session");
+    let wait = output_within(&mut wait_cmd(csa, &id), HANG);
+    assert_eq!(code(&wait), 7, "{what}: {}", stderr(&wait));
+    std::fs::remove_dir_all(csa.session_dir(&id)).unwrap();
+    true
+}
+
+/// Runs `options` on 0 to 6 free pages, daemon and `--no-daemon`, each with
+/// [`run_on_a_full_disk`], calling `after` (with what was tried) after each; asserts that some
+/// runs were refused and some started.
+fn run_on_ever_fuller_disks(disk: &SmallDisk, options: &[&str], mut after: impl FnMut(&str)) {
+    let (mut refused, mut started) = (0, 0);
+    for (pages, no_daemon) in (0..=6).flat_map(|pages| [(pages, false), (pages, true)]) {
+        if run_on_a_full_disk(disk, options, pages, no_daemon) {
+            started += 1;
+        } else {
+            refused += 1;
+        }
+        after(&format!("{pages} pages free, --no-daemon {no_daemon}"));
+    }
+    assert!(
+        refused > 0 && started > 0,
+        "{refused} refused, {started} started"
+    );
 }
 
 /// With 0 to 6 pages free, `csa run` (daemon and `--no-daemon`) either starts the job and
@@ -180,46 +234,7 @@ fn kill_on_a_full_disk_records_the_result() {
 #[ignore = "needs root to mount a tmpfs (.ci/run runs it as root)"]
 fn a_session_is_never_half_made_on_a_full_disk() {
     let disk = SmallDisk::mount("256k");
-    let csa = &disk.csa;
-    let (mut refused, mut started) = (0, 0);
-    for pages in 0..=6 {
-        for no_daemon in [false, true] {
-            disk.fill_leaving(pages);
-            let mut args = vec!["run"];
-            if no_daemon {
-                args.push("--no-daemon");
-            }
-            args.push("exit 7");
-            let out = csa.output(&args);
-            let what = format!("{pages} pages free, --no-daemon {no_daemon}");
-            match code(&out) {
-                125 => {
-                    refused += 1;
-                    let text = stderr(&out);
-                    assert_eq!(text.lines().count(), 1, "{what}: {text}");
-                    assert!(text.starts_with("csa: "), "{what}: {text}");
-                    assert!(text.contains("No space left on device"), "{what}: {text}");
-                    assert!(
-                        csa.session_ids().is_empty(),
-                        "{what}: a session left behind"
-                    );
-                }
-                exit => {
-                    started += 1;
-                    let expected = if no_daemon { 7 } else { 0 };
-                    assert_eq!(exit, expected, "{what}: {}", stderr(&out));
-                    let id = csa.session_ids().pop().expect("the session");
-                    let wait = output_within(&mut wait_cmd(csa, &id), HANG);
-                    assert_eq!(code(&wait), 7, "{what}: {}", stderr(&wait));
-                    std::fs::remove_dir_all(csa.session_dir(&id)).unwrap();
-                }
-            }
-        }
-    }
-    assert!(
-        refused > 0 && started > 0,
-        "{refused} refused, {started} started"
-    );
+    run_on_ever_fuller_disks(&disk, &[], |_| {});
 }
 
 /// The ticket number in a queue's `seq` file: it must always hold one.
@@ -243,41 +258,7 @@ fn a_queue_on_a_full_disk_keeps_its_numbering_and_no_failed_entry() {
     assert_eq!(code(&csa.wait(&first)), 7);
     std::fs::remove_dir_all(csa.session_dir(&first)).unwrap();
     let mut last = read_seq(&queue);
-    let (mut refused, mut started) = (0, 0);
-    for (pages, no_daemon) in (0..=6).flat_map(|pages| [(pages, false), (pages, true)]) {
-        disk.fill_leaving(pages);
-        let mut args = vec!["run", "--queue", "q"];
-        if no_daemon {
-            args.push("--no-daemon");
-        }
-        args.push("exit 7");
-        let out = csa.output(&args);
-        let what = format!("{pages} pages free, --no-daemon {no_daemon}");
-        match code(&out) {
-            125 => {
-                refused += 1;
-                let text = stderr(&out);
-                assert_eq!(text.lines().count(), 1, "{what}: {text}");
-                assert!(text.contains("No space left on device"), "{what}: {text}");
-                assert!(
-                    csa.session_ids().is_empty(),
-                    "{what}: a session left behind"
-                );
-            }
-            exit => {
-                started += 1;
-                assert_eq!(
-                    exit,
-                    if no_daemon { 7 } else { 0 },
-                    "{what}: {}",
-                    stderr(&out)
-                );
-                let id = csa.session_ids().pop().expect("the session");
-                let wait = output_within(&mut wait_cmd(csa, &id), HANG);
-                assert_eq!(code(&wait), 7, "{what}: {}", stderr(&wait));
-                std::fs::remove_dir_all(csa.session_dir(&id)).unwrap();
-            }
-        }
+    run_on_ever_fuller_disks(&disk, &["--queue", "q"], |what| {
         let entries = crate::support::names_in(&queue.join("waiting"));
         assert!(entries.is_empty(), "{what}: left in waiting/: {entries:?}");
         let seq = read_seq(&queue);
@@ -286,13 +267,9 @@ fn a_queue_on_a_full_disk_keeps_its_numbering_and_no_failed_entry() {
             "{what}: numbering went back from {last} to {seq}"
         );
         last = seq;
-    }
+    });
     std::fs::remove_file(disk.root().join("filler")).unwrap();
     let id = csa.run_args(&["--queue", "q", "exit 7"]);
     assert_eq!(code(&csa.wait(&id)), 7);
     assert!(read_seq(&queue) > last, "numbering went on after {last}");
-    assert!(
-        refused > 0 && started > 0,
-        "{refused} refused, {started} started"
-    );
 }

@@ -5,7 +5,9 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 use super::code;
-use crate::support::{Csa, Gate, HANG, directive, output_within, process_alive, wait_for};
+use crate::support::{
+    Csa, Gate, HANG, assert_exit, directive, output_within, process_alive, wait_for,
+};
 use crate::support_faults::{signal, signal_group, start_time};
 
 /// An unrelated live process of the same user, in a process group of its own.
@@ -104,7 +106,7 @@ fn reused_pid_in_daemon_pid_is_not_believed() {
         .args(["session", "wait", "--session", &id])
         .env("CSA_TEST_WAIT_CAP_MS", "300");
     let out = output_within(&mut capped, HANG);
-    assert_eq!(code(&out), 0);
+    assert_exit(&out, 0);
     assert!(
         directive(
             &String::from_utf8_lossy(&out.stderr),
@@ -113,7 +115,7 @@ fn reused_pid_in_daemon_pid_is_not_believed() {
         .is_some()
     );
     gate.open();
-    assert_eq!(code(&csa.wait(&id)), 7);
+    assert_exit(&csa.wait(&id), 7);
     stranger.assert_untouched();
 }
 
@@ -137,5 +139,5 @@ fn daemon_pid_naming_init_or_the_caller_is_refused() {
         assert_eq!(code(&out), 125, "{text:?}");
     }
     gate.open();
-    assert_eq!(code(&csa.wait(&id)), 0);
+    assert_exit(&csa.wait(&id), 0);
 }

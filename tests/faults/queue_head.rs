@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::code;
-use crate::support::{Csa, Gate, HANG, assert_success, has_open, stderr, wait_for};
+use crate::support::{Csa, Gate, HANG, assert_exit, assert_success, has_open, stderr, wait_for};
 use crate::support_faults::{parse_time, trials};
 
 /// True when process `pid` is blocked in `poll`/`ppoll` (a queue's head waiting for a
@@ -54,7 +54,7 @@ fn a_look_holding_a_free_slot_does_not_stall_the_head() {
     });
     drop(look);
     let out = csa.wait(&id);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(crate::support::stdout(&out), "ran\n");
 }
 
@@ -214,8 +214,8 @@ fn a_head_without_inotify_falls_back_and_says_so() {
         "{text}"
     );
     gate.open();
-    assert_eq!(code(&csa.wait(&first)), 0);
+    assert_exit(&csa.wait(&first), 0);
     let out = csa.wait(&second);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(crate::support::stdout(&out), "second\n");
 }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{background, code, wait_cmd};
-use crate::support::{Csa, group_members, wait_for};
+use crate::support::{Csa, assert_exit, group_members, wait_for};
 use crate::support_faults::{rng, signal_group, trials};
 
 const SLOTS: usize = 3;
@@ -26,7 +26,7 @@ fn random_crashes_in_a_busy_queue() {
     let kills = trials(8, 60);
     let log = csa.state.path().join("events.log");
     let out = csa.output(&["queue", "slots", "busy", &SLOTS.to_string()]);
-    assert_eq!(code(&out), 0);
+    assert_exit(&out, 0);
     let ids: Vec<String> = (0..sessions)
         .map(|_| {
             let pause = rng.u32(5..60);
@@ -34,7 +34,7 @@ fn random_crashes_in_a_busy_queue() {
                 "echo \"+ $(date +%s%N) $CSA_SESSION_ID\" >> '{0}'; sleep 0.0{pause:02}; echo \"- $(date +%s%N) $CSA_SESSION_ID\" >> '{0}'",
                 log.display()
             );
-            csa.run_args(&["--queue", "busy", &script])
+            csa.run_with("--queue busy", &script)
         })
         .collect();
     // Everyone waits from the start, as an orchestrator would.

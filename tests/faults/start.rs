@@ -8,7 +8,7 @@ use std::io::Read as _;
 use std::time::Duration;
 
 use super::{code, wait_cmd};
-use crate::support::{Csa, HANG, group_members, output_within, stderr};
+use crate::support::{Csa, HANG, assert_exit, assert_group_empty, output_within, stderr};
 use crate::support_faults::{rng, signal, trials};
 
 /// The first child of process `pid` (`/proc/<pid>/task/<pid>/children`), if any.
@@ -80,6 +80,21 @@ fn run_and_its_child_killed_in_the_start_window() {
     );
 }
 
+/// `csa session kill --grace 5s` of session `id` succeeds, records a `signal` result and
+/// leaves no process in the supervisor's process group.
+#[track_caller]
+fn kill_stops_the_session(csa: &Csa, id: &str, supervisor: i32) {
+    let kill = output_within(
+        csa.cmd()
+            .args(["session", "kill", "--session", id, "--grace", "5s"]),
+        HANG,
+    );
+    assert_exit(&kill, 0);
+    let result = csa.result(id).expect("a result after kill");
+    assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
+    assert_group_empty(supervisor, &format!("session {id} after its kill"));
+}
+
 /// `session kill` the moment `csa run` has printed the ID — often before the forked
 /// supervisor has even run — stops the session: `kill` exits 0, the result is `signal`,
 /// and no process of the session is left. The job never outlives the kill.
@@ -89,21 +104,9 @@ fn kill_at_once_after_the_id_stops_the_session() {
     let marker = csa.state.path().join("job-ran");
     for _ in 0..trials(20, 100) {
         let id = csa.run(&format!("touch '{}'; exec sleep 60", marker.display()));
-        let kill = output_within(
-            csa.cmd()
-                .args(["session", "kill", "--session", &id, "--grace", "5s"]),
-            HANG,
-        );
-        assert_eq!(code(&kill), 0, "{}", stderr(&kill));
-        let result = csa.result(&id).expect("a result after kill");
-        assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
-        let supervisor = csa.supervisor_pid(&id);
-        assert!(
-            group_members(supervisor).is_empty(),
-            "processes of session {id} survive its kill"
-        );
+        kill_stops_the_session(&csa, &id, csa.supervisor_pid(&id));
         let wait = output_within(&mut wait_cmd(&csa, &id), HANG);
-        assert_eq!(code(&wait), 143, "{}", stderr(&wait));
+        assert_exit(&wait, 143);
     }
 }
 
@@ -164,18 +167,7 @@ fn run_prints_no_id_before_the_supervisor_leads_its_session() {
         let supervisor = csa.supervisor_pid(&id);
         let (_, pgrp, sid, _) = crate::procs::stat(supervisor).expect("the supervisor");
         assert_eq!((pgrp, sid), (supervisor, supervisor), "session {id}");
-        let kill = output_within(
-            csa.cmd()
-                .args(["session", "kill", "--session", &id, "--grace", "5s"]),
-            HANG,
-        );
-        assert_eq!(code(&kill), 0, "{}", stderr(&kill));
-        let result = csa.result(&id).expect("a result after kill");
-        assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
-        assert!(
-            group_members(supervisor).is_empty(),
-            "processes of session {id} survive its kill"
-        );
+        kill_stops_the_session(&csa, &id, supervisor);
     }
     eprintln!(
         "run_prints_no_id_before_the_supervisor_leads_its_session: {caught} supervisors caught before leading their session in {attempts} attempts"

@@ -8,7 +8,9 @@ use std::process::{Command, ExitStatus, Output, Stdio};
 use std::time::Duration;
 
 use crate::procs::{run_ready, wait_for_output};
-use crate::support::{Csa, Gate, HANG, code, group_members, has_open, stderr, stdout, wait_for};
+use crate::support::{
+    Csa, Gate, HANG, assert_exit, assert_group_empty, code, has_open, stderr, stdout, wait_for,
+};
 use crate::support_everyday::{fake_session, finish};
 
 /// What a broken stream is.
@@ -156,11 +158,7 @@ fn kill_with_a_broken_stream_still_kills_and_records_the_result() {
             broken,
         );
         assert_eq!(ended.code(), 0, "{}: {}", ended.what, ended.other);
-        assert!(
-            group_members(pgid).is_empty(),
-            "{}: the job is still running",
-            ended.what
-        );
+        assert_group_empty(pgid, &format!("{}: the job", ended.what));
         let result = csa.result(&id).expect("result.toml after kill");
         assert_eq!(result["status"].as_str(), Some("signal"), "{}", ended.what);
         assert_eq!(result["signal"].as_integer(), Some(9), "{}", ended.what);
@@ -169,9 +167,7 @@ fn kill_with_a_broken_stream_still_kills_and_records_the_result() {
 
 /// A finished session for the read-only commands: `out` on stdout, `err` on stderr, exit 3.
 fn finished_session(csa: &Csa) -> String {
-    let id = csa.run("echo out; echo err >&2; exit 3");
-    assert_eq!(code(&csa.wait(&id)), 3);
-    id
+    csa.finished("echo out; echo err >&2; exit 3", 3)
 }
 
 /// The commands that only read: with stderr broken, or stdout closed, each exits as it does
@@ -410,7 +406,7 @@ fn a_prompt_on_stdin_with_a_broken_stderr_starts_the_session() {
     let mut child = command.spawn().unwrap();
     child.stdin.take().unwrap().write_all(b"exit 6\n").unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(code(&out), 0);
+    assert_exit(&out, 0);
     let id = stdout(&out).trim_end().to_owned();
-    assert_eq!(code(&csa.wait(&id)), 6);
+    assert_exit(&csa.wait(&id), 6);
 }

@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use super::{background, code, wait_cmd};
 use crate::support::{
-    Csa, HANG, assert_contains, assert_success, directive, output_within, wait_for,
+    Csa, HANG, assert_contains, assert_exit, assert_success, directive, output_within, wait_for,
 };
 use crate::support_faults::{kill_trials, parse_time, rng, signal, signal_group, state, trials};
 
@@ -250,7 +250,7 @@ fn kill_races_the_end_of_the_job() {
         }
         assert_eq!(i64::from(code(&csa.wait(&id))), exit);
         let again = csa.output(&["session", "kill", "--session", &id]);
-        assert_eq!(code(&again), 0);
+        assert_exit(&again, 0);
         assert_eq!(
             std::fs::read(csa.session_dir(&id).join("result.toml")).unwrap(),
             bytes
@@ -303,7 +303,7 @@ fn group_signalled_at_random_moments() {
          ({not_started} before the job started)"
     );
     // The supervisor starts with those signals blocked; the job must not inherit that.
-    let id = csa.run_args(&["--", "grep", "^SigBlk", "/proc/self/status"]);
+    let id = csa.run_with("-- grep ^SigBlk", "/proc/self/status");
     let out = csa.wait(&id);
     assert_eq!(out.stdout, b"SigBlk:\t0000000000000000\n");
 }

@@ -5,8 +5,10 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt as _;
 use std::process::{Command, Output, Stdio};
 
-use super::{assert_rejected, code, os_args};
-use crate::support::{Csa, HANG, assert_success, output_with_input, output_within, started_id};
+use super::{assert_rejected, os_args};
+use crate::support::{
+    Csa, HANG, assert_exit, assert_success, output_with_input, output_within, started_id,
+};
 
 /// `csa run ARGS` with `stdin` as its standard input.
 fn run_with_stdin(csa: &Csa, args: &[&OsStr], stdin: &[u8]) -> Output {
@@ -25,7 +27,7 @@ fn prompt_sizes_on_standard_input() {
     };
     let id = started_id(&run_with_stdin(&csa, &[], &script(10 * MIB)));
     let waited = csa.wait(&id);
-    assert_eq!(code(&waited), 0);
+    assert_exit(&waited, 0);
     assert_eq!(waited.stdout, b"big-ok\n");
     let kept = std::fs::metadata(csa.session_dir(&id).join("prompt.txt")).unwrap();
     assert_eq!(kept.len(), 10 * 1024 * 1024);
@@ -91,7 +93,7 @@ fn non_utf8_arguments_and_paths() {
         .env("CSA_STATE_DIR", odd.join(OsStr::from_bytes(b"state-\xfe")))
         .args(["session", "wait", "--session", &id]);
     let out = output_within(&mut command, HANG);
-    assert_eq!(code(&out), 0);
+    assert_exit(&out, 0);
     let mut expected = odd.as_os_str().as_bytes().to_vec();
     expected.push(b'\n');
     assert_eq!(out.stdout, expected);

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use super::{Outside, assert_rejected, code, dead_session, finished_session};
-use crate::support::{Csa, Gate, HANG, assert_contains, output_within};
+use crate::support::{Csa, Gate, HANG, assert_contains, assert_exit, output_within};
 use crate::support_faults::snapshot;
 
 /// The hostile contents a state file is replaced with.
@@ -263,6 +263,6 @@ fn lock_deleted_while_the_job_runs() {
     crate::support::wait_for(std::time::Duration::from_secs(30), "the result", || {
         dir.join("result.toml").exists()
     });
-    assert_eq!(code(&csa.wait(&id)), 6);
+    assert_exit(&csa.wait(&id), 6);
     assert_eq!(csa.result(&id).unwrap()["synthetic"].as_bool(), Some(false));
 }

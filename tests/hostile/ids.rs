@@ -1,7 +1,7 @@
 //! Hostile session IDs, for every command that takes `--session`.
 
 use super::{assert_rejected, os_args};
-use crate::support::{Csa, HANG, output_within, process_alive, wait_for};
+use crate::support::{Csa, HANG, assert_exit, output_within, process_alive, wait_for};
 use crate::support_faults::snapshot;
 
 /// Every command that takes `--session`.
@@ -12,8 +12,8 @@ fn hostile_session_ids() {
     let csa = Csa::new();
     let first = csa.run("exit 0");
     let second = csa.run("exit 0");
-    assert_eq!(csa.wait(&first).status.code(), Some(0));
-    assert_eq!(csa.wait(&second).status.code(), Some(0));
+    assert_exit(&csa.wait(&first), 0);
+    assert_exit(&csa.wait(&second), 0);
     // `wait` returns at the result; the supervisor still tidies up after it (the stop
     // reservation goes): the store is still until the supervisors are gone.
     for id in [&first, &second] {

@@ -82,8 +82,7 @@ pub fn os_args<'a>(args: impl IntoIterator<Item = &'a [u8]>) -> Vec<&'a OsStr> {
 
 /// A finished session whose job wrote `marker` to stdout.
 pub fn finished_session(csa: &Csa) -> (String, PathBuf) {
-    let id = csa.run("echo marker; exit 3");
-    assert_eq!(csa.wait(&id).status.code(), Some(3));
+    let id = csa.finished("echo marker; exit 3", 3);
     let dir = csa.session_dir(&id);
     (id, dir)
 }

@@ -49,6 +49,15 @@ fn names_without_echo(text: &str, path: &Path, what: &str) {
     );
 }
 
+/// `csa ARGS…` fails with exit 125 and one error line (see [`assert_rejected`]) that names
+/// `path` without echoing the victim (see [`names_without_echo`]); returns the error text.
+#[track_caller]
+fn refused_naming(csa: &Csa, args: &[&str], path: &Path, what: &str) -> String {
+    let text = assert_rejected(&csa.output(args), 125, what);
+    names_without_echo(&text, path, what);
+    text
+}
+
 /// A csa with queue `q` (two slots set) and a file outside the root to point links at.
 fn setup() -> (Csa, Outside, std::path::PathBuf) {
     let csa = Csa::new();
@@ -68,10 +77,8 @@ fn a_planted_seq_is_refused_and_never_followed() {
     let seq = queue.join("seq");
     for kind in KINDS {
         plant(&seq, kind, &outside.victim);
-        let out = csa.output(&["run", "--queue", "q", "true"]);
-        let text = assert_rejected(&out, 125, kind);
+        let text = refused_naming(&csa, &["run", "--queue", "q", "true"], &seq, kind);
         assert!(text.contains("malformed state file"), "{kind}: {text}");
-        names_without_echo(&text, &seq, kind);
         csa.assert_no_session(kind);
         assert!(
             names_in(&queue.join("waiting")).is_empty(),
@@ -93,8 +100,7 @@ fn a_planted_queue_lock_is_refused_and_never_followed() {
     let lock = queue.join("lock");
     for kind in ["symlink", "fifo", "directory"] {
         plant(&lock, kind, &outside.victim);
-        let text = assert_rejected(&csa.output(&["run", "--queue", "q", "true"]), 125, kind);
-        names_without_echo(&text, &lock, kind);
+        refused_naming(&csa, &["run", "--queue", "q", "true"], &lock, kind);
         csa.assert_no_session(kind);
         unplant(&lock);
     }
@@ -110,8 +116,7 @@ fn a_planted_slot_count_is_refused_never_read_nor_followed() {
     let slots = queue.join("slots");
     for kind in KINDS {
         plant(&slots, kind, &outside.victim);
-        let text = assert_rejected(&csa.output(&["queue", "slots", "q"]), 125, kind);
-        names_without_echo(&text, &slots, kind);
+        refused_naming(&csa, &["queue", "slots", "q"], &slots, kind);
         let list = csa.output(&["queue", "list", "--json"]);
         assert_eq!(code(&list), 0, "{kind}: {}", stderr(&list));
         assert!(
@@ -154,20 +159,19 @@ fn planted_queue_directories_are_refused_and_never_followed() {
         &["run", "--queue", "linked", "true"][..],
         &["queue", "slots", "linked", "3"][..],
     ] {
-        let text = assert_rejected(&csa.output(args), 125, &format!("{args:?}"));
-        names_without_echo(&text, &linked, "a linked queue directory");
+        refused_naming(&csa, args, &linked, "a linked queue directory");
     }
     let list = csa.output(&["queue", "list", "--json"]);
     assert_eq!(crate::support::stdout(&list), "[]\n");
     let waiting = queues.join("w").join("waiting");
     std::fs::create_dir(queues.join("w")).unwrap();
     std::os::unix::fs::symlink(outside.path(""), &waiting).unwrap();
-    let text = assert_rejected(
-        &csa.output(&["run", "--queue", "w", "true"]),
-        125,
-        "waiting",
+    refused_naming(
+        &csa,
+        &["run", "--queue", "w", "true"],
+        &waiting,
+        "a linked waiting/",
     );
-    names_without_echo(&text, &waiting, "a linked waiting/");
     csa.assert_no_session("planted directories");
     outside.assert_untouched();
 }

@@ -28,10 +28,7 @@ struct Step {
 fn steps(text: &str) -> Vec<Step> {
     let mut steps = Vec::new();
     let mut at = 0;
-    while let Some(found) = text[at..].find("<!-- recipe: tour-") {
-        let start = at + found;
-        let name_end = start + text[start..].find(" -->").unwrap();
-        let name = text[start + "<!-- recipe: ".len()..name_end].to_owned();
+    while let Some((name, name_end)) = next_marker(text, at, "recipe:", "tour-") {
         let (script, after) = fenced(text, name_end, "```sh\n", &name);
         let (_, end) = fenced(text, after, "```text\n", &name);
         let body_start = after + text[after..].find("```text\n").unwrap() + "```text\n".len();
@@ -43,6 +40,15 @@ fn steps(text: &str) -> Vec<Step> {
         at = end;
     }
     steps
+}
+
+/// The next marker `<!-- KIND NAME -->` at or after `at` whose NAME starts with `prefix`:
+/// NAME and where its ` -->` starts. `kind` is `recipe:` or `capture:`.
+fn next_marker(text: &str, at: usize, kind: &str, prefix: &str) -> Option<(String, usize)> {
+    let opening = format!("<!-- {kind} ");
+    let start = at + text[at..].find(&format!("{opening}{prefix}"))?;
+    let name_end = start + text[start..].find(" -->").unwrap();
+    Some((text[start + opening.len()..name_end].to_owned(), name_end))
 }
 
 /// The body of the next fenced block opened by `open` after `from` (it must come before
@@ -240,10 +246,7 @@ fn captured(doc: &str) -> Vec<(String, std::ops::Range<usize>)> {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(doc)).unwrap();
     let mut found = Vec::new();
     let mut at = 0;
-    while let Some(start) = text[at..].find("<!-- capture: ") {
-        let start = at + start;
-        let name_end = start + text[start..].find(" -->").unwrap();
-        let name = text[start + "<!-- capture: ".len()..name_end].to_owned();
+    while let Some((name, name_end)) = next_marker(&text, at, "capture:", "") {
         let (body, end) = fenced(&text, name_end, "```text\n", &name);
         found.push((name, body));
         at = end;

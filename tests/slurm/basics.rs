@@ -39,8 +39,7 @@ fn exit_codes_and_output_are_the_jobs_own() {
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn timeout_is_csas_own() {
-    let slurm = SlurmCsa::new();
-    let id = slurm.run(&["--timeout", "1s", "echo started; sleep 300"]);
+    let (slurm, id) = SlurmCsa::with_session("--timeout 1s", "echo started; sleep 300");
     let out = assert_ended(&slurm, &id, 124, "timeout");
     assert_eq!(stdout(&out), "started\n");
     let result = slurm.result(&id);
@@ -65,8 +64,8 @@ fn idle_timeout_is_enforced_on_the_node() {
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_refused_submission_fails_run_with_slurms_message() {
     let slurm = SlurmCsa::new();
-    let out = slurm.try_run(&["--slurm-arg=--partition=no-such-partition", "echo never"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let out = slurm.try_run_with("--slurm-arg=--partition=no-such-partition", "echo never");
+    assert_exit(&out, 1);
     assert_eq!(
         stdout(&out),
         "",
@@ -81,29 +80,18 @@ fn a_refused_submission_fails_run_with_slurms_message() {
     assert!(err.contains(&ids[0]), "the error names the session: {err}");
     let result = slurm.result(&ids[0]);
     assert_eq!(result["status"].as_str(), Some("failure"));
-    assert!(
-        result["reason"]
-            .as_str()
-            .unwrap()
-            .contains("Invalid partition"),
-        "{result:?}"
-    );
+    assert_reason(&result, &["Invalid partition"]);
     let out = slurm.wait(&ids[0]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_exit(&out, 1);
 }
 
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn configured_executor_and_arguments_apply() {
     let slurm = SlurmCsa::new();
-    let project = tempfile::tempdir().unwrap();
-    std::fs::create_dir(project.path().join(".csa")).unwrap();
-    let config = project.path().join(".csa/config.toml");
-    std::fs::write(
-        &config,
+    let project = crate::support::project(
         "executor = \"slurm\"\n[executors.slurm]\nargs = [\"--partition=configured-nowhere\"]\n",
-    )
-    .unwrap();
+    );
     let cd = project.path().to_str().unwrap();
     // The configured arguments reach sbatch…
     let out = slurm.output(&["run", "--cd", cd, "true"]);
@@ -119,7 +107,7 @@ fn configured_executor_and_arguments_apply() {
     );
     // Local runs may not carry Slurm options.
     let out = slurm.output(&["run", "--executor", "local", "--slurm-arg=-p", "true"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_exit(&out, 2);
 }
 
 #[test]
@@ -154,12 +142,8 @@ fn twenty_sessions_at_once() {
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn attach_follows_the_nodes_spool_files_and_list_shows_it() {
-    let slurm = SlurmCsa::new();
-    let id = slurm.run(&[
-        "--name",
-        "slurm-attach",
-        "echo one; sleep 2; echo two; exit 5",
-    ]);
+    let (slurm, id) =
+        SlurmCsa::with_session("--name slurm-attach", "echo one; sleep 2; echo two; exit 5");
     let list = slurm.output(&["session", "list"]);
     let row = stdout(&list);
     // `queued` until Slurm starts the job, then `running`.
@@ -168,7 +152,7 @@ fn attach_follows_the_nodes_spool_files_and_list_shows_it() {
         "{row}"
     );
     let out = slurm.output(&["session", "attach", "--session", &id]);
-    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert_exit(&out, 5);
     assert_eq!(stdout(&out), "one\ntwo\n");
     let list = slurm.output(&["session", "list", "--json"]);
     let rows: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
@@ -180,13 +164,7 @@ fn attach_follows_the_nodes_spool_files_and_list_shows_it() {
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_job_that_never_reaches_csa_on_the_node_says_why() {
     let slurm = SlurmCsa::new();
-    let project = tempfile::tempdir().unwrap();
-    std::fs::create_dir(project.path().join(".csa")).unwrap();
-    std::fs::write(
-        project.path().join(".csa/config.toml"),
-        "[executors.slurm]\ncsa = \"/nonexistent/csa\"\n",
-    )
-    .unwrap();
+    let project = crate::support::project("[executors.slurm]\ncsa = \"/nonexistent/csa\"\n");
     let cd = project.path().to_str().unwrap();
     let id = slurm.run(&["--cd", cd, "echo never"]);
     assert_ended(&slurm, &id, 127, "failure");

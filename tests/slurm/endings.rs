@@ -26,7 +26,7 @@ fn under_cgroup_tracking_slurms_time_limit_reaches_the_job_and_reads_as_timeout(
 /// SIGTERM once.
 fn time_limit(slurm: &SlurmCsa) {
     // One minute: Slurm's shortest limit (it ends the job within about 30 s after).
-    let id = slurm.run(&["--slurm-arg=--time=1", TRAPS_TERM]);
+    let id = slurm.run_with("--slurm-arg=--time=1", TRAPS_TERM);
     let out = assert_ended(slurm, &id, 124, "timeout");
     assert_eq!(
         stdout(&out),
@@ -48,9 +48,7 @@ fn time_limit(slurm: &SlurmCsa) {
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_cancel_from_outside_csa_reads_as_a_signal_with_slurms_reason() {
-    let slurm = SlurmCsa::new();
-    let id = slurm.run(&[TRAPS_TERM]);
-    slurm.wait_started(&id, "ready");
+    let (slurm, id) = SlurmCsa::with_ready_session(TRAPS_TERM);
     let job = slurm.job_id(&id);
     slurm.scancel(&[&job]);
     assert_ended(&slurm, &id, 143, "signal");
@@ -69,8 +67,7 @@ fn a_cancel_from_outside_csa_reads_as_a_signal_with_slurms_reason() {
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_cancel_while_pending_from_outside_csa_says_the_job_never_started() {
-    let slurm = SlurmCsa::new();
-    let id = slurm.run(&["--slurm-arg=--begin=now+1hour", "echo must-not-run"]);
+    let (slurm, id) = SlurmCsa::with_session("--slurm-arg=--begin=now+1hour", "echo must-not-run");
     slurm.scancel(&[&slurm.job_id(&id)]);
     assert_ended(&slurm, &id, 143, "signal");
     let reason = slurm.result(&id)["reason"].as_str().unwrap().to_owned();
@@ -90,8 +87,7 @@ fn a_cancel_while_pending_from_outside_csa_says_the_job_never_started() {
 fn a_node_that_goes_down_reads_as_failure() {
     // Taking a node down ends every job on it: no other Slurm test runs meanwhile.
     let slurm = SlurmCsa::exclusive();
-    let id = slurm.run(&[TRAPS_TERM]);
-    slurm.wait_started(&id, "ready");
+    let id = slurm.run_ready(TRAPS_TERM);
     let job = slurm.job_id(&id);
     let node = slurm.job_node(&job);
     assert!(!node.is_empty(), "job {job} runs on a node");
@@ -115,12 +111,12 @@ const HOG: &str = "python3 -c 'x = bytearray(300 * 1024 * 1024); print(len(x))'"
 fn an_out_of_memory_kill_says_so_even_when_the_script_exits_0() {
     let slurm = SlurmCsa::cgroup();
     // The job itself killed: the signal stays, the reason says why.
-    let killed = slurm.run(&["--slurm-arg=--mem=64M", &format!("exec {HOG}")]);
+    let killed = slurm.run_with("--slurm-arg=--mem=64M", &format!("exec {HOG}"));
     // A child killed, the script going on to exit 0: not a success.
-    let hid = slurm.run(&[
+    let hid = slurm.run_with(
         "--slurm-arg=--mem=64M",
         &format!("{HOG}; echo went on; exit 0"),
-    ]);
+    );
 
     let out = assert_ended(&slurm, &killed, 137, "signal");
     let result = slurm.result(&killed);

@@ -2,13 +2,14 @@
 
 use super::{SLURM_DEADLINE, SlurmCsa, assert_ended, stderr, stdout};
 use crate::procs::send;
-use crate::support::{assert_contains, assert_error, assert_reason, assert_record, wait_for};
+use crate::support::{
+    assert_contains, assert_error, assert_exit, assert_reason, assert_record, wait_for,
+};
 
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_killed_watcher_is_replaced_and_the_result_stays_exact() {
-    let slurm = SlurmCsa::new();
-    let id = slurm.run_ready("echo ready; sleep 3; echo done; exit 3");
+    let (slurm, id) = SlurmCsa::with_ready_session("echo ready; sleep 3; echo done; exit 3");
     let old = slurm.kill_watcher(&id);
     // Several looks at once: none may call it lost, exactly one new watcher takes over.
     let looks: Vec<std::process::Output> = std::thread::scope(|scope| {
@@ -46,8 +47,7 @@ fn a_killed_watcher_is_replaced_and_the_result_stays_exact() {
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_watcher_killed_before_the_end_is_settled_by_wait() {
-    let slurm = SlurmCsa::new();
-    let id = slurm.run_ready("echo ready; sleep 1; exit 7");
+    let (slurm, id) = SlurmCsa::with_ready_session("echo ready; sleep 1; exit 7");
     slurm.kill_watcher(&id);
     // The job ends while nobody watches; `wait` records the node's ending without Slurm.
     wait_for(SLURM_DEADLINE, "the node's ending", || {
@@ -61,8 +61,7 @@ fn a_watcher_killed_before_the_end_is_settled_by_wait() {
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_node_that_dies_without_an_ending_leaves_slurms_record() {
-    let slurm = SlurmCsa::new();
-    let id = slurm.run_ready("echo ready; sleep 300");
+    let (slurm, id) = SlurmCsa::with_ready_session("echo ready; sleep 300");
     send("KILL", u32::try_from(slurm.node_pid(&id)).unwrap());
     let out = assert_ended(&slurm, &id, 137, "signal");
     assert_eq!(stdout(&out), "ready\n");
@@ -76,13 +75,10 @@ fn a_node_that_dies_without_an_ending_leaves_slurms_record() {
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_node_on_another_host_without_shared_locks_is_still_watched_exactly() {
-    let slurm = SlurmCsa::new();
-    let id = slurm.run(&[
-        "--env",
-        "CSA_TEST_NODE_ELSEWHERE=1",
-        // Longer than the 5 s the watcher gives a remote node's ending to show.
+    let (slurm, id) = SlurmCsa::with_session(
+        "--env CSA_TEST_NODE_ELSEWHERE=1",
         "echo ready; sleep 8; echo done; exit 6",
-    ]);
+    );
     let out = assert_ended(&slurm, &id, 6, "failure");
     assert_eq!(stdout(&out), "ready\ndone\n");
     assert_eq!(slurm.result(&id)["synthetic"].as_bool(), Some(false));
@@ -93,8 +89,7 @@ fn a_node_on_another_host_without_shared_locks_is_still_watched_exactly() {
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn an_unreachable_controller_never_makes_a_session_lost() {
-    let slurm = SlurmCsa::new();
-    let id = slurm.run_ready("echo ready; sleep 4; echo done; exit 4");
+    let (slurm, id) = SlurmCsa::with_ready_session("echo ready; sleep 4; echo done; exit 4");
     // From now on the session's Slurm commands reach a port nobody listens on.
     let conf = std::env::var("SLURM_CONF").expect("SLURM_CONF");
     let text = std::fs::read_to_string(&conf).unwrap();
@@ -156,7 +151,7 @@ fn a_node_that_cannot_see_the_state_root_fails_the_job_with_a_reason_and_is_warn
     assert!(result.get("signal").is_none(), "not a signal: {result:?}");
     // The next run warns about that node, before it submits.
     let out = slurm.output(&["run", "--executor", "slurm", "echo elsewhere"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let err = stderr(&out);
     assert!(
         err.contains("warning: Slurm node n3 could not see this state root")

@@ -2,17 +2,19 @@
 //! across executors.
 
 use super::{SLURM_DEADLINE, SlurmCsa, assert_ended, stderr, stdout};
-use crate::support::{assert_contains, assert_error, assert_record, wait_for};
+use crate::support::{
+    assert_contains, assert_error, assert_exit, assert_reason, assert_record, wait_for,
+};
 
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_slurm_session_waits_for_its_queue_slot_before_it_is_submitted() {
     let slurm = SlurmCsa::new();
-    let first = slurm.run(&["--queue", "serial", "--slots", "1", "echo ready; sleep 2"]);
+    let first = slurm.run_with("--queue serial --slots 1", "echo ready; sleep 2");
     // A local session and a Slurm session behind it in the same queue.
-    let local = slurm.csa.run_args(&["--queue", "serial", "echo local"]);
-    let second = slurm.run(&["--queue", "serial", "echo second"]);
-    let doomed = slurm.run(&["--queue", "serial", "echo never"]);
+    let local = slurm.csa.run_with("--queue serial", "echo local");
+    let second = slurm.run_with("--queue serial", "echo second");
+    let doomed = slurm.run_with("--queue serial", "echo never");
     slurm.wait_started(&first, "ready");
     assert!(
         !slurm.csa.session_dir(&second).join("slurm.toml").exists(),
@@ -20,13 +22,10 @@ fn a_slurm_session_waits_for_its_queue_slot_before_it_is_submitted() {
     );
     // Killing a queued Slurm session ends it without submitting it.
     let out = slurm.output(&["session", "kill", "--session", &doomed]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let result = slurm.result(&doomed);
     assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
-    assert!(
-        result["reason"].as_str().unwrap().contains("never started"),
-        "{result:?}"
-    );
+    assert_reason(&result, &["never started"]);
     assert!(!slurm.csa.session_dir(&doomed).join("slurm.toml").exists());
 
     assert_ended(&slurm, &first, 0, "success");
@@ -88,7 +87,7 @@ fn killing_a_local_parent_stops_its_slurm_child() {
         .to_owned();
     slurm.wait_started(&child, "child-ready");
     let out = slurm.output(&["session", "kill", "--session", &parent]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let result = slurm.result(&child);
     assert_eq!(result["status"].as_str(), Some("signal"), "{result:?}");
     let reason = result["reason"].as_str().unwrap();
@@ -158,7 +157,7 @@ fn one_wait_for_local_and_slurm_sessions() {
         &slurm_bad,
         &local_late,
     ]);
-    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert_exit(&out, 5);
     let text = stdout(&out);
     for line in ["local-ok\n", "slurm-ok\n", "slurm-bad\n", "local-late\n"] {
         assert_eq!(text.matches(line).count(), 1, "{line:?} once in {text:?}");
@@ -188,8 +187,8 @@ fn tags_reach_local_and_slurm_sessions_alike() {
     let local = slurm
         .csa
         .run_args(&["--tag", "mixed", "echo ready; sleep 300"]);
-    let remote = slurm.run(&["--tag", "mixed", "echo ready; sleep 300"]);
-    let other = slurm.run(&["--tag", "other", "echo ready; sleep 300"]);
+    let remote = slurm.run_with("--tag mixed", "echo ready; sleep 300");
+    let other = slurm.run_with("--tag other", "echo ready; sleep 300");
     slurm.wait_started(&remote, "ready");
     let list = slurm.output(&["session", "list", "--long", "--tag", "mixed"]);
     let text = stdout(&list);
@@ -198,7 +197,7 @@ fn tags_reach_local_and_slurm_sessions_alike() {
         "{text}"
     );
     let out = slurm.output(&["session", "kill", "--tag", "mixed"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     for id in [&local, &remote] {
         let result = slurm.result(id);
         assert_record(&result, "status = 'signal', exit_code = 143");
@@ -208,7 +207,7 @@ fn tags_reach_local_and_slurm_sessions_alike() {
         "an untagged session keeps running"
     );
     let out = slurm.output(&["session", "wait", "--tag", "mixed", "--until-done"]);
-    assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
+    assert_exit(&out, 143);
 }
 
 #[test]
@@ -229,7 +228,7 @@ fn a_session_not_submitted_yet_survives_its_watcher() {
         ]),
         SLURM_DEADLINE,
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let second = stdout(&out).trim().to_owned();
     // And a queue: one slot, taken by a job that runs until the test ends it.
     let holder = slurm.run(&[
@@ -273,7 +272,7 @@ fn a_session_not_submitted_yet_survives_its_watcher() {
 
     // The slot comes free: the one behind runs.
     let out = slurm.output(&["session", "kill", "--session", &holder]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let out = assert_ended(&slurm, &behind, 0, "success");
     assert_eq!(stdout(&out), "behind\n");
 }

@@ -65,8 +65,7 @@ fn a_named_session_shows_its_name_and_job_id_and_leaves_no_queued_mark() {
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_renamed_pending_job_stays_the_sessions_and_runs() {
-    let slurm = SlurmCsa::new();
-    let id = slurm.run(&["--slurm-arg=--hold", "echo ran"]);
+    let (slurm, id) = SlurmCsa::with_session("--slurm-arg=--hold", "echo ran");
     let job = slurm.job_id(&id);
     // Renamed, and its output moved: only its batch script still says whose it is.
     let elsewhere = tempfile::tempdir().unwrap();
@@ -97,7 +96,7 @@ fn a_renamed_pending_job_stays_the_sessions_and_runs() {
     assert_eq!(stdout(&assert_ended(&slurm, &id, 0, "success")), "ran\n");
 
     // `session kill` finds a renamed job its own too.
-    let doomed = slurm.run(&["--slurm-arg=--hold", "echo never"]);
+    let doomed = slurm.run_with("--slurm-arg=--hold", "echo never");
     let job = slurm.job_id(&doomed);
     slurm.scontrol(&["update", &format!("jobid={job}"), "name=other-name"]);
     let out = slurm.output(&["session", "kill", "--session", &doomed]);

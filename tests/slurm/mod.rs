@@ -90,6 +90,24 @@ impl SlurmCsa {
         Self::new_in(&std::env::temp_dir())
     }
 
+    /// A new state root ([`SlurmCsa::new`]) and its first session, started with
+    /// [`SlurmCsa::run_with`].
+    #[track_caller]
+    pub fn with_session(options: &str, script: &str) -> (Self, String) {
+        let slurm = Self::new();
+        let id = slurm.run_with(options, script);
+        (slurm, id)
+    }
+
+    /// A new state root and its first session, `SCRIPT`, once its job runs on its node and
+    /// has printed `ready` ([`SlurmCsa::run_ready`]).
+    #[track_caller]
+    pub fn with_ready_session(script: &str) -> (Self, String) {
+        let slurm = Self::new();
+        let id = slurm.run_ready(script);
+        (slurm, id)
+    }
+
     /// [`SlurmCsa::new`] with the state root in `parent`.
     #[track_caller]
     pub fn new_in(parent: &std::path::Path) -> Self {
@@ -154,6 +172,19 @@ impl SlurmCsa {
         started_id(&self.try_run(args))
     }
 
+    /// `csa run --executor slurm OPTIONS SCRIPT`, the options written as on a command line
+    /// (split at spaces; none may contain one), whatever it returns.
+    pub fn try_run_with(&self, options: &str, script: &str) -> Output {
+        let mut args: Vec<&str> = options.split_whitespace().collect();
+        args.push(script);
+        self.try_run(&args)
+    }
+
+    /// [`SlurmCsa::try_run_with`]: asserts success, returns the session ID.
+    pub fn run_with(&self, options: &str, script: &str) -> String {
+        started_id(&self.try_run_with(options, script))
+    }
+
     /// `csa run --executor slurm SCRIPT`, returning once the job runs on its node and has
     /// printed `ready`.
     pub fn run_ready(&self, script: &str) -> String {
@@ -205,14 +236,16 @@ impl SlurmCsa {
         self.csa.result(id).expect("result.toml")
     }
 
+    /// Runs `PROGRAM ARGS…`, one of Slurm's commands, on this cluster and asserts it
+    /// succeeded.
+    pub fn succeed(&self, program: &str, args: &[&str]) {
+        let out = self.command(program).args(args).output().expect(program);
+        assert_success(&out, program);
+    }
+
     /// Runs `scontrol ARGS…` on this cluster and asserts it succeeded.
     pub fn scontrol(&self, args: &[&str]) {
-        let out = self
-            .command("scontrol")
-            .args(args)
-            .output()
-            .expect("scontrol");
-        assert_success(&out, "scontrol");
+        self.succeed("scontrol", args);
     }
 
     /// SIGKILLs the session's watcher (its job lives on) and waits until it is gone;
@@ -228,12 +261,7 @@ impl SlurmCsa {
 
     /// Runs `scancel ARGS…` on this cluster and asserts it succeeded.
     pub fn scancel(&self, args: &[&str]) {
-        let out = self
-            .command("scancel")
-            .args(args)
-            .output()
-            .expect("scancel");
-        assert_success(&out, "scancel");
+        self.succeed("scancel", args);
     }
 
     /// The node job `job_id` runs on (empty while pending).

@@ -3,20 +3,16 @@
 //! (issue 19, item 5). The `short` partition of the test cluster has a 10-minute limit.
 
 use super::{SLURM_DEADLINE, SlurmCsa, assert_ended, stderr, stdout};
-use crate::support::{assert_error, output_within, wait_for};
+use crate::support::{assert_error, assert_exit, output_within, wait_for};
 
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_timeout_is_kept_within_the_partitions_time_limit() {
-    let slurm = SlurmCsa::new();
     // 9 min + 5 s grace + 1 min would be 11 min: kept at the partition's 10.
-    let id = slurm.run(&[
-        "--slurm-arg=--partition=short",
-        "--slurm-arg=--hold",
-        "--timeout",
-        "9m",
+    let (slurm, id) = SlurmCsa::with_session(
+        "--slurm-arg=--partition=short --slurm-arg=--hold --timeout 9m",
         "echo fits",
-    ]);
+    );
     let job = slurm.job_id(&id);
     let out = slurm
         .command("squeue")
@@ -28,15 +24,7 @@ fn a_timeout_is_kept_within_the_partitions_time_limit() {
     assert_eq!(stdout(&assert_ended(&slurm, &id, 0, "success")), "fits\n");
 
     // A timeout that cannot fit is refused before anything is created.
-    let out = slurm.output(&[
-        "run",
-        "--executor",
-        "slurm",
-        "--slurm-arg=--partition=short",
-        "--timeout",
-        "10m",
-        "echo never",
-    ]);
+    let out = slurm.try_run_with("--slurm-arg=--partition=short --timeout 10m", "echo never");
     let err = assert_error(
         &out,
         2,
@@ -49,13 +37,11 @@ fn a_timeout_is_kept_within_the_partitions_time_limit() {
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_job_that_can_never_start_says_why_in_list_result_and_wait() {
-    let slurm = SlurmCsa::new();
     // The user's own --time, above the partition's limit: Slurm keeps it pending.
-    let id = slurm.run(&[
-        "--slurm-arg=--partition=short",
-        "--slurm-arg=--time=20",
+    let (slurm, id) = SlurmCsa::with_session(
+        "--slurm-arg=--partition=short --slurm-arg=--time=20",
         "echo never",
-    ]);
+    );
     let waiting_for = || -> String {
         let out = slurm.output(&["session", "result", "--json", &id]);
         let shown: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
@@ -77,7 +63,7 @@ fn a_job_that_can_never_start_says_why_in_list_result_and_wait() {
         ]),
         SLURM_DEADLINE,
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let err = stderr(&out);
     let warm = err
         .lines()

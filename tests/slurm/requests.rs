@@ -37,12 +37,10 @@ fn options_that_break_one_session_one_job_are_refused_with_one_line() {
     // Nothing was created, nothing submitted.
     assert!(slurm.csa.session_ids().is_empty());
     // What sbatch has is accepted, also abbreviated or with its value apart.
-    let id = slurm.run(&[
-        "--slurm-arg=--part=debug",
-        "--slurm-arg=-t",
-        "--slurm-arg=5",
+    let id = slurm.run_with(
+        "--slurm-arg=--part=debug --slurm-arg=-t --slurm-arg=5",
         "echo fine",
-    ]);
+    );
     assert_eq!(stdout(&assert_ended(&slurm, &id, 0, "success")), "fine\n");
 }
 
@@ -50,13 +48,7 @@ fn options_that_break_one_session_one_job_are_refused_with_one_line() {
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_configured_option_is_checked_too_and_named_as_configured() {
     let slurm = SlurmCsa::new();
-    let project = tempfile::tempdir().unwrap();
-    std::fs::create_dir(project.path().join(".csa")).unwrap();
-    std::fs::write(
-        project.path().join(".csa/config.toml"),
-        "[executors.slurm]\nargs = [\"--array=1-2\"]\n",
-    )
-    .unwrap();
+    let project = crate::support::project("[executors.slurm]\nargs = [\"--array=1-2\"]\n");
     let cd = project.path().to_str().unwrap();
     let out = slurm.output(&["run", "--executor", "slurm", "--cd", cd, "true"]);
     let err = assert_error(&out, 2, "from [executors.slurm] args");

@@ -2,7 +2,9 @@
 //! ignoring SIGTERM), and a job ID that Slurm reused.
 
 use super::{SLURM_DEADLINE, SlurmCsa, sbatch, squeue_state, stderr, stdout};
-use crate::support::{assert_contains, assert_error, assert_reason, assert_record, wait_for};
+use crate::support::{
+    assert_contains, assert_error, assert_exit, assert_reason, assert_record, wait_for,
+};
 
 fn kill(slurm: &SlurmCsa, id: &str, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["session", "kill", "--session", id];
@@ -22,8 +24,7 @@ fn job_processes_left(id: &str) -> bool {
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn kill_of_a_pending_job_cancels_it_without_starting_it() {
-    let slurm = SlurmCsa::new();
-    let id = slurm.run(&["--slurm-arg=--begin=now+1hour", "echo must-not-run"]);
+    let (slurm, id) = SlurmCsa::with_session("--slurm-arg=--begin=now+1hour", "echo must-not-run");
     let job = slurm.job_id(&id);
     assert_eq!(squeue_state(&job), "PENDING");
     // Pending in Slurm reads as queued, saying for what.
@@ -38,14 +39,15 @@ fn kill_of_a_pending_job_cancels_it_without_starting_it() {
     assert_eq!(slurm.file(&id, "stdout.log"), "");
     assert_eq!(squeue_state(&job), "", "Slurm no longer has the job");
     let out = slurm.wait(&id);
-    assert_eq!(out.status.code(), Some(143));
+    assert_exit(&out, 143);
 }
 
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn kill_of_a_running_job_reads_as_stopped_whatever_it_returns() {
-    let slurm = SlurmCsa::new();
-    let id = slurm.run_ready("trap 'echo trapped; exit 0' TERM; echo ready; sleep 300 & wait");
+    let (slurm, id) = SlurmCsa::with_ready_session(
+        "trap 'echo trapped; exit 0' TERM; echo ready; sleep 300 & wait",
+    );
     let out = kill(&slurm, &id, &[]);
     assert_error(&out, 0, "sent SIGTERM to Slurm job");
     let result = slurm.result(&id);
@@ -57,7 +59,7 @@ fn kill_of_a_running_job_reads_as_stopped_whatever_it_returns() {
     assert_reason(&result, &["csa session kill", "exited 0"]);
     assert_eq!(slurm.file(&id, "stdout.log"), "ready\ntrapped\n");
     let out = slurm.wait(&id);
-    assert_eq!(out.status.code(), Some(143));
+    assert_exit(&out, 143);
     wait_for(SLURM_DEADLINE, "the job's processes to exit", || {
         !job_processes_left(&id)
     });
@@ -66,8 +68,7 @@ fn kill_of_a_running_job_reads_as_stopped_whatever_it_returns() {
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn kill_of_a_job_ignoring_sigterm_uses_csas_grace_then_sigkill() {
-    let slurm = SlurmCsa::new();
-    let id = slurm.run_ready("trap '' TERM; echo ready; sleep 300");
+    let (slurm, id) = SlurmCsa::with_ready_session("trap '' TERM; echo ready; sleep 300");
     let out = kill(&slurm, &id, &["--grace", "3s"]);
     assert_error(&out, 0, "csa on the node sent SIGKILL");
     // The grace period is not waited through in silence: said once.
@@ -93,8 +94,7 @@ fn kill_of_a_job_ignoring_sigterm_uses_csas_grace_then_sigkill() {
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn a_reused_job_id_is_never_signalled() {
-    let slurm = SlurmCsa::new();
-    let id = slurm.run_ready("echo ready; sleep 300");
+    let (slurm, id) = SlurmCsa::with_ready_session("echo ready; sleep 300");
     let own = slurm.job_id(&id);
     // Another job, as if the controller had lost its state and handed our ID out again.
     let other = sbatch(&[
@@ -112,7 +112,7 @@ fn a_reused_job_id_is_never_signalled() {
     .unwrap();
     let out = kill(&slurm, &id, &[]);
     let _ = std::process::Command::new("scancel").arg(&other).status();
-    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert_exit(&out, 125);
     let err = stderr(&out);
     assert_contains(&err, &["refusing", "someone-else", "nothing was signalled"]);
     assert!(!slurm.csa.session_dir(&id).join("stop.toml").exists());

@@ -85,6 +85,14 @@ impl Csa {
         output_within(self.cmd().args(args), HANG)
     }
 
+    /// `csa WORDS LAST`: the words written as on a command line (split at spaces; none may
+    /// contain one), then one last argument as it is (a script); to completion.
+    pub fn output_with(&self, words: &str, last: &str) -> Output {
+        let mut args: Vec<&str> = words.split_whitespace().collect();
+        args.push(last);
+        self.output(&args)
+    }
+
     /// `csa run SCRIPT`: asserts success and returns the session ID.
     pub fn run(&self, script: &str) -> String {
         self.run_args(&[script])
@@ -98,6 +106,24 @@ impl Csa {
         assert_success(&out, "csa run");
         let stdout = String::from_utf8(out.stdout).expect("utf-8 ID");
         stdout.trim_end().to_owned()
+    }
+
+    /// `csa run OPTIONS SCRIPT`, the options written as on a command line (split at
+    /// spaces; none may contain one): asserts success and returns the session ID.
+    pub fn run_with(&self, options: &str, script: &str) -> String {
+        let mut args: Vec<&str> = options.split_whitespace().collect();
+        args.push(script);
+        self.run_args(&args)
+    }
+
+    /// `csa run SCRIPT` waited for to its end: asserts it exited with `code`; returns the
+    /// session ID.
+    #[track_caller]
+    pub fn finished(&self, script: &str, code: i32) -> String {
+        let id = self.run(script);
+        let out = self.wait(&id);
+        assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
+        id
     }
 
     /// `csa session wait --session ID --until-done`.
@@ -132,15 +158,10 @@ impl Csa {
 
     /// The session IDs on disk.
     pub fn session_ids(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(self.sessions_dir()) else {
-            return Vec::new();
-        };
-        entries
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            // `csa run` stages a new session as `.new-<ID>` until it is complete.
-            .filter(|name| !name.starts_with('.'))
-            .collect()
+        let mut ids = self.session_entries();
+        // `csa run` stages a new session as `.new-<ID>` until it is complete.
+        ids.retain(|name| !name.starts_with('.'));
+        ids
     }
 
     /// Every name in the `sessions` directory, staged sessions (`.new-<ID>`) included.
@@ -227,6 +248,14 @@ impl Csa {
     }
 }
 
+/// A project directory whose `.csa/config.toml` holds `config`.
+pub fn project(config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".csa")).unwrap();
+    std::fs::write(dir.path().join(".csa/config.toml"), config).unwrap();
+    dir
+}
+
 /// The PIDs in `/proc` now.
 pub fn pids() -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
@@ -295,6 +324,28 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
         .filter(|(_, group)| *group == pgid)
         .map(|(pid, _)| pid)
         .collect()
+}
+
+/// Asserts that process group `pgid` has no live member now; the panic names `what` and
+/// the members left.
+#[track_caller]
+pub fn assert_group_empty(pgid: i32, what: &str) {
+    let members = group_members(pgid);
+    assert!(
+        members.is_empty(),
+        "{what}: process group {pgid} still has {members:?}"
+    );
+}
+
+/// Waits (up to [`HANG`]) until process group `pgid` has no live member; panics naming
+/// `what` (what should have stopped it) if one is left.
+#[track_caller]
+pub fn wait_group_empty(pgid: i32, what: &str) {
+    wait_for(
+        HANG,
+        &format!("{what} to leave process group {pgid} empty"),
+        || group_members(pgid).is_empty(),
+    );
 }
 
 impl Drop for Csa {

@@ -147,6 +147,31 @@ impl Pty {
         self.wait_for_screen(HANG, text, |screen| screen.contains(text));
     }
 
+    /// Waits for the screen to show `text` in a whole frame and returns that screen. A
+    /// full-screen program draws a frame from the top row down and the terminal may get it
+    /// in several writes, so a line near the top can show while the rows below it are not
+    /// drawn yet; the bottom row drawn (not blank) marks the frame's end.
+    #[track_caller]
+    pub fn wait_for_frame(&self, text: &str) -> String {
+        let whole = |screen: &vt100::Screen| {
+            let (_, cols) = screen.size();
+            screen
+                .rows(0, u16::from(cols))
+                .last()
+                .is_some_and(|row| !row.trim().is_empty())
+        };
+        let found = std::cell::RefCell::new(String::new());
+        self.wait_for_screen(HANG, &format!("{text} in a whole frame"), |_| {
+            let parser = self.screen.lock().unwrap();
+            let screen = parser.screen();
+            let contents = screen.contents();
+            let done = contents.contains(text) && whole(screen);
+            *found.borrow_mut() = contents;
+            done
+        });
+        found.into_inner()
+    }
+
     /// Waits for the command to exit (at most [`HANG`]) and for everything it wrote to
     /// reach the screen; returns its exit code.
     #[track_caller]

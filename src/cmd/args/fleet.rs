@@ -11,7 +11,8 @@ A queue runs at most SLOTS of its sessions at once; the others wait, first in, f
 Examples:
   csa queue slots builds 2
   for t in unit lint docs; do csa run --queue builds \"make $t\"; done
-  csa queue list";
+  csa queue list
+  csa queue pause builds && csa queue resume builds";
 
 /// The options of `csa run` that place a session in a fleet.
 #[derive(Debug, Args)]
@@ -40,8 +41,24 @@ pub struct FleetArgs {
 pub enum QueueCommand {
     /// Set (or, without N, print) a queue's slot count: how many of its sessions run at once
     Slots(QueueSlotsArgs),
-    /// List the queues: NAME, SLOTS, RUNNING, QUEUED
+    /// List the queues: NAME, SLOTS, RUNNING, QUEUED, PAUSED
     List(QueueListArgs),
+    /// Pause a queue: its waiting sessions keep their places and start no job; running
+    /// jobs go on
+    Pause(QueueNameArgs),
+    /// Resume a paused queue: its waiting sessions start as slots allow
+    Resume(QueueNameArgs),
+    /// Remove a queue (its slot count and pause with it); refused while a session runs in
+    /// it or waits for it
+    Rm(QueueNameArgs),
+}
+
+/// Arguments of `csa queue pause|resume|rm`.
+#[derive(Debug, Args)]
+pub struct QueueNameArgs {
+    /// The queue
+    #[arg(value_name = "NAME", value_parser = values::parse_label)]
+    pub name: String,
 }
 
 /// Arguments of `csa queue slots`.
@@ -58,9 +75,14 @@ pub struct QueueSlotsArgs {
 /// Arguments of `csa queue list`.
 #[derive(Debug, Args)]
 pub struct QueueListArgs {
-    /// Print a JSON array of {name, slots, running, queued, waiting}
+    /// Print a JSON array of objects: `name`, `slots`, `slots_set`, `paused`, `running`,
+    /// `running_ids`, `queued`, `waiting`
     #[arg(long)]
     pub json: bool,
+    /// Also list the queues that are empty and unused: nothing runs or waits in them, they
+    /// are not paused, and nothing joined them or set their slots for 7 days
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// What the supervisor waits for before it starts the job (`csa __supervise`).

@@ -14,7 +14,9 @@ pub mod run;
 pub mod session;
 pub mod view;
 
-pub use fleet::{AdmissionArgs, FleetArgs, QueueCommand, QueueListArgs, QueueSlotsArgs};
+pub use fleet::{
+    AdmissionArgs, FleetArgs, QueueCommand, QueueListArgs, QueueNameArgs, QueueSlotsArgs,
+};
 pub use run::RunArgs;
 pub use session::{
     AttachArgs, CleanArgs, KillArgs, ListArgs, LogsArgs, RerunArgs, ResultArgs, RmArgs,

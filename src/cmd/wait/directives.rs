@@ -66,6 +66,19 @@ pub fn still_running(pending: &[&SessionDir], started: Instant, args: &WaitArgs,
     directive::emit("CALLER_HINT", &[("action", "retry_wait"), ("rule", rule)]);
 }
 
+/// Says which sessions `wait --any` left pending once one ended, and the command that keeps
+/// waiting for exactly them (with the same options): `csa: 2 sessions still pending: 01J…,
+/// 01K…; keep waiting for them: csa session wait --any 01J… 01K…`.
+pub fn left_pending(pending: &[&SessionDir], args: &WaitArgs) {
+    let ids: Vec<String> = pending.iter().map(|s| s.id_string()).collect();
+    let cmd = rerun_command(&ids, args, true);
+    crate::note!(
+        "{} still pending: {}; keep waiting for them: {cmd}",
+        crate::term::count(ids.len() as u64, "session", "sessions"),
+        ids.join(", ")
+    );
+}
+
 /// What a queued session waits for, in words ([`crate::admission::waiting_for`]).
 fn waiting_for(session: &SessionDir) -> Option<String> {
     let record: SessionRecord = crate::store::record::read(&session.file(SESSION_TOML))

@@ -102,6 +102,8 @@ pub fn exec(args: &WaitArgs) -> Result<u8> {
     let answered = args.any && tally.ended() > 0;
     if !pending.is_empty() && !answered {
         directives::still_running(&pending, started, args, multi);
+    } else if !pending.is_empty() {
+        directives::left_pending(&pending, args);
     }
     if multi {
         directives::summary(&directives::Summary {

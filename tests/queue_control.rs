@@ -1,0 +1,126 @@
+//! `csa queue pause|resume|rm`, and queues that are empty and unused left out of
+//! `queue list`.
+
+use crate::support::{Csa, Gate, HANG, code, stderr, stdout, wait_for};
+
+fn queue_json(csa: &Csa, all: bool) -> serde_json::Value {
+    let mut args = vec!["queue", "list", "--json"];
+    if all {
+        args.push("--all");
+    }
+    let out = csa.output(&args);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn status(csa: &Csa, id: &str) -> String {
+    csa.result(id).map_or_else(
+        || {
+            let out = csa.output(&["session", "result", "--json", id]);
+            let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            json["status"].as_str().unwrap().to_owned()
+        },
+        |result| result["status"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn a_paused_queue_keeps_its_waiters_in_order_and_its_running_jobs_go_on() {
+    let csa = Csa::new();
+    let mut gate = Gate::new();
+    assert_eq!(code(&csa.output(&["queue", "slots", "builds", "1"])), 0);
+    let running = csa.run_args(&["--queue", "builds", &gate.pass()]);
+    wait_for(HANG, "the first job to run", || {
+        status(&csa, &running) == "running"
+    });
+    let out = csa.output(&["queue", "pause", "builds"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("paused"), "{}", stderr(&out));
+    let log = csa.state.path().join("order.log");
+    let second = csa.run_args(&[
+        "--queue",
+        "builds",
+        &format!("echo 2 >> '{}'", log.display()),
+    ]);
+    let third = csa.run_args(&[
+        "--queue",
+        "builds",
+        &format!("echo 3 >> '{}'", log.display()),
+    ]);
+    let queues = queue_json(&csa, false);
+    assert_eq!(queues[0]["paused"], true);
+    assert_eq!(queues[0]["waiting"], serde_json::json!([second, third]));
+    let out = csa.output(&["queue", "list"]);
+    assert!(stdout(&out).contains("paused"), "{}", stdout(&out));
+    let out = csa.output(&["session", "result", "--json", &second]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        json["waiting_for"].as_str().unwrap().contains("paused"),
+        "{json}"
+    );
+
+    // The running job goes on and ends; the freed slot is not taken while paused.
+    gate.open();
+    assert_eq!(code(&csa.wait(&running)), 0);
+    let out = csa.output(&["queue", "list", "--json"]);
+    let queues: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(queues[0]["running"], 0);
+    assert_eq!(status(&csa, &second), "queued");
+    assert_eq!(status(&csa, &third), "queued");
+
+    let out = csa.output(&["queue", "resume", "builds"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(code(&csa.wait(&second)), 0);
+    assert_eq!(code(&csa.wait(&third)), 0);
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "2\n3\n");
+    assert_eq!(queue_json(&csa, false)[0]["paused"], false);
+}
+
+#[test]
+fn queue_rm_is_refused_while_sessions_run_or_wait_in_it() {
+    let csa = Csa::new();
+    let mut gate = Gate::new();
+    assert_eq!(code(&csa.output(&["queue", "slots", "builds", "3"])), 0);
+    let running = csa.run_args(&["--queue", "builds", &gate.pass()]);
+    let out = csa.output(&["queue", "rm", "builds"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not removing queue builds"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(queue_json(&csa, false)[0]["name"], "builds");
+    gate.open();
+    assert_eq!(code(&csa.wait(&running)), 0);
+    let out = csa.output(&["queue", "rm", "builds"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(queue_json(&csa, true), serde_json::json!([]));
+    let out = csa.output(&["queue", "rm", "builds"]);
+    assert_eq!(code(&out), 125, "{}", stderr(&out));
+    // The queue can be used again, anew (the default slot count).
+    let again = csa.run_args(&["--queue", "builds", "true"]);
+    assert_eq!(code(&csa.wait(&again)), 0);
+    assert_eq!(queue_json(&csa, false)[0]["slots_set"], false);
+}
+
+#[test]
+fn empty_queues_unused_for_a_week_are_not_listed() {
+    let csa = Csa::new();
+    assert_eq!(code(&csa.output(&["queue", "slots", "old", "2"])), 0);
+    assert_eq!(code(&csa.output(&["queue", "slots", "new", "2"])), 0);
+    let old = csa.state.path().join("queues").join("old");
+    let week_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(8 * 24 * 3600);
+    std::fs::File::open(&old)
+        .unwrap()
+        .set_modified(week_ago)
+        .unwrap();
+    let names = |json: serde_json::Value| -> Vec<String> {
+        json.as_array()
+            .unwrap()
+            .iter()
+            .map(|queue| queue["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names(queue_json(&csa, false)), ["new"]);
+    assert_eq!(names(queue_json(&csa, true)), ["new", "old"]);
+}
