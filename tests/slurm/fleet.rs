@@ -64,6 +64,19 @@ fn a_slurm_session_runs_after_its_dependency_and_is_skipped_after_a_failure() {
     );
 }
 
+/// The ID of the child session a parent's job wrote to `child.id` in `work`, once it is
+/// there.
+fn child_id(work: &std::path::Path) -> String {
+    let child_file = work.join("child.id");
+    wait_for(SLURM_DEADLINE, "the child session", || {
+        std::fs::read_to_string(&child_file).is_ok_and(|s| s.trim().len() == 26)
+    });
+    std::fs::read_to_string(&child_file)
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
 #[test]
 #[ignore = "needs a Slurm cluster (CSA_TEST_SLURM=1; .ci/run starts one)"]
 fn killing_a_local_parent_stops_its_slurm_child() {
@@ -77,14 +90,7 @@ fn killing_a_local_parent_stops_its_slurm_child() {
     let parent = slurm
         .csa
         .run_args(&["--cd", work.path().to_str().unwrap(), &script]);
-    let child_file = work.path().join("child.id");
-    wait_for(SLURM_DEADLINE, "the child session", || {
-        std::fs::read_to_string(&child_file).is_ok_and(|s| s.trim().len() == 26)
-    });
-    let child = std::fs::read_to_string(&child_file)
-        .unwrap()
-        .trim()
-        .to_owned();
+    let child = child_id(work.path());
     slurm.wait_started(&child, "child-ready");
     let out = slurm.output(&["session", "kill", "--session", &parent]);
     assert_exit(&out, 0);
@@ -120,14 +126,7 @@ fn a_local_parents_timeout_stops_its_slurm_child() {
         "4s",
         &script,
     ]);
-    let child_file = work.path().join("child.id");
-    wait_for(SLURM_DEADLINE, "the child session", || {
-        std::fs::read_to_string(&child_file).is_ok_and(|s| s.trim().len() == 26)
-    });
-    let child = std::fs::read_to_string(&child_file)
-        .unwrap()
-        .trim()
-        .to_owned();
+    let child = child_id(work.path());
     let out = slurm.wait(&parent);
     assert_eq!(out.status.code(), Some(124), "{}", stderr(&out));
     slurm.wait(&child);
