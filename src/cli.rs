@@ -218,7 +218,7 @@ mod tests {
     /// `list --status` takes every status a session can show, observed or recorded.
     #[test]
     fn list_status_takes_every_state() {
-        use crate::store::record::State;
+        use crate::store::record::{State, Status};
         let all = "running,queued,success,failure,signal,timeout,lost,skipped";
         let cli = Cli::try_parse_from(["csa", "session", "list", "--status", all]).unwrap();
         let Command::Session(SessionCommand::List(args)) = cli.command else {
@@ -226,7 +226,7 @@ mod tests {
         };
         let names: Vec<&str> = args.status.iter().map(|s| s.as_str()).collect();
         assert_eq!(names.join(","), all);
-        assert!(args.status.contains(&State::Skipped));
+        assert!(args.status.contains(&State::Ended(Status::Skipped)));
         assert!(Cli::try_parse_from(["csa", "session", "list", "--status", "weird"]).is_err());
     }
 

@@ -23,7 +23,7 @@ use ulid::Ulid;
 
 use crate::cmd::args::ListArgs;
 use crate::liveness::Observed;
-use crate::store::record::{self, ResultRecord, SessionRecord, State, Times};
+use crate::store::record::{self, ResultRecord, SessionRecord, State, Status, Times};
 use crate::store::session::{self, SessionDir, StateRoot};
 use crate::store::tags;
 use crate::term::Colour;
@@ -206,11 +206,11 @@ fn warning_unless_removed(session: &SessionDir, err: &anyhow::Error) -> Option<S
 pub fn status_colour(status: State) -> Colour {
     match status {
         State::Running => Colour::Cyan,
-        State::Queued | State::Skipped => Colour::Dim,
-        State::Success => Colour::Green,
-        State::Failure => Colour::Red,
-        State::Signal | State::Timeout => Colour::Yellow,
-        State::Lost => Colour::Magenta,
+        State::Queued | State::Ended(Status::Skipped) => Colour::Dim,
+        State::Ended(Status::Success) => Colour::Green,
+        State::Ended(Status::Failure) => Colour::Red,
+        State::Ended(Status::Signal | Status::Timeout) => Colour::Yellow,
+        State::Ended(Status::Lost) => Colour::Magenta,
     }
 }
 

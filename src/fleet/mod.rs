@@ -25,7 +25,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::Result;
 use ulid::Ulid;
 
-use crate::store::record::{SessionRecord, State};
+use crate::store::record::{SessionRecord, State, Status};
 use crate::store::session::{SessionDir, StateRoot};
 use crate::tool::config::Config;
 
@@ -141,10 +141,10 @@ impl Counts {
         match state {
             State::Running => self.running += 1,
             State::Queued => self.queued += 1,
-            State::Success => self.succeeded += 1,
-            State::Failure | State::Signal | State::Timeout => self.failed += 1,
-            State::Skipped => self.skipped += 1,
-            State::Lost => self.lost += 1,
+            State::Ended(Status::Success) => self.succeeded += 1,
+            State::Ended(Status::Failure | Status::Signal | Status::Timeout) => self.failed += 1,
+            State::Ended(Status::Skipped) => self.skipped += 1,
+            State::Ended(Status::Lost) => self.lost += 1,
         }
     }
 }
@@ -361,7 +361,7 @@ fn display_key(session: &Session) -> (u8, i128, Ulid) {
             session.id(),
         ),
         State::Queued => (1, millis(Some(session.created)), session.id()),
-        _ => (2, -millis(session.finished), session.id()),
+        State::Ended(_) => (2, -millis(session.finished), session.id()),
     }
 }
 

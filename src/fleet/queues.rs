@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::Session;
 use crate::queue::{self, snapshot};
-use crate::store::record::State;
+use crate::store::record::{State, Status};
 use crate::store::session::StateRoot;
 use crate::tool::config::Config;
 
@@ -140,8 +140,8 @@ pub(super) fn figures(
                 let waited = u64::try_from(session.waited(now).as_millis()).unwrap_or(u64::MAX);
                 queue.oldest_wait_ms = queue.oldest_wait_ms.max(Some(waited));
             }
-            State::Success => queue.done += 1,
-            _ => queue.failed += 1,
+            State::Ended(Status::Success) => queue.done += 1,
+            State::Ended(_) => queue.failed += 1,
         }
         let recent = session
             .finished

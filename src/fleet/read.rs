@@ -69,7 +69,7 @@ pub(super) fn session(
                 session.reason =
                     Some("its watcher is gone; `csa session list` looks for the job".to_owned());
             } else {
-                session.state = State::Lost;
+                session.state = State::Ended(Status::Lost);
                 session.reason = Some(format!(
                     "{} (recorded by the next `csa session list`)",
                     record::endings::LOST_REASON

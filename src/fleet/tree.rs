@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use ulid::Ulid;
 
 use super::Session;
-use crate::store::record::State;
+use crate::store::record::{State, Status};
 
 /// How the sessions under one session fare: its descendants, all generations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -86,8 +86,8 @@ impl Tree {
                 match sessions[child].state {
                     State::Running => rollup.running += 1,
                     State::Queued => {}
-                    State::Success => rollup.done += 1,
-                    _ => {
+                    State::Ended(Status::Success) => rollup.done += 1,
+                    State::Ended(_) => {
                         rollup.done += 1;
                         rollup.failed += 1;
                     }

@@ -171,42 +171,9 @@ pub enum Status {
 }
 
 impl Status {
-    /// The lower-case name used in files and directives (the [`State`]'s name).
-    pub fn as_str(self) -> &'static str {
-        State::from(self).as_str()
-    }
-}
-
-/// The status a session shows (`list`, `result`, `list --status`): while it has no result,
-/// what a look finds (`running`, `queued`); then its result's [`Status`]. The names are
-/// the lower-case variant names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum State {
-    /// The supervisor is alive and the job runs (or is being started).
-    Running,
-    /// The job waits for a queue slot or for its dependencies; it has not started.
-    Queued,
-    /// See [`Status::Success`].
-    Success,
-    /// See [`Status::Failure`].
-    Failure,
-    /// See [`Status::Signal`].
-    Signal,
-    /// See [`Status::Timeout`].
-    Timeout,
-    /// See [`Status::Lost`].
-    Lost,
-    /// See [`Status::Skipped`].
-    Skipped,
-}
-
-impl State {
-    /// The lower-case name, as printed and as `list --status` takes it.
+    /// The lower-case name used in files and directives, as `status` in `result.toml`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Running => "running",
-            Self::Queued => "queued",
             Self::Success => "success",
             Self::Failure => "failure",
             Self::Signal => "signal",
@@ -217,16 +184,40 @@ impl State {
     }
 }
 
+/// The status a session shows (`list`, `result`, `list --status`): while it has no result,
+/// what a look finds (`running`, `queued`); then its result's [`Status`]. Serialized as its
+/// name ([`State::as_str`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// The supervisor is alive and the job runs (or is being started).
+    Running,
+    /// The job waits for a queue slot or for its dependencies; it has not started.
+    Queued,
+    /// The job ended so (its result's `status`).
+    Ended(Status),
+}
+
+impl State {
+    /// The lower-case name, as printed and as `list --status` takes it: `running`,
+    /// `queued`, or the [`Status`]'s name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Queued => "queued",
+            Self::Ended(status) => status.as_str(),
+        }
+    }
+}
+
+impl Serialize for State {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 impl From<Status> for State {
     fn from(status: Status) -> Self {
-        match status {
-            Status::Success => Self::Success,
-            Status::Failure => Self::Failure,
-            Status::Signal => Self::Signal,
-            Status::Timeout => Self::Timeout,
-            Status::Lost => Self::Lost,
-            Status::Skipped => Self::Skipped,
-        }
+        Self::Ended(status)
     }
 }
 

@@ -4,7 +4,7 @@
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 
-use crate::store::record::{ExecutorKind, State, StdinSource};
+use crate::store::record::{ExecutorKind, State, Status, StdinSource};
 
 /// One choice: its value, its name on the command line (and in records), its help.
 type Choice<T> = (T, &'static str, &'static str);
@@ -35,29 +35,29 @@ pub const STATES: &[Choice<State>] = &[
         "queued",
         "The job waits for a queue slot or for its dependencies; it has not started",
     ),
-    (State::Success, "success", "The job exited 0"),
+    (State::Ended(Status::Success), "success", "The job exited 0"),
     (
-        State::Failure,
+        State::Ended(Status::Failure),
         "failure",
         "The job exited non-zero, or could not be started (126/127)",
     ),
     (
-        State::Signal,
+        State::Ended(Status::Signal),
         "signal",
         "The job ended by a signal (including `session kill`)",
     ),
     (
-        State::Timeout,
+        State::Ended(Status::Timeout),
         "timeout",
         "`--timeout` or `--idle-timeout` expired (exit code 124)",
     ),
     (
-        State::Lost,
+        State::Ended(Status::Lost),
         "lost",
         "The supervisor disappeared without writing a result (exit code 1)",
     ),
     (
-        State::Skipped,
+        State::Ended(Status::Skipped),
         "skipped",
         "A dependency (`--after`) did not end with `success`; the job never started",
     ),

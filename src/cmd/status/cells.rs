@@ -9,7 +9,7 @@ use crate::term::clock;
 use super::rows::Line;
 use crate::fleet::output::Spools;
 use crate::fleet::{Fleet, QueueFigures, Session};
-use crate::store::record::State;
+use crate::store::record::{State, Status};
 
 /// The headers of the sessions table.
 pub const HEADERS: [&str; 8] = [
@@ -125,7 +125,7 @@ fn waiting_for(fleet: &Fleet, at: usize) -> String {
                 .ok()
                 .and_then(|id| fleet.find(id));
             match found.map(|dep| &fleet.sessions()[dep]) {
-                Some(dep) if dep.state == State::Success => None,
+                Some(dep) if dep.state == State::Ended(Status::Success) => None,
                 Some(dep) => Some(dep.handle.clone()),
                 None => Some(id.clone()),
             }

@@ -2,7 +2,7 @@
 //! match (`tag:ci status:running make`).
 
 use crate::fleet::Session;
-use crate::store::record::State;
+use crate::store::record::{State, Status};
 
 /// A parsed filter. Empty: every session matches.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -81,7 +81,10 @@ impl Filter {
 /// success), `ended`, or `live` (running or queued).
 fn state_is(state: State, wanted: &str) -> bool {
     match wanted {
-        "failed" => !matches!(state, State::Running | State::Queued | State::Success),
+        "failed" => !matches!(
+            state,
+            State::Running | State::Queued | State::Ended(Status::Success)
+        ),
         "ended" => !matches!(state, State::Running | State::Queued),
         "live" => matches!(state, State::Running | State::Queued),
         _ => state.as_str() == wanted,
@@ -104,10 +107,10 @@ mod tests {
 
     #[test]
     fn status_names_and_groups() {
-        assert!(state_is(State::Timeout, "failed"));
-        assert!(state_is(State::Skipped, "failed"));
-        assert!(!state_is(State::Success, "failed"));
-        assert!(state_is(State::Success, "ended"));
+        assert!(state_is(State::Ended(Status::Timeout), "failed"));
+        assert!(state_is(State::Ended(Status::Skipped), "failed"));
+        assert!(!state_is(State::Ended(Status::Success), "failed"));
+        assert!(state_is(State::Ended(Status::Success), "ended"));
         assert!(state_is(State::Queued, "live"));
         assert!(state_is(State::Running, "running"));
         assert!(!state_is(State::Running, "queued"));
