@@ -246,3 +246,28 @@ fn an_emptied_seq_never_lets_a_new_session_jump_the_queue() {
     }
     assert_eq!(std::fs::read_to_string(&log).unwrap(), "Q1\nQ2\nQ3\nNEW\n");
 }
+
+/// `csa queue slots` may be the first command run: it makes the state root (mode 0700),
+/// as `csa run` does.
+#[test]
+fn queue_slots_as_the_first_command_makes_the_state_root() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let csa = Csa::new();
+    let root = csa.state.path().join("fresh").join("root");
+    let out = csa
+        .cmd()
+        .env("CSA_STATE_DIR", &root)
+        .args(["queue", "slots", "q", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let mode = std::fs::metadata(&root).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    let out = csa
+        .cmd()
+        .env("CSA_STATE_DIR", &root)
+        .args(["queue", "slots", "q"])
+        .output()
+        .unwrap();
+    assert_eq!(crate::support::stdout(&out), "2\n", "{}", stderr(&out));
+}

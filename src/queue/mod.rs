@@ -87,9 +87,15 @@ impl Queue {
     /// Creates the queue's directories (mode 0700) if missing, and checks those that exist
     /// (directories of csa's user, not writable by group or others; never followed).
     ///
+    /// The state root too, when it is missing (`csa queue slots` may be the first command
+    /// run): made and checked as `csa run` makes it ([`files::root::check`]).
+    ///
     /// Errors name the directory that cannot be created or is refused.
     pub fn create(&self) -> Result<()> {
         let queues = self.path.parent().unwrap_or(&self.path);
+        if let Some(root) = queues.parent() {
+            files::root::check(root, files::root::Missing::Create)?;
+        }
         for dir in [queues, &self.path, &self.waiting_dir()] {
             files::ensure_dir(dir)
                 .map_err(|err| files::failure("cannot create the queue directory", &err, dir))?;

@@ -79,9 +79,11 @@ fn looks_in_a_loop_never_stall_a_one_slot_queue() {
                 }
             });
         }
-        let ids: Vec<String> = (0..jobs)
-            .map(|i| csa.run_args(&["--queue", "one", &format!("echo {i}")]))
-            .collect();
+        // All queued behind a first job held at a gate, so that they run back to back.
+        let mut gate = Gate::new();
+        let mut ids = vec![csa.run_args(&["--queue", "one", &gate.pass()])];
+        ids.extend((1..jobs).map(|i| csa.run_args(&["--queue", "one", &format!("echo {i}")])));
+        gate.open();
         for (i, id) in ids.iter().enumerate() {
             let out = csa.wait(id);
             assert_eq!(code(&out), 0, "job {i}: {}", stderr(&out));
