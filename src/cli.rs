@@ -34,6 +34,10 @@ pub struct Cli {
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
+    /// When to colour: auto (on a terminal, unless `NO_COLOR` is set; `CLICOLOR_FORCE` forces
+    /// it), always, never
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
+    pub color: String,
 }
 
 /// csa's subcommands (the hidden ones are `csa run`'s and Slurm's internal entries).
@@ -173,7 +177,13 @@ pub fn parse() -> Command {
     if cannot_show_help(std::env::args_os().skip(1)) {
         codes::skip_tables();
     }
-    parse_or_exit().command
+    let cli = parse_or_exit();
+    crate::term::set_colour_choice(match cli.color.as_str() {
+        "always" => crate::term::ColourChoice::Always,
+        "never" => crate::term::ColourChoice::Never,
+        _ => crate::term::ColourChoice::Auto,
+    });
+    cli.command
 }
 
 /// True for a command line of `run`, `session …`, `queue …` or a shortcut with arguments and without

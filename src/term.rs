@@ -36,10 +36,40 @@ impl Colour {
     }
 }
 
-/// True when standard output is a terminal and `NO_COLOR` is unset or empty (the
-/// <https://no-color.org> convention).
+/// When to colour (`--color=WHEN`, every command).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColourChoice {
+    /// Colour on a terminal, unless `NO_COLOR` says not to or `CLICOLOR_FORCE` says to
+    /// anyway ([`stdout_colour`]).
+    #[default]
+    Auto,
+    /// Always, whatever the output and the environment.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The choice of `--color`, set once by the command line.
+static CHOICE: std::sync::OnceLock<ColourChoice> = std::sync::OnceLock::new();
+
+/// Sets what `--color` asked for (the first call wins).
+pub fn set_colour_choice(choice: ColourChoice) {
+    let _ = CHOICE.set(choice);
+}
+
+/// True when csa's output is coloured: with `--color=always` or `never`, as asked; else
+/// (`auto`) never when `NO_COLOR` is set and not empty (<https://no-color.org>), always when
+/// `CLICOLOR_FORCE` is set and not `0` (<https://bixense.com/clicolors/>), otherwise when
+/// standard output is a terminal.
 pub fn stdout_colour() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    let set = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
+    match CHOICE.get().copied().unwrap_or_default() {
+        ColourChoice::Always => true,
+        ColourChoice::Never => false,
+        ColourChoice::Auto if set("NO_COLOR").is_some() => false,
+        ColourChoice::Auto if set("CLICOLOR_FORCE").is_some_and(|value| value != "0") => true,
+        ColourChoice::Auto => std::io::stdout().is_terminal(),
+    }
 }
 
 /// `text` wrapped in the SGR sequence of `colour` when `enabled`, else unchanged.

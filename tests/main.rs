@@ -16,6 +16,7 @@ mod after;
 mod agents;
 mod attach;
 mod clean;
+mod colour;
 mod completion;
 mod contract;
 mod directives;

@@ -16,6 +16,9 @@ const DOC: &str = "docs/tour.md";
 /// Where the sandbox's home is shown in the tour.
 const SHOWN_HOME: &str = "/home/me";
 
+/// Where the tour's working directory is shown.
+const SHOWN_WORK: &str = "/home/me/src/app";
+
 /// One step of the tour: its name, its shell block, and where its `text` block's body is
 /// in the document (byte range).
 struct Step {
@@ -67,10 +70,14 @@ fn fenced(text: &str, from: usize, open: &str, name: &str) -> (std::ops::Range<u
     (body..close, close + "```".len())
 }
 
-/// What the terminal showed, with the sandbox's home shown as [`SHOWN_HOME`].
-fn shown(screen: &str, home: &Path) -> String {
+/// What the terminal showed, with the sandbox's home and working directory shown as
+/// [`SHOWN_HOME`] and [`SHOWN_WORK`].
+fn shown(screen: &str, home: &Path, work: &Path) -> String {
     let mut text = String::new();
-    for line in screen.replace(home.to_str().unwrap(), SHOWN_HOME).lines() {
+    let screen = screen
+        .replace(work.to_str().unwrap(), SHOWN_WORK)
+        .replace(home.to_str().unwrap(), SHOWN_HOME);
+    for line in screen.lines() {
         text.push_str(line.trim_end());
         text.push('\n');
     }
@@ -98,7 +105,14 @@ fn essence(text: &str) -> Vec<String> {
                 // A number before `ms` is a time; one of 3 digits or more a process ID or
                 // a handle that happens to be all digits.
                 let number = word.bytes().all(|b| b.is_ascii_digit());
-                masked.push(if number && words.get(i + 1) == Some(&"ms") {
+                let bare = word.trim_start_matches('(');
+                let size = !bare.is_empty()
+                    && bare.bytes().all(|b| b.is_ascii_digit())
+                    && words.get(i + 1).is_some_and(|next| next.starts_with('B'));
+                masked.push(if size {
+                    // A file's size (`daemon.pid`'s depends on the PID).
+                    word.replace(bare, "S")
+                } else if number && words.get(i + 1) == Some(&"ms") {
                     "T".to_owned()
                 } else if number && word.len() >= 3 {
                     "<ID>".to_owned()
@@ -115,9 +129,9 @@ fn essence(text: &str) -> Vec<String> {
 }
 
 /// Masks in one word: runs of 4 or more Crockford base32 capitals and digits (session IDs
-/// and handles, which may be all digits) become `<ID>`; the value of `pid=`,
-/// `duration_ms=`, `elapsed_ms=` and a throughput become `N`; a time (`12ms`, `1.0s`,
-/// `1m05s`, `3s ago`'s `3s`) becomes `T`.
+/// and handles, which may be all digits) and numbers of 3 digits (sizes) become `<ID>`;
+/// the value of `pid=`, `duration_ms=`, `elapsed_ms=` and a throughput become `N`; a time (`12ms`, `1.0s`,
+/// `1m05s`, `3s ago`'s `3s`, `05:36:03.584`) becomes `T` and a date `D`.
 fn mask_word(word: &str) -> String {
     for key in ["pid=", "duration_ms=", "elapsed_ms="] {
         if let Some(value) = word.strip_prefix(key)
@@ -125,6 +139,21 @@ fn mask_word(word: &str) -> String {
         {
             return format!("{key}N");
         }
+    }
+    if word.ends_with("/min") {
+        return "N/min".to_owned();
+    }
+    let core = word.trim_matches(|c: char| "()[],;\"'".contains(c));
+    let timelike = core.starts_with(|c: char| c.is_ascii_digit())
+        && core
+            .chars()
+            .all(|c| c.is_ascii_digit() || ".:msdh".contains(c))
+        && core.chars().any(|c| ".:msdh".contains(c));
+    let date = core.len() == "2026-12-07".len()
+        && core.bytes().filter(|&b| b == b'-').count() == 2
+        && core.bytes().all(|b| b.is_ascii_digit() || b == b'-');
+    if timelike || date {
+        return word.replace(core, if date { "D" } else { "T" });
     }
     let crockford = |c: char| c.is_ascii_digit() || (c.is_ascii_uppercase() && !"ILOU".contains(c));
     let chars: Vec<char> = word.chars().collect();
@@ -137,7 +166,8 @@ fn mask_word(word: &str) -> String {
                 j += 1;
             }
             let run: String = chars[i..j].iter().collect();
-            if j - i >= 4 {
+            let digits = run.bytes().all(|b| b.is_ascii_digit());
+            if j - i >= 4 || (digits && j - i == 3) {
                 out.push_str("<ID>");
             } else {
                 out.push_str(&run);
@@ -148,20 +178,7 @@ fn mask_word(word: &str) -> String {
             i += 1;
         }
     }
-    if out.ends_with("/min") {
-        return "N/min".to_owned();
-    }
-    let core = out.trim_matches(|c: char| "()[],;\"'".contains(c));
-    let timelike = core.starts_with(|c: char| c.is_ascii_digit())
-        && core
-            .chars()
-            .all(|c| c.is_ascii_digit() || ".:msdh".contains(c))
-        && core.chars().any(|c| ".:msdh".contains(c));
-    if timelike {
-        out.replace(core, "T")
-    } else {
-        out
-    }
+    out
 }
 
 /// The state root of the sandbox's home (no `CSA_STATE_DIR` in the tour).
@@ -213,7 +230,7 @@ fn the_tour_runs_as_written_and_shows_what_it_says() {
                     counts["counts"]["running"] == 2 && counts["counts"]["queued"] == 2
                 });
             }
-            if step.script.contains("--tag ci-1") && step.script.contains("wait") {
+            if step.script.contains("wait --tag ci-1") {
                 // The jobs may end now.
                 std::fs::write(&gate, "").unwrap();
             }
@@ -222,7 +239,12 @@ fn the_tour_runs_as_written_and_shows_what_it_says() {
             assert_eq!(code, 0, "{}: {}", step.name, pty.screen());
             pty.screen()
         };
-        captures.push(shown(&screen, sandbox.home.path()));
+        let capture = shown(&screen, sandbox.home.path(), sandbox.work.path());
+        // Nothing of this machine reaches the docs.
+        for private in [env!("CARGO_MANIFEST_DIR"), "/tmp/"] {
+            assert!(!capture.contains(private), "{}: {capture}", step.name);
+        }
+        captures.push(capture);
     }
     let bless = std::env::var_os("CSA_BLESS_DOCS").is_some();
     let mut blocks: Vec<(String, std::ops::Range<usize>)> = steps

@@ -26,8 +26,8 @@ pub struct Pty {
 }
 
 impl Pty {
-    /// Starts `command` (its program and arguments; environment included) in a new
-    /// terminal of `rows` × `cols`.
+    /// Starts `command` (its program and arguments; environment and working directory
+    /// included) in a new terminal of `rows` × `cols`.
     pub fn spawn(command: &Command, rows: u16, cols: u16) -> Self {
         let master = rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
         rustix::pty::grantpt(&master).unwrap();
@@ -50,6 +50,9 @@ impl Pty {
         let mut wrapped = Command::new("setsid");
         wrapped.arg("--ctty").arg(command.get_program());
         wrapped.args(command.get_args());
+        if let Some(dir) = command.get_current_dir() {
+            wrapped.current_dir(dir);
+        }
         for (key, value) in command.get_envs() {
             match value {
                 Some(value) => wrapped.env(key, value),

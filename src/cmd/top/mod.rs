@@ -93,7 +93,7 @@ pub fn exec(args: &TopArgs) -> Result<u8> {
         spools: Spools::default(),
         root,
         tx,
-        colour: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        colour: crate::term::stdout_colour(),
     };
     let code = top.run(&mut terminal, &rx);
     drop(terminal);
