@@ -39,6 +39,8 @@ pub fn parse_name(text: &str) -> Result<String> {
         "a session name cannot be empty; leave out --name for none"
     } else if text.chars().any(char::is_control) {
         "a session name cannot contain control characters (newlines, tabs, escapes)"
+    } else if text.chars().any(is_invisible_format) {
+        "a session name cannot contain invisible format characters (bidirectional overrides, zero-width characters)"
     } else if text.len() > MAX_NAME_LEN {
         "a session name is at most 1024 bytes"
     } else if text == "last" {
@@ -47,6 +49,25 @@ pub fn parse_name(text: &str) -> Result<String> {
         return Ok(text.to_owned());
     };
     Err(anyhow!(why))
+}
+
+/// True for the invisible format characters (Unicode category Cf, as listed in Unicode's
+/// UTS #39 and the "Trojan Source" paper): bidirectional embeddings, overrides and isolates,
+/// zero-width spaces and joiners, marks and the byte-order mark. They make a name look like
+/// another or reorder the text around it.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+    )
 }
 
 /// The longest queue name or tag (characters).

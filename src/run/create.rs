@@ -145,6 +145,7 @@ pub(super) fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
     };
     let text = toml::to_string(&record)
         .map_err(|err| anyhow::anyhow!("cannot serialize a record: {err}"))?;
+    too_large(text.len())?;
     write_file(&dir, session::SESSION_TOML, text.as_bytes(), staged)?;
     if let Some(name) = &args.name {
         StateRoot::from_env()?.index_name(&dir, name)?;
@@ -165,6 +166,24 @@ pub(super) fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         stdout: create(session::STDOUT_LOG)?,
         stderr: create(session::STDERR_LOG)?,
     })
+}
+
+/// Refuses a `session.toml` of `len` bytes over [`record::MAX_RECORD_BYTES`], the most any
+/// reader of the store reads: a session no one could read (its name, tags and state
+/// unseen) is never created. Exit code 2: the command line is too large.
+fn too_large(len: usize) -> Result<()> {
+    if len as u64 <= record::MAX_RECORD_BYTES {
+        return Ok(());
+    }
+    Err(crate::exit::Failure::new(
+        crate::exit::USAGE,
+        format!(
+            "command line too large: its session record would be {len} bytes, over the 1 MiB \
+             every reader of the state root accepts; pass large arguments, --env values or \
+             prompts in a file (a prompt on standard input is kept apart and may be up to 10 MiB)"
+        ),
+    )
+    .into())
 }
 
 /// Writes `bytes` as the file `name` of the session's directory: directly when it is

@@ -254,7 +254,26 @@ fn plan_job(args: &Request, config: &tool::config::Lazy<'_>) -> Result<Job> {
         )
         .into());
     }
-    tool::job_for_prompt(&config.get()?.tools, &args.tool, prompt, true)
+    let nul = prompt.iter().position(|&b| b == 0);
+    let job = tool::job_for_prompt(&config.get()?.tools, &args.tool, prompt, true)?;
+    // An argument cannot hold a NUL byte; a prompt passed in a file can.
+    if let Some(at) = nul
+        && job
+            .argv
+            .iter()
+            .any(|arg| std::os::unix::ffi::OsStrExt::as_bytes(arg.as_os_str()).contains(&0))
+    {
+        return Err(Failure::new(
+            USAGE,
+            format!(
+                "the prompt on standard input holds a NUL byte (at byte {at}), which a command \
+                 line cannot carry: remove it, or run a program that reads the data itself \
+                 (`csa run -- PROGRAM < FILE`) (standard input)"
+            ),
+        )
+        .into());
+    }
+    Ok(job)
 }
 
 /// What `csa run` starts: the parsed command line, the job, its new session, its working

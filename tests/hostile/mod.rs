@@ -7,6 +7,7 @@ mod files;
 mod ids;
 mod planted;
 mod queue_files;
+mod records;
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt as _;
