@@ -131,8 +131,13 @@ fn essence(text: &str) -> Vec<String> {
 /// Masks in one word: runs of 4 or more Crockford base32 capitals and digits (session IDs
 /// and handles, which may be all digits) and numbers of 3 digits (sizes) become `<ID>`;
 /// the value of `pid=`, `duration_ms=`, `elapsed_ms=` and a throughput become `N`; a time (`12ms`, `1.0s`,
-/// `1m05s`, `3s ago`'s `3s`, `05:36:03.584`) becomes `T` and a date `D`.
+/// `1m05s`, `3s ago`'s `3s`, `05:36:03.584`) and an empty cell (`-`) become `T`, and a date `D`.
 fn mask_word(word: &str) -> String {
+    // An empty cell: a session killed right after `run` may be stopped before its job
+    // started (RAN `-`) or just after (RAN `0s`); both are true, so a `-` reads as a time.
+    if word == "-" {
+        return "T".to_owned();
+    }
     for key in ["pid=", "duration_ms=", "elapsed_ms="] {
         if let Some(value) = word.strip_prefix(key)
             && value.bytes().all(|b| b.is_ascii_digit())
