@@ -47,9 +47,24 @@ impl StopRequest {
     /// Records the request in the session directory (atomically; a later request replaces
     /// an earlier one), into the space `csa run` reserved for it, so that a full file
     /// system cannot keep a session from being stopped. Errors name the path.
+    ///
+    /// A request the session already holds (same signal, grace period and asker — a tree
+    /// stop records it before its signals, and the stop of each level records it again) is
+    /// kept as it is: rewriting it would need space the reservation no longer has.
     pub fn write(&self, session: &SessionDir) -> Result<()> {
+        if requested(session).is_some_and(|held| held.same_as(self)) {
+            return Ok(());
+        }
         let text = toml::to_string(self).context("cannot serialize a stop request")?;
         record::write_reserved(&session.path, STOP_TOML, text.as_bytes(), false).map(drop)
+    }
+}
+
+impl StopRequest {
+    /// True when `other` asks for the same stop: the same first signal, grace period and
+    /// asker (when it was asked does not matter).
+    fn same_as(&self, other: &StopRequest) -> bool {
+        self.signal == other.signal && self.grace_ms == other.grace_ms && self.by == other.by
     }
 }
 
