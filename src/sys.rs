@@ -12,6 +12,7 @@ use std::process::Command;
 
 use rustix::io::FdFlags;
 
+mod argv;
 pub mod cgroup;
 mod exits;
 pub mod inotify;
@@ -21,6 +22,7 @@ pub mod signals;
 mod spawn;
 pub mod witness;
 
+pub use argv::{MAX_ARGV_BYTES, argv_file, read_argv};
 pub use exits::until_one_exits;
 pub use pid::{
     Pid, group_may_exist, signal_group, signal_process, signal_proven,

@@ -138,8 +138,10 @@ impl ToolDef {
 /// The job that runs `prompt` with the tool named `tool` from `tools`, with the tool's
 /// default timeout, idle timeout and queue.
 ///
-/// Prompts over [`ARGV_PROMPT_LIMIT`] bytes, and every prompt of a tool with
-/// `stdin = true`, go on standard input, with the tool's [`ToolDef::stdin_command`]. A
+/// Prompts over [`ARGV_PROMPT_LIMIT`] bytes, every prompt of a tool with `stdin = true`,
+/// and a prompt read from csa's standard input (when the tool has a
+/// [`ToolDef::stdin_command`]) go on standard input, with that command — never in an argv
+/// every local user can read. A
 /// prompt read from standard input is also kept as `prompt.txt`.
 ///
 /// Errors (exit 2): an unknown tool; a prompt that must go on standard input for a tool
@@ -161,7 +163,11 @@ pub fn job_for_prompt(
         )
         .into());
     };
-    let on_stdin = def.stdin || prompt.len() > ARGV_PROMPT_LIMIT;
+    // A prompt that came on standard input stays off every argv too, where the tool can
+    // take it there.
+    let on_stdin = def.stdin
+        || prompt.len() > ARGV_PROMPT_LIMIT
+        || (from_stdin && def.stdin_command().is_some());
     let (argv, stdin, prompt_file) = if on_stdin {
         let argv = def.stdin_command().ok_or_else(|| {
             Failure::new(

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 use crate::support::{
     Csa, HANG, assert_contains, assert_exit, assert_success, output_with_input, output_within,
-    started_id, stderr, stdout,
+    started_id, stderr, stdout, wait_for,
 };
 use crate::support_everyday::isolate_config;
 
@@ -99,9 +99,10 @@ impl Bench {
 #[test]
 fn presets_pass_the_prompt_as_their_cli_expects() {
     let bench = Bench::new();
-    // A prompt that starts like an option (given on csa's standard input: it is under
-    // 100 KiB, so it still goes to the CLI's argv) must reach the CLI as the prompt.
+    // Every agent preset takes its prompt on standard input (never in the agent's argv,
+    // which every local user can read) — also one that starts like an option.
     let prompt = "- fix the bug in 'parser.rs' \"now\"";
+    let on_stdin = format!("stdin:{prompt}");
     for (tool, expected) in [
         (
             "codex",
@@ -109,35 +110,21 @@ fn presets_pass_the_prompt_as_their_cli_expects() {
                 "prog:codex",
                 "arg:exec",
                 "arg:--skip-git-repo-check",
-                "arg:--",
-                &format!("arg:{prompt}"),
-                "stdin:",
+                "arg:-",
+                &on_stdin,
             ],
         ),
-        (
-            "claude",
-            vec![
-                "prog:claude",
-                "arg:-p",
-                "arg:--",
-                &format!("arg:{prompt}"),
-                "stdin:",
-            ],
-        ),
+        ("claude", vec!["prog:claude", "arg:-p", &on_stdin]),
         (
             "gemini",
             vec![
                 "prog:gemini",
                 "arg:--skip-trust",
-                &format!("arg:--prompt={prompt}"),
-                "stdin:",
+                "arg:--prompt=",
+                &on_stdin,
             ],
         ),
-        // opencode quotes arguments that contain spaces: the prompt goes on stdin, verbatim.
-        (
-            "opencode",
-            vec!["prog:opencode", "arg:run", &format!("stdin:{prompt}")],
-        ),
+        ("opencode", vec!["prog:opencode", "arg:run", &on_stdin]),
     ] {
         let got = bench.run_with_stdin_and_wait(&["--tool", tool], prompt);
         assert_eq!(got.lines().collect::<Vec<_>>(), expected, "tool {tool}");
@@ -258,7 +245,7 @@ fn user_and_project_configuration_add_and_override_tools() {
     assert!(
         codex.contains(" codex ")
             && codex.contains(" 1h ")
-            && codex.ends_with("codex exec --skip-git-repo-check -- {prompt}"),
+            && codex.ends_with("codex exec --skip-git-repo-check - < {prompt}"),
         "{text}"
     );
 }
@@ -362,4 +349,57 @@ fn tools_help_names_every_json_field() {
         }
     }
     assert!(fields >= 9, "{tools}");
+}
+
+/// A prompt is nobody else's: no process of the session — not the supervisor, not the
+/// agent, not the shell of a script given on standard input — carries it in its argv,
+/// which every local user can read (`ps`).
+#[test]
+fn no_process_of_a_session_carries_the_prompt_in_its_argv() {
+    let bench = Bench::new();
+    bench.write(
+        "bin/claude",
+        "#!/bin/sh\ncat >/dev/null\necho ready\nexec sleep 600\n",
+    );
+    std::fs::set_permissions(
+        bench.path("bin/claude"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let secret = "the-secret-prompt-4Q7Z";
+    // A shell script given on standard input runs as `/bin/sh -s`, off the argv too.
+    let script = format!("echo ready; sleep 600 # {secret}");
+    for (args, input) in [
+        (vec!["run", "--tool", "claude", secret], None),
+        (vec!["run", "--tool", "claude"], Some(secret)),
+        (vec!["run"], Some(script.as_str())),
+    ] {
+        let out = match input {
+            None => bench.output(&args),
+            Some(input) => output_with_input(&mut bench.cmd(&args), input.as_bytes()),
+        };
+        let id = started_id(&out);
+        let log = bench.csa.session_dir(&id).join("stdout.log");
+        wait_for(HANG, "the agent to read its prompt", || {
+            std::fs::read_to_string(&log).is_ok_and(|text| text.contains("ready"))
+        });
+        let mut carriers = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline"))
+                && cmdline
+                    .windows(secret.len())
+                    .any(|w| w == secret.as_bytes())
+            {
+                carriers.push(String::from_utf8_lossy(&cmdline).replace('\0', " "));
+            }
+        }
+        assert_success(
+            &bench.csa.output(&["session", "kill", &id]),
+            "csa session kill",
+        );
+        assert!(
+            carriers.is_empty(),
+            "the prompt is in the argv of {carriers:?}"
+        );
+    }
 }

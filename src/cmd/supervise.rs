@@ -17,6 +17,7 @@ pub fn exec(args: SuperviseArgs) -> Result<u8> {
         stdin_from,
         admission: gate,
         executor,
+        argv_fd,
         argv,
     } = args;
     crate::supervise::main(&crate::supervise::Request {
@@ -36,6 +37,7 @@ pub fn exec(args: SuperviseArgs) -> Result<u8> {
             executor: executor.executor,
             resume: executor.resume,
         },
+        argv_fd,
         argv,
     })
 }

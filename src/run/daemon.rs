@@ -87,8 +87,12 @@ pub(super) fn spawn_supervisor(
     argv.push(stdin_from.into());
     fleet::pass_on(&launch.fleet, &mut argv)?;
     argv.extend_from_slice(executor_args);
-    argv.push("--".into());
-    argv.extend(job.argv.iter().cloned());
+    // The job's command line goes on a descriptor, not in the supervisor's argv, where
+    // every local user could read a prompt or a script (`ps`).
+    let job_argv = sys::argv_file(&job.argv).context("cannot pass the job's command line on")?;
+    sys::set_close_on_exec(&job_argv, false).context("cannot pass the job's command line on")?;
+    argv.push("--argv-fd".into());
+    argv.push(job_argv.as_raw_fd().to_string().into());
     let env = environment(job_environment);
     let null = if job.stdin == StdinSource::Inherit {
         None

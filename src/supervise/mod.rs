@@ -46,7 +46,9 @@ pub struct Request {
     pub admission: admission::Request,
     /// What runs the job.
     pub executor: crate::executor::Request,
-    /// The job's argv (at least one element: the program).
+    /// The descriptor the job's argv comes on ([`sys::argv_file`]), when not in `argv`.
+    pub argv_fd: Option<i32>,
+    /// The job's argv (at least one element: the program), when not on `argv_fd`.
     pub argv: Vec<OsString>,
 }
 
@@ -73,6 +75,14 @@ pub fn main(args: &Request) -> Result<u8> {
     // job, so that a job outliving a killed supervisor cannot keep the session "alive".
     let lock_fd = sys::adopt_inherited_fd(args.lock_fd).map_err(|_| refused())?;
     sys::set_close_on_exec(&lock_fd, true).context("cannot protect the session lock")?;
+    // The job's command line, kept out of this process's argv (a prompt is nobody else's).
+    let argv = match args.argv_fd {
+        Some(fd) => sys::read_argv(fd).context("cannot read the job's command line")?,
+        None => args.argv.clone(),
+    };
+    if argv.is_empty() {
+        return Err(refused().into());
+    }
     let mut keep = vec![lock_fd.as_raw_fd()];
     keep.extend(args.admission.queue_fd);
     if let Err(err) = sys::close_inherited_fds(&keep) {
@@ -132,7 +142,7 @@ pub fn main(args: &Request) -> Result<u8> {
     }
     let result = executor::by_kind(args.executor.executor).start(Start {
         session: &session,
-        argv: &args.argv,
+        argv: &argv,
         limits: args.limits,
         stdin_from: args.stdin_from,
         request: &args.executor,

@@ -56,7 +56,10 @@ pub fn builtin() -> Vec<ToolDef> {
         queue: None,
         source: Source::BuiltIn,
     };
+    // Every agent preset takes its prompt on standard input (the session's private
+    // `prompt.txt`), never in the agent's argv, which every local user can read.
     let agent = |name: &str, argv: &[&str], stdin_argv: Option<&[&str]>| ToolDef {
+        stdin: true,
         queue: Some(name.to_owned()),
         timeout: Some(AGENT_TIMEOUT),
         idle_timeout: Some(AGENT_IDLE_TIMEOUT),
@@ -86,10 +89,7 @@ pub fn builtin() -> Vec<ToolDef> {
             &["gemini", "--skip-trust", &gemini_prompt],
             Some(&["gemini", "--skip-trust", "--prompt="]),
         ),
-        ToolDef {
-            stdin: true,
-            ..agent("opencode", &["opencode", "run"], None)
-        },
+        agent("opencode", &["opencode", "run"], None),
     ]
 }
 

@@ -89,8 +89,12 @@ pub struct SuperviseArgs {
     /// What runs the job
     #[command(flatten)]
     pub executor: ExecutorArgs,
-    /// The job's argv
-    #[arg(last = true, required = true)]
+    /// A descriptor holding the job's argv (NUL-terminated arguments), so that the command
+    /// line — a prompt, a script — is not in this process's own argv for every user to read
+    #[arg(long)]
+    pub argv_fd: Option<i32>,
+    /// The job's argv, when not on a descriptor (`--argv-fd`)
+    #[arg(last = true)]
     pub argv: Vec<OsString>,
 }
 

@@ -111,6 +111,10 @@ fn start_watcher(session: &SessionDir, lock: File) -> Result<()> {
         .unwrap_or_else(|| "?".to_owned());
     let mut note_log = log.try_clone().ok();
     sys::set_close_on_exec(&lock, false).context("cannot pass the session lock on")?;
+    // On a descriptor, not in the watcher's argv, where every local user could read it.
+    let argv: Vec<std::ffi::OsString> = argv.into_iter().map(Into::into).collect();
+    let job_argv = sys::argv_file(&argv).context("cannot pass the job's command line on")?;
+    sys::set_close_on_exec(&job_argv, false).context("cannot pass the job's command line on")?;
     let mut command = Command::new(&exe);
     command
         .arg("__supervise")
@@ -124,8 +128,8 @@ fn start_watcher(session: &SessionDir, lock: File) -> Result<()> {
         .arg("slurm")
         .arg("--resume")
         .args(&admission)
-        .arg("--")
-        .args(&argv)
+        .arg("--argv-fd")
+        .arg(job_argv.as_raw_fd().to_string())
         .current_dir(&session.path)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -142,6 +146,7 @@ fn start_watcher(session: &SessionDir, lock: File) -> Result<()> {
         .spawn()
         .with_context(|| format!("cannot start a new watcher {}", exe.display()))?;
     drop(lock);
+    drop(job_argv);
     let pid = sys::Pid::of_child(&child).context("cannot start a new watcher")?;
     let line = crate::liveness::Identity::of(pid)?.line();
     record::write_reserved(&session.path, session::DAEMON_PID, line.as_bytes(), false)?;
