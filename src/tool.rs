@@ -243,50 +243,33 @@ mod tests {
     }
 
     #[test]
-    fn presets_for_both_prompt_paths() {
+    fn presets_take_every_prompt_on_standard_input() {
         let tools = builtin();
-        let argv_path = |tool: &str, prompt: &str| {
-            let job = job_for_prompt(&tools, tool, prompt.as_bytes().to_vec(), false).unwrap();
-            assert_eq!(job.stdin, StdinSource::Null, "{tool}");
-            job.argv
-        };
-        assert_eq!(
-            argv_path("codex", "-x fix it"),
-            ["codex", "exec", "--skip-git-repo-check", "--", "-x fix it"]
-        );
-        assert_eq!(
-            argv_path("claude", "doctor"),
-            ["claude", "-p", "--", "doctor"]
-        );
-        assert_eq!(
-            argv_path("gemini", "- item"),
-            ["gemini", "--skip-trust", "--prompt=- item"]
-        );
-        let stdin_path = |tool: &str| {
-            let big = vec![b'x'; ARGV_PROMPT_LIMIT + 1];
-            let job = job_for_prompt(&tools, tool, big, false).unwrap();
-            assert_eq!(job.stdin, StdinSource::Prompt, "{tool}");
-            assert_eq!(
-                job.prompt_file.map(|p| p.len()),
-                Some(ARGV_PROMPT_LIMIT + 1)
-            );
-            job.argv
-        };
-        assert_eq!(
-            stdin_path("codex"),
-            ["codex", "exec", "--skip-git-repo-check", "-"]
-        );
-        assert_eq!(stdin_path("claude"), ["claude", "-p"]);
-        assert_eq!(
-            stdin_path("gemini"),
-            ["gemini", "--skip-trust", "--prompt="]
-        );
-        assert_eq!(stdin_path("opencode"), ["opencode", "run"]);
-        // opencode takes every prompt on standard input, small ones too.
-        let small = job_for_prompt(&tools, "opencode", b"hi".to_vec(), false).unwrap();
-        assert_eq!(small.argv, ["opencode", "run"]);
-        assert_eq!(small.stdin, StdinSource::Prompt);
-        assert_eq!(small.prompt_file.as_deref(), Some(&b"hi"[..]));
+        // Small and large, typed or piped: the prompt goes on standard input, whole.
+        for prompt in [b"-x fix it".to_vec(), vec![b'x'; ARGV_PROMPT_LIMIT + 1]] {
+            for from_stdin in [false, true] {
+                let stdin_path = |tool: &str| {
+                    let job = job_for_prompt(&tools, tool, prompt.clone(), from_stdin).unwrap();
+                    assert_eq!(job.stdin, StdinSource::Prompt, "{tool}");
+                    assert_eq!(job.prompt_file.as_deref(), Some(&prompt[..]));
+                    job.argv
+                };
+                assert_eq!(
+                    stdin_path("codex"),
+                    ["codex", "exec", "--skip-git-repo-check", "-"]
+                );
+                assert_eq!(stdin_path("claude"), ["claude", "-p"]);
+                assert_eq!(
+                    stdin_path("gemini"),
+                    ["gemini", "--skip-trust", "--prompt="]
+                );
+                assert_eq!(stdin_path("opencode"), ["opencode", "run"]);
+            }
+        }
+        // A shell script given on standard input runs from it too (`sh -s`).
+        let piped = job_for_prompt(&tools, "sh", b"echo hi".to_vec(), true).unwrap();
+        assert_eq!(piped.argv, ["/bin/sh", "-s"]);
+        assert_eq!(piped.stdin, StdinSource::Prompt);
         let codex = job_for_prompt(&tools, "codex", b"x".to_vec(), false).unwrap();
         assert_eq!(codex.timeout, Some(preset::AGENT_TIMEOUT));
         assert_eq!(codex.idle_timeout, Some(preset::AGENT_IDLE_TIMEOUT));

@@ -76,11 +76,11 @@ pub fn main(args: &Request) -> Result<u8> {
     let lock_fd = sys::adopt_inherited_fd(args.lock_fd).map_err(|_| refused())?;
     sys::set_close_on_exec(&lock_fd, true).context("cannot protect the session lock")?;
     // The job's command line, kept out of this process's argv (a prompt is nobody else's).
-    let argv = match args.argv_fd {
+    let job_argv = match args.argv_fd {
         Some(fd) => sys::read_argv(fd).context("cannot read the job's command line")?,
         None => args.argv.clone(),
     };
-    if argv.is_empty() {
+    if job_argv.is_empty() {
         return Err(refused().into());
     }
     let mut keep = vec![lock_fd.as_raw_fd()];
@@ -142,7 +142,7 @@ pub fn main(args: &Request) -> Result<u8> {
     }
     let result = executor::by_kind(args.executor.executor).start(Start {
         session: &session,
-        argv: &argv,
+        argv: &job_argv,
         limits: args.limits,
         stdin_from: args.stdin_from,
         request: &args.executor,

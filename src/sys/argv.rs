@@ -7,7 +7,7 @@ use std::io::{self, Read as _, Seek as _, Write as _};
 use std::os::fd::{OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
 
-/// The longest command line read back, in bytes: more than `execve` accepts (ARG_MAX is at
+/// The longest command line read back, in bytes: more than `execve` accepts (`ARG_MAX` is at
 /// most a quarter of the stack limit), so whatever `csa run` could start reads whole.
 pub const MAX_ARGV_BYTES: u64 = 64 * 1024 * 1024;
 
