@@ -46,12 +46,24 @@ fn a_command_line_too_large_for_the_record_is_refused_at_run() {
     );
 }
 
-/// A NUL byte in a prompt on standard input, for a tool that takes the prompt as an
-/// argument (`sh -c`), is a usage error that says so, not "cannot start the supervisor".
+/// A NUL byte in a prompt on standard input, for a tool that can take the prompt only as
+/// part of an argument, is a usage error that says so, not "cannot start the supervisor".
+/// (A tool that reads its prompt on standard input — `sh -s`, the agent presets — gets
+/// the bytes as they are.)
 #[test]
 fn a_nul_byte_in_a_stdin_prompt_is_named() {
     let csa = Csa::new();
-    let out = output_with_input(csa.cmd().arg("run"), b"echo a\0b");
+    let config = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(config.path().join("csa")).unwrap();
+    std::fs::write(
+        config.path().join("csa/config.toml"),
+        "[tools.embeds]\nargv = [\"/bin/echo\", \"--say={prompt}\"]\n",
+    )
+    .unwrap();
+    let mut run = csa.cmd();
+    run.args(["run", "--tool", "embeds"])
+        .env("XDG_CONFIG_HOME", config.path());
+    let out = output_with_input(&mut run, b"echo a\0b");
     let err = assert_rejected(&out, 2, "a NUL in the prompt");
     assert!(err.contains("NUL byte (at byte 6)"), "{err}");
     assert!(!err.contains("supervisor"), "{err}");
