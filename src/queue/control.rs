@@ -14,8 +14,8 @@
 
 use anyhow::Result;
 
-use super::{LOCK, PAUSED, Queue, snapshot};
-use crate::store::files::{self, Options};
+use super::{PAUSED, Queue, snapshot};
+use crate::store::files;
 
 /// Pauses `queue` (creating it if needed). Pausing a paused queue changes nothing.
 ///
@@ -62,13 +62,7 @@ pub fn remove(queue: &Queue) -> Result<Removal> {
     if !files::is_dir(&queue.path) {
         return Ok(Removal::Missing);
     }
-    let lock_path = queue.path.join(LOCK);
-    let lock = Options::read()
-        .create()
-        .open(&lock_path)
-        .map_err(|err| files::failure("cannot open", &err, &lock_path))?;
-    lock.lock()
-        .map_err(|err| crate::exit::io_failure("cannot lock", &err, lock_path.display()))?;
+    let lock = queue.lock()?;
     let seen = snapshot::take_and_tidy(queue);
     if seen.running > 0 || !seen.waiting.is_empty() {
         return Ok(Removal::Live {

@@ -84,6 +84,22 @@ impl Queue {
         name.strip_prefix("slot.")?.parse().ok()
     }
 
+    /// Opens the queue's `lock` file (read only: its close is not an event the head of the
+    /// queue wakes up for; created when missing) and takes its exclusive lock, waiting for
+    /// it. The lock goes with the returned file.
+    ///
+    /// Errors name the file that cannot be opened (or is refused) or locked.
+    pub fn lock(&self) -> Result<std::fs::File> {
+        let path = self.path.join(LOCK);
+        let lock = files::Options::read()
+            .create()
+            .open(&path)
+            .map_err(|err| files::failure("cannot open", &err, &path))?;
+        lock.lock()
+            .map_err(|err| crate::exit::io_failure("cannot lock", &err, path.display()))?;
+        Ok(lock)
+    }
+
     /// Creates the queue's directories (mode 0700) if missing, and checks those that exist
     /// (directories of csa's user, not writable by group or others; never followed).
     ///

@@ -66,13 +66,7 @@ pub fn enqueue(queue: &Queue, id: &str) -> Result<Ticket> {
     let lock_path = queue.path.join(LOCK);
     let lock = loop {
         queue.create()?;
-        // Read only: its close is not an event the head of the queue wakes up for.
-        let lock = Options::read()
-            .create()
-            .open(&lock_path)
-            .map_err(|err| files::failure("cannot open", &err, &lock_path))?;
-        lock.lock()
-            .map_err(|err| crate::exit::io_failure("cannot lock", &err, lock_path.display()))?;
+        let lock = queue.lock()?;
         // `csa queue rm` may have removed the queue while this waited for its lock: then
         // join the queue made anew.
         if let (Ok(there), Ok(ours)) = (files::metadata(&lock_path), lock.metadata())
