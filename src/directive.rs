@@ -12,26 +12,37 @@ use crate::term::quote;
 
 /// Formats a directive: `CSA:<name> key=value …`.
 ///
-/// Values that are empty or contain spaces, quotes, backslashes, `=` or `/` are written in
-/// double quotes with `\"` and `\\` escaped; control characters are replaced by spaces so a
-/// directive is always exactly one line. Paths are therefore always quoted, as in
+/// Values that are empty or contain spaces, quotes, backslashes, `=`, `/` or control
+/// characters are written in double quotes with `\"` and `\\` escaped and control
+/// characters written as C escapes (`\n`, `\t`, `\r`, `\xNN`), so that a directive is always
+/// exactly one line and a value — a path with a newline in a paste-able command — reads
+/// back exactly. Paths are therefore always quoted, as in
 /// `dir="<DIR>"` of `CSA:SESSION_STARTED` (docs/agents.md).
 pub fn format(name: &str, pairs: &[(&str, &str)]) -> String {
     let mut line = format!("CSA:{name}");
     for (key, value) in pairs {
-        let clean: String = value
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        let needs_quotes = clean.is_empty()
-            || clean
+        let needs_quotes = value.is_empty()
+            || value
                 .chars()
-                .any(|c| matches!(c, ' ' | '"' | '\\' | '=' | '\'' | '/'));
+                .any(|c| c.is_control() || matches!(c, ' ' | '"' | '\\' | '=' | '\'' | '/'));
         if needs_quotes {
-            let escaped = clean.replace('\\', "\\\\").replace('"', "\\\"");
+            let mut escaped = String::with_capacity(value.len());
+            for c in value.chars() {
+                match c {
+                    '\\' => escaped.push_str("\\\\"),
+                    '"' => escaped.push_str("\\\""),
+                    '\n' => escaped.push_str("\\n"),
+                    '\t' => escaped.push_str("\\t"),
+                    '\r' => escaped.push_str("\\r"),
+                    c if c.is_control() => {
+                        let _ = write!(escaped, "\\x{:02x}", u32::from(c));
+                    }
+                    c => escaped.push(c),
+                }
+            }
             let _ = write!(line, " {key}=\"{escaped}\"");
         } else {
-            let _ = write!(line, " {key}={clean}");
+            let _ = write!(line, " {key}={value}");
         }
     }
     line
@@ -235,7 +246,10 @@ mod tests {
             format("X", &[("dir", r#"/a "b"\c"#)]),
             r#"CSA:X dir="/a \"b\"\\c""#
         );
-        assert_eq!(format("X", &[("r", "a\nb")]), r#"CSA:X r="a b""#);
+        assert_eq!(
+            format("X", &[("r", "a\nb\t\u{1b}")]),
+            r#"CSA:X r="a\nb\t\x1b""#
+        );
         assert_eq!(format("X", &[("dir", "/tmp/s")]), r#"CSA:X dir="/tmp/s""#);
     }
 }

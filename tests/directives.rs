@@ -7,7 +7,7 @@ use std::process::Command;
 
 use crate::support::{Csa, HANG, assert_exit, assert_success, directive, output_within, stderr};
 
-/// The value of `key` in a directive line, unescaped (`\"` and `\\`).
+/// The value of `key` in a directive line, unescaped (`\"`, `\\`, `\n`, `\t`, `\r`, `\xNN`).
 fn value(line: &str, key: &str) -> String {
     let start = line
         .find(&format!(" {key}="))
@@ -22,7 +22,16 @@ fn value(line: &str, key: &str) -> String {
     let mut chars = quoted.chars();
     while let Some(c) = chars.next() {
         match c {
-            '\\' => out.push(chars.next().unwrap()),
+            '\\' => match chars.next().unwrap() {
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                'r' => out.push('\r'),
+                'x' => {
+                    let hex: String = chars.by_ref().take(2).collect();
+                    out.push(char::from(u8::from_str_radix(&hex, 16).unwrap()));
+                }
+                other => out.push(other),
+            },
             '"' => return out,
             c => out.push(c),
         }
@@ -63,6 +72,27 @@ fn pasted_commands_work_from_anywhere() {
     let line = directive(&started, "SESSION_STARTED").unwrap();
     let killed = paste(&value(line, "kill_cmd"), "/usr/bin:/bin");
     assert_exit(&killed, 0);
+}
+
+/// A state root whose path has a newline is named exactly in the paste-able commands (the
+/// directive writes it as `\n`; the command quotes it for the shell).
+#[test]
+fn a_state_root_with_a_newline_is_named_exactly() {
+    let csa = Csa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("ci\nstate");
+    let mut run = csa.cmd();
+    run.args(["run", "echo here"]).env("CSA_STATE_DIR", &root);
+    let out = output_within(&mut run, HANG);
+    assert_success(&out, "run");
+    let started = stderr(&out);
+    let line = directive(&started, "SESSION_STARTED").unwrap();
+    assert!(!line.contains('\n'), "{line}");
+    let wait = value(line, "wait_cmd");
+    assert!(wait.contains("ci\nstate"), "{wait}");
+    let waited = paste(&wait, "/usr/bin:/bin");
+    assert_exit(&waited, 0);
+    assert_eq!(String::from_utf8_lossy(&waited.stdout), "here\n");
 }
 
 #[test]

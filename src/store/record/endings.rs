@@ -104,6 +104,13 @@ pub fn final_result_or(
     if let Some(result) = record::adopt_reserved_result(session)? {
         return Ok(result);
     }
+    if !crate::store::files::is_dir(&session.path) {
+        // Not dead: out of sight. Its job may well still run.
+        anyhow::bail!(
+            "the session's directory is gone — its state root was deleted or the session removed while it ran; csa can no longer see or record it, and its job may still be running ({})",
+            session.path.display()
+        );
+    }
     let lost = synthetic();
     let written = record::write_result(session, &lost)
         .context("the session is dead and its result cannot be recorded")?;
