@@ -8,6 +8,19 @@ use std::time::{Duration, Instant};
 use super::{Around, Detached, OnExecFailure, spawn};
 use crate::sys::{Pid, ProcStat, signal_process};
 
+/// One test's child at a time. The tests run on threads of one process, and a child waits
+/// at its gate — a pipe — until its parent lets go; a child cloned meanwhile by another
+/// test holds a copy of that pipe (close-on-exec acts only at its exec) and waits at its own
+/// gate, so two children could each keep the other's gate shut. (csa itself starts one
+/// child at a time.)
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A child that will exec `/bin/true` in `/` once its gate is dropped; it records a
 /// failure in `dir` (`exec N` or `chdir N` in `result.toml`).
 fn true_child(dir: &std::path::Path) -> Detached {
@@ -67,6 +80,7 @@ fn reap(pid: Pid) -> i32 {
 /// looked at at once, every time.
 #[test]
 fn the_child_leads_its_session_once_the_gate_says_so() {
+    let _one = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     for _ in 0..50 {
         let (pid, mut gate) = spawn(true_child(dir.path()), &[]).unwrap();
@@ -90,6 +104,7 @@ extern "C" fn count(_: libc::c_int) {
 /// tests uses, and whose default action (ignore) leaves the child to exec.
 #[test]
 fn the_child_never_runs_the_parents_handlers() {
+    let _one = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     // SAFETY: a zeroed `sigaction` with a valid handler and an empty mask.
     unsafe {
@@ -121,6 +136,7 @@ fn the_child_never_runs_the_parents_handlers() {
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 #[test]
 fn the_childs_stack_has_a_guard_page() {
+    let _one = one_at_a_time();
     assert!(
         super::clone::clone_is_safe(),
         "this build clones (see clone.rs)"
@@ -161,6 +177,7 @@ fn the_childs_stack_has_a_guard_page() {
 /// its error number — not of `exec`.
 #[test]
 fn a_chdir_failure_is_recorded_as_one() {
+    let _one = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("reservation"), [0u8; 64]).unwrap();
     let missing = dir.path().join("missing");
