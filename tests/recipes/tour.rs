@@ -138,6 +138,11 @@ fn mask_word(word: &str) -> String {
     if word == "-" {
         return "T".to_owned();
     }
+    // `run` says whether a queued session already has its slot when it prints: a race the
+    // tour cannot fix (the first jobs of a queue may or may not be running yet).
+    if word == "started" || word == "queued" {
+        return "<STATE>".to_owned();
+    }
     for key in ["pid=", "duration_ms=", "elapsed_ms="] {
         if let Some(value) = word.strip_prefix(key)
             && value.bytes().all(|b| b.is_ascii_digit())
