@@ -66,7 +66,6 @@ impl super::Executor for SlurmExecutor {
         Some("--slurm-arg")
     }
 
-    /// `args` (`sbatch` options for every job) and `csa` (csa's path on the nodes).
     fn settings_keys(&self) -> &'static [&'static str] {
         settings::KEYS
     }
@@ -77,8 +76,8 @@ impl super::Executor for SlurmExecutor {
 
     /// Checks the `sbatch` options and the options Slurm cannot honour
     /// ([`handover::plan`]).
-    fn plan(&self, choice: &Choice<'_>, settings: &super::Table) -> Result<Box<dyn HandOver>> {
-        let settings = settings::SlurmSettings::read(settings)?;
+    fn plan(&self, choice: &Choice<'_>, table: &super::Table) -> Result<Box<dyn HandOver>> {
+        let settings = settings::SlurmSettings::read(table)?;
         Ok(Box::new(handover::plan(choice, &settings)?))
     }
 
