@@ -9,8 +9,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::support::{
-    Csa, Gate, HANG, assert_contains, assert_error, assert_exit, code, directive, output_within,
-    stderr, stdout, wait_for,
+    Csa, Gate, HANG, assert_contains, assert_error, assert_exit, code, directive, has_open,
+    output_within, stderr, stdout, wait_for,
 };
 use crate::support_faults::signal;
 
@@ -143,6 +143,42 @@ fn all_exits_with_the_first_failure_in_completion_order() {
     let out = csa.output(&["session", "wait", &b, &b, "--until-done"]);
     assert_exit(&out, 0);
     assert!(summary(&stderr(&out)).contains("total=1 success=1"));
+}
+
+/// A session ends when its `result.toml` is renamed into place; its supervisor releases the
+/// lock a moment later. Under load a session that ended first can release its lock after
+/// one that ended later: `wait` still reports them in the order they ended. Here `y` is held
+/// in that window (its result written, its lock held) while `x` ends after it.
+#[test]
+fn sessions_found_ended_together_come_in_the_order_they_ended() {
+    let csa = Csa::new();
+    let mut gate = Gate::new();
+    let x = csa.run(&format!("{}; echo x", gate.pass()));
+    let y = csa.finished("echo y", 0);
+    let dir = std::fs::canonicalize(csa.session_dir(&y)).unwrap();
+    let result = dir.join("result.toml");
+    let aside = dir.join("result.toml.aside");
+    std::fs::rename(&result, &aside).unwrap();
+    let lock = std::fs::File::open(dir.join("lock")).unwrap();
+    lock.lock().unwrap();
+    let waiter = Waiter::start(&csa, &[&x, &y], &[("CSA_TEST_WAIT_MODE", "threads")]);
+    let x_lock = std::fs::canonicalize(csa.session_dir(&x).join("lock")).unwrap();
+    let y_lock = dir.join("lock");
+    let pid = i32::try_from(waiter.pid()).unwrap();
+    wait_for(HANG, "the waiter to block on both locks", || {
+        has_open(pid, &x_lock) && has_open(pid, &y_lock)
+    });
+    // `y` ends first (its result is the older one), then `x`.
+    std::fs::rename(&aside, &result).unwrap();
+    gate.open();
+    wait_for(HANG, "x to be reported", || {
+        waiter.stderr_has(&format!("CSA:SESSION_WAIT_COMPLETED id={x} "))
+    });
+    drop(lock);
+    let (status, out, err) = waiter.finish();
+    assert_eq!(status, 0, "{err}");
+    assert_eq!(completed(&err), [y, x], "{err}");
+    assert_eq!(out, b"y\nx\n");
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Waiting for sessions to end, many at once, event-driven: [`WaitSet`] watches a fixed set of
-//! sessions and hands out each one's result as it ends, in the order they end.
+//! sessions and hands out each one's result as it ends, in the order they end (`order`:
+//! sessions found ended together are sorted by their results' `finished_at`).
 //!
 //! What a waiter blocks on (a session's end is the release of its `lock`, docs/format.md):
 //! - **Up to [`THREADS_UP_TO`] sessions**: one thread per session blocked in
@@ -34,15 +35,16 @@
 
 use std::collections::VecDeque;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::store::record::{self, ResultRecord};
+use crate::store::record::ResultRecord;
 use crate::store::session::SessionDir;
 
 mod check;
 mod inotify;
+mod order;
 mod schedule;
 mod threads;
 
@@ -134,7 +136,8 @@ const AFTER_OVERFLOW: Duration = Duration::from_millis(50);
 
 impl WaitSet {
     /// Starts watching `sessions` and looks at each once: those that have already ended are
-    /// handed out first by [`next`](Self::next), in the order they ended (`finished_at`).
+    /// handed out first by [`next`](Self::next), in the order they ended (`finished_at`, then
+    /// session ID).
     pub fn new(sessions: Vec<SessionDir>) -> Self {
         let (tx, rx) = mpsc::channel();
         let forced = std::env::var(MODE_VARIABLE).ok();
@@ -183,14 +186,7 @@ impl WaitSet {
             ends.look(index, false);
         }
         // Already ended: in the order they ended.
-        ends.ready.make_contiguous().sort_by_key(|ended| {
-            ended
-                .outcome
-                .as_ref()
-                .ok()
-                .and_then(|result| record::parse_timestamp(&result.finished_at))
-                .unwrap_or(SystemTime::UNIX_EPOCH)
-        });
+        ends.sort_ready();
         if ends
             .watched
             .iter()
@@ -227,6 +223,8 @@ impl WaitSet {
                 // Never: `self` holds a sender.
                 Err(RecvTimeoutError::Disconnected) => return None,
             }
+            // Sessions found ended together are handed out in the order they ended.
+            self.gather();
         }
     }
 
