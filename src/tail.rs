@@ -16,15 +16,15 @@
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::{AsFd as _, BorrowedFd};
+use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rustix::event::{PollFd, PollFlags};
+use rustix::event::PollFlags;
 use rustix::fs::inotify::WatchFlags;
 
 use crate::backoff::Backoff;
-use crate::sys::inotify::DirWatch;
+use crate::sys::inotify::DirChanges;
 
 mod copy;
 mod prefix;
@@ -185,7 +185,7 @@ pub fn follow_in(
     reader: Option<BorrowedFd<'_>>,
     check: &mut dyn FnMut() -> io::Result<Check>,
 ) -> io::Result<Outcome> {
-    let mut waker = Idle::new(dirs);
+    let mut changes = watch(dirs);
     loop {
         // Look at `check` before copying, so that the copy after it sees every byte
         // written before the session ended.
@@ -200,85 +200,40 @@ pub fn follow_in(
         if state == Check::Finished {
             return Ok(Outcome::Drained);
         }
-        waker.wait(copied > 0, reader)?;
+        idle(&mut changes, copied > 0, reader)?;
     }
 }
 
-/// Blocks between two passes of the follower.
-enum Idle {
-    /// An inotify instance watching the session directory.
-    Inotify(DirWatch),
-    /// No inotify: an adaptive pause, doubled on every idle pass.
-    Poll(Backoff),
+/// Watches each of `dirs` for what a follower waits for: a spool file written or created, a
+/// lock closed, a result renamed in. Polls with [`POLLING`] when they cannot be watched.
+fn watch(dirs: &[&Path]) -> DirChanges {
+    let watched =
+        WatchFlags::MODIFY | WatchFlags::CLOSE_WRITE | WatchFlags::CREATE | WatchFlags::MOVED_TO;
+    DirChanges::new(dirs, watched, POLLING).0
 }
 
-impl Idle {
-    /// One inotify instance watching each of `dirs`; polling when any of them cannot be
-    /// watched.
-    fn new(dirs: &[&Path]) -> Self {
-        let watched = WatchFlags::MODIFY
-            | WatchFlags::CLOSE_WRITE
-            | WatchFlags::CREATE
-            | WatchFlags::MOVED_TO
-            | WatchFlags::ONLYDIR;
-        let Some((first, others)) = dirs.split_first() else {
-            return Self::Poll(POLLING);
-        };
-        DirWatch::new(first, watched)
-            .and_then(|watch| {
-                for dir in others {
-                    watch.add(dir, watched)?;
-                }
-                Ok(watch)
-            })
-            .map_or(Self::Poll(POLLING), Self::Inotify)
+/// Returns when there may be something new to copy: at once when the last pass copied
+/// something (`busy`), else after a change in the watched directories or [`SAFETY_NET`]
+/// (without inotify: the next polling pause).
+///
+/// Errors: `BrokenPipe` when `reader` reports that its reader is gone; `poll` fails.
+fn idle(changes: &mut DirChanges, busy: bool, reader: Option<BorrowedFd<'_>>) -> io::Result<()> {
+    if busy {
+        // Events queued during the copy only say "look again": look at once.
+        changes.changed();
+        return Ok(());
     }
-
-    /// Returns when there may be something new to copy. `busy` says the last pass copied
-    /// something. Errors with `BrokenPipe` when `reader` reports that its reader is gone.
-    fn wait(&mut self, busy: bool, reader: Option<BorrowedFd<'_>>) -> io::Result<()> {
-        let (inotify, pause) = match self {
-            Self::Inotify(fd) => (Some(&*fd), SAFETY_NET),
-            Self::Poll(pauses) => {
-                let current = pauses.next_pause();
-                if busy {
-                    *pauses = POLLING;
-                }
-                (None, current)
-            }
-        };
-        if busy {
-            // Events queued during the copy only say "look again": look at once.
-            if let Some(watch) = inotify {
-                watch.drain();
-            }
-            return Ok(());
-        }
-        let mut fds = Vec::with_capacity(2);
-        if let Some(watch) = inotify {
-            fds.push(PollFd::from_borrowed_fd(watch.as_fd(), PollFlags::IN));
-        }
-        if let Some(reader) = reader {
-            fds.push(PollFd::from_borrowed_fd(reader, PollFlags::empty()));
-        }
-        let timeout = crate::sys::inotify::timespec(pause);
-        match rustix::event::poll(&mut fds, Some(&timeout)) {
-            Ok(_) | Err(rustix::io::Errno::INTR) => {}
-            Err(err) => return Err(err.into()),
-        }
-        let reader_gone = reader.is_some()
-            && fds
-                .last()
-                .is_some_and(|p| p.revents().intersects(PollFlags::ERR | PollFlags::HUP));
-        drop(fds);
-        if reader_gone {
-            return Err(io::ErrorKind::BrokenPipe.into());
-        }
-        if let Some(watch) = inotify {
-            watch.drain();
-        }
-        Ok(())
+    let reader_gone = if let Some(reader) = reader {
+        let [reader] = changes.wait(SAFETY_NET, [(reader, PollFlags::empty())])?;
+        reader.intersects(PollFlags::ERR | PollFlags::HUP)
+    } else {
+        changes.wait(SAFETY_NET, [])?;
+        false
+    };
+    if reader_gone {
+        return Err(io::ErrorKind::BrokenPipe.into());
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -10,13 +10,14 @@
 
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 
 use rustix::event::{PollFd, PollFlags};
 use rustix::pipe::PipeFlags;
 
 use crate::sys;
+use crate::sys::inotify::DirChanges;
 
 mod signals;
 
@@ -81,14 +82,22 @@ impl Interruptible {
         Ok(Waited::Stopped(self.stopped().unwrap_or(libc::SIGTERM)))
     }
 
-    /// Waits until `fd` is readable (or hung up), `timeout` passes, or a stop signal
-    /// arrives. `Ready(true)`: readable; `Ready(false)`: the time passed.
-    pub fn readable(
-        &self,
-        fd: BorrowedFd<'_>,
-        timeout: Option<Duration>,
-    ) -> io::Result<Waited<bool>> {
-        self.poll(Some(fd), timeout)
+    /// Waits until `changes` reports a change in its directories or its bound passes (at
+    /// most `limit`: see [`DirChanges::wait`]), or a stop signal arrives.
+    ///
+    /// Errors: `poll` fails otherwise than by being interrupted.
+    pub fn changes(&self, changes: &mut DirChanges, limit: Duration) -> io::Result<Waited<()>> {
+        if let Some(signal) = self.stopped() {
+            return Ok(Waited::Stopped(signal));
+        }
+        let [signalled] = changes.wait(limit, [(self.signals.as_fd(), PollFlags::IN)])?;
+        if !signalled.is_empty() {
+            self.drain();
+        }
+        match self.stopped() {
+            Some(signal) => Ok(Waited::Stopped(signal)),
+            None => Ok(Waited::Ready(())),
+        }
     }
 
     /// Blocks until signals arrive from another process, and returns them (bit N: signal
@@ -117,43 +126,5 @@ impl Interruptible {
     fn drain(&self) {
         let mut sink = [0u8; 64];
         while matches!(rustix::io::read(&self.signals, &mut sink), Ok(n) if n > 0) {}
-    }
-
-    /// Waits until `pause` passes or a stop signal arrives.
-    pub fn pause(&self, pause: Duration) -> io::Result<Waited<bool>> {
-        self.poll(None, Some(pause))
-    }
-
-    fn poll(
-        &self,
-        fd: Option<BorrowedFd<'_>>,
-        timeout: Option<Duration>,
-    ) -> io::Result<Waited<bool>> {
-        if let Some(signal) = self.stopped() {
-            return Ok(Waited::Stopped(signal));
-        }
-        if timeout.is_none() {
-            // A wait without end (the head of a queue): give back what was freed first.
-            sys::release_free_heap();
-        }
-        let timeout = timeout.map(sys::inotify::timespec);
-        let mut fds = [
-            PollFd::new(&self.signals, PollFlags::IN),
-            PollFd::from_borrowed_fd(fd.unwrap_or(self.signals.as_fd()), PollFlags::IN),
-        ];
-        let watched = if fd.is_some() { 2 } else { 1 };
-        match rustix::event::poll(&mut fds[..watched], timeout.as_ref()) {
-            Ok(_) | Err(rustix::io::Errno::INTR) => {}
-            Err(err) => return Err(err.into()),
-        }
-        let signalled = !fds[0].revents().is_empty();
-        let ready = fd.is_some() && !fds[1].revents().is_empty();
-        if signalled {
-            self.drain();
-        }
-        if let Some(signal) = self.stopped() {
-            return Ok(Waited::Stopped(signal));
-        }
-        Ok(Waited::Ready(ready))
     }
 }

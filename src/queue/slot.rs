@@ -31,7 +31,6 @@
 use std::collections::BTreeMap;
 use std::fs::{File, TryLockError};
 use std::io::{self, Write as _};
-use std::os::fd::AsFd as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -43,7 +42,7 @@ use super::ticket::{Ticket, parse_entry, remove_entry};
 use crate::backoff::Backoff;
 use crate::interrupt::{Interruptible, Waited};
 use crate::store::files::{self, Options};
-use crate::sys::inotify::{DirWatch, SAFETY_NET};
+use crate::sys::inotify::{DirChanges, SAFETY_NET};
 
 /// The longest pause between two looks at the slots when inotify is unavailable.
 const MAX_FALLBACK_PAUSE: Duration = Duration::from_millis(100);
@@ -60,9 +59,9 @@ const MAX_RECHECK: Duration = Duration::from_millis(50);
 #[derive(Debug)]
 pub struct Slot {
     file: File,
-    /// The inotify instance the head waited with, if it had to wait: closed by
-    /// [`Slot::job_started`].
-    watch: Option<DirWatch>,
+    /// The inotify instance the head waited with, if it had to wait (and had one): closed
+    /// by [`Slot::job_started`].
+    watch: Option<DirChanges>,
 }
 
 impl Slot {
@@ -144,36 +143,6 @@ fn took_a_slot(entry: &File) -> bool {
     entry.metadata().is_ok_and(|meta| meta.len() > 0)
 }
 
-/// How the head learns that the slots may have changed.
-enum Wake {
-    /// Not needed yet: the head has not had to wait.
-    NotYet,
-    /// An inotify instance on the queue directory.
-    Inotify(DirWatch),
-    /// No inotify instance could be had: a pause that grows to [`MAX_FALLBACK_PAUSE`].
-    Polling(Backoff),
-}
-
-impl Wake {
-    /// Watches the queue directory, or falls back to polling — saying so with `CSA_DEBUG`.
-    fn start(queue: &Queue) -> Self {
-        // It may wait long: give back what was freed first.
-        crate::sys::release_free_heap();
-        match watch(queue) {
-            Ok(watch) => Self::Inotify(watch),
-            Err(err) => {
-                crate::debug!(
-                    "queue {}: no inotify instance ({}); looking at the slots every {} ms at most instead",
-                    queue.name,
-                    crate::exit::io_why(&err),
-                    MAX_FALLBACK_PAUSE.as_millis()
-                );
-                Self::Polling(Backoff::new(Duration::from_millis(2), MAX_FALLBACK_PAUSE))
-            }
-        }
-    }
-}
-
 /// The head of the queue: takes a slot as soon as fewer sessions run than the queue has
 /// slots, then leaves the queue (which wakes the next waiter).
 ///
@@ -182,7 +151,7 @@ impl Wake {
 /// from [`FIRST_RECHECK`] to [`MAX_RECHECK`] when a slot looks free but could not be locked
 /// (another process — a look at the queue — held its lock for an instant, and its close
 /// may be one inotify does not report); without inotify, for a pause growing to
-/// [`MAX_FALLBACK_PAUSE`]. The inotify instance is made only when the head first has to
+/// [`MAX_FALLBACK_PAUSE`] (and no longer than those bounds). The inotify instance is made only when the head first has to
 /// wait, so a queue with free slots starts its jobs without one.
 fn head(
     queue: &Queue,
@@ -190,7 +159,8 @@ fn head(
     default_slots: u32,
     waker: &Interruptible,
 ) -> Result<Waited<Slot>> {
-    let mut changes = Wake::NotYet;
+    // Made when the head first has to wait.
+    let mut changes: Option<DirChanges> = None;
     let mut open: BTreeMap<u32, File> = BTreeMap::new();
     let mut contended = Backoff::new(FIRST_RECHECK, MAX_RECHECK);
     loop {
@@ -216,33 +186,23 @@ fn head(
                 let _ = ticket.file.write_all(b"1");
                 let _ = files::remove_file(&ticket.path);
                 drop(ticket);
-                let watch = match changes {
-                    Wake::Inotify(watch) => Some(watch),
-                    Wake::NotYet | Wake::Polling(_) => None,
-                };
+                let watch = changes.filter(DirChanges::is_watched);
                 return Ok(Waited::Ready(Slot { file, watch }));
             }
         } else {
             contended = Backoff::new(FIRST_RECHECK, MAX_RECHECK);
         }
-        let woke = match &mut changes {
-            Wake::NotYet => {
-                // Look again at once: a slot freed before the watch existed sent no event.
-                changes = Wake::start(queue);
-                continue;
-            }
-            Wake::Inotify(watch) => {
-                let limit = if looks_free {
-                    contended.next_pause()
-                } else {
-                    SAFETY_NET
-                };
-                let waited = waker.readable(watch.as_fd(), Some(limit))?;
-                watch.drain();
-                waited
-            }
-            Wake::Polling(pauses) => waker.pause(pauses.next_pause())?,
+        let Some(changes) = &mut changes else {
+            // Look again at once: a slot freed before the watch existed sent no event.
+            changes = Some(watch(queue));
+            continue;
         };
+        let limit = if looks_free {
+            contended.next_pause()
+        } else {
+            SAFETY_NET
+        };
+        let woke = waker.changes(changes, limit)?;
         if let Waited::Stopped(signal) = woke {
             // Leave the entry in place, empty: the successor takes it as a departure.
             ticket.file.flush().ok();
@@ -251,18 +211,29 @@ fn head(
     }
 }
 
-/// An inotify instance watching the queue directory for slots freed and slot counts set.
-///
-/// Errors: no inotify instance can be had (`EMFILE`: the per-user limit), or the directory
-/// cannot be watched.
-fn watch(queue: &Queue) -> io::Result<DirWatch> {
+/// Watches the queue directory for slots freed and slot counts set — or, when no inotify
+/// instance can be had (`EMFILE`: the per-user limit) or the directory cannot be watched,
+/// polls with a pause growing to [`MAX_FALLBACK_PAUSE`], saying so with `CSA_DEBUG`.
+fn watch(queue: &Queue) -> DirChanges {
     use inotify::WatchFlags as W;
+    // It may wait long: give back what was freed first.
+    crate::sys::release_free_heap();
     // Not `CLOSE_NOWRITE`: the head's own looks (reading `slots`, listing the directory)
     // close read-only descriptors, and each such close would wake it again — a loop that
     // kept one CPU busy for as long as a queue had waiters. Slots are opened for writing,
     // so freeing one is a `CLOSE_WRITE`.
     let events = W::CLOSE_WRITE | W::MOVED_TO | W::CREATE | W::DELETE;
-    DirWatch::new(&queue.path, events)
+    let polling = Backoff::new(Duration::from_millis(2), MAX_FALLBACK_PAUSE);
+    let (changes, err) = DirChanges::new(&[&queue.path], events, polling);
+    if let Some(err) = err {
+        crate::debug!(
+            "queue {}: no inotify instance ({}); looking at the slots every {} ms at most instead",
+            queue.name,
+            crate::exit::io_why(&err),
+            MAX_FALLBACK_PAUSE.as_millis()
+        );
+    }
+    changes
 }
 
 /// Opens (creating those below `slots`) every slot file, keeping them in `open`: the

@@ -1,16 +1,18 @@
 //! inotify, the two ways csa uses it.
 //!
-//! - [`DirWatch`]: a directory watched for waits that only need to know "something changed
-//!   here: look again" (the queue's head watching its slots, a follower watching its spool
-//!   files). Events are never parsed: each one only ends a wait, and the waiter looks at the
-//!   files themselves.
+//! - [`DirChanges`] (on a [`DirWatch`]): directories watched for waits that only need to
+//!   know "something changed here: look again" (the queue's head watching its slots, a
+//!   follower watching its spool files). Events are never parsed: each one only ends a
+//!   wait, and the waiter looks at the files themselves. It is also the one place that
+//!   bounds such a wait and falls back to polling without inotify.
 //! - [`read_events`]: one instance with many watches, read on a thread of its own that
 //!   turns the events that matter into messages (the wait set watching many sessions, the
 //!   fleet view watching the store).
 //!
-//! Either way the caller keeps a bounded re-check (or a polling fallback) for file systems
-//! that report nothing, and for when no inotify instance is left (the per-user limit is
-//! small, 128 by default).
+//! Either way a wait keeps a bounded re-check (or a polling fallback) for file systems that
+//! report nothing, and for when no inotify instance is left (the per-user limit is small,
+//! 128 by default): [`DirChanges`] does it for the first kind; the readers of the second
+//! fall back on their own (they watch sessions one by one).
 
 use std::io;
 use std::mem::MaybeUninit;
@@ -20,6 +22,10 @@ use std::time::Duration;
 
 use rustix::event::Timespec;
 use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
+
+mod changes;
+
+pub use changes::DirChanges;
 
 /// How long a wait on a [`DirWatch`] lasts at most before the waiter looks again anyway:
 /// the bounded re-check that covers file systems that report nothing and events that are
@@ -46,12 +52,17 @@ impl DirWatch {
         Ok(Self(fd))
     }
 
-    /// Watches one more directory, `dir`, for `events` with the same instance.
+    /// Watches one more directory, `dir`, for `events` with the same instance (as
+    /// [`DirWatch::new`], never through a symbolic link at its name).
     ///
-    /// Errors: `dir` cannot be watched (gone, not a directory, no permission, the per-user
-    /// limit of watches reached).
+    /// Errors: `dir` cannot be watched (gone, not a directory, a symbolic link, no
+    /// permission, the per-user limit of watches reached).
     pub fn add(&self, dir: &Path, events: WatchFlags) -> io::Result<()> {
-        inotify::add_watch(&self.0, dir, events).map(drop)?;
+        inotify::add_watch(
+            &self.0,
+            dir,
+            events | WatchFlags::ONLYDIR | WatchFlags::DONT_FOLLOW,
+        )?;
         Ok(())
     }
 
