@@ -106,6 +106,16 @@ pub fn stdout_written(written: std::io::Result<()>, what: &str) -> anyhow::Resul
     }
 }
 
+/// Writes `bytes` to stdout and flushes it: a command's whole output at once. A reader
+/// that went away is not an error ([`stdout_written`]).
+///
+/// Errors: stdout cannot be written (exit 125), naming `what` ("the result").
+pub fn write_stdout(bytes: &[u8], what: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    stdout_written(stdout.write_all(bytes).and_then(|()| stdout.flush()), what)
+}
+
 /// The exit code for `err`: the code of the first [`Failure`] in its chain, else
 /// [`CSA_ERROR`].
 pub fn code_of(err: &anyhow::Error) -> u8 {

@@ -1,7 +1,7 @@
 //! Dependencies: `csa run --after ID`.
 
 use crate::support::{
-    Csa, Gate, assert_contains, assert_error, assert_exit, assert_record, stdout,
+    Csa, Gate, assert_contains, assert_error, assert_exit, assert_output, assert_record, stdout,
 };
 
 fn field(csa: &Csa, id: &str, key: &str) -> String {
@@ -21,8 +21,7 @@ fn a_job_starts_after_its_dependencies_succeed() {
         "echo last",
     ]);
     let out = csa.wait(&last);
-    assert_exit(&out, 0);
-    assert_eq!(stdout(&out), "last\n");
+    assert_output(&out, 0, "last\n");
     for dependency in [&first, &second] {
         assert!(field(&csa, &last, "started_at") >= field(&csa, dependency, "finished_at"));
     }

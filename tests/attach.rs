@@ -6,7 +6,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::procs::{Streaming, send, wait_for_output};
-use crate::support::{Csa, HANG, assert_exit, assert_record, assert_success, output_within};
+use crate::support::{
+    Csa, HANG, assert_exit, assert_output, assert_record, assert_success, output_within,
+};
 
 /// A job that prints `first`, then waits for the test to create `go` in its session
 /// directory, then prints `second` and exits 3.
@@ -39,13 +41,11 @@ fn stderr_is_followed_separately_only_when_asked() {
     let csa = Csa::new();
     let id = csa.run("echo to-out; echo to-err >&2; exit 4");
     let out = csa.output(&["session", "attach", "--session", &id, "--stderr"]);
-    assert_exit(&out, 4);
-    assert_eq!(out.stdout, b"to-out\n");
+    assert_output(&out, 4, b"to-out\n");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "to-err\n");
 
     let out = csa.output(&["session", "attach", "--session", &id]);
-    assert_exit(&out, 4);
-    assert_eq!(out.stdout, b"to-out\n");
+    assert_output(&out, 4, b"to-out\n");
     assert!(
         out.stderr.is_empty(),
         "{}",

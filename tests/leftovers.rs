@@ -3,7 +3,7 @@
 //! note on stderr, and `list --json` and `result` show it.
 
 use crate::support::{
-    Csa, assert_error, assert_exit, assert_record, stderr, stdout, wait_group_empty,
+    Csa, assert_error, assert_exit, assert_output, assert_record, stderr, wait_group_empty,
 };
 
 /// The lines of `text` that are csa's notes about leftovers.
@@ -27,8 +27,7 @@ fn background_children_that_outlive_the_job_are_counted_and_reported() {
     let csa = Csa::new();
     let id = csa.run("sleep 1000 & nohup sleep 1000 >/dev/null 2>&1 & echo done");
     let out = csa.wait(&id);
-    assert_exit(&out, 0);
-    assert_eq!(stdout(&out), "done\n");
+    assert_output(&out, 0, "done\n");
     let result = csa.result(&id).unwrap();
     assert_record(&result, "status = 'success', leftover_processes = 2");
     let text = stderr(&out);

@@ -5,7 +5,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use crate::support::{
-    Csa, Gate, HANG, code, exited_within, read_on_a_thread, stderr, stdout, wait_for,
+    Csa, Gate, Gated, HANG, code, exited_within, read_on_a_thread, stderr, stdout, wait_for,
 };
 
 /// Starts `csa ARGS` with stdout captured by a thread; returns the child and the text so far.
@@ -33,8 +33,7 @@ fn spawn(csa: &Csa, args: &[&str]) -> (std::process::Child, Arc<Mutex<String>>) 
 #[test]
 fn logs_follow_prints_until_the_session_ends() {
     let csa = Csa::new();
-    let mut gate = Gate::new();
-    let id = csa.run(&format!("echo before; {}; echo after; exit 3", gate.pass()));
+    let Gated { mut gate, id, .. } = Gated::run(&csa, "echo before; {gate}; echo after; exit 3");
     let (mut child, text) = spawn(&csa, &["logs", "-f", &id]);
     wait_for(HANG, "the line written before the gate", || {
         text.lock().unwrap().contains("before\n")

@@ -52,5 +52,6 @@ mod top;
 mod tree;
 mod tree_stop;
 mod usage_hints;
+mod wait_escapes;
 mod wait_many;
 mod working_dir;

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use crate::support::{
-    Csa, Gate, assert_contains, assert_exit, assert_reason, assert_record, code, stderr, wait_for,
+    Csa, Gate, assert_contains, assert_exit, assert_output, assert_reason, assert_record, code,
+    stderr, wait_for,
 };
 
 const LONG: Duration = Duration::from_secs(60);
@@ -86,8 +87,7 @@ fn queued_sessions_are_listed_with_their_place_and_start_when_a_slot_frees() {
     assert_eq!(counts(&csa, "q"), (1, 1));
     gate.open();
     let out = csa.wait(&second);
-    assert_exit(&out, 0);
-    assert_eq!(crate::support::stdout(&out), "second\n");
+    assert_output(&out, 0, "second\n");
 }
 
 #[test]
@@ -178,8 +178,7 @@ fn a_timeout_counts_from_the_start_of_the_job_not_from_the_queue() {
     let first = csa.run_with("--queue q", "sleep 1.5");
     let second = csa.run_with("--queue q --timeout 1s", "sleep 0.2; echo done");
     let out = csa.wait(&second);
-    assert_exit(&out, 0);
-    assert_eq!(crate::support::stdout(&out), "done\n");
+    assert_output(&out, 0, "done\n");
     assert_exit(&csa.wait(&first), 0);
 }
 
@@ -203,8 +202,7 @@ fn dead_supervisors_never_block_the_queue() {
     // SIGKILL the running session's supervisor: its slot is freed at once.
     crate::support_faults::signal(csa.supervisor_pid(&running), 9);
     let out = csa.wait(&last);
-    assert_exit(&out, 0);
-    assert_eq!(crate::support::stdout(&out), "last\n");
+    assert_output(&out, 0, "last\n");
     gate.open();
     csa.kill_group(&running);
 }

@@ -1,7 +1,7 @@
 //! `csa queue pause|resume|rm`, and queues that are empty and unused left out of
 //! `queue list`.
 
-use crate::support::{Csa, Gate, HANG, code, stderr, stdout, wait_for};
+use crate::support::{Csa, Gate, HANG, assert_error, code, stderr, stdout, wait_for};
 
 fn queue_json(csa: &Csa, all: bool) -> serde_json::Value {
     let mut args = vec!["queue", "list", "--json"];
@@ -82,12 +82,10 @@ fn queue_rm_is_refused_while_sessions_run_or_wait_in_it() {
     let mut gate = Gate::new();
     assert_eq!(code(&csa.output(&["queue", "slots", "builds", "3"])), 0);
     let running = csa.run_args(&["--queue", "builds", &gate.pass()]);
-    let out = csa.output(&["queue", "rm", "builds"]);
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("not removing queue builds"),
-        "{}",
-        stderr(&out)
+    assert_error(
+        &csa.output(&["queue", "rm", "builds"]),
+        1,
+        "not removing queue builds",
     );
     assert_eq!(queue_json(&csa, false)[0]["name"], "builds");
     gate.open();

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::support::{
-    Csa, HANG, assert_contains, assert_exit, directive, output_within, stderr, stdout,
+    Csa, HANG, assert_contains, assert_exit, assert_output, directive, output_within, stderr,
+    stdout,
 };
 
 mod tour;
@@ -133,8 +134,7 @@ fn readme_set_up_installs_and_runs_a_detached_job_to_its_result() {
     );
     let sandbox = Sandbox::new();
     let out = sandbox.run(&["sh"], lines[0], false, &[]);
-    assert_exit(&out, 0);
-    assert_eq!(stdout(&out), "cargo 1.0.0 (stand-in)\nbuilt\n");
+    assert_output(&out, 0, "cargo 1.0.0 (stand-in)\nbuilt\n");
     assert!(
         directive(&stderr(&out), "SESSION_WAIT_COMPLETED")
             .is_some_and(|l| l.contains(" status=success "))
@@ -147,8 +147,7 @@ fn readme_quick_start_reports_the_jobs_failure() {
     let sandbox = Sandbox::new();
     let script = recipe("README.md", "quick-start");
     let out = sandbox.run(&["sh"], &script, true, &[]);
-    assert_exit(&out, 0);
-    assert_eq!(stdout(&out), "cargo 1.0.0 (stand-in)\nexit=3\n");
+    assert_output(&out, 0, "cargo 1.0.0 (stand-in)\nexit=3\n");
     let err = stderr(&out);
     let line = directive(&err, "SESSION_WAIT_COMPLETED").expect("completed");
     assert_contains(line, &[" status=failure exit=3 "]);

@@ -5,8 +5,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::{
-    Csa, Gate, HANG, assert_contains, assert_exit, assert_record, assert_success, code, directive,
-    is_ulid, output_with_input, output_within, started_id, wait_for,
+    Csa, Gated, HANG, assert_contains, assert_exit, assert_output, assert_record, assert_success,
+    code, directive, is_ulid, output_with_input, output_within, started_id, wait_for,
 };
 
 #[test]
@@ -38,8 +38,7 @@ fn wait_returns_the_exit_code_and_stdout() {
     let csa = Csa::new();
     let id = csa.run("echo out; echo to-stderr >&2; exit 3");
     let out = csa.wait(&id);
-    assert_exit(&out, 3);
-    assert_eq!(out.stdout, b"out\n");
+    assert_output(&out, 3, b"out\n");
     let stderr = String::from_utf8(out.stderr).unwrap();
     let line = directive(&stderr, "SESSION_WAIT_COMPLETED").expect("completed directive");
     assert_contains(line, &["status=failure", "exit=3", "synthetic=false"]);
@@ -84,8 +83,7 @@ fn output_comes_back_byte_exact() {
     let csa = Csa::new();
     let id = csa.run(r"printf 'no newline\000\001\377end'");
     let out = csa.wait(&id);
-    assert_exit(&out, 0);
-    assert_eq!(out.stdout, b"no newline\x00\x01\xffend");
+    assert_output(&out, 0, b"no newline\x00\x01\xffend");
 }
 
 #[test]
@@ -292,8 +290,7 @@ fn killed_supervisor_is_reported_lost_quickly() {
 #[test]
 fn concurrent_waiters_all_get_the_exit_code() {
     let csa = Csa::new();
-    let mut gate = Gate::new();
-    let id = csa.run(&format!("{}; exit 42", gate.pass()));
+    let Gated { mut gate, id, .. } = Gated::run(&csa, "{gate}; exit 42");
     let waiters: Vec<_> = (0..20)
         .map(|_| {
             let mut command = csa.cmd();
@@ -331,8 +328,7 @@ fn wait_at_the_cap_reports_a_healthy_running_session() {
 fn no_daemon_runs_in_the_foreground_and_records_the_session() {
     let csa = Csa::new();
     let out = csa.output_with("run --no-daemon", "echo hi; echo err >&2; exit 4");
-    assert_exit(&out, 4);
-    assert_eq!(out.stdout, b"hi\n");
+    assert_output(&out, 4, b"hi\n");
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_contains(&stderr, &["err\n"]);
     let started = directive(&stderr, "SESSION_STARTED").expect("directive");

@@ -9,8 +9,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::support::{
-    Csa, Gate, HANG, assert_contains, assert_error, assert_exit, code, directive, has_open,
-    output_within, stderr, stdout, wait_for,
+    Csa, Gate, HANG, assert_contains, assert_error, assert_exit, assert_output, code, directive,
+    has_open, output_within, stderr, stdout, wait_for,
 };
 use crate::support_faults::signal;
 
@@ -458,8 +458,7 @@ fn a_failure_shows_the_end_of_stderr() {
     );
     let out = csa.wait(&failing);
     let err = stderr(&out);
-    assert_exit(&out, 2);
-    assert_eq!(stdout(&out), "out\n");
+    assert_output(&out, 2, "out\n");
     let lines: Vec<&str> = err.lines().collect();
     let header = lines
         .iter()
@@ -508,8 +507,7 @@ fn tail_limits_stdout_to_its_last_lines() {
     let csa = Csa::new();
     let id = csa.run("seq 100000; seq 3 >&2; exit 1");
     let out = csa.output(&["session", "wait", "--session", &id, "--tail", "2"]);
-    assert_exit(&out, 1);
-    assert_eq!(stdout(&out), "99999\n100000\n");
+    assert_output(&out, 1, "99999\n100000\n");
     // With --stderr, both logs are cut.
     let out = csa.output(&["session", "wait", &id, "--tail", "1", "--stderr"]);
     assert_eq!(stdout(&out), "100000\n");

@@ -7,7 +7,6 @@
 //! queue, tag or tool with those that exist ([`values`]).
 
 use std::ffi::OsStr;
-use std::io::{self, Write as _};
 
 use anyhow::Result;
 use clap_complete::CompletionCandidate;
@@ -42,11 +41,7 @@ pub fn exec(args: &CompletionsArgs) -> Result<u8> {
     shell
         .write_registration(VAR, "csa", "csa", &program.to_string_lossy(), &mut script)
         .map_err(|err| crate::exit::io_failure("cannot write the script", &err, "stdout"))?;
-    let mut stdout = io::stdout().lock();
-    crate::exit::stdout_written(
-        stdout.write_all(&script).and_then(|()| stdout.flush()),
-        "the completion script",
-    )?;
+    crate::exit::write_stdout(&script, "the completion script")?;
     Ok(0)
 }
 

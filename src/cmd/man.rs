@@ -20,11 +20,7 @@ pub fn exec(args: &ManArgs, command: clap::Command) -> Result<u8> {
             .map_err(|err| {
                 crate::exit::io_failure("cannot render the manual page", &err, "csa.1")
             })?;
-        let mut stdout = io::stdout().lock();
-        crate::exit::stdout_written(
-            stdout.write_all(&page).and_then(|()| stdout.flush()),
-            "the manual page",
-        )?;
+        crate::exit::write_stdout(&page, "the manual page")?;
         return Ok(0);
     };
     std::fs::create_dir_all(dir)

@@ -5,7 +5,6 @@
 //! removed; `queue slots` writes the slot count.
 
 use std::fmt::Write as _;
-use std::io::{self, Write as _};
 
 use anyhow::{Context as _, Result};
 use serde::Serialize;
@@ -53,13 +52,7 @@ pub fn slots(args: &QueueSlotsArgs) -> Result<u8> {
         }
         None => format!("{}\n", effective_slots(&queue, &config()?)?.0),
     };
-    let mut stdout = io::stdout().lock();
-    crate::exit::stdout_written(
-        stdout
-            .write_all(text.as_bytes())
-            .and_then(|()| stdout.flush()),
-        "the slot count",
-    )?;
+    crate::exit::write_stdout(text.as_bytes(), "the slot count")?;
     Ok(0)
 }
 
@@ -151,13 +144,7 @@ pub fn list(args: &QueueListArgs) -> Result<u8> {
         }
         text
     };
-    let mut stdout = io::stdout().lock();
-    crate::exit::stdout_written(
-        stdout
-            .write_all(text.as_bytes())
-            .and_then(|()| stdout.flush()),
-        "the queue list",
-    )?;
+    crate::exit::write_stdout(text.as_bytes(), "the queue list")?;
     Ok(0)
 }
 

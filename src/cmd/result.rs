@@ -3,8 +3,6 @@
 //!
 //! **Looks and heals** ([`crate::heal::observe`]), as `list` does.
 
-use std::io::{self, Write as _};
-
 use anyhow::{Context as _, Result};
 
 use super::view::{self, ResultView, Seen};
@@ -43,12 +41,6 @@ pub fn exec(args: &ResultArgs) -> Result<u8> {
     } else {
         toml::to_string(&shown).context("cannot format the result")?
     };
-    let mut stdout = io::stdout().lock();
-    crate::exit::stdout_written(
-        stdout
-            .write_all(text.as_bytes())
-            .and_then(|()| stdout.flush()),
-        "the result",
-    )?;
+    crate::exit::write_stdout(text.as_bytes(), "the result")?;
     Ok(0)
 }

@@ -8,7 +8,6 @@
 
 mod text;
 
-use std::io::{self, Write as _};
 use std::time::SystemTime;
 
 use anyhow::{Context as _, Result};
@@ -108,13 +107,7 @@ pub fn exec(args: &ShowArgs) -> Result<u8> {
     } else {
         text::render(&shown, SystemTime::now())
     };
-    let mut stdout = io::stdout().lock();
-    crate::exit::stdout_written(
-        stdout
-            .write_all(text.as_bytes())
-            .and_then(|()| stdout.flush()),
-        "the session",
-    )?;
+    crate::exit::write_stdout(text.as_bytes(), "the session")?;
     Ok(0)
 }
 

@@ -85,3 +85,24 @@ pub trait HandOver {
     /// cancelled).
     fn finish(self: Box<Self>, new: &NewSession<'_>) -> Result<()>;
 }
+
+/// The supervisor's (`csa __supervise`) options for what its job waits for before it
+/// starts: `--after ID` for each dependency, then, with a queue, `--queue NAME
+/// --slots-default N` (N: the queue's slot count when none was set with `csa queue
+/// slots`). Whoever starts a supervisor — `csa run`, or a takeover of a Slurm session —
+/// passes them the same way.
+pub fn admission_args(after: &[String], queue: Option<&str>, slots_default: u32) -> Vec<OsString> {
+    let mut args: Vec<OsString> = Vec::new();
+    for id in after {
+        args.extend(["--after".into(), id.into()]);
+    }
+    if let Some(name) = queue {
+        args.extend([
+            "--queue".into(),
+            name.into(),
+            "--slots-default".into(),
+            slots_default.to_string().into(),
+        ]);
+    }
+    args
+}

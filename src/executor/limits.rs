@@ -207,10 +207,7 @@ mod tests {
     #[test]
     fn no_limit_waits_for_the_end_only() {
         let dir = tempfile::tempdir().unwrap();
-        let session = SessionDir {
-            id: ulid::Ulid::generate(),
-            path: dir.path().to_owned(),
-        };
+        let session = SessionDir::sample(dir.path());
         let (tx, rx) = std::sync::mpsc::channel();
         drop(tx);
         assert_eq!(
@@ -222,10 +219,7 @@ mod tests {
     #[test]
     fn a_quiet_job_is_idle_and_a_writing_one_is_not() {
         let dir = tempfile::tempdir().unwrap();
-        let session = SessionDir {
-            id: ulid::Ulid::generate(),
-            path: dir.path().to_owned(),
-        };
+        let session = SessionDir::sample(dir.path());
         let limits = Limits {
             timeout: None,
             idle: Some(Duration::from_millis(200)),

@@ -21,7 +21,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-pub use handover::{HandOver, NewSession, SupervisorOutput};
+pub use handover::{HandOver, NewSession, SupervisorOutput, admission_args};
 pub use limits::{Limits, Struck, millis};
 pub use plan::{Choice, Chosen, Request, plan, usage};
 pub use settings::{Settings, Table};

@@ -132,17 +132,11 @@ pub(in crate::run) fn join(
 /// descriptor is inherited).
 pub(in crate::run) fn pass_on(fleet: &Fleet, argv: &mut Vec<OsString>) -> Result<()> {
     let gate = &fleet.admission;
-    for id in &gate.after {
-        argv.extend(["--after".into(), id.into()]);
-    }
-    if let Some(name) = &gate.queue {
-        argv.extend([
-            "--queue".into(),
-            name.into(),
-            "--slots-default".into(),
-            gate.slots_default.to_string().into(),
-        ]);
-    }
+    argv.extend(crate::executor::admission_args(
+        &gate.after,
+        gate.queue.as_deref(),
+        gate.slots_default,
+    ));
     if let Some(ticket) = &gate.ticket {
         sys::set_close_on_exec(&ticket.file, false).map_err(|err| {
             Failure::new(CSA_ERROR, format!("cannot pass the queue entry on: {err}"))

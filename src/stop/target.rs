@@ -199,10 +199,7 @@ mod tests {
     fn identity_of(text: &str) -> anyhow::Result<Identity> {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(session::DAEMON_PID), text).unwrap();
-        read_identity(&SessionDir {
-            id: ulid::Ulid::nil(),
-            path: dir.path().to_owned(),
-        })
+        read_identity(&SessionDir::sample(dir.path()))
     }
 
     #[test]

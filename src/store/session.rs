@@ -195,4 +195,13 @@ impl SessionDir {
     pub fn create(&self) -> io::Result<()> {
         files::create_dir(&self.path)
     }
+
+    /// THE unit-test fixture: a session with the nil ID whose directory is `path`.
+    #[cfg(test)]
+    pub fn sample(path: impl Into<PathBuf>) -> Self {
+        Self {
+            id: Ulid::nil(),
+            path: path.into(),
+        }
+    }
 }

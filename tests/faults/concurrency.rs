@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::{background, code, wait_cmd};
-use crate::support::{Csa, Gate, assert_contains, assert_exit, directive, is_ulid, wait_for};
+use crate::support::{Csa, Gated, assert_contains, assert_output, directive, is_ulid, wait_for};
 use crate::support_faults::{signal, trials};
 
 /// Every `SESSION_WAIT_COMPLETED` line of `outputs`, which must all be equal.
@@ -28,8 +28,7 @@ fn same_completion(outputs: &[std::process::Output]) -> String {
 #[test]
 fn hundred_concurrent_waiters_get_the_same_exit_code() {
     let csa = Csa::new();
-    let mut gate = Gate::new();
-    let id = csa.run(&format!("echo out; {}; exit 42", gate.pass()));
+    let Gated { mut gate, id, .. } = Gated::run(&csa, "echo out; {gate}; exit 42");
     let waiters: Vec<_> = (0..100).map(|_| background(wait_cmd(&csa, &id))).collect();
     // `list` and `result` in a loop while the waiters block and the job ends.
     let stop = Arc::new(AtomicBool::new(false));
@@ -132,8 +131,7 @@ fn sessions_started_back_to_back() {
     assert_eq!(csa.session_ids().len(), count);
     for (n, id) in ids.iter().enumerate() {
         let out = csa.wait(id);
-        assert_exit(&out, 0);
-        assert_eq!(out.stdout, format!("{n}\n").as_bytes());
+        assert_output(&out, 0, format!("{n}\n").as_bytes());
         assert_eq!(csa.result(id).unwrap()["status"].as_str(), Some("success"));
     }
     let groups: HashSet<String> = supervisors.iter().map(i32::to_string).collect();

@@ -6,11 +6,11 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::{background, code, wait_cmd, wait_until_open};
-use crate::support::group_members;
 use crate::support::{
-    Csa, Gate, HANG, assert_exit, assert_reason, assert_record, assert_success, output_within,
-    process_alive, wait_for,
+    Csa, Gate, Gated, HANG, assert_exit, assert_output, assert_reason, assert_record,
+    assert_success, output_within, process_alive, wait_for,
 };
+use crate::support::{csa_as_nobody, group_members, set_mode};
 use crate::support_faults::is_root;
 
 /// Asserts a clean failure: exit `expected`, nothing on stdout, one `csa: ` line on stderr.
@@ -51,14 +51,7 @@ fn unwritable_state_root_fails_cleanly() {
     let locked = tmp.path().join("locked");
     std::fs::create_dir_all(locked.join("sessions")).unwrap();
     let mut command = if is_root() {
-        let mut command = Command::new("setpriv");
-        command
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-            .env("HOME", "/nonexistent")
-            .env("XDG_CONFIG_HOME", "/nonexistent")
-            .arg(env!("CARGO_BIN_EXE_csa"))
-            .current_dir("/");
-        command
+        csa_as_nobody()
     } else {
         set_mode(&locked.join("sessions"), 0o500);
         Command::new(env!("CARGO_BIN_EXE_csa"))
@@ -72,11 +65,6 @@ fn unwritable_state_root_fails_cleanly() {
     assert!(stderr.contains(&*locked.to_string_lossy()), "{stderr}");
     set_mode(&locked.join("sessions"), 0o700);
     assert!(crate::support::names_in(&locked.join("sessions")).is_empty());
-}
-
-fn set_mode(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 /// A write that fails half-way through creating a session (file size limit 0, SIGXFSZ
@@ -94,28 +82,25 @@ fn failed_session_creation_leaves_nothing_behind() {
 #[test]
 fn session_directory_deleted_mid_run() {
     let csa = Csa::new();
-    let mut gate = Gate::new();
-    let id = csa.run(&format!("echo before; {}; exit 5", gate.pass()));
-    let dir = csa.session_dir(&id);
-    let supervisor = csa.supervisor_pid(&id);
-    let waiter = background(wait_cmd(&csa, &id));
-    wait_until_open(waiter.pid, &dir.join("lock"));
-    std::fs::remove_dir_all(&dir).unwrap();
-    gate.open();
+    let mut job = Gated::run(&csa, "echo before; {gate}; exit 5");
+    let waiter = background(wait_cmd(&csa, &job.id));
+    wait_until_open(waiter.pid, &job.dir.join("lock"));
+    std::fs::remove_dir_all(&job.dir).unwrap();
+    job.gate.open();
     let out = waiter.join();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_ne!(code(&out), 0, "{stderr}");
     assert!(
         stderr
             .lines()
-            .any(|l| l.starts_with("csa: ") && l.contains(&id)),
+            .any(|l| l.starts_with("csa: ") && l.contains(&job.id)),
         "{stderr}"
     );
     wait_for(Duration::from_secs(30), "the supervisor to end", || {
-        !process_alive(supervisor) && group_members(supervisor).is_empty()
+        !process_alive(job.supervisor) && group_members(job.supervisor).is_empty()
     });
-    assert!(!dir.exists(), "the session directory came back");
-    let out = csa.wait(&id);
+    assert!(!job.dir.exists(), "the session directory came back");
+    let out = csa.wait(&job.id);
     assert_one_line_error(&out, 125);
 }
 
@@ -123,12 +108,12 @@ fn session_directory_deleted_mid_run() {
 #[test]
 fn spool_files_deleted_mid_run() {
     let csa = Csa::new();
-    let mut gate = Gate::new();
-    let id = csa.run(&format!(
-        "echo a; echo e >&2; {}; echo b; echo f >&2; exit 0",
-        gate.pass()
-    ));
-    let dir = csa.session_dir(&id);
+    let Gated {
+        mut gate, id, dir, ..
+    } = Gated::run(
+        &csa,
+        "echo a; echo e >&2; {gate}; echo b; echo f >&2; exit 0",
+    );
     std::fs::remove_file(dir.join("stdout.log")).unwrap();
     std::fs::remove_file(dir.join("stderr.log")).unwrap();
     gate.open();
@@ -195,8 +180,7 @@ fn closed_standard_descriptors() {
     let ids = csa.session_ids();
     assert_eq!(ids.len(), 1);
     let out = csa.wait(&ids[0]);
-    assert_exit(&out, 3);
-    assert_eq!(out.stdout, b"ok\n");
+    assert_output(&out, 3, b"ok\n");
     let dir = csa.session_dir(&ids[0]);
     assert_eq!(std::fs::metadata(dir.join("lock")).unwrap().len(), 0);
 }
@@ -229,13 +213,16 @@ pub fn many_fds_helper() {
     inheritable(&writer);
 
     let csa = Csa::new();
-    let mut gate = Gate::new();
-    let id = csa.run(&format!(
-        "for f in /proc/$$/fd/*; do echo \"${{f##*/}}\"; done; {}",
-        gate.pass()
-    ));
+    let Gated {
+        mut gate,
+        id,
+        supervisor,
+        ..
+    } = Gated::run(
+        &csa,
+        "for f in /proc/$$/fd/*; do echo \"${f##*/}\"; done; {gate}",
+    );
     drop(writer);
-    let supervisor = csa.supervisor_pid(&id);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut sink = Vec::new();

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::code;
 use crate::support::{
-    Csa, Gate, HANG, assert_exit, directive, output_within, process_alive, wait_for,
+    Csa, Gated, HANG, assert_exit, directive, output_within, process_alive, wait_for,
 };
 use crate::support_faults::{signal, signal_group, start_time};
 
@@ -92,8 +92,7 @@ fn reused_pid_in_daemon_pid_is_not_believed() {
     }
     // A live supervisor whose daemon.pid names the stranger: `kill` refuses, and the
     // session keeps running (the lock says so).
-    let mut gate = Gate::new();
-    let id = csa.run(&format!("{}; exit 7", gate.pass()));
+    let Gated { mut gate, id, .. } = Gated::run(&csa, "{gate}; exit 7");
     for text in &recorded {
         std::fs::write(csa.session_dir(&id).join("daemon.pid"), text).unwrap();
         let out = kill(&csa, &id);
@@ -125,8 +124,7 @@ fn daemon_pid_naming_init_or_the_caller_is_refused() {
     let csa = Csa::new();
     let me = std::process::id();
     let mine = start_time(i32::try_from(me).unwrap()).unwrap();
-    let mut gate = Gate::new();
-    let id = csa.run(&format!("{}; exit 0", gate.pass()));
+    let Gated { mut gate, id, .. } = Gated::run(&csa, "{gate}; exit 0");
     for text in [
         "1 1\n".to_owned(),
         format!("{me} {mine}\n"),

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::code;
-use crate::support::{Csa, Gate, HANG, assert_exit, assert_success, has_open, stderr, wait_for};
+use crate::support::{
+    Csa, Gate, HANG, assert_exit, assert_output, assert_success, has_open, stderr, wait_for,
+};
 use crate::support_faults::{parse_time, trials};
 
 /// True when process `pid` is blocked in `poll`/`ppoll` (a queue's head waiting for a
@@ -54,8 +56,7 @@ fn a_look_holding_a_free_slot_does_not_stall_the_head() {
     });
     drop(look);
     let out = csa.wait(&id);
-    assert_exit(&out, 0);
-    assert_eq!(crate::support::stdout(&out), "ran\n");
+    assert_output(&out, 0, "ran\n");
 }
 
 /// Jobs through a one-slot queue while `csa queue list` and `csa session list` run in a loop
@@ -218,6 +219,5 @@ fn a_head_without_inotify_falls_back_and_says_so() {
     gate.open();
     assert_exit(&csa.wait(&first), 0);
     let out = csa.wait(&second);
-    assert_exit(&out, 0);
-    assert_eq!(crate::support::stdout(&out), "second\n");
+    assert_output(&out, 0, "second\n");
 }

@@ -5,7 +5,9 @@ use std::path::Path;
 use std::process::Command;
 
 use super::{Outside, assert_rejected, code, dead_session, finished_session};
-use crate::support::{Csa, Gate, HANG, assert_contains, assert_exit, output_within};
+use crate::support::{
+    Csa, Gated, HANG, NOBODY, assert_contains, assert_exit, csa_as_nobody, output_within, set_mode,
+};
 use crate::support_faults::snapshot;
 
 /// The hostile contents a state file is replaced with.
@@ -201,17 +203,12 @@ fn session_directory_without_permissions() {
     let (id, dir) = finished_session(&csa);
     let out = if crate::support_faults::is_root() {
         // Permission bits do not stop root: look as an unprivileged user who owns the store.
-        chown_tree(csa.state.path(), 65534);
+        chown_tree(csa.state.path(), NOBODY);
         set_mode(&dir, 0o000);
-        let mut command = Command::new("setpriv");
+        let mut command = csa_as_nobody();
         command
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-            .env("HOME", "/nonexistent")
-            .env("XDG_CONFIG_HOME", "/nonexistent")
-            .arg(env!("CARGO_BIN_EXE_csa"))
             .args(["session", "wait", "--session", &id])
-            .env("CSA_STATE_DIR", csa.state.path())
-            .current_dir("/");
+            .env("CSA_STATE_DIR", csa.state.path());
         output_within(&mut command, HANG)
     } else {
         set_mode(&dir, 0o000);
@@ -219,11 +216,6 @@ fn session_directory_without_permissions() {
     };
     set_mode(&dir, 0o700);
     assert_rejected(&out, 125, "unreadable session directory");
-}
-
-fn set_mode(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 fn chown_tree(path: &Path, uid: u32) {
@@ -240,29 +232,29 @@ fn chown_tree(path: &Path, uid: u32) {
 #[test]
 fn lock_deleted_while_the_job_runs() {
     let csa = Csa::new();
-    let mut gate = Gate::new();
-    let id = csa.run(&format!("{}; exit 6", gate.pass()));
-    let dir = csa.session_dir(&id);
+    let mut job = Gated::run(&csa, "{gate}; exit 6");
     // Once the job runs, the supervisor has checked its lock and holds it.
-    let supervisor = csa.supervisor_pid(&id);
     crate::support::wait_for(std::time::Duration::from_secs(30), "the job", || {
-        crate::support::group_members(supervisor).len() >= 2
+        crate::support::group_members(job.supervisor).len() >= 2
     });
-    std::fs::remove_file(dir.join("lock")).unwrap();
+    std::fs::remove_file(job.dir.join("lock")).unwrap();
     for command in ["wait", "result", "kill"] {
-        let out = csa.output(&["session", command, "--session", &id]);
+        let out = csa.output(&["session", command, "--session", &job.id]);
         let stderr = assert_rejected(&out, 125, command);
         assert_contains(&stderr, &["lock file is missing"]);
         assert!(
-            !dir.join("result.toml").exists(),
+            !job.dir.join("result.toml").exists(),
             "{command} wrote a result"
         );
     }
     assert_eq!(code(&csa.output(&["session", "list"])), 0);
-    gate.open();
+    job.gate.open();
     crate::support::wait_for(std::time::Duration::from_secs(30), "the result", || {
-        dir.join("result.toml").exists()
+        job.dir.join("result.toml").exists()
     });
-    assert_exit(&csa.wait(&id), 6);
-    assert_eq!(csa.result(&id).unwrap()["synthetic"].as_bool(), Some(false));
+    assert_exit(&csa.wait(&job.id), 6);
+    assert_eq!(
+        csa.result(&job.id).unwrap()["synthetic"].as_bool(),
+        Some(false)
+    );
 }

@@ -4,7 +4,7 @@
 use std::ffi::OsStr;
 
 use super::{assert_rejected, os_args};
-use crate::support::{Csa, output_with_input};
+use crate::support::{Csa, assert_exit, output_with_input};
 
 /// A command line whose `session.toml` would be over the readers' 1 MiB cap is refused at
 /// `run` (exit 2), naming the size; no session and no name are left behind. (Before, the
@@ -23,27 +23,9 @@ fn a_command_line_too_large_for_the_record_is_refused_at_run() {
     // Just under the cap, it runs and every reader finds it by name and tag.
     let mut args = vec!["run", "--name", "big", "--tag", "big", "--", "true"];
     args.extend(std::iter::repeat_n(chunk.as_str(), 10));
-    let out = csa.output(&args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        crate::support::stderr(&out)
-    );
-    let out = csa.output(&["session", "wait", "--session", "big"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        crate::support::stderr(&out)
-    );
-    let out = csa.output(&["session", "wait", "--tag", "big"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        crate::support::stderr(&out)
-    );
+    assert_exit(&csa.output(&args), 0);
+    assert_exit(&csa.output(&["session", "wait", "--session", "big"]), 0);
+    assert_exit(&csa.output(&["session", "wait", "--tag", "big"]), 0);
 }
 
 /// A NUL byte in a prompt on standard input, for a tool that can take the prompt only as

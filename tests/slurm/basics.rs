@@ -3,8 +3,8 @@
 
 use super::{SlurmCsa, assert_ended, stderr, stdout};
 use crate::support::{
-    assert_contains, assert_error, assert_exit, assert_reason, assert_record, assert_success,
-    started_id,
+    assert_contains, assert_error, assert_exit, assert_output, assert_reason, assert_record,
+    assert_success, started_id,
 };
 
 #[test]
@@ -152,8 +152,7 @@ fn attach_follows_the_nodes_spool_files_and_list_shows_it() {
         "{row}"
     );
     let out = slurm.output(&["session", "attach", "--session", &id]);
-    assert_exit(&out, 5);
-    assert_eq!(stdout(&out), "one\ntwo\n");
+    assert_output(&out, 5, "one\ntwo\n");
     let list = slurm.output(&["session", "list", "--json"]);
     let rows: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     assert_eq!(rows[0]["status"], "failure");

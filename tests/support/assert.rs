@@ -72,3 +72,17 @@ pub fn assert_result(result: &toml::Table, status: &str, exit_code: i64) {
         "{result:?}"
     );
 }
+
+/// Asserts that `out` exited with `expected` and wrote exactly `stdout` (bytes, or text)
+/// to standard output; the message shows both outputs.
+#[track_caller]
+pub fn assert_output(out: &Output, expected: i32, stdout: impl AsRef<[u8]>) {
+    assert_exit(out, expected);
+    let wanted = stdout.as_ref();
+    assert!(
+        out.stdout == wanted,
+        "stdout: {:?}\nwanted: {:?}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(wanted)
+    );
+}

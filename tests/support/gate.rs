@@ -48,3 +48,31 @@ impl Gate {
         self.file = Some(file);
     }
 }
+
+/// A session whose job waits at a closed gate of its own: what a test that acts on a job
+/// while it runs needs (its ID, directory and supervisor).
+pub struct Gated {
+    /// The gate the job waits at; open it to let the job go on.
+    pub gate: Gate,
+    /// The session ID.
+    pub id: String,
+    /// The session directory.
+    pub dir: PathBuf,
+    /// The supervisor's PID (from `daemon.pid`).
+    pub supervisor: i32,
+}
+
+impl Gated {
+    /// Starts `script` with `csa run`, each `{gate}` in it replaced by the command that
+    /// waits at the gate (`"echo before; {gate}; exit 5"`).
+    pub fn run(csa: &super::Csa, script: &str) -> Self {
+        let gate = Gate::new();
+        let id = csa.run(&script.replace("{gate}", &gate.pass()));
+        Self {
+            dir: csa.session_dir(&id),
+            supervisor: csa.supervisor_pid(&id),
+            gate,
+            id,
+        }
+    }
+}

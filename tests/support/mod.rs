@@ -6,11 +6,15 @@
 mod assert;
 mod gate;
 pub mod isolation;
+mod perms;
 pub mod pty;
 pub mod require;
 
-pub use assert::{assert_contains, assert_error, assert_exit, assert_reason, assert_record};
-pub use gate::Gate;
+pub use assert::{
+    assert_contains, assert_error, assert_exit, assert_output, assert_reason, assert_record,
+};
+pub use gate::{Gate, Gated};
+pub use perms::{NOBODY, csa_as_nobody, set_mode};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

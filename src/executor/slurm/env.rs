@@ -68,10 +68,7 @@ mod tests {
     #[test]
     fn pairs_keep_their_order_and_any_value() {
         let dir = tempfile::tempdir().unwrap();
-        let session = SessionDir {
-            id: ulid::Ulid::nil(),
-            path: dir.path().to_path_buf(),
-        };
+        let session = SessionDir::sample(dir.path());
         write(&session, &[]).unwrap();
         assert!(!session.file(ENV_TOML).exists());
         let pairs = vec![

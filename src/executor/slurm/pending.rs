@@ -85,10 +85,7 @@ mod tests {
     #[test]
     fn reasons_are_said_in_words() {
         let dir = tempfile::tempdir().unwrap();
-        let session = SessionDir {
-            id: ulid::Ulid::nil(),
-            path: dir.path().to_path_buf(),
-        };
+        let session = SessionDir::sample(dir.path());
         let job = JobRecord {
             job_id: "42".into(),
             job_name: "csa-X".into(),

@@ -83,20 +83,14 @@ fn start_watcher(session: &SessionDir, lock: File) -> Result<()> {
         Ok(None) => super::deferred::read(session),
         _ => None,
     };
-    let mut admission: Vec<std::ffi::OsString> = Vec::new();
-    if let (Some(deferred), Some(record)) = (&deferred, &record) {
-        for dependency in &record.after {
-            admission.extend(["--after".into(), dependency.into()]);
-        }
-        if let Some(queue) = &record.queue {
-            admission.extend([
-                "--queue".into(),
-                queue.into(),
-                "--slots-default".into(),
-                deferred.slots_default.to_string().into(),
-            ]);
-        }
-    }
+    let admission = match (&deferred, &record) {
+        (Some(deferred), Some(record)) => crate::executor::admission_args(
+            &record.after,
+            record.queue.as_deref(),
+            deferred.slots_default,
+        ),
+        _ => Vec::new(),
+    };
     let argv = record.map_or_else(|| vec!["?".to_owned()], |r| r.argv);
     let exe = std::env::current_exe().context("cannot find the csa executable")?;
     let log = crate::store::files::Options::append()

@@ -101,10 +101,7 @@ mod tests {
     #[test]
     fn nodes_are_recorded_and_cleared() {
         let root = tempfile::tempdir().unwrap();
-        let session = SessionDir {
-            id: ulid::Ulid::nil(),
-            path: root.path().join("sessions").join("X"),
-        };
+        let session = SessionDir::sample(root.path().join("sessions").join("X"));
         unshared(&session, "n3", "51");
         unshared(&session, "../evil", "52");
         let said = warnings(root.path());

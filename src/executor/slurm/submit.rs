@@ -188,10 +188,7 @@ mod tests {
     use super::*;
 
     fn session() -> SessionDir {
-        SessionDir {
-            id: ulid::Ulid::nil(),
-            path: "/state/it's/sessions/X".into(),
-        }
+        SessionDir::sample("/state/it's/sessions/X")
     }
 
     #[test]

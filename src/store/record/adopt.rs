@@ -84,10 +84,7 @@ mod tests {
     use crate::store::record::{Status, reserve_result, write_result};
 
     fn session(dir: &std::path::Path) -> SessionDir {
-        SessionDir {
-            id: ulid::Ulid::nil(),
-            path: dir.to_owned(),
-        }
+        SessionDir::sample(dir)
     }
 
     fn sample(id: &str) -> ResultRecord {

@@ -8,10 +8,7 @@ fn sample() -> ResultRecord {
 }
 
 fn session(dir: &Path) -> SessionDir {
-    SessionDir {
-        id: ulid::Ulid::nil(),
-        path: dir.to_owned(),
-    }
+    SessionDir::sample(dir)
 }
 
 fn names(dir: &Path) -> Vec<String> {
