@@ -35,7 +35,8 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// When to colour: auto (on a terminal, unless `NO_COLOR` is set; `CLICOLOR_FORCE` forces
-    /// it), always, never
+    /// it), always, never. Also whether `wait` keeps the job's own escape sequences (else
+    /// removed)
     #[arg(long, global = true, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
     pub color: String,
 }

@@ -2,6 +2,8 @@
 //! durations and sizes used by `list`, `clean` and `tools`, and quoting words for a POSIX
 //! shell.
 
+pub mod strip;
+
 use std::borrow::Cow;
 use std::io::IsTerminal as _;
 use std::time::Duration;
@@ -57,18 +59,36 @@ pub fn set_colour_choice(choice: ColourChoice) {
     let _ = CHOICE.set(choice);
 }
 
-/// True when csa's output is coloured: with `--color=always` or `never`, as asked; else
-/// (`auto`) never when `NO_COLOR` is set and not empty (<https://no-color.org>), always when
-/// `CLICOLOR_FORCE` is set and not `0` (<https://bixense.com/clicolors/>), otherwise when
-/// standard output is a terminal.
+/// A standard stream csa writes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// True when csa's output on standard output is coloured: [`escapes_allowed`] for it.
 pub fn stdout_colour() -> bool {
+    escapes_allowed(Stream::Stdout)
+}
+
+/// True when what csa writes to `stream` may carry escape sequences — the colours csa adds,
+/// and a job's own escapes passed through by `wait` (else removed, [`strip`]): with
+/// `--color=always` or `never`, as asked; else (`auto`) never when `NO_COLOR` is set and not
+/// empty (<https://no-color.org>), always when `CLICOLOR_FORCE` is set and not `0`
+/// (<https://bixense.com/clicolors/>), otherwise when `stream` is a terminal.
+pub fn escapes_allowed(stream: Stream) -> bool {
     let set = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
     match CHOICE.get().copied().unwrap_or_default() {
         ColourChoice::Always => true,
         ColourChoice::Never => false,
         ColourChoice::Auto if set("NO_COLOR").is_some() => false,
         ColourChoice::Auto if set("CLICOLOR_FORCE").is_some_and(|value| value != "0") => true,
-        ColourChoice::Auto => std::io::stdout().is_terminal(),
+        ColourChoice::Auto => match stream {
+            Stream::Stdout => std::io::stdout().is_terminal(),
+            Stream::Stderr => std::io::stderr().is_terminal(),
+        },
     }
 }
 

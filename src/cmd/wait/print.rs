@@ -2,7 +2,8 @@
 //! last N lines), then on stderr — when the job did not succeed — why (`reason`) and the
 //! last [`FAILURE_LINES`] lines of `stderr.log` (or, with `--stderr`, all of it whatever the
 //! ending), then the `CSA:SESSION_WAIT_COMPLETED` line. One session at a time: outputs are
-//! never interleaved.
+//! never interleaved. The job's escape sequences are removed on the way to a stream that is
+//! not a terminal (`--color` decides, [`crate::term::escapes_allowed`]); the logs keep them.
 
 use std::fs::File;
 use std::io::{self, Read as _, Seek as _, Write};
@@ -16,6 +17,7 @@ use crate::directive;
 use crate::exit;
 use crate::store::record::{ResultRecord, Status};
 use crate::store::session::{self, SessionDir};
+use crate::term::{self, Stream};
 
 /// How many lines of `stderr.log` are shown for a session that did not succeed.
 pub const FAILURE_LINES: usize = 20;
@@ -33,7 +35,7 @@ pub struct Options {
 /// result cannot be recorded.
 pub fn stdout_only(session: &SessionDir) {
     if let Ok(Some(file)) = open_log(&session.file(session::STDOUT_LOG)) {
-        let _ = copy_log(file, &mut io::stdout().lock(), None);
+        let _ = copy_log(file, &mut io::stdout().lock(), None, Stream::Stdout);
     }
 }
 
@@ -47,14 +49,16 @@ pub fn logs(session: &SessionDir, result: &ResultRecord, options: &Options) -> R
     let path = session.file(session::STDOUT_LOG);
     match open_log(&path) {
         Ok(None) => Ok(()),
-        Ok(Some(file)) => match copy_log(file, &mut io::stdout().lock(), options.tail) {
-            Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(exit::io_failure(
-                "cannot copy to stdout",
-                &err,
-                path.display(),
-            )),
-            _ => Ok(()),
-        },
+        Ok(Some(file)) => {
+            match copy_log(file, &mut io::stdout().lock(), options.tail, Stream::Stdout) {
+                Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(exit::io_failure(
+                    "cannot copy to stdout",
+                    &err,
+                    path.display(),
+                )),
+                _ => Ok(()),
+            }
+        }
         Err(err) => Err(exit::io_failure("cannot read", &err, path.display())),
     }?;
     let failed = result.status != Status::Success;
@@ -76,7 +80,8 @@ pub fn logs(session: &SessionDir, result: &ResultRecord, options: &Options) -> R
         );
     }
     // What the executor said about the job (Slurm's `slurm.log`), beside it.
-    if failed && let Some(name) = crate::executor::of(session).messages_file() {
+    let executor = crate::executor::of(session).ok();
+    if failed && let Some(name) = executor.and_then(crate::executor::Executor::messages_file) {
         log_to_stderr(session, name, Some(FAILURE_LINES), Some(&result.id));
     }
     Ok(())
@@ -116,7 +121,7 @@ fn log_to_stderr(session: &SessionDir, name: &str, tail: Option<usize>, header: 
         return;
     };
     let mut stderr = io::stderr().lock();
-    if let Ok(Some(last)) = copy_log(file, &mut stderr, tail)
+    if let Ok(Some(last)) = copy_log(file, &mut stderr, tail, Stream::Stderr)
         && last != b'\n'
     {
         let _ = stderr.write_all(b"\n");
@@ -133,13 +138,20 @@ fn open_log(path: &Path) -> io::Result<Option<File>> {
     }
 }
 
-/// Copies `file` (from the start of its last `tail` lines) to `sink` up to its end as it is
-/// now, in constant memory, and returns the last byte copied (`None` when nothing was).
-/// Output that processes left behind write meanwhile does not hold the copy up.
+/// Copies `file` (from the start of its last `tail` lines) to `sink`, the standard stream
+/// `to`, up to its end as it is now, in constant memory, and returns the last byte copied
+/// (`None` when nothing was). Output that processes left behind write meanwhile does not
+/// hold the copy up. Escape sequences are removed unless `to` may carry them
+/// ([`term::escapes_allowed`]: a terminal, or `--color=always`).
 ///
 /// Generic over the sink so that `io::copy` can let the kernel move the bytes into a pipe
-/// or a file (its specialisation for `StdoutLock`/`StderrLock`), as `wait` always did.
-fn copy_log<W: Write>(mut file: File, sink: &mut W, tail: Option<usize>) -> io::Result<Option<u8>> {
+/// or a file (its specialisation for `StdoutLock`/`StderrLock`) when nothing is removed.
+fn copy_log<W: Write>(
+    mut file: File,
+    sink: &mut W,
+    tail: Option<usize>,
+    to: Stream,
+) -> io::Result<Option<u8>> {
     let len = file.metadata()?.len();
     let start = match tail {
         Some(lines) => logs::tail_start(&file, len, lines)?,
@@ -147,6 +159,9 @@ fn copy_log<W: Write>(mut file: File, sink: &mut W, tail: Option<usize>) -> io::
     };
     if start > 0 {
         file.seek(io::SeekFrom::Start(start))?;
+    }
+    if !term::escapes_allowed(to) {
+        return term::strip::copy(&mut (&file).take(len - start), sink);
     }
     let copied = io::copy(&mut (&file).take(len - start), sink)?;
     sink.flush()?;
