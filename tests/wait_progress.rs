@@ -9,14 +9,8 @@ use crate::support::{Csa, Gate, HANG, exited_within};
 
 /// `csa session wait IDS…` with no colour variables set (plus `env`) and `args` first.
 fn wait_command(csa: &Csa, ids: &[&String], args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut command = csa.cmd();
-    command
-        .env_remove("NO_COLOR")
-        .env_remove("CLICOLOR_FORCE")
-        .envs(env.iter().copied())
-        .args(["session", "wait"])
-        .args(args)
-        .args(ids);
+    let mut command = csa.wait_cmd(args, env);
+    command.args(ids);
     command
 }
 
