@@ -29,7 +29,7 @@ use crate::store::session::SessionDir;
 /// Errors: the lock cannot be checked, the result cannot be written
 /// ([`crate::store::record::is_unrecorded`]), or a watcher cannot be started.
 pub fn settle(session: &SessionDir) -> Result<Settled> {
-    executor::of(session).resume(session)
+    executor::of(session)?.resume(session)
 }
 
 /// Looks at a session as [`liveness::observe`] does, except that a session whose job may
@@ -43,7 +43,7 @@ pub fn observe(session: &SessionDir) -> Result<Observed> {
     if !matches!(observed, Observed::Gone) {
         return Ok(observed);
     }
-    let executor = executor::of(session);
+    let executor = executor::of(session)?;
     if !executor.outlives_supervisor() {
         return Ok(observed);
     }

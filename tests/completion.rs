@@ -230,3 +230,30 @@ fn queue_tag_tool_and_after_values_complete_to_what_exists() {
         "{found:?}"
     );
 }
+
+/// `--executor` completes to the executors csa has, each with its line of help (fish shows
+/// it beside the value), for `run` and the hidden supervisor alike.
+#[test]
+fn executor_values_complete_with_their_help() {
+    let csa = Csa::new();
+    let out = output_within(
+        csa.cmd()
+            .env("CSA_COMPLETE", "fish")
+            .args(["--", "csa", "run", "--executor", ""]),
+        HANG,
+    );
+    assert_success(&out, "complete --executor");
+    let lines: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
+    assert_eq!(
+        lines,
+        [
+            "local\tA child of the supervisor on this machine (the default)",
+            "slurm\tA Slurm batch job, submitted with `sbatch` and watched from this machine",
+        ],
+        "{lines:?}"
+    );
+    assert_eq!(
+        candidates(&csa, &["csa", "run", "--executor", "sl"]),
+        ["slurm"]
+    );
+}

@@ -21,6 +21,7 @@ mod completion;
 mod contract;
 mod directives;
 mod durations;
+mod executors;
 mod faults;
 mod handles;
 mod help_and_man;

@@ -37,8 +37,8 @@ pub fn find(
     // A session past its queue and dependencies may wait for its executor (Slurm: for
     // Slurm to start its job).
     if let Ok(ulid) = ulid::Ulid::from_string(id)
-        && let Some(waiting_for) =
-            crate::executor::by_kind(record.executor).look(&root.session(ulid))
+        && let Some(waiting_for) = crate::executor::find(record.executor.as_str())
+            .and_then(|executor| executor.look(&root.session(ulid)))
     {
         return Whereabouts {
             queue: None,

@@ -31,6 +31,8 @@ pub fn exec(args: &RerunArgs) -> Result<u8> {
 
 /// The request that starts `record`'s job again.
 fn request(session: &SessionDir, record: &SessionRecord, announce: Announce) -> Result<Request> {
+    // An executor this csa has (else an error naming the session and the executor).
+    crate::executor::recorded(session, record)?;
     let prompt_file = match record.stdin {
         StdinSource::Prompt => {
             let path = session.file(session::PROMPT_TXT);
@@ -86,8 +88,8 @@ fn request(session: &SessionDir, record: &SessionRecord, announce: Announce) -> 
             no_queue: record.queue.is_none(),
             ..FleetRequest::default()
         },
-        executor: Some(record.executor),
-        slurm_args: Vec::new(),
+        executor: Some(record.executor.clone()),
+        executor_args: Vec::new(),
         prompt: None,
         program: Vec::new(),
         replay: Some(job),

@@ -17,7 +17,7 @@ use super::view::{self, ResultView, Seen};
 use crate::admission::waiting_for as whereabouts;
 use crate::cmd::args::ShowArgs;
 use crate::liveness::{self, Observed};
-use crate::store::record::{self, ExecutorKind, SessionRecord, Times};
+use crate::store::record::{self, SessionRecord, Times};
 use crate::store::session::{self, SessionDir, StateRoot};
 
 /// Another session named by this one (its parent, a child, a dependency), as shown.
@@ -72,7 +72,7 @@ struct Shown {
     parent: Option<Relative>,
     children: Vec<Relative>,
     after: Vec<Relative>,
-    executor: &'static str,
+    executor: String,
     /// The supervisor's PID (the job's process group), from `daemon.pid`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pid: Option<i32>,
@@ -175,10 +175,10 @@ fn gather(
         after: record
             .map(|r| r.after.iter().map(|id| relative(id)).collect())
             .unwrap_or_default(),
-        executor: match record.map_or(ExecutorKind::Local, |r| r.executor) {
-            ExecutorKind::Local => "local",
-            ExecutorKind::Slurm => "slurm",
-        },
+        executor: record
+            .map(|r| r.executor.clone())
+            .unwrap_or_default()
+            .to_string(),
         pid: liveness::read_identity(session)
             .ok()
             .map(|identity| identity.pid.as_raw()),
@@ -186,7 +186,11 @@ fn gather(
         files: FILES
             .iter()
             .copied()
-            .chain(crate::executor::of(session).messages_file())
+            .chain(
+                record
+                    .and_then(|r| crate::executor::find(r.executor.as_str()))
+                    .and_then(crate::executor::Executor::messages_file),
+            )
             .filter_map(|name| {
                 let path = session.file(name);
                 let meta = crate::store::files::metadata(&path).ok()?;

@@ -140,8 +140,9 @@ impl ResultView {
     /// The view with the executor's ID of the session's job, when it has one.
     #[must_use]
     pub fn with_job_id(mut self, session: &SessionDir, record: Option<&SessionRecord>) -> Self {
-        self.job_id =
-            record.and_then(|record| crate::executor::by_kind(record.executor).job_id(session));
+        self.job_id = record
+            .and_then(|record| crate::executor::find(record.executor.as_str()))
+            .and_then(|executor| executor.job_id(session));
         self
     }
 }

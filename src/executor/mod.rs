@@ -3,14 +3,17 @@
 //! supervisor, [`local`]) and `slurm` (a Slurm batch job, [`slurm`]). Every command behaves
 //! the same for both; docs/slurm.md says what differs.
 //!
-//! A new executor is a new folder implementing [`Executor`], a variant of
-//! [`ExecutorKind`] (its name in `session.toml`) and one line in [`ALL`]. Nothing else
-//! matches on the kind: callers ask [`of`] a session, or [`by_kind`].
+//! A new executor is a new folder implementing [`Executor`] and one line in [`ALL`]
+//! (docs/internals/architecture.md, "Adding an executor"). Nothing else names an
+//! executor: a session's record keeps its executor's name ([`ExecutorName`]); callers ask
+//! [`of`] a session, or [`find`] a name; `--executor`'s values and their help, and the
+//! configuration's `executor` and `[executors.NAME]` keys, come from [`ALL`].
 
 mod handover;
 mod limits;
 pub mod local;
 mod plan;
+pub mod settings;
 pub mod slurm;
 
 use std::ffi::OsString;
@@ -21,29 +24,59 @@ use anyhow::Result;
 pub use handover::{HandOver, NewSession, SupervisorOutput, admission_args};
 pub use limits::{Limits, Struck, millis};
 pub use plan::{Choice, Chosen, Request, plan, usage};
+pub use settings::{Settings, Table};
 
+use crate::exit::{CSA_ERROR, Failure};
 use crate::interrupt::Received;
 use crate::queue::slot::Slot;
 use crate::stop::sequence::StopSequence;
-use crate::store::record::{ExecutorKind, ResultRecord, SessionRecord, StdinSource};
+use crate::store::record::{ExecutorName, ResultRecord, SessionRecord, StdinSource};
 use crate::store::session::{self, SessionDir};
-use crate::tool::config::ExecutorSettings;
 
-/// Every executor, one line each.
+/// Every executor, one line each; the first is the default (`local`).
 pub const ALL: [&dyn Executor; 2] = [&local::LocalExecutor, &slurm::SlurmExecutor];
 
 /// What runs a session's job. Implementations are stateless (unit structs in [`ALL`]).
 pub trait Executor: Sync {
-    /// The executor's kind, as `session.toml` records it.
-    fn kind(&self) -> ExecutorKind;
+    /// The executor's name: `session.toml`'s `executor`, `csa run --executor NAME`, the
+    /// configuration's `executor = "NAME"` and `[executors.NAME]`. A valid
+    /// [`ExecutorName`], unique in [`ALL`].
+    fn name(&self) -> &'static str;
+
+    /// What it is, in one line (no full stop), for the list of `--executor`'s values in
+    /// `csa run --help` and shell completion.
+    fn help(&self) -> &'static str;
+
+    /// The `csa run` option that passes options to it ([`Choice::executor_args`]:
+    /// `--slurm-arg`), as the user types it; `None` (the default) when it takes none, and
+    /// `csa run` refuses them.
+    fn args_option(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The keys its `[executors.NAME]` table in the configuration files may have; none
+    /// (the default) when it has no table, and a file with one is refused.
+    fn settings_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Checks the value a configuration file gives `key` (one of [`Self::settings_keys`]),
+    /// as the file is read, so that every command reading the configuration refuses it as
+    /// `csa run` would. Nothing to check by default.
+    ///
+    /// Errors: why the value cannot be used (the caller names the file, line and key).
+    fn check_setting(&self, _key: &str, _value: &toml::Value) -> Result<()> {
+        Ok(())
+    }
 
     /// `csa run`'s part, once the executor is chosen: checks the options that depend on
-    /// it (`choice`, and the configuration's `settings`) and returns its steps for the
-    /// new session ([`HandOver`]).
+    /// it (`choice`, and its `[executors.NAME]` keys from the configuration: `settings`,
+    /// each checked by [`Self::check_setting`]) and returns its steps for the new session
+    /// ([`HandOver`]).
     ///
-    /// Errors: 2 for options that do not fit the executor (`--slurm-arg` without Slurm;
-    /// `--no-daemon` or `--stdin` with it), 125 when csa itself fails.
-    fn plan(&self, choice: &Choice<'_>, settings: &ExecutorSettings) -> Result<Box<dyn HandOver>>;
+    /// Errors: 2 for options that do not fit the executor (`--no-daemon` or `--stdin` with
+    /// Slurm), 125 when csa itself fails.
+    fn plan(&self, choice: &Choice<'_>, settings: &Table) -> Result<Box<dyn HandOver>>;
 
     /// Runs the job of a supervised session whose admission is passed (dependencies
     /// succeeded, queue slot taken — `job.slot`, held until the job has ended), and returns
@@ -215,43 +248,111 @@ impl Settled {
 
 /// The sessions grouped by executor, each group in the order given, the groups in the
 /// order of their first session.
-pub fn group(sessions: &[SessionDir]) -> Vec<(&'static dyn Executor, Vec<SessionDir>)> {
+///
+/// Errors: as [`of`], for the first session whose executor this csa does not have.
+pub fn group(sessions: &[SessionDir]) -> Result<Vec<(&'static dyn Executor, Vec<SessionDir>)>> {
     let mut groups: Vec<(&'static dyn Executor, Vec<SessionDir>)> = Vec::new();
     for session in sessions {
-        let executor = of(session);
-        match groups.iter_mut().find(|(e, _)| e.kind() == executor.kind()) {
+        let executor = of(session)?;
+        match groups
+            .iter_mut()
+            .find(|(known, _)| known.name() == executor.name())
+        {
             Some((_, group)) => group.push(session.clone()),
             None => groups.push((executor, vec![session.clone()])),
         }
     }
-    groups
+    Ok(groups)
 }
 
-/// The executor of `kind`.
-pub fn by_kind(kind: ExecutorKind) -> &'static dyn Executor {
-    ALL.iter()
-        .copied()
-        .find(|executor| executor.kind() == kind)
-        .unwrap_or(ALL[0])
+/// The executor named `name`, if this csa has one.
+pub fn find(name: &str) -> Option<&'static dyn Executor> {
+    ALL.iter().copied().find(|executor| executor.name() == name)
+}
+
+/// The names of the executors, in the order of [`ALL`].
+pub fn names() -> impl Iterator<Item = &'static str> {
+    ALL.iter().map(|executor| executor.name())
+}
+
+/// The executor named `name`.
+///
+/// Errors (exit 125): this csa has no executor of that name.
+pub fn named(name: &ExecutorName) -> Result<&'static dyn Executor> {
+    find(name.as_str()).ok_or_else(|| {
+        Failure::new(
+            CSA_ERROR,
+            format!(
+                "this csa has no executor `{name}` (it has {})",
+                names().collect::<Vec<_>>().join(", ")
+            ),
+        )
+        .into()
+    })
+}
+
+/// The executor `record` (the `session.toml` of `session`) names.
+///
+/// Errors (exit 125): this csa has no executor of that name (the session was created by
+/// another csa); the message names the session and the executor.
+pub fn recorded(session: &SessionDir, record: &SessionRecord) -> Result<&'static dyn Executor> {
+    find(record.executor.as_str()).ok_or_else(|| {
+        Failure::new(
+            CSA_ERROR,
+            format!(
+                "session {} runs on the executor `{}`, which this csa does not have (it has {}); use the csa that created it",
+                session.id_string(),
+                record.executor,
+                names().collect::<Vec<_>>().join(", ")
+            ),
+        )
+        .into()
+    })
 }
 
 /// The executor of a session, as its `session.toml` records it (`local` when it cannot be
-/// read).
-pub fn of(session: &SessionDir) -> &'static dyn Executor {
-    by_kind(kind_of(session))
-}
-
-/// The executor kind recorded in a session's `session.toml` (`local` when it cannot be
-/// read).
-pub fn kind_of(session: &SessionDir) -> ExecutorKind {
-    crate::store::record::read::<SessionRecord>(&session.file(session::SESSION_TOML))
-        .ok()
-        .flatten()
-        .map_or(ExecutorKind::Local, |record| record.executor)
+/// read: not written yet, or malformed, which the commands reading it report).
+///
+/// Errors: as [`recorded`].
+pub fn of(session: &SessionDir) -> Result<&'static dyn Executor> {
+    match crate::store::record::read::<SessionRecord>(&session.file(session::SESSION_TOML)) {
+        Ok(Some(record)) => recorded(session, &record),
+        Ok(None) | Err(_) => Ok(ALL[0]),
+    }
 }
 
 impl std::fmt::Debug for dyn Executor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Executor({:?})", self.kind())
+        write!(f, "Executor({})", self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each executor has a valid name, unique among them, and one line of help; the
+    /// first is `local`, the default.
+    #[test]
+    fn every_executor_has_a_unique_valid_name_and_help() {
+        assert_eq!(ALL[0].name(), ExecutorName::LOCAL);
+        for (at, executor) in ALL.iter().enumerate() {
+            let name = executor.name();
+            ExecutorName::new(name).unwrap();
+            assert!(
+                ALL[..at].iter().all(|earlier| earlier.name() != name),
+                "{name} twice"
+            );
+            let help = executor.help();
+            assert!(
+                !help.trim().is_empty() && !help.contains('\n') && !help.ends_with('.'),
+                "{name}: {help:?}"
+            );
+            assert_eq!(find(name).map(Executor::help), Some(help));
+            for key in executor.settings_keys() {
+                assert!(!key.is_empty() && !key.contains('.'), "{name}: {key:?}");
+            }
+        }
+        assert!(find("no-such-executor").is_none());
     }
 }

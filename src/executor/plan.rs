@@ -3,18 +3,19 @@
 
 use anyhow::Result;
 
-use super::{Executor, HandOver, by_kind};
+use super::{ALL, Executor, HandOver, Settings, named};
 use crate::exit::{Failure, USAGE};
-use crate::store::record::ExecutorKind;
+use crate::store::record::ExecutorName;
 
 /// What the user asked of the executor (`csa run --executor … --slurm-arg …`), and the
 /// options that depend on it.
 #[derive(Debug, Clone, Copy)]
 pub struct Choice<'a> {
     /// `--executor`, if given.
-    pub executor: Option<ExecutorKind>,
-    /// `--slurm-arg` options, in order.
-    pub slurm_args: &'a [String],
+    pub executor: Option<&'a ExecutorName>,
+    /// Options for the executor, in order, given with its option
+    /// ([`Executor::args_option`]: `--slurm-arg`).
+    pub executor_args: &'a [String],
     /// `--no-daemon`: the job runs in the foreground, on this machine.
     pub no_daemon: bool,
     /// `--stdin`: the caller's standard input goes to the job.
@@ -27,7 +28,7 @@ pub struct Choice<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct Request {
     /// The executor.
-    pub executor: ExecutorKind,
+    pub executor: ExecutorName,
     /// Take over the job of a supervisor that died (an executor whose jobs outlive their
     /// supervisor: [`Executor::outlives_supervisor`]); nothing is submitted again.
     pub resume: bool,
@@ -47,20 +48,32 @@ impl std::fmt::Debug for Chosen {
     }
 }
 
-/// Chooses the executor of a new session from the command line and the configuration of
-/// the job's directory, and has it check the options that depend on it
-/// ([`Executor::plan`]). Errors: 2 for options that do not fit the executor, 125 for an
-/// unreadable configuration.
-pub fn plan(args: &Choice<'_>, config: &crate::tool::config::Lazy<'_>) -> Result<Chosen> {
-    let settings = &config.get()?.executor;
-    let executor = by_kind(
-        args.executor
-            .or(settings.executor)
-            .unwrap_or(ExecutorKind::Local),
-    );
+/// Chooses the executor of a new session from the command line and the configuration's
+/// executor `settings` (of the job's directory), and has it check the options that depend
+/// on it ([`Executor::plan`]).
+///
+/// Errors: 2 for options that do not fit the executor (options for another executor
+/// among them), 125 for an executor this csa does not have (`csa rerun` of a session
+/// another csa created).
+pub fn plan(choice: &Choice<'_>, settings: &Settings) -> Result<Chosen> {
+    let executor = match choice.executor.or(settings.default.as_ref()) {
+        Some(name) => named(name)?,
+        None => ALL[0],
+    };
+    if !choice.executor_args.is_empty() && executor.args_option().is_none() {
+        // Options for another executor: say which one takes them.
+        let takes = ALL
+            .iter()
+            .find_map(|other| other.args_option().map(|option| (option, other.name())));
+        let message = match takes {
+            Some((option, name)) => format!("{option} needs --executor {name}"),
+            None => format!("the executor `{}` takes no options", executor.name()),
+        };
+        return Err(usage(&message));
+    }
     Ok(Chosen {
         executor,
-        hand_over: executor.plan(args, settings)?,
+        hand_over: executor.plan(choice, settings.of(executor))?,
     })
 }
 

@@ -59,10 +59,17 @@ pub(super) fn session(
         Ok(Observed::Finished(result)) => finished(&mut session, &result),
         Ok(Observed::Gone) => {
             session.unrecorded = true;
-            let outlives = session.record.as_ref().is_some_and(|record| {
-                crate::executor::by_kind(record.executor).outlives_supervisor()
-            });
-            if outlives {
+            let executor = session
+                .record
+                .as_ref()
+                .map(|record| crate::executor::recorded(&session.dir, record));
+            if let Some(Err(err)) = executor {
+                // Another csa's executor: whether its job still runs is not for this csa
+                // to say.
+                session.problem = Some(one_line(&err));
+            } else if executor.is_some_and(|executor| {
+                executor.is_ok_and(crate::executor::Executor::outlives_supervisor)
+            }) {
                 // Its job may still run (under Slurm); the next `csa session list` resumes
                 // the watcher.
                 session.started = started(&session);

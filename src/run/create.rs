@@ -22,7 +22,7 @@ use ulid::Ulid;
 
 use super::{Launch, Prepared};
 use crate::store::files;
-use crate::store::record::{self, SessionRecord};
+use crate::store::record::{self, ExecutorName, SessionRecord};
 use crate::store::session::{self, SessionDir, StateRoot};
 
 pub use crate::store::session::STAGING_PREFIX;
@@ -140,7 +140,7 @@ pub(super) fn prepare(launch: &Launch<'_>) -> Result<Prepared> {
         parent: parent.as_ref().map(SessionDir::id_string),
         queue: fleet.admission.queue.clone(),
         after: fleet.admission.after.clone(),
-        executor: executor.kind(),
+        executor: ExecutorName::new(executor.name())?,
         env: args.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
     };
     let text = toml::to_string(&record)

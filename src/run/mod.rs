@@ -93,13 +93,13 @@ pub fn start(args: &Request) -> Result<Started> {
         .or_else(|| std::env::var_os("PATH"));
     let chosen = crate::executor::plan(
         &crate::executor::Choice {
-            executor: args.executor,
-            slurm_args: &args.slurm_args,
+            executor: args.executor.as_ref(),
+            executor_args: &args.executor_args,
             no_daemon: args.no_daemon,
             stdin: args.stdin,
             timeout: job.timeout,
         },
-        &config,
+        &config.get()?.executor,
     )?;
     if chosen.hand_over.runs_here() {
         tool::check_job(&job, &cwd, path_var.as_deref())?;

@@ -1,6 +1,6 @@
 //! What `csa run` is asked to start, as plain data the command line fills in.
 
-use crate::store::record::ExecutorKind;
+use crate::store::record::ExecutorName;
 use crate::values::Limit;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -30,9 +30,10 @@ pub struct Request {
     /// Its queue, dependencies and parent.
     pub fleet: FleetRequest,
     /// The executor asked for (`--executor`), else the configured one.
-    pub executor: Option<ExecutorKind>,
-    /// `sbatch` options (`--slurm-arg`), in order.
-    pub slurm_args: Vec<String>,
+    pub executor: Option<ExecutorName>,
+    /// Options for the executor (`--slurm-arg`: `sbatch` options), in order; an executor
+    /// that takes none refuses them ([`crate::executor::Executor::args_option`]).
+    pub executor_args: Vec<String>,
     /// The prompt (PROMPT); `None` with a program, or when the prompt is on standard input.
     pub prompt: Option<OsString>,
     /// The program and its arguments (`-- PROGRAM ARGS…`), run without a shell.

@@ -12,11 +12,13 @@ use crate::store::files;
 
 mod adopt;
 pub mod endings;
+mod executor_name;
 mod started;
 pub mod times;
 mod write;
 
 pub use adopt::adopt_reserved_result;
+pub use executor_name::{ExecutorName, MAX_EXECUTOR_NAME_LEN};
 pub use started::{STARTED_TOML, job_started_at, mark_started, started_at};
 pub use times::Times;
 
@@ -107,9 +109,10 @@ pub struct SessionRecord {
     /// full IDs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<String>,
-    /// What runs the job: `local` (the default) or `slurm`.
-    #[serde(default, skip_serializing_if = "ExecutorKind::is_local")]
-    pub executor: ExecutorKind,
+    /// What runs the job, by name: `local` (the default, left out) or another executor's
+    /// (`slurm`).
+    #[serde(default, skip_serializing_if = "ExecutorName::is_local")]
+    pub executor: ExecutorName,
     /// The variables `--env` added to the job's environment, as `KEY=VALUE`, in the order
     /// given (for `show` and `rerun`; csa's own environment is not recorded).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -124,26 +127,6 @@ impl SessionRecord {
     /// created.
     pub fn waits(&self) -> bool {
         self.queue.is_some() || !self.after.is_empty() || !self.executor.is_local()
-    }
-}
-
-/// What runs a session's job.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ExecutorKind {
-    /// A child of the supervisor on this machine (the default).
-    #[default]
-    Local,
-    /// A Slurm batch job, submitted with `sbatch` and watched from this machine.
-    Slurm,
-}
-
-impl ExecutorKind {
-    /// True for [`ExecutorKind::Local`]. Takes a reference, as serde's `skip_serializing_if`
-    /// passes one.
-    #[allow(clippy::trivially_copy_pass_by_ref)]
-    pub fn is_local(&self) -> bool {
-        *self == Self::Local
     }
 }
 

@@ -140,7 +140,7 @@ pub fn main(args: &Request) -> Result<u8> {
         // watcher records the start once more when it does.)
         record::mark_started(&session, std::time::SystemTime::now());
     }
-    let result = executor::by_kind(args.executor.executor).start(Start {
+    let result = executor::named(&args.executor.executor)?.start(Start {
         session: &session,
         argv: &job_argv,
         limits: args.limits,

@@ -29,7 +29,6 @@ use anyhow::Result;
 
 use super::{AGENT_PRESETS, PRESET_QUEUE_SLOTS, Source, ToolDef, builtin};
 use crate::exit::{CSA_ERROR, Failure};
-use crate::store::record::ExecutorKind;
 
 mod file;
 
@@ -55,28 +54,17 @@ pub struct QueueDef {
     pub source: Source,
 }
 
-/// The executor keys of the configuration files (docs/slurm.md), a later file overriding an
-/// earlier one key by key.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ExecutorSettings {
-    /// `executor`: the default executor, when set.
-    pub executor: Option<ExecutorKind>,
-    /// `[executors.slurm] args`: `sbatch` options for every Slurm session.
-    pub slurm_args: Vec<String>,
-    /// `[executors.slurm] csa`: the path of csa on the compute nodes.
-    pub slurm_csa: Option<PathBuf>,
-}
-
 /// The tools, queue defaults and executor settings in effect for a working directory.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// The tools `--tool` accepts: the built-in ones first, then those the files add.
     pub tools: Vec<ToolDef>,
     /// The queues with a default slot count: the presets' queues (3 slots each), then those
     /// the files add.
     pub queues: Vec<QueueDef>,
-    /// What runs jobs by default, and how.
-    pub executor: ExecutorSettings,
+    /// What runs jobs by default, and each executor's `[executors.NAME]` keys (raw, for
+    /// the executor to read: [`crate::executor::Settings`]).
+    pub executor: crate::executor::Settings,
 }
 
 impl Config {
@@ -92,7 +80,7 @@ impl Config {
                     source: Source::BuiltIn,
                 })
                 .collect(),
-            executor: ExecutorSettings::default(),
+            executor: crate::executor::Settings::default(),
         }
     }
 
@@ -157,8 +145,9 @@ pub fn project_config_path(dir: &Path) -> Option<PathBuf> {
 /// queues with the user's and then the project's configuration applied.
 ///
 /// Errors (exit 125): a configuration file that cannot be read, is not valid TOML, has
-/// unknown keys, or defines an unusable tool or queue; the message names the file, the
-/// line and column, and the key.
+/// unknown keys, defines an unusable tool or queue, or names an executor csa does not have
+/// or gives one a setting it refuses; the message names the file, the line and column,
+/// and the key.
 pub fn load(cwd: &Path) -> Result<Config> {
     let mut config = Config::builtin();
     for path in [user_config_path(), project_config_path(cwd)]

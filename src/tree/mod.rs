@@ -118,7 +118,10 @@ fn lineage(session: &SessionDir) -> Vec<SessionDir> {
 fn is_live(session: &SessionDir) -> bool {
     match crate::liveness::observe(session) {
         Ok(crate::liveness::Observed::Running | crate::liveness::Observed::Queued) => true,
-        Ok(crate::liveness::Observed::Gone) => crate::executor::of(session).outlives_supervisor(),
+        // (Another csa's executor: cannot tell either.)
+        Ok(crate::liveness::Observed::Gone) => {
+            crate::executor::of(session).is_ok_and(crate::executor::Executor::outlives_supervisor)
+        }
         // Cannot tell (a malformed result): not a session to adopt children or stop them.
         Ok(crate::liveness::Observed::Finished(_)) | Err(_) => false,
     }

@@ -54,7 +54,7 @@ pub struct TreeStop<'a> {
 pub fn stop_tree(named: &[SessionDir], how: &TreeStop<'_>) -> Result<()> {
     let mut live = Vec::new();
     for session in named {
-        if executor::of(session).may_stop(session)? {
+        if executor::of(session)?.may_stop(session)? {
             live.push(session.clone());
         }
     }
@@ -69,7 +69,7 @@ pub fn stop_tree(named: &[SessionDir], how: &TreeStop<'_>) -> Result<()> {
         mode: StopMode::Named,
         requested: &|session| requested.contains(&session.id),
     };
-    for (executor, group) in executor::group(named) {
+    for (executor, group) in executor::group(named)? {
         executor.stop(&group, &order)?;
     }
     // Sessions that appeared while the named ones were stopped (none in the usual case).
@@ -152,7 +152,8 @@ impl Found {
             requested: &|session| self.requested.contains(&session.id),
         };
         for level in self.levels.iter().rev() {
-            for (executor, group) in executor::group(level) {
+            // (Sessions of an executor this csa does not have are left alone by `look`.)
+            for (executor, group) in executor::group(level).unwrap_or_default() {
                 // Errors are noted (with `notes`) by the executor, never returned.
                 let _ = executor.stop(&group, &order);
             }
@@ -204,6 +205,10 @@ fn decide(roots: &[SessionDir], how: &TreeStop<'_>, seen: &mut HashSet<Ulid>) ->
                     true
                 }
                 Look::Skip => false,
+                Look::LeftAlone => {
+                    next.push((candidate.session.clone(), candidate.ancestor.clone()));
+                    false
+                }
                 Look::Member { requested } => {
                     if requested {
                         found.requested.insert(candidate.session.id);
@@ -264,6 +269,9 @@ enum Look {
     /// Not a session of this tree (any more): never published, or its record names another
     /// parent.
     Skip,
+    /// A session of the tree that this csa cannot stop (its executor is another csa's):
+    /// left alone, its own children walked.
+    LeftAlone,
     /// A session of the tree, to stop (live: its stop request recorded now) or whose leftover
     /// processes to stop (ended).
     Member {
@@ -302,7 +310,17 @@ fn look(candidate: &Candidate, how: &TreeStop<'_>) -> Look {
             };
         }
     }
-    match executor::of(session).may_stop(session) {
+    let executor = match executor::of(session) {
+        Ok(executor) => executor,
+        // Another csa's executor: not this csa's to stop.
+        Err(why) => {
+            if how.notes {
+                crate::note!("{why:#}; left alone");
+            }
+            return Look::LeftAlone;
+        }
+    };
+    match executor.may_stop(session) {
         Ok(true) => {
             let by = (how.by_ancestor)(&candidate.ancestor);
             if let Err(err) = record(session, how.sequence, by)

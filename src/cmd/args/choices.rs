@@ -4,24 +4,10 @@
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 
-use crate::store::record::{ExecutorKind, State, Status, StdinSource};
+use crate::store::record::{ExecutorName, State, Status, StdinSource};
 
 /// One choice: its value, its name on the command line (and in records), its help.
 type Choice<T> = (T, &'static str, &'static str);
-
-/// `--executor NAME`.
-pub const EXECUTORS: &[Choice<ExecutorKind>] = &[
-    (
-        ExecutorKind::Local,
-        "local",
-        "A child of the supervisor on this machine (the default)",
-    ),
-    (
-        ExecutorKind::Slurm,
-        "slurm",
-        "A Slurm batch job, submitted with `sbatch` and watched from this machine",
-    ),
-];
 
 /// `session list --status STATUS`.
 pub const STATES: &[Choice<State>] = &[
@@ -97,6 +83,18 @@ pub fn parser<T: Copy + Send + Sync + 'static>(
     })
 }
 
+/// `--executor NAME`: the names of the executors, each with its line of help, as
+/// [`crate::executor::ALL`] lists them.
+pub fn executors() -> impl TypedValueParser<Value = ExecutorName> {
+    PossibleValuesParser::new(
+        crate::executor::ALL
+            .iter()
+            .map(|executor| PossibleValue::new(executor.name()).help(executor.help())),
+    )
+    // clap has checked that the name is an executor's, which is a valid name.
+    .try_map(|name: String| ExecutorName::new(&name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,10 +105,6 @@ mod tests {
     fn names_are_the_records_names() {
         for &(state, name, _) in STATES {
             assert_eq!(state.as_str(), name);
-        }
-        for &(executor, name, _) in EXECUTORS {
-            let text = toml::Value::try_from(executor).unwrap();
-            assert_eq!(text.as_str(), Some(name));
         }
         for &(source, name, _) in STDIN_SOURCES {
             let text = toml::Value::try_from(source).unwrap();

@@ -103,8 +103,8 @@ pub struct SuperviseArgs {
 #[derive(Debug, Args)]
 pub struct ExecutorArgs {
     /// What runs the job
-    #[arg(long, value_parser = choices::parser(choices::EXECUTORS), default_value = "local")]
-    pub executor: crate::store::record::ExecutorKind,
+    #[arg(long, value_parser = choices::executors(), default_value = "local")]
+    pub executor: crate::store::record::ExecutorName,
     /// Take over the job of a supervisor that died (nothing is submitted again)
     #[arg(long)]
     pub resume: bool,

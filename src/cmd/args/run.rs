@@ -62,8 +62,8 @@ pub struct RunArgs {
     #[command(flatten)]
     pub fleet: super::FleetArgs,
     /// What runs the job: `local` (default) or `slurm` (a Slurm batch job; docs/slurm.md)
-    #[arg(long, value_parser = super::choices::parser(super::choices::EXECUTORS), value_name = "NAME")]
-    pub executor: Option<crate::store::record::ExecutorKind>,
+    #[arg(long, value_parser = super::choices::executors(), value_name = "NAME")]
+    pub executor: Option<crate::store::record::ExecutorName>,
     /// An `sbatch` option for this job, e.g. `--slurm-arg=--partition=gpu` (repeatable)
     #[arg(long = "slurm-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub slurm_args: Vec<String>,

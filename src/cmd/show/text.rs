@@ -65,7 +65,7 @@ pub(super) fn render(shown: &Shown, now: SystemTime) -> String {
     }
     let executor = match &result.job_id {
         Some(job) => format!("{} (job {job})", shown.executor),
-        None => shown.executor.to_owned(),
+        None => shown.executor.clone(),
     };
     line("executor", &executor);
     if let Some(pid) = shown.pid {

@@ -137,8 +137,8 @@ fn waiting_for(fleet: &Fleet, at: usize) -> String {
     match (&record.queue, fleet.queue_position(at)) {
         (Some(queue), Some(place)) => format!("#{place} in {queue}"),
         (Some(queue), None) => format!("a slot of {queue}"),
-        (None, _) => crate::executor::by_kind(record.executor)
-            .awaits()
+        (None, _) => crate::executor::find(record.executor.as_str())
+            .and_then(crate::executor::Executor::awaits)
             .unwrap_or_default()
             .to_owned(),
     }

@@ -80,7 +80,8 @@ pub fn logs(session: &SessionDir, result: &ResultRecord, options: &Options) -> R
         );
     }
     // What the executor said about the job (Slurm's `slurm.log`), beside it.
-    if failed && let Some(name) = crate::executor::of(session).messages_file() {
+    let executor = crate::executor::of(session).ok();
+    if failed && let Some(name) = executor.and_then(crate::executor::Executor::messages_file) {
         log_to_stderr(session, name, Some(FAILURE_LINES), Some(&result.id));
     }
     Ok(())

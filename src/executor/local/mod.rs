@@ -13,26 +13,28 @@ use anyhow::Result;
 pub use job::run_job;
 pub use leftovers::stop_finished;
 
-use super::{Choice, Executor, HandOver, NewSession, Settled, Start, StopOrder, SupervisorOutput};
+use super::{
+    Choice, Executor, HandOver, NewSession, Settled, Start, StopOrder, SupervisorOutput, Table,
+};
+use crate::store::record::ResultRecord;
 use crate::store::record::endings::{final_result, without_stdin};
-use crate::store::record::{ExecutorKind, ResultRecord};
 use crate::store::session::SessionDir;
-use crate::tool::config::ExecutorSettings;
 
 /// The local executor (see the module documentation).
 #[derive(Debug, Clone, Copy)]
 pub struct LocalExecutor;
 
 impl Executor for LocalExecutor {
-    fn kind(&self) -> ExecutorKind {
-        ExecutorKind::Local
+    fn name(&self) -> &'static str {
+        crate::store::record::ExecutorName::LOCAL
     }
 
-    /// Refuses the options of other executors; nothing else to plan.
-    fn plan(&self, choice: &Choice<'_>, _: &ExecutorSettings) -> Result<Box<dyn HandOver>> {
-        if !choice.slurm_args.is_empty() {
-            return Err(super::usage("--slurm-arg needs --executor slurm"));
-        }
+    fn help(&self) -> &'static str {
+        "A child of the supervisor on this machine (the default)"
+    }
+
+    /// Nothing to plan: it takes no options and has no settings.
+    fn plan(&self, _: &Choice<'_>, _: &Table) -> Result<Box<dyn HandOver>> {
         Ok(Box::new(LocalHandOver))
     }
 

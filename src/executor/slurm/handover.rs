@@ -16,11 +16,11 @@ use std::fs::File;
 use anyhow::{Context as _, Result};
 
 use super::client::{Cancel, Slurm};
+use super::settings::SlurmSettings;
 use super::{files, submit};
 use crate::executor::{Choice, HandOver, NewSession, SupervisorOutput, usage};
 use crate::exit::{CSA_ERROR, Failure};
 use crate::store::session::SessionDir;
-use crate::tool::config::ExecutorSettings;
 
 /// tmpfs (`TMPFS_MAGIC` in `linux/magic.h`).
 const TMPFS_MAGIC: i64 = 0x0102_1994;
@@ -32,7 +32,7 @@ const RAMFS_MAGIC: i64 = 0x8584_58f6;
 /// time limit: [`super::limit`]), and csa's path on the nodes. Errors: 2 for `--no-daemon`
 /// or `--stdin`, or an `sbatch` option that would break one session, one job, or that
 /// `sbatch` does not have ([`super::options`]); 125 when csa's own path cannot be found.
-pub(super) fn plan(choice: &Choice<'_>, settings: &ExecutorSettings) -> Result<SlurmHandOver> {
+pub(super) fn plan(choice: &Choice<'_>, settings: &SlurmSettings) -> Result<SlurmHandOver> {
     if choice.no_daemon {
         return Err(usage(
             "--no-daemon runs the job on this machine; it cannot be combined with the Slurm executor (use --executor local)",
@@ -43,15 +43,15 @@ pub(super) fn plan(choice: &Choice<'_>, settings: &ExecutorSettings) -> Result<S
             "--stdin passes this terminal's input to the job; a Slurm job runs elsewhere (put the input in a file, or use --executor local)",
         ));
     }
-    let csa = match &settings.slurm_csa {
+    let csa = match &settings.csa {
         Some(path) => path.clone().into_os_string(),
         None => std::env::current_exe()
             .context("cannot find the csa executable (set [executors.slurm] csa)")?
             .into_os_string(),
     };
-    let mut extra: Vec<OsString> = settings.slurm_args.iter().map(Into::into).collect();
+    let mut extra: Vec<OsString> = settings.args.iter().map(Into::into).collect();
     let configured = extra.len();
-    extra.extend(choice.slurm_args.iter().map(Into::into));
+    extra.extend(choice.executor_args.iter().map(Into::into));
     let cluster = Slurm::from_env();
     let given = super::options::check(&extra, configured, &cluster)?;
     // First: a configured or given `--time` comes later and wins.

@@ -26,6 +26,7 @@ pub mod outcome;
 pub mod pending;
 mod relay;
 pub mod resume;
+mod settings;
 pub mod sharing;
 pub mod stop;
 pub mod submit;
@@ -41,10 +42,9 @@ use super::{Choice, HandOver, NodeEntry, StopMode, StopOrder};
 use crate::exit;
 use crate::interrupt::Received;
 use crate::queue::slot::Slot;
-use crate::store::record::{self, ExecutorKind, ResultRecord, SessionRecord, Status};
+use crate::store::record::{self, ResultRecord, SessionRecord, Status};
 use crate::store::session::{self, SessionDir};
 use crate::store::stop_request as request;
-use crate::tool::config::ExecutorSettings;
 
 pub use outcome::NEVER_STARTED;
 
@@ -53,14 +53,32 @@ pub use outcome::NEVER_STARTED;
 pub struct SlurmExecutor;
 
 impl super::Executor for SlurmExecutor {
-    fn kind(&self) -> ExecutorKind {
-        ExecutorKind::Slurm
+    fn name(&self) -> &'static str {
+        "slurm"
+    }
+
+    fn help(&self) -> &'static str {
+        "A Slurm batch job, submitted with `sbatch` and watched from this machine"
+    }
+
+    /// `--slurm-arg`: an `sbatch` option.
+    fn args_option(&self) -> Option<&'static str> {
+        Some("--slurm-arg")
+    }
+
+    fn settings_keys(&self) -> &'static [&'static str] {
+        settings::KEYS
+    }
+
+    fn check_setting(&self, key: &str, value: &toml::Value) -> Result<()> {
+        settings::check(key, value)
     }
 
     /// Checks the `sbatch` options and the options Slurm cannot honour
     /// ([`handover::plan`]).
-    fn plan(&self, choice: &Choice<'_>, settings: &ExecutorSettings) -> Result<Box<dyn HandOver>> {
-        Ok(Box::new(handover::plan(choice, settings)?))
+    fn plan(&self, choice: &Choice<'_>, table: &super::Table) -> Result<Box<dyn HandOver>> {
+        let settings = settings::SlurmSettings::read(table)?;
+        Ok(Box::new(handover::plan(choice, &settings)?))
     }
 
     /// The watcher: submits the job unless `csa run` did, and waits for its end

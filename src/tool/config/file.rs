@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
@@ -13,7 +13,6 @@ use toml::Spanned;
 
 use super::{Config, QueueDef, malformed};
 use crate::queue::MAX_SLOTS;
-use crate::store::record::ExecutorKind;
 use crate::tool::{DIRECT_TOOL, PROMPT_PLACEHOLDER, Source, ToolDef};
 use crate::values::{parse_label, parse_limit};
 
@@ -24,24 +23,11 @@ struct ConfigFile {
     tools: BTreeMap<String, Spanned<ToolEntry>>,
     #[serde(default)]
     queues: BTreeMap<String, Spanned<QueueEntry>>,
-    /// `executor = "local" | "slurm"`: what runs jobs by default.
-    executor: Option<ExecutorKind>,
+    /// `executor = "NAME"`: what runs jobs by default.
+    executor: Option<Spanned<String>>,
+    /// `[executors.NAME]`: each executor's own keys ([`executors`]).
     #[serde(default)]
-    executors: ExecutorsEntry,
-}
-
-/// `[executors.slurm]`: `args` (default `sbatch` options), `csa` (csa's path on the nodes).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ExecutorsEntry {
-    slurm: Option<SlurmEntry>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SlurmEntry {
-    args: Option<Vec<String>>,
-    csa: Option<PathBuf>,
+    executors: executors::Tables,
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,14 +90,7 @@ pub(super) fn apply(config: &mut Config, path: &Path, text: &str) -> Result<()> 
     let file: ConfigFile = toml::from_str(text)
         .map_err(|err| malformed(path, text, err.span().map(|s| s.start), err.message()))?;
     let place = Place { path, text };
-    let settings = &mut config.executor;
-    settings.executor = file.executor.or(settings.executor);
-    if let Some(slurm) = file.executors.slurm {
-        if let Some(args) = slurm.args {
-            settings.slurm_args = args;
-        }
-        settings.slurm_csa = slurm.csa.or(settings.slurm_csa.take());
-    }
+    executors::apply(&mut config.executor, &place, file.executor, file.executors)?;
     for (name, entry) in file.tools {
         let at = entry.span().start;
         apply_tool(config, &place, &name, at, entry.into_inner())?;
@@ -264,6 +243,8 @@ fn validate(def: &ToolDef) -> Result<()> {
     }
     Ok(())
 }
+
+mod executors;
 
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::store::record::ExecutorName;
 use crate::tool::config::DEFAULT_QUEUE_SLOTS;
 use crate::tool::preset::{AGENT_IDLE_TIMEOUT, AGENT_TIMEOUT};
 
@@ -72,10 +73,51 @@ fn executor_keys_override_key_by_key() {
     )
     .unwrap();
     let settings = &config.executor;
-    assert_eq!(settings.executor, Some(ExecutorKind::Slurm));
-    assert_eq!(settings.slurm_args, ["-p", "long"]);
-    assert_eq!(settings.slurm_csa.as_deref(), Some(Path::new("/opt/csa")));
-    assert!(error("executor = \"cloud\"\n").contains(":1:"));
+    assert_eq!(
+        settings.default.as_ref().map(ExecutorName::as_str),
+        Some("slurm")
+    );
+    let slurm = settings.of(crate::executor::find("slurm").unwrap());
+    let expected: toml::Table =
+        toml::from_str("args = [\"-p\", \"long\"]\ncsa = \"/opt/csa\"\n").unwrap();
+    assert_eq!(slurm, &expected);
+    assert!(
+        settings
+            .of(crate::executor::find("local").unwrap())
+            .is_empty()
+    );
+}
+
+/// The executor keys are checked by the executors they name; errors name the file, line
+/// and column, as serde's did before the tables were kept raw.
+#[test]
+fn executor_keys_are_checked_by_their_executor() {
+    let cloud = error("executor = \"cloud\"\n");
+    assert!(
+        cloud.contains("unknown variant `cloud`, expected `local` or `slurm`")
+            && cloud.ends_with("(/c/config.toml:1:12)"),
+        "{cloud}"
+    );
+    let kube = error("[executors.kube]\nx = 1\n");
+    assert!(
+        kube.contains("unknown field `kube`, expected `slurm`") && kube.ends_with(":1:12)"),
+        "{kube}"
+    );
+    // The local executor has no settings.
+    assert!(error("[executors.local]\n").contains("unknown field `local`"));
+    let key = error("[executors.slurm]\nargs = [\"-p\"]\nfoo = 2\n");
+    assert!(
+        key.contains("unknown field `foo`, expected `args` or `csa`") && key.ends_with(":3:1)"),
+        "{key}"
+    );
+    let value = error("[executors.slurm]\nargs = \"x\"\n");
+    assert!(
+        value.contains("executors.slurm.args: invalid type: string \"x\", expected a sequence")
+            && value.ends_with(":2:8)"),
+        "{value}"
+    );
+    assert!(error("[executors]\nslurm = 3\n").contains("invalid type: integer `3`"));
+    assert!(error("[executors.slurm]\ncsa = 3\n").contains("executors.slurm.csa: invalid type"));
 }
 
 #[test]
