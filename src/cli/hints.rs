@@ -8,8 +8,9 @@ use crate::term::quote;
 mod commands;
 mod options;
 
-/// The subcommands of `csa session`, which people type without `session`.
-const SESSION_COMMANDS: [&str; 7] = ["wait", "attach", "kill", "list", "result", "logs", "clean"];
+/// The subcommands of `csa session` that have no top-level shortcut, which people type
+/// without `session` (`wait`, `kill`, `logs`, … are shortcuts of their own).
+const SESSION_COMMANDS: [&str; 2] = ["list", "clean"];
 
 /// A one-line explanation for `err`, better than clap's, or `None` to keep clap's. `args`
 /// are csa's arguments without the program name.
@@ -154,5 +155,47 @@ fn context_string(err: &clap::Error, kind: ContextKind) -> Option<String> {
         ContextValue::String(text) => Some(text.clone()),
         ContextValue::Strings(texts) => texts.first().cloned(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// True when `sub` has `option` (`--long` or `-s`).
+    fn has_option(sub: &clap::Command, option: &str) -> bool {
+        let short: Vec<char> = option.chars().skip(1).collect();
+        sub.get_arguments().any(|arg| {
+            if let Some(long) = option.strip_prefix("--") {
+                arg.get_long() == Some(long)
+            } else {
+                short.len() == 1 && arg.get_short() == Some(short[0])
+            }
+        })
+    }
+
+    /// An entry for a word csa has as a command, or an option it has, never applies: the
+    /// command or the option runs. (The shortcuts made `ls`, `show`, `rm`, `wait`, `logs
+    /// -f`, … real; their hints had stayed behind.)
+    #[test]
+    fn no_hint_is_for_a_word_csa_has() {
+        let root = super::super::visible_command();
+        let session = root.find_subcommand("session").unwrap();
+        let words = commands::HABITS.iter().map(|(word, _)| *word);
+        for word in words.chain(SESSION_COMMANDS) {
+            assert!(root.find_subcommand(word).is_none(), "`csa {word}` exists");
+        }
+        for command in SESSION_COMMANDS {
+            assert!(session.find_subcommand(command).is_some(), "{command}");
+        }
+        for (name, options, _, _) in options::EXPECTED {
+            let subcommands = [root.find_subcommand(name), session.find_subcommand(name)];
+            for sub in subcommands.into_iter().flatten() {
+                for option in *options {
+                    assert!(!has_option(sub, option), "`csa {name} {option}` exists");
+                }
+            }
+            assert!(session.find_subcommand(name).is_some(), "{name}");
+        }
     }
 }

@@ -6,10 +6,9 @@ use clap::error::ContextKind;
 
 use super::{context_string, shown_command};
 
-/// Words other tools use for what a csa command does, and that command, from the top. An
-/// entry whose word csa has as a command never applies (that command runs).
-const HABITS: &[(&str, &str)] = &[
-    ("ls", "session list"),
+/// Words other tools use for what a csa command does, and that command, from the top. Only
+/// words csa does not have as a command (`ls`, `show`, `rm` are csa's own): a test checks.
+pub(super) const HABITS: &[(&str, &str)] = &[
     ("ps", "session list"),
     ("jobs", "session list"),
     ("stop", "session kill"),
@@ -21,8 +20,6 @@ const HABITS: &[(&str, &str)] = &[
     ("start", "run"),
     ("exec", "run"),
     ("submit", "run"),
-    ("show", "session result"),
-    ("rm", "session clean"),
     ("watch", "top"),
     ("stat", "status"),
 ];

@@ -9,13 +9,7 @@ use super::{context_string, quote, shown_command};
 /// An option csa does not have where people look for it: (the subcommand, the options, its
 /// value is the next word, what to do instead). The subcommand is the last word of its
 /// path; `HANDLE` in the text is replaced by the session the user gave.
-const EXPECTED: &[(&str, &[&str], bool, &str)] = &[
-    (
-        "logs",
-        &["-f", "--follow"],
-        false,
-        "`csa session logs` prints what the job has written so far and returns; to follow its output live until it ends, run `csa session attach HANDLE` (Ctrl-C detaches, the job keeps running)",
-    ),
+pub(super) const EXPECTED: &[(&str, &[&str], bool, &str)] = &[
     (
         "attach",
         &["-f", "--follow"],
