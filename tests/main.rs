@@ -54,4 +54,5 @@ mod tree_stop;
 mod usage_hints;
 mod wait_escapes;
 mod wait_many;
+mod wait_progress;
 mod working_dir;

@@ -44,14 +44,8 @@ fn job_writing(csa: &Csa, name: &str, bytes: &[u8], to_stderr: bool) -> String {
 /// `csa session wait ARGS… ID` with stdout and stderr on pipes and no colour variables set
 /// (plus `env`): its stdout and stderr, bytes.
 fn wait_bytes(csa: &Csa, id: &str, args: &[&str], env: &[(&str, &str)]) -> (Vec<u8>, Vec<u8>) {
-    let mut command = csa.cmd();
-    command
-        .env_remove("NO_COLOR")
-        .env_remove("CLICOLOR_FORCE")
-        .envs(env.iter().copied())
-        .args(["session", "wait"])
-        .args(args)
-        .arg(id);
+    let mut command = csa.wait_cmd(args, env);
+    command.arg(id);
     let out = output_within(&mut command, HANG);
     (out.stdout, out.stderr)
 }
@@ -172,13 +166,8 @@ fn on_a_terminal_escapes_pass_unless_color_is_never() {
     let csa = Csa::new();
     let id = job_writing(&csa, "out", b"\x1b[31mred\x1b[0m\n", false);
     let on_terminal = |args: &[&str]| -> Vec<u8> {
-        let mut command = csa.cmd();
-        command
-            .env_remove("NO_COLOR")
-            .env_remove("CLICOLOR_FORCE")
-            .args(["session", "wait"])
-            .args(args)
-            .arg(&id);
+        let mut command = csa.wait_cmd(args, &[]);
+        command.arg(&id);
         let mut pty = Pty::spawn(&command, 24, 200);
         assert_eq!(pty.wait_exit(), 0, "{}", pty.screen());
         assert!(pty.screen().contains("red"), "{}", pty.screen());

@@ -64,6 +64,19 @@ impl Csa {
         command
     }
 
+    /// `csa session wait ARGS…` ([`Csa::cmd`]) with `NO_COLOR` and `CLICOLOR_FORCE` unset,
+    /// then `env` set: whether escapes are allowed is up to `--color` and the streams.
+    pub fn wait_cmd(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut command = self.cmd();
+        command
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .envs(env.iter().copied())
+            .args(["session", "wait"])
+            .args(args);
+        command
+    }
+
     /// `SHELL -c SCRIPT` where `$CSA` is the csa binary and `CSA_STATE_DIR` this
     /// installation's root, standard input from /dev/null: csa as a shell script calls it.
     pub fn shell_command(&self, shell: &str, script: &str) -> Command {

@@ -282,8 +282,9 @@ pub struct CleanArgs {
 pub const WAIT_EXAMPLES: &str = "\
 Several sessions (IDs, --session repeated, --tag): each one's stdout is printed whole when it
 ends, then its CSA:SESSION_WAIT_COMPLETED line; CSA:SESSION_WAIT_SUMMARY comes last. A
-session that did not succeed also gets the last 20 lines of its stderr.log on stderr.
-Off a terminal the job's escape sequences (colours, titles) are removed; --color=always
+session that did not succeed also gets the last 20 lines of its stderr.log on stderr. On a
+terminal a progress line (sessions ended, failed) is drawn on stderr meanwhile; never through
+a pipe. Off a terminal the job's escape sequences (colours, titles) are removed; --color=always
 keeps them, and stdout.log and `csa session logs` have the exact bytes.
 
 Examples:

@@ -4,7 +4,8 @@
 //! - [`targets`]: which sessions (IDs, `--session`, `--tag`);
 //! - [`crate::wait`]: waiting for them, event-driven;
 //! - [`print`](mod@print): a session's logs and its `CSA:SESSION_WAIT_COMPLETED` line, as it ends;
-//! - [`directives`]: `KV_WARM` at the cap, `SESSION_WAIT_SUMMARY` at the end.
+//! - [`directives`]: `KV_WARM` at the cap, `SESSION_WAIT_SUMMARY` at the end;
+//! - [`progress`]: on a terminal, a line of how many sessions have ended so far.
 //!
 //! One session named once (`wait ID`, `wait --session ID`) is a *single* wait: what it
 //! prints and its errors are those of the one-session `wait` of docs/exit-codes.md. Anything else
@@ -21,12 +22,15 @@ use anyhow::Result;
 use crate::cmd::args::WaitArgs;
 use crate::exit;
 use crate::store::record::{self, ResultRecord, Status};
-use crate::store::session::StateRoot;
+use crate::store::session::{SessionDir, StateRoot};
 use crate::wait::WaitSet;
 
 mod directives;
 mod print;
+mod progress;
 mod targets;
+
+use progress::Progress;
 
 /// The longest `wait` blocks without `--until-done` (docs/exit-codes.md: hard-coded 250 s), for
 /// all the sessions of one call together.
@@ -58,38 +62,17 @@ pub fn exec(args: &WaitArgs) -> Result<u8> {
     };
     let mut ends = WaitSet::new(targets.sessions);
     let mut tally = Tally::default();
+    let mut progress = Progress::new(total, multi);
     while let Some(ended) = ends.next(deadline) {
         let session = ends.session(ended.index);
-        match ended.outcome {
-            Ok(result) => {
-                if let Err(err) = print::logs(session, &result, &options) {
-                    if !multi {
-                        return Err(err);
-                    }
-                    crate::note!("{}", format!("{err:#}").replace('\n', " "));
-                }
-                print::leftovers(&result);
-                print::completed(&result);
-                tally.add(&result);
-            }
-            Err(err) => {
-                if record::is_unrecorded(&err) {
-                    // What the job wrote is all that is left of it: print it anyway.
-                    print::stdout_only(session);
-                    directives::dead(session, started);
-                }
-                let err = record::recode_unrecorded(err, exit::TIMEOUT);
-                if !multi {
-                    return Err(err);
-                }
-                crate::note!("{}", format!("{err:#}").replace('\n', " "));
-                tally.add_error(exit::code_of(&err));
-            }
-        }
+        let failed = progress
+            .print(|| report(session, ended.outcome, &options, multi, started, &mut tally))?;
+        progress.ended(failed);
         if args.any {
             break;
         }
     }
+    progress.finish();
     let pending: Vec<_> = ends.pending().collect();
     let code = if args.any {
         tally.first_code
@@ -116,6 +99,49 @@ pub fn exec(args: &WaitArgs) -> Result<u8> {
         });
     }
     Ok(code)
+}
+
+/// Prints what `wait` prints for a session that ended with `outcome` and counts it in
+/// `tally`. Returns true when it did not succeed.
+///
+/// Errors (single wait only; a multi wait reports them and goes on): its logs cannot be
+/// printed, or its result cannot be known.
+fn report(
+    session: &SessionDir,
+    outcome: Result<ResultRecord>,
+    options: &print::Options,
+    multi: bool,
+    started: Instant,
+    tally: &mut Tally,
+) -> Result<bool> {
+    match outcome {
+        Ok(result) => {
+            if let Err(err) = print::logs(session, &result, options) {
+                if !multi {
+                    return Err(err);
+                }
+                crate::note!("{}", format!("{err:#}").replace('\n', " "));
+            }
+            print::leftovers(&result);
+            print::completed(&result);
+            tally.add(&result);
+            Ok(result.status != Status::Success)
+        }
+        Err(err) => {
+            if record::is_unrecorded(&err) {
+                // What the job wrote is all that is left of it: print it anyway.
+                print::stdout_only(session);
+                directives::dead(session, started);
+            }
+            let err = record::recode_unrecorded(err, exit::TIMEOUT);
+            if !multi {
+                return Err(err);
+            }
+            crate::note!("{}", format!("{err:#}").replace('\n', " "));
+            tally.add_error(exit::code_of(&err));
+            Ok(true)
+        }
+    }
 }
 
 /// What the sessions that ended so far add up to.

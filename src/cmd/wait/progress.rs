@@ -1,0 +1,100 @@
+//! The progress line of a `wait` for several sessions, for a person at a terminal: how many
+//! of the sessions have ended and how many of those failed, with the time waited, redrawn in
+//! place on stderr (`indicatif`).
+//!
+//! Drawn only when stderr is a terminal and may carry escape sequences
+//! ([`term::escapes_allowed`]: not with `--color=never` or `NO_COLOR`): on a pipe or a file,
+//! what `wait` writes stays exactly the same, byte for byte. The line is cleared while a
+//! session's output and its `CSA:` line are printed ([`Progress::print`]), so it never
+//! garbles them, and for good at the end.
+
+use std::fmt;
+use std::io::IsTerminal as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+
+use crate::term::{self, Stream};
+
+/// How often the line is redrawn while nothing ends (its clock and spinner move).
+const TICK: Duration = Duration::from_millis(250);
+
+/// What the line shows: `⠙ 3/10 sessions ended, 1 failed [12s] ███▌      `.
+const TEMPLATE: &str =
+    "{spinner} {pos}/{len} sessions ended, {failed} failed [{elapsed}] {wide_bar}";
+
+/// The progress line; does nothing when it is not shown.
+#[derive(Debug)]
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    /// How many of the sessions that ended did not succeed (the line's `{failed}`).
+    failed: Arc<AtomicU64>,
+}
+
+impl Progress {
+    /// A line for a wait for `total` sessions: shown for a multi wait (`multi`) when stderr
+    /// is a terminal that may get escape sequences, else hidden.
+    pub fn new(total: usize, multi: bool) -> Self {
+        let failed = Arc::new(AtomicU64::new(0));
+        let shown =
+            multi && std::io::stderr().is_terminal() && term::escapes_allowed(Stream::Stderr);
+        let bar = shown.then(|| {
+            let bar = ProgressBar::with_draw_target(
+                Some(u64::try_from(total).unwrap_or(u64::MAX)),
+                ProgressDrawTarget::stderr(),
+            );
+            let count = Arc::clone(&failed);
+            if let Ok(style) = ProgressStyle::with_template(TEMPLATE) {
+                bar.set_style(
+                    style
+                        .with_key(
+                            "failed",
+                            move |_: &ProgressState, out: &mut dyn fmt::Write| {
+                                let _ = write!(out, "{}", count.load(Ordering::Relaxed));
+                            },
+                        )
+                        .progress_chars("█▉▊▋▌▍▎▏ "),
+                );
+            }
+            bar.enable_steady_tick(TICK);
+            bar
+        });
+        Self { bar, failed }
+    }
+
+    /// Runs `print` (which writes a session's output and its `CSA:` line) with the line
+    /// cleared, and draws it again after.
+    pub fn print<T>(&self, print: impl FnOnce() -> T) -> T {
+        match &self.bar {
+            Some(bar) => bar.suspend(print),
+            None => print(),
+        }
+    }
+
+    /// Counts one more session ended; `failed` when it did not succeed.
+    pub fn ended(&mut self, failed: bool) {
+        let Some(bar) = &self.bar else {
+            return;
+        };
+        if failed {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        // One redraw shows both counts.
+        bar.inc(1);
+    }
+
+    /// Clears the line for good (also when dropped).
+    pub fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
