@@ -65,8 +65,10 @@ pub enum Scope {
     /// The members of process group `pgid` (`None`: as in `Descendants`) that carry
     /// `CSA_SESSION_ID=<id>` in their environment and started no earlier than `since`
     /// (the supervisor's start time, clock ticks since boot): what is provably left of a
-    /// session whose supervisor is gone. Each is signalled by its PID, the proof checked
-    /// again on the process pinned for the signal ([`sys::signal_proven`]).
+    /// session whose supervisor is gone. The supervisor itself — the group's leader with
+    /// that start time, still on its way out after recording the result — is never one of
+    /// them. Each is signalled by its PID, the proof checked again on the process pinned
+    /// for the signal ([`sys::signal_proven`]).
     Marked {
         /// The session's process group.
         pgid: Option<Pid>,
@@ -166,12 +168,16 @@ impl Scope {
     /// True when `pid` (with `stat`) may be signalled as a member of this scope found in
     /// its process group: always for `Group` and `Descendants` (whose members are proven
     /// by their group or their ancestry); for `Marked`, when it carries the session's ID
-    /// and started no earlier than its supervisor.
+    /// and started no earlier than its supervisor — and is not the supervisor (the group's
+    /// leader with its start time: it leaves on its own once its result is recorded).
     fn proves(self, pid: Pid, stat: &ProcStat) -> bool {
         match self {
             Self::Group(_) | Self::Descendants { .. } => true,
-            Self::Marked { id, since, .. } => {
-                stat.start_time >= since && sys::has_env(pid, "CSA_SESSION_ID", &id.to_string())
+            Self::Marked { pgid, id, since } => {
+                let supervisor = Some(pid) == pgid && stat.start_time == since;
+                !supervisor
+                    && stat.start_time >= since
+                    && sys::has_env(pid, "CSA_SESSION_ID", &id.to_string())
             }
         }
     }

@@ -78,7 +78,7 @@ pub fn stop_finished(session: &SessionDir, how: StopSequence, requested: bool) -
         ));
     }
     let target = Target::leftovers(session, found);
-    let (ours, strangers) = members(&target, found.pid).map_err(|err| {
+    let (ours, strangers) = members(&target, found).map_err(|err| {
         crate::exit::io_failure("cannot list the processes of its group", &err, &id)
     })?;
     let unproven = |what: &str| {
@@ -123,14 +123,17 @@ pub fn stop_finished(session: &SessionDir, how: StopSequence, requested: bool) -
 /// `/proc/<pid>/environ` reads empty) but is not a zombie yet.
 const EXITING_SETTLE: Duration = Duration::from_millis(200);
 
-/// The live members of process group `pgid`: those the target's scope proves are the
-/// session's, and the others — looked at again for up to [`EXITING_SETTLE`] while there are
-/// others.
-fn members(target: &Target, pgid: Pid) -> std::io::Result<(Vec<Pid>, Vec<Pid>)> {
+/// The live members of the process group of the supervisor `found`: those the target's
+/// scope proves are the session's leftovers, and the others — looked at again for up to
+/// [`EXITING_SETTLE`] while there are others. The supervisor itself, still on its way out
+/// after recording the result (slow to exit on a loaded machine), is neither: it is
+/// never signalled as a leftover of its own session.
+fn members(target: &Target, found: Identity) -> std::io::Result<(Vec<Pid>, Vec<Pid>)> {
     let look = || -> std::io::Result<(Vec<Pid>, Vec<Pid>)> {
         let ours = target.scope().members(None)?;
-        let strangers: Vec<Pid> = sys::group_members(Some(pgid))?
+        let strangers: Vec<Pid> = sys::group_members(Some(found.pid))?
             .into_iter()
+            .filter(|(pid, stat)| !(*pid == found.pid && stat.start_time == found.start_time))
             .map(|(pid, _)| pid)
             .filter(|pid| !ours.contains(pid))
             .collect();
