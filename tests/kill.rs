@@ -109,7 +109,7 @@ fn killing_a_finished_session_signals_nothing() {
 /// machine: it leads the group, started at the time `daemon.pid` records and carries the
 /// session's ID — is not a leftover of its own session: `kill` says the session finished
 /// and signals nothing. (It was signalled as a leftover once it took longer than the 2 s an
-/// exiting supervisor is given: killing_a_finished_session_signals_nothing failed so,
+/// exiting supervisor is given: `killing_a_finished_session_signals_nothing` failed so,
 /// under load.) A process stands in for it here, to hold the window open.
 #[test]
 fn a_supervisor_slow_to_exit_is_not_its_own_leftover() {

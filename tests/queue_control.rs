@@ -101,6 +101,32 @@ fn queue_rm_is_refused_while_sessions_run_or_wait_in_it() {
     assert_eq!(queue_json(&csa, false)[0]["slots_set"], false);
 }
 
+/// `queue rm` right after `run --queue`, again and again: the session is waiting for its
+/// slot or has just taken it, and `rm` refuses every time. (A look read the slots before
+/// the waiting entries: a session that took its slot between the two reads was in
+/// neither, and `rm` removed the queue its job had just started in — about 1 run in 300
+/// on a loaded machine.)
+#[test]
+fn queue_rm_never_misses_a_session_that_just_took_a_slot() {
+    let csa = Csa::new();
+    let mut gate = Gate::new();
+    let mut ids = Vec::new();
+    for n in 0..20 {
+        let queue = format!("q{n}");
+        assert_eq!(code(&csa.output(&["queue", "slots", &queue, "3"])), 0);
+        ids.push(csa.run_args(&["--queue", &queue, &gate.pass()]));
+        assert_error(
+            &csa.output(&["queue", "rm", &queue]),
+            1,
+            &format!("not removing queue {queue}"),
+        );
+    }
+    gate.open();
+    for id in &ids {
+        assert_eq!(code(&csa.wait(id)), 0);
+    }
+}
+
 #[test]
 fn empty_queues_unused_for_a_week_are_not_listed() {
     let csa = Csa::new();

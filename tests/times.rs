@@ -82,6 +82,11 @@ fn a_queued_job_starts_and_runs_from_the_end_of_its_wait() {
     let mut gate = Gate::new();
     let blocker = csa.run_args(&["--queue", "one", &gate.pass()]);
     let waiting = csa.run_args(&["--queue", "one", "echo done"]);
+    // Both are `queued` as `run` returns; the first runs once its supervisor has taken the
+    // slot (on a loaded machine, well after the second is shown queued behind it).
+    wait_for(LONG, "the first session to take the slot", || {
+        view(&csa, &blocker)["status"] == "running"
+    });
     wait_for(LONG, "the second session to queue", || {
         view(&csa, &waiting)["status"] == "queued"
     });

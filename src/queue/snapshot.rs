@@ -54,6 +54,12 @@ pub fn take_and_tidy(queue: &Queue) -> Snapshot {
     scan(queue, true)
 }
 
+/// Reads the waiting entries first, then the slots. A session moves one way only — from
+/// waiting to running — and takes its slot before it removes its entry: read in this
+/// order, a session is seen in one or the other (or, for an instant, in both), never in
+/// neither. (Read the other way round, a session that took its slot between the two reads
+/// was missed, and `queue rm` removed a queue a job had just started in.) A session seen in
+/// both whose slot names it counts as running only.
 fn scan(queue: &Queue, tidy: bool) -> Snapshot {
     let mut snapshot = Snapshot {
         running: 0,
@@ -61,8 +67,18 @@ fn scan(queue: &Queue, tidy: bool) -> Snapshot {
         waiting: Vec::new(),
         malformed: Vec::new(),
     };
+    scan_waiting(queue, tidy, &mut snapshot);
+    scan_slots(queue, tidy, &mut snapshot);
+    let running = &snapshot.running_ids;
+    snapshot.waiting.retain(|id| !running.contains(id));
+    snapshot
+}
+
+/// Counts the held slots of `queue` into `snapshot` (and, with `tidy`, removes the stale
+/// temporary files of atomic writes).
+fn scan_slots(queue: &Queue, tidy: bool, snapshot: &mut Snapshot) {
     let Ok(entries) = files::read_dir(&queue.path) else {
-        return snapshot;
+        return;
     };
     for entry in &entries {
         let Some(name) = entry.name_str() else {
@@ -94,9 +110,14 @@ fn scan(queue: &Queue, tidy: bool) -> Snapshot {
         }
     }
     snapshot.running_ids.sort_unstable();
+}
+
+/// Lists the sessions waiting in `queue` into `snapshot`, in ticket order (and, with
+/// `tidy`, removes the entries dead waiters left).
+fn scan_waiting(queue: &Queue, tidy: bool, snapshot: &mut Snapshot) {
     let dir = queue.waiting_dir();
     let Ok(entries) = files::read_dir(&dir) else {
-        return snapshot;
+        return;
     };
     let mut waiting: Vec<(u64, String)> = Vec::new();
     for entry in &entries {
@@ -137,7 +158,6 @@ fn scan(queue: &Queue, tidy: bool) -> Snapshot {
     }
     waiting.sort_unstable();
     snapshot.waiting = waiting.into_iter().map(|(_, id)| id).collect();
-    snapshot
 }
 
 /// True when the file at `path` was last changed more than [`STALE`] ago.
