@@ -73,10 +73,6 @@ pub trait HandOver {
     /// Errors: a file cannot be written (`run` removes the session).
     fn prepare(&mut self, new: &NewSession<'_>) -> Result<Option<SupervisorOutput>>;
 
-    /// The supervisor's command-line options that name the executor
-    /// (`--executor slurm`); none for the default, local.
-    fn supervisor_args(&self) -> Vec<OsString>;
-
     /// The supervisor runs (it holds the session's lock). Completes what [`Self::begin`]
     /// started: Slurm waits for `sbatch` and records the job in `slurm.toml`.
     ///

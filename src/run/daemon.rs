@@ -39,7 +39,7 @@ use crate::sys;
 /// Starts `csa __supervise` detached with `prepared`'s files as stdout/stderr (the spool
 /// files, or the executor's) and the locked `lock` descriptor inherited, records
 /// `daemon.pid` and publishes a staged session. `executor_args` name the executor
-/// ([`crate::executor::HandOver::supervisor_args`]); `job_environment` is
+/// (`--executor NAME`, none for `local`); `job_environment` is
 /// [`super::job_environment`]'s. Returns the supervisor's PID.
 ///
 /// Errors (exit 125) when the arguments cannot be passed (too long for `execve`), the

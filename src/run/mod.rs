@@ -156,7 +156,7 @@ pub fn start(args: &Request) -> Result<Started> {
     let pid = spawn_supervisor(
         &launch,
         prepared,
-        &hand_over.supervisor_args(),
+        &supervisor_args(launch.executor),
         &job_environment,
     )
     .inspect_err(|_| create::remove(&launch))?;
@@ -165,6 +165,17 @@ pub fn start(args: &Request) -> Result<Started> {
         session: launch.session,
         pid,
     })
+}
+
+/// The supervisor's options that name its executor: `--executor NAME`, none for the
+/// default (`local`).
+fn supervisor_args(executor: &dyn crate::executor::Executor) -> Vec<OsString> {
+    let name = executor.name();
+    if name == crate::store::record::ExecutorName::LOCAL {
+        Vec::new()
+    } else {
+        vec!["--executor".into(), name.into()]
+    }
 }
 
 /// The job's working directory: `--cd` (made absolute) or the current one.
@@ -374,4 +385,15 @@ pub(in crate::run) fn job_environment(launch: &Launch<'_>) -> Vec<(OsString, OsS
         session.path.as_os_str().to_owned(),
     ));
     vars
+}
+
+#[cfg(test)]
+mod tests {
+    /// The supervisor is told its executor by name, except the default.
+    #[test]
+    fn the_supervisor_is_told_its_executor_by_name() {
+        let args = |name| super::supervisor_args(crate::executor::find(name).unwrap());
+        assert!(args("local").is_empty());
+        assert_eq!(args("slurm"), ["--executor", "slurm"]);
+    }
 }

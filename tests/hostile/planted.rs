@@ -155,3 +155,77 @@ fn another_users_files_in_the_store_are_refused() {
         "{err}"
     );
 }
+
+/// Symbolic links planted in session trees being removed are never followed (`csa rm`
+/// removes a tree, descendants first; `csa session clean` removes what ended): a link in
+/// `children/` and in a session directory to a file and to a directory outside; a
+/// `children/` that is a link to a directory listing an unrelated session; a child whose
+/// session directory is a link to a directory shaped like a session. The trees go with the
+/// links in them; what the links point to, and the unrelated session, stay.
+#[test]
+fn removing_a_tree_never_follows_a_planted_link() {
+    use std::os::unix::fs::symlink;
+    let csa = Csa::new();
+    let bin = env!("CARGO_BIN_EXE_csa");
+    let unrelated = csa.finished("exit 0", 0);
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, "x").unwrap();
+    // A directory that lists the unrelated session as a child.
+    let kids = outside.path().join("kids");
+    std::fs::create_dir(&kids).unwrap();
+    std::fs::write(kids.join(&unrelated), "").unwrap();
+    // A directory shaped like a session that ended.
+    let fake = outside.path().join("fake");
+    std::fs::create_dir(&fake).unwrap();
+    for name in ["session.toml", "result.toml"] {
+        std::fs::copy(csa.session_dir(&unrelated).join(name), fake.join(name)).unwrap();
+    }
+    let fake_id = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    symlink(&fake, csa.sessions_dir().join(fake_id)).unwrap();
+    let before = crate::support_faults::snapshot(outside.path());
+
+    // A parent and its child, with links planted in both.
+    let parent = csa.run(&format!("'{bin}' run --name kid 'exit 0' >/dev/null 2>&1"));
+    assert_eq!(code(&csa.wait(&parent)), 0);
+    assert_eq!(code(&csa.wait("kid")), 0);
+    let parent_dir = csa.session_dir(&parent);
+    let [kid] = crate::support::names_in(&parent_dir.join("children"))
+        .try_into()
+        .unwrap();
+    symlink(
+        &victim,
+        parent_dir.join("children/01ARZ3NDEKTSV4RRFFQ69G5FAW"),
+    )
+    .unwrap();
+    std::fs::write(parent_dir.join(format!("children/{fake_id}")), "").unwrap();
+    symlink(&victim, parent_dir.join("notes")).unwrap();
+    symlink(outside.path(), csa.session_dir(&kid).join("spool")).unwrap();
+    let out = csa.output(&["rm", &parent]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), format!("removed {kid}\nremoved {parent}\n"));
+
+    // A session whose `children/` is a link to a directory listing the unrelated session.
+    let linked = csa.finished("exit 0", 0);
+    let children = csa.session_dir(&linked).join("children");
+    let _ = std::fs::remove_dir(&children);
+    symlink(&kids, &children).unwrap();
+    let out = csa.output(&["rm", &linked]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), format!("removed {linked}\n"));
+    assert!(
+        csa.session_dir(&unrelated).is_dir(),
+        "the unrelated session went"
+    );
+
+    // `clean` of a session with a link to a directory outside in it.
+    symlink(outside.path(), csa.session_dir(&unrelated).join("spool")).unwrap();
+    let out = csa.output(&["session", "clean", "--older-than", "0s"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!csa.session_dir(&unrelated).exists(), "{}", stderr(&out));
+    assert_eq!(before, crate::support_faults::snapshot(outside.path()));
+    assert!(
+        csa.sessions_dir().join(fake_id).is_symlink(),
+        "the planted link is not csa's to remove"
+    );
+}

@@ -109,11 +109,6 @@ impl HandOver for LocalHandOver {
         Ok(None)
     }
 
-    /// None: `local` is the supervisor's default.
-    fn supervisor_args(&self) -> Vec<std::ffi::OsString> {
-        Vec::new()
-    }
-
     fn finish(self: Box<Self>, _: &NewSession<'_>) -> Result<()> {
         Ok(())
     }

@@ -155,10 +155,6 @@ impl HandOver for SlurmHandOver {
         }))
     }
 
-    fn supervisor_args(&self) -> Vec<OsString> {
-        vec!["--executor".into(), "slurm".into()]
-    }
-
     /// When `run` submitted the job itself ([`Self::begin`]): waits for `sbatch` and
     /// records the submitted job, or Slurm's refusal. The watcher started meanwhile, and
     /// waits for `slurm.toml` (or the refusal's result) before it watches.
