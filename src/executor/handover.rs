@@ -102,3 +102,29 @@ pub fn admission_args(after: &[String], queue: Option<&str>, slots_default: u32)
     }
     args
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admission_args_are_what_the_supervisor_reads() {
+        let after = ["01JD0000000000000000000001".to_owned(), "build".to_owned()];
+        let args = admission_args(&after, Some("gpu"), 2);
+        assert_eq!(
+            args,
+            [
+                "--after",
+                "01JD0000000000000000000001",
+                "--after",
+                "build",
+                "--queue",
+                "gpu",
+                "--slots-default",
+                "2"
+            ]
+            .map(OsString::from)
+        );
+        assert!(admission_args(&[], None, 1).is_empty());
+    }
+}
