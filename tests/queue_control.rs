@@ -24,12 +24,20 @@ fn status(csa: &Csa, id: &str) -> String {
     )
 }
 
+/// Queue `builds` with `slots` slots and a session in it whose job waits at the gate
+/// returned (it holds a slot once its supervisor has taken one).
+fn holding_a_slot(csa: &Csa, slots: u32) -> (Gate, String) {
+    let gate = Gate::new();
+    let slots = slots.to_string();
+    assert_eq!(code(&csa.output(&["queue", "slots", "builds", &slots])), 0);
+    let id = csa.run_args(&["--queue", "builds", &gate.pass()]);
+    (gate, id)
+}
+
 #[test]
 fn a_paused_queue_keeps_its_waiters_in_order_and_its_running_jobs_go_on() {
     let csa = Csa::new();
-    let mut gate = Gate::new();
-    assert_eq!(code(&csa.output(&["queue", "slots", "builds", "1"])), 0);
-    let running = csa.run_args(&["--queue", "builds", &gate.pass()]);
+    let (mut gate, running) = holding_a_slot(&csa, 1);
     wait_for(HANG, "the first job to run", || {
         status(&csa, &running) == "running"
     });
@@ -79,9 +87,7 @@ fn a_paused_queue_keeps_its_waiters_in_order_and_its_running_jobs_go_on() {
 #[test]
 fn queue_rm_is_refused_while_sessions_run_or_wait_in_it() {
     let csa = Csa::new();
-    let mut gate = Gate::new();
-    assert_eq!(code(&csa.output(&["queue", "slots", "builds", "3"])), 0);
-    let running = csa.run_args(&["--queue", "builds", &gate.pass()]);
+    let (mut gate, running) = holding_a_slot(&csa, 3);
     assert_error(
         &csa.output(&["queue", "rm", "builds"]),
         1,
