@@ -139,10 +139,10 @@ impl ToolDef {
 /// default timeout, idle timeout and queue.
 ///
 /// Prompts over [`ARGV_PROMPT_LIMIT`] bytes, every prompt of a tool with `stdin = true`,
-/// and a prompt read from csa's standard input (when the tool has a
-/// [`ToolDef::stdin_command`]) go on standard input, with that command — never in an argv
-/// every local user can read. A
-/// prompt read from standard input is also kept as `prompt.txt`.
+/// and a prompt read from csa's standard input when the tool has a `stdin_argv` (as `sh`
+/// has: `/bin/sh -s`) go on standard input, with [`ToolDef::stdin_command`] — never in an
+/// argv every local user can read. Any other prompt replaces `{prompt}` in `argv`, as the
+/// tool is configured. A prompt read from standard input is also kept as `prompt.txt`.
 ///
 /// Errors (exit 2): an unknown tool; a prompt that must go on standard input for a tool
 /// that embeds `{prompt}` inside a longer argument and has no `stdin_argv`.
@@ -163,11 +163,12 @@ pub fn job_for_prompt(
         )
         .into());
     };
-    // A prompt that came on standard input stays off every argv too, where the tool can
-    // take it there.
-    let on_stdin = def.stdin
-        || prompt.len() > ARGV_PROMPT_LIMIT
-        || (from_stdin && def.stdin_command().is_some());
+    // A prompt that came on standard input stays off every argv too, where the tool says
+    // how it takes one there (`stdin_argv`). Dropping `{prompt}` from a configured argv
+    // without being told would be a guess: `gemini -p {prompt}` becomes `gemini -p`,
+    // which fails.
+    let on_stdin =
+        def.stdin || prompt.len() > ARGV_PROMPT_LIMIT || (from_stdin && def.stdin_argv.is_some());
     let (argv, stdin, prompt_file) = if on_stdin {
         let argv = def.stdin_command().ok_or_else(|| {
             Failure::new(
@@ -290,5 +291,30 @@ mod tests {
         let err =
             job_for_prompt(&tools, "mine", vec![b'x'; ARGV_PROMPT_LIMIT + 1], false).unwrap_err();
         assert_eq!(crate::exit::code_of(&err), USAGE);
+    }
+
+    #[test]
+    fn a_piped_prompt_keeps_a_configured_argv_unless_the_tool_says_how_to_take_stdin() {
+        let mut tools = builtin();
+        tools.push(ToolDef {
+            argv: vec!["old".into(), "-p".into(), "{prompt}".into()],
+            ..ToolDef::empty("old", Source::BuiltIn)
+        });
+        tools.push(ToolDef {
+            argv: vec!["new".into(), "-p".into(), "{prompt}".into()],
+            stdin_argv: Some(vec!["new".into(), "-".into()]),
+            ..ToolDef::empty("new", Source::BuiltIn)
+        });
+        // Without `stdin_argv`, `{prompt}` is not dropped on a guess (`old -p` would fail).
+        let old = job_for_prompt(&tools, "old", b"piped".to_vec(), true).unwrap();
+        assert_eq!(old.argv, ["old", "-p", "piped"]);
+        assert_eq!(old.stdin, StdinSource::Null);
+        assert_eq!(old.prompt_file.as_deref(), Some(&b"piped"[..]));
+        let new = job_for_prompt(&tools, "new", b"piped".to_vec(), true).unwrap();
+        assert_eq!(new.argv, ["new", "-"]);
+        assert_eq!(new.stdin, StdinSource::Prompt);
+        // Typed, it goes where `argv` says.
+        let typed = job_for_prompt(&tools, "new", b"typed".to_vec(), false).unwrap();
+        assert_eq!(typed.argv, ["new", "-p", "typed"]);
     }
 }
