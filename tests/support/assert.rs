@@ -86,3 +86,19 @@ pub fn assert_output(out: &Output, expected: i32, stdout: impl AsRef<[u8]>) {
         String::from_utf8_lossy(wanted)
     );
 }
+
+/// Fails the test if csa panicked.
+pub fn assert_no_panic(out: &Output) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked at"), "csa panicked: {stderr}");
+}
+
+pub fn assert_success(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed: {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,8 +1,8 @@
 //! `csa run --executor slurm`: the Slurm executor's part in creating a session
 //! ([`super::super::HandOver`]). The session is created as for a local session (in place,
-//! under its ID), and its supervisor — the job's watcher ([`super::supervise`]) — holds the
-//! session's lock from the moment the ID is printed. When the session waits for nothing,
-//! `run` itself submits the job with `sbatch` before it starts the watcher, so that a job
+//! under its ID), and its supervisor — the job's watcher ([`super::watcher::supervise`]) —
+//! holds the session's lock from the moment the ID is printed. When the session waits for
+//! nothing, `run` itself submits the job with `sbatch` before it starts the watcher, so that a job
 //! Slurm refuses makes `run` fail (exit 1, Slurm's message on stderr; the session records
 //! the `failure` result). `sbatch` runs while `run` writes the session's files
 //! ([`HandOver::begin`]), so `run` costs little more than `sbatch`; the job cannot start
