@@ -65,9 +65,7 @@ pub fn exec(args: &WaitArgs) -> Result<u8> {
     let mut progress = Progress::new(total, multi);
     while let Some(ended) = ends.next(deadline) {
         let session = ends.session(ended.index);
-        let failed = progress
-            .print(|| report(session, ended.outcome, &options, multi, started, &mut tally))?;
-        progress.ended(failed);
+        progress.report(|| report(session, ended.outcome, &options, multi, started, &mut tally))?;
         if args.any {
             break;
         }

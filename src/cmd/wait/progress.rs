@@ -5,7 +5,7 @@
 //! Drawn only when stderr is a terminal and may carry escape sequences
 //! ([`term::escapes_allowed`]: not with `--color=never` or `NO_COLOR`): on a pipe or a file,
 //! what `wait` writes stays exactly the same, byte for byte. The line is cleared while a
-//! session's output and its `CSA:` line are printed ([`Progress::print`]), so it never
+//! session's output and its `CSA:` line are printed ([`Progress::report`]), so it never
 //! garbles them, and for good at the end.
 
 use std::fmt;
@@ -21,14 +21,17 @@ use crate::term::{self, Stream};
 /// How often the line is redrawn while nothing ends (its clock and spinner move).
 const TICK: Duration = Duration::from_millis(250);
 
-/// What the line shows: `⠙ 3/10 sessions ended, 1 failed [12s] ███▌      `.
+/// What the line shows: `⠙ 3/10 sessions ended, 1 failed [12s] ███▌      `. The counts are
+/// csa's own keys, so that the redraw right after a session's output already counts it.
 const TEMPLATE: &str =
-    "{spinner} {pos}/{len} sessions ended, {failed} failed [{elapsed}] {wide_bar}";
+    "{spinner} {ended}/{len} sessions ended, {failed} failed [{elapsed}] {wide_bar}";
 
 /// The progress line; does nothing when it is not shown.
 #[derive(Debug)]
 pub struct Progress {
     bar: Option<ProgressBar>,
+    /// How many of the sessions have ended (the line's `{ended}`).
+    ended: Arc<AtomicU64>,
     /// How many of the sessions that ended did not succeed (the line's `{failed}`).
     failed: Arc<AtomicU64>,
 }
@@ -37,6 +40,7 @@ impl Progress {
     /// A line for a wait for `total` sessions: shown for a multi wait (`multi`) when stderr
     /// is a terminal that may get escape sequences, else hidden.
     pub fn new(total: usize, multi: bool) -> Self {
+        let ended = Arc::new(AtomicU64::new(0));
         let failed = Arc::new(AtomicU64::new(0));
         let shown =
             multi && std::io::stderr().is_terminal() && term::escapes_allowed(Stream::Stderr);
@@ -45,44 +49,46 @@ impl Progress {
                 Some(u64::try_from(total).unwrap_or(u64::MAX)),
                 ProgressDrawTarget::stderr(),
             );
-            let count = Arc::clone(&failed);
+            let key = |count: &Arc<AtomicU64>| {
+                let count = Arc::clone(count);
+                move |_: &ProgressState, out: &mut dyn fmt::Write| {
+                    let _ = write!(out, "{}", count.load(Ordering::Relaxed));
+                }
+            };
             if let Ok(style) = ProgressStyle::with_template(TEMPLATE) {
                 bar.set_style(
                     style
-                        .with_key(
-                            "failed",
-                            move |_: &ProgressState, out: &mut dyn fmt::Write| {
-                                let _ = write!(out, "{}", count.load(Ordering::Relaxed));
-                            },
-                        )
+                        .with_key("ended", key(&ended))
+                        .with_key("failed", key(&failed))
                         .progress_chars("█▉▊▋▌▍▎▏ "),
                 );
             }
             bar.enable_steady_tick(TICK);
             bar
         });
-        Self { bar, failed }
+        Self { bar, ended, failed }
     }
 
-    /// Runs `print` (which writes a session's output and its `CSA:` line) with the line
-    /// cleared, and draws it again after.
-    pub fn print<T>(&self, print: impl FnOnce() -> T) -> T {
-        match &self.bar {
-            Some(bar) => bar.suspend(print),
-            None => print(),
-        }
-    }
-
-    /// Counts one more session ended; `failed` when it did not succeed.
-    pub fn ended(&mut self, failed: bool) {
+    /// Runs `print` (which writes a session's output and its `CSA:` line, and returns
+    /// whether the session failed) with the line cleared, counts the session, and draws the
+    /// line again with the new counts. What `print` returns is passed on; an error counts
+    /// the session as ended and failed.
+    pub fn report<E>(&self, print: impl FnOnce() -> Result<bool, E>) -> Result<bool, E> {
         let Some(bar) = &self.bar else {
-            return;
+            return print();
         };
-        if failed {
-            self.failed.fetch_add(1, Ordering::Relaxed);
-        }
-        // One redraw shows both counts.
+        let outcome = bar.suspend(|| {
+            let outcome = print();
+            // Counted before the redraw that ends the suspension, so that it shows them.
+            self.ended.fetch_add(1, Ordering::Relaxed);
+            if !matches!(outcome, Ok(false)) {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+            }
+            outcome
+        });
+        // The bar's own length follows.
         bar.inc(1);
+        outcome
     }
 
     /// Clears the line for good (also when dropped).
