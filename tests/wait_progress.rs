@@ -27,7 +27,9 @@ fn on_a_terminal_a_progress_line_counts_the_ended_and_failed_and_is_cleared() {
     pty.wait_for_text("1/3 sessions ended, 1 failed");
     // The first line drawn after the session's output already counts it.
     let raw = String::from_utf8_lossy(&pty.raw()).into_owned();
-    let after = &raw[raw.find(&format!("CSA:SESSION_WAIT_COMPLETED id={a}")).unwrap()..];
+    let after = &raw[raw
+        .find(&format!("CSA:SESSION_WAIT_COMPLETED id={a}"))
+        .unwrap()..];
     let next = after.find(" sessions ended").unwrap();
     assert!(after[..next].ends_with("1/3"), "{after:?}");
     gates[1].open();
