@@ -144,6 +144,40 @@ fn a_sequence_split_across_a_64_kib_boundary_is_removed_whole() {
     );
 }
 
+/// A string sequence left open — `ESC ]` (a window title), `ESC P`, `ESC _` with no
+/// terminator — ends at the next newline: the lines after it reach the pipe, on stdout and
+/// in the stderr shown for a failed job.
+#[test]
+fn a_string_sequence_left_open_loses_no_line_after_it() {
+    let csa = Csa::new();
+    for (name, open) in [
+        ("osc", &b"\x1b]0;title"[..]),
+        ("dcs", b"\x1bPq#0"),
+        ("apc", b"\x1b_G"),
+    ] {
+        let mut written = open.to_vec();
+        written.extend_from_slice(b" cut\n");
+        let mut wanted = b"\n".to_vec();
+        for line in 1..=2000 {
+            let line = format!("line {line}\n");
+            written.extend_from_slice(line.as_bytes());
+            wanted.extend_from_slice(line.as_bytes());
+        }
+        let id = job_writing(&csa, name, &written, false);
+        let (out, _) = wait_bytes(&csa, &id, &[], &[]);
+        assert!(
+            out == wanted,
+            "{name}: {} bytes, {} wanted",
+            out.len(),
+            wanted.len()
+        );
+        let id = job_writing(&csa, &format!("{name}-err"), &written, true);
+        let (_, err) = wait_bytes(&csa, &id, &[], &[]);
+        let err = String::from_utf8_lossy(&err);
+        assert!(err.contains("line 1999\nline 2000\n"), "{name}: {err}");
+    }
+}
+
 #[test]
 fn tail_keeps_the_last_lines_without_their_escapes() {
     let csa = Csa::new();

@@ -8,7 +8,11 @@
 //! UTF-8 text, tabs, CR, backspaces and bells, invalid UTF-8 and binary (single-byte C1
 //! controls are not treated as sequence openers: in UTF-8 they are not characters, and
 //! terminals in UTF-8 mode do not read them so). A C0 control inside a sequence (a newline
-//! in a cut-off CSI) is kept: a terminal executes it, and a line count stays true. This is
+//! in a cut-off CSI) is kept: a terminal executes it, and a line count stays true. A newline
+//! also ends a string sequence left open (OSC, DCS, SOS/PM/APC: `ESC ]` with no BEL or
+//! `ESC \` after it) — a terminal would wait for the terminator, but a pipe would then lose
+//! the rest of the output to one stray `ESC ]`; the sequence's bytes up to the newline are
+//! removed, the newline and what follows pass. This is
 //! less than `anstream::adapter::StripBytes` removes (it also drops every C0 control but
 //! whitespace, DEL and bytes that are not UTF-8), which is why csa wraps the parser.
 //!
@@ -21,6 +25,21 @@ use anstyle_parse::state::{Action, State, state_change};
 
 /// ESC, which opens every sequence removed.
 const ESC: u8 = 0x1b;
+
+/// True in the states of a string sequence (OSC, DCS, SOS/PM/APC), which a terminal ends
+/// only at its terminator, and which [`StripEscapes`] also ends at a newline.
+fn in_string(state: State) -> bool {
+    matches!(
+        state,
+        State::OscString
+            | State::DcsEntry
+            | State::DcsIgnore
+            | State::DcsIntermediate
+            | State::DcsParam
+            | State::DcsPassthrough
+            | State::SosPmApcString
+    )
+}
 
 /// A stream of bytes with its escape sequences removed; see the module documentation.
 #[derive(Debug, Clone, Copy, Default)]
@@ -58,6 +77,12 @@ impl StripEscapes {
             } else {
                 let (&b, rest) = bytes.split_first().unwrap_or((&0, &[]));
                 bytes = rest;
+                if b == b'\n' && in_string(self.state) {
+                    self.state = State::Ground;
+                    sink.write_all(&[b])?;
+                    last = Some(b);
+                    continue;
+                }
                 let (next, action) = state_change(self.state, b);
                 if next != State::Anywhere {
                     self.state = next;
@@ -150,6 +175,30 @@ mod tests {
         assert_eq!(out, wanted);
         assert_eq!(last, Some(b'\n'));
         assert_eq!(copy(&mut &b"\x1b[0m"[..], &mut Vec::new()).unwrap(), None);
+    }
+
+    #[test]
+    fn a_newline_ends_a_string_sequence_left_open() {
+        for open in [
+            &b"\x1b]0;title"[..],
+            b"\x1bPq#0",
+            b"\x1bP",
+            b"\x1b_Gf=1",
+            b"\x1b^pm",
+            b"\x1bX",
+        ] {
+            let mut text = open.to_vec();
+            text.extend_from_slice(b" cut\nline 2\nline 3\n");
+            for cut in 0..text.len() {
+                let (first, second) = text.split_at(cut);
+                assert_eq!(
+                    strip(&[first, second]),
+                    b"\nline 2\nline 3\n",
+                    "{open:?} cut at {cut}"
+                );
+            }
+        }
+        assert_eq!(strip(&[b"\x1b]0;t\x07a\nb"]), b"a\nb");
     }
 
     #[test]
