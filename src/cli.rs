@@ -145,9 +145,9 @@ The script asks csa itself at each Tab (CSA_COMPLETE=<shell> csa -- <words>), so
 arguments complete to the sessions in the store: IDs, `last` and names.
 
 Examples:
-  csa completions bash > ~/.local/share/bash-completion/completions/csa
-  csa completions zsh > \"${fpath[1]}/_csa\"
-  csa completions fish > ~/.config/fish/completions/csa.fish";
+  mkdir -p ~/.local/share/bash-completion/completions && csa completions bash > ~/.local/share/bash-completion/completions/csa
+  mkdir -p ~/.zfunc && csa completions zsh > ~/.zfunc/_csa   # and fpath=(~/.zfunc $fpath) before compinit
+  mkdir -p ~/.config/fish/completions && csa completions fish > ~/.config/fish/completions/csa.fish";
 
 const MAN_EXAMPLES: &str = "\
 Examples:

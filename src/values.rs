@@ -149,6 +149,15 @@ fn bounded(text: &str, duration: Duration) -> Result<Duration> {
     Ok(duration)
 }
 
+/// Parses a count users write (`--tail N` lines, `--limit N` sessions): a whole number, 0
+/// or more. The error says what was given and what to write, rather than Rust's "invalid
+/// digit found in string".
+pub fn parse_count(text: &str) -> Result<usize> {
+    text.trim()
+        .parse::<usize>()
+        .map_err(|_| anyhow!("`{text}` is not a count: give a whole number such as 20"))
+}
+
 /// Parses a signal given as a name with or without `SIG` (`TERM`, `sigterm`, `SIGTERM`) or
 /// as a number (`15`). Only the standard, named signals are accepted.
 pub fn parse_signal(text: &str) -> Result<rustix::process::Signal> {

@@ -50,6 +50,9 @@ fn a_job_ignoring_sigterm_is_killed_after_the_grace() {
         let out = kill(&csa, &id, &["--grace", grace]);
         assert_error(&out, 0, said);
         assert_eq!(grace != "0", stderr(&out).contains("SIGTERM"), "{grace}");
+        // How long the group took is counted from the signal it names.
+        let first = if grace == "0" { "SIGKILL" } else { "SIGTERM" };
+        assert_error(&out, 0, &format!(" ms after {first}\n"));
         assert!(group_members(pgid).is_empty());
         let result = csa.result(&id).unwrap();
         assert_record(

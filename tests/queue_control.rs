@@ -154,3 +154,27 @@ fn empty_queues_unused_for_a_week_are_not_listed() {
     assert_eq!(names(queue_json(&csa, false)), ["new"]);
     assert_eq!(names(queue_json(&csa, true)), ["new", "old"]);
 }
+
+/// `queue list --help` names the columns `queue list` prints, and the one that says a queue
+/// is paused.
+#[test]
+fn queue_list_help_names_the_columns_it_prints() {
+    let csa = Csa::new();
+    assert_eq!(code(&csa.output(&["queue", "pause", "q"])), 0);
+    let out = csa.output(&["queue", "list"]);
+    let list = stdout(&out);
+    let header = list.lines().next().expect("a header");
+    assert!(list.contains("paused"), "{list}");
+    let help = stdout(&csa.output(&["queue", "list", "--help"]));
+    let said = help.lines().next().unwrap();
+    let named: Vec<&str> = said
+        .trim_start_matches("List the queues: ")
+        .split([',', ' '])
+        .filter(|word| !word.is_empty() && word.chars().all(|c| c.is_ascii_uppercase()))
+        .collect();
+    assert_eq!(
+        named,
+        header.split_whitespace().collect::<Vec<_>>(),
+        "{said}"
+    );
+}

@@ -151,3 +151,19 @@ fn after_naming_no_session_is_a_usage_error() {
         csa.assert_no_session(handle);
     }
 }
+
+/// A count that is not a number (`--tail x`, `--limit ten`) is refused with what to write,
+/// not with Rust's "invalid digit found in string".
+#[test]
+fn a_count_that_is_not_a_number_says_to_give_a_whole_number() {
+    let csa = Csa::new();
+    for args in [
+        &["session", "logs", "last", "--tail", "x"][..],
+        &["wait", "last", "--tail", "1.5"][..],
+        &["session", "list", "--limit", "ten"][..],
+    ] {
+        let err = usage_error(&csa, args);
+        assert_contains(&err, &["give a whole number such as 20"]);
+        assert!(!err.contains("invalid digit"), "{err}");
+    }
+}

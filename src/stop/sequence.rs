@@ -143,9 +143,10 @@ pub fn stop_together(
     if notes {
         for target in &killed {
             crate::note!(
-                "{} exited {} ms after the first signal",
+                "{} exited {} ms after {}",
                 describe(target.scope()),
-                started.elapsed().as_millis()
+                started.elapsed().as_millis(),
+                signal_name(first)
             );
         }
     }

@@ -67,3 +67,26 @@ fn shell_completion_install_lines_work_in_a_fresh_home() {
         assert!(text.contains("CSA_COMPLETE"), "{file}: {text}");
     }
 }
+
+/// The install lines `csa completions --help` shows work as typed in a fresh home, in a
+/// POSIX shell: they make their directories, and none depends on a zsh variable.
+#[test]
+fn completions_help_install_lines_work_in_a_fresh_home() {
+    let sandbox = Sandbox::new();
+    let help = stdout(&sandbox.run(&["sh"], "csa completions --help", true, &[]));
+    let examples = &help[help.find("Examples:\n").expect("an Examples section")..];
+    let lines: Vec<&str> = examples.lines().skip(1).map(str::trim).collect();
+    assert_eq!(lines.len(), 3, "one line per shell: {help}");
+    for line in lines {
+        let out = sandbox.run(&["sh", "-e"], line, true, &[]);
+        assert_eq!(out.status.code(), Some(0), "{line}: {}", stderr(&out));
+    }
+    for file in [
+        ".local/share/bash-completion/completions/csa",
+        ".zfunc/_csa",
+        ".config/fish/completions/csa.fish",
+    ] {
+        let text = std::fs::read_to_string(sandbox.home.path().join(file)).unwrap();
+        assert!(text.contains("CSA_COMPLETE"), "{file}: {text}");
+    }
+}

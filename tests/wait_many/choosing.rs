@@ -26,7 +26,10 @@ fn any_returns_when_one_ends_with_its_exit_code() {
         .lines()
         .find(|line| line.starts_with("csa: 1 session still pending: "))
         .unwrap_or_else(|| panic!("no pending line: {err}"));
-    assert!(line.contains(&format!("pending: {a};")), "{line}");
+    assert!(
+        line.contains(&format!("pending: {a}; keep waiting for it: ")),
+        "{line}"
+    );
     assert!(line.ends_with(&format!("session wait --any {a}")), "{line}");
     assert!(csa.result(&a).is_none(), "the other session still runs");
     gates[0].open();

@@ -41,7 +41,7 @@ pub struct FleetArgs {
 pub enum QueueCommand {
     /// Set (or, without N, print) a queue's slot count: how many of its sessions run at once
     Slots(QueueSlotsArgs),
-    /// List the queues: NAME, SLOTS, RUNNING, QUEUED, PAUSED
+    /// List the queues: NAME, SLOTS, RUNNING, QUEUED, and STATE when a queue is paused
     List(QueueListArgs),
     /// Pause a queue: its waiting sessions keep their places and start no job; running
     /// jobs go on

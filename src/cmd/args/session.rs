@@ -184,7 +184,7 @@ pub struct ListArgs {
     )]
     pub status: Vec<crate::store::record::State>,
     /// At most N sessions (the newest)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = values::parse_count)]
     pub limit: Option<usize>,
     /// Only sessions with this tag (repeatable: sessions with every tag given)
     #[arg(long, value_name = "TAG", value_parser = values::parse_label, add = tag_completer())]
@@ -223,7 +223,7 @@ pub struct LogsArgs {
     #[arg(long)]
     pub stderr: bool,
     /// Only the last N lines (of each log)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = values::parse_count)]
     pub tail: Option<usize>,
     /// Keep printing what is written until the session (with --tag: every session) ends
     #[arg(short = 'f', long)]
@@ -322,7 +322,7 @@ pub struct WaitArgs {
     #[arg(long)]
     pub stderr: bool,
     /// Print only the last N lines of stdout.log (and of stderr.log with --stderr)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = values::parse_count)]
     pub tail: Option<usize>,
 }
 

@@ -68,14 +68,16 @@ pub fn still_running(pending: &[&SessionDir], started: Instant, args: &WaitArgs,
 
 /// Says which sessions `wait --any` left pending once one ended, and the command that keeps
 /// waiting for exactly them (with the same options): `csa: 2 sessions still pending: 01J…,
-/// 01K…; keep waiting for them: csa session wait --any 01J… 01K…`.
+/// 01K…; keep waiting for them: csa session wait --any 01J… 01K…` (for one session, "keep
+/// waiting for it").
 pub fn left_pending(pending: &[&SessionDir], args: &WaitArgs) {
     let ids: Vec<String> = pending.iter().map(|s| s.id_string()).collect();
     let cmd = rerun_command(&ids, args, true);
     crate::note!(
-        "{} still pending: {}; keep waiting for them: {cmd}",
+        "{} still pending: {}; keep waiting for {}: {cmd}",
         crate::term::count(ids.len() as u64, "session", "sessions"),
-        ids.join(", ")
+        ids.join(", "),
+        if ids.len() == 1 { "it" } else { "them" }
     );
 }
 
