@@ -25,6 +25,7 @@ pub fn check(path: &Path, file: &Metadata) -> Result<()> {
     if !file.is_file() {
         return Err(refusal(
             path,
+            path,
             "it is not a regular file",
             "replace it with one",
         ));
@@ -36,12 +37,7 @@ pub fn check(path: &Path, file: &Metadata) -> Result<()> {
     let meta = std::fs::metadata(dir).map_err(|err| {
         crate::exit::io_failure("cannot check the config's directory", &err, dir.display())
     })?;
-    check_one(
-        path,
-        dir,
-        &meta,
-        &format!("its directory {}", dir.display()),
-    )
+    check_one(path, dir, &meta, "its directory")
 }
 
 /// The owner and mode rule for `checked` (the configuration file `path` or its directory),
@@ -56,6 +52,7 @@ fn check_one(path: &Path, checked: &Path, meta: &Metadata, what: &str) -> Result
         };
         return Err(refusal(
             path,
+            checked,
             &format!(
                 "{what} is owned by {} and could name that user's commands (only {readable} are read)",
                 user_name(owner),
@@ -71,18 +68,29 @@ fn check_one(path: &Path, checked: &Path, meta: &Metadata, what: &str) -> Result
     if mode & 0o002 != 0 {
         return Err(refusal(
             path,
+            checked,
             &format!("{what} is writable by every user (mode {mode:04o})"),
-            &format!("chmod o-w {}", checked.display()),
+            "chmod o-w it",
         ));
     }
     Ok(())
 }
 
-/// `not reading the config PATH: WHY; FIX`, exit 125.
-fn refusal(path: &Path, why: &str, fix: &str) -> anyhow::Error {
+/// `not reading the config: WHY; FIX (PATH)` when the configuration file `path` itself is
+/// refused, `not reading the config PATH: WHY; FIX (DIRECTORY)` when its directory is
+/// (`checked`); exit 125.
+fn refusal(path: &Path, checked: &Path, why: &str, fix: &str) -> anyhow::Error {
+    let config = if checked == path {
+        String::new()
+    } else {
+        format!(" {}", path.display())
+    };
     Failure::new(
         CSA_ERROR,
-        format!("not reading the config {}: {why}; {fix}", path.display()),
+        format!(
+            "not reading the config{config}: {why}; {fix} ({})",
+            checked.display()
+        ),
     )
     .into()
 }
