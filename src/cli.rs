@@ -48,31 +48,31 @@ pub enum Command {
     #[command(after_help = codes::help(codes::RUN, args::run::RUN_EXAMPLES))]
     Run(RunArgs),
     /// List sessions, newest first (`csa session list`)
-    #[command(after_help = shortcut(codes::LIST, args::session::LIST_EXAMPLES))]
+    #[command(after_help = shortcut("list", codes::LIST, args::session::LIST_EXAMPLES))]
     Ls(ListArgs),
     /// Everything about one session (`csa session show`)
-    #[command(after_help = shortcut(codes::SHOW, args::session::SHOW_EXAMPLES))]
+    #[command(after_help = shortcut("show", codes::SHOW, args::session::SHOW_EXAMPLES))]
     Show(ShowArgs),
     /// Wait for sessions to end and print their output (`csa session wait`)
-    #[command(after_help = shortcut(codes::WAIT, args::session::WAIT_EXAMPLES))]
+    #[command(after_help = shortcut("wait", codes::WAIT, args::session::WAIT_EXAMPLES))]
     Wait(WaitArgs),
     /// Follow a session's output live until it ends (`csa session attach`)
-    #[command(after_help = shortcut(codes::ATTACH, args::session::ATTACH_EXAMPLES))]
+    #[command(after_help = shortcut("attach", codes::ATTACH, args::session::ATTACH_EXAMPLES))]
     Attach(AttachArgs),
     /// Print (or with -f follow) what sessions have written (`csa session logs`)
-    #[command(after_help = shortcut(codes::LOGS, args::session::LOGS_EXAMPLES))]
+    #[command(after_help = shortcut("logs", codes::LOGS, args::session::LOGS_EXAMPLES))]
     Logs(LogsArgs),
     /// Stop a session or every session with a tag (`csa session kill`)
-    #[command(after_help = shortcut(codes::KILL, args::session::KILL_EXAMPLES))]
+    #[command(after_help = shortcut("kill", codes::KILL, args::session::KILL_EXAMPLES))]
     Kill(KillArgs),
     /// Print a session's result (`csa session result`)
-    #[command(after_help = shortcut(codes::RESULT, args::session::RESULT_EXAMPLES))]
+    #[command(after_help = shortcut("result", codes::RESULT, args::session::RESULT_EXAMPLES))]
     Result(ResultArgs),
     /// Remove finished sessions (`csa session rm`)
-    #[command(after_help = shortcut(codes::RM, args::session::RM_EXAMPLES))]
+    #[command(after_help = shortcut("rm", codes::RM, args::session::RM_EXAMPLES))]
     Rm(RmArgs),
     /// Run a session's command again, as a new session (`csa session rerun`)
-    #[command(after_help = shortcut(codes::RERUN, args::session::RERUN_EXAMPLES))]
+    #[command(after_help = shortcut("rerun", codes::RERUN, args::session::RERUN_EXAMPLES))]
     Rerun(RerunArgs),
     /// Wait for, follow, inspect and stop sessions (the stable forms, for scripts)
     #[command(subcommand, after_help = args::session::SESSION_EXAMPLES)]
@@ -113,15 +113,15 @@ Examples:
   csa ls
   csa logs -f last";
 
-/// The text under a shortcut's options: which form scripts should use, then the exit codes
-/// and examples of the `csa session` command it is short for.
-fn shortcut(codes: &[codes::Code], examples: &str) -> String {
+/// The text under a shortcut's options: the `csa session` command it is short for (`long`,
+/// e.g. `list` for `csa ls`), which form scripts should use, then that command's exit codes
+/// and examples.
+fn shortcut(long: &str, codes: &[codes::Code], examples: &str) -> String {
     codes::help(
         codes,
         &format!(
-            "A shortcut for the `csa session` command of the same name (`csa ls` for `csa session \
-             list`): the same options and output. Scripts should use the long form, which is the \
-             stable one.\n\n{examples}"
+            "A shortcut for `csa session {long}`: the same options and output. Scripts should use \
+             the long form, which is the stable one.\n\n{examples}"
         ),
     )
 }

@@ -1,7 +1,9 @@
 //! `csa queue pause|resume|rm`, and queues that are empty and unused left out of
 //! `queue list`.
 
-use crate::support::{Csa, Gate, HANG, assert_error, code, stderr, stdout, wait_for};
+use crate::support::{
+    Csa, Gate, HANG, assert_error, code, directive, output_within, stderr, stdout, wait_for,
+};
 
 fn queue_json(csa: &Csa, all: bool) -> serde_json::Value {
     let mut args = vec!["queue", "list", "--json"];
@@ -177,4 +179,28 @@ fn queue_list_help_names_the_columns_it_prints() {
         header.split_whitespace().collect::<Vec<_>>(),
         "{said}"
     );
+}
+
+/// At `wait`'s cap, a session waiting in a paused queue reads `queued`, `waiting_for` says the
+/// queue is paused and how to resume it, and the hint does not call it running.
+#[test]
+fn a_wait_at_the_cap_on_a_paused_queue_says_queued_not_running() {
+    let csa = Csa::new();
+    assert_eq!(code(&csa.output(&["queue", "pause", "builds"])), 0);
+    let id = csa.run_args(&["--queue", "builds", "true"]);
+    let out = output_within(
+        csa.cmd()
+            .env("CSA_TEST_WAIT_CAP_MS", "300")
+            .args(["session", "wait", "--session", &id]),
+        HANG,
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let err = stderr(&out);
+    let warm = directive(&err, "SESSION_WAIT_KV_WARM").expect("KV_WARM at the cap");
+    assert!(warm.contains(" status=queued "), "{warm}");
+    assert!(warm.contains("csa queue resume builds"), "{warm}");
+    let hint = directive(&err, "CALLER_HINT").expect("CALLER_HINT");
+    assert!(hint.contains("action=retry_wait"), "{hint}");
+    assert!(!hint.contains("running"), "{hint}");
+    assert!(hint.contains("has not started"), "{hint}");
 }

@@ -122,3 +122,27 @@ fn run_through_a_pipe_keeps_the_directive_and_quiet_prints_only_the_id() {
         csa.session_ids().iter().all(|id| csa.result(id).is_some())
     });
 }
+
+/// Each shortcut's `--help` names the `csa session` command it is short for.
+#[test]
+fn each_shortcuts_help_names_its_long_form() {
+    let csa = Csa::new();
+    for (short, long) in [
+        ("ls", "list"),
+        ("show", "show"),
+        ("wait", "wait"),
+        ("attach", "attach"),
+        ("logs", "logs"),
+        ("kill", "kill"),
+        ("result", "result"),
+        ("rm", "rm"),
+        ("rerun", "rerun"),
+    ] {
+        let help = stdout(&csa.output(&[short, "--help"]));
+        let said = format!("A shortcut for `csa session {long}`: the same options and output.");
+        assert!(
+            help.contains(&said),
+            "csa {short} --help lacks {said:?}:\n{help}"
+        );
+    }
+}

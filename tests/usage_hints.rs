@@ -79,6 +79,8 @@ fn unknown_commands_say_what_was_meant() {
         // Words from other tools.
         (&["ps"][..], "`csa session list`"),
         (&["stop", "last"][..], "`csa session kill last`"),
+        // `go version`, `docker version`: csa has the flag.
+        (&["version"][..], "`csa --version`"),
     ] {
         let err = usage_error(&csa, args);
         let typed = args

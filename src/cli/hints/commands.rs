@@ -36,6 +36,10 @@ pub(super) fn did_you_mean(err: &clap::Error, args: &[String]) -> Option<String>
         level = level.find_subcommand(word)?;
         at += 1;
     }
+    if at == 0 && typed == "version" {
+        // `csa version`, as in `go version`, `docker version`: csa has the flag.
+        return Some("unrecognized subcommand 'version': did you mean `csa --version`?".to_owned());
+    }
     let meant = habit(&root, &typed).or_else(|| nearest(&root, level, at == 0, &typed))?;
     let mut words: Vec<String> = meant.split(' ').map(str::to_owned).collect();
     words.extend(args[at + 1..].iter().cloned());

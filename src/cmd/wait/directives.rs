@@ -60,6 +60,9 @@ pub fn still_running(pending: &[&SessionDir], started: Instant, args: &WaitArgs,
     directive::emit("SESSION_WAIT_KV_WARM", &pairs);
     let rule = if multi {
         "the sessions still running are healthy; run cmd to keep waiting for exactly them"
+    } else if states == QUEUED {
+        // Queued: its job has not started, so "still running" would be untrue.
+        "the session is healthy and its job has not started yet (waiting_for says why); run cmd again to keep waiting"
     } else {
         "the session is healthy and still running; run cmd again to keep waiting"
     };
