@@ -188,6 +188,9 @@ fn queue_tag_tool_and_after_values_complete_to_what_exists() {
     for words in [
         &["csa", "run", "--queue", ""][..],
         &["csa", "queue", "slots", ""][..],
+        &["csa", "queue", "pause", ""][..],
+        &["csa", "queue", "resume", ""][..],
+        &["csa", "queue", "rm", ""][..],
     ] {
         let found = candidates(&csa, words);
         for wanted in ["builds", "claude", "codex"] {
@@ -205,6 +208,8 @@ fn queue_tag_tool_and_after_values_complete_to_what_exists() {
         &["csa", "session", "wait", "--tag", ""][..],
         &["csa", "session", "kill", "--tag", ""][..],
         &["csa", "session", "clean", "--tag", ""][..],
+        &["csa", "session", "logs", "--tag", ""][..],
+        &["csa", "logs", "--tag", ""][..],
     ] {
         let mut found = candidates(&csa, words);
         found.sort();

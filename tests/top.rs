@@ -221,7 +221,8 @@ fn top_and_status_show_300_sessions_in_three_queues_and_a_tree() {
     let orch_row = rows.iter().position(|row| row.contains("orch")).unwrap();
     pty.send(&DOWN.repeat(orch_row));
     pty.send(RIGHT);
-    pty.wait_for_text("└─ child-1");
+    pty.wait_for_text("├─ child-1");
+    assert!(pty.screen().contains("└─ child-3"));
     assert!(pty.screen().contains("orch ▾"));
 
     gate.open();

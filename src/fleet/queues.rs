@@ -29,6 +29,8 @@ struct Looked {
     /// The slot count set with `csa queue slots`; `None` when none is set, or it is
     /// malformed.
     slots: Option<u32>,
+    /// The queue is paused (`csa queue pause`).
+    paused: bool,
 }
 
 impl Censuses {
@@ -40,6 +42,7 @@ impl Censuses {
                 let looked = Looked {
                     census: snapshot::take(&queue),
                     slots: queue.set_slots().ok().flatten(),
+                    paused: queue.is_paused(),
                 };
                 (queue.name, looked)
             })
@@ -63,6 +66,9 @@ pub struct QueueFigures {
     pub slots: u32,
     /// True when the slot count was set with `csa queue slots` / `run --slots`.
     pub slots_set: bool,
+    /// True while the queue is paused (`csa queue pause`): its waiting sessions start no
+    /// job until `csa queue resume`.
+    pub paused: bool,
     /// Slots held: sessions of the queue whose job runs.
     pub running: usize,
     /// Sessions waiting for a slot (live waiters only).
@@ -111,6 +117,7 @@ pub(super) fn figures(
         name: name.to_owned(),
         slots: config.default_slots(name),
         slots_set: false,
+        paused: false,
         running: 0,
         waiting: 0,
         done: 0,
@@ -124,6 +131,7 @@ pub(super) fn figures(
             queue.slots = slots;
             queue.slots_set = true;
         }
+        queue.paused = looked.paused;
         queue.running = looked.census.running;
         queue.waiting = looked.census.waiting.len();
         figures.insert(name, queue);

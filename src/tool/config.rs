@@ -21,8 +21,8 @@
 //! that exists; `csa run` loads it once ([`Lazy`]).
 
 use std::cell::OnceCell;
-use std::fs::File;
 use std::io::{self, Read as _};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -31,6 +31,7 @@ use super::{AGENT_PRESETS, PRESET_QUEUE_SLOTS, Source, ToolDef, builtin};
 use crate::exit::{CSA_ERROR, Failure};
 
 mod file;
+mod trust;
 
 /// The largest configuration file csa reads (bytes).
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
@@ -162,8 +163,16 @@ pub fn load(cwd: &Path) -> Result<Config> {
 }
 
 /// Reads a configuration file; `None` when it does not exist.
+///
+/// Errors (exit 125): it cannot be read, is larger than [`MAX_CONFIG_BYTES`], or another
+/// user could have written it ([`trust`]).
 fn read_config(path: &Path) -> Result<Option<String>> {
-    let file = match File::open(path) {
+    // Non-blocking: a FIFO put in its place is refused at once, not waited on.
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+    {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => {
@@ -174,6 +183,10 @@ fn read_config(path: &Path) -> Result<Option<String>> {
             ));
         }
     };
+    let meta = file
+        .metadata()
+        .map_err(|err| crate::exit::io_failure("cannot read the config", &err, path.display()))?;
+    trust::check(path, &meta)?;
     let mut text = String::new();
     file.take(MAX_CONFIG_BYTES + 1)
         .read_to_string(&mut text)

@@ -5,6 +5,7 @@
 mod config;
 mod help;
 mod presets;
+mod trust;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::process::{Command, Output};

@@ -57,7 +57,7 @@ pub enum QueueCommand {
 #[derive(Debug, Args)]
 pub struct QueueNameArgs {
     /// The queue
-    #[arg(value_name = "NAME", value_parser = values::parse_label)]
+    #[arg(value_name = "NAME", value_parser = values::parse_label, add = super::session::queue_completer())]
     pub name: String,
 }
 

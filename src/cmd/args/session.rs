@@ -217,7 +217,7 @@ pub struct LogsArgs {
     pub target: SessionArg,
     /// Instead of one session, every session that has this tag (repeat for sessions that
     /// have all of them), each line after the session's name or handle
-    #[arg(long, value_name = "TAG", group = "target", value_parser = values::parse_label)]
+    #[arg(long, value_name = "TAG", group = "target", value_parser = values::parse_label, add = tag_completer())]
     pub tag: Vec<String>,
     /// Also print stderr.log, to stderr
     #[arg(long)]

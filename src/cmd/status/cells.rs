@@ -53,11 +53,7 @@ pub struct Cells {
 /// The cells of `line` at `now`; the activity of a running job comes from `spools`.
 pub fn cells(fleet: &Fleet, line: &Line, spools: &mut Spools, now: SystemTime) -> Cells {
     let session = &fleet.sessions()[line.at];
-    let mut name = String::new();
-    if line.depth > 0 {
-        name.push_str(&"   ".repeat(line.depth - 1));
-        name.push_str("└─ ");
-    }
+    let mut name = line.branch();
     name.push_str(&crate::term::one_line(&title(session), None));
     if let Some(rollup) = line.rollup {
         let mark = if line.open { '▾' } else { '▸' };
@@ -177,6 +173,17 @@ pub fn queue_cells(queue: &QueueFigures) -> [String; 8] {
         queue.oldest_wait().map_or_else(|| "-".to_owned(), clock),
         format!("{:.1}/min", queue.per_minute()),
     ]
+}
+
+/// The USE cell of a queue's line: its use bar ([`use_bar`]; `blocks`: block characters),
+/// then `paused` while the queue is paused.
+pub fn use_cell(queue: &QueueFigures, blocks: bool) -> String {
+    let bar = super::text::use_bar(queue.utilisation(), blocks);
+    if queue.paused {
+        format!("{bar} paused")
+    } else {
+        bar
+    }
 }
 
 /// The headers of the queues table (then the use bar).

@@ -18,6 +18,28 @@ pub struct Line {
     pub rollup: Option<Rollup>,
     /// True when the sessions under it have rows of their own (an opened tree).
     pub open: bool,
+    /// True when it is the last of its siblings (drawn `└─ `, else `├─ `).
+    pub last: bool,
+    /// Bit `d` set: its ancestor at depth `d` has a younger sibling below, so a `│` runs
+    /// down that column (as `tree(1)` draws; depths past 63 draw none).
+    pub rails: u64,
+}
+
+impl Line {
+    /// The glyphs before the row's name: empty at the top, else `│  `/`   ` for each
+    /// ancestor below the top, then `├─ ` or `└─ `.
+    pub fn branch(&self) -> String {
+        let mut glyphs = String::new();
+        if self.depth == 0 {
+            return glyphs;
+        }
+        for depth in 1..self.depth {
+            let rail = depth < 64 && self.rails & (1 << depth) != 0;
+            glyphs.push_str(if rail { "│  " } else { "   " });
+        }
+        glyphs.push_str(if self.last { "└─ " } else { "├─ " });
+        glyphs
+    }
 }
 
 /// Every session that `keep` keeps, one row each, in display order.
@@ -29,6 +51,8 @@ pub fn flat(fleet: &Fleet, keep: impl Fn(usize) -> bool) -> Vec<Line> {
             depth: 0,
             rollup: None,
             open: false,
+            last: false,
+            rails: 0,
         })
         .collect()
 }
@@ -43,10 +67,11 @@ pub fn trees<S: std::hash::BuildHasher>(
 ) -> Vec<Line> {
     let sessions = fleet.sessions();
     let mut lines = Vec::new();
-    let mut stack: Vec<(usize, usize)> = Vec::new();
+    // (position, depth, last of its siblings, rails): see [`Line`].
+    let mut stack: Vec<(usize, usize, bool, u64)> = Vec::new();
     for root in (0..sessions.len()).filter(|&at| fleet.is_root(at) && keep(at)) {
-        stack.push((root, 0));
-        while let Some((at, depth)) = stack.pop() {
+        stack.push((root, 0, true, 0));
+        while let Some((at, depth, last, rails)) = stack.pop() {
             let rollup = fleet.rollup(at);
             let opened = rollup.is_some() && open.contains(&sessions[at].id());
             lines.push(Line {
@@ -54,9 +79,24 @@ pub fn trees<S: std::hash::BuildHasher>(
                 depth,
                 rollup,
                 open: opened,
+                last,
+                rails,
             });
             if opened {
-                stack.extend(fleet.children(at).iter().rev().map(|&c| (c, depth + 1)));
+                let rails = if depth > 0 && depth < 64 && !last {
+                    rails | (1 << depth)
+                } else {
+                    rails
+                };
+                let children = fleet.children(at);
+                let youngest = children.len().saturating_sub(1);
+                stack.extend(
+                    children
+                        .iter()
+                        .enumerate()
+                        .rev()
+                        .map(|(nth, &c)| (c, depth + 1, nth == youngest, rails)),
+                );
             }
         }
     }

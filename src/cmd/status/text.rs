@@ -45,7 +45,7 @@ pub fn picture(
             .iter()
             .map(|queue| {
                 let mut row = cells::queue_cells(queue).to_vec();
-                row.push(use_bar(queue.utilisation(), style.colour));
+                row.push(cells::use_cell(queue, style.colour));
                 row
             })
             .collect();

@@ -14,7 +14,6 @@ use unicode_width::UnicodeWidthStr as _;
 use super::input::HELP;
 use super::state::{Ask, Mode, View};
 use crate::cmd::status::cells::{self, HEADERS, QUEUE_HEADERS};
-use crate::cmd::status::text::use_bar;
 use crate::fleet::Fleet;
 use crate::fleet::output::Spools;
 use crate::store::record::State;
@@ -22,6 +21,12 @@ use crate::term::Colour;
 
 /// The widest NAME/COMMAND column, in columns.
 const NAME_WIDTH: usize = 48;
+
+/// The narrowest NAME/COMMAND column when the terminal is narrow, in columns.
+const NAME_WIDTH_MIN: usize = 12;
+
+/// The widest QUEUE column of the queues table, in columns.
+const QUEUE_WIDTH: usize = 24;
 
 /// Draws the whole view at `now`. `colour`: use colours (no `NO_COLOR`).
 pub fn draw(
@@ -82,19 +87,40 @@ fn draw_queues(
     area: Rect,
     colour: bool,
 ) {
+    let texts: Vec<[String; 8]> = queues.iter().map(cells::queue_cells).collect();
+    // Each figure's column as wide as its header or widest cell; the name gets what the
+    // figures leave (at most QUEUE_WIDTH), the bar the rest. On a narrow terminal the
+    // columns move closer and the name is cut, but the figures and headers stay whole.
+    let width = |at: usize| {
+        let widest = texts.iter().map(|t| t[at].width()).max().unwrap_or(0);
+        widest.max(QUEUE_HEADERS[at].width())
+    };
+    let figures: usize = (1..8).map(width).sum();
+    let name = width(0).min(QUEUE_WIDTH);
+    let room = |spacing: usize| usize::from(area.width).saturating_sub(figures + 8 * spacing);
+    let spacing: u16 = if room(2) >= name + 4 { 2 } else { 1 };
+    let name = name
+        .min(room(usize::from(spacing)).saturating_sub(4))
+        .max(QUEUE_HEADERS[0].width());
+    let mut widths: Vec<Constraint> = std::iter::once(name)
+        .chain((1..8).map(width))
+        .map(|w| Constraint::Length(u16::try_from(w).unwrap_or(u16::MAX)))
+        .collect();
+    widths.push(Constraint::Fill(1));
     let rows: Vec<Row<'_>> = queues
         .iter()
-        .map(|queue| {
+        .zip(texts)
+        .map(|(queue, texts)| {
             // The name, then numbers aligned right.
-            let mut cells: Vec<Cell<'_>> = cells::queue_cells(queue)
+            let mut cells: Vec<Cell<'_>> = texts
                 .into_iter()
                 .enumerate()
                 .map(|(at, text)| match at {
-                    0 => Cell::from(text),
+                    0 => Cell::from(crate::term::one_line(&text, Some(name)).into_owned()),
                     _ => Cell::from(Line::from(text).right_aligned()),
                 })
                 .collect();
-            let bar = use_bar(queue.utilisation(), true);
+            let bar = cells::use_cell(queue, true);
             let style = if colour && queue.utilisation() >= 1.0 {
                 Style::new().fg(Color::Yellow)
             } else {
@@ -104,24 +130,15 @@ fn draw_queues(
             Row::new(cells)
         })
         .collect();
-    let widths = [
-        Constraint::Length(12),
-        Constraint::Length(5),
-        Constraint::Length(7),
-        Constraint::Length(7),
-        Constraint::Length(5),
-        Constraint::Length(6),
-        Constraint::Length(11),
-        Constraint::Length(10),
-        Constraint::Length(15),
-    ];
     let header = Row::new(QUEUE_HEADERS.iter().enumerate().map(|(at, text)| match at {
         0 | 8 => Cell::from(*text),
         _ => Cell::from(Line::from(*text).right_aligned()),
     }))
     .style(Style::new().add_modifier(Modifier::BOLD));
     frame.render_widget(
-        Table::new(rows, widths).header(header).column_spacing(2),
+        Table::new(rows, widths)
+            .header(header)
+            .column_spacing(spacing),
         area,
     );
 }
@@ -144,10 +161,18 @@ fn draw_sessions(
         let widest = cells.iter().map(|c| pick(c).width()).max().unwrap_or(0);
         u16::try_from(widest.max(header.width()).min(cap)).unwrap_or(u16::MAX)
     };
+    let handle = width(|c| &c.handle, HEADERS[0], 26);
+    let queue = width(|c| &c.queue, HEADERS[2], 16);
+    // The name has at most half of what the fixed columns and the spacing between the
+    // eight leave, LAST OUTPUT the rest: on a narrow terminal the output stays in sight.
+    let fixed = usize::from(handle) + usize::from(queue) + 7 + 6 * 3 + 2 * 7;
+    let name_cap =
+        (usize::from(area.width).saturating_sub(fixed) / 2).clamp(NAME_WIDTH_MIN, NAME_WIDTH);
+    let name_width = width(|c| &c.name, HEADERS[1], name_cap);
     let widths = [
-        Constraint::Length(width(|c| &c.handle, HEADERS[0], 26)),
-        Constraint::Length(width(|c| &c.name, HEADERS[1], NAME_WIDTH)),
-        Constraint::Length(width(|c| &c.queue, HEADERS[2], 16)),
+        Constraint::Length(handle),
+        Constraint::Length(name_width),
+        Constraint::Length(queue),
         Constraint::Length(7),
         Constraint::Length(6),
         Constraint::Length(6),
@@ -172,7 +197,9 @@ fn draw_sessions(
             };
             let row = Row::new(vec![
                 Cell::from(c.handle),
-                Cell::from(c.name),
+                Cell::from(
+                    crate::term::one_line(&c.name, Some(usize::from(name_width))).into_owned(),
+                ),
                 Cell::from(c.queue),
                 Cell::from(Span::styled(c.state.as_str(), state_style)),
                 Cell::from(Line::from(c.waited).right_aligned()),
