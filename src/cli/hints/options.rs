@@ -65,19 +65,59 @@ pub(super) fn prompt_with_a_dash(err: &clap::Error, args: &[String]) -> Option<S
     ))
 }
 
+/// `csa kill last --grace -1`, `csa logs last --tail -5`: a negative number right after an
+/// option that takes a value reads as an option of its own. No value csa takes is negative,
+/// so say that, rather than clap's bare "unexpected argument" (or, for `kill`, a hint about
+/// signals that does not fit).
+pub(super) fn negative_value(err: &clap::Error, args: &[String]) -> Option<String> {
+    let unexpected = context_string(err, ContextKind::InvalidArg)?;
+    if !unexpected
+        .strip_prefix('-')
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+    {
+        return None;
+    }
+    let at = args.iter().position(|arg| *arg == unexpected)?;
+    let option = args.get(at.checked_sub(1)?)?.strip_prefix("--")?;
+    let command = subcommand_of(args)?;
+    let arg = command
+        .get_arguments()
+        .find(|arg| arg.get_long() == Some(option) && arg.get_action().takes_values())?;
+    // Counts, durations and signals are never negative; any other value (a name, a path)
+    // may start with `-` when joined to its option.
+    let numeric = arg.get_value_names().is_some_and(|names| {
+        names
+            .iter()
+            .any(|name| ["N", "DURATION", "SIG"].contains(&name.as_str()))
+    });
+    Some(if numeric {
+        format!("unexpected argument '{unexpected}': --{option} takes no negative value")
+    } else {
+        format!(
+            "unexpected argument '{unexpected}': it reads as an option, not as the value of --{option}; join them to pass it: `--{option}={unexpected}`"
+        )
+    })
+}
+
 /// The name of the subcommand the words of `args` lead to (`logs` for `csa session logs`
 /// and for a top-level `csa logs`), following visible subcommands and their aliases.
 fn subcommand(args: &[String]) -> Option<String> {
+    subcommand_of(args).map(|sub| sub.get_name().to_owned())
+}
+
+/// The subcommand the words of `args` lead to, following visible subcommands and their
+/// aliases.
+fn subcommand_of(args: &[String]) -> Option<clap::Command> {
     let mut level = super::super::visible_command();
-    let mut name = None;
+    let mut found = None;
     for word in args {
         let Some(sub) = level.find_subcommand(word).cloned() else {
             break;
         };
-        name = Some(sub.get_name().to_owned());
+        found = Some(sub.clone());
         level = sub;
     }
-    name
+    found
 }
 
 /// The session the user named: `--session X`, else the last word that is neither an option,
