@@ -129,6 +129,9 @@ fn options_that_are_not_there_get_a_hint_that_works() {
     );
     let err = usage_error(&csa, &["session", "kill", "-9", "last"]);
     assert_contains(&err, &["`csa session kill --signal KILL last`"]);
+    // The session in the hint is the one given, not an option's value.
+    let err = usage_error(&csa, &["session", "kill", "last", "--grace", "2", "-9"]);
+    assert_contains(&err, &["`csa session kill --signal KILL last`"]);
     let err = usage_error(&csa, &["run", "--tol", "claude", "hi"]);
     assert_contains(&err, &["a similar argument exists: '--tool'"]);
     for args in [

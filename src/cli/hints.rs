@@ -117,10 +117,7 @@ fn tool_with_program(args: &[String]) -> String {
 fn first_positional(args: &[String]) -> Option<usize> {
     let command = <super::Cli as clap::CommandFactory>::command();
     let run = command.find_subcommand("run")?;
-    let takes_value = |name: &str| {
-        run.get_arguments()
-            .any(|arg| arg.get_long() == Some(name) && arg.get_action().takes_values())
-    };
+    let takes_value = |name: &str| options::value_option(run, name).is_some();
     let mut index = 1;
     while let Some(arg) = args.get(index) {
         match arg.strip_prefix("--") {

@@ -80,9 +80,7 @@ pub(super) fn negative_value(err: &clap::Error, args: &[String]) -> Option<Strin
     let at = args.iter().position(|arg| *arg == unexpected)?;
     let option = args.get(at.checked_sub(1)?)?.strip_prefix("--")?;
     let command = subcommand_of(args)?;
-    let arg = command
-        .get_arguments()
-        .find(|arg| arg.get_long() == Some(option) && arg.get_action().takes_values())?;
+    let arg = value_option(&command, option)?;
     // Counts, durations and signals are never negative; any other value (a name, a path)
     // may start with `-` when joined to its option.
     let numeric = arg.get_value_names().is_some_and(|names| {
@@ -97,6 +95,13 @@ pub(super) fn negative_value(err: &clap::Error, args: &[String]) -> Option<Strin
             "unexpected argument '{unexpected}': it reads as an option, not as the value of --{option}; join them to pass it: `--{option}={unexpected}`"
         )
     })
+}
+
+/// The option `--LONG` of `command` when it takes a value (the next word).
+pub(super) fn value_option<'a>(command: &'a clap::Command, long: &str) -> Option<&'a clap::Arg> {
+    command
+        .get_arguments()
+        .find(|arg| arg.get_long() == Some(long) && arg.get_action().takes_values())
 }
 
 /// The name of the subcommand the words of `args` lead to (`logs` for `csa session logs`
@@ -131,11 +136,25 @@ fn handle(args: &[String], unexpected: &str, takes_value: bool) -> Option<String
         .position(|arg| arg == unexpected)
         .map(|at| if takes_value { at + 1 } else { at });
     let words = ["session", "logs", "attach", "wait", "kill"];
+    // The value of an option (`--grace 2`) is not the session.
+    let command = subcommand_of(args);
+    let is_value = |at: usize| {
+        at.checked_sub(1)
+            .and_then(|before| args[before].strip_prefix("--"))
+            .is_some_and(|option| {
+                command
+                    .as_ref()
+                    .is_some_and(|command| value_option(command, option).is_some())
+            })
+    };
     args.iter()
         .enumerate()
         .rev()
         .find(|(at, arg)| {
-            !arg.starts_with('-') && Some(*at) != skip && !words.contains(&arg.as_str())
+            !arg.starts_with('-')
+                && Some(*at) != skip
+                && !words.contains(&arg.as_str())
+                && !is_value(*at)
         })
         .map(|(_, arg)| arg.clone())
 }
