@@ -63,6 +63,36 @@ fn a_state_root_writable_by_others_is_refused_by_every_command() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
 
+/// Each command that refuses an unsafe root says in its `--help` that it may exit 125.
+#[test]
+fn every_command_that_refuses_a_root_documents_exit_125() {
+    let csa = Csa::new();
+    for command in COMMANDS {
+        let mut words: Vec<&str> = command
+            .split(' ')
+            .take_while(|word| !word.starts_with('-') && *word != "true")
+            .collect();
+        // `queue list`'s codes are under `csa queue --help`.
+        let help = loop {
+            let mut args = words.clone();
+            args.push("--help");
+            let help = stdout(&csa.output(&args));
+            if help.contains("Exit codes:") || words.len() == 1 {
+                break help;
+            }
+            words.pop();
+        };
+        let codes = &help[help.find("Exit codes:").unwrap_or_else(|| panic!("{help}"))..];
+        assert!(
+            codes
+                .lines()
+                .any(|line| line.trim_start().starts_with("125 ")),
+            "csa {} --help lists no 125:\n{help}",
+            words.join(" ")
+        );
+    }
+}
+
 #[test]
 fn a_directory_under_the_root_writable_by_others_is_refused() {
     let csa = Csa::new();

@@ -257,3 +257,33 @@ fn status_watch_prints_a_picture_every_second() {
     assert!(text.contains("watched"), "{text}");
     gate.open();
 }
+
+/// A tree's roll-up counts its queued sessions too: every session under the root is done,
+/// running or queued, and the row says which.
+#[test]
+fn a_trees_roll_up_counts_its_queued_sessions() {
+    let csa = Csa::new();
+    let mut gate = Gate::new();
+    assert_eq!(code(&csa.output(&["queue", "slots", "subs", "1"])), 0);
+    let orch = format!(
+        "{}; {}; {}; {}",
+        nested_run(&format!("--queue subs --name sub-1 \"{}\"", gate.pass())),
+        nested_run(&format!("--queue subs --name sub-2 \"{}\"", gate.pass())),
+        nested_run(&format!("--queue subs --name sub-3 \"{}\"", gate.pass())),
+        gate.pass()
+    );
+    csa.run_named("orch", &orch);
+    wait_for_counts(&csa, 2, 2);
+    let out = csa.output(&["status"]);
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    let tree = rows(&text)
+        .into_iter()
+        .find(|row| row.contains("orch"))
+        .unwrap_or_else(|| panic!("no row for orch:\n{text}"));
+    assert!(
+        tree.contains("orch ▸ 0/3 done, 1 running, 2 queued"),
+        "{text}"
+    );
+    gate.open();
+}

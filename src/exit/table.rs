@@ -210,10 +210,16 @@ pub const RERUN: &[Code] = &[
 ];
 
 /// `csa session clean`.
-pub const CLEAN: &[Code] = &[code(
-    "0",
-    "done (a session that cannot be judged or removed is skipped with a warning on stderr)",
-)];
+pub const CLEAN: &[Code] = &[
+    code(
+        "0",
+        "done (a session that cannot be judged or removed is skipped with a warning on stderr)",
+    ),
+    code(
+        "125",
+        "the state root cannot be used: it cannot be read, or it is not yours alone (nothing is removed)",
+    ),
+];
 
 /// `csa queue slots`, `csa queue list`.
 pub const QUEUE: &[Code] = &[

@@ -1,5 +1,5 @@
 //! Session trees (`parent` in `session.toml`): each session's children among the
-//! sessions, and a roll-up of how a tree fares ("3/7 done, 1 failed").
+//! sessions, and a roll-up of how a tree fares ("3/7 done, 1 failed, 1 running, 2 queued").
 
 use std::collections::HashMap;
 
@@ -19,6 +19,8 @@ pub struct Rollup {
     pub failed: usize,
     /// Those whose job runs.
     pub running: usize,
+    /// Those whose job has not started: waiting for a queue slot or their dependencies.
+    pub queued: usize,
 }
 
 /// The children of each session (positions in the display order), oldest first.
@@ -83,9 +85,10 @@ impl Tree {
                 rollup.done += below.done;
                 rollup.failed += below.failed;
                 rollup.running += below.running;
+                rollup.queued += below.queued;
                 match sessions[child].state {
                     State::Running => rollup.running += 1,
-                    State::Queued => {}
+                    State::Queued => rollup.queued += 1,
                     State::Ended(Status::Success) => rollup.done += 1,
                     State::Ended(_) => {
                         rollup.done += 1;

@@ -64,6 +64,9 @@ pub fn cells(fleet: &Fleet, line: &Line, spools: &mut Spools, now: SystemTime) -
         if rollup.running > 0 {
             let _ = write!(name, ", {} running", rollup.running);
         }
+        if rollup.queued > 0 {
+            let _ = write!(name, ", {} queued", rollup.queued);
+        }
     }
     let mut cells = Cells {
         handle: session.handle.clone(),
