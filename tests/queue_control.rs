@@ -204,3 +204,23 @@ fn a_wait_at_the_cap_on_a_paused_queue_says_queued_not_running() {
     assert!(!hint.contains("running"), "{hint}");
     assert!(hint.contains("has not started"), "{hint}");
 }
+
+/// Pausing a queue that does not exist makes it, paused (a way to fill a queue before it
+/// starts anything), and says so: a mistyped name does not pass unseen. Pausing a queue
+/// that exists says nothing of the kind.
+#[test]
+fn pausing_a_queue_that_does_not_exist_says_it_was_made() {
+    let csa = Csa::new();
+    let out = csa.output(&["queue", "pause", "biulds"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("there was no queue biulds"), "{err}");
+    assert!(err.contains("csa queue rm biulds"), "{err}");
+    assert_eq!(queue_json(&csa, false)[0]["paused"], true);
+    assert_eq!(code(&csa.output(&["queue", "slots", "builds", "2"])), 0);
+    let err = stderr(&csa.output(&["queue", "pause", "builds"]));
+    assert!(!err.contains("there was no queue"), "{err}");
+    // A queue a tool's configuration names exists before its first session.
+    let err = stderr(&csa.output(&["queue", "pause", "claude"]));
+    assert!(!err.contains("there was no queue"), "{err}");
+}

@@ -153,3 +153,20 @@ fn show_names_the_parent_and_children_and_the_reason() {
     let out = csa.output(&["show", "NOSUCHSESSION"]);
     assert_eq!(code(&out), 125, "{}", stderr(&out));
 }
+
+/// A session that ended without starting its job (its dependency failed) never ran: `show`
+/// says so, not `ran 0ms`.
+#[test]
+fn show_says_a_skipped_session_never_ran() {
+    let csa = Csa::new();
+    let failing = csa.run("exit 3");
+    let skipped = csa.run_args(&["--after", &failing, "echo never"]);
+    assert_eq!(code(&csa.wait(&failing)), 3);
+    csa.wait(&skipped);
+    let text = show(&csa, &skipped);
+    assert!(field(&text, "status").starts_with("skipped"), "{text}");
+    assert!(field(&text, "started").starts_with("never"), "{text}");
+    let finished = field(&text, "finished");
+    assert!(finished.ends_with("never ran)"), "{text}");
+    assert!(!finished.contains("ran 0"), "{text}");
+}

@@ -163,9 +163,20 @@ fn unused_since(queue: &Queue, now: std::time::SystemTime) -> Option<std::time::
     now.duration_since(modified).ok()
 }
 
-/// Runs `csa queue pause NAME`. Exit 0; 125 when the state root cannot be written.
+/// Runs `csa queue pause NAME`. A queue that does not exist yet (nothing used it or set
+/// its slots, and no configuration names it) is made, paused, and that is said: pausing a
+/// queue before its first session is a way to fill it, but a mistyped name would otherwise
+/// pass unseen. Exit 0; 125 when the state root cannot be written.
 pub fn pause(args: &QueueNameArgs) -> Result<u8> {
     let queue = Queue::new(&StateRoot::from_env()?, &args.name);
+    let exists = crate::store::files::metadata(&queue.path).is_ok_and(|m| m.is_dir())
+        || config().is_ok_and(|c| c.queues.iter().any(|q| q.name == queue.name));
+    if !exists {
+        crate::note!(
+            "there was no queue {name}: made it, paused (not the one you meant? `csa queue list` lists the queues, `csa queue rm {name}` removes this one)",
+            name = queue.name
+        );
+    }
     queue::control::pause(&queue)?;
     let waiting = queue::snapshot::take(&queue).waiting.len() as u64;
     crate::note!(

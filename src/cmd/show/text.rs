@@ -149,6 +149,16 @@ fn times(shown: &Shown, now: SystemTime, line: &mut impl FnMut(&str, &str)) {
         ),
     }
     match (at(&result.finished_at), result.duration_ms) {
+        // Ended without starting (a dependency failed, or it was stopped while it waited):
+        // nothing ran.
+        (Some(finished), _) if result.started_at.is_none() => line(
+            "finished",
+            &format!(
+                "{} ({}, never ran)",
+                stamp(result.finished_at.as_deref()),
+                ago(finished)
+            ),
+        ),
         (Some(finished), Some(ms)) => line(
             "finished",
             &format!(
