@@ -170,3 +170,36 @@ fn kill_by_tag_stops_every_running_and_queued_session_with_the_tag() {
     let out = csa.output(&["session", "kill", "--session", &other, "--grace", "0"]);
     assert_exit(&out, 0);
 }
+
+/// A `children/` entry naming a session of another tree (planted, or left by a crash) is
+/// not proof of a child: `rm` of the tree leaves that session, and `show` does not list it,
+/// as `kill` and `ls --tree` pass it over. Before, `rm` removed the unrelated session.
+#[test]
+fn rm_of_a_tree_spares_a_session_its_children_list_names_wrongly() {
+    let csa = Csa::new();
+    let parent = csa.run(&format!("'{BIN}' run --name kid 'exit 0' >/dev/null 2>&1"));
+    assert_exit(&csa.wait(&parent), 0);
+    assert_exit(&csa.wait("kid"), 0);
+    let unrelated = csa.finished("exit 0", 0);
+    let children = csa.session_dir(&parent).join("children");
+    let [kid] = crate::support::names_in(&children).try_into().unwrap();
+    std::fs::write(children.join(&unrelated), "").unwrap();
+
+    let out = csa.output(&["show", "--json", &parent]);
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let listed: Vec<&str> = shown["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|child| child["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [kid.as_str()], "{shown}");
+
+    let out = csa.output(&["rm", &parent]);
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out), format!("removed {kid}\nremoved {parent}\n"));
+    assert!(
+        csa.session_dir(&unrelated).is_dir(),
+        "the unrelated session was removed with the tree"
+    );
+}

@@ -51,13 +51,18 @@ pub fn child_ids(parent: &SessionDir) -> Vec<Ulid> {
 }
 
 /// The child sessions of `session` (its `children/<ID>` entries) whose directories still
-/// exist, oldest first. Reads one directory; none when it has no children.
+/// exist and whose `session.toml` names `session` as their parent, oldest first. An entry
+/// naming a session of another tree, or one whose record cannot be read, is passed over:
+/// what is removed with a tree ([`remove`]) is proven to be of it, as what is stopped
+/// with it is ([`stop`]). Reads one directory and each child's `session.toml`; none when
+/// it has no children.
 pub fn children(session: &SessionDir) -> Vec<SessionDir> {
     let root = StateRoot::of_session(session);
     let mut found: Vec<SessionDir> = child_ids(session)
         .into_iter()
         .map(|id| root.session(id))
         .filter(|child| files::is_dir(&child.path))
+        .filter(|child| recorded_parent(child).ok().flatten() == Some(session.id))
         .collect();
     found.sort_by_key(|child| child.id);
     found
