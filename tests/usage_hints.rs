@@ -129,6 +129,9 @@ fn options_that_are_not_there_get_a_hint_that_works() {
     );
     let err = usage_error(&csa, &["session", "kill", "-9", "last"]);
     assert_contains(&err, &["`csa session kill --signal KILL last`"]);
+    // The session in the hint is the one given, not an option's value.
+    let err = usage_error(&csa, &["session", "kill", "last", "--grace", "2", "-9"]);
+    assert_contains(&err, &["`csa session kill --signal KILL last`"]);
     let err = usage_error(&csa, &["run", "--tol", "claude", "hi"]);
     assert_contains(&err, &["a similar argument exists: '--tool'"]);
     for args in [
@@ -167,5 +170,35 @@ fn a_count_that_is_not_a_number_says_to_give_a_whole_number() {
         let err = usage_error(&csa, args);
         assert_contains(&err, &["give a whole number such as 20"]);
         assert!(!err.contains("invalid digit"), "{err}");
+    }
+}
+
+/// A negative number after an option that takes a value reads as an option of its own: the
+/// error says the option takes no negative value (not, for `kill --grace -1`, a hint about
+/// signals), or, for a value that may start with `-`, how to pass it.
+#[test]
+fn a_negative_value_after_an_option_says_what_the_option_takes() {
+    let csa = Csa::new();
+    for (args, said) in [
+        (
+            &["session", "kill", "last", "--grace", "-1"][..],
+            "unexpected argument '-1': --grace takes no negative value",
+        ),
+        (
+            &["logs", "last", "--tail", "-5"][..],
+            "unexpected argument '-5': --tail takes no negative value",
+        ),
+        (
+            &["run", "--timeout", "-5", "true"][..],
+            "unexpected argument '-5': --timeout takes no negative value",
+        ),
+        (
+            &["run", "--name", "-3", "true"][..],
+            "join them to pass it: `--name=-3`",
+        ),
+    ] {
+        let err = usage_error(&csa, args);
+        assert_contains(&err, &[said]);
+        assert!(!err.contains("--signal NAME"), "{err}");
     }
 }

@@ -19,10 +19,12 @@ pub fn hint(err: &clap::Error, args: &[String]) -> Option<String> {
         ErrorKind::InvalidSubcommand => {
             session_subcommand_at_top(err, args).or_else(|| commands::did_you_mean(err, args))
         }
-        ErrorKind::UnknownArgument if is_run(args) => {
-            run_with_several_words(err, args).or_else(|| options::prompt_with_a_dash(err, args))
+        ErrorKind::UnknownArgument if is_run(args) => options::negative_value(err, args)
+            .or_else(|| run_with_several_words(err, args))
+            .or_else(|| options::prompt_with_a_dash(err, args)),
+        ErrorKind::UnknownArgument => {
+            options::negative_value(err, args).or_else(|| options::expected_option(err, args))
         }
-        ErrorKind::UnknownArgument => options::expected_option(err, args),
         ErrorKind::ArgumentConflict if is_run(args) => run_conflict(err, args),
         _ => None,
     }
@@ -115,10 +117,7 @@ fn tool_with_program(args: &[String]) -> String {
 fn first_positional(args: &[String]) -> Option<usize> {
     let command = <super::Cli as clap::CommandFactory>::command();
     let run = command.find_subcommand("run")?;
-    let takes_value = |name: &str| {
-        run.get_arguments()
-            .any(|arg| arg.get_long() == Some(name) && arg.get_action().takes_values())
-    };
+    let takes_value = |name: &str| options::value_option(run, name).is_some();
     let mut index = 1;
     while let Some(arg) = args.get(index) {
         match arg.strip_prefix("--") {

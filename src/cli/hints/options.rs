@@ -65,19 +65,64 @@ pub(super) fn prompt_with_a_dash(err: &clap::Error, args: &[String]) -> Option<S
     ))
 }
 
+/// `csa kill last --grace -1`, `csa logs last --tail -5`: a negative number right after an
+/// option that takes a value reads as an option of its own. No value csa takes is negative,
+/// so say that, rather than clap's bare "unexpected argument" (or, for `kill`, a hint about
+/// signals that does not fit).
+pub(super) fn negative_value(err: &clap::Error, args: &[String]) -> Option<String> {
+    let unexpected = context_string(err, ContextKind::InvalidArg)?;
+    if !unexpected
+        .strip_prefix('-')
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+    {
+        return None;
+    }
+    let at = args.iter().position(|arg| *arg == unexpected)?;
+    let option = args.get(at.checked_sub(1)?)?.strip_prefix("--")?;
+    let command = subcommand_of(args)?;
+    let arg = value_option(&command, option)?;
+    // Counts, durations and signals are never negative; any other value (a name, a path)
+    // may start with `-` when joined to its option.
+    let numeric = arg.get_value_names().is_some_and(|names| {
+        names
+            .iter()
+            .any(|name| ["N", "DURATION", "SIG"].contains(&name.as_str()))
+    });
+    Some(if numeric {
+        format!("unexpected argument '{unexpected}': --{option} takes no negative value")
+    } else {
+        format!(
+            "unexpected argument '{unexpected}': it reads as an option, not as the value of --{option}; join them to pass it: `--{option}={unexpected}`"
+        )
+    })
+}
+
+/// The option `--LONG` of `command` when it takes a value (the next word).
+pub(super) fn value_option<'a>(command: &'a clap::Command, long: &str) -> Option<&'a clap::Arg> {
+    command
+        .get_arguments()
+        .find(|arg| arg.get_long() == Some(long) && arg.get_action().takes_values())
+}
+
 /// The name of the subcommand the words of `args` lead to (`logs` for `csa session logs`
 /// and for a top-level `csa logs`), following visible subcommands and their aliases.
 fn subcommand(args: &[String]) -> Option<String> {
+    subcommand_of(args).map(|sub| sub.get_name().to_owned())
+}
+
+/// The subcommand the words of `args` lead to, following visible subcommands and their
+/// aliases.
+fn subcommand_of(args: &[String]) -> Option<clap::Command> {
     let mut level = super::super::visible_command();
-    let mut name = None;
+    let mut found = None;
     for word in args {
         let Some(sub) = level.find_subcommand(word).cloned() else {
             break;
         };
-        name = Some(sub.get_name().to_owned());
+        found = Some(sub.clone());
         level = sub;
     }
-    name
+    found
 }
 
 /// The session the user named: `--session X`, else the last word that is neither an option,
@@ -91,11 +136,25 @@ fn handle(args: &[String], unexpected: &str, takes_value: bool) -> Option<String
         .position(|arg| arg == unexpected)
         .map(|at| if takes_value { at + 1 } else { at });
     let words = ["session", "logs", "attach", "wait", "kill"];
+    // The value of an option (`--grace 2`) is not the session.
+    let command = subcommand_of(args);
+    let is_value = |at: usize| {
+        at.checked_sub(1)
+            .and_then(|before| args[before].strip_prefix("--"))
+            .is_some_and(|option| {
+                command
+                    .as_ref()
+                    .is_some_and(|command| value_option(command, option).is_some())
+            })
+    };
     args.iter()
         .enumerate()
         .rev()
         .find(|(at, arg)| {
-            !arg.starts_with('-') && Some(*at) != skip && !words.contains(&arg.as_str())
+            !arg.starts_with('-')
+                && Some(*at) != skip
+                && !words.contains(&arg.as_str())
+                && !is_value(*at)
         })
         .map(|(_, arg)| arg.clone())
 }
