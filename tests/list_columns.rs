@@ -212,3 +212,29 @@ fn queue_list_json_names_the_running_and_waiting_sessions() {
     let row = rows();
     assert_contains(&row.to_string(), &["\"running_ids\":[]"]);
 }
+
+/// A session waiting for its dependency names it by the handle the ID column shows (the
+/// full ID with `--long`, and in `--json`'s `waiting_for`).
+#[test]
+fn a_waiting_session_names_its_dependency_by_its_handle() {
+    let csa = Csa::new();
+    let gate = Gate::new();
+    let first = csa.run(&gate.pass());
+    let second = csa.run_args(&["--after", &first, "true"]);
+    let table = list(&csa, &[]);
+    let handle = table
+        .lines()
+        .map(|line| line.split_whitespace().next().unwrap())
+        .find(|cell| first.ends_with(cell) && cell.len() < first.len())
+        .unwrap_or_else(|| panic!("no handle of {first}:\n{table}"))
+        .to_owned();
+    assert_contains(&table, &[&format!("[waiting for {handle} to succeed]")]);
+    assert!(!table.contains(&first), "{table}");
+    let long = list(&csa, &["--long"]);
+    assert_contains(&long, &[&format!("[waiting for {first} to succeed]")]);
+    let entry = json(&csa, &[])
+        .into_iter()
+        .find(|e| e["id"] == second.as_str())
+        .unwrap();
+    assert_eq!(entry["waiting_for"], format!("{first} to succeed"));
+}

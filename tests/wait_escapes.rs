@@ -144,22 +144,23 @@ fn a_sequence_split_across_a_64_kib_boundary_is_removed_whole() {
     );
 }
 
-/// A string sequence left open — `ESC ]` (a window title), `ESC P`, `ESC _` with no
-/// terminator — ends at the next newline: the lines after it reach the pipe, on stdout and
-/// in the stderr shown for a failed job.
+/// A sequence left open — `ESC ]` (a window title), `ESC P`, `ESC _` with no terminator, a
+/// cut-off `ESC [` before lines of digits — ends at the next newline: the lines after it
+/// reach the pipe, on stdout and in the stderr shown for a failed job.
 #[test]
-fn a_string_sequence_left_open_loses_no_line_after_it() {
+fn a_sequence_left_open_loses_no_line_after_it() {
     let csa = Csa::new();
     for (name, open) in [
         ("osc", &b"\x1b]0;title"[..]),
         ("dcs", b"\x1bPq#0"),
         ("apc", b"\x1b_G"),
+        ("csi", b"\x1b[1;2"),
     ] {
         let mut written = open.to_vec();
-        written.extend_from_slice(b" cut\n");
+        written.push(b'\n');
         let mut wanted = b"\n".to_vec();
         for line in 1..=2000 {
-            let line = format!("line {line}\n");
+            let line = format!("{line}\n");
             written.extend_from_slice(line.as_bytes());
             wanted.extend_from_slice(line.as_bytes());
         }
@@ -174,7 +175,7 @@ fn a_string_sequence_left_open_loses_no_line_after_it() {
         let id = job_writing(&csa, &format!("{name}-err"), &written, true);
         let (_, err) = wait_bytes(&csa, &id, &[], &[]);
         let err = String::from_utf8_lossy(&err);
-        assert!(err.contains("line 1999\nline 2000\n"), "{name}: {err}");
+        assert!(err.contains("\n1999\n2000\n"), "{name}: {err}");
     }
 }
 

@@ -105,7 +105,7 @@ pub fn exec(args: &ListArgs) -> Result<u8> {
     let written = if args.json {
         json::print(&rows)
     } else {
-        table::print(&rows, args.long)
+        table::print(&rows, args.long, &handles)
     };
     crate::exit::stdout_written(written, "the list")?;
     Ok(0)

@@ -7,14 +7,15 @@
 //! escapes. Only the bytes of those sequences are removed. Every other byte passes exactly:
 //! UTF-8 text, tabs, CR, backspaces and bells, invalid UTF-8 and binary (single-byte C1
 //! controls are not treated as sequence openers: in UTF-8 they are not characters, and
-//! terminals in UTF-8 mode do not read them so). A C0 control inside a sequence (a newline
-//! in a cut-off CSI) is kept: a terminal executes it, and a line count stays true. A newline
-//! also ends a string sequence left open (OSC, DCS, SOS/PM/APC: `ESC ]` with no BEL or
-//! `ESC \` after it) — a terminal would wait for the terminator, but a pipe would then lose
-//! the rest of the output to one stray `ESC ]`; the sequence's bytes up to the newline are
-//! removed, the newline and what follows pass. This is
-//! less than `anstream::adapter::StripBytes` removes (it also drops every C0 control but
-//! whitespace, DEL and bytes that are not UTF-8), which is why csa wraps the parser.
+//! terminals in UTF-8 mode do not read them so). A newline ends any sequence left open —
+//! a cut-off CSI (`ESC [` then `123`), an OSC, DCS or SOS/PM/APC string with no BEL or
+//! `ESC \` after it — and passes: a terminal would execute it and read on for the
+//! sequence's end, but a pipe would then lose the rest of the output (every digit of a
+//! table, every line after a stray `ESC ]`) to one stray escape. No sequence a program
+//! means to send holds a newline. Other C0 controls inside a CSI are kept, as a terminal
+//! executes them. This is less than `anstream::adapter::StripBytes` removes (it also drops
+//! every C0 control but whitespace, DEL and bytes that are not UTF-8), which is why csa
+//! wraps the parser.
 //!
 //! State is kept between buffers (a sequence split across two reads is still removed
 //! whole), in a few bytes: memory stays constant whatever the output's size.
@@ -25,21 +26,6 @@ use anstyle_parse::state::{Action, State, state_change};
 
 /// ESC, which opens every sequence removed.
 const ESC: u8 = 0x1b;
-
-/// True in the states of a string sequence (OSC, DCS, SOS/PM/APC), which a terminal ends
-/// only at its terminator, and which [`StripEscapes`] also ends at a newline.
-fn in_string(state: State) -> bool {
-    matches!(
-        state,
-        State::OscString
-            | State::DcsEntry
-            | State::DcsIgnore
-            | State::DcsIntermediate
-            | State::DcsParam
-            | State::DcsPassthrough
-            | State::SosPmApcString
-    )
-}
 
 /// A stream of bytes with its escape sequences removed; see the module documentation.
 #[derive(Debug, Clone, Copy, Default)]
@@ -77,7 +63,8 @@ impl StripEscapes {
             } else {
                 let (&b, rest) = bytes.split_first().unwrap_or((&0, &[]));
                 bytes = rest;
-                if b == b'\n' && in_string(self.state) {
+                // A newline ends a sequence left open (see the module documentation).
+                if b == b'\n' {
                     self.state = State::Ground;
                     sink.write_all(&[b])?;
                     last = Some(b);
@@ -178,7 +165,10 @@ mod tests {
     }
 
     #[test]
-    fn a_newline_ends_a_string_sequence_left_open() {
+    fn a_newline_ends_a_sequence_left_open() {
+        assert_eq!(strip(&[b"\x1b[", b"1\n2\n3 done\n"]), b"\n2\n3 done\n");
+        assert_eq!(strip(&[b"\x1b[1;2\n34m\n"]), b"\n34m\n");
+        assert_eq!(strip(&[b"\x1b\n1\x1b(\n2\n"]), b"\n1\n2\n");
         for open in [
             &b"\x1b]0;title"[..],
             b"\x1bPq#0",
@@ -203,6 +193,7 @@ mod tests {
 
     #[test]
     fn a_control_inside_a_sequence_is_kept() {
-        assert_eq!(strip(&[b"\x1b[3\n1mx"]), b"\nx");
+        assert_eq!(strip(&[b"\x1b[3\t1mx"]), b"\tx");
+        assert_eq!(strip(&[b"\x1b]0;a\tb\x07x"]), b"x");
     }
 }

@@ -1,5 +1,9 @@
 //! The NAME/COMMAND column of `csa session list`.
 
+use std::collections::HashMap;
+
+use ulid::Ulid;
+
 use super::Row;
 use crate::admission::waiting_for as whereabouts;
 use crate::queue::snapshot::Snapshots;
@@ -7,9 +11,13 @@ use crate::store::record::{SessionRecord, StdinSource};
 use crate::store::session::StateRoot;
 
 /// The NAME/COMMAND cell of `row`: its branch of the tree with `--tree` (`├─ `), then
-/// where a queued session stands (`[queue builds #2]`, `[waiting for 01J… to succeed]`),
-/// then [`describe`].
-pub(super) fn row(row: &Row, snapshots: &mut Snapshots) -> String {
+/// where a queued session stands (`[queue builds #2]`, `[waiting for 4XKQ to succeed]`: the
+/// dependencies by the short `handles` given, else by full ID), then [`describe`].
+pub(super) fn row(
+    row: &Row,
+    snapshots: &mut Snapshots,
+    handles: Option<&HashMap<Ulid, String>>,
+) -> String {
     let text = describe(row.record.as_ref());
     let (true, Some(record)) = (row.queued, row.record.as_ref()) else {
         return format!("{}{text}", row.branch);
@@ -20,9 +28,19 @@ pub(super) fn row(row: &Row, snapshots: &mut Snapshots) -> String {
         record,
         snapshots,
     );
-    let place = match (&found.queue, found.position) {
-        (Some(name), Some(position)) => format!("queue {name} #{position}"),
-        _ => format!("waiting for {}", found.waiting_for),
+    let place = if let (Some(name), Some(position)) = (&found.queue, found.position) {
+        format!("queue {name} #{position}")
+    } else {
+        let mut waiting_for = found.waiting_for;
+        for dependency in handles.map_or(&[][..], |_| &record.after[..]) {
+            let handle = Ulid::from_string(dependency)
+                .ok()
+                .and_then(|id| handles?.get(&id));
+            if let Some(handle) = handle {
+                waiting_for = waiting_for.replace(dependency.as_str(), handle);
+            }
+        }
+        format!("waiting for {waiting_for}")
     };
     format!("{}[{place}] {text}", row.branch)
 }

@@ -3,8 +3,11 @@
 //! for a queue slot, dependencies or Slurm), RAN (how long its job ran, or has been running),
 //! QUEUE, TAGS and NAME/COMMAND. A cell that does not apply is `-`.
 
+use std::collections::HashMap;
 use std::io::{self, BufWriter, Write as _};
 use std::time::SystemTime;
+
+use ulid::Ulid;
 
 use super::{Row, describe, status_colour};
 use crate::queue::snapshot::Snapshots;
@@ -59,8 +62,9 @@ fn cells(row: &Row, now: SystemTime) -> Cells {
 }
 
 /// Prints the table of `rows` on stdout (colours on a terminal, the last column cut to its
-/// width). `long`: full session IDs instead of short handles.
-pub(super) fn print(rows: &[Row], long: bool) -> io::Result<()> {
+/// width). `long`: full session IDs instead of short handles, in the ID column and in what a
+/// queued session waits for; else `handles` (every session's short handle) gives those.
+pub(super) fn print(rows: &[Row], long: bool, handles: &HashMap<Ulid, String>) -> io::Result<()> {
     let now = SystemTime::now();
     let cells: Vec<Cells> = rows.iter().map(|row| cells(row, now)).collect();
     let id = |row: &Row| {
@@ -122,7 +126,10 @@ pub(super) fn print(rows: &[Row], long: bool) -> io::Result<()> {
             cells.ran,
             pad(&cells.queue, widths[6]),
             pad(&cells.tags, widths[7]),
-            term::one_line(&describe::row(row, &mut snapshots), last),
+            term::one_line(
+                &describe::row(row, &mut snapshots, (!long).then_some(handles)),
+                last
+            ),
             w2 = widths[2],
             w4 = widths[4],
             w5 = widths[5],
