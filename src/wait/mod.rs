@@ -242,6 +242,23 @@ impl WaitSet {
             .map(|w| &w.session)
     }
 
+    /// The sessions not handed out by [`next`](Self::next) that have ended already (found
+    /// in the same look as the one handed out, or before), in the order given.
+    pub fn ended_unreported(&self) -> impl Iterator<Item = &SessionDir> {
+        self.watched
+            .iter()
+            .filter(|w| !w.handed && !w.pending)
+            .map(|w| &w.session)
+    }
+
+    /// The sessions not ended yet, in the order given.
+    pub fn still_live(&self) -> impl Iterator<Item = &SessionDir> {
+        self.watched
+            .iter()
+            .filter(|w| !w.handed && w.pending)
+            .map(|w| &w.session)
+    }
+
     fn wake(&mut self, wake: Wake) {
         match wake {
             Wake::Look(index) => self.look(index, false),

@@ -74,3 +74,33 @@ fn tag_waits_for_the_sessions_with_every_tag() {
     gate.open();
     csa.wait(&other);
 }
+
+/// `--any` on sessions that have all ended prints the first to end; the others are not
+/// called pending (waiting for them again would return at once): csa says they ended too
+/// and how to print them.
+#[test]
+fn any_says_the_others_ended_too_when_they_have() {
+    let csa = Csa::new();
+    let a = csa.run("echo a");
+    crate::support::wait_for(crate::support::HANG, "a to end", || {
+        csa.result(&a).is_some()
+    });
+    let b = csa.run("echo b; exit 2");
+    crate::support::wait_for(crate::support::HANG, "b to end", || {
+        csa.result(&b).is_some()
+    });
+    let out = csa.output(&["session", "wait", "--any", &a, &b]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 0, "{err}");
+    assert_eq!(out.stdout, b"a\n");
+    assert!(!err.contains("still pending"), "{err}");
+    let line = err
+        .lines()
+        .find(|line| line.starts_with("csa: 1 other session has ended too (not printed): "))
+        .unwrap_or_else(|| panic!("no line for the other session: {err}"));
+    assert!(line.contains(&format!(": {b}; print it: ")), "{line}");
+    assert!(
+        line.ends_with(&format!("session wait --session {b}")),
+        "{line}"
+    );
+}

@@ -41,7 +41,7 @@ pub fn still_running(pending: &[&SessionDir], started: Instant, args: &WaitArgs,
     let states: Vec<&str> = pending.iter().map(|s| state(s)).collect();
     let count = pending.len().to_string();
     let elapsed = seconds(started.elapsed());
-    let cmd = rerun_command(&ids, args, multi);
+    let cmd = rerun_command(&ids, args, multi, args.any);
     let (ids, states) = (ids.join(","), states.join(","));
     let mut pairs = vec![("id", ids.as_str()), ("status", states.as_str())];
     if multi {
@@ -75,10 +75,28 @@ pub fn still_running(pending: &[&SessionDir], started: Instant, args: &WaitArgs,
 /// waiting for it").
 pub fn left_pending(pending: &[&SessionDir], args: &WaitArgs) {
     let ids: Vec<String> = pending.iter().map(|s| s.id_string()).collect();
-    let cmd = rerun_command(&ids, args, true);
+    let cmd = rerun_command(&ids, args, true, args.any);
     crate::note!(
         "{} still pending: {}; keep waiting for {}: {cmd}",
         crate::term::count(ids.len() as u64, "session", "sessions"),
+        ids.join(", "),
+        if ids.len() == 1 { "it" } else { "them" }
+    );
+}
+
+/// Says which sessions had ended too when `wait --any` printed the first one to end, and
+/// the command that prints them: `csa: 1 other session has ended too (not printed): 01J…;
+/// print it: csa session wait --session 01J…`.
+pub fn ended_too(ended: &[&SessionDir], args: &WaitArgs) {
+    let ids: Vec<String> = ended.iter().map(|s| s.id_string()).collect();
+    let cmd = rerun_command(&ids, args, ids.len() > 1, false);
+    crate::note!(
+        "{} ended too (not printed): {}; print {}: {cmd}",
+        if ids.len() == 1 {
+            "1 other session has".to_owned()
+        } else {
+            format!("{} other sessions have", ids.len())
+        },
         ids.join(", "),
         if ids.len() == 1 { "it" } else { "them" }
     );
@@ -109,16 +127,16 @@ fn state(session: &SessionDir) -> &'static str {
     }
 }
 
-/// The command that waits for exactly `ids` with the same options: `csa session wait
+/// The command that waits for exactly `ids` with the same options (`--any` when `any`): `csa session wait
 /// --session ID` for a single wait (as docs/agents.md prints it), `csa session wait [OPTIONS]
 /// ID…` for a multi wait; pasteable as [`directive::csa_command`] makes it.
-fn rerun_command(ids: &[String], args: &WaitArgs, multi: bool) -> String {
+fn rerun_command(ids: &[String], args: &WaitArgs, multi: bool, any: bool) -> String {
     let mut words = vec!["session".to_owned(), "wait".to_owned()];
     if !multi {
         words.push("--session".to_owned());
         words.extend(ids.iter().cloned());
     }
-    if args.any {
+    if any {
         words.push("--any".to_owned());
     }
     if args.stderr {

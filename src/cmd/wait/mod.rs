@@ -84,7 +84,16 @@ pub fn exec(args: &WaitArgs) -> Result<u8> {
     if !pending.is_empty() && !answered {
         directives::still_running(&pending, started, args, multi);
     } else if !pending.is_empty() {
-        directives::left_pending(&pending, args);
+        // `--any` prints one session; of the others, those that ended too are not
+        // "pending": say how to print them.
+        let live: Vec<_> = ends.still_live().collect();
+        if !live.is_empty() {
+            directives::left_pending(&live, args);
+        }
+        let ended: Vec<_> = ends.ended_unreported().collect();
+        if !ended.is_empty() {
+            directives::ended_too(&ended, args);
+        }
     }
     if multi {
         directives::summary(&directives::Summary {
