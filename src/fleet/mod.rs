@@ -143,7 +143,8 @@ pub struct Counts {
     pub unknown: usize,
 }
 
-/// For serde: a count of zero is left out.
+/// For serde: a count of zero is left out (serde passes a reference).
+#[allow(clippy::trivially_copy_pass_by_ref)]
 fn is_zero(count: &usize) -> bool {
     *count == 0
 }
