@@ -134,6 +134,20 @@ pub fn default_signals_on_exec(command: &mut Command) {
     }
 }
 
+/// Ends the process as `signal` would with its default action, so that whoever started it
+/// sees it killed by that signal (a shell running a script stops the script at Ctrl-C
+/// only then): the default action is restored and the signal raised. Should the process
+/// survive that (a signal whose default is to be ignored), it exits with 128 + N.
+pub fn die_of(signal: i32) -> ! {
+    let _ = default_action(signal);
+    // SAFETY: `raise` takes no pointers; with the default action back, `signal` ends the
+    // whole process.
+    unsafe {
+        libc::raise(signal);
+    }
+    std::process::exit(128 + signal)
+}
+
 /// Sets `signal`'s action to the default. Async-signal-safe.
 fn default_action(signal: i32) -> io::Result<()> {
     // SAFETY: a zeroed `sigaction` is the default action with an empty mask.

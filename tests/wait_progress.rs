@@ -115,3 +115,27 @@ fn through_a_pipe_no_progress_bytes_even_with_colour_forced() {
         }
     }
 }
+
+/// Ctrl-C during a wait for several sessions clears the progress line before csa ends, and
+/// csa ends by SIGINT, as it would without the line (a shell running a script stops it).
+#[test]
+fn ctrl_c_clears_the_progress_line_and_ends_by_sigint() {
+    use std::os::unix::process::ExitStatusExt as _;
+    let csa = Csa::new();
+    let gate = Gate::new();
+    let a = csa.run(&gate.pass());
+    let b = csa.run(&gate.pass());
+    let mut pty = Pty::spawn(&wait_command(&csa, &[&a, &b], &[], &[]), 24, 200);
+    pty.wait_for_text("0/2 sessions ended, 0 failed");
+    pty.send("\x03");
+    let status = pty.wait_status();
+    assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
+    let screen = pty.screen();
+    assert!(
+        !screen.contains("sessions ended"),
+        "not cleared:\n{screen}\n{:?}",
+        String::from_utf8_lossy(&pty.raw())
+    );
+    // The sessions go on.
+    assert!(csa.result(&a).is_none() && csa.result(&b).is_none());
+}

@@ -19,8 +19,10 @@ use rustix::pipe::PipeFlags;
 use crate::sys;
 use crate::sys::inotify::DirChanges;
 
+mod first;
 mod signals;
 
+pub use first::on_first_signal;
 pub use signals::{Received, SURVIVED_SIGNALS, survive};
 
 /// What a wait ended with.

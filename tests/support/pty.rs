@@ -175,6 +175,16 @@ impl Pty {
     /// reach the screen; returns its exit code.
     #[track_caller]
     pub fn wait_exit(&mut self) -> i32 {
+        let status = self.wait_status();
+        status
+            .code()
+            .unwrap_or_else(|| panic!("killed: {status:?}"))
+    }
+
+    /// Waits for the command to end (at most [`HANG`]) and for everything it wrote to
+    /// reach the screen; returns how it ended (an exit code or a signal).
+    #[track_caller]
+    pub fn wait_status(&mut self) -> std::process::ExitStatus {
         let deadline = Instant::now() + HANG;
         let status = super::exited_within(&mut self.child, HANG)
             .unwrap_or_else(|| panic!("still running:\n{}", self.screen()));
@@ -183,8 +193,6 @@ impl Pty {
             std::thread::sleep(Duration::from_millis(5));
         }
         status
-            .code()
-            .unwrap_or_else(|| panic!("killed: {status:?}"))
     }
 
     /// True when the terminal is back in the mode a shell expects: canonical input with

@@ -58,33 +58,10 @@ pub fn read_terminal(tx: Sender<Event>) -> std::io::Result<()> {
 /// process [`SIGNAL_GRACE`] later (stuck writing to a terminal that hung up), restores the
 /// terminal and exits with 128 + N.
 pub fn catch_signals(tx: Sender<Event>) -> std::io::Result<()> {
-    use rustix::pipe::PipeFlags;
-    let (read, write) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)?;
-    // The handler must never block on a full pipe; the thread blocks reading it.
-    rustix::fs::fcntl_setfl(&write, rustix::fs::OFlags::NONBLOCK)?;
-    crate::sys::signals::wake_through(std::os::fd::IntoRawFd::into_raw_fd(write));
-    crate::sys::signals::catch(&ENDING_SIGNALS)?;
-    thread::Builder::new()
-        .name("signals".to_owned())
-        .spawn(move || {
-            let caught = crate::sys::signals::caught();
-            let mut byte = [0u8; 1];
-            loop {
-                let signal = caught.load(std::sync::atomic::Ordering::SeqCst);
-                if let Ok(signal) = i32::try_from(signal)
-                    && signal != 0
-                {
-                    let _ = tx.send(Event::Signal(signal));
-                    thread::sleep(SIGNAL_GRACE);
-                    super::screen::restore();
-                    std::process::exit(crate::exit::from_signal(signal).into());
-                }
-                match rustix::io::read(&read, &mut byte) {
-                    Ok(0) => return,
-                    Ok(_) | Err(rustix::io::Errno::INTR) => {}
-                    Err(_) => return,
-                }
-            }
-        })
-        .map(drop)
+    crate::interrupt::on_first_signal(&ENDING_SIGNALS, move |signal| {
+        let _ = tx.send(Event::Signal(signal));
+        thread::sleep(SIGNAL_GRACE);
+        super::screen::restore();
+        std::process::exit(crate::exit::from_signal(signal).into());
+    })
 }

@@ -6,15 +6,17 @@
 //! ([`term::escapes_allowed`]: not with `--color=never` or `NO_COLOR`): on a pipe or a file,
 //! what `wait` writes stays exactly the same, byte for byte. The line is cleared while a
 //! session's output and its `CSA:` line are printed ([`Progress::report`]), so it never
-//! garbles them, and for good at the end.
+//! garbles them, and for good at the end — also when Ctrl-C, a hang-up or SIGTERM ends the
+//! wait (csa then dies of that signal, as it would without the line).
 
 use std::fmt;
-use std::io::IsTerminal as _;
+use std::io::{self, IsTerminal as _};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+use console::Term;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle, TermLike};
 
 use crate::term::{self, Stream};
 
@@ -25,6 +27,68 @@ const TICK: Duration = Duration::from_millis(250);
 /// csa's own keys, so that the redraw right after a session's output already counts it.
 const TEMPLATE: &str =
     "{spinner} {ended}/{len} sessions ended, {failed} failed [{elapsed}] {wide_bar}";
+
+/// The signals that end a `wait` at a terminal; the line is cleared before it ends.
+const ENDING_SIGNALS: [i32; 3] = [libc::SIGHUP, libc::SIGINT, libc::SIGTERM];
+
+/// Columns the line leaves free at the right: the `^C` a terminal echoes at Ctrl-C then
+/// stays on the line's row, so clearing the row clears it too (a line to the last column
+/// would push the echo onto a row of its own, and leave the line on the screen).
+const MARGIN: u16 = 3;
+
+/// Standard error as indicatif draws on it, [`MARGIN`] columns narrower.
+#[derive(Debug)]
+struct Margin(Term);
+
+impl TermLike for Margin {
+    fn width(&self) -> u16 {
+        TermLike::width(&self.0).saturating_sub(MARGIN).max(1)
+    }
+    fn height(&self) -> u16 {
+        TermLike::height(&self.0)
+    }
+    fn move_cursor_up(&self, n: usize) -> io::Result<()> {
+        self.0.move_cursor_up(n)
+    }
+    fn move_cursor_down(&self, n: usize) -> io::Result<()> {
+        self.0.move_cursor_down(n)
+    }
+    fn move_cursor_right(&self, n: usize) -> io::Result<()> {
+        self.0.move_cursor_right(n)
+    }
+    fn move_cursor_left(&self, n: usize) -> io::Result<()> {
+        self.0.move_cursor_left(n)
+    }
+    fn write_line(&self, s: &str) -> io::Result<()> {
+        self.0.write_line(s)
+    }
+    fn write_str(&self, s: &str) -> io::Result<()> {
+        self.0.write_str(s)
+    }
+    fn clear_line(&self) -> io::Result<()> {
+        self.0.clear_line()
+    }
+    fn flush(&self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// How long an ending signal waits for the line to be cleared: the main thread may hold
+/// the line while it is blocked writing a session's output to a reader that stopped
+/// reading (`csa wait A B | less`), and Ctrl-C must end csa all the same.
+const CLEAR_LIMIT: Duration = Duration::from_millis(200);
+
+/// Clears `line` for good, giving up after `limit`.
+fn clear_within(line: ProgressBar, limit: Duration) {
+    let (done, cleared) = std::sync::mpsc::channel();
+    let clearing = std::thread::Builder::new().spawn(move || {
+        line.finish_and_clear();
+        let _ = done.send(());
+    });
+    if clearing.is_ok() {
+        let _ = cleared.recv_timeout(limit);
+    }
+}
 
 /// The progress line; does nothing when it is not shown.
 #[derive(Debug)]
@@ -47,7 +111,7 @@ impl Progress {
         let bar = shown.then(|| {
             let bar = ProgressBar::with_draw_target(
                 Some(u64::try_from(total).unwrap_or(u64::MAX)),
-                ProgressDrawTarget::stderr(),
+                ProgressDrawTarget::term_like_with_hz(Box::new(Margin(Term::stderr())), 20),
             );
             let key = |count: &Arc<AtomicU64>| {
                 let count = Arc::clone(count);
@@ -63,6 +127,13 @@ impl Progress {
                         .progress_chars("█▉▊▋▌▍▎▏ "),
                 );
             }
+            // Ctrl-C, a closed terminal or a kill: the line goes first, then csa ends as the
+            // signal would have ended it. Set up before the line is first drawn.
+            let line = bar.clone();
+            let _ = crate::interrupt::on_first_signal(&ENDING_SIGNALS, move |signal| {
+                clear_within(line, CLEAR_LIMIT);
+                crate::sys::die_of(signal);
+            });
             bar.enable_steady_tick(TICK);
             bar
         });
