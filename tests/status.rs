@@ -287,3 +287,53 @@ fn a_trees_roll_up_counts_its_queued_sessions() {
     );
     gate.open();
 }
+
+/// A session whose result cannot be read (malformed, a FIFO in its place) has ended — its
+/// supervisor is gone — but what became of it cannot be told: `status` counts it as
+/// `unknown`, never as running (a script waiting for `"running": 0` would wait for good),
+/// and its row says what cannot be read.
+#[test]
+fn a_session_whose_result_cannot_be_read_is_unknown_not_running() {
+    let csa = Csa::new();
+    let ok = csa.finished("exit 0", 0);
+    let malformed = csa.finished("exit 0", 0);
+    let fifo = csa.finished("exit 0", 0);
+    std::fs::write(
+        csa.session_dir(&malformed).join("result.toml"),
+        "status = 5\n",
+    )
+    .unwrap();
+    let result = csa.session_dir(&fifo).join("result.toml");
+    std::fs::remove_file(&result).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&result)
+        .status()
+        .unwrap();
+    assert!(made.success());
+
+    let out = csa.output(&["status", "--all"]);
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(
+            "3 sessions: 0 running, 0 queued, 1 succeeded, 0 failed, 0 skipped, 0 lost, 2 unknown\n"
+        ),
+        "{text}"
+    );
+    for id in [&malformed, &fifo] {
+        let row = text
+            .lines()
+            .find(|line| id.ends_with(line.split(' ').next().unwrap_or("-")) && !line.is_empty())
+            .unwrap_or_else(|| panic!("no row for {id}: {text}"));
+        assert!(
+            row.contains(" unknown ") && row.contains("cannot be read"),
+            "{row}"
+        );
+    }
+    assert!(text.contains(&ok[ok.len() - 4..]), "{text}");
+
+    let out = csa.output(&["status", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["counts"]["running"], 0, "{json}");
+    assert_eq!(json["counts"]["unknown"], 2, "{json}");
+}

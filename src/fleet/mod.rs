@@ -60,6 +60,10 @@ pub struct Session {
     pub reason: Option<String>,
     /// Why the session could not be read, if it could not (shown instead of a reason).
     pub problem: Option<String>,
+    /// A look could not tell whether it runs or has ended (its result, or its lock, cannot
+    /// be read: [`Session::problem`] says why). Its `state` is then `Running` only as a
+    /// placeholder: it is counted and shown as `unknown`, never as running.
+    pub unknown: bool,
 }
 
 impl Session {
@@ -133,12 +137,26 @@ pub struct Counts {
     pub skipped: usize,
     /// Ended `lost`: the supervisor vanished.
     pub lost: usize,
+    /// Whether it runs or has ended cannot be told ([`Session::unknown`]); left out of
+    /// the JSON when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unknown: usize,
+}
+
+/// For serde: a count of zero is left out (serde passes a reference).
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 impl Counts {
-    fn add(&mut self, state: State) {
+    fn add(&mut self, session: &Session) {
         self.total += 1;
-        match state {
+        if session.unknown {
+            self.unknown += 1;
+            return;
+        }
+        match session.state {
             State::Running => self.running += 1,
             State::Queued => self.queued += 1,
             State::Ended(Status::Success) => self.succeeded += 1,
@@ -341,7 +359,7 @@ impl Fleet {
         self.index = index_of(&self.sessions);
         let mut counts = Counts::default();
         for session in &self.sessions {
-            counts.add(session.state);
+            counts.add(session);
         }
         self.counts = counts;
         self.tree = tree::Tree::build(&self.sessions, &self.index);

@@ -50,6 +50,7 @@ pub(super) fn session(
         exit_code: None,
         reason: None,
         problem,
+        unknown: false,
     };
     match liveness::observe(&session.dir) {
         Ok(Observed::Running) => {
@@ -83,7 +84,10 @@ pub(super) fn session(
                 ));
             }
         }
-        Err(err) => session.problem = Some(one_line(&err)),
+        Err(err) => {
+            session.problem = Some(one_line(&err));
+            session.unknown = true;
+        }
     }
     Some(session)
 }

@@ -38,6 +38,9 @@ pub struct Cells {
     pub queue: String,
     /// The state (coloured by the caller).
     pub state: State,
+    /// Whether it runs or has ended cannot be told ([`crate::fleet::Session::unknown`]):
+    /// the STATE cell reads `unknown`.
+    pub unknown: bool,
     /// How long it waited before its job started (`-`: it waited for nothing).
     pub waited: String,
     /// How long its job ran, or runs (`-`: not started).
@@ -73,6 +76,7 @@ pub fn cells(fleet: &Fleet, line: &Line, spools: &mut Spools, now: SystemTime) -
         name,
         queue: session.queue().unwrap_or("-").to_owned(),
         state: session.state,
+        unknown: session.unknown,
         waited: if session.is_gated() || session.state == State::Queued {
             clock(session.waited(now))
         } else {
@@ -84,7 +88,7 @@ pub fn cells(fleet: &Fleet, line: &Line, spools: &mut Spools, now: SystemTime) -
         detail: String::new(),
     };
     cells.detail = match session.state {
-        State::Running if !session.unrecorded => {
+        State::Running if !session.unrecorded && !session.unknown => {
             let activity = spools.activity(&session.dir);
             let since = activity.last_output.max(session.started).unwrap_or(now);
             let quiet = now.duration_since(since).unwrap_or_default();
@@ -99,6 +103,17 @@ pub fn cells(fleet: &Fleet, line: &Line, spools: &mut Spools, now: SystemTime) -
         cells.detail = format!("cannot be read: {problem}");
     }
     cells
+}
+
+impl Cells {
+    /// The STATE cell: `unknown`, or the state's name.
+    pub fn state_name(&self) -> &'static str {
+        if self.unknown {
+            "unknown"
+        } else {
+            self.state.as_str()
+        }
+    }
 }
 
 /// What a row calls the session: its `--name`, else its command.
@@ -200,14 +215,14 @@ pub const QUEUE_HEADERS: [&str; 9] = [
 ];
 
 /// The counts line: `300 sessions: 25 running, 262 queued, 10 succeeded, 2 failed,
-/// 0 skipped, 1 lost`.
+/// 0 skipped, 1 lost`, and `, 1 unknown` when a session's state cannot be told.
 pub fn counts_line(counts: &crate::fleet::Counts) -> String {
     let noun = if counts.total == 1 {
         "session"
     } else {
         "sessions"
     };
-    format!(
+    let mut line = format!(
         "{} {noun}: {} running, {} queued, {} succeeded, {} failed, {} skipped, {} lost",
         counts.total,
         counts.running,
@@ -216,5 +231,9 @@ pub fn counts_line(counts: &crate::fleet::Counts) -> String {
         counts.failed,
         counts.skipped,
         counts.lost
-    )
+    );
+    if counts.unknown > 0 {
+        let _ = write!(line, ", {} unknown", counts.unknown);
+    }
+    line
 }

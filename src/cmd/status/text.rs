@@ -79,7 +79,7 @@ pub fn picture(
                     c.handle.clone(),
                     c.name.clone(),
                     c.queue.clone(),
-                    c.state.as_str().to_owned(),
+                    c.state_name().to_owned(),
                     c.waited.clone(),
                     c.ran.clone(),
                     c.quiet.clone(),

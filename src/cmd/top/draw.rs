@@ -183,6 +183,7 @@ fn draw_sessions(
         .into_iter()
         .enumerate()
         .map(|(at, c)| {
+            let state_name = c.state_name();
             let state_style = if colour {
                 Style::new().fg(colour_of(c.state))
             } else {
@@ -201,7 +202,7 @@ fn draw_sessions(
                     crate::term::one_line(&c.name, Some(usize::from(name_width))).into_owned(),
                 ),
                 Cell::from(c.queue),
-                Cell::from(Span::styled(c.state.as_str(), state_style)),
+                Cell::from(Span::styled(state_name, state_style)),
                 Cell::from(Line::from(c.waited).right_aligned()),
                 Cell::from(Line::from(c.ran).right_aligned()),
                 Cell::from(Line::from(Span::styled(c.quiet, quiet_style)).right_aligned()),
