@@ -191,11 +191,12 @@ pub fn queue_cells(queue: &QueueFigures) -> [String; 8] {
 }
 
 /// The USE cell of a queue's line: its use bar ([`use_bar`]; `blocks`: block characters),
-/// then `paused` while the queue is paused.
+/// after `paused` while the queue is paused (first, so that a narrow terminal, which cuts
+/// the last column, cuts the bar, not the word).
 pub fn use_cell(queue: &QueueFigures, blocks: bool) -> String {
     let bar = super::text::use_bar(queue.utilisation(), blocks);
     if queue.paused {
-        format!("{bar} paused")
+        format!("paused {bar}")
     } else {
         bar
     }

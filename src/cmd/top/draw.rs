@@ -25,6 +25,10 @@ const NAME_WIDTH: usize = 48;
 /// The narrowest NAME/COMMAND column when the terminal is narrow, in columns.
 const NAME_WIDTH_MIN: usize = 12;
 
+/// The room the USE column keeps at least on a narrow terminal, in columns: `paused` and
+/// some of the bar.
+const USE_WIDTH_MIN: usize = 10;
+
 /// The widest QUEUE column of the queues table, in columns.
 const QUEUE_WIDTH: usize = 24;
 
@@ -98,9 +102,13 @@ fn draw_queues(
     let figures: usize = (1..8).map(width).sum();
     let name = width(0).min(QUEUE_WIDTH);
     let room = |spacing: usize| usize::from(area.width).saturating_sub(figures + 8 * spacing);
-    let spacing: u16 = if room(2) >= name + 4 { 2 } else { 1 };
+    let spacing: u16 = if room(2) >= name + USE_WIDTH_MIN {
+        2
+    } else {
+        1
+    };
     let name = name
-        .min(room(usize::from(spacing)).saturating_sub(4))
+        .min(room(usize::from(spacing)).saturating_sub(USE_WIDTH_MIN))
         .max(QUEUE_HEADERS[0].width());
     let mut widths: Vec<Constraint> = std::iter::once(name)
         .chain((1..8).map(width))
