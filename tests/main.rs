@@ -49,6 +49,7 @@ mod times;
 mod tool_defaults;
 mod tools;
 mod top;
+mod top_keys;
 mod top_layout;
 mod tree;
 mod tree_stop;

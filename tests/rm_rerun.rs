@@ -104,3 +104,43 @@ fn rerun_starts_the_same_job_again() {
     let out = csa.output(&["rerun", "NOSUCHSESSION"]);
     assert_eq!(code(&out), 125);
 }
+
+/// A rerun whose working directory or program is gone fails as `run` would (127, no session
+/// created), in one line that names the session rerun and what is gone.
+#[test]
+fn rerun_of_a_session_whose_directory_or_program_is_gone_names_both() {
+    let csa = Csa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("job");
+    std::fs::write(&program, "#!/bin/sh\necho ran\n").unwrap();
+    std::fs::set_permissions(
+        &program,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let in_dir = csa.run_with(&format!("--cd {}", dir.path().display()), "pwd");
+    let by_program = csa.run_args(&["--", program.to_str().unwrap()]);
+    csa.wait(&in_dir);
+    csa.wait(&by_program);
+    std::fs::remove_file(&program).unwrap();
+    let out = csa.output(&["session", "rerun", &by_program]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 127, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!("csa: cannot rerun session {by_program}: ")),
+        "{err}"
+    );
+    assert!(err.contains(program.to_str().unwrap()), "{err}");
+    let gone = dir.path().to_owned();
+    drop(dir);
+    let out = csa.output(&["session", "rerun", &in_dir]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 127, "{err}");
+    assert!(
+        err.starts_with(&format!("csa: cannot rerun session {in_dir}: ")),
+        "{err}"
+    );
+    assert!(err.contains(gone.to_str().unwrap()), "{err}");
+    assert_eq!(csa.session_ids().len(), 2, "no session was created");
+}

@@ -26,7 +26,9 @@ pub fn exec(args: &RerunArgs) -> Result<u8> {
     let session = StateRoot::from_env()?.resolve(args.target.handle())?;
     let record = view::session_record(&session)?;
     let request = request(&session, &record, Announce::for_stderr(args.quiet))?;
+    // Errors name the session rerun: its program or working directory may be gone.
     super::run::started(&request, args.json)
+        .with_context(|| format!("cannot rerun session {}", session.id_string()))
 }
 
 /// The request that starts `record`'s job again.

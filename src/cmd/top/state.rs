@@ -317,10 +317,21 @@ impl View {
 
     fn ask_slots(&mut self, fleet: &Fleet) {
         let queues = fleet.queues(std::time::SystemTime::now());
-        let selected = self
-            .selected_at()
-            .and_then(|at| fleet.sessions()[at].queue().map(str::to_owned));
-        let Some(queue) = selected.or_else(|| queues.first().map(|q| q.name.clone())) else {
+        // The selected session's queue; with no row selected, the first queue. A session in
+        // no queue has no slots to set: say so rather than offer another queue's.
+        let selected = self.selected_at().map(|at| &fleet.sessions()[at]);
+        let queue = if let Some(session) = selected {
+            let Some(name) = session.queue() else {
+                self.message = Some(format!(
+                    "session {} is in no queue: select a session of the queue whose slots to set",
+                    session.handle
+                ));
+                return;
+            };
+            name.to_owned()
+        } else if let Some(first) = queues.first() {
+            first.name.clone()
+        } else {
             self.message = Some("there is no queue".to_owned());
             return;
         };
