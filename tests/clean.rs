@@ -178,3 +178,32 @@ fn clean_keeps_a_parent_until_its_children_go_and_cleans_a_whole_tree_at_once() 
     assert_contains(&stdout(&out), &["removed 2 sessions"]);
     assert_no_orphans(&csa);
 }
+
+/// A `children/` entry naming a session of another tree does not keep a finished session
+/// (`clean` keeps a parent only while its own children are there): the parent and its
+/// real child go, the unrelated running session stays. Before, the parent was kept for as
+/// long as the unrelated session existed ("its child session … is still there").
+#[test]
+fn clean_is_not_held_back_by_a_children_entry_of_another_tree() {
+    let csa = Csa::new();
+    let bin = env!("CARGO_BIN_EXE_csa");
+    let parent = csa.run(&format!("'{bin}' run --name kid 'exit 0' >/dev/null 2>&1"));
+    assert_exit(&csa.wait(&parent), 0);
+    assert_exit(&csa.wait("kid"), 0);
+    let unrelated = csa.run("sleep 300");
+    let children = csa.session_dir(&parent).join("children");
+    std::fs::write(children.join(&unrelated), "").unwrap();
+
+    let out = csa.output(&["session", "clean", "--older-than", "0s"]);
+    assert_success(&out, "clean");
+    assert!(
+        !csa.session_dir(&parent).exists(),
+        "{}",
+        crate::support::stderr(&out)
+    );
+    assert!(
+        csa.session_dir(&unrelated).is_dir(),
+        "the running session went"
+    );
+    csa.kill_group(&unrelated);
+}

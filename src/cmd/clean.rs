@@ -80,7 +80,7 @@ pub fn exec(args: &CleanArgs) -> Result<u8> {
         if ended > cutoff {
             continue;
         }
-        if let Some(child) = remaining_child(&root, &session, &dry_removed) {
+        if let Some(child) = remaining_child(&session, &dry_removed) {
             crate::note!(
                 "keeping session {}: its child session {child} is still there (clean it first)",
                 session.id_string()
@@ -170,19 +170,14 @@ fn remove_abandoned_setups(root: &StateRoot, now: SystemTime) {
     }
 }
 
-/// A child session of `session` that is still in the store (listed in its `children/` and
-/// with a directory, and not among `removed`: those a dry run would have removed), if any.
-fn remaining_child(
-    root: &StateRoot,
-    session: &SessionDir,
-    removed: &[ulid::Ulid],
-) -> Option<String> {
-    let children = files::read_dir(&session.file(crate::tree::CHILDREN)).ok()?;
-    children
-        .iter()
-        .filter_map(|entry| ulid::Ulid::from_string(entry.name_str()?).ok())
-        .find(|id| !removed.contains(id) && files::exists(&root.session(*id).path))
-        .map(|id| id.to_string())
+/// A child session of `session` that is still in the store ([`crate::tree::children`]:
+/// listed in its `children/`, with a directory, and naming it as its parent), and not
+/// among `removed` (those a dry run would have removed), if any.
+fn remaining_child(session: &SessionDir, removed: &[ulid::Ulid]) -> Option<String> {
+    crate::tree::children(session)
+        .into_iter()
+        .find(|child| !removed.contains(&child.id))
+        .map(|child| child.id_string())
 }
 
 /// True when the session's `session.toml` carries every tag of `wanted`; a missing or
