@@ -10,12 +10,13 @@ use crate::support::{Csa, Gate, HANG, assert_exit, stdout, wait_for};
 const DOWN: &str = "\x1b[B";
 const RIGHT: &str = "\x1b[C";
 
-/// `csa top` in a terminal of `rows` × `cols`, once it shows its first frame.
+/// `csa top` in a terminal of `rows` × `cols`, once it shows its first frame (its counts
+/// line: on a narrow terminal without the title).
 fn top(csa: &Csa, rows: u16, cols: u16) -> Pty {
     let mut command = csa.cmd();
     command.arg("top");
     let pty = Pty::spawn(&command, rows, cols);
-    pty.wait_for_text(" csa top ");
+    pty.wait_for_text(" lost");
     pty
 }
 
@@ -58,6 +59,11 @@ fn top_on_an_80_column_terminal_keeps_queue_names_headers_and_the_last_output() 
     );
     let pty = top(&csa, 24, 80);
     let screen = pty.wait_for_frame("compiling");
+    // The counts line keeps its end (the title gives way).
+    assert!(
+        screen.lines().next().unwrap().ends_with(", 0 lost"),
+        "{screen}"
+    );
     let header = row_starting(&screen, "QUEUE");
     for wanted in [
         "SLOTS",

@@ -62,14 +62,19 @@ pub fn draw(
         Constraint::Length(1),
     ])
     .areas(area);
+    // The counts, after the title when both fit: on a narrow terminal the title goes, not
+    // the last counts (`lost`).
     let counts = cells::counts_line(&fleet.counts());
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled(" csa top ", Style::new().add_modifier(Modifier::REVERSED)),
+    let title = " csa top ";
+    let header = if title.width() + 2 + counts.width() <= usize::from(area.width) {
+        Line::from(vec![
+            Span::styled(title, Style::new().add_modifier(Modifier::REVERSED)),
             Span::raw(format!("  {counts}")),
-        ])),
-        top,
-    );
+        ])
+    } else {
+        Line::raw(counts)
+    };
+    frame.render_widget(Paragraph::new(header), top);
     if queue_rows > 0 {
         draw_queues(frame, &queues, queue_area, colour);
     }
