@@ -321,9 +321,14 @@ fn a_session_whose_result_cannot_be_read_is_unknown_not_running() {
         "{text}"
     );
     for id in [&malformed, &fifo] {
+        // A row starts with the session's handle: a suffix of its ID, 4 characters or more
+        // (the counts line starts with a number, which an ID may end with too).
         let row = text
             .lines()
-            .find(|line| id.ends_with(line.split(' ').next().unwrap_or("-")) && !line.is_empty())
+            .find(|line| {
+                let first = line.split(' ').next().unwrap_or("");
+                first.len() >= 4 && id.ends_with(first)
+            })
             .unwrap_or_else(|| panic!("no row for {id}: {text}"));
         assert!(
             row.contains(" unknown ") && row.contains("cannot be read"),
