@@ -127,14 +127,14 @@ fn refusal(path: &Path, why: &Unsafe, uid: u32, mode: u32, is_root: bool) -> any
     let shown = crate::term::quote(&path.to_string_lossy());
     let message = match why {
         Unsafe::Owner(_) => format!(
-            "{what}: owned by {}, mode {:04o}; csa uses only a directory owned by you ({}) that group and others cannot write ({}); set CSA_STATE_DIR to a directory of your own (csa creates it with mode 0700)",
+            "{what}: owned by {}, mode {:04o}; csa uses only a directory owned by you, {}, that group and others cannot write ({}); set CSA_STATE_DIR to a directory of your own (csa creates it with mode 0700)",
             user_name(uid),
             mode & 0o7777,
             user_name(euid()),
             path.display()
         ),
         Unsafe::Writable(_) => format!(
-            "{what}: writable by group or others, mode {:04o}, owned by you ({}) ({}); make it yours alone: chmod go-w {shown}",
+            "{what}: writable by group or others, mode {:04o}, owned by you, {} ({}); make it yours alone: chmod go-w {shown}",
             mode & 0o7777,
             user_name(uid),
             path.display()
