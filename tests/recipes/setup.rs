@@ -58,14 +58,7 @@ fn shell_completion_install_lines_work_in_a_fresh_home() {
     let sandbox = Sandbox::new();
     let out = sandbox.run(&["sh"], &recipe("docs/shell.md", "completions"), true, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    for file in [
-        ".local/share/bash-completion/completions/csa",
-        ".zfunc/_csa",
-        ".config/fish/completions/csa.fish",
-    ] {
-        let text = std::fs::read_to_string(sandbox.home.path().join(file)).unwrap();
-        assert!(text.contains("CSA_COMPLETE"), "{file}: {text}");
-    }
+    assert_completions_installed(&sandbox);
 }
 
 /// The install lines `csa completions --help` shows work as typed in a fresh home, in a
@@ -81,6 +74,11 @@ fn completions_help_install_lines_work_in_a_fresh_home() {
         let out = sandbox.run(&["sh", "-e"], line, true, &[]);
         assert_eq!(out.status.code(), Some(0), "{line}: {}", stderr(&out));
     }
+    assert_completions_installed(&sandbox);
+}
+
+/// Each shell's completion script is in place in the sandbox's home.
+fn assert_completions_installed(sandbox: &Sandbox) {
     for file in [
         ".local/share/bash-completion/completions/csa",
         ".zfunc/_csa",
